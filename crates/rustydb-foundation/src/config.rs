@@ -1,0 +1,55 @@
+//! Server configuration: defaults, overridden by a TOML file, then environment, then flags (the
+//! server applies the last two). Every setting has a default so `rustydb-server` runs with none.
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// The server's configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address the PostgreSQL wire listener binds, e.g. `127.0.0.1:5432`.
+    pub listen: String,
+    /// The data directory; created on first start.
+    pub data_dir: PathBuf,
+    /// Buffer pool size in 8 KiB pages.
+    pub buffer_pool_pages: usize,
+    /// Maximum number of client connections.
+    pub max_connections: usize,
+    /// Whether connections from loopback addresses are trusted without a password.
+    pub trust_loopback: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:5432".into(),
+            data_dir: PathBuf::from("rustydb-data"),
+            buffer_pool_pages: 16_384,
+            max_connections: 100,
+            trust_loopback: true,
+        }
+    }
+}
+
+impl Config {
+    /// Parses a TOML document; missing keys keep their defaults, unknown keys are an error.
+    pub fn from_toml(text: &str) -> crate::Result<Config> {
+        toml::from_str(text).map_err(|e| {
+            crate::DbError::sql(crate::SqlState::InvalidParameterValue, format!("invalid configuration: {e}"))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_overrides_defaults_and_rejects_unknown_keys() {
+        let c = Config::from_toml("listen = \"0.0.0.0:6000\"\n").unwrap();
+        assert_eq!(c.listen, "0.0.0.0:6000");
+        assert_eq!(c.data_dir, PathBuf::from("rustydb-data"));
+        assert!(Config::from_toml("lissten = 1").is_err());
+    }
+}

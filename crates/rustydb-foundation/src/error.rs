@@ -1,0 +1,275 @@
+//! Errors, sorted by what the caller can do about them.
+//!
+//! - **Fix the input**: syntax, unknown names, constraint and type errors ([`DbError::Sql`] with a
+//!   class `22`, `23`, `42` ... SQLSTATE).
+//! - **Retry**: serialization failures and deadlocks ([`DbError::is_retryable`]).
+//! - **Give up**: I/O failures, corruption, and an engine that stopped writing after a failed
+//!   fsync. These keep their `source()` so the operator sees the real cause.
+//!
+//! Every SQL-facing error maps to its PostgreSQL SQLSTATE here, in [`DbError::sqlstate`].
+
+use std::fmt;
+
+/// A PostgreSQL SQLSTATE code, as clients and drivers match on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SqlState {
+    /// 0A000 feature_not_supported
+    FeatureNotSupported,
+    /// 22001 string_data_right_truncation
+    StringDataRightTruncation,
+    /// 22003 numeric_value_out_of_range
+    NumericValueOutOfRange,
+    /// 22012 division_by_zero
+    DivisionByZero,
+    /// 22023 invalid_parameter_value
+    InvalidParameterValue,
+    /// 22P02 invalid_text_representation
+    InvalidTextRepresentation,
+    /// 23502 not_null_violation
+    NotNullViolation,
+    /// 23505 unique_violation
+    UniqueViolation,
+    /// 25001 active_sql_transaction
+    ActiveSqlTransaction,
+    /// 25P01 no_active_sql_transaction
+    NoActiveSqlTransaction,
+    /// 25P02 in_failed_sql_transaction
+    InFailedSqlTransaction,
+    /// 25006 read_only_sql_transaction
+    ReadOnlySqlTransaction,
+    /// 28000 invalid_authorization_specification
+    InvalidAuthorization,
+    /// 3D000 invalid_catalog_name (unknown database)
+    InvalidCatalogName,
+    /// 40001 serialization_failure
+    SerializationFailure,
+    /// 42601 syntax_error
+    SyntaxError,
+    /// 42703 undefined_column
+    UndefinedColumn,
+    /// 42702 ambiguous_column
+    AmbiguousColumn,
+    /// 42704 undefined_object
+    UndefinedObject,
+    /// 42804 datatype_mismatch
+    DatatypeMismatch,
+    /// 42883 undefined_function
+    UndefinedFunction,
+    /// 42P01 undefined_table
+    UndefinedTable,
+    /// 42P07 duplicate_table
+    DuplicateTable,
+    /// 42701 duplicate_column
+    DuplicateColumn,
+    /// 42P16 invalid_table_definition
+    InvalidTableDefinition,
+    /// 42803 grouping_error
+    GroupingError,
+    /// 42P10 invalid_column_reference
+    InvalidColumnReference,
+    /// 42601-adjacent: 42P18 indeterminate_datatype
+    IndeterminateDatatype,
+    /// 08P01 protocol_violation
+    ProtocolViolation,
+    /// 54000 program_limit_exceeded
+    ProgramLimitExceeded,
+    /// 58030 io_error
+    IoError,
+    /// XX001 data_corrupted
+    DataCorrupted,
+    /// XX000 internal_error
+    InternalError,
+}
+
+impl SqlState {
+    /// The five-character code sent in the `C` field of an ErrorResponse.
+    pub fn code(self) -> &'static str {
+        use SqlState::*;
+        match self {
+            FeatureNotSupported => "0A000",
+            StringDataRightTruncation => "22001",
+            NumericValueOutOfRange => "22003",
+            DivisionByZero => "22012",
+            InvalidParameterValue => "22023",
+            InvalidTextRepresentation => "22P02",
+            NotNullViolation => "23502",
+            UniqueViolation => "23505",
+            ActiveSqlTransaction => "25001",
+            NoActiveSqlTransaction => "25P01",
+            InFailedSqlTransaction => "25P02",
+            ReadOnlySqlTransaction => "25006",
+            InvalidAuthorization => "28000",
+            InvalidCatalogName => "3D000",
+            SerializationFailure => "40001",
+            SyntaxError => "42601",
+            UndefinedColumn => "42703",
+            AmbiguousColumn => "42702",
+            UndefinedObject => "42704",
+            DatatypeMismatch => "42804",
+            UndefinedFunction => "42883",
+            UndefinedTable => "42P01",
+            DuplicateTable => "42P07",
+            DuplicateColumn => "42701",
+            InvalidTableDefinition => "42P16",
+            GroupingError => "42803",
+            InvalidColumnReference => "42P10",
+            IndeterminateDatatype => "42P18",
+            ProtocolViolation => "08P01",
+            ProgramLimitExceeded => "54000",
+            IoError => "58030",
+            DataCorrupted => "XX001",
+            InternalError => "XX000",
+        }
+    }
+}
+
+impl fmt::Display for SqlState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// The one error type of RustyDB.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// An error a client caused and can fix (or retry): carries its SQLSTATE.
+    #[error("{message}")]
+    Sql {
+        /// The SQLSTATE sent to the client.
+        state: SqlState,
+        /// The primary, human-readable message (PostgreSQL's wording where one exists).
+        message: String,
+        /// Optional DETAIL line.
+        detail: Option<String>,
+    },
+    /// An operating-system I/O failure, with what we were doing when it happened.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done, naming the file.
+        context: String,
+        /// The underlying OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Stored bytes failed a checksum or structural check. Never returned as data.
+    #[error("data corrupted: {0}")]
+    Corruption(String),
+    /// The engine refuses writes: an fsync failed, so durability can no longer be promised.
+    #[error("writes are stopped: {0}")]
+    WritesStopped(String),
+    /// A broken internal invariant that is still better reported than panicked on.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Result with [`DbError`].
+pub type Result<T, E = DbError> = std::result::Result<T, E>;
+
+impl DbError {
+    /// A client-facing error with a SQLSTATE.
+    pub fn sql(state: SqlState, message: impl Into<String>) -> Self {
+        DbError::Sql { state, message: message.into(), detail: None }
+    }
+
+    /// Adds a DETAIL line to a [`DbError::Sql`]; other variants are returned unchanged.
+    pub fn with_detail(mut self, text: impl Into<String>) -> Self {
+        if let DbError::Sql { detail, .. } = &mut self {
+            *detail = Some(text.into());
+        }
+        self
+    }
+
+    /// 42601: a syntax error.
+    pub fn syntax(message: impl Into<String>) -> Self {
+        Self::sql(SqlState::SyntaxError, message)
+    }
+
+    /// 0A000: a feature RustyDB does not (yet) support.
+    pub fn unsupported(what: impl fmt::Display) -> Self {
+        Self::sql(SqlState::FeatureNotSupported, format!("{what} is not supported"))
+    }
+
+    /// 42P01: `relation "name" does not exist`.
+    pub fn undefined_table(name: &str) -> Self {
+        Self::sql(SqlState::UndefinedTable, format!("relation \"{name}\" does not exist"))
+    }
+
+    /// 42703: `column "name" does not exist`.
+    pub fn undefined_column(name: &str) -> Self {
+        Self::sql(SqlState::UndefinedColumn, format!("column \"{name}\" does not exist"))
+    }
+
+    /// 22012: `division by zero`.
+    pub fn division_by_zero() -> Self {
+        Self::sql(SqlState::DivisionByZero, "division by zero")
+    }
+
+    /// 40001: a concurrent transaction changed a row this one needs.
+    pub fn serialization_failure() -> Self {
+        Self::sql(SqlState::SerializationFailure, "could not serialize access due to concurrent update")
+    }
+
+    /// An I/O error with context naming what was being done.
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        DbError::Io { context: context.into(), source }
+    }
+
+    /// The SQLSTATE a client sees for this error.
+    pub fn sqlstate(&self) -> SqlState {
+        match self {
+            DbError::Sql { state, .. } => *state,
+            DbError::Io { .. } | DbError::WritesStopped(_) => SqlState::IoError,
+            DbError::Corruption(_) => SqlState::DataCorrupted,
+            DbError::Internal(_) => SqlState::InternalError,
+        }
+    }
+
+    /// The DETAIL line, if any.
+    pub fn detail(&self) -> Option<&str> {
+        match self {
+            DbError::Sql { detail, .. } => detail.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// True when running the same transaction again may succeed (serialization failure,
+    /// deadlock): drivers and pgbench retry these.
+    pub fn is_retryable(&self) -> bool {
+        self.sqlstate().code().starts_with("40")
+    }
+
+    /// True for errors the client caused by its input (classes 22, 23, 42 and similar).
+    pub fn is_user_error(&self) -> bool {
+        matches!(self, DbError::Sql { .. }) && !self.is_retryable()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlstates_match_postgres_codes() {
+        assert_eq!(DbError::syntax("x").sqlstate().code(), "42601");
+        assert_eq!(DbError::undefined_table("t").sqlstate().code(), "42P01");
+        assert_eq!(DbError::division_by_zero().sqlstate().code(), "22012");
+        let io = DbError::io("reading x", std::io::Error::other("boom"));
+        assert_eq!(io.sqlstate().code(), "58030");
+        assert!(std::error::Error::source(&io).is_some());
+    }
+
+    #[test]
+    fn retryable_is_class_40_only() {
+        assert!(DbError::serialization_failure().is_retryable());
+        assert!(!DbError::syntax("x").is_retryable());
+        assert!(DbError::syntax("x").is_user_error());
+        assert!(!DbError::Corruption("page 3".into()).is_user_error());
+    }
+
+    #[test]
+    fn detail_is_attached_to_sql_errors() {
+        let e = DbError::sql(SqlState::UniqueViolation, "dup").with_detail("Key (id)=(1) already exists.");
+        assert_eq!(e.detail(), Some("Key (id)=(1) already exists."));
+        assert_eq!(e.to_string(), "dup");
+    }
+}

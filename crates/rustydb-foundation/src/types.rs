@@ -1,0 +1,107 @@
+//! SQL data types, named and numbered as PostgreSQL names and numbers them, so that the wire
+//! layer can send the right type OID and error messages read like PostgreSQL's.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A SQL data type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum DataType {
+    /// `boolean`
+    Bool,
+    /// `smallint` (int2)
+    Int2,
+    /// `integer` (int4)
+    Int4,
+    /// `bigint` (int8)
+    Int8,
+    /// `real` (float4)
+    Float4,
+    /// `double precision` (float8)
+    Float8,
+    /// `text`
+    Text,
+    /// `character varying(n)`; `None` is unbounded.
+    Varchar(Option<u32>),
+    /// `character(n)`: blank-padded to `n`.
+    Char(u32),
+    /// The type of an untyped literal (`'abc'`, `NULL`) before context decides; sent as text.
+    Unknown,
+}
+
+impl DataType {
+    /// The PostgreSQL type OID (`pg_type.oid`) sent in RowDescription.
+    pub fn oid(self) -> u32 {
+        match self {
+            DataType::Bool => 16,
+            DataType::Int8 => 20,
+            DataType::Int2 => 21,
+            DataType::Int4 => 23,
+            DataType::Text | DataType::Unknown => 25,
+            DataType::Float4 => 700,
+            DataType::Float8 => 701,
+            DataType::Char(_) => 1042,
+            DataType::Varchar(_) => 1043,
+        }
+    }
+
+    /// The type's storage size as `pg_type.typlen` reports it (-1 for variable length).
+    pub fn type_len(self) -> i16 {
+        match self {
+            DataType::Bool => 1,
+            DataType::Int2 => 2,
+            DataType::Int4 | DataType::Float4 => 4,
+            DataType::Int8 | DataType::Float8 => 8,
+            DataType::Text | DataType::Unknown | DataType::Varchar(_) | DataType::Char(_) => -1,
+        }
+    }
+
+    /// The type modifier (`atttypmod`): declared length + 4 for char types, -1 otherwise.
+    pub fn type_modifier(self) -> i32 {
+        match self {
+            DataType::Varchar(Some(n)) | DataType::Char(n) => n as i32 + 4,
+            _ => -1,
+        }
+    }
+
+    /// True for the integer types.
+    pub fn is_integer(self) -> bool {
+        matches!(self, DataType::Int2 | DataType::Int4 | DataType::Int8)
+    }
+
+    /// True for every numeric type.
+    pub fn is_numeric(self) -> bool {
+        self.is_integer() || matches!(self, DataType::Float4 | DataType::Float8)
+    }
+
+    /// True for the character string types (and the unknown literal type).
+    pub fn is_string(self) -> bool {
+        matches!(self, DataType::Text | DataType::Varchar(_) | DataType::Char(_) | DataType::Unknown)
+    }
+
+    /// The name PostgreSQL uses in messages, e.g. `integer`, `double precision`.
+    pub fn sql_name(self) -> &'static str {
+        match self {
+            DataType::Bool => "boolean",
+            DataType::Int2 => "smallint",
+            DataType::Int4 => "integer",
+            DataType::Int8 => "bigint",
+            DataType::Float4 => "real",
+            DataType::Float8 => "double precision",
+            DataType::Text => "text",
+            DataType::Varchar(_) => "character varying",
+            DataType::Char(_) => "character",
+            DataType::Unknown => "unknown",
+        }
+    }
+}
+
+impl fmt::Display for DataType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DataType::Varchar(Some(n)) => write!(f, "character varying({n})"),
+            DataType::Char(n) => write!(f, "character({n})"),
+            other => f.write_str(other.sql_name()),
+        }
+    }
+}

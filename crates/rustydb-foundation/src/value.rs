@@ -1,0 +1,254 @@
+//! SQL values, with PostgreSQL's text input and output functions for each type (what `int4in`,
+//! `float8out` and friends do), so results print exactly as psql shows them.
+
+use crate::{DataType, DbError, Result, SqlState};
+use std::cmp::Ordering;
+use std::fmt;
+
+/// One SQL value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// SQL NULL.
+    Null,
+    /// boolean
+    Bool(bool),
+    /// smallint
+    Int2(i16),
+    /// integer
+    Int4(i32),
+    /// bigint
+    Int8(i64),
+    /// real
+    Float4(f32),
+    /// double precision
+    Float8(f64),
+    /// text, varchar, char
+    Text(String),
+}
+
+impl Value {
+    /// True for NULL.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// The value's natural type (`None` for NULL, which has none of its own).
+    pub fn data_type(&self) -> Option<DataType> {
+        Some(match self {
+            Value::Null => return None,
+            Value::Bool(_) => DataType::Bool,
+            Value::Int2(_) => DataType::Int2,
+            Value::Int4(_) => DataType::Int4,
+            Value::Int8(_) => DataType::Int8,
+            Value::Float4(_) => DataType::Float4,
+            Value::Float8(_) => DataType::Float8,
+            Value::Text(_) => DataType::Text,
+        })
+    }
+
+    /// The value as an i64 if it is an integer.
+    pub fn as_i64(&self) -> Option<i64> {
+        match *self {
+            Value::Int2(v) => Some(v.into()),
+            Value::Int4(v) => Some(v.into()),
+            Value::Int8(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// The value as an f64 if it is numeric.
+    pub fn as_f64(&self) -> Option<f64> {
+        match *self {
+            Value::Float4(v) => Some(v.into()),
+            Value::Float8(v) => Some(v),
+            _ => self.as_i64().map(|v| v as f64),
+        }
+    }
+
+    /// PostgreSQL's text output form (`None` for NULL).
+    pub fn to_pg_text(&self) -> Option<String> {
+        Some(match self {
+            Value::Null => return None,
+            Value::Bool(b) => if *b { "t" } else { "f" }.to_string(),
+            Value::Int2(v) => v.to_string(),
+            Value::Int4(v) => v.to_string(),
+            Value::Int8(v) => v.to_string(),
+            Value::Float4(v) => format_float(f64::from(*v), 6, &v.to_string()),
+            Value::Float8(v) => format_float(*v, 15, &format!("{v:e}")),
+            Value::Text(s) => s.clone(),
+        })
+    }
+
+    /// PostgreSQL's text input function for `ty`: `'42'` as integer, `'t'` as boolean...
+    /// Malformed input is 22P02, out-of-range input 22003, as in PostgreSQL.
+    pub fn parse_as(text: &str, ty: DataType) -> Result<Value> {
+        match ty {
+            DataType::Bool => parse_bool(text),
+            DataType::Int2 => parse_int(text, ty)
+                .and_then(|v| i16::try_from(v).map(Value::Int2).map_err(|_| out_of_range_text(text, ty))),
+            DataType::Int4 => parse_int(text, ty)
+                .and_then(|v| i32::try_from(v).map(Value::Int4).map_err(|_| out_of_range_text(text, ty))),
+            DataType::Int8 => parse_int(text, ty).map(Value::Int8),
+            DataType::Float4 => parse_float(text, ty).map(|v| Value::Float4(v as f32)),
+            DataType::Float8 => parse_float(text, ty).map(Value::Float8),
+            DataType::Text | DataType::Unknown | DataType::Varchar(_) | DataType::Char(_) => {
+                Ok(Value::Text(text.to_string()))
+            }
+        }
+    }
+
+    /// SQL comparison of two non-NULL values of comparable types; `None` if either is NULL or
+    /// the types cannot be compared. Numbers compare across widths; NaN sorts above all numbers,
+    /// as in PostgreSQL.
+    pub fn sql_cmp(&self, other: &Value) -> Option<Ordering> {
+        match (self, other) {
+            (Value::Null, _) | (_, Value::Null) => None,
+            (Value::Bool(a), Value::Bool(b)) => Some(a.cmp(b)),
+            (Value::Text(a), Value::Text(b)) => Some(a.cmp(b)),
+            (a, b) => match (a.as_i64(), b.as_i64()) {
+                (Some(x), Some(y)) => Some(x.cmp(&y)),
+                _ => Some(total_float_cmp(a.as_f64()?, b.as_f64()?)),
+            },
+        }
+    }
+}
+
+/// Float ordering as PostgreSQL defines it: NaN equals NaN and is above everything else.
+pub fn total_float_cmp(a: f64, b: f64) -> Ordering {
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        _ => a.partial_cmp(&b).unwrap_or(Ordering::Equal),
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.to_pg_text().as_deref().unwrap_or("NULL"))
+    }
+}
+
+fn invalid_text(text: &str, ty: DataType) -> DbError {
+    DbError::sql(
+        SqlState::InvalidTextRepresentation,
+        format!("invalid input syntax for type {}: \"{text}\"", ty.sql_name()),
+    )
+}
+
+fn out_of_range_text(text: &str, ty: DataType) -> DbError {
+    DbError::sql(
+        SqlState::NumericValueOutOfRange,
+        format!("value \"{text}\" is out of range for type {}", ty.sql_name()),
+    )
+}
+
+fn parse_bool(text: &str) -> Result<Value> {
+    let t = text.trim().to_ascii_lowercase();
+    let yes = ["t", "true", "y", "yes", "on", "1"];
+    let no = ["f", "false", "n", "no", "off", "0"];
+    if yes.contains(&t.as_str()) {
+        Ok(Value::Bool(true))
+    } else if no.contains(&t.as_str()) {
+        Ok(Value::Bool(false))
+    } else {
+        Err(invalid_text(text, DataType::Bool))
+    }
+}
+
+fn parse_int(text: &str, ty: DataType) -> Result<i64> {
+    let t = text.trim();
+    let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid_text(text, ty));
+    }
+    t.parse::<i64>().map_err(|_| out_of_range_text(text, ty))
+}
+
+fn parse_float(text: &str, ty: DataType) -> Result<f64> {
+    let t = text.trim();
+    let special = match t.to_ascii_lowercase().as_str() {
+        "nan" => Some(f64::NAN),
+        "infinity" | "+infinity" | "inf" | "+inf" => Some(f64::INFINITY),
+        "-infinity" | "-inf" => Some(f64::NEG_INFINITY),
+        _ => None,
+    };
+    if let Some(v) = special {
+        return Ok(v);
+    }
+    let plain = !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b));
+    match t.parse::<f64>() {
+        Ok(v) if plain && v.is_infinite() => Err(out_of_range_text(text, ty)),
+        Ok(v) if plain => Ok(v),
+        _ => Err(invalid_text(text, ty)),
+    }
+}
+
+/// Formats a float as PostgreSQL 12+ does: the shortest digits that round-trip, in positional
+/// notation unless the decimal exponent is below -4 or at least `digits` (15 for float8, 6 for
+/// float4), where it switches to `1e+20` style.
+fn format_float(v: f64, digits: i32, shortest: &str) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "Infinity" } else { "-Infinity" }.into();
+    }
+    let sci = format!("{:e}", shortest.parse::<f64>().unwrap_or(v));
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if exp < -4 || exp >= digits {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exp.abs())
+    } else if v == 0.0 && v.is_sign_negative() {
+        "-0".into()
+    } else {
+        let s = format!("{}", shortest.parse::<f64>().unwrap_or(v));
+        s.strip_suffix(".0").map(str::to_string).unwrap_or(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_print_like_postgres() {
+        let cases = [
+            (1.5, "1.5"),
+            (100.0, "100"),
+            (1e20, "1e+20"),
+            (1e-5, "1e-05"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (123456789012345.0, "123456789012345"),
+            (1234567890123456.0, "1.234567890123456e+15"),
+            (-0.0, "-0"),
+            (f64::INFINITY, "Infinity"),
+        ];
+        for (v, want) in cases {
+            assert_eq!(Value::Float8(v).to_pg_text().unwrap(), want, "{v}");
+        }
+        assert_eq!(Value::Float4(1.1).to_pg_text().unwrap(), "1.1");
+    }
+
+    #[test]
+    fn input_functions_report_postgres_sqlstates() {
+        assert_eq!(Value::parse_as(" 42 ", DataType::Int4).unwrap(), Value::Int4(42));
+        let bad = Value::parse_as("abc", DataType::Int4).unwrap_err();
+        assert_eq!(bad.sqlstate().code(), "22P02");
+        assert_eq!(bad.to_string(), "invalid input syntax for type integer: \"abc\"");
+        let big = Value::parse_as("3000000000", DataType::Int4).unwrap_err();
+        assert_eq!(big.sqlstate().code(), "22003");
+        assert_eq!(Value::parse_as("yes", DataType::Bool).unwrap(), Value::Bool(true));
+        assert_eq!(Value::parse_as("1.5e3", DataType::Float8).unwrap(), Value::Float8(1500.0));
+        assert!(Value::parse_as("1.5x", DataType::Float8).is_err());
+    }
+
+    #[test]
+    fn comparison_crosses_numeric_widths_and_nulls_do_not_compare() {
+        assert_eq!(Value::Int2(3).sql_cmp(&Value::Int8(3)), Some(Ordering::Equal));
+        assert_eq!(Value::Int4(3).sql_cmp(&Value::Float8(3.5)), Some(Ordering::Less));
+        assert_eq!(Value::Null.sql_cmp(&Value::Int4(1)), None);
+        assert_eq!(Value::Float8(f64::NAN).sql_cmp(&Value::Float8(1e300)), Some(Ordering::Greater));
+    }
+}

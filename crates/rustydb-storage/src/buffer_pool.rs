@@ -1,0 +1,285 @@
+//! The buffer pool: a fixed set of in-memory frames caching pages, with pin counts, per-frame
+//! read/write latches and CLOCK eviction.
+//!
+//! A page is used through a guard ([`PageReadGuard`], [`PageWriteGuard`]) that pins its frame
+//! and holds its latch; dropping the guard unlatches and unpins. A pinned frame is never evicted.
+//!
+//! Eviction writes a dirty victim only after [`LogDevice::flush_to`] has made the log durable up
+//! to the page's LSN: the WAL-before-data rule. Victim selection, its write-out and the read of
+//! the new page happen under the table lock; a background writer that keeps clean frames ready
+//! (so a fetch rarely waits on a write) comes with the buffer-pool issue.
+
+use crate::disk::DiskManager;
+use crate::log_device::LogDevice;
+use crate::page::{PAGE_SIZE, read};
+use parking_lot::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use rustydb_foundation::{DbError, FileId, PageId, Result, SqlState};
+use std::collections::HashMap;
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+type PageBytes = Box<[u8; PAGE_SIZE]>;
+
+#[derive(Debug)]
+struct Frame {
+    data: RwLock<PageBytes>,
+    pins: AtomicU32,
+    dirty: AtomicBool,
+    referenced: AtomicBool,
+}
+
+#[derive(Debug)]
+struct Table {
+    resident: HashMap<PageId, usize>,
+    owner: Vec<Option<PageId>>,
+    hand: usize,
+}
+
+/// Caches pages in memory between the heap/index code and the disk manager.
+#[derive(Debug)]
+pub struct BufferPool {
+    disk: Arc<DiskManager>,
+    log: Arc<LogDevice>,
+    frames: Vec<Frame>,
+    table: Mutex<Table>,
+}
+
+/// Shared access to a pinned page.
+#[derive(Debug)]
+pub struct PageReadGuard<'a> {
+    latch: RwLockReadGuard<'a, PageBytes>,
+    _pin: Pin<'a>,
+}
+
+/// Exclusive access to a pinned page; the page is marked dirty.
+#[derive(Debug)]
+pub struct PageWriteGuard<'a> {
+    latch: RwLockWriteGuard<'a, PageBytes>,
+    _pin: Pin<'a>,
+}
+
+#[derive(Debug)]
+struct Pin<'a> {
+    frame: &'a Frame,
+}
+
+impl Drop for Pin<'_> {
+    fn drop(&mut self) {
+        self.frame.pins.fetch_sub(1, Ordering::Release);
+    }
+}
+
+impl Deref for PageReadGuard<'_> {
+    type Target = [u8; PAGE_SIZE];
+    fn deref(&self) -> &Self::Target {
+        &self.latch
+    }
+}
+
+impl Deref for PageWriteGuard<'_> {
+    type Target = [u8; PAGE_SIZE];
+    fn deref(&self) -> &Self::Target {
+        &self.latch
+    }
+}
+
+impl DerefMut for PageWriteGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.latch
+    }
+}
+
+impl BufferPool {
+    /// A pool of `capacity` frames over `disk`, honouring `log` for WAL-before-data.
+    pub fn new(disk: Arc<DiskManager>, log: Arc<LogDevice>, capacity: usize) -> Self {
+        let capacity = capacity.max(8);
+        let frames = (0..capacity)
+            .map(|_| Frame {
+                data: RwLock::new(Box::new([0; PAGE_SIZE])),
+                pins: AtomicU32::new(0),
+                dirty: AtomicBool::new(false),
+                referenced: AtomicBool::new(false),
+            })
+            .collect();
+        let table = Table { resident: HashMap::new(), owner: vec![None; capacity], hand: 0 };
+        BufferPool { disk, log, frames, table: Mutex::new(table) }
+    }
+
+    /// The disk manager beneath the pool.
+    pub fn disk(&self) -> &Arc<DiskManager> {
+        &self.disk
+    }
+
+    /// Pins `id` and takes its latch shared.
+    pub fn read(&self, id: PageId) -> Result<PageReadGuard<'_>> {
+        let frame = self.pin(id)?;
+        Ok(PageReadGuard { latch: frame.data.read(), _pin: Pin { frame } })
+    }
+
+    /// Pins `id`, takes its latch exclusively and marks it dirty.
+    pub fn write(&self, id: PageId) -> Result<PageWriteGuard<'_>> {
+        let frame = self.pin(id)?;
+        let latch = frame.data.write();
+        frame.dirty.store(true, Ordering::Release);
+        Ok(PageWriteGuard { latch, _pin: Pin { frame } })
+    }
+
+    fn pin(&self, id: PageId) -> Result<&Frame> {
+        let mut table = self.table.lock();
+        if let Some(&i) = table.resident.get(&id) {
+            let frame = &self.frames[i];
+            frame.pins.fetch_add(1, Ordering::Acquire);
+            frame.referenced.store(true, Ordering::Relaxed);
+            return Ok(frame);
+        }
+        let i = self.choose_victim(&mut table)?;
+        let frame = &self.frames[i];
+        if let Some(old) = table.owner[i].take() {
+            table.resident.remove(&old);
+            self.write_out(old, frame)?;
+        }
+        // The frame is unowned and unpinned: nobody else can reach its latch.
+        let mut data = frame.data.write();
+        if let Err(e) = self.disk.read_page(id, &mut data) {
+            data.fill(0);
+            return Err(e);
+        }
+        drop(data);
+        table.owner[i] = Some(id);
+        table.resident.insert(id, i);
+        frame.pins.store(1, Ordering::Release);
+        frame.referenced.store(true, Ordering::Relaxed);
+        Ok(frame)
+    }
+
+    fn choose_victim(&self, table: &mut Table) -> Result<usize> {
+        let n = self.frames.len();
+        for _ in 0..2 * n + 1 {
+            let i = table.hand;
+            table.hand = (table.hand + 1) % n;
+            let frame = &self.frames[i];
+            if frame.pins.load(Ordering::Acquire) != 0 {
+                continue;
+            }
+            if table.owner[i].is_some() && frame.referenced.swap(false, Ordering::Relaxed) {
+                continue;
+            }
+            return Ok(i);
+        }
+        Err(DbError::sql(SqlState::ProgramLimitExceeded, format!("buffer pool exhausted: all {n} pages are pinned")))
+    }
+
+    /// Writes a dirty frame after making the log durable to its LSN.
+    fn write_out(&self, id: PageId, frame: &Frame) -> Result<()> {
+        if !frame.dirty.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let data = frame.data.read();
+        self.log.flush_to(read::lsn(&data))?;
+        let mut copy: PageBytes = Box::new(**data);
+        self.disk.write_page(id, &mut copy)?;
+        frame.dirty.store(false, Ordering::Release);
+        Ok(())
+    }
+
+    /// Writes every dirty page (log first) and fsyncs the data files: a checkpoint's data half.
+    pub fn flush_all(&self) -> Result<()> {
+        let table = self.table.lock();
+        for (i, owner) in table.owner.iter().enumerate() {
+            if let Some(id) = owner {
+                self.write_out(*id, &self.frames[i])?;
+            }
+        }
+        drop(table);
+        self.disk.sync_all()
+    }
+
+    /// Forgets every cached page of `file` without writing it (the file is being removed).
+    pub fn discard_file(&self, file: FileId) {
+        let mut table = self.table.lock();
+        let Table { resident, owner, .. } = &mut *table;
+        for (i, slot) in owner.iter_mut().enumerate() {
+            if slot.is_some_and(|id| id.file == file) {
+                if let Some(id) = slot.take() {
+                    resident.remove(&id);
+                }
+                self.frames[i].dirty.store(false, Ordering::Release);
+            }
+        }
+    }
+
+    /// Number of frames.
+    pub fn capacity(&self) -> usize {
+        self.frames.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::page::{KIND_HEAP, Page};
+    use rustydb_foundation::Lsn;
+
+    fn pool(dir: &std::path::Path, frames: usize) -> (Arc<LogDevice>, BufferPool) {
+        let disk = Arc::new(DiskManager::open(&dir.join("base")).unwrap());
+        let log = Arc::new(LogDevice::open(&dir.join("wal")).unwrap());
+        (log.clone(), BufferPool::new(disk, log, frames))
+    }
+
+    #[test]
+    fn pages_survive_eviction_and_wal_is_flushed_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, pool) = pool(dir.path(), 8);
+        let file = FileId(5);
+        let mut last_lsn = Lsn(0);
+        for n in 0..40u32 {
+            last_lsn = log.append(&n.to_le_bytes()).unwrap();
+            let mut g = pool.write(PageId::new(file, n)).unwrap();
+            let mut page = Page::new(&mut g);
+            page.init(KIND_HEAP);
+            page.insert(&n.to_le_bytes()).unwrap();
+            page.set_lsn(last_lsn);
+        }
+        // Evicting 32 dirty pages forced the log durable at least to the evicted pages' LSNs.
+        assert!(log.durable_lsn().0 > 0);
+        for n in 0..40u32 {
+            let g = pool.read(PageId::new(file, n)).unwrap();
+            assert_eq!(read::tuple(&g, 0).unwrap(), &n.to_le_bytes()[..]);
+        }
+        pool.flush_all().unwrap();
+        assert_eq!(log.durable_lsn(), last_lsn);
+        assert_eq!(pool.disk().page_count(file).unwrap(), 40);
+    }
+
+    #[test]
+    fn all_pinned_is_an_error_not_a_hang() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_log, pool) = pool(dir.path(), 8);
+        let guards: Vec<_> = (0..8).map(|n| pool.read(PageId::new(FileId(1), n)).unwrap()).collect();
+        let err = pool.read(PageId::new(FileId(1), 99)).unwrap_err();
+        assert_eq!(err.sqlstate(), SqlState::ProgramLimitExceeded);
+        drop(guards);
+        assert!(pool.read(PageId::new(FileId(1), 99)).is_ok());
+    }
+
+    #[test]
+    fn corrupted_page_on_disk_is_reported_not_returned() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let (_log, pool) = pool(dir.path(), 8);
+            let mut g = pool.write(PageId::new(FileId(3), 0)).unwrap();
+            Page::new(&mut g).init(KIND_HEAP);
+            drop(g);
+            pool.flush_all().unwrap();
+        }
+        let path = dir.path().join("base/3");
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[100] ^= 1;
+        std::fs::write(&path, bytes).unwrap();
+        let (_log, pool) = pool(dir.path(), 8);
+        let err = pool.read(PageId::new(FileId(3), 0)).unwrap_err();
+        assert_eq!(err.sqlstate(), SqlState::DataCorrupted);
+        assert!(err.to_string().contains("base/3 page 0"), "{err}");
+    }
+}

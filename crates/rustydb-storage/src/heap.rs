@@ -1,0 +1,219 @@
+//! Heap files: unordered tuples addressed by `(page, slot)` ([`TupleId`]).
+//!
+//! Every change takes a `log` closure, called with the page latch held and *before* the page is
+//! changed; it returns the LSN of the log record describing the change, which becomes the
+//! page's LSN. If logging fails nothing is changed. Recovery replays the same changes through
+//! the `redo_*` methods, which apply a record only if the page has not seen it yet
+//! (page LSN < record LSN), so replay is idempotent.
+//!
+//! Space: new tuples go to the last page, or a new page when it is full. Reusing space freed by
+//! vacuum through a free-space map comes with vacuum (transactions issue), which is the first
+//! thing to free any.
+
+use crate::buffer_pool::BufferPool;
+use crate::page::{KIND_HEAP, MAX_TUPLE, Page, read};
+use parking_lot::Mutex;
+use rustydb_foundation::{DbError, FileId, Lsn, PageId, Result, SqlState, TupleId};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// A table's tuples in one data file.
+#[derive(Debug)]
+pub struct HeapFile {
+    file: FileId,
+    pool: Arc<BufferPool>,
+    /// Logical page count, including pages so far only in the buffer pool.
+    pages: AtomicU32,
+    /// Serialises the choice of insertion page.
+    insert_lock: Mutex<()>,
+}
+
+impl HeapFile {
+    /// Opens the heap stored in `file` (empty if the file does not exist yet).
+    pub fn open(pool: Arc<BufferPool>, file: FileId) -> Result<Self> {
+        let pages = pool.disk().page_count(file)?;
+        Ok(HeapFile { file, pool, pages: AtomicU32::new(pages), insert_lock: Mutex::new(()) })
+    }
+
+    /// The data file.
+    pub fn file(&self) -> FileId {
+        self.file
+    }
+
+    /// Number of pages.
+    pub fn page_count(&self) -> u32 {
+        self.pages.load(Ordering::Acquire)
+    }
+
+    /// Inserts `tuple`, logging through `log(tid)` first, and returns its address.
+    pub fn insert(&self, tuple: &[u8], log: impl FnOnce(TupleId) -> Result<Lsn>) -> Result<TupleId> {
+        if tuple.len() > MAX_TUPLE {
+            return Err(DbError::sql(
+                SqlState::ProgramLimitExceeded,
+                format!("row is too big: size {}, maximum size {MAX_TUPLE}", tuple.len()),
+            ));
+        }
+        let _choosing = self.insert_lock.lock();
+        let last = self.page_count().checked_sub(1);
+        let number = match last {
+            Some(n) if self.page_fits(n, tuple.len())? => n,
+            _ => self.pages.fetch_add(1, Ordering::AcqRel),
+        };
+        let id = PageId::new(self.file, number);
+        let mut guard = self.pool.write(id)?;
+        let mut page = Page::new(&mut guard);
+        if read::kind(page_bytes(&page)) == 0 {
+            page.init(KIND_HEAP);
+        }
+        let tid = TupleId { page: id, slot: page.next_slot() };
+        let lsn = log(tid)?;
+        page.insert(tuple).ok_or_else(|| DbError::Internal(format!("tuple no longer fits on page {id}")))?;
+        page.set_lsn(lsn);
+        Ok(tid)
+    }
+
+    fn page_fits(&self, number: u32, len: usize) -> Result<bool> {
+        let mut guard = self.pool.write(PageId::new(self.file, number))?;
+        let page = Page::new(&mut guard);
+        Ok(read::kind(page_bytes(&page)) == 0 || page.fits(len))
+    }
+
+    /// Overwrites `bytes` at `offset` within the tuple at `tid` (same length), logging first.
+    pub fn patch(&self, tid: TupleId, offset: usize, bytes: &[u8], log: impl FnOnce() -> Result<Lsn>) -> Result<()> {
+        let mut guard = self.pool.write(tid.page)?;
+        let mut page = Page::new(&mut guard);
+        tuple_range(&mut page, tid, offset, bytes.len())?;
+        let lsn = log()?;
+        let target = tuple_range(&mut page, tid, offset, bytes.len())?;
+        target.copy_from_slice(bytes);
+        page.set_lsn(lsn);
+        Ok(())
+    }
+
+    /// A copy of the tuple at `tid`, or `None` if there is none.
+    pub fn get(&self, tid: TupleId) -> Result<Option<Vec<u8>>> {
+        if tid.page.file != self.file || tid.page.number >= self.page_count() {
+            return Ok(None);
+        }
+        let guard = self.pool.read(tid.page)?;
+        Ok(read::tuple(&guard, tid.slot).map(<[u8]>::to_vec))
+    }
+
+    /// Copies of every tuple on page `number`, in slot order.
+    pub fn scan_page(&self, number: u32) -> Result<Vec<(TupleId, Vec<u8>)>> {
+        let id = PageId::new(self.file, number);
+        let guard = self.pool.read(id)?;
+        let slots = read::slot_count(&guard);
+        Ok((0..slots)
+            .filter_map(|slot| read::tuple(&guard, slot).map(|t| (TupleId { page: id, slot }, t.to_vec())))
+            .collect())
+    }
+
+    /// Recovery: re-applies an insert logged at `lsn` unless the page already has it.
+    pub fn redo_insert(&self, tid: TupleId, tuple: &[u8], lsn: Lsn) -> Result<()> {
+        self.pages.fetch_max(tid.page.number + 1, Ordering::AcqRel);
+        let mut guard = self.pool.write(tid.page)?;
+        if read::lsn(&guard) >= lsn {
+            return Ok(());
+        }
+        let mut page = Page::new(&mut guard);
+        if read::kind(page_bytes(&page)) == 0 {
+            page.init(KIND_HEAP);
+        }
+        if page.next_slot() != tid.slot || page.insert(tuple).is_none() {
+            return Err(DbError::Corruption(format!("redo of insert at {tid} does not fit the page")));
+        }
+        page.set_lsn(lsn);
+        Ok(())
+    }
+
+    /// Recovery: re-applies a patch logged at `lsn` unless the page already has it.
+    pub fn redo_patch(&self, tid: TupleId, offset: usize, bytes: &[u8], lsn: Lsn) -> Result<()> {
+        self.pages.fetch_max(tid.page.number + 1, Ordering::AcqRel);
+        let mut guard = self.pool.write(tid.page)?;
+        if read::lsn(&guard) >= lsn {
+            return Ok(());
+        }
+        let mut page = Page::new(&mut guard);
+        tuple_range(&mut page, tid, offset, bytes.len())?.copy_from_slice(bytes);
+        page.set_lsn(lsn);
+        Ok(())
+    }
+}
+
+fn page_bytes<'p>(page: &'p Page<'_>) -> &'p [u8; crate::PAGE_SIZE] {
+    page.bytes()
+}
+
+fn tuple_range<'p>(page: &'p mut Page<'_>, tid: TupleId, offset: usize, len: usize) -> Result<&'p mut [u8]> {
+    let tuple = page.tuple_mut(tid.slot).ok_or_else(|| DbError::Internal(format!("no tuple at {tid}")))?;
+    tuple.get_mut(offset..offset + len).ok_or_else(|| DbError::Internal(format!("patch beyond tuple {tid}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{DiskManager, LogDevice};
+
+    fn setup(dir: &std::path::Path) -> (Arc<LogDevice>, Arc<BufferPool>) {
+        let disk = Arc::new(DiskManager::open(&dir.join("base")).unwrap());
+        let log = Arc::new(LogDevice::open(&dir.join("wal")).unwrap());
+        (log.clone(), Arc::new(BufferPool::new(disk, log, 16)))
+    }
+
+    fn all(heap: &HeapFile) -> Vec<Vec<u8>> {
+        (0..heap.page_count()).flat_map(|n| heap.scan_page(n).unwrap()).map(|(_, t)| t).collect()
+    }
+
+    #[test]
+    fn insert_scan_patch_and_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let tids: Vec<TupleId>;
+        {
+            let (log, pool) = setup(dir.path());
+            let heap = HeapFile::open(pool.clone(), FileId(9)).unwrap();
+            tids = (0..500u32).map(|i| heap.insert(&[i as u8; 50], |_| log.append(b"x")).unwrap()).collect();
+            assert!(heap.page_count() > 1);
+            heap.patch(tids[7], 0, &[0xAB, 0xCD], || log.append(b"p")).unwrap();
+            pool.flush_all().unwrap();
+        }
+        let (_log, pool) = setup(dir.path());
+        let heap = HeapFile::open(pool, FileId(9)).unwrap();
+        let rows = all(&heap);
+        assert_eq!(rows.len(), 500);
+        assert_eq!(&heap.get(tids[7]).unwrap().unwrap()[..3], &[0xAB, 0xCD, 7]);
+        assert_eq!(heap.get(tids[499]).unwrap().unwrap(), vec![(499 % 256) as u8; 50]);
+    }
+
+    #[test]
+    fn failed_logging_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_log, pool) = setup(dir.path());
+        let heap = HeapFile::open(pool, FileId(2)).unwrap();
+        let err = heap.insert(b"row", |_| Err(DbError::WritesStopped("test".into())));
+        assert!(err.is_err());
+        assert!(all(&heap).is_empty());
+    }
+
+    #[test]
+    fn redo_is_idempotent() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_log, pool) = setup(dir.path());
+        let heap = HeapFile::open(pool, FileId(4)).unwrap();
+        let tid = TupleId { page: PageId::new(FileId(4), 0), slot: 0 };
+        heap.redo_insert(tid, b"abc", Lsn(10)).unwrap();
+        heap.redo_insert(tid, b"abc", Lsn(10)).unwrap();
+        heap.redo_patch(tid, 1, b"Z", Lsn(20)).unwrap();
+        heap.redo_patch(tid, 1, b"Q", Lsn(15)).unwrap();
+        assert_eq!(all(&heap), vec![b"aZc".to_vec()]);
+    }
+
+    #[test]
+    fn oversized_tuple_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, pool) = setup(dir.path());
+        let heap = HeapFile::open(pool, FileId(2)).unwrap();
+        let err = heap.insert(&vec![0; 9000], |_| log.append(b"x")).unwrap_err();
+        assert_eq!(err.sqlstate(), SqlState::ProgramLimitExceeded);
+    }
+}
