@@ -1,1 +1,52 @@
-//! placeholder
+//! # rustydb-index — layer 3
+//!
+//! Access paths that find tuples by key without scanning the heap. Every kind implements
+//! [`Index`]: keys are byte strings produced by [`keycode`] (so byte order is SQL order) and
+//! values are heap addresses ([`TupleId`](rustydb_foundation::TupleId)). An index stores every
+//! version's address; which version a transaction may see is decided above, by MVCC.
+//!
+//! ```text
+//!   query ── encode key (keycode) ──► dyn Index ── TupleIds ──► heap (storage)
+//! ```
+//!
+//! Kinds today: [`ResidentIndex`], an ordered index kept in memory and rebuilt from the heap when
+//! the database opens. The persistent B+tree on buffer-pool pages, the LSM tree and the hash
+//! index implement the same trait.
+//!
+//! ## What it must never know
+//! SQL, catalogs, transactions or visibility. A key is bytes; a value is a tuple address.
+
+#![deny(missing_docs)]
+
+pub mod keycode;
+pub mod resident;
+
+pub use resident::ResidentIndex;
+
+use rustydb_foundation::{Result, TupleId};
+use std::ops::Bound;
+
+/// What an index reports to the optimizer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct IndexStats {
+    /// Number of (key, tuple) entries.
+    pub entries: u64,
+    /// Number of distinct keys.
+    pub distinct_keys: u64,
+    /// Height of the structure (1 for a flat one).
+    pub height: u32,
+}
+
+/// The operations every index kind offers.
+pub trait Index: Send + Sync + std::fmt::Debug {
+    /// Adds an entry. The same (key, tuple) twice is one entry.
+    fn insert(&self, key: &[u8], tid: TupleId) -> Result<()>;
+    /// Removes an entry if present.
+    fn delete(&self, key: &[u8], tid: TupleId) -> Result<()>;
+    /// Every tuple stored under exactly `key`.
+    fn lookup(&self, key: &[u8]) -> Result<Vec<TupleId>>;
+    /// Entries with keys in the range, in key order (reversed if `reverse`).
+    fn range(&self, lower: Bound<&[u8]>, upper: Bound<&[u8]>, reverse: bool) -> Result<Vec<(Vec<u8>, TupleId)>>;
+    /// Statistics for the optimizer.
+    fn stats(&self) -> IndexStats;
+}

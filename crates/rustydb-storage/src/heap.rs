@@ -79,15 +79,27 @@ impl HeapFile {
     }
 
     /// Overwrites `bytes` at `offset` within the tuple at `tid` (same length), logging first.
-    pub fn patch(&self, tid: TupleId, offset: usize, bytes: &[u8], log: impl FnOnce() -> Result<Lsn>) -> Result<()> {
+    /// `check` sees the current tuple under the page latch and decides atomically: `Ok(true)`
+    /// applies the change, `Ok(false)` leaves the tuple alone, an error refuses it (this is where
+    /// a transaction detects a concurrent writer). Returns whether the change was applied.
+    pub fn patch(
+        &self,
+        tid: TupleId,
+        offset: usize,
+        bytes: &[u8],
+        check: impl FnOnce(&[u8]) -> Result<bool>,
+        log: impl FnOnce() -> Result<Lsn>,
+    ) -> Result<bool> {
         let mut guard = self.pool.write(tid.page)?;
         let mut page = Page::new(&mut guard);
+        if !check(page.tuple_mut(tid.slot).ok_or_else(|| DbError::Internal(format!("no tuple at {tid}")))?)? {
+            return Ok(false);
+        }
         tuple_range(&mut page, tid, offset, bytes.len())?;
         let lsn = log()?;
-        let target = tuple_range(&mut page, tid, offset, bytes.len())?;
-        target.copy_from_slice(bytes);
+        tuple_range(&mut page, tid, offset, bytes.len())?.copy_from_slice(bytes);
         page.set_lsn(lsn);
-        Ok(())
+        Ok(true)
     }
 
     /// A copy of the tuple at `tid`, or `None` if there is none.
@@ -174,7 +186,7 @@ mod tests {
             let heap = HeapFile::open(pool.clone(), FileId(9)).unwrap();
             tids = (0..500u32).map(|i| heap.insert(&[i as u8; 50], |_| log.append(b"x")).unwrap()).collect();
             assert!(heap.page_count() > 1);
-            heap.patch(tids[7], 0, &[0xAB, 0xCD], || log.append(b"p")).unwrap();
+            heap.patch(tids[7], 0, &[0xAB, 0xCD], |_| Ok(true), || log.append(b"p")).unwrap();
             pool.flush_all().unwrap();
         }
         let (_log, pool) = setup(dir.path());

@@ -31,12 +31,14 @@
 
 pub mod buffer_pool;
 pub mod disk;
+pub mod engine;
 pub mod heap;
 pub mod log_device;
 pub mod page;
 
 pub use buffer_pool::{BufferPool, PageReadGuard, PageWriteGuard};
 pub use disk::DiskManager;
+pub use engine::StorageEngine;
 pub use heap::HeapFile;
 pub use log_device::{LogDevice, LogRecord};
 pub use page::{PAGE_SIZE, Page};

@@ -1,1 +1,50 @@
-//! placeholder
+//! # rustydb-txn — layer 4
+//!
+//! Transactions over the heap: who may see which tuple version (MVCC), what the write-ahead log
+//! records mean, and how the database comes back after a crash.
+//!
+//! ```text
+//!   query ──begin/commit/abort──► TxnManager ──status──► StatusTable (next id, active, aborted)
+//!     │        insert/delete           │ WAL records (record.rs) ──► storage LogDevice
+//!     └── visible_on_page/fetch ──► heap tuples: [xmin | xmax | row]  (tuple.rs)
+//! ```
+//!
+//! ## Model
+//! - Every tuple version carries `xmin` (the transaction that created it) and `xmax` (the one that
+//!   deleted it, or 0). An UPDATE is a delete plus an insert.
+//! - A [`Snapshot`] records the next transaction id and the set in progress when it was taken; a
+//!   version is visible if its creator committed before the snapshot (or is the reader itself)
+//!   and its deleter did not. READ COMMITTED takes a snapshot per statement, REPEATABLE READ one per
+//!   transaction.
+//! - A transaction's status is *committed* unless it is in progress or in the aborted set, so the
+//!   status table stays small. Commit appends a commit record and returns only after the log is
+//!   fsynced to it (group commit batches concurrent committers); only then does the transaction
+//!   stop being in progress, so nobody sees data that a crash could take back.
+//! - Pages may reach the disk before their transaction commits (steal) and need not at commit
+//!   (no force): an uncommitted version is invisible because its creator is aborted after a
+//!   crash, so recovery is redo-only.
+//!
+//! ## Recovery
+//! [`recover`] replays the whole log: heap inserts and xmax stamps are re-applied where the page
+//! LSN shows they are missing, commit records mark transactions committed (and remove the files of
+//! tables they dropped), and every transaction with no commit record ends up aborted.
+//! Checkpoints that bound the replay, full-page images against torn writes, the lock manager and
+//! the serializable level come with the transactions issue; this layer is shaped for them.
+//!
+//! ## What it must never know
+//! SQL, catalogs, sessions or sockets. A row is bytes; a table is a heap file.
+
+#![deny(missing_docs)]
+
+pub mod manager;
+pub mod record;
+pub mod recovery;
+pub mod snapshot;
+pub mod status;
+pub mod tuple;
+
+pub use manager::{IsolationLevel, Transaction, TxnManager};
+pub use record::Record;
+pub use recovery::{RecoveryReport, recover};
+pub use snapshot::Snapshot;
+pub use status::StatusTable;
