@@ -67,7 +67,19 @@ pub enum SqlState {
     GroupingError,
     /// 42P10 invalid_column_reference
     InvalidColumnReference,
-    /// 42601-adjacent: 42P18 indeterminate_datatype
+    /// 42501 insufficient_privilege
+    InsufficientPrivilege,
+    /// 42846 cannot_coerce
+    CannotCoerce,
+    /// 42725 ambiguous_function (also "operator is not unique")
+    AmbiguousFunction,
+    /// 2201W invalid_row_count_in_limit_clause
+    InvalidRowCountInLimitClause,
+    /// 2201X invalid_row_count_in_result_offset_clause
+    InvalidRowCountInResultOffsetClause,
+    /// 22019 invalid_escape_character
+    InvalidEscapeCharacter,
+    /// 42P18 indeterminate_datatype
     IndeterminateDatatype,
     /// 08P01 protocol_violation
     ProtocolViolation,
@@ -114,6 +126,12 @@ impl SqlState {
             GroupingError => "42803",
             InvalidColumnReference => "42P10",
             IndeterminateDatatype => "42P18",
+            InsufficientPrivilege => "42501",
+            CannotCoerce => "42846",
+            AmbiguousFunction => "42725",
+            InvalidRowCountInLimitClause => "2201W",
+            InvalidRowCountInResultOffsetClause => "2201X",
+            InvalidEscapeCharacter => "22019",
             ProtocolViolation => "08P01",
             ProgramLimitExceeded => "54000",
             IoError => "58030",

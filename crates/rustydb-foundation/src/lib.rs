@@ -31,6 +31,7 @@ pub mod row;
 pub mod schema;
 pub mod types;
 pub mod value;
+pub mod version;
 
 pub use component::{Component, HealthStatus};
 pub use config::Config;

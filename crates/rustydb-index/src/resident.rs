@@ -58,11 +58,7 @@ impl Index for ResidentIndex {
 
     fn stats(&self) -> IndexStats {
         let map = self.map.read();
-        IndexStats {
-            entries: map.values().map(|t| t.len() as u64).sum(),
-            distinct_keys: map.len() as u64,
-            height: 1,
-        }
+        IndexStats { entries: map.values().map(|t| t.len() as u64).sum(), distinct_keys: map.len() as u64, height: 1 }
     }
 }
 

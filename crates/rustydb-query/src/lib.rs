@@ -1,1 +1,49 @@
-//! placeholder
+//! # rustydb-query — layer 5
+//!
+//! SQL in, results out: parsing, the catalog, binding, planning and execution, and the session
+//! that holds a client's transaction state.
+//!
+//! ## Life of a query
+//! `SELECT name FROM t WHERE id = 7` in a session:
+//!
+//! 1. [`Session::execute`] — [`parser::parse`] turns the text into sqlparser statements (42601 on
+//!    a syntax error); the session starts a transaction unless one is open.
+//! 2. `Session::run_in` — takes the statement's snapshot ([`rustydb_txn::TxnManager::statement_snapshot`]).
+//! 3. [`binder::bind`] — looks `t` up in the catalog ([`catalog::find_table`], itself a scan of the
+//!    system heap `rustydb_tables` under the same snapshot), binds `name` and `id = 7` to typed
+//!    [`expr::Expr`]s ([`bind_expr::bind`]), and asks [`planner::choose_access`], which sees that
+//!    `id` is the primary key and picks [`plan::Access::PrimaryKey`].
+//! 4. [`executor::execute`] — looks the key up in the table's index, fetches the version visible
+//!    to the snapshot ([`access::fetch`]), applies the filter and projects `name`.
+//! 5. The session commits (an autocommit SELECT writes nothing, so no log flush) and returns a
+//!    [`StatementResult`] with the tag `SELECT 1`.
+//!
+//! ## Invariants
+//! - Nothing after the binder sees sqlparser's AST: the pinned sqlparser version can change with
+//!   edits to `parser.rs`, `binder.rs` and `bind_expr.rs` only.
+//! - Every error a client can cause carries PostgreSQL's SQLSTATE; a statement either completes
+//!   or has no visible effect.
+//!
+//! ## What it must never know
+//! Sockets, the wire protocol, passwords. Page layouts and log formats belong below.
+
+#![deny(missing_docs)]
+
+pub mod access;
+pub mod bind_expr;
+pub mod binder;
+pub mod catalog;
+pub mod context;
+pub mod engine;
+pub mod executor;
+pub mod expr;
+pub mod parser;
+pub mod plan;
+pub mod planner;
+pub mod result;
+pub mod session;
+pub mod types;
+
+pub use engine::{Engine, EngineOptions};
+pub use result::{Notice, ResultColumn, StatementResult};
+pub use session::{Session, TransactionStatus};

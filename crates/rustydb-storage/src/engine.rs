@@ -33,7 +33,8 @@ pub struct StorageEngine {
 impl StorageEngine {
     /// Opens (creating if needed) the data directory with a pool of `pool_pages` pages.
     pub fn open(dir: &Path, pool_pages: usize) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|e| DbError::io(format!("creating data directory {}", dir.display()), e))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| DbError::io(format!("creating data directory {}", dir.display()), e))?;
         let lock = lock_directory(dir)?;
         let disk = Arc::new(DiskManager::open(&dir.join("base"))?);
         let log = Arc::new(LogDevice::open(&dir.join("wal"))?);

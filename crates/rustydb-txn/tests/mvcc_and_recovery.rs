@@ -1,5 +1,7 @@
 //! MVCC visibility, write conflicts, and recovery after a crash that loses every unflushed page.
 
+#![allow(clippy::unwrap_used)] // Tests assert by unwrapping; a panic is the failure report.
+
 use rustydb_foundation::{FileId, SqlState};
 use rustydb_storage::StorageEngine;
 use rustydb_txn::{IsolationLevel, TxnManager, recover};

@@ -1,0 +1,232 @@
+//! The catalog, stored in the database itself: system tables are ordinary heap files with fixed
+//! ids, read and written through the same MVCC path as user tables, so DDL is transactional for
+//! free (a rolled-back CREATE TABLE leaves an invisible catalog row; a DROP becomes visible only
+//! at commit).
+//!
+//! | file | table | columns |
+//! |---|---|---|
+//! | 1 | `rustydb_tables`    | table_id int4, name text, primary_key text (comma-separated column positions) |
+//! | 2 | `rustydb_columns`   | table_id int4, position int4, name text, type_oid int4, typmod int4, not_null bool |
+//! | 3 | `rustydb_roles`     | name text, superuser bool, can_login bool |
+//! | 4 | `rustydb_databases` | name text, owner text |
+//!
+//! User tables get ids from [`FIRST_USER_TABLE`] up; a table's heap is the file with its id.
+
+use crate::access;
+use crate::context::ExecContext;
+use rustydb_foundation::{Column, DataType, DbError, FileId, Result, Schema, TableId, Value};
+
+/// The first id handed to a user table.
+pub const FIRST_USER_TABLE: u32 = 16384;
+
+/// A table's definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableDef {
+    /// The table's id (its heap is the file with the same number).
+    pub id: TableId,
+    /// Its name.
+    pub name: String,
+    /// Its columns.
+    pub schema: Schema,
+    /// Positions of the primary key columns (empty if none).
+    pub primary_key: Vec<usize>,
+}
+
+impl TableDef {
+    /// The heap file holding the table's rows.
+    pub fn file(&self) -> FileId {
+        FileId(self.id.0)
+    }
+
+    /// True for the catalog's own tables.
+    pub fn is_system(&self) -> bool {
+        self.id.0 < FIRST_USER_TABLE
+    }
+
+    /// The name PostgreSQL gives the primary key constraint and its index.
+    pub fn primary_key_name(&self) -> String {
+        format!("{}_pkey", self.name)
+    }
+}
+
+/// A login role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleDef {
+    /// Role name.
+    pub name: String,
+    /// Bypasses privilege checks.
+    pub superuser: bool,
+    /// May connect.
+    pub can_login: bool,
+}
+
+fn system_table(id: u32, name: &str, columns: &[(&str, DataType)]) -> TableDef {
+    let columns = columns.iter().map(|(n, t)| Column::new(*n, *t).not_null()).collect();
+    TableDef { id: TableId(id), name: name.into(), schema: Schema::new(columns), primary_key: Vec::new() }
+}
+
+/// The definitions of the system tables.
+pub fn system_tables() -> Vec<TableDef> {
+    use DataType::*;
+    vec![
+        system_table(1, "rustydb_tables", &[("table_id", Int4), ("name", Text), ("primary_key", Text)]),
+        system_table(
+            2,
+            "rustydb_columns",
+            &[
+                ("table_id", Int4),
+                ("position", Int4),
+                ("name", Text),
+                ("type_oid", Int4),
+                ("typmod", Int4),
+                ("not_null", Bool),
+            ],
+        ),
+        system_table(3, "rustydb_roles", &[("name", Text), ("superuser", Bool), ("can_login", Bool)]),
+        system_table(4, "rustydb_databases", &[("name", Text), ("owner", Text)]),
+    ]
+}
+
+fn system(id: u32) -> TableDef {
+    system_tables().into_iter().find(|t| t.id.0 == id).unwrap_or_else(|| system_table(id, "?", &[]))
+}
+
+/// Rebuilds a [`DataType`] from the (type OID, typmod) pair stored in `rustydb_columns`.
+pub fn data_type_from_oid(oid: i32, typmod: i32) -> Result<DataType> {
+    let len = (typmod >= 4).then(|| (typmod - 4) as u32);
+    Ok(match oid {
+        16 => DataType::Bool,
+        20 => DataType::Int8,
+        21 => DataType::Int2,
+        23 => DataType::Int4,
+        25 => DataType::Text,
+        700 => DataType::Float4,
+        701 => DataType::Float8,
+        1042 => DataType::Char(len.unwrap_or(1)),
+        1043 => DataType::Varchar(len),
+        other => return Err(DbError::Corruption(format!("catalog names unknown type oid {other}"))),
+    })
+}
+
+/// Finds a table by name, as visible to the context's snapshot.
+pub fn find_table(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<TableDef>> {
+    if let Some(t) = system_tables().into_iter().find(|t| t.name == name) {
+        return Ok(Some(t));
+    }
+    let tables = access::scan(ctx, &system(1))?;
+    let Some((_, row)) = tables.into_iter().find(|(_, r)| r[1] == Value::Text(name.into())) else {
+        return Ok(None);
+    };
+    let id = int(&row[0])?;
+    let mut columns: Vec<(i32, Column)> = Vec::new();
+    for (_, c) in access::scan(ctx, &system(2))? {
+        if int(&c[0])? == id {
+            let ty = data_type_from_oid(int(&c[3])?, int(&c[4])?)?;
+            let mut col = Column::new(text(&c[2])?, ty);
+            col.nullable = c[5] != Value::Bool(true);
+            columns.push((int(&c[1])?, col));
+        }
+    }
+    columns.sort_by_key(|(pos, _)| *pos);
+    let primary_key = text(&row[2])?
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<usize>().map_err(|_| DbError::Corruption(format!("bad primary key list {s:?}"))))
+        .collect::<Result<_>>()?;
+    Ok(Some(TableDef {
+        id: TableId(id as u32),
+        name: name.into(),
+        schema: Schema::new(columns.into_iter().map(|(_, c)| c).collect()),
+        primary_key,
+    }))
+}
+
+/// Every user table visible to the context's snapshot.
+pub fn list_tables(ctx: &mut ExecContext<'_>) -> Result<Vec<TableDef>> {
+    let names: Vec<String> =
+        access::scan(ctx, &system(1))?.into_iter().map(|(_, r)| text(&r[1])).collect::<Result<_>>()?;
+    let mut out = Vec::with_capacity(names.len());
+    for name in names {
+        out.extend(find_table(ctx, &name)?);
+    }
+    Ok(out)
+}
+
+/// Records a new table in the catalog (in the context's transaction).
+pub fn create_table(ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<()> {
+    let pk: Vec<String> = table.primary_key.iter().map(usize::to_string).collect();
+    let id = Value::Int4(table.id.0 as i32);
+    access::insert_raw(ctx, &system(1), &[id.clone(), Value::Text(table.name.clone()), Value::Text(pk.join(","))])?;
+    for (pos, col) in table.schema.columns.iter().enumerate() {
+        let row = [
+            id.clone(),
+            Value::Int4(pos as i32),
+            Value::Text(col.name.clone()),
+            Value::Int4(col.data_type.oid() as i32),
+            Value::Int4(col.data_type.type_modifier()),
+            Value::Bool(!col.nullable),
+        ];
+        access::insert_raw(ctx, &system(2), &row)?;
+    }
+    Ok(())
+}
+
+/// Removes a table's catalog rows (in the context's transaction).
+pub fn drop_table(ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<()> {
+    let id = Value::Int4(table.id.0 as i32);
+    for sys in [system(1), system(2)] {
+        for (tid, row) in access::scan(ctx, &sys)? {
+            if row[0] == id {
+                access::delete(ctx, &sys, tid)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The highest table id in any version of any `rustydb_tables` row, committed or not, so ids
+/// are never handed out twice.
+pub fn max_table_id(ctx: &mut ExecContext<'_>) -> Result<u32> {
+    let mut max = FIRST_USER_TABLE - 1;
+    for (_, row) in access::scan_all_versions(ctx, &system(1))? {
+        max = max.max(int(&row[0])? as u32);
+    }
+    Ok(max)
+}
+
+/// Finds a role by name.
+pub fn find_role(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<RoleDef>> {
+    let roles = access::scan(ctx, &system(3))?;
+    Ok(roles.into_iter().find(|(_, r)| r[0] == Value::Text(name.into())).map(|(_, r)| RoleDef {
+        name: name.into(),
+        superuser: r[1] == Value::Bool(true),
+        can_login: r[2] == Value::Bool(true),
+    }))
+}
+
+/// True if the database exists.
+pub fn database_exists(ctx: &mut ExecContext<'_>, name: &str) -> Result<bool> {
+    Ok(access::scan(ctx, &system(4))?.iter().any(|(_, r)| r[0] == Value::Text(name.into())))
+}
+
+/// Writes the first-start contents: the bootstrap superuser and database.
+pub fn bootstrap(ctx: &mut ExecContext<'_>, superuser: &str, database: &str) -> Result<()> {
+    let role = [Value::Text(superuser.into()), Value::Bool(true), Value::Bool(true)];
+    access::insert_raw(ctx, &system(3), &role)?;
+    access::insert_raw(ctx, &system(4), &[Value::Text(database.into()), Value::Text(superuser.into())])?;
+    Ok(())
+}
+
+fn int(v: &Value) -> Result<i32> {
+    match v {
+        Value::Int4(i) => Ok(*i),
+        other => Err(DbError::Corruption(format!("catalog expected an integer, found {other:?}"))),
+    }
+}
+
+fn text(v: &Value) -> Result<String> {
+    match v {
+        Value::Text(s) => Ok(s.clone()),
+        other => Err(DbError::Corruption(format!("catalog expected text, found {other:?}"))),
+    }
+}

@@ -1,0 +1,186 @@
+//! The SQL engine of one data directory: it opens storage, runs recovery, bootstraps the catalog
+//! on first start, rebuilds indexes, and hands out [`Session`]s.
+
+use crate::access;
+use crate::catalog::{self, RoleDef, TableDef};
+use crate::context::ExecContext;
+use crate::session::Session;
+use parking_lot::{Mutex, RwLock};
+use rustydb_foundation::{DbError, Result, TableId};
+use rustydb_index::{Index, ResidentIndex, keycode};
+use rustydb_storage::StorageEngine;
+use rustydb_txn::{IsolationLevel, RecoveryReport, TxnManager, recover};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// The name of the file that marks a data directory whose catalog has been bootstrapped.
+const BOOTSTRAP_MARKER: &str = "RUSTYDB_VERSION";
+
+/// How to open an engine.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Buffer pool size in pages.
+    pub buffer_pool_pages: usize,
+    /// The superuser created on first start.
+    pub bootstrap_user: String,
+    /// The database created on first start.
+    pub bootstrap_database: String,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            buffer_pool_pages: 16_384,
+            bootstrap_user: "rustydb".into(),
+            bootstrap_database: "rustydb".into(),
+        }
+    }
+}
+
+/// An open database engine.
+#[derive(Debug)]
+pub struct Engine {
+    tm: TxnManager,
+    indexes: RwLock<HashMap<TableId, Arc<ResidentIndex>>>,
+    unique_lock: Mutex<()>,
+    ddl_lock: Mutex<()>,
+    next_table_id: AtomicU32,
+    recovery: RecoveryReport,
+}
+
+impl Engine {
+    /// Opens (creating and bootstrapping if new) the data directory `dir`.
+    pub fn open(dir: &Path, options: &EngineOptions) -> Result<Arc<Engine>> {
+        let storage = Arc::new(StorageEngine::open(dir, options.buffer_pool_pages)?);
+        let (status, recovery) = recover(&storage)?;
+        let engine = Arc::new(Engine {
+            tm: TxnManager::new(storage, status),
+            indexes: RwLock::new(HashMap::new()),
+            unique_lock: Mutex::new(()),
+            ddl_lock: Mutex::new(()),
+            next_table_id: AtomicU32::new(catalog::FIRST_USER_TABLE),
+            recovery,
+        });
+        if !dir.join(BOOTSTRAP_MARKER).exists() {
+            engine.bootstrap(dir, options)?;
+        }
+        engine.load(options)?;
+        Ok(engine)
+    }
+
+    fn bootstrap(&self, dir: &Path, options: &EngineOptions) -> Result<()> {
+        self.with_transaction(&options.bootstrap_user, &options.bootstrap_database, |ctx| {
+            catalog::bootstrap(ctx, &options.bootstrap_user, &options.bootstrap_database)
+        })?;
+        let marker = dir.join(BOOTSTRAP_MARKER);
+        let write = || -> std::io::Result<()> {
+            std::fs::write(&marker, format!("{}\n", rustydb_foundation::version::RUSTYDB_VERSION))?;
+            std::fs::File::open(&marker)?.sync_all()?;
+            std::fs::File::open(dir)?.sync_all()
+        };
+        write().map_err(|e| DbError::io(format!("writing {}", marker.display()), e))
+    }
+
+    /// Rebuilds the in-memory state derived from the database: the next table id and the
+    /// primary key indexes.
+    fn load(&self, options: &EngineOptions) -> Result<()> {
+        self.with_transaction(&options.bootstrap_user, &options.bootstrap_database, |ctx| {
+            let max = catalog::max_table_id(ctx)?;
+            ctx.engine.next_table_id.store(max + 1, Ordering::Release);
+            for table in catalog::list_tables(ctx)? {
+                if !table.primary_key.is_empty() {
+                    ctx.engine.rebuild_primary_index(ctx, &table)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn rebuild_primary_index(&self, ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<()> {
+        let index = self.create_primary_index(table);
+        for (tid, row) in access::scan_all_versions(ctx, table)? {
+            let key: Vec<_> = table.primary_key.iter().map(|&i| row[i].clone()).collect();
+            index.insert(&keycode::encode_key(&key), tid)?;
+        }
+        Ok(())
+    }
+
+    /// Runs `work` in a fresh transaction, committing on success and aborting on error.
+    pub fn with_transaction<T>(
+        &self,
+        user: &str,
+        database: &str,
+        work: impl FnOnce(&mut ExecContext<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let mut txn = self.tm.begin(IsolationLevel::ReadCommitted);
+        let snapshot = self.tm.statement_snapshot(&mut txn);
+        let mut ctx = ExecContext { engine: self, txn: &mut txn, snapshot, user, database };
+        match work(&mut ctx) {
+            Ok(v) => {
+                self.tm.commit(txn)?;
+                Ok(v)
+            }
+            Err(e) => {
+                self.tm.abort(txn);
+                Err(e)
+            }
+        }
+    }
+
+    /// A new session for `user` in `database` (the caller has authenticated it).
+    pub fn session(self: &Arc<Self>, user: &str, database: &str) -> Session {
+        Session::new(self.clone(), user, database)
+    }
+
+    /// Looks up a role (for authentication).
+    pub fn find_role(&self, name: &str) -> Result<Option<RoleDef>> {
+        self.with_transaction(name, "", |ctx| catalog::find_role(ctx, name))
+    }
+
+    /// True if the database exists.
+    pub fn database_exists(&self, name: &str) -> Result<bool> {
+        self.with_transaction("", name, |ctx| catalog::database_exists(ctx, name))
+    }
+
+    /// The transaction manager.
+    pub fn txn_manager(&self) -> &TxnManager {
+        &self.tm
+    }
+
+    /// What recovery did when the engine opened.
+    pub fn recovery_report(&self) -> &RecoveryReport {
+        &self.recovery
+    }
+
+    /// The primary key index of `table`, if it has one.
+    pub fn primary_index(&self, table: &TableDef) -> Option<Arc<ResidentIndex>> {
+        self.indexes.read().get(&table.id).cloned()
+    }
+
+    /// Creates (empty) the primary key index of a new table.
+    pub fn create_primary_index(&self, table: &TableDef) -> Arc<ResidentIndex> {
+        self.indexes.write().entry(table.id).or_insert_with(|| Arc::new(ResidentIndex::new())).clone()
+    }
+
+    /// Serialises unique checks with the inserts they guard.
+    pub fn unique_lock(&self) -> &Mutex<()> {
+        &self.unique_lock
+    }
+
+    /// Serialises DDL statements.
+    pub fn ddl_lock(&self) -> &Mutex<()> {
+        &self.ddl_lock
+    }
+
+    /// Hands out a table id never used before.
+    pub fn allocate_table_id(&self) -> TableId {
+        TableId(self.next_table_id.fetch_add(1, Ordering::AcqRel))
+    }
+
+    /// Writes every dirty page and syncs: called at clean shutdown.
+    pub fn shutdown(&self) -> Result<()> {
+        self.tm.storage().flush()
+    }
+}

@@ -1,0 +1,291 @@
+//! The executor: runs bound statements against the heap through MVCC. Rows flow a page at a
+//! time from the access path through the filter; a query without ORDER BY stops reading as
+//! soon as its LIMIT is met. UPDATE and DELETE first collect their targets and then change
+//! them, so a statement never sees its own new versions (no Halloween problem).
+
+use crate::access;
+use crate::catalog::{self, TableDef};
+use crate::context::ExecContext;
+use crate::expr::{EvalEnv, Expr, passes};
+use crate::plan::{Access, InsertSource, SelectPlan, SortKey, Source, Statement};
+use crate::result::{Notice, StatementResult};
+use rustydb_foundation::{DbError, Result, Schema, SqlState, TupleId, Value};
+use rustydb_index::{Index, keycode};
+use std::cmp::Ordering;
+
+/// Runs a bound statement (not transaction control, which the session handles).
+pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementResult> {
+    match stmt {
+        Statement::Select(plan) => {
+            let rows = select(ctx, plan)?;
+            Ok(StatementResult {
+                tag: format!("SELECT {}", rows.len()),
+                columns: Some(plan.columns.clone()),
+                rows,
+                notices: Vec::new(),
+            })
+        }
+        Statement::Insert { table, source } => insert(ctx, table, source),
+        Statement::Update { table, assignments, filter, access } => {
+            update(ctx, table, assignments, filter.as_ref(), access)
+        }
+        Statement::Delete { table, filter, access } => delete(ctx, table, filter.as_ref(), access),
+        Statement::CreateTable { name, columns, primary_key, if_not_exists } => {
+            create_table(ctx, name, columns, primary_key, *if_not_exists)
+        }
+        Statement::DropTable { names, if_exists } => drop_tables(ctx, names, *if_exists),
+        Statement::Begin { .. } | Statement::Commit | Statement::Rollback => {
+            Err(DbError::Internal("transaction control reached the executor".into()))
+        }
+    }
+}
+
+fn env<'a>(ctx: &'a ExecContext<'_>) -> EvalEnv<'a> {
+    EvalEnv { user: ctx.user, database: ctx.database }
+}
+
+/// Feeds every source row passing `filter` to `each`, until `each` returns `false`.
+fn for_each_row(
+    ctx: &mut ExecContext<'_>,
+    source: &Source,
+    filter: Option<&Expr>,
+    mut each: impl FnMut(&ExecContext<'_>, TupleId, Vec<Value>) -> Result<bool>,
+) -> Result<()> {
+    let (table, access) = match source {
+        Source::Nothing => {
+            let row = Vec::new();
+            if passes(filter, &row, &env(ctx))? {
+                each(ctx, dummy_tid(), row)?;
+            }
+            return Ok(());
+        }
+        Source::Table { table, access } => (table, access),
+    };
+    match access {
+        Access::SeqScan => {
+            for page in 0..access::page_count(ctx, table)? {
+                for (tid, row) in access::scan_page(ctx, table, page)? {
+                    if passes(filter, &row, &env(ctx))? && !each(ctx, tid, row)? {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        Access::PrimaryKey(key) => {
+            for (tid, row) in primary_key_rows(ctx, table, key)? {
+                if passes(filter, &row, &env(ctx))? && !each(ctx, tid, row)? {
+                    return Ok(());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn dummy_tid() -> TupleId {
+    TupleId { page: rustydb_foundation::PageId::new(rustydb_foundation::FileId(0), 0), slot: 0 }
+}
+
+fn primary_key_rows(ctx: &mut ExecContext<'_>, table: &TableDef, key: &[Expr]) -> Result<Vec<(TupleId, Vec<Value>)>> {
+    let values = key.iter().map(|e| e.eval(&[], &env(ctx))).collect::<Result<Vec<_>>>()?;
+    if values.iter().any(Value::is_null) {
+        return Ok(Vec::new());
+    }
+    let Some(index) = ctx.engine.primary_index(table) else {
+        return Err(DbError::Internal(format!("table {} has no primary key index", table.name)));
+    };
+    let mut rows = Vec::new();
+    for tid in index.lookup(&keycode::encode_key(&values))? {
+        if let Some(row) = access::fetch(ctx, table, tid)? {
+            rows.push((tid, row));
+        }
+    }
+    Ok(rows)
+}
+
+fn project(exprs: &[Expr], row: &[Value], env: &EvalEnv<'_>) -> Result<Vec<Value>> {
+    exprs.iter().map(|e| e.eval(row, env)).collect()
+}
+
+/// Runs a SELECT and returns its output rows.
+pub fn select(ctx: &mut ExecContext<'_>, plan: &SelectPlan) -> Result<Vec<Vec<Value>>> {
+    if plan.limit == Some(0) {
+        return Ok(Vec::new());
+    }
+    if plan.order_by.is_empty() {
+        let mut skipped = 0;
+        let mut out = Vec::new();
+        for_each_row(ctx, &plan.source, plan.filter.as_ref(), |ctx, _, row| {
+            if skipped < plan.offset {
+                skipped += 1;
+                return Ok(true);
+            }
+            out.push(project(&plan.projection, &row, &env(ctx))?);
+            Ok(plan.limit.is_none_or(|l| (out.len() as u64) < l))
+        })?;
+        return Ok(out);
+    }
+    let mut keyed: Vec<(Vec<Value>, Vec<Value>)> = Vec::new();
+    for_each_row(ctx, &plan.source, plan.filter.as_ref(), |ctx, _, row| {
+        let env = env(ctx);
+        let keys = plan.order_by.iter().map(|k| k.expr.eval(&row, &env)).collect::<Result<Vec<_>>>()?;
+        keyed.push((keys, project(&plan.projection, &row, &env)?));
+        Ok(true)
+    })?;
+    keyed.sort_by(|a, b| compare_keys(&plan.order_by, &a.0, &b.0));
+    let take = plan.limit.map_or(usize::MAX, |l| l as usize);
+    Ok(keyed.into_iter().skip(plan.offset as usize).take(take).map(|(_, row)| row).collect())
+}
+
+fn compare_keys(keys: &[SortKey], a: &[Value], b: &[Value]) -> Ordering {
+    for (k, (x, y)) in keys.iter().zip(a.iter().zip(b)) {
+        let ord = match (x.is_null(), y.is_null()) {
+            (true, true) => Ordering::Equal,
+            (true, false) => {
+                if k.nulls_first {
+                    Ordering::Less
+                } else {
+                    Ordering::Greater
+                }
+            }
+            (false, true) => {
+                if k.nulls_first {
+                    Ordering::Greater
+                } else {
+                    Ordering::Less
+                }
+            }
+            _ => {
+                let o = x.sql_cmp(y).unwrap_or(Ordering::Equal);
+                if k.descending { o.reverse() } else { o }
+            }
+        };
+        if ord != Ordering::Equal {
+            return ord;
+        }
+    }
+    Ordering::Equal
+}
+
+fn insert(ctx: &mut ExecContext<'_>, table: &TableDef, source: &InsertSource) -> Result<StatementResult> {
+    let rows: Vec<Vec<Value>> = match source {
+        InsertSource::Values(rows) => {
+            let env = env(ctx);
+            rows.iter().map(|r| project(r, &[], &env)).collect::<Result<_>>()?
+        }
+        InsertSource::Query(query, row) => {
+            let input = select(ctx, query)?;
+            let env = env(ctx);
+            input.iter().map(|r| project(row, r, &env)).collect::<Result<_>>()?
+        }
+    };
+    for row in &rows {
+        access::insert(ctx, table, row)?;
+    }
+    Ok(StatementResult::tag(format!("INSERT 0 {}", rows.len())))
+}
+
+fn targets(
+    ctx: &mut ExecContext<'_>,
+    table: &TableDef,
+    filter: Option<&Expr>,
+    access: &Access,
+) -> Result<Vec<(TupleId, Vec<Value>)>> {
+    let source = Source::Table { table: table.clone(), access: access.clone() };
+    let mut out = Vec::new();
+    for_each_row(ctx, &source, filter, |_, tid, row| {
+        out.push((tid, row));
+        Ok(true)
+    })?;
+    Ok(out)
+}
+
+fn update(
+    ctx: &mut ExecContext<'_>,
+    table: &TableDef,
+    assignments: &[(usize, Expr)],
+    filter: Option<&Expr>,
+    access: &Access,
+) -> Result<StatementResult> {
+    let mut count = 0;
+    for (tid, old) in targets(ctx, table, filter, access)? {
+        let mut new = old.clone();
+        for (pos, expr) in assignments {
+            new[*pos] = expr.eval(&old, &env(ctx))?;
+        }
+        if access::delete(ctx, table, tid)? {
+            access::insert(ctx, table, &new)?;
+            count += 1;
+        }
+    }
+    Ok(StatementResult::tag(format!("UPDATE {count}")))
+}
+
+fn delete(
+    ctx: &mut ExecContext<'_>,
+    table: &TableDef,
+    filter: Option<&Expr>,
+    access: &Access,
+) -> Result<StatementResult> {
+    let mut count = 0;
+    for (tid, _) in targets(ctx, table, filter, access)? {
+        if access::delete(ctx, table, tid)? {
+            count += 1;
+        }
+    }
+    Ok(StatementResult::tag(format!("DELETE {count}")))
+}
+
+fn create_table(
+    ctx: &mut ExecContext<'_>,
+    name: &str,
+    columns: &[rustydb_foundation::Column],
+    primary_key: &[usize],
+    if_not_exists: bool,
+) -> Result<StatementResult> {
+    let _ddl = ctx.engine.ddl_lock().lock();
+    if catalog::find_table(ctx, name)?.is_some() {
+        let message = format!("relation \"{name}\" already exists");
+        if if_not_exists {
+            return Ok(StatementResult::tag("CREATE TABLE").with_notice(Notice::plain(format!("{message}, skipping"))));
+        }
+        return Err(DbError::sql(SqlState::DuplicateTable, message));
+    }
+    let table = TableDef {
+        id: ctx.engine.allocate_table_id(),
+        name: name.to_string(),
+        schema: Schema::new(columns.to_vec()),
+        primary_key: primary_key.to_vec(),
+    };
+    catalog::create_table(ctx, &table)?;
+    if !table.primary_key.is_empty() {
+        ctx.engine.create_primary_index(&table);
+    }
+    Ok(StatementResult::tag("CREATE TABLE"))
+}
+
+fn drop_tables(ctx: &mut ExecContext<'_>, names: &[String], if_exists: bool) -> Result<StatementResult> {
+    let _ddl = ctx.engine.ddl_lock().lock();
+    let mut result = StatementResult::tag("DROP TABLE");
+    let mut found = Vec::new();
+    for name in names {
+        match catalog::find_table(ctx, name)? {
+            Some(t) if t.is_system() => {
+                return Err(DbError::sql(
+                    SqlState::InsufficientPrivilege,
+                    format!("permission denied: \"{name}\" is a system catalog"),
+                ));
+            }
+            Some(t) => found.push(t),
+            None if if_exists => {
+                result.notices.push(Notice::plain(format!("table \"{name}\" does not exist, skipping")))
+            }
+            None => return Err(DbError::sql(SqlState::UndefinedTable, format!("table \"{name}\" does not exist"))),
+        }
+    }
+    for table in found {
+        catalog::drop_table(ctx, &table)?;
+        ctx.txn.drop_file_on_commit(table.file());
+    }
+    Ok(result)
+}

@@ -1,0 +1,473 @@
+//! Bound expressions and their evaluation. By the time an expression is bound every column is a
+//! position in the input row and every node knows its result type, so evaluation is a plain walk
+//! with PostgreSQL's semantics: three-valued logic, NULL in gives NULL out, integer overflow is
+//! 22003 and division by zero 22012.
+
+use crate::types::cast_value;
+use rustydb_foundation::{DataType, DbError, Result, SqlState, Value};
+use std::cmp::Ordering;
+
+/// A binary operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinaryOp {
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+    /// `%`
+    Mod,
+    /// `||`
+    Concat,
+    /// `=`
+    Eq,
+    /// `<>`
+    NotEq,
+    /// `<`
+    Lt,
+    /// `<=`
+    LtEq,
+    /// `>`
+    Gt,
+    /// `>=`
+    GtEq,
+    /// `AND`
+    And,
+    /// `OR`
+    Or,
+}
+
+impl BinaryOp {
+    /// The operator as written in SQL (for messages).
+    pub fn symbol(self) -> &'static str {
+        use BinaryOp::*;
+        match self {
+            Add => "+",
+            Sub => "-",
+            Mul => "*",
+            Div => "/",
+            Mod => "%",
+            Concat => "||",
+            Eq => "=",
+            NotEq => "<>",
+            Lt => "<",
+            LtEq => "<=",
+            Gt => ">",
+            GtEq => ">=",
+            And => "AND",
+            Or => "OR",
+        }
+    }
+
+    /// True for the comparison operators.
+    pub fn is_comparison(self) -> bool {
+        use BinaryOp::*;
+        matches!(self, Eq | NotEq | Lt | LtEq | Gt | GtEq)
+    }
+}
+
+/// A built-in scalar function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    /// `version()`
+    Version,
+    /// `current_user`, `session_user`, `user`
+    CurrentUser,
+    /// `current_database()`
+    CurrentDatabase,
+    /// `current_schema()`
+    CurrentSchema,
+    /// `upper(text)`
+    Upper,
+    /// `lower(text)`
+    Lower,
+    /// `length(text)`, `char_length(text)`
+    Length,
+    /// `abs(number)`
+    Abs,
+    /// `coalesce(...)`
+    Coalesce,
+}
+
+/// Session facts some functions read.
+#[derive(Debug, Clone, Copy)]
+pub struct EvalEnv<'a> {
+    /// The session's user.
+    pub user: &'a str,
+    /// The session's database.
+    pub database: &'a str,
+}
+
+/// A bound expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    /// A constant.
+    Literal {
+        /// Its value.
+        value: Value,
+        /// Its type ([`DataType::Unknown`] for an untyped string or NULL literal).
+        ty: DataType,
+    },
+    /// A column of the input row.
+    Column {
+        /// Position in the input row.
+        index: usize,
+        /// Column type.
+        ty: DataType,
+    },
+    /// Arithmetic negation.
+    Negate(Box<Expr>),
+    /// Logical NOT.
+    Not(Box<Expr>),
+    /// A binary operation.
+    Binary {
+        /// Operator.
+        op: BinaryOp,
+        /// Left operand.
+        left: Box<Expr>,
+        /// Right operand.
+        right: Box<Expr>,
+        /// Result type.
+        ty: DataType,
+    },
+    /// `IS [NOT] NULL`
+    IsNull {
+        /// The tested expression.
+        arg: Box<Expr>,
+        /// `IS NOT NULL` when true.
+        negated: bool,
+    },
+    /// A type conversion.
+    Cast {
+        /// The converted expression.
+        arg: Box<Expr>,
+        /// Target type.
+        to: DataType,
+        /// An explicit `CAST`/`::` (which may truncate strings) rather than an assignment.
+        explicit: bool,
+    },
+    /// `[NOT] LIKE` / `ILIKE`
+    Like {
+        /// The string tested.
+        arg: Box<Expr>,
+        /// The pattern.
+        pattern: Box<Expr>,
+        /// `NOT LIKE` when true.
+        negated: bool,
+        /// `ILIKE` when true.
+        case_insensitive: bool,
+    },
+    /// A function call.
+    Call {
+        /// The function.
+        func: Function,
+        /// Its arguments.
+        args: Vec<Expr>,
+        /// Result type.
+        ty: DataType,
+    },
+}
+
+impl Expr {
+    /// A literal of the value's own type.
+    pub fn literal(value: Value) -> Expr {
+        let ty = value.data_type().unwrap_or(DataType::Unknown);
+        Expr::Literal { value, ty }
+    }
+
+    /// The expression's result type.
+    pub fn data_type(&self) -> DataType {
+        match self {
+            Expr::Literal { ty, .. } | Expr::Column { ty, .. } | Expr::Binary { ty, .. } | Expr::Call { ty, .. } => *ty,
+            Expr::Negate(arg) => arg.data_type(),
+            Expr::Not(_) | Expr::IsNull { .. } | Expr::Like { .. } => DataType::Bool,
+            Expr::Cast { to, .. } => *to,
+        }
+    }
+
+    /// Evaluates the expression over `row`.
+    pub fn eval(&self, row: &[Value], env: &EvalEnv<'_>) -> Result<Value> {
+        match self {
+            Expr::Literal { value, .. } => Ok(value.clone()),
+            Expr::Column { index, .. } => Ok(row.get(*index).cloned().unwrap_or(Value::Null)),
+            Expr::Negate(arg) => negate(arg.eval(row, env)?),
+            Expr::Not(arg) => Ok(match arg.eval(row, env)? {
+                Value::Bool(b) => Value::Bool(!b),
+                _ => Value::Null,
+            }),
+            Expr::Binary { op: BinaryOp::And, left, right, .. } => and(left, right, row, env),
+            Expr::Binary { op: BinaryOp::Or, left, right, .. } => or(left, right, row, env),
+            Expr::Binary { op, left, right, ty } => binary(*op, left.eval(row, env)?, right.eval(row, env)?, *ty),
+            Expr::IsNull { arg, negated } => Ok(Value::Bool(arg.eval(row, env)?.is_null() != *negated)),
+            Expr::Cast { arg, to, explicit } => cast_value(arg.eval(row, env)?, *to, *explicit),
+            Expr::Like { arg, pattern, negated, case_insensitive } => {
+                like(arg.eval(row, env)?, pattern.eval(row, env)?, *negated, *case_insensitive)
+            }
+            Expr::Call { func, args, .. } => call(*func, args, row, env),
+        }
+    }
+
+    /// True if the expression reads no column (it can be evaluated once, at bind time).
+    pub fn is_constant(&self) -> bool {
+        match self {
+            Expr::Literal { .. } => true,
+            Expr::Column { .. } => false,
+            Expr::Negate(a) | Expr::Not(a) | Expr::IsNull { arg: a, .. } | Expr::Cast { arg: a, .. } => a.is_constant(),
+            Expr::Binary { left, right, .. } => left.is_constant() && right.is_constant(),
+            Expr::Like { arg, pattern, .. } => arg.is_constant() && pattern.is_constant(),
+            Expr::Call { args, .. } => args.iter().all(Expr::is_constant),
+        }
+    }
+}
+
+/// Evaluates a WHERE condition: only TRUE passes (NULL and FALSE filter the row out).
+pub fn passes(filter: Option<&Expr>, row: &[Value], env: &EvalEnv<'_>) -> Result<bool> {
+    match filter {
+        None => Ok(true),
+        Some(f) => Ok(f.eval(row, env)? == Value::Bool(true)),
+    }
+}
+
+fn out_of_range(ty: DataType) -> DbError {
+    DbError::sql(SqlState::NumericValueOutOfRange, format!("{} out of range", ty.sql_name()))
+}
+
+fn negate(v: Value) -> Result<Value> {
+    Ok(match v {
+        Value::Null => Value::Null,
+        Value::Int2(i) => Value::Int2(i.checked_neg().ok_or_else(|| out_of_range(DataType::Int2))?),
+        Value::Int4(i) => Value::Int4(i.checked_neg().ok_or_else(|| out_of_range(DataType::Int4))?),
+        Value::Int8(i) => Value::Int8(i.checked_neg().ok_or_else(|| out_of_range(DataType::Int8))?),
+        Value::Float4(f) => Value::Float4(-f),
+        Value::Float8(f) => Value::Float8(-f),
+        other => return Err(DbError::Internal(format!("negating {other:?}"))),
+    })
+}
+
+fn and(l: &Expr, r: &Expr, row: &[Value], env: &EvalEnv<'_>) -> Result<Value> {
+    let left = l.eval(row, env)?;
+    if left == Value::Bool(false) {
+        return Ok(left);
+    }
+    let right = r.eval(row, env)?;
+    Ok(match (left, right) {
+        (_, Value::Bool(false)) => Value::Bool(false),
+        (Value::Bool(true), Value::Bool(true)) => Value::Bool(true),
+        _ => Value::Null,
+    })
+}
+
+fn or(l: &Expr, r: &Expr, row: &[Value], env: &EvalEnv<'_>) -> Result<Value> {
+    let left = l.eval(row, env)?;
+    if left == Value::Bool(true) {
+        return Ok(left);
+    }
+    let right = r.eval(row, env)?;
+    Ok(match (left, right) {
+        (_, Value::Bool(true)) => Value::Bool(true),
+        (Value::Bool(false), Value::Bool(false)) => Value::Bool(false),
+        _ => Value::Null,
+    })
+}
+
+fn binary(op: BinaryOp, l: Value, r: Value, ty: DataType) -> Result<Value> {
+    if l.is_null() || r.is_null() {
+        return Ok(Value::Null);
+    }
+    if op.is_comparison() {
+        let ord = l.sql_cmp(&r).ok_or_else(|| DbError::Internal(format!("comparing {l:?} with {r:?}")))?;
+        return Ok(Value::Bool(compare(op, ord)));
+    }
+    match op {
+        BinaryOp::Concat => {
+            Ok(Value::Text(format!("{}{}", l.to_pg_text().unwrap_or_default(), r.to_pg_text().unwrap_or_default())))
+        }
+        _ if ty.is_integer() => integer_arith(op, l.as_i64(), r.as_i64(), ty),
+        _ => float_arith(op, l.as_f64(), r.as_f64(), ty),
+    }
+}
+
+fn compare(op: BinaryOp, ord: Ordering) -> bool {
+    match op {
+        BinaryOp::Eq => ord == Ordering::Equal,
+        BinaryOp::NotEq => ord != Ordering::Equal,
+        BinaryOp::Lt => ord == Ordering::Less,
+        BinaryOp::LtEq => ord != Ordering::Greater,
+        BinaryOp::Gt => ord == Ordering::Greater,
+        _ => ord != Ordering::Less,
+    }
+}
+
+fn integer_arith(op: BinaryOp, a: Option<i64>, b: Option<i64>, ty: DataType) -> Result<Value> {
+    let (Some(a), Some(b)) = (a, b) else { return Err(DbError::Internal("integer arithmetic on non-integers".into())) };
+    if matches!(op, BinaryOp::Div | BinaryOp::Mod) && b == 0 {
+        return Err(DbError::division_by_zero());
+    }
+    let result = match op {
+        BinaryOp::Add => a.checked_add(b),
+        BinaryOp::Sub => a.checked_sub(b),
+        BinaryOp::Mul => a.checked_mul(b),
+        BinaryOp::Div => a.checked_div(b),
+        // i64::MIN % -1 overflows in Rust but is 0 in SQL.
+        BinaryOp::Mod => Some(a.checked_rem(b).unwrap_or(0)),
+        _ => None,
+    };
+    let v = result.ok_or_else(|| out_of_range(ty))?;
+    Ok(match ty {
+        DataType::Int2 => Value::Int2(i16::try_from(v).map_err(|_| out_of_range(ty))?),
+        DataType::Int4 => Value::Int4(i32::try_from(v).map_err(|_| out_of_range(ty))?),
+        _ => Value::Int8(v),
+    })
+}
+
+fn float_arith(op: BinaryOp, a: Option<f64>, b: Option<f64>, ty: DataType) -> Result<Value> {
+    let (Some(a), Some(b)) = (a, b) else { return Err(DbError::Internal("float arithmetic on non-numbers".into())) };
+    if op == BinaryOp::Div && b == 0.0 {
+        return Err(DbError::division_by_zero());
+    }
+    let v = match op {
+        BinaryOp::Add => a + b,
+        BinaryOp::Sub => a - b,
+        BinaryOp::Mul => a * b,
+        BinaryOp::Div => a / b,
+        _ => return Err(DbError::Internal(format!("operator {} on floats", op.symbol()))),
+    };
+    if v.is_infinite() && a.is_finite() && b.is_finite() {
+        return Err(DbError::sql(SqlState::NumericValueOutOfRange, "value out of range: overflow"));
+    }
+    Ok(if ty == DataType::Float4 { Value::Float4(v as f32) } else { Value::Float8(v) })
+}
+
+fn like(value: Value, pattern: Value, negated: bool, case_insensitive: bool) -> Result<Value> {
+    let (Value::Text(s), Value::Text(p)) = (value, pattern) else { return Ok(Value::Null) };
+    let (s, p) = if case_insensitive { (s.to_lowercase(), p.to_lowercase()) } else { (s, p) };
+    let s: Vec<char> = s.chars().collect();
+    let p: Vec<char> = p.chars().collect();
+    if p.last() == Some(&'\\') && p.iter().rev().take_while(|c| **c == '\\').count() % 2 == 1 {
+        return Err(DbError::sql(SqlState::InvalidEscapeCharacter, "LIKE pattern must not end with escape character"));
+    }
+    Ok(Value::Bool(like_match(&s, &p) != negated))
+}
+
+/// LIKE matching with `%`, `_` and `\` escapes (iterative with backtracking to the last `%`).
+fn like_match(s: &[char], p: &[char]) -> bool {
+    let (mut si, mut pi) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while si < s.len() {
+        match p.get(pi) {
+            Some('%') => {
+                star = Some((pi, si));
+                pi += 1;
+            }
+            Some('\\') if p.get(pi + 1) == Some(&s[si]) => {
+                si += 1;
+                pi += 2;
+            }
+            Some('_') => {
+                si += 1;
+                pi += 1;
+            }
+            Some(c) if *c != '\\' && *c == s[si] => {
+                si += 1;
+                pi += 1;
+            }
+            _ => match star {
+                Some((sp, ss)) => {
+                    pi = sp + 1;
+                    si = ss + 1;
+                    star = Some((sp, ss + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p[pi..].iter().all(|c| *c == '%')
+}
+
+fn call(func: Function, args: &[Expr], row: &[Value], env: &EvalEnv<'_>) -> Result<Value> {
+    let arg = |i: usize| args.get(i).map(|a| a.eval(row, env)).unwrap_or(Ok(Value::Null));
+    Ok(match func {
+        Function::Version => Value::Text(rustydb_foundation::version::version_string()),
+        Function::CurrentUser => Value::Text(env.user.to_string()),
+        Function::CurrentDatabase => Value::Text(env.database.to_string()),
+        Function::CurrentSchema => Value::Text("public".into()),
+        Function::Upper => map_text(arg(0)?, |s| s.to_uppercase()),
+        Function::Lower => map_text(arg(0)?, |s| s.to_lowercase()),
+        Function::Length => match arg(0)? {
+            Value::Text(s) => Value::Int4(s.chars().count() as i32),
+            _ => Value::Null,
+        },
+        Function::Abs => match arg(0)? {
+            Value::Null => Value::Null,
+            v @ (Value::Float4(_) | Value::Float8(_)) if v.as_f64().is_some_and(|f| f < 0.0) => negate(v)?,
+            v if v.as_i64().is_some_and(|i| i < 0) => negate(v)?,
+            v => v,
+        },
+        Function::Coalesce => {
+            for a in args {
+                let v = a.eval(row, env)?;
+                if !v.is_null() {
+                    return Ok(v);
+                }
+            }
+            Value::Null
+        }
+    })
+}
+
+fn map_text(v: Value, f: impl Fn(&str) -> String) -> Value {
+    match v {
+        Value::Text(s) => Value::Text(f(&s)),
+        _ => Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ENV: EvalEnv<'static> = EvalEnv { user: "u", database: "d" };
+
+    fn bin(op: BinaryOp, l: Value, r: Value, ty: DataType) -> Result<Value> {
+        Expr::Binary { op, left: Box::new(Expr::literal(l)), right: Box::new(Expr::literal(r)), ty }.eval(&[], &ENV)
+    }
+
+    #[test]
+    fn integer_arithmetic_checks_overflow_and_zero() {
+        assert_eq!(bin(BinaryOp::Div, Value::Int4(7), Value::Int4(2), DataType::Int4).unwrap(), Value::Int4(3));
+        assert_eq!(bin(BinaryOp::Mod, Value::Int4(-7), Value::Int4(2), DataType::Int4).unwrap(), Value::Int4(-1));
+        let e = bin(BinaryOp::Add, Value::Int4(i32::MAX), Value::Int4(1), DataType::Int4).unwrap_err();
+        assert_eq!((e.sqlstate().code(), e.to_string().as_str()), ("22003", "integer out of range"));
+        let e = bin(BinaryOp::Div, Value::Int4(1), Value::Int4(0), DataType::Int4).unwrap_err();
+        assert_eq!(e.sqlstate().code(), "22012");
+        let e = bin(BinaryOp::Div, Value::Float8(1.0), Value::Float8(0.0), DataType::Float8).unwrap_err();
+        assert_eq!(e.sqlstate().code(), "22012");
+        assert_eq!(bin(BinaryOp::Add, Value::Int4(1), Value::Null, DataType::Int4).unwrap(), Value::Null);
+    }
+
+    #[test]
+    fn three_valued_logic() {
+        let t = Value::Bool(true);
+        let f = Value::Bool(false);
+        let n = Value::Null;
+        assert_eq!(bin(BinaryOp::And, n.clone(), f.clone(), DataType::Bool).unwrap(), f);
+        assert_eq!(bin(BinaryOp::And, n.clone(), t.clone(), DataType::Bool).unwrap(), n);
+        assert_eq!(bin(BinaryOp::Or, n.clone(), t.clone(), DataType::Bool).unwrap(), t);
+        assert_eq!(bin(BinaryOp::Or, n.clone(), f, DataType::Bool).unwrap(), n);
+    }
+
+    #[test]
+    fn like_patterns() {
+        let m = |s: &str, p: &str| like_match(&s.chars().collect::<Vec<_>>(), &p.chars().collect::<Vec<_>>());
+        assert!(m("hello", "h%o"));
+        assert!(m("hello", "%"));
+        assert!(m("hello", "_ello"));
+        assert!(!m("hello", "h_o"));
+        assert!(m("a%b", "a\\%b"));
+        assert!(!m("axb", "a\\%b"));
+        assert!(m("abcabc", "%abc"));
+    }
+}

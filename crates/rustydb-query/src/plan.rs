@@ -1,0 +1,163 @@
+//! Bound statements: what the binder produces and the executor runs. Nothing here refers to
+//! sqlparser's AST; names are resolved to catalog entries and column positions, and every
+//! expression is typed.
+
+use crate::catalog::TableDef;
+use crate::expr::Expr;
+use crate::result::ResultColumn;
+use rustydb_foundation::Column;
+use rustydb_txn::IsolationLevel;
+
+/// How rows of a table are found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Access {
+    /// Read every page.
+    SeqScan,
+    /// Look the primary key up in its index; the expressions are constant, one per key column.
+    PrimaryKey(Vec<Expr>),
+}
+
+/// Where a query's rows come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    /// No FROM clause: one empty row.
+    Nothing,
+    /// One table.
+    Table {
+        /// The table.
+        table: TableDef,
+        /// How its rows are found.
+        access: Access,
+    },
+}
+
+/// One ORDER BY key, evaluated over the source row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SortKey {
+    /// The key.
+    pub expr: Expr,
+    /// Descending order.
+    pub descending: bool,
+    /// NULLs before non-NULLs (PostgreSQL's default: NULLS LAST ascending, FIRST descending).
+    pub nulls_first: bool,
+}
+
+/// A bound SELECT.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SelectPlan {
+    /// Row source.
+    pub source: Source,
+    /// WHERE.
+    pub filter: Option<Expr>,
+    /// Output expressions over the source row.
+    pub projection: Vec<Expr>,
+    /// Output column names and types.
+    pub columns: Vec<ResultColumn>,
+    /// ORDER BY.
+    pub order_by: Vec<SortKey>,
+    /// LIMIT.
+    pub limit: Option<u64>,
+    /// OFFSET.
+    pub offset: u64,
+}
+
+/// Rows for an INSERT.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InsertSource {
+    /// `VALUES (...), (...)`: one expression per table column, already coerced.
+    Values(Vec<Vec<Expr>>),
+    /// `INSERT ... SELECT`: the query, then one expression per table column over its output row.
+    Query(Box<SelectPlan>, Vec<Expr>),
+}
+
+/// A bound statement.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Statement {
+    /// SELECT.
+    Select(SelectPlan),
+    /// INSERT.
+    Insert {
+        /// Target.
+        table: TableDef,
+        /// Rows.
+        source: InsertSource,
+    },
+    /// UPDATE.
+    Update {
+        /// Target.
+        table: TableDef,
+        /// (column position, new value over the old row).
+        assignments: Vec<(usize, Expr)>,
+        /// WHERE.
+        filter: Option<Expr>,
+        /// How target rows are found.
+        access: Access,
+    },
+    /// DELETE.
+    Delete {
+        /// Target.
+        table: TableDef,
+        /// WHERE.
+        filter: Option<Expr>,
+        /// How target rows are found.
+        access: Access,
+    },
+    /// CREATE TABLE.
+    CreateTable {
+        /// Name.
+        name: String,
+        /// Columns.
+        columns: Vec<Column>,
+        /// Primary key column positions.
+        primary_key: Vec<usize>,
+        /// IF NOT EXISTS.
+        if_not_exists: bool,
+    },
+    /// DROP TABLE.
+    DropTable {
+        /// Names.
+        names: Vec<String>,
+        /// IF EXISTS.
+        if_exists: bool,
+    },
+    /// BEGIN / START TRANSACTION.
+    Begin {
+        /// Requested isolation level.
+        isolation: Option<IsolationLevel>,
+        /// READ ONLY.
+        read_only: bool,
+    },
+    /// COMMIT / END.
+    Commit,
+    /// ROLLBACK / ABORT.
+    Rollback,
+}
+
+impl Statement {
+    /// True for statements that change data or schema (refused in READ ONLY transactions).
+    pub fn writes(&self) -> bool {
+        matches!(
+            self,
+            Statement::Insert { .. }
+                | Statement::Update { .. }
+                | Statement::Delete { .. }
+                | Statement::CreateTable { .. }
+                | Statement::DropTable { .. }
+        )
+    }
+
+    /// The command name in messages ("cannot execute INSERT in a read-only transaction").
+    pub fn command_name(&self) -> &'static str {
+        match self {
+            Statement::Select(_) => "SELECT",
+            Statement::Insert { .. } => "INSERT",
+            Statement::Update { .. } => "UPDATE",
+            Statement::Delete { .. } => "DELETE",
+            Statement::CreateTable { .. } => "CREATE TABLE",
+            Statement::DropTable { .. } => "DROP TABLE",
+            Statement::Begin { .. } => "BEGIN",
+            Statement::Commit => "COMMIT",
+            Statement::Rollback => "ROLLBACK",
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! What a statement gives back to whoever ran it: a command tag, result columns and rows, and
+//! any notices raised on the way.
+
+use rustydb_foundation::{DataType, Value};
+
+/// One column of a result set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResultColumn {
+    /// The column's name as the client sees it.
+    pub name: String,
+    /// Its type (the wire layer sends its OID).
+    pub data_type: DataType,
+}
+
+/// A notice (PostgreSQL NoticeResponse): not an error, but worth telling the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// `NOTICE` or `WARNING`.
+    pub severity: &'static str,
+    /// The SQLSTATE (`00000` for plain notices, `25001` and the like for warnings).
+    pub code: &'static str,
+    /// The message.
+    pub message: String,
+}
+
+impl Notice {
+    /// A NOTICE with SQLSTATE 00000.
+    pub fn plain(message: impl Into<String>) -> Self {
+        Notice { severity: "NOTICE", code: "00000", message: message.into() }
+    }
+
+    /// A WARNING with a SQLSTATE.
+    pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
+        Notice { severity: "WARNING", code, message: message.into() }
+    }
+}
+
+/// The outcome of one statement.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StatementResult {
+    /// The command tag, e.g. `INSERT 0 3`, `SELECT 2`, `CREATE TABLE`.
+    pub tag: String,
+    /// Result columns; `None` for statements that return no rows (not even an empty set).
+    pub columns: Option<Vec<ResultColumn>>,
+    /// Result rows.
+    pub rows: Vec<Vec<Value>>,
+    /// Notices raised while running it.
+    pub notices: Vec<Notice>,
+}
+
+impl StatementResult {
+    /// A result with only a command tag.
+    pub fn tag(tag: impl Into<String>) -> Self {
+        StatementResult { tag: tag.into(), ..Default::default() }
+    }
+
+    /// Adds a notice.
+    pub fn with_notice(mut self, notice: Notice) -> Self {
+        self.notices.push(notice);
+        self
+    }
+}

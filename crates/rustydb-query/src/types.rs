@@ -1,0 +1,188 @@
+//! Type rules: which conversions are allowed in which context (PostgreSQL's implicit,
+//! assignment and explicit casts), how values convert, and the result type of arithmetic.
+
+use rustydb_foundation::{DataType, DbError, Result, SqlState, Value};
+
+/// Where a conversion happens, from most to least permissive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CastContext {
+    /// Silently, inside an expression (`int4 + int8`).
+    Implicit,
+    /// Storing into a column (INSERT, UPDATE).
+    Assignment,
+    /// `CAST(x AS t)` or `x::t`.
+    Explicit,
+}
+
+fn numeric_rank(ty: DataType) -> Option<u8> {
+    match ty {
+        DataType::Int2 => Some(1),
+        DataType::Int4 => Some(2),
+        DataType::Int8 => Some(3),
+        DataType::Float4 => Some(4),
+        DataType::Float8 => Some(5),
+        _ => None,
+    }
+}
+
+/// True if a value of type `from` may become `to` in `context`.
+pub fn can_cast(from: DataType, to: DataType, context: CastContext) -> bool {
+    if from == to || from == DataType::Unknown {
+        return true;
+    }
+    if let (Some(a), Some(b)) = (numeric_rank(from), numeric_rank(to)) {
+        return a <= b || context >= CastContext::Assignment;
+    }
+    if from.is_string() && to.is_string() {
+        return true;
+    }
+    match context {
+        CastContext::Implicit => false,
+        // Every type has an assignment cast to the string types (through its output function).
+        CastContext::Assignment => to.is_string(),
+        CastContext::Explicit => {
+            to.is_string()
+                || from.is_string()
+                || matches!((from, to), (DataType::Bool, DataType::Int4) | (DataType::Int4, DataType::Bool))
+        }
+    }
+}
+
+/// The result type of `+ - * /` on two numeric types.
+pub fn arithmetic_type(left: DataType, right: DataType) -> Option<DataType> {
+    let (a, b) = (numeric_rank(left)?, numeric_rank(right)?);
+    let wider = if a >= b { left } else { right };
+    Some(match wider {
+        DataType::Float4 if a.min(b) < 4 => DataType::Float8,
+        other => other,
+    })
+}
+
+/// The catalog name PostgreSQL gives a type (`pg_type.typname`), used for `?column?`-style names.
+pub fn type_name(ty: DataType) -> &'static str {
+    match ty {
+        DataType::Bool => "bool",
+        DataType::Int2 => "int2",
+        DataType::Int4 => "int4",
+        DataType::Int8 => "int8",
+        DataType::Float4 => "float4",
+        DataType::Float8 => "float8",
+        DataType::Text | DataType::Unknown => "text",
+        DataType::Varchar(_) => "varchar",
+        DataType::Char(_) => "bpchar",
+    }
+}
+
+fn out_of_range(ty: DataType) -> DbError {
+    DbError::sql(SqlState::NumericValueOutOfRange, format!("{} out of range", ty.sql_name()))
+}
+
+fn integer_to(v: i64, to: DataType) -> Result<Value> {
+    Ok(match to {
+        DataType::Int2 => Value::Int2(i16::try_from(v).map_err(|_| out_of_range(to))?),
+        DataType::Int4 => Value::Int4(i32::try_from(v).map_err(|_| out_of_range(to))?),
+        DataType::Int8 => Value::Int8(v),
+        DataType::Float4 => Value::Float4(v as f32),
+        DataType::Float8 => Value::Float8(v as f64),
+        DataType::Bool => Value::Bool(v != 0),
+        _ => return Err(DbError::Internal(format!("integer to {to}"))),
+    })
+}
+
+fn float_to(v: f64, to: DataType) -> Result<Value> {
+    if to.is_integer() {
+        let r = v.round_ties_even();
+        // i64 bounds as floats: anything outside cannot convert.
+        if !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&r) {
+            return Err(out_of_range(to));
+        }
+        return integer_to(r as i64, to);
+    }
+    match to {
+        DataType::Float4 => {
+            let f = v as f32;
+            if f.is_infinite() && v.is_finite() {
+                return Err(DbError::sql(SqlState::NumericValueOutOfRange, "value out of range: overflow"));
+            }
+            Ok(Value::Float4(f))
+        }
+        _ => Ok(Value::Float8(v)),
+    }
+}
+
+/// Fits a string to `varchar(n)` / `char(n)`: too long is 22001 unless only spaces are cut or
+/// the cast is explicit; `char(n)` is blank-padded.
+fn fit_string(s: String, to: DataType, explicit: bool) -> Result<Value> {
+    let limit = match to {
+        DataType::Varchar(Some(n)) | DataType::Char(n) => n as usize,
+        _ => return Ok(Value::Text(s)),
+    };
+    let len = s.chars().count();
+    let mut s = s;
+    if len > limit {
+        let cut: String = s.chars().take(limit).collect();
+        let rest_is_spaces = s.chars().skip(limit).all(|c| c == ' ');
+        if !explicit && !rest_is_spaces {
+            return Err(DbError::sql(SqlState::StringDataRightTruncation, format!("value too long for type {to}")));
+        }
+        s = cut;
+    }
+    if let DataType::Char(n) = to {
+        let pad = (n as usize).saturating_sub(s.chars().count());
+        s.extend(std::iter::repeat_n(' ', pad));
+    }
+    Ok(Value::Text(s))
+}
+
+/// Converts `v` to type `to` (the binder has already checked the cast is allowed).
+pub fn cast_value(v: Value, to: DataType, explicit: bool) -> Result<Value> {
+    if v.is_null() {
+        return Ok(Value::Null);
+    }
+    if to.is_string() {
+        let text = v.to_pg_text().unwrap_or_default();
+        return fit_string(text, to, explicit);
+    }
+    match v {
+        Value::Text(s) => Value::parse_as(&s, to),
+        Value::Bool(b) if to == DataType::Bool => Ok(Value::Bool(b)),
+        Value::Bool(b) => integer_to(i64::from(b), to),
+        Value::Float4(_) | Value::Float8(_) => float_to(v.as_f64().unwrap_or_default(), to),
+        other => match other.as_i64() {
+            Some(i) => integer_to(i, to),
+            None => Err(DbError::Internal(format!("cast of {other:?} to {to}"))),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cast_rules_follow_postgres_contexts() {
+        assert!(can_cast(DataType::Int4, DataType::Int8, CastContext::Implicit));
+        assert!(!can_cast(DataType::Int8, DataType::Int4, CastContext::Implicit));
+        assert!(can_cast(DataType::Int8, DataType::Int4, CastContext::Assignment));
+        assert!(can_cast(DataType::Int4, DataType::Text, CastContext::Assignment));
+        assert!(!can_cast(DataType::Text, DataType::Int4, CastContext::Assignment));
+        assert!(can_cast(DataType::Text, DataType::Int4, CastContext::Explicit));
+        assert!(!can_cast(DataType::Bool, DataType::Int4, CastContext::Assignment));
+        assert_eq!(arithmetic_type(DataType::Int2, DataType::Int4), Some(DataType::Int4));
+        assert_eq!(arithmetic_type(DataType::Int4, DataType::Float4), Some(DataType::Float8));
+        assert_eq!(arithmetic_type(DataType::Text, DataType::Int4), None);
+    }
+
+    #[test]
+    fn value_casts() {
+        assert_eq!(cast_value(Value::Float8(2.5), DataType::Int4, false).unwrap(), Value::Int4(2));
+        assert_eq!(cast_value(Value::Float8(3.5), DataType::Int4, false).unwrap(), Value::Int4(4));
+        assert_eq!(cast_value(Value::Int8(1 << 40), DataType::Int4, false).unwrap_err().sqlstate().code(), "22003");
+        assert_eq!(cast_value(Value::Text("x".into()), DataType::Int4, true).unwrap_err().sqlstate().code(), "22P02");
+        assert_eq!(cast_value(Value::Text("ab".into()), DataType::Char(4), false).unwrap(), Value::Text("ab  ".into()));
+        let long = Value::Text("abcdef".into());
+        assert_eq!(cast_value(long.clone(), DataType::Varchar(Some(3)), false).unwrap_err().sqlstate().code(), "22001");
+        assert_eq!(cast_value(long, DataType::Varchar(Some(3)), true).unwrap(), Value::Text("abc".into()));
+        assert_eq!(cast_value(Value::Int4(5), DataType::Text, false).unwrap(), Value::Text("5".into()));
+    }
+}

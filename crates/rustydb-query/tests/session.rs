@@ -1,0 +1,141 @@
+//! The SQL engine in-process: statements, errors with their SQLSTATEs, transaction blocks, and
+//! data surviving a reopen.
+
+#![allow(clippy::unwrap_used)] // Tests assert by unwrapping; a panic is the failure report.
+
+use rustydb_foundation::Value;
+use rustydb_query::{Engine, EngineOptions, Session, StatementResult, TransactionStatus};
+use std::path::Path;
+use std::sync::Arc;
+
+fn open(dir: &Path) -> Arc<Engine> {
+    Engine::open(dir, &EngineOptions { buffer_pool_pages: 64, ..Default::default() }).unwrap()
+}
+
+fn ok(s: &mut Session, sql: &str) -> StatementResult {
+    let mut results = s.execute(sql);
+    assert_eq!(results.len(), 1, "{sql}");
+    results.pop().unwrap().unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+fn code(s: &mut Session, sql: &str) -> &'static str {
+    match s.execute(sql).pop().unwrap() {
+        Ok(r) => panic!("{sql} succeeded: {r:?}"),
+        Err(e) => e.sqlstate().code(),
+    }
+}
+
+fn texts(r: &StatementResult) -> Vec<Vec<String>> {
+    r.rows.iter().map(|row| row.iter().map(|v| v.to_pg_text().unwrap_or_else(|| "NULL".into())).collect()).collect()
+}
+
+#[test]
+fn the_first_path_statements() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(dir.path());
+    let mut s = engine.session("rustydb", "rustydb");
+    assert_eq!(
+        ok(&mut s, "CREATE TABLE t (id INT PRIMARY KEY, name TEXT, score DOUBLE PRECISION)").tag,
+        "CREATE TABLE"
+    );
+    let r = ok(&mut s, "INSERT INTO t VALUES (1, 'ann', 9.5), (2, 'bob', 7.25), (3, 'cy', NULL)");
+    assert_eq!(r.tag, "INSERT 0 3");
+    let r =
+        ok(&mut s, "SELECT id, name, score * 2 AS double FROM t WHERE score > 7 OR id = 3 ORDER BY id DESC LIMIT 2");
+    assert_eq!(r.tag, "SELECT 2");
+    let cols: Vec<&str> = r.columns.as_ref().unwrap().iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(cols, ["id", "name", "double"]);
+    assert_eq!(texts(&r), vec![vec!["3", "cy", "NULL"], vec!["2", "bob", "14.5"]]);
+    assert_eq!(ok(&mut s, "UPDATE t SET score = score + 1 WHERE id = 2").tag, "UPDATE 1");
+    assert_eq!(texts(&ok(&mut s, "SELECT score FROM t WHERE id = 2")), vec![vec!["8.25"]]);
+    assert_eq!(ok(&mut s, "DELETE FROM t WHERE name = 'ann'").tag, "DELETE 1");
+    assert_eq!(ok(&mut s, "SELECT * FROM t").rows.len(), 2);
+    assert_eq!(texts(&ok(&mut s, "SELECT 1")), vec![vec!["1"]]);
+    let v = ok(&mut s, "SELECT version()");
+    assert!(matches!(&v.rows[0][0], Value::Text(t) if t.starts_with("PostgreSQL 15")));
+    assert_eq!(ok(&mut s, "DROP TABLE t").tag, "DROP TABLE");
+    assert_eq!(code(&mut s, "SELECT * FROM t"), "42P01");
+}
+
+#[test]
+fn bad_input_gets_postgres_sqlstates_and_the_session_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(dir.path());
+    let mut s = engine.session("rustydb", "rustydb");
+    ok(&mut s, "CREATE TABLE t (id INT PRIMARY KEY, name TEXT)");
+    ok(&mut s, "INSERT INTO t VALUES (1, 'a')");
+    assert_eq!(code(&mut s, "SELEC 1"), "42601");
+    assert_eq!(code(&mut s, "SELECT * FROM nope"), "42P01");
+    assert_eq!(code(&mut s, "INSERT INTO t VALUES (1, 'dup')"), "23505");
+    assert_eq!(code(&mut s, "INSERT INTO t VALUES ('abc', 'x')"), "22P02");
+    assert_eq!(code(&mut s, "INSERT INTO t VALUES (true, 'x')"), "42804");
+    assert_eq!(code(&mut s, "SELECT * FROM t WHERE name"), "42804");
+    assert_eq!(code(&mut s, "SELECT 1/0"), "22012");
+    assert_eq!(code(&mut s, "SELECT nosuch FROM t"), "42703");
+    assert_eq!(code(&mut s, "INSERT INTO t (name) VALUES ('no id')"), "23502");
+    assert_eq!(code(&mut s, "CREATE TABLE t (x INT)"), "42P07");
+    assert_eq!(code(&mut s, "SELECT 2147483647 + 1"), "22003");
+}
+
+#[test]
+fn transaction_blocks_rollback_and_failed_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(dir.path());
+    let mut s = engine.session("rustydb", "rustydb");
+    let mut other = engine.session("rustydb", "rustydb");
+    ok(&mut s, "CREATE TABLE t (id INT PRIMARY KEY)");
+    ok(&mut s, "BEGIN");
+    assert_eq!(s.transaction_status(), TransactionStatus::InBlock);
+    ok(&mut s, "INSERT INTO t VALUES (1)");
+    assert_eq!(ok(&mut other, "SELECT * FROM t").rows.len(), 0, "uncommitted row is invisible to others");
+    assert_eq!(ok(&mut s, "SELECT * FROM t").rows.len(), 1);
+    assert_eq!(ok(&mut s, "ROLLBACK").tag, "ROLLBACK");
+    assert_eq!(ok(&mut s, "SELECT * FROM t").rows.len(), 0);
+
+    ok(&mut s, "BEGIN");
+    ok(&mut s, "INSERT INTO t VALUES (2)");
+    assert_eq!(code(&mut s, "SELECT 1/0"), "22012");
+    assert_eq!(s.transaction_status(), TransactionStatus::Failed);
+    assert_eq!(code(&mut s, "SELECT 1"), "25P02");
+    assert_eq!(ok(&mut s, "COMMIT").tag, "ROLLBACK", "COMMIT of a failed block rolls back");
+    assert_eq!(s.transaction_status(), TransactionStatus::Idle);
+    assert_eq!(ok(&mut s, "SELECT * FROM t").rows.len(), 0);
+
+    ok(&mut s, "BEGIN");
+    ok(&mut s, "INSERT INTO t VALUES (3)");
+    assert_eq!(ok(&mut s, "COMMIT").tag, "COMMIT");
+    assert_eq!(texts(&ok(&mut other, "SELECT id FROM t")), vec![vec!["3"]]);
+
+    // Several statements in one string share an implicit transaction.
+    let results = s.execute("INSERT INTO t VALUES (4); SELECT 1/0");
+    assert!(results[0].is_ok() && results[1].is_err());
+    assert_eq!(ok(&mut s, "SELECT * FROM t WHERE id = 4").rows.len(), 0);
+    // A rolled-back DDL leaves nothing behind.
+    ok(&mut s, "BEGIN");
+    ok(&mut s, "CREATE TABLE gone (x INT)");
+    ok(&mut s, "ROLLBACK");
+    assert_eq!(code(&mut s, "SELECT * FROM gone"), "42P01");
+}
+
+#[test]
+fn data_survives_reopen_and_the_index_is_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let engine = open(dir.path());
+        let mut s = engine.session("rustydb", "rustydb");
+        ok(&mut s, "CREATE TABLE t (id INT PRIMARY KEY, v TEXT)");
+        for i in 0..200 {
+            ok(&mut s, &format!("INSERT INTO t VALUES ({i}, 'v{i}')"));
+        }
+        ok(&mut s, "UPDATE t SET v = 'changed' WHERE id = 7");
+        ok(&mut s, "DELETE FROM t WHERE id >= 100");
+        drop(s);
+        engine.shutdown().unwrap();
+    }
+    let engine = open(dir.path());
+    let mut s = engine.session("rustydb", "rustydb");
+    assert_eq!(ok(&mut s, "SELECT * FROM t").rows.len(), 100);
+    assert_eq!(texts(&ok(&mut s, "SELECT v FROM t WHERE id = 7")), vec![vec!["changed"]]);
+    assert_eq!(code(&mut s, "INSERT INTO t VALUES (5, 'dup')"), "23505");
+    ok(&mut s, "INSERT INTO t VALUES (150, 'reused key of a deleted row')");
+}
