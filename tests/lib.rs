@@ -1,1 +1,148 @@
-//! End-to-end test support.
+//! End-to-end test harness: starts the real `rustydb-server` binary on an ephemeral port with a
+//! temporary data directory, connects real clients to it, and stops it gently (SIGTERM) or
+//! not at all (`kill -9`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // A harness failure is a test failure.
+
+pub mod raw;
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+/// The server binary, built (once per test process) by cargo if it is missing or stale.
+pub fn server_binary() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let exe = std::env::current_exe().expect("test executable path");
+            let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>").to_path_buf();
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let mut build = Command::new(cargo);
+            build.args(["build", "--quiet", "-p", "rustydb-server", "--bin", "rustydb-server"]);
+            if profile_dir.ends_with("release") {
+                build.arg("--release");
+            }
+            let status = build.status().expect("running cargo build");
+            assert!(status.success(), "building rustydb-server failed");
+            profile_dir.join("rustydb-server")
+        })
+        .clone()
+}
+
+/// A running server process.
+#[derive(Debug)]
+pub struct TestServer {
+    child: Option<Child>,
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its data directory.
+    pub data_dir: PathBuf,
+    log: Arc<Mutex<Vec<String>>>,
+    _temp: Option<tempfile::TempDir>,
+}
+
+impl TestServer {
+    /// Starts a server on a fresh temporary data directory.
+    pub fn start() -> TestServer {
+        let temp = tempfile::tempdir().unwrap();
+        let mut server = Self::start_in(&temp.path().join("data"));
+        server._temp = Some(temp);
+        server
+    }
+
+    /// Starts a server on `data_dir` (created if missing).
+    pub fn start_in(data_dir: &Path) -> TestServer {
+        let mut child = Command::new(server_binary())
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env("RUST_LOG", "info")
+            .env_remove("RUSTYDB_CONFIG")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting rustydb-server");
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = mpsc::channel();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(addr) = line.split("listen=").nth(1).and_then(|r| r.split_whitespace().next()) {
+                    let _ = tx.send(addr.to_string());
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(a) => a.parse().unwrap(),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("server did not start; log:\n{}", log.lock().unwrap().join("\n"));
+            }
+        };
+        TestServer { child: Some(child), addr, data_dir: data_dir.to_path_buf(), log, _temp: None }
+    }
+
+    /// A libpq-style connection string for `user`/`database`.
+    pub fn conn_str(&self, user: &str, database: &str) -> String {
+        format!("host={} port={} user={user} dbname={database}", self.addr.ip(), self.addr.port())
+    }
+
+    /// Connects tokio-postgres as the bootstrap superuser.
+    pub async fn connect(&self) -> tokio_postgres::Client {
+        self.connect_as("rustydb", "rustydb").await.unwrap()
+    }
+
+    /// Connects tokio-postgres as `user` to `database`.
+    pub async fn connect_as(
+        &self,
+        user: &str,
+        database: &str,
+    ) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
+        let (client, connection) =
+            tokio_postgres::connect(&self.conn_str(user, database), tokio_postgres::NoTls).await?;
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        Ok(client)
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    /// Kills the process with SIGKILL: no shutdown code runs.
+    pub fn kill9(mut self) {
+        let mut child = self.child.take().unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    /// Sends SIGTERM and waits for the process to exit.
+    pub fn terminate(mut self) -> ExitStatus {
+        let mut child = self.child.take().unwrap();
+        // SAFETY: kill(2) on the pid of a child we own and have not reaped.
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+        child.wait().unwrap()
+    }
+
+    /// Keeps the temporary directory alive beyond this server (for restarts in it).
+    pub fn keep_dir(&mut self) -> Option<tempfile::TempDir> {
+        self._temp.take()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}

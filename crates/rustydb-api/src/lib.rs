@@ -1,1 +1,103 @@
-//! placeholder
+//! # rustydb-api — layer 8
+//!
+//! The ways to use RustyDB besides the wire protocol. Today: the embedded, in-process
+//! [`Database`] handle — open a directory, run SQL, no network — the SQLite-like way to use the
+//! same engine, with logins decided by the same security layer as the server. The REST API,
+//! the metrics endpoint and the command-line client join it here.
+//!
+//! ```no_run
+//! let db = rustydb_api::Database::open("my-data")?;
+//! let mut conn = db.connect()?;
+//! conn.execute("CREATE TABLE t (id INT PRIMARY KEY, name TEXT)")?;
+//! conn.execute("INSERT INTO t VALUES (1, 'one')")?;
+//! let rows = conn.query("SELECT name FROM t WHERE id = 1")?;
+//! assert_eq!(rows[0][0], rustydb_api::Value::Text("one".into()));
+//! # Ok::<(), rustydb_api::DbError>(())
+//! ```
+//!
+//! ## What it must never know
+//! Page formats or plan internals: it goes through sessions like every other interface.
+
+#![deny(missing_docs)]
+
+pub use rustydb_foundation::{DbError, Result, SqlState, Value};
+pub use rustydb_query::{ResultColumn, StatementResult, TransactionStatus};
+
+use rustydb_foundation::Config;
+use rustydb_query::{Engine, EngineOptions, Session};
+use rustydb_security::Authenticator;
+use std::net::{IpAddr, Ipv6Addr};
+use std::path::Path;
+use std::sync::Arc;
+
+/// An open database directory, used in-process.
+#[derive(Debug)]
+pub struct Database {
+    engine: Arc<Engine>,
+    auth: Authenticator,
+    options: EngineOptions,
+}
+
+impl Database {
+    /// Opens (creating on first use) the database in `path`.
+    pub fn open(path: impl AsRef<Path>) -> Result<Database> {
+        Self::open_with(path, EngineOptions::default())
+    }
+
+    /// Opens with explicit engine options (buffer pool size, bootstrap names).
+    pub fn open_with(path: impl AsRef<Path>, options: EngineOptions) -> Result<Database> {
+        let engine = Engine::open(path.as_ref(), &options)?;
+        // In-process callers are local: the same rules as a loopback client of the server.
+        let auth = Authenticator::from_config(engine.clone(), &Config::default());
+        Ok(Database { engine, auth, options })
+    }
+
+    /// A connection as the bootstrap superuser to the bootstrap database.
+    pub fn connect(&self) -> Result<Connection> {
+        self.connect_as(&self.options.bootstrap_user, &self.options.bootstrap_database)
+    }
+
+    /// A connection as `user` to `database`, admitted by the security layer.
+    pub fn connect_as(&self, user: &str, database: &str) -> Result<Connection> {
+        let principal = self.auth.authenticate(user, database, IpAddr::V6(Ipv6Addr::LOCALHOST))?;
+        Ok(Connection { session: self.engine.session(&principal.user, &principal.database) })
+    }
+
+    /// The engine underneath (for the server and tools).
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    /// Writes every dirty page and syncs the data files. Committed data is durable without
+    /// this (the log is); it makes the next open faster.
+    pub fn close(self) -> Result<()> {
+        self.engine.shutdown()
+    }
+}
+
+/// An in-process connection: one session with its own transaction state.
+#[derive(Debug)]
+pub struct Connection {
+    session: Session,
+}
+
+impl Connection {
+    /// Runs every statement in `sql`; returns the last statement's result, or the first error.
+    pub fn execute(&mut self, sql: &str) -> Result<StatementResult> {
+        let mut last = StatementResult::default();
+        for result in self.session.execute(sql) {
+            last = result?;
+        }
+        Ok(last)
+    }
+
+    /// Runs a query and returns its rows.
+    pub fn query(&mut self, sql: &str) -> Result<Vec<Vec<Value>>> {
+        Ok(self.execute(sql)?.rows)
+    }
+
+    /// The transaction status (idle, in a block, or in a failed block).
+    pub fn transaction_status(&self) -> TransactionStatus {
+        self.session.transaction_status()
+    }
+}

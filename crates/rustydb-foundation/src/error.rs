@@ -69,6 +69,10 @@ pub enum SqlState {
     InvalidColumnReference,
     /// 42501 insufficient_privilege
     InsufficientPrivilege,
+    /// 53300 too_many_connections
+    TooManyConnections,
+    /// 57P01 admin_shutdown
+    AdminShutdown,
     /// 42846 cannot_coerce
     CannotCoerce,
     /// 42725 ambiguous_function (also "operator is not unique")
@@ -127,6 +131,8 @@ impl SqlState {
             InvalidColumnReference => "42P10",
             IndeterminateDatatype => "42P18",
             InsufficientPrivilege => "42501",
+            TooManyConnections => "53300",
+            AdminShutdown => "57P01",
             CannotCoerce => "42846",
             AmbiguousFunction => "42725",
             InvalidRowCountInLimitClause => "2201W",

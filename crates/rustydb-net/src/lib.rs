@@ -1,1 +1,31 @@
-//! placeholder
+//! # rustydb-net — layer 7
+//!
+//! The PostgreSQL wire protocol (v3) server: what lets psql, pgbench and every PostgreSQL driver
+//! talk to RustyDB. pgwire supplies the message codec and the connection state machine (startup,
+//! SSLRequest, message framing); this crate supplies the behaviour: authentication through
+//! security, ParameterStatus values drivers parse, statement execution through a query
+//! [`Session`](rustydb_query::Session), and exact transaction status in ReadyForQuery.
+//!
+//! ```text
+//!  TcpListener ─accept─► process_socket (pgwire) ─► Connection
+//!                                                      ├─ on_startup: Authenticator → Session
+//!                                                      └─ on_query: spawn_blocking(session.execute)
+//!                                                           → RowDescription, DataRow*, CommandComplete,
+//!                                                             NoticeResponse, ErrorResponse, ReadyForQuery
+//! ```
+//!
+//! ## Invariants
+//! - Statements run on the blocking pool (`spawn_blocking`): they read pages and fsync, which
+//!   must never happen on a runtime worker. No lock is held across an `.await`.
+//! - A client error never ends the connection; a malformed startup packet ends only its own.
+//!
+//! ## What it must never know
+//! Pages, log records, plans. It speaks to the engine only through sessions.
+
+#![deny(missing_docs)]
+
+pub mod connection;
+pub mod messages;
+pub mod server;
+
+pub use server::WireServer;

@@ -1,1 +1,73 @@
-//! placeholder
+//! # rustydb-server
+//!
+//! The binary's library half: the only place that knows every layer. It resolves the
+//! configuration (defaults < `--config` TOML file < environment < flags), opens the engine (which
+//! recovers from the log), wires security into the wire server, and serves until SIGINT or
+//! SIGTERM, then flushes and exits.
+//!
+//! ```text
+//!   config ─► Engine::open (storage, txn recovery, catalog, indexes)
+//!          ─► Authenticator (security) ─► WireServer (net) ─► listen
+//! ```
+
+#![deny(missing_docs)]
+
+pub mod config;
+
+use rustydb_foundation::{Config, DbError, Result};
+use rustydb_net::WireServer;
+use rustydb_query::{Engine, EngineOptions};
+use rustydb_security::Authenticator;
+use std::future::Future;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// Opens the data directory and serves the wire protocol until `shutdown` completes.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<()> {
+    let options = EngineOptions { buffer_pool_pages: config.buffer_pool_pages, ..EngineOptions::default() };
+    let data_dir = config.data_dir.clone();
+    let engine = tokio::task::spawn_blocking(move || Engine::open(&data_dir, &options))
+        .await
+        .map_err(|e| DbError::Internal(format!("opening the engine: {e}")))??;
+    let report = engine.recovery_report();
+    tracing::info!(
+        records = report.records,
+        wal_bytes = report.bytes,
+        committed = report.committed,
+        aborted = report.aborted,
+        elapsed_ms = report.elapsed.as_millis() as u64,
+        "recovery replayed the write-ahead log"
+    );
+    let listener = TcpListener::bind(&config.listen)
+        .await
+        .map_err(|e| DbError::io(format!("binding the listener to {}", config.listen), e))?;
+    let addr = listener.local_addr().map_err(|e| DbError::io("reading the listener address", e))?;
+    tracing::info!(
+        listen = %addr,
+        data_dir = %config.data_dir.display(),
+        version = rustydb_foundation::version::RUSTYDB_VERSION,
+        "RustyDB is ready to accept connections"
+    );
+    let auth = Arc::new(Authenticator::from_config(engine.clone(), &config));
+    let server = WireServer::new(engine.clone(), auth, config.max_connections);
+    server.serve(listener, shutdown).await.map_err(|e| DbError::io("serving connections", e))?;
+    tracing::info!("shutting down: flushing pages");
+    tokio::task::spawn_blocking(move || engine.shutdown())
+        .await
+        .map_err(|e| DbError::Internal(format!("shutting down: {e}")))??;
+    tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        tracing::warn!("could not install signal handlers; stop the server with kill -9");
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("received SIGTERM"),
+        _ = int.recv() => tracing::info!("received SIGINT"),
+    }
+}

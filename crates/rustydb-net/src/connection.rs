@@ -1,0 +1,252 @@
+//! One client connection: authentication at startup, then simple queries run through the
+//! connection's [`Session`].
+//!
+//! pgwire drives the connection state machine and calls these handlers; the session lives in
+//! a mutex that is only ever locked inside `spawn_blocking`, never across an `.await`.
+
+use crate::messages::{data_row, error_info, notice_info, row_description, server_parameters};
+use async_trait::async_trait;
+use futures::sink::{Sink, SinkExt};
+use parking_lot::Mutex;
+use pgwire::api::auth::{
+    ServerParameterProvider, StartupHandler, finish_authentication, protocol_negotiation,
+    save_startup_parameters_to_metadata,
+};
+use pgwire::api::query::SimpleQueryHandler;
+use pgwire::api::results::Response;
+use pgwire::api::{
+    ClientInfo, ClientPortalStore, METADATA_APPLICATION_NAME, METADATA_DATABASE, METADATA_USER, PgWireConnectionState,
+    PgWireServerHandlers, PidSecretKeyGenerator, RandomPidSecretKeyGenerator,
+};
+use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::messages::response::{CommandComplete, EmptyQueryResponse, ReadyForQuery, TransactionStatus};
+use pgwire::messages::simplequery::Query;
+use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
+use rustydb_foundation::{DbError, Result, SqlState};
+use rustydb_query::{Engine, Session, StatementResult, TransactionStatus as SessionStatus};
+use rustydb_security::Authenticator;
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock};
+
+static PID_GENERATOR: LazyLock<RandomPidSecretKeyGenerator> = LazyLock::new(RandomPidSecretKeyGenerator::default);
+
+/// How many clients may be connected, and how many are.
+#[derive(Debug)]
+pub struct ConnectionLimits {
+    max: usize,
+    active: AtomicUsize,
+}
+
+impl ConnectionLimits {
+    /// Limits allowing `max` authenticated connections.
+    pub fn new(max: usize) -> Self {
+        ConnectionLimits { max, active: AtomicUsize::new(0) }
+    }
+
+    /// Connections currently holding a slot.
+    pub fn active(&self) -> usize {
+        self.active.load(Ordering::Acquire)
+    }
+
+    fn acquire(&self) -> bool {
+        let mut current = self.active.load(Ordering::Acquire);
+        loop {
+            if current >= self.max {
+                return false;
+            }
+            match self.active.compare_exchange(current, current + 1, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return true,
+                Err(seen) => current = seen,
+            }
+        }
+    }
+}
+
+/// The handlers of one connection.
+#[derive(Debug)]
+pub struct Connection {
+    engine: Arc<Engine>,
+    auth: Arc<Authenticator>,
+    limits: Arc<ConnectionLimits>,
+    holds_slot: AtomicBool,
+    session: Arc<Mutex<Option<Session>>>,
+}
+
+impl Connection {
+    /// A connection that has not started up yet.
+    pub fn new(engine: Arc<Engine>, auth: Arc<Authenticator>, limits: Arc<ConnectionLimits>) -> Self {
+        Connection { engine, auth, limits, holds_slot: AtomicBool::new(false), session: Arc::new(Mutex::new(None)) }
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        if self.holds_slot.load(Ordering::Acquire) {
+            self.limits.active.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
+
+/// Makes one [`Connection`] serve every protocol phase pgwire asks about.
+#[derive(Debug)]
+pub struct ConnectionHandlers(pub Arc<Connection>);
+
+impl PgWireServerHandlers for ConnectionHandlers {
+    fn simple_query_handler(&self) -> Arc<impl SimpleQueryHandler> {
+        self.0.clone()
+    }
+
+    fn startup_handler(&self) -> Arc<impl StartupHandler> {
+        self.0.clone()
+    }
+}
+
+fn fatal(error: &DbError) -> PgWireError {
+    PgWireError::UserError(Box::new(error_info(error, "FATAL")))
+}
+
+struct Parameters(HashMap<String, String>);
+
+impl ServerParameterProvider for Parameters {
+    fn server_parameters<C: ClientInfo>(&self, _client: &C) -> Option<HashMap<String, String>> {
+        Some(self.0.clone())
+    }
+}
+
+#[async_trait]
+impl StartupHandler for Connection {
+    async fn on_startup<C>(&self, client: &mut C, message: PgWireFrontendMessage) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let PgWireFrontendMessage::Startup(startup) = &message else { return Ok(()) };
+        protocol_negotiation(client, startup).await?;
+        save_startup_parameters_to_metadata(client, startup);
+        let meta = client.metadata();
+        let Some(user) = meta.get(METADATA_USER).cloned() else {
+            let e = DbError::sql(SqlState::InvalidAuthorization, "no PostgreSQL user name specified in startup packet");
+            return Err(fatal(&e));
+        };
+        let database = meta.get(METADATA_DATABASE).cloned().unwrap_or_else(|| user.clone());
+        let application_name = meta.get(METADATA_APPLICATION_NAME).cloned().unwrap_or_default();
+        if !self.limits.acquire() {
+            return Err(fatal(&DbError::sql(SqlState::TooManyConnections, "sorry, too many clients already")));
+        }
+        self.holds_slot.store(true, Ordering::Release);
+        let peer = client.socket_addr().ip();
+        let auth = self.auth.clone();
+        let (u, d) = (user.clone(), database.clone());
+        let principal = tokio::task::spawn_blocking(move || auth.authenticate(&u, &d, peer))
+            .await
+            .map_err(|e| fatal(&DbError::Internal(format!("authentication task failed: {e}"))))?
+            .map_err(|e| fatal(&e))?;
+        tracing::debug!(user = %principal.user, database = %principal.database, %peer, "connection authenticated");
+        *self.session.lock() = Some(self.engine.session(&principal.user, &principal.database));
+        let (pid, secret) = PID_GENERATOR.generate(&*client);
+        client.set_pid_and_secret_key(pid, secret);
+        let parameters = Parameters(server_parameters(&principal.user, &application_name, principal.superuser));
+        finish_authentication(client, &parameters).await
+    }
+}
+
+#[async_trait]
+impl SimpleQueryHandler for Connection {
+    async fn on_query<C>(&self, client: &mut C, query: Query) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: pgwire::api::store::PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if !matches!(client.state(), PgWireConnectionState::ReadyForQuery) {
+            return Err(PgWireError::NotReadyForQuery);
+        }
+        client.set_state(PgWireConnectionState::QueryInProgress);
+        let (results, status) = self.run(query.query).await?;
+        if results.is_empty() {
+            client.feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new())).await?;
+        }
+        for result in results {
+            send_result(client, result).await?;
+        }
+        let status = match status {
+            SessionStatus::Idle => TransactionStatus::Idle,
+            SessionStatus::InBlock => TransactionStatus::Transaction,
+            SessionStatus::Failed => TransactionStatus::Error,
+        };
+        client.set_state(PgWireConnectionState::ReadyForQuery);
+        client.set_transaction_status(status);
+        client.send(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(status))).await?;
+        Ok(())
+    }
+
+    /// Not used: `on_query` above runs statements itself so that notices and the exact
+    /// transaction status reach the client, which `Response` cannot carry.
+    async fn do_query<C>(&self, _client: &mut C, _query: &str) -> PgWireResult<Vec<Response>>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: pgwire::api::store::PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        Err(PgWireError::UserError(Box::new(ErrorInfo::new(
+            "ERROR".into(),
+            SqlState::InternalError.code().into(),
+            "simple queries are executed by on_query".into(),
+        ))))
+    }
+}
+
+impl Connection {
+    /// Runs a query string on the blocking pool and returns its results and the session's
+    /// transaction status afterwards.
+    async fn run(&self, sql: String) -> PgWireResult<(Vec<Result<StatementResult>>, SessionStatus)> {
+        let session = self.session.clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            let mut guard = session.lock();
+            let session = guard.as_mut()?;
+            Some((session.execute(&sql), session.transaction_status()))
+        })
+        .await;
+        match outcome {
+            Ok(Some(done)) => Ok(done),
+            Ok(None) => Err(fatal(&DbError::sql(SqlState::ProtocolViolation, "query before authentication"))),
+            Err(e) => {
+                let error = DbError::Internal(format!("statement execution failed: {e}"));
+                Ok((vec![Err(error)], SessionStatus::Failed))
+            }
+        }
+    }
+}
+
+async fn send_result<C>(client: &mut C, result: Result<StatementResult>) -> PgWireResult<()>
+where
+    C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    let result = match result {
+        Ok(r) => r,
+        Err(e) => {
+            if !e.is_user_error() && !e.is_retryable() {
+                tracing::error!(error = %e, "statement failed");
+            }
+            return Ok(client.feed(PgWireBackendMessage::ErrorResponse(error_info(&e, "ERROR").into())).await?);
+        }
+    };
+    for notice in &result.notices {
+        client.feed(PgWireBackendMessage::NoticeResponse(notice_info(notice).into())).await?;
+    }
+    if let Some(columns) = &result.columns {
+        client.feed(PgWireBackendMessage::RowDescription(row_description(columns))).await?;
+        for row in &result.rows {
+            client.feed(PgWireBackendMessage::DataRow(data_row(row))).await?;
+        }
+    }
+    client.feed(PgWireBackendMessage::CommandComplete(CommandComplete::new(result.tag))).await?;
+    Ok(())
+}

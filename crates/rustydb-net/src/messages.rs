@@ -1,0 +1,114 @@
+//! Conversions from engine results to backend messages: RowDescription with PostgreSQL type
+//! OIDs, DataRow in text format, ErrorResponse and NoticeResponse fields, and the
+//! ParameterStatus set drivers expect after authentication.
+
+use bytes::{BufMut, BytesMut};
+use pgwire::error::ErrorInfo;
+use pgwire::messages::data::{DataRow, FieldDescription, RowDescription};
+use rustydb_foundation::{DbError, Value};
+use rustydb_query::{Notice, ResultColumn};
+use std::collections::HashMap;
+
+/// RowDescription for a result's columns (text format; no table OIDs until pg_attribute exists).
+pub fn row_description(columns: &[ResultColumn]) -> RowDescription {
+    let fields = columns
+        .iter()
+        .map(|c| {
+            FieldDescription::new(
+                c.name.clone(),
+                0,
+                0,
+                c.data_type.oid(),
+                c.data_type.type_len(),
+                c.data_type.type_modifier(),
+                0,
+            )
+        })
+        .collect();
+    RowDescription::new(fields)
+}
+
+/// A DataRow in text format: per field a length (-1 for NULL) and PostgreSQL's text output.
+pub fn data_row(row: &[Value]) -> DataRow {
+    let mut data = BytesMut::with_capacity(row.len() * 8);
+    for value in row {
+        match value.to_pg_text() {
+            None => data.put_i32(-1),
+            Some(text) => {
+                data.put_i32(text.len() as i32);
+                data.put_slice(text.as_bytes());
+            }
+        }
+    }
+    DataRow::new(data, row.len() as i16)
+}
+
+/// The ErrorResponse fields of an engine error.
+pub fn error_info(error: &DbError, severity: &str) -> ErrorInfo {
+    let mut info = ErrorInfo::new(severity.to_string(), error.sqlstate().code().to_string(), error.to_string());
+    info.detail = error.detail().map(str::to_string);
+    info
+}
+
+/// The NoticeResponse fields of a notice.
+pub fn notice_info(notice: &Notice) -> ErrorInfo {
+    ErrorInfo::new(notice.severity.to_string(), notice.code.to_string(), notice.message.clone())
+}
+
+/// The ParameterStatus values sent after AuthenticationOk: the 13 PostgreSQL 15 sends.
+pub fn server_parameters(user: &str, application_name: &str, superuser: bool) -> HashMap<String, String> {
+    let on_off = |b: bool| if b { "on" } else { "off" }.to_string();
+    HashMap::from([
+        ("server_version".into(), rustydb_foundation::version::server_version()),
+        ("server_encoding".into(), "UTF8".into()),
+        ("client_encoding".into(), "UTF8".into()),
+        ("DateStyle".into(), "ISO, MDY".into()),
+        ("IntervalStyle".into(), "postgres".into()),
+        ("TimeZone".into(), "UTC".into()),
+        ("integer_datetimes".into(), "on".into()),
+        ("standard_conforming_strings".into(), "on".into()),
+        ("application_name".into(), application_name.to_string()),
+        ("is_superuser".into(), on_off(superuser)),
+        ("session_authorization".into(), user.to_string()),
+        ("default_transaction_read_only".into(), "off".into()),
+        ("in_hot_standby".into(), "off".into()),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustydb_foundation::DataType;
+
+    #[test]
+    fn rows_encode_text_and_nulls() {
+        let row = data_row(&[Value::Int4(42), Value::Null, Value::Text("hé".into())]);
+        assert_eq!(row.field_count, 3);
+        let mut want = BytesMut::new();
+        want.put_i32(2);
+        want.put_slice(b"42");
+        want.put_i32(-1);
+        want.put_i32(3);
+        want.put_slice("hé".as_bytes());
+        assert_eq!(row.data, want);
+    }
+
+    #[test]
+    fn descriptions_carry_postgres_type_oids() {
+        let cols = [
+            ResultColumn { name: "id".into(), data_type: DataType::Int4 },
+            ResultColumn { name: "v".into(), data_type: DataType::Varchar(Some(10)) },
+        ];
+        let d = row_description(&cols);
+        assert_eq!((d.fields[0].type_id, d.fields[0].type_size), (23, 4));
+        assert_eq!((d.fields[1].type_id, d.fields[1].type_modifier), (1043, 14));
+    }
+
+    #[test]
+    fn parameters_include_what_drivers_parse() {
+        let p = server_parameters("rustydb", "psql", true);
+        assert!(p["server_version"].starts_with("15."));
+        assert_eq!(p["DateStyle"], "ISO, MDY");
+        assert_eq!(p.len(), 13);
+    }
+}

@@ -1,0 +1,85 @@
+//! The listener: accepts TCP connections and serves each on its own task until shutdown.
+
+use crate::connection::{Connection, ConnectionHandlers, ConnectionLimits};
+use pgwire::tokio::process_socket;
+use rustydb_query::Engine;
+use rustydb_security::Authenticator;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+
+/// How long a client may take to send the first four bytes of its startup packet.
+const STARTUP_HEAD_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// PostgreSQL refuses a first packet whose length word is below 8 or above 10000 ("invalid
+/// length of startup packet") before reading further; pgwire would wait for eight bytes first.
+/// This peeks at the length word without consuming it. (Direct TLS, whose first byte is 0x16,
+/// needs its own branch here when TLS arrives.)
+async fn plausible_startup_length(socket: &TcpStream) -> bool {
+    let deadline = tokio::time::Instant::now() + STARTUP_HEAD_TIMEOUT;
+    let mut head = [0u8; 4];
+    loop {
+        match tokio::time::timeout_at(deadline, socket.peek(&mut head)).await {
+            Ok(Ok(n)) if n >= head.len() => break,
+            // Fewer bytes so far: wait a little for the rest (peek would return at once).
+            Ok(Ok(n)) if n > 0 => tokio::time::sleep(Duration::from_millis(5)).await,
+            _ => return false,
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+    }
+    (8..=10_000).contains(&u32::from_be_bytes(head))
+}
+
+/// The PostgreSQL wire protocol server.
+#[derive(Debug)]
+pub struct WireServer {
+    engine: Arc<Engine>,
+    auth: Arc<Authenticator>,
+    limits: Arc<ConnectionLimits>,
+}
+
+impl WireServer {
+    /// A server over `engine`, admitting logins through `auth`, up to `max_connections`.
+    pub fn new(engine: Arc<Engine>, auth: Arc<Authenticator>, max_connections: usize) -> Self {
+        WireServer { engine, auth, limits: Arc::new(ConnectionLimits::new(max_connections)) }
+    }
+
+    /// Connections currently authenticated.
+    pub fn active_connections(&self) -> usize {
+        self.limits.active()
+    }
+
+    /// Accepts connections on `listener` until `shutdown` completes. Connection tasks already
+    /// running finish their current statement when the runtime winds down.
+    pub async fn serve(&self, listener: TcpListener, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+        tokio::pin!(shutdown);
+        loop {
+            let (socket, peer) = tokio::select! {
+                _ = &mut shutdown => return Ok(()),
+                accepted = listener.accept() => match accepted {
+                    Ok(pair) => pair,
+                    Err(e) => {
+                        // Running out of file descriptors and the like: log, back off, go on.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+            };
+            let _ = socket.set_nodelay(true);
+            let connection = Arc::new(Connection::new(self.engine.clone(), self.auth.clone(), self.limits.clone()));
+            tokio::spawn(async move {
+                if !plausible_startup_length(&socket).await {
+                    tracing::debug!(%peer, "invalid length of startup packet; closing");
+                    return;
+                }
+                if let Err(e) = process_socket(socket, None, Arc::new(ConnectionHandlers(connection))).await {
+                    tracing::debug!(%peer, error = %e, "connection ended with an I/O error");
+                }
+            });
+        }
+    }
+}

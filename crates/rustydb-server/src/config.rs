@@ -1,0 +1,61 @@
+//! Command-line flags and the configuration they resolve to.
+
+use clap::Parser;
+use rustydb_foundation::{Config, DbError, Result};
+use std::path::PathBuf;
+
+/// `rustydb-server` flags. Each has an environment variable; a flag beats its variable, and
+/// both beat the `--config` file, which beats the defaults.
+#[derive(Debug, Parser)]
+#[command(name = "rustydb-server", version, about = "RustyDB: a PostgreSQL-compatible database server")]
+pub struct Args {
+    /// Address to listen on for PostgreSQL clients.
+    #[arg(long, env = "RUSTYDB_LISTEN", value_name = "ADDR:PORT")]
+    pub listen: Option<String>,
+    /// Data directory (created on first start).
+    #[arg(long, env = "RUSTYDB_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// TOML configuration file.
+    #[arg(long, env = "RUSTYDB_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+impl Args {
+    /// The configuration these flags select.
+    pub fn resolve(&self) -> Result<Config> {
+        let mut config = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| DbError::io(format!("reading configuration file {}", path.display()), e))?;
+                Config::from_toml(&text)?
+            }
+            None => Config::default(),
+        };
+        if let Some(listen) = &self.listen {
+            config.listen = listen.clone();
+        }
+        if let Some(dir) = &self.data_dir {
+            config.data_dir = dir.clone();
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_the_file_which_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("rustydb.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:7000\"\ndata_dir = \"/from/file\"\n").unwrap();
+        let args = Args::try_parse_from(["rustydb-server", "--config", file.to_str().unwrap(), "--data-dir", "/flag"])
+            .unwrap();
+        let config = args.resolve().unwrap();
+        assert_eq!(config.listen, "127.0.0.1:7000");
+        assert_eq!(config.data_dir, PathBuf::from("/flag"));
+        let defaults = Args { listen: None, data_dir: None, config: None }.resolve().unwrap();
+        assert_eq!(defaults, Config::default());
+    }
+}
