@@ -305,19 +305,25 @@ fn insert_targets(table: &TableDef, columns: &[ast::ObjectName]) -> Result<Vec<u
     }
     let mut targets = Vec::with_capacity(columns.len());
     for c in columns {
-        let name = c.0.last().and_then(|p| p.as_ident()).map(ident_name).unwrap_or_default();
-        let pos = table.schema.index_of(&name).ok_or_else(|| {
-            DbError::sql(
-                SqlState::UndefinedColumn,
-                format!("column \"{name}\" of relation \"{}\" does not exist", table.name),
-            )
-        })?;
+        let (name, pos) = target_column(table, c)?;
         if targets.contains(&pos) {
             return Err(DbError::sql(SqlState::DuplicateColumn, format!("column \"{name}\" specified more than once")));
         }
         targets.push(pos);
     }
     Ok(targets)
+}
+
+/// The name and position of a column written by INSERT or UPDATE.
+fn target_column(table: &TableDef, name: &ast::ObjectName) -> Result<(String, usize)> {
+    let col = name.0.last().and_then(|p| p.as_ident()).map(ident_name).unwrap_or_default();
+    let pos = table.schema.index_of(&col).ok_or_else(|| {
+        DbError::sql(
+            SqlState::UndefinedColumn,
+            format!("column \"{col}\" of relation \"{}\" does not exist", table.name),
+        )
+    })?;
+    Ok((col, pos))
 }
 
 fn check_arity(values: usize, targets: usize) -> Result<()> {
@@ -356,28 +362,18 @@ fn assign(column: &Column, expr: Expr) -> Result<Expr> {
     cast(expr, to, CastContext::Assignment)
 }
 
-fn single_table(ctx: &mut ExecContext<'_>, from: &ast::TableWithJoins) -> Result<(TableDef, String)> {
-    from_table(ctx, from)
-}
-
 fn bind_update(ctx: &mut ExecContext<'_>, update: &ast::Update) -> Result<Statement> {
     if update.from.is_some() || update.returning.is_some() || update.limit.is_some() || !update.order_by.is_empty() {
         return Err(DbError::unsupported("UPDATE with FROM, RETURNING, ORDER BY or LIMIT"));
     }
-    let (table, alias) = single_table(ctx, &update.table)?;
+    let (table, alias) = from_table(ctx, &update.table)?;
     let scope = Scope { table: Some((&table, &alias)) };
     let mut assignments = Vec::new();
     for a in &update.assignments {
         let ast::AssignmentTarget::ColumnName(name) = &a.target else {
             return Err(DbError::unsupported("assigning to a tuple of columns"));
         };
-        let col = name.0.last().and_then(|p| p.as_ident()).map(ident_name).unwrap_or_default();
-        let pos = table.schema.index_of(&col).ok_or_else(|| {
-            DbError::sql(
-                SqlState::UndefinedColumn,
-                format!("column \"{col}\" of relation \"{}\" does not exist", table.name),
-            )
-        })?;
+        let (col, pos) = target_column(&table, name)?;
         if assignments.iter().any(|(p, _)| *p == pos) {
             return Err(DbError::sql(
                 SqlState::DuplicateColumn,
@@ -399,7 +395,7 @@ fn bind_delete(ctx: &mut ExecContext<'_>, delete: &ast::Delete) -> Result<Statem
         ast::FromTable::WithFromKeyword(f) | ast::FromTable::WithoutKeyword(f) => f,
     };
     let [from] = from.as_slice() else { return Err(DbError::unsupported("DELETE from several tables")) };
-    let (table, alias) = single_table(ctx, from)?;
+    let (table, alias) = from_table(ctx, from)?;
     let scope = Scope { table: Some((&table, &alias)) };
     let filter = delete.selection.as_ref().map(|w| boolean(bind_expr::bind(w, scope)?, "WHERE")).transpose()?;
     let access = choose_access(&table, filter.as_ref());

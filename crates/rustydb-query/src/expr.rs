@@ -3,7 +3,7 @@
 //! with PostgreSQL's semantics: three-valued logic, NULL in gives NULL out, integer overflow is
 //! 22003 and division by zero 22012.
 
-use crate::types::cast_value;
+use crate::types::{cast_value, out_of_range};
 use rustydb_foundation::{DataType, DbError, Result, SqlState, Value};
 use std::cmp::Ordering;
 
@@ -229,10 +229,6 @@ pub fn passes(filter: Option<&Expr>, row: &[Value], env: &EvalEnv<'_>) -> Result
         None => Ok(true),
         Some(f) => Ok(f.eval(row, env)? == Value::Bool(true)),
     }
-}
-
-fn out_of_range(ty: DataType) -> DbError {
-    DbError::sql(SqlState::NumericValueOutOfRange, format!("{} out of range", ty.sql_name()))
 }
 
 fn negate(v: Value) -> Result<Value> {

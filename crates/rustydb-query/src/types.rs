@@ -73,7 +73,8 @@ pub fn type_name(ty: DataType) -> &'static str {
     }
 }
 
-fn out_of_range(ty: DataType) -> DbError {
+/// 22003 `<type> out of range`, as PostgreSQL words integer overflow.
+pub fn out_of_range(ty: DataType) -> DbError {
     DbError::sql(SqlState::NumericValueOutOfRange, format!("{} out of range", ty.sql_name()))
 }
 

@@ -72,6 +72,9 @@ fn bad_input_gets_postgres_sqlstates_and_the_session_goes_on() {
     assert_eq!(code(&mut s, "SELECT * FROM t WHERE name"), "42804");
     assert_eq!(code(&mut s, "SELECT 1/0"), "22012");
     assert_eq!(code(&mut s, "SELECT nosuch FROM t"), "42703");
+    assert_eq!(code(&mut s, "INSERT INTO t (id, nosuch) VALUES (5, 1)"), "42703");
+    assert_eq!(code(&mut s, "UPDATE t SET nosuch = 1"), "42703");
+    assert_eq!(code(&mut s, "INSERT INTO t (id, id) VALUES (5, 6)"), "42701");
     assert_eq!(code(&mut s, "INSERT INTO t (name) VALUES ('no id')"), "23502");
     assert_eq!(code(&mut s, "CREATE TABLE t (x INT)"), "42P07");
     assert_eq!(code(&mut s, "SELECT 2147483647 + 1"), "22003");
