@@ -8,7 +8,7 @@ use crate::session::Session;
 use parking_lot::{Mutex, RwLock};
 use rustydb_foundation::{DbError, Result, TableId};
 use rustydb_index::{Index, ResidentIndex, keycode};
-use rustydb_storage::StorageEngine;
+use rustydb_storage::{PosixVfs, StorageEngine, StorageOptions, Vfs};
 use rustydb_txn::{IsolationLevel, RecoveryReport, TxnManager, recover};
 use std::collections::HashMap;
 use std::path::Path;
@@ -27,6 +27,8 @@ pub struct EngineOptions {
     pub bootstrap_user: String,
     /// The database created on first start.
     pub bootstrap_database: String,
+    /// The file system storage runs on (real files unless a test substitutes one).
+    pub vfs: Arc<dyn Vfs>,
 }
 
 impl Default for EngineOptions {
@@ -35,6 +37,7 @@ impl Default for EngineOptions {
             buffer_pool_pages: 16_384,
             bootstrap_user: "rustydb".into(),
             bootstrap_database: "rustydb".into(),
+            vfs: Arc::new(PosixVfs),
         }
     }
 }
@@ -53,7 +56,8 @@ pub struct Engine {
 impl Engine {
     /// Opens (creating and bootstrapping if new) the data directory `dir`.
     pub fn open(dir: &Path, options: &EngineOptions) -> Result<Arc<Engine>> {
-        let storage = Arc::new(StorageEngine::open(dir, options.buffer_pool_pages)?);
+        let storage_options = StorageOptions { pool_pages: options.buffer_pool_pages, vfs: options.vfs.clone() };
+        let storage = Arc::new(StorageEngine::open_with(dir, storage_options)?);
         let (status, recovery) = recover(&storage)?;
         let engine = Arc::new(Engine {
             tm: TxnManager::new(storage, status),
@@ -63,7 +67,10 @@ impl Engine {
             next_table_id: AtomicU32::new(catalog::FIRST_USER_TABLE),
             recovery,
         });
-        if !dir.join(BOOTSTRAP_MARKER).exists() {
+        let marker = dir.join(BOOTSTRAP_MARKER);
+        let bootstrapped =
+            options.vfs.open_existing(&marker).map_err(|e| DbError::io(format!("reading {}", marker.display()), e))?;
+        if bootstrapped.is_none() {
             engine.bootstrap(dir, options)?;
         }
         engine.load(options)?;
@@ -75,10 +82,13 @@ impl Engine {
             catalog::bootstrap(ctx, &options.bootstrap_user, &options.bootstrap_database)
         })?;
         let marker = dir.join(BOOTSTRAP_MARKER);
+        let vfs = &options.vfs;
         let write = || -> std::io::Result<()> {
-            std::fs::write(&marker, format!("{}\n", rustydb_foundation::version::RUSTYDB_VERSION))?;
-            std::fs::File::open(&marker)?.sync_all()?;
-            std::fs::File::open(dir)?.sync_all()
+            let file = vfs.open(&marker)?;
+            let text = format!("{}\n", rustydb_foundation::version::RUSTYDB_VERSION);
+            file.write_all_at(text.as_bytes(), 0)?;
+            file.sync_data()?;
+            vfs.sync_dir(dir)
         };
         write().map_err(|e| DbError::io(format!("writing {}", marker.display()), e))
     }

@@ -222,8 +222,8 @@ mod tests {
     use rustydb_foundation::Lsn;
 
     fn pool(dir: &std::path::Path, frames: usize) -> (Arc<LogDevice>, BufferPool) {
-        let disk = Arc::new(DiskManager::open(&dir.join("base")).unwrap());
-        let log = Arc::new(LogDevice::open(&dir.join("wal")).unwrap());
+        let disk = Arc::new(DiskManager::open(Arc::new(crate::io::PosixVfs), &dir.join("base")).unwrap());
+        let log = Arc::new(LogDevice::open(Arc::new(crate::io::PosixVfs), &dir.join("wal")).unwrap());
         (log.clone(), BufferPool::new(disk, log, frames))
     }
 

@@ -10,14 +10,29 @@
 //!   wal/<segment>     write-ahead log segments
 //! ```
 
+use crate::io::{DirLock, PosixVfs, Vfs};
 use crate::{BufferPool, DiskManager, HeapFile, LogDevice};
 use parking_lot::RwLock;
 use rustydb_foundation::{DbError, FileId, Result};
 use std::collections::HashMap;
-use std::fs::File;
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+/// How to open a storage engine.
+#[derive(Debug, Clone)]
+pub struct StorageOptions {
+    /// Buffer pool size in pages.
+    pub pool_pages: usize,
+    /// The file system everything goes through.
+    pub vfs: Arc<dyn Vfs>,
+}
+
+impl StorageOptions {
+    /// Real files, with a pool of `pool_pages`.
+    pub fn with_pool_pages(pool_pages: usize) -> Self {
+        StorageOptions { pool_pages, vfs: Arc::new(PosixVfs) }
+    }
+}
 
 /// Disk, log, buffer pool and heap files of one data directory.
 #[derive(Debug)]
@@ -27,18 +42,32 @@ pub struct StorageEngine {
     log: Arc<LogDevice>,
     pool: Arc<BufferPool>,
     heaps: RwLock<HashMap<FileId, Arc<HeapFile>>>,
-    _lock: File,
+    _lock: DirLock,
 }
 
 impl StorageEngine {
-    /// Opens (creating if needed) the data directory with a pool of `pool_pages` pages.
+    /// Opens (creating if needed) the data directory with a pool of `pool_pages` pages, on real
+    /// files.
     pub fn open(dir: &Path, pool_pages: usize) -> Result<Self> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| DbError::io(format!("creating data directory {}", dir.display()), e))?;
-        let lock = lock_directory(dir)?;
-        let disk = Arc::new(DiskManager::open(&dir.join("base"))?);
-        let log = Arc::new(LogDevice::open(&dir.join("wal"))?);
-        let pool = Arc::new(BufferPool::new(disk.clone(), log.clone(), pool_pages));
+        Self::open_with(dir, StorageOptions::with_pool_pages(pool_pages))
+    }
+
+    /// Opens (creating if needed) the data directory as `options` say.
+    pub fn open_with(dir: &Path, options: StorageOptions) -> Result<Self> {
+        let vfs = options.vfs;
+        vfs.create_dir_all(dir).map_err(|e| DbError::io(format!("creating data directory {}", dir.display()), e))?;
+        let lock_path = dir.join("rustydb.lock");
+        let lock = vfs.lock(&lock_path).map_err(|e| {
+            let what = format!(
+                "data directory {} is in use by another server (lock on {})",
+                dir.display(),
+                lock_path.display()
+            );
+            DbError::io(what, e)
+        })?;
+        let disk = Arc::new(DiskManager::open(vfs.clone(), &dir.join("base"))?);
+        let log = Arc::new(LogDevice::open(vfs, &dir.join("wal"))?);
+        let pool = Arc::new(BufferPool::new(disk.clone(), log.clone(), options.pool_pages));
         Ok(StorageEngine { dir: dir.to_path_buf(), disk, log, pool, heaps: RwLock::new(HashMap::new()), _lock: lock })
     }
 
@@ -78,20 +107,6 @@ impl StorageEngine {
         self.log.flush_all()?;
         self.pool.flush_all()
     }
-}
-
-fn lock_directory(dir: &Path) -> Result<File> {
-    let path = dir.join("rustydb.lock");
-    let file = File::create(&path).map_err(|e| DbError::io(format!("creating {}", path.display()), e))?;
-    // SAFETY: flock on a valid, owned file descriptor; no memory is involved.
-    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    if rc != 0 {
-        return Err(DbError::io(
-            format!("data directory {} is in use by another server (lock on {})", dir.display(), path.display()),
-            std::io::Error::last_os_error(),
-        ));
-    }
-    Ok(file)
 }
 
 #[cfg(test)]

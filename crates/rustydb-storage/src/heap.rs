@@ -168,8 +168,8 @@ mod tests {
     use crate::{DiskManager, LogDevice};
 
     fn setup(dir: &std::path::Path) -> (Arc<LogDevice>, Arc<BufferPool>) {
-        let disk = Arc::new(DiskManager::open(&dir.join("base")).unwrap());
-        let log = Arc::new(LogDevice::open(&dir.join("wal")).unwrap());
+        let disk = Arc::new(DiskManager::open(Arc::new(crate::io::PosixVfs), &dir.join("base")).unwrap());
+        let log = Arc::new(LogDevice::open(Arc::new(crate::io::PosixVfs), &dir.join("wal")).unwrap());
         (log.clone(), Arc::new(BufferPool::new(disk, log, 16)))
     }
 

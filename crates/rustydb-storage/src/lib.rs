@@ -33,12 +33,14 @@ pub mod buffer_pool;
 pub mod disk;
 pub mod engine;
 pub mod heap;
+pub mod io;
 pub mod log_device;
 pub mod page;
 
 pub use buffer_pool::{BufferPool, PageReadGuard, PageWriteGuard};
 pub use disk::DiskManager;
-pub use engine::StorageEngine;
+pub use engine::{StorageEngine, StorageOptions};
 pub use heap::HeapFile;
+pub use io::{FileHandle, PosixVfs, Vfs};
 pub use log_device::{LogDevice, LogRecord};
 pub use page::{PAGE_SIZE, Page};

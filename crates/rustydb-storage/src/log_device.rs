@@ -21,12 +21,11 @@
 //! append or flush fails with `WritesStopped` — the kernel may have dropped the dirty pages, so a
 //! retry could report success for data that is gone.
 
+use crate::io::{FileHandle, Vfs};
 use parking_lot::Mutex;
 use rustydb_foundation::{DbError, Lsn, Result, checksum};
-use std::fs::{File, OpenOptions};
-use std::io::{BufReader, Read};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Bytes per segment file.
@@ -55,13 +54,14 @@ struct Tail {
 
 #[derive(Debug)]
 struct Writer {
-    segment: Option<(u64, File)>,
+    segment: Option<(u64, Arc<dyn FileHandle>)>,
     poisoned: Option<String>,
 }
 
 /// The write-ahead log's device.
 #[derive(Debug)]
 pub struct LogDevice {
+    vfs: Arc<dyn Vfs>,
     dir: PathBuf,
     segment_size: u64,
     tail: Mutex<Tail>,
@@ -71,21 +71,22 @@ pub struct LogDevice {
 
 impl LogDevice {
     /// Opens (creating if needed) the log in `dir`, cutting off any torn tail.
-    pub fn open(dir: &Path) -> Result<Self> {
-        Self::open_with_segment_size(dir, SEGMENT_SIZE)
+    pub fn open(vfs: Arc<dyn Vfs>, dir: &Path) -> Result<Self> {
+        Self::open_with_segment_size(vfs, dir, SEGMENT_SIZE)
     }
 
     /// As [`LogDevice::open`] with a chosen segment size (small ones exercise segment switches).
-    pub fn open_with_segment_size(dir: &Path, segment_size: u64) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|e| DbError::io(format!("creating {}", dir.display()), e))?;
-        let segments = list_segments(dir, segment_size)?;
+    pub fn open_with_segment_size(vfs: Arc<dyn Vfs>, dir: &Path, segment_size: u64) -> Result<Self> {
+        vfs.create_dir_all(dir).map_err(|e| DbError::io(format!("creating {}", dir.display()), e))?;
+        let segments = list_segments(&*vfs, dir, segment_size)?;
         let mut end = 0;
-        scan(dir, &segments, segment_size, 0, |record| {
+        scan(&*vfs, dir, &segments, segment_size, 0, |record| {
             end = record.lsn.0;
             Ok(())
         })?;
-        cut_after(dir, &segments, segment_size, end)?;
+        cut_after(&*vfs, dir, &segments, segment_size, end)?;
         Ok(LogDevice {
+            vfs,
             dir: dir.to_path_buf(),
             segment_size,
             tail: Mutex::new(Tail { buffer: Vec::new(), buffered_from: end, next: end }),
@@ -159,8 +160,8 @@ impl LogDevice {
 
     /// Calls `apply` for every durable record from stream position `from`, in order.
     pub fn replay(&self, from: Lsn, apply: impl FnMut(LogRecord) -> Result<()>) -> Result<()> {
-        let segments = list_segments(&self.dir, self.segment_size)?;
-        scan(&self.dir, &segments, self.segment_size, from.0, apply)
+        let segments = list_segments(&*self.vfs, &self.dir, self.segment_size)?;
+        scan(&*self.vfs, &self.dir, &segments, self.segment_size, from.0, apply)
     }
 
     fn check_poison(&self) -> Result<()> {
@@ -189,15 +190,18 @@ impl LogDevice {
         }
     }
 
-    fn segment_file<'w>(&self, writer: &'w mut Writer, seg_start: u64) -> std::io::Result<&'w File> {
+    fn segment_file<'w>(&self, writer: &'w mut Writer, seg_start: u64) -> std::io::Result<&'w Arc<dyn FileHandle>> {
         if writer.segment.as_ref().is_none_or(|(s, _)| *s != seg_start) {
             let path = segment_path(&self.dir, seg_start);
-            let created = !path.exists();
-            let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path)?;
-            if created {
-                // The new directory entry must be durable too, or a crash could lose the file.
-                File::open(&self.dir)?.sync_all()?;
-            }
+            let file = match self.vfs.open_existing(&path)? {
+                Some(f) => f,
+                None => {
+                    let f = self.vfs.open(&path)?;
+                    // The new directory entry must be durable too, or a crash could lose the file.
+                    self.vfs.sync_dir(&self.dir)?;
+                    f
+                }
+            };
             writer.segment = Some((seg_start, file));
         }
         match &writer.segment {
@@ -212,15 +216,9 @@ fn segment_path(dir: &Path, start: u64) -> PathBuf {
 }
 
 /// Segment start positions present in `dir`, sorted, and checked to be contiguous from 0.
-fn list_segments(dir: &Path, segment_size: u64) -> Result<Vec<u64>> {
-    let entries = std::fs::read_dir(dir).map_err(|e| DbError::io(format!("listing {}", dir.display()), e))?;
-    let mut starts = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| DbError::io(format!("listing {}", dir.display()), e))?;
-        let name = entry.file_name();
-        let Some(start) = name.to_str().and_then(|n| u64::from_str_radix(n, 16).ok()) else { continue };
-        starts.push(start);
-    }
+fn list_segments(vfs: &dyn Vfs, dir: &Path, segment_size: u64) -> Result<Vec<u64>> {
+    let names = vfs.list(dir).map_err(|e| DbError::io(format!("listing {}", dir.display()), e))?;
+    let mut starts: Vec<u64> = names.iter().filter_map(|n| u64::from_str_radix(n, 16).ok()).collect();
     starts.sort_unstable();
     for (i, start) in starts.iter().enumerate() {
         if *start != i as u64 * segment_size {
@@ -237,13 +235,14 @@ fn list_segments(dir: &Path, segment_size: u64) -> Result<Vec<u64>> {
 /// Reads records from the concatenation of the segments, from position `from`, stopping at the
 /// first incomplete or corrupt record (the end of the log), as PostgreSQL does.
 fn scan(
+    vfs: &dyn Vfs,
     dir: &Path,
     segments: &[u64],
     segment_size: u64,
     from: u64,
     mut apply: impl FnMut(LogRecord) -> Result<()>,
 ) -> Result<()> {
-    let mut stream = SegmentStream::open(dir, segments, segment_size, from)?;
+    let mut stream = SegmentStream::open(vfs, dir, segments, segment_size, from)?;
     let mut pos = from;
     while let Some(payload) = stream.next_record()? {
         pos += (FRAME_HEADER + payload.len()) as u64;
@@ -253,47 +252,58 @@ fn scan(
 }
 
 /// Deletes bytes past `end`: truncates its segment and removes later ones.
-fn cut_after(dir: &Path, segments: &[u64], segment_size: u64, end: u64) -> Result<()> {
+fn cut_after(vfs: &dyn Vfs, dir: &Path, segments: &[u64], segment_size: u64, end: u64) -> Result<()> {
+    let mut removed = false;
     for &start in segments {
         let path = segment_path(dir, start);
         let io = |e| DbError::io(format!("cutting the torn tail of {}", path.display()), e);
         if start > end || (start == end && start != 0) {
-            std::fs::remove_file(&path).map_err(io)?;
+            vfs.remove(&path).map_err(io)?;
+            removed = true;
         } else if end < start + segment_size {
-            let file = OpenOptions::new().write(true).open(&path).map_err(io)?;
-            if file.metadata().map_err(io)?.len() > end - start {
+            let Some(file) = vfs.open_existing(&path).map_err(io)? else { continue };
+            if file.size().map_err(io)? > end - start {
                 file.set_len(end - start).map_err(io)?;
-                file.sync_all().map_err(io)?;
+                file.sync_data().map_err(io)?;
             }
         }
+    }
+    if removed {
+        vfs.sync_dir(dir).map_err(|e| DbError::io(format!("syncing {}", dir.display()), e))?;
     }
     Ok(())
 }
 
 /// Sequential reader over the segment files as one stream. A segment shorter than the segment
 /// size ends the stream: bytes after a gap can never be trusted.
-struct SegmentStream {
+struct SegmentStream<'v> {
+    vfs: &'v dyn Vfs,
     dir: PathBuf,
     segments: Vec<u64>,
     segment_size: u64,
     next: usize,
-    current: Option<BufReader<File>>,
-    read_in_current: u64,
-    expected_in_current: u64,
+    current: Option<Arc<dyn FileHandle>>,
+    /// Position in the current segment of the first byte not yet buffered.
+    file_pos: u64,
+    buffer: Vec<u8>,
+    buffer_pos: usize,
     ended: bool,
 }
 
-impl SegmentStream {
-    fn open(dir: &Path, segments: &[u64], segment_size: u64, from: u64) -> Result<Self> {
-        let first = (from / segment_size) as usize;
+const READ_CHUNK: usize = 256 * 1024;
+
+impl<'v> SegmentStream<'v> {
+    fn open(vfs: &'v dyn Vfs, dir: &Path, segments: &[u64], segment_size: u64, from: u64) -> Result<Self> {
         let mut stream = SegmentStream {
+            vfs,
             dir: dir.to_path_buf(),
             segments: segments.to_vec(),
             segment_size,
-            next: first,
+            next: (from / segment_size) as usize,
             current: None,
-            read_in_current: 0,
-            expected_in_current: 0,
+            file_pos: 0,
+            buffer: Vec::new(),
+            buffer_pos: 0,
             ended: false,
         };
         stream.open_next(from % segment_size)?;
@@ -302,37 +312,56 @@ impl SegmentStream {
 
     fn open_next(&mut self, offset: u64) -> Result<()> {
         self.current = None;
+        self.buffer.clear();
+        self.buffer_pos = 0;
         let Some(&start) = self.segments.get(self.next) else {
             self.ended = true;
             return Ok(());
         };
         self.next += 1;
         let path = segment_path(&self.dir, start);
-        let io = |e| DbError::io(format!("reading {}", path.display()), e);
-        let mut file = File::open(&path).map_err(io)?;
-        std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(offset)).map_err(io)?;
-        self.current = Some(BufReader::with_capacity(256 * 1024, file));
-        self.read_in_current = offset;
-        self.expected_in_current = self.segment_size;
+        let file = self.vfs.open_existing(&path).map_err(|e| DbError::io(format!("reading {}", path.display()), e))?;
+        self.current = file;
+        self.file_pos = offset;
+        self.ended = self.current.is_none();
         Ok(())
+    }
+
+    /// Refills the buffer from the current segment; moves to the next one at a full segment's
+    /// end. Returns false at the end of the stream.
+    fn refill(&mut self) -> Result<bool> {
+        while !self.ended {
+            let Some(file) = &self.current else { return Ok(false) };
+            self.buffer.resize(READ_CHUNK, 0);
+            let n = file
+                .read_full_at(&mut self.buffer, self.file_pos)
+                .map_err(|e| DbError::io("reading the write-ahead log", e))?;
+            self.buffer.truncate(n);
+            self.buffer_pos = 0;
+            if n > 0 {
+                self.file_pos += n as u64;
+                return Ok(true);
+            }
+            if self.file_pos != self.segment_size {
+                self.ended = true;
+                break;
+            }
+            self.open_next(0)?;
+        }
+        Ok(false)
     }
 
     /// Fills `buf` as far as the stream allows; returns the bytes read.
     fn read_full(&mut self, buf: &mut [u8]) -> Result<usize> {
         let mut done = 0;
-        while done < buf.len() && !self.ended {
-            let Some(reader) = self.current.as_mut() else { break };
-            let n = reader.read(&mut buf[done..]).map_err(|e| DbError::io("reading the write-ahead log", e))?;
-            if n == 0 {
-                if self.read_in_current != self.expected_in_current {
-                    self.ended = true;
-                    break;
-                }
-                self.open_next(0)?;
-                continue;
+        while done < buf.len() {
+            if self.buffer_pos == self.buffer.len() && !self.refill()? {
+                break;
             }
+            let n = (buf.len() - done).min(self.buffer.len() - self.buffer_pos);
+            buf[done..done + n].copy_from_slice(&self.buffer[self.buffer_pos..self.buffer_pos + n]);
+            self.buffer_pos += n;
             done += n;
-            self.read_in_current += n as u64;
         }
         Ok(done)
     }
@@ -358,6 +387,11 @@ impl SegmentStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::io::PosixVfs;
+
+    fn posix() -> Arc<dyn Vfs> {
+        Arc::new(PosixVfs)
+    }
 
     fn records(log: &LogDevice) -> Vec<LogRecord> {
         let mut out = Vec::new();
@@ -375,13 +409,13 @@ mod tests {
         let payloads: Vec<Vec<u8>> = (0..200u32).map(|i| vec![(i % 251) as u8; 1 + (i as usize * 7) % 300]).collect();
         let mut lsns = Vec::new();
         {
-            let log = LogDevice::open_with_segment_size(dir.path(), 4096).unwrap();
+            let log = LogDevice::open_with_segment_size(posix(), dir.path(), 4096).unwrap();
             for p in &payloads {
                 lsns.push(log.append(p).unwrap());
             }
             log.flush_to(*lsns.last().unwrap()).unwrap();
         }
-        let log = LogDevice::open_with_segment_size(dir.path(), 4096).unwrap();
+        let log = LogDevice::open_with_segment_size(posix(), dir.path(), 4096).unwrap();
         let got = records(&log);
         assert_eq!(got.len(), payloads.len());
         for ((r, p), l) in got.iter().zip(&payloads).zip(&lsns) {
@@ -403,7 +437,7 @@ mod tests {
     fn torn_tail_is_cut_and_appends_continue_after_it() {
         let dir = tempfile::tempdir().unwrap();
         let good_end = {
-            let log = LogDevice::open(dir.path()).unwrap();
+            let log = LogDevice::open(posix(), dir.path()).unwrap();
             log.append(b"first").unwrap();
             let end = log.append(b"second").unwrap();
             log.flush_all().unwrap();
@@ -416,7 +450,7 @@ mod tests {
         bytes.extend_from_slice(&[9, 9, 9, 9, 1, 2, 3]);
         std::fs::write(&seg, &bytes).unwrap();
 
-        let log = LogDevice::open(dir.path()).unwrap();
+        let log = LogDevice::open(posix(), dir.path()).unwrap();
         assert_eq!(log.end_lsn(), good_end);
         assert_eq!(std::fs::metadata(&seg).unwrap().len(), good_end.0);
         let third = log.append(b"third").unwrap();
@@ -429,7 +463,7 @@ mod tests {
     fn corrupt_record_ends_the_log() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let log = LogDevice::open(dir.path()).unwrap();
+            let log = LogDevice::open(posix(), dir.path()).unwrap();
             log.append(b"aaaa").unwrap();
             log.append(b"bbbb").unwrap();
             log.flush_all().unwrap();
@@ -439,14 +473,14 @@ mod tests {
         let last = bytes.len() - 1;
         bytes[last] ^= 0xff;
         std::fs::write(&seg, &bytes).unwrap();
-        let log = LogDevice::open(dir.path()).unwrap();
+        let log = LogDevice::open(posix(), dir.path()).unwrap();
         assert_eq!(records(&log).len(), 1);
     }
 
     #[test]
     fn concurrent_appenders_share_fsyncs_and_lose_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let log = std::sync::Arc::new(LogDevice::open(dir.path()).unwrap());
+        let log = Arc::new(LogDevice::open(posix(), dir.path()).unwrap());
         let threads: Vec<_> = (0..4u8)
             .map(|t| {
                 let log = log.clone();
