@@ -4,6 +4,28 @@
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
+/// Buffer-pool eviction policies (implemented in storage's `eviction` module).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BufferPoolPolicy {
+    /// Second-chance CLOCK.
+    #[default]
+    Clock,
+    /// Least recently used.
+    Lru,
+    /// 2Q (Johnson & Shasha).
+    #[serde(rename = "2q")]
+    TwoQ,
+    /// ARC (Megiddo & Modha).
+    Arc,
+}
+
+impl BufferPoolPolicy {
+    /// Every policy, for tests and benchmarks.
+    pub const ALL: [BufferPoolPolicy; 4] =
+        [BufferPoolPolicy::Clock, BufferPoolPolicy::Lru, BufferPoolPolicy::TwoQ, BufferPoolPolicy::Arc];
+}
+
 /// The server's configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -14,6 +36,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Buffer pool size in 8 KiB pages.
     pub buffer_pool_pages: usize,
+    /// The buffer pool's eviction policy: `clock`, `lru`, `2q` or `arc`.
+    pub buffer_pool_policy: BufferPoolPolicy,
     /// Maximum number of client connections.
     pub max_connections: usize,
     /// Whether connections from loopback addresses are trusted without a password.
@@ -26,6 +50,7 @@ impl Default for Config {
             listen: "127.0.0.1:5432".into(),
             data_dir: PathBuf::from("rustydb-data"),
             buffer_pool_pages: 16_384,
+            buffer_pool_policy: BufferPoolPolicy::default(),
             max_connections: 100,
             trust_loopback: true,
         }
@@ -51,5 +76,8 @@ mod tests {
         assert_eq!(c.listen, "0.0.0.0:6000");
         assert_eq!(c.data_dir, PathBuf::from("rustydb-data"));
         assert!(Config::from_toml("lissten = 1").is_err());
+        let c = Config::from_toml("buffer_pool_policy = \"2q\"\n").unwrap();
+        assert_eq!(c.buffer_pool_policy, BufferPoolPolicy::TwoQ);
+        assert!(Config::from_toml("buffer_pool_policy = \"fifo\"\n").is_err());
     }
 }

@@ -6,6 +6,7 @@ use crate::catalog::{self, RoleDef, TableDef};
 use crate::context::ExecContext;
 use crate::session::Session;
 use parking_lot::{Mutex, RwLock};
+use rustydb_foundation::config::BufferPoolPolicy;
 use rustydb_foundation::{DbError, Result, TableId};
 use rustydb_index::{Index, ResidentIndex, keycode};
 use rustydb_storage::{PosixVfs, StorageEngine, StorageOptions, Vfs};
@@ -29,6 +30,8 @@ pub struct EngineOptions {
     pub bootstrap_database: String,
     /// The file system storage runs on (real files unless a test substitutes one).
     pub vfs: Arc<dyn Vfs>,
+    /// The buffer pool's eviction policy.
+    pub eviction: BufferPoolPolicy,
 }
 
 impl Default for EngineOptions {
@@ -38,6 +41,7 @@ impl Default for EngineOptions {
             bootstrap_user: "rustydb".into(),
             bootstrap_database: "rustydb".into(),
             vfs: Arc::new(PosixVfs),
+            eviction: BufferPoolPolicy::default(),
         }
     }
 }
@@ -56,7 +60,11 @@ pub struct Engine {
 impl Engine {
     /// Opens (creating and bootstrapping if new) the data directory `dir`.
     pub fn open(dir: &Path, options: &EngineOptions) -> Result<Arc<Engine>> {
-        let storage_options = StorageOptions { pool_pages: options.buffer_pool_pages, vfs: options.vfs.clone() };
+        let storage_options = StorageOptions {
+            pool_pages: options.buffer_pool_pages,
+            vfs: options.vfs.clone(),
+            eviction: options.eviction,
+        };
         let storage = Arc::new(StorageEngine::open_with(dir, storage_options)?);
         let (status, recovery) = recover(&storage)?;
         let engine = Arc::new(Engine {

@@ -24,7 +24,11 @@ use tokio::net::TcpListener;
 
 /// Opens the data directory and serves the wire protocol until `shutdown` completes.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<()> {
-    let options = EngineOptions { buffer_pool_pages: config.buffer_pool_pages, ..EngineOptions::default() };
+    let options = EngineOptions {
+        buffer_pool_pages: config.buffer_pool_pages,
+        eviction: config.buffer_pool_policy,
+        ..EngineOptions::default()
+    };
     let data_dir = config.data_dir.clone();
     let engine = tokio::task::spawn_blocking(move || Engine::open(&data_dir, &options))
         .await

@@ -1,5 +1,5 @@
 //! The buffer pool: a fixed set of in-memory frames caching pages, with pin counts, per-frame
-//! read/write latches and CLOCK eviction.
+//! read/write latches and a pluggable eviction policy (CLOCK by default; see [`crate::eviction`]).
 //!
 //! A page is used through a guard ([`PageReadGuard`], [`PageWriteGuard`]) that pins its frame
 //! and holds its latch; dropping the guard unlatches and unpins. A pinned frame is never evicted.
@@ -10,9 +10,13 @@
 //! (so a fetch rarely waits on a write) comes with the buffer-pool issue.
 
 use crate::disk::DiskManager;
+use crate::eviction::{self, EvictionPolicy, PolicyKind};
 use crate::log_device::LogDevice;
 use crate::page::{PAGE_SIZE, read};
 use parking_lot::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use rustydb_foundation::metric_names::{
+    BUFFER_POOL_EVICTIONS, BUFFER_POOL_HITS, BUFFER_POOL_MISSES, BUFFER_POOL_PAGE_WRITES,
+};
 use rustydb_foundation::{DbError, FileId, PageId, Result, SqlState};
 use std::collections::HashMap;
 use std::ops::{Deref, DerefMut};
@@ -26,14 +30,14 @@ struct Frame {
     data: RwLock<PageBytes>,
     pins: AtomicU32,
     dirty: AtomicBool,
-    referenced: AtomicBool,
 }
 
 #[derive(Debug)]
 struct Table {
     resident: HashMap<PageId, usize>,
     owner: Vec<Option<PageId>>,
-    hand: usize,
+    free: Vec<usize>,
+    policy: Box<dyn EvictionPolicy>,
 }
 
 /// Caches pages in memory between the heap/index code and the disk manager.
@@ -91,18 +95,28 @@ impl DerefMut for PageWriteGuard<'_> {
 }
 
 impl BufferPool {
-    /// A pool of `capacity` frames over `disk`, honouring `log` for WAL-before-data.
+    /// A pool of `capacity` frames over `disk`, honouring `log` for WAL-before-data, with the
+    /// default (CLOCK) eviction policy.
     pub fn new(disk: Arc<DiskManager>, log: Arc<LogDevice>, capacity: usize) -> Self {
+        Self::with_policy(disk, log, capacity, PolicyKind::default())
+    }
+
+    /// A pool with the chosen eviction policy.
+    pub fn with_policy(disk: Arc<DiskManager>, log: Arc<LogDevice>, capacity: usize, policy: PolicyKind) -> Self {
         let capacity = capacity.max(8);
         let frames = (0..capacity)
             .map(|_| Frame {
                 data: RwLock::new(Box::new([0; PAGE_SIZE])),
                 pins: AtomicU32::new(0),
                 dirty: AtomicBool::new(false),
-                referenced: AtomicBool::new(false),
             })
             .collect();
-        let table = Table { resident: HashMap::new(), owner: vec![None; capacity], hand: 0 };
+        let table = Table {
+            resident: HashMap::new(),
+            owner: vec![None; capacity],
+            free: (0..capacity).rev().collect(),
+            policy: eviction::build(policy, capacity),
+        };
         BufferPool { disk, log, frames, table: Mutex::new(table) }
     }
 
@@ -130,44 +144,49 @@ impl BufferPool {
         if let Some(&i) = table.resident.get(&id) {
             let frame = &self.frames[i];
             frame.pins.fetch_add(1, Ordering::Acquire);
-            frame.referenced.store(true, Ordering::Relaxed);
+            table.policy.on_hit(i);
+            metrics::counter!(BUFFER_POOL_HITS).increment(1);
             return Ok(frame);
         }
-        let i = self.choose_victim(&mut table)?;
+        metrics::counter!(BUFFER_POOL_MISSES).increment(1);
+        let i = self.choose_frame(&mut table, id)?;
         let frame = &self.frames[i];
-        if let Some(old) = table.owner[i].take() {
+        if let Some(old) = table.owner[i] {
+            if let Err(e) = self.write_out(old, frame) {
+                // The victim stays resident (and dirty); the policy must track it again.
+                table.policy.on_load(i, old);
+                return Err(e);
+            }
+            table.owner[i] = None;
             table.resident.remove(&old);
-            self.write_out(old, frame)?;
+            metrics::counter!(BUFFER_POOL_EVICTIONS).increment(1);
         }
         // The frame is unowned and unpinned: nobody else can reach its latch.
         let mut data = frame.data.write();
         if let Err(e) = self.disk.read_page(id, &mut data) {
             data.fill(0);
+            table.free.push(i);
             return Err(e);
         }
         drop(data);
         table.owner[i] = Some(id);
         table.resident.insert(id, i);
+        table.policy.on_load(i, id);
         frame.pins.store(1, Ordering::Release);
-        frame.referenced.store(true, Ordering::Relaxed);
         Ok(frame)
     }
 
-    fn choose_victim(&self, table: &mut Table) -> Result<usize> {
-        let n = self.frames.len();
-        for _ in 0..2 * n + 1 {
-            let i = table.hand;
-            table.hand = (table.hand + 1) % n;
-            let frame = &self.frames[i];
-            if frame.pins.load(Ordering::Acquire) != 0 {
-                continue;
-            }
-            if table.owner[i].is_some() && frame.referenced.swap(false, Ordering::Relaxed) {
-                continue;
-            }
+    /// A free frame, or the policy's victim among unpinned ones.
+    fn choose_frame(&self, table: &mut Table, incoming: PageId) -> Result<usize> {
+        if let Some(i) = table.free.pop() {
             return Ok(i);
         }
-        Err(DbError::sql(SqlState::ProgramLimitExceeded, format!("buffer pool exhausted: all {n} pages are pinned")))
+        let frames = &self.frames;
+        let evictable = |i: usize| frames[i].pins.load(Ordering::Acquire) == 0;
+        table.policy.victim(incoming, &evictable).ok_or_else(|| {
+            let n = self.frames.len();
+            DbError::sql(SqlState::ProgramLimitExceeded, format!("buffer pool exhausted: all {n} pages are pinned"))
+        })
     }
 
     /// Writes a dirty frame after making the log durable to its LSN.
@@ -180,6 +199,7 @@ impl BufferPool {
         let mut copy: PageBytes = Box::new(**data);
         self.disk.write_page(id, &mut copy)?;
         frame.dirty.store(false, Ordering::Release);
+        metrics::counter!(BUFFER_POOL_PAGE_WRITES).increment(1);
         Ok(())
     }
 
@@ -198,13 +218,15 @@ impl BufferPool {
     /// Forgets every cached page of `file` without writing it (the file is being removed).
     pub fn discard_file(&self, file: FileId) {
         let mut table = self.table.lock();
-        let Table { resident, owner, .. } = &mut *table;
+        let Table { resident, owner, free, policy } = &mut *table;
         for (i, slot) in owner.iter_mut().enumerate() {
             if slot.is_some_and(|id| id.file == file) {
                 if let Some(id) = slot.take() {
                     resident.remove(&id);
                 }
                 self.frames[i].dirty.store(false, Ordering::Release);
+                policy.on_discard(i);
+                free.push(i);
             }
         }
     }

@@ -10,6 +10,7 @@
 //!   wal/<segment>     write-ahead log segments
 //! ```
 
+use crate::eviction::PolicyKind;
 use crate::io::{DirLock, PosixVfs, Vfs};
 use crate::{BufferPool, DiskManager, HeapFile, LogDevice};
 use parking_lot::RwLock;
@@ -25,12 +26,14 @@ pub struct StorageOptions {
     pub pool_pages: usize,
     /// The file system everything goes through.
     pub vfs: Arc<dyn Vfs>,
+    /// The buffer pool's eviction policy.
+    pub eviction: PolicyKind,
 }
 
 impl StorageOptions {
     /// Real files, with a pool of `pool_pages`.
     pub fn with_pool_pages(pool_pages: usize) -> Self {
-        StorageOptions { pool_pages, vfs: Arc::new(PosixVfs) }
+        StorageOptions { pool_pages, vfs: Arc::new(PosixVfs), eviction: PolicyKind::default() }
     }
 }
 
@@ -67,7 +70,7 @@ impl StorageEngine {
         })?;
         let disk = Arc::new(DiskManager::open(vfs.clone(), &dir.join("base"))?);
         let log = Arc::new(LogDevice::open(vfs, &dir.join("wal"))?);
-        let pool = Arc::new(BufferPool::new(disk.clone(), log.clone(), options.pool_pages));
+        let pool = Arc::new(BufferPool::with_policy(disk.clone(), log.clone(), options.pool_pages, options.eviction));
         Ok(StorageEngine { dir: dir.to_path_buf(), disk, log, pool, heaps: RwLock::new(HashMap::new()), _lock: lock })
     }
 

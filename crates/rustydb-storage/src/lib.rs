@@ -32,6 +32,7 @@
 pub mod buffer_pool;
 pub mod disk;
 pub mod engine;
+pub mod eviction;
 pub mod heap;
 pub mod io;
 pub mod log_device;

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)] // Tests assert by unwrapping; a panic is the failure report.
 
 use rustydb_foundation::Value;
+use rustydb_foundation::config::BufferPoolPolicy;
 use rustydb_query::{Engine, EngineOptions, Session};
 use rustydb_storage::Vfs;
 use rustydb_testkit::{FaultKind, FaultyVfs, SimVfs, shared};
@@ -16,7 +17,12 @@ use std::sync::Arc;
 const DIR: &str = "/db";
 
 fn open(vfs: Arc<dyn Vfs>) -> rustydb_foundation::Result<Arc<Engine>> {
-    Engine::open(Path::new(DIR), &EngineOptions { buffer_pool_pages: 8, vfs, ..EngineOptions::default() })
+    open_with(vfs, BufferPoolPolicy::default())
+}
+
+fn open_with(vfs: Arc<dyn Vfs>, eviction: BufferPoolPolicy) -> rustydb_foundation::Result<Arc<Engine>> {
+    let options = EngineOptions { buffer_pool_pages: 8, vfs, eviction, ..EngineOptions::default() };
+    Engine::open(Path::new(DIR), &options)
 }
 
 fn run(s: &mut Session, sql: &str) -> rustydb_foundation::Result<Vec<Vec<Value>>> {
@@ -117,7 +123,9 @@ fn acknowledged_work_survives_repeated_random_crashes_with_evictions() {
         let mut vfs = SimVfs::new();
         let mut rng = Rng(seed);
         let mut model = BTreeMap::new();
-        let mut engine = open(shared(vfs.clone())).unwrap();
+        // Every eviction policy runs under crashes in turn.
+        let policy = BufferPoolPolicy::ALL[seed as usize % BufferPoolPolicy::ALL.len()];
+        let mut engine = open_with(shared(vfs.clone()), policy).unwrap();
         run(&mut engine.session("rustydb", "rustydb"), "CREATE TABLE kv (id INT PRIMARY KEY, v BIGINT, pad TEXT)")
             .unwrap();
         // Two crash cycles: pages written ahead of their log in the first would make redo skip
@@ -128,8 +136,8 @@ fn acknowledged_work_survives_repeated_random_crashes_with_evictions() {
             drop(open_session);
             drop(engine);
             vfs = crashed;
-            engine = open(shared(vfs.clone())).unwrap();
-            assert_eq!(contents(&engine), model, "seed {seed}, crash {cycle}: recovered rows differ");
+            engine = open_with(shared(vfs.clone()), policy).unwrap();
+            assert_eq!(contents(&engine), model, "seed {seed} ({policy:?}), crash {cycle}: recovered rows differ");
         }
         // The recovered database keeps working, including its primary key.
         let mut s = engine.session("rustydb", "rustydb");
