@@ -15,14 +15,19 @@
 //! record with a good checksum; anything after it (a torn tail from a crash mid-write) is cut
 //! off, so later appends never sit in front of stale bytes.
 //!
-//! **Group commit**: appends only copy into a buffer. `flush_to` takes the flush lock; whoever
-//! gets it writes *everything* appended so far and fsyncs once, so committers that queued behind
-//! it find their LSN already durable. A failed write or fsync poisons the device: every later
-//! append or flush fails with `WritesStopped` — the kernel may have dropped the dirty pages, so a
-//! retry could report success for data that is gone.
+//! **Group commit**: appends only copy into a buffer. In `flush_to`, one caller at a time is the
+//! leader: it takes *everything* appended so far, writes it and fsyncs once, then wakes the
+//! others. Everyone else sleeps on a condition variable until the durable LSN passes their
+//! record (or until they can lead the next flush, carrying everything appended meanwhile). So a
+//! crowd of committers shares each fdatasync instead of queueing for a lock to find out.
+//!
+//! A failed write or fsync poisons the device: every later append or flush fails with
+//! `WritesStopped` — the kernel may have dropped the dirty pages, so a retry could report
+//! success for data that is gone.
 
 use crate::io::{FileHandle, Vfs};
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
+use rustydb_foundation::metric_names::{WAL_BYTES, WAL_FSYNCS};
 use rustydb_foundation::{DbError, Lsn, Result, checksum};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -50,12 +55,16 @@ struct Tail {
     buffered_from: u64,
     /// Stream position after the last appended record.
     next: u64,
+    /// A leader is writing and syncing; others wait on `LogDevice::flushed`.
+    flushing: bool,
+    /// Why writes stopped, once an fsync or write failed.
+    poisoned: Option<String>,
 }
 
+/// The open segment; only the flush leader touches it.
 #[derive(Debug)]
 struct Writer {
     segment: Option<(u64, Arc<dyn FileHandle>)>,
-    poisoned: Option<String>,
 }
 
 /// The write-ahead log's device.
@@ -65,6 +74,7 @@ pub struct LogDevice {
     dir: PathBuf,
     segment_size: u64,
     tail: Mutex<Tail>,
+    flushed: Condvar,
     writer: Mutex<Writer>,
     durable: AtomicU64,
 }
@@ -89,8 +99,15 @@ impl LogDevice {
             vfs,
             dir: dir.to_path_buf(),
             segment_size,
-            tail: Mutex::new(Tail { buffer: Vec::new(), buffered_from: end, next: end }),
-            writer: Mutex::new(Writer { segment: None, poisoned: None }),
+            tail: Mutex::new(Tail {
+                buffer: Vec::new(),
+                buffered_from: end,
+                next: end,
+                flushing: false,
+                poisoned: None,
+            }),
+            flushed: Condvar::new(),
+            writer: Mutex::new(Writer { segment: None }),
             durable: AtomicU64::new(end),
         })
     }
@@ -101,8 +118,10 @@ impl LogDevice {
         if payload.is_empty() || payload.len() > MAX_RECORD {
             return Err(DbError::Internal(format!("log record of {} bytes", payload.len())));
         }
-        self.check_poison()?;
         let mut tail = self.tail.lock();
+        if let Some(reason) = &tail.poisoned {
+            return Err(DbError::WritesStopped(reason.clone()));
+        }
         tail.buffer.extend_from_slice(&(payload.len() as u32).to_le_bytes());
         tail.buffer.extend_from_slice(&checksum::crc32c(payload).to_le_bytes());
         tail.buffer.extend_from_slice(payload);
@@ -113,33 +132,51 @@ impl LogDevice {
     /// Makes the log durable at least up to `lsn` (group commit: one fsync serves every record
     /// appended before it started).
     pub fn flush_to(&self, lsn: Lsn) -> Result<()> {
-        if self.durable.load(Ordering::Acquire) >= lsn.0 {
-            return Ok(());
-        }
-        let mut writer = self.writer.lock();
-        if let Some(reason) = &writer.poisoned {
-            return Err(DbError::WritesStopped(reason.clone()));
-        }
-        if self.durable.load(Ordering::Acquire) >= lsn.0 {
-            return Ok(());
-        }
-        let (bytes, start) = {
+        loop {
+            if self.durable.load(Ordering::Acquire) >= lsn.0 {
+                return Ok(());
+            }
             let mut tail = self.tail.lock();
+            if let Some(reason) = &tail.poisoned {
+                return Err(DbError::WritesStopped(reason.clone()));
+            }
+            if self.durable.load(Ordering::Acquire) >= lsn.0 {
+                return Ok(());
+            }
+            if tail.flushing {
+                self.flushed.wait(&mut tail);
+                continue;
+            }
+            tail.flushing = true;
             let start = tail.buffered_from;
             tail.buffered_from = tail.next;
-            (std::mem::take(&mut tail.buffer), start)
-        };
-        match self.write_and_sync(&mut writer, &bytes, start) {
+            let bytes = std::mem::take(&mut tail.buffer);
+            drop(tail);
+            self.lead_flush(&bytes, start)?;
+        }
+    }
+
+    /// The leader's part: write and sync `bytes` (stream position `start`), publish the new
+    /// durable LSN or the poison, and wake every waiter.
+    fn lead_flush(&self, bytes: &[u8], start: u64) -> Result<()> {
+        let result = self.write_and_sync(&mut self.writer.lock(), bytes, start);
+        let mut tail = self.tail.lock();
+        tail.flushing = false;
+        let outcome = match result {
             Ok(()) => {
                 self.durable.store(start + bytes.len() as u64, Ordering::Release);
+                metrics::counter!(WAL_BYTES).increment(bytes.len() as u64);
+                metrics::counter!(WAL_FSYNCS).increment(1);
                 Ok(())
             }
             Err(e) => {
                 let reason = format!("write-ahead log flush failed: {e}");
-                writer.poisoned = Some(reason.clone());
+                tail.poisoned = Some(reason.clone());
                 Err(DbError::WritesStopped(reason))
             }
-        }
+        };
+        self.flushed.notify_all();
+        outcome
     }
 
     /// Flushes everything appended so far.
@@ -162,13 +199,6 @@ impl LogDevice {
     pub fn replay(&self, from: Lsn, apply: impl FnMut(LogRecord) -> Result<()>) -> Result<()> {
         let segments = list_segments(&*self.vfs, &self.dir, self.segment_size)?;
         scan(&*self.vfs, &self.dir, &segments, self.segment_size, from.0, apply)
-    }
-
-    fn check_poison(&self) -> Result<()> {
-        match &self.writer.lock().poisoned {
-            Some(reason) => Err(DbError::WritesStopped(reason.clone())),
-            None => Ok(()),
-        }
     }
 
     fn write_and_sync(&self, writer: &mut Writer, mut bytes: &[u8], mut pos: u64) -> std::io::Result<()> {
