@@ -101,32 +101,99 @@ impl<'a> Page<'a> {
         (u16_at(self.bytes, FREE_END_AT) - u16_at(self.bytes, FREE_START_AT)) as usize
     }
 
-    /// True if a tuple of `len` bytes fits (with a new slot).
+    fn slot_entry(&self, slot: u16) -> (usize, usize) {
+        let at = HEADER_SIZE + slot as usize * SLOT_SIZE;
+        (u16_at(self.bytes, at) as usize, u16_at(self.bytes, at + 2) as usize)
+    }
+
+    fn set_slot_entry(&mut self, slot: u16, offset: usize, len: usize) {
+        let at = HEADER_SIZE + slot as usize * SLOT_SIZE;
+        put_u16(self.bytes, at, offset as u16);
+        put_u16(self.bytes, at + 2, len as u16);
+    }
+
+    /// Free bytes once removed tuples' space is compacted away (not counting a new slot).
+    pub fn reclaimable_space(&self) -> usize {
+        let live: usize = (0..read::slot_count(self.bytes)).map(|s| self.slot_entry(s)).map(|(_, len)| len).sum();
+        PAGE_SIZE - u16_at(self.bytes, FREE_START_AT) as usize - live
+    }
+
+    /// The slot the next [`Page::insert`] will use: the first empty one, or a new one.
+    pub fn insertion_slot(&self) -> u16 {
+        let count = read::slot_count(self.bytes);
+        (0..count).find(|&s| self.slot_entry(s).0 == 0).unwrap_or(count)
+    }
+
+    /// True if a tuple of `len` bytes fits, after compaction if need be.
     pub fn fits(&self, len: usize) -> bool {
-        self.free_space() >= len + SLOT_SIZE
+        let new_slot = self.insertion_slot() == read::slot_count(self.bytes);
+        len > 0 && self.reclaimable_space() >= len + if new_slot { SLOT_SIZE } else { 0 }
     }
 
-    /// The slot number the next [`Page::insert`] will use.
-    pub fn next_slot(&self) -> u16 {
-        read::slot_count(self.bytes)
-    }
-
-    /// Appends a tuple in a new slot and returns the slot, or `None` if it does not fit.
+    /// Stores a tuple in [`Page::insertion_slot`] and returns the slot, or `None` if it does not
+    /// fit.
     pub fn insert(&mut self, tuple: &[u8]) -> Option<u16> {
-        if !self.fits(tuple.len()) || tuple.is_empty() {
-            return None;
+        let slot = self.insertion_slot();
+        self.insert_at(slot, tuple).then_some(slot)
+    }
+
+    /// Stores a tuple in `slot`, which must be empty or the next new one (recovery replays
+    /// inserts into the slots they originally took). Compacts first if the free space is
+    /// fragmented. Returns false if it does not fit or the slot is taken.
+    pub fn insert_at(&mut self, slot: u16, tuple: &[u8]) -> bool {
+        let count = read::slot_count(self.bytes);
+        let new_slot = slot == count;
+        if slot > count || (!new_slot && self.slot_entry(slot).0 != 0) || !self.fits_in(tuple.len(), new_slot) {
+            return false;
         }
-        let slot = self.next_slot();
+        let needed = tuple.len() + if new_slot { SLOT_SIZE } else { 0 };
+        if self.free_space() < needed {
+            self.compact();
+        }
         let end = u16_at(self.bytes, FREE_END_AT) as usize;
         let start = end - tuple.len();
         self.bytes[start..end].copy_from_slice(tuple);
-        let at = HEADER_SIZE + slot as usize * SLOT_SIZE;
-        put_u16(self.bytes, at, start as u16);
-        put_u16(self.bytes, at + 2, tuple.len() as u16);
-        put_u16(self.bytes, SLOTS_AT, slot + 1);
-        put_u16(self.bytes, FREE_START_AT, (at + SLOT_SIZE) as u16);
+        if new_slot {
+            put_u16(self.bytes, SLOTS_AT, count + 1);
+            put_u16(self.bytes, FREE_START_AT, (HEADER_SIZE + (count as usize + 1) * SLOT_SIZE) as u16);
+        }
+        self.set_slot_entry(slot, start, tuple.len());
         put_u16(self.bytes, FREE_END_AT, start as u16);
-        Some(slot)
+        true
+    }
+
+    fn fits_in(&self, len: usize, new_slot: bool) -> bool {
+        len > 0 && self.reclaimable_space() >= len + if new_slot { SLOT_SIZE } else { 0 }
+    }
+
+    /// Empties `slot` (its space is reclaimed by the next compaction). Slot numbers of other
+    /// tuples never change. Returns false if the slot was already empty.
+    pub fn remove(&mut self, slot: u16) -> bool {
+        if slot >= read::slot_count(self.bytes) || self.slot_entry(slot).0 == 0 {
+            return false;
+        }
+        self.set_slot_entry(slot, 0, 0);
+        true
+    }
+
+    /// Moves every live tuple to the end of the page so the free space is contiguous.
+    pub fn compact(&mut self) {
+        let count = read::slot_count(self.bytes);
+        let mut live: Vec<(u16, usize, usize)> = (0..count)
+            .map(|s| (s, self.slot_entry(s)))
+            .filter(|(_, (o, _))| *o != 0)
+            .map(|(s, (o, l))| (s, o, l))
+            .collect();
+        // Highest offsets first, so moving towards the end never overwrites a tuple not yet moved.
+        live.sort_by_key(|entry| std::cmp::Reverse(entry.1));
+        let mut end = PAGE_SIZE;
+        for (slot, offset, len) in live {
+            let start = end - len;
+            self.bytes.copy_within(offset..offset + len, start);
+            self.set_slot_entry(slot, start, len);
+            end = start;
+        }
+        put_u16(self.bytes, FREE_END_AT, end as u16);
     }
 
     /// The tuple bytes of `slot`, writable in place (same length).
@@ -134,8 +201,7 @@ impl<'a> Page<'a> {
         if slot >= read::slot_count(self.bytes) {
             return None;
         }
-        let at = HEADER_SIZE + slot as usize * SLOT_SIZE;
-        let (offset, len) = (u16_at(self.bytes, at) as usize, u16_at(self.bytes, at + 2) as usize);
+        let (offset, len) = self.slot_entry(slot);
         (offset != 0).then(|| &mut self.bytes[offset..offset + len])
     }
 }
@@ -228,6 +294,39 @@ mod tests {
         bytes[PAGE_SIZE - 2] ^= 0x10;
         let err = verify(&bytes, || "base/7 page 3".into()).unwrap_err();
         assert!(err.to_string().contains("base/7 page 3"), "{err}");
+    }
+
+    #[test]
+    fn removal_frees_space_that_compaction_reclaims_and_slots_are_reused() {
+        let mut bytes = blank();
+        let mut page = Page::new(&mut bytes);
+        page.init(KIND_HEAP);
+        let slots: Vec<u16> = (0..9u8).map(|i| page.insert(&[i; 900]).unwrap()).collect();
+        assert!(!page.fits(900));
+        assert!(page.remove(slots[2]) && page.remove(slots[5]));
+        assert!(!page.remove(slots[5]), "removing twice is a no-op");
+        assert!(page.fits(1800 - 4), "two freed tuples' space is reclaimable");
+        // The next insert reuses slot 2 and compacts to find contiguous room.
+        assert_eq!(page.insert(&[0xAA; 1700]), Some(2));
+        for (i, s) in slots.iter().enumerate().filter(|(i, _)| ![2, 5].contains(i)) {
+            assert_eq!(read::tuple(&bytes, *s).unwrap(), &[i as u8; 900][..], "slot {s} moved wrongly");
+        }
+        assert_eq!(read::tuple(&bytes, 2).unwrap(), &[0xAA; 1700][..]);
+        assert!(read::tuple(&bytes, 5).is_none());
+    }
+
+    #[test]
+    fn insert_at_replays_into_the_recorded_slot_only() {
+        let mut bytes = blank();
+        let mut page = Page::new(&mut bytes);
+        page.init(KIND_HEAP);
+        assert!(!page.insert_at(1, b"gap"), "cannot skip a slot");
+        assert!(page.insert_at(0, b"a"));
+        assert!(!page.insert_at(0, b"b"), "slot taken");
+        assert!(page.insert_at(1, b"c"));
+        assert!(page.remove(0));
+        assert!(page.insert_at(0, b"d"));
+        assert_eq!(read::tuple(&bytes, 0).unwrap(), b"d");
     }
 
     #[test]
