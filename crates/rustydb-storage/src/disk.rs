@@ -1,6 +1,8 @@
 //! The disk manager: data files under `<data-dir>/base/`, one per [`FileId`], read and written a
-//! page at a time through the [`Vfs`]. Reads verify the page checksum; writes seal it.
+//! page at a time through the [`Vfs`]. Writes seal (checksum) then encrypt with the file's
+//! [`PageCipher`]; reads decrypt then verify.
 
+use crate::cipher::{IdentityCipher, PageCipher};
 use crate::io::{FileHandle, Vfs};
 use crate::page::{PAGE_SIZE, seal, verify};
 use parking_lot::RwLock;
@@ -15,13 +17,30 @@ pub struct DiskManager {
     vfs: Arc<dyn Vfs>,
     dir: PathBuf,
     files: RwLock<HashMap<FileId, Arc<dyn FileHandle>>>,
+    ciphers: RwLock<HashMap<FileId, Arc<dyn PageCipher>>>,
 }
 
 impl DiskManager {
     /// Uses (creating if needed) `dir` for data files.
     pub fn open(vfs: Arc<dyn Vfs>, dir: &Path) -> Result<Self> {
         vfs.create_dir_all(dir).map_err(|e| DbError::io(format!("creating {}", dir.display()), e))?;
-        Ok(DiskManager { vfs, dir: dir.to_path_buf(), files: RwLock::new(HashMap::new()) })
+        Ok(DiskManager {
+            vfs,
+            dir: dir.to_path_buf(),
+            files: RwLock::new(HashMap::new()),
+            ciphers: RwLock::new(HashMap::new()),
+        })
+    }
+
+    /// Protects `file`'s pages with `cipher` from now on (set before the file's first page is
+    /// read or written).
+    pub fn set_cipher(&self, file: FileId, cipher: Arc<dyn PageCipher>) {
+        self.ciphers.write().insert(file, cipher);
+    }
+
+    /// The cipher protecting `file` (the identity cipher if none was set).
+    pub fn cipher(&self, file: FileId) -> Arc<dyn PageCipher> {
+        self.ciphers.read().get(&file).cloned().unwrap_or_else(|| Arc::new(IdentityCipher))
     }
 
     fn path(&self, file: FileId) -> PathBuf {
@@ -57,12 +76,16 @@ impl DiskManager {
         let offset = u64::from(id.number) * PAGE_SIZE as u64;
         let done = f.read_full_at(&mut buf[..], offset).map_err(|e| DbError::io(format!("reading page {id}"), e))?;
         buf[done..].fill(0);
+        if buf.iter().any(|&b| b != 0) {
+            self.cipher(id.file).decrypt(id, buf)?;
+        }
         verify(buf, || format!("{} page {}", self.path(id.file).display(), id.number))
     }
 
     /// Seals (checksums) and writes a page image.
     pub fn write_page(&self, id: PageId, buf: &mut [u8; PAGE_SIZE]) -> Result<()> {
         seal(buf);
+        self.cipher(id.file).encrypt(id, buf)?;
         let f = self.handle(id.file)?;
         let offset = u64::from(id.number) * PAGE_SIZE as u64;
         f.write_all_at(&buf[..], offset).map_err(|e| DbError::io(format!("writing page {id}"), e))

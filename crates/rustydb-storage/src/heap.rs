@@ -34,13 +34,17 @@ pub struct HeapFile {
     /// Pages known to have reclaimable space, with that space (approximate, rechecked under the
     /// page latch).
     free_space: Mutex<BTreeMap<u32, usize>>,
+    /// Bytes new pages keep free at their end for the file's page cipher.
+    cipher_tail: usize,
 }
 
 impl HeapFile {
     /// Opens the heap stored in `file` (empty if the file does not exist yet).
     pub fn open(pool: Arc<BufferPool>, file: FileId) -> Result<Self> {
         let pages = pool.disk().page_count(file)?;
+        let cipher_tail = pool.disk().cipher(file).reserved_bytes();
         Ok(HeapFile {
+            cipher_tail,
             file,
             pool,
             pages: AtomicU32::new(pages),
@@ -73,7 +77,7 @@ impl HeapFile {
         let mut guard = self.pool.write(id)?;
         let mut page = Page::new(&mut guard);
         if read::kind(page_bytes(&page)) == 0 {
-            page.init(KIND_HEAP);
+            page.init_reserving(KIND_HEAP, self.cipher_tail);
         }
         let tid = TupleId { page: id, slot: page.insertion_slot() };
         let lsn = log(tid)?;
@@ -203,7 +207,7 @@ impl HeapFile {
         }
         let mut page = Page::new(&mut guard);
         if read::kind(page_bytes(&page)) == 0 {
-            page.init(KIND_HEAP);
+            page.init_reserving(KIND_HEAP, self.cipher_tail);
         }
         if !page.insert_at(tid.slot, tuple) {
             return Err(DbError::Corruption(format!("redo of insert at {tid} does not fit the page")));

@@ -30,6 +30,7 @@
 #![deny(missing_docs)]
 
 pub mod buffer_pool;
+pub mod cipher;
 pub mod disk;
 pub mod engine;
 pub mod eviction;
@@ -39,6 +40,7 @@ pub mod log_device;
 pub mod page;
 
 pub use buffer_pool::{BufferPool, PageReadGuard, PageWriteGuard};
+pub use cipher::{IdentityCipher, PageCipher};
 pub use disk::DiskManager;
 pub use engine::{StorageEngine, StorageOptions};
 pub use heap::HeapFile;

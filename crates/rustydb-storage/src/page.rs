@@ -9,9 +9,10 @@
 //! | 16..18 | slot count (u16) |
 //! | 18..20 | `free_start`: end of the slot array (u16) |
 //! | 20..22 | `free_end`: start of tuple data (u16) |
-//! | 22..32 | reserved |
+//! | 22..24 | bytes reserved at the page end for the page cipher (u16; 0 without one) |
+//! | 24..32 | reserved |
 //! | 32..   | slot array, 4 bytes a slot: tuple offset (u16), tuple length (u16) |
-//! | ..8192 | tuple data, growing down from the end of the page |
+//! | ..8192−r | tuple data, growing down from the end of the page (less the cipher's `r` bytes) |
 //!
 //! A slot with offset 0 is empty (its tuple was removed); slot numbers are stable for the
 //! tuple's life, so `(page, slot)` is a durable address.
@@ -29,6 +30,7 @@ const KIND_AT: usize = 12;
 const SLOTS_AT: usize = 16;
 const FREE_START_AT: usize = 18;
 const FREE_END_AT: usize = 20;
+const CIPHER_TAIL_AT: usize = 22;
 
 /// The kind of a heap page.
 pub const KIND_HEAP: u16 = 1;
@@ -80,10 +82,21 @@ impl<'a> Page<'a> {
 
     /// Formats an empty page of `kind` (discarding whatever the bytes held).
     pub fn init(&mut self, kind: u16) {
+        self.init_reserving(kind, 0);
+    }
+
+    /// Formats an empty page keeping `tail` bytes at its end for the page cipher.
+    pub fn init_reserving(&mut self, kind: u16, tail: usize) {
         self.bytes.fill(0);
         put_u16(self.bytes, KIND_AT, kind);
         put_u16(self.bytes, FREE_START_AT, HEADER_SIZE as u16);
-        put_u16(self.bytes, FREE_END_AT, PAGE_SIZE as u16);
+        put_u16(self.bytes, FREE_END_AT, (PAGE_SIZE - tail) as u16);
+        put_u16(self.bytes, CIPHER_TAIL_AT, tail as u16);
+    }
+
+    /// The end of the tuple area: the page end less the cipher's reserved tail.
+    fn data_end(&self) -> usize {
+        PAGE_SIZE - u16_at(self.bytes, CIPHER_TAIL_AT) as usize
     }
 
     /// The raw page image.
@@ -115,7 +128,7 @@ impl<'a> Page<'a> {
     /// Free bytes once removed tuples' space is compacted away (not counting a new slot).
     pub fn reclaimable_space(&self) -> usize {
         let live: usize = (0..read::slot_count(self.bytes)).map(|s| self.slot_entry(s)).map(|(_, len)| len).sum();
-        PAGE_SIZE - u16_at(self.bytes, FREE_START_AT) as usize - live
+        self.data_end() - u16_at(self.bytes, FREE_START_AT) as usize - live
     }
 
     /// The slot the next [`Page::insert`] will use: the first empty one, or a new one.
@@ -186,7 +199,7 @@ impl<'a> Page<'a> {
             .collect();
         // Highest offsets first, so moving towards the end never overwrites a tuple not yet moved.
         live.sort_by_key(|entry| std::cmp::Reverse(entry.1));
-        let mut end = PAGE_SIZE;
+        let mut end = self.data_end();
         for (slot, offset, len) in live {
             let start = end - len;
             self.bytes.copy_within(offset..offset + len, start);
@@ -227,7 +240,8 @@ pub fn verify(bytes: &[u8; PAGE_SIZE], what: impl FnOnce() -> String) -> Result<
         )));
     }
     let (start, end) = (u16_at(bytes, FREE_START_AT) as usize, u16_at(bytes, FREE_END_AT) as usize);
-    if read::kind(bytes) != 0 && (start < HEADER_SIZE || start > end || end > PAGE_SIZE) {
+    let tail = u16_at(bytes, CIPHER_TAIL_AT) as usize;
+    if read::kind(bytes) != 0 && (start < HEADER_SIZE || start > end || end + tail > PAGE_SIZE) {
         return Err(DbError::Corruption(format!("{}: free-space pointers out of range", what())));
     }
     Ok(())
