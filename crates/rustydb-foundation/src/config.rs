@@ -38,6 +38,8 @@ pub struct Config {
     pub buffer_pool_pages: usize,
     /// The buffer pool's eviction policy: `clock`, `lru`, `2q` or `arc`.
     pub buffer_pool_policy: BufferPoolPolicy,
+    /// Milliseconds between background writer rounds (0 turns it off), as `bgwriter_delay`.
+    pub bgwriter_delay_ms: u64,
     /// Maximum number of client connections.
     pub max_connections: usize,
     /// Whether connections from loopback addresses are trusted without a password.
@@ -51,6 +53,7 @@ impl Default for Config {
             data_dir: PathBuf::from("rustydb-data"),
             buffer_pool_pages: 16_384,
             buffer_pool_policy: BufferPoolPolicy::default(),
+            bgwriter_delay_ms: 200,
             max_connections: 100,
             trust_loopback: true,
         }

@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
 /// The name of the file that marks a data directory whose catalog has been bootstrapped.
 const BOOTSTRAP_MARKER: &str = "RUSTYDB_VERSION";
@@ -32,6 +33,8 @@ pub struct EngineOptions {
     pub vfs: Arc<dyn Vfs>,
     /// The buffer pool's eviction policy.
     pub eviction: BufferPoolPolicy,
+    /// How often the background writer runs (`None`: never).
+    pub background_writer: Option<Duration>,
 }
 
 impl Default for EngineOptions {
@@ -42,6 +45,7 @@ impl Default for EngineOptions {
             bootstrap_database: "rustydb".into(),
             vfs: Arc::new(PosixVfs),
             eviction: BufferPoolPolicy::default(),
+            background_writer: Some(Duration::from_millis(200)),
         }
     }
 }
@@ -64,6 +68,7 @@ impl Engine {
             pool_pages: options.buffer_pool_pages,
             vfs: options.vfs.clone(),
             eviction: options.eviction,
+            background_writer: options.background_writer,
         };
         let storage = Arc::new(StorageEngine::open_with(dir, storage_options)?);
         let (status, recovery) = recover(&storage)?;

@@ -27,6 +27,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let options = EngineOptions {
         buffer_pool_pages: config.buffer_pool_pages,
         eviction: config.buffer_pool_policy,
+        background_writer: (config.bgwriter_delay_ms > 0)
+            .then(|| std::time::Duration::from_millis(config.bgwriter_delay_ms)),
         ..EngineOptions::default()
     };
     let data_dir = config.data_dir.clone();

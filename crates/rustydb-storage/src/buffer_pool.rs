@@ -47,6 +47,8 @@ pub struct BufferPool {
     log: Arc<LogDevice>,
     frames: Vec<Frame>,
     table: Mutex<Table>,
+    /// Where the background writer's next sweep starts.
+    sweep_hand: std::sync::atomic::AtomicUsize,
 }
 
 /// Shared access to a pinned page.
@@ -117,7 +119,7 @@ impl BufferPool {
             free: (0..capacity).rev().collect(),
             policy: eviction::build(policy, capacity),
         };
-        BufferPool { disk, log, frames, table: Mutex::new(table) }
+        BufferPool { disk, log, frames, table: Mutex::new(table), sweep_hand: std::sync::atomic::AtomicUsize::new(0) }
     }
 
     /// The disk manager beneath the pool.
@@ -203,6 +205,50 @@ impl BufferPool {
         Ok(())
     }
 
+    /// Writes up to `max` dirty, unpinned pages whose log records are already durable, so that
+    /// evictions find clean frames; never forces a log flush. Returns how many were written.
+    /// Each page is pinned while it is written, so the table lock is not held across I/O.
+    pub fn write_some_dirty(&self, max: usize) -> Result<usize> {
+        let durable = self.log.durable_lsn();
+        let n = self.frames.len();
+        let start = self.sweep_hand.fetch_add(max, Ordering::Relaxed) % n;
+        let mut written = 0;
+        for k in 0..n {
+            if written == max {
+                break;
+            }
+            let i = (start + k) % n;
+            let frame = &self.frames[i];
+            if !frame.dirty.load(Ordering::Acquire) || frame.pins.load(Ordering::Acquire) != 0 {
+                continue;
+            }
+            let Some(id) = self.pin_frame_if_resident(i) else { continue };
+            let _pin = Pin { frame };
+            let data = frame.data.read();
+            if !frame.dirty.load(Ordering::Acquire) || read::lsn(&data) > durable {
+                continue;
+            }
+            let mut copy: PageBytes = Box::new(**data);
+            self.disk.write_page(id, &mut copy)?;
+            frame.dirty.store(false, Ordering::Release);
+            metrics::counter!(BUFFER_POOL_PAGE_WRITES).increment(1);
+            written += 1;
+        }
+        Ok(written)
+    }
+
+    fn pin_frame_if_resident(&self, i: usize) -> Option<PageId> {
+        let table = self.table.lock();
+        let id = table.owner[i]?;
+        self.frames[i].pins.fetch_add(1, Ordering::Acquire);
+        Some(id)
+    }
+
+    /// Number of dirty frames (for tests and monitoring).
+    pub fn dirty_count(&self) -> usize {
+        self.frames.iter().filter(|f| f.dirty.load(Ordering::Acquire)).count()
+    }
+
     /// Writes every dirty page (log first) and fsyncs the data files: a checkpoint's data half.
     pub fn flush_all(&self) -> Result<()> {
         let table = self.table.lock();
@@ -272,6 +318,40 @@ mod tests {
         pool.flush_all().unwrap();
         assert_eq!(log.durable_lsn(), last_lsn);
         assert_eq!(pool.disk().page_count(file).unwrap(), 40);
+    }
+
+    #[test]
+    fn background_writes_only_pages_whose_log_is_durable() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, pool) = pool(dir.path(), 16);
+        let file = FileId(6);
+        let dirty = |n: u32| {
+            let lsn = log.append(&n.to_le_bytes()).unwrap();
+            let mut g = pool.write(PageId::new(file, n)).unwrap();
+            let mut page = Page::new(&mut g);
+            page.init(KIND_HEAP);
+            page.set_lsn(lsn);
+            lsn
+        };
+        (0..4).for_each(|n| {
+            dirty(n);
+        });
+        assert_eq!(pool.write_some_dirty(100).unwrap(), 0, "nothing is durable in the log yet");
+        log.flush_all().unwrap();
+        let durable = log.durable_lsn();
+        (4..10).for_each(|n| {
+            dirty(n);
+        });
+        assert_eq!(pool.dirty_count(), 10);
+        assert_eq!(pool.write_some_dirty(100).unwrap(), 4, "only pages whose log is durable");
+        assert_eq!(log.durable_lsn(), durable, "the background writer must not flush the log");
+        let pinned = pool.read(PageId::new(file, 9)).unwrap();
+        log.flush_all().unwrap();
+        assert_eq!(pool.write_some_dirty(100).unwrap(), 5, "the pinned page waits");
+        drop(pinned);
+        assert_eq!(pool.write_some_dirty(100).unwrap(), 1);
+        assert_eq!(pool.dirty_count(), 0);
+        assert_eq!(pool.disk().page_count(file).unwrap(), 10);
     }
 
     #[test]

@@ -12,12 +12,13 @@
 
 use crate::eviction::PolicyKind;
 use crate::io::{DirLock, PosixVfs, Vfs};
-use crate::{BufferPool, DiskManager, HeapFile, LogDevice};
+use crate::{BackgroundWriter, BufferPool, DiskManager, HeapFile, LogDevice};
 use parking_lot::RwLock;
 use rustydb_foundation::{DbError, FileId, Result};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// How to open a storage engine.
 #[derive(Debug, Clone)]
@@ -28,12 +29,22 @@ pub struct StorageOptions {
     pub vfs: Arc<dyn Vfs>,
     /// The buffer pool's eviction policy.
     pub eviction: PolicyKind,
+    /// How often the background writer runs (`None`: no background writer).
+    pub background_writer: Option<Duration>,
 }
+
+/// Pages the background writer writes per round at most (PostgreSQL's bgwriter_lru_maxpages).
+const BACKGROUND_WRITER_BATCH: usize = 100;
 
 impl StorageOptions {
     /// Real files, with a pool of `pool_pages`.
     pub fn with_pool_pages(pool_pages: usize) -> Self {
-        StorageOptions { pool_pages, vfs: Arc::new(PosixVfs), eviction: PolicyKind::default() }
+        StorageOptions {
+            pool_pages,
+            vfs: Arc::new(PosixVfs),
+            eviction: PolicyKind::default(),
+            background_writer: Some(Duration::from_millis(200)),
+        }
     }
 }
 
@@ -45,6 +56,8 @@ pub struct StorageEngine {
     log: Arc<LogDevice>,
     pool: Arc<BufferPool>,
     heaps: RwLock<HashMap<FileId, Arc<HeapFile>>>,
+    // Declared before `_lock`: the writer stops before the directory is unlocked.
+    _background_writer: Option<BackgroundWriter>,
     _lock: DirLock,
 }
 
@@ -71,7 +84,22 @@ impl StorageEngine {
         let disk = Arc::new(DiskManager::open(vfs.clone(), &dir.join("base"))?);
         let log = Arc::new(LogDevice::open(vfs, &dir.join("wal"))?);
         let pool = Arc::new(BufferPool::with_policy(disk.clone(), log.clone(), options.pool_pages, options.eviction));
-        Ok(StorageEngine { dir: dir.to_path_buf(), disk, log, pool, heaps: RwLock::new(HashMap::new()), _lock: lock })
+        let background_writer = match options.background_writer {
+            Some(interval) => Some(
+                BackgroundWriter::start(pool.clone(), interval, BACKGROUND_WRITER_BATCH)
+                    .map_err(|e| DbError::io("starting the background writer", e))?,
+            ),
+            None => None,
+        };
+        Ok(StorageEngine {
+            dir: dir.to_path_buf(),
+            disk,
+            log,
+            pool,
+            heaps: RwLock::new(HashMap::new()),
+            _background_writer: background_writer,
+            _lock: lock,
+        })
     }
 
     /// The data directory.

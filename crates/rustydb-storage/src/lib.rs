@@ -29,6 +29,7 @@
 
 #![deny(missing_docs)]
 
+pub mod bgwriter;
 pub mod buffer_pool;
 pub mod cipher;
 pub mod disk;
@@ -39,6 +40,7 @@ pub mod io;
 pub mod log_device;
 pub mod page;
 
+pub use bgwriter::BackgroundWriter;
 pub use buffer_pool::{BufferPool, PageReadGuard, PageWriteGuard};
 pub use cipher::{IdentityCipher, PageCipher};
 pub use disk::DiskManager;

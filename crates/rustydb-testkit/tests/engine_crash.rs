@@ -21,7 +21,9 @@ fn open(vfs: Arc<dyn Vfs>) -> rustydb_foundation::Result<Arc<Engine>> {
 }
 
 fn open_with(vfs: Arc<dyn Vfs>, eviction: BufferPoolPolicy) -> rustydb_foundation::Result<Arc<Engine>> {
-    let options = EngineOptions { buffer_pool_pages: 8, vfs, eviction, ..EngineOptions::default() };
+    // No background writer: its timing would make a crash depend on more than the seed.
+    let options =
+        EngineOptions { buffer_pool_pages: 8, vfs, eviction, background_writer: None, ..EngineOptions::default() };
     Engine::open(Path::new(DIR), &options)
 }
 
