@@ -26,6 +26,19 @@ impl BufferPoolPolicy {
         [BufferPoolPolicy::Clock, BufferPoolPolicy::Lru, BufferPoolPolicy::TwoQ, BufferPoolPolicy::Arc];
 }
 
+/// The storage I/O backend (implemented in storage's `io` and `uring` modules).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IoBackend {
+    /// io_uring if the kernel and sandbox allow it, else pread/pwrite (the choice is logged).
+    #[default]
+    Auto,
+    /// io_uring or refuse to start.
+    IoUring,
+    /// pread/pwrite.
+    Posix,
+}
+
 /// The server's configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -40,6 +53,8 @@ pub struct Config {
     pub buffer_pool_policy: BufferPoolPolicy,
     /// Milliseconds between background writer rounds (0 turns it off), as `bgwriter_delay`.
     pub bgwriter_delay_ms: u64,
+    /// The storage I/O backend: `auto`, `io_uring` or `posix`.
+    pub io_backend: IoBackend,
     /// Maximum number of client connections.
     pub max_connections: usize,
     /// Whether connections from loopback addresses are trusted without a password.
@@ -54,6 +69,7 @@ impl Default for Config {
             buffer_pool_pages: 16_384,
             buffer_pool_policy: BufferPoolPolicy::default(),
             bgwriter_delay_ms: 200,
+            io_backend: IoBackend::default(),
             max_connections: 100,
             trust_loopback: true,
         }
@@ -82,5 +98,6 @@ mod tests {
         let c = Config::from_toml("buffer_pool_policy = \"2q\"\n").unwrap();
         assert_eq!(c.buffer_pool_policy, BufferPoolPolicy::TwoQ);
         assert!(Config::from_toml("buffer_pool_policy = \"fifo\"\n").is_err());
+        assert_eq!(Config::from_toml("io_backend = \"io_uring\"").unwrap().io_backend, IoBackend::IoUring);
     }
 }

@@ -24,7 +24,14 @@ use tokio::net::TcpListener;
 
 /// Opens the data directory and serves the wire protocol until `shutdown` completes.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<()> {
+    let (vfs, fallback) = rustydb_storage::choose_vfs(config.io_backend)
+        .map_err(|e| DbError::io(format!("setting up the {:?} I/O backend", config.io_backend), e))?;
+    match fallback {
+        Some(reason) => tracing::warn!("{reason}"),
+        None => tracing::info!(backend = vfs.name(), "storage I/O backend"),
+    }
     let options = EngineOptions {
+        vfs,
         buffer_pool_pages: config.buffer_pool_pages,
         eviction: config.buffer_pool_policy,
         background_writer: (config.bgwriter_delay_ms > 0)

@@ -39,6 +39,7 @@ pub mod heap;
 pub mod io;
 pub mod log_device;
 pub mod page;
+pub mod uring;
 
 pub use bgwriter::BackgroundWriter;
 pub use buffer_pool::{BufferPool, PageReadGuard, PageWriteGuard};
@@ -49,3 +50,4 @@ pub use heap::HeapFile;
 pub use io::{FileHandle, PosixVfs, Vfs};
 pub use log_device::{LogDevice, LogRecord};
 pub use page::{PAGE_SIZE, Page};
+pub use uring::{IoBackend, UringVfs, choose_vfs};
