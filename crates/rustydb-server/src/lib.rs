@@ -24,8 +24,7 @@ use tokio::net::TcpListener;
 
 /// Opens the data directory and serves the wire protocol until `shutdown` completes.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<()> {
-    let (vfs, fallback) = rustydb_storage::choose_vfs(config.io_backend)
-        .map_err(|e| DbError::io(format!("setting up the {:?} I/O backend", config.io_backend), e))?;
+    let (vfs, fallback) = rustydb_storage::choose_vfs(config.io_backend);
     match fallback {
         Some(reason) => tracing::warn!("{reason}"),
         None => tracing::info!(backend = vfs.name(), "storage I/O backend"),

@@ -119,7 +119,7 @@ fn concurrent_readers_and_writers_see_their_own_bytes_on_every_backend() {
 
 #[test]
 fn backend_choice_falls_back_or_reports() {
-    let (vfs, fallback) = choose_vfs(IoBackend::Auto).unwrap();
+    let (vfs, fallback) = choose_vfs(IoBackend::IoUring);
     match UringVfs::new() {
         Ok(_) => assert_eq!((vfs.name(), fallback), ("io_uring", None)),
         Err(_) => {
@@ -127,5 +127,6 @@ fn backend_choice_falls_back_or_reports() {
             assert!(fallback.unwrap().contains("io_uring unavailable"));
         }
     }
-    assert_eq!(choose_vfs(IoBackend::Posix).unwrap().0.name(), "posix");
+    assert_eq!(choose_vfs(IoBackend::Posix).0.name(), "posix");
+    assert_eq!(choose_vfs(IoBackend::default()).0.name(), "posix");
 }
