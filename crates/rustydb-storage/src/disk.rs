@@ -11,6 +11,11 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// The smallest extent a data file grows by (preallocated, not yet part of the file size).
+pub const EXTENT_MIN_BYTES: u64 = 64 * 1024;
+/// The largest: extents double with the file (small tables stay small) up to this step.
+pub const EXTENT_MAX_BYTES: u64 = 8 * 1024 * 1024;
+
 /// Opens, reads, writes and syncs the data files.
 #[derive(Debug)]
 pub struct DiskManager {
@@ -18,6 +23,8 @@ pub struct DiskManager {
     dir: PathBuf,
     files: RwLock<HashMap<FileId, Arc<dyn FileHandle>>>,
     ciphers: RwLock<HashMap<FileId, Arc<dyn PageCipher>>>,
+    /// Bytes of each open file known to be allocated (preallocated extents included).
+    allocated: parking_lot::Mutex<HashMap<FileId, u64>>,
 }
 
 impl DiskManager {
@@ -29,6 +36,7 @@ impl DiskManager {
             dir: dir.to_path_buf(),
             files: RwLock::new(HashMap::new()),
             ciphers: RwLock::new(HashMap::new()),
+            allocated: parking_lot::Mutex::new(HashMap::new()),
         })
     }
 
@@ -88,7 +96,29 @@ impl DiskManager {
         self.cipher(id.file).encrypt(id, buf)?;
         let f = self.handle(id.file)?;
         let offset = u64::from(id.number) * PAGE_SIZE as u64;
+        self.ensure_allocated(id.file, &f, offset + PAGE_SIZE as u64)?;
         f.write_all_at(&buf[..], offset).map_err(|e| DbError::io(format!("writing page {id}"), e))
+    }
+
+    /// Grows `file`'s allocation by whole extents until it covers `end` bytes.
+    fn ensure_allocated(&self, file: FileId, handle: &Arc<dyn FileHandle>, end: u64) -> Result<()> {
+        let mut allocated = self.allocated.lock();
+        let known = match allocated.get(&file) {
+            Some(a) => *a,
+            None => handle.size().map_err(|e| DbError::io(format!("sizing data file {file}"), e))?,
+        };
+        if end <= known {
+            allocated.insert(file, known);
+            return Ok(());
+        }
+        let step = known.clamp(EXTENT_MIN_BYTES, EXTENT_MAX_BYTES);
+        let start = known - known % EXTENT_MIN_BYTES;
+        let grown = end.max(known + step).div_ceil(EXTENT_MIN_BYTES) * EXTENT_MIN_BYTES;
+        handle
+            .preallocate(start, grown - start)
+            .map_err(|e| DbError::io(format!("allocating space for data file {file}"), e))?;
+        allocated.insert(file, grown);
+        Ok(())
     }
 
     /// fsyncs every open data file and the directory holding them.
@@ -106,6 +136,39 @@ impl DiskManager {
     /// Deletes a data file (the caller has dropped every cached page of it).
     pub fn remove(&self, file: FileId) -> Result<()> {
         self.files.write().remove(&file);
+        self.allocated.lock().remove(&file);
         self.vfs.remove(&self.path(file)).map_err(|e| DbError::io(format!("removing data file {file}"), e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::PosixVfs;
+    use std::os::unix::fs::MetadataExt;
+
+    #[test]
+    fn files_grow_in_preallocated_extents_without_changing_their_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let disk = DiskManager::open(Arc::new(PosixVfs), dir.path()).unwrap();
+        let mut page = Box::new([0u8; PAGE_SIZE]);
+        disk.write_page(PageId::new(FileId(5), 0), &mut page).unwrap();
+        let meta = std::fs::metadata(dir.path().join("5")).unwrap();
+        assert_eq!(meta.len(), PAGE_SIZE as u64, "the size is the written size");
+        assert_eq!(disk.page_count(FileId(5)).unwrap(), 1);
+        // Where the file system supports fallocate, a whole (first, smallest) extent is reserved.
+        if meta.blocks() * 512 > PAGE_SIZE as u64 {
+            assert!(meta.blocks() * 512 >= EXTENT_MIN_BYTES);
+        }
+        let last = (EXTENT_MAX_BYTES / PAGE_SIZE as u64) as u32;
+        disk.write_page(PageId::new(FileId(5), last), &mut page).unwrap();
+        assert_eq!(disk.page_count(FileId(5)).unwrap(), last + 1);
+        let allocated = std::fs::metadata(dir.path().join("5")).unwrap().blocks() * 512;
+        if allocated > (last as u64 + 1) * PAGE_SIZE as u64 {
+            assert!(
+                allocated <= (last as u64 + 1) * PAGE_SIZE as u64 + EXTENT_MAX_BYTES,
+                "over-allocated: {allocated}"
+            );
+        }
     }
 }

@@ -124,6 +124,10 @@ impl FileHandle for UringFile {
     fn set_len(&self, len: u64) -> io::Result<()> {
         self.file.set_len(len)
     }
+
+    fn preallocate(&self, offset: u64, len: u64) -> io::Result<()> {
+        crate::io::preallocate_fd(&self.file, offset, len)
+    }
 }
 
 /// The io_uring file system.
