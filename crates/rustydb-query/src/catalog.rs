@@ -65,13 +65,26 @@ fn system_table(id: u32, name: &str, columns: &[(&str, DataType)]) -> TableDef {
     TableDef { id: TableId(id), name: name.into(), schema: Schema::new(columns), primary_key: Vec::new() }
 }
 
-/// The definitions of the system tables.
-pub fn system_tables() -> Vec<TableDef> {
+/// The catalog's own tables; the discriminant is the table's (and its heap file's) id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum System {
+    Tables = 1,
+    Columns = 2,
+    Roles = 3,
+    Databases = 4,
+}
+
+/// The system tables' definitions, built once.
+static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 4]> = std::sync::LazyLock::new(|| {
     use DataType::*;
-    vec![
-        system_table(1, "rustydb_tables", &[("table_id", Int4), ("name", Text), ("primary_key", Text)]),
+    [
         system_table(
-            2,
+            System::Tables as u32,
+            "rustydb_tables",
+            &[("table_id", Int4), ("name", Text), ("primary_key", Text)],
+        ),
+        system_table(
+            System::Columns as u32,
             "rustydb_columns",
             &[
                 ("table_id", Int4),
@@ -82,13 +95,22 @@ pub fn system_tables() -> Vec<TableDef> {
                 ("not_null", Bool),
             ],
         ),
-        system_table(3, "rustydb_roles", &[("name", Text), ("superuser", Bool), ("can_login", Bool)]),
-        system_table(4, "rustydb_databases", &[("name", Text), ("owner", Text)]),
+        system_table(
+            System::Roles as u32,
+            "rustydb_roles",
+            &[("name", Text), ("superuser", Bool), ("can_login", Bool)],
+        ),
+        system_table(System::Databases as u32, "rustydb_databases", &[("name", Text), ("owner", Text)]),
     ]
+});
+
+/// The definitions of the system tables.
+pub fn system_tables() -> &'static [TableDef] {
+    &*SYSTEM_TABLES
 }
 
-fn system(id: u32) -> TableDef {
-    system_tables().into_iter().find(|t| t.id.0 == id).unwrap_or_else(|| system_table(id, "?", &[]))
+fn system(table: System) -> &'static TableDef {
+    &SYSTEM_TABLES[table as usize - 1]
 }
 
 /// Rebuilds a [`DataType`] from the (type OID, typmod) pair stored in `rustydb_columns`.
@@ -110,16 +132,16 @@ pub fn data_type_from_oid(oid: i32, typmod: i32) -> Result<DataType> {
 
 /// Finds a table by name, as visible to the context's snapshot.
 pub fn find_table(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<TableDef>> {
-    if let Some(t) = system_tables().into_iter().find(|t| t.name == name) {
+    if let Some(t) = system_tables().iter().find(|t| t.name == name).cloned() {
         return Ok(Some(t));
     }
-    let tables = access::scan(ctx, &system(1))?;
+    let tables = access::scan(ctx, system(System::Tables))?;
     let Some((_, row)) = tables.into_iter().find(|(_, r)| r[1] == Value::Text(name.into())) else {
         return Ok(None);
     };
     let id = int(&row[0])?;
     let mut columns: Vec<(i32, Column)> = Vec::new();
-    for (_, c) in access::scan(ctx, &system(2))? {
+    for (_, c) in access::scan(ctx, system(System::Columns))? {
         if int(&c[0])? == id {
             let ty = data_type_from_oid(int(&c[3])?, int(&c[4])?)?;
             let mut col = Column::new(text(&c[2])?, ty);
@@ -144,7 +166,7 @@ pub fn find_table(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<TableD
 /// Every user table visible to the context's snapshot.
 pub fn list_tables(ctx: &mut ExecContext<'_>) -> Result<Vec<TableDef>> {
     let names: Vec<String> =
-        access::scan(ctx, &system(1))?.into_iter().map(|(_, r)| text(&r[1])).collect::<Result<_>>()?;
+        access::scan(ctx, system(System::Tables))?.into_iter().map(|(_, r)| text(&r[1])).collect::<Result<_>>()?;
     let mut out = Vec::with_capacity(names.len());
     for name in names {
         out.extend(find_table(ctx, &name)?);
@@ -156,7 +178,11 @@ pub fn list_tables(ctx: &mut ExecContext<'_>) -> Result<Vec<TableDef>> {
 pub fn create_table(ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<()> {
     let pk: Vec<String> = table.primary_key.iter().map(usize::to_string).collect();
     let id = Value::Int4(table.id.0 as i32);
-    access::insert_raw(ctx, &system(1), &[id.clone(), Value::Text(table.name.clone()), Value::Text(pk.join(","))])?;
+    access::insert_raw(
+        ctx,
+        system(System::Tables),
+        &[id.clone(), Value::Text(table.name.clone()), Value::Text(pk.join(","))],
+    )?;
     for (pos, col) in table.schema.columns.iter().enumerate() {
         let row = [
             id.clone(),
@@ -166,7 +192,7 @@ pub fn create_table(ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<()> {
             Value::Int4(col.data_type.type_modifier()),
             Value::Bool(!col.nullable),
         ];
-        access::insert_raw(ctx, &system(2), &row)?;
+        access::insert_raw(ctx, system(System::Columns), &row)?;
     }
     Ok(())
 }
@@ -174,10 +200,10 @@ pub fn create_table(ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<()> {
 /// Removes a table's catalog rows (in the context's transaction).
 pub fn drop_table(ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<()> {
     let id = Value::Int4(table.id.0 as i32);
-    for sys in [system(1), system(2)] {
-        for (tid, row) in access::scan(ctx, &sys)? {
+    for sys in [system(System::Tables), system(System::Columns)] {
+        for (tid, row) in access::scan(ctx, sys)? {
             if row[0] == id {
-                access::delete(ctx, &sys, tid)?;
+                access::delete(ctx, sys, tid)?;
             }
         }
     }
@@ -188,7 +214,7 @@ pub fn drop_table(ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<()> {
 /// are never handed out twice.
 pub fn max_table_id(ctx: &mut ExecContext<'_>) -> Result<u32> {
     let mut max = FIRST_USER_TABLE - 1;
-    for (_, row) in access::scan_all_versions(ctx, &system(1))? {
+    for (_, row) in access::scan_all_versions(ctx, system(System::Tables))? {
         max = max.max(int(&row[0])? as u32);
     }
     Ok(max)
@@ -196,7 +222,7 @@ pub fn max_table_id(ctx: &mut ExecContext<'_>) -> Result<u32> {
 
 /// Finds a role by name.
 pub fn find_role(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<RoleDef>> {
-    let roles = access::scan(ctx, &system(3))?;
+    let roles = access::scan(ctx, system(System::Roles))?;
     Ok(roles.into_iter().find(|(_, r)| r[0] == Value::Text(name.into())).map(|(_, r)| RoleDef {
         name: name.into(),
         superuser: r[1] == Value::Bool(true),
@@ -206,14 +232,14 @@ pub fn find_role(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<RoleDef
 
 /// True if the database exists.
 pub fn database_exists(ctx: &mut ExecContext<'_>, name: &str) -> Result<bool> {
-    Ok(access::scan(ctx, &system(4))?.iter().any(|(_, r)| r[0] == Value::Text(name.into())))
+    Ok(access::scan(ctx, system(System::Databases))?.iter().any(|(_, r)| r[0] == Value::Text(name.into())))
 }
 
 /// Writes the first-start contents: the bootstrap superuser and database.
 pub fn bootstrap(ctx: &mut ExecContext<'_>, superuser: &str, database: &str) -> Result<()> {
     let role = [Value::Text(superuser.into()), Value::Bool(true), Value::Bool(true)];
-    access::insert_raw(ctx, &system(3), &role)?;
-    access::insert_raw(ctx, &system(4), &[Value::Text(database.into()), Value::Text(superuser.into())])?;
+    access::insert_raw(ctx, system(System::Roles), &role)?;
+    access::insert_raw(ctx, system(System::Databases), &[Value::Text(database.into()), Value::Text(superuser.into())])?;
     Ok(())
 }
 

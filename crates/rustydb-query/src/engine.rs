@@ -6,16 +6,14 @@ use crate::catalog::{self, RoleDef, TableDef};
 use crate::context::ExecContext;
 use crate::session::Session;
 use parking_lot::{Mutex, RwLock};
-use rustydb_foundation::config::BufferPoolPolicy;
 use rustydb_foundation::{DbError, Result, TableId};
 use rustydb_index::{Index, ResidentIndex, keycode};
-use rustydb_storage::{PosixVfs, StorageEngine, StorageOptions, Vfs};
+use rustydb_storage::{StorageEngine, StorageOptions};
 use rustydb_txn::{IsolationLevel, RecoveryReport, TxnManager, recover};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
 
 /// The name of the file that marks a data directory whose catalog has been bootstrapped.
 const BOOTSTRAP_MARKER: &str = "RUSTYDB_VERSION";
@@ -23,30 +21,29 @@ const BOOTSTRAP_MARKER: &str = "RUSTYDB_VERSION";
 /// How to open an engine.
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
-    /// Buffer pool size in pages.
-    pub buffer_pool_pages: usize,
+    /// Storage: pool size, eviction policy, background writer, and the file system it runs on
+    /// (real files unless a test substitutes one).
+    pub storage: StorageOptions,
     /// The superuser created on first start.
     pub bootstrap_user: String,
     /// The database created on first start.
     pub bootstrap_database: String,
-    /// The file system storage runs on (real files unless a test substitutes one).
-    pub vfs: Arc<dyn Vfs>,
-    /// The buffer pool's eviction policy.
-    pub eviction: BufferPoolPolicy,
-    /// How often the background writer runs (`None`: never).
-    pub background_writer: Option<Duration>,
 }
 
 impl Default for EngineOptions {
     fn default() -> Self {
         EngineOptions {
-            buffer_pool_pages: 16_384,
+            storage: StorageOptions::default(),
             bootstrap_user: "rustydb".into(),
             bootstrap_database: "rustydb".into(),
-            vfs: Arc::new(PosixVfs),
-            eviction: BufferPoolPolicy::default(),
-            background_writer: Some(Duration::from_millis(200)),
         }
+    }
+}
+
+impl EngineOptions {
+    /// The defaults with a buffer pool of `pages` (tests use small pools to force eviction).
+    pub fn with_pool_pages(pages: usize) -> Self {
+        EngineOptions { storage: StorageOptions::with_pool_pages(pages), ..Self::default() }
     }
 }
 
@@ -64,13 +61,7 @@ pub struct Engine {
 impl Engine {
     /// Opens (creating and bootstrapping if new) the data directory `dir`.
     pub fn open(dir: &Path, options: &EngineOptions) -> Result<Arc<Engine>> {
-        let storage_options = StorageOptions {
-            pool_pages: options.buffer_pool_pages,
-            vfs: options.vfs.clone(),
-            eviction: options.eviction,
-            background_writer: options.background_writer,
-        };
-        let storage = Arc::new(StorageEngine::open_with(dir, storage_options)?);
+        let storage = Arc::new(StorageEngine::open_with(dir, options.storage.clone())?);
         let (status, recovery) = recover(&storage)?;
         let engine = Arc::new(Engine {
             tm: TxnManager::new(storage, status),
@@ -81,8 +72,11 @@ impl Engine {
             recovery,
         });
         let marker = dir.join(BOOTSTRAP_MARKER);
-        let bootstrapped =
-            options.vfs.open_existing(&marker).map_err(|e| DbError::io(format!("reading {}", marker.display()), e))?;
+        let bootstrapped = options
+            .storage
+            .vfs
+            .open_existing(&marker)
+            .map_err(|e| DbError::io(format!("reading {}", marker.display()), e))?;
         if bootstrapped.is_none() {
             engine.bootstrap(dir, options)?;
         }
@@ -95,7 +89,7 @@ impl Engine {
             catalog::bootstrap(ctx, &options.bootstrap_user, &options.bootstrap_database)
         })?;
         let marker = dir.join(BOOTSTRAP_MARKER);
-        let vfs = &options.vfs;
+        let vfs = &options.storage.vfs;
         let write = || -> std::io::Result<()> {
             let file = vfs.open(&marker)?;
             let text = format!("{}\n", rustydb_foundation::version::RUSTYDB_VERSION);

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 fn open(dir: &Path) -> Arc<Engine> {
-    Engine::open(dir, &EngineOptions { buffer_pool_pages: 64, ..Default::default() }).unwrap()
+    Engine::open(dir, &EngineOptions::with_pool_pages(64)).unwrap()
 }
 
 fn ok(s: &mut Session, sql: &str) -> StatementResult {

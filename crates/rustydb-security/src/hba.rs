@@ -119,7 +119,7 @@ mod tests {
     #[test]
     fn loopback_is_trusted_and_everything_else_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let engine = Engine::open(dir.path(), &EngineOptions { buffer_pool_pages: 32, ..Default::default() }).unwrap();
+        let engine = Engine::open(dir.path(), &EngineOptions::with_pool_pages(32)).unwrap();
         let auth = Authenticator::from_config(engine, &Config::default());
         let local: IpAddr = "127.0.0.1".parse().unwrap();
         let remote: IpAddr = "192.0.2.7".parse().unwrap();

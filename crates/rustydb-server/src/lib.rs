@@ -30,11 +30,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         None => tracing::info!(backend = vfs.name(), "storage I/O backend"),
     }
     let options = EngineOptions {
-        vfs,
-        buffer_pool_pages: config.buffer_pool_pages,
-        eviction: config.buffer_pool_policy,
-        background_writer: (config.bgwriter_delay_ms > 0)
-            .then(|| std::time::Duration::from_millis(config.bgwriter_delay_ms)),
+        storage: rustydb_storage::StorageOptions { vfs, ..rustydb_storage::StorageOptions::from_config(&config) },
         ..EngineOptions::default()
     };
     let data_dir = config.data_dir.clone();

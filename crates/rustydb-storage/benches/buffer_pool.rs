@@ -10,20 +10,20 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use rustydb_foundation::{FileId, Lsn, PageId};
 use rustydb_storage::eviction::{self, PolicyKind};
 use rustydb_storage::page::{KIND_HEAP, Page};
-use rustydb_storage::{BufferPool, DiskManager, LogDevice, PosixVfs, Vfs};
+use rustydb_storage::{StorageEngine, StorageOptions};
 use std::hint::black_box;
-use std::sync::Arc;
 
-fn pool(dir: &std::path::Path, frames: usize) -> BufferPool {
-    let vfs: Arc<dyn Vfs> = Arc::new(PosixVfs);
-    let disk = Arc::new(DiskManager::open(vfs.clone(), &dir.join("base")).unwrap());
-    let log = Arc::new(LogDevice::open(vfs, &dir.join("wal")).unwrap());
-    BufferPool::new(disk, log, frames)
+/// A storage engine with a pool of `frames` pages and no background writer (nothing else
+/// touches the pool while it is measured).
+fn engine(dir: &std::path::Path, frames: usize) -> StorageEngine {
+    StorageEngine::open_with(dir, StorageOptions { background_writer: None, ..StorageOptions::with_pool_pages(frames) })
+        .unwrap()
 }
 
 fn pin_unpin(c: &mut Criterion) {
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    let pool = pool(dir.path(), 64);
+    let engine = engine(dir.path(), 64);
+    let pool = engine.pool();
     let id = PageId::new(FileId(1), 0);
     Page::new(&mut pool.write(id).unwrap()).init(KIND_HEAP);
     c.bench_function("buffer_pool/pin_unpin_resident_read", |b| {
@@ -36,7 +36,8 @@ fn pin_unpin(c: &mut Criterion) {
 
 fn miss_path(c: &mut Criterion) {
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    let pool = pool(dir.path(), 16);
+    let engine = engine(dir.path(), 16);
+    let pool = engine.pool();
     let file = FileId(2);
     for n in 0..256 {
         let mut g = pool.write(PageId::new(file, n)).unwrap();

@@ -8,8 +8,10 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rustydb_storage::{FileHandle, PosixVfs, UringVfs, Vfs};
-use std::sync::{Arc, Barrier};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
+
+mod common;
 
 const FILE_BYTES: u64 = 64 * 1024 * 1024;
 const BLOCK: usize = 4096;
@@ -25,31 +27,18 @@ fn prepare(vfs: &dyn Vfs, path: &std::path::Path) -> Arc<dyn FileHandle> {
 }
 
 fn reads(file: &Arc<dyn FileHandle>, threads: usize, iters: u64) -> Duration {
-    let per_thread = iters.div_ceil(threads as u64);
-    let barrier = Arc::new(Barrier::new(threads + 1));
-    let workers: Vec<_> = (0..threads)
-        .map(|t| {
-            let (file, barrier) = (file.clone(), barrier.clone());
-            std::thread::spawn(move || {
-                let mut buf = vec![0u8; BLOCK];
-                let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ t as u64;
-                barrier.wait();
-                for _ in 0..per_thread {
-                    x ^= x << 13;
-                    x ^= x >> 7;
-                    x ^= x << 17;
-                    let offset = (x % (FILE_BYTES / BLOCK as u64)) * BLOCK as u64;
-                    assert_eq!(file.read_at(&mut buf, offset).unwrap(), BLOCK);
-                }
-            })
-        })
-        .collect();
-    barrier.wait();
-    let start = Instant::now();
-    for w in workers {
-        w.join().unwrap();
-    }
-    start.elapsed()
+    let file = file.clone();
+    common::timed_threads(threads, iters, move |t, count| {
+        let mut buf = vec![0u8; BLOCK];
+        let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ t as u64;
+        for _ in 0..count {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let offset = (x % (FILE_BYTES / BLOCK as u64)) * BLOCK as u64;
+            assert_eq!(file.read_at(&mut buf, offset).unwrap(), BLOCK);
+        }
+    })
 }
 
 fn random_reads(c: &mut Criterion) {

@@ -8,8 +8,10 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rustydb_storage::{LogDevice, PosixVfs, Vfs};
-use std::sync::{Arc, Barrier};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
+
+mod common;
 
 const RECORD: [u8; 100] = [7; 100];
 
@@ -31,26 +33,13 @@ fn fdatasync_floor(c: &mut Criterion) {
 
 /// Time for `iters` commits spread over `committers` threads.
 fn run_commits(log: &Arc<LogDevice>, committers: usize, iters: u64) -> Duration {
-    let per_thread = iters.div_ceil(committers as u64);
-    let barrier = Arc::new(Barrier::new(committers + 1));
-    let threads: Vec<_> = (0..committers)
-        .map(|_| {
-            let (log, barrier) = (log.clone(), barrier.clone());
-            std::thread::spawn(move || {
-                barrier.wait();
-                for _ in 0..per_thread {
-                    let lsn = log.append(&RECORD).unwrap();
-                    log.flush_to(lsn).unwrap();
-                }
-            })
-        })
-        .collect();
-    barrier.wait();
-    let start = Instant::now();
-    for t in threads {
-        t.join().unwrap();
-    }
-    start.elapsed()
+    let log = log.clone();
+    common::timed_threads(committers, iters, move |_, commits| {
+        for _ in 0..commits {
+            let lsn = log.append(&RECORD).unwrap();
+            log.flush_to(lsn).unwrap();
+        }
+    })
 }
 
 fn group_commit(c: &mut Criterion) {

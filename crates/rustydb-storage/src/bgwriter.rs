@@ -58,17 +58,13 @@ impl Drop for BackgroundWriter {
 mod tests {
     use super::*;
     use crate::page::{KIND_HEAP, Page};
-    use crate::{DiskManager, LogDevice, PosixVfs, Vfs};
     use rustydb_foundation::{FileId, PageId};
     use std::time::Instant;
 
     #[test]
     fn dirty_durable_pages_get_written_in_the_background_and_drop_stops_it() {
         let dir = tempfile::tempdir().unwrap();
-        let vfs: Arc<dyn Vfs> = Arc::new(PosixVfs);
-        let disk = Arc::new(DiskManager::open(vfs.clone(), &dir.path().join("base")).unwrap());
-        let log = Arc::new(LogDevice::open(vfs, &dir.path().join("wal")).unwrap());
-        let pool = Arc::new(BufferPool::new(disk, log.clone(), 32));
+        let (log, pool) = crate::test_support::log_and_pool(dir.path(), 32);
         for n in 0..20 {
             let lsn = log.append(b"change").unwrap();
             let mut g = pool.write(PageId::new(FileId(3), n)).unwrap();

@@ -289,11 +289,7 @@ mod tests {
     use crate::page::{KIND_HEAP, Page};
     use rustydb_foundation::Lsn;
 
-    fn pool(dir: &std::path::Path, frames: usize) -> (Arc<LogDevice>, BufferPool) {
-        let disk = Arc::new(DiskManager::open(Arc::new(crate::io::PosixVfs), &dir.join("base")).unwrap());
-        let log = Arc::new(LogDevice::open(Arc::new(crate::io::PosixVfs), &dir.join("wal")).unwrap());
-        (log.clone(), BufferPool::new(disk, log, frames))
-    }
+    use crate::test_support::log_and_pool as pool;
 
     #[test]
     fn pages_survive_eviction_and_wal_is_flushed_first() {

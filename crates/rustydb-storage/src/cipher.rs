@@ -42,8 +42,7 @@ impl PageCipher for IdentityCipher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::io::PosixVfs;
-    use crate::{BufferPool, DiskManager, HeapFile, LogDevice};
+    use crate::{BufferPool, HeapFile, LogDevice};
     use rustydb_foundation::{DbError, FileId, SqlState, checksum};
     use std::sync::Arc;
 
@@ -77,10 +76,8 @@ mod tests {
     }
 
     fn open(dir: &std::path::Path) -> (Arc<LogDevice>, Arc<BufferPool>) {
-        let vfs: Arc<dyn crate::Vfs> = Arc::new(PosixVfs);
-        let disk = Arc::new(DiskManager::open(vfs.clone(), &dir.join("base")).unwrap());
+        let (disk, log) = crate::test_support::disk_and_log(dir);
         disk.set_cipher(FileId(21), Arc::new(XorCipher(0x5A)));
-        let log = Arc::new(LogDevice::open(vfs, &dir.join("wal")).unwrap());
         (log.clone(), Arc::new(BufferPool::new(disk, log, 8)))
     }
 

@@ -10,11 +10,10 @@
 //!   wal/<segment>     write-ahead log segments
 //! ```
 
-use crate::eviction::PolicyKind;
 use crate::io::{DirLock, PosixVfs, Vfs};
 use crate::{BackgroundWriter, BufferPool, DiskManager, HeapFile, LogDevice};
 use parking_lot::RwLock;
-use rustydb_foundation::{DbError, FileId, Result};
+use rustydb_foundation::{Config, DbError, FileId, Result};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -28,7 +27,7 @@ pub struct StorageOptions {
     /// The file system everything goes through.
     pub vfs: Arc<dyn Vfs>,
     /// The buffer pool's eviction policy.
-    pub eviction: PolicyKind,
+    pub eviction: crate::eviction::PolicyKind,
     /// How often the background writer runs (`None`: no background writer).
     pub background_writer: Option<Duration>,
 }
@@ -37,14 +36,26 @@ pub struct StorageOptions {
 const BACKGROUND_WRITER_BATCH: usize = 100;
 
 impl StorageOptions {
-    /// Real files, with a pool of `pool_pages`.
-    pub fn with_pool_pages(pool_pages: usize) -> Self {
+    /// The options a server configuration asks for, on real files (the caller substitutes the
+    /// `vfs` it chose). The configuration holds the defaults; nothing here restates them.
+    pub fn from_config(config: &Config) -> Self {
         StorageOptions {
-            pool_pages,
+            pool_pages: config.buffer_pool_pages,
             vfs: Arc::new(PosixVfs),
-            eviction: PolicyKind::default(),
-            background_writer: Some(Duration::from_millis(200)),
+            eviction: config.buffer_pool_policy,
+            background_writer: (config.bgwriter_delay_ms > 0).then(|| Duration::from_millis(config.bgwriter_delay_ms)),
         }
+    }
+
+    /// The defaults, with a pool of `pool_pages`.
+    pub fn with_pool_pages(pool_pages: usize) -> Self {
+        StorageOptions { pool_pages, ..Self::default() }
+    }
+}
+
+impl Default for StorageOptions {
+    fn default() -> Self {
+        Self::from_config(&Config::default())
     }
 }
 

@@ -76,7 +76,7 @@ impl HeapFile {
         let id = PageId::new(self.file, number);
         let mut guard = self.pool.write(id)?;
         let mut page = Page::new(&mut guard);
-        if read::kind(page_bytes(&page)) == 0 {
+        if read::kind(page.bytes()) == 0 {
             page.init_reserving(KIND_HEAP, self.cipher_tail);
         }
         let tid = TupleId { page: id, slot: page.insertion_slot() };
@@ -119,7 +119,7 @@ impl HeapFile {
     fn page_fits(&self, number: u32, len: usize) -> Result<bool> {
         let mut guard = self.pool.write(PageId::new(self.file, number))?;
         let page = Page::new(&mut guard);
-        let fits = read::kind(page_bytes(&page)) == 0 || page.fits(len);
+        let fits = read::kind(page.bytes()) == 0 || page.fits(len);
         if !fits {
             self.note_free_space(number, page.reclaimable_space());
         }
@@ -206,7 +206,7 @@ impl HeapFile {
             return Ok(());
         }
         let mut page = Page::new(&mut guard);
-        if read::kind(page_bytes(&page)) == 0 {
+        if read::kind(page.bytes()) == 0 {
             page.init_reserving(KIND_HEAP, self.cipher_tail);
         }
         if !page.insert_at(tid.slot, tuple) {
@@ -230,10 +230,6 @@ impl HeapFile {
     }
 }
 
-fn page_bytes<'p>(page: &'p Page<'_>) -> &'p [u8; crate::PAGE_SIZE] {
-    page.bytes()
-}
-
 fn tuple_range<'p>(page: &'p mut Page<'_>, tid: TupleId, offset: usize, len: usize) -> Result<&'p mut [u8]> {
     let tuple = page.tuple_mut(tid.slot).ok_or_else(|| DbError::Internal(format!("no tuple at {tid}")))?;
     tuple.get_mut(offset..offset + len).ok_or_else(|| DbError::Internal(format!("patch beyond tuple {tid}")))
@@ -242,12 +238,12 @@ fn tuple_range<'p>(page: &'p mut Page<'_>, tid: TupleId, offset: usize, len: usi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{DiskManager, LogDevice};
+    use crate::LogDevice;
+
+    use crate::test_support::log_and_pool;
 
     fn setup(dir: &std::path::Path) -> (Arc<LogDevice>, Arc<BufferPool>) {
-        let disk = Arc::new(DiskManager::open(Arc::new(crate::io::PosixVfs), &dir.join("base")).unwrap());
-        let log = Arc::new(LogDevice::open(Arc::new(crate::io::PosixVfs), &dir.join("wal")).unwrap());
-        (log.clone(), Arc::new(BufferPool::new(disk, log, 16)))
+        log_and_pool(dir, 16)
     }
 
     fn all(heap: &HeapFile) -> Vec<Vec<u8>> {
@@ -365,9 +361,7 @@ mod tests {
     }
 
     fn setup_small(dir: &std::path::Path) -> (Arc<LogDevice>, Arc<BufferPool>) {
-        let disk = Arc::new(DiskManager::open(Arc::new(crate::io::PosixVfs), &dir.join("base")).unwrap());
-        let log = Arc::new(LogDevice::open(Arc::new(crate::io::PosixVfs), &dir.join("wal")).unwrap());
-        (log.clone(), Arc::new(BufferPool::new(disk, log, 8)))
+        log_and_pool(dir, 8)
     }
 
     #[test]

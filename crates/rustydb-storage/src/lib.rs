@@ -41,6 +41,9 @@ pub mod log_device;
 pub mod page;
 pub mod uring;
 
+#[cfg(test)]
+mod test_support;
+
 pub use bgwriter::BackgroundWriter;
 pub use buffer_pool::{BufferPool, PageReadGuard, PageWriteGuard};
 pub use cipher::{IdentityCipher, PageCipher};

@@ -139,8 +139,7 @@ impl<'a> Page<'a> {
 
     /// True if a tuple of `len` bytes fits, after compaction if need be.
     pub fn fits(&self, len: usize) -> bool {
-        let new_slot = self.insertion_slot() == read::slot_count(self.bytes);
-        len > 0 && self.reclaimable_space() >= len + if new_slot { SLOT_SIZE } else { 0 }
+        self.fits_in(len, self.insertion_slot() == read::slot_count(self.bytes))
     }
 
     /// Stores a tuple in [`Page::insertion_slot`] and returns the slot, or `None` if it does not

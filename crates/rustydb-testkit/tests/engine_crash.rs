@@ -8,7 +8,7 @@
 use rustydb_foundation::Value;
 use rustydb_foundation::config::BufferPoolPolicy;
 use rustydb_query::{Engine, EngineOptions, Session};
-use rustydb_storage::Vfs;
+use rustydb_storage::{StorageOptions, Vfs};
 use rustydb_testkit::{FaultKind, FaultyVfs, SimVfs, shared};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -22,8 +22,8 @@ fn open(vfs: Arc<dyn Vfs>) -> rustydb_foundation::Result<Arc<Engine>> {
 
 fn open_with(vfs: Arc<dyn Vfs>, eviction: BufferPoolPolicy) -> rustydb_foundation::Result<Arc<Engine>> {
     // No background writer: its timing would make a crash depend on more than the seed.
-    let options =
-        EngineOptions { buffer_pool_pages: 8, vfs, eviction, background_writer: None, ..EngineOptions::default() };
+    let storage = StorageOptions { pool_pages: 8, vfs, eviction, background_writer: None };
+    let options = EngineOptions { storage, ..EngineOptions::default() };
     Engine::open(Path::new(DIR), &options)
 }
 

@@ -35,8 +35,7 @@ impl Arc {
 
     fn evict(&mut self, from_t1: bool, evictable: &dyn Fn(usize) -> bool) -> Option<usize> {
         let (list, ghosts) = if from_t1 { (&mut self.t1, &mut self.b1) } else { (&mut self.t2, &mut self.b2) };
-        let v = list.oldest_where(evictable)?;
-        list.remove(v);
+        let v = list.pop_oldest_where(evictable)?;
         if let Some(page) = self.page_of[v].take() {
             ghosts.push(page);
         }

@@ -73,16 +73,13 @@ impl FrameList {
         }
     }
 
-    /// The least recent frame that `ok` accepts, searching from the back.
-    pub(super) fn oldest_where(&self, ok: &dyn Fn(usize) -> bool) -> Option<usize> {
+    /// Removes and returns the least recent frame that `ok` accepts, searching from the back.
+    pub(super) fn pop_oldest_where(&mut self, ok: &dyn Fn(usize) -> bool) -> Option<usize> {
         let mut f = self.tail;
-        while f != NIL {
-            if ok(f) {
-                return Some(f);
-            }
+        while f != NIL && !ok(f) {
             f = self.prev[f];
         }
-        None
+        (f != NIL && self.remove(f)).then_some(f)
     }
 }
 

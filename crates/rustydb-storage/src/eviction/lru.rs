@@ -28,9 +28,7 @@ impl EvictionPolicy for Lru {
     }
 
     fn victim(&mut self, _incoming: PageId, evictable: &dyn Fn(usize) -> bool) -> Option<usize> {
-        let v = self.list.oldest_where(evictable)?;
-        self.list.remove(v);
-        Some(v)
+        self.list.pop_oldest_where(evictable)
     }
 
     fn on_discard(&mut self, frame: usize) {

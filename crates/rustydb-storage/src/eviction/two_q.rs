@@ -32,8 +32,7 @@ impl TwoQ {
     }
 
     fn evict_from_a1_in(&mut self, evictable: &dyn Fn(usize) -> bool) -> Option<usize> {
-        let v = self.a1_in.oldest_where(evictable)?;
-        self.a1_in.remove(v);
+        let v = self.a1_in.pop_oldest_where(evictable)?;
         if let Some(page) = self.page_of[v].take() {
             self.a1_out.push(page);
             if self.a1_out.len() > self.k_out {
@@ -44,8 +43,7 @@ impl TwoQ {
     }
 
     fn evict_from_am(&mut self, evictable: &dyn Fn(usize) -> bool) -> Option<usize> {
-        let v = self.am.oldest_where(evictable)?;
-        self.am.remove(v);
+        let v = self.am.pop_oldest_where(evictable)?;
         self.page_of[v] = None;
         Some(v)
     }
