@@ -69,6 +69,8 @@ pub enum SqlState {
     InvalidColumnReference,
     /// 42501 insufficient_privilege
     InsufficientPrivilege,
+    /// 54001 statement_too_complex (PostgreSQL's "stack depth limit exceeded")
+    StatementTooComplex,
     /// 53300 too_many_connections
     TooManyConnections,
     /// 57P01 admin_shutdown
@@ -132,6 +134,7 @@ impl SqlState {
             IndeterminateDatatype => "42P18",
             InsufficientPrivilege => "42501",
             TooManyConnections => "53300",
+            StatementTooComplex => "54001",
             AdminShutdown => "57P01",
             CannotCoerce => "42846",
             AmbiguousFunction => "42725",

@@ -279,16 +279,13 @@ fn between(inner: &ast::Expr, negated: bool, low: &ast::Expr, high: &ast::Expr, 
 }
 
 fn in_list(inner: &ast::Expr, list: &[ast::Expr], negated: bool, scope: Scope<'_>) -> Result<Expr> {
-    let value = bind(inner, scope)?;
-    let mut any: Option<Expr> = None;
-    for item in list {
-        let eq = binary(BinaryOp::Eq, value.clone(), bind(item, scope)?)?;
-        any = Some(match any {
-            None => eq,
-            Some(prev) => binary(BinaryOp::Or, prev, eq)?,
-        });
+    if list.is_empty() {
+        return Err(DbError::syntax("syntax error at or near \")\""));
     }
-    let any = any.ok_or_else(|| DbError::syntax("syntax error at or near \")\""))?;
+    let value = bind(inner, scope)?;
+    let items =
+        list.iter().map(|item| binary(BinaryOp::Eq, value.clone(), bind(item, scope)?)).collect::<Result<_>>()?;
+    let any = Expr::AnyOf(items);
     Ok(if negated { Expr::Not(Box::new(any)) } else { any })
 }
 
@@ -376,12 +373,25 @@ fn resolve_function(name: &str, args: Vec<Expr>, bare: bool) -> Result<Expr> {
     }
 }
 
+/// The longest char(n)/varchar(n) PostgreSQL allows.
+pub const MAX_CHAR_LENGTH: u64 = 10_485_760;
+
 /// Converts a type name as written in SQL to a [`DataType`].
 pub fn convert_type(ty: &ast::DataType) -> Result<DataType> {
     use ast::DataType as T;
-    let length = |l: &Option<ast::CharacterLength>| match l {
-        Some(ast::CharacterLength::IntegerLength { length, .. }) => u32::try_from(*length).ok(),
-        _ => None,
+    // PostgreSQL's bounds for char(n)/varchar(n) (anychar_typmodin): 1 ..= 10485760.
+    let length = |l: &Option<ast::CharacterLength>, name: &str| -> Result<Option<u32>> {
+        match l {
+            Some(ast::CharacterLength::IntegerLength { length: 0, .. }) => {
+                Err(DbError::sql(SqlState::InvalidParameterValue, format!("length for type {name} must be at least 1")))
+            }
+            Some(ast::CharacterLength::IntegerLength { length, .. }) if *length > MAX_CHAR_LENGTH => Err(DbError::sql(
+                SqlState::InvalidParameterValue,
+                format!("length for type {name} cannot exceed {MAX_CHAR_LENGTH}"),
+            )),
+            Some(ast::CharacterLength::IntegerLength { length, .. }) => Ok(Some(*length as u32)),
+            _ => Ok(None),
+        }
     };
     Ok(match ty {
         T::Bool | T::Boolean => DataType::Bool,
@@ -393,8 +403,8 @@ pub fn convert_type(ty: &ast::DataType) -> Result<DataType> {
         T::Float(ast::ExactNumberInfo::Precision(p)) if *p <= 24 => DataType::Float4,
         T::Float(_) => DataType::Float8,
         T::Text | T::String(None) => DataType::Text,
-        T::Varchar(l) | T::CharacterVarying(l) => DataType::Varchar(length(l)),
-        T::Char(l) | T::Character(l) => DataType::Char(length(l).unwrap_or(1)),
+        T::Varchar(l) | T::CharacterVarying(l) => DataType::Varchar(length(l, "varchar")?),
+        T::Char(l) | T::Character(l) => DataType::Char(length(l, "char")?.unwrap_or(1)),
         T::Custom(name, mods) if mods.is_empty() => custom_type(&name.to_string().to_lowercase())?,
         other => return Err(DbError::sql(SqlState::UndefinedObject, format!("type \"{other}\" is not supported yet"))),
     })
@@ -435,6 +445,9 @@ mod tests {
         assert_eq!(eval("'12'::int + 1").unwrap(), Value::Int4(13));
         assert_eq!(eval("5 BETWEEN 1 AND 10").unwrap(), Value::Bool(true));
         assert_eq!(eval("3 IN (1, 2)").unwrap(), Value::Bool(false));
+        assert_eq!(eval("2 IN (1, 2)").unwrap(), Value::Bool(true));
+        assert_eq!(eval("3 IN (1, NULL)").unwrap(), Value::Null);
+        assert_eq!(eval("3 NOT IN (1, 2)").unwrap(), Value::Bool(true));
         assert_eq!(eval("NULL IS NULL").unwrap(), Value::Bool(true));
         assert_eq!(eval("coalesce(NULL, 2)").unwrap(), Value::Int4(2));
     }
@@ -455,5 +468,8 @@ mod tests {
         assert_eq!(code("x"), "42703");
         assert_eq!(code("1/0"), "22012");
         assert_eq!(code("true::text::int"), "22P02");
+        assert_eq!(code("'a'::varchar(20000000)"), "22023");
+        assert_eq!(code("'a'::char(4000000000)"), "22023");
+        assert_eq!(code("'a'::char(0)"), "22023");
     }
 }

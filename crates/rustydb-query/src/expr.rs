@@ -160,6 +160,9 @@ pub enum Expr {
         /// `ILIKE` when true.
         case_insensitive: bool,
     },
+    /// N-ary OR (what `x IN (a, b, ...)` binds to): TRUE if any is TRUE, else NULL if any is
+    /// NULL, else FALSE. Evaluated in a loop, so a list of any length costs no stack.
+    AnyOf(Vec<Expr>),
     /// A function call.
     Call {
         /// The function.
@@ -183,7 +186,7 @@ impl Expr {
         match self {
             Expr::Literal { ty, .. } | Expr::Column { ty, .. } | Expr::Binary { ty, .. } | Expr::Call { ty, .. } => *ty,
             Expr::Negate(arg) => arg.data_type(),
-            Expr::Not(_) | Expr::IsNull { .. } | Expr::Like { .. } => DataType::Bool,
+            Expr::Not(_) | Expr::IsNull { .. } | Expr::Like { .. } | Expr::AnyOf(_) => DataType::Bool,
             Expr::Cast { to, .. } => *to,
         }
     }
@@ -207,6 +210,7 @@ impl Expr {
                 like(arg.eval(row, env)?, pattern.eval(row, env)?, *negated, *case_insensitive)
             }
             Expr::Call { func, args, .. } => call(*func, args, row, env),
+            Expr::AnyOf(items) => any_of(items, row, env),
         }
     }
 
@@ -218,7 +222,7 @@ impl Expr {
             Expr::Negate(a) | Expr::Not(a) | Expr::IsNull { arg: a, .. } | Expr::Cast { arg: a, .. } => a.is_constant(),
             Expr::Binary { left, right, .. } => left.is_constant() && right.is_constant(),
             Expr::Like { arg, pattern, .. } => arg.is_constant() && pattern.is_constant(),
-            Expr::Call { args, .. } => args.iter().all(Expr::is_constant),
+            Expr::Call { args, .. } | Expr::AnyOf(args) => args.iter().all(Expr::is_constant),
         }
     }
 }
@@ -267,6 +271,18 @@ fn or(l: &Expr, r: &Expr, row: &[Value], env: &EvalEnv<'_>) -> Result<Value> {
         (Value::Bool(false), Value::Bool(false)) => Value::Bool(false),
         _ => Value::Null,
     })
+}
+
+fn any_of(items: &[Expr], row: &[Value], env: &EvalEnv<'_>) -> Result<Value> {
+    let mut saw_null = false;
+    for item in items {
+        match item.eval(row, env)? {
+            Value::Bool(true) => return Ok(Value::Bool(true)),
+            Value::Null => saw_null = true,
+            _ => {}
+        }
+    }
+    Ok(if saw_null { Value::Null } else { Value::Bool(false) })
 }
 
 fn binary(op: BinaryOp, l: Value, r: Value, ty: DataType) -> Result<Value> {

@@ -6,18 +6,91 @@ use rustydb_foundation::{DbError, Result, SqlState};
 use sqlparser::ast;
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
 
-/// Statements nested deeper than this are refused rather than risking the stack.
+/// Nesting (parentheses, subqueries, prefix operators) deeper than this is refused by the
+/// parser's own recursion counter.
 const RECURSION_LIMIT: usize = 200;
+
+/// The most operators one expression may chain. sqlparser builds `a + b + c ...` as a left-deep
+/// tree in a loop its recursion counter does not see, and building, binding, evaluating and
+/// even dropping that tree recurse once per operator: a long enough chain would overflow the
+/// stack and abort the whole server. Checked on the tokens before parsing.
+pub const MAX_OPERATOR_CHAIN: usize = 1000;
 
 /// Parses a query string that may hold several statements. An empty string (or only
 /// semicolons and comments) gives no statements.
 pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
-    Parser::new(&PostgreSqlDialect {})
+    let dialect = PostgreSqlDialect {};
+    let tokens = Tokenizer::new(&dialect, sql)
+        .tokenize_with_location()
+        .map_err(|e| syntax_error(ParserError::TokenizerError(e.to_string())))?;
+    check_operator_chains(&tokens)?;
+    Parser::new(&dialect)
         .with_recursion_limit(RECURSION_LIMIT)
-        .try_with_sql(sql)
-        .and_then(|mut p| p.parse_statements())
+        .with_tokens_with_locations(tokens)
+        .parse_statements()
         .map_err(syntax_error)
+}
+
+/// Refuses a statement with more than [`MAX_OPERATOR_CHAIN`] operators in one expression, as
+/// PostgreSQL refuses one too deep for its stack (54001). The count is conservative: operators
+/// and operator keywords between two commas at one parenthesis depth, whatever they belong to.
+fn check_operator_chains(tokens: &[TokenWithSpan]) -> Result<()> {
+    const OPERATOR_WORDS: [&str; 10] =
+        ["AND", "OR", "NOT", "LIKE", "ILIKE", "IS", "IN", "BETWEEN", "SIMILAR", "COLLATE"];
+    let mut depth_counts: Vec<usize> = vec![0];
+    for t in tokens {
+        let counts_one = match &t.token {
+            Token::Whitespace(_) | Token::EOF | Token::Number(..) | Token::Placeholder(_) => false,
+            Token::SemiColon => {
+                depth_counts = vec![0];
+                false
+            }
+            Token::LParen => {
+                depth_counts.push(0);
+                false
+            }
+            Token::RParen => {
+                if depth_counts.len() > 1 {
+                    depth_counts.pop();
+                }
+                false
+            }
+            Token::Comma => {
+                if let Some(top) = depth_counts.last_mut() {
+                    *top = 0;
+                }
+                false
+            }
+            Token::Word(w) => w.quote_style.is_none() && OPERATOR_WORDS.iter().any(|k| w.value.eq_ignore_ascii_case(k)),
+            token => !is_literal(token),
+        };
+        if counts_one && let Some(top) = depth_counts.last_mut() {
+            *top += 1;
+            if *top > MAX_OPERATOR_CHAIN {
+                return Err(DbError::sql(SqlState::StatementTooComplex, "stack depth limit exceeded").with_detail(
+                    format!("An expression chains more than {MAX_OPERATOR_CHAIN} operators; split it up, or use IN (...) for long lists."),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn is_literal(token: &Token) -> bool {
+    matches!(
+        token,
+        Token::SingleQuotedString(_)
+            | Token::DoubleQuotedString(_)
+            | Token::DollarQuotedString(_)
+            | Token::EscapedStringLiteral(_)
+            | Token::NationalStringLiteral(_)
+            | Token::UnicodeStringLiteral(_)
+            | Token::HexStringLiteral(_)
+            | Token::SingleQuotedByteStringLiteral(_)
+            | Token::DoubleQuotedByteStringLiteral(_)
+    )
 }
 
 fn syntax_error(e: ParserError) -> DbError {
@@ -50,5 +123,24 @@ mod tests {
         assert_eq!(parse("SELECT 1; SELECT 2").unwrap().len(), 2);
         let deep = format!("SELECT {}1{}", "(".repeat(5000), ")".repeat(5000));
         assert!(parse(&deep).is_err());
+    }
+
+    #[test]
+    fn long_operator_chains_are_refused_before_they_reach_the_stack() {
+        let chain = |n: usize| format!("SELECT 1{}", "+1".repeat(n));
+        assert!(parse(&chain(MAX_OPERATOR_CHAIN)).is_ok());
+        let e = parse(&chain(MAX_OPERATOR_CHAIN + 1)).unwrap_err();
+        assert_eq!(
+            (e.sqlstate(), e.to_string().as_str()),
+            (SqlState::StatementTooComplex, "stack depth limit exceeded")
+        );
+        assert!(parse(&chain(500_000)).is_err());
+        // Commas reset the count: many short expressions are fine, and so are long IN lists.
+        let many = format!("SELECT {}", vec!["1+1"; 5000].join(", "));
+        assert!(parse(&many).is_ok());
+        let in_list = format!("SELECT 1 IN ({})", vec!["1"; 100_000].join(","));
+        assert!(parse(&in_list).is_ok());
+        // Operators inside string literals do not count.
+        assert!(parse(&format!("SELECT '{}'", "+".repeat(10_000))).is_ok());
     }
 }

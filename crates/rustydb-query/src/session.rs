@@ -24,6 +24,10 @@ use rustydb_txn::{IsolationLevel, Transaction};
 use sqlparser::ast;
 use std::sync::Arc;
 
+/// Stack a statement may use: the deepest expression the parser admits needs about 4 MiB in a
+/// debug build (less in release).
+pub const STATEMENT_STACK_BYTES: usize = 6 << 20;
+
 /// The transaction status a client sees (ReadyForQuery's `I`, `T`, `E`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TransactionStatus {
@@ -80,7 +84,29 @@ impl Session {
 
     /// Runs every statement of `sql` in order, stopping at the first error (which is the last
     /// element). A string with no statements gives an empty list.
+    ///
+    /// Parsing, binding and evaluation recurse once per expression level (up to
+    /// [`parser::MAX_OPERATOR_CHAIN`]), so the work runs with at least [`STATEMENT_STACK_BYTES`]
+    /// of stack: on the caller's stack when it has that much left, on a fresh segment otherwise.
     pub fn execute(&mut self, sql: &str) -> Vec<Result<StatementResult>> {
+        let run = std::panic::AssertUnwindSafe(|| {
+            stacker::maybe_grow(STATEMENT_STACK_BYTES, STATEMENT_STACK_BYTES + (2 << 20), || self.execute_here(sql))
+        });
+        // A panic is a bug, but one statement's bug must not take the connection (or, through a
+        // poisoned transaction, other sessions) with it: its transaction was aborted by its
+        // guard while unwinding, and the client gets an internal error.
+        std::panic::catch_unwind(run).unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            tracing::error!(panic = %what, "a statement panicked; its transaction was rolled back");
+            vec![Err(DbError::Internal(format!("statement failed unexpectedly: {what}")))]
+        })
+    }
+
+    fn execute_here(&mut self, sql: &str) -> Vec<Result<StatementResult>> {
         let statements = match parser::parse(sql) {
             Ok(s) => s,
             Err(e) => {
@@ -108,19 +134,20 @@ impl Session {
     }
 
     fn execute_implicit_block(&mut self, statements: &[ast::Statement]) -> Vec<Result<StatementResult>> {
-        let tm = self.engine.txn_manager();
-        let mut txn = tm.begin(self.default_isolation);
+        let engine = self.engine.clone();
+        let tm = engine.txn_manager();
+        let mut guard = tm.guard(tm.begin(self.default_isolation));
         let mut results = Vec::with_capacity(statements.len());
         for stmt in statements {
-            let result = self.run_in(&mut txn, false, stmt);
+            let result = self.run_in(guard.txn(), false, stmt);
             let failed = result.is_err();
             results.push(result);
             if failed {
-                self.engine.txn_manager().abort(txn);
+                guard.abort();
                 return results;
             }
         }
-        if let Err(e) = self.engine.txn_manager().commit(txn) {
+        if let Err(e) = guard.commit() {
             results.push(Err(e));
         }
         results
@@ -138,18 +165,22 @@ impl Session {
                     "current transaction is aborted, commands ignored until end of transaction block",
                 ))
             }
-            State::InBlock { mut txn, read_only } => {
-                let result = self.run_in(&mut txn, read_only, stmt);
+            State::InBlock { txn, read_only } => {
+                let engine = self.engine.clone();
+                let mut guard = engine.txn_manager().guard(txn);
+                let result = self.run_in(guard.txn(), read_only, stmt);
+                let txn = guard.release();
                 self.state = if result.is_ok() { State::InBlock { txn, read_only } } else { State::Failed(txn) };
                 result
             }
             State::Idle => {
-                let tm = self.engine.txn_manager();
-                let mut txn = tm.begin(self.default_isolation);
-                match self.run_in(&mut txn, false, stmt) {
-                    Ok(r) => self.engine.txn_manager().commit(txn).map(|()| r),
+                let engine = self.engine.clone();
+                let tm = engine.txn_manager();
+                let mut guard = tm.guard(tm.begin(self.default_isolation));
+                match self.run_in(guard.txn(), false, stmt) {
+                    Ok(r) => guard.commit().map(|()| r),
                     Err(e) => {
-                        self.engine.txn_manager().abort(txn);
+                        guard.abort();
                         Err(e)
                     }
                 }
@@ -158,6 +189,8 @@ impl Session {
     }
 
     fn run_in(&self, txn: &mut Transaction, read_only: bool, stmt: &ast::Statement) -> Result<StatementResult> {
+        #[cfg(test)]
+        tests::maybe_panic();
         if binder::bind_transaction_control(stmt)?.is_some() {
             return Err(DbError::Internal("transaction control inside an implicit block".into()));
         }
@@ -226,5 +259,46 @@ impl Drop for Session {
             State::InBlock { txn, .. } | State::Failed(txn) => self.engine.txn_manager().abort(txn),
             State::Idle => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::EngineOptions;
+    use std::cell::Cell;
+
+    thread_local! {
+        static PANIC_NEXT: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// Test hook: panics inside the next statement of this thread.
+    pub(super) fn maybe_panic() {
+        if PANIC_NEXT.with(|p| p.replace(false)) {
+            panic!("injected by the test");
+        }
+    }
+
+    #[test]
+    fn a_panicking_statement_rolls_its_transaction_back_and_the_session_goes_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open(dir.path(), &EngineOptions::with_pool_pages(32)).unwrap();
+        let mut s = engine.session("rustydb", "rustydb");
+        let ok = |s: &mut Session, sql: &str| s.execute(sql).pop().unwrap().unwrap();
+        ok(&mut s, "CREATE TABLE t (id INT PRIMARY KEY)");
+        for block in [false, true] {
+            if block {
+                ok(&mut s, "BEGIN");
+                ok(&mut s, "INSERT INTO t VALUES (1)");
+            }
+            PANIC_NEXT.with(|p| p.set(true));
+            let err = s.execute("INSERT INTO t VALUES (2)").pop().unwrap().unwrap_err();
+            assert_eq!(err.sqlstate(), SqlState::InternalError);
+            assert!(err.to_string().contains("injected by the test"));
+            assert_eq!(engine.txn_manager().active_count(), 0, "the panicked transaction is still in progress");
+            assert_eq!(s.transaction_status(), TransactionStatus::Idle);
+        }
+        assert!(ok(&mut s, "SELECT id FROM t").rows.is_empty(), "the rolled-back block's insert is visible");
+        ok(&mut s, "INSERT INTO t VALUES (1)");
     }
 }

@@ -80,6 +80,27 @@ fn bad_input_gets_postgres_sqlstates_and_the_session_goes_on() {
     assert_eq!(code(&mut s, "SELECT 2147483647 + 1"), "22003");
 }
 
+/// The deepest statements the parser admits run even on a 2 MiB thread (a spawned thread's
+/// default): the session grows its stack rather than overflow and abort the process. One past
+/// the limit is 54001, and the session goes on.
+#[test]
+fn the_deepest_admitted_statements_run_on_a_small_thread() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(dir.path());
+    let run = move || {
+        let mut s = engine.session("rustydb", "rustydb");
+        let max = rustydb_query::parser::MAX_OPERATOR_CHAIN;
+        let sum = ok(&mut s, &format!("SELECT 1{}", "+1".repeat(max)));
+        assert_eq!(texts(&sum), vec![vec![(max + 1).to_string()]]);
+        ok(&mut s, &format!("SELECT true{}", " AND true".repeat(max)));
+        ok(&mut s, &format!("SELECT 1 IN ({})", vec!["2"; 100_000].join(",")));
+        assert_eq!(code(&mut s, &format!("SELECT 1{}", "+1".repeat(max + 1))), "54001");
+        assert_eq!(code(&mut s, &format!("SELECT 1{}", "+1".repeat(200_000))), "54001");
+        assert_eq!(texts(&ok(&mut s, "SELECT 1")), vec![vec!["1"]]);
+    };
+    std::thread::Builder::new().stack_size(2 << 20).spawn(run).unwrap().join().unwrap();
+}
+
 #[test]
 fn transaction_blocks_rollback_and_failed_state() {
     let dir = tempfile::tempdir().unwrap();

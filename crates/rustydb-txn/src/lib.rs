@@ -43,7 +43,7 @@ pub mod snapshot;
 pub mod status;
 pub mod tuple;
 
-pub use manager::{IsolationLevel, Transaction, TxnManager};
+pub use manager::{IsolationLevel, Transaction, TxnGuard, TxnManager};
 pub use record::Record;
 pub use recovery::{RecoveryReport, recover};
 pub use snapshot::Snapshot;

@@ -60,6 +60,50 @@ impl Transaction {
     }
 }
 
+/// A transaction that is aborted if it is dropped without being committed, aborted or handed
+/// back: what keeps a panic in the middle of a statement from leaving the transaction "in
+/// progress" for ever (its locks and xmax stamps blocking every other writer).
+#[derive(Debug)]
+pub struct TxnGuard<'m> {
+    manager: &'m TxnManager,
+    txn: Option<Transaction>,
+}
+
+impl TxnGuard<'_> {
+    /// The guarded transaction.
+    pub fn txn(&mut self) -> &mut Transaction {
+        self.txn.as_mut().expect("a guard holds its transaction until it is consumed")
+    }
+
+    /// Commits (see [`TxnManager::commit`]).
+    pub fn commit(mut self) -> Result<()> {
+        match self.txn.take() {
+            Some(txn) => self.manager.commit(txn),
+            None => Ok(()),
+        }
+    }
+
+    /// Rolls back.
+    pub fn abort(mut self) {
+        if let Some(txn) = self.txn.take() {
+            self.manager.abort(txn);
+        }
+    }
+
+    /// Hands the transaction back unguarded (it stays open).
+    pub fn release(mut self) -> Transaction {
+        self.txn.take().expect("a guard holds its transaction until it is consumed")
+    }
+}
+
+impl Drop for TxnGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(txn) = self.txn.take() {
+            self.manager.abort(txn);
+        }
+    }
+}
+
 /// Begins, ends and runs transactions over one storage engine.
 #[derive(Debug)]
 pub struct TxnManager {
@@ -76,6 +120,11 @@ impl TxnManager {
     /// The storage engine.
     pub fn storage(&self) -> &Arc<StorageEngine> {
         &self.storage
+    }
+
+    /// Guards `txn`: it is aborted if the guard is dropped without being consumed.
+    pub fn guard(&self, txn: Transaction) -> TxnGuard<'_> {
+        TxnGuard { manager: self, txn: Some(txn) }
     }
 
     /// Starts a transaction.
