@@ -174,6 +174,23 @@ pub fn list_tables(ctx: &mut ExecContext<'_>) -> Result<Vec<TableDef>> {
     Ok(out)
 }
 
+/// True if a table called `name` exists for anyone: visible to this transaction, or created by
+/// a transaction still in progress (whose snapshot this one cannot see). The DDL lock is held
+/// while this is asked and the new row written, so two sessions cannot both create `name`.
+pub fn name_in_use(ctx: &mut ExecContext<'_>, name: &str) -> Result<bool> {
+    if system_tables().iter().any(|t| t.name == name) {
+        return Ok(true);
+    }
+    let tables = system(System::Tables);
+    let heap = ctx.engine.txn_manager().storage().heap(tables.file())?;
+    for (tid, row) in access::scan_all_versions(ctx, tables)? {
+        if row[1] == Value::Text(name.into()) && ctx.engine.txn_manager().may_be_live(ctx.txn, &heap, tid)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Records a new table in the catalog (in the context's transaction).
 pub fn create_table(ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<()> {
     let pk: Vec<String> = table.primary_key.iter().map(usize::to_string).collect();

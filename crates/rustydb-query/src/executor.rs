@@ -244,7 +244,7 @@ fn create_table(
     if_not_exists: bool,
 ) -> Result<StatementResult> {
     let _ddl = ctx.engine.ddl_lock().lock();
-    if catalog::find_table(ctx, name)?.is_some() {
+    if catalog::name_in_use(ctx, name)? {
         let message = format!("relation \"{name}\" already exists");
         if if_not_exists {
             return Ok(StatementResult::tag("CREATE TABLE").with_notice(Notice::plain(format!("{message}, skipping"))));

@@ -134,6 +134,17 @@ fn transaction_blocks_rollback_and_failed_state() {
     let results = s.execute("INSERT INTO t VALUES (4); SELECT 1/0");
     assert!(results[0].is_ok() && results[1].is_err());
     assert_eq!(ok(&mut s, "SELECT * FROM t WHERE id = 4").rows.len(), 0);
+    // Two sessions cannot both create a table: the second sees the first's uncommitted row.
+    ok(&mut s, "BEGIN");
+    ok(&mut s, "CREATE TABLE racing (x INT)");
+    assert_eq!(code(&mut other, "CREATE TABLE racing (y INT)"), "42P07");
+    ok(&mut s, "ROLLBACK");
+    ok(&mut other, "CREATE TABLE racing (y INT)");
+    // Dropping and re-creating a name in one transaction is fine.
+    ok(&mut other, "BEGIN");
+    ok(&mut other, "DROP TABLE racing");
+    ok(&mut other, "CREATE TABLE racing (z INT)");
+    ok(&mut other, "COMMIT");
     // A rolled-back DDL leaves nothing behind.
     ok(&mut s, "BEGIN");
     ok(&mut s, "CREATE TABLE gone (x INT)");

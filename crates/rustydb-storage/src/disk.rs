@@ -78,9 +78,24 @@ impl DiskManager {
         }
     }
 
-    /// Reads a page, verifying its checksum. Pages past the end of the file read as zeros.
+    /// The open handle of an existing file (reading never creates a file: a read of a removed
+    /// table's page must not bring an empty file back).
+    fn existing_handle(&self, file: FileId) -> Result<Option<Arc<dyn FileHandle>>> {
+        if let Some(f) = self.files.read().get(&file) {
+            return Ok(Some(f.clone()));
+        }
+        let path = self.path(file);
+        let found = self.vfs.open_existing(&path).map_err(|e| DbError::io(format!("opening {}", path.display()), e))?;
+        Ok(found.map(|f| self.files.write().entry(file).or_insert(f).clone()))
+    }
+
+    /// Reads a page, verifying its checksum. Pages past the end of the file, or of a file that
+    /// does not exist yet, read as zeros.
     pub fn read_page(&self, id: PageId, buf: &mut [u8; PAGE_SIZE]) -> Result<()> {
-        let f = self.handle(id.file)?;
+        let Some(f) = self.existing_handle(id.file)? else {
+            buf.fill(0);
+            return Ok(());
+        };
         let offset = u64::from(id.number) * PAGE_SIZE as u64;
         let done = f.read_full_at(&mut buf[..], offset).map_err(|e| DbError::io(format!("reading page {id}"), e))?;
         buf[done..].fill(0);

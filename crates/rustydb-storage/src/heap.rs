@@ -65,10 +65,11 @@ impl HeapFile {
 
     /// Inserts `tuple`, logging through `log(tid)` first, and returns its address.
     pub fn insert(&self, tuple: &[u8], log: impl FnOnce(TupleId) -> Result<Lsn>) -> Result<TupleId> {
-        if tuple.len() > MAX_TUPLE {
+        let max = MAX_TUPLE - self.cipher_tail;
+        if tuple.len() > max {
             return Err(DbError::sql(
                 SqlState::ProgramLimitExceeded,
-                format!("row is too big: size {}, maximum size {MAX_TUPLE}", tuple.len()),
+                format!("row is too big: size {}, maximum size {max}", tuple.len()),
             ));
         }
         let _choosing = self.insert_lock.lock();
@@ -78,6 +79,10 @@ impl HeapFile {
         let mut page = Page::new(&mut guard);
         if read::kind(page.bytes()) == 0 {
             page.init_reserving(KIND_HEAP, self.cipher_tail);
+        }
+        // Checked before logging: a logged insert that did not fit would fail again at redo.
+        if !page.fits(tuple.len()) {
+            return Err(DbError::Internal(format!("tuple no longer fits on page {id}")));
         }
         let tid = TupleId { page: id, slot: page.insertion_slot() };
         let lsn = log(tid)?;
@@ -116,14 +121,24 @@ impl HeapFile {
         }
     }
 
+    /// Whether a tuple fits on page `number`: a probe under the shared latch, so it neither
+    /// blocks readers nor dirties the page (the insert rechecks under the exclusive latch).
     fn page_fits(&self, number: u32, len: usize) -> Result<bool> {
-        let mut guard = self.pool.write(PageId::new(self.file, number))?;
-        let page = Page::new(&mut guard);
-        let fits = read::kind(page.bytes()) == 0 || page.fits(len);
+        let guard = self.pool.read(PageId::new(self.file, number))?;
+        let fits = read::fits(&guard, len);
         if !fits {
-            self.note_free_space(number, page.reclaimable_space());
+            self.note_free_space(number, read::reclaimable_space(&guard));
         }
         Ok(fits)
+    }
+
+    /// Recovery: true if the page already has the change logged at `lsn`. Read under the shared
+    /// latch so that skipped records do not dirty pages (a page dirtied for nothing would be
+    /// written back with whatever LSN it carries).
+    fn redo_done(&self, page: PageId, lsn: Lsn) -> Result<bool> {
+        self.pages.fetch_max(page.number + 1, Ordering::AcqRel);
+        let guard = self.pool.read(page)?;
+        Ok(read::lsn(&guard) >= lsn)
     }
 
     /// Physically removes the tuple at `tid` (vacuum's job: no snapshot may still see it),
@@ -143,11 +158,10 @@ impl HeapFile {
 
     /// Recovery: re-applies a removal logged at `lsn` unless the page already has it.
     pub fn redo_remove(&self, tid: TupleId, lsn: Lsn) -> Result<()> {
-        self.pages.fetch_max(tid.page.number + 1, Ordering::AcqRel);
-        let mut guard = self.pool.write(tid.page)?;
-        if read::lsn(&guard) >= lsn {
+        if self.redo_done(tid.page, lsn)? {
             return Ok(());
         }
+        let mut guard = self.pool.write(tid.page)?;
         let mut page = Page::new(&mut guard);
         page.remove(tid.slot);
         page.set_lsn(lsn);
@@ -200,11 +214,10 @@ impl HeapFile {
 
     /// Recovery: re-applies an insert logged at `lsn` unless the page already has it.
     pub fn redo_insert(&self, tid: TupleId, tuple: &[u8], lsn: Lsn) -> Result<()> {
-        self.pages.fetch_max(tid.page.number + 1, Ordering::AcqRel);
-        let mut guard = self.pool.write(tid.page)?;
-        if read::lsn(&guard) >= lsn {
+        if self.redo_done(tid.page, lsn)? {
             return Ok(());
         }
+        let mut guard = self.pool.write(tid.page)?;
         let mut page = Page::new(&mut guard);
         if read::kind(page.bytes()) == 0 {
             page.init_reserving(KIND_HEAP, self.cipher_tail);
@@ -218,11 +231,10 @@ impl HeapFile {
 
     /// Recovery: re-applies a patch logged at `lsn` unless the page already has it.
     pub fn redo_patch(&self, tid: TupleId, offset: usize, bytes: &[u8], lsn: Lsn) -> Result<()> {
-        self.pages.fetch_max(tid.page.number + 1, Ordering::AcqRel);
-        let mut guard = self.pool.write(tid.page)?;
-        if read::lsn(&guard) >= lsn {
+        if self.redo_done(tid.page, lsn)? {
             return Ok(());
         }
+        let mut guard = self.pool.write(tid.page)?;
         let mut page = Page::new(&mut guard);
         tuple_range(&mut page, tid, offset, bytes.len())?.copy_from_slice(bytes);
         page.set_lsn(lsn);

@@ -68,9 +68,44 @@ pub mod read {
         if slot >= slot_count(bytes) {
             return None;
         }
-        let at = HEADER_SIZE + slot as usize * SLOT_SIZE;
-        let (offset, len) = (u16_at(bytes, at) as usize, u16_at(bytes, at + 2) as usize);
+        let (offset, len) = slot_entry(bytes, slot);
         (offset != 0).then(|| &bytes[offset..offset + len])
+    }
+
+    /// A slot's (offset, length); offset 0 means empty.
+    pub(super) fn slot_entry(bytes: &[u8; PAGE_SIZE], slot: u16) -> (usize, usize) {
+        let at = HEADER_SIZE + slot as usize * SLOT_SIZE;
+        (u16_at(bytes, at) as usize, u16_at(bytes, at + 2) as usize)
+    }
+
+    /// The end of the tuple area: the page end less the cipher's reserved tail.
+    pub(super) fn data_end(bytes: &[u8; PAGE_SIZE]) -> usize {
+        PAGE_SIZE - u16_at(bytes, CIPHER_TAIL_AT) as usize
+    }
+
+    /// Free bytes once removed tuples' space is compacted away (not counting a new slot).
+    pub fn reclaimable_space(bytes: &[u8; PAGE_SIZE]) -> usize {
+        let live: usize = (0..slot_count(bytes)).map(|s| slot_entry(bytes, s).1).sum();
+        data_end(bytes) - u16_at(bytes, FREE_START_AT) as usize - live
+    }
+
+    /// The slot the next insert will use: the first empty one, or a new one.
+    pub fn insertion_slot(bytes: &[u8; PAGE_SIZE]) -> u16 {
+        let count = slot_count(bytes);
+        (0..count).find(|&s| slot_entry(bytes, s).0 == 0).unwrap_or(count)
+    }
+
+    /// True if a tuple of `len` bytes fits (after compaction if need be); a page never
+    /// written counts as an empty one.
+    pub fn fits(bytes: &[u8; PAGE_SIZE], len: usize) -> bool {
+        if kind(bytes) == 0 {
+            return len > 0 && len <= MAX_TUPLE;
+        }
+        fits_in(bytes, len, insertion_slot(bytes) == slot_count(bytes))
+    }
+
+    pub(super) fn fits_in(bytes: &[u8; PAGE_SIZE], len: usize, new_slot: bool) -> bool {
+        len > 0 && reclaimable_space(bytes) >= len + if new_slot { SLOT_SIZE } else { 0 }
     }
 }
 
@@ -94,11 +129,6 @@ impl<'a> Page<'a> {
         put_u16(self.bytes, CIPHER_TAIL_AT, tail as u16);
     }
 
-    /// The end of the tuple area: the page end less the cipher's reserved tail.
-    fn data_end(&self) -> usize {
-        PAGE_SIZE - u16_at(self.bytes, CIPHER_TAIL_AT) as usize
-    }
-
     /// The raw page image.
     pub fn bytes(&self) -> &[u8; PAGE_SIZE] {
         self.bytes
@@ -115,8 +145,7 @@ impl<'a> Page<'a> {
     }
 
     fn slot_entry(&self, slot: u16) -> (usize, usize) {
-        let at = HEADER_SIZE + slot as usize * SLOT_SIZE;
-        (u16_at(self.bytes, at) as usize, u16_at(self.bytes, at + 2) as usize)
+        read::slot_entry(self.bytes, slot)
     }
 
     fn set_slot_entry(&mut self, slot: u16, offset: usize, len: usize) {
@@ -127,19 +156,17 @@ impl<'a> Page<'a> {
 
     /// Free bytes once removed tuples' space is compacted away (not counting a new slot).
     pub fn reclaimable_space(&self) -> usize {
-        let live: usize = (0..read::slot_count(self.bytes)).map(|s| self.slot_entry(s)).map(|(_, len)| len).sum();
-        self.data_end() - u16_at(self.bytes, FREE_START_AT) as usize - live
+        read::reclaimable_space(self.bytes)
     }
 
     /// The slot the next [`Page::insert`] will use: the first empty one, or a new one.
     pub fn insertion_slot(&self) -> u16 {
-        let count = read::slot_count(self.bytes);
-        (0..count).find(|&s| self.slot_entry(s).0 == 0).unwrap_or(count)
+        read::insertion_slot(self.bytes)
     }
 
     /// True if a tuple of `len` bytes fits, after compaction if need be.
     pub fn fits(&self, len: usize) -> bool {
-        self.fits_in(len, self.insertion_slot() == read::slot_count(self.bytes))
+        read::fits(self.bytes, len)
     }
 
     /// Stores a tuple in [`Page::insertion_slot`] and returns the slot, or `None` if it does not
@@ -175,7 +202,7 @@ impl<'a> Page<'a> {
     }
 
     fn fits_in(&self, len: usize, new_slot: bool) -> bool {
-        len > 0 && self.reclaimable_space() >= len + if new_slot { SLOT_SIZE } else { 0 }
+        read::fits_in(self.bytes, len, new_slot)
     }
 
     /// Empties `slot` (its space is reclaimed by the next compaction). Slot numbers of other
@@ -198,7 +225,7 @@ impl<'a> Page<'a> {
             .collect();
         // Highest offsets first, so moving towards the end never overwrites a tuple not yet moved.
         live.sort_by_key(|entry| std::cmp::Reverse(entry.1));
-        let mut end = self.data_end();
+        let mut end = read::data_end(self.bytes);
         for (slot, offset, len) in live {
             let start = end - len;
             self.bytes.copy_within(offset..offset + len, start);
