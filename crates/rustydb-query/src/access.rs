@@ -65,11 +65,12 @@ pub fn insert_raw(ctx: &mut ExecContext<'_>, table: &TableDef, row: &[Value]) ->
 /// Inserts a row, enforcing NOT NULL and primary key uniqueness and maintaining the index.
 pub fn insert(ctx: &mut ExecContext<'_>, table: &TableDef, row: &[Value]) -> Result<TupleId> {
     check_not_null(table, row)?;
-    let Some(index) = ctx.engine.primary_index(table) else { return insert_raw(ctx, table, row) };
+    let Some(pk) = ctx.engine.primary_index(table) else { return insert_raw(ctx, table, row) };
+    let index = &pk.index;
     let key_values: Vec<Value> = table.primary_key.iter().map(|&i| row[i].clone()).collect();
     let key = keycode::encode_key(&key_values);
     // Check and insert under one lock, so two sessions cannot both pass the check.
-    let _unique = ctx.engine.unique_lock().lock();
+    let _unique = pk.unique.lock();
     let heap = ctx.engine.txn_manager().storage().heap(table.file())?;
     for tid in index.lookup(&key)? {
         if ctx.engine.txn_manager().may_be_live(ctx.txn, &heap, tid)? {

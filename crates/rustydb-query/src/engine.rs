@@ -47,12 +47,21 @@ impl EngineOptions {
     }
 }
 
+/// A table's primary key index and the lock that makes its uniqueness check and the insert it
+/// guards one step (per table: inserts into different tables do not wait for each other).
+#[derive(Debug, Default)]
+pub struct PrimaryKey {
+    /// The index: key -> every version's address.
+    pub index: ResidentIndex,
+    /// Held from the uniqueness check until the new entry is in the index.
+    pub unique: Mutex<()>,
+}
+
 /// An open database engine.
 #[derive(Debug)]
 pub struct Engine {
     tm: TxnManager,
-    indexes: RwLock<HashMap<TableId, Arc<ResidentIndex>>>,
-    unique_lock: Mutex<()>,
+    indexes: RwLock<HashMap<TableId, Arc<PrimaryKey>>>,
     ddl_lock: Mutex<()>,
     next_table_id: AtomicU32,
     recovery: RecoveryReport,
@@ -66,7 +75,6 @@ impl Engine {
         let engine = Arc::new(Engine {
             tm: TxnManager::new(storage, status),
             indexes: RwLock::new(HashMap::new()),
-            unique_lock: Mutex::new(()),
             ddl_lock: Mutex::new(()),
             next_table_id: AtomicU32::new(catalog::FIRST_USER_TABLE),
             recovery,
@@ -116,7 +124,7 @@ impl Engine {
     }
 
     fn rebuild_primary_index(&self, ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<()> {
-        let index = self.create_primary_index(table);
+        let index = &self.create_primary_index(table).index;
         for (tid, row) in access::scan_all_versions(ctx, table)? {
             let key: Vec<_> = table.primary_key.iter().map(|&i| row[i].clone()).collect();
             index.insert(&keycode::encode_key(&key), tid)?;
@@ -172,18 +180,13 @@ impl Engine {
     }
 
     /// The primary key index of `table`, if it has one.
-    pub fn primary_index(&self, table: &TableDef) -> Option<Arc<ResidentIndex>> {
+    pub fn primary_index(&self, table: &TableDef) -> Option<Arc<PrimaryKey>> {
         self.indexes.read().get(&table.id).cloned()
     }
 
     /// Creates (empty) the primary key index of a new table.
-    pub fn create_primary_index(&self, table: &TableDef) -> Arc<ResidentIndex> {
-        self.indexes.write().entry(table.id).or_insert_with(|| Arc::new(ResidentIndex::new())).clone()
-    }
-
-    /// Serialises unique checks with the inserts they guard.
-    pub fn unique_lock(&self) -> &Mutex<()> {
-        &self.unique_lock
+    pub fn create_primary_index(&self, table: &TableDef) -> Arc<PrimaryKey> {
+        self.indexes.write().entry(table.id).or_default().clone()
     }
 
     /// Serialises DDL statements.

@@ -91,11 +91,11 @@ fn primary_key_rows(ctx: &mut ExecContext<'_>, table: &TableDef, key: &[Expr]) -
     if values.iter().any(Value::is_null) {
         return Ok(Vec::new());
     }
-    let Some(index) = ctx.engine.primary_index(table) else {
+    let Some(pk) = ctx.engine.primary_index(table) else {
         return Err(DbError::Internal(format!("table {} has no primary key index", table.name)));
     };
     let mut rows = Vec::new();
-    for tid in index.lookup(&keycode::encode_key(&values))? {
+    for tid in pk.index.lookup(&keycode::encode_key(&values))? {
         if let Some(row) = access::fetch(ctx, table, tid)? {
             rows.push((tid, row));
         }

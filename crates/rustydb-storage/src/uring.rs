@@ -37,22 +37,29 @@ thread_local! {
 }
 
 /// Runs one operation on this thread's ring: `build` gets the ring's buffer (sized `len`, holding
-/// `input` for writes) and returns the entry; returns the completion's result and the buffer.
-fn submit(
+/// `input` for writes) and returns the entry; `finish` gets the completion's result and the
+/// buffer, which the ring keeps for the next operation (no allocation per I/O once it is big
+/// enough).
+fn submit<T>(
     len: usize,
     input: Option<&[u8]>,
     build: impl FnOnce(*mut u8) -> squeue::Entry,
-) -> io::Result<(i32, Vec<u8>)> {
+    finish: impl FnOnce(i32, &[u8]) -> io::Result<T>,
+) -> io::Result<T> {
     RING.with(|cell| {
         let mut slot = cell.borrow_mut();
         if slot.is_none() {
             *slot = Some(ThreadRing { ring: IoUring::new(RING_ENTRIES)?, buffer: Vec::new() });
         }
         let Some(state) = slot.as_mut() else { return Err(io::Error::other("io_uring ring missing")) };
-        state.buffer.clear();
-        state.buffer.resize(len, 0);
-        if let Some(data) = input {
-            state.buffer.copy_from_slice(data);
+        match input {
+            Some(data) => {
+                state.buffer.clear();
+                state.buffer.extend_from_slice(data);
+            }
+            // A read overwrites the bytes it returns, so only the length matters: no zero-fill
+            // once the buffer has grown to the largest read.
+            None => state.buffer.resize(len, 0),
         }
         let entry = build(state.buffer.as_mut_ptr());
         // SAFETY: the buffer belongs to this thread's ring state and is not touched again until
@@ -73,7 +80,7 @@ fn submit(
         }
         let result = state.ring.completion().next().map(|c| c.result());
         let result = result.ok_or_else(|| io::Error::other("io_uring completion missing"))?;
-        Ok((result, std::mem::take(&mut state.buffer)))
+        finish(result, &state.buffer)
     })
 }
 
@@ -91,10 +98,12 @@ impl FileHandle for UringFile {
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
         let fd = types::Fd(self.file.as_raw_fd());
         let len = buf.len();
-        let (result, data) = submit(len, None, |ptr| opcode::Read::new(fd, ptr, len as u32).offset(offset).build())?;
-        let n = check(result)?;
-        buf[..n].copy_from_slice(&data[..n]);
-        Ok(n)
+        let build = |ptr: *mut u8| opcode::Read::new(fd, ptr, len as u32).offset(offset).build();
+        submit(len, None, build, |result, data| {
+            let n = check(result)?;
+            buf[..n].copy_from_slice(&data[..n]);
+            Ok(n)
+        })
     }
 
     fn write_all_at(&self, mut buf: &[u8], mut offset: u64) -> io::Result<()> {
@@ -102,7 +111,7 @@ impl FileHandle for UringFile {
         while !buf.is_empty() {
             let len = buf.len();
             let build = |ptr: *mut u8| opcode::Write::new(fd, ptr, len as u32).offset(offset).build();
-            let written = check(submit(len, Some(buf), build)?.0)?;
+            let written = submit(len, Some(buf), build, |result, _| check(result))?;
             if written == 0 {
                 return Err(io::ErrorKind::WriteZero.into());
             }
@@ -114,7 +123,8 @@ impl FileHandle for UringFile {
 
     fn sync_data(&self) -> io::Result<()> {
         let fd = types::Fd(self.file.as_raw_fd());
-        check(submit(0, None, |_| opcode::Fsync::new(fd).flags(types::FsyncFlags::DATASYNC).build())?.0).map(|_| ())
+        let build = |_| opcode::Fsync::new(fd).flags(types::FsyncFlags::DATASYNC).build();
+        submit(0, None, build, |result, _| check(result).map(|_| ()))
     }
 
     fn size(&self) -> io::Result<u64> {

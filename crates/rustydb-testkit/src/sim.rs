@@ -147,6 +147,25 @@ impl SimVfs {
         SimVfs { state: Arc::new(Mutex::new(State { files, durable_names, locks: HashSet::new() })) }
     }
 
+    /// What a *process* crash leaves (the machine keeps running): every write stays visible,
+    /// synced or not, and what was not synced can still be lost by a later [`SimVfs::crash`].
+    /// Only the locks go, with the process.
+    pub fn process_crash(&self) -> SimVfs {
+        let state = self.state.lock();
+        let files = state
+            .files
+            .iter()
+            .map(|(path, file)| {
+                let c = file.0.lock();
+                let copy =
+                    Contents { current: c.current.clone(), durable: c.durable.clone(), pending: c.pending.clone() };
+                (path.clone(), Arc::new(SimFile(Mutex::new(copy))))
+            })
+            .collect();
+        let durable_names = state.durable_names.clone();
+        SimVfs { state: Arc::new(Mutex::new(State { files, durable_names, locks: HashSet::new() })) }
+    }
+
     /// A crash that keeps none of the pending changes (only what was synced).
     pub fn crash_clean(&self) -> SimVfs {
         let state = self.state.lock();
