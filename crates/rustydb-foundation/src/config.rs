@@ -48,8 +48,14 @@ pub struct Config {
     pub listen: String,
     /// The data directory; created on first start.
     pub data_dir: PathBuf,
-    /// Buffer pool size in 8 KiB pages.
+    /// Buffer pool size in pages (of the data directory's page size).
     pub buffer_pool_pages: usize,
+    /// Page size in bytes of a data directory created by this server: a power of two from 4096
+    /// to 32768. An existing directory keeps the size it was created with.
+    pub page_size: usize,
+    /// Whether data files bypass the OS page cache (`O_DIRECT`); falls back to buffered I/O,
+    /// with a logged reason, where the file system cannot.
+    pub direct_io: bool,
     /// The buffer pool's eviction policy: `clock`, `lru`, `2q` or `arc`.
     pub buffer_pool_policy: BufferPoolPolicy,
     /// Milliseconds between background writer rounds (0 turns it off), as `bgwriter_delay`.
@@ -67,7 +73,10 @@ impl Default for Config {
         Config {
             listen: "127.0.0.1:5432".into(),
             data_dir: PathBuf::from("rustydb-data"),
-            buffer_pool_pages: 16_384,
+            // 128 MiB of 4 KiB pages, as PostgreSQL's shared_buffers default.
+            buffer_pool_pages: 32_768,
+            page_size: 4096,
+            direct_io: false,
             buffer_pool_policy: BufferPoolPolicy::default(),
             bgwriter_delay_ms: 200,
             io_backend: IoBackend::default(),

@@ -48,7 +48,7 @@ impl TxnId {
 pub struct PageId {
     /// The file holding the page.
     pub file: FileId,
-    /// The page number within the file (page `n` starts at byte `n * PAGE_SIZE`).
+    /// The page number within the file (page `n` starts at byte `n * page_size`).
     pub number: u32,
 }
 

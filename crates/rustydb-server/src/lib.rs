@@ -37,6 +37,21 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let engine = tokio::task::spawn_blocking(move || Engine::open(&data_dir, &options))
         .await
         .map_err(|e| DbError::Internal(format!("opening the engine: {e}")))??;
+    let storage = engine.txn_manager().storage();
+    let control = storage.control();
+    tracing::info!(page_size = control.page_size, system_id = control.system_id, "data directory");
+    if control.page_size != config.page_size {
+        tracing::warn!(
+            configured = config.page_size,
+            actual = control.page_size,
+            "page_size applies only when a data directory is created; this one keeps its own"
+        );
+    }
+    match storage.disk().direct_fallback() {
+        Some(reason) => tracing::warn!("direct I/O is off: {reason}"),
+        None if storage.disk().is_direct() => tracing::info!("data files use direct I/O (O_DIRECT)"),
+        None => {}
+    }
     let report = engine.recovery_report();
     tracing::info!(
         records = report.records,

@@ -9,10 +9,11 @@
 //! the new page happen under the table lock; a background writer that keeps clean frames ready
 //! (so a fetch rarely waits on a write) comes with the buffer-pool issue.
 
+use crate::aligned::AlignedBuf;
 use crate::disk::DiskManager;
 use crate::eviction::{self, EvictionPolicy, PolicyKind};
 use crate::log_device::LogDevice;
-use crate::page::{PAGE_SIZE, read};
+use crate::page::read;
 use parking_lot::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use rustydb_foundation::metric_names::{
     BUFFER_POOL_EVICTIONS, BUFFER_POOL_HITS, BUFFER_POOL_MISSES, BUFFER_POOL_PAGE_WRITES,
@@ -23,7 +24,7 @@ use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
-type PageBytes = Box<[u8; PAGE_SIZE]>;
+type PageBytes = AlignedBuf;
 
 #[derive(Debug)]
 struct Frame {
@@ -77,14 +78,14 @@ impl Drop for Pin<'_> {
 }
 
 impl Deref for PageReadGuard<'_> {
-    type Target = [u8; PAGE_SIZE];
+    type Target = [u8];
     fn deref(&self) -> &Self::Target {
         &self.latch
     }
 }
 
 impl Deref for PageWriteGuard<'_> {
-    type Target = [u8; PAGE_SIZE];
+    type Target = [u8];
     fn deref(&self) -> &Self::Target {
         &self.latch
     }
@@ -106,9 +107,10 @@ impl BufferPool {
     /// A pool with the chosen eviction policy.
     pub fn with_policy(disk: Arc<DiskManager>, log: Arc<LogDevice>, capacity: usize, policy: PolicyKind) -> Self {
         let capacity = capacity.max(8);
+        let page_size = disk.page_size();
         let frames = (0..capacity)
             .map(|_| Frame {
-                data: RwLock::new(Box::new([0; PAGE_SIZE])),
+                data: RwLock::new(AlignedBuf::zeroed(page_size)),
                 pins: AtomicU32::new(0),
                 dirty: AtomicBool::new(false),
             })
@@ -120,6 +122,11 @@ impl BufferPool {
             policy: eviction::build(policy, capacity),
         };
         BufferPool { disk, log, frames, table: Mutex::new(table), sweep_hand: std::sync::atomic::AtomicUsize::new(0) }
+    }
+
+    /// The size of every page.
+    pub fn page_size(&self) -> usize {
+        self.disk.page_size()
     }
 
     /// The disk manager beneath the pool.
@@ -198,7 +205,7 @@ impl BufferPool {
         }
         let data = frame.data.read();
         self.log.flush_to(read::lsn(&data))?;
-        let mut copy: PageBytes = Box::new(**data);
+        let mut copy = AlignedBuf::copy_of(&data);
         self.disk.write_page(id, &mut copy)?;
         frame.dirty.store(false, Ordering::Release);
         metrics::counter!(BUFFER_POOL_PAGE_WRITES).increment(1);
@@ -228,7 +235,7 @@ impl BufferPool {
             if !frame.dirty.load(Ordering::Acquire) || read::lsn(&data) > durable {
                 continue;
             }
-            let mut copy: PageBytes = Box::new(**data);
+            let mut copy = AlignedBuf::copy_of(&data);
             self.disk.write_page(id, &mut copy)?;
             frame.dirty.store(false, Ordering::Release);
             metrics::counter!(BUFFER_POOL_PAGE_WRITES).increment(1);
@@ -298,6 +305,8 @@ mod tests {
 
     use crate::test_support::log_and_pool as pool;
 
+    const PAGE_SIZE: usize = crate::page::DEFAULT_PAGE_SIZE;
+
     #[test]
     fn pages_survive_eviction_and_wal_is_flushed_first() {
         let dir = tempfile::tempdir().unwrap();
@@ -316,7 +325,6 @@ mod tests {
         let raw = std::fs::read(dir.path().join("base").join(file.0.to_string())).unwrap();
         assert!(raw.len() >= 30 * PAGE_SIZE, "evictions wrote only {} bytes", raw.len());
         for (n, image) in raw.chunks(PAGE_SIZE).enumerate() {
-            let image: &[u8; PAGE_SIZE] = image.try_into().unwrap();
             assert!(read::lsn(image) <= log.durable_lsn(), "page {n} reached the disk ahead of its log");
         }
         for n in 0..40u32 {

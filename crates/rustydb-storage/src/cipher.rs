@@ -8,7 +8,6 @@
 //! keep that many bytes at their end free of tuples (the page header records the number, so
 //! compaction honours it too). A page never written (all zeros) is not passed to `decrypt`.
 
-use crate::page::PAGE_SIZE;
 use rustydb_foundation::{PageId, Result};
 use std::fmt::Debug;
 
@@ -17,10 +16,10 @@ pub trait PageCipher: Send + Sync + Debug {
     /// Bytes at the end of every page this cipher may use for itself (nonce, tag, key id).
     fn reserved_bytes(&self) -> usize;
     /// Encrypts a sealed page image in place, just before it is written.
-    fn encrypt(&self, page: PageId, image: &mut [u8; PAGE_SIZE]) -> Result<()>;
+    fn encrypt(&self, page: PageId, image: &mut [u8]) -> Result<()>;
     /// Decrypts a page image in place, just after it is read; a page that fails authentication
     /// is an error (corruption or tampering), never data.
-    fn decrypt(&self, page: PageId, image: &mut [u8; PAGE_SIZE]) -> Result<()>;
+    fn decrypt(&self, page: PageId, image: &mut [u8]) -> Result<()>;
 }
 
 /// No encryption.
@@ -31,10 +30,10 @@ impl PageCipher for IdentityCipher {
     fn reserved_bytes(&self) -> usize {
         0
     }
-    fn encrypt(&self, _page: PageId, _image: &mut [u8; PAGE_SIZE]) -> Result<()> {
+    fn encrypt(&self, _page: PageId, _image: &mut [u8]) -> Result<()> {
         Ok(())
     }
-    fn decrypt(&self, _page: PageId, _image: &mut [u8; PAGE_SIZE]) -> Result<()> {
+    fn decrypt(&self, _page: PageId, _image: &mut [u8]) -> Result<()> {
         Ok(())
     }
 }
@@ -45,6 +44,8 @@ mod tests {
     use crate::{BufferPool, HeapFile, LogDevice};
     use rustydb_foundation::{DbError, FileId, SqlState, checksum};
     use std::sync::Arc;
+
+    const PAGE_SIZE: usize = crate::page::DEFAULT_PAGE_SIZE;
 
     /// A toy cipher with the shape of a real one: it transforms the page body and keeps an
     /// authentication value in its reserved tail.
@@ -57,20 +58,22 @@ mod tests {
         fn reserved_bytes(&self) -> usize {
             TAIL
         }
-        fn encrypt(&self, _page: PageId, image: &mut [u8; PAGE_SIZE]) -> Result<()> {
-            image[..PAGE_SIZE - TAIL].iter_mut().for_each(|b| *b ^= self.0);
-            let tag = checksum::crc32c(&image[..PAGE_SIZE - TAIL]);
-            image[PAGE_SIZE - TAIL..PAGE_SIZE - 4].copy_from_slice(b"XOR1");
-            image[PAGE_SIZE - 4..].copy_from_slice(&tag.to_le_bytes());
+        fn encrypt(&self, _page: PageId, image: &mut [u8]) -> Result<()> {
+            let size = image.len();
+            image[..size - TAIL].iter_mut().for_each(|b| *b ^= self.0);
+            let tag = checksum::crc32c(&image[..size - TAIL]);
+            image[size - TAIL..size - 4].copy_from_slice(b"XOR1");
+            image[size - 4..].copy_from_slice(&tag.to_le_bytes());
             Ok(())
         }
-        fn decrypt(&self, page: PageId, image: &mut [u8; PAGE_SIZE]) -> Result<()> {
-            let tag = checksum::crc32c(&image[..PAGE_SIZE - TAIL]);
-            if image[PAGE_SIZE - 4..] != tag.to_le_bytes() {
+        fn decrypt(&self, page: PageId, image: &mut [u8]) -> Result<()> {
+            let size = image.len();
+            let tag = checksum::crc32c(&image[..size - TAIL]);
+            if image[size - 4..] != tag.to_le_bytes() {
                 return Err(DbError::Corruption(format!("page {page} failed authentication")));
             }
-            image[..PAGE_SIZE - TAIL].iter_mut().for_each(|b| *b ^= self.0);
-            image[PAGE_SIZE - TAIL..].fill(0);
+            image[..size - TAIL].iter_mut().for_each(|b| *b ^= self.0);
+            image[size - TAIL..].fill(0);
             Ok(())
         }
     }

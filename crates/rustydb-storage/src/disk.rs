@@ -1,10 +1,17 @@
 //! The disk manager: data files under `<data-dir>/base/`, one per [`FileId`], read and written a
 //! page at a time through the [`Vfs`]. Writes seal (checksum) then encrypt with the file's
 //! [`PageCipher`]; reads decrypt then verify.
+//!
+//! Direct I/O: with `direct` set, data files are opened with `O_DIRECT` so pages are cached once
+//! (in the buffer pool) rather than twice (pool and OS page cache). Page buffers are
+//! [`AlignedBuf`]s and page offsets multiples of the page size, as `O_DIRECT` requires. A file
+//! system that refuses `O_DIRECT` (tmpfs does) is detected when the disk manager opens, which
+//! then falls back to buffered I/O and reports why ([`DiskManager::direct_fallback`]).
 
+use crate::aligned::AlignedBuf;
 use crate::cipher::{IdentityCipher, PageCipher};
 use crate::io::{FileHandle, Vfs};
-use crate::page::{PAGE_SIZE, seal, verify};
+use crate::page::{check_page_size, seal, verify};
 use parking_lot::RwLock;
 use rustydb_foundation::{DbError, FileId, PageId, Result};
 use std::collections::HashMap;
@@ -25,19 +32,57 @@ pub struct DiskManager {
     ciphers: RwLock<HashMap<FileId, Arc<dyn PageCipher>>>,
     /// Bytes of each open file known to be allocated (preallocated extents included).
     allocated: parking_lot::Mutex<HashMap<FileId, u64>>,
+    page_size: usize,
+    direct: bool,
+    direct_fallback: Option<String>,
 }
 
 impl DiskManager {
-    /// Uses (creating if needed) `dir` for data files.
-    pub fn open(vfs: Arc<dyn Vfs>, dir: &Path) -> Result<Self> {
+    /// Uses (creating if needed) `dir` for data files of `page_size`-byte pages, through the OS
+    /// page cache.
+    pub fn open(vfs: Arc<dyn Vfs>, dir: &Path, page_size: usize) -> Result<Self> {
+        Self::open_with(vfs, dir, page_size, false)
+    }
+
+    /// As [`DiskManager::open`], with direct I/O if `direct` (falling back to buffered I/O where
+    /// the backend or the file system cannot do it).
+    pub fn open_with(vfs: Arc<dyn Vfs>, dir: &Path, page_size: usize, direct: bool) -> Result<Self> {
+        check_page_size(page_size)?;
         vfs.create_dir_all(dir).map_err(|e| DbError::io(format!("creating {}", dir.display()), e))?;
+        let direct_fallback = if direct { probe_direct(vfs.as_ref(), dir, page_size)? } else { None };
         Ok(DiskManager {
             vfs,
             dir: dir.to_path_buf(),
             files: RwLock::new(HashMap::new()),
             ciphers: RwLock::new(HashMap::new()),
             allocated: parking_lot::Mutex::new(HashMap::new()),
+            page_size,
+            direct: direct && direct_fallback.is_none(),
+            direct_fallback,
         })
+    }
+
+    /// The page size of every data file.
+    pub fn page_size(&self) -> usize {
+        self.page_size
+    }
+
+    /// Whether data files bypass the OS page cache.
+    pub fn is_direct(&self) -> bool {
+        self.direct
+    }
+
+    /// Why direct I/O was asked for but is not in use, if so.
+    pub fn direct_fallback(&self) -> Option<&str> {
+        self.direct_fallback.as_deref()
+    }
+
+    fn open_file(&self, path: &Path, create: bool) -> std::io::Result<Option<Arc<dyn FileHandle>>> {
+        match (self.direct, create) {
+            (true, _) => self.vfs.open_direct(path, create),
+            (false, true) => self.vfs.open(path).map(Some),
+            (false, false) => self.vfs.open_existing(path),
+        }
     }
 
     /// Protects `file`'s pages with `cipher` from now on (set before the file's first page is
@@ -60,7 +105,10 @@ impl DiskManager {
             return Ok(f.clone());
         }
         let path = self.path(file);
-        let f = self.vfs.open(&path).map_err(|e| DbError::io(format!("opening {}", path.display()), e))?;
+        let f = self
+            .open_file(&path, true)
+            .map_err(|e| DbError::io(format!("opening {}", path.display()), e))?
+            .ok_or_else(|| DbError::Internal(format!("{} was not created", path.display())))?;
         Ok(self.files.write().entry(file).or_insert(f).clone())
     }
 
@@ -70,10 +118,10 @@ impl DiskManager {
         let io = |e| DbError::io(format!("reading the size of {}", path.display()), e);
         let handle = match self.files.read().get(&file) {
             Some(h) => Some(h.clone()),
-            None => self.vfs.open_existing(&path).map_err(io)?,
+            None => self.open_file(&path, false).map_err(io)?,
         };
         match handle {
-            Some(h) => Ok((h.size().map_err(io)? / PAGE_SIZE as u64) as u32),
+            Some(h) => Ok((h.size().map_err(io)? / self.page_size as u64) as u32),
             None => Ok(0),
         }
     }
@@ -85,33 +133,37 @@ impl DiskManager {
             return Ok(Some(f.clone()));
         }
         let path = self.path(file);
-        let found = self.vfs.open_existing(&path).map_err(|e| DbError::io(format!("opening {}", path.display()), e))?;
+        let found = self.open_file(&path, false).map_err(|e| DbError::io(format!("opening {}", path.display()), e))?;
         Ok(found.map(|f| self.files.write().entry(file).or_insert(f).clone()))
     }
 
-    /// Reads a page, verifying its checksum. Pages past the end of the file, or of a file that
-    /// does not exist yet, read as zeros.
-    pub fn read_page(&self, id: PageId, buf: &mut [u8; PAGE_SIZE]) -> Result<()> {
+    /// Reads a page into `buf` (one page long, aligned for direct I/O), verifying its checksum
+    /// and identity. Pages past the end of the file, or of a file that does not exist yet, read
+    /// as zeros.
+    pub fn read_page(&self, id: PageId, buf: &mut AlignedBuf) -> Result<()> {
+        debug_assert_eq!(buf.len(), self.page_size);
         let Some(f) = self.existing_handle(id.file)? else {
             buf.fill(0);
             return Ok(());
         };
-        let offset = u64::from(id.number) * PAGE_SIZE as u64;
+        let offset = u64::from(id.number) * self.page_size as u64;
         let done = f.read_full_at(&mut buf[..], offset).map_err(|e| DbError::io(format!("reading page {id}"), e))?;
         buf[done..].fill(0);
         if buf.iter().any(|&b| b != 0) {
             self.cipher(id.file).decrypt(id, buf)?;
         }
-        verify(buf, || format!("{} page {}", self.path(id.file).display(), id.number))
+        verify(buf, id, || format!("{} page {}", self.path(id.file).display(), id.number))
     }
 
-    /// Seals (checksums) and writes a page image.
-    pub fn write_page(&self, id: PageId, buf: &mut [u8; PAGE_SIZE]) -> Result<()> {
-        seal(buf);
+    /// Seals (stamps id and checksum), encrypts and writes a page image; `buf` is a scratch
+    /// copy the caller no longer needs.
+    pub fn write_page(&self, id: PageId, buf: &mut AlignedBuf) -> Result<()> {
+        debug_assert_eq!(buf.len(), self.page_size);
+        seal(buf, id);
         self.cipher(id.file).encrypt(id, buf)?;
         let f = self.handle(id.file)?;
-        let offset = u64::from(id.number) * PAGE_SIZE as u64;
-        self.ensure_allocated(id.file, &f, offset + PAGE_SIZE as u64)?;
+        let offset = u64::from(id.number) * self.page_size as u64;
+        self.ensure_allocated(id.file, &f, offset + self.page_size as u64)?;
         f.write_all_at(&buf[..], offset).map_err(|e| DbError::io(format!("writing page {id}"), e))
     }
 
@@ -156,17 +208,41 @@ impl DiskManager {
     }
 }
 
+/// Tries `O_DIRECT` on a scratch file in `dir`: `None` if it works, else the reason it cannot be
+/// used. Only an error unrelated to direct I/O itself (the directory is unwritable) fails.
+fn probe_direct(vfs: &dyn Vfs, dir: &Path, page_size: usize) -> Result<Option<String>> {
+    if !vfs.supports_direct() {
+        return Ok(Some(format!("the {} I/O backend does not support direct I/O", vfs.name())));
+    }
+    let path = dir.join(".direct-io-probe");
+    let outcome = match vfs.open_direct(&path, true) {
+        Ok(Some(f)) => match f.write_all_at(&AlignedBuf::zeroed(page_size), 0) {
+            Ok(()) => None,
+            Err(e) => Some(format!("a direct write failed in {}: {e}", dir.display())),
+        },
+        Ok(None) => Some("the probe file was not created".to_string()),
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+            Some(format!("the file system of {} refuses O_DIRECT", dir.display()))
+        }
+        Err(e) => return Err(DbError::io(format!("probing direct I/O in {}", dir.display()), e)),
+    };
+    vfs.remove(&path).map_err(|e| DbError::io(format!("removing {}", path.display()), e))?;
+    Ok(outcome)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::io::PosixVfs;
     use std::os::unix::fs::MetadataExt;
 
+    const PAGE_SIZE: usize = crate::page::DEFAULT_PAGE_SIZE;
+
     #[test]
     fn files_grow_in_preallocated_extents_without_changing_their_size() {
         let dir = tempfile::tempdir().unwrap();
-        let disk = DiskManager::open(Arc::new(PosixVfs), dir.path()).unwrap();
-        let mut page = Box::new([0u8; PAGE_SIZE]);
+        let disk = DiskManager::open(Arc::new(PosixVfs), dir.path(), PAGE_SIZE).unwrap();
+        let mut page = AlignedBuf::zeroed(PAGE_SIZE);
         disk.write_page(PageId::new(FileId(5), 0), &mut page).unwrap();
         let meta = std::fs::metadata(dir.path().join("5")).unwrap();
         assert_eq!(meta.len(), PAGE_SIZE as u64, "the size is the written size");
@@ -185,5 +261,23 @@ mod tests {
                 "over-allocated: {allocated}"
             );
         }
+    }
+
+    #[test]
+    fn direct_io_round_trips_pages_or_says_why_it_cannot() {
+        let dir = tempfile::tempdir().unwrap();
+        let disk = DiskManager::open_with(Arc::new(PosixVfs), dir.path(), 8192, true).unwrap();
+        assert_eq!(disk.is_direct(), disk.direct_fallback().is_none());
+        let id = PageId::new(FileId(9), 3);
+        let mut page = AlignedBuf::zeroed(8192);
+        crate::Page::new(&mut page).init(crate::page::KIND_HEAP);
+        crate::Page::new(&mut page).insert(b"through O_DIRECT").unwrap();
+        disk.write_page(id, &mut page).unwrap();
+        disk.sync_all().unwrap();
+        let mut back = AlignedBuf::zeroed(8192);
+        disk.read_page(id, &mut back).unwrap();
+        assert_eq!(crate::page::read::tuple(&back, 0).unwrap(), b"through O_DIRECT");
+        assert_eq!(disk.page_count(FileId(9)).unwrap(), 4);
+        assert!(!dir.path().join(".direct-io-probe").exists(), "the probe file is removed");
     }
 }

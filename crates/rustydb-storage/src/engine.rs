@@ -5,11 +5,13 @@
 //!
 //! ```text
 //! <data-dir>/
+//!   rustydb.control   what the directory was created with (page size, system id); see control
 //!   rustydb.lock      held with flock(LOCK_EX) while a server has the directory open
 //!   base/<file-id>    data files (heap pages)
 //!   wal/<segment>     write-ahead log segments
 //! ```
 
+use crate::control::ControlFile;
 use crate::io::{DirLock, PosixVfs, Vfs};
 use crate::{BackgroundWriter, BufferPool, DiskManager, HeapFile, LogDevice};
 use parking_lot::RwLock;
@@ -30,6 +32,10 @@ pub struct StorageOptions {
     pub eviction: crate::eviction::PolicyKind,
     /// How often the background writer runs (`None`: no background writer).
     pub background_writer: Option<Duration>,
+    /// The page size of a directory created by this open (an existing one keeps its own).
+    pub page_size: usize,
+    /// Whether data files bypass the OS page cache (`O_DIRECT`).
+    pub direct_io: bool,
 }
 
 /// Pages the background writer writes per round at most (PostgreSQL's bgwriter_lru_maxpages).
@@ -44,6 +50,8 @@ impl StorageOptions {
             vfs: Arc::new(PosixVfs),
             eviction: config.buffer_pool_policy,
             background_writer: (config.bgwriter_delay_ms > 0).then(|| Duration::from_millis(config.bgwriter_delay_ms)),
+            page_size: config.page_size,
+            direct_io: config.direct_io,
         }
     }
 
@@ -63,6 +71,7 @@ impl Default for StorageOptions {
 #[derive(Debug)]
 pub struct StorageEngine {
     dir: PathBuf,
+    control: ControlFile,
     disk: Arc<DiskManager>,
     log: Arc<LogDevice>,
     pool: Arc<BufferPool>,
@@ -92,8 +101,12 @@ impl StorageEngine {
             );
             DbError::io(what, e)
         })?;
-        let disk = Arc::new(DiskManager::open(vfs.clone(), &dir.join("base"))?);
-        let log = Arc::new(LogDevice::open(vfs, &dir.join("wal"))?);
+        let (base, wal) = (dir.join("base"), dir.join("wal"));
+        let listed = |d: &Path| vfs.list(d).map_err(|e| DbError::io(format!("listing {}", d.display()), e));
+        let occupied = !listed(&base)?.is_empty() || !listed(&wal)?.is_empty();
+        let (control, _created) = ControlFile::open_or_create(vfs.as_ref(), dir, options.page_size, occupied)?;
+        let disk = Arc::new(DiskManager::open_with(vfs.clone(), &base, control.page_size, options.direct_io)?);
+        let log = Arc::new(LogDevice::open(vfs, &wal)?);
         let pool = Arc::new(BufferPool::with_policy(disk.clone(), log.clone(), options.pool_pages, options.eviction));
         let background_writer = match options.background_writer {
             Some(interval) => Some(
@@ -104,6 +117,7 @@ impl StorageEngine {
         };
         Ok(StorageEngine {
             dir: dir.to_path_buf(),
+            control,
             disk,
             log,
             pool,
@@ -116,6 +130,16 @@ impl StorageEngine {
     /// The data directory.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// What the directory was created with.
+    pub fn control(&self) -> &ControlFile {
+        &self.control
+    }
+
+    /// The disk manager.
+    pub fn disk(&self) -> &Arc<DiskManager> {
+        &self.disk
     }
 
     /// The write-ahead log device.
@@ -163,5 +187,27 @@ mod tests {
         assert!(err.to_string().contains("in use"), "{err}");
         drop(first);
         assert!(StorageEngine::open(dir.path(), 16).is_ok());
+    }
+
+    #[test]
+    fn the_page_size_is_chosen_at_creation_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = FileId(40);
+        {
+            let options = StorageOptions { page_size: 16384, ..StorageOptions::with_pool_pages(16) };
+            let engine = StorageEngine::open_with(dir.path(), options).unwrap();
+            assert_eq!(engine.pool().page_size(), 16384);
+            let heap = engine.heap(file).unwrap();
+            heap.insert(&[7; 10_000], |_| engine.log().append(b"big")).unwrap();
+            engine.flush().unwrap();
+        }
+        // Reopened with the default page size asked for, the directory keeps 16 KiB pages.
+        let engine = StorageEngine::open(dir.path(), 16).unwrap();
+        assert_eq!(engine.control().page_size, 16384);
+        assert_eq!(std::fs::metadata(dir.path().join("base/40")).unwrap().len(), 16384);
+        let heap = engine.heap(file).unwrap();
+        let rows = heap.scan_page(0).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].1, vec![7; 10_000]);
     }
 }

@@ -67,6 +67,19 @@ pub trait Vfs: Send + Sync + Debug {
     fn create_dir_all(&self, dir: &Path) -> io::Result<()>;
     /// Makes the directory's entries (created, removed files) durable.
     fn sync_dir(&self, dir: &Path) -> io::Result<()>;
+    /// Whether [`Vfs::open_direct`] bypasses the OS page cache on this backend.
+    fn supports_direct(&self) -> bool {
+        false
+    }
+
+    /// Opens a data file for page I/O that bypasses the OS page cache (`O_DIRECT`), creating it
+    /// if `create`; `None` if it is missing and not to be created. Every read and write through
+    /// the handle must then use block-aligned memory, offsets and lengths (pages do). Backends
+    /// without direct I/O open the file normally.
+    fn open_direct(&self, path: &Path, create: bool) -> io::Result<Option<Arc<dyn FileHandle>>> {
+        if create { self.open(path).map(Some) } else { self.open_existing(path) }
+    }
+
     /// Takes an exclusive lock named by `path`, held until the guard is dropped; fails at once
     /// if another holder has it (two servers must never share a data directory).
     fn lock(&self, path: &Path) -> io::Result<DirLock>;
@@ -132,6 +145,26 @@ impl Vfs for PosixVfs {
         match OpenOptions::new().read(true).write(true).open(path) {
             Ok(f) => Ok(Some(Arc::new(PosixFile(f)))),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn supports_direct(&self) -> bool {
+        true
+    }
+
+    fn open_direct(&self, path: &Path, create: bool) -> io::Result<Option<Arc<dyn FileHandle>>> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let opened = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(create)
+            .truncate(false)
+            .custom_flags(libc::O_DIRECT)
+            .open(path);
+        match opened {
+            Ok(f) => Ok(Some(Arc::new(PosixFile(f)))),
+            Err(e) if !create && e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
     }

@@ -29,9 +29,11 @@
 
 #![deny(missing_docs)]
 
+pub mod aligned;
 pub mod bgwriter;
 pub mod buffer_pool;
 pub mod cipher;
+pub mod control;
 pub mod disk;
 pub mod engine;
 pub mod eviction;
@@ -44,13 +46,15 @@ pub mod uring;
 #[cfg(test)]
 mod test_support;
 
+pub use aligned::AlignedBuf;
 pub use bgwriter::BackgroundWriter;
 pub use buffer_pool::{BufferPool, PageReadGuard, PageWriteGuard};
 pub use cipher::{IdentityCipher, PageCipher};
+pub use control::ControlFile;
 pub use disk::DiskManager;
 pub use engine::{StorageEngine, StorageOptions};
-pub use heap::HeapFile;
+pub use heap::{Compression, HeapChange, HeapFile};
 pub use io::{FileHandle, PosixVfs, Vfs};
 pub use log_device::{LogDevice, LogRecord};
-pub use page::{PAGE_SIZE, Page};
+pub use page::{DEFAULT_PAGE_SIZE, Page};
 pub use uring::{IoBackend, UringVfs, choose_vfs};

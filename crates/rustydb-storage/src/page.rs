@@ -1,4 +1,6 @@
-//! Slotted pages. Every page is [`PAGE_SIZE`] bytes, little-endian:
+//! Slotted pages. A page is `page_size` bytes — a power of two from [`MIN_PAGE_SIZE`] to
+//! [`MAX_PAGE_SIZE`], [`DEFAULT_PAGE_SIZE`] unless chosen otherwise when the data directory is
+//! created (the control file records it) — laid out little-endian:
 //!
 //! | bytes | field |
 //! |---|---|
@@ -10,17 +12,26 @@
 //! | 18..20 | `free_start`: end of the slot array (u16) |
 //! | 20..22 | `free_end`: start of tuple data (u16) |
 //! | 22..24 | bytes reserved at the page end for the page cipher (u16; 0 without one) |
-//! | 24..32 | reserved |
+//! | 24..28 | file id of the page (u32), stamped when the page is written |
+//! | 28..32 | page number within the file (u32), stamped when the page is written |
 //! | 32..   | slot array, 4 bytes a slot: tuple offset (u16), tuple length (u16) |
-//! | ..8192−r | tuple data, growing down from the end of the page (less the cipher's `r` bytes) |
+//! | ..size−r | tuple data, growing down from the end of the page (less the cipher's `r` bytes) |
 //!
 //! A slot with offset 0 is empty (its tuple was removed); slot numbers are stable for the
-//! tuple's life, so `(page, slot)` is a durable address.
+//! tuple's life, so `(page, slot)` is a durable address. The stamped page id lets a read detect
+//! a page that landed at the wrong place (a misdirected write), which a checksum alone cannot.
+//!
+//! The functions work on `[u8]` images of any valid page size; the length of the slice is the
+//! page size.
 
-use rustydb_foundation::{DbError, Lsn, Result, checksum};
+use rustydb_foundation::{DbError, FileId, Lsn, PageId, Result, SqlState, checksum};
 
-/// The size of every page, in bytes.
-pub const PAGE_SIZE: usize = 8192;
+/// The smallest page size.
+pub const MIN_PAGE_SIZE: usize = 4096;
+/// The largest page size (offsets within a page are u16).
+pub const MAX_PAGE_SIZE: usize = 32768;
+/// The page size of a new data directory unless configured otherwise.
+pub const DEFAULT_PAGE_SIZE: usize = 4096;
 /// The size of the page header.
 pub const HEADER_SIZE: usize = 32;
 const SLOT_SIZE: usize = 4;
@@ -31,17 +42,33 @@ const SLOTS_AT: usize = 16;
 const FREE_START_AT: usize = 18;
 const FREE_END_AT: usize = 20;
 const CIPHER_TAIL_AT: usize = 22;
+const FILE_AT: usize = 24;
+const NUMBER_AT: usize = 28;
 
 /// The kind of a heap page.
 pub const KIND_HEAP: u16 = 1;
 
-/// The largest tuple a page can hold.
-pub const MAX_TUPLE: usize = PAGE_SIZE - HEADER_SIZE - SLOT_SIZE;
+/// Checks that `size` is a page size the engine supports: a power of two within
+/// [`MIN_PAGE_SIZE`]..=[`MAX_PAGE_SIZE`].
+pub fn check_page_size(size: usize) -> Result<()> {
+    if size.is_power_of_two() && (MIN_PAGE_SIZE..=MAX_PAGE_SIZE).contains(&size) {
+        return Ok(());
+    }
+    Err(DbError::sql(
+        SqlState::InvalidParameterValue,
+        format!("invalid page size {size}: must be a power of two from {MIN_PAGE_SIZE} to {MAX_PAGE_SIZE} bytes"),
+    ))
+}
 
-/// A page image: a view over [`PAGE_SIZE`] bytes with slotted-page operations.
+/// The largest tuple a page of `page_size` bytes can hold (before any cipher tail).
+pub const fn max_tuple(page_size: usize) -> usize {
+    page_size - HEADER_SIZE - SLOT_SIZE
+}
+
+/// A page image with slotted-page operations.
 #[derive(Debug)]
 pub struct Page<'a> {
-    bytes: &'a mut [u8; PAGE_SIZE],
+    bytes: &'a mut [u8],
 }
 
 /// Read-only accessors over a page image.
@@ -49,22 +76,22 @@ pub mod read {
     use super::*;
 
     /// The page's LSN.
-    pub fn lsn(bytes: &[u8; PAGE_SIZE]) -> Lsn {
+    pub fn lsn(bytes: &[u8]) -> Lsn {
         Lsn(u64_at(bytes, LSN_AT))
     }
 
     /// The page kind (0 for a page never written).
-    pub fn kind(bytes: &[u8; PAGE_SIZE]) -> u16 {
+    pub fn kind(bytes: &[u8]) -> u16 {
         u16_at(bytes, KIND_AT)
     }
 
     /// Number of slots (used or empty).
-    pub fn slot_count(bytes: &[u8; PAGE_SIZE]) -> u16 {
+    pub fn slot_count(bytes: &[u8]) -> u16 {
         u16_at(bytes, SLOTS_AT)
     }
 
     /// The tuple in `slot`, or `None` if the slot is empty or out of range.
-    pub fn tuple(bytes: &[u8; PAGE_SIZE], slot: u16) -> Option<&[u8]> {
+    pub fn tuple(bytes: &[u8], slot: u16) -> Option<&[u8]> {
         if slot >= slot_count(bytes) {
             return None;
         }
@@ -73,45 +100,50 @@ pub mod read {
     }
 
     /// A slot's (offset, length); offset 0 means empty.
-    pub(super) fn slot_entry(bytes: &[u8; PAGE_SIZE], slot: u16) -> (usize, usize) {
+    pub(super) fn slot_entry(bytes: &[u8], slot: u16) -> (usize, usize) {
         let at = HEADER_SIZE + slot as usize * SLOT_SIZE;
         (u16_at(bytes, at) as usize, u16_at(bytes, at + 2) as usize)
     }
 
     /// The end of the tuple area: the page end less the cipher's reserved tail.
-    pub(super) fn data_end(bytes: &[u8; PAGE_SIZE]) -> usize {
-        PAGE_SIZE - u16_at(bytes, CIPHER_TAIL_AT) as usize
+    pub(super) fn data_end(bytes: &[u8]) -> usize {
+        bytes.len() - u16_at(bytes, CIPHER_TAIL_AT) as usize
     }
 
     /// Free bytes once removed tuples' space is compacted away (not counting a new slot).
-    pub fn reclaimable_space(bytes: &[u8; PAGE_SIZE]) -> usize {
+    pub fn reclaimable_space(bytes: &[u8]) -> usize {
         let live: usize = (0..slot_count(bytes)).map(|s| slot_entry(bytes, s).1).sum();
         data_end(bytes) - u16_at(bytes, FREE_START_AT) as usize - live
     }
 
     /// The slot the next insert will use: the first empty one, or a new one.
-    pub fn insertion_slot(bytes: &[u8; PAGE_SIZE]) -> u16 {
+    pub fn insertion_slot(bytes: &[u8]) -> u16 {
         let count = slot_count(bytes);
         (0..count).find(|&s| slot_entry(bytes, s).0 == 0).unwrap_or(count)
     }
 
     /// True if a tuple of `len` bytes fits (after compaction if need be); a page never
     /// written counts as an empty one.
-    pub fn fits(bytes: &[u8; PAGE_SIZE], len: usize) -> bool {
+    pub fn fits(bytes: &[u8], len: usize) -> bool {
         if kind(bytes) == 0 {
-            return len > 0 && len <= MAX_TUPLE;
+            return len > 0 && len <= max_tuple(bytes.len());
         }
         fits_in(bytes, len, insertion_slot(bytes) == slot_count(bytes))
     }
 
-    pub(super) fn fits_in(bytes: &[u8; PAGE_SIZE], len: usize, new_slot: bool) -> bool {
+    /// True if the tuple in `slot` could be replaced by one of `len` bytes (after compaction).
+    pub fn fits_replacing(bytes: &[u8], slot: u16, len: usize) -> bool {
+        slot < slot_count(bytes) && len > 0 && reclaimable_space(bytes) + slot_entry(bytes, slot).1 >= len
+    }
+
+    pub(super) fn fits_in(bytes: &[u8], len: usize, new_slot: bool) -> bool {
         len > 0 && reclaimable_space(bytes) >= len + if new_slot { SLOT_SIZE } else { 0 }
     }
 }
 
 impl<'a> Page<'a> {
     /// Wraps a page image for modification.
-    pub fn new(bytes: &'a mut [u8; PAGE_SIZE]) -> Self {
+    pub fn new(bytes: &'a mut [u8]) -> Self {
         Page { bytes }
     }
 
@@ -125,12 +157,12 @@ impl<'a> Page<'a> {
         self.bytes.fill(0);
         put_u16(self.bytes, KIND_AT, kind);
         put_u16(self.bytes, FREE_START_AT, HEADER_SIZE as u16);
-        put_u16(self.bytes, FREE_END_AT, (PAGE_SIZE - tail) as u16);
+        put_u16(self.bytes, FREE_END_AT, (self.bytes.len() - tail) as u16);
         put_u16(self.bytes, CIPHER_TAIL_AT, tail as u16);
     }
 
     /// The raw page image.
-    pub fn bytes(&self) -> &[u8; PAGE_SIZE] {
+    pub fn bytes(&self) -> &[u8] {
         self.bytes
     }
 
@@ -215,6 +247,24 @@ impl<'a> Page<'a> {
         true
     }
 
+    /// Replaces the tuple in occupied `slot` by `tuple` (compacting if need be). Returns false,
+    /// changing nothing, if the slot is empty or the new tuple does not fit.
+    pub fn replace(&mut self, slot: u16, tuple: &[u8]) -> bool {
+        if slot >= read::slot_count(self.bytes)
+            || self.slot_entry(slot).0 == 0
+            || !read::fits_replacing(self.bytes, slot, tuple.len())
+        {
+            return false;
+        }
+        let (offset, len) = self.slot_entry(slot);
+        if len == tuple.len() {
+            self.bytes[offset..offset + len].copy_from_slice(tuple);
+            return true;
+        }
+        self.set_slot_entry(slot, 0, 0);
+        self.insert_at(slot, tuple)
+    }
+
     /// Moves every live tuple to the end of the page so the free space is contiguous.
     pub fn compact(&mut self) {
         let count = read::slot_count(self.bytes);
@@ -245,15 +295,18 @@ impl<'a> Page<'a> {
     }
 }
 
-/// Stamps the checksum into a page image before it is written.
-pub fn seal(bytes: &mut [u8; PAGE_SIZE]) {
+/// Stamps the page id and the checksum into a page image before it is written.
+pub fn seal(bytes: &mut [u8], id: PageId) {
+    put_u32(bytes, FILE_AT, id.file.0);
+    put_u32(bytes, NUMBER_AT, id.number);
     put_u32(bytes, CRC_AT, 0);
     let crc = checksum::crc32c(bytes);
     put_u32(bytes, CRC_AT, crc);
 }
 
-/// Verifies a page image read from disk. All-zero pages (never written) are valid.
-pub fn verify(bytes: &[u8; PAGE_SIZE], what: impl FnOnce() -> String) -> Result<()> {
+/// Verifies a page image read from disk as page `id`: its checksum, that it is the page asked
+/// for, and that its header is sane. All-zero pages (never written) are valid.
+pub fn verify(bytes: &[u8], id: PageId, what: impl Fn() -> String) -> Result<()> {
     let stored = u32_at(bytes, CRC_AT);
     if stored == 0 && bytes.iter().all(|&b| b == 0) {
         return Ok(());
@@ -265,9 +318,13 @@ pub fn verify(bytes: &[u8; PAGE_SIZE], what: impl FnOnce() -> String) -> Result<
             what()
         )));
     }
+    let stamped = PageId::new(FileId(u32_at(bytes, FILE_AT)), u32_at(bytes, NUMBER_AT));
+    if stamped != id {
+        return Err(DbError::Corruption(format!("{}: holds page {stamped} instead (misdirected write)", what())));
+    }
     let (start, end) = (u16_at(bytes, FREE_START_AT) as usize, u16_at(bytes, FREE_END_AT) as usize);
     let tail = u16_at(bytes, CIPHER_TAIL_AT) as usize;
-    if read::kind(bytes) != 0 && (start < HEADER_SIZE || start > end || end + tail > PAGE_SIZE) {
+    if read::kind(bytes) != 0 && (start < HEADER_SIZE || start > end || end + tail > bytes.len()) {
         return Err(DbError::Corruption(format!("{}: free-space pointers out of range", what())));
     }
     Ok(())
@@ -300,39 +357,68 @@ fn put_u64(b: &mut [u8], at: usize, v: u64) {
 mod tests {
     use super::*;
 
-    fn blank() -> Box<[u8; PAGE_SIZE]> {
-        Box::new([0; PAGE_SIZE])
+    const PAGE_SIZE: usize = 8192;
+
+    fn blank() -> Vec<u8> {
+        vec![0; PAGE_SIZE]
     }
 
     #[test]
-    fn insert_until_full_then_read_back() {
+    fn insert_until_full_then_read_back_at_every_page_size() {
+        for size in [4096, 8192, 16384, 32768] {
+            let mut bytes = vec![0; size];
+            let mut page = Page::new(&mut bytes);
+            page.init(KIND_HEAP);
+            let mut n = 0u16;
+            while let Some(slot) = page.insert(&[n as u8; 100]) {
+                assert_eq!(slot, n);
+                n += 1;
+            }
+            assert_eq!(n as usize, (size - HEADER_SIZE) / 104);
+            for s in 0..n {
+                assert_eq!(read::tuple(&bytes, s).unwrap(), &[s as u8; 100][..]);
+            }
+            assert!(read::tuple(&bytes, n).is_none());
+            let mut page = Page::new(&mut bytes);
+            page.init(KIND_HEAP);
+            assert_eq!(page.insert(&vec![9; max_tuple(size)]), Some(0), "a largest tuple fits a {size}-byte page");
+        }
+    }
+
+    #[test]
+    fn page_sizes_outside_the_supported_range_are_refused() {
+        for ok in [4096, 8192, 16384, 32768] {
+            assert!(check_page_size(ok).is_ok());
+        }
+        for bad in [0, 512, 2048, 5000, 65536] {
+            assert_eq!(check_page_size(bad).unwrap_err().sqlstate(), SqlState::InvalidParameterValue);
+        }
+    }
+
+    #[test]
+    fn a_page_read_in_the_wrong_place_is_caught() {
         let mut bytes = blank();
-        let mut page = Page::new(&mut bytes);
-        page.init(KIND_HEAP);
-        let mut n = 0u16;
-        while let Some(slot) = page.insert(&[n as u8; 100]) {
-            assert_eq!(slot, n);
-            n += 1;
-        }
-        assert_eq!(n as usize, (PAGE_SIZE - HEADER_SIZE) / 104);
-        for s in 0..n {
-            assert_eq!(read::tuple(&bytes, s).unwrap(), &[s as u8; 100][..]);
-        }
-        assert!(read::tuple(&bytes, n).is_none());
+        Page::new(&mut bytes).init(KIND_HEAP);
+        let here = PageId::new(FileId(3), 7);
+        seal(&mut bytes, here);
+        assert!(verify(&bytes, here, || "p".into()).is_ok());
+        let err = verify(&bytes, PageId::new(FileId(3), 8), || "base/3 page 8".into()).unwrap_err();
+        assert!(err.to_string().contains("misdirected"), "{err}");
     }
 
     #[test]
     fn checksum_catches_a_flipped_bit() {
         let mut bytes = blank();
-        assert!(verify(&bytes, || "zero page".into()).is_ok());
+        let id = PageId::new(FileId(7), 3);
+        assert!(verify(&bytes, id, || "zero page".into()).is_ok());
         let mut page = Page::new(&mut bytes);
         page.init(KIND_HEAP);
         page.insert(b"hello").unwrap();
         page.set_lsn(Lsn(42));
-        seal(&mut bytes);
-        assert!(verify(&bytes, || "p".into()).is_ok());
+        seal(&mut bytes, id);
+        assert!(verify(&bytes, id, || "p".into()).is_ok());
         bytes[PAGE_SIZE - 2] ^= 0x10;
-        let err = verify(&bytes, || "base/7 page 3".into()).unwrap_err();
+        let err = verify(&bytes, id, || "base/7 page 3".into()).unwrap_err();
         assert!(err.to_string().contains("base/7 page 3"), "{err}");
     }
 
@@ -356,6 +442,25 @@ mod tests {
     }
 
     #[test]
+    fn replace_keeps_the_slot_and_uses_the_old_tuples_space() {
+        let mut bytes = blank();
+        let mut page = Page::new(&mut bytes);
+        page.init(KIND_HEAP);
+        let a = page.insert(&[1; 3000]).unwrap();
+        let b = page.insert(&[2; 3000]).unwrap();
+        assert!(!page.fits(3000));
+        assert!(page.replace(a, &[3; 4000]), "the old tuple's 3000 bytes count as room");
+        assert!(page.replace(b, &[4; 10]));
+        assert!(page.replace(b, &[5; 10]), "same length, in place");
+        assert!(!page.replace(a, &vec![6; max_tuple(PAGE_SIZE)]), "too big: nothing changes");
+        assert_eq!(read::tuple(&bytes, a).unwrap(), &[3; 4000][..]);
+        assert_eq!(read::tuple(&bytes, b).unwrap(), &[5; 10][..]);
+        let mut page = Page::new(&mut bytes);
+        assert!(page.remove(b));
+        assert!(!page.replace(b, b"x"), "an empty slot is not replaced");
+    }
+
+    #[test]
     fn insert_at_replays_into_the_recorded_slot_only() {
         let mut bytes = blank();
         let mut page = Page::new(&mut bytes);
@@ -374,8 +479,8 @@ mod tests {
         let mut bytes = blank();
         let mut page = Page::new(&mut bytes);
         page.init(KIND_HEAP);
-        assert!(page.insert(&vec![1; MAX_TUPLE + 1]).is_none());
+        assert!(page.insert(&vec![1; max_tuple(PAGE_SIZE) + 1]).is_none());
         assert!(page.insert(&[]).is_none());
-        assert_eq!(page.insert(&vec![1; MAX_TUPLE]), Some(0));
+        assert_eq!(page.insert(&vec![1; max_tuple(PAGE_SIZE)]), Some(0));
     }
 }

@@ -9,7 +9,8 @@ use std::sync::Arc;
 /// A disk manager on `dir/base` and a log device on `dir/wal`.
 pub(crate) fn disk_and_log(dir: &Path) -> (Arc<DiskManager>, Arc<LogDevice>) {
     let vfs: Arc<dyn Vfs> = Arc::new(PosixVfs);
-    let disk = DiskManager::open(vfs.clone(), &dir.join("base")).expect("disk manager in a temp dir");
+    let disk = DiskManager::open(vfs.clone(), &dir.join("base"), crate::page::DEFAULT_PAGE_SIZE)
+        .expect("disk manager in a temp dir");
     let log = LogDevice::open(vfs, &dir.join("wal")).expect("log device in a temp dir");
     (Arc::new(disk), Arc::new(log))
 }

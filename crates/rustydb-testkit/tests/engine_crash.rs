@@ -22,7 +22,7 @@ fn open(vfs: Arc<dyn Vfs>) -> rustydb_foundation::Result<Arc<Engine>> {
 
 fn open_with(vfs: Arc<dyn Vfs>, eviction: BufferPoolPolicy) -> rustydb_foundation::Result<Arc<Engine>> {
     // No background writer: its timing would make a crash depend on more than the seed.
-    let storage = StorageOptions { pool_pages: 8, vfs, eviction, background_writer: None };
+    let storage = StorageOptions { vfs, eviction, background_writer: None, ..StorageOptions::with_pool_pages(8) };
     let options = EngineOptions { storage, ..EngineOptions::default() };
     Engine::open(Path::new(DIR), &options)
 }

@@ -180,7 +180,8 @@ impl TxnManager {
         let tuple = tuple::build(txn.id, body);
         txn.wrote = true;
         let log = self.storage.log();
-        heap.insert(&tuple, |tid| log.append(&Record::HeapInsert { xid: txn.id, tid, tuple: tuple.clone() }.encode()))
+        let xid = txn.id;
+        heap.insert(&tuple, |change| log.append(&Record::encode_heap(xid, change)))
     }
 
     /// Deletes the version at `tid` (which the caller saw in its snapshot). Returns `false` if
@@ -203,7 +204,7 @@ impl TxnManager {
         };
         txn.wrote = true;
         let log = self.storage.log();
-        heap.patch(tid, XMAX_AT, &me.0.to_le_bytes(), check, || log.append(&Record::SetXmax { xid: me, tid }.encode()))
+        heap.patch(tid, XMAX_AT, &me.0.to_le_bytes(), check, |change| log.append(&Record::encode_heap(me, change)))
     }
 
     /// The row bodies on page `number` of `heap` visible to `txn` under `snapshot`.

@@ -3,37 +3,32 @@
 //!
 //! | bytes | field |
 //! |---|---|
-//! | 0 | kind: 1 heap insert, 2 set xmax, 3 commit, 4 abort |
+//! | 0 | kind: 1 heap change, 3 commit, 4 abort (2 is retired) |
 //! | 1..9 | transaction id (u64) |
 //! | 9.. | body, by kind (below) |
 //!
 //! | kind | body |
 //! |---|---|
-//! | heap insert | file (u32), page (u32), slot (u16), tuple length (u32), tuple bytes |
-//! | set xmax | file (u32), page (u32), slot (u16), xmax (u64) |
+//! | heap change | storage's [`HeapChange`] bytes: one slot of one page, physically |
 //! | commit | count (u32), then that many file ids (u32) to remove once committed |
 //! | abort | nothing |
+//!
+//! Heap changes are physical (which slot, which bytes) so that redo never depends on the state
+//! of any page but the one it changes; what a change means to a transaction — a new version, a
+//! stamped xmax — is told by the tuple header it writes, not by the record.
 
-use rustydb_foundation::{DbError, FileId, PageId, Result, TupleId, TxnId};
+use rustydb_foundation::{DbError, FileId, Result, TxnId};
+use rustydb_storage::HeapChange;
 
 /// One log record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Record {
-    /// A new tuple at `tid`.
-    HeapInsert {
+    /// A change to a heap page made by `xid`.
+    Heap {
         /// Writing transaction.
         xid: TxnId,
-        /// Where the tuple went.
-        tid: TupleId,
-        /// The whole tuple, header included.
-        tuple: Vec<u8>,
-    },
-    /// The tuple at `tid` was deleted by `xid` (its xmax stamped).
-    SetXmax {
-        /// Deleting transaction.
-        xid: TxnId,
-        /// The deleted version.
-        tid: TupleId,
+        /// The change, in storage's encoding ([`HeapChange::decode`] reads it).
+        change: Vec<u8>,
     },
     /// `xid` committed; `drop_files` are removed from disk once it has.
     Commit {
@@ -53,34 +48,31 @@ impl Record {
     /// The transaction the record belongs to.
     pub fn xid(&self) -> TxnId {
         match self {
-            Record::HeapInsert { xid, .. }
-            | Record::SetXmax { xid, .. }
-            | Record::Commit { xid, .. }
-            | Record::Abort { xid } => *xid,
+            Record::Heap { xid, .. } | Record::Commit { xid, .. } | Record::Abort { xid } => *xid,
         }
+    }
+
+    /// The bytes of a heap-change record, built straight from the change (no copy of it first).
+    pub fn encode_heap(xid: TxnId, change: &HeapChange<'_>) -> Vec<u8> {
+        let mut out = Vec::with_capacity(9 + change.encoded_len());
+        out.push(1);
+        out.extend_from_slice(&xid.0.to_le_bytes());
+        change.encode(&mut out);
+        out
     }
 
     /// The record's bytes.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(32);
         let kind = match self {
-            Record::HeapInsert { .. } => 1,
-            Record::SetXmax { .. } => 2,
+            Record::Heap { .. } => 1,
             Record::Commit { .. } => 3,
             Record::Abort { .. } => 4,
         };
         out.push(kind);
         out.extend_from_slice(&self.xid().0.to_le_bytes());
         match self {
-            Record::HeapInsert { tid, tuple, .. } => {
-                put_tid(&mut out, *tid);
-                out.extend_from_slice(&(tuple.len() as u32).to_le_bytes());
-                out.extend_from_slice(tuple);
-            }
-            Record::SetXmax { xid, tid } => {
-                put_tid(&mut out, *tid);
-                out.extend_from_slice(&xid.0.to_le_bytes());
-            }
+            Record::Heap { change, .. } => out.extend_from_slice(change),
             Record::Commit { drop_files, .. } => {
                 out.extend_from_slice(&(drop_files.len() as u32).to_le_bytes());
                 for f in drop_files {
@@ -99,14 +91,9 @@ impl Record {
         let xid = TxnId(r.u64()?);
         let record = match kind {
             1 => {
-                let tid = r.tid()?;
-                let len = r.u32()? as usize;
-                Record::HeapInsert { xid, tid, tuple: r.take(len)?.to_vec() }
-            }
-            2 => {
-                let tid = r.tid()?;
-                let _xmax = r.u64()?;
-                Record::SetXmax { xid, tid }
+                let change = r.take(bytes.len() - r.pos)?;
+                HeapChange::decode(change)?;
+                Record::Heap { xid, change: change.to_vec() }
             }
             3 => {
                 let n = r.u32()? as usize;
@@ -121,12 +108,6 @@ impl Record {
         }
         Ok(record)
     }
-}
-
-fn put_tid(out: &mut Vec<u8>, tid: TupleId) {
-    out.extend_from_slice(&tid.page.file.0.to_le_bytes());
-    out.extend_from_slice(&tid.page.number.to_le_bytes());
-    out.extend_from_slice(&tid.slot.to_le_bytes());
 }
 
 struct Reader<'a> {
@@ -146,10 +127,6 @@ impl Reader<'_> {
     fn u8(&mut self) -> Result<u8> {
         Ok(self.take(1)?[0])
     }
-    fn u16(&mut self) -> Result<u16> {
-        let b = self.take(2)?;
-        Ok(u16::from_le_bytes([b[0], b[1]]))
-    }
     fn u32(&mut self) -> Result<u32> {
         let b = self.take(4)?;
         Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
@@ -159,11 +136,6 @@ impl Reader<'_> {
         a.copy_from_slice(self.take(8)?);
         Ok(u64::from_le_bytes(a))
     }
-    fn tid(&mut self) -> Result<TupleId> {
-        let file = FileId(self.u32()?);
-        let number = self.u32()?;
-        Ok(TupleId { page: PageId::new(file, number), slot: self.u16()? })
-    }
 }
 
 #[cfg(test)]
@@ -172,13 +144,18 @@ mod tests {
 
     #[test]
     fn every_kind_round_trips_and_garbage_is_corruption() {
+        use rustydb_foundation::{PageId, TupleId};
         let tid = TupleId { page: PageId::new(FileId(7), 3), slot: 9 };
+        let put = Record::encode_heap(TxnId(5), &HeapChange::Put { tid, piece: &[1, 1, 2, 3] });
+        let patch = Record::encode_heap(TxnId(6), &HeapChange::Patch { tid, offset: 9, bytes: &[6; 8] });
         let records = [
-            Record::HeapInsert { xid: TxnId(5), tid, tuple: vec![1, 2, 3] },
-            Record::SetXmax { xid: TxnId(6), tid },
+            Record::decode(&put).unwrap(),
+            Record::decode(&patch).unwrap(),
             Record::Commit { xid: TxnId(5), drop_files: vec![FileId(7), FileId(8)] },
             Record::Abort { xid: TxnId(6) },
         ];
+        assert_eq!(records[0].encode(), put);
+        assert_eq!(records[1].xid(), TxnId(6));
         for r in records {
             let bytes = r.encode();
             assert_eq!(Record::decode(&bytes).unwrap(), r);

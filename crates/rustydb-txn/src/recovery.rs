@@ -9,7 +9,7 @@
 use crate::record::Record;
 use crate::status::StatusTable;
 use rustydb_foundation::{Lsn, Result, TxnId};
-use rustydb_storage::StorageEngine;
+use rustydb_storage::{HeapChange, StorageEngine};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
@@ -41,9 +41,9 @@ pub fn recover(storage: &StorageEngine) -> Result<(StatusTable, RecoveryReport)>
         max_xid = max_xid.max(record.xid().0);
         seen.insert(record.xid().0);
         match record {
-            Record::HeapInsert { tid, tuple, .. } => storage.heap(tid.page.file)?.redo_insert(tid, &tuple, rec.lsn),
-            Record::SetXmax { xid, tid } => {
-                storage.heap(tid.page.file)?.redo_patch(tid, crate::tuple::XMAX_AT, &xid.0.to_le_bytes(), rec.lsn)
+            Record::Heap { change, .. } => {
+                let change = HeapChange::decode(&change)?;
+                storage.heap(change.tid().page.file)?.redo(&change, rec.lsn)
             }
             Record::Commit { xid, drop_files } => {
                 committed.insert(xid.0);

@@ -1,0 +1,1008 @@
+//! Heap files: unordered tuples addressed by `(page, slot)` ([`TupleId`]).
+//!
+//! ## Storing a tuple
+//! A tuple is kept as a *head piece* in its slot (see [`piece`] for the bytes). Small tuples are
+//! stored whole. A tuple of at least [`HeapFile::compress_threshold`] bytes has everything after
+//! its first [`PREFIX`] bytes compressed with the table's [`Compression`] method when that makes
+//! it smaller; one whose head would still exceed a quarter of a page keeps only its prefix and a
+//! pointer in the head and moves the rest into *chunks* — full-page pieces linked in a chain
+//! (PostgreSQL's TOAST, kept in the same file). Values of up to [`MAX_TUPLE_BYTES`] fit.
+//!
+//! ## Changing a tuple
+//! - [`HeapFile::patch`] overwrites bytes of the prefix in place (a transaction's xmax).
+//! - [`HeapFile::update`] replaces a tuple, keeping its address: in place if the new head fits
+//!   its page, otherwise the head moves to another page and the slot keeps a *forward pointer*
+//!   to it (never more than one hop: a second move re-points the origin).
+//! - [`HeapFile::remove`] frees the slot, its moved head and its chunks (vacuum's job).
+//!
+//! ## Logging
+//! Every page change is described by a [`HeapChange`] passed to the caller's `log` closure while
+//! the page latch is held and before the page changes; the returned LSN becomes the page's LSN.
+//! If logging fails the page is unchanged. A change touches one slot of one page, and recovery
+//! re-applies it with [`HeapFile::redo`] only where the page LSN shows it missing — redo never
+//! reads another page, so it is correct whatever state other pages were flushed in. A change
+//! spanning pages (a chained insert, a move) is several records, ordered so that a crash between
+//! them leaves at worst unreachable pieces (chunks without a head, a moved head nobody points
+//! to), never a pointer to nothing; scans skip such pieces.
+//!
+//! ## Concurrency
+//! The *structure lock* serialises everything that places, moves or frees pieces (insert,
+//! update, remove); reads and patches do not take it. Page latches are held one at a time,
+//! except that an update holding its tuple's page may latch one other page of the same heap —
+//! safe because only updates nest and they are serialised. Readers follow pointers after
+//! letting go of the page that held them and check what they find (a chunk's value id, a moved
+//! head's origin); a mismatch means the tuple changed meanwhile, and the read starts over.
+//!
+//! ## Space
+//! A new piece goes to the last page if it fits, else to a page the free-space map knows has
+//! room, else to a new page. The map lives in memory: after a restart, space freed earlier is
+//! found again when vacuum next visits the page.
+
+mod change;
+mod compression;
+pub mod piece;
+
+pub use change::HeapChange;
+pub use compression::Compression;
+pub use piece::PREFIX;
+
+use crate::buffer_pool::BufferPool;
+use crate::page::{KIND_HEAP, Page, max_tuple, read};
+use parking_lot::Mutex;
+use piece::{Addr, External, HeadForm, Piece, Rest};
+use rustydb_foundation::{DbError, FileId, Lsn, PageId, Result, SqlState, TupleId};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
+
+/// Pages with less reclaimable space than this leave the free-space map.
+const FSM_MIN_FREE: usize = 64;
+/// The largest tuple a heap stores (PostgreSQL's limit for one field).
+pub const MAX_TUPLE_BYTES: usize = 1 << 30;
+/// How often a read starts over because the tuple changed under it before giving up.
+const READ_RETRIES: usize = 1000;
+
+/// A table's tuples in one data file.
+#[derive(Debug)]
+pub struct HeapFile {
+    file: FileId,
+    pool: Arc<BufferPool>,
+    /// Logical page count, including pages so far only in the buffer pool.
+    pages: AtomicU32,
+    /// Serialises placing, moving and freeing pieces.
+    structure: Mutex<()>,
+    /// Pages known to have reclaimable space, with that space (approximate, rechecked under the
+    /// page latch).
+    free_space: Mutex<BTreeMap<u32, usize>>,
+    /// Bytes new pages keep free at their end for the file's page cipher.
+    cipher_tail: usize,
+    /// The table's compression method (its [`Compression::code`]).
+    compression: AtomicU8,
+}
+
+/// What reading a tuple found.
+enum Found {
+    Tuple(Vec<u8>),
+    Nothing,
+    /// The tuple changed while it was being read: read again.
+    Changed,
+}
+
+/// A tuple made ready to store: its head's form, chunks already written if external.
+struct Prepared<'t> {
+    tuple: &'t [u8],
+    form: HeadForm,
+}
+
+impl Prepared<'_> {
+    fn head(&self, origin: Option<Addr>) -> Vec<u8> {
+        piece::encode_head(self.tuple, &self.form, origin)
+    }
+    fn external(&self) -> Option<External> {
+        match &self.form {
+            HeadForm::External(e) => Some(*e),
+            _ => None,
+        }
+    }
+}
+
+impl HeapFile {
+    /// Opens the heap stored in `file` (empty if the file does not exist yet).
+    pub fn open(pool: Arc<BufferPool>, file: FileId) -> Result<Self> {
+        let pages = pool.disk().page_count(file)?;
+        let cipher_tail = pool.disk().cipher(file).reserved_bytes();
+        Ok(HeapFile {
+            cipher_tail,
+            file,
+            pool,
+            pages: AtomicU32::new(pages),
+            structure: Mutex::new(()),
+            free_space: Mutex::new(BTreeMap::new()),
+            compression: AtomicU8::new(Compression::default().code()),
+        })
+    }
+
+    /// The data file.
+    pub fn file(&self) -> FileId {
+        self.file
+    }
+
+    /// Number of pages.
+    pub fn page_count(&self) -> u32 {
+        self.pages.load(Ordering::Acquire)
+    }
+
+    /// How tuples stored from now on are compressed (those stored earlier keep their form).
+    pub fn set_compression(&self, method: Compression) {
+        self.compression.store(method.code(), Ordering::Release);
+    }
+
+    /// The table's compression method.
+    pub fn compression(&self) -> Compression {
+        Compression::from_code(self.compression.load(Ordering::Acquire)).unwrap_or_default()
+    }
+
+    /// The largest piece a page of this heap takes.
+    fn max_piece(&self) -> usize {
+        max_tuple(self.pool.page_size()) - self.cipher_tail
+    }
+
+    /// Heads longer than this move the tuple's rest into chunks: a quarter of a page, as
+    /// PostgreSQL's TOAST_TUPLE_THRESHOLD, so that at least four tuples share a page.
+    pub fn inline_limit(&self) -> usize {
+        (self.pool.page_size() / 4).min(self.max_piece() - 1 - piece::ADDR_LEN)
+    }
+
+    /// Tuples at least this long are offered to the table's compression method.
+    pub fn compress_threshold(&self) -> usize {
+        self.inline_limit() / 2
+    }
+
+    fn tid(&self, (number, slot): Addr) -> TupleId {
+        TupleId { page: PageId::new(self.file, number), slot }
+    }
+
+    /// Inserts `tuple` and returns its address, logging every page change through `log` first.
+    pub fn insert(&self, tuple: &[u8], mut log: impl FnMut(&HeapChange<'_>) -> Result<Lsn>) -> Result<TupleId> {
+        let _structure = self.structure.lock();
+        let prepared = self.prepare(tuple, &mut log)?;
+        let head = prepared.head(None);
+        self.place(&head, None, &mut log)
+    }
+
+    /// Encodes `tuple` for storage; an external one has its chunks written (last first, so each
+    /// can name its successor).
+    fn prepare<'t>(
+        &self,
+        tuple: &'t [u8],
+        log: &mut impl FnMut(&HeapChange<'_>) -> Result<Lsn>,
+    ) -> Result<Prepared<'t>> {
+        if tuple.is_empty() {
+            return Err(DbError::Internal("an empty tuple cannot be stored".into()));
+        }
+        if tuple.len() > MAX_TUPLE_BYTES {
+            return Err(DbError::sql(
+                SqlState::ProgramLimitExceeded,
+                format!("row is too big: size {}, maximum size {MAX_TUPLE_BYTES}", tuple.len()),
+            ));
+        }
+        let limit = self.inline_limit();
+        if tuple.len() < self.compress_threshold() && piece::head_len(tuple.len(), &HeadForm::Inline, false) <= limit {
+            return Ok(Prepared { tuple, form: HeadForm::Inline });
+        }
+        let split = tuple.len().min(PREFIX);
+        let method = self.compression();
+        let compressed = method.compress(&tuple[split..])?;
+        if let Some(data) = &compressed {
+            let form = HeadForm::Compressed { method, data: data.clone() };
+            if piece::head_len(tuple.len(), &form, false) <= limit {
+                return Ok(Prepared { tuple, form });
+            }
+        } else if piece::head_len(tuple.len(), &HeadForm::Inline, false) <= limit {
+            return Ok(Prepared { tuple, form: HeadForm::Inline });
+        }
+        let (method, stored) = match &compressed {
+            Some(data) => (method, &data[..]),
+            None => (Compression::None, &tuple[split..]),
+        };
+        let value_id = next_value_id();
+        let chunk_size = self.max_piece() - piece::CHUNK_HEADER;
+        let mut next: Option<Addr> = None;
+        let pieces: Vec<&[u8]> = stored.chunks(chunk_size).collect();
+        for data in pieces.iter().rev() {
+            let chunk = piece::encode_chunk(value_id, next, data);
+            let tid = self.place(&chunk, None, log)?;
+            next = Some((tid.page.number, tid.slot));
+        }
+        let first = next.ok_or_else(|| DbError::Internal("external value without chunks".into()))?;
+        let external = External { method, len: tuple.len() - split, stored_len: stored.len(), value_id, first };
+        Ok(Prepared { tuple, form: HeadForm::External(external) })
+    }
+
+    /// Stores `piece` in a new slot — on a page other than `avoid` (whose latch the caller
+    /// holds) — logging first.
+    fn place(
+        &self,
+        piece: &[u8],
+        avoid: Option<u32>,
+        log: &mut impl FnMut(&HeapChange<'_>) -> Result<Lsn>,
+    ) -> Result<TupleId> {
+        let number = self.choose_page(piece.len(), avoid)?;
+        let id = PageId::new(self.file, number);
+        let mut guard = self.pool.write(id)?;
+        let mut page = Page::new(&mut guard);
+        if read::kind(page.bytes()) == 0 {
+            page.init_reserving(KIND_HEAP, self.cipher_tail);
+        }
+        // Checked before logging: a logged insert that did not fit would fail again at redo.
+        if !page.fits(piece.len()) {
+            return Err(DbError::Internal(format!("piece no longer fits on page {id}")));
+        }
+        let tid = TupleId { page: id, slot: page.insertion_slot() };
+        let lsn = log(&HeapChange::Put { tid, piece })?;
+        if !page.insert_at(tid.slot, piece) {
+            return Err(DbError::Internal(format!("piece no longer fits on page {id}")));
+        }
+        page.set_lsn(lsn);
+        self.note_free_space(number, page.reclaimable_space());
+        Ok(tid)
+    }
+
+    /// The page a piece of `len` bytes goes to: the last page, a page from the free-space map,
+    /// or a new page; never `avoid`.
+    fn choose_page(&self, len: usize, avoid: Option<u32>) -> Result<u32> {
+        if let Some(last) = self.page_count().checked_sub(1)
+            && Some(last) != avoid
+            && self.page_fits(last, len)?
+        {
+            return Ok(last);
+        }
+        let candidates: Vec<u32> = self
+            .free_space
+            .lock()
+            .iter()
+            .filter(|(p, free)| **free >= len + 4 && Some(**p) != avoid)
+            .map(|(p, _)| *p)
+            .collect();
+        for number in candidates {
+            if self.page_fits(number, len)? {
+                return Ok(number);
+            }
+        }
+        Ok(self.pages.fetch_add(1, Ordering::AcqRel))
+    }
+
+    fn note_free_space(&self, number: u32, free: usize) {
+        let mut map = self.free_space.lock();
+        if free >= FSM_MIN_FREE {
+            map.insert(number, free);
+        } else {
+            map.remove(&number);
+        }
+    }
+
+    /// Whether a piece fits on page `number`: a probe under the shared latch, so it neither
+    /// blocks readers nor dirties the page (the insert rechecks under the exclusive latch).
+    fn page_fits(&self, number: u32, len: usize) -> Result<bool> {
+        let guard = self.pool.read(PageId::new(self.file, number))?;
+        let fits = read::fits(&guard, len);
+        if !fits {
+            self.note_free_space(number, read::reclaimable_space(&guard));
+        }
+        Ok(fits)
+    }
+
+    /// Replaces the tuple at `tid` by `tuple`, keeping its address. `check` sees the current
+    /// tuple's prefix (its first [`PREFIX`] bytes, or all of it if shorter) under the page latch
+    /// and decides: `Ok(true)` replaces, `Ok(false)` leaves it alone, an error refuses. Returns
+    /// whether it was replaced; an address holding no tuple is an error.
+    pub fn update(
+        &self,
+        tid: TupleId,
+        tuple: &[u8],
+        check: impl FnOnce(&[u8]) -> Result<bool>,
+        mut log: impl FnMut(&HeapChange<'_>) -> Result<Lsn>,
+    ) -> Result<bool> {
+        let _structure = self.structure.lock();
+        let prepared = self.prepare(tuple, &mut log)?;
+        let mut guard = self.pool.write(tid.page)?;
+        let stored = read::tuple(&guard, tid.slot).ok_or_else(|| no_tuple(tid))?.to_vec();
+        // Where the current head is: here, or moved to `old_target`.
+        let (current, old_target) = match piece::decode(&stored)? {
+            Piece::Forward { target } => {
+                if target.0 == tid.page.number {
+                    return Err(dangling(tid, target));
+                }
+                let target_guard = self.pool.read(self.tid(target).page)?;
+                let moved = read::tuple(&target_guard, target.1).map(<[u8]>::to_vec);
+                let moved = moved.ok_or_else(|| dangling(tid, target))?;
+                (moved, Some(target))
+            }
+            Piece::Head { origin: None, .. } => (stored.clone(), None),
+            _ => return Err(no_tuple(tid)),
+        };
+        let Piece::Head { origin, prefix, rest } = piece::decode(&current)? else { return Err(dangling(tid, (0, 0))) };
+        if old_target.is_some() && origin != Some((tid.page.number, tid.slot)) {
+            return Err(DbError::Corruption(format!("the moved tuple of {tid} names another origin")));
+        }
+        let old_external = match rest {
+            Rest::External(e) => Some(e),
+            _ => None,
+        };
+        let verdict = check(&prefix[..prefix.len().min(PREFIX)]);
+        if !matches!(verdict, Ok(true)) {
+            // The new tuple's chunks are not needed after all.
+            drop(guard);
+            if let Some(e) = prepared.external() {
+                self.free_chunks(e, &mut log)?;
+            }
+            return verdict;
+        }
+        let head = prepared.head(None);
+        let mut page = Page::new(&mut guard);
+        if read::fits_replacing(page.bytes(), tid.slot, head.len()) {
+            let lsn = log(&HeapChange::Replace { tid, piece: &head })?;
+            page.replace(tid.slot, &head);
+            page.set_lsn(lsn);
+        } else {
+            let moved = prepared.head(Some((tid.page.number, tid.slot)));
+            let target = self.place(&moved, Some(tid.page.number), &mut log)?;
+            let forward = piece::encode_forward((target.page.number, target.slot));
+            if !read::fits_replacing(page.bytes(), tid.slot, forward.len()) {
+                return Err(DbError::Internal(format!("no room for a forward pointer at {tid}")));
+            }
+            let lsn = log(&HeapChange::Replace { tid, piece: &forward })?;
+            page.replace(tid.slot, &forward);
+            page.set_lsn(lsn);
+        }
+        self.note_free_space(tid.page.number, page.reclaimable_space());
+        drop(guard);
+        // The old pieces are unreachable now.
+        if let Some(target) = old_target {
+            self.free_slot(self.tid(target), &mut log)?;
+        }
+        if let Some(e) = old_external {
+            self.free_chunks(e, &mut log)?;
+        }
+        Ok(true)
+    }
+
+    /// Physically removes the tuple at `tid` — its slot, its moved head and its chunks — (vacuum's
+    /// job: no snapshot may still see it), logging first. Returns false if there was none.
+    pub fn remove(&self, tid: TupleId, mut log: impl FnMut(&HeapChange<'_>) -> Result<Lsn>) -> Result<bool> {
+        let _structure = self.structure.lock();
+        let stored = {
+            let guard = self.pool.read(tid.page)?;
+            match read::tuple(&guard, tid.slot) {
+                Some(bytes) => bytes.to_vec(),
+                None => return Ok(false),
+            }
+        };
+        let (external, target) = match piece::decode(&stored)? {
+            Piece::Head { origin: None, rest, .. } => (external_of(&rest), None),
+            Piece::Forward { target } => {
+                let guard = self.pool.read(self.tid(target).page)?;
+                let moved = read::tuple(&guard, target.1).ok_or_else(|| dangling(tid, target))?;
+                match piece::decode(moved)? {
+                    Piece::Head { rest, .. } => (external_of(&rest), Some(target)),
+                    _ => return Err(dangling(tid, target)),
+                }
+            }
+            _ => return Ok(false),
+        };
+        self.free_slot(tid, &mut log)?;
+        if let Some(target) = target {
+            self.free_slot(self.tid(target), &mut log)?;
+        }
+        if let Some(e) = external {
+            self.free_chunks(e, &mut log)?;
+        }
+        Ok(true)
+    }
+
+    /// Empties one slot, logging first.
+    fn free_slot(&self, tid: TupleId, log: &mut impl FnMut(&HeapChange<'_>) -> Result<Lsn>) -> Result<()> {
+        let mut guard = self.pool.write(tid.page)?;
+        let mut page = Page::new(&mut guard);
+        if page.tuple_mut(tid.slot).is_none() {
+            return Ok(());
+        }
+        let lsn = log(&HeapChange::Remove { tid })?;
+        page.remove(tid.slot);
+        page.set_lsn(lsn);
+        self.note_free_space(tid.page.number, page.reclaimable_space());
+        Ok(())
+    }
+
+    /// Frees every chunk of an external value (under the structure lock, so none is reused
+    /// while the chain is walked).
+    fn free_chunks(&self, value: External, log: &mut impl FnMut(&HeapChange<'_>) -> Result<Lsn>) -> Result<()> {
+        let mut next = Some(value.first);
+        while let Some(addr) = next {
+            let tid = self.tid(addr);
+            next = {
+                let guard = self.pool.read(tid.page)?;
+                let Some(stored) = read::tuple(&guard, tid.slot) else { break };
+                match piece::decode(stored)? {
+                    Piece::Chunk { value_id, next, .. } if value_id == value.value_id => next,
+                    _ => break,
+                }
+            };
+            self.free_slot(tid, log)?;
+        }
+        Ok(())
+    }
+
+    /// Overwrites `bytes` at `offset` within the tuple at `tid` (same length; the range must lie
+    /// within the tuple's first [`PREFIX`] bytes unless the tuple is stored uncompressed inline),
+    /// logging first. `check` sees the tuple's prefix under the page latch and decides
+    /// atomically: `Ok(true)` applies the change, `Ok(false)` leaves the tuple alone, an error
+    /// refuses it (this is where a transaction detects a concurrent writer). Returns whether the
+    /// change was applied.
+    pub fn patch(
+        &self,
+        tid: TupleId,
+        offset: usize,
+        bytes: &[u8],
+        mut check: impl FnMut(&[u8]) -> Result<bool>,
+        mut log: impl FnMut(&HeapChange<'_>) -> Result<Lsn>,
+    ) -> Result<bool> {
+        if let Some(done) = self.try_patch(tid, offset, bytes, &mut check, &mut log)? {
+            return Ok(done);
+        }
+        // The tuple moved between the two latches; under the structure lock it cannot again.
+        let _structure = self.structure.lock();
+        self.try_patch(tid, offset, bytes, &mut check, &mut log)?.ok_or_else(|| changing(tid))
+    }
+
+    /// One attempt at [`HeapFile::patch`]: `None` if the tuple moved under it. A moved tuple is
+    /// patched where it lives, its origin having been read and let go of first (one latch at a
+    /// time).
+    fn try_patch(
+        &self,
+        tid: TupleId,
+        offset: usize,
+        bytes: &[u8],
+        check: &mut impl FnMut(&[u8]) -> Result<bool>,
+        log: &mut impl FnMut(&HeapChange<'_>) -> Result<Lsn>,
+    ) -> Result<Option<bool>> {
+        let at = {
+            let guard = self.pool.read(tid.page)?;
+            let stored = read::tuple(&guard, tid.slot).ok_or_else(|| no_tuple(tid))?;
+            match piece::decode(stored)? {
+                Piece::Forward { target } => self.tid(target),
+                Piece::Head { origin: None, .. } => tid,
+                _ => return Err(no_tuple(tid)),
+            }
+        };
+        let expected_origin = (at != tid).then_some((tid.page.number, tid.slot));
+        let mut guard = self.pool.write(at.page)?;
+        let mut page = Page::new(&mut guard);
+        let Some(stored) = page.tuple_mut(at.slot) else { return Ok(None) };
+        let verdict = match piece::decode(stored)? {
+            Piece::Head { origin, prefix, .. } if origin == expected_origin => {
+                check(&prefix[..prefix.len().min(PREFIX)])?
+            }
+            _ => return Ok(None),
+        };
+        if !verdict {
+            return Ok(Some(false));
+        }
+        let range = piece::patch_range(stored, offset, bytes.len())?;
+        let lsn = log(&HeapChange::Patch { tid: at, offset: range.start as u16, bytes })?;
+        stored[range].copy_from_slice(bytes);
+        page.set_lsn(lsn);
+        Ok(Some(true))
+    }
+
+    /// A copy of the tuple at `tid`, or `None` if there is none.
+    pub fn get(&self, tid: TupleId) -> Result<Option<Vec<u8>>> {
+        if tid.page.file != self.file || tid.page.number >= self.page_count() {
+            return Ok(None);
+        }
+        for _ in 0..READ_RETRIES {
+            let stored = {
+                let guard = self.pool.read(tid.page)?;
+                match read::tuple(&guard, tid.slot) {
+                    Some(bytes) => bytes.to_vec(),
+                    None => return Ok(None),
+                }
+            };
+            match self.resolve(tid, &stored)? {
+                Found::Tuple(t) => return Ok(Some(t)),
+                Found::Nothing => return Ok(None),
+                Found::Changed => {}
+            }
+        }
+        Err(changing(tid))
+    }
+
+    /// The tuple a slot's stored piece stands for, reading further pages as needed.
+    fn resolve(&self, tid: TupleId, stored: &[u8]) -> Result<Found> {
+        match piece::decode(stored)? {
+            Piece::Head { origin: None, prefix, rest } => self.materialize(prefix, &rest),
+            Piece::Forward { target } => {
+                let moved = {
+                    let guard = self.pool.read(self.tid(target).page)?;
+                    match read::tuple(&guard, target.1) {
+                        Some(bytes) => bytes.to_vec(),
+                        None => return Ok(Found::Changed),
+                    }
+                };
+                match piece::decode(&moved)? {
+                    Piece::Head { origin: Some(o), prefix, rest } if o == (tid.page.number, tid.slot) => {
+                        self.materialize(prefix, &rest)
+                    }
+                    _ => Ok(Found::Changed),
+                }
+            }
+            // Moved heads and chunks are reached through their origin and head, not directly.
+            Piece::Head { origin: Some(_), .. } | Piece::Chunk { .. } => Ok(Found::Nothing),
+        }
+    }
+
+    fn materialize(&self, prefix: &[u8], rest: &Rest<'_>) -> Result<Found> {
+        let mut tuple = prefix.to_vec();
+        match rest {
+            Rest::None => {}
+            Rest::Compressed { method, len, data } => tuple.extend(method.decompress(data, *len)?),
+            Rest::External(e) => {
+                let mut stored = Vec::with_capacity(e.stored_len);
+                let mut next = Some(e.first);
+                while let Some(addr) = next {
+                    let tid = self.tid(addr);
+                    let guard = self.pool.read(tid.page)?;
+                    let Some(bytes) = read::tuple(&guard, tid.slot) else { return Ok(Found::Changed) };
+                    match piece::decode(bytes)? {
+                        Piece::Chunk { value_id, next: following, data } if value_id == e.value_id => {
+                            stored.extend_from_slice(data);
+                            next = following;
+                        }
+                        _ => return Ok(Found::Changed),
+                    }
+                    if stored.len() > e.stored_len {
+                        return Err(DbError::Corruption(format!(
+                            "external value {:#x} is longer than its head says",
+                            e.value_id
+                        )));
+                    }
+                }
+                if stored.len() != e.stored_len {
+                    return Err(DbError::Corruption(format!(
+                        "external value {:#x} has {} of {} bytes",
+                        e.value_id,
+                        stored.len(),
+                        e.stored_len
+                    )));
+                }
+                match e.method {
+                    Compression::None => tuple.extend(stored),
+                    method => tuple.extend(method.decompress(&stored, e.len)?),
+                }
+            }
+        }
+        Ok(Found::Tuple(tuple))
+    }
+
+    /// Copies of every tuple whose address is on page `number`, in slot order (moved tuples
+    /// appear at their address, not where they moved to; chunks are parts, not tuples).
+    pub fn scan_page(&self, number: u32) -> Result<Vec<(TupleId, Vec<u8>)>> {
+        let id = PageId::new(self.file, number);
+        let mut out = Vec::new();
+        let mut deferred = Vec::new();
+        {
+            let guard = self.pool.read(id)?;
+            for slot in 0..read::slot_count(&guard) {
+                let Some(stored) = read::tuple(&guard, slot) else { continue };
+                let tid = TupleId { page: id, slot };
+                match piece::decode(stored)? {
+                    // The common case is read straight off the latched page.
+                    Piece::Head { origin: None, prefix, rest: Rest::None } => out.push((tid, prefix.to_vec())),
+                    Piece::Head { origin: None, .. } | Piece::Forward { .. } => deferred.push((tid, stored.to_vec())),
+                    Piece::Head { origin: Some(_), .. } | Piece::Chunk { .. } => {}
+                }
+            }
+        }
+        if deferred.is_empty() {
+            return Ok(out);
+        }
+        for (tid, stored) in deferred {
+            let found = match self.resolve(tid, &stored)? {
+                Found::Changed => self.get(tid)?,
+                Found::Tuple(t) => Some(t),
+                Found::Nothing => None,
+            };
+            out.extend(found.map(|t| (tid, t)));
+        }
+        out.sort_by_key(|(tid, _)| tid.slot);
+        Ok(out)
+    }
+
+    /// Recovery: re-applies `change` (logged at `lsn`) unless its page already has it.
+    pub fn redo(&self, change: &HeapChange<'_>, lsn: Lsn) -> Result<()> {
+        let tid = change.tid();
+        self.pages.fetch_max(tid.page.number + 1, Ordering::AcqRel);
+        // Read under the shared latch first so that skipped records do not dirty pages.
+        if read::lsn(&self.pool.read(tid.page)?) >= lsn {
+            return Ok(());
+        }
+        let mut guard = self.pool.write(tid.page)?;
+        let mut page = Page::new(&mut guard);
+        let applied = match change {
+            HeapChange::Put { piece, .. } => {
+                if read::kind(page.bytes()) == 0 {
+                    page.init_reserving(KIND_HEAP, self.cipher_tail);
+                }
+                page.insert_at(tid.slot, piece)
+            }
+            HeapChange::Replace { piece, .. } => page.replace(tid.slot, piece),
+            HeapChange::Remove { .. } => {
+                page.remove(tid.slot);
+                true
+            }
+            HeapChange::Patch { offset, bytes, .. } => {
+                let start = *offset as usize;
+                match page.tuple_mut(tid.slot).and_then(|t| t.get_mut(start..start + bytes.len())) {
+                    Some(range) => {
+                        range.copy_from_slice(bytes);
+                        true
+                    }
+                    None => false,
+                }
+            }
+        };
+        if !applied {
+            return Err(DbError::Corruption(format!("redo of {change:?} at {lsn} does not apply to its page")));
+        }
+        page.set_lsn(lsn);
+        self.note_free_space(tid.page.number, page.reclaimable_space());
+        Ok(())
+    }
+}
+
+fn external_of(rest: &Rest<'_>) -> Option<External> {
+    match rest {
+        Rest::External(e) => Some(*e),
+        _ => None,
+    }
+}
+
+fn no_tuple(tid: TupleId) -> DbError {
+    DbError::Internal(format!("no tuple at {tid}"))
+}
+
+fn dangling(tid: TupleId, target: Addr) -> DbError {
+    DbError::Corruption(format!(
+        "the forward pointer at {tid} leads to ({}, {}), which holds no tuple of it",
+        target.0, target.1
+    ))
+}
+
+fn changing(tid: TupleId) -> DbError {
+    DbError::Internal(format!("the tuple at {tid} kept changing while it was read"))
+}
+
+/// A fresh identity for an external value: unique within the process, and across restarts
+/// because it starts from the clock (nanoseconds) at first use.
+fn next_value_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    if NEXT.load(Ordering::Relaxed) == 0 {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1)
+            .max(1);
+        let _ = NEXT.compare_exchange(0, seed, Ordering::Relaxed, Ordering::Relaxed);
+    }
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::LogDevice;
+    use crate::test_support::log_and_pool;
+    use std::collections::HashMap;
+
+    /// A log closure that appends each change's bytes to the device (as a transaction would,
+    /// wrapped in its own record) and keeps them for replay.
+    fn logger<'a>(
+        log: &'a LogDevice,
+        kept: &'a mut Vec<(Vec<u8>, Lsn)>,
+    ) -> impl FnMut(&HeapChange<'_>) -> Result<Lsn> + 'a {
+        move |change| {
+            let mut bytes = Vec::new();
+            change.encode(&mut bytes);
+            let lsn = log.append(&bytes)?;
+            kept.push((bytes, lsn));
+            Ok(lsn)
+        }
+    }
+
+    fn all(heap: &HeapFile) -> HashMap<TupleId, Vec<u8>> {
+        (0..heap.page_count()).flat_map(|n| heap.scan_page(n).unwrap()).collect()
+    }
+
+    fn noise(len: usize, seed: u64) -> Vec<u8> {
+        let mut x = seed | 1;
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn insert_scan_patch_and_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let tids: Vec<TupleId>;
+        {
+            let (log, pool) = log_and_pool(dir.path(), 16);
+            let mut kept = Vec::new();
+            let heap = HeapFile::open(pool.clone(), FileId(9)).unwrap();
+            tids = (0..500u32).map(|i| heap.insert(&[i as u8; 50], logger(&log, &mut kept)).unwrap()).collect();
+            assert!(heap.page_count() > 1);
+            heap.patch(tids[7], 0, &[0xAB, 0xCD], |_| Ok(true), logger(&log, &mut kept)).unwrap();
+            pool.flush_all().unwrap();
+        }
+        let (_log, pool) = log_and_pool(dir.path(), 16);
+        let heap = HeapFile::open(pool, FileId(9)).unwrap();
+        assert_eq!(all(&heap).len(), 500);
+        assert_eq!(&heap.get(tids[7]).unwrap().unwrap()[..3], &[0xAB, 0xCD, 7]);
+        assert_eq!(heap.get(tids[499]).unwrap().unwrap(), vec![(499 % 256) as u8; 50]);
+    }
+
+    #[test]
+    fn failed_logging_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_log, pool) = log_and_pool(dir.path(), 16);
+        let heap = HeapFile::open(pool, FileId(2)).unwrap();
+        let err = heap.insert(b"row", |_| Err(DbError::WritesStopped("test".into())));
+        assert!(err.is_err());
+        assert!(all(&heap).is_empty());
+    }
+
+    #[test]
+    fn values_larger_than_a_page_are_chained_and_compressed_per_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, pool) = log_and_pool(dir.path(), 16);
+        let mut kept = Vec::new();
+        let text: Vec<u8> =
+            (0..200_000u32).flat_map(|i| format!("line {} of a long text\n", i % 1000).into_bytes()).collect();
+        let random = noise(50_000, 7);
+        let mut sizes = Vec::new();
+        for (file, method) in [(30, Compression::None), (31, Compression::Lz4), (32, Compression::Zstd)] {
+            let heap = HeapFile::open(pool.clone(), FileId(file)).unwrap();
+            heap.set_compression(method);
+            let a = heap.insert(&text, logger(&log, &mut kept)).unwrap();
+            let b = heap.insert(&random, logger(&log, &mut kept)).unwrap();
+            let small = heap.insert(b"small", logger(&log, &mut kept)).unwrap();
+            assert_eq!(heap.get(a).unwrap().unwrap(), text, "{method:?}");
+            assert_eq!(heap.get(b).unwrap().unwrap(), random, "{method:?}");
+            let scanned = all(&heap);
+            assert_eq!(scanned.len(), 3, "chunks are not tuples: {method:?}");
+            assert_eq!(scanned[&small], b"small");
+            sizes.push(heap.page_count());
+        }
+        // Uncompressed: ~4.8 MB in 4 KiB pages; lz4 and zstd shrink the text a lot.
+        assert!(sizes[0] > 1150, "{sizes:?}");
+        assert!(sizes[1] < sizes[0] / 4 && sizes[2] <= sizes[1], "{sizes:?}");
+    }
+
+    #[test]
+    fn medium_tuples_are_compressed_inline_and_their_prefix_stays_patchable() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, pool) = log_and_pool(dir.path(), 16);
+        let mut kept = Vec::new();
+        let heap = HeapFile::open(pool.clone(), FileId(33)).unwrap();
+        let tuple: Vec<u8> = (0..3000u32).map(|i| (i % 7) as u8).collect();
+        let tid = heap.insert(&tuple, logger(&log, &mut kept)).unwrap();
+        assert_eq!(heap.page_count(), 1, "compressed, it fits inline");
+        heap.patch(tid, 8, &[9; 8], |prefix| Ok(prefix.len() == PREFIX), logger(&log, &mut kept)).unwrap();
+        let mut expected = tuple.clone();
+        expected[8..16].fill(9);
+        assert_eq!(heap.get(tid).unwrap().unwrap(), expected);
+        let err = heap.patch(tid, 100, &[1], |_| Ok(true), logger(&log, &mut kept)).unwrap_err();
+        assert!(err.to_string().contains("prefix"), "{err}");
+    }
+
+    #[test]
+    fn updates_stay_in_place_or_move_behind_a_forward_pointer() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, pool) = log_and_pool(dir.path(), 16);
+        let mut kept = Vec::new();
+        let heap = HeapFile::open(pool.clone(), FileId(34)).unwrap();
+        heap.set_compression(Compression::None);
+        // Four inline tuples fill the page to its last few bytes.
+        let tids: Vec<TupleId> =
+            (0..4u8).map(|i| heap.insert(&noise(1010, u64::from(i)), logger(&log, &mut kept)).unwrap()).collect();
+        assert_eq!(heap.page_count(), 1);
+        // Larger than the page can hold: moves, and the address still finds it.
+        let big = noise(1020, 3);
+        assert!(heap.update(tids[1], &big, |_| Ok(true), logger(&log, &mut kept)).unwrap());
+        assert_eq!(heap.get(tids[1]).unwrap().unwrap(), big);
+        assert_eq!(heap.page_count(), 2);
+        // Smaller: in place.
+        assert!(heap.update(tids[0], &[10; 100], |_| Ok(true), logger(&log, &mut kept)).unwrap());
+        assert_eq!(heap.get(tids[0]).unwrap().unwrap(), vec![10; 100]);
+        let scanned = all(&heap);
+        assert_eq!(scanned.len(), 4, "a moved tuple is seen once, at its address");
+        assert_eq!(scanned[&tids[1]], big);
+        // A patch reaches the moved tuple.
+        heap.patch(tids[1], 0, b"MOVED", |_| Ok(true), logger(&log, &mut kept)).unwrap();
+        assert_eq!(&heap.get(tids[1]).unwrap().unwrap()[..5], b"MOVED");
+        // A value too big to stay inline goes external; its small head fits back home, and the
+        // moved copy is freed.
+        let huge = noise(20_000, 4);
+        assert!(heap.update(tids[1], &huge, |_| Ok(true), logger(&log, &mut kept)).unwrap());
+        assert_eq!(heap.get(tids[1]).unwrap().unwrap(), huge);
+        // And an inline value again, in place.
+        assert!(heap.update(tids[1], b"home", |_| Ok(true), logger(&log, &mut kept)).unwrap());
+        assert_eq!(heap.get(tids[1]).unwrap().unwrap(), b"home");
+        // A refusing check changes nothing.
+        assert!(!heap.update(tids[2], b"no", |_| Ok(false), logger(&log, &mut kept)).unwrap());
+        assert_eq!(heap.get(tids[2]).unwrap().unwrap(), noise(1010, 2));
+        // Removing a tuple frees everything it had: only the four small tuples' pages stay used.
+        assert!(heap.remove(tids[1], logger(&log, &mut kept)).unwrap());
+        assert_eq!(heap.get(tids[1]).unwrap(), None);
+        let live_pieces: usize = (0..heap.page_count())
+            .map(|n| {
+                let g = pool.read(PageId::new(FileId(34), n)).unwrap();
+                (0..read::slot_count(&g)).filter(|s| read::tuple(&g, *s).is_some()).count()
+            })
+            .sum();
+        assert_eq!(live_pieces, 3, "moved heads and chunks were all freed");
+    }
+
+    /// Replays the kept changes into a fresh directory: redo rebuilds the same heap, and applying
+    /// everything twice changes nothing.
+    #[test]
+    fn redo_rebuilds_the_heap_from_its_changes_idempotently() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, pool) = log_and_pool(dir.path(), 16);
+        let mut kept = Vec::new();
+        let heap = HeapFile::open(pool.clone(), FileId(35)).unwrap();
+        let a = heap.insert(&noise(30_000, 1), logger(&log, &mut kept)).unwrap();
+        let b = heap.insert(b"short", logger(&log, &mut kept)).unwrap();
+        heap.update(b, &noise(3000, 2), |_| Ok(true), logger(&log, &mut kept)).unwrap();
+        heap.patch(b, 0, b"xy", |_| Ok(true), logger(&log, &mut kept)).unwrap();
+        heap.remove(a, logger(&log, &mut kept)).unwrap();
+        let c = heap.insert(&[5; 700], logger(&log, &mut kept)).unwrap();
+        let expected = all(&heap);
+
+        let other = tempfile::tempdir().unwrap();
+        let (_log2, pool2) = log_and_pool(other.path(), 64);
+        let replica = HeapFile::open(pool2, FileId(35)).unwrap();
+        for _ in 0..2 {
+            for (bytes, lsn) in &kept {
+                replica.redo(&HeapChange::decode(bytes).unwrap(), *lsn).unwrap();
+            }
+        }
+        assert_eq!(all(&replica), expected);
+        assert_eq!(replica.get(c).unwrap().unwrap(), vec![5; 700]);
+        assert_eq!(&replica.get(b).unwrap().unwrap()[..2], b"xy");
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert(usize, u8),
+        Update(usize, usize, u8),
+        Remove(usize),
+        Reopen,
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        // Lengths up to 3 pages: inline, compressed, external and moved tuples all occur.
+        prop_oneof![
+            5 => (1usize..12_000, any::<u8>()).prop_map(|(len, b)| Op::Insert(len, b)),
+            3 => (any::<usize>(), 1usize..12_000, any::<u8>()).prop_map(|(k, len, b)| Op::Update(k, len, b)),
+            2 => any::<usize>().prop_map(Op::Remove),
+            1 => Just(Op::Reopen),
+        ]
+    }
+
+    /// A tuple that is half compressible, so every storage form is reached.
+    fn tuple_of(len: usize, b: u8) -> Vec<u8> {
+        let mut t = noise(len, u64::from(b) + len as u64);
+        t[len / 2..].fill(b);
+        t
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+        /// Random inserts, updates and removals against a model, through an 8-frame pool
+        /// (constant eviction), across clean close and reopen: every tuple reads back, scans see
+        /// exactly the model, and nothing is left behind when tuples go.
+        #[test]
+        fn heap_matches_a_model_across_eviction_and_reopen(ops in proptest::collection::vec(op(), 1..80)) {
+            let dir = tempfile::tempdir().unwrap();
+            let file = FileId(11);
+            let (mut log, mut pool) = log_and_pool(dir.path(), 8);
+            let mut heap = HeapFile::open(pool.clone(), file).unwrap();
+            let mut model: HashMap<TupleId, Vec<u8>> = HashMap::new();
+            let mut kept = Vec::new();
+            let pick = |model: &HashMap<TupleId, Vec<u8>>, k: usize| {
+                let mut keys: Vec<TupleId> = model.keys().copied().collect();
+                keys.sort();
+                keys.get(k % keys.len().max(1)).copied()
+            };
+            for op in ops {
+                match op {
+                    Op::Insert(len, b) => {
+                        let tuple = tuple_of(len, b);
+                        let tid = heap.insert(&tuple, logger(&log, &mut kept)).unwrap();
+                        proptest::prop_assert!(model.insert(tid, tuple).is_none(), "address {} handed out twice", tid);
+                    }
+                    Op::Update(k, len, b) => {
+                        if let Some(tid) = pick(&model, k) {
+                            let tuple = tuple_of(len, b);
+                            proptest::prop_assert!(heap.update(tid, &tuple, |_| Ok(true), logger(&log, &mut kept)).unwrap());
+                            model.insert(tid, tuple);
+                        }
+                    }
+                    Op::Remove(k) => {
+                        if let Some(tid) = pick(&model, k) {
+                            proptest::prop_assert!(heap.remove(tid, logger(&log, &mut kept)).unwrap());
+                            model.remove(&tid);
+                            proptest::prop_assert!(!heap.remove(tid, logger(&log, &mut kept)).unwrap());
+                        }
+                    }
+                    Op::Reopen => {
+                        pool.flush_all().unwrap();
+                        drop(heap);
+                        drop(pool);
+                        drop(log);
+                        (log, pool) = log_and_pool(dir.path(), 8);
+                        heap = HeapFile::open(pool.clone(), file).unwrap();
+                    }
+                }
+                proptest::prop_assert_eq!(&all(&heap), &model);
+            }
+            for (tid, tuple) in &model {
+                let got = heap.get(*tid).unwrap();
+                proptest::prop_assert_eq!(got.as_ref(), Some(tuple));
+            }
+            if model.is_empty() {
+                let pieces: usize = (0..heap.page_count())
+                    .map(|n| {
+                        let g = pool.read(PageId::new(file, n)).unwrap();
+                        (0..read::slot_count(&g)).filter(|s| read::tuple(&g, *s).is_some()).count()
+                    })
+                    .sum();
+                proptest::prop_assert_eq!(pieces, 0, "pieces left behind by removed tuples");
+            }
+        }
+    }
+
+    #[test]
+    fn freed_space_is_reused_before_the_heap_grows() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, pool) = log_and_pool(dir.path(), 16);
+        let mut kept = Vec::new();
+        let heap = HeapFile::open(pool, FileId(12)).unwrap();
+        let tids: Vec<TupleId> =
+            (0..40).map(|_| heap.insert(&noise(500, 9), logger(&log, &mut kept)).unwrap()).collect();
+        let pages = heap.page_count();
+        for tid in tids.iter().step_by(2) {
+            heap.remove(*tid, logger(&log, &mut kept)).unwrap();
+        }
+        for _ in 0..20 {
+            heap.insert(&noise(500, 10), logger(&log, &mut kept)).unwrap();
+        }
+        assert_eq!(heap.page_count(), pages, "inserts went to new pages instead of freed space");
+    }
+
+    #[test]
+    fn oversized_tuple_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, pool) = log_and_pool(dir.path(), 16);
+        let mut kept = Vec::new();
+        let heap = HeapFile::open(pool, FileId(2)).unwrap();
+        let err = heap.insert(&vec![0; MAX_TUPLE_BYTES + 1], logger(&log, &mut kept)).unwrap_err();
+        assert_eq!(err.sqlstate(), SqlState::ProgramLimitExceeded);
+    }
+}
