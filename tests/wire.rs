@@ -216,3 +216,44 @@ fn which(program: &str) -> Result<std::path::PathBuf, ()> {
     let path = std::env::var_os("PATH").ok_or(())?;
     std::env::split_paths(&path).map(|dir| dir.join(program)).find(|p| p.is_file()).ok_or(())
 }
+
+/// `WITH (compression = ...)` picks a table's compression; it is kept in the catalog across a
+/// restart and shows in the size of the table's file. Unknown parameters get PostgreSQL's errors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compression_is_chosen_per_table_and_kept() {
+    let mut server = TestServer::start();
+    let _dir = server.keep_dir();
+    let data_dir = server.data_dir.clone();
+    let value = "compressible text, ".repeat(5_000);
+    let c = server.connect().await;
+    c.simple_query("CREATE TABLE plain (id INT, v TEXT) WITH (compression = none)").await.unwrap();
+    c.simple_query("CREATE TABLE packed (id INT, v TEXT) WITH (compression = 'zstd')").await.unwrap();
+    for table in ["plain", "packed"] {
+        for i in 0..10 {
+            c.simple_query(&format!("INSERT INTO {table} VALUES ({i}, '{value}')")).await.unwrap();
+        }
+    }
+    assert_eq!(
+        sqlstate(&c, "CREATE TABLE x (id INT) WITH (compression = brotli)").await,
+        SqlState::INVALID_PARAMETER_VALUE
+    );
+    assert_eq!(sqlstate(&c, "CREATE TABLE x (id INT) WITH (colour = 3)").await, SqlState::INVALID_PARAMETER_VALUE);
+    assert_eq!(sqlstate(&c, "CREATE TABLE x (id INT) WITH (fillfactor = 70)").await, SqlState::FEATURE_NOT_SUPPORTED);
+    drop(c);
+    assert!(server.terminate().success());
+    let size = |id: u32| std::fs::metadata(data_dir.join("base").join(id.to_string())).unwrap().len();
+    let (plain, packed) = (size(16384), size(16385));
+    assert!(plain >= 10 * value.len() as u64, "uncompressed table holds {plain} bytes");
+    assert!(packed * 20 < plain, "zstd table {packed} bytes vs uncompressed {plain}");
+
+    let server = TestServer::start_in(&data_dir);
+    let c = server.connect().await;
+    for i in 10..20 {
+        c.simple_query(&format!("INSERT INTO packed VALUES ({i}, '{value}')")).await.unwrap();
+    }
+    let got = rows(&c, "SELECT v FROM packed WHERE id = 15").await;
+    assert_eq!(got, vec![vec![Some(value.clone())]]);
+    drop(c);
+    assert!(server.terminate().success());
+    assert!(size(16385) * 10 < plain, "after the restart the table still compresses: {}", size(16385));
+}

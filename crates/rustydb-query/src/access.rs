@@ -57,6 +57,10 @@ pub fn fetch(ctx: &mut ExecContext<'_>, table: &TableDef, tid: TupleId) -> Resul
 /// Writes a row with no constraint checks (the catalog's own rows).
 pub fn insert_raw(ctx: &mut ExecContext<'_>, table: &TableDef, row: &[Value]) -> Result<TupleId> {
     let heap = ctx.engine.txn_manager().storage().heap(table.file())?;
+    // The catalog is the truth about a table's compression; the heap follows it.
+    if heap.compression() != table.compression {
+        heap.set_compression(table.compression);
+    }
     let mut body = Vec::with_capacity(64);
     encode_row(row, &mut body);
     ctx.engine.txn_manager().insert(ctx.txn, &heap, &body)

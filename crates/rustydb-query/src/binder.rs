@@ -12,6 +12,7 @@ use crate::planner::choose_access;
 use crate::result::ResultColumn;
 use crate::types::{CastContext, type_name};
 use rustydb_foundation::{Column, DataType, DbError, Result, SqlState, Value};
+use rustydb_storage::Compression;
 use rustydb_txn::IsolationLevel;
 use sqlparser::ast;
 
@@ -465,5 +466,54 @@ fn bind_create_table(create: &ast::CreateTable) -> Result<Statement> {
     for &i in &primary_key {
         columns[i].nullable = false;
     }
-    Ok(Statement::CreateTable { name, columns, primary_key, if_not_exists: create.if_not_exists })
+    let compression = table_compression(&create.table_options)?;
+    Ok(Statement::CreateTable { name, columns, primary_key, compression, if_not_exists: create.if_not_exists })
+}
+
+/// The storage parameters of `CREATE TABLE ... WITH (...)`: RustyDB's `compression` (`lz4`, the
+/// default; `zstd`; `none`). Others are refused as PostgreSQL refuses unknown ones (22023).
+fn table_compression(options: &ast::CreateTableOptions) -> Result<Compression> {
+    let options = match options {
+        ast::CreateTableOptions::None => return Ok(Compression::default()),
+        ast::CreateTableOptions::With(options) => options,
+        other => return Err(DbError::unsupported(format!("the table options {other}"))),
+    };
+    let mut compression = Compression::default();
+    for option in options {
+        let ast::SqlOption::KeyValue { key, value } = option else {
+            return Err(DbError::unsupported(format!("the storage parameter {option}")));
+        };
+        let key = ident_name(key);
+        // PostgreSQL's own parameters are recognised but not (yet) implemented here.
+        const POSTGRES_PARAMETERS: [&str; 7] = [
+            "fillfactor",
+            "toast_tuple_target",
+            "parallel_workers",
+            "autovacuum_enabled",
+            "vacuum_index_cleanup",
+            "vacuum_truncate",
+            "user_catalog_table",
+        ];
+        if POSTGRES_PARAMETERS.contains(&key.as_str()) || key.starts_with("autovacuum_") {
+            return Err(DbError::unsupported(format!("the storage parameter \"{key}\"")));
+        }
+        if key != "compression" {
+            return Err(DbError::sql(SqlState::InvalidParameterValue, format!("unrecognized parameter \"{key}\"")));
+        }
+        let text = match value {
+            ast::Expr::Identifier(i) => i.value.clone(),
+            ast::Expr::Value(v) => match &v.value {
+                ast::Value::SingleQuotedString(s) => s.clone(),
+                other => other.to_string(),
+            },
+            other => other.to_string(),
+        };
+        compression = Compression::parse(&text).ok_or_else(|| {
+            DbError::sql(
+                SqlState::InvalidParameterValue,
+                format!("invalid value for parameter \"compression\": \"{text}\""),
+            )
+        })?;
+    }
+    Ok(compression)
 }

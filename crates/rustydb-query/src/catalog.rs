@@ -5,7 +5,7 @@
 //!
 //! | file | table | columns |
 //! |---|---|---|
-//! | 1 | `rustydb_tables`    | table_id int4, name text, primary_key text (comma-separated column positions) |
+//! | 1 | `rustydb_tables`    | table_id int4, name text, primary_key text (comma-separated column positions), compression text (`lz4`, `zstd` or `none`) |
 //! | 2 | `rustydb_columns`   | table_id int4, position int4, name text, type_oid int4, typmod int4, not_null bool |
 //! | 3 | `rustydb_roles`     | name text, superuser bool, can_login bool |
 //! | 4 | `rustydb_databases` | name text, owner text |
@@ -15,6 +15,7 @@
 use crate::access;
 use crate::context::ExecContext;
 use rustydb_foundation::{Column, DataType, DbError, FileId, Result, Schema, TableId, Value};
+use rustydb_storage::Compression;
 
 /// The first id handed to a user table.
 pub const FIRST_USER_TABLE: u32 = 16384;
@@ -30,6 +31,8 @@ pub struct TableDef {
     pub schema: Schema,
     /// Positions of the primary key columns (empty if none).
     pub primary_key: Vec<usize>,
+    /// How the table's large rows are compressed (`WITH (compression = ...)`).
+    pub compression: Compression,
 }
 
 impl TableDef {
@@ -62,7 +65,13 @@ pub struct RoleDef {
 
 fn system_table(id: u32, name: &str, columns: &[(&str, DataType)]) -> TableDef {
     let columns = columns.iter().map(|(n, t)| Column::new(*n, *t).not_null()).collect();
-    TableDef { id: TableId(id), name: name.into(), schema: Schema::new(columns), primary_key: Vec::new() }
+    TableDef {
+        id: TableId(id),
+        name: name.into(),
+        schema: Schema::new(columns),
+        primary_key: Vec::new(),
+        compression: Compression::default(),
+    }
 }
 
 /// The catalog's own tables; the discriminant is the table's (and its heap file's) id.
@@ -81,7 +90,7 @@ static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 4]> = std::sync::LazyLock::
         system_table(
             System::Tables as u32,
             "rustydb_tables",
-            &[("table_id", Int4), ("name", Text), ("primary_key", Text)],
+            &[("table_id", Int4), ("name", Text), ("primary_key", Text), ("compression", Text)],
         ),
         system_table(
             System::Columns as u32,
@@ -155,11 +164,15 @@ pub fn find_table(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<TableD
         .filter(|s| !s.is_empty())
         .map(|s| s.parse::<usize>().map_err(|_| DbError::Corruption(format!("bad primary key list {s:?}"))))
         .collect::<Result<_>>()?;
+    let compression = text(&row[3])?;
+    let compression = Compression::parse(&compression)
+        .ok_or_else(|| DbError::Corruption(format!("catalog names unknown compression {compression:?}")))?;
     Ok(Some(TableDef {
         id: TableId(id as u32),
         name: name.into(),
         schema: Schema::new(columns.into_iter().map(|(_, c)| c).collect()),
         primary_key,
+        compression,
     }))
 }
 
@@ -198,7 +211,12 @@ pub fn create_table(ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<()> {
     access::insert_raw(
         ctx,
         system(System::Tables),
-        &[id.clone(), Value::Text(table.name.clone()), Value::Text(pk.join(","))],
+        &[
+            id.clone(),
+            Value::Text(table.name.clone()),
+            Value::Text(pk.join(",")),
+            Value::Text(table.compression.name().into()),
+        ],
     )?;
     for (pos, col) in table.schema.columns.iter().enumerate() {
         let row = [

@@ -30,8 +30,8 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
             update(ctx, table, assignments, filter.as_ref(), access)
         }
         Statement::Delete { table, filter, access } => delete(ctx, table, filter.as_ref(), access),
-        Statement::CreateTable { name, columns, primary_key, if_not_exists } => {
-            create_table(ctx, name, columns, primary_key, *if_not_exists)
+        Statement::CreateTable { name, columns, primary_key, compression, if_not_exists } => {
+            create_table(ctx, name, columns, primary_key, *compression, *if_not_exists)
         }
         Statement::DropTable { names, if_exists } => drop_tables(ctx, names, *if_exists),
         Statement::Begin { .. } | Statement::Commit | Statement::Rollback => {
@@ -241,6 +241,7 @@ fn create_table(
     name: &str,
     columns: &[rustydb_foundation::Column],
     primary_key: &[usize],
+    compression: rustydb_storage::Compression,
     if_not_exists: bool,
 ) -> Result<StatementResult> {
     let _ddl = ctx.engine.ddl_lock().lock();
@@ -256,6 +257,7 @@ fn create_table(
         name: name.to_string(),
         schema: Schema::new(columns.to_vec()),
         primary_key: primary_key.to_vec(),
+        compression,
     };
     catalog::create_table(ctx, &table)?;
     if !table.primary_key.is_empty() {

@@ -110,6 +110,8 @@ pub enum Statement {
         columns: Vec<Column>,
         /// Primary key column positions.
         primary_key: Vec<usize>,
+        /// `WITH (compression = ...)`.
+        compression: rustydb_storage::Compression,
         /// IF NOT EXISTS.
         if_not_exists: bool,
     },

@@ -62,6 +62,7 @@ mod tests {
             name: "t".into(),
             schema: Schema::new(vec![Column::new("id", DataType::Int4), Column::new("v", DataType::Float8)]),
             primary_key: vec![0],
+            compression: Default::default(),
         }
     }
 
