@@ -65,6 +65,12 @@ pub trait Vfs: Send + Sync + Debug {
     fn list(&self, dir: &Path) -> io::Result<Vec<String>>;
     /// Creates `dir` and its parents.
     fn create_dir_all(&self, dir: &Path) -> io::Result<()>;
+    /// Renames a file, replacing any file at `to` (durable once `sync_dir` returns). Backends
+    /// without renames may refuse; callers then fall back to something else.
+    fn rename(&self, _from: &Path, _to: &Path) -> io::Result<()> {
+        Err(io::Error::new(io::ErrorKind::Unsupported, "rename is not supported by this backend"))
+    }
+
     /// Makes the directory's entries (created, removed files) durable.
     fn sync_dir(&self, dir: &Path) -> io::Result<()>;
     /// Whether [`Vfs::open_direct`] bypasses the OS page cache on this backend.
@@ -193,6 +199,10 @@ impl Vfs for PosixVfs {
 
     fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
         std::fs::create_dir_all(dir)
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        std::fs::rename(from, to)
     }
 
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {

@@ -8,12 +8,19 @@
 //! | bytes | field |
 //! |---|---|
 //! | 0..4 | payload length `n` (u32, never 0) |
-//! | 4..8 | CRC-32C of the payload (u32) |
+//! | 4..8 | CRC-32C of the record's start position (u64) followed by the payload (u32) |
 //! | 8..8+n | payload (meaning belongs to the caller) |
 //!
 //! Records may straddle segment boundaries. On open the log is scanned to the last complete
 //! record with a good checksum; anything after it (a torn tail from a crash mid-write) is cut
 //! off, so later appends never sit in front of stale bytes.
+//!
+//! **Recycling**: once a checkpoint makes the log before some LSN unnecessary,
+//! [`LogDevice::recycle_before`] renames the segments before it to become the next segments to
+//! be written (so writing them allocates nothing and changes no file size, which keeps each
+//! fdatasync to the data alone), removing those beyond a few spares. A recycled file still holds
+//! old records; because every checksum covers the record's own position, an old record can never
+//! pass for a new one at its new position, and the scan stops where the new log ends.
 //!
 //! **Group commit**: appends only copy into a buffer. In `flush_to`, one caller at a time is the
 //! leader: it takes *everything* appended so far, writes it and fsyncs once, then wakes the
@@ -36,6 +43,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Bytes per segment file.
 pub const SEGMENT_SIZE: u64 = 16 * 1024 * 1024;
 const FRAME_HEADER: usize = 8;
+/// Freed segments kept (renamed) for reuse by [`LogDevice::recycle_before`]; more are removed.
+pub const SPARE_SEGMENTS: usize = 4;
 /// The largest record payload accepted.
 pub const MAX_RECORD: usize = 64 * 1024 * 1024;
 
@@ -87,10 +96,23 @@ impl LogDevice {
 
     /// As [`LogDevice::open`] with a chosen segment size (small ones exercise segment switches).
     pub fn open_with_segment_size(vfs: Arc<dyn Vfs>, dir: &Path, segment_size: u64) -> Result<Self> {
+        Self::open_at(vfs, dir, segment_size, Lsn(0))
+    }
+
+    /// Opens the log whose records start at `start`: 0 for a log never recycled, else the
+    /// restart point the caller passed to [`LogDevice::recycle_before`] (a record boundary).
+    pub fn open_at(vfs: Arc<dyn Vfs>, dir: &Path, segment_size: u64, start: Lsn) -> Result<Self> {
         vfs.create_dir_all(dir).map_err(|e| DbError::io(format!("creating {}", dir.display()), e))?;
         let segments = list_segments(&*vfs, dir, segment_size)?;
-        let mut end = 0;
-        scan(&*vfs, dir, &segments, segment_size, 0, |record| {
+        let first = segments.first().copied().unwrap_or(0);
+        if start.0 < first || (segments.is_empty() && start.0 > 0) {
+            return Err(DbError::Corruption(format!(
+                "write-ahead log in {} starts at {first:016x}; the records from {start} on are missing",
+                dir.display()
+            )));
+        }
+        let mut end = start.0;
+        scan(&*vfs, dir, &segments, segment_size, start.0, |record| {
             end = record.lsn.0;
             Ok(())
         })?;
@@ -123,8 +145,9 @@ impl LogDevice {
         if let Some(reason) = &tail.poisoned {
             return Err(DbError::WritesStopped(reason.clone()));
         }
+        let crc = record_crc(tail.next, payload);
         tail.buffer.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-        tail.buffer.extend_from_slice(&checksum::crc32c(payload).to_le_bytes());
+        tail.buffer.extend_from_slice(&crc.to_le_bytes());
         tail.buffer.extend_from_slice(payload);
         tail.next += (FRAME_HEADER + payload.len()) as u64;
         Ok(Lsn(tail.next))
@@ -204,6 +227,52 @@ impl LogDevice {
         Lsn(self.tail.lock().next)
     }
 
+    /// Frees the segments wholly before the one holding `lsn`: the caller has made `lsn` (a record
+    /// boundary, typically a checkpoint's redo point) durable as the place recovery starts from,
+    /// and opens the log with [`LogDevice::open_at`] from it. Up to [`SPARE_SEGMENTS`] freed
+    /// segments are renamed to follow the newest one and be written next; the rest are removed.
+    /// Returns how many segments were freed.
+    pub fn recycle_before(&self, lsn: Lsn) -> Result<usize> {
+        if lsn.0 > self.durable.load(Ordering::Acquire) {
+            return Err(DbError::Internal(format!("cannot recycle the log before {lsn}: it is not durable yet")));
+        }
+        // Under the writer lock no segment switch happens meanwhile.
+        let writer = self.writer.lock();
+        let segments = list_segments(&*self.vfs, &self.dir, self.segment_size)?;
+        let keep_from = lsn.0 - lsn.0 % self.segment_size;
+        let end = self.durable.load(Ordering::Acquire);
+        let end_segment = end - end % self.segment_size;
+        let mut spares = segments.iter().filter(|s| **s > end_segment).count();
+        let mut newest = segments.last().copied().unwrap_or(0);
+        let mut freed = 0;
+        for &start in segments.iter().filter(|s| **s < keep_from) {
+            if writer.segment.as_ref().is_some_and(|(open, _)| *open == start) {
+                break;
+            }
+            let path = segment_path(&self.dir, start);
+            let io = |e| DbError::io(format!("recycling {}", path.display()), e);
+            let renamed = spares < SPARE_SEGMENTS && {
+                let next = segment_path(&self.dir, newest + self.segment_size);
+                match self.vfs.rename(&path, &next) {
+                    Ok(()) => true,
+                    Err(e) if e.kind() == std::io::ErrorKind::Unsupported => false,
+                    Err(e) => return Err(io(e)),
+                }
+            };
+            if renamed {
+                newest += self.segment_size;
+                spares += 1;
+            } else {
+                self.vfs.remove(&path).map_err(io)?;
+            }
+            freed += 1;
+        }
+        if freed > 0 {
+            self.vfs.sync_dir(&self.dir).map_err(|e| DbError::io(format!("syncing {}", self.dir.display()), e))?;
+        }
+        Ok(freed)
+    }
+
     /// Calls `apply` for every durable record from stream position `from`, in order.
     pub fn replay(&self, from: Lsn, apply: impl FnMut(LogRecord) -> Result<()>) -> Result<()> {
         let segments = list_segments(&*self.vfs, &self.dir, self.segment_size)?;
@@ -254,21 +323,28 @@ fn segment_path(dir: &Path, start: u64) -> PathBuf {
     dir.join(format!("{start:016x}"))
 }
 
-/// Segment start positions present in `dir`, sorted, and checked to be contiguous from 0.
+/// Segment start positions present in `dir`, sorted, and checked to be contiguous (from 0, or
+/// from the first segment kept after recycling).
 fn list_segments(vfs: &dyn Vfs, dir: &Path, segment_size: u64) -> Result<Vec<u64>> {
     let names = vfs.list(dir).map_err(|e| DbError::io(format!("listing {}", dir.display()), e))?;
     let mut starts: Vec<u64> = names.iter().filter_map(|n| u64::from_str_radix(n, 16).ok()).collect();
     starts.sort_unstable();
+    let first = starts.first().copied().unwrap_or(0);
     for (i, start) in starts.iter().enumerate() {
-        if *start != i as u64 * segment_size {
+        let expected = first + i as u64 * segment_size;
+        if *start != expected || start % segment_size != 0 {
             return Err(DbError::Corruption(format!(
-                "write-ahead log in {} is missing the segment at {:016x}",
-                dir.display(),
-                i as u64 * segment_size
+                "write-ahead log in {} is missing the segment at {expected:016x}",
+                dir.display()
             )));
         }
     }
     Ok(starts)
+}
+
+/// A record's checksum: over its start position, then its payload.
+fn record_crc(start: u64, payload: &[u8]) -> u32 {
+    checksum::crc32c_parts(&[&start.to_le_bytes(), payload])
 }
 
 /// Reads records from the concatenation of the segments, from position `from`, stopping at the
@@ -283,7 +359,7 @@ fn scan(
 ) -> Result<()> {
     let mut stream = SegmentStream::open(vfs, dir, segments, segment_size, from)?;
     let mut pos = from;
-    while let Some(payload) = stream.next_record()? {
+    while let Some(payload) = stream.next_record(pos)? {
         pos += (FRAME_HEADER + payload.len()) as u64;
         apply(LogRecord { lsn: Lsn(pos), payload })?;
     }
@@ -354,7 +430,7 @@ impl<'v> SegmentStream<'v> {
             dir: dir.to_path_buf(),
             segments: segments.to_vec(),
             segment_size,
-            next: (from / segment_size) as usize,
+            next: ((from - segments.first().copied().unwrap_or(0).min(from)) / segment_size) as usize,
             current: None,
             file_pos: 0,
             buffer: Vec::new(),
@@ -421,7 +497,8 @@ impl<'v> SegmentStream<'v> {
         Ok(done)
     }
 
-    fn next_record(&mut self) -> Result<Option<Vec<u8>>> {
+    /// The record starting at stream position `pos`, if a whole one with a good checksum is there.
+    fn next_record(&mut self, pos: u64) -> Result<Option<Vec<u8>>> {
         let mut header = [0u8; FRAME_HEADER];
         if self.read_full(&mut header)? < FRAME_HEADER {
             return Ok(None);
@@ -432,7 +509,7 @@ impl<'v> SegmentStream<'v> {
             return Ok(None);
         }
         let mut payload = vec![0u8; len];
-        if self.read_full(&mut payload)? < len || checksum::crc32c(&payload) != crc {
+        if self.read_full(&mut payload)? < len || record_crc(pos, &payload) != crc {
             return Ok(None);
         }
         Ok(Some(payload))
@@ -566,5 +643,46 @@ mod tests {
         let mut want: Vec<Vec<u8>> = (0..4u8).flat_map(|t| (0..50u8).map(move |i| vec![t, i])).collect();
         want.sort();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn recycled_segments_are_reused_and_their_old_records_never_resurface() {
+        let dir = tempfile::tempdir().unwrap();
+        let seg = 4096;
+        // 128-byte frames: 32 to a segment, so the old records of a recycled file line up exactly
+        // with where new ones would start (the case a position-blind checksum gets wrong).
+        let payload = |i: u32| vec![(i % 251) as u8; 120];
+        let log = LogDevice::open_with_segment_size(posix(), dir.path(), seg).unwrap();
+        let lsns: Vec<Lsn> = (0..400).map(|i| log.append(&payload(i)).unwrap()).collect();
+        log.flush_all().unwrap();
+        let before = list_segments(&PosixVfs, dir.path(), seg).unwrap();
+        assert!(before.len() > 12, "{} segments", before.len());
+        assert!(log.recycle_before(Lsn(lsns[399].0 + 1)).is_err(), "only durable log can be recycled");
+        // The restart point: the end of record 300.
+        let restart = lsns[300];
+        let freed = log.recycle_before(restart).unwrap();
+        assert_eq!(freed as u64, restart.0 / seg);
+        let after = list_segments(&PosixVfs, dir.path(), seg).unwrap();
+        assert_eq!(after[0], restart.0 - restart.0 % seg, "the segment holding the restart point is kept");
+        assert_eq!(after.len(), before.len() - freed + SPARE_SEGMENTS.min(freed), "spares follow the newest");
+        // New records go into the recycled files, which are full of old records; the log ends
+        // inside one of them.
+        let more: Vec<Lsn> = (400..460).map(|i| log.append(&payload(i)).unwrap()).collect();
+        let end_segment = more[59].0 - more[59].0 % seg;
+        assert!(end_segment > before[before.len() - 1], "the log ends in a recycled file");
+        log.flush_all().unwrap();
+        drop(log);
+        assert!(LogDevice::open_with_segment_size(posix(), dir.path(), seg).is_err(), "the start is gone");
+        let log = LogDevice::open_at(posix(), dir.path(), seg, restart).unwrap();
+        assert_eq!(log.end_lsn(), more[59]);
+        let mut replayed = Vec::new();
+        log.replay(restart, |r| {
+            replayed.push(r);
+            Ok(())
+        })
+        .unwrap();
+        let expected: Vec<Vec<u8>> = (301..460).map(payload).collect();
+        assert_eq!(replayed.iter().map(|r| r.payload.clone()).collect::<Vec<_>>(), expected);
+        assert_eq!(replayed.last().unwrap().lsn, more[59]);
     }
 }

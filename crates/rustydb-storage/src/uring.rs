@@ -184,6 +184,9 @@ impl Vfs for UringVfs {
     fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
         PosixVfs.create_dir_all(dir)
     }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        PosixVfs.rename(from, to)
+    }
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
         PosixVfs.sync_dir(dir)
     }

@@ -108,6 +108,10 @@ impl Vfs for FaultyVfs {
     fn create_dir_all(&self, dir: &Path) -> io::Result<()> {
         self.inner.create_dir_all(dir)
     }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        self.budget.spend()?;
+        self.inner.rename(from, to)
+    }
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
         self.budget.spend()?;
         self.inner.sync_dir(dir)

@@ -224,6 +224,17 @@ impl Vfs for SimVfs {
         Ok(())
     }
 
+    /// The new name is durable only after `sync_dir`; the old one is gone at once (a crash in
+    /// between may lose the file, as it may on a real file system before the directory sync).
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        let mut state = self.state.lock();
+        let file = state.files.remove(from).ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))?;
+        state.durable_names.remove(from);
+        state.durable_names.remove(to);
+        state.files.insert(to.to_path_buf(), file);
+        Ok(())
+    }
+
     fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
         let state = self.state.lock();
         Ok(state
