@@ -66,26 +66,40 @@ fn the_log_device_round_trips_across_segments_on_every_backend() {
     }
 }
 
+/// Heaps of small, large (chained) and updated (moved) tuples survive eviction and reopen on every
+/// backend, at the smallest and a larger page size, with and without direct I/O.
 #[test]
 fn heaps_survive_eviction_and_reopen_on_every_backend() {
+    let value = |i: usize, round: usize| {
+        let len = if i.is_multiple_of(100) { 20_000 } else { 10 + (i + round * 37) % 300 };
+        format!("row {i} round {round} ").repeat(len / 12 + 1).into_bytes()
+    };
     for (name, vfs) in backends() {
-        let dir = tempfile::tempdir().unwrap();
-        let options = || StorageOptions { vfs: vfs.clone(), ..StorageOptions::with_pool_pages(8) };
-        let mut tids = Vec::new();
-        {
-            let engine = StorageEngine::open_with(dir.path(), options()).unwrap();
-            let heap = engine.heap(FileId(40)).unwrap();
-            for i in 0..2000u32 {
-                let tuple = format!("row {i} {}", "p".repeat((i % 50) as usize));
-                tids.push(heap.insert(tuple.as_bytes(), |_| engine.log().append(b"x")).unwrap());
+        for (page_size, direct_io) in [(4096, false), (16384, true)] {
+            let dir = tempfile::tempdir().unwrap();
+            let options =
+                || StorageOptions { vfs: vfs.clone(), page_size, direct_io, ..StorageOptions::with_pool_pages(8) };
+            let mut tids = Vec::new();
+            {
+                let engine = StorageEngine::open_with(dir.path(), options()).unwrap();
+                let heap = engine.heap(FileId(40)).unwrap();
+                for i in 0..1000 {
+                    tids.push(heap.insert(&value(i, 0), |_| engine.log().append(b"x")).unwrap());
+                }
+                for (i, tid) in tids.iter().enumerate().step_by(7) {
+                    assert!(heap.update(*tid, &value(i, 1), |_| Ok(true), |_| engine.log().append(b"u")).unwrap());
+                }
+                engine.flush().unwrap();
             }
-            engine.flush().unwrap();
-        }
-        let engine = StorageEngine::open_with(dir.path(), options()).unwrap();
-        let heap = engine.heap(FileId(40)).unwrap();
-        for (i, tid) in tids.iter().enumerate() {
-            let want = format!("row {i} {}", "p".repeat(i % 50));
-            assert_eq!(heap.get(*tid).unwrap().unwrap(), want.as_bytes(), "{name}");
+            let engine = StorageEngine::open_with(dir.path(), options()).unwrap();
+            assert_eq!(engine.pool().page_size(), page_size);
+            let heap = engine.heap(FileId(40)).unwrap();
+            for (i, tid) in tids.iter().enumerate() {
+                let round = usize::from(i.is_multiple_of(7));
+                assert!(heap.get(*tid).unwrap().unwrap() == value(i, round), "{name}, {page_size}: tuple {i}");
+            }
+            let scanned: usize = (0..heap.page_count()).map(|n| heap.scan_page(n).unwrap().len()).sum();
+            assert_eq!(scanned, 1000, "{name}, {page_size}");
         }
     }
 }
