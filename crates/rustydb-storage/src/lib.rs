@@ -23,7 +23,8 @@
 //! SQL, transactions, visibility, record types. A tuple is bytes; a log record is bytes.
 //!
 //! ## Lock order
-//! buffer-pool table lock → frame latch; log-device flush lock → log-device state lock. No lock
+//! heap structure lock → page latch (one at a time, but for an update's second page; see
+//! `heap`) → buffer-pool table lock → frame latch; log-device flush lock → log-device state lock. No lock
 //! is held across a call into another component except the page latch around the log closure
 //! (the log device never calls back into the pool).
 
