@@ -257,14 +257,19 @@ impl BufferPool {
     }
 
     /// Writes every dirty page (log first) and fsyncs the data files: a checkpoint's data half.
+    ///
+    /// The table lock is not held while a page is written: a writer waits for each page's latch,
+    /// and a thread holding one latch may be pinning a second page (a heap update does), which
+    /// needs the table lock. Each frame is pinned while it is written instead.
     pub fn flush_all(&self) -> Result<()> {
-        let table = self.table.lock();
-        for (i, owner) in table.owner.iter().enumerate() {
-            if let Some(id) = owner {
-                self.write_out(*id, &self.frames[i])?;
+        for i in 0..self.frames.len() {
+            if !self.frames[i].dirty.load(Ordering::Acquire) {
+                continue;
             }
+            let Some(id) = self.pin_frame_if_resident(i) else { continue };
+            let _pin = Pin { frame: &self.frames[i] };
+            self.write_out(id, &self.frames[i])?;
         }
-        drop(table);
         self.disk.sync_all()
     }
 
