@@ -27,6 +27,7 @@ pub mod component;
 pub mod config;
 pub mod error;
 pub mod ids;
+pub mod le;
 pub mod metric_names;
 pub mod row;
 pub mod schema;

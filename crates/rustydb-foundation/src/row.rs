@@ -19,6 +19,7 @@
 //! | 7 | float8 | 8 bytes (IEEE bits) |
 //! | 8 | text | u32 length, then UTF-8 bytes |
 
+use crate::le::LeReader;
 use crate::{DbError, Result, Value};
 
 /// Appends the encoding of `values` to `out`.
@@ -53,59 +54,35 @@ fn push_tagged(out: &mut Vec<u8>, tag: u8, payload: &[u8]) {
 
 /// Decodes a row written by [`encode_row`], padding with NULL up to `width` columns.
 pub fn decode_row(bytes: &[u8], width: usize) -> Result<Vec<Value>> {
-    let mut reader = Reader { bytes, pos: 0 };
-    let count = u16::from_le_bytes(reader.array()?) as usize;
+    let mut reader = LeReader::new(bytes, "row");
+    let count = reader.u16()? as usize;
     let mut values = Vec::with_capacity(width.max(count));
     for _ in 0..count {
-        values.push(reader.value()?);
+        values.push(read_value(&mut reader)?);
     }
-    if reader.pos != bytes.len() {
-        return Err(DbError::Corruption(format!("row has {} trailing bytes", bytes.len() - reader.pos)));
-    }
+    reader.finish()?;
     values.resize(width.max(count), Value::Null);
     Ok(values)
 }
 
-struct Reader<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-}
-
-impl Reader<'_> {
-    fn take(&mut self, n: usize) -> Result<&[u8]> {
-        let end = self.pos.checked_add(n).filter(|&e| e <= self.bytes.len());
-        let end = end.ok_or_else(|| DbError::Corruption(format!("row truncated at byte {}", self.pos)))?;
-        let slice = &self.bytes[self.pos..end];
-        self.pos = end;
-        Ok(slice)
-    }
-
-    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
-        let mut out = [0u8; N];
-        out.copy_from_slice(self.take(N)?);
-        Ok(out)
-    }
-
-    fn value(&mut self) -> Result<Value> {
-        let [tag] = self.array::<1>()?;
-        Ok(match tag {
-            0 => Value::Null,
-            1 => Value::Bool(false),
-            2 => Value::Bool(true),
-            3 => Value::Int2(i16::from_le_bytes(self.array()?)),
-            4 => Value::Int4(i32::from_le_bytes(self.array()?)),
-            5 => Value::Int8(i64::from_le_bytes(self.array()?)),
-            6 => Value::Float4(f32::from_bits(u32::from_le_bytes(self.array()?))),
-            7 => Value::Float8(f64::from_bits(u64::from_le_bytes(self.array()?))),
-            8 => {
-                let len = u32::from_le_bytes(self.array()?) as usize;
-                let text = std::str::from_utf8(self.take(len)?)
-                    .map_err(|_| DbError::Corruption("row text is not UTF-8".into()))?;
-                Value::Text(text.to_string())
-            }
-            other => return Err(DbError::Corruption(format!("unknown value tag {other}"))),
-        })
-    }
+fn read_value(reader: &mut LeReader<'_>) -> Result<Value> {
+    Ok(match reader.u8()? {
+        0 => Value::Null,
+        1 => Value::Bool(false),
+        2 => Value::Bool(true),
+        3 => Value::Int2(i16::from_le_bytes(reader.array()?)),
+        4 => Value::Int4(i32::from_le_bytes(reader.array()?)),
+        5 => Value::Int8(i64::from_le_bytes(reader.array()?)),
+        6 => Value::Float4(f32::from_bits(reader.u32()?)),
+        7 => Value::Float8(f64::from_bits(reader.u64()?)),
+        8 => {
+            let len = reader.u32()? as usize;
+            let text = std::str::from_utf8(reader.take(len)?)
+                .map_err(|_| DbError::Corruption("row text is not UTF-8".into()))?;
+            Value::Text(text.to_string())
+        }
+        other => return Err(reader.error(&format!("unknown value tag {other}"))),
+    })
 }
 
 #[cfg(test)]

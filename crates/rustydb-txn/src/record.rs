@@ -17,6 +17,7 @@
 //! of any page but the one it changes; what a change means to a transaction — a new version, a
 //! stamped xmax — is told by the tuple header it writes, not by the record.
 
+use rustydb_foundation::le::LeReader;
 use rustydb_foundation::{DbError, FileId, Result, TxnId};
 use rustydb_storage::HeapChange;
 
@@ -86,12 +87,12 @@ impl Record {
 
     /// Parses a record's bytes.
     pub fn decode(bytes: &[u8]) -> Result<Record> {
-        let mut r = Reader { bytes, pos: 0 };
+        let mut r = LeReader::new(bytes, "log record");
         let kind = r.u8()?;
         let xid = TxnId(r.u64()?);
         let record = match kind {
             1 => {
-                let change = r.take(bytes.len() - r.pos)?;
+                let change = r.rest();
                 HeapChange::decode(change)?;
                 Record::Heap { xid, change: change.to_vec() }
             }
@@ -103,38 +104,8 @@ impl Record {
             4 => Record::Abort { xid },
             other => return Err(DbError::Corruption(format!("unknown log record kind {other}"))),
         };
-        if r.pos != bytes.len() {
-            return Err(DbError::Corruption(format!("log record of kind {kind} has trailing bytes")));
-        }
+        r.finish()?;
         Ok(record)
-    }
-}
-
-struct Reader<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-}
-
-impl Reader<'_> {
-    fn take(&mut self, n: usize) -> Result<&[u8]> {
-        let slice = self
-            .bytes
-            .get(self.pos..self.pos + n)
-            .ok_or_else(|| DbError::Corruption(format!("log record truncated at byte {}", self.pos)))?;
-        self.pos += n;
-        Ok(slice)
-    }
-    fn u8(&mut self) -> Result<u8> {
-        Ok(self.take(1)?[0])
-    }
-    fn u32(&mut self) -> Result<u32> {
-        let b = self.take(4)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    }
-    fn u64(&mut self) -> Result<u64> {
-        let mut a = [0u8; 8];
-        a.copy_from_slice(self.take(8)?);
-        Ok(u64::from_le_bytes(a))
     }
 }
 

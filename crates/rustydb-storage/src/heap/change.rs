@@ -14,7 +14,8 @@
 //! | patch: 11..13 | offset within the stored piece (u16) |
 //! | patch: 13..15 | length (u16), then the new bytes |
 
-use rustydb_foundation::{DbError, FileId, PageId, Result, TupleId};
+use rustydb_foundation::le::LeReader;
+use rustydb_foundation::{FileId, PageId, Result, TupleId};
 
 /// One logged change to one slot of a heap page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,39 +101,26 @@ impl HeapChange<'_> {
 impl<'a> HeapChange<'a> {
     /// Parses a change that fills `bytes` exactly.
     pub fn decode(bytes: &'a [u8]) -> Result<HeapChange<'a>> {
-        let bad = |what: &str| DbError::Corruption(format!("heap change in the log: {what}"));
-        if bytes.len() < 11 {
-            return Err(bad("truncated"));
-        }
-        let u16_at = |at: usize| u16::from_le_bytes([bytes[at], bytes[at + 1]]);
-        let u32_at = |at: usize| u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
-        let tid = TupleId { page: PageId::new(FileId(u32_at(1)), u32_at(5)), slot: u16_at(9) };
-        let tail = |start: usize, len: usize| -> Result<&'a [u8]> {
-            if bytes.len() != start + len {
-                return Err(bad("length does not match"));
-            }
-            Ok(&bytes[start..])
-        };
-        match bytes[0] {
+        let mut r = LeReader::new(bytes, "heap change in the log");
+        let kind = r.u8()?;
+        let (file, number, slot) = (r.u32()?, r.u32()?, r.u16()?);
+        let tid = TupleId { page: PageId::new(FileId(file), number), slot };
+        let change = match kind {
             1 | 2 => {
-                if bytes.len() < 15 {
-                    return Err(bad("truncated"));
-                }
-                let piece = tail(15, u32_at(11) as usize)?;
-                Ok(if bytes[0] == 1 { HeapChange::Put { tid, piece } } else { HeapChange::Replace { tid, piece } })
+                let len = r.u32()? as usize;
+                let piece = r.take(len)?;
+                if kind == 1 { HeapChange::Put { tid, piece } } else { HeapChange::Replace { tid, piece } }
             }
-            3 => {
-                tail(11, 0)?;
-                Ok(HeapChange::Remove { tid })
-            }
+            3 => HeapChange::Remove { tid },
             4 => {
-                if bytes.len() < 15 {
-                    return Err(bad("truncated"));
-                }
-                Ok(HeapChange::Patch { tid, offset: u16_at(11), bytes: tail(15, u16_at(13) as usize)? })
+                let offset = r.u16()?;
+                let len = r.u16()? as usize;
+                HeapChange::Patch { tid, offset, bytes: r.take(len)? }
             }
-            other => Err(bad(&format!("unknown kind {other}"))),
-        }
+            other => return Err(r.error(&format!("unknown kind {other}"))),
+        };
+        r.finish()?;
+        Ok(change)
     }
 }
 

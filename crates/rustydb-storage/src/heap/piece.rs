@@ -25,6 +25,7 @@
 //! for the same reason.
 
 use super::compression::Compression;
+use rustydb_foundation::le::LeReader;
 use rustydb_foundation::{DbError, Result};
 
 /// Bytes at the start of every tuple that stay uncompressed in its head piece.
@@ -187,11 +188,11 @@ pub fn encode_forward(target: Addr) -> Vec<u8> {
 
 /// Parses a stored piece.
 pub fn decode(bytes: &[u8]) -> Result<Piece<'_>> {
-    let mut r = Reader { bytes, at: 1 };
-    let tag = *bytes.first().ok_or_else(|| corrupt("empty piece"))?;
+    let mut r = LeReader::new(bytes, "stored tuple piece");
+    let tag = r.u8()?;
     match tag & KIND_MASK {
         INLINE | EXTERNAL => {
-            let origin = if tag & MOVED != 0 { Some(r.addr()?) } else { None };
+            let origin = if tag & MOVED != 0 { Some(read_addr(&mut r)?) } else { None };
             let method = Compression::from_code(tag >> COMPRESSION_SHIFT)?;
             if tag & KIND_MASK == INLINE && method == Compression::None {
                 return Ok(Piece::Head { origin, prefix: r.rest(), rest: Rest::None });
@@ -204,20 +205,20 @@ pub fn decode(bytes: &[u8]) -> Result<Piece<'_>> {
             } else {
                 let stored_len = r.u32()? as usize;
                 let value_id = r.u64()?;
-                let first = r.addr()?;
-                r.end()?;
+                let first = read_addr(&mut r)?;
+                r.finish()?;
                 Rest::External(External { method, len, stored_len, value_id, first })
             };
             Ok(Piece::Head { origin, prefix, rest })
         }
         CHUNK => {
             let value_id = r.u64()?;
-            let next = r.addr()?;
+            let next = read_addr(&mut r)?;
             Ok(Piece::Chunk { value_id, next: (next.0 != NO_PAGE).then_some(next), data: r.rest() })
         }
         FORWARD => {
-            let target = r.addr()?;
-            r.end()?;
+            let target = read_addr(&mut r)?;
+            r.finish()?;
             Ok(Piece::Forward { target })
         }
         other => Err(corrupt(&format!("unknown piece kind {other}"))),
@@ -255,40 +256,8 @@ fn corrupt(what: &str) -> DbError {
     DbError::Corruption(format!("stored tuple piece: {what}"))
 }
 
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        let out = self.bytes.get(self.at..self.at + n).ok_or_else(|| corrupt("truncated"))?;
-        self.at += n;
-        Ok(out)
-    }
-    fn u8(&mut self) -> Result<u8> {
-        Ok(self.take(1)?[0])
-    }
-    fn u32(&mut self) -> Result<u32> {
-        let b = self.take(4)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    }
-    fn u64(&mut self) -> Result<u64> {
-        Ok(u64::from(self.u32()?) | (u64::from(self.u32()?) << 32))
-    }
-    fn addr(&mut self) -> Result<Addr> {
-        let page = self.u32()?;
-        let b = self.take(2)?;
-        Ok((page, u16::from_le_bytes([b[0], b[1]])))
-    }
-    fn rest(&mut self) -> &'a [u8] {
-        let out = &self.bytes[self.at.min(self.bytes.len())..];
-        self.at = self.bytes.len();
-        out
-    }
-    fn end(&self) -> Result<()> {
-        if self.at == self.bytes.len() { Ok(()) } else { Err(corrupt("trailing bytes")) }
-    }
+fn read_addr(r: &mut LeReader<'_>) -> Result<Addr> {
+    Ok((r.u32()?, r.u16()?))
 }
 
 #[cfg(test)]
