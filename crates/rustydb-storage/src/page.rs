@@ -324,8 +324,28 @@ pub fn verify(bytes: &[u8], id: PageId, what: impl Fn() -> String) -> Result<()>
     }
     let (start, end) = (u16_at(bytes, FREE_START_AT) as usize, u16_at(bytes, FREE_END_AT) as usize);
     let tail = u16_at(bytes, CIPHER_TAIL_AT) as usize;
-    if read::kind(bytes) != 0 && (start < HEADER_SIZE || start > end || end + tail > bytes.len()) {
+    if read::kind(bytes) == 0 {
+        return Ok(());
+    }
+    if start < HEADER_SIZE || start > end || end + tail > bytes.len() {
         return Err(DbError::Corruption(format!("{}: free-space pointers out of range", what())));
+    }
+    // The slot array and every tuple must lie where the header says, so that no later read of
+    // a slot can run off the page (a checksum only proves the page is as it was written).
+    let slots = read::slot_count(bytes) as usize;
+    if HEADER_SIZE + slots * SLOT_SIZE != start {
+        return Err(DbError::Corruption(format!("{}: {slots} slots do not end at {start}", what())));
+    }
+    let data_end = bytes.len() - tail;
+    for slot in 0..slots as u16 {
+        let (offset, len) = read::slot_entry(bytes, slot);
+        if offset != 0 && (offset < end || offset + len > data_end || len == 0) {
+            return Err(DbError::Corruption(format!(
+                "{}: slot {slot} points at bytes {offset}..{} outside the tuple area {end}..{data_end}",
+                what(),
+                offset + len
+            )));
+        }
     }
     Ok(())
 }
@@ -404,6 +424,27 @@ mod tests {
         assert!(verify(&bytes, here, || "p".into()).is_ok());
         let err = verify(&bytes, PageId::new(FileId(3), 8), || "base/3 page 8".into()).unwrap_err();
         assert!(err.to_string().contains("misdirected"), "{err}");
+    }
+
+    #[test]
+    fn a_page_whose_slots_point_outside_it_is_refused_even_with_a_good_checksum() {
+        let id = PageId::new(FileId(3), 1);
+        let mut good = blank();
+        let mut page = Page::new(&mut good);
+        page.init(KIND_HEAP);
+        page.insert(&[1; 100]).unwrap();
+        page.insert(&[2; 100]).unwrap();
+        seal(&mut good, id);
+        verify(&good, id, || "p".into()).unwrap();
+        // A slot reaching past the page end; a slot in the slot array; a slot count that
+        // disagrees with the free-space pointer.
+        for (at, value) in [(HEADER_SIZE + 2, 4000u16), (HEADER_SIZE + 4, 8), (SLOTS_AT, 9)] {
+            let mut bad = good.clone();
+            put_u16(&mut bad, at, value);
+            seal(&mut bad, id);
+            let err = verify(&bad, id, || "base/3 page 1".into()).unwrap_err();
+            assert!(matches!(&err, DbError::Corruption(m) if m.contains("base/3 page 1")), "{err}");
+        }
     }
 
     #[test]

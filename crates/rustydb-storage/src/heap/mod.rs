@@ -27,9 +27,13 @@
 //!
 //! ## Concurrency
 //! The *structure lock* serialises everything that places, moves or frees pieces (insert,
-//! update, remove); reads and patches do not take it. Page latches are held one at a time,
-//! except that an update holding its tuple's page may latch one other page of the same heap —
-//! safe because only updates nest and they are serialised. Readers follow pointers after
+//! update, remove), and patches of moved tuples; reads and patches of tuples at home do not
+//! take it. Page latches are held one at a time, except that an update holding its tuple's page
+//! may latch one other page of the same heap — safe because only updates nest and they are
+//! serialised. A patch of a tuple at home is atomic under that page's latch, which an update
+//! holds from its check to its switch; a moved tuple's head is on another page, so its patch
+//! takes the structure lock, lest an update check the old head, the patch change it, and the
+//! update then free it with the change. Readers follow pointers after
 //! letting go of the page that held them and check what they find (a chunk's value id, a moved
 //! head's origin); a mismatch means the tuple changed meanwhile, and the read starts over.
 //!
@@ -59,6 +63,10 @@ use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 const FSM_MIN_FREE: usize = 64;
 /// The largest tuple a heap stores (PostgreSQL's limit for one field).
 pub const MAX_TUPLE_BYTES: usize = 1 << 30;
+/// The shortest tuple a heap stores: its head is then never shorter than a forward pointer,
+/// so an update can always leave one behind, however full the page. (A transaction's tuples
+/// start with a 16-byte header, so this costs nothing in practice.)
+pub const MIN_TUPLE_BYTES: usize = piece::FORWARD_LEN - 1;
 /// How often a read starts over because the tuple changed under it before giving up.
 const READ_RETRIES: usize = 1000;
 
@@ -78,6 +86,21 @@ pub struct HeapFile {
     cipher_tail: usize,
     /// The table's compression method (its [`Compression::code`]).
     compression: AtomicU8,
+    /// Tests: runs inside a patch between reading the tuple's address and latching its head.
+    #[cfg(test)]
+    patch_pause: Mutex<Hook>,
+}
+
+/// A function tests run at a chosen point.
+#[cfg(test)]
+#[derive(Clone, Default)]
+struct Hook(Option<Arc<dyn Fn() + Send + Sync>>);
+
+#[cfg(test)]
+impl std::fmt::Debug for Hook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "Hook(set)" } else { "Hook(none)" })
+    }
 }
 
 /// What reading a tuple found.
@@ -86,6 +109,12 @@ enum Found {
     Nothing,
     /// The tuple changed while it was being read: read again.
     Changed,
+}
+
+/// What an update made unreachable: the old tuple's moved head and chunks.
+struct OldPieces {
+    moved_head: Option<Addr>,
+    external: Option<External>,
 }
 
 /// A tuple made ready to store: its head's form, chunks already written if external.
@@ -119,6 +148,8 @@ impl HeapFile {
             structure: Mutex::new(()),
             free_space: Mutex::new(BTreeMap::new()),
             compression: AtomicU8::new(Compression::default().code()),
+            #[cfg(test)]
+            patch_pause: Mutex::new(Hook::default()),
         })
     }
 
@@ -167,7 +198,14 @@ impl HeapFile {
         let _structure = self.structure.lock();
         let prepared = self.prepare(tuple, &mut log)?;
         let head = prepared.head(None);
-        self.place(&head, None, &mut log)
+        let placed = self.place(&head, None, &mut log);
+        if placed.is_err()
+            && let Some(e) = prepared.external()
+        {
+            // Best effort; chunks a failed free leaves are unreachable, and vacuum's.
+            let _ = self.free_chunks(e, &mut log);
+        }
+        placed
     }
 
     /// Encodes `tuple` for storage; an external one has its chunks written (last first, so each
@@ -177,8 +215,11 @@ impl HeapFile {
         tuple: &'t [u8],
         log: &mut impl FnMut(&HeapChange<'_>) -> Result<Lsn>,
     ) -> Result<Prepared<'t>> {
-        if tuple.is_empty() {
-            return Err(DbError::Internal("an empty tuple cannot be stored".into()));
+        if tuple.len() < MIN_TUPLE_BYTES {
+            return Err(DbError::Internal(format!(
+                "a tuple of {} bytes is shorter than the heap's minimum of {MIN_TUPLE_BYTES}",
+                tuple.len()
+            )));
         }
         if tuple.len() > MAX_TUPLE_BYTES {
             return Err(DbError::sql(
@@ -296,6 +337,9 @@ impl HeapFile {
     /// tuple's prefix (its first [`PREFIX`] bytes, or all of it if shorter) under the page latch
     /// and decides: `Ok(true)` replaces, `Ok(false)` leaves it alone, an error refuses. Returns
     /// whether it was replaced; an address holding no tuple is an error.
+    ///
+    /// Whatever happens, nothing stays behind: if the update is refused or fails before the
+    /// tuple's slot is switched, the new tuple's chunks (and a moved head) are freed again.
     pub fn update(
         &self,
         tid: TupleId,
@@ -305,39 +349,70 @@ impl HeapFile {
     ) -> Result<bool> {
         let _structure = self.structure.lock();
         let prepared = self.prepare(tuple, &mut log)?;
+        let old = match self.switch(tid, &prepared, check, &mut log) {
+            Ok(Some(old)) => old,
+            outcome => {
+                // Refused or failed: the new tuple's chunks are reachable from nowhere.
+                if let Some(e) = prepared.external() {
+                    let freed = self.free_chunks(e, &mut log);
+                    // After a failure the first error is the one to report; chunks a failed
+                    // free leaves are unreachable, as after a crash, and vacuum's to reclaim.
+                    if outcome.is_ok() {
+                        freed?;
+                    }
+                }
+                return outcome.map(|_| false);
+            }
+        };
+        // The old pieces are unreachable now.
+        if let Some(target) = old.moved_head {
+            self.free_slot(self.tid(target), &mut log)?;
+        }
+        if let Some(e) = old.external {
+            self.free_chunks(e, &mut log)?;
+        }
+        Ok(true)
+    }
+
+    /// The heart of [`HeapFile::update`]: checks the current tuple and points `tid` at the
+    /// prepared one — in place, or on another page behind a forward pointer. Returns the old
+    /// tuple's pieces that became unreachable, or `None` if `check` said no.
+    ///
+    /// Holds the tuple's page latch throughout and latches at most one other page at a time
+    /// (the moved head's): safe because everything else that nests latches or touches a moved
+    /// head holds the structure lock too.
+    fn switch(
+        &self,
+        tid: TupleId,
+        prepared: &Prepared<'_>,
+        check: impl FnOnce(&[u8]) -> Result<bool>,
+        log: &mut impl FnMut(&HeapChange<'_>) -> Result<Lsn>,
+    ) -> Result<Option<OldPieces>> {
         let mut guard = self.pool.write(tid.page)?;
         let stored = read::tuple(&guard, tid.slot).ok_or_else(|| no_tuple(tid))?.to_vec();
-        // Where the current head is: here, or moved to `old_target`.
-        let (current, old_target) = match piece::decode(&stored)? {
+        // Where the current head is: here, or moved to `moved_head`.
+        let (current, moved_head) = match piece::decode(&stored)? {
             Piece::Forward { target } => {
                 if target.0 == tid.page.number {
                     return Err(dangling(tid, target));
                 }
                 let target_guard = self.pool.read(self.tid(target).page)?;
                 let moved = read::tuple(&target_guard, target.1).map(<[u8]>::to_vec);
-                let moved = moved.ok_or_else(|| dangling(tid, target))?;
-                (moved, Some(target))
+                (moved.ok_or_else(|| dangling(tid, target))?, Some(target))
             }
-            Piece::Head { origin: None, .. } => (stored.clone(), None),
+            Piece::Head { origin: None, .. } => (stored, None),
             _ => return Err(no_tuple(tid)),
         };
-        let Piece::Head { origin, prefix, rest } = piece::decode(&current)? else { return Err(dangling(tid, (0, 0))) };
-        if old_target.is_some() && origin != Some((tid.page.number, tid.slot)) {
+        let Piece::Head { origin, prefix, rest } = piece::decode(&current)? else {
+            return Err(dangling(tid, moved_head.unwrap_or((0, 0))));
+        };
+        if moved_head.is_some() && origin != Some((tid.page.number, tid.slot)) {
             return Err(DbError::Corruption(format!("the moved tuple of {tid} names another origin")));
         }
-        let old_external = match rest {
-            Rest::External(e) => Some(e),
-            _ => None,
-        };
-        let verdict = check(&prefix[..prefix.len().min(PREFIX)]);
-        if !matches!(verdict, Ok(true)) {
-            // The new tuple's chunks are not needed after all.
-            drop(guard);
-            if let Some(e) = prepared.external() {
-                self.free_chunks(e, &mut log)?;
-            }
-            return verdict;
+        if !check(&prefix[..prefix.len().min(PREFIX)])? {
+            return Ok(None);
         }
+        let old = OldPieces { moved_head, external: external_of(&rest) };
         let head = prepared.head(None);
         let mut page = Page::new(&mut guard);
         if read::fits_replacing(page.bytes(), tid.slot, head.len()) {
@@ -345,26 +420,28 @@ impl HeapFile {
             page.replace(tid.slot, &head);
             page.set_lsn(lsn);
         } else {
-            let moved = prepared.head(Some((tid.page.number, tid.slot)));
-            let target = self.place(&moved, Some(tid.page.number), &mut log)?;
-            let forward = piece::encode_forward((target.page.number, target.slot));
-            if !read::fits_replacing(page.bytes(), tid.slot, forward.len()) {
+            // Every stored head is at least as long as a forward pointer (see MIN_TUPLE_BYTES),
+            // so the pointer always fits where the head was; checked before anything is placed.
+            if !read::fits_replacing(page.bytes(), tid.slot, piece::FORWARD_LEN) {
                 return Err(DbError::Internal(format!("no room for a forward pointer at {tid}")));
             }
-            let lsn = log(&HeapChange::Replace { tid, piece: &forward })?;
+            let moved = prepared.head(Some((tid.page.number, tid.slot)));
+            let target = self.place(&moved, Some(tid.page.number), log)?;
+            let forward = piece::encode_forward((target.page.number, target.slot));
+            let lsn = match log(&HeapChange::Replace { tid, piece: &forward }) {
+                Ok(lsn) => lsn,
+                Err(e) => {
+                    drop(guard);
+                    // Best effort, as in `update`: the first error is the one to report.
+                    let _ = self.free_slot(target, log);
+                    return Err(e);
+                }
+            };
             page.replace(tid.slot, &forward);
             page.set_lsn(lsn);
         }
         self.note_free_space(tid.page.number, page.reclaimable_space());
-        drop(guard);
-        // The old pieces are unreachable now.
-        if let Some(target) = old_target {
-            self.free_slot(self.tid(target), &mut log)?;
-        }
-        if let Some(e) = old_external {
-            self.free_chunks(e, &mut log)?;
-        }
-        Ok(true)
+        Ok(Some(old))
     }
 
     /// Physically removes the tuple at `tid` — its slot, its moved head and its chunks — (vacuum's
@@ -447,22 +524,25 @@ impl HeapFile {
         mut check: impl FnMut(&[u8]) -> Result<bool>,
         mut log: impl FnMut(&HeapChange<'_>) -> Result<Lsn>,
     ) -> Result<bool> {
-        if let Some(done) = self.try_patch(tid, offset, bytes, &mut check, &mut log)? {
+        if let Some(done) = self.try_patch(tid, offset, bytes, false, &mut check, &mut log)? {
             return Ok(done);
         }
-        // The tuple moved between the two latches; under the structure lock it cannot again.
+        // The tuple has moved (or moved between the two latches): under the structure lock no
+        // update can move it again, nor free the moved head, between our check and our change.
         let _structure = self.structure.lock();
-        self.try_patch(tid, offset, bytes, &mut check, &mut log)?.ok_or_else(|| changing(tid))
+        self.try_patch(tid, offset, bytes, true, &mut check, &mut log)?.ok_or_else(|| changing(tid))
     }
 
-    /// One attempt at [`HeapFile::patch`]: `None` if the tuple moved under it. A moved tuple is
-    /// patched where it lives, its origin having been read and let go of first (one latch at a
-    /// time).
+    /// One attempt at [`HeapFile::patch`]: `None` if the tuple moved under it, or if it lives
+    /// away from its address and the caller does not hold the structure lock (`locked`). A moved
+    /// tuple is patched where it lives, its origin having been read and let go of first (one
+    /// latch at a time); only the structure lock keeps an update from replacing it meanwhile.
     fn try_patch(
         &self,
         tid: TupleId,
         offset: usize,
         bytes: &[u8],
+        locked: bool,
         check: &mut impl FnMut(&[u8]) -> Result<bool>,
         log: &mut impl FnMut(&HeapChange<'_>) -> Result<Lsn>,
     ) -> Result<Option<bool>> {
@@ -470,11 +550,16 @@ impl HeapFile {
             let guard = self.pool.read(tid.page)?;
             let stored = read::tuple(&guard, tid.slot).ok_or_else(|| no_tuple(tid))?;
             match piece::decode(stored)? {
+                Piece::Forward { .. } if !locked => return Ok(None),
                 Piece::Forward { target } => self.tid(target),
                 Piece::Head { origin: None, .. } => tid,
                 _ => return Err(no_tuple(tid)),
             }
         };
+        #[cfg(test)]
+        if let Some(pause) = self.patch_pause.lock().0.clone() {
+            pause();
+        }
         let expected_origin = (at != tid).then_some((tid.page.number, tid.slot));
         let mut guard = self.pool.write(at.page)?;
         let mut page = Page::new(&mut guard);
@@ -542,11 +627,25 @@ impl HeapFile {
     }
 
     fn materialize(&self, prefix: &[u8], rest: &Rest<'_>) -> Result<Found> {
+        // Lengths come from the page: bound them before allocating (a checksum proves only
+        // that the page is as written, not that what was written is sane).
+        let too_long = |len: usize| {
+            (len > MAX_TUPLE_BYTES)
+                .then(|| DbError::Corruption(format!("a stored tuple claims {len} bytes, more than any tuple has")))
+        };
         let mut tuple = prefix.to_vec();
         match rest {
             Rest::None => {}
-            Rest::Compressed { method, len, data } => tuple.extend(method.decompress(data, *len)?),
+            Rest::Compressed { method, len, data } => {
+                if let Some(err) = too_long(*len) {
+                    return Err(err);
+                }
+                tuple.extend(method.decompress(data, *len)?)
+            }
             Rest::External(e) => {
+                if let Some(err) = too_long(e.len.max(e.stored_len)) {
+                    return Err(err);
+                }
                 let mut stored = Vec::with_capacity(e.stored_len);
                 let mut next = Some(e.first);
                 while let Some(addr) = next {
@@ -554,6 +653,13 @@ impl HeapFile {
                     let guard = self.pool.read(tid.page)?;
                     let Some(bytes) = read::tuple(&guard, tid.slot) else { return Ok(Found::Changed) };
                     match piece::decode(bytes)? {
+                        // Every chunk holds data, so the length check below ends any cycle.
+                        Piece::Chunk { data: [], .. } => {
+                            return Err(DbError::Corruption(format!(
+                                "external value {:#x} has an empty chunk",
+                                e.value_id
+                            )));
+                        }
                         Piece::Chunk { value_id, next: following, data } if value_id == e.value_id => {
                             stored.extend_from_slice(data);
                             next = following;
@@ -760,7 +866,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (_log, pool) = log_and_pool(dir.path(), 16);
         let heap = HeapFile::open(pool, FileId(2)).unwrap();
-        let err = heap.insert(b"row", |_| Err(DbError::WritesStopped("test".into())));
+        let err = heap.insert(b"a row", |_| Err(DbError::WritesStopped("test".into())));
         assert!(err.is_err());
         assert!(all(&heap).is_empty());
     }
@@ -779,12 +885,12 @@ mod tests {
             heap.set_compression(method);
             let a = heap.insert(&text, logger(&log, &mut kept)).unwrap();
             let b = heap.insert(&random, logger(&log, &mut kept)).unwrap();
-            let small = heap.insert(b"small", logger(&log, &mut kept)).unwrap();
+            let small = heap.insert(b"small tuple", logger(&log, &mut kept)).unwrap();
             assert_eq!(heap.get(a).unwrap().unwrap(), text, "{method:?}");
             assert_eq!(heap.get(b).unwrap().unwrap(), random, "{method:?}");
             let scanned = all(&heap);
             assert_eq!(scanned.len(), 3, "chunks are not tuples: {method:?}");
-            assert_eq!(scanned[&small], b"small");
+            assert_eq!(scanned[&small], b"small tuple");
             sizes.push(heap.page_count());
         }
         // Uncompressed: ~4.8 MB in 4 KiB pages; lz4 and zstd shrink the text a lot.
@@ -840,10 +946,10 @@ mod tests {
         assert!(heap.update(tids[1], &huge, |_| Ok(true), logger(&log, &mut kept)).unwrap());
         assert_eq!(heap.get(tids[1]).unwrap().unwrap(), huge);
         // And an inline value again, in place.
-        assert!(heap.update(tids[1], b"home", |_| Ok(true), logger(&log, &mut kept)).unwrap());
-        assert_eq!(heap.get(tids[1]).unwrap().unwrap(), b"home");
+        assert!(heap.update(tids[1], b"home again", |_| Ok(true), logger(&log, &mut kept)).unwrap());
+        assert_eq!(heap.get(tids[1]).unwrap().unwrap(), b"home again");
         // A refusing check changes nothing.
-        assert!(!heap.update(tids[2], b"no", |_| Ok(false), logger(&log, &mut kept)).unwrap());
+        assert!(!heap.update(tids[2], b"not wanted", |_| Ok(false), logger(&log, &mut kept)).unwrap());
         assert_eq!(heap.get(tids[2]).unwrap().unwrap(), noise(1010, 2));
         // Removing a tuple frees everything it had: only the four small tuples' pages stay used.
         assert!(heap.remove(tids[1], logger(&log, &mut kept)).unwrap());
@@ -866,7 +972,7 @@ mod tests {
         let mut kept = Vec::new();
         let heap = HeapFile::open(pool.clone(), FileId(35)).unwrap();
         let a = heap.insert(&noise(30_000, 1), logger(&log, &mut kept)).unwrap();
-        let b = heap.insert(b"short", logger(&log, &mut kept)).unwrap();
+        let b = heap.insert(b"short tuple", logger(&log, &mut kept)).unwrap();
         heap.update(b, &noise(3000, 2), |_| Ok(true), logger(&log, &mut kept)).unwrap();
         heap.patch(b, 0, b"xy", |_| Ok(true), logger(&log, &mut kept)).unwrap();
         heap.remove(a, logger(&log, &mut kept)).unwrap();
@@ -898,8 +1004,8 @@ mod tests {
         use proptest::prelude::*;
         // Lengths up to 3 pages: inline, compressed, external and moved tuples all occur.
         prop_oneof![
-            5 => (1usize..12_000, any::<u8>()).prop_map(|(len, b)| Op::Insert(len, b)),
-            3 => (any::<usize>(), 1usize..12_000, any::<u8>()).prop_map(|(k, len, b)| Op::Update(k, len, b)),
+            5 => (MIN_TUPLE_BYTES..12_000, any::<u8>()).prop_map(|(len, b)| Op::Insert(len, b)),
+            3 => (any::<usize>(), MIN_TUPLE_BYTES..12_000, any::<u8>()).prop_map(|(k, len, b)| Op::Update(k, len, b)),
             2 => any::<usize>().prop_map(Op::Remove),
             1 => Just(Op::Reopen),
         ]
@@ -976,6 +1082,118 @@ mod tests {
                 proptest::prop_assert_eq!(pieces, 0, "pieces left behind by removed tuples");
             }
         }
+    }
+
+    /// Pieces stored in the heap's pages, whether reachable or not.
+    fn pieces(pool: &BufferPool, heap: &HeapFile) -> usize {
+        (0..heap.page_count())
+            .map(|n| {
+                let g = pool.read(PageId::new(heap.file(), n)).unwrap();
+                (0..read::slot_count(&g)).filter(|s| read::tuple(&g, *s).is_some()).count()
+            })
+            .sum()
+    }
+
+    #[test]
+    fn a_failed_or_refused_update_leaves_no_pieces_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, pool) = log_and_pool(dir.path(), 16);
+        let mut kept = Vec::new();
+        let heap = HeapFile::open(pool.clone(), FileId(40)).unwrap();
+        heap.set_compression(Compression::None);
+        let tids: Vec<TupleId> =
+            (0..4u8).map(|i| heap.insert(&noise(1010, u64::from(i)), logger(&log, &mut kept)).unwrap()).collect();
+        let before = pieces(&pool, &heap);
+        let huge = noise(20_000, 5);
+        // No tuple at the address: found only after the new chunks were written.
+        let nowhere = TupleId { page: tids[0].page, slot: 99 };
+        assert!(heap.update(nowhere, &huge, |_| Ok(true), logger(&log, &mut kept)).is_err());
+        // Refused by the check, and refused with an error.
+        assert!(!heap.update(tids[0], &huge, |_| Ok(false), logger(&log, &mut kept)).unwrap());
+        let err = heap.update(tids[0], &huge, |_| Err(DbError::Internal("conflict".into())), logger(&log, &mut kept));
+        assert!(err.unwrap_err().to_string().contains("conflict"));
+        assert_eq!(pieces(&pool, &heap), before, "chunks of updates that did not happen are freed");
+        // The log refuses the forward pointer after the moved head was placed: the head goes too.
+        let mut refused = false;
+        let err = heap.update(
+            tids[1],
+            &noise(1020, 6),
+            |_| Ok(true),
+            |change: &HeapChange<'_>| {
+                if !refused && matches!(change, HeapChange::Replace { piece, .. } if piece.len() == piece::FORWARD_LEN)
+                {
+                    refused = true;
+                    return Err(DbError::WritesStopped("test".into()));
+                }
+                let mut bytes = Vec::new();
+                change.encode(&mut bytes);
+                log.append(&bytes)
+            },
+        );
+        assert!(refused && err.is_err());
+        assert_eq!(pieces(&pool, &heap), before, "the moved head of a failed update is freed");
+        assert_eq!(heap.get(tids[1]).unwrap().unwrap(), noise(1010, 1), "the tuple is unchanged");
+        // Too short to leave a forward pointer behind one day: refused up front.
+        assert!(heap.insert(&[1; MIN_TUPLE_BYTES - 1], logger(&log, &mut kept)).is_err());
+    }
+
+    /// The race a moved tuple's patch must not lose: the patch has found where the tuple lives
+    /// when an update checks that head, lets go of it and replaces the tuple. Were the patch to
+    /// land on the old head in between, the update would free it with the patch (a lost xmax).
+    /// The pause hook holds the patch at exactly that point; the update's check gives it time
+    /// to go on. The patch must either come first (and the update, seeing it, refuse) or not
+    /// apply at all — never be applied and lost.
+    #[test]
+    fn a_patch_of_a_moved_tuple_is_never_lost_to_a_concurrent_update() {
+        use std::sync::mpsc;
+        use std::time::Duration;
+        let dir = tempfile::tempdir().unwrap();
+        let (log, pool) = log_and_pool(dir.path(), 32);
+        let heap = HeapFile::open(pool.clone(), FileId(41)).unwrap();
+        heap.set_compression(Compression::None);
+        let append = |change: &HeapChange<'_>| {
+            let mut bytes = Vec::new();
+            change.encode(&mut bytes);
+            log.append(&bytes)
+        };
+        // The tuple's page keeps about 600 bytes free: a 1000-byte version moves away.
+        let tid = heap.insert(&[0; 100], append).unwrap();
+        for i in 0..3 {
+            heap.insert(&noise(1100, i), append).unwrap();
+        }
+        assert!(heap.update(tid, &[0; 1000], |_| Ok(true), append).unwrap());
+        assert_ne!(read::tuple(&pool.read(tid.page).unwrap(), tid.slot).unwrap().len(), 1001, "moved away");
+        let counter = |t: &[u8]| u64::from_le_bytes(t[..8].try_into().unwrap());
+
+        let (paused_tx, paused_rx) = mpsc::channel::<()>();
+        let (go_tx, go_rx) = mpsc::channel::<()>();
+        let go_rx = Mutex::new(go_rx);
+        let paused_tx = Mutex::new(paused_tx);
+        *heap.patch_pause.lock() = Hook(Some(Arc::new(move || {
+            let _ = paused_tx.lock().send(());
+            let _ = go_rx.lock().recv_timeout(Duration::from_millis(300));
+        })));
+        let (patched, updated) = std::thread::scope(|scope| {
+            let patcher = scope.spawn(|| heap.patch(tid, 0, &1u64.to_le_bytes(), |p| Ok(counter(p) == 0), append));
+            paused_rx.recv().unwrap();
+            let updated = heap.update(
+                tid,
+                &[0; 100],
+                |p| {
+                    let unchanged = counter(p) == 0;
+                    // Let the patch go on, and give it time to reach the head.
+                    let _ = go_tx.send(());
+                    std::thread::sleep(Duration::from_millis(100));
+                    Ok(unchanged)
+                },
+                append,
+            );
+            (patcher.join().unwrap().unwrap(), updated.unwrap())
+        });
+        *heap.patch_pause.lock() = Hook::default();
+        let now = counter(&heap.get(tid).unwrap().unwrap());
+        assert!(patched, "the patch applies, before or after the update");
+        assert_eq!(now, 1, "the applied patch was lost (update applied: {updated})");
     }
 
     #[test]

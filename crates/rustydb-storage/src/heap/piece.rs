@@ -43,6 +43,8 @@ const COMPRESSION_SHIFT: u8 = 4;
 pub type Addr = (u32, u16);
 /// Encoded length of an [`Addr`].
 pub const ADDR_LEN: usize = 6;
+/// Encoded length of a forward pointer.
+pub const FORWARD_LEN: usize = 1 + ADDR_LEN;
 /// Bytes of a chunk before its data.
 pub const CHUNK_HEADER: usize = 1 + 8 + ADDR_LEN;
 const NO_PAGE: u32 = u32::MAX;
@@ -180,7 +182,7 @@ pub fn encode_chunk(value_id: u64, next: Option<Addr>, data: &[u8]) -> Vec<u8> {
 
 /// The bytes of a forward pointer.
 pub fn encode_forward(target: Addr) -> Vec<u8> {
-    let mut out = Vec::with_capacity(1 + ADDR_LEN);
+    let mut out = Vec::with_capacity(FORWARD_LEN);
     out.push(FORWARD);
     put_addr(&mut out, target);
     out
