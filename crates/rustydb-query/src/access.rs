@@ -54,13 +54,18 @@ pub fn fetch(ctx: &mut ExecContext<'_>, table: &TableDef, tid: TupleId) -> Resul
     body.map(|b| decode_row(&b, table.schema.len())).transpose()
 }
 
+/// Applies the table's storage settings from the catalog (its compression) to its heap: when
+/// the table is created, and for every table when the engine opens. The catalog is the truth;
+/// the heap only follows it, so nothing per row needs to check.
+pub fn apply_storage_settings(ctx: &ExecContext<'_>, table: &TableDef) -> Result<()> {
+    let heap = ctx.engine.txn_manager().storage().heap(table.file())?;
+    heap.set_compression(table.compression);
+    Ok(())
+}
+
 /// Writes a row with no constraint checks (the catalog's own rows).
 pub fn insert_raw(ctx: &mut ExecContext<'_>, table: &TableDef, row: &[Value]) -> Result<TupleId> {
     let heap = ctx.engine.txn_manager().storage().heap(table.file())?;
-    // The catalog is the truth about a table's compression; the heap follows it.
-    if heap.compression() != table.compression {
-        heap.set_compression(table.compression);
-    }
     let mut body = Vec::with_capacity(64);
     encode_row(row, &mut body);
     ctx.engine.txn_manager().insert(ctx.txn, &heap, &body)

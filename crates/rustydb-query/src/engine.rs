@@ -115,6 +115,7 @@ impl Engine {
             let max = catalog::max_table_id(ctx)?;
             ctx.engine.next_table_id.store(max + 1, Ordering::Release);
             for table in catalog::list_tables(ctx)? {
+                access::apply_storage_settings(ctx, &table)?;
                 if !table.primary_key.is_empty() {
                     ctx.engine.rebuild_primary_index(ctx, &table)?;
                 }

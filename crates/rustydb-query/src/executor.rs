@@ -260,6 +260,7 @@ fn create_table(
         compression,
     };
     catalog::create_table(ctx, &table)?;
+    access::apply_storage_settings(ctx, &table)?;
     if !table.primary_key.is_empty() {
         ctx.engine.create_primary_index(&table);
     }
