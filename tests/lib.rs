@@ -55,9 +55,30 @@ impl TestServer {
         server
     }
 
+    /// Starts a server on `data_dir` (created if missing) with `toml` as its configuration file
+    /// (the listen address and data directory are still the test's).
+    pub fn start_in_with_config(data_dir: &Path, toml: &str) -> TestServer {
+        let config = data_dir.with_extension("toml");
+        std::fs::write(&config, toml).unwrap();
+        Self::launch(data_dir, Some(&config))
+    }
+
     /// Starts a server on `data_dir` (created if missing).
     pub fn start_in(data_dir: &Path) -> TestServer {
-        let mut child = Command::new(server_binary())
+        Self::launch(data_dir, None)
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
+    fn launch(data_dir: &Path, config: Option<&Path>) -> TestServer {
+        let mut command = Command::new(server_binary());
+        if let Some(config) = config {
+            command.arg("--config").arg(config);
+        }
+        let mut child = command
             .args(["--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .env("RUST_LOG", "info")

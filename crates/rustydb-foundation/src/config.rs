@@ -66,6 +66,9 @@ pub struct Config {
     pub max_connections: usize,
     /// Whether connections from loopback addresses are trusted without a password.
     pub trust_loopback: bool,
+    /// The most memory one statement may hold for rows it materialises (results, sorts, the
+    /// targets of UPDATE and DELETE), in MiB; past it the statement fails with 53200.
+    pub statement_memory_limit_mb: usize,
 }
 
 impl Default for Config {
@@ -82,6 +85,7 @@ impl Default for Config {
             io_backend: IoBackend::default(),
             max_connections: 100,
             trust_loopback: true,
+            statement_memory_limit_mb: 1024,
         }
     }
 }

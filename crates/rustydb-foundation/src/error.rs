@@ -91,6 +91,8 @@ pub enum SqlState {
     ProtocolViolation,
     /// 54000 program_limit_exceeded
     ProgramLimitExceeded,
+    /// 53200 out_of_memory
+    OutOfMemory,
     /// 58030 io_error
     IoError,
     /// XX001 data_corrupted
@@ -143,6 +145,7 @@ impl SqlState {
             InvalidEscapeCharacter => "22019",
             ProtocolViolation => "08P01",
             ProgramLimitExceeded => "54000",
+            OutOfMemory => "53200",
             IoError => "58030",
             DataCorrupted => "XX001",
             InternalError => "XX000",

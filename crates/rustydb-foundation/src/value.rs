@@ -27,7 +27,16 @@ pub enum Value {
 }
 
 impl Value {
-    /// True for NULL.
+    /// Bytes the value occupies in memory (itself and what it owns), for memory budgets.
+    pub fn footprint(&self) -> usize {
+        std::mem::size_of::<Value>()
+            + match self {
+                Value::Text(s) => s.capacity(),
+                _ => 0,
+            }
+    }
+
+    /// True for SQL NULL.
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
     }

@@ -13,8 +13,8 @@ use rustydb_txn::tuple;
 pub fn scan_page(ctx: &mut ExecContext<'_>, table: &TableDef, page: u32) -> Result<Vec<(TupleId, Vec<Value>)>> {
     let heap = ctx.engine.txn_manager().storage().heap(table.file())?;
     let width = table.schema.len();
-    let bodies = ctx.engine.txn_manager().visible_on_page(ctx.txn, &ctx.snapshot, &heap, page)?;
-    bodies.into_iter().map(|(tid, body)| Ok((tid, decode_row(&body, width)?))).collect()
+    ctx.engine.txn_manager().visible_on_page_into(ctx.txn, &ctx.snapshot, &heap, page, &mut ctx.scan)?;
+    ctx.scan.iter().map(|(tid, t)| Ok((tid, decode_row(tuple::body(t), width)?))).collect()
 }
 
 /// Number of pages in `table`'s heap.

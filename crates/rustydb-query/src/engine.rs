@@ -28,6 +28,8 @@ pub struct EngineOptions {
     pub bootstrap_user: String,
     /// The database created on first start.
     pub bootstrap_database: String,
+    /// Bytes one statement may hold for the rows it materialises (see `rustydb_storage::MemoryBudget`).
+    pub statement_memory_limit: usize,
 }
 
 impl Default for EngineOptions {
@@ -36,6 +38,7 @@ impl Default for EngineOptions {
             storage: StorageOptions::default(),
             bootstrap_user: "rustydb".into(),
             bootstrap_database: "rustydb".into(),
+            statement_memory_limit: 1 << 30,
         }
     }
 }
@@ -65,6 +68,7 @@ pub struct Engine {
     ddl_lock: Mutex<()>,
     next_table_id: AtomicU32,
     recovery: RecoveryReport,
+    statement_memory_limit: usize,
 }
 
 impl Engine {
@@ -78,6 +82,7 @@ impl Engine {
             ddl_lock: Mutex::new(()),
             next_table_id: AtomicU32::new(catalog::FIRST_USER_TABLE),
             recovery,
+            statement_memory_limit: options.statement_memory_limit,
         });
         let marker = dir.join(BOOTSTRAP_MARKER);
         let bootstrapped = options
@@ -142,7 +147,7 @@ impl Engine {
     ) -> Result<T> {
         let mut txn = self.tm.begin(IsolationLevel::ReadCommitted);
         let snapshot = self.tm.statement_snapshot(&mut txn);
-        let mut ctx = ExecContext { engine: self, txn: &mut txn, snapshot, user, database };
+        let mut ctx = ExecContext::new(self, &mut txn, snapshot, user, database);
         match work(&mut ctx) {
             Ok(v) => {
                 self.tm.commit(txn)?;
@@ -168,6 +173,11 @@ impl Engine {
     /// True if the database exists.
     pub fn database_exists(&self, name: &str) -> Result<bool> {
         self.with_transaction("", name, |ctx| catalog::database_exists(ctx, name))
+    }
+
+    /// Bytes one statement may hold for the rows it materialises.
+    pub fn statement_memory_limit(&self) -> usize {
+        self.statement_memory_limit
     }
 
     /// The transaction manager.

@@ -49,7 +49,7 @@ fn for_each_row(
     ctx: &mut ExecContext<'_>,
     source: &Source,
     filter: Option<&Expr>,
-    mut each: impl FnMut(&ExecContext<'_>, TupleId, Vec<Value>) -> Result<bool>,
+    mut each: impl FnMut(&mut ExecContext<'_>, TupleId, Vec<Value>) -> Result<bool>,
 ) -> Result<()> {
     let (table, access) = match source {
         Source::Nothing => {
@@ -120,7 +120,9 @@ pub fn select(ctx: &mut ExecContext<'_>, plan: &SelectPlan) -> Result<Vec<Vec<Va
                 skipped += 1;
                 return Ok(true);
             }
-            out.push(project(&plan.projection, &row, &env(ctx))?);
+            let projected = project(&plan.projection, &row, &env(ctx))?;
+            ctx.hold_row(&projected, "the result set")?;
+            out.push(projected);
             Ok(plan.limit.is_none_or(|l| (out.len() as u64) < l))
         })?;
         return Ok(out);
@@ -129,7 +131,10 @@ pub fn select(ctx: &mut ExecContext<'_>, plan: &SelectPlan) -> Result<Vec<Vec<Va
     for_each_row(ctx, &plan.source, plan.filter.as_ref(), |ctx, _, row| {
         let env = env(ctx);
         let keys = plan.order_by.iter().map(|k| k.expr.eval(&row, &env)).collect::<Result<Vec<_>>>()?;
-        keyed.push((keys, project(&plan.projection, &row, &env)?));
+        let projected = project(&plan.projection, &row, &env)?;
+        ctx.hold_row(&keys, "a sort")?;
+        ctx.hold_row(&projected, "a sort")?;
+        keyed.push((keys, projected));
         Ok(true)
     })?;
     keyed.sort_by(|a, b| compare_keys(&plan.order_by, &a.0, &b.0));
@@ -193,7 +198,8 @@ fn targets(
 ) -> Result<Vec<(TupleId, Vec<Value>)>> {
     let source = Source::Table { table: table.clone(), access: access.clone() };
     let mut out = Vec::new();
-    for_each_row(ctx, &source, filter, |_, tid, row| {
+    for_each_row(ctx, &source, filter, |ctx, tid, row| {
+        ctx.hold_row(&row, "the rows to change")?;
         out.push((tid, row));
         Ok(true)
     })?;

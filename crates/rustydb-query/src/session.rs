@@ -195,7 +195,7 @@ impl Session {
             return Err(DbError::Internal("transaction control inside an implicit block".into()));
         }
         let snapshot = self.engine.txn_manager().statement_snapshot(txn);
-        let mut ctx = ExecContext { engine: &self.engine, txn, snapshot, user: &self.user, database: &self.database };
+        let mut ctx = ExecContext::new(&self.engine, txn, snapshot, &self.user, &self.database);
         let bound = binder::bind(&mut ctx, stmt)?;
         if read_only && bound.writes() {
             return Err(DbError::sql(

@@ -31,6 +31,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     }
     let options = EngineOptions {
         storage: rustydb_storage::StorageOptions { vfs, ..rustydb_storage::StorageOptions::from_config(&config) },
+        statement_memory_limit: config.statement_memory_limit_mb.saturating_mul(1 << 20),
         ..EngineOptions::default()
     };
     let data_dir = config.data_dir.clone();

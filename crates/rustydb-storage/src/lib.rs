@@ -31,6 +31,7 @@
 #![deny(missing_docs)]
 
 pub mod aligned;
+pub mod arena;
 pub mod bgwriter;
 pub mod buffer_pool;
 pub mod cipher;
@@ -48,6 +49,7 @@ pub mod uring;
 mod test_support;
 
 pub use aligned::AlignedBuf;
+pub use arena::{MemoryBudget, TupleArena};
 pub use bgwriter::BackgroundWriter;
 pub use buffer_pool::{BufferPool, PageReadGuard, PageWriteGuard};
 pub use cipher::{IdentityCipher, PageCipher};

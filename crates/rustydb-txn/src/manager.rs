@@ -7,7 +7,7 @@ use crate::status::{Status, StatusTable};
 use crate::tuple::{self, XMAX_AT};
 use parking_lot::RwLock;
 use rustydb_foundation::{DbError, FileId, Result, TupleId, TxnId};
-use rustydb_storage::{HeapFile, StorageEngine};
+use rustydb_storage::{HeapFile, StorageEngine, TupleArena};
 use std::sync::Arc;
 
 /// The isolation levels, as PostgreSQL names them. READ UNCOMMITTED behaves as READ COMMITTED.
@@ -215,15 +215,32 @@ impl TxnManager {
         heap: &HeapFile,
         number: u32,
     ) -> Result<Vec<(TupleId, Vec<u8>)>> {
-        let tuples = heap.scan_page(number)?;
+        let mut arena = TupleArena::new();
+        self.visible_on_page_into(txn, snapshot, heap, number, &mut arena)?;
+        Ok(arena.iter().map(|(tid, t)| (tid, tuple::body(t).to_vec())).collect())
+    }
+
+    /// [`TxnManager::visible_on_page`] into a scan's arena: leaves there the whole tuples
+    /// (header and body; [`tuple::body`] finds the row) visible to `txn` under `snapshot`.
+    pub fn visible_on_page_into(
+        &self,
+        txn: &Transaction,
+        snapshot: &Snapshot,
+        heap: &HeapFile,
+        number: u32,
+        arena: &mut TupleArena,
+    ) -> Result<()> {
+        heap.scan_page_into(number, arena)?;
         let status = self.status.read();
-        let mut out = Vec::with_capacity(tuples.len());
-        for (tid, bytes) in tuples {
-            if snapshot.sees(&tuple::header(&bytes)?, txn.id, &status) {
-                out.push((tid, tuple::body(&bytes).to_vec()));
+        let mut damaged = None;
+        arena.retain(|_, bytes| match tuple::header(bytes) {
+            Ok(header) => snapshot.sees(&header, txn.id, &status),
+            Err(e) => {
+                damaged.get_or_insert(e);
+                false
             }
-        }
-        Ok(out)
+        });
+        damaged.map_or(Ok(()), Err)
     }
 
     /// The row body at `tid` if that version is visible to `txn` under `snapshot`.

@@ -50,6 +50,7 @@ pub use change::HeapChange;
 pub use compression::Compression;
 pub use piece::PREFIX;
 
+use crate::arena::TupleArena;
 use crate::buffer_pool::BufferPool;
 use crate::page::{KIND_HEAP, Page, max_tuple, read};
 use parking_lot::Mutex;
@@ -693,8 +694,16 @@ impl HeapFile {
     /// Copies of every tuple whose address is on page `number`, in slot order (moved tuples
     /// appear at their address, not where they moved to; chunks are parts, not tuples).
     pub fn scan_page(&self, number: u32) -> Result<Vec<(TupleId, Vec<u8>)>> {
+        let mut arena = TupleArena::new();
+        self.scan_page_into(number, &mut arena)?;
+        Ok(arena.iter().map(|(tid, t)| (tid, t.to_vec())).collect())
+    }
+
+    /// [`HeapFile::scan_page`] into `arena` (cleared first): a scan that reuses one arena for
+    /// every page allocates nothing for tuples stored inline, the common case.
+    pub fn scan_page_into(&self, number: u32, arena: &mut TupleArena) -> Result<()> {
+        arena.clear();
         let id = PageId::new(self.file, number);
-        let mut out = Vec::new();
         let mut deferred = Vec::new();
         {
             let guard = self.pool.read(id)?;
@@ -703,14 +712,14 @@ impl HeapFile {
                 let tid = TupleId { page: id, slot };
                 match piece::decode(stored)? {
                     // The common case is read straight off the latched page.
-                    Piece::Head { origin: None, prefix, rest: Rest::None } => out.push((tid, prefix.to_vec())),
+                    Piece::Head { origin: None, prefix, rest: Rest::None } => arena.push(tid, prefix),
                     Piece::Head { origin: None, .. } | Piece::Forward { .. } => deferred.push((tid, stored.to_vec())),
                     Piece::Head { origin: Some(_), .. } | Piece::Chunk { .. } => {}
                 }
             }
         }
         if deferred.is_empty() {
-            return Ok(out);
+            return Ok(());
         }
         for (tid, stored) in deferred {
             let found = match self.resolve(tid, &stored)? {
@@ -718,10 +727,12 @@ impl HeapFile {
                 Found::Tuple(t) => Some(t),
                 Found::Nothing => None,
             };
-            out.extend(found.map(|t| (tid, t)));
+            if let Some(tuple) = found {
+                arena.push(tid, &tuple);
+            }
         }
-        out.sort_by_key(|(tid, _)| tid.slot);
-        Ok(out)
+        arena.sort_by_slot();
+        Ok(())
     }
 
     /// Recovery: re-applies `change` (logged at `lsn`) unless its page already has it.

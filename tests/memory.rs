@@ -1,0 +1,62 @@
+//! The server's memory stays within its configuration: the buffer pool is as large as
+//! `buffer_pool_pages` says however large the tables it reads, and a statement that would hold
+//! more than `statement_memory_limit_mb` in rows fails with 53200 while the server goes on.
+
+#![allow(clippy::unwrap_used)] // Tests assert by unwrapping; a panic is the failure report.
+
+use rustydb_tests::TestServer;
+use tokio_postgres::error::SqlState;
+
+/// The resident set of process `pid`, in bytes.
+fn rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
+}
+
+async fn sqlstate(client: &tokio_postgres::Client, sql: &str) -> SqlState {
+    client.simple_query(sql).await.unwrap_err().code().unwrap().clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scans_stay_within_the_pool_and_statements_within_their_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    // 1 MiB of buffer pool; about 26 MB of table, loaded by doubling.
+    let server = TestServer::start_in_with_config(&data_dir, "buffer_pool_pages = 256\n");
+    let c = server.connect().await;
+    c.simple_query("CREATE TABLE t (id INT, v TEXT) WITH (compression = none)").await.unwrap();
+    let values: Vec<String> = (0..100).map(|i| format!("({i}, '{}')", format!("{i:04}").repeat(250))).collect();
+    c.simple_query(&format!("INSERT INTO t VALUES {}", values.join(", "))).await.unwrap();
+    for _ in 0..8 {
+        c.simple_query("INSERT INTO t SELECT id, v FROM t").await.unwrap();
+    }
+    drop(c);
+    assert!(server.terminate().success());
+    let table_bytes = std::fs::metadata(data_dir.join("base").join("16384")).unwrap().len();
+    assert!(table_bytes > 25 << 20, "the table holds {table_bytes} bytes");
+
+    // Restarted with a 1 MiB statement budget: full scans of a table 26 times the pool.
+    let server =
+        TestServer::start_in_with_config(&data_dir, "buffer_pool_pages = 256\nstatement_memory_limit_mb = 1\n");
+    let c = server.connect().await;
+    c.simple_query("SELECT id FROM t WHERE id < 0").await.unwrap();
+    let before = rss(server.pid());
+    assert!(before < 64 << 20, "a server with a 1 MiB pool holds {before} bytes after a full scan");
+    for _ in 0..3 {
+        c.simple_query("SELECT id FROM t WHERE id < 0").await.unwrap();
+    }
+    let growth = rss(server.pid()).saturating_sub(before);
+    assert!(growth < 4 << 20, "scanning {table_bytes} bytes through a 1 MiB pool grew the server by {growth} bytes");
+
+    // Statements that would hold every row: refused with 53200, and the session goes on.
+    for sql in ["SELECT * FROM t", "SELECT id FROM t ORDER BY v LIMIT 1", "UPDATE t SET id = id + 1"] {
+        assert_eq!(sqlstate(&c, sql).await, SqlState::OUT_OF_MEMORY, "{sql}");
+    }
+    let few = c.simple_query("SELECT id FROM t WHERE id = 7").await.unwrap();
+    assert_eq!(few.iter().filter(|m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(_))).count(), 256);
+    let limited = c.simple_query("SELECT v FROM t LIMIT 3").await.unwrap();
+    assert_eq!(limited.iter().filter(|m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(_))).count(), 3);
+    drop(c);
+    assert!(server.terminate().success());
+}
