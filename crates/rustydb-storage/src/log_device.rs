@@ -45,6 +45,10 @@ pub const SEGMENT_SIZE: u64 = 16 * 1024 * 1024;
 const FRAME_HEADER: usize = 8;
 /// Freed segments kept (renamed) for reuse by [`LogDevice::recycle_before`]; more are removed.
 pub const SPARE_SEGMENTS: usize = 4;
+/// Extension of a segment being zero-filled before it takes its real name.
+const TEMP_SUFFIX: &str = "init";
+/// Bytes of zeros written at a time when a segment is created or its stale tail cleared.
+const ZERO_CHUNK: usize = 1 << 20;
 /// The largest record payload accepted.
 pub const MAX_RECORD: usize = 64 * 1024 * 1024;
 
@@ -103,6 +107,7 @@ impl LogDevice {
     /// restart point the caller passed to [`LogDevice::recycle_before`] (a record boundary).
     pub fn open_at(vfs: Arc<dyn Vfs>, dir: &Path, segment_size: u64, start: Lsn) -> Result<Self> {
         vfs.create_dir_all(dir).map_err(|e| DbError::io(format!("creating {}", dir.display()), e))?;
+        remove_temporary_segments(&*vfs, dir)?;
         let segments = list_segments(&*vfs, dir, segment_size)?;
         let first = segments.first().copied().unwrap_or(0);
         if start.0 < first || (segments.is_empty() && start.0 > 0) {
@@ -303,12 +308,7 @@ impl LogDevice {
             let path = segment_path(&self.dir, seg_start);
             let file = match self.vfs.open_existing(&path)? {
                 Some(f) => f,
-                None => {
-                    let f = self.vfs.open(&path)?;
-                    // The new directory entry must be durable too, or a crash could lose the file.
-                    self.vfs.sync_dir(&self.dir)?;
-                    f
-                }
+                None => create_segment(&*self.vfs, &self.dir, seg_start, self.segment_size)?,
             };
             writer.segment = Some((seg_start, file));
         }
@@ -317,6 +317,41 @@ impl LogDevice {
             None => Err(std::io::Error::other("no open segment")),
         }
     }
+}
+
+/// Creates the segment starting at `start` already at its full size, zero-filled and durable, as
+/// PostgreSQL's `wal_init_zero`: later commits then overwrite allocated blocks, and each
+/// fdatasync flushes data alone instead of also journaling a new file size (a third faster on
+/// ext4 here). The zeros are written to a temporary name and renamed, so a segment under its
+/// real name is always whole; zeros read as the end of the log (no record is 0 bytes long).
+fn create_segment(vfs: &dyn Vfs, dir: &Path, start: u64, segment_size: u64) -> std::io::Result<Arc<dyn FileHandle>> {
+    let path = segment_path(dir, start);
+    let temp = path.with_extension(TEMP_SUFFIX);
+    let file = vfs.open(&temp)?;
+    file.set_len(0)?;
+    let zeros = vec![0u8; ZERO_CHUNK.min(segment_size as usize)];
+    let mut at = 0;
+    while at < segment_size {
+        let n = (segment_size - at).min(zeros.len() as u64) as usize;
+        file.write_all_at(&zeros[..n], at)?;
+        at += n as u64;
+    }
+    file.sync_data()?;
+    vfs.rename(&temp, &path)?;
+    // The new directory entry must be durable too, or a crash could lose the file.
+    vfs.sync_dir(dir)?;
+    Ok(file)
+}
+
+/// Removes segments a crash left half-initialised under their temporary names.
+fn remove_temporary_segments(vfs: &dyn Vfs, dir: &Path) -> Result<()> {
+    let io = |e| DbError::io(format!("cleaning {}", dir.display()), e);
+    for name in vfs.list(dir).map_err(io)? {
+        if name.ends_with(&format!(".{TEMP_SUFFIX}")) {
+            vfs.remove(&dir.join(name)).map_err(io)?;
+        }
+    }
+    Ok(())
 }
 
 fn segment_path(dir: &Path, start: u64) -> PathBuf {
@@ -382,7 +417,10 @@ fn sync_recovered_tail(vfs: &dyn Vfs, dir: &Path, segment_size: u64, end: u64) -
     vfs.sync_dir(dir).map_err(io)
 }
 
-/// Deletes bytes past `end`: truncates its segment and removes later ones.
+/// Deletes bytes past `end`: zeroes the rest of its segment (which keeps its full size, see
+/// [`create_segment`]) and removes later segments. Zeroing matters: a crash can leave whole,
+/// valid records past a torn one, and once new records are appended in front of them they
+/// would read as part of the log.
 fn cut_after(vfs: &dyn Vfs, dir: &Path, segments: &[u64], segment_size: u64, end: u64) -> Result<()> {
     let mut removed = false;
     for &start in segments {
@@ -393,8 +431,7 @@ fn cut_after(vfs: &dyn Vfs, dir: &Path, segments: &[u64], segment_size: u64, end
             removed = true;
         } else if end < start + segment_size {
             let Some(file) = vfs.open_existing(&path).map_err(io)? else { continue };
-            if file.size().map_err(io)? > end - start {
-                file.set_len(end - start).map_err(io)?;
+            if zero_from(&*file, end - start).map_err(io)? {
                 file.sync_data().map_err(io)?;
             }
         }
@@ -403,6 +440,25 @@ fn cut_after(vfs: &dyn Vfs, dir: &Path, segments: &[u64], segment_size: u64, end
         vfs.sync_dir(dir).map_err(|e| DbError::io(format!("syncing {}", dir.display()), e))?;
     }
     Ok(())
+}
+
+/// Zeroes `file` from `offset` to its end where it is not zero already; true if it wrote.
+fn zero_from(file: &dyn FileHandle, offset: u64) -> std::io::Result<bool> {
+    let size = file.size()?;
+    let mut buf = vec![0u8; ZERO_CHUNK];
+    let mut at = offset;
+    let mut wrote = false;
+    while at < size {
+        let n = (size - at).min(ZERO_CHUNK as u64) as usize;
+        let read = file.read_full_at(&mut buf[..n], at)?;
+        if buf[..read].iter().any(|&b| b != 0) {
+            buf[..n].fill(0);
+            file.write_all_at(&buf[..n], at)?;
+            wrote = true;
+        }
+        at += n as u64;
+    }
+    Ok(wrote)
 }
 
 /// Sequential reader over the segment files as one stream. A segment shorter than the segment
@@ -575,16 +631,22 @@ mod tests {
             log.flush_all().unwrap();
             end
         };
-        // Simulate a crash mid-write: a header promising 100 bytes, then only 3.
+        // Simulate a crash mid-write: a header promising 100 bytes, then only 3; and past it a
+        // whole record with a good checksum for its position, as a crash can leave too.
         let seg = segment_path(dir.path(), 0);
         let mut bytes = std::fs::read(&seg).unwrap();
-        bytes.extend_from_slice(&100u32.to_le_bytes());
-        bytes.extend_from_slice(&[9, 9, 9, 9, 1, 2, 3]);
+        let at = good_end.0 as usize;
+        bytes[at..at + 11].copy_from_slice(&[100, 0, 0, 0, 9, 9, 9, 9, 1, 2, 3]);
+        let stale_at = (at + 111) as u64;
+        let stale = [&5u32.to_le_bytes()[..], &record_crc(stale_at, b"stale").to_le_bytes(), b"stale"].concat();
+        bytes[stale_at as usize..stale_at as usize + stale.len()].copy_from_slice(&stale);
         std::fs::write(&seg, &bytes).unwrap();
 
         let log = LogDevice::open(posix(), dir.path()).unwrap();
         assert_eq!(log.end_lsn(), good_end);
-        assert_eq!(std::fs::metadata(&seg).unwrap().len(), good_end.0);
+        let after = std::fs::read(&seg).unwrap();
+        assert_eq!(after.len() as u64, SEGMENT_SIZE, "the segment keeps its size");
+        assert!(after[at..].iter().all(|&b| b == 0), "everything past the end of the log is zeroed");
         let third = log.append(b"third").unwrap();
         log.flush_to(third).unwrap();
         let got: Vec<Vec<u8>> = records(&log).into_iter().map(|r| r.payload).collect();
@@ -602,18 +664,37 @@ mod tests {
     }
 
     #[test]
+    fn a_segment_left_half_initialised_by_a_crash_is_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let temp = segment_path(dir.path(), 0).with_extension(TEMP_SUFFIX);
+        std::fs::write(&temp, [0u8; 4096]).unwrap();
+        let log = LogDevice::open_with_segment_size(posix(), dir.path(), 8192).unwrap();
+        assert!(!temp.exists());
+        // Records fill three small segments, each created whole.
+        let last = (0..40).map(|i| log.append(&[i; 500]).unwrap()).last().unwrap();
+        log.flush_to(last).unwrap();
+        for start in [0, 8192, 16384] {
+            assert_eq!(std::fs::metadata(segment_path(dir.path(), start)).unwrap().len(), 8192);
+        }
+        drop(log);
+        let log = LogDevice::open_with_segment_size(posix(), dir.path(), 8192).unwrap();
+        assert_eq!(records(&log).len(), 40);
+    }
+
+    #[test]
     fn corrupt_record_ends_the_log() {
         let dir = tempfile::tempdir().unwrap();
-        {
+        let end = {
             let log = LogDevice::open(posix(), dir.path()).unwrap();
             log.append(b"aaaa").unwrap();
-            log.append(b"bbbb").unwrap();
+            let end = log.append(b"bbbb").unwrap();
             log.flush_all().unwrap();
-        }
+            end
+        };
         let seg = segment_path(dir.path(), 0);
         let mut bytes = std::fs::read(&seg).unwrap();
-        let last = bytes.len() - 1;
-        bytes[last] ^= 0xff;
+        assert_eq!(bytes.len() as u64, SEGMENT_SIZE, "segments are created whole");
+        bytes[end.0 as usize - 1] ^= 0xff;
         std::fs::write(&seg, &bytes).unwrap();
         let log = LogDevice::open(posix(), dir.path()).unwrap();
         assert_eq!(records(&log).len(), 1);
