@@ -329,18 +329,47 @@ fn create_segment(vfs: &dyn Vfs, dir: &Path, start: u64, segment_size: u64) -> s
     let temp = path.with_extension(TEMP_SUFFIX);
     let file = vfs.open(&temp)?;
     file.set_len(0)?;
-    let zeros = vec![0u8; ZERO_CHUNK.min(segment_size as usize)];
-    let mut at = 0;
-    while at < segment_size {
-        let n = (segment_size - at).min(zeros.len() as u64) as usize;
-        file.write_all_at(&zeros[..n], at)?;
-        at += n as u64;
-    }
+    zero_fill(&*file, segment_size)?;
     file.sync_data()?;
-    vfs.rename(&temp, &path)?;
+    match vfs.rename(&temp, &path) {
+        Ok(()) => {}
+        // A backend without renames gets the zeros under the real name: still safe, since no
+        // record is written before this returns and a half-filled segment is short, which
+        // ends the stream at open (and is zeroed or removed there).
+        Err(e) if e.kind() == std::io::ErrorKind::Unsupported => {
+            vfs.remove(&temp)?;
+            return create_segment_in_place(vfs, dir, &path, segment_size);
+        }
+        Err(e) => return Err(e),
+    }
     // The new directory entry must be durable too, or a crash could lose the file.
     vfs.sync_dir(dir)?;
     Ok(file)
+}
+
+fn create_segment_in_place(
+    vfs: &dyn Vfs,
+    dir: &Path,
+    path: &Path,
+    segment_size: u64,
+) -> std::io::Result<Arc<dyn FileHandle>> {
+    let file = vfs.open(path)?;
+    zero_fill(&*file, segment_size)?;
+    file.sync_data()?;
+    vfs.sync_dir(dir)?;
+    Ok(file)
+}
+
+/// Writes `len` zero bytes from the start of `file`.
+fn zero_fill(file: &dyn FileHandle, len: u64) -> std::io::Result<()> {
+    let zeros = vec![0u8; ZERO_CHUNK.min(len as usize)];
+    let mut at = 0;
+    while at < len {
+        let n = (len - at).min(zeros.len() as u64) as usize;
+        file.write_all_at(&zeros[..n], at)?;
+        at += n as u64;
+    }
+    Ok(())
 }
 
 /// Removes segments a crash left half-initialised under their temporary names.
@@ -678,6 +707,52 @@ mod tests {
         }
         drop(log);
         let log = LogDevice::open_with_segment_size(posix(), dir.path(), 8192).unwrap();
+        assert_eq!(records(&log).len(), 40);
+    }
+
+    /// The posix backend without renames, as a third-party backend may be.
+    #[derive(Debug)]
+    struct NoRename(PosixVfs);
+
+    impl Vfs for NoRename {
+        fn name(&self) -> &'static str {
+            "no-rename"
+        }
+        fn open(&self, path: &Path) -> std::io::Result<Arc<dyn FileHandle>> {
+            self.0.open(path)
+        }
+        fn open_existing(&self, path: &Path) -> std::io::Result<Option<Arc<dyn FileHandle>>> {
+            self.0.open_existing(path)
+        }
+        fn remove(&self, path: &Path) -> std::io::Result<()> {
+            self.0.remove(path)
+        }
+        fn list(&self, dir: &Path) -> std::io::Result<Vec<String>> {
+            self.0.list(dir)
+        }
+        fn create_dir_all(&self, dir: &Path) -> std::io::Result<()> {
+            self.0.create_dir_all(dir)
+        }
+        fn sync_dir(&self, dir: &Path) -> std::io::Result<()> {
+            self.0.sync_dir(dir)
+        }
+        fn lock(&self, path: &Path) -> std::io::Result<crate::io::DirLock> {
+            self.0.lock(path)
+        }
+    }
+
+    #[test]
+    fn a_backend_without_renames_gets_whole_segments_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let vfs: Arc<dyn Vfs> = Arc::new(NoRename(PosixVfs));
+        let log = LogDevice::open_with_segment_size(vfs.clone(), dir.path(), 8192).unwrap();
+        let last = (0..40).map(|i| log.append(&[i; 500]).unwrap()).last().unwrap();
+        log.flush_to(last).unwrap();
+        drop(log);
+        let names = vfs.list(dir.path()).unwrap();
+        assert_eq!(names.len(), 3, "three whole segments and no temporary file: {names:?}");
+        assert_eq!(std::fs::metadata(segment_path(dir.path(), 8192)).unwrap().len(), 8192);
+        let log = LogDevice::open_with_segment_size(vfs, dir.path(), 8192).unwrap();
         assert_eq!(records(&log).len(), 40);
     }
 

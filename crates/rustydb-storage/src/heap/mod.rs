@@ -253,8 +253,17 @@ impl HeapFile {
         let pieces: Vec<&[u8]> = stored.chunks(chunk_size).collect();
         for data in pieces.iter().rev() {
             let chunk = piece::encode_chunk(value_id, next, data);
-            let tid = self.place(&chunk, None, log)?;
-            next = Some((tid.page.number, tid.slot));
+            match self.place(&chunk, None, log) {
+                Ok(tid) => next = Some((tid.page.number, tid.slot)),
+                Err(e) => {
+                    // Best effort: the chunks placed so far are reachable from nowhere.
+                    if let Some(first) = next {
+                        let placed = External { method, len: 0, stored_len: 0, value_id, first };
+                        let _ = self.free_chunks(placed, log);
+                    }
+                    return Err(e);
+                }
+            }
         }
         let first = next.ok_or_else(|| DbError::Internal("external value without chunks".into()))?;
         let external = External { method, len: tuple.len() - split, stored_len: stored.len(), value_id, first };
@@ -365,12 +374,14 @@ impl HeapFile {
                 return outcome.map(|_| false);
             }
         };
-        // The old pieces are unreachable now.
+        // The old pieces are unreachable now. The update has happened whatever follows, so
+        // freeing them is best effort: pieces a failure leaves (the log has stopped accepting
+        // writes) are unreachable, as after a crash, and vacuum's to reclaim.
         if let Some(target) = old.moved_head {
-            self.free_slot(self.tid(target), &mut log)?;
+            let _ = self.free_slot(self.tid(target), &mut log);
         }
         if let Some(e) = old.external {
-            self.free_chunks(e, &mut log)?;
+            let _ = self.free_chunks(e, &mut log);
         }
         Ok(true)
     }
@@ -877,8 +888,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (_log, pool) = log_and_pool(dir.path(), 16);
         let heap = HeapFile::open(pool, FileId(2)).unwrap();
-        let err = heap.insert(b"a row", |_| Err(DbError::WritesStopped("test".into())));
-        assert!(err.is_err());
+        let err = heap.insert(b"a longer row", |_| Err(DbError::WritesStopped("test".into())));
+        assert!(matches!(err, Err(DbError::WritesStopped(_))), "{err:?}");
         assert!(all(&heap).is_empty());
     }
 
