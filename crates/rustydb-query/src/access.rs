@@ -13,7 +13,11 @@ use rustydb_txn::tuple;
 pub fn scan_page(ctx: &mut ExecContext<'_>, table: &TableDef, page: u32) -> Result<Vec<(TupleId, Vec<Value>)>> {
     let heap = ctx.engine.txn_manager().storage().heap(table.file())?;
     let width = table.schema.len();
+    let footprint = ctx.scan.footprint();
     ctx.engine.txn_manager().visible_on_page_into(ctx.txn, &ctx.snapshot, &heap, page, &mut ctx.scan)?;
+    // The arena keeps what it grew to for the rest of the statement: count it (a page of large
+    // values can be far larger than the page).
+    ctx.memory.charge(ctx.scan.footprint().saturating_sub(footprint), "a page of tuples")?;
     ctx.scan.iter().map(|(tid, t)| Ok((tid, decode_row(tuple::body(t), width)?))).collect()
 }
 

@@ -174,3 +174,28 @@ fn data_survives_reopen_and_the_index_is_rebuilt() {
     assert_eq!(code(&mut s, "INSERT INTO t VALUES (5, 'dup')"), "23505");
     ok(&mut s, "INSERT INTO t VALUES (150, 'reused key of a deleted row')");
 }
+
+/// The statement budget counts the tuples a scan holds as well as the rows it returns: a scan
+/// of values larger than the budget fails with 53200 even when it returns nothing, and a budget
+/// large enough lets the same statements through.
+#[test]
+fn the_statement_budget_covers_scanned_values_and_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = EngineOptions { statement_memory_limit: 256 << 10, ..EngineOptions::with_pool_pages(64) };
+    let engine = Engine::open(dir.path(), &options).unwrap();
+    let mut s = engine.session("rustydb", "rustydb");
+    ok(&mut s, "CREATE TABLE big (id INT, v TEXT) WITH (compression = none)");
+    let value = "x".repeat(300_000);
+    ok(&mut s, &format!("INSERT INTO big VALUES (1, '{value}')"));
+    assert_eq!(code(&mut s, "SELECT id FROM big WHERE id < 0"), "53200");
+    assert_eq!(code(&mut s, "SELECT v FROM big"), "53200");
+    ok(&mut s, "CREATE TABLE small (id INT)");
+    ok(&mut s, "INSERT INTO small VALUES (1), (2)");
+    assert_eq!(texts(&ok(&mut s, "SELECT id FROM small ORDER BY id")), [["1"], ["2"]]);
+    drop(s);
+    drop(engine);
+    let options = EngineOptions { statement_memory_limit: 4 << 20, ..EngineOptions::with_pool_pages(64) };
+    let engine = Engine::open(dir.path(), &options).unwrap();
+    let mut s = engine.session("rustydb", "rustydb");
+    assert_eq!(ok(&mut s, "SELECT v FROM big").rows.len(), 1);
+}
