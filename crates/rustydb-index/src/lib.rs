@@ -13,11 +13,15 @@
 //! the database opens. The persistent B+tree on buffer-pool pages, the LSM tree and the hash
 //! index implement the same trait.
 //!
+//! [`kernels`] holds the vectorised loops the executor runs over columns (selection vectors,
+//! sums, min/max, hashing), chosen at run time by CPU feature with an identical portable build.
+//!
 //! ## What it must never know
 //! SQL, catalogs, transactions or visibility. A key is bytes; a value is a tuple address.
 
 #![deny(missing_docs)]
 
+pub mod kernels;
 pub mod keycode;
 pub mod resident;
 
