@@ -14,6 +14,12 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+/// The SQLSTATE of the error `sql` gets (the test fails if it succeeds or has none).
+pub async fn sqlstate(client: &tokio_postgres::Client, sql: &str) -> tokio_postgres::error::SqlState {
+    let err = client.simple_query(sql).await.err().unwrap_or_else(|| panic!("{sql} succeeded"));
+    err.code().cloned().unwrap_or_else(|| panic!("{sql}: no SQLSTATE in {err}"))
+}
+
 /// The server binary, built (once per test process) by cargo if it is missing or stale.
 pub fn server_binary() -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();

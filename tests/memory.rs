@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used)] // Tests assert by unwrapping; a panic is the failure report.
 
-use rustydb_tests::TestServer;
+use rustydb_tests::{TestServer, sqlstate};
 use tokio_postgres::error::SqlState;
 
 /// The resident set of process `pid`, in bytes.
@@ -12,10 +12,6 @@ fn rss(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
     line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
-}
-
-async fn sqlstate(client: &tokio_postgres::Client, sql: &str) -> SqlState {
-    client.simple_query(sql).await.unwrap_err().code().unwrap().clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,8 +3,8 @@
 
 #![allow(clippy::unwrap_used)] // Tests assert by unwrapping; a panic is the failure report.
 
-use rustydb_tests::TestServer;
 use rustydb_tests::raw::RawClient;
+use rustydb_tests::{TestServer, sqlstate};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, SimpleQueryMessage};
@@ -31,11 +31,6 @@ async fn count(client: &Client, sql: &str) -> u64 {
             _ => None,
         })
         .unwrap()
-}
-
-async fn sqlstate(client: &Client, sql: &str) -> SqlState {
-    let err = client.simple_query(sql).await.err().unwrap_or_else(|| panic!("{sql} succeeded"));
-    err.code().cloned().unwrap_or_else(|| panic!("{sql}: no SQLSTATE in {err}"))
 }
 
 fn text(v: &[&str]) -> Vec<Option<String>> {

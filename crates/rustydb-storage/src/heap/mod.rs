@@ -976,13 +976,7 @@ mod tests {
         // Removing a tuple frees everything it had: only the four small tuples' pages stay used.
         assert!(heap.remove(tids[1], logger(&log, &mut kept)).unwrap());
         assert_eq!(heap.get(tids[1]).unwrap(), None);
-        let live_pieces: usize = (0..heap.page_count())
-            .map(|n| {
-                let g = pool.read(PageId::new(FileId(34), n)).unwrap();
-                (0..read::slot_count(&g)).filter(|s| read::tuple(&g, *s).is_some()).count()
-            })
-            .sum();
-        assert_eq!(live_pieces, 3, "moved heads and chunks were all freed");
+        assert_eq!(pieces(&pool, &heap), 3, "moved heads and chunks were all freed");
     }
 
     /// Replays the kept changes into a fresh directory: redo rebuilds the same heap, and applying
@@ -1095,13 +1089,7 @@ mod tests {
                 proptest::prop_assert_eq!(got.as_ref(), Some(tuple));
             }
             if model.is_empty() {
-                let pieces: usize = (0..heap.page_count())
-                    .map(|n| {
-                        let g = pool.read(PageId::new(file, n)).unwrap();
-                        (0..read::slot_count(&g)).filter(|s| read::tuple(&g, *s).is_some()).count()
-                    })
-                    .sum();
-                proptest::prop_assert_eq!(pieces, 0, "pieces left behind by removed tuples");
+                proptest::prop_assert_eq!(pieces(&pool, &heap), 0, "pieces left behind by removed tuples");
             }
         }
     }
