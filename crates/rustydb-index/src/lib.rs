@@ -21,10 +21,12 @@
 
 #![deny(missing_docs)]
 
+pub mod btree;
 pub mod kernels;
 pub mod keycode;
 pub mod resident;
 
+pub use btree::{BTree, PageLog};
 pub use resident::ResidentIndex;
 
 use rustydb_foundation::{Result, TupleId};

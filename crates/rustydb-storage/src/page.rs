@@ -105,6 +105,17 @@ pub mod read {
         (u16_at(bytes, at) as usize, u16_at(bytes, at + 2) as usize)
     }
 
+    /// The page's free gap: from the end of the slot array to the start of tuple data. A page
+    /// image without the gap (`bytes[..start]` and `bytes[end..]`) is the whole page.
+    pub fn free_range(bytes: &[u8]) -> (usize, usize) {
+        (u16_at(bytes, FREE_START_AT) as usize, u16_at(bytes, FREE_END_AT) as usize)
+    }
+
+    /// Bytes reserved at the page end for the page cipher.
+    pub fn cipher_tail(bytes: &[u8]) -> usize {
+        u16_at(bytes, CIPHER_TAIL_AT) as usize
+    }
+
     /// The end of the tuple area: the page end less the cipher's reserved tail.
     pub(super) fn data_end(bytes: &[u8]) -> usize {
         bytes.len() - u16_at(bytes, CIPHER_TAIL_AT) as usize
@@ -235,6 +246,47 @@ impl<'a> Page<'a> {
 
     fn fits_in(&self, len: usize, new_slot: bool) -> bool {
         read::fits_in(self.bytes, len, new_slot)
+    }
+
+    /// Stores a tuple at position `pos`, shifting the slots from `pos` on up by one: for pages
+    /// whose slot order is key order (index nodes), where a slot number is a position, not an
+    /// address. Compacts first if need be. Returns false, changing nothing, if `pos` is past the
+    /// end or the tuple does not fit.
+    pub fn insert_ordered(&mut self, pos: u16, tuple: &[u8]) -> bool {
+        let count = read::slot_count(self.bytes);
+        if pos > count || !self.fits_in(tuple.len(), true) {
+            return false;
+        }
+        if self.free_space() < tuple.len() + SLOT_SIZE {
+            self.compact();
+        }
+        let end = u16_at(self.bytes, FREE_END_AT) as usize;
+        let start = end - tuple.len();
+        self.bytes[start..end].copy_from_slice(tuple);
+        let at = HEADER_SIZE + pos as usize * SLOT_SIZE;
+        let array_end = HEADER_SIZE + count as usize * SLOT_SIZE;
+        self.bytes.copy_within(at..array_end, at + SLOT_SIZE);
+        put_u16(self.bytes, SLOTS_AT, count + 1);
+        put_u16(self.bytes, FREE_START_AT, (array_end + SLOT_SIZE) as u16);
+        self.set_slot_entry(pos, start, tuple.len());
+        put_u16(self.bytes, FREE_END_AT, start as u16);
+        true
+    }
+
+    /// Removes the tuple at position `pos`, shifting the later slots down by one (the inverse
+    /// of [`Page::insert_ordered`]). Returns false if `pos` is past the end or empty.
+    pub fn remove_ordered(&mut self, pos: u16) -> bool {
+        let count = read::slot_count(self.bytes);
+        if pos >= count || self.slot_entry(pos).0 == 0 {
+            return false;
+        }
+        let at = HEADER_SIZE + pos as usize * SLOT_SIZE;
+        let array_end = HEADER_SIZE + count as usize * SLOT_SIZE;
+        self.bytes.copy_within(at + SLOT_SIZE..array_end, at);
+        self.bytes[array_end - SLOT_SIZE..array_end].fill(0);
+        put_u16(self.bytes, SLOTS_AT, count - 1);
+        put_u16(self.bytes, FREE_START_AT, (array_end - SLOT_SIZE) as u16);
+        true
     }
 
     /// Empties `slot` (its space is reclaimed by the next compaction). Slot numbers of other
@@ -513,6 +565,45 @@ mod tests {
         assert!(page.remove(0));
         assert!(page.insert_at(0, b"d"));
         assert_eq!(read::tuple(&bytes, 0).unwrap(), b"d");
+    }
+
+    #[test]
+    fn ordered_inserts_and_removals_shift_positions_and_keep_the_page_valid() {
+        let id = PageId::new(FileId(2), 0);
+        let mut bytes = blank();
+        let mut page = Page::new(&mut bytes);
+        page.init(KIND_HEAP);
+        assert!(page.insert_ordered(0, b"b"));
+        assert!(page.insert_ordered(0, b"a"));
+        assert!(page.insert_ordered(2, b"d"));
+        assert!(page.insert_ordered(2, b"c"));
+        assert!(!page.insert_ordered(5, b"x"), "past the end");
+        let all = |b: &[u8]| (0..read::slot_count(b)).map(|s| read::tuple(b, s).unwrap().to_vec()).collect::<Vec<_>>();
+        assert_eq!(all(&bytes), [b"a", b"b", b"c", b"d"]);
+        let mut page = Page::new(&mut bytes);
+        assert!(page.remove_ordered(1));
+        assert!(!page.remove_ordered(3), "past the end");
+        assert_eq!(all(&bytes), [b"a", b"c", b"d"]);
+        seal(&mut bytes, id);
+        verify(&bytes, id, || "p".into()).unwrap();
+        // Fill by ordered inserts, remove every other one, and refill: compaction makes room.
+        let mut page = Page::new(&mut bytes);
+        page.init(KIND_HEAP);
+        let mut n = 0u16;
+        while page.insert_ordered(n / 2, &[n as u8; 60]) {
+            n += 1;
+        }
+        for pos in (0..n / 2).rev() {
+            assert!(page.remove_ordered(pos * 2));
+        }
+        let freed = n - n / 2;
+        let mut refilled = 0;
+        while page.insert_ordered(0, &[7; 60]) {
+            refilled += 1;
+        }
+        assert_eq!(refilled, n / 2, "{freed} left, every removed tuple's room is reused");
+        seal(&mut bytes, id);
+        verify(&bytes, id, || "p".into()).unwrap();
     }
 
     #[test]
