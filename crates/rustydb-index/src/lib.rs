@@ -9,9 +9,10 @@
 //!   query ── encode key (keycode) ──► dyn Index ── TupleIds ──► heap (storage)
 //! ```
 //!
-//! Kinds today: [`ResidentIndex`], an ordered index kept in memory and rebuilt from the heap when
-//! the database opens. The persistent B+tree on buffer-pool pages, the LSM tree and the hash
-//! index implement the same trait.
+//! Kinds today: [`BTree`], a persistent B+tree on buffer-pool pages whose changes are logged
+//! (through [`PageLog`]) and replayed at recovery ([`btree::change::redo`]); and
+//! [`ResidentIndex`], an ordered index kept only in memory (a model in tests, and for data
+//! that is rebuilt on every start). The LSM tree and the hash index implement the same trait.
 //!
 //! [`kernels`] holds the vectorised loops the executor runs over columns (selection vectors,
 //! sums, min/max, hashing), chosen at run time by CPU feature with an identical portable build.

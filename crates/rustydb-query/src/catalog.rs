@@ -41,6 +41,11 @@ impl TableDef {
         FileId(self.id.0)
     }
 
+    /// The data file of the table's primary key index (table ids stay below 2^30).
+    pub fn primary_index_file(&self) -> FileId {
+        FileId(self.id.0 | PRIMARY_INDEX_FILES)
+    }
+
     /// True for the catalog's own tables.
     pub fn is_system(&self) -> bool {
         self.id.0 < FIRST_USER_TABLE
@@ -51,6 +56,9 @@ impl TableDef {
         format!("{}_pkey", self.name)
     }
 }
+
+/// The bit that marks a primary key index's file id.
+pub const PRIMARY_INDEX_FILES: u32 = 1 << 30;
 
 /// A login role.
 #[derive(Debug, Clone, PartialEq, Eq)]

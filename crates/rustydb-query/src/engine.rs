@@ -6,10 +6,10 @@ use crate::catalog::{self, RoleDef, TableDef};
 use crate::context::ExecContext;
 use crate::session::Session;
 use parking_lot::{Mutex, RwLock};
-use rustydb_foundation::{DbError, Result, TableId};
-use rustydb_index::{Index, ResidentIndex, keycode};
+use rustydb_foundation::{DbError, PageId, Result, TableId};
+use rustydb_index::{BTree, Index, keycode};
 use rustydb_storage::{StorageEngine, StorageOptions};
-use rustydb_txn::{IsolationLevel, RecoveryReport, TxnManager, recover};
+use rustydb_txn::{IndexLog, IsolationLevel, RecoveryReport, TxnManager, recover};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -52,10 +52,10 @@ impl EngineOptions {
 
 /// A table's primary key index and the lock that makes its uniqueness check and the insert it
 /// guards one step (per table: inserts into different tables do not wait for each other).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct PrimaryKey {
-    /// The index: key -> every version's address.
-    pub index: ResidentIndex,
+    /// The index (a B+tree in its own file): key -> every version's address.
+    pub index: BTree,
     /// Held from the uniqueness check until the new entry is in the index.
     pub unique: Mutex<()>,
 }
@@ -122,20 +122,34 @@ impl Engine {
             for table in catalog::list_tables(ctx)? {
                 access::apply_storage_settings(ctx, &table)?;
                 if !table.primary_key.is_empty() {
-                    ctx.engine.rebuild_primary_index(ctx, &table)?;
+                    ctx.engine.open_primary_index(ctx, &table)?;
                 }
             }
             Ok(())
         })
     }
 
-    fn rebuild_primary_index(&self, ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<()> {
-        let index = &self.create_primary_index(table).index;
+    /// Opens a table's primary key index; one that was never written (a data directory from
+    /// before indexes were stored) is built from every version in the heap.
+    fn open_primary_index(&self, ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<()> {
+        let storage = self.tm.storage();
+        let file = table.primary_index_file();
+        let stored = rustydb_storage::page::read::kind(&storage.pool().read(PageId::new(file, 0))?) != 0;
+        if stored {
+            let index = BTree::open(storage.pool().clone(), file, self.index_log())?;
+            self.indexes.write().insert(table.id, Arc::new(PrimaryKey { index, unique: Mutex::new(()) }));
+            return Ok(());
+        }
+        let index = &self.create_primary_index(table)?.index;
         for (tid, row) in access::scan_all_versions(ctx, table)? {
             let key: Vec<_> = table.primary_key.iter().map(|&i| row[i].clone()).collect();
             index.insert(&keycode::encode_key(&key), tid)?;
         }
         Ok(())
+    }
+
+    fn index_log(&self) -> Arc<IndexLog> {
+        Arc::new(IndexLog::new(self.tm.storage().log().clone()))
     }
 
     /// Runs `work` in a fresh transaction, committing on success and aborting on error.
@@ -196,8 +210,13 @@ impl Engine {
     }
 
     /// Creates (empty) the primary key index of a new table.
-    pub fn create_primary_index(&self, table: &TableDef) -> Arc<PrimaryKey> {
-        self.indexes.write().entry(table.id).or_default().clone()
+    pub fn create_primary_index(&self, table: &TableDef) -> Result<Arc<PrimaryKey>> {
+        let storage = self.tm.storage();
+        let index =
+            BTree::create(storage.pool().clone(), table.primary_index_file(), table.file(), true, self.index_log())?;
+        let pk = Arc::new(PrimaryKey { index, unique: Mutex::new(()) });
+        self.indexes.write().insert(table.id, pk.clone());
+        Ok(pk)
     }
 
     /// Serialises DDL statements.
@@ -212,6 +231,9 @@ impl Engine {
 
     /// Writes every dirty page and syncs: called at clean shutdown.
     pub fn shutdown(&self) -> Result<()> {
+        for pk in self.indexes.read().values() {
+            pk.index.save_stats()?;
+        }
         self.tm.storage().flush()
     }
 }

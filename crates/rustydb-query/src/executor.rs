@@ -268,7 +268,7 @@ fn create_table(
     catalog::create_table(ctx, &table)?;
     access::apply_storage_settings(ctx, &table)?;
     if !table.primary_key.is_empty() {
-        ctx.engine.create_primary_index(&table);
+        ctx.engine.create_primary_index(&table)?;
     }
     Ok(StatementResult::tag("CREATE TABLE"))
 }
@@ -295,6 +295,9 @@ fn drop_tables(ctx: &mut ExecContext<'_>, names: &[String], if_exists: bool) -> 
     for table in found {
         catalog::drop_table(ctx, &table)?;
         ctx.txn.drop_file_on_commit(table.file());
+        if !table.primary_key.is_empty() {
+            ctx.txn.drop_file_on_commit(table.primary_index_file());
+        }
     }
     Ok(result)
 }

@@ -44,7 +44,7 @@ pub mod status;
 pub mod tuple;
 
 pub use manager::{IsolationLevel, Transaction, TxnGuard, TxnManager};
-pub use record::Record;
+pub use record::{IndexLog, Record};
 pub use recovery::{RecoveryReport, recover};
 pub use snapshot::Snapshot;
 pub use status::StatusTable;

@@ -3,7 +3,7 @@
 //!
 //! | bytes | field |
 //! |---|---|
-//! | 0 | kind: 1 heap change, 3 commit, 4 abort (2 is retired) |
+//! | 0 | kind: 1 heap change, 3 commit, 4 abort, 5 index change (2 is retired) |
 //! | 1..9 | transaction id (u64) |
 //! | 9.. | body, by kind (below) |
 //!
@@ -12,6 +12,7 @@
 //! | heap change | storage's [`HeapChange`] bytes: one slot of one page, physically |
 //! | commit | count (u32), then that many file ids (u32) to remove once committed |
 //! | abort | nothing |
+//! | index change | the index's own record ([`rustydb_index::btree::change`]); transaction id 0 |
 //!
 //! Heap changes are physical (which slot, which bytes) so that redo never depends on the state
 //! of any page but the one it changes; what a change means to a transaction — a new version, a
@@ -43,6 +44,12 @@ pub enum Record {
         /// Aborting transaction.
         xid: TxnId,
     },
+    /// Changes to index pages, physical and redo-only. They belong to no transaction: an
+    /// index entry of a transaction that aborts stays, and the heap's visibility hides it.
+    Index {
+        /// The index's record bytes.
+        change: Vec<u8>,
+    },
 }
 
 impl Record {
@@ -50,6 +57,7 @@ impl Record {
     pub fn xid(&self) -> TxnId {
         match self {
             Record::Heap { xid, .. } | Record::Commit { xid, .. } | Record::Abort { xid } => *xid,
+            Record::Index { .. } => TxnId::NONE,
         }
     }
 
@@ -62,6 +70,15 @@ impl Record {
         out
     }
 
+    /// The bytes of an index-change record, built straight from the index's bytes.
+    pub fn encode_index(change: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(9 + change.len());
+        out.push(5);
+        out.extend_from_slice(&TxnId::NONE.0.to_le_bytes());
+        out.extend_from_slice(change);
+        out
+    }
+
     /// The record's bytes.
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(32);
@@ -69,11 +86,12 @@ impl Record {
             Record::Heap { .. } => 1,
             Record::Commit { .. } => 3,
             Record::Abort { .. } => 4,
+            Record::Index { .. } => 5,
         };
         out.push(kind);
         out.extend_from_slice(&self.xid().0.to_le_bytes());
         match self {
-            Record::Heap { change, .. } => out.extend_from_slice(change),
+            Record::Heap { change, .. } | Record::Index { change } => out.extend_from_slice(change),
             Record::Commit { drop_files, .. } => {
                 out.extend_from_slice(&(drop_files.len() as u32).to_le_bytes());
                 for f in drop_files {
@@ -102,10 +120,34 @@ impl Record {
                 Record::Commit { xid, drop_files }
             }
             4 => Record::Abort { xid },
+            5 => {
+                let change = r.rest();
+                rustydb_index::btree::change::decode(change)?;
+                Record::Index { change: change.to_vec() }
+            }
             other => return Err(DbError::Corruption(format!("unknown log record kind {other}"))),
         };
         r.finish()?;
         Ok(record)
+    }
+}
+
+/// The log as an index sees it: each index record goes into the log as a [`Record::Index`].
+#[derive(Debug, Clone)]
+pub struct IndexLog {
+    log: std::sync::Arc<rustydb_storage::LogDevice>,
+}
+
+impl IndexLog {
+    /// Writes index records to `log`.
+    pub fn new(log: std::sync::Arc<rustydb_storage::LogDevice>) -> Self {
+        IndexLog { log }
+    }
+}
+
+impl rustydb_index::PageLog for IndexLog {
+    fn append(&self, record: &[u8]) -> Result<rustydb_foundation::Lsn> {
+        self.log.append(&Record::encode_index(record))
     }
 }
 
@@ -124,6 +166,15 @@ mod tests {
             Record::decode(&patch).unwrap(),
             Record::Commit { xid: TxnId(5), drop_files: vec![FileId(7), FileId(8)] },
             Record::Abort { xid: TxnId(6) },
+            Record::Index {
+                change: rustydb_index::btree::change::encode(
+                    FileId(9),
+                    &[rustydb_index::btree::change::Change {
+                        page: 1,
+                        op: rustydb_index::btree::change::Op::Remove { pos: 3 },
+                    }],
+                ),
+            },
         ];
         assert_eq!(records[0].encode(), put);
         assert_eq!(records[1].xid(), TxnId(6));

@@ -1,7 +1,7 @@
 //! Crash recovery: replay the log, then decide every transaction's fate.
 //!
 //! Analysis and redo happen in one pass (the log is replayed from its start until checkpoints
-//! arrive): each heap change is re-applied where the page LSN shows it missing, commit records
+//! arrive): each heap or index change is re-applied where the page LSN shows it missing, commit records
 //! mark their transaction committed and remove the data files it dropped. Afterwards every
 //! transaction that wrote but has no commit record is aborted; undo is unnecessary because MVCC
 //! makes an aborted transaction's versions invisible.
@@ -38,8 +38,10 @@ pub fn recover(storage: &StorageEngine) -> Result<(StatusTable, RecoveryReport)>
     storage.log().replay(Lsn(0), |rec| {
         records += 1;
         let record = Record::decode(&rec.payload)?;
-        max_xid = max_xid.max(record.xid().0);
-        seen.insert(record.xid().0);
+        if !matches!(record, Record::Index { .. }) {
+            max_xid = max_xid.max(record.xid().0);
+            seen.insert(record.xid().0);
+        }
         match record {
             Record::Heap { change, .. } => {
                 let change = HeapChange::decode(&change)?;
@@ -50,6 +52,7 @@ pub fn recover(storage: &StorageEngine) -> Result<(StatusTable, RecoveryReport)>
                 drop_files.into_iter().try_for_each(|f| storage.remove_file(f))
             }
             Record::Abort { .. } => Ok(()),
+            Record::Index { change } => rustydb_index::btree::change::redo(storage.pool(), &change, rec.lsn),
         }
     })?;
     let aborted: HashSet<u64> = seen.difference(&committed).copied().filter(|x| *x != TxnId::BOOTSTRAP.0).collect();

@@ -693,6 +693,9 @@ impl BTree {
         let mut current = smo.owned(leaf)?;
         current.items.remove(pos);
         let mut merged: Option<Owned> = None;
+        // Pages are freed only once every node is latched: the meta page comes last in the
+        // latch order, so it must not be held while a sibling is latched.
+        let mut to_free = Vec::new();
         for depth in (0..path.len()).rev() {
             let page = path[depth];
             if page == ROOT_PAGE {
@@ -701,7 +704,7 @@ impl BTree {
                         // The root's only child comes back up into the root.
                         let root = smo.build(shape(child.level, NO_PAGE, None, None), &child.items)?;
                         smo.image(ROOT_PAGE, root);
-                        smo.free(current.items[0].child)?;
+                        to_free.push(current.items[0].child);
                     }
                     _ => {
                         let root = smo.build(current.shape(), &current.items)?;
@@ -750,7 +753,7 @@ impl BTree {
             let merged_shape = shape(left.level, right.right, left.low.as_deref(), right.high.as_deref());
             if let Some(image) = merged_shape.build(&combined, self.page_size, self.tail) {
                 smo.image(lp, image);
-                smo.free(rp)?;
+                to_free.push(rp);
                 parent_node.items.remove(ri);
                 merged = Some(Owned {
                     level: left.level,
@@ -792,6 +795,9 @@ impl BTree {
                 }
             }
             break;
+        }
+        for page in to_free {
+            smo.free(page)?;
         }
         smo.finish()?;
         self.count(-1, lone);
