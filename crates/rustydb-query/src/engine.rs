@@ -6,8 +6,8 @@ use crate::catalog::{self, RoleDef, TableDef};
 use crate::context::ExecContext;
 use crate::session::Session;
 use parking_lot::{Mutex, RwLock};
-use rustydb_foundation::{DbError, PageId, Result, TableId};
-use rustydb_index::{BTree, Index, keycode};
+use rustydb_foundation::{DbError, PageId, Result, TableId, TupleId};
+use rustydb_index::{BTree, keycode};
 use rustydb_storage::{StorageEngine, StorageOptions};
 use rustydb_txn::{IndexLog, IsolationLevel, RecoveryReport, TxnManager, recover};
 use std::collections::HashMap;
@@ -141,10 +141,15 @@ impl Engine {
             return Ok(());
         }
         let index = &self.create_primary_index(table)?.index;
-        for (tid, row) in access::scan_all_versions(ctx, table)? {
-            let key: Vec<_> = table.primary_key.iter().map(|&i| row[i].clone()).collect();
-            index.insert(&keycode::encode_key(&key), tid)?;
-        }
+        let mut entries: Vec<(Vec<u8>, TupleId)> = access::scan_all_versions(ctx, table)?
+            .into_iter()
+            .map(|(tid, row)| {
+                let key: Vec<_> = table.primary_key.iter().map(|&i| row[i].clone()).collect();
+                (keycode::encode_key(&key), tid)
+            })
+            .collect();
+        entries.sort_unstable();
+        index.bulk_load(entries)?;
         Ok(())
     }
 

@@ -32,6 +32,7 @@
 //! Structure changes compute every new page from the pages as they were, log, and only then
 //! apply: a failure before the log append (a full buffer pool, say) leaves the tree untouched.
 
+mod bulk;
 pub mod change;
 pub mod node;
 

@@ -263,6 +263,54 @@ fn concurrent_writers_and_readers_lose_and_duplicate_nothing() {
     assert_eq!(tree.check().unwrap(), expected.len() as u64);
 }
 
+#[test]
+fn bulk_load_builds_a_full_valid_tree_that_takes_later_changes_and_survives_a_crash() {
+    let f = Fixture::new(256);
+    let tree = f.create();
+    let n = 20_000u32;
+    // Sorted (key, tid) with every key twice.
+    let entries: Vec<(Vec<u8>, TupleId)> = (0..n).map(|i| (key(i / 2, 24), tid(i))).collect();
+    // Short keys make inner nodes of hundreds of items.
+    let short = f.storage.pool().clone();
+    let other = BTree::create(short, FileId(902), HEAP, false, f.storage.log().clone()).unwrap();
+    other.bulk_load((0..200_000).map(|i| (key(i, 4), tid(i)))).unwrap();
+    assert_eq!(other.check().unwrap(), 200_000);
+    assert!(other.stats().height >= 3);
+    assert_eq!(tree.bulk_load(entries.clone()).unwrap(), u64::from(n));
+    assert_eq!(tree.check().unwrap(), u64::from(n));
+    assert_eq!(all(&tree), entries);
+    let stats = tree.stats();
+    assert_eq!((stats.entries, stats.distinct_keys), (u64::from(n), u64::from(n / 2)));
+    // 30-byte entries at 90%: ~107 a leaf.
+    let (pages, _) = tree.page_usage().unwrap();
+    assert!(pages <= n / 100 + 3, "{pages} pages");
+    let err = tree.bulk_load(vec![(key(1, 24), tid(1))]).unwrap_err();
+    assert!(err.to_string().contains("not empty"), "{err}");
+    for i in (0..n).step_by(5) {
+        tree.delete(&key(i / 2, 24), tid(i)).unwrap();
+        tree.insert(&key(i / 2 + n, 24), tid(i)).unwrap();
+    }
+    assert_eq!(tree.check().unwrap(), u64::from(n));
+    let expected = all(&tree);
+    drop(tree);
+    let f = f.crash_and_recover(256);
+    let tree = f.open();
+    assert_eq!(all(&tree), expected);
+    assert_eq!(tree.check().unwrap(), u64::from(n));
+}
+
+#[test]
+fn bulk_load_refuses_unsorted_input_and_loads_nothing_or_one_leaf() {
+    let f = Fixture::new(64);
+    let tree = f.create();
+    assert!(tree.bulk_load(vec![(key(2, 8), tid(1)), (key(1, 8), tid(1))]).is_err());
+    let f = Fixture::new(64);
+    let tree = f.create();
+    assert_eq!(tree.bulk_load(Vec::new()).unwrap(), 0);
+    assert_eq!(tree.bulk_load(vec![(key(1, 8), tid(1)), (key(1, 8), tid(1))]).unwrap(), 1, "duplicates fold");
+    assert_eq!((tree.check().unwrap(), tree.stats().height), (1, 1));
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 
