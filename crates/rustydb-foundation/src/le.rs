@@ -18,6 +18,7 @@ pub struct LeReader<'a> {
 
 impl<'a> LeReader<'a> {
     /// A reader at the start of `bytes`; `what` names the format in errors ("log record").
+    #[inline]
     pub fn new(bytes: &'a [u8], what: &'static str) -> Self {
         LeReader { bytes, pos: 0, what }
     }
@@ -28,11 +29,13 @@ impl<'a> LeReader<'a> {
     }
 
     /// Bytes not read yet.
+    #[inline]
     pub fn remaining(&self) -> usize {
         self.bytes.len() - self.pos
     }
 
     /// The next `n` bytes.
+    #[inline]
     pub fn take(&mut self, n: usize) -> Result<&'a [u8]> {
         let end = self.pos.checked_add(n).filter(|&end| end <= self.bytes.len());
         let end = end.ok_or_else(|| self.error(&format!("truncated at byte {} (wanted {n} more)", self.pos)))?;
@@ -42,6 +45,7 @@ impl<'a> LeReader<'a> {
     }
 
     /// The next `N` bytes as an array.
+    #[inline]
     pub fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
         let mut out = [0u8; N];
         out.copy_from_slice(self.take(N)?);
@@ -49,26 +53,31 @@ impl<'a> LeReader<'a> {
     }
 
     /// One byte.
+    #[inline]
     pub fn u8(&mut self) -> Result<u8> {
         Ok(self.array::<1>()?[0])
     }
 
     /// A little-endian u16.
+    #[inline]
     pub fn u16(&mut self) -> Result<u16> {
         Ok(u16::from_le_bytes(self.array()?))
     }
 
     /// A little-endian u32.
+    #[inline]
     pub fn u32(&mut self) -> Result<u32> {
         Ok(u32::from_le_bytes(self.array()?))
     }
 
     /// A little-endian u64.
+    #[inline]
     pub fn u64(&mut self) -> Result<u64> {
         Ok(u64::from_le_bytes(self.array()?))
     }
 
     /// Everything not read yet.
+    #[inline]
     pub fn rest(&mut self) -> &'a [u8] {
         let out = &self.bytes[self.pos..];
         self.pos = self.bytes.len();

@@ -15,11 +15,11 @@ use crate::eviction::{self, EvictionPolicy, PolicyKind};
 use crate::log_device::LogDevice;
 use crate::page::read;
 use parking_lot::{Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use rustc_hash::FxHashMap;
 use rustydb_foundation::metric_names::{
     BUFFER_POOL_EVICTIONS, BUFFER_POOL_HITS, BUFFER_POOL_MISSES, BUFFER_POOL_PAGE_WRITES,
 };
 use rustydb_foundation::{DbError, FileId, PageId, Result, SqlState};
-use std::collections::HashMap;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -35,7 +35,7 @@ struct Frame {
 
 #[derive(Debug)]
 struct Table {
-    resident: HashMap<PageId, usize>,
+    resident: FxHashMap<PageId, usize>,
     owner: Vec<Option<PageId>>,
     free: Vec<usize>,
     policy: Box<dyn EvictionPolicy>,
@@ -116,7 +116,7 @@ impl BufferPool {
             })
             .collect();
         let table = Table {
-            resident: HashMap::new(),
+            resident: FxHashMap::default(),
             owner: vec![None; capacity],
             free: (0..capacity).rev().collect(),
             policy: eviction::build(policy, capacity),

@@ -76,21 +76,25 @@ pub mod read {
     use super::*;
 
     /// The page's LSN.
+    #[inline]
     pub fn lsn(bytes: &[u8]) -> Lsn {
         Lsn(u64_at(bytes, LSN_AT))
     }
 
     /// The page kind (0 for a page never written).
+    #[inline]
     pub fn kind(bytes: &[u8]) -> u16 {
         u16_at(bytes, KIND_AT)
     }
 
     /// Number of slots (used or empty).
+    #[inline]
     pub fn slot_count(bytes: &[u8]) -> u16 {
         u16_at(bytes, SLOTS_AT)
     }
 
     /// The tuple in `slot`, or `None` if the slot is empty or out of range.
+    #[inline]
     pub fn tuple(bytes: &[u8], slot: u16) -> Option<&[u8]> {
         if slot >= slot_count(bytes) {
             return None;
@@ -100,6 +104,7 @@ pub mod read {
     }
 
     /// A slot's (offset, length); offset 0 means empty.
+    #[inline]
     pub(super) fn slot_entry(bytes: &[u8], slot: u16) -> (usize, usize) {
         let at = HEADER_SIZE + slot as usize * SLOT_SIZE;
         (u16_at(bytes, at) as usize, u16_at(bytes, at + 2) as usize)
@@ -107,6 +112,7 @@ pub mod read {
 
     /// The page's free gap: from the end of the slot array to the start of tuple data. A page
     /// image without the gap (`bytes[..start]` and `bytes[end..]`) is the whole page.
+    #[inline]
     pub fn free_range(bytes: &[u8]) -> (usize, usize) {
         (u16_at(bytes, FREE_START_AT) as usize, u16_at(bytes, FREE_END_AT) as usize)
     }
@@ -402,14 +408,17 @@ pub fn verify(bytes: &[u8], id: PageId, what: impl Fn() -> String) -> Result<()>
     Ok(())
 }
 
+#[inline]
 fn u16_at(b: &[u8], at: usize) -> u16 {
     u16::from_le_bytes([b[at], b[at + 1]])
 }
+#[inline]
 fn u32_at(b: &[u8], at: usize) -> u32 {
     let mut a = [0; 4];
     a.copy_from_slice(&b[at..at + 4]);
     u32::from_le_bytes(a)
 }
+#[inline]
 fn u64_at(b: &[u8], at: usize) -> u64 {
     let mut a = [0; 8];
     a.copy_from_slice(&b[at..at + 8]);

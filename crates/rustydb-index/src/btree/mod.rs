@@ -409,25 +409,25 @@ impl BTree {
     fn leaf_for_read(&self, target: Option<&[u8]>, strict: bool) -> Result<rustydb_storage::PageReadGuard<'_>> {
         let mut page = ROOT_PAGE;
         let mut guard = self.pool.read(self.pid(page))?;
+        let mut expected = None;
         loop {
-            let (level, child) = {
+            let child = {
                 let node = Node::parse(&guard).map_err(|e| self.context(page, e))?;
+                if expected.is_some_and(|level| level != node.level) {
+                    let found = format!("level {} where level {expected:?} belongs", node.level);
+                    return Err(self.context(page, DbError::Corruption(found)));
+                }
                 if node.is_leaf() {
                     return Ok(guard);
                 }
+                expected = Some(node.level - 1);
                 let i = match target {
                     Some(t) => node.child_index(t, strict)?,
                     None => node.count.saturating_sub(1),
                 };
-                (node.level, node.child(i)?)
+                node.child(i)?
             };
             let next = self.pool.read(self.pid(child))?;
-            let child_level = Node::parse(&next).map_err(|e| self.context(child, e))?.level;
-            if child_level + 1 != level {
-                return Err(
-                    self.context(child, DbError::Corruption(format!("level {child_level} under level {level}")))
-                );
-            }
             guard = next;
             page = child;
         }
@@ -436,11 +436,15 @@ impl BTree {
     /// Calls `f` on every entry `>= start` in order until it returns false.
     pub fn scan_forward(&self, start: &[u8], mut f: impl FnMut(&[u8]) -> Result<bool>) -> Result<()> {
         let mut guard = self.leaf_for_read(Some(start), false)?;
-        let mut i = Node::parse(&guard)?.lower_bound(start)?;
+        let mut i = None;
         let mut entry = Vec::new();
         loop {
             let right = {
                 let node = Node::parse(&guard)?;
+                let mut i = match i.take() {
+                    Some(i) => i,
+                    None => node.lower_bound(start)?,
+                };
                 while i < node.count {
                     node.key_into(i, &mut entry)?;
                     if !f(&entry)? {
@@ -455,7 +459,7 @@ impl BTree {
             }
             let next = self.pool.read(self.pid(right))?;
             guard = next;
-            i = 0;
+            i = Some(0);
         }
     }
 

@@ -171,13 +171,35 @@ impl<'a> Node<'a> {
         })
     }
 
+    /// Where `target` stands against the node's prefix, which every item shares: before all
+    /// items, after all of them, or among them with this rest to compare with their suffixes.
+    /// Comparing the prefix once per node, not once per item, halves a search's work.
+    fn against_prefix<'t>(&self, target: &'t [u8]) -> std::result::Result<&'t [u8], Ordering> {
+        let prefix = self.prefix();
+        let p = prefix.len();
+        if target.len() >= p {
+            match cmp_bytes(&target[..p], prefix) {
+                Ordering::Equal => Ok(&target[p..]),
+                other => Err(other),
+            }
+        } else {
+            // A target shorter than the prefix: equal so far means it is before every item.
+            Err(target.cmp(&prefix[..target.len()]).then(Ordering::Less))
+        }
+    }
+
     /// The first item whose key is `>= target` (`count` if none): where a leaf entry would go.
     pub fn lower_bound(&self, target: &[u8]) -> Result<usize> {
         let first = usize::from(!self.is_leaf());
+        let rest = match self.against_prefix(target) {
+            Ok(rest) => rest,
+            Err(Ordering::Less) => return Ok(first),
+            Err(_) => return Ok(self.count),
+        };
         let (mut lo, mut hi) = (first, self.count);
         while lo < hi {
             let mid = (lo + hi) / 2;
-            if self.cmp_item(mid, target)? == Ordering::Less {
+            if cmp_bytes(self.suffix(mid)?, rest) == Ordering::Less {
                 lo = mid + 1;
             } else {
                 hi = mid;
@@ -189,10 +211,15 @@ impl<'a> Node<'a> {
     /// The inner item whose child covers `target`: the last with separator `<= target`, or
     /// with `strict` the last with separator `< target` (to find entries before `target`).
     pub fn child_index(&self, target: &[u8], strict: bool) -> Result<usize> {
+        let rest = match self.against_prefix(target) {
+            Ok(rest) => rest,
+            Err(Ordering::Less) => return Ok(0),
+            Err(_) => return Ok(self.count.saturating_sub(1)),
+        };
         let (mut lo, mut hi) = (1, self.count);
         while lo < hi {
             let mid = (lo + hi) / 2;
-            let ord = self.cmp_item(mid, target)?;
+            let ord = cmp_bytes(self.suffix(mid)?, rest);
             if ord == Ordering::Less || (!strict && ord == Ordering::Equal) {
                 lo = mid + 1;
             } else {
@@ -216,6 +243,29 @@ impl<'a> Node<'a> {
     pub fn encode_item(&self, item: &Item) -> Vec<u8> {
         encode_item(self.level, self.prefix_len, item, false)
     }
+}
+
+/// Byte-string order, eight bytes at a time: index keys are short, and for them a call into
+/// the C library's `memcmp` costs more than the comparison.
+#[inline]
+pub fn cmp_bytes(a: &[u8], b: &[u8]) -> Ordering {
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + 8 <= n {
+        let x = u64::from_be_bytes([a[i], a[i + 1], a[i + 2], a[i + 3], a[i + 4], a[i + 5], a[i + 6], a[i + 7]]);
+        let y = u64::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3], b[i + 4], b[i + 5], b[i + 6], b[i + 7]]);
+        if x != y {
+            return x.cmp(&y);
+        }
+        i += 8;
+    }
+    while i < n {
+        if a[i] != b[i] {
+            return a[i].cmp(&b[i]);
+        }
+        i += 1;
+    }
+    a.len().cmp(&b.len())
 }
 
 /// Length of the longest common prefix.
@@ -419,6 +469,13 @@ mod tests {
         let route = |k: &[u8], strict| node.child(node.child_index(k, strict).unwrap()).unwrap();
         assert_eq!([route(b"a", false), route(b"m", false), route(b"s", false), route(b"z", false)], [10, 11, 11, 12]);
         assert_eq!(route(b"m", true), 10, "strictly before m lies in the first child");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn cmp_bytes_is_slice_order(a in proptest::collection::vec(0u8..4, 0..24), b in proptest::collection::vec(0u8..4, 0..24)) {
+            proptest::prop_assert_eq!(cmp_bytes(&a, &b), a.cmp(&b));
+        }
     }
 
     #[test]
