@@ -25,6 +25,7 @@
 pub mod btree;
 pub mod kernels;
 pub mod keycode;
+mod paged;
 pub mod resident;
 
 pub use btree::{BTree, PageLog};

@@ -36,6 +36,7 @@ mod bulk;
 pub mod change;
 pub mod node;
 
+use crate::paged::PageBatch;
 use crate::{Index, IndexStats};
 use change::{Change, Op, apply, encode};
 use node::{Item, Meta, NO_PAGE, Node, SLOT, Shape, TID_LEN, free_next, free_page, items_size, shortest_separator};
@@ -104,34 +105,25 @@ fn shape<'k>(level: u8, right: u32, low: Option<&'k [u8]>, high: Option<&'k [u8]
 /// The pages a structure change holds, and the changes it will log.
 struct Smo<'a> {
     tree: &'a BTree,
-    guards: Vec<(u32, PageWriteGuard<'a>)>,
-    changes: Vec<Change>,
+    batch: PageBatch<'a>,
     meta: Option<Meta>,
 }
 
 impl<'a> Smo<'a> {
     fn new(tree: &'a BTree) -> Self {
-        Smo { tree, guards: Vec::new(), changes: Vec::new(), meta: None }
+        Smo { tree, batch: PageBatch::new(&tree.pool, tree.file), meta: None }
     }
 
     fn latch(&mut self, page: u32) -> Result<()> {
-        if !self.guards.iter().any(|(p, _)| *p == page) {
-            let guard = self.tree.pool.write(self.tree.pid(page))?;
-            self.guards.push((page, guard));
-        }
-        Ok(())
+        self.batch.latch(page)
     }
 
     fn release(&mut self, page: u32) {
-        self.guards.retain(|(p, _)| *p != page);
+        self.batch.release(page);
     }
 
     fn bytes(&self, page: u32) -> Result<&[u8]> {
-        self.guards
-            .iter()
-            .find(|(p, _)| *p == page)
-            .map(|(_, g)| &g[..])
-            .ok_or_else(|| DbError::Internal(format!("B+tree: page {page} used without its latch")))
+        self.batch.bytes(page)
     }
 
     fn node(&self, page: u32) -> Result<Node<'_>> {
@@ -192,7 +184,7 @@ impl<'a> Smo<'a> {
     }
 
     fn image(&mut self, page: u32, bytes: Vec<u8>) {
-        self.changes.push(Change { page, op: Op::Image { bytes } });
+        self.batch.image(page, bytes);
     }
 
     fn build(&self, shape: Shape<'_>, items: &[Item]) -> Result<Vec<u8>> {
@@ -209,19 +201,7 @@ impl<'a> Smo<'a> {
             let image = meta.build(self.tree.page_size, self.tree.tail);
             self.image(META_PAGE, image);
         }
-        if self.changes.is_empty() {
-            return Ok(());
-        }
-        let lsn = self.tree.log.append(&encode(self.tree.file, &self.changes))?;
-        for change in &self.changes {
-            let guard =
-                self.guards.iter_mut().find(|(p, _)| *p == change.page).map(|(_, g)| g).ok_or_else(|| {
-                    DbError::Internal(format!("B+tree: page {} changed without its latch", change.page))
-                })?;
-            apply(guard, &change.op)?;
-            Page::new(guard).set_lsn(lsn);
-        }
-        Ok(())
+        self.batch.commit(self.tree.log.as_ref())
     }
 }
 
@@ -613,7 +593,7 @@ impl BTree {
             let node = smo.owned(page)?;
             let stored = smo.node(page)?.encode_item(&insert.1);
             if smo.node(page)?.free() >= stored.len() {
-                smo.changes.push(Change { page, op: Op::Insert { pos: insert.0 as u16, bytes: stored } });
+                smo.batch.changes.push(Change { page, op: Op::Insert { pos: insert.0 as u16, bytes: stored } });
                 break;
             }
             let append = node.right == NO_PAGE && insert.0 == node.items.len();

@@ -1,0 +1,67 @@
+//! What every page-based index kind shares: the pages one change holds latched, and the
+//! changes it logs as one record before applying them (see [`crate::btree::change`]).
+
+use crate::PageLog;
+use crate::btree::change::{Change, Op, apply, encode};
+use rustydb_foundation::{DbError, FileId, PageId, Result};
+use rustydb_storage::page::Page;
+use rustydb_storage::{BufferPool, PageWriteGuard};
+
+/// Pages latched exclusively for one change, and the change's parts.
+pub(crate) struct PageBatch<'a> {
+    pool: &'a BufferPool,
+    file: FileId,
+    guards: Vec<(u32, PageWriteGuard<'a>)>,
+    /// The page changes, in the order they apply.
+    pub changes: Vec<Change>,
+}
+
+impl<'a> PageBatch<'a> {
+    pub fn new(pool: &'a BufferPool, file: FileId) -> Self {
+        PageBatch { pool, file, guards: Vec::new(), changes: Vec::new() }
+    }
+
+    /// Latches `page` exclusively (once; later calls are no-ops).
+    pub fn latch(&mut self, page: u32) -> Result<()> {
+        if !self.guards.iter().any(|(p, _)| *p == page) {
+            let guard = self.pool.write(PageId::new(self.file, page))?;
+            self.guards.push((page, guard));
+        }
+        Ok(())
+    }
+
+    /// Lets go of `page` (nothing of it may be in the changes).
+    pub fn release(&mut self, page: u32) {
+        self.guards.retain(|(p, _)| *p != page);
+    }
+
+    /// A latched page's bytes as they are (changes apply only at commit).
+    pub fn bytes(&self, page: u32) -> Result<&[u8]> {
+        self.guards
+            .iter()
+            .find(|(p, _)| *p == page)
+            .map(|(_, g)| &g[..])
+            .ok_or_else(|| DbError::Internal(format!("index file {}: page {page} used without its latch", self.file)))
+    }
+
+    /// Replaces a page's image.
+    pub fn image(&mut self, page: u32, bytes: Vec<u8>) {
+        self.changes.push(Change { page, op: Op::Image { bytes } });
+    }
+
+    /// Logs every change as one record through `log`, then applies them and stamps the LSN.
+    pub fn commit(mut self, log: &dyn PageLog) -> Result<()> {
+        if self.changes.is_empty() {
+            return Ok(());
+        }
+        let lsn = log.append(&encode(self.file, &self.changes))?;
+        for change in &self.changes {
+            let guard = self.guards.iter_mut().find(|(p, _)| *p == change.page).map(|(_, g)| g).ok_or_else(|| {
+                DbError::Internal(format!("index file {}: page {} changed without its latch", self.file, change.page))
+            })?;
+            apply(guard, &change.op)?;
+            Page::new(guard).set_lsn(lsn);
+        }
+        Ok(())
+    }
+}
