@@ -1,7 +1,7 @@
 //! The B+tree beside redb (a well-known embedded B-tree store), same keys, same run.
 //!
 //! - `point_lookup`: one key of 200,000, pages resident (ours: buffer pool; redb: its cache),
-//!   one lookup per iteration, inside one read transaction for redb.
+//!   one lookup per iteration, inside one read transaction for redb; also our hash index.
 //! - `insert_1000`: 1,000 random keys into a tree of 200,000 (ours: logged to the WAL buffer,
 //!   no fsync; redb: one write transaction, no durability).
 //! - `range_1000`: 1,000 consecutive entries from a random key (ours: the streaming scan the
@@ -15,7 +15,7 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use redb::{Database, Durability, ReadableDatabase, TableDefinition};
 use rustydb_foundation::{FileId, PageId, TupleId, Value};
-use rustydb_index::{BTree, Index, kernels::mix64, keycode};
+use rustydb_index::{BTree, HashIndex, Index, kernels::mix64, keycode};
 use rustydb_storage::StorageEngine;
 use std::hint::black_box;
 
@@ -82,6 +82,17 @@ fn btree(c: &mut Criterion) {
         b.iter(|| {
             i += 1;
             black_box(tree.lookup(&key(mix64(i) % N * 2)).unwrap())
+        })
+    });
+    let hash =
+        HashIndex::create(ours.storage.pool().clone(), FileId(99), HEAP, false, ours.storage.log().clone()).unwrap();
+    for n in 0..N {
+        hash.insert(&key(n * 2), tid(n)).unwrap();
+    }
+    group.bench_function("rustydb_hash", |b| {
+        b.iter(|| {
+            i += 1;
+            black_box(hash.lookup(&key(mix64(i) % N * 2)).unwrap())
         })
     });
     let read = db.begin_read().unwrap();

@@ -23,12 +23,14 @@
 #![deny(missing_docs)]
 
 pub mod btree;
+pub mod hash;
 pub mod kernels;
 pub mod keycode;
 mod paged;
 pub mod resident;
 
 pub use btree::{BTree, PageLog};
+pub use hash::HashIndex;
 pub use resident::ResidentIndex;
 
 use rustydb_foundation::{Result, TupleId};

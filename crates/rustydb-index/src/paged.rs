@@ -3,7 +3,8 @@
 
 use crate::PageLog;
 use crate::btree::change::{Change, Op, apply, encode};
-use rustydb_foundation::{DbError, FileId, PageId, Result};
+use crate::btree::node::TID_LEN;
+use rustydb_foundation::{DbError, FileId, PageId, Result, TupleId};
 use rustydb_storage::page::Page;
 use rustydb_storage::{BufferPool, PageWriteGuard};
 
@@ -63,5 +64,29 @@ impl<'a> PageBatch<'a> {
             Page::new(guard).set_lsn(lsn);
         }
         Ok(())
+    }
+}
+
+/// Appends a tuple id as entries end with it: page and slot big-endian, so that byte order is
+/// tuple order.
+pub(crate) fn push_tid(out: &mut Vec<u8>, tid: TupleId) {
+    out.extend_from_slice(&tid.page.number.to_be_bytes());
+    out.extend_from_slice(&tid.slot.to_be_bytes());
+}
+
+/// The tuple id at the end of an entry, in heap file `heap`.
+pub(crate) fn tid_at_end(heap: FileId, entry: &[u8]) -> TupleId {
+    let t = &entry[entry.len() - TID_LEN..];
+    TupleId {
+        page: PageId::new(heap, u32::from_be_bytes([t[0], t[1], t[2], t[3]])),
+        slot: u16::from_be_bytes([t[4], t[5]]),
+    }
+}
+
+/// Names the index file and page in a corruption report.
+pub(crate) fn page_context(file: FileId, page: u32, e: DbError) -> DbError {
+    match e {
+        DbError::Corruption(m) => DbError::Corruption(format!("index file {file} page {page}: {m}")),
+        other => other,
     }
 }

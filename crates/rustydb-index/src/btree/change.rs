@@ -161,7 +161,7 @@ fn apply_raw(bytes: &mut [u8], raw: &Raw<'_>) -> Result<()> {
             true
         }
     };
-    if ok { Ok(()) } else { Err(DbError::Corruption(format!("B+tree redo: {raw:?} does not apply to its page"))) }
+    if ok { Ok(()) } else { Err(DbError::Corruption(format!("index redo: {raw:?} does not apply to its page"))) }
 }
 
 /// Replays one record read from the log at `lsn`: each change is applied to a page whose LSN

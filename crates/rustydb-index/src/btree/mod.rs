@@ -312,10 +312,7 @@ impl BTree {
     }
 
     fn context(&self, page: u32, e: DbError) -> DbError {
-        match e {
-            DbError::Corruption(m) => DbError::Corruption(format!("index file {} page {page}: {m}", self.file)),
-            other => other,
-        }
+        crate::paged::page_context(self.file, page, e)
     }
 
     fn max_item(&self) -> usize {
@@ -370,17 +367,12 @@ impl BTree {
         }
         let mut entry = Vec::with_capacity(key.len() + TID_LEN);
         entry.extend_from_slice(key);
-        entry.extend_from_slice(&tid.page.number.to_be_bytes());
-        entry.extend_from_slice(&tid.slot.to_be_bytes());
+        crate::paged::push_tid(&mut entry, tid);
         Ok(entry)
     }
 
     fn tid_of(&self, entry: &[u8]) -> TupleId {
-        let t = &entry[entry.len() - TID_LEN..];
-        TupleId {
-            page: PageId::new(self.heap_file, u32::from_be_bytes([t[0], t[1], t[2], t[3]])),
-            slot: u16::from_be_bytes([t[4], t[5]]),
-        }
+        crate::paged::tid_at_end(self.heap_file, entry)
     }
 
     // ---- reading ----------------------------------------------------------------------------
