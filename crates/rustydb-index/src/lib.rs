@@ -59,4 +59,19 @@ pub trait Index: Send + Sync + std::fmt::Debug {
     fn range(&self, lower: Bound<&[u8]>, upper: Bound<&[u8]>, reverse: bool) -> Result<Vec<(Vec<u8>, TupleId)>>;
     /// Statistics for the optimizer.
     fn stats(&self) -> IndexStats;
+    /// Fills an empty index from entries sorted by (key, tuple) (CREATE INDEX); kinds that can
+    /// build faster than one insert at a time override it. Returns the entries added.
+    fn build(&self, sorted: Vec<(Vec<u8>, TupleId)>) -> Result<u64> {
+        let mut added = 0;
+        for (key, tid) in sorted {
+            self.insert(&key, tid)?;
+            added += 1;
+        }
+        Ok(added)
+    }
+    /// Makes the statistics durable (at checkpoints and shutdown); nothing for kinds that
+    /// keep none.
+    fn save_stats(&self) -> Result<()> {
+        Ok(())
+    }
 }

@@ -1,6 +1,6 @@
 //! Row access for the executor and the catalog: tables as rows of [`Value`]s, with MVCC
 //! visibility from txn, the row codec from foundation, and the constraints and index maintenance
-//! every write must respect (NOT NULL, primary key uniqueness).
+//! every write must respect (NOT NULL, uniqueness of primary keys and unique indexes).
 
 use crate::catalog::TableDef;
 use crate::context::ExecContext;
@@ -75,24 +75,59 @@ pub fn insert_raw(ctx: &mut ExecContext<'_>, table: &TableDef, row: &[Value]) ->
     ctx.engine.txn_manager().insert(ctx.txn, &heap, &body)
 }
 
-/// Inserts a row, enforcing NOT NULL and primary key uniqueness and maintaining the index.
+/// Inserts a row, enforcing NOT NULL and the uniqueness of the primary key and of unique
+/// indexes, and adding the row's entries to every index of the table.
+///
+/// Uniqueness is checked and the entry inserted under the index's lock, so two sessions
+/// cannot both pass the check; locks are taken primary key first, then secondary indexes in
+/// id order (the order of `table.indexes`), so two inserts never wait on each other in a cycle.
+/// NULLs are distinct from each other, as in PostgreSQL: a key holding one is never a duplicate.
 pub fn insert(ctx: &mut ExecContext<'_>, table: &TableDef, row: &[Value]) -> Result<TupleId> {
     check_not_null(table, row)?;
-    let Some(pk) = ctx.engine.primary_index(table) else { return insert_raw(ctx, table, row) };
-    let index = &pk.index;
-    let key_values: Vec<Value> = table.primary_key.iter().map(|&i| row[i].clone()).collect();
-    let key = keycode::encode_key(&key_values);
-    // Check and insert under one lock, so two sessions cannot both pass the check.
-    let _unique = pk.unique.lock();
+    let pk = ctx.engine.primary_index(table);
+    let secondary =
+        table.indexes.iter().map(|def| Ok((def, ctx.engine.open_index(def)?))).collect::<Result<Vec<_>>>()?;
+    let key_of = |columns: &[usize]| -> Vec<Value> { columns.iter().map(|&i| row[i].clone()).collect() };
+    let pk_key = pk.as_ref().map(|_| key_of(&table.primary_key));
+    let secondary_keys: Vec<Vec<Value>> = secondary.iter().map(|(def, _)| key_of(&def.columns)).collect();
+    let _pk_lock = pk.as_ref().map(|pk| pk.unique.lock());
+    let _index_locks: Vec<_> =
+        secondary.iter().filter(|(def, _)| def.unique).map(|(_, open)| open.unique.lock()).collect();
     let heap = ctx.engine.txn_manager().storage().heap(table.file())?;
-    for tid in index.lookup(&key)? {
-        if ctx.engine.txn_manager().may_be_live(ctx.txn, &heap, tid)? {
-            return Err(duplicate_key(table, &key_values));
+    if let (Some(pk), Some(values)) = (&pk, &pk_key)
+        && live_duplicate(ctx, &heap, &pk.index, values)?
+    {
+        return Err(duplicate_key(table, &table.primary_key_name(), &table.primary_key, values));
+    }
+    for ((def, open), values) in secondary.iter().zip(&secondary_keys) {
+        if def.unique && !values.iter().any(Value::is_null) && live_duplicate(ctx, &heap, open.index.as_ref(), values)?
+        {
+            return Err(duplicate_key(table, &def.name, &def.columns, values));
         }
     }
     let tid = insert_raw(ctx, table, row)?;
-    index.insert(&key, tid)?;
+    if let (Some(pk), Some(values)) = (&pk, &pk_key) {
+        pk.index.insert(&keycode::encode_key(values), tid)?;
+    }
+    for ((_, open), values) in secondary.iter().zip(&secondary_keys) {
+        open.index.insert(&keycode::encode_key(values), tid)?;
+    }
     Ok(tid)
+}
+
+/// True if `key` is in `index` for a row version that may be live.
+fn live_duplicate(
+    ctx: &mut ExecContext<'_>,
+    heap: &rustydb_storage::HeapFile,
+    index: &dyn Index,
+    key: &[Value],
+) -> Result<bool> {
+    for tid in index.lookup(&keycode::encode_key(key))? {
+        if ctx.engine.txn_manager().may_be_live(ctx.txn, heap, tid)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Deletes the visible row at `tid`; `false` if this transaction already had.
@@ -117,13 +152,20 @@ fn check_not_null(table: &TableDef, row: &[Value]) -> Result<()> {
     Ok(())
 }
 
-fn duplicate_key(table: &TableDef, key: &[Value]) -> DbError {
-    let names: Vec<&str> = table.primary_key.iter().map(|&i| table.schema.columns[i].name.as_str()).collect();
-    DbError::sql(
-        SqlState::UniqueViolation,
-        format!("duplicate key value violates unique constraint \"{}\"", table.primary_key_name()),
-    )
-    .with_detail(format!("Key ({})=({}) already exists.", names.join(", "), format_row(key)))
+fn duplicate_key(table: &TableDef, constraint: &str, columns: &[usize], key: &[Value]) -> DbError {
+    let names: Vec<&str> = columns.iter().map(|&i| table.schema.columns[i].name.as_str()).collect();
+    DbError::sql(SqlState::UniqueViolation, format!("duplicate key value violates unique constraint \"{constraint}\""))
+        .with_detail(format!("Key ({})=({}) already exists.", names.join(", "), format_row(key)))
+}
+
+/// The message of a unique index that cannot be built over the rows already there.
+pub fn duplicate_in_build(table: &TableDef, index: &str, columns: &[usize], key: &[Value]) -> DbError {
+    let names: Vec<&str> = columns.iter().map(|&i| table.schema.columns[i].name.as_str()).collect();
+    DbError::sql(SqlState::UniqueViolation, format!("could not create unique index \"{index}\"")).with_detail(format!(
+        "Key ({})=({}) is duplicated.",
+        names.join(", "),
+        format_row(key)
+    ))
 }
 
 fn format_row(values: &[Value]) -> String {

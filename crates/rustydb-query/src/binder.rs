@@ -4,7 +4,7 @@
 //! half-executed.
 
 use crate::bind_expr::{self, Scope, boolean, cast, convert_type, ident_name};
-use crate::catalog::{self, TableDef};
+use crate::catalog::{self, IndexMethod, TableDef};
 use crate::context::ExecContext;
 use crate::expr::{EvalEnv, Expr};
 use crate::plan::{InsertSource, SelectPlan, SortKey, Source, Statement};
@@ -57,6 +57,13 @@ pub fn bind(ctx: &mut ExecContext<'_>, stmt: &ast::Statement) -> Result<Statemen
         ast::Statement::Update(update) => bind_update(ctx, update),
         ast::Statement::Delete(delete) => bind_delete(ctx, delete),
         ast::Statement::CreateTable(create) => bind_create_table(create),
+        ast::Statement::CreateIndex(create) => bind_create_index(ctx, create),
+        ast::Statement::Drop { object_type: ast::ObjectType::Index, if_exists, names, .. } => {
+            Ok(Statement::DropIndex {
+                names: names.iter().map(table_name).collect::<Result<_>>()?,
+                if_exists: *if_exists,
+            })
+        }
         ast::Statement::Drop { object_type: ast::ObjectType::Table, if_exists, names, .. } => {
             Ok(Statement::DropTable {
                 names: names.iter().map(table_name).collect::<Result<_>>()?,
@@ -65,6 +72,59 @@ pub fn bind(ctx: &mut ExecContext<'_>, stmt: &ast::Statement) -> Result<Statemen
         }
         other => Err(DbError::unsupported(format!("the statement \"{}\"", first_words(&other.to_string())))),
     }
+}
+
+fn bind_create_index(ctx: &mut ExecContext<'_>, create: &ast::CreateIndex) -> Result<Statement> {
+    if create.predicate.is_some() {
+        return Err(DbError::unsupported("partial indexes (CREATE INDEX ... WHERE)"));
+    }
+    if !create.include.is_empty() || !create.with.is_empty() || create.nulls_distinct == Some(false) {
+        return Err(DbError::unsupported("INCLUDE, WITH and NULLS NOT DISTINCT on indexes"));
+    }
+    let method = match &create.using {
+        None | Some(ast::IndexType::BTree) => IndexMethod::BTree,
+        Some(ast::IndexType::Hash) => IndexMethod::Hash,
+        Some(other) => {
+            let name = other.to_string().to_lowercase();
+            if name == "lsm" {
+                return Err(DbError::unsupported("access method \"lsm\" (the LSM tree is not built yet)"));
+            }
+            return Err(DbError::sql(SqlState::UndefinedObject, format!("access method \"{name}\" does not exist")));
+        }
+    };
+    let table = lookup_table(ctx, &create.table_name)?;
+    let mut columns = Vec::with_capacity(create.columns.len());
+    for c in &create.columns {
+        let name = match &c.column.expr {
+            ast::Expr::Identifier(i) => ident_name(i),
+            other => return Err(DbError::unsupported(format!("the index expression {other}"))),
+        };
+        let ascending = matches!(c.column.options.sort, None | Some(ast::OrderBySort::Asc));
+        if !ascending || c.column.options.nulls_first.is_some() || c.operator_class.is_some() {
+            return Err(DbError::unsupported("DESC, NULLS FIRST/LAST and operator classes on index columns"));
+        }
+        let position = table
+            .schema
+            .columns
+            .iter()
+            .position(|col| col.name == name)
+            .ok_or_else(|| DbError::sql(SqlState::UndefinedColumn, format!("column \"{name}\" does not exist")))?;
+        columns.push(position);
+    }
+    if method == IndexMethod::Hash && columns.len() != 1 {
+        return Err(DbError::unsupported("access method \"hash\" does not support multicolumn indexes"));
+    }
+    if method == IndexMethod::Hash && create.unique {
+        return Err(DbError::unsupported("access method \"hash\" does not support unique indexes"));
+    }
+    Ok(Statement::CreateIndex {
+        name: create.name.as_ref().map(table_name).transpose()?,
+        table,
+        columns,
+        unique: create.unique,
+        method,
+        if_not_exists: create.if_not_exists,
+    })
 }
 
 fn first_words(sql: &str) -> String {

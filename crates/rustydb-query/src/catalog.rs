@@ -9,8 +9,11 @@
 //! | 2 | `rustydb_columns`   | table_id int4, position int4, name text, type_oid int4, typmod int4, not_null bool |
 //! | 3 | `rustydb_roles`     | name text, superuser bool, can_login bool |
 //! | 4 | `rustydb_databases` | name text, owner text |
+//! | 5 | `rustydb_indexes`   | index_id int4, name text, table_id int4, columns text (comma-separated column positions), is_unique bool, method text (`btree` or `hash`) |
 //!
 //! User tables get ids from [`FIRST_USER_TABLE`] up; a table's heap is the file with its id.
+//! Indexes take ids from the same sequence (PostgreSQL's relations share one namespace too);
+//! an index's file, and a table's primary key index's, is its id with [`INDEX_FILES`] set.
 
 use crate::access;
 use crate::context::ExecContext;
@@ -33,6 +36,60 @@ pub struct TableDef {
     pub primary_key: Vec<usize>,
     /// How the table's large rows are compressed (`WITH (compression = ...)`).
     pub compression: Compression,
+    /// The table's secondary indexes (CREATE INDEX), as visible to the reading snapshot.
+    pub indexes: Vec<IndexDef>,
+}
+
+/// How an index is organised (`USING ...`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexMethod {
+    /// A B+tree: equality and ranges.
+    BTree,
+    /// Linear hashing: equality only.
+    Hash,
+}
+
+impl IndexMethod {
+    /// The name in SQL and in the catalog.
+    pub fn name(self) -> &'static str {
+        match self {
+            IndexMethod::BTree => "btree",
+            IndexMethod::Hash => "hash",
+        }
+    }
+
+    /// The method called `name`.
+    pub fn parse(name: &str) -> Option<IndexMethod> {
+        match name {
+            "btree" => Some(IndexMethod::BTree),
+            "hash" => Some(IndexMethod::Hash),
+            _ => None,
+        }
+    }
+}
+
+/// A secondary index's definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexDef {
+    /// The index's id (from the relation id sequence).
+    pub id: TableId,
+    /// Its name.
+    pub name: String,
+    /// The indexed table.
+    pub table: TableId,
+    /// Positions of the key columns, in key order.
+    pub columns: Vec<usize>,
+    /// UNIQUE.
+    pub unique: bool,
+    /// USING.
+    pub method: IndexMethod,
+}
+
+impl IndexDef {
+    /// The data file holding the index.
+    pub fn file(&self) -> FileId {
+        FileId(self.id.0 | INDEX_FILES)
+    }
 }
 
 impl TableDef {
@@ -43,7 +100,7 @@ impl TableDef {
 
     /// The data file of the table's primary key index (table ids stay below 2^30).
     pub fn primary_index_file(&self) -> FileId {
-        FileId(self.id.0 | PRIMARY_INDEX_FILES)
+        FileId(self.id.0 | INDEX_FILES)
     }
 
     /// True for the catalog's own tables.
@@ -57,8 +114,8 @@ impl TableDef {
     }
 }
 
-/// The bit that marks a primary key index's file id.
-pub const PRIMARY_INDEX_FILES: u32 = 1 << 30;
+/// The bit that marks an index's file id.
+pub const INDEX_FILES: u32 = 1 << 30;
 
 /// A login role.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +136,7 @@ fn system_table(id: u32, name: &str, columns: &[(&str, DataType)]) -> TableDef {
         schema: Schema::new(columns),
         primary_key: Vec::new(),
         compression: Compression::default(),
+        indexes: Vec::new(),
     }
 }
 
@@ -89,10 +147,11 @@ enum System {
     Columns = 2,
     Roles = 3,
     Databases = 4,
+    Indexes = 5,
 }
 
 /// The system tables' definitions, built once.
-static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 4]> = std::sync::LazyLock::new(|| {
+static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 5]> = std::sync::LazyLock::new(|| {
     use DataType::*;
     [
         system_table(
@@ -118,6 +177,18 @@ static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 4]> = std::sync::LazyLock::
             &[("name", Text), ("superuser", Bool), ("can_login", Bool)],
         ),
         system_table(System::Databases as u32, "rustydb_databases", &[("name", Text), ("owner", Text)]),
+        system_table(
+            System::Indexes as u32,
+            "rustydb_indexes",
+            &[
+                ("index_id", Int4),
+                ("name", Text),
+                ("table_id", Int4),
+                ("columns", Text),
+                ("is_unique", Bool),
+                ("method", Text),
+            ],
+        ),
     ]
 });
 
@@ -167,11 +238,8 @@ pub fn find_table(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<TableD
         }
     }
     columns.sort_by_key(|(pos, _)| *pos);
-    let primary_key = text(&row[2])?
-        .split(',')
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<usize>().map_err(|_| DbError::Corruption(format!("bad primary key list {s:?}"))))
-        .collect::<Result<_>>()?;
+    let primary_key = positions(&text(&row[2])?)?;
+    let indexes = table_indexes(ctx, TableId(id as u32))?;
     let compression = text(&row[3])?;
     let compression = Compression::parse(&compression)
         .ok_or_else(|| DbError::Corruption(format!("catalog names unknown compression {compression:?}")))?;
@@ -181,7 +249,82 @@ pub fn find_table(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<TableD
         schema: Schema::new(columns.into_iter().map(|(_, c)| c).collect()),
         primary_key,
         compression,
+        indexes,
     }))
+}
+
+fn positions(list: &str) -> Result<Vec<usize>> {
+    list.split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<usize>().map_err(|_| DbError::Corruption(format!("bad column position list {list:?}"))))
+        .collect()
+}
+
+fn index_from_row(row: &[Value]) -> Result<IndexDef> {
+    let method = text(&row[5])?;
+    Ok(IndexDef {
+        id: TableId(int(&row[0])? as u32),
+        name: text(&row[1])?,
+        table: TableId(int(&row[2])? as u32),
+        columns: positions(&text(&row[3])?)?,
+        unique: row[4] == Value::Bool(true),
+        method: IndexMethod::parse(&method)
+            .ok_or_else(|| DbError::Corruption(format!("catalog names unknown index method {method:?}")))?,
+    })
+}
+
+/// The indexes of table `table`, as visible to the context's snapshot.
+fn table_indexes(ctx: &mut ExecContext<'_>, table: TableId) -> Result<Vec<IndexDef>> {
+    let id = Value::Int4(table.0 as i32);
+    let mut out = Vec::new();
+    for (_, row) in access::scan(ctx, system(System::Indexes))? {
+        if row[2] == id {
+            out.push(index_from_row(&row)?);
+        }
+    }
+    out.sort_by_key(|i| i.id.0);
+    Ok(out)
+}
+
+/// Finds an index by name.
+pub fn find_index(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<IndexDef>> {
+    let name = Value::Text(name.into());
+    for (_, row) in access::scan(ctx, system(System::Indexes))? {
+        if row[1] == name {
+            return index_from_row(&row).map(Some);
+        }
+    }
+    Ok(None)
+}
+
+/// Records a new index in the catalog (in the context's transaction).
+pub fn create_index(ctx: &mut ExecContext<'_>, index: &IndexDef) -> Result<()> {
+    let columns: Vec<String> = index.columns.iter().map(usize::to_string).collect();
+    access::insert_raw(
+        ctx,
+        system(System::Indexes),
+        &[
+            Value::Int4(index.id.0 as i32),
+            Value::Text(index.name.clone()),
+            Value::Int4(index.table.0 as i32),
+            Value::Text(columns.join(",")),
+            Value::Bool(index.unique),
+            Value::Text(index.method.name().into()),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Removes an index's catalog row (in the context's transaction).
+pub fn drop_index(ctx: &mut ExecContext<'_>, index: &IndexDef) -> Result<()> {
+    let sys = system(System::Indexes);
+    let id = Value::Int4(index.id.0 as i32);
+    for (tid, row) in access::scan(ctx, sys)? {
+        if row[0] == id {
+            access::delete(ctx, sys, tid)?;
+        }
+    }
+    Ok(())
 }
 
 /// Every user table visible to the context's snapshot.
@@ -205,6 +348,13 @@ pub fn name_in_use(ctx: &mut ExecContext<'_>, name: &str) -> Result<bool> {
     let tables = system(System::Tables);
     let heap = ctx.engine.txn_manager().storage().heap(tables.file())?;
     for (tid, row) in access::scan_all_versions(ctx, tables)? {
+        if row[1] == Value::Text(name.into()) && ctx.engine.txn_manager().may_be_live(ctx.txn, &heap, tid)? {
+            return Ok(true);
+        }
+    }
+    let indexes = system(System::Indexes);
+    let heap = ctx.engine.txn_manager().storage().heap(indexes.file())?;
+    for (tid, row) in access::scan_all_versions(ctx, indexes)? {
         if row[1] == Value::Text(name.into()) && ctx.engine.txn_manager().may_be_live(ctx.txn, &heap, tid)? {
             return Ok(true);
         }
@@ -250,6 +400,9 @@ pub fn drop_table(ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<()> {
             }
         }
     }
+    for index in &table.indexes {
+        drop_index(ctx, index)?;
+    }
     Ok(())
 }
 
@@ -257,8 +410,10 @@ pub fn drop_table(ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<()> {
 /// are never handed out twice.
 pub fn max_table_id(ctx: &mut ExecContext<'_>) -> Result<u32> {
     let mut max = FIRST_USER_TABLE - 1;
-    for (_, row) in access::scan_all_versions(ctx, system(System::Tables))? {
-        max = max.max(int(&row[0])? as u32);
+    for sys in [System::Tables, System::Indexes] {
+        for (_, row) in access::scan_all_versions(ctx, system(sys))? {
+            max = max.max(int(&row[0])? as u32);
+        }
     }
     Ok(max)
 }

@@ -2,12 +2,12 @@
 //! on first start, rebuilds indexes, and hands out [`Session`]s.
 
 use crate::access;
-use crate::catalog::{self, RoleDef, TableDef};
+use crate::catalog::{self, IndexDef, IndexMethod, RoleDef, TableDef};
 use crate::context::ExecContext;
 use crate::session::Session;
 use parking_lot::{Mutex, RwLock};
 use rustydb_foundation::{DbError, PageId, Result, TableId, TupleId};
-use rustydb_index::{BTree, keycode};
+use rustydb_index::{BTree, HashIndex, Index, keycode};
 use rustydb_storage::{StorageEngine, StorageOptions};
 use rustydb_txn::{IndexLog, IsolationLevel, RecoveryReport, TxnManager, recover};
 use std::collections::HashMap;
@@ -60,11 +60,22 @@ pub struct PrimaryKey {
     pub unique: Mutex<()>,
 }
 
+/// An open secondary index, and the lock that makes a unique index's check and insert one step.
+#[derive(Debug)]
+pub struct OpenIndex {
+    /// The index.
+    pub index: Box<dyn Index>,
+    /// Held from the uniqueness check until the new entry is in the index.
+    pub unique: Mutex<()>,
+}
+
 /// An open database engine.
 #[derive(Debug)]
 pub struct Engine {
     tm: TxnManager,
     indexes: RwLock<HashMap<TableId, Arc<PrimaryKey>>>,
+    /// Secondary indexes by index id, opened on first use.
+    secondary: RwLock<HashMap<TableId, Arc<OpenIndex>>>,
     ddl_lock: Mutex<()>,
     next_table_id: AtomicU32,
     recovery: RecoveryReport,
@@ -79,6 +90,7 @@ impl Engine {
         let engine = Arc::new(Engine {
             tm: TxnManager::new(storage, status),
             indexes: RwLock::new(HashMap::new()),
+            secondary: RwLock::new(HashMap::new()),
             ddl_lock: Mutex::new(()),
             next_table_id: AtomicU32::new(catalog::FIRST_USER_TABLE),
             recovery,
@@ -224,6 +236,33 @@ impl Engine {
         Ok(pk)
     }
 
+    /// The secondary index `def`, opened on first use.
+    pub fn open_index(&self, def: &IndexDef) -> Result<Arc<OpenIndex>> {
+        if let Some(open) = self.secondary.read().get(&def.id) {
+            return Ok(open.clone());
+        }
+        let pool = self.tm.storage().pool().clone();
+        let index: Box<dyn Index> = match def.method {
+            IndexMethod::BTree => Box::new(BTree::open(pool, def.file(), self.index_log())?),
+            IndexMethod::Hash => Box::new(HashIndex::open(pool, def.file(), self.index_log())?),
+        };
+        let open = Arc::new(OpenIndex { index, unique: Mutex::new(()) });
+        Ok(self.secondary.write().entry(def.id).or_insert(open).clone())
+    }
+
+    /// Creates (empty) the secondary index `def` over `table`.
+    pub fn create_index(&self, def: &IndexDef, table: &TableDef) -> Result<Arc<OpenIndex>> {
+        let pool = self.tm.storage().pool().clone();
+        let (file, heap) = (def.file(), table.file());
+        let index: Box<dyn Index> = match def.method {
+            IndexMethod::BTree => Box::new(BTree::create(pool, file, heap, def.unique, self.index_log())?),
+            IndexMethod::Hash => Box::new(HashIndex::create(pool, file, heap, def.unique, self.index_log())?),
+        };
+        let open = Arc::new(OpenIndex { index, unique: Mutex::new(()) });
+        self.secondary.write().insert(def.id, open.clone());
+        Ok(open)
+    }
+
     /// Serialises DDL statements.
     pub fn ddl_lock(&self) -> &Mutex<()> {
         &self.ddl_lock
@@ -238,6 +277,9 @@ impl Engine {
     pub fn shutdown(&self) -> Result<()> {
         for pk in self.indexes.read().values() {
             pk.index.save_stats()?;
+        }
+        for open in self.secondary.read().values() {
+            open.index.save_stats()?;
         }
         self.tm.storage().flush()
     }

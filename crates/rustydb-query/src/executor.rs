@@ -4,7 +4,7 @@
 //! them, so a statement never sees its own new versions (no Halloween problem).
 
 use crate::access;
-use crate::catalog::{self, TableDef};
+use crate::catalog::{self, IndexDef, IndexMethod, TableDef};
 use crate::context::ExecContext;
 use crate::expr::{EvalEnv, Expr, passes};
 use crate::plan::{Access, InsertSource, SelectPlan, SortKey, Source, Statement};
@@ -34,6 +34,11 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
             create_table(ctx, name, columns, primary_key, *compression, *if_not_exists)
         }
         Statement::DropTable { names, if_exists } => drop_tables(ctx, names, *if_exists),
+        Statement::CreateIndex { name, table, columns, unique, method, if_not_exists } => {
+            let spec = IndexSpec { name: name.as_deref(), table, columns, unique: *unique, method: *method };
+            create_index(ctx, &spec, *if_not_exists)
+        }
+        Statement::DropIndex { names, if_exists } => drop_indexes(ctx, names, *if_exists),
         Statement::Begin { .. } | Statement::Commit | Statement::Rollback => {
             Err(DbError::Internal("transaction control reached the executor".into()))
         }
@@ -72,7 +77,18 @@ fn for_each_row(
             }
         }
         Access::PrimaryKey(key) => {
-            for (tid, row) in primary_key_rows(ctx, table, key)? {
+            let Some(pk) = ctx.engine.primary_index(table) else {
+                return Err(DbError::Internal(format!("table {} has no primary key index", table.name)));
+            };
+            for (tid, row) in index_rows(ctx, table, &pk.index, key)? {
+                if passes(filter, &row, &env(ctx))? && !each(ctx, tid, row)? {
+                    return Ok(());
+                }
+            }
+        }
+        Access::Index { index, key } => {
+            let open = ctx.engine.open_index(index)?;
+            for (tid, row) in index_rows(ctx, table, open.index.as_ref(), key)? {
                 if passes(filter, &row, &env(ctx))? && !each(ctx, tid, row)? {
                     return Ok(());
                 }
@@ -86,16 +102,19 @@ fn dummy_tid() -> TupleId {
     TupleId { page: rustydb_foundation::PageId::new(rustydb_foundation::FileId(0), 0), slot: 0 }
 }
 
-fn primary_key_rows(ctx: &mut ExecContext<'_>, table: &TableDef, key: &[Expr]) -> Result<Vec<(TupleId, Vec<Value>)>> {
+/// The visible rows whose key in `index` equals the constant `key`.
+fn index_rows(
+    ctx: &mut ExecContext<'_>,
+    table: &TableDef,
+    index: &dyn Index,
+    key: &[Expr],
+) -> Result<Vec<(TupleId, Vec<Value>)>> {
     let values = key.iter().map(|e| e.eval(&[], &env(ctx))).collect::<Result<Vec<_>>>()?;
     if values.iter().any(Value::is_null) {
         return Ok(Vec::new());
     }
-    let Some(pk) = ctx.engine.primary_index(table) else {
-        return Err(DbError::Internal(format!("table {} has no primary key index", table.name)));
-    };
     let mut rows = Vec::new();
-    for tid in pk.index.lookup(&keycode::encode_key(&values))? {
+    for tid in index.lookup(&keycode::encode_key(&values))? {
         if let Some(row) = access::fetch(ctx, table, tid)? {
             rows.push((tid, row));
         }
@@ -264,6 +283,7 @@ fn create_table(
         schema: Schema::new(columns.to_vec()),
         primary_key: primary_key.to_vec(),
         compression,
+        indexes: Vec::new(),
     };
     catalog::create_table(ctx, &table)?;
     access::apply_storage_settings(ctx, &table)?;
@@ -298,6 +318,102 @@ fn drop_tables(ctx: &mut ExecContext<'_>, names: &[String], if_exists: bool) -> 
         if !table.primary_key.is_empty() {
             ctx.txn.drop_file_on_commit(table.primary_index_file());
         }
+        for index in &table.indexes {
+            ctx.txn.drop_file_on_commit(index.file());
+        }
+    }
+    Ok(result)
+}
+
+/// What CREATE INDEX asks for.
+struct IndexSpec<'a> {
+    name: Option<&'a str>,
+    table: &'a TableDef,
+    columns: &'a [usize],
+    unique: bool,
+    method: IndexMethod,
+}
+
+/// PostgreSQL's name for an unnamed index: table, columns, `idx`, joined by underscores.
+fn default_index_name(table: &TableDef, columns: &[usize]) -> String {
+    let mut parts = vec![table.name.clone()];
+    parts.extend(columns.iter().map(|&c| table.schema.columns[c].name.clone()));
+    parts.push("idx".into());
+    parts.join("_")
+}
+
+fn create_index(ctx: &mut ExecContext<'_>, spec: &IndexSpec<'_>, if_not_exists: bool) -> Result<StatementResult> {
+    let _ddl = ctx.engine.ddl_lock().lock();
+    let table = spec.table;
+    let name = match spec.name {
+        Some(n) => n.to_string(),
+        None => {
+            // An unnamed index takes the first free name of table_col_idx, table_col_idx1, ...
+            let base = default_index_name(table, spec.columns);
+            let mut candidate = base.clone();
+            let mut n = 0;
+            while catalog::name_in_use(ctx, &candidate)? {
+                n += 1;
+                candidate = format!("{base}{n}");
+            }
+            candidate
+        }
+    };
+    if catalog::name_in_use(ctx, &name)? {
+        let message = format!("relation \"{name}\" already exists");
+        if if_not_exists {
+            return Ok(StatementResult::tag("CREATE INDEX").with_notice(Notice::plain(format!("{message}, skipping"))));
+        }
+        return Err(DbError::sql(SqlState::DuplicateTable, message));
+    }
+    let def = IndexDef {
+        id: ctx.engine.allocate_table_id(),
+        name,
+        table: table.id,
+        columns: spec.columns.to_vec(),
+        unique: spec.unique,
+        method: spec.method,
+    };
+    let key_of = |row: &[Value]| -> Vec<Value> { def.columns.iter().map(|&c| row[c].clone()).collect() };
+    if def.unique {
+        // Only rows this transaction can see must be unique; older versions stay indexed.
+        let mut keys: Vec<Vec<Value>> = access::scan(ctx, table)?
+            .iter()
+            .map(|(_, row)| key_of(row))
+            .filter(|k| !k.iter().any(Value::is_null))
+            .collect();
+        keys.sort_by_key(|k| keycode::encode_key(k));
+        if let Some(pair) = keys.windows(2).find(|w| w[0] == w[1]) {
+            return Err(access::duplicate_in_build(table, &def.name, &def.columns, &pair[0]));
+        }
+    }
+    let mut entries: Vec<(Vec<u8>, TupleId)> = access::scan_all_versions(ctx, table)?
+        .into_iter()
+        .map(|(tid, row)| (keycode::encode_key(&key_of(&row)), tid))
+        .collect();
+    entries.sort_unstable();
+    let open = ctx.engine.create_index(&def, table)?;
+    open.index.build(entries)?;
+    catalog::create_index(ctx, &def)?;
+    Ok(StatementResult::tag("CREATE INDEX"))
+}
+
+fn drop_indexes(ctx: &mut ExecContext<'_>, names: &[String], if_exists: bool) -> Result<StatementResult> {
+    let _ddl = ctx.engine.ddl_lock().lock();
+    let mut result = StatementResult::tag("DROP INDEX");
+    let mut found = Vec::new();
+    for name in names {
+        match catalog::find_index(ctx, name)? {
+            Some(index) => found.push(index),
+            None if if_exists => {
+                result.notices.push(Notice::plain(format!("index \"{name}\" does not exist, skipping")))
+            }
+            None => return Err(DbError::sql(SqlState::UndefinedObject, format!("index \"{name}\" does not exist"))),
+        }
+    }
+    for index in found {
+        catalog::drop_index(ctx, &index)?;
+        ctx.txn.drop_file_on_commit(index.file());
     }
     Ok(result)
 }

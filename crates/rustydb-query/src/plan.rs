@@ -2,7 +2,7 @@
 //! sqlparser's AST; names are resolved to catalog entries and column positions, and every
 //! expression is typed.
 
-use crate::catalog::TableDef;
+use crate::catalog::{IndexDef, IndexMethod, TableDef};
 use crate::expr::Expr;
 use crate::result::ResultColumn;
 use rustydb_foundation::Column;
@@ -15,6 +15,13 @@ pub enum Access {
     SeqScan,
     /// Look the primary key up in its index; the expressions are constant, one per key column.
     PrimaryKey(Vec<Expr>),
+    /// Look a key up in a secondary index; constant expressions, one per index column.
+    Index {
+        /// The index.
+        index: IndexDef,
+        /// The key.
+        key: Vec<Expr>,
+    },
 }
 
 /// Where a query's rows come from.
@@ -115,6 +122,28 @@ pub enum Statement {
         /// IF NOT EXISTS.
         if_not_exists: bool,
     },
+    /// CREATE [UNIQUE] INDEX.
+    CreateIndex {
+        /// Name (PostgreSQL's `table_col_idx` if none was given).
+        name: Option<String>,
+        /// The indexed table.
+        table: TableDef,
+        /// Key column positions.
+        columns: Vec<usize>,
+        /// UNIQUE.
+        unique: bool,
+        /// USING.
+        method: IndexMethod,
+        /// IF NOT EXISTS.
+        if_not_exists: bool,
+    },
+    /// DROP INDEX.
+    DropIndex {
+        /// Names.
+        names: Vec<String>,
+        /// IF EXISTS.
+        if_exists: bool,
+    },
     /// DROP TABLE.
     DropTable {
         /// Names.
@@ -145,6 +174,8 @@ impl Statement {
                 | Statement::Delete { .. }
                 | Statement::CreateTable { .. }
                 | Statement::DropTable { .. }
+                | Statement::CreateIndex { .. }
+                | Statement::DropIndex { .. }
         )
     }
 
@@ -157,6 +188,8 @@ impl Statement {
             Statement::Delete { .. } => "DELETE",
             Statement::CreateTable { .. } => "CREATE TABLE",
             Statement::DropTable { .. } => "DROP TABLE",
+            Statement::CreateIndex { .. } => "CREATE INDEX",
+            Statement::DropIndex { .. } => "DROP INDEX",
             Statement::Begin { .. } => "BEGIN",
             Statement::Commit => "COMMIT",
             Statement::Rollback => "ROLLBACK",

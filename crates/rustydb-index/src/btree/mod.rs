@@ -948,6 +948,14 @@ impl Index for BTree {
         Ok(out)
     }
 
+    fn build(&self, sorted: Vec<(Vec<u8>, TupleId)>) -> Result<u64> {
+        self.bulk_load(sorted)
+    }
+
+    fn save_stats(&self) -> Result<()> {
+        BTree::save_stats(self)
+    }
+
     fn stats(&self) -> IndexStats {
         IndexStats {
             entries: self.entries.load(AtomicOrdering::Relaxed).max(0) as u64,

@@ -618,6 +618,10 @@ impl Index for HashIndex {
         Ok(out)
     }
 
+    fn save_stats(&self) -> Result<()> {
+        HashIndex::save_stats(self)
+    }
+
     fn range(&self, _: Bound<&[u8]>, _: Bound<&[u8]>, _: bool) -> Result<Vec<(Vec<u8>, TupleId)>> {
         Err(DbError::sql(SqlState::FeatureNotSupported, "hash indexes support only equality lookups"))
     }
