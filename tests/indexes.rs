@@ -24,7 +24,18 @@ async fn rows(c: &Client, sql: &str) -> Vec<String> {
 
 /// Each query once as written (an index may serve it) and once with the indexed comparison
 /// hidden from the planner (`+ 0`, `|| ''`), which must scan: the answers must agree.
-const QUERIES: [(&str, &str); 5] = [
+const QUERIES: [(&str, &str); 10] = [
+    ("SELECT id FROM t WHERE a > 45 ORDER BY id", "SELECT id FROM t WHERE a + 0 > 45 ORDER BY id"),
+    (
+        "SELECT id FROM t WHERE a BETWEEN 3 AND 5 ORDER BY id",
+        "SELECT id FROM t WHERE a + 0 BETWEEN 3 AND 5 ORDER BY id",
+    ),
+    ("SELECT id FROM t WHERE 2 >= a ORDER BY id", "SELECT id FROM t WHERE 2 >= a + 0 ORDER BY id"),
+    (
+        "SELECT id FROM t WHERE id < 20 AND id >= 10 ORDER BY id",
+        "SELECT id FROM t WHERE id + 0 < 20 AND id + 0 >= 10 ORDER BY id",
+    ),
+    ("SELECT id FROM t WHERE b < 'v2' ORDER BY id", "SELECT id FROM t WHERE b || '' < 'v2' ORDER BY id"),
     ("SELECT id FROM t WHERE a = 7 ORDER BY id", "SELECT id FROM t WHERE a + 0 = 7 ORDER BY id"),
     ("SELECT id, a FROM t WHERE b = 'v3' ORDER BY id", "SELECT id, a FROM t WHERE b || '' = 'v3' ORDER BY id"),
     (

@@ -169,7 +169,7 @@ fn bind_query(ctx: &mut ExecContext<'_>, q: &ast::Query) -> Result<SelectPlan> {
         None => Source::Nothing,
         Some((table, _)) => {
             let access = choose_access(&table, filter.as_ref());
-            Source::Table { table, access }
+            Source::Table { table: Box::new(table), access }
         }
     };
     Ok(SelectPlan { source, filter, projection, columns, order_by, limit, offset })

@@ -7,7 +7,7 @@ use crate::access;
 use crate::catalog::{self, IndexDef, IndexMethod, TableDef};
 use crate::context::ExecContext;
 use crate::expr::{EvalEnv, Expr, passes};
-use crate::plan::{Access, InsertSource, SelectPlan, SortKey, Source, Statement};
+use crate::plan::{Access, InsertSource, RangeEnd, SelectPlan, SortKey, Source, Statement};
 use crate::result::{Notice, StatementResult};
 use rustydb_foundation::{DbError, Result, Schema, SqlState, TupleId, Value};
 use rustydb_index::{Index, keycode};
@@ -94,12 +94,69 @@ fn for_each_row(
                 }
             }
         }
+        Access::IndexRange { index, lower, upper } => {
+            let tids = match index {
+                None => {
+                    let Some(pk) = ctx.engine.primary_index(table) else {
+                        return Err(DbError::Internal(format!("table {} has no primary key index", table.name)));
+                    };
+                    range_tids(ctx, &pk.index, lower.as_ref(), upper.as_ref())?
+                }
+                Some(def) => {
+                    let open = ctx.engine.open_index(def)?;
+                    range_tids(ctx, open.index.as_ref(), lower.as_ref(), upper.as_ref())?
+                }
+            };
+            for tid in tids {
+                let Some(row) = access::fetch(ctx, table, tid)? else { continue };
+                if passes(filter, &row, &env(ctx))? && !each(ctx, tid, row)? {
+                    return Ok(());
+                }
+            }
+        }
     }
     Ok(())
 }
 
 fn dummy_tid() -> TupleId {
     TupleId { page: rustydb_foundation::PageId::new(rustydb_foundation::FileId(0), 0), slot: 0 }
+}
+
+/// The tuples a range of an index's first column holds, in key order. Keys are composite and
+/// prefix-free, so "every key whose first column is v" lies between the encoding of v and that
+/// encoding followed by 0xFF (above every column marker); NULLs (marker 0x02) sort after every
+/// value and are never in range.
+fn range_tids(
+    ctx: &mut ExecContext<'_>,
+    index: &dyn Index,
+    lower: Option<&RangeEnd>,
+    upper: Option<&RangeEnd>,
+) -> Result<Vec<TupleId>> {
+    let encode = |ctx: &ExecContext<'_>, end: &RangeEnd| -> Result<Option<Vec<u8>>> {
+        let value = end.value.eval(&[], &env(ctx))?;
+        Ok((!value.is_null()).then(|| keycode::encode_key(&[value])))
+    };
+    let mut low = None;
+    if let Some(end) = lower {
+        let Some(mut key) = encode(ctx, end)? else { return Ok(Vec::new()) };
+        if !end.inclusive {
+            key.push(0xFF);
+        }
+        low = Some(key);
+    }
+    let high = match upper {
+        Some(end) => {
+            let Some(mut key) = encode(ctx, end)? else { return Ok(Vec::new()) };
+            if end.inclusive {
+                key.push(0xFF);
+            }
+            key
+        }
+        None => vec![0x02],
+    };
+    let lower_bound = low.as_deref().map_or(std::ops::Bound::Unbounded, std::ops::Bound::Included);
+    let entries = index.range(lower_bound, std::ops::Bound::Excluded(&high), false)?;
+    Ok(entries.into_iter().map(|(_, tid)| tid).collect())
 }
 
 /// The visible rows whose key in `index` equals the constant `key`.
@@ -215,7 +272,7 @@ fn targets(
     filter: Option<&Expr>,
     access: &Access,
 ) -> Result<Vec<(TupleId, Vec<Value>)>> {
-    let source = Source::Table { table: table.clone(), access: access.clone() };
+    let source = Source::Table { table: Box::new(table.clone()), access: access.clone() };
     let mut out = Vec::new();
     for_each_row(ctx, &source, filter, |ctx, tid, row| {
         ctx.hold_row(&row, "the rows to change")?;

@@ -22,6 +22,25 @@ pub enum Access {
         /// The key.
         key: Vec<Expr>,
     },
+    /// Scan a range of a B+tree's first column: the primary key's (`index` is `None`) or a
+    /// secondary index's. At least one end is set; rows with NULL there are never in range.
+    IndexRange {
+        /// The index (`None`: the primary key).
+        index: Option<IndexDef>,
+        /// Lower end.
+        lower: Option<RangeEnd>,
+        /// Upper end.
+        upper: Option<RangeEnd>,
+    },
+}
+
+/// One end of an index range: a constant, and whether it is included.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RangeEnd {
+    /// The bound (constant).
+    pub value: Expr,
+    /// `<=` / `>=` rather than `<` / `>`.
+    pub inclusive: bool,
 }
 
 /// Where a query's rows come from.
@@ -31,8 +50,8 @@ pub enum Source {
     Nothing,
     /// One table.
     Table {
-        /// The table.
-        table: TableDef,
+        /// The table (boxed: a definition with its indexes is large beside `Nothing`).
+        table: Box<TableDef>,
         /// How its rows are found.
         access: Access,
     },

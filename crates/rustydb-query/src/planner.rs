@@ -2,12 +2,15 @@
 //! clause pins every primary key column to a constant with `=`, look the key up in the primary
 //! index (at most one live row); failing that, the first unique index, then the first index
 //! (in creation order) whose every column is pinned so; otherwise scan. The full filter is still
-//! applied to what an index returns, so the choice never changes results. Cost-based choice
-//! over statistics comes with the optimizer.
+//! applied to what an index returns, so the choice never changes results. Without an equality
+//! key, comparisons (`<`, `<=`, `>`, `>=`, BETWEEN) with constants on the first column of the
+//! primary key or of a B+tree index scan that range of the tree. Cost-based choice over
+//! statistics comes with the optimizer.
 
+use crate::catalog::IndexMethod;
 use crate::catalog::TableDef;
 use crate::expr::{BinaryOp, Expr};
-use crate::plan::Access;
+use crate::plan::{Access, RangeEnd};
 use rustydb_foundation::DataType;
 
 /// Chooses how to find the rows of `table` that pass `filter`.
@@ -34,7 +37,65 @@ pub fn choose_access(table: &TableDef, filter: Option<&Expr>) -> Access {
             return Access::Index { index: index.clone(), key };
         }
     }
+    let range = |column: usize| {
+        let ty = table.schema.columns[column].data_type;
+        let (mut lower, mut upper) = (None, None);
+        for c in &conjuncts {
+            for (bound, end) in comparison_constant(c, column, ty) {
+                match bound {
+                    Bound::Lower => lower = lower.or(Some(end)),
+                    Bound::Upper => upper = upper.or(Some(end)),
+                }
+            }
+        }
+        (lower.is_some() || upper.is_some()).then_some((lower, upper))
+    };
+    if let Some((lower, upper)) = table.primary_key.first().and_then(|&c| range(c)) {
+        return Access::IndexRange { index: None, lower, upper };
+    }
+    for index in table.indexes.iter().filter(|i| i.method == IndexMethod::BTree) {
+        if let Some((lower, upper)) = index.columns.first().and_then(|&c| range(c)) {
+            return Access::IndexRange { index: Some(index.clone()), lower, upper };
+        }
+    }
     Access::SeqScan
+}
+
+enum Bound {
+    Lower,
+    Upper,
+}
+
+/// If `e` compares `column` with a constant of the same key encoding (`=`, `<`, `<=`, `>`,
+/// `>=`, either way round), the ends of a range it sets (`=` sets both: on the first column
+/// of a composite index, equality is a range of keys).
+fn comparison_constant(e: &Expr, column: usize, column_type: DataType) -> Vec<(Bound, RangeEnd)> {
+    let Expr::Binary { op, left, right, .. } = e else { return Vec::new() };
+    let (constant, flipped) = match (left.as_ref(), right.as_ref()) {
+        (Expr::Column { index, .. }, c) if *index == column => (c, false),
+        (c, Expr::Column { index, .. }) if *index == column => (c, true),
+        _ => return Vec::new(),
+    };
+    if !constant.is_constant() || !same_encoding(constant.data_type(), column_type) {
+        return Vec::new();
+    }
+    let end = |inclusive| RangeEnd { value: constant.clone(), inclusive };
+    // `5 < col` is `col > 5`.
+    match (op, flipped) {
+        (BinaryOp::Eq, _) => vec![(Bound::Lower, end(true)), (Bound::Upper, end(true))],
+        (BinaryOp::Gt, false) | (BinaryOp::Lt, true) => vec![(Bound::Lower, end(false))],
+        (BinaryOp::GtEq, false) | (BinaryOp::LtEq, true) => vec![(Bound::Lower, end(true))],
+        (BinaryOp::Lt, false) | (BinaryOp::Gt, true) => vec![(Bound::Upper, end(false))],
+        (BinaryOp::LtEq, false) | (BinaryOp::GtEq, true) => vec![(Bound::Upper, end(true))],
+        _ => Vec::new(),
+    }
+}
+
+/// True if constants of type `ty` encode as keys of a column of `column_type` do.
+fn same_encoding(ty: DataType, column_type: DataType) -> bool {
+    ty == column_type
+        || (ty.is_integer() && column_type.is_integer())
+        || (ty.is_string() && column_type.is_string() && !matches!(column_type, DataType::Char(_)))
 }
 
 fn split_and<'e>(e: &'e Expr, out: &mut Vec<&'e Expr>) {
@@ -55,11 +116,7 @@ fn equality_constant(e: &Expr, column: usize, column_type: DataType) -> Option<E
         (Expr::Column { index, .. }, c) | (c, Expr::Column { index, .. }) if *index == column => c,
         _ => return None,
     };
-    let ty = constant.data_type();
-    let same_encoding = ty == column_type
-        || (ty.is_integer() && column_type.is_integer())
-        || (ty.is_string() && column_type.is_string() && !matches!(column_type, DataType::Char(_)));
-    (constant.is_constant() && same_encoding).then(|| constant.clone())
+    (constant.is_constant() && same_encoding(constant.data_type(), column_type)).then(|| constant.clone())
 }
 
 #[cfg(test)]
@@ -101,6 +158,30 @@ mod tests {
         assert_eq!(choose_access(&table(), Some(&eq(id.clone(), Expr::literal(Value::Float8(5.0))))), Access::SeqScan);
         assert_eq!(choose_access(&table(), Some(&eq(id, v))), Access::SeqScan);
         assert_eq!(choose_access(&table(), None), Access::SeqScan);
+    }
+
+    #[test]
+    fn comparisons_on_a_first_key_column_scan_a_range() {
+        let id = Expr::Column { index: 0, ty: DataType::Int4 };
+        let cmp = |op, l: Expr, r: Expr| Expr::Binary { op, left: Box::new(l), right: Box::new(r), ty: DataType::Bool };
+        let (three, nine) = (Expr::literal(Value::Int4(3)), Expr::literal(Value::Int4(9)));
+        let both = Expr::Binary {
+            op: BinaryOp::And,
+            left: Box::new(cmp(BinaryOp::Lt, three.clone(), id.clone())),
+            right: Box::new(cmp(BinaryOp::LtEq, id.clone(), nine.clone())),
+            ty: DataType::Bool,
+        };
+        assert_eq!(
+            choose_access(&table(), Some(&both)),
+            Access::IndexRange {
+                index: None,
+                lower: Some(RangeEnd { value: three, inclusive: false }),
+                upper: Some(RangeEnd { value: nine, inclusive: true }),
+            }
+        );
+        let v = Expr::Column { index: 1, ty: DataType::Float8 };
+        let on_v = cmp(BinaryOp::Gt, v, Expr::literal(Value::Float8(1.0)));
+        assert_eq!(choose_access(&table(), Some(&on_v)), Access::SeqScan, "no index on v");
     }
 
     #[test]
