@@ -7,6 +7,8 @@
 //! - `range_1000`: 1,000 consecutive entries from a random key (ours: the streaming scan the
 //!   `Index::range` collection is built on).
 //! - `bulk_load_100k`: 100,000 sorted entries into an empty tree (redb: inserted in order).
+//! - `lsm_put_1000`: 1,000 random puts into the LSM tree (memtable and log, flushes and
+//!   compactions in the background), with its write amplification printed after.
 //!
 //! `cargo bench -p rustydb-index --bench btree -- --warm-up-time 1 --measurement-time 3`
 
@@ -15,7 +17,8 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use redb::{Database, Durability, ReadableDatabase, TableDefinition};
 use rustydb_foundation::{FileId, PageId, TupleId, Value};
-use rustydb_index::{BTree, HashIndex, Index, kernels::mix64, keycode};
+use rustydb_index::lsm::LsmOptions;
+use rustydb_index::{BTree, HashIndex, Index, LsmTree, kernels::mix64, keycode};
 use rustydb_storage::StorageEngine;
 use std::hint::black_box;
 
@@ -158,6 +161,22 @@ fn btree(c: &mut Criterion) {
         })
     });
     group.finish();
+
+    let mut group = c.benchmark_group("lsm_put_1000");
+    group.throughput(Throughput::Elements(1000));
+    let lsm_dir = tempfile::tempdir().unwrap();
+    let lsm = LsmTree::open(lsm_dir.path(), HEAP, LsmOptions::default()).unwrap();
+    group.bench_function("rustydb", |b| {
+        b.iter(|| {
+            for _ in 0..1000 {
+                next += 1;
+                lsm.insert(&key(mix64(next)), tid(next)).unwrap();
+            }
+        })
+    });
+    group.finish();
+    println!("lsm write amplification so far: {:.2}, tables per level {:?}", lsm.write_amplification(), lsm.shape());
+    drop(lsm);
 
     let mut group = c.benchmark_group("bulk_load_100k");
     group.throughput(Throughput::Elements(100_000));

@@ -26,11 +26,13 @@ pub mod btree;
 pub mod hash;
 pub mod kernels;
 pub mod keycode;
+pub mod lsm;
 mod paged;
 pub mod resident;
 
 pub use btree::{BTree, PageLog};
 pub use hash::HashIndex;
+pub use lsm::LsmTree;
 pub use resident::ResidentIndex;
 
 use rustydb_foundation::{Result, TupleId};
