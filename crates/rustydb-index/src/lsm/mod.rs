@@ -96,6 +96,15 @@ struct Levels {
     levels: Vec<Vec<Arc<Table>>>,
 }
 
+impl Levels {
+    /// Every table, oldest records first: the deepest level first, and within a level the
+    /// last table first (a tier's runs, like L0's tables, overlap and are kept newest first;
+    /// a leveled run's tables do not overlap, so their order does not matter).
+    fn oldest_first(&self) -> impl Iterator<Item = &Arc<Table>> {
+        self.levels.iter().rev().flat_map(|level| level.iter().rev())
+    }
+}
+
 #[derive(Debug)]
 struct State {
     active: Arc<Memtable>,
@@ -375,19 +384,7 @@ impl LsmTree {
         };
         // Oldest first into one ordered map, so newer records overwrite older ones.
         let mut merged: BTreeMap<Vec<u8>, bool> = BTreeMap::new();
-        // Within a level, oldest first too: a tier's runs overlap and are kept newest first.
-        for level in levels.levels.iter().skip(1).rev() {
-            for table in level.iter().rev() {
-                table.scan_from(start, |e, live| {
-                    if stop_after(e) {
-                        return false;
-                    }
-                    merged.insert(e.to_vec(), live);
-                    true
-                })?;
-            }
-        }
-        for table in levels.levels.first().into_iter().flatten().rev() {
+        for table in levels.oldest_first() {
             table.scan_from(start, |e, live| {
                 if stop_after(e) {
                     return false;
@@ -430,18 +427,10 @@ impl LsmTree {
             }
             true
         };
-        for level in levels.levels.iter().skip(1).rev() {
-            // Only tables whose span covers the key, oldest first (see `scan`).
-            for table in level.iter().rev().filter(|t| key_part(&t.last) >= key && key_part(&t.first) <= key) {
-                if table.may_contain_key(key) {
-                    table.scan_from(key, &mut take)?;
-                }
-            }
-        }
-        for table in levels.levels.first().into_iter().flatten().rev() {
-            if table.may_contain_key(key) {
-                table.scan_from(key, &mut take)?;
-            }
+        // Only tables whose span covers the key and whose filter admits it.
+        let covers = |t: &&Arc<Table>| key_part(&t.last) >= key && key_part(&t.first) <= key && t.may_contain_key(key);
+        for table in levels.oldest_first().filter(covers) {
+            table.scan_from(key, &mut take)?;
         }
         for memtable in frozen.iter().chain(std::iter::once(&active)) {
             let mut cursor = memtable.lower_bound(Bound::Included(key));
