@@ -57,6 +57,40 @@ fn float_key(v: f64) -> [u8; 8] {
     ordered.to_be_bytes()
 }
 
+/// A range of keys: lower and upper bound.
+pub type KeyRange = (std::ops::Bound<Vec<u8>>, std::ops::Bound<Vec<u8>>);
+
+/// The key range holding every composite key whose *first* column lies between `lower` and
+/// `upper` (each a value and whether it is included; `None` for no bound), never a NULL first
+/// column. `None` if a bound is NULL (nothing compares with NULL).
+///
+/// Keys are prefix-free, so the keys whose first column is `v` lie between `encode(v)` and
+/// `encode(v)` followed by 0xFF (above every column's marker byte); NULL's marker sorts after
+/// every value's.
+pub fn first_column_range(lower: Option<(&Value, bool)>, upper: Option<(&Value, bool)>) -> Option<KeyRange> {
+    use std::ops::Bound;
+    let encode = |v: &Value, past_it: bool| {
+        let mut key = Vec::with_capacity(16);
+        encode_value(v, &mut key);
+        if past_it {
+            key.push(0xFF);
+        }
+        key
+    };
+    if lower.is_some_and(|(v, _)| v.is_null()) || upper.is_some_and(|(v, _)| v.is_null()) {
+        return None;
+    }
+    let low = match lower {
+        Some((v, inclusive)) => Bound::Included(encode(v, !inclusive)),
+        None => Bound::Unbounded,
+    };
+    let high = match upper {
+        Some((v, inclusive)) => Bound::Excluded(encode(v, inclusive)),
+        None => Bound::Excluded(vec![NULL]),
+    };
+    Some((low, high))
+}
+
 /// The key of a (possibly composite) list of values.
 pub fn encode_key(values: &[Value]) -> Vec<u8> {
     let mut out = Vec::with_capacity(values.len() * 10);
@@ -105,6 +139,27 @@ mod tests {
             let ka = encode_key(&[Value::Text(a.clone()), Value::Int4(i)]);
             let kb = encode_key(&[Value::Text(b.clone()), Value::Int4(j)]);
             prop_assert_eq!(ka.cmp(&kb), a.cmp(&b).then(i.cmp(&j)));
+        }
+
+        /// A composite key lies in the first-column range exactly when its first column
+        /// satisfies the bounds (and is not NULL), whatever the later columns hold.
+        #[test]
+        fn first_column_ranges_hold_exactly_the_keys_they_should(
+            first in proptest::option::of(-4i64..4), second in proptest::option::of(-4i64..4),
+            lo in proptest::option::of((-4i64..4, any::<bool>())), hi in proptest::option::of((-4i64..4, any::<bool>())),
+        ) {
+            let value = |v: Option<i64>| v.map_or(Value::Null, Value::Int8);
+            let key = encode_key(&[value(first), value(second)]);
+            let (lo_v, hi_v) = (lo.map(|(v, i)| (Value::Int8(v), i)), hi.map(|(v, i)| (Value::Int8(v), i)));
+            let (low, high) = first_column_range(lo_v.as_ref().map(|(v, i)| (v, *i)), hi_v.as_ref().map(|(v, i)| (v, *i))).unwrap();
+            use std::ops::Bound;
+            let above = match &low { Bound::Included(l) => key >= *l, Bound::Excluded(l) => key > *l, Bound::Unbounded => true };
+            let below = match &high { Bound::Included(h) => key <= *h, Bound::Excluded(h) => key < *h, Bound::Unbounded => true };
+            let inside = above && below;
+            let expected = first.is_some_and(|f| {
+                lo.is_none_or(|(v, inc)| if inc { f >= v } else { f > v }) && hi.is_none_or(|(v, inc)| if inc { f <= v } else { f < v })
+            });
+            prop_assert_eq!(inside, expected);
         }
     }
 

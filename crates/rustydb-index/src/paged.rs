@@ -74,6 +74,11 @@ pub(crate) fn push_tid(out: &mut Vec<u8>, tid: TupleId) {
     out.extend_from_slice(&tid.slot.to_be_bytes());
 }
 
+/// An entry's key: the entry less the tuple id at its end.
+pub(crate) fn key_part(entry: &[u8]) -> &[u8] {
+    &entry[..entry.len().saturating_sub(TID_LEN)]
+}
+
 /// The tuple id at the end of an entry, in heap file `heap`.
 pub(crate) fn tid_at_end(heap: FileId, entry: &[u8]) -> TupleId {
     let t = &entry[entry.len() - TID_LEN..];

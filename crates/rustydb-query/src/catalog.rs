@@ -345,18 +345,13 @@ pub fn name_in_use(ctx: &mut ExecContext<'_>, name: &str) -> Result<bool> {
     if system_tables().iter().any(|t| t.name == name) {
         return Ok(true);
     }
-    let tables = system(System::Tables);
-    let heap = ctx.engine.txn_manager().storage().heap(tables.file())?;
-    for (tid, row) in access::scan_all_versions(ctx, tables)? {
-        if row[1] == Value::Text(name.into()) && ctx.engine.txn_manager().may_be_live(ctx.txn, &heap, tid)? {
-            return Ok(true);
-        }
-    }
-    let indexes = system(System::Indexes);
-    let heap = ctx.engine.txn_manager().storage().heap(indexes.file())?;
-    for (tid, row) in access::scan_all_versions(ctx, indexes)? {
-        if row[1] == Value::Text(name.into()) && ctx.engine.txn_manager().may_be_live(ctx.txn, &heap, tid)? {
-            return Ok(true);
+    // Tables and indexes share one namespace; both catalogs hold the name in column 1.
+    for sys in [system(System::Tables), system(System::Indexes)] {
+        let heap = ctx.engine.txn_manager().storage().heap(sys.file())?;
+        for (tid, row) in access::scan_all_versions(ctx, sys)? {
+            if row[1] == Value::Text(name.into()) && ctx.engine.txn_manager().may_be_live(ctx.txn, &heap, tid)? {
+                return Ok(true);
+            }
         }
     }
     Ok(false)

@@ -122,40 +122,22 @@ fn dummy_tid() -> TupleId {
     TupleId { page: rustydb_foundation::PageId::new(rustydb_foundation::FileId(0), 0), slot: 0 }
 }
 
-/// The tuples a range of an index's first column holds, in key order. Keys are composite and
-/// prefix-free, so "every key whose first column is v" lies between the encoding of v and that
-/// encoding followed by 0xFF (above every column marker); NULLs (marker 0x02) sort after every
-/// value and are never in range.
+/// The tuples a range of an index's first column holds, in key order (the bounds are
+/// constants; a NULL bound holds nothing).
 fn range_tids(
     ctx: &mut ExecContext<'_>,
     index: &dyn Index,
     lower: Option<&RangeEnd>,
     upper: Option<&RangeEnd>,
 ) -> Result<Vec<TupleId>> {
-    let encode = |ctx: &ExecContext<'_>, end: &RangeEnd| -> Result<Option<Vec<u8>>> {
-        let value = end.value.eval(&[], &env(ctx))?;
-        Ok((!value.is_null()).then(|| keycode::encode_key(&[value])))
+    let eval = |end: Option<&RangeEnd>| -> Result<Option<(Value, bool)>> {
+        end.map(|e| Ok((e.value.eval(&[], &env(ctx))?, e.inclusive))).transpose()
     };
-    let mut low = None;
-    if let Some(end) = lower {
-        let Some(mut key) = encode(ctx, end)? else { return Ok(Vec::new()) };
-        if !end.inclusive {
-            key.push(0xFF);
-        }
-        low = Some(key);
-    }
-    let high = match upper {
-        Some(end) => {
-            let Some(mut key) = encode(ctx, end)? else { return Ok(Vec::new()) };
-            if end.inclusive {
-                key.push(0xFF);
-            }
-            key
-        }
-        None => vec![0x02],
-    };
-    let lower_bound = low.as_deref().map_or(std::ops::Bound::Unbounded, std::ops::Bound::Included);
-    let entries = index.range(lower_bound, std::ops::Bound::Excluded(&high), false)?;
+    let (lower, upper) = (eval(lower)?, eval(upper)?);
+    let bounds =
+        keycode::first_column_range(lower.as_ref().map(|(v, i)| (v, *i)), upper.as_ref().map(|(v, i)| (v, *i)));
+    let Some((low, high)) = bounds else { return Ok(Vec::new()) };
+    let entries = index.range(low.as_ref().map(Vec::as_slice), high.as_ref().map(Vec::as_slice), false)?;
     Ok(entries.into_iter().map(|(_, tid)| tid).collect())
 }
 

@@ -6,7 +6,7 @@
 //! |---|---|
 //! | 0..8   | LSN of the last log record that changed the page (u64) |
 //! | 8..12  | CRC-32C of the page with this field zeroed (u32) |
-//! | 12..14 | page kind (u16): 0 never written, 1 heap |
+//! | 12..14 | page kind (u16): 0 never written, 1 heap, 2..=7 index pages (kinds defined by `rustydb-index`, which uses this layout) |
 //! | 14..16 | flags (u16, reserved) |
 //! | 16..18 | slot count (u16) |
 //! | 18..20 | `free_start`: end of the slot array (u16) |

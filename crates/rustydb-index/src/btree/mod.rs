@@ -36,7 +36,7 @@ mod bulk;
 pub mod change;
 pub mod node;
 
-use crate::paged::PageBatch;
+use crate::paged::{PageBatch, key_part};
 use crate::{Index, IndexStats};
 use change::{Change, Op, apply, encode};
 use node::{Item, Meta, NO_PAGE, Node, SLOT, Shape, TID_LEN, free_next, free_page, items_size, shortest_separator};
@@ -222,10 +222,6 @@ fn balanced_split(items: &[Item], level: u8) -> usize {
 /// leaf (suffix truncation), the right-hand item's own in an inner node.
 fn separator(items: &[Item], m: usize, level: u8) -> Vec<u8> {
     if level == 0 { shortest_separator(&items[m - 1].key, &items[m].key) } else { items[m].key.clone() }
-}
-
-fn key_part(entry: &[u8]) -> &[u8] {
-    &entry[..entry.len().saturating_sub(TID_LEN)]
 }
 
 impl BTree {
@@ -499,13 +495,9 @@ impl BTree {
     /// whether the key is new or gone, for the distinct-key statistic).
     fn lone_key(node: &Node<'_>, pos: usize, skip: usize, entry: &[u8]) -> Result<bool> {
         let key = key_part(entry);
-        let mut buf = Vec::new();
         for i in [pos.checked_sub(1), Some(pos + skip)].into_iter().flatten() {
-            if i < node.count {
-                node.key_into(i, &mut buf)?;
-                if key_part(&buf) == key {
-                    return Ok(false);
-                }
+            if i < node.count && node.item_has_key(i, key)? {
+                return Ok(false);
             }
         }
         Ok(true)

@@ -147,6 +147,19 @@ impl<'a> Node<'a> {
         Ok(())
     }
 
+    /// True if leaf item `i` is an entry of `key` (its whole key, less the tuple id, is `key`),
+    /// decided without building the item's key.
+    pub fn item_has_key(&self, i: usize, key: &[u8]) -> Result<bool> {
+        let (prefix, suffix) = (self.prefix(), self.suffix(i)?);
+        if prefix.len() + suffix.len() != key.len() + TID_LEN {
+            return Ok(false);
+        }
+        // The prefix may reach into the tuple id (a leaf of one key's entries): compare only
+        // the key's length.
+        let n = prefix.len().min(key.len());
+        Ok(prefix[..n] == key[..n] && suffix.starts_with(&key[n..]))
+    }
+
     /// Every item, with whole keys.
     pub fn items(&self) -> Result<Vec<Item>> {
         (0..self.count)
@@ -458,6 +471,19 @@ mod tests {
         assert_eq!(node.lower_bound(b"applf").unwrap(), 2);
         assert_eq!(node.lower_bound(b"a").unwrap(), 0);
         assert_eq!(node.lower_bound(b"b").unwrap(), 3);
+        // Entries of key "appl" end in a 6-byte tuple id: "apply" is not one, "applesauce" is
+        // "appl" followed by six bytes.
+        assert!(node.item_has_key(1, b"appl").unwrap());
+        assert!(!node.item_has_key(2, b"appl").unwrap());
+        assert!(!node.item_has_key(1, b"apple").unwrap());
+        assert!(!node.item_has_key(0, b"a").unwrap(), "a key shorter than the prefix");
+        // Fences of one key's entries share the key and part of the tuple id.
+        let (low, high) = (b"k\x00\x00\x00\x01\x00\x00".as_slice(), b"k\x00\x00\x00\x09\x00\x00".as_slice());
+        let shape = Shape { level: 0, right: NO_PAGE, low: Some(low), high: Some(high) };
+        let bytes = shape.build(&[item(b"k\x00\x00\x00\x02\x00\x05", 0)], 4096, 0).unwrap();
+        let node = Node::parse(&bytes).unwrap();
+        assert!(node.prefix().len() > 1);
+        assert!(node.item_has_key(0, b"k").unwrap());
     }
 
     #[test]

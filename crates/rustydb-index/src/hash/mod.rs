@@ -103,6 +103,30 @@ impl State {
     }
 }
 
+/// Reads the meta page written by [`State::meta_image`]: the structure (its bucket map still
+/// empty; it lives on the map pages) and the allocator's page count and free chain.
+fn parse_meta(bytes: &[u8]) -> Result<(State, Allocator)> {
+    if read::kind(bytes) != KIND_META {
+        return Err(corrupt("page 0 is not a hash meta page".into()));
+    }
+    let tuple = read::tuple(bytes, 0).ok_or_else(|| corrupt("empty meta page".into()))?;
+    let mut r = LeReader::new(tuple, "hash meta page");
+    if r.u32()? != MAGIC {
+        return Err(corrupt("wrong magic number".into()));
+    }
+    let level = r.u8()?;
+    let unique = r.u8()? != 0;
+    let heap_file = r.u32()?;
+    let split = r.u32()?;
+    let count = r.u32()? as usize;
+    let allocator = Allocator { pages: r.u32()?, free_head: r.u32()? };
+    let (entries, stored_bytes, distinct) = (r.u64()?, r.u64()?, r.u64()?);
+    let map_pages = (1..read::slot_count(bytes)).map(|s| u32_item(bytes, s)).collect::<Result<_>>()?;
+    let buckets = Vec::with_capacity(count);
+    let state = State { level, split, buckets, map_pages, unique, heap_file, entries, bytes: stored_bytes, distinct };
+    Ok((state, allocator))
+}
+
 fn page_of(kind: u16, header: &[u8], items: &[Vec<u8>], page_size: usize, tail: usize) -> Vec<u8> {
     let mut bytes = vec![0; page_size];
     let mut page = Page::new(&mut bytes);
@@ -207,27 +231,9 @@ impl HashIndex {
             DbError::Corruption(m) => DbError::Corruption(format!("index file {file}: {m}")),
             other => other,
         };
-        let mut state = {
+        let (mut state, _allocator) = {
             let guard = pool.read(PageId::new(file, META_PAGE))?;
-            if read::kind(&guard) != KIND_META {
-                return Err(context(corrupt("page 0 is not a hash meta page".into())));
-            }
-            let tuple = read::tuple(&guard, 0).ok_or_else(|| context(corrupt("empty meta page".into())))?;
-            let mut r = LeReader::new(tuple, "hash meta page");
-            if r.u32()? != MAGIC {
-                return Err(context(corrupt("wrong magic number".into())));
-            }
-            let level = r.u8()?;
-            let unique = r.u8()? != 0;
-            let heap_file = r.u32()?;
-            let split = r.u32()?;
-            let count = r.u32()? as usize;
-            let _allocator = (r.u32()?, r.u32()?);
-            let (entries, bytes, distinct) = (r.u64()?, r.u64()?, r.u64()?);
-            let map_pages =
-                (1..=read::slot_count(&guard).saturating_sub(1)).map(|s| u32_item(&guard, s)).collect::<Result<_>>()?;
-            let buckets = Vec::with_capacity(count);
-            State { level, split, buckets, map_pages, unique, heap_file, entries, bytes, distinct }
+            parse_meta(&guard).map_err(context)?
         };
         let expected = (1usize << state.level) + state.split as usize;
         for &map_page in &state.map_pages {
@@ -349,7 +355,7 @@ impl HashIndex {
         let mut page = primary;
         let mut place = None;
         let mut new_key = true;
-        let key_part = &item[..item.len() - TID_LEN];
+        let key_part = crate::paged::key_part(item);
         loop {
             batch.latch(page)?;
             let bytes = batch.bytes(page)?;
@@ -401,7 +407,7 @@ impl HashIndex {
             let mut guard = self.pool.write(self.pid(page))?;
             let (_, next) = bucket_header(&guard).map_err(|e| self.context(page, e))?;
             if let Some(slot) = (1..read::slot_count(&guard)).find(|&s| read::tuple(&guard, s) == Some(&item[..])) {
-                let key_part = &item[..item.len() - TID_LEN];
+                let key_part = crate::paged::key_part(&item);
                 let others = (1..read::slot_count(&guard))
                     .filter(|&s| s != slot)
                     .any(|s| read::tuple(&guard, s).is_some_and(|t| t.len() == item.len() && t.starts_with(key_part)));
@@ -452,7 +458,7 @@ impl HashIndex {
             let bytes = batch.bytes(page)?;
             let (_, next) = bucket_header(bytes).map_err(|e| self.context(page, e))?;
             for item in items_of(bytes) {
-                let key = &item[HASH_LEN..item.len() - TID_LEN];
+                let key = &crate::paged::key_part(&item)[HASH_LEN..];
                 let target = (hash_key(key) % (1u64 << wider)) as usize;
                 if target == old { stay.push(item) } else { go.push(item) }
             }
@@ -556,10 +562,7 @@ struct Allocator {
 impl Allocator {
     fn begin(batch: &mut PageBatch<'_>) -> Result<Allocator> {
         batch.latch(META_PAGE)?;
-        let tuple = read::tuple(batch.bytes(META_PAGE)?, 0).ok_or_else(|| corrupt("empty meta page".into()))?;
-        let mut r = LeReader::new(tuple, "hash meta page");
-        r.take(18)?; // magic, level, unique, heap file, split, bucket count
-        Ok(Allocator { pages: r.u32()?, free_head: r.u32()? })
+        Ok(parse_meta(batch.bytes(META_PAGE)?)?.1)
     }
 
     fn allocate(&mut self, batch: &mut PageBatch<'_>) -> Result<u32> {
@@ -609,7 +612,7 @@ impl Index for HashIndex {
         self.for_each_item(state.buckets[state.bucket_of(hash)], |item| {
             if item.len() == HASH_LEN + key.len() + TID_LEN
                 && item[..HASH_LEN] == prefix
-                && &item[HASH_LEN..item.len() - TID_LEN] == key
+                && &crate::paged::key_part(item)[HASH_LEN..] == key
             {
                 out.push(Self::tid_of(state.heap_file, item));
             }

@@ -29,6 +29,7 @@
 pub mod sstable;
 
 use crate::btree::node::TID_LEN;
+use crate::paged::key_part;
 use crate::{Index, IndexStats};
 use crossbeam_skiplist::SkipMap;
 use parking_lot::{Condvar, Mutex, RwLock};
@@ -249,10 +250,6 @@ fn read_manifest(dir: &Path) -> Result<Option<ManifestContents>> {
         levels.push((0..r.u32()?).map(|_| r.u64()).collect::<Result<Vec<_>>>()?);
     }
     Ok(Some((log_number, next_file, levels)))
-}
-
-fn key_part(entry: &[u8]) -> &[u8] {
-    &entry[..entry.len().saturating_sub(TID_LEN)]
 }
 
 impl LsmTree {

@@ -11,8 +11,8 @@
 //! Every block and the index carry a checksum; a table that fails one is reported as corruption
 //! naming the file, never read as data.
 
-use crate::btree::node::TID_LEN;
 use crate::hash::hash_key;
+use crate::paged::key_part;
 use memmap2::Mmap;
 use rustydb_foundation::le::LeReader;
 use rustydb_foundation::{DbError, Result, checksum};
@@ -39,10 +39,6 @@ pub enum BlockCompression {
 
 /// One record: an entry put (true) or deleted (false).
 pub type Record = (Vec<u8>, bool);
-
-fn key_of(entry: &[u8]) -> &[u8] {
-    &entry[..entry.len().saturating_sub(TID_LEN)]
-}
 
 fn bloom_positions(key: &[u8], bits: u64, hashes: u8) -> impl Iterator<Item = u64> {
     let h = hash_key(key);
@@ -97,7 +93,7 @@ impl TableWriter {
         self.block.extend_from_slice(entry);
         self.block_last.clear();
         self.block_last.extend_from_slice(entry);
-        let key = key_of(entry);
+        let key = key_part(entry);
         if self.last_key.as_deref() != Some(key) {
             self.keys.push(hash_key(key));
             self.last_key = Some(key.to_vec());
