@@ -56,10 +56,48 @@ async fn same_answers(c: &Client, when: &str) {
     assert!(!rows(c, QUERIES[0].0).await.is_empty(), "{when}: the data is there");
 }
 
+/// The indexes' auxiliary directories (an LSM tree's files) in `data_dir`.
+fn aux_dirs(data_dir: &std::path::Path) -> usize {
+    std::fs::read_dir(data_dir.join("aux")).map_or(0, |d| d.count())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn btree_and_hash_indexes_answer_as_a_scan_does_through_changes_and_restarts() {
+    same_answers_through_changes_and_restarts(
+        "CREATE INDEX t_a ON t (a); CREATE INDEX ON t USING hash (b); CREATE INDEX t_ab ON t USING btree (a, b)",
+        "DROP INDEX t_a, t_ab; DROP INDEX t_b_idx",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lsm_indexes_answer_as_a_scan_does_through_changes_and_restarts() {
+    let (_dir, data_dir) = same_answers_through_changes_and_restarts(
+        "CREATE INDEX t_a ON t USING lsm (a); CREATE INDEX t_b ON t USING lsm (b); CREATE INDEX t_ab ON t USING lsm (a, b)",
+        "DROP INDEX t_a, t_ab; DROP TABLE t",
+    )
+    .await;
+    assert_eq!(aux_dirs(&data_dir), 0, "dropping an LSM index removes its files");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn descending_indexes_answer_as_a_scan_does_through_changes_and_restarts() {
+    same_answers_through_changes_and_restarts(
+        "CREATE INDEX t_a ON t (a DESC); CREATE INDEX t_b ON t USING lsm (b DESC NULLS FIRST); CREATE INDEX t_ab ON t (a DESC, b)",
+        "DROP INDEX t_a, t_ab, t_b",
+    )
+    .await;
+}
+
+/// Loads a table, creates indexes with `create`, then checks [`QUERIES`] through updates,
+/// deletes, a rollback, a clean restart, a `kill -9`, and `drop`. Returns the data directory
+/// (and what keeps it alive).
+async fn same_answers_through_changes_and_restarts(
+    create: &str,
+    drop: &str,
+) -> (Option<tempfile::TempDir>, std::path::PathBuf) {
     let mut server = TestServer::start();
-    let _dir = server.keep_dir();
+    let dir = server.keep_dir();
     let data_dir = server.data_dir.clone();
     {
         let c = server.connect().await;
@@ -67,11 +105,7 @@ async fn btree_and_hash_indexes_answer_as_a_scan_does_through_changes_and_restar
         let inserts: String =
             (0..2000).map(|i| format!("INSERT INTO t VALUES ({i}, {}, 'v{}');", i % 50, i % 7)).collect();
         c.batch_execute(&inserts).await.unwrap();
-        c.batch_execute(
-            "CREATE INDEX t_a ON t (a); CREATE INDEX ON t USING hash (b); CREATE INDEX t_ab ON t USING btree (a, b)",
-        )
-        .await
-        .unwrap();
+        c.batch_execute(create).await.unwrap();
         same_answers(&c, "after CREATE INDEX").await;
         c.batch_execute(
             "UPDATE t SET a = 7 WHERE id < 100; UPDATE t SET b = 'v3' WHERE a = 8; DELETE FROM t WHERE a = 49 AND id < 1500;
@@ -97,8 +131,11 @@ async fn btree_and_hash_indexes_answer_as_a_scan_does_through_changes_and_restar
     let c = server.connect().await;
     same_answers(&c, "after kill -9").await;
     assert!(rows(&c, "SELECT id FROM t WHERE a = 7").await.contains(&"6001".to_string()));
-    c.batch_execute("DROP INDEX t_a, t_ab; DROP INDEX t_b_idx").await.unwrap();
-    same_answers(&c, "after DROP INDEX").await;
+    c.batch_execute(drop).await.unwrap();
+    if !drop.contains("DROP TABLE") {
+        same_answers(&c, "after DROP INDEX").await;
+    }
+    (dir, data_dir)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -142,8 +179,9 @@ async fn index_ddl_errors_are_postgres_errors() {
     assert_eq!(sqlstate(&c, "CREATE INDEX ON e (nope)").await, SqlState::UNDEFINED_COLUMN);
     assert_eq!(sqlstate(&c, "CREATE INDEX ON nope (v)").await, SqlState::UNDEFINED_TABLE);
     assert_eq!(sqlstate(&c, "CREATE INDEX ON e USING gin (v)").await, SqlState::UNDEFINED_OBJECT);
-    assert_eq!(sqlstate(&c, "CREATE INDEX ON e USING lsm (v)").await, SqlState::FEATURE_NOT_SUPPORTED);
     assert_eq!(sqlstate(&c, "CREATE UNIQUE INDEX ON e USING hash (v)").await, SqlState::FEATURE_NOT_SUPPORTED);
+    assert_eq!(sqlstate(&c, "CREATE INDEX ON e USING hash (v DESC)").await, SqlState::FEATURE_NOT_SUPPORTED);
+    assert_eq!(sqlstate(&c, "CREATE INDEX ON e (v DESC NULLS LAST)").await, SqlState::FEATURE_NOT_SUPPORTED);
     assert_eq!(sqlstate(&c, "DROP INDEX nope").await, SqlState::UNDEFINED_OBJECT);
     c.batch_execute("DROP INDEX IF EXISTS nope").await.unwrap();
     // Unnamed indexes take PostgreSQL's names, numbered when taken.
@@ -151,6 +189,9 @@ async fn index_ddl_errors_are_postgres_errors() {
     // A rolled-back CREATE INDEX leaves no index behind.
     c.batch_execute("BEGIN; CREATE INDEX gone ON e (id); ROLLBACK").await.unwrap();
     assert_eq!(sqlstate(&c, "DROP INDEX gone").await, SqlState::UNDEFINED_OBJECT);
+    // An LSM index, unique too, refuses duplicates like any other.
+    c.batch_execute("CREATE UNIQUE INDEX e_lsm ON e USING lsm (id); INSERT INTO e VALUES (1, 'x')").await.unwrap();
+    assert_eq!(sqlstate(&c, "INSERT INTO e VALUES (1, 'y')").await, SqlState::UNIQUE_VIOLATION);
     // Dropping the table drops its indexes and frees their names.
     c.batch_execute("DROP TABLE e; CREATE TABLE e_v (x INT)").await.unwrap();
 }

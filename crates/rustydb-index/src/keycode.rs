@@ -10,7 +10,10 @@
 //! | float | `0x01`, then the f64 bits big-endian; negatives have all bits flipped, others the sign bit; NaN above +Infinity |
 //! | text | `0x01`, then the UTF-8 bytes with `0x00` written `0x00 0xFF`, then `0x00 0x00` |
 //!
-//! A descending column would invert every byte of its encoding (used by DESC index columns).
+//! A descending column (a DESC index column) inverts every byte of its encoding. Encodings are
+//! prefix-free, so inverting reverses their order and they stay prefix-free: composite keys
+//! mixing directions still compare column by column. NULL (`0xFD` inverted) then sorts before
+//! every value (`0xFE ...`), which is PostgreSQL's default for DESC (NULLS FIRST).
 
 use rustydb_foundation::Value;
 
@@ -57,6 +60,29 @@ fn float_key(v: f64) -> [u8; 8] {
     ordered.to_be_bytes()
 }
 
+/// Appends the encoding of `value` for a descending column: every byte inverted.
+pub fn encode_value_desc(value: &Value, out: &mut Vec<u8>) {
+    let start = out.len();
+    encode_value(value, out);
+    for b in &mut out[start..] {
+        *b = !*b;
+    }
+}
+
+/// The key of `values` whose columns are descending where `descending` says so (missing
+/// entries are ascending).
+pub fn encode_key_directed(values: &[Value], descending: &[bool]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(values.len() * 10);
+    for (i, v) in values.iter().enumerate() {
+        if descending.get(i).copied().unwrap_or(false) {
+            encode_value_desc(v, &mut out);
+        } else {
+            encode_value(v, &mut out);
+        }
+    }
+    out
+}
+
 /// A range of keys: lower and upper bound.
 pub type KeyRange = (std::ops::Bound<Vec<u8>>, std::ops::Bound<Vec<u8>>);
 
@@ -65,13 +91,23 @@ pub type KeyRange = (std::ops::Bound<Vec<u8>>, std::ops::Bound<Vec<u8>>);
 /// column. `None` if a bound is NULL (nothing compares with NULL).
 ///
 /// Keys are prefix-free, so the keys whose first column is `v` lie between `encode(v)` and
-/// `encode(v)` followed by 0xFF (above every column's marker byte); NULL's marker sorts after
-/// every value's.
-pub fn first_column_range(lower: Option<(&Value, bool)>, upper: Option<(&Value, bool)>) -> Option<KeyRange> {
+/// `encode(v)` followed by 0xFF (above every column's marker byte, in either direction);
+/// NULL's marker sorts after every value's. A descending first column (`descending`) stores
+/// the values in reverse: the value range's upper end becomes the key range's lower end, and
+/// NULLs come first.
+pub fn first_column_range(
+    lower: Option<(&Value, bool)>,
+    upper: Option<(&Value, bool)>,
+    descending: bool,
+) -> Option<KeyRange> {
     use std::ops::Bound;
     let encode = |v: &Value, past_it: bool| {
         let mut key = Vec::with_capacity(16);
-        encode_value(v, &mut key);
+        if descending {
+            encode_value_desc(v, &mut key);
+        } else {
+            encode_value(v, &mut key);
+        }
         if past_it {
             key.push(0xFF);
         }
@@ -80,12 +116,16 @@ pub fn first_column_range(lower: Option<(&Value, bool)>, upper: Option<(&Value, 
     if lower.is_some_and(|(v, _)| v.is_null()) || upper.is_some_and(|(v, _)| v.is_null()) {
         return None;
     }
-    let low = match lower {
+    // In key order, the end nearer the start of the index, then the far end.
+    let (near, far) = if descending { (upper, lower) } else { (lower, upper) };
+    let low = match near {
         Some((v, inclusive)) => Bound::Included(encode(v, !inclusive)),
+        None if descending => Bound::Included(vec![!NOT_NULL]),
         None => Bound::Unbounded,
     };
-    let high = match upper {
+    let high = match far {
         Some((v, inclusive)) => Bound::Excluded(encode(v, inclusive)),
+        None if descending => Bound::Unbounded,
         None => Bound::Excluded(vec![NULL]),
     };
     Some((low, high))
@@ -141,17 +181,29 @@ mod tests {
             prop_assert_eq!(ka.cmp(&kb), a.cmp(&b).then(i.cmp(&j)));
         }
 
+        /// Descending columns reverse the order, NULLs first, and mix with ascending ones.
+        #[test]
+        fn descending_columns_reverse_order(a in proptest::option::of(".{0,3}"), b in proptest::option::of(".{0,3}"), i in -3i32..3, j in -3i32..3) {
+            let text = |t: &Option<String>| t.clone().map_or(Value::Null, Value::Text);
+            let (x, y) = (text(&a), text(&b));
+            let ka = encode_key_directed(&[x.clone(), Value::Int4(i)], &[true, false]);
+            let kb = encode_key_directed(&[y.clone(), Value::Int4(j)], &[true, false]);
+            prop_assert_eq!(ka.cmp(&kb), sql_order(&y, &x).then(i.cmp(&j)));
+        }
+
         /// A composite key lies in the first-column range exactly when its first column
-        /// satisfies the bounds (and is not NULL), whatever the later columns hold.
+        /// satisfies the bounds (and is not NULL), whatever the later columns hold, in either
+        /// direction of the first column.
         #[test]
         fn first_column_ranges_hold_exactly_the_keys_they_should(
             first in proptest::option::of(-4i64..4), second in proptest::option::of(-4i64..4),
             lo in proptest::option::of((-4i64..4, any::<bool>())), hi in proptest::option::of((-4i64..4, any::<bool>())),
+            descending in any::<bool>(),
         ) {
             let value = |v: Option<i64>| v.map_or(Value::Null, Value::Int8);
-            let key = encode_key(&[value(first), value(second)]);
+            let key = encode_key_directed(&[value(first), value(second)], &[descending, false]);
             let (lo_v, hi_v) = (lo.map(|(v, i)| (Value::Int8(v), i)), hi.map(|(v, i)| (Value::Int8(v), i)));
-            let (low, high) = first_column_range(lo_v.as_ref().map(|(v, i)| (v, *i)), hi_v.as_ref().map(|(v, i)| (v, *i))).unwrap();
+            let (low, high) = first_column_range(lo_v.as_ref().map(|(v, i)| (v, *i)), hi_v.as_ref().map(|(v, i)| (v, *i)), descending).unwrap();
             use std::ops::Bound;
             let above = match &low { Bound::Included(l) => key >= *l, Bound::Excluded(l) => key > *l, Bound::Unbounded => true };
             let below = match &high { Bound::Included(h) => key <= *h, Bound::Excluded(h) => key < *h, Bound::Unbounded => true };

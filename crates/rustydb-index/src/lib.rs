@@ -10,9 +10,11 @@
 //! ```
 //!
 //! Kinds today: [`BTree`], a persistent B+tree on buffer-pool pages whose changes are logged
-//! (through [`PageLog`]) and replayed at recovery ([`btree::change::redo`]); and
+//! (through [`PageLog`]) and replayed at recovery ([`btree::change::redo`]);
 //! [`ResidentIndex`], an ordered index kept only in memory (a model in tests, and for data
-//! that is rebuilt on every start). The LSM tree and the hash index implement the same trait.
+//! that is rebuilt on every start); [`HashIndex`], linear hashing on pages, logged the same way;
+//! and [`LsmTree`], a log-structured merge tree whose changes go to the server's log through
+//! [`EntryLog`] and whose tables live in a directory of their own.
 //!
 //! [`kernels`] holds the vectorised loops the executor runs over columns (selection vectors,
 //! sums, min/max, hashing), chosen at run time by CPU feature with an identical portable build.
@@ -32,7 +34,7 @@ pub mod resident;
 
 pub use btree::{BTree, PageLog};
 pub use hash::HashIndex;
-pub use lsm::LsmTree;
+pub use lsm::{EntryLog, LsmTree};
 pub use resident::ResidentIndex;
 
 use rustydb_foundation::{Result, TupleId};

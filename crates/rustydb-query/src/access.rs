@@ -95,12 +95,14 @@ pub fn insert(ctx: &mut ExecContext<'_>, table: &TableDef, row: &[Value]) -> Res
         secondary.iter().filter(|(def, _)| def.unique).map(|(_, open)| open.unique.lock()).collect();
     let heap = ctx.engine.txn_manager().storage().heap(table.file())?;
     if let (Some(pk), Some(values)) = (&pk, &pk_key)
-        && live_duplicate(ctx, &heap, &pk.index, values)?
+        && live_duplicate(ctx, &heap, &pk.index, &keycode::encode_key(values))?
     {
         return Err(duplicate_key(table, &table.primary_key_name(), &table.primary_key, values));
     }
     for ((def, open), values) in secondary.iter().zip(&secondary_keys) {
-        if def.unique && !values.iter().any(Value::is_null) && live_duplicate(ctx, &heap, open.index.as_ref(), values)?
+        if def.unique
+            && !values.iter().any(Value::is_null)
+            && live_duplicate(ctx, &heap, open.index.as_ref(), &def.key(values))?
         {
             return Err(duplicate_key(table, &def.name, &def.columns, values));
         }
@@ -109,8 +111,8 @@ pub fn insert(ctx: &mut ExecContext<'_>, table: &TableDef, row: &[Value]) -> Res
     if let (Some(pk), Some(values)) = (&pk, &pk_key) {
         pk.index.insert(&keycode::encode_key(values), tid)?;
     }
-    for ((_, open), values) in secondary.iter().zip(&secondary_keys) {
-        open.index.insert(&keycode::encode_key(values), tid)?;
+    for ((def, open), values) in secondary.iter().zip(&secondary_keys) {
+        open.index.insert(&def.key(values), tid)?;
     }
     Ok(tid)
 }
@@ -120,9 +122,9 @@ fn live_duplicate(
     ctx: &mut ExecContext<'_>,
     heap: &rustydb_storage::HeapFile,
     index: &dyn Index,
-    key: &[Value],
+    key: &[u8],
 ) -> Result<bool> {
-    for tid in index.lookup(&keycode::encode_key(key))? {
+    for tid in index.lookup(key)? {
         if ctx.engine.txn_manager().may_be_live(ctx.txn, heap, tid)? {
             return Ok(true);
         }

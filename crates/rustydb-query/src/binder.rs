@@ -86,23 +86,30 @@ fn bind_create_index(ctx: &mut ExecContext<'_>, create: &ast::CreateIndex) -> Re
         Some(ast::IndexType::Hash) => IndexMethod::Hash,
         Some(other) => {
             let name = other.to_string().to_lowercase();
-            if name == "lsm" {
-                return Err(DbError::unsupported("access method \"lsm\" (the LSM tree is not built yet)"));
-            }
-            return Err(DbError::sql(SqlState::UndefinedObject, format!("access method \"{name}\" does not exist")));
+            IndexMethod::parse(&name).ok_or_else(|| {
+                DbError::sql(SqlState::UndefinedObject, format!("access method \"{name}\" does not exist"))
+            })?
         }
     };
     let table = lookup_table(ctx, &create.table_name)?;
     let mut columns = Vec::with_capacity(create.columns.len());
+    let mut descending = Vec::with_capacity(create.columns.len());
     for c in &create.columns {
         let name = match &c.column.expr {
             ast::Expr::Identifier(i) => ident_name(i),
             other => return Err(DbError::unsupported(format!("the index expression {other}"))),
         };
-        let ascending = matches!(c.column.options.sort, None | Some(ast::OrderBySort::Asc));
-        if !ascending || c.column.options.nulls_first.is_some() || c.operator_class.is_some() {
-            return Err(DbError::unsupported("DESC, NULLS FIRST/LAST and operator classes on index columns"));
+        let desc = matches!(c.column.options.sort, Some(ast::OrderBySort::Desc));
+        if method == IndexMethod::Hash && c.column.options.sort.is_some() {
+            return Err(DbError::unsupported("access method \"hash\" does not support ASC/DESC options"));
         }
+        // NULLs sort last ascending and first descending; the other placements are not kept.
+        if c.column.options.nulls_first.is_some_and(|first| first != desc) || c.operator_class.is_some() {
+            return Err(DbError::unsupported(
+                "NULLS FIRST/LAST against the column's order, and operator classes, on index columns",
+            ));
+        }
+        descending.push(desc);
         let position = table
             .schema
             .columns
@@ -121,6 +128,7 @@ fn bind_create_index(ctx: &mut ExecContext<'_>, create: &ast::CreateIndex) -> Re
         name: create.name.as_ref().map(table_name).transpose()?,
         table,
         columns,
+        descending,
         unique: create.unique,
         method,
         if_not_exists: create.if_not_exists,

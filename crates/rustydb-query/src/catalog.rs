@@ -9,7 +9,7 @@
 //! | 2 | `rustydb_columns`   | table_id int4, position int4, name text, type_oid int4, typmod int4, not_null bool |
 //! | 3 | `rustydb_roles`     | name text, superuser bool, can_login bool |
 //! | 4 | `rustydb_databases` | name text, owner text |
-//! | 5 | `rustydb_indexes`   | index_id int4, name text, table_id int4, columns text (comma-separated column positions), is_unique bool, method text (`btree` or `hash`) |
+//! | 5 | `rustydb_indexes`   | index_id int4, name text, table_id int4, columns text (comma-separated column positions, each with ` desc` if descending), is_unique bool, method text (`btree`, `hash` or `lsm`) |
 //!
 //! User tables get ids from [`FIRST_USER_TABLE`] up; a table's heap is the file with its id.
 //! Indexes take ids from the same sequence (PostgreSQL's relations share one namespace too);
@@ -47,6 +47,8 @@ pub enum IndexMethod {
     BTree,
     /// Linear hashing: equality only.
     Hash,
+    /// A log-structured merge tree: equality and ranges, for write-heavy tables.
+    Lsm,
 }
 
 impl IndexMethod {
@@ -55,7 +57,13 @@ impl IndexMethod {
         match self {
             IndexMethod::BTree => "btree",
             IndexMethod::Hash => "hash",
+            IndexMethod::Lsm => "lsm",
         }
+    }
+
+    /// Whether the method keeps keys in order (serves ranges).
+    pub fn ordered(self) -> bool {
+        matches!(self, IndexMethod::BTree | IndexMethod::Lsm)
     }
 
     /// The method called `name`.
@@ -63,6 +71,7 @@ impl IndexMethod {
         match name {
             "btree" => Some(IndexMethod::BTree),
             "hash" => Some(IndexMethod::Hash),
+            "lsm" => Some(IndexMethod::Lsm),
             _ => None,
         }
     }
@@ -79,6 +88,8 @@ pub struct IndexDef {
     pub table: TableId,
     /// Positions of the key columns, in key order.
     pub columns: Vec<usize>,
+    /// Per key column: DESC.
+    pub descending: Vec<bool>,
     /// UNIQUE.
     pub unique: bool,
     /// USING.
@@ -86,9 +97,20 @@ pub struct IndexDef {
 }
 
 impl IndexDef {
-    /// The data file holding the index.
+    /// The data file holding the index (an LSM tree's identity in the log; its files are in
+    /// storage's auxiliary directory of this id).
     pub fn file(&self) -> FileId {
         FileId(self.id.0 | INDEX_FILES)
+    }
+
+    /// The index key of `values` (one per key column), each column in its direction.
+    pub fn key(&self, values: &[Value]) -> Vec<u8> {
+        rustydb_index::keycode::encode_key_directed(values, &self.descending)
+    }
+
+    /// Whether the first key column is descending.
+    pub fn first_descending(&self) -> bool {
+        self.descending.first().copied().unwrap_or(false)
     }
 }
 
@@ -260,13 +282,36 @@ fn positions(list: &str) -> Result<Vec<usize>> {
         .collect()
 }
 
+/// An index's key columns as stored: positions, each followed by ` desc` if descending
+/// (`"2,0 desc"`).
+fn index_columns(list: &str) -> Result<(Vec<usize>, Vec<bool>)> {
+    let mut columns = Vec::new();
+    let mut descending = Vec::new();
+    for part in list.split(',').filter(|s| !s.is_empty()) {
+        let (position, desc) = match part.strip_suffix(" desc") {
+            Some(p) => (p, true),
+            None => (part, false),
+        };
+        columns.push(
+            positions(position)?
+                .first()
+                .copied()
+                .ok_or_else(|| DbError::Corruption(format!("bad index column list {list:?}")))?,
+        );
+        descending.push(desc);
+    }
+    Ok((columns, descending))
+}
+
 fn index_from_row(row: &[Value]) -> Result<IndexDef> {
     let method = text(&row[5])?;
+    let (columns, descending) = index_columns(&text(&row[3])?)?;
     Ok(IndexDef {
         id: TableId(int(&row[0])? as u32),
         name: text(&row[1])?,
         table: TableId(int(&row[2])? as u32),
-        columns: positions(&text(&row[3])?)?,
+        columns,
+        descending,
         unique: row[4] == Value::Bool(true),
         method: IndexMethod::parse(&method)
             .ok_or_else(|| DbError::Corruption(format!("catalog names unknown index method {method:?}")))?,
@@ -299,7 +344,12 @@ pub fn find_index(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<IndexD
 
 /// Records a new index in the catalog (in the context's transaction).
 pub fn create_index(ctx: &mut ExecContext<'_>, index: &IndexDef) -> Result<()> {
-    let columns: Vec<String> = index.columns.iter().map(usize::to_string).collect();
+    let columns: Vec<String> = index
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| if index.descending.get(i) == Some(&true) { format!("{c} desc") } else { c.to_string() })
+        .collect();
     access::insert_raw(
         ctx,
         system(System::Indexes),

@@ -6,10 +6,11 @@ use crate::catalog::{self, IndexDef, IndexMethod, RoleDef, TableDef};
 use crate::context::ExecContext;
 use crate::session::Session;
 use parking_lot::{Mutex, RwLock};
-use rustydb_foundation::{DbError, PageId, Result, TableId, TupleId};
-use rustydb_index::{BTree, HashIndex, Index, keycode};
+use rustydb_foundation::{DbError, FileId, PageId, Result, TableId, TupleId};
+use rustydb_index::lsm::{LoggedEntry, LsmOptions};
+use rustydb_index::{BTree, HashIndex, Index, LsmTree, keycode};
 use rustydb_storage::{StorageEngine, StorageOptions};
-use rustydb_txn::{IndexLog, IsolationLevel, RecoveryReport, TxnManager, recover};
+use rustydb_txn::{IndexLog, IsolationLevel, RecoveryReport, Transaction, TxnManager, recover};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -74,8 +75,11 @@ pub struct OpenIndex {
 pub struct Engine {
     tm: TxnManager,
     indexes: RwLock<HashMap<TableId, Arc<PrimaryKey>>>,
-    /// Secondary indexes by index id, opened on first use.
-    secondary: RwLock<HashMap<TableId, Arc<OpenIndex>>>,
+    /// Secondary indexes by index id, opened on first use (shared with the commit hooks that
+    /// close dropped ones).
+    secondary: Arc<RwLock<HashMap<TableId, Arc<OpenIndex>>>>,
+    /// What recovery found in the log for each LSM tree, until the tree opens and takes it.
+    lsm_backlog: Mutex<HashMap<FileId, Vec<LoggedEntry>>>,
     ddl_lock: Mutex<()>,
     next_table_id: AtomicU32,
     recovery: RecoveryReport,
@@ -86,14 +90,15 @@ impl Engine {
     /// Opens (creating and bootstrapping if new) the data directory `dir`.
     pub fn open(dir: &Path, options: &EngineOptions) -> Result<Arc<Engine>> {
         let storage = Arc::new(StorageEngine::open_with(dir, options.storage.clone())?);
-        let (status, recovery) = recover(&storage)?;
+        let recovered = recover(&storage)?;
         let engine = Arc::new(Engine {
-            tm: TxnManager::new(storage, status),
+            tm: TxnManager::new(storage, recovered.status),
             indexes: RwLock::new(HashMap::new()),
-            secondary: RwLock::new(HashMap::new()),
+            secondary: Arc::new(RwLock::new(HashMap::new())),
+            lsm_backlog: Mutex::new(recovered.lsm),
             ddl_lock: Mutex::new(()),
             next_table_id: AtomicU32::new(catalog::FIRST_USER_TABLE),
-            recovery,
+            recovery: recovered.report,
             statement_memory_limit: options.statement_memory_limit,
         });
         let marker = dir.join(BOOTSTRAP_MARKER);
@@ -126,15 +131,28 @@ impl Engine {
     }
 
     /// Rebuilds the in-memory state derived from the database: the next table id and the
-    /// primary key indexes.
+    /// primary key indexes. Removes the files of LSM trees no committed index names (a crash
+    /// in the middle of CREATE INDEX), and their log records with them.
     fn load(&self, options: &EngineOptions) -> Result<()> {
+        let storage = self.tm.storage().clone();
         self.with_transaction(&options.bootstrap_user, &options.bootstrap_database, |ctx| {
-            let max = catalog::max_table_id(ctx)?;
+            // Ids are never reused, not even those of a transaction that never committed: the
+            // log may still hold records of their files.
+            let stored = storage.stored_files()?.iter().map(|f| f.0 & !catalog::INDEX_FILES).max().unwrap_or(0);
+            let max = catalog::max_table_id(ctx)?.max(stored);
             ctx.engine.next_table_id.store(max + 1, Ordering::Release);
+            let mut lsm_files = std::collections::HashSet::new();
             for table in catalog::list_tables(ctx)? {
                 access::apply_storage_settings(ctx, &table)?;
                 if !table.primary_key.is_empty() {
                     ctx.engine.open_primary_index(ctx, &table)?;
+                }
+                lsm_files.extend(table.indexes.iter().filter(|i| i.method == IndexMethod::Lsm).map(IndexDef::file));
+            }
+            ctx.engine.lsm_backlog.lock().retain(|file, _| lsm_files.contains(file));
+            for file in storage.aux_files()? {
+                if !lsm_files.contains(&file) {
+                    storage.remove_file(file)?;
                 }
             }
             Ok(())
@@ -241,13 +259,32 @@ impl Engine {
         if let Some(open) = self.secondary.read().get(&def.id) {
             return Ok(open.clone());
         }
-        let pool = self.tm.storage().pool().clone();
+        // Opened under the map's lock, so an LSM tree (which takes its backlog) opens once.
+        let mut secondary = self.secondary.write();
+        if let Some(open) = secondary.get(&def.id) {
+            return Ok(open.clone());
+        }
+        let storage = self.tm.storage();
+        let pool = storage.pool().clone();
+        let file = def.file();
         let index: Box<dyn Index> = match def.method {
-            IndexMethod::BTree => Box::new(BTree::open(pool, def.file(), self.index_log())?),
-            IndexMethod::Hash => Box::new(HashIndex::open(pool, def.file(), self.index_log())?),
+            IndexMethod::BTree => Box::new(BTree::open(pool, file, self.index_log())?),
+            IndexMethod::Hash => Box::new(HashIndex::open(pool, file, self.index_log())?),
+            IndexMethod::Lsm => {
+                let backlog = self.lsm_backlog.lock().remove(&file).unwrap_or_default();
+                Box::new(self.open_lsm(def, backlog)?)
+            }
         };
         let open = Arc::new(OpenIndex { index, unique: Mutex::new(()) });
-        Ok(self.secondary.write().entry(def.id).or_insert(open).clone())
+        secondary.insert(def.id, open.clone());
+        Ok(open)
+    }
+
+    fn open_lsm(&self, def: &IndexDef, backlog: Vec<LoggedEntry>) -> Result<LsmTree> {
+        let storage = self.tm.storage();
+        let file = def.file();
+        let heap = FileId(def.table.0);
+        LsmTree::open_logged(&storage.aux_dir(file), heap, LsmOptions::default(), self.index_log(), file, backlog)
     }
 
     /// Creates (empty) the secondary index `def` over `table`.
@@ -257,10 +294,22 @@ impl Engine {
         let index: Box<dyn Index> = match def.method {
             IndexMethod::BTree => Box::new(BTree::create(pool, file, heap, def.unique, self.index_log())?),
             IndexMethod::Hash => Box::new(HashIndex::create(pool, file, heap, def.unique, self.index_log())?),
+            IndexMethod::Lsm => Box::new(self.open_lsm(def, Vec::new())?),
         };
         let open = Arc::new(OpenIndex { index, unique: Mutex::new(()) });
         self.secondary.write().insert(def.id, open.clone());
         Ok(open)
+    }
+
+    /// Drops the index `def` from what `txn` removes at commit: its file, and the open index
+    /// (an LSM tree's background thread stops when the last user lets go of it).
+    pub fn drop_index_on_commit(&self, txn: &mut Transaction, def: &IndexDef) {
+        let secondary = self.secondary.clone();
+        let id = def.id;
+        txn.on_commit(move || {
+            secondary.write().remove(&id);
+        });
+        txn.drop_file_on_commit(def.file());
     }
 
     /// Serialises DDL statements.

@@ -34,8 +34,9 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
             create_table(ctx, name, columns, primary_key, *compression, *if_not_exists)
         }
         Statement::DropTable { names, if_exists } => drop_tables(ctx, names, *if_exists),
-        Statement::CreateIndex { name, table, columns, unique, method, if_not_exists } => {
-            let spec = IndexSpec { name: name.as_deref(), table, columns, unique: *unique, method: *method };
+        Statement::CreateIndex { name, table, columns, descending, unique, method, if_not_exists } => {
+            let spec =
+                IndexSpec { name: name.as_deref(), table, columns, descending, unique: *unique, method: *method };
             create_index(ctx, &spec, *if_not_exists)
         }
         Statement::DropIndex { names, if_exists } => drop_indexes(ctx, names, *if_exists),
@@ -80,7 +81,7 @@ fn for_each_row(
             let Some(pk) = ctx.engine.primary_index(table) else {
                 return Err(DbError::Internal(format!("table {} has no primary key index", table.name)));
             };
-            for (tid, row) in index_rows(ctx, table, &pk.index, key)? {
+            for (tid, row) in index_rows(ctx, table, &pk.index, key, &[])? {
                 if passes(filter, &row, &env(ctx))? && !each(ctx, tid, row)? {
                     return Ok(());
                 }
@@ -88,7 +89,7 @@ fn for_each_row(
         }
         Access::Index { index, key } => {
             let open = ctx.engine.open_index(index)?;
-            for (tid, row) in index_rows(ctx, table, open.index.as_ref(), key)? {
+            for (tid, row) in index_rows(ctx, table, open.index.as_ref(), key, &index.descending)? {
                 if passes(filter, &row, &env(ctx))? && !each(ctx, tid, row)? {
                     return Ok(());
                 }
@@ -100,11 +101,11 @@ fn for_each_row(
                     let Some(pk) = ctx.engine.primary_index(table) else {
                         return Err(DbError::Internal(format!("table {} has no primary key index", table.name)));
                     };
-                    range_tids(ctx, &pk.index, lower.as_ref(), upper.as_ref())?
+                    range_tids(ctx, &pk.index, lower.as_ref(), upper.as_ref(), false)?
                 }
                 Some(def) => {
                     let open = ctx.engine.open_index(def)?;
-                    range_tids(ctx, open.index.as_ref(), lower.as_ref(), upper.as_ref())?
+                    range_tids(ctx, open.index.as_ref(), lower.as_ref(), upper.as_ref(), def.first_descending())?
                 }
             };
             for tid in tids {
@@ -129,13 +130,17 @@ fn range_tids(
     index: &dyn Index,
     lower: Option<&RangeEnd>,
     upper: Option<&RangeEnd>,
+    descending: bool,
 ) -> Result<Vec<TupleId>> {
     let eval = |end: Option<&RangeEnd>| -> Result<Option<(Value, bool)>> {
         end.map(|e| Ok((e.value.eval(&[], &env(ctx))?, e.inclusive))).transpose()
     };
     let (lower, upper) = (eval(lower)?, eval(upper)?);
-    let bounds =
-        keycode::first_column_range(lower.as_ref().map(|(v, i)| (v, *i)), upper.as_ref().map(|(v, i)| (v, *i)));
+    let bounds = keycode::first_column_range(
+        lower.as_ref().map(|(v, i)| (v, *i)),
+        upper.as_ref().map(|(v, i)| (v, *i)),
+        descending,
+    );
     let Some((low, high)) = bounds else { return Ok(Vec::new()) };
     let entries = index.range(low.as_ref().map(Vec::as_slice), high.as_ref().map(Vec::as_slice), false)?;
     Ok(entries.into_iter().map(|(_, tid)| tid).collect())
@@ -147,13 +152,14 @@ fn index_rows(
     table: &TableDef,
     index: &dyn Index,
     key: &[Expr],
+    descending: &[bool],
 ) -> Result<Vec<(TupleId, Vec<Value>)>> {
     let values = key.iter().map(|e| e.eval(&[], &env(ctx))).collect::<Result<Vec<_>>>()?;
     if values.iter().any(Value::is_null) {
         return Ok(Vec::new());
     }
     let mut rows = Vec::new();
-    for tid in index.lookup(&keycode::encode_key(&values))? {
+    for tid in index.lookup(&keycode::encode_key_directed(&values, descending))? {
         if let Some(row) = access::fetch(ctx, table, tid)? {
             rows.push((tid, row));
         }
@@ -358,7 +364,7 @@ fn drop_tables(ctx: &mut ExecContext<'_>, names: &[String], if_exists: bool) -> 
             ctx.txn.drop_file_on_commit(table.primary_index_file());
         }
         for index in &table.indexes {
-            ctx.txn.drop_file_on_commit(index.file());
+            ctx.engine.drop_index_on_commit(ctx.txn, index);
         }
     }
     Ok(result)
@@ -369,6 +375,7 @@ struct IndexSpec<'a> {
     name: Option<&'a str>,
     table: &'a TableDef,
     columns: &'a [usize],
+    descending: &'a [bool],
     unique: bool,
     method: IndexMethod,
 }
@@ -410,6 +417,7 @@ fn create_index(ctx: &mut ExecContext<'_>, spec: &IndexSpec<'_>, if_not_exists: 
         name,
         table: table.id,
         columns: spec.columns.to_vec(),
+        descending: spec.descending.to_vec(),
         unique: spec.unique,
         method: spec.method,
     };
@@ -426,10 +434,8 @@ fn create_index(ctx: &mut ExecContext<'_>, spec: &IndexSpec<'_>, if_not_exists: 
             return Err(access::duplicate_in_build(table, &def.name, &def.columns, &pair[0]));
         }
     }
-    let mut entries: Vec<(Vec<u8>, TupleId)> = access::scan_all_versions(ctx, table)?
-        .into_iter()
-        .map(|(tid, row)| (keycode::encode_key(&key_of(&row)), tid))
-        .collect();
+    let mut entries: Vec<(Vec<u8>, TupleId)> =
+        access::scan_all_versions(ctx, table)?.into_iter().map(|(tid, row)| (def.key(&key_of(&row)), tid)).collect();
     entries.sort_unstable();
     let open = ctx.engine.create_index(&def, table)?;
     open.index.build(entries)?;
@@ -452,7 +458,7 @@ fn drop_indexes(ctx: &mut ExecContext<'_>, names: &[String], if_exists: bool) ->
     }
     for index in found {
         catalog::drop_index(ctx, &index)?;
-        ctx.txn.drop_file_on_commit(index.file());
+        ctx.engine.drop_index_on_commit(ctx.txn, &index);
     }
     Ok(result)
 }

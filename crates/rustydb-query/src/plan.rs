@@ -149,6 +149,8 @@ pub enum Statement {
         table: TableDef,
         /// Key column positions.
         columns: Vec<usize>,
+        /// Per key column: DESC.
+        descending: Vec<bool>,
         /// UNIQUE.
         unique: bool,
         /// USING.

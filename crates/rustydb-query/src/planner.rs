@@ -4,10 +4,9 @@
 //! (in creation order) whose every column is pinned so; otherwise scan. The full filter is still
 //! applied to what an index returns, so the choice never changes results. Without an equality
 //! key, comparisons (`<`, `<=`, `>`, `>=`, BETWEEN) with constants on the first column of the
-//! primary key or of a B+tree index scan that range of the tree. Cost-based choice over
+//! primary key or of an ordered index (B+tree or LSM) scan that range of it. Cost-based choice over
 //! statistics comes with the optimizer.
 
-use crate::catalog::IndexMethod;
 use crate::catalog::TableDef;
 use crate::expr::{BinaryOp, Expr};
 use crate::plan::{Access, RangeEnd};
@@ -53,7 +52,7 @@ pub fn choose_access(table: &TableDef, filter: Option<&Expr>) -> Access {
     if let Some((lower, upper)) = table.primary_key.first().and_then(|&c| range(c)) {
         return Access::IndexRange { index: None, lower, upper };
     }
-    for index in table.indexes.iter().filter(|i| i.method == IndexMethod::BTree) {
+    for index in table.indexes.iter().filter(|i| i.method.ordered()) {
         if let Some((lower, upper)) = index.columns.first().and_then(|&c| range(c)) {
             return Access::IndexRange { index: Some(index.clone()), lower, upper };
         }
@@ -194,6 +193,7 @@ mod tests {
             name: format!("i{id}"),
             table: t.id,
             columns: vec![1],
+            descending: vec![false],
             unique,
             method: IndexMethod::Hash,
         };

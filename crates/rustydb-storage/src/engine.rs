@@ -7,7 +7,9 @@
 //! <data-dir>/
 //!   rustydb.control   what the directory was created with (page size, system id); see control
 //!   rustydb.lock      held with flock(LOCK_EX) while a server has the directory open
-//!   base/<file-id>    data files (heap pages)
+//!   base/<file-id>    data files (heap and index pages)
+//!   aux/<file-id>/    files of a structure that keeps its own (an LSM tree's tables); removed
+//!                     with the file id, so dropping it at commit or in recovery needs no more
 //!   wal/<segment>     write-ahead log segments
 //! ```
 
@@ -161,11 +163,38 @@ impl StorageEngine {
         Ok(self.heaps.write().entry(file).or_insert(heap).clone())
     }
 
-    /// Removes a data file and everything cached of it.
+    /// Removes a data file, its auxiliary directory and everything cached of them.
     pub fn remove_file(&self, file: FileId) -> Result<()> {
         self.heaps.write().remove(&file);
         self.pool.discard_file(file);
-        self.disk.remove(file)
+        self.disk.remove(file)?;
+        let aux = self.aux_dir(file);
+        match std::fs::remove_dir_all(&aux) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(DbError::io(format!("removing {}", aux.display()), e))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The directory where a structure identified by `file` keeps files of its own, outside the
+    /// buffer pool (an LSM tree's sorted tables and manifest). Not created here.
+    pub fn aux_dir(&self, file: FileId) -> PathBuf {
+        self.dir.join("aux").join(file.0.to_string())
+    }
+
+    /// File ids that have an auxiliary directory (to remove those nothing names any more).
+    pub fn aux_files(&self) -> Result<Vec<FileId>> {
+        list_file_ids(&self.dir.join("aux"))
+    }
+
+    /// File ids that have a data file or an auxiliary directory: every id ever used that a
+    /// drop has not removed, even by a transaction that never committed (new ids must not
+    /// reuse them, or the log's records of the old use would be replayed into the new).
+    pub fn stored_files(&self) -> Result<Vec<FileId>> {
+        let mut files = list_file_ids(&self.dir.join("base"))?;
+        files.extend(self.aux_files()?);
+        Ok(files)
     }
 
     /// Writes every dirty page (log first) and fsyncs the data files.
@@ -173,6 +202,23 @@ impl StorageEngine {
         self.log.flush_all()?;
         self.pool.flush_all()
     }
+}
+
+/// The numeric names in `dir` (none if it does not exist).
+fn list_file_ids(dir: &Path) -> Result<Vec<FileId>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(DbError::io(format!("listing {}", dir.display()), e)),
+    };
+    let mut files = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| DbError::io(format!("listing {}", dir.display()), e))?;
+        if let Some(id) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) {
+            files.push(FileId(id));
+        }
+    }
+    Ok(files)
 }
 
 #[cfg(test)]

@@ -45,6 +45,6 @@ pub mod tuple;
 
 pub use manager::{IsolationLevel, Transaction, TxnGuard, TxnManager};
 pub use record::{IndexLog, Record};
-pub use recovery::{RecoveryReport, recover};
+pub use recovery::{Recovered, RecoveryReport, recover};
 pub use snapshot::Snapshot;
 pub use status::StatusTable;

@@ -41,6 +41,16 @@ pub struct Transaction {
     snapshot: Option<Snapshot>,
     wrote: bool,
     drop_files: Vec<FileId>,
+    on_commit: Vec<CommitHook>,
+}
+
+/// Work for after a commit (closing what the transaction dropped).
+struct CommitHook(Box<dyn FnOnce() + Send>);
+
+impl std::fmt::Debug for CommitHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CommitHook")
+    }
 }
 
 impl Transaction {
@@ -57,6 +67,12 @@ impl Transaction {
     /// Schedules a data file for removal when (and only if) the transaction commits.
     pub fn drop_file_on_commit(&mut self, file: FileId) {
         self.drop_files.push(file);
+    }
+
+    /// Runs `hook` when (and only if) the transaction commits, before its dropped files are
+    /// removed: the layer above closes what it holds open of them.
+    pub fn on_commit(&mut self, hook: impl FnOnce() + Send + 'static) {
+        self.on_commit.push(CommitHook(Box::new(hook)));
     }
 }
 
@@ -130,7 +146,7 @@ impl TxnManager {
     /// Starts a transaction.
     pub fn begin(&self, isolation: IsolationLevel) -> Transaction {
         let id = self.status.write().begin();
-        Transaction { id, isolation, snapshot: None, wrote: false, drop_files: Vec::new() }
+        Transaction { id, isolation, snapshot: None, wrote: false, drop_files: Vec::new(), on_commit: Vec::new() }
     }
 
     /// The snapshot a statement of `txn` reads with: a new one per statement under READ
@@ -151,6 +167,7 @@ impl TxnManager {
     pub fn commit(&self, txn: Transaction) -> Result<()> {
         if !txn.wrote {
             self.status.write().commit(txn.id);
+            txn.on_commit.into_iter().for_each(|hook| (hook.0)());
             return Ok(());
         }
         let record = Record::Commit { xid: txn.id, drop_files: txn.drop_files.clone() };
@@ -160,6 +177,9 @@ impl TxnManager {
             return Err(e);
         }
         self.status.write().commit(txn.id);
+        for hook in txn.on_commit {
+            (hook.0)();
+        }
         for file in &txn.drop_files {
             self.storage.remove_file(*file)?;
         }

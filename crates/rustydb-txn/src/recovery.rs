@@ -5,11 +5,16 @@
 //! mark their transaction committed and remove the data files it dropped. Afterwards every
 //! transaction that wrote but has no commit record is aborted; undo is unnecessary because MVCC
 //! makes an aborted transaction's versions invisible.
+//!
+//! LSM tree entries are not pages: recovery collects each tree's records ([`Recovered::lsm`])
+//! and the tree, when it opens, takes back those its tables do not hold.
 
 use crate::record::Record;
 use crate::status::StatusTable;
-use rustydb_foundation::{Lsn, Result, TxnId};
+use rustydb_foundation::{FileId, Lsn, Result, TxnId};
+use rustydb_index::lsm::LoggedEntry;
 use rustydb_storage::{HeapChange, StorageEngine};
+use std::collections::HashMap;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
@@ -28,17 +33,29 @@ pub struct RecoveryReport {
     pub elapsed: Duration,
 }
 
-/// Replays the log of `storage` and returns the status table to run with.
-pub fn recover(storage: &StorageEngine) -> Result<(StatusTable, RecoveryReport)> {
+/// What recovery leaves for the engine.
+#[derive(Debug)]
+pub struct Recovered {
+    /// The status table to run with.
+    pub status: StatusTable,
+    /// What was done, for the log.
+    pub report: RecoveryReport,
+    /// Each LSM tree's logged changes, oldest first, for the tree to take back when it opens.
+    pub lsm: HashMap<FileId, Vec<LoggedEntry>>,
+}
+
+/// Replays the log of `storage`.
+pub fn recover(storage: &StorageEngine) -> Result<Recovered> {
     let started = Instant::now();
     let mut seen = HashSet::new();
     let mut committed = HashSet::new();
     let mut records = 0u64;
     let mut max_xid = TxnId::BOOTSTRAP.0;
+    let mut lsm: HashMap<FileId, Vec<LoggedEntry>> = HashMap::new();
     storage.log().replay(Lsn(0), |rec| {
         records += 1;
         let record = Record::decode(&rec.payload)?;
-        if !matches!(record, Record::Index { .. }) {
+        if !record.is_index() {
             max_xid = max_xid.max(record.xid().0);
             seen.insert(record.xid().0);
         }
@@ -53,6 +70,10 @@ pub fn recover(storage: &StorageEngine) -> Result<(StatusTable, RecoveryReport)>
             }
             Record::Abort { .. } => Ok(()),
             Record::Index { change } => rustydb_index::btree::change::redo(storage.pool(), &change, rec.lsn),
+            Record::Lsm { file, live, entry } => {
+                lsm.entry(file).or_default().push((rec.lsn, entry, live));
+                Ok(())
+            }
         }
     })?;
     let aborted: HashSet<u64> = seen.difference(&committed).copied().filter(|x| *x != TxnId::BOOTSTRAP.0).collect();
@@ -63,5 +84,7 @@ pub fn recover(storage: &StorageEngine) -> Result<(StatusTable, RecoveryReport)>
         aborted: aborted.len() as u64,
         elapsed: started.elapsed(),
     };
-    Ok((StatusTable::new(TxnId(max_xid + 1), aborted), report))
+    // A tree dropped by a committed transaction takes nothing back.
+    lsm.retain(|file, _| storage.aux_dir(*file).exists());
+    Ok(Recovered { status: StatusTable::new(TxnId(max_xid + 1), aborted), report, lsm })
 }

@@ -12,7 +12,7 @@ const TABLE: FileId = FileId(100);
 
 fn open(dir: &Path) -> TxnManager {
     let storage = Arc::new(StorageEngine::open(dir, 64).unwrap());
-    let (status, _report) = recover(&storage).unwrap();
+    let status = recover(&storage).unwrap().status;
     TxnManager::new(storage, status)
 }
 

@@ -23,8 +23,15 @@
 //!   visits (crossbeam#1178, fixed only on its unreleased main): it is walked with
 //!   `lower_bound` and `Entry::next` instead, which release what they visit.
 //!
-//! Standalone for now: files live in the tree's own directory, apart from the buffer pool and
-//! the server's write-ahead log (see the issue note for how commits will cover its log).
+//! - **Two ways to log.** A standalone tree ([`LsmTree::open`]) keeps its own log, as above.
+//!   A tree inside the server ([`LsmTree::open_logged`]) writes each change to the server's
+//!   write-ahead log instead ([`EntryLog`]), so the commit that makes a row durable makes its
+//!   index entries durable with the same fsync. The manifest then records the LSN through which
+//!   the tables hold every change (`logged_through`); before a flush names a new table, the log
+//!   is flushed up to that table's last change (write-ahead, as for a page), and at recovery the
+//!   server hands back the tree's records above `logged_through` ([`LsmTree::open_logged`]'s
+//!   backlog) to rebuild the memtable. A memtable freeze and the appends are serialised (one
+//!   mutex), so every change in a frozen memtable has a lower LSN than every change after it.
 
 pub mod sstable;
 
@@ -34,7 +41,7 @@ use crate::{Index, IndexStats};
 use crossbeam_skiplist::SkipMap;
 use parking_lot::{Condvar, Mutex, RwLock};
 use rustydb_foundation::le::LeReader;
-use rustydb_foundation::{DbError, FileId, Result, SqlState, TupleId, checksum};
+use rustydb_foundation::{DbError, FileId, Lsn, Result, SqlState, TupleId, checksum};
 use sstable::{BlockCompression, Table, TableWriter};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
@@ -89,6 +96,66 @@ impl Default for LsmOptions {
 
 type Memtable = SkipMap<Vec<u8>, bool>;
 
+/// A write-ahead log shared with the rest of the server, for a tree that keeps no log of its own.
+pub trait EntryLog: Send + Sync + std::fmt::Debug {
+    /// Appends one change (an entry put, or deleted when `live` is false) of the tree
+    /// identified by `file`; returns its LSN. It need not be durable yet: commits flush.
+    fn append_entry(&self, file: FileId, entry: &[u8], live: bool) -> Result<Lsn>;
+    /// Makes every record up to `lsn` durable.
+    fn flush_to(&self, lsn: Lsn) -> Result<()>;
+}
+
+/// One change handed back by recovery: its LSN, the entry, and whether it was a put.
+pub type LoggedEntry = (Lsn, Vec<u8>, bool);
+
+/// Appends the bytes of a change as a shared log carries it: the tree's file id (u32 LE),
+/// 1 for a put or 0 for a delete, then the entry.
+pub fn encode_entry_record(out: &mut Vec<u8>, file: FileId, entry: &[u8], live: bool) {
+    out.reserve(5 + entry.len());
+    out.extend_from_slice(&file.0.to_le_bytes());
+    out.push(u8::from(live));
+    out.extend_from_slice(entry);
+}
+
+/// Reads what [`encode_entry_record`] wrote: (tree, put?, entry).
+pub fn decode_entry_record(bytes: &[u8]) -> Result<(FileId, bool, &[u8])> {
+    let mut r = LeReader::new(bytes, "LSM entry record");
+    let file = FileId(r.u32()?);
+    let live = match r.u8()? {
+        0 => false,
+        1 => true,
+        other => return Err(DbError::Corruption(format!("LSM entry record of kind {other}"))),
+    };
+    let entry = r.rest();
+    if entry.len() <= TID_LEN {
+        return Err(DbError::Corruption(format!("LSM entry record with a {}-byte entry", entry.len())));
+    }
+    Ok((file, live, entry))
+}
+
+/// A log device used directly (tests, tools): each change is one record of
+/// [`encode_entry_record`]'s bytes.
+impl EntryLog for rustydb_storage::LogDevice {
+    fn append_entry(&self, file: FileId, entry: &[u8], live: bool) -> Result<Lsn> {
+        let mut record = Vec::new();
+        encode_entry_record(&mut record, file, entry, live);
+        self.append(&record)
+    }
+
+    fn flush_to(&self, lsn: Lsn) -> Result<()> {
+        rustydb_storage::LogDevice::flush_to(self, lsn)
+    }
+}
+
+/// Where a tree's changes are logged.
+#[derive(Debug)]
+enum Log {
+    /// Its own log file (buffered: durable once [`LsmTree::sync`] has flushed and fsynced it).
+    Own(std::io::BufWriter<File>),
+    /// The server's write-ahead log, under the tree's identity `file`.
+    Shared { log: Arc<dyn EntryLog>, file: FileId },
+}
+
 /// The tables of every level, replaced whole on each flush or compaction (readers keep the
 /// version they started with).
 #[derive(Debug, Default, Clone)]
@@ -115,6 +182,11 @@ struct State {
     frozen_log: Option<u64>,
     levels: Arc<Levels>,
     log_number: u64,
+    /// With a shared log: the highest LSN in the active memtable, and in the frozen one.
+    active_lsn: Arc<AtomicU64>,
+    frozen_lsn: u64,
+    /// With a shared log: every change up to this LSN is in the tables.
+    logged_through: u64,
 }
 
 fn sync_log(log: &mut std::io::BufWriter<File>, dir: &Path) -> Result<()> {
@@ -134,10 +206,11 @@ struct Shared {
     options: LsmOptions,
     heap_file: FileId,
     state: RwLock<State>,
-    /// The current log, which serialises writers' appends with memtable freezes (lock order:
-    /// this, then `state`). Buffered: a change is durable once [`LsmTree::sync`] has flushed
-    /// and fsynced it, as a change to any file is once fsynced, and a put costs no system call.
-    write: Mutex<std::io::BufWriter<File>>,
+    /// The log, which serialises writers' appends with memtable freezes (lock order: this,
+    /// then `state`). An own log is buffered: a change is durable once [`LsmTree::sync`] has
+    /// flushed and fsynced it, as a change to any file is once fsynced, and a put costs no
+    /// system call.
+    write: Mutex<Log>,
     next_file: AtomicU64,
     work: Mutex<bool>,
     wake: Condvar,
@@ -173,16 +246,16 @@ fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(io(format!("syncing directory {}", dir.display())))
 }
 
-/// Appends a log record: length (u32), CRC-32C (u32), kind (u8), entry.
-fn log_record(entry: &[u8], live: bool) -> Vec<u8> {
-    let mut body = Vec::with_capacity(entry.len() + 1);
-    body.push(u8::from(live));
-    body.extend_from_slice(entry);
-    let mut out = Vec::with_capacity(body.len() + 8);
-    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    out.extend_from_slice(&checksum::crc32c(&body).to_le_bytes());
-    out.extend_from_slice(&body);
-    out
+/// Appends a log record: length (u32), CRC-32C (u32), then the body: kind (u8), entry.
+fn append_record(log: &mut impl Write, entry: &[u8], live: bool) -> std::io::Result<()> {
+    let kind = [u8::from(live)];
+    let crc = checksum::crc32c_parts(&[&kind, entry]);
+    let mut header = [0u8; 9];
+    header[..4].copy_from_slice(&(entry.len() as u32 + 1).to_le_bytes());
+    header[4..8].copy_from_slice(&crc.to_le_bytes());
+    header[8] = kind[0];
+    log.write_all(&header)?;
+    log.write_all(entry)
 }
 
 /// Replays a log into a memtable; a torn last record (a crash mid-append) ends the log.
@@ -207,11 +280,24 @@ fn replay_log(path: &Path, into: &Memtable) -> Result<usize> {
     Ok(size)
 }
 
-/// The manifest: the log number, the next file number, then per level its table ids.
-fn write_manifest(dir: &Path, log_number: u64, next_file: u64, levels: &Levels) -> Result<()> {
+/// What a manifest records besides the tables.
+#[derive(Debug, Clone, Copy)]
+struct ManifestHead {
+    /// The own log replay starts from.
+    log_number: u64,
+    /// The next file number.
+    next_file: u64,
+    /// With a shared log: the LSN through which the tables hold every change.
+    logged_through: u64,
+}
+
+/// The manifest: the log number, the next file number, the logged-through LSN, then per level
+/// its table ids.
+fn write_manifest(dir: &Path, head: ManifestHead, levels: &Levels) -> Result<()> {
     let mut body = Vec::new();
-    body.extend_from_slice(&log_number.to_le_bytes());
-    body.extend_from_slice(&next_file.to_le_bytes());
+    body.extend_from_slice(&head.log_number.to_le_bytes());
+    body.extend_from_slice(&head.next_file.to_le_bytes());
+    body.extend_from_slice(&head.logged_through.to_le_bytes());
     body.extend_from_slice(&(levels.levels.len() as u32).to_le_bytes());
     for level in &levels.levels {
         body.extend_from_slice(&(level.len() as u32).to_le_bytes());
@@ -228,9 +314,8 @@ fn write_manifest(dir: &Path, log_number: u64, next_file: u64, levels: &Levels) 
     sync_dir(dir)
 }
 
-/// What a manifest records: the log replay starts from, the next file number, and the table
-/// ids of each level.
-type ManifestContents = (u64, u64, Vec<Vec<u64>>);
+/// What a manifest records: its head and the table ids of each level.
+type ManifestContents = (ManifestHead, Vec<Vec<u64>>);
 
 fn read_manifest(dir: &Path) -> Result<Option<ManifestContents>> {
     let path = dir.join("MANIFEST");
@@ -244,19 +329,44 @@ fn read_manifest(dir: &Path) -> Result<Option<ManifestContents>> {
         return Err(DbError::Corruption(format!("{}: checksum mismatch", path.display())));
     }
     let mut r = LeReader::new(body, "LSM manifest");
-    let (log_number, next_file) = (r.u64()?, r.u64()?);
+    let head = ManifestHead { log_number: r.u64()?, next_file: r.u64()?, logged_through: r.u64()? };
     let mut levels = Vec::new();
     for _ in 0..r.u32()? {
         levels.push((0..r.u32()?).map(|_| r.u64()).collect::<Result<Vec<_>>>()?);
     }
-    Ok(Some((log_number, next_file, levels)))
+    Ok(Some((head, levels)))
 }
 
 impl LsmTree {
-    /// Opens (creating if need be) the tree in `dir`, replaying its log.
+    /// Opens (creating if need be) the standalone tree in `dir`, replaying its own log.
     pub fn open(dir: &Path, heap_file: FileId, options: LsmOptions) -> Result<LsmTree> {
+        Self::open_with(dir, heap_file, options, None, Vec::new())
+    }
+
+    /// Opens (creating if need be) the tree in `dir` whose changes go to `log` as the tree
+    /// `file`. `backlog` holds the tree's changes that recovery found in that log, oldest
+    /// first; those the tables do not yet hold become the memtable again.
+    pub fn open_logged(
+        dir: &Path,
+        heap_file: FileId,
+        options: LsmOptions,
+        log: Arc<dyn EntryLog>,
+        file: FileId,
+        backlog: Vec<LoggedEntry>,
+    ) -> Result<LsmTree> {
+        Self::open_with(dir, heap_file, options, Some((log, file)), backlog)
+    }
+
+    fn open_with(
+        dir: &Path,
+        heap_file: FileId,
+        options: LsmOptions,
+        shared_log: Option<(Arc<dyn EntryLog>, FileId)>,
+        backlog: Vec<LoggedEntry>,
+    ) -> Result<LsmTree> {
         std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
-        let (log_number, next_file, ids) = read_manifest(dir)?.unwrap_or((1, 2, Vec::new()));
+        let (head, ids) = read_manifest(dir)?
+            .unwrap_or((ManifestHead { log_number: 1, next_file: 2, logged_through: 0 }, Vec::new()));
         let mut levels = Levels::default();
         let mut named = std::collections::HashSet::new();
         for level in ids {
@@ -270,8 +380,8 @@ impl LsmTree {
         // Tables a crash left unnamed, and logs already flushed, are gone for good. Logs from
         // the manifest's on are replayed in order: a crash between a freeze and its flush
         // leaves the frozen memtable's log and the newer one.
-        let mut logs = vec![log_number];
-        let mut highest = next_file;
+        let mut logs = vec![head.log_number];
+        let mut highest = head.next_file;
         for entry in std::fs::read_dir(dir).map_err(io(format!("listing {}", dir.display())))? {
             let path = entry.map_err(io(format!("listing {}", dir.display())))?.path();
             let number = path.file_stem().and_then(|s| s.to_str()).and_then(|s| s.parse::<u64>().ok());
@@ -279,7 +389,7 @@ impl LsmTree {
             highest = highest.max(number.unwrap_or(0) + 1);
             let stale = match (number, ext) {
                 (Some(n), Some("sst")) => !named.contains(&n),
-                (Some(n), Some("log")) if n < log_number => true,
+                (Some(n), Some("log")) if n < head.log_number || shared_log.is_some() => true,
                 (Some(n), Some("log")) => {
                     logs.push(n);
                     false
@@ -294,15 +404,31 @@ impl LsmTree {
         logs.dedup();
         let active = Arc::new(Memtable::new());
         let mut bytes = 0;
-        for &n in &logs {
-            bytes += replay_log(&log_path(dir, n), &active)?;
-        }
-        let current = logs.last().copied().unwrap_or(log_number);
-        let log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log_path(dir, current))
-            .map_err(io(format!("opening the log in {}", dir.display())))?;
+        let mut active_lsn = head.logged_through;
+        let current = logs.last().copied().unwrap_or(head.log_number);
+        let log = match shared_log {
+            Some((log, file)) => {
+                for (lsn, entry, live) in backlog {
+                    if lsn.0 > head.logged_through {
+                        bytes += entry.len() + 1;
+                        active_lsn = active_lsn.max(lsn.0);
+                        active.insert(entry, live);
+                    }
+                }
+                Log::Shared { log, file }
+            }
+            None => {
+                for &n in &logs {
+                    bytes += replay_log(&log_path(dir, n), &active)?;
+                }
+                let log = OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(log_path(dir, current))
+                    .map_err(io(format!("opening the log in {}", dir.display())))?;
+                Log::Own(std::io::BufWriter::with_capacity(64 << 10, log))
+            }
+        };
         let entries = levels.levels.iter().flatten().map(|t| t.entries).sum::<u64>() + active.len() as u64;
         let shared = Arc::new(Shared {
             dir: dir.to_path_buf(),
@@ -315,8 +441,11 @@ impl LsmTree {
                 frozen_log: None,
                 levels: Arc::new(levels),
                 log_number: current,
+                active_lsn: Arc::new(AtomicU64::new(active_lsn)),
+                frozen_lsn: 0,
+                logged_through: head.logged_through,
             }),
-            write: Mutex::new(std::io::BufWriter::with_capacity(64 << 10, log)),
+            write: Mutex::new(log),
             next_file: AtomicU64::new(highest.max(current + 1)),
             work: Mutex::new(false),
             wake: Condvar::new(),
@@ -333,38 +462,53 @@ impl LsmTree {
             .map_err(|e| DbError::io("starting the LSM compaction thread", e))?;
         if !dir.join("MANIFEST").exists() {
             let state = shared.state.read();
-            write_manifest(dir, state.replay_from(), shared.next_file.load(Ordering::Relaxed), &state.levels)?;
+            write_manifest(dir, shared.head(&state), &state.levels)?;
         }
         Ok(LsmTree { shared, worker: Some(worker) })
     }
 
     /// Adds (or with `live` false, deletes) an entry.
     pub fn write(&self, entry: &[u8], live: bool) -> Result<()> {
+        self.write_owned(entry.to_vec(), live)
+    }
+
+    fn write_owned(&self, entry: Vec<u8>, live: bool) -> Result<()> {
         self.shared.check_worker()?;
-        let record = log_record(entry, live);
+        let len = entry.len();
         let full = {
             let mut log = self.shared.write.lock();
-            log.write_all(&record).map_err(io(format!("appending to the log in {}", self.shared.dir.display())))?;
+            let lsn = match &mut *log {
+                Log::Own(file) => {
+                    append_record(file, &entry, live)
+                        .map_err(io(format!("appending to the log in {}", self.shared.dir.display())))?;
+                    0
+                }
+                Log::Shared { log, file } => log.append_entry(*file, &entry, live)?.0,
+            };
             // The skip list takes concurrent inserts; the shared lock only pins which memtable
             // is active (a freeze holds the log lock too, so none happens meanwhile).
             let state = self.shared.state.read();
-            state.active.insert(entry.to_vec(), live);
-            if live {
-                self.shared.entries.fetch_add(1, Ordering::Relaxed);
-            }
-            let size = state.active_bytes.fetch_add(entry.len() + 1, Ordering::Relaxed) + entry.len() + 1;
+            state.active.insert(entry, live);
+            state.active_lsn.fetch_max(lsn, Ordering::Relaxed);
+            let size = state.active_bytes.fetch_add(len + 1, Ordering::Relaxed) + len + 1;
             size >= self.shared.options.memtable_bytes
         };
-        self.shared.user_bytes.fetch_add(entry.len() as u64, Ordering::Relaxed);
+        if live {
+            self.shared.entries.fetch_add(1, Ordering::Relaxed);
+        }
+        self.shared.user_bytes.fetch_add(len as u64, Ordering::Relaxed);
         if full {
             self.shared.freeze()?;
         }
         Ok(())
     }
 
-    /// Makes every change so far durable (fsyncs the log).
+    /// Makes every change so far durable: fsyncs an own log; with a shared log, commits do.
     pub fn sync(&self) -> Result<()> {
-        sync_log(&mut self.shared.write.lock(), &self.shared.dir)
+        match &mut *self.shared.write.lock() {
+            Log::Own(file) => sync_log(file, &self.shared.dir),
+            Log::Shared { .. } => Ok(()),
+        }
     }
 
     /// Calls `f` with every live entry `>= start` in order until it returns false, merging the
@@ -474,13 +618,23 @@ impl LsmTree {
         if tid.page.file != self.shared.heap_file {
             return Err(DbError::Internal(format!("tuple {tid:?} is not in heap file {}", self.shared.heap_file)));
         }
-        let mut entry = key.to_vec();
+        let mut entry = Vec::with_capacity(key.len() + TID_LEN);
+        entry.extend_from_slice(key);
         crate::paged::push_tid(&mut entry, tid);
         Ok(entry)
     }
 }
 
 impl Shared {
+    /// The manifest head for `state`.
+    fn head(&self, state: &State) -> ManifestHead {
+        ManifestHead {
+            log_number: state.replay_from(),
+            next_file: self.next_file.load(Ordering::Relaxed),
+            logged_through: state.logged_through,
+        }
+    }
+
     fn check_worker(&self) -> Result<()> {
         match self.error.lock().as_ref() {
             Some(e) => Err(DbError::Internal(format!("LSM tree in {} stopped: {e}", self.dir.display()))),
@@ -500,19 +654,23 @@ impl Shared {
                     if state.active.is_empty() {
                         return Ok(());
                     }
-                    let number = self.next_file.fetch_add(1, Ordering::Relaxed);
-                    let log = OpenOptions::new()
-                        .create(true)
-                        .append(true)
-                        .open(log_path(&self.dir, number))
-                        .map_err(io(format!("creating a log in {}", self.dir.display())))?;
-                    sync_log(&mut current_log, &self.dir)?;
+                    if let Log::Own(own) = &mut *current_log {
+                        let number = self.next_file.fetch_add(1, Ordering::Relaxed);
+                        let log = OpenOptions::new()
+                            .create(true)
+                            .append(true)
+                            .open(log_path(&self.dir, number))
+                            .map_err(io(format!("creating a log in {}", self.dir.display())))?;
+                        sync_log(own, &self.dir)?;
+                        *own = std::io::BufWriter::with_capacity(64 << 10, log);
+                        state.frozen_log = Some(state.log_number);
+                        state.log_number = number;
+                    }
                     let old = std::mem::replace(&mut state.active, Arc::new(Memtable::new()));
                     state.frozen = Some(old);
-                    state.frozen_log = Some(state.log_number);
+                    state.frozen_lsn = state.active_lsn.load(Ordering::Relaxed);
+                    state.active_lsn = Arc::new(AtomicU64::new(state.frozen_lsn));
                     state.active_bytes = Arc::new(AtomicUsize::new(0));
-                    *current_log = std::io::BufWriter::with_capacity(64 << 10, log);
-                    state.log_number = number;
                     break;
                 }
             }
@@ -554,10 +712,10 @@ impl Shared {
     }
 
     fn flush_frozen(&self) -> Result<()> {
-        let (frozen, log_number) = {
+        let (frozen, log_number, frozen_lsn) = {
             let s = self.state.read();
             match &s.frozen {
-                Some(f) => (f.clone(), s.log_number),
+                Some(f) => (f.clone(), s.log_number, s.frozen_lsn),
                 None => return Ok(()),
             }
         };
@@ -567,13 +725,25 @@ impl Shared {
         }
         self.table_bytes_written.fetch_add(writer.finish()?, Ordering::Relaxed);
         let table = Arc::new(Table::open(id, &table_path(&self.dir, id))?);
+        // Write-ahead: the changes the table holds are durable in the shared log before the
+        // manifest names it (its entries would otherwise outlive a crash their rows did not).
+        let shared_log = match &*self.write.lock() {
+            Log::Shared { log, .. } => Some(log.clone()),
+            Log::Own(_) => None,
+        };
+        if let Some(log) = shared_log {
+            log.flush_to(Lsn(frozen_lsn))?;
+        }
         let mut state = self.state.write();
         let mut levels = (*state.levels).clone();
         if levels.levels.is_empty() {
             levels.levels.push(Vec::new());
         }
         levels.levels[0].insert(0, table);
-        write_manifest(&self.dir, log_number, self.next_file.load(Ordering::Relaxed), &levels)?;
+        let logged_through = state.logged_through.max(frozen_lsn);
+        let head = ManifestHead { log_number, next_file: self.next_file.load(Ordering::Relaxed), logged_through };
+        write_manifest(&self.dir, head, &levels)?;
+        state.logged_through = logged_through;
         state.levels = Arc::new(levels);
         state.frozen = None;
         state.frozen_log = None;
@@ -693,7 +863,7 @@ impl Shared {
                 }
             }
         }
-        write_manifest(&self.dir, state.replay_from(), self.next_file.load(Ordering::Relaxed), &next)?;
+        write_manifest(&self.dir, self.head(&state), &next)?;
         state.levels = Arc::new(next);
         drop(state);
         // Readers holding the old level list keep their mappings alive; unlinking the files
@@ -720,13 +890,13 @@ impl Drop for LsmTree {
 
 impl Index for LsmTree {
     fn insert(&self, key: &[u8], tid: TupleId) -> Result<()> {
-        self.write(&self.entry(key, tid)?, true)
+        self.write_owned(self.entry(key, tid)?, true)
     }
 
     fn delete(&self, key: &[u8], tid: TupleId) -> Result<()> {
         let entry = self.entry(key, tid)?;
         let _ = self.shared.entries.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| Some(n.saturating_sub(1)));
-        self.write(&entry, false)
+        self.write_owned(entry, false)
     }
 
     fn lookup(&self, key: &[u8]) -> Result<Vec<TupleId>> {

@@ -173,3 +173,69 @@ fn a_frozen_memtable_survives_a_stop_before_its_flush() {
     let missing = before.iter().filter(|k| !after.contains(k)).count();
     assert_eq!((missing, after.len()), (0, 3000));
 }
+
+/// The server's way: changes go to a shared write-ahead log, and after a crash the log's
+/// records of this tree (as recovery collects them) rebuild what the tables do not hold.
+fn backlog(log_dir: &Path, file: FileId) -> Vec<LoggedEntry> {
+    let log = rustydb_storage::LogDevice::open(Arc::new(rustydb_storage::io::PosixVfs), log_dir).unwrap();
+    let mut out = Vec::new();
+    log.replay(Lsn(0), |rec| {
+        let (f, live, entry) = decode_entry_record(&rec.payload)?;
+        if f == file {
+            out.push((rec.lsn, entry.to_vec(), live));
+        }
+        Ok(())
+    })
+    .unwrap();
+    out
+}
+
+#[test]
+fn a_tree_on_a_shared_log_recovers_from_that_log_and_flushes_it_first() {
+    const FILE: FileId = FileId(1 << 30 | 77);
+    let dir = tempfile::tempdir().unwrap();
+    let (tree_dir, log_dir) = (dir.path().join("tree"), dir.path().join("wal"));
+    let open_log =
+        || Arc::new(rustydb_storage::LogDevice::open(Arc::new(rustydb_storage::io::PosixVfs), &log_dir).unwrap());
+    let mut model = BTreeSet::new();
+    {
+        let log = open_log();
+        let tree =
+            LsmTree::open_logged(&tree_dir, HEAP, small(CompactionStyle::Leveled), log.clone(), FILE, Vec::new())
+                .unwrap();
+        for i in 0..6_000u32 {
+            let n = i.wrapping_mul(2_654_435_761) % 2000;
+            if i % 4 == 3 {
+                tree.delete(&key(n), tid(n)).unwrap();
+                model.remove(&n);
+            } else {
+                tree.insert(&key(n), tid(n)).unwrap();
+                model.insert(n);
+            }
+        }
+        tree.flush_and_compact().unwrap();
+        assert!(log.durable_lsn().0 > 0, "a flush made the log durable up to the table's last change first");
+        assert!(!tree.shape().is_empty());
+        // More changes that only the log holds; "commit" them, then crash (drop everything).
+        for n in 5000..5300u32 {
+            tree.insert(&key(n), tid(n)).unwrap();
+            model.insert(n);
+        }
+        log.flush_all().unwrap();
+        assert!(
+            std::fs::read_dir(&tree_dir).unwrap().all(|e| { e.unwrap().path().extension().is_none_or(|x| x != "log") }),
+            "no log of its own"
+        );
+    }
+    let expected: Vec<(u32, TupleId)> = model.iter().map(|&n| (n, tid(n))).collect();
+    let records = backlog(&log_dir, FILE);
+    assert!(records.len() >= 6_300);
+    let tree =
+        LsmTree::open_logged(&tree_dir, HEAP, small(CompactionStyle::Leveled), open_log(), FILE, records).unwrap();
+    assert_eq!(keys(&tree), expected, "the tables plus the log's later records are the whole tree");
+    // Without the backlog only what the tables hold is there: the last changes came from the log.
+    drop(tree);
+    let bare =
+        LsmTree::open_logged(&tree_dir, HEAP, small(CompactionStyle::Leveled), open_log(), FILE, Vec::new()).unwrap();
+    assert!(keys(&bare).len() < expected.len());
+}
