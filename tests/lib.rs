@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A harness failure is a test failure.
 
 pub mod raw;
+pub mod slt;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -26,10 +27,15 @@ pub fn server_binary() -> PathBuf {
     BUILT
         .get_or_init(|| {
             let exe = std::env::current_exe().expect("test executable path");
-            let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>").to_path_buf();
+            // Tests run from target/<profile>/deps, tools (the `slt` binary) from target/<profile>.
+            let mut profile_dir = exe.parent().expect("target/<profile>").to_path_buf();
+            if profile_dir.ends_with("deps") {
+                profile_dir.pop();
+            }
             let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
             let mut build = Command::new(cargo);
             build.args(["build", "--quiet", "-p", "rustydb-server", "--bin", "rustydb-server"]);
+            build.current_dir(env!("CARGO_MANIFEST_DIR")); // the `slt` tool may run from anywhere
             if profile_dir.ends_with("release") {
                 build.arg("--release");
             }
