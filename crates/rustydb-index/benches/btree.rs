@@ -7,8 +7,11 @@
 //! - `range_1000`: 1,000 consecutive entries from a random key (ours: the streaming scan the
 //!   `Index::range` collection is built on).
 //! - `bulk_load_100k`: 100,000 sorted entries into an empty tree (redb: inserted in order).
-//! - `lsm_put_1000`: 1,000 random puts into the LSM tree (memtable and log, flushes and
-//!   compactions in the background), with its write amplification printed after.
+//! - `lsm_put_1000`: 1,000 random puts into the LSM tree (memtable and its own buffered log,
+//!   flushes and compactions in the background) beside fjall (an LSM store; journal buffered,
+//!   no fsync, as ours), with write amplification printed after.
+//! - `lsm_get`: point lookups of keys put before, with the tree's read amplification (tables
+//!   read per lookup) printed after.
 //!
 //! `cargo bench -p rustydb-index --bench btree -- --warm-up-time 1 --measurement-time 3`
 
@@ -166,6 +169,7 @@ fn btree(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1000));
     let lsm_dir = tempfile::tempdir().unwrap();
     let lsm = LsmTree::open(lsm_dir.path(), HEAP, LsmOptions::default()).unwrap();
+    let first = next;
     group.bench_function("rustydb", |b| {
         b.iter(|| {
             for _ in 0..1000 {
@@ -174,8 +178,35 @@ fn btree(c: &mut Criterion) {
             }
         })
     });
+    let fjall_dir = tempfile::tempdir().unwrap();
+    let fjall_db = fjall::Database::builder(fjall_dir.path()).open().unwrap();
+    let fjall_tree = fjall_db.keyspace("t", fjall::KeyspaceCreateOptions::default).unwrap();
+    let mut fjall_next = 0u64;
+    group.bench_function("fjall", |b| {
+        b.iter(|| {
+            for _ in 0..1000 {
+                fjall_next += 1;
+                // The same entry as ours: key and tuple id as the key, no value.
+                let mut entry = key(mix64(fjall_next));
+                entry.extend_from_slice(&tid(fjall_next).page.number.to_be_bytes());
+                entry.extend_from_slice(&tid(fjall_next).slot.to_be_bytes());
+                fjall_tree.insert(entry, b"").unwrap();
+            }
+        })
+    });
     group.finish();
     println!("lsm write amplification so far: {:.2}, tables per level {:?}", lsm.write_amplification(), lsm.shape());
+
+    let mut group = c.benchmark_group("lsm_get");
+    let mut probe = first;
+    group.bench_function("rustydb", |b| {
+        b.iter(|| {
+            probe = if probe >= next { first + 1 } else { probe + 1 };
+            black_box(lsm.lookup(&key(mix64(probe))).unwrap())
+        })
+    });
+    group.finish();
+    println!("lsm read amplification: {:.2} tables per lookup", lsm.read_amplification());
     drop(lsm);
 
     let mut group = c.benchmark_group("bulk_load_100k");

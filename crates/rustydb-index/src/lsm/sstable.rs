@@ -252,10 +252,12 @@ impl Table {
             first: Vec::new(),
             last: Vec::new(),
         };
-        if let Some(first_block) = table.blocks.first() {
-            let records = table.block(0, first_block.0, first_block.1)?;
-            table.first = records.first().map(|r| r.0.clone()).unwrap_or_default();
-        }
+        let mut first = Vec::new();
+        table.scan_from(b"", |entry, _| {
+            first = entry.to_vec();
+            false
+        })?;
+        table.first = first;
         table.last = table.blocks.last().map(|b| b.2.clone()).unwrap_or_default();
         Ok(table)
     }
@@ -277,7 +279,9 @@ impl Table {
         bloom_positions(key, bits, hashes).all(|bit| filter[(bit / 8) as usize] & (1 << (bit % 8)) != 0)
     }
 
-    fn block(&self, i: usize, offset: u64, len: u32) -> Result<Vec<Record>> {
+    /// Block `i`'s records, decompressed (borrowed from the mapping when stored raw): one
+    /// buffer, read in place by [`Table::scan_from`] without a copy per record.
+    fn block(&self, i: usize, offset: u64, len: u32) -> Result<std::borrow::Cow<'_, [u8]>> {
         let bad = |what: String| DbError::Corruption(format!("LSM table {} block {i}: {what}", self.path.display()));
         let start = offset as usize;
         let end = start
@@ -295,28 +299,25 @@ impl Table {
         let code = b.u8()?;
         let raw_len = b.u32()? as usize;
         let payload = b.rest();
-        let raw = match code {
-            0 => payload.to_vec(),
-            1 => lz4_flex::block::decompress(payload, raw_len).map_err(|e| bad(format!("lz4: {e}")))?,
-            2 => zstd::bulk::decompress(payload, raw_len).map_err(|e| bad(format!("zstd: {e}")))?,
+        Ok(match code {
+            0 => std::borrow::Cow::Borrowed(payload),
+            1 => lz4_flex::block::decompress(payload, raw_len).map_err(|e| bad(format!("lz4: {e}")))?.into(),
+            2 => zstd::bulk::decompress(payload, raw_len).map_err(|e| bad(format!("zstd: {e}")))?.into(),
             other => return Err(bad(format!("unknown compression {other}"))),
-        };
-        let mut records = Vec::new();
-        let mut r = LeReader::new(&raw, "LSM block records");
-        while r.remaining() > 0 {
-            let live = r.u8()? == 1;
-            let len = r.u16()? as usize;
-            records.push((r.take(len)?.to_vec(), live));
-        }
-        Ok(records)
+        })
     }
 
     /// Calls `f` on every record `>= start` in order until it returns false.
     pub fn scan_from(&self, start: &[u8], mut f: impl FnMut(&[u8], bool) -> bool) -> Result<()> {
         let first = self.blocks.partition_point(|b| b.2.as_slice() < start);
         for (i, (offset, len, _)) in self.blocks.iter().enumerate().skip(first) {
-            for (entry, live) in self.block(i, *offset, *len)? {
-                if entry.as_slice() >= start && !f(&entry, live) {
+            let raw = self.block(i, *offset, *len)?;
+            let mut r = LeReader::new(&raw, "LSM block records");
+            while r.remaining() > 0 {
+                let live = r.u8()? == 1;
+                let len = r.u16()? as usize;
+                let entry = r.take(len)?;
+                if entry >= start && !f(entry, live) {
                     return Ok(());
                 }
             }
