@@ -33,6 +33,7 @@ impl BackgroundWriter {
                         return;
                     }
                 }
+                pool.publish_metrics();
                 if let Err(e) = pool.write_some_dirty(batch) {
                     // Evictions will hit the same error and report it to a client; keep trying.
                     tracing::warn!(error = %e, "background writer could not write a page");

@@ -879,18 +879,45 @@ impl Index for BTree {
         self.delete_entry(&self.entry(key, tid)?).map(|_| ())
     }
 
+    /// The entries of `key` from the leaf where they start, on through right siblings while
+    /// they hold more; entries are compared in place, not copied out.
     fn lookup(&self, key: &[u8]) -> Result<Vec<TupleId>> {
         let mut out = Vec::new();
-        self.scan_forward(key, |entry| {
-            if !entry.starts_with(key) {
-                return Ok(false);
+        let mut scratch = Vec::new();
+        let mut guard = self.leaf_for_read(Some(key), false)?;
+        let mut i = None;
+        loop {
+            let right = {
+                let node = Node::parse(&guard)?;
+                let mut i = match i.take() {
+                    Some(i) => i,
+                    None => node.lower_bound(key)?,
+                };
+                while i < node.count {
+                    if !node.item_starts_with(i, key)? {
+                        return Ok(out);
+                    }
+                    if node.item_has_key(i, key)? {
+                        let suffix = node.suffix(i)?;
+                        // The tuple id ends the entry; a node prefix may reach into it.
+                        let entry = if suffix.len() >= TID_LEN {
+                            suffix
+                        } else {
+                            node.key_into(i, &mut scratch)?;
+                            &scratch
+                        };
+                        out.push(self.tid_of(entry));
+                    }
+                    i += 1;
+                }
+                node.right
+            };
+            if right == NO_PAGE {
+                return Ok(out);
             }
-            if entry.len() == key.len() + TID_LEN {
-                out.push(self.tid_of(entry));
-            }
-            Ok(true)
-        })?;
-        Ok(out)
+            guard = self.pool.read(self.pid(right))?;
+            i = Some(0);
+        }
     }
 
     fn range(&self, lower: Bound<&[u8]>, upper: Bound<&[u8]>, reverse: bool) -> Result<Vec<(Vec<u8>, TupleId)>> {

@@ -160,6 +160,16 @@ impl<'a> Node<'a> {
         Ok(prefix[..n] == key[..n] && suffix.starts_with(&key[n..]))
     }
 
+    /// True if leaf item `i`'s whole entry starts with `key`, decided without building it.
+    pub fn item_starts_with(&self, i: usize, key: &[u8]) -> Result<bool> {
+        let (prefix, suffix) = (self.prefix(), self.suffix(i)?);
+        if prefix.len() + suffix.len() < key.len() {
+            return Ok(false);
+        }
+        let n = prefix.len().min(key.len());
+        Ok(prefix[..n] == key[..n] && suffix.starts_with(&key[n..]))
+    }
+
     /// Every item, with whole keys.
     pub fn items(&self) -> Result<Vec<Item>> {
         (0..self.count)
