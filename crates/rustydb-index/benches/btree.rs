@@ -10,6 +10,9 @@
 //! - `lsm_put_1000`: 1,000 random puts into the LSM tree (memtable and its own buffered log,
 //!   flushes and compactions in the background) beside fjall (an LSM store; journal buffered,
 //!   no fsync, as ours), with write amplification printed after.
+//! - `lsm_memtable_put_1000`: the same puts into the memtable path alone (a fresh tree whose
+//!   memtable holds them all: its log append and skip-list insert, no flush or compaction), the
+//!   rate the aim names.
 //! - `lsm_get`: point lookups of keys put before, with the tree's read amplification (tables
 //!   read per lookup) printed after.
 //!
@@ -196,6 +199,24 @@ fn btree(c: &mut Criterion) {
     });
     group.finish();
     println!("lsm write amplification so far: {:.2}, tables per level {:?}", lsm.write_amplification(), lsm.shape());
+
+    let mut group = c.benchmark_group("lsm_memtable_put_1000");
+    group.throughput(Throughput::Elements(1000));
+    group.bench_function("rustydb", |b| {
+        b.iter_custom(|iters| {
+            // A fresh tree per measurement, its memtable large enough for every put.
+            let dir = tempfile::tempdir().unwrap();
+            let options = LsmOptions { memtable_bytes: usize::MAX, ..LsmOptions::default() };
+            let fresh = LsmTree::open(dir.path(), HEAP, options).unwrap();
+            let keys: Vec<Vec<u8>> = (0..iters * 1000).map(|n| key(mix64(n + 1))).collect();
+            let started = std::time::Instant::now();
+            for (n, k) in keys.iter().enumerate() {
+                fresh.insert(k, tid(n as u64)).unwrap();
+            }
+            started.elapsed()
+        })
+    });
+    group.finish();
 
     let mut group = c.benchmark_group("lsm_get");
     let mut probe = first;
