@@ -35,22 +35,28 @@ fn keys(tree: &LsmTree) -> Vec<(u32, TupleId)> {
         .collect()
 }
 
+/// `changes` pseudo-random changes over `keys` keys, every `delete_every`-th a delete, applied
+/// to the tree and to `model`.
+fn churn(tree: &LsmTree, model: &mut BTreeSet<u32>, changes: u32, keys: u32, delete_every: u32) {
+    for i in 0..changes {
+        let n = i.wrapping_mul(2_654_435_761) % keys;
+        if i % delete_every == delete_every - 1 {
+            tree.delete(&key(n), tid(n)).unwrap();
+            model.remove(&n);
+        } else {
+            tree.insert(&key(n), tid(n)).unwrap();
+            model.insert(n);
+        }
+    }
+}
+
 #[test]
 fn flushes_and_compactions_keep_every_entry_under_both_styles() {
     for style in [CompactionStyle::Leveled, CompactionStyle::Tiered] {
         let dir = tempfile::tempdir().unwrap();
         let tree = LsmTree::open(dir.path(), HEAP, small(style)).unwrap();
         let mut model = BTreeSet::new();
-        for i in 0..20_000u32 {
-            let n = i.wrapping_mul(2_654_435_761) % 5000;
-            if i % 5 == 4 {
-                tree.delete(&key(n), tid(n)).unwrap();
-                model.remove(&n);
-            } else {
-                tree.insert(&key(n), tid(n)).unwrap();
-                model.insert(n);
-            }
-        }
+        churn(&tree, &mut model, 20_000, 5000, 5);
         tree.flush_and_compact().unwrap();
         let shape = tree.shape();
         assert!(shape.len() >= 2, "{style:?}: {shape:?}");
@@ -203,16 +209,7 @@ fn a_tree_on_a_shared_log_recovers_from_that_log_and_flushes_it_first() {
         let tree =
             LsmTree::open_logged(&tree_dir, HEAP, small(CompactionStyle::Leveled), log.clone(), FILE, Vec::new())
                 .unwrap();
-        for i in 0..6_000u32 {
-            let n = i.wrapping_mul(2_654_435_761) % 2000;
-            if i % 4 == 3 {
-                tree.delete(&key(n), tid(n)).unwrap();
-                model.remove(&n);
-            } else {
-                tree.insert(&key(n), tid(n)).unwrap();
-                model.insert(n);
-            }
-        }
+        churn(&tree, &mut model, 6_000, 2000, 4);
         tree.flush_and_compact().unwrap();
         assert!(log.durable_lsn().0 > 0, "a flush made the log durable up to the table's last change first");
         assert!(!tree.shape().is_empty());
