@@ -293,10 +293,7 @@ fn index_columns(list: &str) -> Result<(Vec<usize>, Vec<bool>)> {
             None => (part, false),
         };
         columns.push(
-            positions(position)?
-                .first()
-                .copied()
-                .ok_or_else(|| DbError::Corruption(format!("bad index column list {list:?}")))?,
+            position.parse::<usize>().map_err(|_| DbError::Corruption(format!("bad index column list {list:?}")))?,
         );
         descending.push(desc);
     }

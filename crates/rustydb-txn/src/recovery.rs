@@ -84,7 +84,5 @@ pub fn recover(storage: &StorageEngine) -> Result<Recovered> {
         aborted: aborted.len() as u64,
         elapsed: started.elapsed(),
     };
-    // A tree dropped by a committed transaction takes nothing back.
-    lsm.retain(|file, _| storage.aux_dir(*file).exists());
     Ok(Recovered { status: StatusTable::new(TxnId(max_xid + 1), aborted), report, lsm })
 }

@@ -239,6 +239,8 @@ struct Shared {
     /// flushed and fsynced it, as a change to any file is once fsynced, and a put costs no
     /// system call.
     write: Mutex<Log>,
+    /// The shared log, if the tree writes to one (what a flush makes durable first).
+    shared_log: Option<Arc<dyn EntryLog>>,
     next_file: AtomicU64,
     work: Mutex<bool>,
     wake: Condvar,
@@ -479,6 +481,10 @@ impl LsmTree {
                 frozen_lsn: 0,
                 logged_through: head.logged_through,
             }),
+            shared_log: match &log {
+                Log::Shared { log, .. } => Some(log.clone()),
+                Log::Own(_) => None,
+            },
             write: Mutex::new(log),
             next_file: AtomicU64::new(highest.max(current + 1)),
             work: Mutex::new(false),
@@ -778,11 +784,7 @@ impl Shared {
         let table = Arc::new(Table::open(id, &table_path(&self.dir, id))?);
         // Write-ahead: the changes the table holds are durable in the shared log before the
         // manifest names it (its entries would otherwise outlive a crash their rows did not).
-        let shared_log = match &*self.write.lock() {
-            Log::Shared { log, .. } => Some(log.clone()),
-            Log::Own(_) => None,
-        };
-        if let Some(log) = shared_log {
+        if let Some(log) = &self.shared_log {
             log.flush_to(Lsn(frozen_lsn))?;
         }
         let mut state = self.state.write();
