@@ -43,6 +43,18 @@ pub enum SqlState {
     InvalidCatalogName,
     /// 40001 serialization_failure
     SerializationFailure,
+    /// 40P01 deadlock_detected
+    DeadlockDetected,
+    /// 55P03 lock_not_available (NOWAIT, lock_timeout)
+    LockNotAvailable,
+    /// 3B001 invalid_savepoint_specification
+    InvalidSavepointSpecification,
+    /// 25P03 idle_in_transaction_session_timeout
+    IdleInTransactionSessionTimeout,
+    /// 57014 query_canceled (statement_timeout, cancel requests)
+    QueryCanceled,
+    /// 55P02 cant_change_runtime_param
+    CantChangeRuntimeParam,
     /// 42601 syntax_error
     SyntaxError,
     /// 42703 undefined_column
@@ -121,6 +133,12 @@ impl SqlState {
             InvalidAuthorization => "28000",
             InvalidCatalogName => "3D000",
             SerializationFailure => "40001",
+            DeadlockDetected => "40P01",
+            LockNotAvailable => "55P03",
+            InvalidSavepointSpecification => "3B001",
+            IdleInTransactionSessionTimeout => "25P03",
+            QueryCanceled => "57014",
+            CantChangeRuntimeParam => "55P02",
             SyntaxError => "42601",
             UndefinedColumn => "42703",
             AmbiguousColumn => "42702",

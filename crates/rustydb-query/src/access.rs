@@ -7,7 +7,7 @@ use crate::context::ExecContext;
 use rustydb_foundation::row::{decode_row, encode_row};
 use rustydb_foundation::{DbError, Result, SqlState, TupleId, Value};
 use rustydb_index::{Index, keycode};
-use rustydb_txn::tuple;
+use rustydb_txn::{Delete, Liveness, tuple};
 
 /// Visible rows on one page of `table`.
 pub fn scan_page(ctx: &mut ExecContext<'_>, table: &TableDef, page: u32) -> Result<Vec<(TupleId, Vec<Value>)>> {
@@ -90,52 +90,91 @@ pub fn insert(ctx: &mut ExecContext<'_>, table: &TableDef, row: &[Value]) -> Res
     let key_of = |columns: &[usize]| -> Vec<Value> { columns.iter().map(|&i| row[i].clone()).collect() };
     let pk_key = pk.as_ref().map(|_| key_of(&table.primary_key));
     let secondary_keys: Vec<Vec<Value>> = secondary.iter().map(|(def, _)| key_of(&def.columns)).collect();
-    let _pk_lock = pk.as_ref().map(|pk| pk.unique.lock());
-    let _index_locks: Vec<_> =
-        secondary.iter().filter(|(def, _)| def.unique).map(|(_, open)| open.unique.lock()).collect();
     let heap = ctx.engine.txn_manager().storage().heap(table.file())?;
-    if let (Some(pk), Some(values)) = (&pk, &pk_key)
-        && live_duplicate(ctx, &heap, &pk.index, &keycode::encode_key(values))?
-    {
-        return Err(duplicate_key(table, &table.primary_key_name(), &table.primary_key, values));
-    }
-    for ((def, open), values) in secondary.iter().zip(&secondary_keys) {
-        if def.unique
-            && !values.iter().any(Value::is_null)
-            && live_duplicate(ctx, &heap, open.index.as_ref(), &def.key(values))?
-        {
-            return Err(duplicate_key(table, &def.name, &def.columns, values));
+    loop {
+        // A duplicate whose writer is still running is waited for with no index lock held;
+        // then the checks start again (it may have committed, rolled back, or been followed
+        // by others).
+        let pending = {
+            let _pk_lock = pk.as_ref().map(|pk| pk.unique.lock());
+            let _index_locks: Vec<_> =
+                secondary.iter().filter(|(def, _)| def.unique).map(|(_, open)| open.unique.lock()).collect();
+            let mut pending = None;
+            if let (Some(pk), Some(values)) = (&pk, &pk_key) {
+                match duplicate(ctx, &heap, &pk.index, &keycode::encode_key(values))? {
+                    Liveness::Live => {
+                        return Err(duplicate_key(table, &table.primary_key_name(), &table.primary_key, values));
+                    }
+                    Liveness::Pending(other) => pending = Some(other),
+                    Liveness::Dead => {}
+                }
+            }
+            for ((def, open), values) in secondary.iter().zip(&secondary_keys) {
+                if pending.is_some() || !def.unique || values.iter().any(Value::is_null) {
+                    continue;
+                }
+                match duplicate(ctx, &heap, open.index.as_ref(), &def.key(values))? {
+                    Liveness::Live => return Err(duplicate_key(table, &def.name, &def.columns, values)),
+                    Liveness::Pending(other) => pending = Some(other),
+                    Liveness::Dead => {}
+                }
+            }
+            if pending.is_none() {
+                let tid = insert_raw(ctx, table, row)?;
+                if let (Some(pk), Some(values)) = (&pk, &pk_key) {
+                    pk.index.insert(&keycode::encode_key(values), tid)?;
+                }
+                for ((def, open), values) in secondary.iter().zip(&secondary_keys) {
+                    open.index.insert(&def.key(values), tid)?;
+                }
+                return Ok(tid);
+            }
+            pending
+        };
+        if let Some(other) = pending {
+            ctx.engine.txn_manager().wait_for(ctx.txn, other)?;
         }
     }
-    let tid = insert_raw(ctx, table, row)?;
-    if let (Some(pk), Some(values)) = (&pk, &pk_key) {
-        pk.index.insert(&keycode::encode_key(values), tid)?;
-    }
-    for ((def, open), values) in secondary.iter().zip(&secondary_keys) {
-        open.index.insert(&def.key(values), tid)?;
-    }
-    Ok(tid)
 }
 
-/// True if `key` is in `index` for a row version that may be live.
-fn live_duplicate(
+/// Whether `key` is in `index` for a version that counts for uniqueness: live if any is,
+/// else pending on the first still-running writer, else dead.
+fn duplicate(
     ctx: &mut ExecContext<'_>,
     heap: &rustydb_storage::HeapFile,
     index: &dyn Index,
     key: &[u8],
-) -> Result<bool> {
+) -> Result<Liveness> {
+    let mut verdict = Liveness::Dead;
     for tid in index.lookup(key)? {
-        if ctx.engine.txn_manager().may_be_live(ctx.txn, heap, tid)? {
-            return Ok(true);
+        match ctx.engine.txn_manager().liveness(ctx.txn, heap, tid)? {
+            Liveness::Live => return Ok(Liveness::Live),
+            Liveness::Pending(other) if verdict == Liveness::Dead => verdict = Liveness::Pending(other),
+            _ => {}
         }
     }
-    Ok(false)
+    Ok(verdict)
 }
 
-/// Deletes the visible row at `tid`; `false` if this transaction already had.
-pub fn delete(ctx: &mut ExecContext<'_>, table: &TableDef, tid: TupleId) -> Result<bool> {
+/// Deletes the visible row at `tid` (see [`rustydb_txn::TxnManager::delete`] for waits and
+/// what READ COMMITTED learns).
+pub fn delete(ctx: &mut ExecContext<'_>, table: &TableDef, tid: TupleId) -> Result<Delete> {
     let heap = ctx.engine.txn_manager().storage().heap(table.file())?;
     ctx.engine.txn_manager().delete(ctx.txn, &heap, tid)
+}
+
+/// Records that the version at `old`, just deleted, was updated into the one at `new`.
+pub fn link_update(ctx: &mut ExecContext<'_>, table: &TableDef, old: TupleId, new: TupleId) -> Result<()> {
+    let heap = ctx.engine.txn_manager().storage().heap(table.file())?;
+    ctx.engine.txn_manager().link_update(ctx.txn, &heap, old, new)
+}
+
+/// The row at `tid` whatever the snapshot: the newer version a READ COMMITTED writer re-checks
+/// after a concurrent update committed.
+pub fn fetch_newer(ctx: &mut ExecContext<'_>, table: &TableDef, tid: TupleId) -> Result<Option<Vec<Value>>> {
+    let heap = ctx.engine.txn_manager().storage().heap(table.file())?;
+    let Some((_, body)) = ctx.engine.txn_manager().fetch_version(&heap, tid)? else { return Ok(None) };
+    decode_row(&body, table.schema.len()).map(Some)
 }
 
 fn check_not_null(table: &TableDef, row: &[Value]) -> Result<()> {

@@ -16,19 +16,55 @@ use rustydb_storage::Compression;
 use rustydb_txn::IsolationLevel;
 use sqlparser::ast;
 
-/// Transaction control needs no catalog: bound without a transaction.
+/// Transaction control and session settings need no catalog: bound without a transaction.
 pub fn bind_transaction_control(stmt: &ast::Statement) -> Result<Option<Statement>> {
     Ok(match stmt {
         ast::Statement::StartTransaction { modes, .. } => {
-            let mut isolation = None;
-            let mut read_only = false;
-            for mode in modes {
-                match mode {
-                    ast::TransactionMode::IsolationLevel(level) => isolation = Some(isolation_level(level)?),
-                    ast::TransactionMode::AccessMode(m) => read_only = *m == ast::TransactionAccessMode::ReadOnly,
-                }
-            }
+            let (isolation, read_only) = transaction_modes(modes)?;
             Some(Statement::Begin { isolation, read_only })
+        }
+        ast::Statement::Set(ast::Set::SetTransaction { modes, snapshot: None, session }) => {
+            let (isolation, read_only) = transaction_modes(modes)?;
+            Some(Statement::SetTransaction { isolation, read_only, session: *session })
+        }
+        ast::Statement::Set(ast::Set::SetTransaction { snapshot: Some(_), .. }) => {
+            return Err(DbError::unsupported("SET TRANSACTION SNAPSHOT"));
+        }
+        ast::Statement::Set(ast::Set::SingleAssignment { scope, hivevar: false, variable, values }) => {
+            if matches!(scope, Some(ast::ContextModifier::Local)) {
+                return Err(DbError::unsupported("SET LOCAL"));
+            }
+            let name = variable.to_string().to_ascii_lowercase();
+            if name == "transaction_isolation" {
+                let level = setting_value(values)?.as_deref().map(crate::settings::parse_isolation);
+                let isolation = level.map(|l| {
+                    l.ok_or_else(|| {
+                        DbError::sql(
+                            SqlState::InvalidParameterValue,
+                            "invalid value for parameter \"transaction_isolation\"",
+                        )
+                    })
+                });
+                return Ok(Some(Statement::SetTransaction {
+                    isolation: isolation.transpose()?,
+                    read_only: None,
+                    session: false,
+                }));
+            }
+            Some(Statement::Set { name, value: setting_value(values)? })
+        }
+        ast::Statement::Set(ast::Set::SetTimeZone { local: false, value }) => {
+            Some(Statement::Set { name: "timezone".into(), value: setting_value(std::slice::from_ref(value))? })
+        }
+        ast::Statement::Reset(reset) => match &reset.reset {
+            ast::Reset::ConfigurationParameter(name) => {
+                Some(Statement::Set { name: name.to_string().to_ascii_lowercase(), value: None })
+            }
+            _ => return Err(DbError::unsupported(format!("{stmt}"))),
+        },
+        ast::Statement::ShowVariable { variable } => {
+            let words: Vec<String> = variable.iter().map(|i| i.value.to_ascii_lowercase()).collect();
+            Some(Statement::Show { name: words.join(" ") })
         }
         ast::Statement::Commit { chain: false, .. } => Some(Statement::Commit),
         ast::Statement::Rollback { chain: false, savepoint: None } => Some(Statement::Rollback),
@@ -37,6 +73,49 @@ pub fn bind_transaction_control(stmt: &ast::Statement) -> Result<Option<Statemen
         }
         _ => None,
     })
+}
+
+/// The isolation level and access mode named in BEGIN or SET TRANSACTION.
+fn transaction_modes(modes: &[ast::TransactionMode]) -> Result<(Option<IsolationLevel>, Option<bool>)> {
+    let mut isolation = None;
+    let mut read_only = None;
+    for mode in modes {
+        match mode {
+            ast::TransactionMode::IsolationLevel(level) => isolation = Some(isolation_level(level)?),
+            ast::TransactionMode::AccessMode(m) => read_only = Some(*m == ast::TransactionAccessMode::ReadOnly),
+        }
+    }
+    Ok((isolation, read_only))
+}
+
+/// A SET value as text: strings as written, numbers and names as written (names lower case),
+/// `DEFAULT` as `None`, lists joined with ", ".
+fn setting_value(values: &[ast::Expr]) -> Result<Option<String>> {
+    let mut parts = Vec::with_capacity(values.len());
+    for value in values {
+        let text = match value {
+            ast::Expr::Value(v) => match &v.value {
+                ast::Value::SingleQuotedString(s) => s.clone(),
+                ast::Value::Number(n, _) => n.clone(),
+                ast::Value::Boolean(b) => if *b { "on" } else { "off" }.to_string(),
+                other => return Err(DbError::unsupported(format!("the setting value {other}"))),
+            },
+            ast::Expr::Identifier(ident)
+                if ident.quote_style.is_none() && ident.value.eq_ignore_ascii_case("default") =>
+            {
+                return Ok(None);
+            }
+            ast::Expr::Identifier(ident) if ident.quote_style.is_none() => ident.value.to_ascii_lowercase(),
+            ast::Expr::Identifier(ident) => ident.value.clone(),
+            ast::Expr::UnaryOp { op: ast::UnaryOperator::Minus, expr } => match expr.as_ref() {
+                ast::Expr::Value(v) => format!("-{}", v.value),
+                other => return Err(DbError::unsupported(format!("the setting value -{other}"))),
+            },
+            other => return Err(DbError::unsupported(format!("the setting value {other}"))),
+        };
+        parts.push(text);
+    }
+    Ok(Some(parts.join(", ")))
 }
 
 fn isolation_level(level: &ast::TransactionIsolationLevel) -> Result<IsolationLevel> {

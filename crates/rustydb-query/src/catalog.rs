@@ -19,6 +19,7 @@ use crate::access;
 use crate::context::ExecContext;
 use rustydb_foundation::{Column, DataType, DbError, FileId, Result, Schema, TableId, Value};
 use rustydb_storage::Compression;
+use rustydb_txn::Liveness;
 
 /// The first id handed to a user table.
 pub const FIRST_USER_TABLE: u32 = 16384;
@@ -396,7 +397,9 @@ pub fn name_in_use(ctx: &mut ExecContext<'_>, name: &str) -> Result<bool> {
     for sys in [system(System::Tables), system(System::Indexes)] {
         let heap = ctx.engine.txn_manager().storage().heap(sys.file())?;
         for (tid, row) in access::scan_all_versions(ctx, sys)? {
-            if row[1] == Value::Text(name.into()) && ctx.engine.txn_manager().may_be_live(ctx.txn, &heap, tid)? {
+            if row[1] == Value::Text(name.into())
+                && ctx.engine.txn_manager().liveness(ctx.txn, &heap, tid)? != Liveness::Dead
+            {
                 return Ok(true);
             }
         }

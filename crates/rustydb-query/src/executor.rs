@@ -11,6 +11,7 @@ use crate::plan::{Access, InsertSource, RangeEnd, SelectPlan, SortKey, Source, S
 use crate::result::{Notice, StatementResult};
 use rustydb_foundation::{DbError, Result, Schema, SqlState, TupleId, Value};
 use rustydb_index::{Index, keycode};
+use rustydb_txn::Delete;
 use std::cmp::Ordering;
 
 /// Runs a bound statement (not transaction control, which the session handles).
@@ -40,9 +41,12 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
             create_index(ctx, &spec, *if_not_exists)
         }
         Statement::DropIndex { names, if_exists } => drop_indexes(ctx, names, *if_exists),
-        Statement::Begin { .. } | Statement::Commit | Statement::Rollback => {
-            Err(DbError::Internal("transaction control reached the executor".into()))
-        }
+        Statement::Begin { .. }
+        | Statement::Commit
+        | Statement::Rollback
+        | Statement::SetTransaction { .. }
+        | Statement::Set { .. }
+        | Statement::Show { .. } => Err(DbError::Internal("transaction control reached the executor".into())),
     }
 }
 
@@ -279,16 +283,42 @@ fn update(
 ) -> Result<StatementResult> {
     let mut count = 0;
     for (tid, old) in targets(ctx, table, filter, access)? {
+        let Some((tid, old)) = claim(ctx, table, filter, tid, old)? else { continue };
         let mut new = old.clone();
         for (pos, expr) in assignments {
             new[*pos] = expr.eval(&old, &env(ctx))?;
         }
-        if access::delete(ctx, table, tid)? {
-            access::insert(ctx, table, &new)?;
-            count += 1;
-        }
+        let new_tid = access::insert(ctx, table, &new)?;
+        access::link_update(ctx, table, tid, new_tid)?;
+        count += 1;
     }
     Ok(StatementResult::tag(format!("UPDATE {count}")))
+}
+
+/// Deletes the version at `tid` for an UPDATE or DELETE, and returns the version deleted: the
+/// one found, or under READ COMMITTED the newest version of the row if a concurrent update
+/// committed meanwhile and that version still passes `filter` (PostgreSQL's re-check). `None`
+/// if the row is no longer there to change.
+fn claim(
+    ctx: &mut ExecContext<'_>,
+    table: &TableDef,
+    filter: Option<&Expr>,
+    mut tid: TupleId,
+    mut row: Vec<Value>,
+) -> Result<Option<(TupleId, Vec<Value>)>> {
+    loop {
+        match access::delete(ctx, table, tid)? {
+            Delete::Done => return Ok(Some((tid, row))),
+            Delete::AlreadyMine | Delete::Gone => return Ok(None),
+            Delete::Updated(newer) => {
+                let Some(newer_row) = access::fetch_newer(ctx, table, newer)? else { return Ok(None) };
+                if !passes(filter, &newer_row, &env(ctx))? {
+                    return Ok(None);
+                }
+                (tid, row) = (newer, newer_row);
+            }
+        }
+    }
 }
 
 fn delete(
@@ -298,8 +328,8 @@ fn delete(
     access: &Access,
 ) -> Result<StatementResult> {
     let mut count = 0;
-    for (tid, _) in targets(ctx, table, filter, access)? {
-        if access::delete(ctx, table, tid)? {
+    for (tid, row) in targets(ctx, table, filter, access)? {
+        if claim(ctx, table, filter, tid, row)?.is_some() {
             count += 1;
         }
     }

@@ -42,6 +42,7 @@ pub mod plan;
 pub mod planner;
 pub mod result;
 pub mod session;
+pub mod settings;
 pub mod types;
 
 pub use engine::{Engine, EngineOptions};

@@ -176,13 +176,34 @@ pub enum Statement {
     Begin {
         /// Requested isolation level.
         isolation: Option<IsolationLevel>,
-        /// READ ONLY.
-        read_only: bool,
+        /// READ ONLY (`Some(true)`) or READ WRITE, if named.
+        read_only: Option<bool>,
     },
     /// COMMIT / END.
     Commit,
     /// ROLLBACK / ABORT.
     Rollback,
+    /// SET TRANSACTION (this transaction) or SET SESSION CHARACTERISTICS AS TRANSACTION.
+    SetTransaction {
+        /// Isolation level, if named.
+        isolation: Option<IsolationLevel>,
+        /// READ ONLY (`Some(true)`) or READ WRITE (`Some(false)`), if named.
+        read_only: Option<bool>,
+        /// The session's defaults rather than this transaction.
+        session: bool,
+    },
+    /// SET name = value; `None` sets the default (`SET ... TO DEFAULT`, `RESET`).
+    Set {
+        /// The setting, lower case.
+        name: String,
+        /// The value as text.
+        value: Option<String>,
+    },
+    /// SHOW name (`all` for every setting).
+    Show {
+        /// The setting, lower case.
+        name: String,
+    },
 }
 
 impl Statement {
@@ -214,6 +235,8 @@ impl Statement {
             Statement::Begin { .. } => "BEGIN",
             Statement::Commit => "COMMIT",
             Statement::Rollback => "ROLLBACK",
+            Statement::SetTransaction { .. } | Statement::Set { .. } => "SET",
+            Statement::Show { .. } => "SHOW",
         }
     }
 }

@@ -18,7 +18,10 @@ use crate::engine::Engine;
 use crate::executor;
 use crate::parser;
 use crate::plan::Statement;
+use crate::result::ResultColumn;
 use crate::result::{Notice, StatementResult};
+use crate::settings::{InTransaction, SessionSettings};
+use rustydb_foundation::{DataType, Value};
 use rustydb_foundation::{DbError, Result, SqlState};
 use rustydb_txn::{IsolationLevel, Transaction};
 use sqlparser::ast;
@@ -42,8 +45,13 @@ pub enum TransactionStatus {
 #[derive(Debug)]
 enum State {
     Idle,
-    InBlock { txn: Transaction, read_only: bool },
-    Failed(Transaction),
+    InBlock {
+        txn: Transaction,
+        read_only: bool,
+    },
+    /// The transaction was rolled back when the error happened (its locks released, its
+    /// changes invisible, as in PostgreSQL); the block waits for COMMIT or ROLLBACK.
+    Failed,
 }
 
 /// One client's session.
@@ -53,7 +61,7 @@ pub struct Session {
     user: String,
     database: String,
     state: State,
-    default_isolation: IsolationLevel,
+    settings: SessionSettings,
 }
 
 impl Session {
@@ -64,7 +72,7 @@ impl Session {
             user: user.into(),
             database: database.into(),
             state: State::Idle,
-            default_isolation: IsolationLevel::ReadCommitted,
+            settings: SessionSettings::default(),
         }
     }
 
@@ -73,12 +81,24 @@ impl Session {
         &self.user
     }
 
+    /// The session's settings.
+    pub fn settings(&self) -> &SessionSettings {
+        &self.settings
+    }
+
+    /// Starts a transaction with the session's lock settings.
+    fn begin(&self, isolation: Option<IsolationLevel>) -> Transaction {
+        let mut txn = self.engine.txn_manager().begin(isolation.unwrap_or(self.settings.default_isolation));
+        txn.wait = self.settings.lock_wait();
+        txn
+    }
+
     /// The transaction status.
     pub fn transaction_status(&self) -> TransactionStatus {
         match self.state {
             State::Idle => TransactionStatus::Idle,
             State::InBlock { .. } => TransactionStatus::InBlock,
-            State::Failed(_) => TransactionStatus::Failed,
+            State::Failed => TransactionStatus::Failed,
         }
     }
 
@@ -136,10 +156,11 @@ impl Session {
     fn execute_implicit_block(&mut self, statements: &[ast::Statement]) -> Vec<Result<StatementResult>> {
         let engine = self.engine.clone();
         let tm = engine.txn_manager();
-        let mut guard = tm.guard(tm.begin(self.default_isolation));
+        let mut guard = tm.guard(self.begin(None));
+        let read_only = self.settings.default_read_only;
         let mut results = Vec::with_capacity(statements.len());
         for stmt in statements {
-            let result = self.run_in(guard.txn(), false, stmt);
+            let result = self.run_in(guard.txn(), read_only, stmt);
             let failed = result.is_err();
             results.push(result);
             if failed {
@@ -158,26 +179,23 @@ impl Session {
             return self.control(control);
         }
         match std::mem::replace(&mut self.state, State::Idle) {
-            State::Failed(txn) => {
-                self.state = State::Failed(txn);
-                Err(DbError::sql(
-                    SqlState::InFailedSqlTransaction,
-                    "current transaction is aborted, commands ignored until end of transaction block",
-                ))
+            State::Failed => {
+                self.state = State::Failed;
+                Err(in_failed_block())
             }
             State::InBlock { txn, read_only } => {
                 let engine = self.engine.clone();
                 let mut guard = engine.txn_manager().guard(txn);
                 let result = self.run_in(guard.txn(), read_only, stmt);
                 let txn = guard.release();
-                self.state = if result.is_ok() { State::InBlock { txn, read_only } } else { State::Failed(txn) };
+                self.state = self.after(result.is_ok(), txn, read_only);
                 result
             }
             State::Idle => {
                 let engine = self.engine.clone();
                 let tm = engine.txn_manager();
-                let mut guard = tm.guard(tm.begin(self.default_isolation));
-                match self.run_in(guard.txn(), false, stmt) {
+                let mut guard = tm.guard(self.begin(None));
+                match self.run_in(guard.txn(), self.settings.default_read_only, stmt) {
                     Ok(r) => guard.commit().map(|()| r),
                     Err(e) => {
                         guard.abort();
@@ -207,31 +225,78 @@ impl Session {
     }
 
     fn control(&mut self, stmt: Statement) -> Result<StatementResult> {
-        let tm = self.engine.txn_manager();
+        let engine = self.engine.clone();
+        let tm = engine.txn_manager();
+        let ends_block = matches!(stmt, Statement::Commit | Statement::Rollback);
         match (stmt, std::mem::replace(&mut self.state, State::Idle)) {
             (Statement::Begin { isolation, read_only }, State::Idle) => {
-                let txn = tm.begin(isolation.unwrap_or(self.default_isolation));
-                self.state = State::InBlock { txn, read_only };
+                let txn = self.begin(isolation);
+                self.state = State::InBlock { txn, read_only: read_only.unwrap_or(self.settings.default_read_only) };
                 Ok(StatementResult::tag("BEGIN"))
+            }
+            (_, State::Failed) if !ends_block => {
+                self.state = State::Failed;
+                Err(in_failed_block())
+            }
+            (Statement::SetTransaction { isolation, read_only, session: true }, state) => {
+                self.state = state;
+                if let Some(level) = isolation {
+                    self.settings.default_isolation = level;
+                }
+                if let Some(ro) = read_only {
+                    self.settings.default_read_only = ro;
+                }
+                Ok(StatementResult::tag("SET"))
+            }
+            (Statement::SetTransaction { .. }, State::Idle) => Ok(StatementResult::tag("SET")
+                .with_notice(Notice::warning("25P01", "SET TRANSACTION can only be used in transaction blocks"))),
+            (Statement::SetTransaction { isolation, read_only: ro, .. }, State::InBlock { mut txn, mut read_only }) => {
+                let mut result = isolation.map_or(Ok(()), |level| txn.set_isolation(level));
+                if ro == Some(false) && read_only && txn.started() && result.is_ok() {
+                    result = Err(DbError::sql(
+                        SqlState::ActiveSqlTransaction,
+                        "transaction read-write mode must be set before any query",
+                    ));
+                }
+                if let Some(ro) = ro.filter(|_| result.is_ok()) {
+                    read_only = ro;
+                }
+                self.state = self.after(result.is_ok(), txn, read_only);
+                result.map(|()| StatementResult::tag("SET"))
+            }
+            (Statement::Set { name, value }, state) => {
+                let result = self.settings.set(&name, value.as_deref());
+                self.state = match state {
+                    State::InBlock { txn, read_only } => self.after(result.is_ok(), txn, read_only),
+                    other => other,
+                };
+                if let State::InBlock { txn, .. } = &mut self.state {
+                    txn.wait = self.settings.lock_wait();
+                }
+                result.map(|()| StatementResult::tag("SET"))
+            }
+            (Statement::Show { name }, state) => {
+                let in_txn = match &state {
+                    State::InBlock { txn, read_only } => {
+                        Some(InTransaction { isolation: txn.isolation(), read_only: *read_only })
+                    }
+                    _ => None,
+                };
+                let result = self.show(&name, in_txn);
+                self.state = match state {
+                    State::InBlock { txn, read_only } => self.after(result.is_ok(), txn, read_only),
+                    other => other,
+                };
+                result
             }
             (Statement::Begin { .. }, State::InBlock { txn, read_only }) => {
                 self.state = State::InBlock { txn, read_only };
                 Ok(StatementResult::tag("BEGIN")
                     .with_notice(Notice::warning("25001", "there is already a transaction in progress")))
             }
-            (Statement::Begin { .. }, State::Failed(txn)) => {
-                self.state = State::Failed(txn);
-                Err(DbError::sql(
-                    SqlState::InFailedSqlTransaction,
-                    "current transaction is aborted, commands ignored until end of transaction block",
-                ))
-            }
             (Statement::Commit, State::InBlock { txn, .. }) => tm.commit(txn).map(|()| StatementResult::tag("COMMIT")),
-            (Statement::Commit, State::Failed(txn)) => {
-                tm.abort(txn);
-                Ok(StatementResult::tag("ROLLBACK"))
-            }
-            (Statement::Rollback, State::InBlock { txn, .. } | State::Failed(txn)) => {
+            (Statement::Commit | Statement::Rollback, State::Failed) => Ok(StatementResult::tag("ROLLBACK")),
+            (Statement::Rollback, State::InBlock { txn, .. }) => {
                 tm.abort(txn);
                 Ok(StatementResult::tag("ROLLBACK"))
             }
@@ -246,18 +311,61 @@ impl Session {
         }
     }
 
-    fn fail_block(&mut self) {
-        if let State::InBlock { txn, .. } = std::mem::replace(&mut self.state, State::Idle) {
-            self.state = State::Failed(txn);
+    /// `SHOW name` (or `SHOW ALL`) as a result set, as PostgreSQL returns it.
+    fn show(&self, name: &str, txn: Option<InTransaction>) -> Result<StatementResult> {
+        let text = |name: &str| ResultColumn { name: name.into(), data_type: DataType::Text };
+        if name == "all" {
+            let rows = self
+                .settings
+                .all(txn)
+                .into_iter()
+                .map(|(k, v)| vec![Value::Text(k), Value::Text(v), Value::Text(String::new())])
+                .collect();
+            let columns = vec![text("name"), text("setting"), text("description")];
+            return Ok(StatementResult { tag: "SHOW".into(), columns: Some(columns), rows, notices: Vec::new() });
+        }
+        let value = self.settings.show(name, txn)?;
+        let column = if name == "transaction isolation level" { "transaction_isolation" } else { name };
+        Ok(StatementResult {
+            tag: "SHOW".into(),
+            columns: Some(vec![text(column)]),
+            rows: vec![vec![Value::Text(value)]],
+            notices: Vec::new(),
+        })
+    }
+
+    /// The block's state after a statement in it: still open, or failed (the transaction is
+    /// rolled back now, so that its locks are not held until the client notices).
+    fn after(&self, ok: bool, txn: Transaction, read_only: bool) -> State {
+        if ok {
+            State::InBlock { txn, read_only }
+        } else {
+            self.engine.txn_manager().abort(txn);
+            State::Failed
         }
     }
+
+    fn fail_block(&mut self) {
+        if let State::InBlock { txn, .. } = std::mem::replace(&mut self.state, State::Idle) {
+            self.engine.txn_manager().abort(txn);
+            self.state = State::Failed;
+        }
+    }
+}
+
+/// 25P02, for every statement but COMMIT and ROLLBACK in a failed block.
+fn in_failed_block() -> DbError {
+    DbError::sql(
+        SqlState::InFailedSqlTransaction,
+        "current transaction is aborted, commands ignored until end of transaction block",
+    )
 }
 
 impl Drop for Session {
     fn drop(&mut self) {
         match std::mem::replace(&mut self.state, State::Idle) {
-            State::InBlock { txn, .. } | State::Failed(txn) => self.engine.txn_manager().abort(txn),
-            State::Idle => {}
+            State::InBlock { txn, .. } => self.engine.txn_manager().abort(txn),
+            State::Idle | State::Failed => {}
         }
     }
 }

@@ -20,6 +20,11 @@
 //!   status table stays small. Commit appends a commit record and returns only after the log is
 //!   fsynced to it (group commit batches concurrent committers); only then does the transaction
 //!   stop being in progress, so nobody sees data that a crash could take back.
+//! - Writers order themselves through the tuple: a version whose `xmax` belongs to a running
+//!   transaction is waited for (on that transaction's lock in [`lock`]); then READ COMMITTED
+//!   follows the version's `next` link to the row's newest version and re-checks it, while
+//!   REPEATABLE READ and SERIALIZABLE fail with 40001 if the other committed (first updater
+//!   wins). An insert whose unique key a running transaction holds waits for it the same way.
 //! - Pages may reach the disk before their transaction commits (steal) and need not at commit
 //!   (no force): an uncommitted version is invisible because its creator is aborted after a
 //!   crash, so recovery is redo-only.
@@ -28,14 +33,15 @@
 //! [`recover`] replays the whole log: heap inserts and xmax stamps are re-applied where the page
 //! LSN shows they are missing, commit records mark transactions committed (and remove the files of
 //! tables they dropped), and every transaction with no commit record ends up aborted.
-//! Checkpoints that bound the replay, full-page images against torn writes, the lock manager and
-//! the serializable level come with the transactions issue; this layer is shaped for them.
+//! Checkpoints that bound the replay and full-page images against torn writes come next; this
+//! layer is shaped for them.
 //!
 //! ## What it must never know
 //! SQL, catalogs, sessions or sockets. A row is bytes; a table is a heap file.
 
 #![deny(missing_docs)]
 
+pub mod lock;
 pub mod manager;
 pub mod record;
 pub mod recovery;
@@ -43,7 +49,8 @@ pub mod snapshot;
 pub mod status;
 pub mod tuple;
 
-pub use manager::{IsolationLevel, Transaction, TxnGuard, TxnManager};
+pub use lock::{LockManager, LockMode, LockTarget, LockWait, WaitPolicy};
+pub use manager::{Delete, IsolationLevel, Liveness, Transaction, TxnGuard, TxnManager};
 pub use record::{IndexLog, Record};
 pub use recovery::{Recovered, RecoveryReport, recover};
 pub use snapshot::Snapshot;

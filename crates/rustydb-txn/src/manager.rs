@@ -1,12 +1,13 @@
 //! The transaction manager: begins, commits and aborts transactions, and performs MVCC-aware
 //! reads and writes of heap tuples, logging every change before it is made.
 
+use crate::lock::{LockManager, LockMode, LockTarget, LockWait, WaitPolicy};
 use crate::record::Record;
 use crate::snapshot::Snapshot;
 use crate::status::{Status, StatusTable};
-use crate::tuple::{self, XMAX_AT};
+use crate::tuple::{self, Header, NEXT_AT, XMAX_AT};
 use parking_lot::RwLock;
-use rustydb_foundation::{DbError, FileId, Result, TupleId, TxnId};
+use rustydb_foundation::{DbError, FileId, Result, SqlState, TupleId, TxnId};
 use rustydb_storage::{HeapFile, StorageEngine, TupleArena};
 use std::sync::Arc;
 
@@ -39,9 +40,46 @@ pub struct Transaction {
     id: TxnId,
     isolation: IsolationLevel,
     snapshot: Option<Snapshot>,
+    started: bool,
     wrote: bool,
     drop_files: Vec<FileId>,
     on_commit: Vec<CommitHook>,
+    /// How this transaction waits for locks (the session's `lock_timeout` and
+    /// `deadlock_timeout`).
+    pub wait: LockWait,
+}
+
+/// What became of a [`TxnManager::delete`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delete {
+    /// The version is now deleted by this transaction.
+    Done,
+    /// This transaction had already deleted (or updated) it.
+    AlreadyMine,
+    /// READ COMMITTED only: a transaction that committed meanwhile deleted it.
+    Gone,
+    /// READ COMMITTED only: a transaction that committed meanwhile updated it; this is the
+    /// newer version, to re-check and try again.
+    Updated(TupleId),
+}
+
+/// Whether an index entry's version counts for a uniqueness check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Liveness {
+    /// It is, or will stay, deleted (or was never committed).
+    Dead,
+    /// It is live, or deleted by a transaction that rolled back.
+    Live,
+    /// Its fate depends on this transaction, still in progress: wait for it and ask again.
+    Pending(TxnId),
+}
+
+/// Why a write could not go ahead yet.
+enum Blocked {
+    /// The version's `xmax` belongs to this transaction, still in progress.
+    Writer(TxnId),
+    /// Someone holds a `FOR SHARE/UPDATE` lock on the row.
+    RowLock,
 }
 
 /// Work for after a commit (closing what the transaction dropped).
@@ -62,6 +100,24 @@ impl Transaction {
     /// Its isolation level.
     pub fn isolation(&self) -> IsolationLevel {
         self.isolation
+    }
+
+    /// True once a statement has taken a snapshot in this transaction.
+    pub fn started(&self) -> bool {
+        self.started
+    }
+
+    /// Changes the isolation level, which is only possible before the first statement's
+    /// snapshot (25001 afterwards, as in PostgreSQL).
+    pub fn set_isolation(&mut self, isolation: IsolationLevel) -> Result<()> {
+        if self.started && isolation != self.isolation {
+            return Err(DbError::sql(
+                SqlState::ActiveSqlTransaction,
+                "SET TRANSACTION ISOLATION LEVEL must be called before any query",
+            ));
+        }
+        self.isolation = isolation;
+        Ok(())
     }
 
     /// Schedules a data file for removal when (and only if) the transaction commits.
@@ -125,12 +181,13 @@ impl Drop for TxnGuard<'_> {
 pub struct TxnManager {
     storage: Arc<StorageEngine>,
     status: RwLock<StatusTable>,
+    locks: LockManager,
 }
 
 impl TxnManager {
     /// A manager over `storage`, starting from the status recovery produced.
     pub fn new(storage: Arc<StorageEngine>, status: StatusTable) -> Self {
-        TxnManager { storage, status: RwLock::new(status) }
+        TxnManager { storage, status: RwLock::new(status), locks: LockManager::new() }
     }
 
     /// The storage engine.
@@ -146,12 +203,22 @@ impl TxnManager {
     /// Starts a transaction.
     pub fn begin(&self, isolation: IsolationLevel) -> Transaction {
         let id = self.status.write().begin();
-        Transaction { id, isolation, snapshot: None, wrote: false, drop_files: Vec::new(), on_commit: Vec::new() }
+        Transaction {
+            id,
+            isolation,
+            snapshot: None,
+            started: false,
+            wrote: false,
+            drop_files: Vec::new(),
+            on_commit: Vec::new(),
+            wait: LockWait::default(),
+        }
     }
 
     /// The snapshot a statement of `txn` reads with: a new one per statement under READ
     /// COMMITTED, the transaction's first one otherwise.
     pub fn statement_snapshot(&self, txn: &mut Transaction) -> Snapshot {
+        txn.started = true;
         if let Some(s) = &txn.snapshot {
             return s.clone();
         }
@@ -167,6 +234,7 @@ impl TxnManager {
     pub fn commit(&self, txn: Transaction) -> Result<()> {
         if !txn.wrote {
             self.status.write().commit(txn.id);
+            self.locks.release_all(txn.id);
             txn.on_commit.into_iter().for_each(|hook| (hook.0)());
             return Ok(());
         }
@@ -174,9 +242,12 @@ impl TxnManager {
         let durable = self.storage.log().append(&record.encode()).and_then(|lsn| self.storage.log().flush_to(lsn));
         if let Err(e) = durable {
             self.status.write().abort(txn.id);
+            self.locks.release_all(txn.id);
             return Err(e);
         }
+        // The status first: a waiter woken by the release must find the outcome.
         self.status.write().commit(txn.id);
+        self.locks.release_all(txn.id);
         for hook in txn.on_commit {
             (hook.0)();
         }
@@ -193,38 +264,132 @@ impl TxnManager {
             let _ = self.storage.log().append(&Record::Abort { xid: txn.id }.encode());
         }
         self.status.write().abort(txn.id);
+        self.locks.release_all(txn.id);
+    }
+
+    /// The lock manager.
+    pub fn locks(&self) -> &LockManager {
+        &self.locks
+    }
+
+    /// Takes `mode` on `target` for `txn` until it ends, waiting as the transaction's settings
+    /// allow (see [`LockManager::lock`]).
+    pub fn lock(&self, txn: &Transaction, target: LockTarget, mode: LockMode, policy: WaitPolicy) -> Result<bool> {
+        self.locks.lock(txn.id, target, mode, policy, txn.wait)
+    }
+
+    /// Waits until transaction `other` has ended (40P01 if that closes a cycle of waits, 55P03
+    /// after `lock_timeout`).
+    pub fn wait_for(&self, txn: &Transaction, other: TxnId) -> Result<()> {
+        let target = LockTarget::Transaction(other);
+        self.locks.lock(txn.id, target, LockMode::Share, WaitPolicy::Block, txn.wait)?;
+        self.locks.release(txn.id, target);
+        Ok(())
+    }
+
+    /// Marks `txn` as a writer: from its first write it holds its own id's lock, which is what
+    /// others wait on for its rows.
+    fn start_writing(&self, txn: &mut Transaction) {
+        if !txn.wrote {
+            txn.wrote = true;
+            self.locks.try_lock(txn.id, LockTarget::Transaction(txn.id), LockMode::Exclusive);
+        }
     }
 
     /// Inserts a new version with row `body` and returns its address.
     pub fn insert(&self, txn: &mut Transaction, heap: &HeapFile, body: &[u8]) -> Result<TupleId> {
         let tuple = tuple::build(txn.id, body);
-        txn.wrote = true;
+        self.start_writing(txn);
         let log = self.storage.log();
         let xid = txn.id;
         heap.insert(&tuple, |change| log.append(&Record::encode_heap(xid, change)))
     }
 
-    /// Deletes the version at `tid` (which the caller saw in its snapshot). Returns `false` if
-    /// this transaction had already deleted it. A version another transaction deleted or is
-    /// deleting is a serialization failure (40001).
-    pub fn delete(&self, txn: &mut Transaction, heap: &HeapFile, tid: TupleId) -> Result<bool> {
+    /// Deletes the version at `tid`, which the caller found visible in its snapshot.
+    ///
+    /// If another transaction is writing it, waits for that one to end. If it rolled back, the
+    /// delete goes ahead; if it committed, REPEATABLE READ and SERIALIZABLE fail with 40001
+    /// (the first updater wins) and READ COMMITTED learns where the row went ([`Delete`]), as
+    /// PostgreSQL does. A row locked `FOR SHARE/UPDATE` by another transaction is waited for too.
+    pub fn delete(&self, txn: &mut Transaction, heap: &HeapFile, tid: TupleId) -> Result<Delete> {
+        self.start_writing(txn);
         let me = txn.id;
-        let check = |current: &[u8]| -> Result<bool> {
-            let header = tuple::header(current)?;
-            if header.xmax == me {
-                return Ok(false);
+        let isolation = txn.isolation;
+        loop {
+            let mut blocked = None;
+            let mut outcome = None;
+            let check = |current: &[u8]| -> Result<bool> {
+                (blocked, outcome) = (None, None);
+                let header = tuple::header(current)?;
+                if header.xmax == me {
+                    outcome = Some(Delete::AlreadyMine);
+                    return Ok(false);
+                }
+                if header.xmax != TxnId::NONE {
+                    match self.status.read().status(header.xmax) {
+                        Status::Aborted => {}
+                        Status::InProgress => {
+                            blocked = Some(Blocked::Writer(header.xmax));
+                            return Ok(false);
+                        }
+                        Status::Committed => {
+                            let next = header.next_in(heap.file());
+                            if isolation != IsolationLevel::ReadCommitted {
+                                return Err(concurrent_change(next.is_some()));
+                            }
+                            outcome = Some(next.map_or(Delete::Gone, Delete::Updated));
+                            return Ok(false);
+                        }
+                    }
+                }
+                // Under the page latch: a `FOR SHARE/UPDATE` locker either holds its lock now
+                // or will read our xmax after we let go.
+                if !self.locks.conflicting_holders(me, LockTarget::Row(tid), LockMode::Exclusive).is_empty() {
+                    blocked = Some(Blocked::RowLock);
+                    return Ok(false);
+                }
+                Ok(true)
+            };
+            let log = self.storage.log();
+            if heap.patch(tid, XMAX_AT, &me.0.to_le_bytes(), check, |change| {
+                log.append(&Record::encode_heap(me, change))
+            })? {
+                return Ok(Delete::Done);
             }
-            if header.xmax == TxnId::NONE {
-                return Ok(true);
+            if let Some(outcome) = outcome {
+                return Ok(outcome);
             }
-            match self.status.read().status(header.xmax) {
-                Status::Aborted => Ok(true),
-                Status::InProgress | Status::Committed => Err(DbError::serialization_failure()),
+            match blocked {
+                Some(Blocked::Writer(other)) => self.wait_for(txn, other)?,
+                Some(Blocked::RowLock) => {
+                    self.lock(txn, LockTarget::Row(tid), LockMode::Exclusive, WaitPolicy::Block)?;
+                }
+                None => return Err(DbError::Internal(format!("the delete of {tid} neither happened nor waited"))),
             }
-        };
-        txn.wrote = true;
+        }
+    }
+
+    /// Points the version at `old` (deleted by `txn`) at its newer version `new`: the link a
+    /// READ COMMITTED writer follows after waiting for this update.
+    pub fn link_update(&self, txn: &Transaction, heap: &HeapFile, old: TupleId, new: TupleId) -> Result<()> {
+        let me = txn.id;
         let log = self.storage.log();
-        heap.patch(tid, XMAX_AT, &me.0.to_le_bytes(), check, |change| log.append(&Record::encode_heap(me, change)))
+        let check = |current: &[u8]| Ok(tuple::header(current)?.xmax == me);
+        let linked = heap.patch(old, NEXT_AT, &tuple::encode_next(new), check, |change| {
+            log.append(&Record::encode_heap(me, change))
+        })?;
+        if linked {
+            Ok(())
+        } else {
+            Err(DbError::Internal(format!("{old} is not deleted by transaction {me}; cannot link its update")))
+        }
+    }
+
+    /// The header and row body of the version at `tid`, whoever may see it: what a READ
+    /// COMMITTED writer re-checks after following [`Delete::Updated`].
+    pub fn fetch_version(&self, heap: &HeapFile, tid: TupleId) -> Result<Option<(Header, Vec<u8>)>> {
+        let Some(bytes) = heap.get(tid)? else { return Ok(None) };
+        Ok(Some((tuple::header(&bytes)?, tuple::body(&bytes).to_vec())))
     }
 
     /// The row bodies on page `number` of `heap` visible to `txn` under `snapshot`.
@@ -276,21 +441,28 @@ impl TxnManager {
         Ok(visible.then(|| tuple::body(&bytes).to_vec()))
     }
 
-    /// True if the version at `tid` is, or may yet become, live for someone other than a
-    /// transaction that deleted it: the test a unique index applies to an existing entry.
-    /// Versions created by aborted transactions, or deleted by committed ones or by `txn`
-    /// itself, do not count.
-    pub fn may_be_live(&self, txn: &Transaction, heap: &HeapFile, tid: TupleId) -> Result<bool> {
-        let Some(bytes) = heap.get(tid)? else { return Ok(false) };
+    /// Whether the version at `tid` counts against a new entry with the same unique key: the
+    /// test a unique index applies to an existing entry. Versions created by aborted
+    /// transactions, or deleted by committed ones or by `txn` itself, do not count; one whose
+    /// creator or deleter is still running is [`Liveness::Pending`] on it, and the inserter
+    /// waits, as in PostgreSQL.
+    pub fn liveness(&self, txn: &Transaction, heap: &HeapFile, tid: TupleId) -> Result<Liveness> {
+        let Some(bytes) = heap.get(tid)? else { return Ok(Liveness::Dead) };
         let header = tuple::header(&bytes)?;
         let status = self.status.read();
-        if status.status(header.xmin) == Status::Aborted {
-            return Ok(false);
+        match status.status(header.xmin) {
+            Status::Aborted => return Ok(Liveness::Dead),
+            Status::InProgress if header.xmin != txn.id => return Ok(Liveness::Pending(header.xmin)),
+            _ => {}
         }
         Ok(match header.xmax {
-            TxnId::NONE => true,
-            x if x == txn.id => false,
-            x => status.status(x) != Status::Committed,
+            TxnId::NONE => Liveness::Live,
+            x if x == txn.id => Liveness::Dead,
+            x => match status.status(x) {
+                Status::Committed => Liveness::Dead,
+                Status::Aborted => Liveness::Live,
+                Status::InProgress => Liveness::Pending(x),
+            },
         })
     }
 
@@ -304,4 +476,10 @@ impl TxnManager {
     pub fn active_count(&self) -> usize {
         self.status.read().active_count()
     }
+}
+
+/// 40001 for a row a concurrent transaction updated (`updated`) or deleted.
+fn concurrent_change(updated: bool) -> DbError {
+    let what = if updated { "update" } else { "delete" };
+    DbError::sql(SqlState::SerializationFailure, format!("could not serialize access due to concurrent {what}"))
 }

@@ -4,7 +4,7 @@
 
 use rustydb_foundation::{FileId, SqlState};
 use rustydb_storage::StorageEngine;
-use rustydb_txn::{IsolationLevel, TxnManager, recover};
+use rustydb_txn::{Delete, IsolationLevel, Liveness, TxnManager, recover};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -54,8 +54,8 @@ fn rollback_hides_inserts_and_restores_deletes() {
     tm.commit(t1).unwrap();
     let mut t2 = tm.begin(IsolationLevel::ReadCommitted);
     tm.insert(&mut t2, &heap, b"gone").unwrap();
-    assert!(tm.delete(&mut t2, &heap, tid).unwrap());
-    assert!(!tm.delete(&mut t2, &heap, tid).unwrap(), "second delete by the same txn is a no-op");
+    assert_eq!(tm.delete(&mut t2, &heap, tid).unwrap(), Delete::Done);
+    assert_eq!(tm.delete(&mut t2, &heap, tid).unwrap(), Delete::AlreadyMine, "a second delete is a no-op");
     assert_eq!(visible_rows(&tm, &mut t2), vec![b"gone".to_vec()], "own insert visible, own delete hidden");
     tm.abort(t2);
     let mut t3 = tm.begin(IsolationLevel::ReadCommitted);
@@ -63,22 +63,55 @@ fn rollback_hides_inserts_and_restores_deletes() {
 }
 
 #[test]
-fn concurrent_delete_is_a_serialization_failure() {
+fn a_concurrent_writer_is_waited_for_and_then_decides_by_isolation_level() {
     let dir = tempfile::tempdir().unwrap();
-    let tm = open(dir.path());
+    let tm = std::sync::Arc::new(open(dir.path()));
     let heap = tm.storage().heap(TABLE).unwrap();
     let mut t0 = tm.begin(IsolationLevel::ReadCommitted);
     let tid = tm.insert(&mut t0, &heap, b"row").unwrap();
     tm.commit(t0).unwrap();
+
+    // The first deleter rolls back: the waiter goes ahead.
     let mut a = tm.begin(IsolationLevel::ReadCommitted);
-    let mut b = tm.begin(IsolationLevel::ReadCommitted);
-    assert!(tm.delete(&mut a, &heap, tid).unwrap());
-    let err = tm.delete(&mut b, &heap, tid).unwrap_err();
-    assert_eq!(err.sqlstate(), SqlState::SerializationFailure);
-    assert!(tm.may_be_live(&b, &heap, tid).unwrap(), "a's delete is not committed yet");
+    assert_eq!(tm.delete(&mut a, &heap, tid).unwrap(), Delete::Done);
+    let b = tm.begin(IsolationLevel::RepeatableRead);
+    assert_eq!(tm.liveness(&b, &heap, tid).unwrap(), Liveness::Pending(a.id()), "a's delete is not over");
+    let waiter = {
+        let (tm, heap) = (tm.clone(), heap.clone());
+        std::thread::spawn(move || {
+            let mut b = b;
+            let outcome = tm.delete(&mut b, &heap, tid);
+            (b, outcome)
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert!(!waiter.is_finished(), "the second deleter did not wait for the first");
     tm.abort(a);
-    assert!(tm.delete(&mut b, &heap, tid).unwrap(), "an aborted deleter leaves the row deletable");
+    let (b, outcome) = waiter.join().unwrap();
+    assert_eq!(outcome.unwrap(), Delete::Done, "an aborted deleter leaves the row deletable");
+
+    // b commits its delete: a READ COMMITTED waiter learns the row is gone, a REPEATABLE READ
+    // one fails with 40001.
+    let waiters: Vec<_> = [IsolationLevel::ReadCommitted, IsolationLevel::RepeatableRead]
+        .into_iter()
+        .map(|isolation| {
+            let (tm, heap) = (tm.clone(), heap.clone());
+            let mut other = tm.begin(isolation);
+            std::thread::spawn(move || {
+                let outcome = tm.delete(&mut other, &heap, tid);
+                tm.abort(other);
+                outcome
+            })
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert!(waiters.iter().all(|w| !w.is_finished()), "a waiter went ahead of an uncommitted delete");
     tm.commit(b).unwrap();
+    let mut outcomes = waiters.into_iter().map(|w| w.join().unwrap());
+    assert_eq!(outcomes.next().unwrap().unwrap(), Delete::Gone);
+    let err = outcomes.next().unwrap().unwrap_err();
+    assert_eq!(err.sqlstate(), SqlState::SerializationFailure);
+    assert!(err.to_string().contains("concurrent delete"), "{err}");
 }
 
 #[test]

@@ -1,0 +1,265 @@
+//! Session settings: what `SET` changes and `SHOW` prints, with PostgreSQL's names, defaults,
+//! units and error codes. The transaction settings act (isolation, read-only, lock waits); the
+//! others that clients commonly set are kept and shown so that scripts written for PostgreSQL
+//! run, and take effect as the layers that use them arrive.
+
+use rustydb_foundation::{DbError, Result, SqlState};
+use rustydb_txn::{IsolationLevel, LockWait};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Settings accepted and kept as text (their meaning belongs to later layers), with defaults.
+const KEPT: [(&str, &str); 12] = [
+    ("application_name", ""),
+    ("bytea_output", "hex"),
+    ("client_encoding", "UTF8"),
+    ("client_min_messages", "notice"),
+    ("datestyle", "ISO, MDY"),
+    ("extra_float_digits", "1"),
+    ("intervalstyle", "postgres"),
+    ("search_path", "\"$user\", public"),
+    ("standard_conforming_strings", "on"),
+    ("synchronous_commit", "on"),
+    ("timezone", "UTC"),
+    ("work_mem", "4MB"),
+];
+
+/// One session's settings.
+#[derive(Debug, Clone)]
+pub struct SessionSettings {
+    /// `default_transaction_isolation`.
+    pub default_isolation: IsolationLevel,
+    /// `default_transaction_read_only`.
+    pub default_read_only: bool,
+    /// `lock_timeout` (zero: wait for ever).
+    pub lock_timeout: Duration,
+    /// `deadlock_timeout`.
+    pub deadlock_timeout: Duration,
+    /// `statement_timeout` (kept; the wire layer enforces it).
+    pub statement_timeout: Duration,
+    /// `idle_in_transaction_session_timeout` (kept; the wire layer enforces it).
+    pub idle_in_transaction_timeout: Duration,
+    kept: BTreeMap<&'static str, String>,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        SessionSettings {
+            default_isolation: IsolationLevel::ReadCommitted,
+            default_read_only: false,
+            lock_timeout: Duration::ZERO,
+            deadlock_timeout: Duration::from_secs(1),
+            statement_timeout: Duration::ZERO,
+            idle_in_transaction_timeout: Duration::ZERO,
+            kept: KEPT.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+        }
+    }
+}
+
+/// What `SHOW` reports about the transaction in progress (its settings shadow the defaults).
+#[derive(Debug, Clone, Copy)]
+pub struct InTransaction {
+    /// Its isolation level.
+    pub isolation: IsolationLevel,
+    /// Whether it is READ ONLY.
+    pub read_only: bool,
+}
+
+impl SessionSettings {
+    /// How transactions of this session wait for locks.
+    pub fn lock_wait(&self) -> LockWait {
+        LockWait {
+            lock_timeout: (!self.lock_timeout.is_zero()).then_some(self.lock_timeout),
+            deadlock_timeout: self.deadlock_timeout,
+        }
+    }
+
+    /// `SET name = value` (`None`: `SET name TO DEFAULT` / `RESET name`).
+    pub fn set(&mut self, name: &str, value: Option<&str>) -> Result<()> {
+        let name = name.to_ascii_lowercase();
+        let defaults = SessionSettings::default();
+        match name.as_str() {
+            "default_transaction_isolation" => {
+                self.default_isolation = match value {
+                    None => defaults.default_isolation,
+                    Some(v) => parse_isolation(v).ok_or_else(|| invalid_value(&name, v))?,
+                }
+            }
+            "default_transaction_read_only" => {
+                self.default_read_only = match value {
+                    None => false,
+                    Some(v) => parse_bool(v).ok_or_else(|| invalid_value(&name, v))?,
+                }
+            }
+            "lock_timeout" => self.lock_timeout = parse_or(&name, value, defaults.lock_timeout)?,
+            "deadlock_timeout" => {
+                let d = parse_or(&name, value, defaults.deadlock_timeout)?;
+                if d.is_zero() {
+                    return Err(DbError::sql(
+                        SqlState::InvalidParameterValue,
+                        "0 ms is outside the valid range for parameter \"deadlock_timeout\" (1 .. 2147483647)",
+                    ));
+                }
+                self.deadlock_timeout = d;
+            }
+            "statement_timeout" => self.statement_timeout = parse_or(&name, value, defaults.statement_timeout)?,
+            "idle_in_transaction_session_timeout" => {
+                self.idle_in_transaction_timeout = parse_or(&name, value, defaults.idle_in_transaction_timeout)?
+            }
+            "transaction_isolation" | "transaction_read_only" => {
+                return Err(DbError::Internal(format!("{name} is set through the session's transaction")));
+            }
+            other => {
+                let Some((key, default)) = KEPT.iter().find(|(k, _)| *k == other) else {
+                    return Err(unknown(other));
+                };
+                self.kept.insert(key, value.map_or_else(|| default.to_string(), str::to_string));
+            }
+        }
+        Ok(())
+    }
+
+    /// `SHOW name`: the value as PostgreSQL prints it.
+    pub fn show(&self, name: &str, txn: Option<InTransaction>) -> Result<String> {
+        let name = name.to_ascii_lowercase();
+        Ok(match name.as_str() {
+            "transaction_isolation" | "transaction isolation level" => {
+                txn.map_or(self.default_isolation, |t| t.isolation).name().to_string()
+            }
+            "transaction_read_only" => on_off(txn.map_or(self.default_read_only, |t| t.read_only)),
+            "default_transaction_isolation" => self.default_isolation.name().to_string(),
+            "default_transaction_read_only" => on_off(self.default_read_only),
+            "lock_timeout" => format_ms(self.lock_timeout),
+            "deadlock_timeout" => format_ms(self.deadlock_timeout),
+            "statement_timeout" => format_ms(self.statement_timeout),
+            "idle_in_transaction_session_timeout" => format_ms(self.idle_in_transaction_timeout),
+            other => self.kept.get(other).cloned().ok_or_else(|| unknown(other))?,
+        })
+    }
+
+    /// Every setting and its value, sorted by name (`SHOW ALL`).
+    pub fn all(&self, txn: Option<InTransaction>) -> Vec<(String, String)> {
+        let mut names: Vec<&str> = KEPT.iter().map(|(k, _)| *k).collect();
+        names.extend([
+            "default_transaction_isolation",
+            "default_transaction_read_only",
+            "deadlock_timeout",
+            "idle_in_transaction_session_timeout",
+            "lock_timeout",
+            "statement_timeout",
+            "transaction_isolation",
+            "transaction_read_only",
+        ]);
+        names.sort_unstable();
+        names.into_iter().filter_map(|n| Some((n.to_string(), self.show(n, txn).ok()?))).collect()
+    }
+}
+
+/// An isolation level by its SQL name (`read committed`, `REPEATABLE READ`, ...).
+pub fn parse_isolation(text: &str) -> Option<IsolationLevel> {
+    match text.trim().to_ascii_lowercase().split_whitespace().collect::<Vec<_>>().join(" ").as_str() {
+        "read uncommitted" | "read committed" => Some(IsolationLevel::ReadCommitted),
+        "repeatable read" => Some(IsolationLevel::RepeatableRead),
+        "serializable" => Some(IsolationLevel::Serializable),
+        _ => None,
+    }
+}
+
+fn parse_bool(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "on" | "true" | "yes" | "1" | "t" | "y" => Some(true),
+        "off" | "false" | "no" | "0" | "f" | "n" => Some(false),
+        _ => None,
+    }
+}
+
+fn on_off(b: bool) -> String {
+    if b { "on" } else { "off" }.into()
+}
+
+fn parse_or(name: &str, value: Option<&str>, default: Duration) -> Result<Duration> {
+    match value {
+        None => Ok(default),
+        Some(v) => parse_duration_ms(v).ok_or_else(|| invalid_value(name, v)),
+    }
+}
+
+/// A time setting: a number of milliseconds, or a number with a unit (`us`, `ms`, `s`, `min`,
+/// `h`, `d`), as PostgreSQL reads it.
+pub fn parse_duration_ms(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    let ms = match unit.trim() {
+        "" | "ms" => 1.0,
+        "us" => 0.001,
+        "s" => 1000.0,
+        "min" => 60_000.0,
+        "h" => 3_600_000.0,
+        "d" => 86_400_000.0,
+        _ => return None,
+    };
+    let total = (number * ms).round();
+    (total >= 0.0 && total <= i32::MAX as f64).then(|| Duration::from_millis(total as u64))
+}
+
+/// A duration in the largest unit that divides it, as `SHOW` prints it (`0`, `250ms`, `1s`,
+/// `1min`).
+pub fn format_ms(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms == 0 {
+        return "0".into();
+    }
+    for (unit, size) in [("d", 86_400_000), ("h", 3_600_000), ("min", 60_000), ("s", 1000)] {
+        if ms.is_multiple_of(size) {
+            return format!("{}{unit}", ms / size);
+        }
+    }
+    format!("{ms}ms")
+}
+
+fn unknown(name: &str) -> DbError {
+    DbError::sql(SqlState::UndefinedObject, format!("unrecognized configuration parameter \"{name}\""))
+}
+
+fn invalid_value(name: &str, value: &str) -> DbError {
+    DbError::sql(SqlState::InvalidParameterValue, format!("invalid value for parameter \"{name}\": \"{value}\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_settings_read_and_print_as_postgres_does() {
+        let mut s = SessionSettings::default();
+        assert_eq!(s.show("lock_timeout", None).unwrap(), "0");
+        assert_eq!(s.show("deadlock_timeout", None).unwrap(), "1s");
+        s.set("lock_timeout", Some("1500")).unwrap();
+        assert_eq!(s.show("lock_timeout", None).unwrap(), "1500ms");
+        s.set("LOCK_TIMEOUT", Some("2min")).unwrap();
+        assert_eq!(s.show("lock_timeout", None).unwrap(), "2min");
+        assert_eq!(s.lock_wait().lock_timeout, Some(Duration::from_secs(120)));
+        s.set("lock_timeout", None).unwrap();
+        assert_eq!(s.lock_wait().lock_timeout, None);
+        assert_eq!(s.set("lock_timeout", Some("soon")).unwrap_err().sqlstate(), SqlState::InvalidParameterValue);
+        assert_eq!(s.set("deadlock_timeout", Some("0")).unwrap_err().sqlstate(), SqlState::InvalidParameterValue);
+    }
+
+    #[test]
+    fn isolation_defaults_and_unknown_names() {
+        let mut s = SessionSettings::default();
+        s.set("default_transaction_isolation", Some("Repeatable  Read")).unwrap();
+        assert_eq!(s.show("transaction_isolation", None).unwrap(), "repeatable read");
+        let txn = InTransaction { isolation: IsolationLevel::Serializable, read_only: true };
+        assert_eq!(s.show("transaction_isolation", Some(txn)).unwrap(), "serializable");
+        assert_eq!(s.show("transaction_read_only", Some(txn)).unwrap(), "on");
+        let err = s.set("no_such_thing", Some("1")).unwrap_err();
+        assert_eq!(err.sqlstate(), SqlState::UndefinedObject);
+        assert_eq!(err.to_string(), "unrecognized configuration parameter \"no_such_thing\"");
+        s.set("application_name", Some("bench")).unwrap();
+        assert_eq!(s.show("application_name", None).unwrap(), "bench");
+        assert!(s.all(None).iter().any(|(k, v)| k == "application_name" && v == "bench"));
+    }
+}

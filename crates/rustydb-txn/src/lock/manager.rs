@@ -1,0 +1,225 @@
+//! Blocking on the lock table: waits, timeouts, and deadlock detection.
+
+use super::table::{Acquire, LockTable};
+use super::{LockMode, LockTarget};
+use parking_lot::{Condvar, Mutex};
+use rustydb_foundation::{DbError, Result, SqlState, TxnId};
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+/// What to do when a lock is not free.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitPolicy {
+    /// Wait (subject to the timeouts).
+    Block,
+    /// Fail at once with 55P03 (`NOWAIT`).
+    NoWait,
+    /// Report that the lock was not taken (`SKIP LOCKED`).
+    Skip,
+}
+
+/// The session's settings for waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockWait {
+    /// Give up (55P03) after this long; `None` waits for ever (PostgreSQL's `lock_timeout = 0`).
+    pub lock_timeout: Option<Duration>,
+    /// Look for a deadlock after waiting this long.
+    pub deadlock_timeout: Duration,
+}
+
+impl Default for LockWait {
+    fn default() -> Self {
+        LockWait { lock_timeout: None, deadlock_timeout: Duration::from_secs(1) }
+    }
+}
+
+#[derive(Debug, Default)]
+struct State {
+    table: LockTable,
+    /// Transactions chosen to break a deadlock, told so when they next wake.
+    victims: HashSet<TxnId>,
+}
+
+/// The lock table behind a mutex, with a condition variable its waiters sleep on.
+#[derive(Debug, Default)]
+pub struct LockManager {
+    state: Mutex<State>,
+    wakeup: Condvar,
+}
+
+impl LockManager {
+    /// A manager with no locks.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Takes `mode` on `target` for `txn`, waiting as `policy` and `wait` allow. Returns `false`
+    /// only under [`WaitPolicy::Skip`] when the lock was not free.
+    ///
+    /// Errors: 55P03 (NOWAIT, or `lock_timeout` passed) and 40P01 (this transaction was chosen
+    /// to break a deadlock). In both cases it holds nothing new.
+    pub fn lock(
+        &self,
+        txn: TxnId,
+        target: LockTarget,
+        mode: LockMode,
+        policy: WaitPolicy,
+        wait: LockWait,
+    ) -> Result<bool> {
+        let mut state = self.state.lock();
+        if state.table.acquire(txn, target, mode) == Acquire::Granted {
+            return Ok(true);
+        }
+        if policy != WaitPolicy::Block {
+            self.cancel(&mut state, txn);
+            return match policy {
+                WaitPolicy::Skip => Ok(false),
+                _ => Err(DbError::sql(SqlState::LockNotAvailable, format!("could not obtain lock on {target}"))),
+            };
+        }
+        let started = Instant::now();
+        let give_up = wait.lock_timeout.map(|t| started + t);
+        let mut look_for_deadlock = Some(started + wait.deadlock_timeout);
+        loop {
+            if state.victims.remove(&txn) {
+                self.cancel(&mut state, txn);
+                return Err(deadlock(txn, target, mode, None));
+            }
+            if !state.table.is_waiting(txn) {
+                return Ok(true);
+            }
+            let now = Instant::now();
+            if give_up.is_some_and(|at| now >= at) {
+                self.cancel(&mut state, txn);
+                return Err(DbError::sql(SqlState::LockNotAvailable, "canceling statement due to lock timeout"));
+            }
+            if let Some(at) = look_for_deadlock
+                && now >= at
+            {
+                look_for_deadlock = None;
+                if let Some(cycle) = state.table.deadlock_cycle(txn) {
+                    let victim = cycle.iter().copied().max().unwrap_or(txn);
+                    tracing::info!(?cycle, %victim, "deadlock detected");
+                    if victim == txn {
+                        self.cancel(&mut state, txn);
+                        return Err(deadlock(txn, target, mode, cycle.get(1).copied()));
+                    }
+                    state.victims.insert(victim);
+                    self.wakeup.notify_all();
+                }
+            }
+            let deadline = [give_up, look_for_deadlock].into_iter().flatten().min();
+            match deadline {
+                Some(at) => {
+                    self.wakeup.wait_until(&mut state, at);
+                }
+                None => self.wakeup.wait(&mut state),
+            }
+        }
+    }
+
+    /// Takes the lock only if it is free now; never waits, never queues.
+    pub fn try_lock(&self, txn: TxnId, target: LockTarget, mode: LockMode) -> bool {
+        self.state.lock().table.try_acquire(txn, target, mode)
+    }
+
+    /// Transactions other than `txn` holding a lock on `target` that conflicts with `mode`.
+    pub fn conflicting_holders(&self, txn: TxnId, target: LockTarget, mode: LockMode) -> Vec<TxnId> {
+        self.state.lock().table.conflicting_holders(txn, target, mode)
+    }
+
+    /// Releases one lock before the transaction ends.
+    pub fn release(&self, txn: TxnId, target: LockTarget) {
+        let mut state = self.state.lock();
+        if !state.table.release(txn, target).is_empty() {
+            self.wakeup.notify_all();
+        }
+    }
+
+    /// Releases every lock of `txn` (it committed or aborted).
+    pub fn release_all(&self, txn: TxnId) {
+        let mut state = self.state.lock();
+        state.victims.remove(&txn);
+        if !state.table.release_all(txn).is_empty() {
+            self.wakeup.notify_all();
+        }
+    }
+
+    /// What `txn` holds on `target` (for tests and diagnostics).
+    pub fn held(&self, txn: TxnId, target: LockTarget) -> Vec<LockMode> {
+        self.state.lock().table.held(txn, target)
+    }
+
+    fn cancel(&self, state: &mut State, txn: TxnId) {
+        if !state.table.cancel_wait(txn).is_empty() {
+            self.wakeup.notify_all();
+        }
+    }
+}
+
+fn deadlock(txn: TxnId, target: LockTarget, mode: LockMode, blocker: Option<TxnId>) -> DbError {
+    let by = blocker.map(|b| format!("; blocked by transaction {b}")).unwrap_or_default();
+    DbError::sql(SqlState::DeadlockDetected, "deadlock detected")
+        .with_detail(format!("Transaction {txn} waits for {mode} on {target}{by}."))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustydb_foundation::FileId;
+    use std::sync::Arc;
+
+    fn quick() -> LockWait {
+        LockWait { lock_timeout: None, deadlock_timeout: Duration::from_millis(50) }
+    }
+
+    #[test]
+    fn a_waiter_wakes_when_the_holder_releases() {
+        let m = Arc::new(LockManager::new());
+        let t = LockTarget::Relation(FileId(1));
+        assert!(m.lock(TxnId(1), t, LockMode::X, WaitPolicy::Block, quick()).unwrap());
+        let m2 = m.clone();
+        let waiter = std::thread::spawn(move || m2.lock(TxnId(2), t, LockMode::S, WaitPolicy::Block, quick()));
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(!waiter.is_finished(), "the waiter did not wait");
+        m.release_all(TxnId(1));
+        assert!(waiter.join().unwrap().unwrap());
+        assert_eq!(m.held(TxnId(2), t), vec![LockMode::S]);
+    }
+
+    #[test]
+    fn nowait_skip_and_lock_timeout() {
+        let m = LockManager::new();
+        let t = LockTarget::Relation(FileId(1));
+        m.lock(TxnId(1), t, LockMode::X, WaitPolicy::Block, quick()).unwrap();
+        let err = m.lock(TxnId(2), t, LockMode::S, WaitPolicy::NoWait, quick()).unwrap_err();
+        assert_eq!(err.sqlstate(), SqlState::LockNotAvailable);
+        assert!(!m.lock(TxnId(2), t, LockMode::S, WaitPolicy::Skip, quick()).unwrap());
+        let wait = LockWait { lock_timeout: Some(Duration::from_millis(30)), ..quick() };
+        let started = Instant::now();
+        let err = m.lock(TxnId(2), t, LockMode::S, WaitPolicy::Block, wait).unwrap_err();
+        assert_eq!(err.sqlstate(), SqlState::LockNotAvailable);
+        assert!(started.elapsed() >= Duration::from_millis(30));
+        assert!(m.held(TxnId(2), t).is_empty());
+    }
+
+    #[test]
+    fn a_deadlock_aborts_the_youngest_and_the_other_goes_on() {
+        let m = Arc::new(LockManager::new());
+        let (a, b) = (LockTarget::Transaction(TxnId(1)), LockTarget::Transaction(TxnId(2)));
+        m.lock(TxnId(1), a, LockMode::X, WaitPolicy::Block, quick()).unwrap();
+        m.lock(TxnId(2), b, LockMode::X, WaitPolicy::Block, quick()).unwrap();
+        let m1 = m.clone();
+        let older = std::thread::spawn(move || {
+            let r = m1.lock(TxnId(1), b, LockMode::S, WaitPolicy::Block, quick());
+            m1.release_all(TxnId(1));
+            r
+        });
+        std::thread::sleep(Duration::from_millis(20));
+        // The younger closes the cycle; whichever looks first, the younger is the victim.
+        let err = m.lock(TxnId(2), a, LockMode::S, WaitPolicy::Block, quick()).unwrap_err();
+        assert_eq!(err.sqlstate(), SqlState::DeadlockDetected);
+        m.release_all(TxnId(2));
+        assert!(older.join().unwrap().unwrap(), "the older transaction did not get its lock");
+    }
+}

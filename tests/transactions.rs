@@ -1,0 +1,129 @@
+//! Transactions over the wire: lock waits, deadlocks, lock timeouts, unique-key waits, and the
+//! transaction settings (SET TRANSACTION, default_transaction_isolation, SHOW).
+
+#![allow(clippy::unwrap_used)]
+
+use rustydb_tests::{TestServer, sqlstate};
+use std::time::{Duration, Instant};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, SimpleQueryMessage};
+
+async fn one_value(client: &Client, sql: &str) -> String {
+    let messages = client.simple_query(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    messages
+        .into_iter()
+        .find_map(|m| match m {
+            SimpleQueryMessage::Row(r) => Some(r.get(0).unwrap().to_string()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("{sql} returned no row"))
+}
+
+async fn setup(server: &TestServer) -> (Client, Client) {
+    let a = server.connect().await;
+    a.batch_execute("create table acct (id int primary key, balance int); insert into acct values (1, 100), (2, 100)")
+        .await
+        .unwrap();
+    (a, server.connect().await)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deadlock_aborts_one_transaction_soon_after_deadlock_timeout_and_the_other_goes_on() {
+    let server = TestServer::start();
+    let (a, b) = setup(&server).await;
+    for c in [&a, &b] {
+        c.batch_execute("set deadlock_timeout = '200ms'; begin").await.unwrap();
+    }
+    a.batch_execute("update acct set balance = balance - 1 where id = 1").await.unwrap();
+    b.batch_execute("update acct set balance = balance - 1 where id = 2").await.unwrap();
+    let (a, b) = (std::sync::Arc::new(a), std::sync::Arc::new(b));
+    let a2 = a.clone();
+    let first =
+        tokio::spawn(async move { a2.batch_execute("update acct set balance = balance + 1 where id = 2").await });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let started = Instant::now();
+    let second = b.batch_execute("update acct set balance = balance + 1 where id = 1").await;
+    let first =
+        tokio::time::timeout(Duration::from_secs(5), first).await.expect("the survivor stayed blocked").unwrap();
+    let waited = started.elapsed();
+    // Exactly one is the victim; the other's update went through.
+    let (victim, survivor) = match (&first, &second) {
+        (Err(e), Ok(())) => (e, &a),
+        (Ok(()), Err(e)) => (e, &b),
+        other => panic!("expected exactly one deadlock error, got {other:?}"),
+    };
+    assert_eq!(victim.code(), Some(&SqlState::T_R_DEADLOCK_DETECTED), "{victim}");
+    assert!(waited < Duration::from_secs(2), "the deadlock took {waited:?} to break");
+    // The youngest (the second to begin) is the victim.
+    assert!(second.is_err(), "the older transaction was chosen as the victim");
+    survivor.batch_execute("commit").await.unwrap();
+    b.batch_execute("rollback").await.unwrap();
+    assert_eq!(one_value(&a, "select balance from acct where id = 1").await, "99");
+    assert_eq!(one_value(&a, "select balance from acct where id = 2").await, "101");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lock_timeout_ends_a_wait_with_55p03_and_the_session_goes_on() {
+    let server = TestServer::start();
+    let (a, b) = setup(&server).await;
+    a.batch_execute("begin; update acct set balance = 0 where id = 1").await.unwrap();
+    b.batch_execute("set lock_timeout = '150ms'").await.unwrap();
+    assert_eq!(one_value(&b, "show lock_timeout").await, "150ms");
+    let started = Instant::now();
+    let err = b.batch_execute("update acct set balance = 1 where id = 1").await.unwrap_err();
+    assert_eq!(err.code(), Some(&SqlState::LOCK_NOT_AVAILABLE), "{err}");
+    assert!(started.elapsed() >= Duration::from_millis(150));
+    a.batch_execute("commit").await.unwrap();
+    b.batch_execute("update acct set balance = 1 where id = 1").await.unwrap();
+    assert_eq!(one_value(&b, "select balance from acct where id = 1").await, "1");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_insert_of_a_key_another_transaction_is_inserting_waits_for_its_outcome() {
+    let server = TestServer::start();
+    let (a, b) = setup(&server).await;
+    let b = std::sync::Arc::new(b);
+    for (end, expect) in [("rollback", None), ("commit", Some(SqlState::UNIQUE_VIOLATION))] {
+        a.batch_execute("begin; insert into acct values (3, 1)").await.unwrap();
+        let b2 = b.clone();
+        let waiter = tokio::spawn(async move { b2.batch_execute("insert into acct values (3, 2)").await });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!waiter.is_finished(), "the second insert did not wait for the first");
+        a.batch_execute(end).await.unwrap();
+        let result = tokio::time::timeout(Duration::from_secs(5), waiter).await.unwrap().unwrap();
+        assert_eq!(result.as_ref().err().and_then(|e| e.code()), expect.as_ref(), "after {end}: {result:?}");
+        if expect.is_none() {
+            b.batch_execute("delete from acct where id = 3").await.unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transaction_settings_behave_as_in_postgres() {
+    let server = TestServer::start();
+    let (a, _) = setup(&server).await;
+    assert_eq!(one_value(&a, "show transaction_isolation").await, "read committed");
+    a.batch_execute("set default_transaction_isolation = 'repeatable read'").await.unwrap();
+    assert_eq!(one_value(&a, "show default_transaction_isolation").await, "repeatable read");
+    a.batch_execute("begin").await.unwrap();
+    assert_eq!(one_value(&a, "show transaction isolation level").await, "repeatable read");
+    a.batch_execute("commit; begin; set transaction isolation level serializable").await.unwrap();
+    assert_eq!(one_value(&a, "show transaction_isolation").await, "serializable");
+    a.batch_execute("select * from acct").await.unwrap();
+    // Too late once a query has run: 25001, and the block is failed.
+    assert_eq!(sqlstate(&a, "set transaction isolation level read committed").await, SqlState::ACTIVE_SQL_TRANSACTION);
+    assert_eq!(sqlstate(&a, "select 1").await, SqlState::IN_FAILED_SQL_TRANSACTION);
+    a.batch_execute("rollback").await.unwrap();
+    a.batch_execute("begin read only").await.unwrap();
+    assert_eq!(one_value(&a, "show transaction_read_only").await, "on");
+    assert_eq!(sqlstate(&a, "insert into acct values (9, 9)").await, SqlState::READ_ONLY_SQL_TRANSACTION);
+    a.batch_execute("rollback; set session characteristics as transaction isolation level read committed")
+        .await
+        .unwrap();
+    assert_eq!(one_value(&a, "show transaction_isolation").await, "read committed");
+    assert_eq!(sqlstate(&a, "set no_such_setting = 1").await, SqlState::UNDEFINED_OBJECT);
+    assert_eq!(sqlstate(&a, "set lock_timeout = 'soon'").await, SqlState::INVALID_PARAMETER_VALUE);
+    a.batch_execute("set lock_timeout to default; reset deadlock_timeout").await.unwrap();
+    assert_eq!(one_value(&a, "show lock_timeout").await, "0");
+    assert_eq!(one_value(&a, "show deadlock_timeout").await, "1s");
+}
