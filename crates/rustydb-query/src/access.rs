@@ -7,7 +7,7 @@ use crate::context::ExecContext;
 use rustydb_foundation::row::{decode_row, encode_row};
 use rustydb_foundation::{DbError, Result, SqlState, TupleId, Value};
 use rustydb_index::{Index, keycode};
-use rustydb_txn::{Delete, Liveness, tuple};
+use rustydb_txn::{Delete, Liveness, Predicate, tuple};
 
 /// Visible rows on one page of `table`.
 pub fn scan_page(ctx: &mut ExecContext<'_>, table: &TableDef, page: u32) -> Result<Vec<(TupleId, Vec<Value>)>> {
@@ -120,6 +120,15 @@ pub fn insert(ctx: &mut ExecContext<'_>, table: &TableDef, row: &[Value]) -> Res
                 }
             }
             if pending.is_none() {
+                // A serializable writer of these keys conflicts with concurrent readers of them.
+                let mut keys = Vec::with_capacity(secondary.len() + 1);
+                if let (Some(_), Some(values)) = (&pk, &pk_key) {
+                    keys.push(Predicate::Key(table.primary_index_file(), keycode::encode_key(values)));
+                }
+                for ((def, _), values) in secondary.iter().zip(&secondary_keys) {
+                    keys.push(Predicate::Key(def.file(), def.key(values)));
+                }
+                ctx.engine.txn_manager().conflict_in(ctx.txn, &keys)?;
                 let tid = insert_raw(ctx, table, row)?;
                 if let (Some(pk), Some(values)) = (&pk, &pk_key) {
                     pk.index.insert(&keycode::encode_key(values), tid)?;

@@ -101,6 +101,7 @@ impl Engine {
             recovery: recovered.report,
             statement_memory_limit: options.statement_memory_limit,
         });
+        engine.tm.untrack_files_below(FileId(catalog::FIRST_USER_TABLE));
         let marker = dir.join(BOOTSTRAP_MARKER);
         let bootstrapped = options
             .storage

@@ -9,9 +9,9 @@ use crate::context::ExecContext;
 use crate::expr::{EvalEnv, Expr, passes};
 use crate::plan::{Access, InsertSource, RangeEnd, SelectPlan, SortKey, Source, Statement};
 use crate::result::{Notice, StatementResult};
-use rustydb_foundation::{DbError, Result, Schema, SqlState, TupleId, Value};
+use rustydb_foundation::{DbError, FileId, Result, Schema, SqlState, TupleId, Value};
 use rustydb_index::{Index, keycode};
-use rustydb_txn::Delete;
+use rustydb_txn::{Delete, Predicate};
 use std::cmp::Ordering;
 
 /// Runs a bound statement (not transaction control, which the session handles).
@@ -85,7 +85,7 @@ fn for_each_row(
             let Some(pk) = ctx.engine.primary_index(table) else {
                 return Err(DbError::Internal(format!("table {} has no primary key index", table.name)));
             };
-            for (tid, row) in index_rows(ctx, table, &pk.index, key, &[])? {
+            for (tid, row) in index_rows(ctx, table, (&pk.index, table.primary_index_file()), key, &[])? {
                 if passes(filter, &row, &env(ctx))? && !each(ctx, tid, row)? {
                     return Ok(());
                 }
@@ -93,13 +93,16 @@ fn for_each_row(
         }
         Access::Index { index, key } => {
             let open = ctx.engine.open_index(index)?;
-            for (tid, row) in index_rows(ctx, table, open.index.as_ref(), key, &index.descending)? {
+            for (tid, row) in index_rows(ctx, table, (open.index.as_ref(), index.file()), key, &index.descending)? {
                 if passes(filter, &row, &env(ctx))? && !each(ctx, tid, row)? {
                     return Ok(());
                 }
             }
         }
         Access::IndexRange { index, lower, upper } => {
+            // A serializable reader of a range reads the predicate: the whole relation stands
+            // for it (a key-range lock would be finer).
+            ctx.engine.txn_manager().predicate_lock(ctx.txn, Predicate::Relation(table.file()));
             let tids = match index {
                 None => {
                     let Some(pk) = ctx.engine.primary_index(table) else {
@@ -150,11 +153,11 @@ fn range_tids(
     Ok(entries.into_iter().map(|(_, tid)| tid).collect())
 }
 
-/// The visible rows whose key in `index` equals the constant `key`.
+/// The visible rows whose key in `index` (with its file) equals the constant `key`.
 fn index_rows(
     ctx: &mut ExecContext<'_>,
     table: &TableDef,
-    index: &dyn Index,
+    (index, file): (&dyn Index, FileId),
     key: &[Expr],
     descending: &[bool],
 ) -> Result<Vec<(TupleId, Vec<Value>)>> {
@@ -162,8 +165,11 @@ fn index_rows(
     if values.iter().any(Value::is_null) {
         return Ok(Vec::new());
     }
+    let key = keycode::encode_key_directed(&values, descending);
+    // A serializable reader reads the key, found or not: a concurrent insert of it conflicts.
+    ctx.engine.txn_manager().predicate_lock(ctx.txn, Predicate::Key(file, key.clone()));
     let mut rows = Vec::new();
-    for tid in index.lookup(&keycode::encode_key_directed(&values, descending))? {
+    for tid in index.lookup(&key)? {
         if let Some(row) = access::fetch(ctx, table, tid)? {
             rows.push((tid, row));
         }

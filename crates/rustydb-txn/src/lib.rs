@@ -46,6 +46,7 @@ pub mod manager;
 pub mod record;
 pub mod recovery;
 pub mod snapshot;
+pub mod ssi;
 pub mod status;
 pub mod tuple;
 
@@ -54,4 +55,5 @@ pub use manager::{Delete, IsolationLevel, Liveness, Transaction, TxnGuard, TxnMa
 pub use record::{IndexLog, Record};
 pub use recovery::{Recovered, RecoveryReport, recover};
 pub use snapshot::Snapshot;
+pub use ssi::Predicate;
 pub use status::StatusTable;

@@ -4,9 +4,10 @@
 use crate::lock::{LockManager, LockMode, LockTarget, LockWait, WaitPolicy};
 use crate::record::Record;
 use crate::snapshot::Snapshot;
+use crate::ssi::{Predicate, SsiState};
 use crate::status::{Status, StatusTable};
 use crate::tuple::{self, Header, NEXT_AT, XMAX_AT};
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 use rustydb_foundation::{DbError, FileId, Result, SqlState, TupleId, TxnId};
 use rustydb_storage::{HeapFile, StorageEngine, TupleArena};
 use std::sync::Arc;
@@ -182,12 +183,24 @@ pub struct TxnManager {
     storage: Arc<StorageEngine>,
     status: RwLock<StatusTable>,
     locks: LockManager,
+    /// Serializable transactions' reads and antidependencies. Lock order: this before the
+    /// status table; never under a page latch.
+    ssi: Mutex<SsiState>,
+    /// Heap files below this id are not tracked by SSI (the layer above keeps its catalog
+    /// there: every statement reads it, and catalog reads are not user predicates).
+    ssi_tracked_from: std::sync::atomic::AtomicU32,
 }
 
 impl TxnManager {
     /// A manager over `storage`, starting from the status recovery produced.
     pub fn new(storage: Arc<StorageEngine>, status: StatusTable) -> Self {
-        TxnManager { storage, status: RwLock::new(status), locks: LockManager::new() }
+        TxnManager {
+            storage,
+            status: RwLock::new(status),
+            locks: LockManager::new(),
+            ssi: Mutex::new(SsiState::new()),
+            ssi_tracked_from: std::sync::atomic::AtomicU32::new(0),
+        }
     }
 
     /// The storage engine.
@@ -222,6 +235,15 @@ impl TxnManager {
         if let Some(s) = &txn.snapshot {
             return s.clone();
         }
+        if txn.isolation == IsolationLevel::Serializable {
+            // Registered with the commit sequence read before the snapshot is taken, so that
+            // every transaction it counts as committed before the snapshot is in it.
+            let mut ssi = self.ssi.lock();
+            let snap = self.status.read().snapshot();
+            ssi.register(txn.id, false);
+            txn.snapshot = Some(snap.clone());
+            return snap;
+        }
         let snap = self.status.read().snapshot();
         if txn.isolation != IsolationLevel::ReadCommitted {
             txn.snapshot = Some(snap.clone());
@@ -232,9 +254,18 @@ impl TxnManager {
     /// Commits: the commit record is fsynced before this returns, and only then do other
     /// transactions see the changes. Dropped tables' files are removed afterwards.
     pub fn commit(&self, txn: Transaction) -> Result<()> {
+        let serializable = self.is_serializable(&txn);
+        let checked = if serializable { self.ssi.lock().pre_commit(txn.id) } else { Ok(()) };
+        if let Err(e) = checked {
+            self.abort(txn);
+            return Err(e);
+        }
         if !txn.wrote {
             self.status.write().commit(txn.id);
             self.locks.release_all(txn.id);
+            if serializable {
+                self.ssi.lock().committed(txn.id);
+            }
             txn.on_commit.into_iter().for_each(|hook| (hook.0)());
             return Ok(());
         }
@@ -243,11 +274,17 @@ impl TxnManager {
         if let Err(e) = durable {
             self.status.write().abort(txn.id);
             self.locks.release_all(txn.id);
+            if serializable {
+                self.ssi.lock().aborted(txn.id);
+            }
             return Err(e);
         }
         // The status first: a waiter woken by the release must find the outcome.
         self.status.write().commit(txn.id);
         self.locks.release_all(txn.id);
+        if serializable {
+            self.ssi.lock().committed(txn.id);
+        }
         for hook in txn.on_commit {
             (hook.0)();
         }
@@ -265,6 +302,50 @@ impl TxnManager {
         }
         self.status.write().abort(txn.id);
         self.locks.release_all(txn.id);
+        if self.is_serializable(&txn) {
+            self.ssi.lock().aborted(txn.id);
+        }
+    }
+
+    /// Heap files with ids below `first` are not tracked by SSI: neither reads of them nor
+    /// writes to them make antidependencies (for a catalog every statement reads).
+    pub fn untrack_files_below(&self, first: FileId) {
+        self.ssi_tracked_from.store(first.0, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn tracks(&self, file: FileId) -> bool {
+        file.0 >= self.ssi_tracked_from.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn is_serializable(&self, txn: &Transaction) -> bool {
+        txn.isolation == IsolationLevel::Serializable && txn.snapshot.is_some()
+    }
+
+    /// Records that serializable `txn` read what `predicate` covers (an index key it looked up,
+    /// a relation it scanned a range of). Nothing for other levels.
+    pub fn predicate_lock(&self, txn: &Transaction, predicate: Predicate) {
+        if self.is_serializable(txn) {
+            self.ssi.lock().lock(txn.id, predicate);
+        }
+    }
+
+    /// Serializable `txn` is about to write what `predicates` cover (a tuple it deletes, the
+    /// relation or an index key it inserts into): records the antidependencies from concurrent
+    /// serializable readers, failing with 40001 if one completes a dangerous structure.
+    pub fn conflict_in(&self, txn: &Transaction, predicates: &[Predicate]) -> Result<()> {
+        let Some(snapshot) = txn.snapshot.as_ref().filter(|_| self.is_serializable(txn)) else { return Ok(()) };
+        let mut ssi = self.ssi.lock();
+        let status = self.status.read();
+        ssi.conflict_in(txn.id, predicates, |reader| !snapshot.sees_committed(reader, &status))
+    }
+
+    /// After a serializable read of versions: records `txn →rw w` for each concurrent writer
+    /// `w` whose work the read could not see (see [`conflict_out_writer`]).
+    fn conflict_out(&self, txn: &Transaction, writers: &[TxnId]) -> Result<()> {
+        if writers.is_empty() || !self.is_serializable(txn) {
+            return Ok(());
+        }
+        self.ssi.lock().conflict_out(txn.id, writers)
     }
 
     /// The lock manager.
@@ -298,6 +379,9 @@ impl TxnManager {
 
     /// Inserts a new version with row `body` and returns its address.
     pub fn insert(&self, txn: &mut Transaction, heap: &HeapFile, body: &[u8]) -> Result<TupleId> {
+        if self.tracks(heap.file()) {
+            self.conflict_in(txn, &[Predicate::Relation(heap.file())])?;
+        }
         let tuple = tuple::build(txn.id, body);
         self.start_writing(txn);
         let log = self.storage.log();
@@ -312,6 +396,9 @@ impl TxnManager {
     /// (the first updater wins) and READ COMMITTED learns where the row went ([`Delete`]), as
     /// PostgreSQL does. A row locked `FOR SHARE/UPDATE` by another transaction is waited for too.
     pub fn delete(&self, txn: &mut Transaction, heap: &HeapFile, tid: TupleId) -> Result<Delete> {
+        if self.tracks(heap.file()) {
+            self.conflict_in(txn, &[Predicate::Tuple(tid), Predicate::Relation(heap.file())])?;
+        }
         self.start_writing(txn);
         let me = txn.id;
         let isolation = txn.isolation;
@@ -416,16 +503,32 @@ impl TxnManager {
         arena: &mut TupleArena,
     ) -> Result<()> {
         heap.scan_page_into(number, arena)?;
-        let status = self.status.read();
+        let serializable = self.is_serializable(txn) && self.tracks(heap.file());
+        if serializable {
+            self.ssi.lock().lock(txn.id, Predicate::Relation(heap.file()));
+        }
+        let mut writers = Vec::new();
         let mut damaged = None;
-        arena.retain(|_, bytes| match tuple::header(bytes) {
-            Ok(header) => snapshot.sees(&header, txn.id, &status),
-            Err(e) => {
-                damaged.get_or_insert(e);
-                false
-            }
-        });
-        damaged.map_or(Ok(()), Err)
+        {
+            let status = self.status.read();
+            arena.retain(|_, bytes| match tuple::header(bytes) {
+                Ok(header) => {
+                    let visible = snapshot.sees(&header, txn.id, &status);
+                    if serializable && let Some(w) = conflict_out_writer(&header, visible, txn.id, snapshot, &status) {
+                        writers.push(w);
+                    }
+                    visible
+                }
+                Err(e) => {
+                    damaged.get_or_insert(e);
+                    false
+                }
+            });
+        }
+        damaged.map_or(Ok(()), Err)?;
+        writers.sort_unstable();
+        writers.dedup();
+        self.conflict_out(txn, &writers)
     }
 
     /// The row body at `tid` if that version is visible to `txn` under `snapshot`.
@@ -437,7 +540,18 @@ impl TxnManager {
         tid: TupleId,
     ) -> Result<Option<Vec<u8>>> {
         let Some(bytes) = heap.get(tid)? else { return Ok(None) };
-        let visible = snapshot.sees(&tuple::header(&bytes)?, txn.id, &self.status.read());
+        let header = tuple::header(&bytes)?;
+        let (visible, writer) = {
+            let status = self.status.read();
+            let visible = snapshot.sees(&header, txn.id, &status);
+            (visible, conflict_out_writer(&header, visible, txn.id, snapshot, &status))
+        };
+        if self.is_serializable(txn) && self.tracks(heap.file()) {
+            if visible {
+                self.ssi.lock().lock(txn.id, Predicate::Tuple(tid));
+            }
+            self.conflict_out(txn, writer.as_slice())?;
+        }
         Ok(visible.then(|| tuple::body(&bytes).to_vec()))
     }
 
@@ -475,6 +589,25 @@ impl TxnManager {
     /// Number of transactions in progress.
     pub fn active_count(&self) -> usize {
         self.status.read().active_count()
+    }
+}
+
+/// The concurrent writer a serializable reader depends on through a version it met: the
+/// creator of a version it cannot see (one that neither aborted nor committed before the
+/// snapshot), or the deleter of one it sees but whose deletion it cannot.
+fn conflict_out_writer(
+    header: &Header,
+    visible: bool,
+    me: TxnId,
+    snapshot: &Snapshot,
+    status: &StatusTable,
+) -> Option<TxnId> {
+    let concurrent =
+        |id: TxnId| id != me && id != TxnId::NONE && !status.is_aborted(id) && !snapshot.sees_committed(id, status);
+    if visible {
+        concurrent(header.xmax).then_some(header.xmax)
+    } else {
+        concurrent(header.xmin).then_some(header.xmin)
     }
 }
 
