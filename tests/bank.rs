@@ -79,7 +79,9 @@ async fn transfers_keep_the_total(level: &'static str) {
                         client
                             .batch_execute(&format!("update acct set balance = balance - {amount} where id = {from}"))
                             .await?;
-                        client.batch_execute(&format!("update acct set balance = balance + {amount} where id = {to}")).await
+                        client
+                            .batch_execute(&format!("update acct set balance = balance + {amount} where id = {to}"))
+                            .await
                     }
                 })
                 .await;
@@ -141,8 +143,7 @@ async fn serializable_never_commits_write_skew() {
             }
             result.is_ok()
         };
-        let (ra, rb) =
-            tokio::join!(go_off(a.clone(), 1, barrier.clone()), go_off(b.clone(), 2, barrier.clone()));
+        let (ra, rb) = tokio::join!(go_off(a.clone(), 1, barrier.clone()), go_off(b.clone(), 2, barrier.clone()));
         let on_call = values(&setup, "select id from doctors where on_call = true").await.unwrap();
         assert!(!on_call.is_empty(), "round {round}: both doctors went off call (write skew committed)");
         if !(ra && rb) {
