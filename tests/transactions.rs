@@ -127,3 +127,75 @@ async fn transaction_settings_behave_as_in_postgres() {
     assert_eq!(one_value(&a, "show lock_timeout").await, "0");
     assert_eq!(one_value(&a, "show deadlock_timeout").await, "1s");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn select_for_update_and_share_with_nowait_and_skip_locked() {
+    let server = TestServer::start();
+    let (a, b) = setup(&server).await;
+    let b = std::sync::Arc::new(b);
+    a.batch_execute("begin").await.unwrap();
+    assert_eq!(one_value(&a, "select balance from acct where id = 1 for update").await, "100");
+    // NOWAIT fails at once with the relation named; SKIP LOCKED passes over the row.
+    b.batch_execute("begin").await.unwrap();
+    let err = b.batch_execute("select * from acct where id = 1 for update nowait").await.unwrap_err();
+    assert_eq!(err.code(), Some(&SqlState::LOCK_NOT_AVAILABLE));
+    assert_eq!(err.as_db_error().unwrap().message(), "could not obtain lock on row in relation \"acct\"");
+    b.batch_execute("rollback; begin").await.unwrap();
+    assert_eq!(one_value(&b, "select id from acct order by id for update skip locked limit 1").await, "2");
+    b.batch_execute("rollback").await.unwrap();
+    // A writer waits for the FOR UPDATE holder, then sees its update (READ COMMITTED re-check).
+    let b2 = b.clone();
+    let writer =
+        tokio::spawn(async move { b2.batch_execute("update acct set balance = balance + 1 where id = 1").await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!writer.is_finished(), "the update did not wait for FOR UPDATE");
+    a.batch_execute("update acct set balance = 50 where id = 1; commit").await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), writer).await.unwrap().unwrap().unwrap();
+    assert_eq!(one_value(&a, "select balance from acct where id = 1").await, "51");
+    // FOR SHARE is shared among readers but keeps writers out.
+    a.batch_execute("begin; select * from acct where id = 2 for share").await.unwrap();
+    b.batch_execute("begin; select * from acct where id = 2 for share nowait").await.unwrap();
+    let c = server.connect().await;
+    c.batch_execute("set lock_timeout = '100ms'").await.unwrap();
+    let err = c.batch_execute("update acct set balance = 0 where id = 2").await.unwrap_err();
+    assert_eq!(err.code(), Some(&SqlState::LOCK_NOT_AVAILABLE), "a writer got past FOR SHARE: {err}");
+    a.batch_execute("rollback").await.unwrap();
+    b.batch_execute("rollback").await.unwrap();
+    c.batch_execute("update acct set balance = 0 where id = 2").await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lock_table_and_ddl_wait_for_the_transactions_using_a_table() {
+    let server = TestServer::start();
+    let (a, b) = setup(&server).await;
+    let b = std::sync::Arc::new(b);
+    assert_eq!(sqlstate(&a, "lock table acct").await, SqlState::NO_ACTIVE_SQL_TRANSACTION);
+    // ACCESS EXCLUSIVE keeps even readers out; NOWAIT says so at once.
+    a.batch_execute("begin; lock table acct in access exclusive mode").await.unwrap();
+    let err = b.batch_execute("begin; lock table acct in access share mode nowait").await.unwrap_err();
+    assert_eq!(err.as_db_error().unwrap().message(), "could not obtain lock on relation \"acct\"");
+    b.batch_execute("rollback").await.unwrap();
+    let b2 = b.clone();
+    let reader = tokio::spawn(async move { one_value(&b2, "select balance from acct where id = 1").await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!reader.is_finished(), "a reader got past ACCESS EXCLUSIVE");
+    a.batch_execute("update acct set balance = 7 where id = 1; commit").await.unwrap();
+    assert_eq!(tokio::time::timeout(Duration::from_secs(5), reader).await.unwrap().unwrap(), "7");
+    // SHARE mode lets readers in and keeps writers out.
+    a.batch_execute("begin; lock table acct in share mode").await.unwrap();
+    assert_eq!(one_value(&b, "select balance from acct where id = 1").await, "7");
+    b.batch_execute("set lock_timeout = '100ms'").await.unwrap();
+    assert_eq!(sqlstate(&b, "delete from acct where id = 1").await, SqlState::LOCK_NOT_AVAILABLE);
+    a.batch_execute("commit").await.unwrap();
+    b.batch_execute("reset lock_timeout").await.unwrap();
+    // DROP TABLE waits for a transaction that read the table, then the reader finds it gone.
+    a.batch_execute("begin; select * from acct").await.unwrap();
+    let b2 = b.clone();
+    let dropper = tokio::spawn(async move { b2.batch_execute("drop table acct").await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!dropper.is_finished(), "DROP TABLE did not wait for the reader");
+    assert_eq!(one_value(&a, "select balance from acct where id = 2").await, "100");
+    a.batch_execute("commit").await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), dropper).await.unwrap().unwrap().unwrap();
+    assert_eq!(sqlstate(&a, "select * from acct").await, SqlState::UNDEFINED_TABLE);
+}

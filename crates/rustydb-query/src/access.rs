@@ -7,7 +7,7 @@ use crate::context::ExecContext;
 use rustydb_foundation::row::{decode_row, encode_row};
 use rustydb_foundation::{DbError, Result, SqlState, TupleId, Value};
 use rustydb_index::{Index, keycode};
-use rustydb_txn::{Delete, Liveness, Predicate, tuple};
+use rustydb_txn::{Delete, Liveness, LockMode, LockTarget, Predicate, WaitPolicy, tuple};
 
 /// Visible rows on one page of `table`.
 pub fn scan_page(ctx: &mut ExecContext<'_>, table: &TableDef, page: u32) -> Result<Vec<(TupleId, Vec<Value>)>> {
@@ -19,6 +19,44 @@ pub fn scan_page(ctx: &mut ExecContext<'_>, table: &TableDef, page: u32) -> Resu
     // values can be far larger than the page).
     ctx.memory.charge(ctx.scan.footprint().saturating_sub(footprint), "a page of tuples")?;
     ctx.scan.iter().map(|(tid, t)| Ok((tid, decode_row(tuple::body(t), width)?))).collect()
+}
+
+/// Locks `table` in `mode` until the transaction ends. Returns `true` if that meant waiting:
+/// the table may have changed or gone meanwhile, and the caller resolves it again.
+pub fn lock_table(ctx: &mut ExecContext<'_>, table: &TableDef, mode: LockMode, policy: WaitPolicy) -> Result<bool> {
+    let tm = ctx.engine.txn_manager();
+    let target = LockTarget::Relation(table.file());
+    if tm.locks().try_lock(ctx.txn.id(), target, mode) {
+        return Ok(false);
+    }
+    match tm.lock(ctx.txn, target, mode, policy) {
+        Ok(_) => {
+            ctx.waited_for_lock = true;
+            Ok(true)
+        }
+        Err(e) if policy == WaitPolicy::NoWait && e.sqlstate() == SqlState::LockNotAvailable => Err(DbError::sql(
+            SqlState::LockNotAvailable,
+            format!("could not obtain lock on relation \"{}\"", table.name),
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+/// Resolves table `name` as the catalog holds it now and locks it in `mode` (system tables
+/// are not locked); if the lock had to be waited for, resolves it again.
+pub fn open_table(
+    ctx: &mut ExecContext<'_>,
+    name: &str,
+    mode: LockMode,
+    policy: WaitPolicy,
+) -> Result<Option<TableDef>> {
+    let Some(table) = ctx.with_catalog_snapshot(|ctx| crate::catalog::find_table(ctx, name))? else {
+        return Ok(None);
+    };
+    if table.is_system() || !lock_table(ctx, &table, mode, policy)? {
+        return Ok(Some(table));
+    }
+    ctx.with_catalog_snapshot(|ctx| crate::catalog::find_table(ctx, name))
 }
 
 /// Number of pages in `table`'s heap.

@@ -3,17 +3,18 @@
 //! an access path. Whatever the engine does not support yet is refused here with 0A000, never
 //! half-executed.
 
+use crate::access;
 use crate::bind_expr::{self, Scope, boolean, cast, convert_type, ident_name};
-use crate::catalog::{self, IndexMethod, TableDef};
+use crate::catalog::{IndexMethod, TableDef};
 use crate::context::ExecContext;
 use crate::expr::{EvalEnv, Expr};
-use crate::plan::{InsertSource, SelectPlan, SortKey, Source, Statement};
+use crate::plan::{InsertSource, RowLockClause, SelectPlan, SortKey, Source, Statement};
 use crate::planner::choose_access;
 use crate::result::ResultColumn;
 use crate::types::{CastContext, type_name};
 use rustydb_foundation::{Column, DataType, DbError, Result, SqlState, Value};
 use rustydb_storage::Compression;
-use rustydb_txn::IsolationLevel;
+use rustydb_txn::{IsolationLevel, LockMode, WaitPolicy};
 use sqlparser::ast;
 
 /// Transaction control and session settings need no catalog: bound without a transaction.
@@ -136,6 +137,7 @@ pub fn bind(ctx: &mut ExecContext<'_>, stmt: &ast::Statement) -> Result<Statemen
         ast::Statement::Update(update) => bind_update(ctx, update),
         ast::Statement::Delete(delete) => bind_delete(ctx, delete),
         ast::Statement::CreateTable(create) => bind_create_table(create),
+        ast::Statement::Lock(lock) => bind_lock(lock),
         ast::Statement::CreateIndex(create) => bind_create_index(ctx, create),
         ast::Statement::Drop { object_type: ast::ObjectType::Index, if_exists, names, .. } => {
             Ok(Statement::DropIndex {
@@ -151,6 +153,22 @@ pub fn bind(ctx: &mut ExecContext<'_>, stmt: &ast::Statement) -> Result<Statemen
         }
         other => Err(DbError::unsupported(format!("the statement \"{}\"", first_words(&other.to_string())))),
     }
+}
+
+fn bind_lock(lock: &ast::Lock) -> Result<Statement> {
+    use ast::LockTableMode as M;
+    let mode = match lock.lock_mode {
+        Some(M::AccessShare) => LockMode::AccessShare,
+        Some(M::RowShare) => LockMode::RowShare,
+        Some(M::RowExclusive) => LockMode::RowExclusive,
+        Some(M::ShareUpdateExclusive) => LockMode::ShareUpdateExclusive,
+        Some(M::Share) => LockMode::Share,
+        Some(M::ShareRowExclusive) => LockMode::ShareRowExclusive,
+        Some(M::Exclusive) => LockMode::Exclusive,
+        Some(M::AccessExclusive) | None => LockMode::AccessExclusive,
+    };
+    let names = lock.tables.iter().map(|t| table_name(&t.name)).collect::<Result<Vec<_>>>()?;
+    Ok(Statement::LockTable { names, mode, nowait: lock.nowait })
 }
 
 fn bind_create_index(ctx: &mut ExecContext<'_>, create: &ast::CreateIndex) -> Result<Statement> {
@@ -170,7 +188,7 @@ fn bind_create_index(ctx: &mut ExecContext<'_>, create: &ast::CreateIndex) -> Re
             })?
         }
     };
-    let table = lookup_table(ctx, &create.table_name)?;
+    let table = lookup_table(ctx, &create.table_name, LockMode::Share)?;
     let mut columns = Vec::with_capacity(create.columns.len());
     let mut descending = Vec::with_capacity(create.columns.len());
     for c in &create.columns {
@@ -229,24 +247,42 @@ fn table_name(name: &ast::ObjectName) -> Result<String> {
     }
 }
 
-fn lookup_table(ctx: &mut ExecContext<'_>, name: &ast::ObjectName) -> Result<TableDef> {
+/// Resolves a table and locks it in `mode` for the rest of the transaction (see
+/// [`access::open_table`]).
+fn lookup_table(ctx: &mut ExecContext<'_>, name: &ast::ObjectName, mode: LockMode) -> Result<TableDef> {
     let name = table_name(name)?;
-    catalog::find_table(ctx, &name)?.ok_or_else(|| DbError::undefined_table(&name))
+    access::open_table(ctx, &name, mode, WaitPolicy::Block)?.ok_or_else(|| DbError::undefined_table(&name))
 }
 
 fn bind_query(ctx: &mut ExecContext<'_>, q: &ast::Query) -> Result<SelectPlan> {
-    if q.with.is_some() || q.fetch.is_some() || !q.locks.is_empty() || q.for_clause.is_some() {
-        return Err(DbError::unsupported("WITH, FETCH, FOR UPDATE and FOR clauses"));
+    if q.with.is_some() || q.fetch.is_some() || q.for_clause.is_some() {
+        return Err(DbError::unsupported("WITH, FETCH and FOR clauses"));
     }
+    let row_lock = match q.locks.as_slice() {
+        [] => None,
+        [clause] if clause.of.is_none() => Some(RowLockClause {
+            exclusive: clause.lock_type == ast::LockType::Update,
+            policy: match clause.nonblock {
+                None => WaitPolicy::Block,
+                Some(ast::NonBlock::Nowait) => WaitPolicy::NoWait,
+                Some(ast::NonBlock::SkipLocked) => WaitPolicy::Skip,
+            },
+        }),
+        _ => return Err(DbError::unsupported("FOR UPDATE OF and several locking clauses")),
+    };
+    let table_mode = if row_lock.is_some() { LockMode::RowShare } else { LockMode::AccessShare };
     let ast::SetExpr::Select(select) = q.body.as_ref() else {
         return Err(DbError::unsupported(format!("the query form \"{}\"", first_words(&q.body.to_string()))));
     };
     check_select_clauses(select)?;
     let table = match select.from.as_slice() {
         [] => None,
-        [from] => Some(from_table(ctx, from)?),
+        [from] => Some(from_table(ctx, from, table_mode)?),
         _ => return Err(DbError::unsupported("joins")),
     };
+    if row_lock.is_some() && table.is_none() {
+        return Err(DbError::sql(SqlState::FeatureNotSupported, "FOR UPDATE needs a table to lock rows of"));
+    }
     let scope = Scope { table: table.as_ref().map(|(t, alias)| (t, alias.as_str())) };
     let (projection, columns) = bind_projection(&select.projection, scope)?;
     let filter = select.selection.as_ref().map(|w| boolean(bind_expr::bind(w, scope)?, "WHERE")).transpose()?;
@@ -259,7 +295,7 @@ fn bind_query(ctx: &mut ExecContext<'_>, q: &ast::Query) -> Result<SelectPlan> {
             Source::Table { table: Box::new(table), access }
         }
     };
-    Ok(SelectPlan { source, filter, projection, columns, order_by, limit, offset })
+    Ok(SelectPlan { source, filter, projection, columns, order_by, limit, offset, row_lock })
 }
 
 fn check_select_clauses(s: &ast::Select) -> Result<()> {
@@ -276,13 +312,13 @@ fn check_select_clauses(s: &ast::Select) -> Result<()> {
     Ok(())
 }
 
-fn from_table(ctx: &mut ExecContext<'_>, from: &ast::TableWithJoins) -> Result<(TableDef, String)> {
+fn from_table(ctx: &mut ExecContext<'_>, from: &ast::TableWithJoins, mode: LockMode) -> Result<(TableDef, String)> {
     if !from.joins.is_empty() {
         return Err(DbError::unsupported("joins"));
     }
     match &from.relation {
         ast::TableFactor::Table { name, alias, args: None, .. } => {
-            let table = lookup_table(ctx, name)?;
+            let table = lookup_table(ctx, name, mode)?;
             let alias = alias.as_ref().map(|a| ident_name(&a.name)).unwrap_or_else(|| table.name.clone());
             Ok((table, alias))
         }
@@ -418,7 +454,7 @@ fn bind_insert(ctx: &mut ExecContext<'_>, insert: &ast::Insert) -> Result<Statem
     let ast::TableObject::TableName(name) = &insert.table else {
         return Err(DbError::unsupported("INSERT into a table function"));
     };
-    let table = lookup_table(ctx, name)?;
+    let table = lookup_table(ctx, name, LockMode::RowExclusive)?;
     let targets = insert_targets(&table, &insert.columns)?;
     let Some(source) = &insert.source else { return Err(DbError::unsupported("INSERT ... DEFAULT VALUES")) };
     let source = match source.body.as_ref() {
@@ -514,7 +550,7 @@ fn bind_update(ctx: &mut ExecContext<'_>, update: &ast::Update) -> Result<Statem
     if update.from.is_some() || update.returning.is_some() || update.limit.is_some() || !update.order_by.is_empty() {
         return Err(DbError::unsupported("UPDATE with FROM, RETURNING, ORDER BY or LIMIT"));
     }
-    let (table, alias) = from_table(ctx, &update.table)?;
+    let (table, alias) = from_table(ctx, &update.table, LockMode::RowExclusive)?;
     let scope = Scope { table: Some((&table, &alias)) };
     let mut assignments = Vec::new();
     for a in &update.assignments {
@@ -543,7 +579,7 @@ fn bind_delete(ctx: &mut ExecContext<'_>, delete: &ast::Delete) -> Result<Statem
         ast::FromTable::WithFromKeyword(f) | ast::FromTable::WithoutKeyword(f) => f,
     };
     let [from] = from.as_slice() else { return Err(DbError::unsupported("DELETE from several tables")) };
-    let (table, alias) = from_table(ctx, from)?;
+    let (table, alias) = from_table(ctx, from, LockMode::RowExclusive)?;
     let scope = Scope { table: Some((&table, &alias)) };
     let filter = delete.selection.as_ref().map(|w| boolean(bind_expr::bind(w, scope)?, "WHERE")).transpose()?;
     let access = choose_access(&table, filter.as_ref());

@@ -242,6 +242,16 @@ pub fn data_type_from_oid(oid: i32, typmod: i32) -> Result<DataType> {
 }
 
 /// Finds a table by name, as visible to the context's snapshot.
+/// The table with id `id`, if it exists.
+pub fn find_table_by_id(ctx: &mut ExecContext<'_>, id: TableId) -> Result<Option<TableDef>> {
+    let tables = access::scan(ctx, system(System::Tables))?;
+    let Some((_, row)) = tables.into_iter().find(|(_, r)| r[0] == Value::Int4(id.0 as i32)) else {
+        return Ok(None);
+    };
+    find_table(ctx, &text(&row[1])?)
+}
+
+/// The table called `name`, if it exists.
 pub fn find_table(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<TableDef>> {
     if let Some(t) = system_tables().iter().find(|t| t.name == name).cloned() {
         return Ok(Some(t));

@@ -24,6 +24,10 @@ pub struct ExecContext<'a> {
     pub scan: TupleArena,
     /// What the statement may hold, and holds, in materialised rows.
     pub memory: MemoryBudget,
+    /// True inside an explicit transaction block (BEGIN ... COMMIT): LOCK TABLE needs one.
+    pub in_block: bool,
+    /// Set when a table lock had to be waited for while binding.
+    pub waited_for_lock: bool,
 }
 
 impl<'a> ExecContext<'a> {
@@ -36,7 +40,28 @@ impl<'a> ExecContext<'a> {
         database: &'a str,
     ) -> Self {
         let memory = MemoryBudget::new(engine.statement_memory_limit());
-        ExecContext { engine, txn, snapshot, user, database, scan: TupleArena::new(), memory }
+        ExecContext {
+            engine,
+            txn,
+            snapshot,
+            user,
+            database,
+            scan: TupleArena::new(),
+            memory,
+            in_block: false,
+            waited_for_lock: false,
+        }
+    }
+
+    /// Runs `work` (catalog lookups) under a snapshot taken now rather than the statement's, as
+    /// PostgreSQL reads its catalogs: a table is resolved as it is after the locks that
+    /// protect it were granted, whatever the transaction's isolation level.
+    pub fn with_catalog_snapshot<T>(&mut self, work: impl FnOnce(&mut Self) -> T) -> T {
+        let fresh = self.engine.txn_manager().current_snapshot();
+        let saved = std::mem::replace(&mut self.snapshot, fresh);
+        let out = work(self);
+        self.snapshot = saved;
+        out
     }
 
     /// Counts `row` against the statement's memory, held for `what`.

@@ -11,7 +11,7 @@ use crate::plan::{Access, InsertSource, RangeEnd, SelectPlan, SortKey, Source, S
 use crate::result::{Notice, StatementResult};
 use rustydb_foundation::{DbError, FileId, Result, Schema, SqlState, TupleId, Value};
 use rustydb_index::{Index, keycode};
-use rustydb_txn::{Delete, Predicate};
+use rustydb_txn::{Delete, LockMode, Predicate, RowLock, WaitPolicy};
 use std::cmp::Ordering;
 
 /// Runs a bound statement (not transaction control, which the session handles).
@@ -41,6 +41,7 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
             create_index(ctx, &spec, *if_not_exists)
         }
         Statement::DropIndex { names, if_exists } => drop_indexes(ctx, names, *if_exists),
+        Statement::LockTable { names, mode, nowait } => lock_tables(ctx, names, *mode, *nowait),
         Statement::Begin { .. }
         | Statement::Commit
         | Statement::Rollback
@@ -186,6 +187,9 @@ pub fn select(ctx: &mut ExecContext<'_>, plan: &SelectPlan) -> Result<Vec<Vec<Va
     if plan.limit == Some(0) {
         return Ok(Vec::new());
     }
+    if plan.row_lock.is_some() {
+        return select_locking(ctx, plan);
+    }
     if plan.order_by.is_empty() {
         let mut skipped = 0;
         let mut out = Vec::new();
@@ -214,6 +218,80 @@ pub fn select(ctx: &mut ExecContext<'_>, plan: &SelectPlan) -> Result<Vec<Vec<Va
     keyed.sort_by(|a, b| compare_keys(&plan.order_by, &a.0, &b.0));
     let take = plan.limit.map_or(usize::MAX, |l| l as usize);
     Ok(keyed.into_iter().skip(plan.offset as usize).take(take).map(|(_, row)| row).collect())
+}
+
+/// SELECT ... FOR SHARE/UPDATE: rows are found and sorted, then locked one by one in output
+/// order, as PostgreSQL's LockRows node does; OFFSET and LIMIT count locked rows only, so
+/// SKIP LOCKED fills the limit from rows further on.
+fn select_locking(ctx: &mut ExecContext<'_>, plan: &SelectPlan) -> Result<Vec<Vec<Value>>> {
+    let (Some(lock), Source::Table { table, .. }) = (plan.row_lock, &plan.source) else {
+        return Err(DbError::Internal("a locking SELECT without a table".into()));
+    };
+    let mut found: Vec<(Vec<Value>, TupleId, Vec<Value>)> = Vec::new();
+    for_each_row(ctx, &plan.source, plan.filter.as_ref(), |ctx, tid, row| {
+        let keys = plan.order_by.iter().map(|k| k.expr.eval(&row, &env(ctx))).collect::<Result<Vec<_>>>()?;
+        ctx.hold_row(&row, "the rows to lock")?;
+        found.push((keys, tid, row));
+        Ok(true)
+    })?;
+    found.sort_by(|a, b| compare_keys(&plan.order_by, &a.0, &b.0));
+    let heap = ctx.engine.txn_manager().storage().heap(table.file())?;
+    let mode = if lock.exclusive { LockMode::Exclusive } else { LockMode::Share };
+    let (mut skipped, mut out) = (0, Vec::new());
+    for (_, tid, row) in found {
+        let mut current = Some((tid, row));
+        while let Some((tid, _)) = &current {
+            let tm = ctx.engine.txn_manager();
+            match tm.lock_row(ctx.txn, &heap, *tid, mode, lock.policy, &table.name)? {
+                RowLock::Locked => break,
+                RowLock::Skipped | RowLock::Gone => current = None,
+                // READ COMMITTED: lock the newest version instead, if it still qualifies.
+                RowLock::Updated(newer) => {
+                    current = match access::fetch_newer(ctx, table, newer)? {
+                        Some(newer_row) if passes(plan.filter.as_ref(), &newer_row, &env(ctx))? => {
+                            Some((newer, newer_row))
+                        }
+                        _ => None,
+                    }
+                }
+            }
+        }
+        let Some((_, row)) = current else { continue };
+        if skipped < plan.offset {
+            skipped += 1;
+            continue;
+        }
+        let projected = project(&plan.projection, &row, &env(ctx))?;
+        out.push(projected);
+        if plan.limit.is_some_and(|l| out.len() as u64 >= l) {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// LOCK TABLE: only in a transaction block, where the locks last until it ends.
+fn lock_tables(ctx: &mut ExecContext<'_>, names: &[String], mode: LockMode, nowait: bool) -> Result<StatementResult> {
+    if !ctx.in_block {
+        return Err(DbError::sql(
+            SqlState::NoActiveSqlTransaction,
+            "LOCK TABLE can only be used in transaction blocks",
+        ));
+    }
+    let policy = if nowait { WaitPolicy::NoWait } else { WaitPolicy::Block };
+    for name in names {
+        match access::open_table(ctx, name, mode, policy)? {
+            Some(t) if t.is_system() => {
+                return Err(DbError::sql(
+                    SqlState::InsufficientPrivilege,
+                    format!("permission denied: \"{name}\" is a system catalog"),
+                ));
+            }
+            Some(_) => {}
+            None => return Err(DbError::undefined_table(name)),
+        }
+    }
+    Ok(StatementResult::tag("LOCK TABLE"))
 }
 
 fn compare_keys(keys: &[SortKey], a: &[Value], b: &[Value]) -> Ordering {
@@ -375,11 +453,17 @@ fn create_table(
 }
 
 fn drop_tables(ctx: &mut ExecContext<'_>, names: &[String], if_exists: bool) -> Result<StatementResult> {
+    // The tables' locks first: waiting for them while holding the DDL lock could deadlock
+    // with a transaction that holds one and wants the DDL lock, unseen by the lock manager.
+    let mut opened = Vec::with_capacity(names.len());
+    for name in names {
+        opened.push(access::open_table(ctx, name, LockMode::AccessExclusive, WaitPolicy::Block)?);
+    }
     let _ddl = ctx.engine.ddl_lock().lock();
     let mut result = StatementResult::tag("DROP TABLE");
     let mut found = Vec::new();
-    for name in names {
-        match catalog::find_table(ctx, name)? {
+    for (name, table) in names.iter().zip(opened) {
+        match table {
             Some(t) if t.is_system() => {
                 return Err(DbError::sql(
                     SqlState::InsufficientPrivilege,
@@ -480,6 +564,15 @@ fn create_index(ctx: &mut ExecContext<'_>, spec: &IndexSpec<'_>, if_not_exists: 
 }
 
 fn drop_indexes(ctx: &mut ExecContext<'_>, names: &[String], if_exists: bool) -> Result<StatementResult> {
+    // Each index's table is locked first (see drop_tables).
+    for name in names {
+        if let Some(index) = ctx.with_catalog_snapshot(|ctx| catalog::find_index(ctx, name))? {
+            let table = ctx.with_catalog_snapshot(|ctx| catalog::find_table_by_id(ctx, index.table))?;
+            if let Some(table) = table {
+                access::lock_table(ctx, &table, LockMode::AccessExclusive, WaitPolicy::Block)?;
+            }
+        }
+    }
     let _ddl = ctx.engine.ddl_lock().lock();
     let mut result = StatementResult::tag("DROP INDEX");
     let mut found = Vec::new();

@@ -6,7 +6,7 @@ use crate::catalog::{IndexDef, IndexMethod, TableDef};
 use crate::expr::Expr;
 use crate::result::ResultColumn;
 use rustydb_foundation::Column;
-use rustydb_txn::IsolationLevel;
+use rustydb_txn::{IsolationLevel, LockMode, WaitPolicy};
 
 /// How rows of a table are found.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,6 +85,17 @@ pub struct SelectPlan {
     pub limit: Option<u64>,
     /// OFFSET.
     pub offset: u64,
+    /// FOR SHARE / FOR UPDATE.
+    pub row_lock: Option<RowLockClause>,
+}
+
+/// `FOR SHARE` or `FOR UPDATE`, with what to do about rows others hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowLockClause {
+    /// FOR UPDATE (X) rather than FOR SHARE (S).
+    pub exclusive: bool,
+    /// Wait, NOWAIT or SKIP LOCKED.
+    pub policy: WaitPolicy,
 }
 
 /// Rows for an INSERT.
@@ -199,6 +210,15 @@ pub enum Statement {
         /// The value as text.
         value: Option<String>,
     },
+    /// LOCK TABLE.
+    LockTable {
+        /// The tables.
+        names: Vec<String>,
+        /// The mode.
+        mode: LockMode,
+        /// NOWAIT.
+        nowait: bool,
+    },
     /// SHOW name (`all` for every setting).
     Show {
         /// The setting, lower case.
@@ -237,6 +257,7 @@ impl Statement {
             Statement::Rollback => "ROLLBACK",
             Statement::SetTransaction { .. } | Statement::Set { .. } => "SET",
             Statement::Show { .. } => "SHOW",
+            Statement::LockTable { .. } => "LOCK TABLE",
         }
     }
 }

@@ -160,7 +160,7 @@ impl Session {
         let read_only = self.settings.default_read_only;
         let mut results = Vec::with_capacity(statements.len());
         for stmt in statements {
-            let result = self.run_in(guard.txn(), read_only, stmt);
+            let result = self.run_in(guard.txn(), read_only, true, stmt);
             let failed = result.is_err();
             results.push(result);
             if failed {
@@ -186,7 +186,7 @@ impl Session {
             State::InBlock { txn, read_only } => {
                 let engine = self.engine.clone();
                 let mut guard = engine.txn_manager().guard(txn);
-                let result = self.run_in(guard.txn(), read_only, stmt);
+                let result = self.run_in(guard.txn(), read_only, true, stmt);
                 let txn = guard.release();
                 self.state = self.after(result.is_ok(), txn, read_only);
                 result
@@ -195,7 +195,7 @@ impl Session {
                 let engine = self.engine.clone();
                 let tm = engine.txn_manager();
                 let mut guard = tm.guard(self.begin(None));
-                match self.run_in(guard.txn(), self.settings.default_read_only, stmt) {
+                match self.run_in(guard.txn(), self.settings.default_read_only, false, stmt) {
                     Ok(r) => guard.commit().map(|()| r),
                     Err(e) => {
                         guard.abort();
@@ -206,15 +206,29 @@ impl Session {
         }
     }
 
-    fn run_in(&self, txn: &mut Transaction, read_only: bool, stmt: &ast::Statement) -> Result<StatementResult> {
+    fn run_in(
+        &self,
+        txn: &mut Transaction,
+        read_only: bool,
+        in_block: bool,
+        stmt: &ast::Statement,
+    ) -> Result<StatementResult> {
         #[cfg(test)]
         tests::maybe_panic();
         if binder::bind_transaction_control(stmt)?.is_some() {
             return Err(DbError::Internal("transaction control inside an implicit block".into()));
         }
+        let first = !txn.started();
         let snapshot = self.engine.txn_manager().statement_snapshot(txn);
         let mut ctx = ExecContext::new(&self.engine, txn, snapshot, &self.user, &self.database);
+        ctx.in_block = in_block;
         let bound = binder::bind(&mut ctx, stmt)?;
+        // As in PostgreSQL, a statement's snapshot follows the locks its parsing took: one
+        // that waited for a table reads what the holder committed (under READ COMMITTED, or
+        // as the first statement of any transaction).
+        if ctx.waited_for_lock && (first || ctx.txn.isolation() == IsolationLevel::ReadCommitted) {
+            ctx.snapshot = self.engine.txn_manager().retake_snapshot(ctx.txn);
+        }
         if read_only && bound.writes() {
             return Err(DbError::sql(
                 SqlState::ReadOnlySqlTransaction,

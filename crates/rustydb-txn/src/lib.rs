@@ -51,7 +51,7 @@ pub mod status;
 pub mod tuple;
 
 pub use lock::{LockManager, LockMode, LockTarget, LockWait, WaitPolicy};
-pub use manager::{Delete, IsolationLevel, Liveness, Transaction, TxnGuard, TxnManager};
+pub use manager::{Delete, IsolationLevel, Liveness, RowLock, Transaction, TxnGuard, TxnManager};
 pub use record::{IndexLog, Record};
 pub use recovery::{Recovered, RecoveryReport, recover};
 pub use snapshot::Snapshot;

@@ -64,6 +64,20 @@ pub enum Delete {
     Updated(TupleId),
 }
 
+/// What became of a [`TxnManager::lock_row`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowLock {
+    /// The row is locked in the mode asked for until the transaction ends.
+    Locked,
+    /// SKIP LOCKED: someone else holds it.
+    Skipped,
+    /// READ COMMITTED only: a transaction that committed meanwhile deleted it.
+    Gone,
+    /// READ COMMITTED only: a committed update replaced it with this newer version, to
+    /// re-check and lock instead.
+    Updated(TupleId),
+}
+
 /// Whether an index entry's version counts for a uniqueness check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Liveness {
@@ -249,6 +263,23 @@ impl TxnManager {
             txn.snapshot = Some(snap.clone());
         }
         snap
+    }
+
+    /// Takes `txn`'s snapshot again (a statement that waited for a lock before it read
+    /// anything): a new statement snapshot, or under REPEATABLE READ and SERIALIZABLE a new
+    /// transaction snapshot, which is only right before its first statement has read.
+    pub fn retake_snapshot(&self, txn: &mut Transaction) -> Snapshot {
+        let snap = self.status.read().snapshot();
+        if txn.snapshot.is_some() {
+            txn.snapshot = Some(snap.clone());
+        }
+        snap
+    }
+
+    /// A snapshot of what is committed now, outside any transaction's isolation (catalog
+    /// lookups read with it).
+    pub fn current_snapshot(&self) -> Snapshot {
+        self.status.read().snapshot()
     }
 
     /// Commits: the commit record is fsynced before this returns, and only then do other
@@ -452,6 +483,63 @@ impl TxnManager {
                     self.lock(txn, LockTarget::Row(tid), LockMode::Exclusive, WaitPolicy::Block)?;
                 }
                 None => return Err(DbError::Internal(format!("the delete of {tid} neither happened nor waited"))),
+            }
+        }
+    }
+
+    /// `SELECT ... FOR SHARE` (`mode` S) or `FOR UPDATE` (X) of the version at `tid`, which the
+    /// caller found visible: the row lock is taken in the lock table (writers probe it before
+    /// stamping `xmax`), then the version's writer, if any, is waited for as a delete would.
+    /// `relation` names the table in errors.
+    pub fn lock_row(
+        &self,
+        txn: &Transaction,
+        heap: &HeapFile,
+        tid: TupleId,
+        mode: LockMode,
+        policy: WaitPolicy,
+        relation: &str,
+    ) -> Result<RowLock> {
+        let target = LockTarget::Row(tid);
+        let busy = || {
+            DbError::sql(SqlState::LockNotAvailable, format!("could not obtain lock on row in relation \"{relation}\""))
+        };
+        loop {
+            match self.lock(txn, target, mode, policy) {
+                Ok(true) => {}
+                Ok(false) => return Ok(RowLock::Skipped),
+                Err(e) if policy == WaitPolicy::NoWait && e.sqlstate() == SqlState::LockNotAvailable => {
+                    return Err(busy());
+                }
+                Err(e) => return Err(e),
+            }
+            let Some(bytes) = heap.get(tid)? else { return Ok(RowLock::Gone) };
+            let header = tuple::header(&bytes)?;
+            if header.xmax == TxnId::NONE || header.xmax == txn.id {
+                return Ok(RowLock::Locked);
+            }
+            let status = self.status.read().status(header.xmax);
+            match status {
+                Status::Aborted => return Ok(RowLock::Locked),
+                Status::InProgress => match policy {
+                    WaitPolicy::Block => self.wait_for(txn, header.xmax)?,
+                    WaitPolicy::NoWait => {
+                        self.locks.release(txn.id, target);
+                        return Err(busy());
+                    }
+                    WaitPolicy::Skip => {
+                        self.locks.release(txn.id, target);
+                        return Ok(RowLock::Skipped);
+                    }
+                },
+                Status::Committed => {
+                    self.locks.release(txn.id, target);
+                    let next = header.next_in(heap.file());
+                    if txn.isolation != IsolationLevel::ReadCommitted {
+                        return Err(concurrent_change(next.is_some()));
+                    }
+                    return Ok(next.map_or(RowLock::Gone, RowLock::Updated));
+                }
             }
         }
     }
