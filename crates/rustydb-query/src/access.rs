@@ -158,7 +158,16 @@ pub fn insert(ctx: &mut ExecContext<'_>, table: &TableDef, row: &[Value]) -> Res
                 }
             }
             if pending.is_none() {
-                // A serializable writer of these keys conflicts with concurrent readers of them.
+                let tid = insert_raw(ctx, table, row)?;
+                if let (Some(pk), Some(values)) = (&pk, &pk_key) {
+                    pk.index.insert(&keycode::encode_key(values), tid)?;
+                }
+                for ((def, open), values) in secondary.iter().zip(&secondary_keys) {
+                    open.index.insert(&def.key(values), tid)?;
+                }
+                // A serializable writer of these keys conflicts with concurrent readers of them:
+                // checked after the entries exist, so a reader that locks a key later finds
+                // the new tuple and meets this writer.
                 let mut keys = Vec::with_capacity(secondary.len() + 1);
                 if let (Some(_), Some(values)) = (&pk, &pk_key) {
                     keys.push(Predicate::Key(table.primary_index_file(), keycode::encode_key(values)));
@@ -167,13 +176,6 @@ pub fn insert(ctx: &mut ExecContext<'_>, table: &TableDef, row: &[Value]) -> Res
                     keys.push(Predicate::Key(def.file(), def.key(values)));
                 }
                 ctx.engine.txn_manager().conflict_in(ctx.txn, &keys)?;
-                let tid = insert_raw(ctx, table, row)?;
-                if let (Some(pk), Some(values)) = (&pk, &pk_key) {
-                    pk.index.insert(&keycode::encode_key(values), tid)?;
-                }
-                for ((def, open), values) in secondary.iter().zip(&secondary_keys) {
-                    open.index.insert(&def.key(values), tid)?;
-                }
                 return Ok(tid);
             }
             pending

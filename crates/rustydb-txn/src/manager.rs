@@ -410,14 +410,17 @@ impl TxnManager {
 
     /// Inserts a new version with row `body` and returns its address.
     pub fn insert(&self, txn: &mut Transaction, heap: &HeapFile, body: &[u8]) -> Result<TupleId> {
-        if self.tracks(heap.file()) {
-            self.conflict_in(txn, &[Predicate::Relation(heap.file())])?;
-        }
         let tuple = tuple::build(txn.id, body);
         self.start_writing(txn);
         let log = self.storage.log();
         let xid = txn.id;
-        heap.insert(&tuple, |change| log.append(&Record::encode_heap(xid, change)))
+        let tid = heap.insert(&tuple, |change| log.append(&Record::encode_heap(xid, change)))?;
+        // After the insert, as for a delete: a reader that locked the relation first is found;
+        // one that locks it later scans the new tuple and meets this writer.
+        if self.tracks(heap.file()) {
+            self.conflict_in(txn, &[Predicate::Relation(heap.file())])?;
+        }
+        Ok(tid)
     }
 
     /// Deletes the version at `tid`, which the caller found visible in its snapshot.
@@ -427,9 +430,6 @@ impl TxnManager {
     /// (the first updater wins) and READ COMMITTED learns where the row went ([`Delete`]), as
     /// PostgreSQL does. A row locked `FOR SHARE/UPDATE` by another transaction is waited for too.
     pub fn delete(&self, txn: &mut Transaction, heap: &HeapFile, tid: TupleId) -> Result<Delete> {
-        if self.tracks(heap.file()) {
-            self.conflict_in(txn, &[Predicate::Tuple(tid), Predicate::Relation(heap.file())])?;
-        }
         self.start_writing(txn);
         let me = txn.id;
         let isolation = txn.isolation;
@@ -469,9 +469,16 @@ impl TxnManager {
                 Ok(true)
             };
             let log = self.storage.log();
-            if heap.patch(tid, XMAX_AT, &me.0.to_le_bytes(), check, |change| {
-                log.append(&Record::encode_heap(me, change))
-            })? {
+            // xmax and `next` together: a `next` left by an updater that rolled back must not
+            // lead a later waiter to that updater's version.
+            let mut stamp = [0u8; 16];
+            stamp[..8].copy_from_slice(&me.0.to_le_bytes());
+            if heap.patch(tid, XMAX_AT, &stamp, check, |change| log.append(&Record::encode_heap(me, change)))? {
+                // After the stamp: a serializable reader that locked the tuple before this
+                // check is found here; one that locks it later reads the stamp (conflict out).
+                if self.tracks(heap.file()) {
+                    self.conflict_in(txn, &[Predicate::Tuple(tid), Predicate::Relation(heap.file())])?;
+                }
                 return Ok(Delete::Done);
             }
             if let Some(outcome) = outcome {
@@ -590,11 +597,12 @@ impl TxnManager {
         number: u32,
         arena: &mut TupleArena,
     ) -> Result<()> {
-        heap.scan_page_into(number, arena)?;
+        // The SIREAD lock before the read, so that a writer either finds it or wrote first.
         let serializable = self.is_serializable(txn) && self.tracks(heap.file());
         if serializable {
             self.ssi.lock().lock(txn.id, Predicate::Relation(heap.file()));
         }
+        heap.scan_page_into(number, arena)?;
         let mut writers = Vec::new();
         let mut damaged = None;
         {
@@ -627,6 +635,12 @@ impl TxnManager {
         heap: &HeapFile,
         tid: TupleId,
     ) -> Result<Option<Vec<u8>>> {
+        // The SIREAD lock before the read (see `visible_on_page_into`); one on a version that
+        // turns out invisible costs a little memory and no correctness.
+        let serializable = self.is_serializable(txn) && self.tracks(heap.file());
+        if serializable {
+            self.ssi.lock().lock(txn.id, Predicate::Tuple(tid));
+        }
         let Some(bytes) = heap.get(tid)? else { return Ok(None) };
         let header = tuple::header(&bytes)?;
         let (visible, writer) = {
@@ -634,10 +648,7 @@ impl TxnManager {
             let visible = snapshot.sees(&header, txn.id, &status);
             (visible, conflict_out_writer(&header, visible, txn.id, snapshot, &status))
         };
-        if self.is_serializable(txn) && self.tracks(heap.file()) {
-            if visible {
-                self.ssi.lock().lock(txn.id, Predicate::Tuple(tid));
-            }
+        if serializable {
             self.conflict_out(txn, writer.as_slice())?;
         }
         Ok(visible.then(|| tuple::body(&bytes).to_vec()))

@@ -165,3 +165,35 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+#[test]
+fn a_rolled_back_update_leaves_no_link_for_a_later_waiter_to_follow() {
+    let dir = tempfile::tempdir().unwrap();
+    let tm = Arc::new(open(dir.path()));
+    let heap = tm.storage().heap(TABLE).unwrap();
+    let mut t0 = tm.begin(IsolationLevel::ReadCommitted);
+    let tid = tm.insert(&mut t0, &heap, b"v1").unwrap();
+    tm.commit(t0).unwrap();
+    // An update that rolls back: xmax and next set, then aborted.
+    let mut updater = tm.begin(IsolationLevel::ReadCommitted);
+    assert_eq!(tm.delete(&mut updater, &heap, tid).unwrap(), Delete::Done);
+    let newer = tm.insert(&mut updater, &heap, b"never committed").unwrap();
+    tm.link_update(&updater, &heap, tid, newer).unwrap();
+    tm.abort(updater);
+    // A delete takes the row over; a READ COMMITTED waiter must learn it is gone, not be sent
+    // to the rolled-back version.
+    let mut deleter = tm.begin(IsolationLevel::ReadCommitted);
+    assert_eq!(tm.delete(&mut deleter, &heap, tid).unwrap(), Delete::Done);
+    let waiter = {
+        let (tm, heap) = (tm.clone(), heap.clone());
+        let mut other = tm.begin(IsolationLevel::ReadCommitted);
+        std::thread::spawn(move || {
+            let outcome = tm.delete(&mut other, &heap, tid);
+            tm.abort(other);
+            outcome
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    tm.commit(deleter).unwrap();
+    assert_eq!(waiter.join().unwrap().unwrap(), Delete::Gone);
+}
