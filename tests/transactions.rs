@@ -117,7 +117,12 @@ async fn transaction_settings_behave_as_in_postgres() {
     a.batch_execute("begin read only").await.unwrap();
     assert_eq!(one_value(&a, "show transaction_read_only").await, "on");
     assert_eq!(sqlstate(&a, "insert into acct values (9, 9)").await, SqlState::READ_ONLY_SQL_TRANSACTION);
-    a.batch_execute("rollback; set session characteristics as transaction isolation level read committed")
+    a.batch_execute("rollback; begin; set transaction_read_only = on").await.unwrap();
+    assert_eq!(one_value(&a, "show transaction_read_only").await, "on");
+    assert_eq!(sqlstate(&a, "delete from acct").await, SqlState::READ_ONLY_SQL_TRANSACTION);
+    a.batch_execute("rollback").await.unwrap();
+    assert_eq!(sqlstate(&a, "set transaction_read_only = maybe").await, SqlState::INVALID_PARAMETER_VALUE);
+    a.batch_execute("set session characteristics as transaction isolation level read committed")
         .await
         .unwrap();
     assert_eq!(one_value(&a, "show transaction_isolation").await, "read committed");

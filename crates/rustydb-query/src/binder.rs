@@ -36,21 +36,19 @@ pub fn bind_transaction_control(stmt: &ast::Statement) -> Result<Option<Statemen
                 return Err(DbError::unsupported("SET LOCAL"));
             }
             let name = variable.to_string().to_ascii_lowercase();
-            if name == "transaction_isolation" {
-                let level = setting_value(values)?.as_deref().map(crate::settings::parse_isolation);
-                let isolation = level.map(|l| {
-                    l.ok_or_else(|| {
-                        DbError::sql(
-                            SqlState::InvalidParameterValue,
-                            "invalid value for parameter \"transaction_isolation\"",
-                        )
-                    })
-                });
-                return Ok(Some(Statement::SetTransaction {
-                    isolation: isolation.transpose()?,
-                    read_only: None,
-                    session: false,
-                }));
+            // The two transaction parameters are SET TRANSACTION under other names.
+            if name == "transaction_isolation" || name == "transaction_read_only" {
+                let value = setting_value(values)?;
+                let invalid =
+                    || DbError::sql(SqlState::InvalidParameterValue, format!("invalid value for parameter \"{name}\""));
+                let (isolation, read_only) = match value.as_deref() {
+                    None => (None, None),
+                    Some(v) if name == "transaction_isolation" => {
+                        (Some(crate::settings::parse_isolation(v).ok_or_else(invalid)?), None)
+                    }
+                    Some(v) => (None, Some(crate::settings::parse_bool(v).ok_or_else(invalid)?)),
+                };
+                return Ok(Some(Statement::SetTransaction { isolation, read_only, session: false }));
             }
             Some(Statement::Set { name, value: setting_value(values)? })
         }

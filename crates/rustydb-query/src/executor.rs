@@ -270,6 +270,11 @@ fn select_locking(ctx: &mut ExecContext<'_>, plan: &SelectPlan) -> Result<Vec<Ve
     Ok(out)
 }
 
+/// 42501 for DDL or LOCK TABLE on a system catalog.
+fn system_catalog(name: &str) -> DbError {
+    DbError::sql(SqlState::InsufficientPrivilege, format!("permission denied: \"{name}\" is a system catalog"))
+}
+
 /// LOCK TABLE: only in a transaction block, where the locks last until it ends.
 fn lock_tables(ctx: &mut ExecContext<'_>, names: &[String], mode: LockMode, nowait: bool) -> Result<StatementResult> {
     if !ctx.in_block {
@@ -281,12 +286,7 @@ fn lock_tables(ctx: &mut ExecContext<'_>, names: &[String], mode: LockMode, nowa
     let policy = if nowait { WaitPolicy::NoWait } else { WaitPolicy::Block };
     for name in names {
         match access::open_table(ctx, name, mode, policy)? {
-            Some(t) if t.is_system() => {
-                return Err(DbError::sql(
-                    SqlState::InsufficientPrivilege,
-                    format!("permission denied: \"{name}\" is a system catalog"),
-                ));
-            }
+            Some(t) if t.is_system() => return Err(system_catalog(name)),
             Some(_) => {}
             None => return Err(DbError::undefined_table(name)),
         }
@@ -464,12 +464,7 @@ fn drop_tables(ctx: &mut ExecContext<'_>, names: &[String], if_exists: bool) -> 
     let mut found = Vec::new();
     for (name, table) in names.iter().zip(opened) {
         match table {
-            Some(t) if t.is_system() => {
-                return Err(DbError::sql(
-                    SqlState::InsufficientPrivilege,
-                    format!("permission denied: \"{name}\" is a system catalog"),
-                ));
-            }
+            Some(t) if t.is_system() => return Err(system_catalog(name)),
             Some(t) => found.push(t),
             None if if_exists => {
                 result.notices.push(Notice::plain(format!("table \"{name}\" does not exist, skipping")))
@@ -564,20 +559,24 @@ fn create_index(ctx: &mut ExecContext<'_>, spec: &IndexSpec<'_>, if_not_exists: 
 }
 
 fn drop_indexes(ctx: &mut ExecContext<'_>, names: &[String], if_exists: bool) -> Result<StatementResult> {
-    // Each index's table is locked first (see drop_tables).
+    // Each index is resolved as the catalog holds it now and its table locked before the DDL
+    // lock (see drop_tables); one whose lock was waited for is resolved again.
+    let mut resolved = Vec::with_capacity(names.len());
     for name in names {
-        if let Some(index) = ctx.with_catalog_snapshot(|ctx| catalog::find_index(ctx, name))? {
-            let table = ctx.with_catalog_snapshot(|ctx| catalog::find_table_by_id(ctx, index.table))?;
-            if let Some(table) = table {
-                access::lock_table(ctx, &table, LockMode::AccessExclusive, WaitPolicy::Block)?;
-            }
+        let mut index = ctx.with_catalog_snapshot(|ctx| catalog::find_index(ctx, name))?;
+        if let Some(def) = &index
+            && let Some(table) = ctx.with_catalog_snapshot(|ctx| catalog::find_table_by_id(ctx, def.table))?
+            && access::lock_table(ctx, &table, LockMode::AccessExclusive, WaitPolicy::Block)?
+        {
+            index = ctx.with_catalog_snapshot(|ctx| catalog::find_index(ctx, name))?;
         }
+        resolved.push(index);
     }
     let _ddl = ctx.engine.ddl_lock().lock();
     let mut result = StatementResult::tag("DROP INDEX");
     let mut found = Vec::new();
-    for name in names {
-        match catalog::find_index(ctx, name)? {
+    for (name, index) in names.iter().zip(resolved) {
+        match index {
             Some(index) => found.push(index),
             None if if_exists => {
                 result.notices.push(Notice::plain(format!("index \"{name}\" does not exist, skipping")))

@@ -106,9 +106,6 @@ impl SessionSettings {
             "idle_in_transaction_session_timeout" => {
                 self.idle_in_transaction_timeout = parse_or(&name, value, defaults.idle_in_transaction_timeout)?
             }
-            "transaction_isolation" | "transaction_read_only" => {
-                return Err(DbError::Internal(format!("{name} is set through the session's transaction")));
-            }
             other => {
                 let Some((key, default)) = KEPT.iter().find(|(k, _)| *k == other) else {
                     return Err(unknown(other));
@@ -165,7 +162,8 @@ pub fn parse_isolation(text: &str) -> Option<IsolationLevel> {
     }
 }
 
-fn parse_bool(text: &str) -> Option<bool> {
+/// A boolean setting as PostgreSQL reads it (`on`, `off`, `true`, `yes`, `1`, ...).
+pub fn parse_bool(text: &str) -> Option<bool> {
     match text.trim().to_ascii_lowercase().as_str() {
         "on" | "true" | "yes" | "1" | "t" | "y" => Some(true),
         "off" | "false" | "no" | "0" | "f" | "n" => Some(false),

@@ -81,12 +81,15 @@ impl LockManager {
         let give_up = wait.lock_timeout.map(|t| started + t);
         let mut look_for_deadlock = Some(started + wait.deadlock_timeout);
         loop {
+            // Granted first: a victim whose request was granted before it woke has already been
+            // let through (the cycle is gone), and failing it would leave it holding the lock.
+            if !state.table.is_waiting(txn) {
+                state.victims.remove(&txn);
+                return Ok(true);
+            }
             if state.victims.remove(&txn) {
                 self.cancel(&mut state, txn);
                 return Err(deadlock(txn, target, mode, None));
-            }
-            if !state.table.is_waiting(txn) {
-                return Ok(true);
             }
             let now = Instant::now();
             if give_up.is_some_and(|at| now >= at) {

@@ -183,7 +183,9 @@ impl LockTable {
         let Some(state) = self.targets.get(&target) else { return Vec::new() };
         let mut out: Vec<TxnId> =
             state.granted.iter().filter(|(t, m)| *t != txn && m.conflicts_with(mode)).map(|(t, _)| *t).collect();
-        for (t, m) in &state.queue {
+        // An upgrade waits only for holders (see `wake`), never for the queue.
+        let upgrade = state.held_by(txn) != ModeSet::default();
+        for (t, m) in state.queue.iter().filter(|_| !upgrade) {
             if *t == txn {
                 break;
             }
