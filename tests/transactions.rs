@@ -122,9 +122,7 @@ async fn transaction_settings_behave_as_in_postgres() {
     assert_eq!(sqlstate(&a, "delete from acct").await, SqlState::READ_ONLY_SQL_TRANSACTION);
     a.batch_execute("rollback").await.unwrap();
     assert_eq!(sqlstate(&a, "set transaction_read_only = maybe").await, SqlState::INVALID_PARAMETER_VALUE);
-    a.batch_execute("set session characteristics as transaction isolation level read committed")
-        .await
-        .unwrap();
+    a.batch_execute("set session characteristics as transaction isolation level read committed").await.unwrap();
     assert_eq!(one_value(&a, "show transaction_isolation").await, "read committed");
     assert_eq!(sqlstate(&a, "set no_such_setting = 1").await, SqlState::UNDEFINED_OBJECT);
     assert_eq!(sqlstate(&a, "set lock_timeout = 'soon'").await, SqlState::INVALID_PARAMETER_VALUE);
