@@ -202,3 +202,95 @@ async fn lock_table_and_ddl_wait_for_the_transactions_using_a_table() {
     tokio::time::timeout(Duration::from_secs(5), dropper).await.unwrap().unwrap().unwrap();
     assert_eq!(sqlstate(&a, "select * from acct").await, SqlState::UNDEFINED_TABLE);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn savepoints_undo_release_and_recover_a_failed_block_as_in_postgres() {
+    let server = TestServer::start();
+    let (a, b) = setup(&server).await;
+    for (sql, command) in
+        [("savepoint s", "SAVEPOINT"), ("release s", "RELEASE SAVEPOINT"), ("rollback to s", "ROLLBACK TO SAVEPOINT")]
+    {
+        let err = a.batch_execute(sql).await.unwrap_err();
+        assert_eq!(code(&err), "25P01", "{sql}: {err}");
+        assert_eq!(err.as_db_error().unwrap().message(), format!("{command} can only be used in transaction blocks"));
+    }
+
+    // ROLLBACK TO undoes inserts, updates and later savepoints; RELEASE keeps the work.
+    a.batch_execute("begin; insert into acct values (3, 1); savepoint s1; insert into acct values (4, 1)")
+        .await
+        .unwrap();
+    a.batch_execute("update acct set balance = 0 where id = 1; savepoint s2; insert into acct values (5, 1)")
+        .await
+        .unwrap();
+    assert_eq!(ids(&a).await, vec![1, 2, 3, 4, 5]);
+    a.batch_execute("rollback to savepoint s1").await.unwrap();
+    assert_eq!(ids(&a).await, vec![1, 2, 3]);
+    assert_eq!(one_value(&a, "select balance from acct where id = 1").await, "100");
+    let err = a.batch_execute("release s2").await.unwrap_err();
+    assert_eq!(code(&err), "3B001", "s2 went with the rollback to s1: {err}");
+    a.batch_execute("rollback to s1; insert into acct values (4, 2); release s1; commit").await.unwrap();
+    assert_eq!(ids(&b).await, vec![1, 2, 3, 4], "the released savepoint's work committed");
+
+    // An error inside a savepoint fails the block until ROLLBACK TO, which resumes it.
+    a.batch_execute("begin; insert into acct values (7, 1); savepoint s").await.unwrap();
+    let err = a.batch_execute("insert into acct values (1, 1)").await.unwrap_err();
+    assert_eq!(code(&err), "23505", "{err}");
+    let err = a.batch_execute("select 1").await.unwrap_err();
+    assert_eq!(code(&err), "25P02", "{err}");
+    let err = a.batch_execute("release s").await.unwrap_err();
+    assert_eq!(code(&err), "25P02", "RELEASE does not resume a failed block: {err}");
+    let err = a.batch_execute("rollback to nosuch").await.unwrap_err();
+    assert_eq!(code(&err), "3B001", "{err}");
+    a.batch_execute("rollback to s; insert into acct values (8, 1); commit").await.unwrap();
+    assert_eq!(ids(&b).await, vec![1, 2, 3, 4, 7, 8]);
+
+    // A unique key inserted in a rolled-back savepoint is free again; a dropped table is back.
+    a.batch_execute(
+        "begin; savepoint s; insert into acct values (9, 1); rollback to s; insert into acct values (9, 2)",
+    )
+    .await
+    .unwrap();
+    a.batch_execute("savepoint d; drop table acct; rollback to d; commit").await.unwrap();
+    assert_eq!(one_value(&b, "select balance from acct where id = 9").await, "2");
+
+    // A rolled-back savepoint's row write no longer blocks another writer.
+    a.batch_execute("set lock_timeout = '5s'; begin; savepoint s; update acct set balance = 50 where id = 2")
+        .await
+        .unwrap();
+    let b = std::sync::Arc::new(b);
+    let b2 = b.clone();
+    let waiter = tokio::spawn(async move { b2.batch_execute("update acct set balance = 60 where id = 2").await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!waiter.is_finished(), "the update in the savepoint should block the other writer");
+    a.batch_execute("rollback to s").await.unwrap();
+    tokio::time::timeout(Duration::from_secs(3), waiter)
+        .await
+        .expect("still blocked after ROLLBACK TO")
+        .unwrap()
+        .unwrap();
+    a.batch_execute("commit").await.unwrap();
+    assert_eq!(one_value(&a, "select balance from acct where id = 2").await, "60");
+
+    // Without a savepoint, ROLLBACK TO in a failed block names none.
+    a.batch_execute("begin").await.unwrap();
+    a.batch_execute("select 1/0").await.unwrap_err();
+    let err = a.batch_execute("rollback to s").await.unwrap_err();
+    assert_eq!(code(&err), "3B001", "{err}");
+    a.batch_execute("rollback").await.unwrap();
+}
+
+async fn ids(c: &Client) -> Vec<i32> {
+    let messages = c.simple_query("select id from acct order by id").await.unwrap();
+    messages
+        .iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(r) => Some(r.get(0).unwrap().parse().unwrap()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The SQLSTATE of a server error.
+fn code(err: &tokio_postgres::Error) -> &str {
+    err.code().map_or("(not a server error)", SqlState::code)
+}

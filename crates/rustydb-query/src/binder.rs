@@ -67,8 +67,12 @@ pub fn bind_transaction_control(stmt: &ast::Statement) -> Result<Option<Statemen
         }
         ast::Statement::Commit { chain: false, .. } => Some(Statement::Commit),
         ast::Statement::Rollback { chain: false, savepoint: None } => Some(Statement::Rollback),
-        ast::Statement::Rollback { savepoint: Some(_), .. } => {
-            return Err(DbError::unsupported("ROLLBACK TO SAVEPOINT"));
+        ast::Statement::Rollback { chain: false, savepoint: Some(name) } => {
+            Some(Statement::RollbackToSavepoint { name: crate::bind_expr::ident_name(name) })
+        }
+        ast::Statement::Savepoint { name } => Some(Statement::Savepoint { name: crate::bind_expr::ident_name(name) }),
+        ast::Statement::ReleaseSavepoint { name } => {
+            Some(Statement::ReleaseSavepoint { name: crate::bind_expr::ident_name(name) })
         }
         _ => None,
     })

@@ -45,6 +45,9 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
         Statement::Begin { .. }
         | Statement::Commit
         | Statement::Rollback
+        | Statement::Savepoint { .. }
+        | Statement::ReleaseSavepoint { .. }
+        | Statement::RollbackToSavepoint { .. }
         | Statement::SetTransaction { .. }
         | Statement::Set { .. }
         | Statement::Show { .. } => Err(DbError::Internal("transaction control reached the executor".into())),

@@ -194,6 +194,21 @@ pub enum Statement {
     Commit,
     /// ROLLBACK / ABORT.
     Rollback,
+    /// SAVEPOINT name.
+    Savepoint {
+        /// The savepoint's name.
+        name: String,
+    },
+    /// RELEASE [SAVEPOINT] name.
+    ReleaseSavepoint {
+        /// The savepoint's name.
+        name: String,
+    },
+    /// ROLLBACK TO [SAVEPOINT] name.
+    RollbackToSavepoint {
+        /// The savepoint's name.
+        name: String,
+    },
     /// SET TRANSACTION (this transaction) or SET SESSION CHARACTERISTICS AS TRANSACTION.
     SetTransaction {
         /// Isolation level, if named.
@@ -255,6 +270,9 @@ impl Statement {
             Statement::Begin { .. } => "BEGIN",
             Statement::Commit => "COMMIT",
             Statement::Rollback => "ROLLBACK",
+            Statement::Savepoint { .. } => "SAVEPOINT",
+            Statement::ReleaseSavepoint { .. } => "RELEASE",
+            Statement::RollbackToSavepoint { .. } => "ROLLBACK",
             Statement::SetTransaction { .. } | Statement::Set { .. } => "SET",
             Statement::Show { .. } => "SHOW",
             Statement::LockTable { .. } => "LOCK TABLE",

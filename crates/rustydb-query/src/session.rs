@@ -4,9 +4,13 @@
 //! ```text
 //!            BEGIN                      error
 //!   Idle ───────────► InBlock ─────────────────► Failed
-//!    ▲  ◄── COMMIT/ROLLBACK ──┘                    │ every statement: 25P02
+//!    ▲  ◄── COMMIT/ROLLBACK ──┘  ◄── ROLLBACK TO ──┤ every other statement: 25P02
 //!    └───────────────── COMMIT (rolls back) / ROLLBACK ┘
 //! ```
+//!
+//! An error in a block with no savepoint rolls the transaction back at once (its locks go
+//! with it). With savepoints open, only the innermost savepoint's work is undone then, and
+//! `ROLLBACK TO` a savepoint resumes the block, as in PostgreSQL.
 //!
 //! Outside a block each statement runs in its own transaction, except that several statements
 //! sent in one query string (with no transaction control among them) share one implicit
@@ -49,9 +53,14 @@ enum State {
         txn: Transaction,
         read_only: bool,
     },
-    /// The transaction was rolled back when the error happened (its locks released, its
-    /// changes invisible, as in PostgreSQL); the block waits for COMMIT or ROLLBACK.
-    Failed,
+    /// An error ended the block's work. Without savepoints the transaction was rolled back
+    /// when it happened (its locks released, its changes invisible, as in PostgreSQL) and
+    /// `open` is empty; with savepoints the innermost one's work was undone and the
+    /// transaction waits in `open` for ROLLBACK TO (or COMMIT/ROLLBACK, which end it).
+    Failed {
+        /// The transaction and its READ ONLY flag, if a savepoint can resume it.
+        open: Option<(Transaction, bool)>,
+    },
 }
 
 /// One client's session.
@@ -98,7 +107,7 @@ impl Session {
         match self.state {
             State::Idle => TransactionStatus::Idle,
             State::InBlock { .. } => TransactionStatus::InBlock,
-            State::Failed => TransactionStatus::Failed,
+            State::Failed { .. } => TransactionStatus::Failed,
         }
     }
 
@@ -179,8 +188,8 @@ impl Session {
             return self.control(control);
         }
         match std::mem::replace(&mut self.state, State::Idle) {
-            State::Failed => {
-                self.state = State::Failed;
+            failed @ State::Failed { .. } => {
+                self.state = failed;
                 Err(in_failed_block())
             }
             State::InBlock { txn, read_only } => {
@@ -241,16 +250,50 @@ impl Session {
     fn control(&mut self, stmt: Statement) -> Result<StatementResult> {
         let engine = self.engine.clone();
         let tm = engine.txn_manager();
-        let ends_block = matches!(stmt, Statement::Commit | Statement::Rollback);
+        let ends_block =
+            matches!(stmt, Statement::Commit | Statement::Rollback | Statement::RollbackToSavepoint { .. });
         match (stmt, std::mem::replace(&mut self.state, State::Idle)) {
             (Statement::Begin { isolation, read_only }, State::Idle) => {
                 let txn = self.begin(isolation);
                 self.state = State::InBlock { txn, read_only: read_only.unwrap_or(self.settings.default_read_only) };
                 Ok(StatementResult::tag("BEGIN"))
             }
-            (_, State::Failed) if !ends_block => {
-                self.state = State::Failed;
+            (_, failed @ State::Failed { .. }) if !ends_block => {
+                self.state = failed;
                 Err(in_failed_block())
+            }
+            (Statement::Savepoint { .. }, State::Idle) => Err(outside_block("SAVEPOINT")),
+            (Statement::ReleaseSavepoint { .. }, State::Idle) => Err(outside_block("RELEASE SAVEPOINT")),
+            (Statement::RollbackToSavepoint { .. }, State::Idle) => Err(outside_block("ROLLBACK TO SAVEPOINT")),
+            (Statement::Savepoint { name }, State::InBlock { mut txn, read_only }) => {
+                tm.savepoint(&mut txn, &name);
+                self.state = State::InBlock { txn, read_only };
+                Ok(StatementResult::tag("SAVEPOINT"))
+            }
+            (Statement::ReleaseSavepoint { name }, State::InBlock { mut txn, read_only }) => {
+                let result = tm.release_savepoint(&mut txn, &name);
+                self.state = self.after(result.is_ok(), txn, read_only);
+                result.map(|()| StatementResult::tag("RELEASE"))
+            }
+            (Statement::RollbackToSavepoint { name }, State::InBlock { mut txn, read_only }) => {
+                let result = tm.rollback_to_savepoint(&mut txn, &name);
+                self.state = self.after(result.is_ok(), txn, read_only);
+                result.map(|()| StatementResult::tag("ROLLBACK"))
+            }
+            (Statement::RollbackToSavepoint { name }, State::Failed { open: Some((mut txn, read_only)) }) => {
+                let result = tm.rollback_to_savepoint(&mut txn, &name);
+                self.state = match result {
+                    Ok(()) => State::InBlock { txn, read_only },
+                    Err(_) => State::Failed { open: Some((txn, read_only)) },
+                };
+                result.map(|()| StatementResult::tag("ROLLBACK"))
+            }
+            (Statement::RollbackToSavepoint { name }, State::Failed { open: None }) => {
+                self.state = State::Failed { open: None };
+                Err(DbError::sql(
+                    SqlState::InvalidSavepointSpecification,
+                    format!("savepoint \"{name}\" does not exist"),
+                ))
             }
             (Statement::SetTransaction { isolation, read_only, session: true }, state) => {
                 self.state = state;
@@ -309,7 +352,12 @@ impl Session {
                     .with_notice(Notice::warning("25001", "there is already a transaction in progress")))
             }
             (Statement::Commit, State::InBlock { txn, .. }) => tm.commit(txn).map(|()| StatementResult::tag("COMMIT")),
-            (Statement::Commit | Statement::Rollback, State::Failed) => Ok(StatementResult::tag("ROLLBACK")),
+            (Statement::Commit | Statement::Rollback, State::Failed { open }) => {
+                if let Some((txn, _)) = open {
+                    tm.abort(txn);
+                }
+                Ok(StatementResult::tag("ROLLBACK"))
+            }
             (Statement::Rollback, State::InBlock { txn, .. }) => {
                 tm.abort(txn);
                 Ok(StatementResult::tag("ROLLBACK"))
@@ -349,22 +397,30 @@ impl Session {
     }
 
     /// The block's state after a statement in it: still open, or failed (the transaction is
-    /// rolled back now, so that its locks are not held until the client notices).
-    fn after(&self, ok: bool, txn: Transaction, read_only: bool) -> State {
+    /// rolled back now, so that its locks are not held until the client notices, or with a
+    /// savepoint open the innermost savepoint's work is).
+    fn after(&self, ok: bool, mut txn: Transaction, read_only: bool) -> State {
+        let tm = self.engine.txn_manager();
         if ok {
             State::InBlock { txn, read_only }
+        } else if tm.abort_innermost(&mut txn) {
+            State::Failed { open: Some((txn, read_only)) }
         } else {
-            self.engine.txn_manager().abort(txn);
-            State::Failed
+            tm.abort(txn);
+            State::Failed { open: None }
         }
     }
 
     fn fail_block(&mut self) {
-        if let State::InBlock { txn, .. } = std::mem::replace(&mut self.state, State::Idle) {
-            self.engine.txn_manager().abort(txn);
-            self.state = State::Failed;
+        if let State::InBlock { txn, read_only } = std::mem::replace(&mut self.state, State::Idle) {
+            self.state = self.after(false, txn, read_only);
         }
     }
+}
+
+/// 25P01 for a savepoint command outside a transaction block.
+fn outside_block(command: &str) -> DbError {
+    DbError::sql(SqlState::NoActiveSqlTransaction, format!("{command} can only be used in transaction blocks"))
 }
 
 /// 25P02, for every statement but COMMIT and ROLLBACK in a failed block.
@@ -378,8 +434,8 @@ fn in_failed_block() -> DbError {
 impl Drop for Session {
     fn drop(&mut self) {
         match std::mem::replace(&mut self.state, State::Idle) {
-            State::InBlock { txn, .. } => self.engine.txn_manager().abort(txn),
-            State::Idle | State::Failed => {}
+            State::InBlock { txn, .. } | State::Failed { open: Some((txn, _)) } => self.engine.txn_manager().abort(txn),
+            State::Idle | State::Failed { open: None } => {}
         }
     }
 }

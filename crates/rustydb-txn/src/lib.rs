@@ -25,6 +25,9 @@
 //!   follows the version's `next` link to the row's newest version and re-checks it, while
 //!   REPEATABLE READ and SERIALIZABLE fail with 40001 if the other committed (first updater
 //!   wins). An insert whose unique key a running transaction holds waits for it the same way.
+//! - A savepoint's writes carry a subtransaction id of their own, in progress until the whole
+//!   transaction ends: ROLLBACK TO aborts those ids (their versions void, their writers' lock
+//!   released), and the commit record lists the surviving ones, which commit at the same instant.
 //! - Pages may reach the disk before their transaction commits (steal) and need not at commit
 //!   (no force): an uncommitted version is invisible because its creator is aborted after a
 //!   crash, so recovery is redo-only.

@@ -36,18 +36,43 @@ impl IsolationLevel {
 }
 
 /// One transaction's state, owned by the session running it.
+///
+/// ## Savepoints
+/// Each savepoint opens a frame; the first write inside a frame gives it a subtransaction id
+/// (from the same counter, in progress until the transaction ends), and the frame's writes
+/// carry that id. ROLLBACK TO aborts the ids of the frames it unwinds, which makes their
+/// versions and xmax stamps void as an aborted transaction's are; RELEASE hands them to the
+/// enclosing frame. The transaction commits its id and every surviving subtransaction id at
+/// once. Locks stay owned by the top-level id (PostgreSQL releases a rolled-back
+/// subtransaction's table and row locks; this keeps them until the transaction ends).
 #[derive(Debug)]
 pub struct Transaction {
     id: TxnId,
+    /// The ids this transaction's own work carries: `id`, then every subtransaction id
+    /// assigned and not rolled back.
+    mine: Vec<TxnId>,
+    savepoints: Vec<Savepoint>,
     isolation: IsolationLevel,
     snapshot: Option<Snapshot>,
     started: bool,
     wrote: bool,
-    drop_files: Vec<FileId>,
-    on_commit: Vec<CommitHook>,
+    /// Files to remove on commit, each with the savepoint depth that scheduled it.
+    drop_files: Vec<(usize, FileId)>,
+    on_commit: Vec<(usize, CommitHook)>,
     /// How this transaction waits for locks (the session's `lock_timeout` and
     /// `deadlock_timeout`).
     pub wait: LockWait,
+}
+
+/// One savepoint's frame.
+#[derive(Debug)]
+struct Savepoint {
+    name: String,
+    /// Subtransaction ids whose work a ROLLBACK TO this savepoint undoes: this frame's own
+    /// and those of frames released into it.
+    xids: Vec<TxnId>,
+    /// The id this frame's writes carry, once it has written.
+    current: Option<TxnId>,
 }
 
 /// What became of a [`TxnManager::delete`].
@@ -135,15 +160,50 @@ impl Transaction {
         Ok(())
     }
 
-    /// Schedules a data file for removal when (and only if) the transaction commits.
+    /// Schedules a data file for removal when (and only if) the transaction commits (and the
+    /// savepoints open now are not rolled back).
     pub fn drop_file_on_commit(&mut self, file: FileId) {
-        self.drop_files.push(file);
+        self.drop_files.push((self.savepoints.len(), file));
     }
 
     /// Runs `hook` when (and only if) the transaction commits, before its dropped files are
     /// removed: the layer above closes what it holds open of them.
     pub fn on_commit(&mut self, hook: impl FnOnce() + Send + 'static) {
-        self.on_commit.push(CommitHook(Box::new(hook)));
+        self.on_commit.push((self.savepoints.len(), CommitHook(Box::new(hook))));
+    }
+
+    /// True if `id` carries this transaction's own (surviving) work.
+    pub fn is_mine(&self, id: TxnId) -> bool {
+        self.mine.contains(&id)
+    }
+
+    /// The ids this transaction's own work carries.
+    pub fn mine(&self) -> &[TxnId] {
+        &self.mine
+    }
+
+    /// The number of savepoints open.
+    pub fn savepoint_depth(&self) -> usize {
+        self.savepoints.len()
+    }
+
+    /// The id a write made now carries (assigned by [`TxnManager`] at the first write in a
+    /// savepoint).
+    fn writer(&self) -> TxnId {
+        self.savepoints.last().and_then(|s| s.current).unwrap_or(self.id)
+    }
+
+    /// The index of the innermost savepoint named `name` (3B001 if there is none).
+    fn find_savepoint(&self, name: &str) -> Result<usize> {
+        self.savepoints.iter().rposition(|s| s.name == name).ok_or_else(|| {
+            DbError::sql(SqlState::InvalidSavepointSpecification, format!("savepoint \"{name}\" does not exist"))
+        })
+    }
+
+    /// Forgets the work scheduled at savepoint depths above `depth`.
+    fn forget_above(&mut self, depth: usize) {
+        self.drop_files.retain(|(d, _)| *d <= depth);
+        self.on_commit.retain(|(d, _)| *d <= depth);
     }
 }
 
@@ -232,6 +292,8 @@ impl TxnManager {
         let id = self.status.write().begin();
         Transaction {
             id,
+            mine: vec![id],
+            savepoints: Vec::new(),
             isolation,
             snapshot: None,
             started: false,
@@ -292,18 +354,19 @@ impl TxnManager {
             return Err(e);
         }
         if !txn.wrote {
-            self.status.write().commit(txn.id);
+            self.status.write().commit_all(&txn.mine);
             self.locks.release_all(txn.id);
             if serializable {
                 self.ssi.lock().committed(txn.id);
             }
-            txn.on_commit.into_iter().for_each(|hook| (hook.0)());
+            txn.on_commit.into_iter().for_each(|(_, hook)| (hook.0)());
             return Ok(());
         }
-        let record = Record::Commit { xid: txn.id, drop_files: txn.drop_files.clone() };
+        let drop_files: Vec<FileId> = txn.drop_files.iter().map(|(_, f)| *f).collect();
+        let record = Record::Commit { xid: txn.id, drop_files: drop_files.clone(), subxids: txn.mine[1..].to_vec() };
         let durable = self.storage.log().append(&record.encode()).and_then(|lsn| self.storage.log().flush_to(lsn));
         if let Err(e) = durable {
-            self.status.write().abort(txn.id);
+            self.status.write().abort_all(&txn.mine);
             self.locks.release_all(txn.id);
             if serializable {
                 self.ssi.lock().aborted(txn.id);
@@ -311,16 +374,16 @@ impl TxnManager {
             return Err(e);
         }
         // The status first: a waiter woken by the release must find the outcome.
-        self.status.write().commit(txn.id);
+        self.status.write().commit_all(&txn.mine);
         self.locks.release_all(txn.id);
         if serializable {
             self.ssi.lock().committed(txn.id);
         }
-        for hook in txn.on_commit {
+        for (_, hook) in txn.on_commit {
             (hook.0)();
         }
-        for file in &txn.drop_files {
-            self.storage.remove_file(*file)?;
+        for file in drop_files {
+            self.storage.remove_file(file)?;
         }
         Ok(())
     }
@@ -331,10 +394,74 @@ impl TxnManager {
             // Best effort: without the record, recovery reaches the same verdict (no commit).
             let _ = self.storage.log().append(&Record::Abort { xid: txn.id }.encode());
         }
-        self.status.write().abort(txn.id);
+        self.status.write().abort_all(&txn.mine);
         self.locks.release_all(txn.id);
         if self.is_serializable(&txn) {
             self.ssi.lock().aborted(txn.id);
+        }
+    }
+
+    /// `SAVEPOINT name`: opens a frame whose work a later ROLLBACK TO can undo.
+    pub fn savepoint(&self, txn: &mut Transaction, name: &str) {
+        txn.savepoints.push(Savepoint { name: name.into(), xids: Vec::new(), current: None });
+    }
+
+    /// `RELEASE SAVEPOINT name`: closes that savepoint and every one opened after it; their
+    /// work becomes the enclosing frame's (3B001 if there is no such savepoint).
+    pub fn release_savepoint(&self, txn: &mut Transaction, name: &str) -> Result<()> {
+        let at = txn.find_savepoint(name)?;
+        let released: Vec<TxnId> = txn.savepoints.drain(at..).flat_map(|s| s.xids).collect();
+        if let Some(parent) = txn.savepoints.last_mut() {
+            parent.xids.extend(released);
+        }
+        for (depth, _) in &mut txn.drop_files {
+            *depth = (*depth).min(at);
+        }
+        for (depth, _) in &mut txn.on_commit {
+            *depth = (*depth).min(at);
+        }
+        Ok(())
+    }
+
+    /// `ROLLBACK TO SAVEPOINT name`: undoes the work done since that savepoint (its
+    /// subtransactions abort) and keeps it open, empty (3B001 if there is no such savepoint).
+    pub fn rollback_to_savepoint(&self, txn: &mut Transaction, name: &str) -> Result<()> {
+        let at = txn.find_savepoint(name)?;
+        let undone: Vec<TxnId> = txn.savepoints.drain(at + 1..).flat_map(|s| s.xids).collect();
+        let frame = &mut txn.savepoints[at];
+        let undone: Vec<TxnId> = undone.into_iter().chain(frame.xids.drain(..)).collect();
+        frame.current = None;
+        txn.forget_above(at);
+        self.abort_subtransactions(txn, &undone);
+        Ok(())
+    }
+
+    /// After an error inside a savepoint: undoes the innermost frame's work at once (what any
+    /// ROLLBACK TO must undo anyway), releasing what others may wait for. False if no
+    /// savepoint is open (the whole transaction must go).
+    pub fn abort_innermost(&self, txn: &mut Transaction) -> bool {
+        let depth = txn.savepoints.len();
+        let Some(frame) = txn.savepoints.last_mut() else { return false };
+        let undone: Vec<TxnId> = frame.xids.drain(..).collect();
+        frame.current = None;
+        txn.forget_above(depth - 1);
+        self.abort_subtransactions(txn, &undone);
+        true
+    }
+
+    fn abort_subtransactions(&self, txn: &mut Transaction, undone: &[TxnId]) {
+        if undone.is_empty() {
+            return;
+        }
+        txn.mine.retain(|x| !undone.contains(x));
+        for x in undone {
+            // Best effort, as for a whole transaction: recovery aborts what has no commit.
+            let _ = self.storage.log().append(&Record::Abort { xid: *x }.encode());
+        }
+        // The status first: a waiter woken by the release must find the outcome.
+        self.status.write().abort_all(undone);
+        for x in undone {
+            self.locks.release(txn.id, LockTarget::Transaction(*x));
         }
     }
 
@@ -401,19 +528,34 @@ impl TxnManager {
 
     /// Marks `txn` as a writer: from its first write it holds its own id's lock, which is what
     /// others wait on for its rows.
-    fn start_writing(&self, txn: &mut Transaction) {
+    /// Inside a savepoint, the frame's first write gives it a subtransaction id, locked the
+    /// same way (owned by the transaction). Returns the id the write carries.
+    fn start_writing(&self, txn: &mut Transaction) -> TxnId {
         if !txn.wrote {
             txn.wrote = true;
             self.locks.try_lock(txn.id, LockTarget::Transaction(txn.id), LockMode::Exclusive);
         }
+        let serializable = self.is_serializable(txn);
+        if let Some(frame) = txn.savepoints.last_mut()
+            && frame.current.is_none()
+        {
+            let sub = self.status.write().begin();
+            self.locks.try_lock(txn.id, LockTarget::Transaction(sub), LockMode::Exclusive);
+            if serializable {
+                self.ssi.lock().add_subtransaction(txn.id, sub);
+            }
+            frame.current = Some(sub);
+            frame.xids.push(sub);
+            txn.mine.push(sub);
+        }
+        txn.writer()
     }
 
     /// Inserts a new version with row `body` and returns its address.
     pub fn insert(&self, txn: &mut Transaction, heap: &HeapFile, body: &[u8]) -> Result<TupleId> {
-        let tuple = tuple::build(txn.id, body);
-        self.start_writing(txn);
+        let xid = self.start_writing(txn);
+        let tuple = tuple::build(xid, body);
         let log = self.storage.log();
-        let xid = txn.id;
         let tid = heap.insert(&tuple, |change| log.append(&Record::encode_heap(xid, change)))?;
         // After the insert, as for a delete: a reader that locked the relation first is found;
         // one that locks it later scans the new tuple and meets this writer.
@@ -430,16 +572,17 @@ impl TxnManager {
     /// (the first updater wins) and READ COMMITTED learns where the row went ([`Delete`]), as
     /// PostgreSQL does. A row locked `FOR SHARE/UPDATE` by another transaction is waited for too.
     pub fn delete(&self, txn: &mut Transaction, heap: &HeapFile, tid: TupleId) -> Result<Delete> {
-        self.start_writing(txn);
-        let me = txn.id;
+        let me = self.start_writing(txn);
+        let top = txn.id;
         let isolation = txn.isolation;
+        let mine = txn.mine.clone();
         loop {
             let mut blocked = None;
             let mut outcome = None;
             let check = |current: &[u8]| -> Result<bool> {
                 (blocked, outcome) = (None, None);
                 let header = tuple::header(current)?;
-                if header.xmax == me {
+                if mine.contains(&header.xmax) {
                     outcome = Some(Delete::AlreadyMine);
                     return Ok(false);
                 }
@@ -462,7 +605,7 @@ impl TxnManager {
                 }
                 // Under the page latch: a `FOR SHARE/UPDATE` locker either holds its lock now
                 // or will read our xmax after we let go.
-                if !self.locks.conflicting_holders(me, LockTarget::Row(tid), LockMode::Exclusive).is_empty() {
+                if !self.locks.conflicting_holders(top, LockTarget::Row(tid), LockMode::Exclusive).is_empty() {
                     blocked = Some(Blocked::RowLock);
                     return Ok(false);
                 }
@@ -522,7 +665,7 @@ impl TxnManager {
             }
             let Some(bytes) = heap.get(tid)? else { return Ok(RowLock::Gone) };
             let header = tuple::header(&bytes)?;
-            if header.xmax == TxnId::NONE || header.xmax == txn.id {
+            if header.xmax == TxnId::NONE || txn.is_mine(header.xmax) {
                 return Ok(RowLock::Locked);
             }
             let status = self.status.read().status(header.xmax);
@@ -554,9 +697,9 @@ impl TxnManager {
     /// Points the version at `old` (deleted by `txn`) at its newer version `new`: the link a
     /// READ COMMITTED writer follows after waiting for this update.
     pub fn link_update(&self, txn: &Transaction, heap: &HeapFile, old: TupleId, new: TupleId) -> Result<()> {
-        let me = txn.id;
+        let me = txn.writer();
         let log = self.storage.log();
-        let check = |current: &[u8]| Ok(tuple::header(current)?.xmax == me);
+        let check = |current: &[u8]| Ok(txn.is_mine(tuple::header(current)?.xmax));
         let linked = heap.patch(old, NEXT_AT, &tuple::encode_next(new), check, |change| {
             log.append(&Record::encode_heap(me, change))
         })?;
@@ -609,8 +752,8 @@ impl TxnManager {
             let status = self.status.read();
             arena.retain(|_, bytes| match tuple::header(bytes) {
                 Ok(header) => {
-                    let visible = snapshot.sees(&header, txn.id, &status);
-                    if serializable && let Some(w) = conflict_out_writer(&header, visible, txn.id, snapshot, &status) {
+                    let visible = snapshot.sees(&header, &txn.mine, &status);
+                    if serializable && let Some(w) = conflict_out_writer(&header, visible, txn, snapshot, &status) {
                         writers.push(w);
                     }
                     visible
@@ -645,8 +788,8 @@ impl TxnManager {
         let header = tuple::header(&bytes)?;
         let (visible, writer) = {
             let status = self.status.read();
-            let visible = snapshot.sees(&header, txn.id, &status);
-            (visible, conflict_out_writer(&header, visible, txn.id, snapshot, &status))
+            let visible = snapshot.sees(&header, &txn.mine, &status);
+            (visible, conflict_out_writer(&header, visible, txn, snapshot, &status))
         };
         if serializable {
             self.conflict_out(txn, writer.as_slice())?;
@@ -665,12 +808,12 @@ impl TxnManager {
         let status = self.status.read();
         match status.status(header.xmin) {
             Status::Aborted => return Ok(Liveness::Dead),
-            Status::InProgress if header.xmin != txn.id => return Ok(Liveness::Pending(header.xmin)),
+            Status::InProgress if !txn.is_mine(header.xmin) => return Ok(Liveness::Pending(header.xmin)),
             _ => {}
         }
         Ok(match header.xmax {
             TxnId::NONE => Liveness::Live,
-            x if x == txn.id => Liveness::Dead,
+            x if txn.is_mine(x) => Liveness::Dead,
             x => match status.status(x) {
                 Status::Committed => Liveness::Dead,
                 Status::Aborted => Liveness::Live,
@@ -697,12 +840,13 @@ impl TxnManager {
 fn conflict_out_writer(
     header: &Header,
     visible: bool,
-    me: TxnId,
+    txn: &Transaction,
     snapshot: &Snapshot,
     status: &StatusTable,
 ) -> Option<TxnId> {
-    let concurrent =
-        |id: TxnId| id != me && id != TxnId::NONE && !status.is_aborted(id) && !snapshot.sees_committed(id, status);
+    let concurrent = |id: TxnId| {
+        !txn.is_mine(id) && id != TxnId::NONE && !status.is_aborted(id) && !snapshot.sees_committed(id, status)
+    };
     if visible {
         concurrent(header.xmax).then_some(header.xmax)
     } else {

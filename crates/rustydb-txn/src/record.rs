@@ -10,7 +10,7 @@
 //! | kind | body |
 //! |---|---|
 //! | heap change | storage's [`HeapChange`] bytes: one slot of one page, physically |
-//! | commit | count (u32), then that many file ids (u32) to remove once committed |
+//! | commit | count (u32), then that many file ids (u32) to remove once committed; count (u32), then that many subtransaction ids (u64) committed with it |
 //! | abort | nothing |
 //! | index change | the index's own record ([`rustydb_index::btree::change`]); transaction id 0 |
 //! | LSM entry | the tree's change ([`rustydb_index::lsm::encode_entry_record`]); transaction id 0 |
@@ -33,12 +33,15 @@ pub enum Record {
         /// The change, in storage's encoding ([`HeapChange::decode`] reads it).
         change: Vec<u8>,
     },
-    /// `xid` committed; `drop_files` are removed from disk once it has.
+    /// `xid` committed, and with it the subtransactions `subxids` (savepoints' work not rolled
+    /// back); `drop_files` are removed from disk once it has.
     Commit {
         /// Committing transaction.
         xid: TxnId,
         /// Data files of tables the transaction dropped.
         drop_files: Vec<FileId>,
+        /// Its subtransactions that committed with it.
+        subxids: Vec<TxnId>,
     },
     /// `xid` rolled back.
     Abort {
@@ -119,10 +122,14 @@ impl Record {
         out.extend_from_slice(&self.xid().0.to_le_bytes());
         match self {
             Record::Heap { change, .. } | Record::Index { change } => out.extend_from_slice(change),
-            Record::Commit { drop_files, .. } => {
+            Record::Commit { drop_files, subxids, .. } => {
                 out.extend_from_slice(&(drop_files.len() as u32).to_le_bytes());
                 for f in drop_files {
                     out.extend_from_slice(&f.0.to_le_bytes());
+                }
+                out.extend_from_slice(&(subxids.len() as u32).to_le_bytes());
+                for x in subxids {
+                    out.extend_from_slice(&x.0.to_le_bytes());
                 }
             }
             Record::Abort { .. } | Record::Lsm { .. } => {}
@@ -144,7 +151,9 @@ impl Record {
             3 => {
                 let n = r.u32()? as usize;
                 let drop_files = (0..n).map(|_| r.u32().map(FileId)).collect::<Result<_>>()?;
-                Record::Commit { xid, drop_files }
+                let n = r.u32()? as usize;
+                let subxids = (0..n).map(|_| r.u64().map(TxnId)).collect::<Result<_>>()?;
+                Record::Commit { xid, drop_files, subxids }
             }
             4 => Record::Abort { xid },
             5 => {
@@ -206,7 +215,8 @@ mod tests {
         let records = [
             Record::decode(&put).unwrap(),
             Record::decode(&patch).unwrap(),
-            Record::Commit { xid: TxnId(5), drop_files: vec![FileId(7), FileId(8)] },
+            Record::Commit { xid: TxnId(5), drop_files: vec![FileId(7), FileId(8)], subxids: vec![TxnId(9)] },
+            Record::Commit { xid: TxnId(5), drop_files: vec![], subxids: vec![] },
             Record::Abort { xid: TxnId(6) },
             Record::Index {
                 change: rustydb_index::btree::change::encode(

@@ -64,8 +64,9 @@ pub fn recover(storage: &StorageEngine) -> Result<Recovered> {
                 let change = HeapChange::decode(&change)?;
                 storage.heap(change.tid().page.file)?.redo(&change, rec.lsn)
             }
-            Record::Commit { xid, drop_files } => {
+            Record::Commit { xid, drop_files, subxids } => {
                 committed.insert(xid.0);
+                committed.extend(subxids.iter().map(|x| x.0));
                 drop_files.into_iter().try_for_each(|f| storage.remove_file(f))
             }
             Record::Abort { .. } => Ok(()),

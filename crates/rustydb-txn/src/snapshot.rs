@@ -20,9 +20,11 @@ impl Snapshot {
         id < self.xmax && self.in_progress.binary_search(&id.0).is_err() && !status.is_aborted(id)
     }
 
-    /// True if the version with `header` is visible to reader `me` under this snapshot.
-    pub fn sees(&self, header: &Header, me: TxnId, status: &StatusTable) -> bool {
-        let seen = |id: TxnId| id == me || self.sees_committed(id, status);
+    /// True if the version with `header` is visible under this snapshot to the reader whose
+    /// own work is done under the ids `mine` (its transaction id and the subtransaction ids of
+    /// its savepoints not rolled back).
+    pub fn sees(&self, header: &Header, mine: &[TxnId], status: &StatusTable) -> bool {
+        let seen = |id: TxnId| mine.contains(&id) || self.sees_committed(id, status);
         seen(header.xmin) && (header.xmax == TxnId::NONE || !seen(header.xmax))
     }
 }

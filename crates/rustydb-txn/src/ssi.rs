@@ -55,6 +55,8 @@ struct Sxact {
     /// Writers `w` with `self →rw w`.
     out_conflicts: HashSet<TxnId>,
     locks: Vec<Predicate>,
+    /// Its subtransaction ids (savepoints' writes carry them).
+    subxacts: Vec<TxnId>,
 }
 
 /// The serializable transactions, their SIREAD locks and their rw-antidependencies.
@@ -62,6 +64,8 @@ struct Sxact {
 pub struct SsiState {
     xacts: HashMap<TxnId, Sxact>,
     locks: HashMap<Predicate, Vec<TxnId>>,
+    /// Subtransaction id → its transaction, for the writers a reader meets on versions.
+    parents: HashMap<TxnId, TxnId>,
     seq: u64,
 }
 
@@ -83,6 +87,15 @@ impl SsiState {
     pub fn register(&mut self, txn: TxnId, read_only: bool) {
         let snapshot_seq = self.seq;
         self.xacts.entry(txn).or_insert_with(|| Sxact { snapshot_seq, read_only, ..Sxact::default() });
+    }
+
+    /// Serializable `txn` writes with subtransaction id `sub` too: a reader meeting `sub` on a
+    /// version depends on `txn`.
+    pub fn add_subtransaction(&mut self, txn: TxnId, sub: TxnId) {
+        if let Some(x) = self.xacts.get_mut(&txn) {
+            x.subxacts.push(sub);
+            self.parents.insert(sub, txn);
+        }
     }
 
     /// True if `txn` is registered (it took a serializable snapshot).
@@ -158,6 +171,7 @@ impl SsiState {
         }
         self.check_doomed(txn, "conflict out checking")?;
         for &writer in writers {
+            let writer = self.parents.get(&writer).copied().unwrap_or(writer);
             let Some(wx) = self.xacts.get(&writer) else { continue };
             if writer == txn || wx.in_conflicts.contains(&txn) {
                 continue;
@@ -268,6 +282,9 @@ impl SsiState {
 
     fn forget(&mut self, txn: TxnId) {
         let Some(x) = self.xacts.remove(&txn) else { return };
+        for sub in &x.subxacts {
+            self.parents.remove(sub);
+        }
         for p in x.locks {
             if let Some(holders) = self.locks.get_mut(&p) {
                 holders.retain(|h| *h != txn);

@@ -50,6 +50,17 @@ impl StatusTable {
         self.aborted.insert(id.0);
     }
 
+    /// Marks every one of `ids` committed at once (a transaction and its subtransactions: no
+    /// snapshot may see some of them committed and others not).
+    pub fn commit_all(&mut self, ids: &[TxnId]) {
+        ids.iter().for_each(|id| self.commit(*id));
+    }
+
+    /// Marks every one of `ids` aborted at once.
+    pub fn abort_all(&mut self, ids: &[TxnId]) {
+        ids.iter().for_each(|id| self.abort(*id));
+    }
+
     /// The status of `id` now.
     pub fn status(&self, id: TxnId) -> Status {
         if self.active.contains(&id.0) {

@@ -197,3 +197,86 @@ fn a_rolled_back_update_leaves_no_link_for_a_later_waiter_to_follow() {
     tm.commit(deleter).unwrap();
     assert_eq!(waiter.join().unwrap().unwrap(), Delete::Gone);
 }
+
+#[test]
+fn savepoints_undo_their_work_release_keeps_it_and_recovery_agrees() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let tm = Arc::new(open(dir.path()));
+        let heap = tm.storage().heap(TABLE).unwrap();
+        let mut t0 = tm.begin(IsolationLevel::ReadCommitted);
+        let base = tm.insert(&mut t0, &heap, b"base").unwrap();
+        tm.commit(t0).unwrap();
+
+        let mut t = tm.begin(IsolationLevel::RepeatableRead);
+        tm.insert(&mut t, &heap, b"top").unwrap();
+        tm.savepoint(&mut t, "a");
+        tm.insert(&mut t, &heap, b"in a").unwrap();
+        assert_eq!(tm.delete(&mut t, &heap, base).unwrap(), Delete::Done);
+        tm.savepoint(&mut t, "b");
+        tm.insert(&mut t, &heap, b"in b").unwrap();
+        assert_eq!(t.mine().len(), 3, "each frame that wrote has its own id");
+        assert_eq!(visible_rows(&tm, &mut t), vec![b"in a".to_vec(), b"in b".to_vec(), b"top".to_vec()]);
+
+        // Another writer waits for the rolled-back delete's subtransaction, not the whole one.
+        let waiter = {
+            let (tm, heap) = (tm.clone(), heap.clone());
+            let mut other = tm.begin(IsolationLevel::ReadCommitted);
+            std::thread::spawn(move || {
+                let outcome = tm.delete(&mut other, &heap, base);
+                tm.abort(other);
+                outcome
+            })
+        };
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(!waiter.is_finished(), "the delete in savepoint a is still in progress");
+        tm.rollback_to_savepoint(&mut t, "a").unwrap();
+        assert_eq!(waiter.join().unwrap().unwrap(), Delete::Done, "the rolled-back delete no longer blocks");
+        assert_eq!(visible_rows(&tm, &mut t), vec![b"base".to_vec(), b"top".to_vec()]);
+        assert_eq!(t.mine().len(), 1);
+        assert_eq!(t.savepoint_depth(), 1, "ROLLBACK TO keeps the savepoint");
+
+        // Work in the same savepoint again, released into the transaction.
+        tm.insert(&mut t, &heap, b"again in a").unwrap();
+        tm.savepoint(&mut t, "c");
+        tm.insert(&mut t, &heap, b"in c").unwrap();
+        tm.release_savepoint(&mut t, "a").unwrap();
+        assert_eq!(t.savepoint_depth(), 0, "RELEASE closes the later savepoints too");
+        let missing = tm.rollback_to_savepoint(&mut t, "c").unwrap_err();
+        assert_eq!(missing.sqlstate(), SqlState::InvalidSavepointSpecification);
+        assert_eq!(missing.to_string(), "savepoint \"c\" does not exist");
+        tm.commit(t).unwrap();
+
+        let mut reader = tm.begin(IsolationLevel::ReadCommitted);
+        let expected = vec![b"again in a".to_vec(), b"base".to_vec(), b"in c".to_vec(), b"top".to_vec()];
+        assert_eq!(visible_rows(&tm, &mut reader), expected);
+        tm.storage().log().flush_all().unwrap();
+        std::mem::forget(tm);
+    }
+    // Recovery from the log alone reaches the same verdicts: the released subtransactions
+    // committed with their transaction, the rolled-back ones did not.
+    let copy = tempfile::tempdir().unwrap();
+    copy_dir(dir.path(), copy.path());
+    let tm = open(copy.path());
+    let mut reader = tm.begin(IsolationLevel::ReadCommitted);
+    let expected = vec![b"again in a".to_vec(), b"base".to_vec(), b"in c".to_vec(), b"top".to_vec()];
+    assert_eq!(visible_rows(&tm, &mut reader), expected);
+}
+
+#[test]
+fn an_error_inside_a_savepoint_undoes_only_the_innermost_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let tm = open(dir.path());
+    let heap = tm.storage().heap(TABLE).unwrap();
+    let mut t = tm.begin(IsolationLevel::ReadCommitted);
+    assert!(!tm.abort_innermost(&mut t), "without a savepoint the whole transaction must go");
+    tm.insert(&mut t, &heap, b"kept").unwrap();
+    tm.savepoint(&mut t, "s");
+    tm.insert(&mut t, &heap, b"lost").unwrap();
+    assert!(tm.abort_innermost(&mut t));
+    assert_eq!(visible_rows(&tm, &mut t), vec![b"kept".to_vec()]);
+    tm.commit(t).unwrap();
+    let mut reader = tm.begin(IsolationLevel::ReadCommitted);
+    assert_eq!(visible_rows(&tm, &mut reader), vec![b"kept".to_vec()]);
+    assert_eq!(tm.active_count(), 1, "only the reader is in progress");
+}
