@@ -6,7 +6,9 @@
 //!   moves its counter in one commit, so the rows must be exactly `1..=counter` (atomicity);
 //! - at most the one transaction in flight per client may have committed unacknowledged.
 //!
-//! The log rows carry a wide indexed text key, so B+tree splits are under way at most kills.
+//! The log rows carry a wide indexed text key, so B+tree splits are under way at most kills;
+//! another client runs CHECKPOINT back to back, so many kills land in the middle of one (its
+//! page writes, the status file, the control file, the log's recycling).
 //! 50 iterations by default; `CRASH_LOOP_ITERATIONS=5000` for a long soak, and
 //! `CRASH_LOOP_SEED` to replay a run.
 
@@ -54,6 +56,16 @@ async fn workload(client: Client, id: i64, mut next: i64) -> i64 {
             return next - 1;
         }
         next += 1;
+    }
+}
+
+/// CHECKPOINT back to back until the connection dies; returns whether one was in flight then.
+async fn checkpoints(client: Client, done: std::sync::Arc<std::sync::atomic::AtomicU64>) -> bool {
+    loop {
+        if client.batch_execute("checkpoint").await.is_err() {
+            return true;
+        }
+        done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -105,6 +117,8 @@ async fn every_acknowledged_commit_survives_kill_9_at_random_moments() {
         server.terminate();
     }
     let mut counters: HashMap<i64, i64> = (0..CLIENTS).map(|c| (c, 0)).collect();
+    let checkpoints_done = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut killed_mid_checkpoint = 0;
     for iteration in 0..iterations {
         let server = TestServer::start_in(&data);
         counters = verify(&server, &counters, iteration).await;
@@ -113,8 +127,12 @@ async fn every_acknowledged_commit_survives_kill_9_at_random_moments() {
             let client = server.connect().await;
             clients.push(tokio::spawn(workload(client, c, counters[&c] + 1)));
         }
+        let checkpointer = tokio::spawn(checkpoints(server.connect().await, checkpoints_done.clone()));
         tokio::time::sleep(Duration::from_millis(20 + rng.below(300))).await;
         server.kill9();
+        if tokio::time::timeout(Duration::from_secs(10), checkpointer).await.unwrap().unwrap() {
+            killed_mid_checkpoint += 1;
+        }
         for (c, task) in clients.into_iter().enumerate() {
             let acked = tokio::time::timeout(Duration::from_secs(10), task).await.unwrap().unwrap();
             counters.insert(c as i64, acked);
@@ -123,6 +141,11 @@ async fn every_acknowledged_commit_survives_kill_9_at_random_moments() {
     let server = TestServer::start_in(&data);
     let last = verify(&server, &counters, iterations).await;
     let total: i64 = last.values().sum();
-    eprintln!("crash loop: {total} transactions committed across {iterations} kills");
+    let checkpoints = checkpoints_done.load(std::sync::atomic::Ordering::Relaxed);
+    eprintln!(
+        "crash loop: {total} transactions committed and {checkpoints} checkpoints completed across {iterations} kills, \
+         {killed_mid_checkpoint} of them during a checkpoint"
+    );
     assert!(total > iterations as i64, "the workload hardly ran ({total} commits)");
+    assert!(killed_mid_checkpoint > 0 || iterations < 10, "no kill landed during a checkpoint");
 }

@@ -166,3 +166,61 @@ async fn a_primary_key_index_is_stored_and_recovered_from_the_log_after_kill_9()
     assert_eq!(rustydb_tests::sqlstate(&c, &dup).await, tokio_postgres::error::SqlState::UNIQUE_VIOLATION);
     c.simple_query(&format!("INSERT INTO wide VALUES ('{}', 10)", key(10))).await.unwrap();
 }
+
+/// The write-ahead log segments' start positions, ascending.
+fn wal_segments(data_dir: &std::path::Path) -> Vec<u64> {
+    let mut starts: Vec<u64> = std::fs::read_dir(data_dir.join("wal"))
+        .unwrap()
+        .filter_map(|e| u64::from_str_radix(e.unwrap().file_name().to_str()?, 16).ok())
+        .collect();
+    starts.sort_unstable();
+    starts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkpoint_frees_the_log_and_recovery_replays_only_what_follows_it() {
+    let mut server = TestServer::start();
+    let _dir = server.keep_dir();
+    let data_dir = server.data_dir.clone();
+    let c = server.connect().await;
+    c.batch_execute("create table big (id int primary key, pad text)").await.unwrap();
+    // About 24 MiB of log (of pads that do not compress): more than one 16 MiB segment.
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut pad = || {
+        (0..1000)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                char::from(b'a' + (seed % 26) as u8)
+            })
+            .collect::<String>()
+    };
+    for chunk in 0..48 {
+        let rows: Vec<String> = (0..500).map(|i| format!("({}, '{}')", chunk * 500 + i, pad())).collect();
+        c.batch_execute(&format!("insert into big values {}", rows.join(","))).await.unwrap();
+    }
+    assert_eq!(wal_segments(&data_dir)[0], 0, "the log's head is freed only by a checkpoint");
+    let tag = c.simple_query("CHECKPOINT").await.unwrap();
+    assert!(matches!(&tag[0], SimpleQueryMessage::CommandComplete(0)), "{tag:?}");
+    assert!(wal_segments(&data_dir)[0] > 0, "the checkpoint freed no segment: {:?}", wal_segments(&data_dir));
+    // Work after the checkpoint, a transaction left open across it, then a crash.
+    c.batch_execute("begin; insert into big values (-1, 'open across the crash')").await.unwrap();
+    let d = server.connect().await;
+    d.batch_execute("update big set pad = 'after' where id = 7; delete from big where id = 8").await.unwrap();
+    server.kill9();
+
+    let server = TestServer::start_in(&data_dir);
+    let c = server.connect().await;
+    assert_eq!(ids(&c, "select id from big").await.len(), 23_999);
+    let v = c.simple_query("select pad from big where id = 7").await.unwrap();
+    assert!(matches!(&v[1], SimpleQueryMessage::Row(r) if r.get(0) == Some("after")));
+    assert!(ids(&c, "select id from big where id < 0").await.is_empty());
+    let log = server.log();
+    let line = log.lines().find(|l| l.contains("recovery replayed")).unwrap_or_else(|| panic!("{log}"));
+    let replayed: u64 = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("wal_bytes=").and_then(|n| n.parse().ok()))
+        .unwrap_or_else(|| panic!("no wal_bytes in {line}"));
+    assert!(replayed < 1 << 20, "recovery replayed {replayed} bytes, not just what followed the checkpoint: {line}");
+}

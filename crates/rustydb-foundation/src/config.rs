@@ -69,6 +69,12 @@ pub struct Config {
     /// The most memory one statement may hold for rows it materialises (results, sorts, the
     /// targets of UPDATE and DELETE), in MiB; past it the statement fails with 53200.
     pub statement_memory_limit_mb: usize,
+    /// Seconds between automatic checkpoints at most, as PostgreSQL's `checkpoint_timeout`
+    /// (0 turns timed checkpoints off).
+    pub checkpoint_timeout_s: u64,
+    /// Write-ahead log written since the last checkpoint that starts the next one, in MiB, as
+    /// PostgreSQL's `max_wal_size`.
+    pub max_wal_size_mb: u64,
 }
 
 impl Default for Config {
@@ -86,6 +92,8 @@ impl Default for Config {
             max_connections: 100,
             trust_loopback: true,
             statement_memory_limit_mb: 1024,
+            checkpoint_timeout_s: 300,
+            max_wal_size_mb: 1024,
         }
     }
 }

@@ -13,3 +13,5 @@ pub const BUFFER_POOL_PAGE_WRITES: &str = "rustydb_buffer_pool_page_writes_total
 pub const WAL_BYTES: &str = "rustydb_wal_bytes_total";
 /// Log device: fsyncs of the log.
 pub const WAL_FSYNCS: &str = "rustydb_wal_fsyncs_total";
+/// Full-page images written to the log (first change of a page after a checkpoint began).
+pub const WAL_IMAGES: &str = "rustydb_wal_full_page_images_total";

@@ -78,4 +78,10 @@ pub trait Index: Send + Sync + std::fmt::Debug {
     fn save_stats(&self) -> Result<()> {
         Ok(())
     }
+    /// The oldest position in the server's write-ahead log this index still needs to recover
+    /// from (an LSM tree's memtable lives only there); `None` for kinds whose pages are
+    /// written at checkpoints. A checkpoint keeps the log from here.
+    fn log_needed_from(&self) -> Option<rustydb_foundation::Lsn> {
+        None
+    }
 }

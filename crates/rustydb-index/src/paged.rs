@@ -55,7 +55,14 @@ impl<'a> PageBatch<'a> {
         if self.changes.is_empty() {
             return Ok(());
         }
-        let lsn = log.append(&encode(self.file, &self.changes))?;
+        let pages: Vec<(PageId, &[u8])> = self
+            .guards
+            .iter()
+            .filter(|(p, _)| self.changes.iter().any(|c| c.page == *p))
+            .map(|(p, g)| (PageId::new(self.file, *p), &g[..]))
+            .collect();
+        let lsn = log.append(&encode(self.file, &self.changes), &pages)?;
+        drop(pages);
         for change in &self.changes {
             let guard = self.guards.iter_mut().find(|(p, _)| *p == change.page).map(|(_, g)| g).ok_or_else(|| {
                 DbError::Internal(format!("index file {}: page {} changed without its latch", self.file, change.page))

@@ -5,16 +5,18 @@ use crate::access;
 use crate::catalog::{self, IndexDef, IndexMethod, RoleDef, TableDef};
 use crate::context::ExecContext;
 use crate::session::Session;
-use parking_lot::{Mutex, RwLock};
+use parking_lot::{Condvar, Mutex, RwLock};
+use rustydb_foundation::Lsn;
 use rustydb_foundation::{DbError, FileId, PageId, Result, TableId, TupleId};
 use rustydb_index::lsm::{LoggedEntry, LsmOptions};
 use rustydb_index::{BTree, HashIndex, Index, LsmTree, keycode};
 use rustydb_storage::{StorageEngine, StorageOptions};
-use rustydb_txn::{IndexLog, IsolationLevel, RecoveryReport, Transaction, TxnManager, recover};
+use rustydb_txn::{CheckpointReport, IndexLog, IsolationLevel, RecoveryReport, Transaction, TxnManager, recover};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
 
 /// The name of the file that marks a data directory whose catalog has been bootstrapped.
 const BOOTSTRAP_MARKER: &str = "RUSTYDB_VERSION";
@@ -31,6 +33,11 @@ pub struct EngineOptions {
     pub bootstrap_database: String,
     /// Bytes one statement may hold for the rows it materialises (see `rustydb_storage::MemoryBudget`).
     pub statement_memory_limit: usize,
+    /// The longest time between automatic checkpoints (`None`: only by WAL volume).
+    pub checkpoint_timeout: Option<Duration>,
+    /// Write-ahead log bytes since the last checkpoint's redo point that start the next one
+    /// (0: no automatic checkpoints at all).
+    pub max_wal_size: u64,
 }
 
 impl Default for EngineOptions {
@@ -40,6 +47,8 @@ impl Default for EngineOptions {
             bootstrap_user: "rustydb".into(),
             bootstrap_database: "rustydb".into(),
             statement_memory_limit: 1 << 30,
+            checkpoint_timeout: Some(Duration::from_secs(300)),
+            max_wal_size: 1 << 30,
         }
     }
 }
@@ -84,6 +93,8 @@ pub struct Engine {
     next_table_id: AtomicU32,
     recovery: RecoveryReport,
     statement_memory_limit: usize,
+    /// Tells the checkpointer thread to stop (set when the engine is dropped).
+    checkpointer_stop: Arc<(Mutex<bool>, Condvar)>,
 }
 
 impl Engine {
@@ -92,7 +103,7 @@ impl Engine {
         let storage = Arc::new(StorageEngine::open_with(dir, options.storage.clone())?);
         let recovered = recover(&storage)?;
         let engine = Arc::new(Engine {
-            tm: TxnManager::new(storage, recovered.status),
+            tm: TxnManager::new(storage, recovered.status, recovered.status_file),
             indexes: RwLock::new(HashMap::new()),
             secondary: Arc::new(RwLock::new(HashMap::new())),
             lsm_backlog: Mutex::new(recovered.lsm),
@@ -100,6 +111,7 @@ impl Engine {
             next_table_id: AtomicU32::new(catalog::FIRST_USER_TABLE),
             recovery: recovered.report,
             statement_memory_limit: options.statement_memory_limit,
+            checkpointer_stop: Arc::new((Mutex::new(false), Condvar::new())),
         });
         engine.tm.untrack_files_below(FileId(catalog::FIRST_USER_TABLE));
         let marker = dir.join(BOOTSTRAP_MARKER);
@@ -112,7 +124,44 @@ impl Engine {
             engine.bootstrap(dir, options)?;
         }
         engine.load(options)?;
+        // The end-of-recovery checkpoint: what recovery settled is saved, and the next crash
+        // does not replay this log again.
+        let report = engine.checkpoint()?;
+        tracing::debug!(redo = %report.redo, "end-of-recovery checkpoint");
+        if options.max_wal_size > 0 {
+            crate::checkpointer::start(
+                &engine,
+                engine.checkpointer_stop.clone(),
+                options.checkpoint_timeout,
+                options.max_wal_size,
+            )?;
+        }
         Ok(engine)
+    }
+
+    /// A checkpoint (the CHECKPOINT statement, the checkpointer, shutdown): index statistics
+    /// saved, every dirty page written, the log before the redo point freed unless an LSM
+    /// tree's memtable still needs it.
+    pub fn checkpoint(&self) -> Result<CheckpointReport> {
+        let mut keep: Option<Lsn> = None;
+        let mut need = |lsn: Option<Lsn>| {
+            if let Some(l) = lsn {
+                keep = Some(keep.map_or(l, |k| k.min(l)));
+            }
+        };
+        for pk in self.indexes.read().values() {
+            pk.index.save_stats()?;
+        }
+        for open in self.secondary.read().values() {
+            open.index.save_stats()?;
+            need(open.index.log_needed_from());
+        }
+        // Trees not opened since recovery hold their changes only in the backlog, read from
+        // where recovery began.
+        if !self.lsm_backlog.lock().is_empty() {
+            need(Some(self.recovery.from));
+        }
+        self.tm.checkpoint(keep)
     }
 
     fn bootstrap(&self, dir: &Path, options: &EngineOptions) -> Result<()> {
@@ -323,14 +372,17 @@ impl Engine {
         TableId(self.next_table_id.fetch_add(1, Ordering::AcqRel))
     }
 
-    /// Writes every dirty page and syncs: called at clean shutdown.
+    /// The shutdown checkpoint: every dirty page written and synced, so the next start
+    /// replays nothing.
     pub fn shutdown(&self) -> Result<()> {
-        for pk in self.indexes.read().values() {
-            pk.index.save_stats()?;
-        }
-        for open in self.secondary.read().values() {
-            open.index.save_stats()?;
-        }
-        self.tm.storage().flush()
+        self.checkpoint().map(|_| ())
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        let (stop, wake) = &*self.checkpointer_stop;
+        *stop.lock() = true;
+        wake.notify_all();
     }
 }

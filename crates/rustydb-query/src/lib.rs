@@ -33,6 +33,7 @@ pub mod access;
 pub mod bind_expr;
 pub mod binder;
 pub mod catalog;
+mod checkpointer;
 pub mod context;
 pub mod engine;
 pub mod executor;

@@ -18,15 +18,57 @@ const RECURSION_LIMIT: usize = 200;
 /// stack and abort the whole server. Checked on the tokens before parsing.
 pub const MAX_OPERATOR_CHAIN: usize = 1000;
 
+/// One statement of a query string.
+#[derive(Debug, Clone)]
+pub enum Parsed {
+    /// A statement sqlparser knows.
+    Sql(Box<ast::Statement>),
+    /// `CHECKPOINT`, which sqlparser does not parse.
+    Checkpoint,
+}
+
 /// Parses a query string that may hold several statements. An empty string (or only
 /// semicolons and comments) gives no statements.
 pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
-    let dialect = PostgreSqlDialect {};
-    let tokens = Tokenizer::new(&dialect, sql)
+    let tokens = tokenize(sql)?;
+    parse_tokens(tokens)
+}
+
+/// As [`parse`], with the statements sqlparser does not know (`CHECKPOINT`) recognised too.
+pub fn parse_script(sql: &str) -> Result<Vec<Parsed>> {
+    let tokens = tokenize(sql)?;
+    let is_checkpoint = |segment: &[TokenWithSpan]| {
+        let mut words = segment.iter().filter(|t| !matches!(t.token, Token::Whitespace(_) | Token::EOF));
+        matches!(
+            (words.next().map(|t| &t.token), words.next()),
+            (Some(Token::Word(w)), None) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("checkpoint")
+        )
+    };
+    let segments: Vec<&[TokenWithSpan]> = tokens.split(|t| t.token == Token::SemiColon).collect();
+    if !segments.iter().any(|s| is_checkpoint(s)) {
+        return Ok(parse_tokens(tokens)?.into_iter().map(|s| Parsed::Sql(Box::new(s))).collect());
+    }
+    let mut parsed = Vec::new();
+    for segment in segments {
+        if is_checkpoint(segment) {
+            parsed.push(Parsed::Checkpoint);
+        } else {
+            parsed.extend(parse_tokens(segment.to_vec())?.into_iter().map(|s| Parsed::Sql(Box::new(s))));
+        }
+    }
+    Ok(parsed)
+}
+
+fn tokenize(sql: &str) -> Result<Vec<TokenWithSpan>> {
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql)
         .tokenize_with_location()
         .map_err(|e| syntax_error(ParserError::TokenizerError(e.to_string())))?;
     check_operator_chains(&tokens)?;
-    Parser::new(&dialect)
+    Ok(tokens)
+}
+
+fn parse_tokens(tokens: Vec<TokenWithSpan>) -> Result<Vec<ast::Statement>> {
+    Parser::new(&PostgreSqlDialect {})
         .with_recursion_limit(RECURSION_LIMIT)
         .with_tokens_with_locations(tokens)
         .parse_statements()
@@ -123,6 +165,16 @@ mod tests {
         assert_eq!(parse("SELECT 1; SELECT 2").unwrap().len(), 2);
         let deep = format!("SELECT {}1{}", "(".repeat(5000), ")".repeat(5000));
         assert!(parse(&deep).is_err());
+    }
+
+    #[test]
+    fn checkpoint_is_recognised_among_other_statements() {
+        let parsed = parse_script("select 1; CHECKPOINT ; select 2;checkpoint").unwrap();
+        let kinds: Vec<bool> = parsed.iter().map(|p| matches!(p, Parsed::Checkpoint)).collect();
+        assert_eq!(kinds, vec![false, true, false, true]);
+        assert!(parse_script("checkpoint now").is_err(), "CHECKPOINT takes no arguments");
+        assert!(matches!(parse_script("select 1").unwrap()[..], [Parsed::Sql(_)]));
+        assert!(parse_script("\"checkpoint\"").is_err(), "a quoted name is not the command");
     }
 
     #[test]

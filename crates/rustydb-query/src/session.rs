@@ -20,7 +20,7 @@ use crate::binder;
 use crate::context::ExecContext;
 use crate::engine::Engine;
 use crate::executor;
-use crate::parser;
+use crate::parser::{self, Parsed};
 use crate::plan::Statement;
 use crate::result::ResultColumn;
 use crate::result::{Notice, StatementResult};
@@ -136,7 +136,7 @@ impl Session {
     }
 
     fn execute_here(&mut self, sql: &str) -> Vec<Result<StatementResult>> {
-        let statements = match parser::parse(sql) {
+        let statements = match parser::parse_script(sql) {
             Ok(s) => s,
             Err(e) => {
                 if let State::InBlock { .. } = self.state {
@@ -145,14 +145,26 @@ impl Session {
                 return vec![Err(e)];
             }
         };
-        let has_control =
-            statements.iter().any(|s| matches!(binder::bind_transaction_control(s), Ok(Some(_)) | Err(_)));
+        let has_control = statements.iter().any(|s| match s {
+            Parsed::Checkpoint => true,
+            Parsed::Sql(s) => matches!(binder::bind_transaction_control(s), Ok(Some(_)) | Err(_)),
+        });
         if statements.len() > 1 && !has_control && matches!(self.state, State::Idle) {
+            let statements: Vec<&ast::Statement> = statements
+                .iter()
+                .filter_map(|s| match s {
+                    Parsed::Sql(s) => Some(s.as_ref()),
+                    Parsed::Checkpoint => None,
+                })
+                .collect();
             return self.execute_implicit_block(&statements);
         }
         let mut results = Vec::with_capacity(statements.len());
         for stmt in &statements {
-            let result = self.run(stmt);
+            let result = match stmt {
+                Parsed::Sql(stmt) => self.run(stmt),
+                Parsed::Checkpoint => self.checkpoint(),
+            };
             let failed = result.is_err();
             results.push(result);
             if failed {
@@ -162,7 +174,7 @@ impl Session {
         results
     }
 
-    fn execute_implicit_block(&mut self, statements: &[ast::Statement]) -> Vec<Result<StatementResult>> {
+    fn execute_implicit_block(&mut self, statements: &[&ast::Statement]) -> Vec<Result<StatementResult>> {
         let engine = self.engine.clone();
         let tm = engine.txn_manager();
         let mut guard = tm.guard(self.begin(None));
@@ -181,6 +193,20 @@ impl Session {
             results.push(Err(e));
         }
         results
+    }
+
+    /// `CHECKPOINT`: runs one now, inside a transaction block or not (as in PostgreSQL).
+    fn checkpoint(&mut self) -> Result<StatementResult> {
+        if let State::Failed { .. } = self.state {
+            return Err(in_failed_block());
+        }
+        match self.engine.checkpoint() {
+            Ok(_) => Ok(StatementResult::tag("CHECKPOINT")),
+            Err(e) => {
+                self.fail_block();
+                Err(e)
+            }
+        }
     }
 
     fn run(&mut self, stmt: &ast::Statement) -> Result<StatementResult> {

@@ -32,6 +32,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let options = EngineOptions {
         storage: rustydb_storage::StorageOptions { vfs, ..rustydb_storage::StorageOptions::from_config(&config) },
         statement_memory_limit: config.statement_memory_limit_mb.saturating_mul(1 << 20),
+        checkpoint_timeout: (config.checkpoint_timeout_s > 0)
+            .then(|| std::time::Duration::from_secs(config.checkpoint_timeout_s)),
+        max_wal_size: config.max_wal_size_mb.saturating_mul(1 << 20),
         ..EngineOptions::default()
     };
     let data_dir = config.data_dir.clone();
@@ -55,8 +58,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     }
     let report = engine.recovery_report();
     tracing::info!(
+        from = %report.from,
         records = report.records,
         wal_bytes = report.bytes,
+        page_images = report.images,
         committed = report.committed,
         aborted = report.aborted,
         elapsed_ms = report.elapsed.as_millis() as u64,

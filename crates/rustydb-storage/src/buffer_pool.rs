@@ -19,7 +19,7 @@ use rustc_hash::FxHashMap;
 use rustydb_foundation::metric_names::{
     BUFFER_POOL_EVICTIONS, BUFFER_POOL_HITS, BUFFER_POOL_MISSES, BUFFER_POOL_PAGE_WRITES,
 };
-use rustydb_foundation::{DbError, FileId, PageId, Result, SqlState};
+use rustydb_foundation::{DbError, FileId, Lsn, PageId, Result, SqlState};
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -169,7 +169,32 @@ impl BufferPool {
         Ok(PageWriteGuard { latch, _pin: Pin { frame } })
     }
 
+    /// Recovery: puts a full-page image back as page `id` (logged at `lsn`), without reading
+    /// what the disk holds, which may be a torn write.
+    pub fn restore(&self, id: PageId, image: &[u8], lsn: Lsn) -> Result<()> {
+        if image.len() != self.page_size() {
+            return Err(DbError::Corruption(format!(
+                "full-page image of {id} has {} bytes; pages have {}",
+                image.len(),
+                self.page_size()
+            )));
+        }
+        let frame = self.pin_with(id, false)?;
+        let _pin = Pin { frame };
+        let mut data = frame.data.write();
+        data.copy_from_slice(image);
+        crate::page::Page::new(&mut data).set_lsn(lsn);
+        frame.dirty.store(true, Ordering::Release);
+        Ok(())
+    }
+
     fn pin(&self, id: PageId) -> Result<&Frame> {
+        self.pin_with(id, true)
+    }
+
+    /// Pins `id`, reading it from disk if it is not resident and `read` is set (else a page
+    /// not resident starts as zeros).
+    fn pin_with(&self, id: PageId, read: bool) -> Result<&Frame> {
         let mut table = self.table.lock();
         if let Some(&i) = table.resident.get(&id) {
             let frame = &self.frames[i];
@@ -193,7 +218,9 @@ impl BufferPool {
         }
         // The frame is unowned and unpinned: nobody else can reach its latch.
         let mut data = frame.data.write();
-        if let Err(e) = self.disk.read_page(id, &mut data) {
+        if !read {
+            data.fill(0);
+        } else if let Err(e) = self.disk.read_page(id, &mut data) {
             data.fill(0);
             table.free.push(i);
             return Err(e);

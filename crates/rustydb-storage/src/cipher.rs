@@ -93,7 +93,8 @@ mod tests {
             let heap = HeapFile::open(pool.clone(), file).unwrap();
             let tids = (0..40)
                 .map(|i| {
-                    heap.insert(format!("SECRET-{i:04}-{}", "x".repeat(400)).as_bytes(), |_| log.append(b"i")).unwrap()
+                    heap.insert(format!("SECRET-{i:04}-{}", "x".repeat(400)).as_bytes(), |_, _| log.append(b"i"))
+                        .unwrap()
                 })
                 .collect();
             // A full page keeps the cipher's tail free of tuples.

@@ -4,8 +4,9 @@
 //!
 //! It is written once, before anything else of a new directory, and read first at every open:
 //! a directory whose data or log exist without a control file is refused rather than guessed at.
-//! The file is one 512-byte sector, written in place and fsynced (a single-sector write is atomic
-//! on the devices we target, and the CRC catches one that was not):
+//! It also records the last completed checkpoint: where recovery starts. The file is one
+//! 512-byte sector, written in place and fsynced (a single-sector write is atomic on the devices
+//! we target, and the CRCs catch one that was not):
 //!
 //! | bytes | field |
 //! |---|---|
@@ -15,11 +16,17 @@
 //! | 16..24 | system identifier (u64): tells two clusters apart (replication, backups) |
 //! | 24..32 | creation time, seconds since the Unix epoch (u64) |
 //! | 32..36 | CRC-32C of bytes 0..32 |
-//! | 36..512 | zero, room for later fields |
+//! | 36..64 | zero |
+//! | 64..72 | last checkpoint: redo LSN, where replay of page changes starts (u64) |
+//! | 72..80 | last checkpoint: where the log is kept from (at most the redo LSN; LSM trees may need older records) (u64) |
+//! | 80..88 | last checkpoint: the first transaction id not handed out when it began (u64) |
+//! | 88..96 | last checkpoint: when it completed, seconds since the Unix epoch (u64) |
+//! | 96..100 | CRC-32C of bytes 64..96; the block is all zero before the first checkpoint |
+//! | 100..512 | zero, room for later fields |
 
 use crate::io::Vfs;
 use crate::page::check_page_size;
-use rustydb_foundation::{DbError, Result, checksum};
+use rustydb_foundation::{DbError, Lsn, Result, checksum};
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -29,6 +36,22 @@ const MAGIC: &[u8; 8] = b"RUSTYDB\0";
 const FORMAT_VERSION: u32 = 1;
 const SIZE: usize = 512;
 const CRC_AT: usize = 32;
+const CHECKPOINT_AT: usize = 64;
+const CHECKPOINT_CRC_AT: usize = 96;
+
+/// The last completed checkpoint, as the control file records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckpointInfo {
+    /// Replay of page changes starts here: every change logged before it is in the data files.
+    pub redo: Lsn,
+    /// The log is kept (and read at recovery) from here: at most `redo`, earlier while an LSM
+    /// tree's memtable holds changes only the log has.
+    pub log_from: Lsn,
+    /// The first transaction id not handed out when the checkpoint began.
+    pub next_xid: u64,
+    /// When it completed (seconds since the Unix epoch).
+    pub completed_at: u64,
+}
 
 /// What a data directory was created with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +62,8 @@ pub struct ControlFile {
     pub system_id: u64,
     /// When the directory was created (seconds since the Unix epoch).
     pub created_at: u64,
+    /// The last completed checkpoint, if any.
+    pub checkpoint: Option<CheckpointInfo>,
 }
 
 impl ControlFile {
@@ -68,12 +93,25 @@ impl ControlFile {
         }
         check_page_size(page_size)?;
         let created_at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-        let control = ControlFile { page_size, system_id: new_system_id(), created_at };
+        let control = ControlFile { page_size, system_id: new_system_id(), created_at, checkpoint: None };
         let file = vfs.open(&path).map_err(|e| io("creating", e))?;
         file.write_all_at(&control.encode(), 0).map_err(|e| io("writing", e))?;
         file.sync_data().map_err(|e| io("syncing", e))?;
         vfs.sync_dir(dir).map_err(|e| DbError::io(format!("syncing {}", dir.display()), e))?;
         Ok((control, true))
+    }
+
+    /// Records `checkpoint` as the last completed one: rewrites the file in `dir` and fsyncs it.
+    pub fn write_checkpoint(&mut self, vfs: &dyn Vfs, dir: &Path, checkpoint: CheckpointInfo) -> Result<()> {
+        let path = dir.join(CONTROL_FILE);
+        let io = |what: &str, e| DbError::io(format!("{what} {}", path.display()), e);
+        let mut next = *self;
+        next.checkpoint = Some(checkpoint);
+        let file = vfs.open(&path).map_err(|e| io("opening", e))?;
+        file.write_all_at(&next.encode(), 0).map_err(|e| io("writing", e))?;
+        file.sync_data().map_err(|e| io("syncing", e))?;
+        *self = next;
+        Ok(())
     }
 
     fn encode(&self) -> [u8; SIZE] {
@@ -85,6 +123,14 @@ impl ControlFile {
         out[24..32].copy_from_slice(&self.created_at.to_le_bytes());
         let crc = checksum::crc32c(&out[..CRC_AT]);
         out[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.to_le_bytes());
+        if let Some(c) = self.checkpoint {
+            let fields = [c.redo.0, c.log_from.0, c.next_xid, c.completed_at];
+            for (i, v) in fields.iter().enumerate() {
+                out[CHECKPOINT_AT + 8 * i..CHECKPOINT_AT + 8 * i + 8].copy_from_slice(&v.to_le_bytes());
+            }
+            let crc = checksum::crc32c(&out[CHECKPOINT_AT..CHECKPOINT_CRC_AT]);
+            out[CHECKPOINT_CRC_AT..CHECKPOINT_CRC_AT + 4].copy_from_slice(&crc.to_le_bytes());
+        }
         out
     }
 
@@ -109,7 +155,21 @@ impl ControlFile {
         let page_size = u32_at(12) as usize;
         check_page_size(page_size)
             .map_err(|_| DbError::Corruption(format!("control file names page size {page_size}")))?;
-        Ok(ControlFile { page_size, system_id: u64_at(16), created_at: u64_at(24) })
+        let checkpoint = if bytes.len() < CHECKPOINT_CRC_AT + 4
+            || bytes[CHECKPOINT_AT..CHECKPOINT_CRC_AT + 4].iter().all(|b| *b == 0)
+        {
+            None
+        } else if checksum::crc32c(&bytes[CHECKPOINT_AT..CHECKPOINT_CRC_AT]) != u32_at(CHECKPOINT_CRC_AT) {
+            return Err(DbError::Corruption("control file checkpoint record checksum mismatch".into()));
+        } else {
+            Some(CheckpointInfo {
+                redo: Lsn(u64_at(CHECKPOINT_AT)),
+                log_from: Lsn(u64_at(CHECKPOINT_AT + 8)),
+                next_xid: u64_at(CHECKPOINT_AT + 16),
+                completed_at: u64_at(CHECKPOINT_AT + 24),
+            })
+        };
+        Ok(ControlFile { page_size, system_id: u64_at(16), created_at: u64_at(24), checkpoint })
     }
 }
 
@@ -134,6 +194,24 @@ mod tests {
         let (again, created) = ControlFile::open_or_create(&PosixVfs, dir.path(), 4096, true).unwrap();
         assert!(!created, "an existing directory keeps what it was created with");
         assert_eq!(again, first);
+    }
+
+    #[test]
+    fn a_checkpoint_is_recorded_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut control, _) = ControlFile::open_or_create(&PosixVfs, dir.path(), 8192, false).unwrap();
+        assert_eq!(control.checkpoint, None);
+        let checkpoint = CheckpointInfo { redo: Lsn(4096), log_from: Lsn(100), next_xid: 77, completed_at: 5 };
+        control.write_checkpoint(&PosixVfs, dir.path(), checkpoint).unwrap();
+        let (again, _) = ControlFile::open_or_create(&PosixVfs, dir.path(), 8192, true).unwrap();
+        assert_eq!(again.checkpoint, Some(checkpoint));
+        assert_eq!(again, control);
+        let path = dir.path().join(CONTROL_FILE);
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[70] ^= 1;
+        std::fs::write(&path, &bytes).unwrap();
+        let err = ControlFile::open_or_create(&PosixVfs, dir.path(), 8192, true).unwrap_err();
+        assert!(err.to_string().contains("checkpoint record checksum"), "{err}");
     }
 
     #[test]

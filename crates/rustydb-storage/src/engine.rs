@@ -11,6 +11,7 @@
 //!   aux/<file-id>/    files of a structure that keeps its own (an LSM tree's tables); removed
 //!                     with the file id, so dropping it at commit or in recovery needs no more
 //!   wal/<segment>     write-ahead log segments
+//!   xact/status       the transactions' saved commit statuses (the transaction layer's)
 //! ```
 
 use crate::control::ControlFile;
@@ -73,7 +74,8 @@ impl Default for StorageOptions {
 #[derive(Debug)]
 pub struct StorageEngine {
     dir: PathBuf,
-    control: ControlFile,
+    vfs: Arc<dyn Vfs>,
+    control: parking_lot::Mutex<ControlFile>,
     disk: Arc<DiskManager>,
     log: Arc<LogDevice>,
     pool: Arc<BufferPool>,
@@ -108,7 +110,9 @@ impl StorageEngine {
         let occupied = !listed(&base)?.is_empty() || !listed(&wal)?.is_empty();
         let (control, _created) = ControlFile::open_or_create(vfs.as_ref(), dir, options.page_size, occupied)?;
         let disk = Arc::new(DiskManager::open_with(vfs.clone(), &base, control.page_size, options.direct_io)?);
-        let log = Arc::new(LogDevice::open(vfs, &wal)?);
+        // After a checkpoint recycled the log's head, it starts where that checkpoint kept it.
+        let log_from = control.checkpoint.map_or(rustydb_foundation::Lsn(0), |c| c.log_from);
+        let log = Arc::new(LogDevice::open_at(vfs.clone(), &wal, crate::log_device::SEGMENT_SIZE, log_from)?);
         let pool = Arc::new(BufferPool::with_policy(disk.clone(), log.clone(), options.pool_pages, options.eviction));
         let background_writer = match options.background_writer {
             Some(interval) => Some(
@@ -119,7 +123,8 @@ impl StorageEngine {
         };
         Ok(StorageEngine {
             dir: dir.to_path_buf(),
-            control,
+            vfs,
+            control: parking_lot::Mutex::new(control),
             disk,
             log,
             pool,
@@ -134,9 +139,19 @@ impl StorageEngine {
         &self.dir
     }
 
-    /// What the directory was created with.
-    pub fn control(&self) -> &ControlFile {
-        &self.control
+    /// What the directory was created with, and its last checkpoint.
+    pub fn control(&self) -> ControlFile {
+        *self.control.lock()
+    }
+
+    /// The file system the directory is reached through.
+    pub fn vfs(&self) -> &Arc<dyn Vfs> {
+        &self.vfs
+    }
+
+    /// Records a completed checkpoint in the control file (fsynced before this returns).
+    pub fn record_checkpoint(&self, checkpoint: crate::control::CheckpointInfo) -> Result<()> {
+        self.control.lock().write_checkpoint(self.vfs.as_ref(), &self.dir, checkpoint)
     }
 
     /// The disk manager.
@@ -244,7 +259,7 @@ mod tests {
             let engine = StorageEngine::open_with(dir.path(), options).unwrap();
             assert_eq!(engine.pool().page_size(), 16384);
             let heap = engine.heap(file).unwrap();
-            heap.insert(&[7; 10_000], |_| engine.log().append(b"big")).unwrap();
+            heap.insert(&[7; 10_000], |_, _| engine.log().append(b"big")).unwrap();
             engine.flush().unwrap();
         }
         // Reopened with the default page size asked for, the directory keeps 16 KiB pages.

@@ -28,17 +28,32 @@
 //! record (or until they can lead the next flush, carrying everything appended meanwhile). So a
 //! crowd of committers shares each fdatasync instead of queueing for a lock to find out.
 //!
+//! **Full-page images**: a torn page write leaves a page that no record can be replayed onto,
+//! so the first change to each page after a checkpoint's redo point is preceded in the log by
+//! an image of the whole page ([`LogDevice::append_for_pages`]). Whether a page needs one is
+//! decided under the same lock that appends the record and that [`LogDevice::begin_checkpoint`]
+//! takes to fix the redo point, so no change can slip past a checkpoint's start without its
+//! image (PostgreSQL rechecks its `RedoRecPtr` under the insert lock for the same reason).
+//!
 //! A failed write or fsync poisons the device: every later append or flush fails with
 //! `WritesStopped` — the kernel may have dropped the dirty pages, so a retry could report
 //! success for data that is gone.
 
 use crate::io::{FileHandle, Vfs};
 use parking_lot::{Condvar, Mutex};
-use rustydb_foundation::metric_names::{WAL_BYTES, WAL_FSYNCS};
-use rustydb_foundation::{DbError, Lsn, Result, checksum};
+use rustydb_foundation::metric_names::{WAL_BYTES, WAL_FSYNCS, WAL_IMAGES};
+use rustydb_foundation::{DbError, Lsn, PageId, Result, checksum};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A record's payload must be non-empty and at most [`MAX_RECORD`] bytes.
+fn check_size(payload: &[u8]) -> Result<()> {
+    if payload.is_empty() || payload.len() > MAX_RECORD {
+        return Err(DbError::Internal(format!("log record of {} bytes", payload.len())));
+    }
+    Ok(())
+}
 
 /// Bytes per segment file.
 pub const SEGMENT_SIZE: u64 = 16 * 1024 * 1024;
@@ -72,7 +87,13 @@ struct Tail {
     flushing: bool,
     /// Why writes stopped, once an fsync or write failed.
     poisoned: Option<String>,
+    /// The redo point of the checkpoint in progress or last completed: a page whose LSN is at
+    /// or below it gets a full-page image before its next change.
+    redo: u64,
 }
+
+/// Builds the log record of a full-page image (the layer above owns record formats).
+pub type ImageEncoder = fn(PageId, &[u8]) -> Vec<u8>;
 
 /// The open segment; only the flush leader touches it.
 #[derive(Debug)]
@@ -90,6 +111,10 @@ pub struct LogDevice {
     flushed: Condvar,
     writer: Mutex<Writer>,
     durable: AtomicU64,
+    /// Set once by the layer that owns the record format; without it no images are logged.
+    image_encoder: std::sync::OnceLock<ImageEncoder>,
+    /// A copy of `Tail::redo` for the check made before taking the lock.
+    redo_hint: AtomicU64,
 }
 
 impl LogDevice {
@@ -133,20 +158,51 @@ impl LogDevice {
                 next: end,
                 flushing: false,
                 poisoned: None,
+                redo: start.0,
             }),
             flushed: Condvar::new(),
             writer: Mutex::new(Writer { segment: None }),
             durable: AtomicU64::new(end),
+            image_encoder: std::sync::OnceLock::new(),
+            redo_hint: AtomicU64::new(start.0),
         })
     }
 
     /// Appends a record (in memory) and returns its LSN. It is durable once `flush_to(lsn)`
     /// returns.
     pub fn append(&self, payload: &[u8]) -> Result<Lsn> {
-        if payload.is_empty() || payload.len() > MAX_RECORD {
-            return Err(DbError::Internal(format!("log record of {} bytes", payload.len())));
-        }
+        check_size(payload)?;
         let mut tail = self.tail.lock();
+        Self::push(&mut tail, payload)
+    }
+
+    /// Appends a record that changes `pages` (each with its bytes as they are before the change,
+    /// its latch held by the caller). A page whose LSN is at or below the redo point gets a
+    /// full-page image record first, if an image encoder is set (see the module docs).
+    pub fn append_for_pages(&self, pages: &[(PageId, &[u8])], payload: &[u8]) -> Result<Lsn> {
+        check_size(payload)?;
+        let Some(encode) = self.image_encoder.get() else { return self.append(payload) };
+        let needs = |bytes: &[u8], redo: u64| crate::page::read::lsn(bytes).0 <= redo;
+        // Compressed before the lock when the hint says so; the decision is made under it.
+        let hint = self.redo_hint.load(Ordering::Acquire);
+        let mut images: Vec<Option<Vec<u8>>> =
+            pages.iter().map(|(id, bytes)| needs(bytes, hint).then(|| encode(*id, bytes))).collect();
+        let mut tail = self.tail.lock();
+        if let Some(reason) = &tail.poisoned {
+            return Err(DbError::WritesStopped(reason.clone()));
+        }
+        for ((id, bytes), image) in pages.iter().zip(&mut images) {
+            if needs(bytes, tail.redo) {
+                let image = image.take().unwrap_or_else(|| encode(*id, bytes));
+                check_size(&image)?;
+                Self::push(&mut tail, &image)?;
+                metrics::counter!(WAL_IMAGES).increment(1);
+            }
+        }
+        Self::push(&mut tail, payload)
+    }
+
+    fn push(tail: &mut Tail, payload: &[u8]) -> Result<Lsn> {
         if let Some(reason) = &tail.poisoned {
             return Err(DbError::WritesStopped(reason.clone()));
         }
@@ -156,6 +212,21 @@ impl LogDevice {
         tail.buffer.extend_from_slice(payload);
         tail.next += (FRAME_HEADER + payload.len()) as u64;
         Ok(Lsn(tail.next))
+    }
+
+    /// Sets how full-page image records are built; from then on [`LogDevice::append_for_pages`]
+    /// logs them. Only the first call counts.
+    pub fn set_image_encoder(&self, encoder: ImageEncoder) {
+        let _ = self.image_encoder.set(encoder);
+    }
+
+    /// Fixes a checkpoint's redo point at the current end of the log and returns it: every page
+    /// changed after it gets a full-page image before its first change.
+    pub fn begin_checkpoint(&self) -> Lsn {
+        let mut tail = self.tail.lock();
+        tail.redo = tail.next;
+        self.redo_hint.store(tail.next, Ordering::Release);
+        Lsn(tail.next)
     }
 
     /// Makes the log durable at least up to `lsn` (group commit: one fsync serves every record

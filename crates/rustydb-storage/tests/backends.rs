@@ -84,10 +84,10 @@ fn heaps_survive_eviction_and_reopen_on_every_backend() {
                 let engine = StorageEngine::open_with(dir.path(), options()).unwrap();
                 let heap = engine.heap(FileId(40)).unwrap();
                 for i in 0..1000 {
-                    tids.push(heap.insert(&value(i, 0), |_| engine.log().append(b"x")).unwrap());
+                    tids.push(heap.insert(&value(i, 0), |_, _| engine.log().append(b"x")).unwrap());
                 }
                 for (i, tid) in tids.iter().enumerate().step_by(7) {
-                    assert!(heap.update(*tid, &value(i, 1), |_| Ok(true), |_| engine.log().append(b"u")).unwrap());
+                    assert!(heap.update(*tid, &value(i, 1), |_| Ok(true), |_, _| engine.log().append(b"u")).unwrap());
                 }
                 engine.flush().unwrap();
             }

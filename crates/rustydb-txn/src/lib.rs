@@ -33,11 +33,15 @@
 //!   crash, so recovery is redo-only.
 //!
 //! ## Recovery
-//! [`recover`] replays the whole log: heap inserts and xmax stamps are re-applied where the page
-//! LSN shows they are missing, commit records mark transactions committed (and remove the files of
-//! tables they dropped), and every transaction with no commit record ends up aborted.
-//! Checkpoints that bound the replay and full-page images against torn writes come next; this
-//! layer is shaped for them.
+//! [`TxnManager::checkpoint`] is fuzzy, as PostgreSQL's: it fixes a redo point, writes every
+//! dirty page while transactions go on, saves the statuses of the transactions that ended in the
+//! status file ([`status_file`]), records the checkpoint in the control file and frees the log
+//! before it. The first change to a page after the redo point logs the whole page first, so a
+//! torn page write is repaired by replaying that image.
+//! [`recover`] reads the saved statuses and replays the log from the last checkpoint: page
+//! changes after the redo point are re-applied where the page LSN shows them missing, commit
+//! records mark transactions committed (and remove the files of tables they dropped), and every
+//! transaction with no commit record ends up aborted.
 //!
 //! ## What it must never know
 //! SQL, catalogs, sessions or sockets. A row is bytes; a table is a heap file.
@@ -51,10 +55,11 @@ pub mod recovery;
 pub mod snapshot;
 pub mod ssi;
 pub mod status;
+pub mod status_file;
 pub mod tuple;
 
 pub use lock::{LockManager, LockMode, LockTarget, LockWait, WaitPolicy};
-pub use manager::{Delete, IsolationLevel, Liveness, RowLock, Transaction, TxnGuard, TxnManager};
+pub use manager::{CheckpointReport, Delete, IsolationLevel, Liveness, RowLock, Transaction, TxnGuard, TxnManager};
 pub use record::{IndexLog, Record};
 pub use recovery::{Recovered, RecoveryReport, recover};
 pub use snapshot::Snapshot;

@@ -6,10 +6,11 @@ use crate::record::Record;
 use crate::snapshot::Snapshot;
 use crate::ssi::{Predicate, SsiState};
 use crate::status::{Status, StatusTable};
+use crate::status_file::StatusFile;
 use crate::tuple::{self, Header, NEXT_AT, XMAX_AT};
 use parking_lot::{Mutex, RwLock};
-use rustydb_foundation::{DbError, FileId, Result, SqlState, TupleId, TxnId};
-use rustydb_storage::{HeapFile, StorageEngine, TupleArena};
+use rustydb_foundation::{DbError, FileId, Lsn, Result, SqlState, TupleId, TxnId};
+use rustydb_storage::{CheckpointInfo, HeapChange, HeapFile, StorageEngine, TupleArena};
 use std::sync::Arc;
 
 /// The isolation levels, as PostgreSQL names them. READ UNCOMMITTED behaves as READ COMMITTED.
@@ -263,12 +264,40 @@ pub struct TxnManager {
     /// Heap files below this id are not tracked by SSI (the layer above keeps its catalog
     /// there: every statement reads it, and catalog reads are not user predicates).
     ssi_tracked_from: std::sync::atomic::AtomicU32,
+    /// Held shared by a committer from its commit record's append until the status table says
+    /// committed, and exclusively by a checkpoint while it fixes its redo point and reads the
+    /// statuses it will save: so no commit record falls before the redo point while the
+    /// saved statuses still call its transaction in progress (PostgreSQL's `delayChkpt`).
+    /// Lock order: this, then the log, then the status table.
+    commit_barrier: RwLock<()>,
+    /// The persisted status table, and the id from which its next write starts.
+    status_file: Mutex<(StatusFile, u64)>,
+    /// One checkpoint at a time.
+    checkpointing: Mutex<()>,
+}
+
+/// What a checkpoint did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckpointReport {
+    /// Its redo point: recovery replays page changes from here.
+    pub redo: Lsn,
+    /// Where the log is kept from.
+    pub log_from: Lsn,
+    /// Log segments freed (recycled or removed).
+    pub segments_freed: usize,
+    /// Wall time taken.
+    pub elapsed: std::time::Duration,
 }
 
 impl TxnManager {
-    /// A manager over `storage`, starting from the status recovery produced.
-    pub fn new(storage: Arc<StorageEngine>, status: StatusTable) -> Self {
+    /// A manager over `storage`, starting from what recovery produced: the status table, and
+    /// the persisted one with the id its next write starts from.
+    pub fn new(storage: Arc<StorageEngine>, status: StatusTable, status_file: (StatusFile, u64)) -> Self {
+        storage.log().set_image_encoder(Record::encode_image);
         TxnManager {
+            commit_barrier: RwLock::new(()),
+            status_file: Mutex::new(status_file),
+            checkpointing: Mutex::new(()),
             storage,
             status: RwLock::new(status),
             locks: LockManager::new(),
@@ -364,9 +393,11 @@ impl TxnManager {
         }
         let drop_files: Vec<FileId> = txn.drop_files.iter().map(|(_, f)| *f).collect();
         let record = Record::Commit { xid: txn.id, drop_files: drop_files.clone(), subxids: txn.mine[1..].to_vec() };
+        let barrier = self.commit_barrier.read();
         let durable = self.storage.log().append(&record.encode()).and_then(|lsn| self.storage.log().flush_to(lsn));
         if let Err(e) = durable {
             self.status.write().abort_all(&txn.mine);
+            drop(barrier);
             self.locks.release_all(txn.id);
             if serializable {
                 self.ssi.lock().aborted(txn.id);
@@ -375,6 +406,7 @@ impl TxnManager {
         }
         // The status first: a waiter woken by the release must find the outcome.
         self.status.write().commit_all(&txn.mine);
+        drop(barrier);
         self.locks.release_all(txn.id);
         if serializable {
             self.ssi.lock().committed(txn.id);
@@ -556,7 +588,9 @@ impl TxnManager {
         let xid = self.start_writing(txn);
         let tuple = tuple::build(xid, body);
         let log = self.storage.log();
-        let tid = heap.insert(&tuple, |change| log.append(&Record::encode_heap(xid, change)))?;
+        let tid = heap.insert(&tuple, |change, page| {
+            log.append_for_pages(&[(change.tid().page, page)], &Record::encode_heap(xid, change))
+        })?;
         // After the insert, as for a delete: a reader that locked the relation first is found;
         // one that locks it later scans the new tuple and meets this writer.
         if self.tracks(heap.file()) {
@@ -616,7 +650,10 @@ impl TxnManager {
             // lead a later waiter to that updater's version.
             let mut stamp = [0u8; 16];
             stamp[..8].copy_from_slice(&me.0.to_le_bytes());
-            if heap.patch(tid, XMAX_AT, &stamp, check, |change| log.append(&Record::encode_heap(me, change)))? {
+            let logged = |change: &HeapChange<'_>, page: &[u8]| {
+                log.append_for_pages(&[(change.tid().page, page)], &Record::encode_heap(me, change))
+            };
+            if heap.patch(tid, XMAX_AT, &stamp, check, logged)? {
                 // After the stamp: a serializable reader that locked the tuple before this
                 // check is found here; one that locks it later reads the stamp (conflict out).
                 if self.tracks(heap.file()) {
@@ -700,8 +737,8 @@ impl TxnManager {
         let me = txn.writer();
         let log = self.storage.log();
         let check = |current: &[u8]| Ok(txn.is_mine(tuple::header(current)?.xmax));
-        let linked = heap.patch(old, NEXT_AT, &tuple::encode_next(new), check, |change| {
-            log.append(&Record::encode_heap(me, change))
+        let linked = heap.patch(old, NEXT_AT, &tuple::encode_next(new), check, |change, page| {
+            log.append_for_pages(&[(change.tid().page, page)], &Record::encode_heap(me, change))
         })?;
         if linked {
             Ok(())
@@ -831,6 +868,36 @@ impl TxnManager {
     /// Number of transactions in progress.
     pub fn active_count(&self) -> usize {
         self.status.read().active_count()
+    }
+
+    /// A fuzzy checkpoint: fixes a redo point, writes every page dirty before it (while
+    /// transactions go on), saves the statuses of the transactions that ended, records the
+    /// checkpoint in the control file, and frees the log before `min(redo, keep)` — `keep`
+    /// being the oldest record someone above still needs from the log (an LSM tree's
+    /// memtable). Recovery then starts from here.
+    pub fn checkpoint(&self, keep: Option<Lsn>) -> Result<CheckpointReport> {
+        let _one = self.checkpointing.lock();
+        let started = std::time::Instant::now();
+        let log = self.storage.log();
+        let (redo, status) = {
+            let _barrier = self.commit_barrier.write();
+            let redo = log.begin_checkpoint();
+            (redo, self.status.read().clone())
+        };
+        self.storage.pool().flush_all()?;
+        {
+            let mut file = self.status_file.lock();
+            let (status_file, from) = &mut *file;
+            *from = status_file.write(&status, *from)?;
+        }
+        log.flush_to(redo)?;
+        let log_from = keep.map_or(redo, |k| k.min(redo));
+        let completed_at =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let info = CheckpointInfo { redo, log_from, next_xid: status.next_id().0, completed_at };
+        self.storage.record_checkpoint(info)?;
+        let segments_freed = log.recycle_before(log_from)?;
+        Ok(CheckpointReport { redo, log_from, segments_freed, elapsed: started.elapsed() })
     }
 }
 

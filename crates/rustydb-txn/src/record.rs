@@ -3,7 +3,7 @@
 //!
 //! | bytes | field |
 //! |---|---|
-//! | 0 | kind: 1 heap change, 3 commit, 4 abort, 5 index page change, 6 LSM entry (2 is retired) |
+//! | 0 | kind: 1 heap change, 3 commit, 4 abort, 5 index page change, 6 LSM entry, 7 full-page image (2 is retired) |
 //! | 1..9 | transaction id (u64) |
 //! | 9.. | body, by kind (below) |
 //!
@@ -14,6 +14,7 @@
 //! | abort | nothing |
 //! | index change | the index's own record ([`rustydb_index::btree::change`]); transaction id 0 |
 //! | LSM entry | the tree's change ([`rustydb_index::lsm::encode_entry_record`]); transaction id 0 |
+//! | full-page image | file id (u32), page number (u32), the page's bytes compressed with LZ4 (size prepended); transaction id 0 |
 //!
 //! Heap changes are physical (which slot, which bytes) so that redo never depends on the state
 //! of any page but the one it changes; what a change means to a transaction — a new version, a
@@ -54,6 +55,15 @@ pub enum Record {
         /// The index's record bytes.
         change: Vec<u8>,
     },
+    /// A page's whole image, logged before its first change after a checkpoint began (see
+    /// [`rustydb_storage::LogDevice::append_for_pages`]): redo puts it back whatever the page on
+    /// disk holds, which repairs a torn write.
+    Image {
+        /// The page.
+        page: rustydb_foundation::PageId,
+        /// Its bytes (uncompressed).
+        image: Vec<u8>,
+    },
     /// An entry put into (or deleted from) an LSM tree, logical: recovery hands it back to the
     /// tree unless the tree's tables already hold it. Like index pages, it belongs to no
     /// transaction.
@@ -72,13 +82,26 @@ impl Record {
     pub fn xid(&self) -> TxnId {
         match self {
             Record::Heap { xid, .. } | Record::Commit { xid, .. } | Record::Abort { xid } => *xid,
-            Record::Index { .. } | Record::Lsm { .. } => TxnId::NONE,
+            Record::Index { .. } | Record::Lsm { .. } | Record::Image { .. } => TxnId::NONE,
         }
     }
 
-    /// Whether the record changes an index rather than belonging to a transaction.
+    /// Whether the record belongs to no transaction (index changes and page images).
     pub fn is_index(&self) -> bool {
-        matches!(self, Record::Index { .. } | Record::Lsm { .. })
+        matches!(self, Record::Index { .. } | Record::Lsm { .. } | Record::Image { .. })
+    }
+
+    /// The bytes of a full-page image record of `page` holding `bytes` (the log device's image
+    /// encoder).
+    pub fn encode_image(page: rustydb_foundation::PageId, bytes: &[u8]) -> Vec<u8> {
+        let compressed = lz4_flex::compress_prepend_size(bytes);
+        let mut out = Vec::with_capacity(17 + compressed.len());
+        out.push(7);
+        out.extend_from_slice(&TxnId::NONE.0.to_le_bytes());
+        out.extend_from_slice(&page.file.0.to_le_bytes());
+        out.extend_from_slice(&page.number.to_le_bytes());
+        out.extend_from_slice(&compressed);
+        out
     }
 
     /// The bytes of an LSM entry record.
@@ -117,6 +140,7 @@ impl Record {
             Record::Abort { .. } => 4,
             Record::Index { .. } => 5,
             Record::Lsm { file, live, entry } => return Record::encode_lsm(*file, entry, *live),
+            Record::Image { page, image } => return Record::encode_image(*page, image),
         };
         out.push(kind);
         out.extend_from_slice(&self.xid().0.to_le_bytes());
@@ -132,7 +156,7 @@ impl Record {
                     out.extend_from_slice(&x.0.to_le_bytes());
                 }
             }
-            Record::Abort { .. } | Record::Lsm { .. } => {}
+            Record::Abort { .. } | Record::Lsm { .. } | Record::Image { .. } => {}
         }
         out
     }
@@ -165,6 +189,17 @@ impl Record {
                 let (file, live, entry) = rustydb_index::lsm::decode_entry_record(r.rest())?;
                 Record::Lsm { file, live, entry: entry.to_vec() }
             }
+            7 => {
+                let page = rustydb_foundation::PageId::new(FileId(r.u32()?), r.u32()?);
+                let rest = r.rest();
+                let size = rest.get(..4).map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+                if size as usize > rustydb_storage::page::MAX_PAGE_SIZE {
+                    return Err(DbError::Corruption(format!("full-page image of {page} claims {size} bytes")));
+                }
+                let image = lz4_flex::decompress_size_prepended(rest)
+                    .map_err(|e| DbError::Corruption(format!("full-page image of {page}: {e}")))?;
+                Record::Image { page, image }
+            }
             other => return Err(DbError::Corruption(format!("unknown log record kind {other}"))),
         };
         r.finish()?;
@@ -187,8 +222,8 @@ impl IndexLog {
 }
 
 impl rustydb_index::PageLog for IndexLog {
-    fn append(&self, record: &[u8]) -> Result<rustydb_foundation::Lsn> {
-        self.log.append(&Record::encode_index(record))
+    fn append(&self, record: &[u8], pages: &[(rustydb_foundation::PageId, &[u8])]) -> Result<rustydb_foundation::Lsn> {
+        self.log.append_for_pages(pages, &Record::encode_index(record))
     }
 }
 
@@ -229,6 +264,7 @@ mod tests {
             },
             Record::Lsm { file: FileId(1 << 30 | 12), live: true, entry: vec![1, 2, 3, 0, 0, 0, 0, 0, 7] },
             Record::Lsm { file: FileId(1 << 30 | 12), live: false, entry: vec![1, 2, 3, 0, 0, 0, 0, 0, 7] },
+            Record::Image { page: PageId::new(FileId(3), 8), image: vec![9; 4096] },
         ];
         assert_eq!(records[0].encode(), put);
         assert_eq!(records[1].xid(), TxnId(6));

@@ -82,6 +82,11 @@ impl StatusTable {
         self.aborted.contains(&id.0)
     }
 
+    /// The first id not handed out yet.
+    pub fn next_id(&self) -> TxnId {
+        TxnId(self.next)
+    }
+
     /// Number of transactions in progress.
     pub fn active_count(&self) -> usize {
         self.active.len()

@@ -127,7 +127,7 @@ impl BTree {
     fn write_image(&self, page: u32, bytes: Vec<u8>) -> Result<()> {
         let mut guard = self.pool.write(self.pid(page))?;
         let change = Change { page, op: Op::Image { bytes } };
-        let lsn = self.log.append(&encode(self.file, std::slice::from_ref(&change)))?;
+        let lsn = self.log.append(&encode(self.file, std::slice::from_ref(&change)), &[(self.pid(page), &guard)])?;
         apply(&mut guard, &change.op)?;
         Page::new(&mut guard).set_lsn(lsn);
         Ok(())

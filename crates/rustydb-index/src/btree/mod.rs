@@ -56,13 +56,15 @@ pub const ROOT_PAGE: u32 = 1;
 /// Where an index appends its log records. The transaction layer implements it with its own
 /// record framing; the log device itself serves standalone use.
 pub trait PageLog: Send + Sync + std::fmt::Debug {
-    /// Appends one record and returns its LSN (it need not be durable yet: commit flushes).
-    fn append(&self, record: &[u8]) -> Result<Lsn>;
+    /// Appends one record changing `pages` (each with its bytes before the change, latched by
+    /// the caller, for a full-page image if it needs one) and returns its LSN (it need not be
+    /// durable yet: commit flushes).
+    fn append(&self, record: &[u8], pages: &[(PageId, &[u8])]) -> Result<Lsn>;
 }
 
 impl PageLog for LogDevice {
-    fn append(&self, record: &[u8]) -> Result<Lsn> {
-        LogDevice::append(self, record)
+    fn append(&self, record: &[u8], pages: &[(PageId, &[u8])]) -> Result<Lsn> {
+        LogDevice::append_for_pages(self, pages, record)
     }
 }
 
@@ -516,7 +518,9 @@ impl BTree {
             if node.free() >= stored.len() {
                 let lone = Self::lone_key(&node, pos, 0, entry)?;
                 let op = Op::Insert { pos: pos as u16, bytes: stored };
-                let lsn = self.log.append(&encode(self.file, &[Change { page, op: op.clone() }]))?;
+                let lsn = self
+                    .log
+                    .append(&encode(self.file, &[Change { page, op: op.clone() }]), &[(self.pid(page), &guard)])?;
                 apply(&mut guard, &op)?;
                 Page::new(&mut guard).set_lsn(lsn);
                 self.count(1, lone);
@@ -630,7 +634,9 @@ impl BTree {
             if page == ROOT_PAGE || stays_full {
                 let lone = Self::lone_key(&node, pos, 1, entry)?;
                 let op = Op::Remove { pos: pos as u16 };
-                let lsn = self.log.append(&encode(self.file, &[Change { page, op: op.clone() }]))?;
+                let lsn = self
+                    .log
+                    .append(&encode(self.file, &[Change { page, op: op.clone() }]), &[(self.pid(page), &guard)])?;
                 apply(&mut guard, &op)?;
                 Page::new(&mut guard).set_lsn(lsn);
                 self.count(-1, lone);

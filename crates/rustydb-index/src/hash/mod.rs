@@ -412,7 +412,8 @@ impl HashIndex {
                     .filter(|&s| s != slot)
                     .any(|s| read::tuple(&guard, s).is_some_and(|t| t.len() == item.len() && t.starts_with(key_part)));
                 let change = Change { page, op: Op::Remove { pos: slot - 1 } };
-                let lsn = self.log.append(&crate::btree::change::encode(self.file, std::slice::from_ref(&change)))?;
+                let record = crate::btree::change::encode(self.file, std::slice::from_ref(&change));
+                let lsn = self.log.append(&record, &[(self.pid(page), &guard)])?;
                 crate::btree::change::apply(&mut guard, &change.op)?;
                 Page::new(&mut guard).set_lsn(lsn);
                 self.entries.fetch_sub(1, Ordering::Relaxed);

@@ -942,6 +942,16 @@ impl Drop for LsmTree {
 }
 
 impl Index for LsmTree {
+    fn log_needed_from(&self) -> Option<Lsn> {
+        // Under the log lock no change is between its append and the memtable.
+        let log = self.shared.write.lock();
+        if !matches!(&*log, Log::Shared { .. }) {
+            return None;
+        }
+        let state = self.shared.state.read();
+        (!state.active.is_empty() || state.frozen.is_some()).then_some(Lsn(state.logged_through))
+    }
+
     fn insert(&self, key: &[u8], tid: TupleId) -> Result<()> {
         self.write_owned(self.entry(key, tid)?, true)
     }

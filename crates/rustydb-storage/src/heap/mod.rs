@@ -195,7 +195,7 @@ impl HeapFile {
     }
 
     /// Inserts `tuple` and returns its address, logging every page change through `log` first.
-    pub fn insert(&self, tuple: &[u8], mut log: impl FnMut(&HeapChange<'_>) -> Result<Lsn>) -> Result<TupleId> {
+    pub fn insert(&self, tuple: &[u8], mut log: impl FnMut(&HeapChange<'_>, &[u8]) -> Result<Lsn>) -> Result<TupleId> {
         let _structure = self.structure.lock();
         let prepared = self.prepare(tuple, &mut log)?;
         let head = prepared.head(None);
@@ -214,7 +214,7 @@ impl HeapFile {
     fn prepare<'t>(
         &self,
         tuple: &'t [u8],
-        log: &mut impl FnMut(&HeapChange<'_>) -> Result<Lsn>,
+        log: &mut impl FnMut(&HeapChange<'_>, &[u8]) -> Result<Lsn>,
     ) -> Result<Prepared<'t>> {
         if tuple.len() < MIN_TUPLE_BYTES {
             return Err(DbError::Internal(format!(
@@ -276,7 +276,7 @@ impl HeapFile {
         &self,
         piece: &[u8],
         avoid: Option<u32>,
-        log: &mut impl FnMut(&HeapChange<'_>) -> Result<Lsn>,
+        log: &mut impl FnMut(&HeapChange<'_>, &[u8]) -> Result<Lsn>,
     ) -> Result<TupleId> {
         let number = self.choose_page(piece.len(), avoid)?;
         let id = PageId::new(self.file, number);
@@ -290,7 +290,7 @@ impl HeapFile {
             return Err(DbError::Internal(format!("piece no longer fits on page {id}")));
         }
         let tid = TupleId { page: id, slot: page.insertion_slot() };
-        let lsn = log(&HeapChange::Put { tid, piece })?;
+        let lsn = log(&HeapChange::Put { tid, piece }, page.bytes())?;
         if !page.insert_at(tid.slot, piece) {
             return Err(DbError::Internal(format!("piece no longer fits on page {id}")));
         }
@@ -355,7 +355,7 @@ impl HeapFile {
         tid: TupleId,
         tuple: &[u8],
         check: impl FnOnce(&[u8]) -> Result<bool>,
-        mut log: impl FnMut(&HeapChange<'_>) -> Result<Lsn>,
+        mut log: impl FnMut(&HeapChange<'_>, &[u8]) -> Result<Lsn>,
     ) -> Result<bool> {
         let _structure = self.structure.lock();
         let prepared = self.prepare(tuple, &mut log)?;
@@ -398,7 +398,7 @@ impl HeapFile {
         tid: TupleId,
         prepared: &Prepared<'_>,
         check: impl FnOnce(&[u8]) -> Result<bool>,
-        log: &mut impl FnMut(&HeapChange<'_>) -> Result<Lsn>,
+        log: &mut impl FnMut(&HeapChange<'_>, &[u8]) -> Result<Lsn>,
     ) -> Result<Option<OldPieces>> {
         let mut guard = self.pool.write(tid.page)?;
         let stored = read::tuple(&guard, tid.slot).ok_or_else(|| no_tuple(tid))?.to_vec();
@@ -428,7 +428,7 @@ impl HeapFile {
         let head = prepared.head(None);
         let mut page = Page::new(&mut guard);
         if read::fits_replacing(page.bytes(), tid.slot, head.len()) {
-            let lsn = log(&HeapChange::Replace { tid, piece: &head })?;
+            let lsn = log(&HeapChange::Replace { tid, piece: &head }, page.bytes())?;
             page.replace(tid.slot, &head);
             page.set_lsn(lsn);
         } else {
@@ -440,7 +440,7 @@ impl HeapFile {
             let moved = prepared.head(Some((tid.page.number, tid.slot)));
             let target = self.place(&moved, Some(tid.page.number), log)?;
             let forward = piece::encode_forward((target.page.number, target.slot));
-            let lsn = match log(&HeapChange::Replace { tid, piece: &forward }) {
+            let lsn = match log(&HeapChange::Replace { tid, piece: &forward }, page.bytes()) {
                 Ok(lsn) => lsn,
                 Err(e) => {
                     drop(guard);
@@ -458,7 +458,7 @@ impl HeapFile {
 
     /// Physically removes the tuple at `tid` — its slot, its moved head and its chunks — (vacuum's
     /// job: no snapshot may still see it), logging first. Returns false if there was none.
-    pub fn remove(&self, tid: TupleId, mut log: impl FnMut(&HeapChange<'_>) -> Result<Lsn>) -> Result<bool> {
+    pub fn remove(&self, tid: TupleId, mut log: impl FnMut(&HeapChange<'_>, &[u8]) -> Result<Lsn>) -> Result<bool> {
         let _structure = self.structure.lock();
         let stored = {
             let guard = self.pool.read(tid.page)?;
@@ -490,13 +490,13 @@ impl HeapFile {
     }
 
     /// Empties one slot, logging first.
-    fn free_slot(&self, tid: TupleId, log: &mut impl FnMut(&HeapChange<'_>) -> Result<Lsn>) -> Result<()> {
+    fn free_slot(&self, tid: TupleId, log: &mut impl FnMut(&HeapChange<'_>, &[u8]) -> Result<Lsn>) -> Result<()> {
         let mut guard = self.pool.write(tid.page)?;
         let mut page = Page::new(&mut guard);
         if page.tuple_mut(tid.slot).is_none() {
             return Ok(());
         }
-        let lsn = log(&HeapChange::Remove { tid })?;
+        let lsn = log(&HeapChange::Remove { tid }, page.bytes())?;
         page.remove(tid.slot);
         page.set_lsn(lsn);
         self.note_free_space(tid.page.number, page.reclaimable_space());
@@ -505,7 +505,7 @@ impl HeapFile {
 
     /// Frees every chunk of an external value (under the structure lock, so none is reused
     /// while the chain is walked).
-    fn free_chunks(&self, value: External, log: &mut impl FnMut(&HeapChange<'_>) -> Result<Lsn>) -> Result<()> {
+    fn free_chunks(&self, value: External, log: &mut impl FnMut(&HeapChange<'_>, &[u8]) -> Result<Lsn>) -> Result<()> {
         let mut next = Some(value.first);
         while let Some(addr) = next {
             let tid = self.tid(addr);
@@ -534,7 +534,7 @@ impl HeapFile {
         offset: usize,
         bytes: &[u8],
         mut check: impl FnMut(&[u8]) -> Result<bool>,
-        mut log: impl FnMut(&HeapChange<'_>) -> Result<Lsn>,
+        mut log: impl FnMut(&HeapChange<'_>, &[u8]) -> Result<Lsn>,
     ) -> Result<bool> {
         if let Some(done) = self.try_patch(tid, offset, bytes, false, &mut check, &mut log)? {
             return Ok(done);
@@ -556,7 +556,7 @@ impl HeapFile {
         bytes: &[u8],
         locked: bool,
         check: &mut impl FnMut(&[u8]) -> Result<bool>,
-        log: &mut impl FnMut(&HeapChange<'_>) -> Result<Lsn>,
+        log: &mut impl FnMut(&HeapChange<'_>, &[u8]) -> Result<Lsn>,
     ) -> Result<Option<bool>> {
         let at = {
             let guard = self.pool.read(tid.page)?;
@@ -586,8 +586,8 @@ impl HeapFile {
             return Ok(Some(false));
         }
         let range = piece::patch_range(stored, offset, bytes.len())?;
-        let lsn = log(&HeapChange::Patch { tid: at, offset: range.start as u16, bytes })?;
-        stored[range].copy_from_slice(bytes);
+        let lsn = log(&HeapChange::Patch { tid: at, offset: range.start as u16, bytes }, page.bytes())?;
+        page.tuple_mut(at.slot).ok_or_else(|| no_tuple(at))?[range].copy_from_slice(bytes);
         page.set_lsn(lsn);
         Ok(Some(true))
     }
@@ -746,6 +746,12 @@ impl HeapFile {
         Ok(())
     }
 
+    /// Recovery: page `number` exists (a full-page image restored it), even if it lies past
+    /// the heap's end on disk.
+    pub fn note_page(&self, number: u32) {
+        self.pages.fetch_max(number + 1, Ordering::AcqRel);
+    }
+
     /// Recovery: re-applies `change` (logged at `lsn`) unless its page already has it.
     pub fn redo(&self, change: &HeapChange<'_>, lsn: Lsn) -> Result<()> {
         let tid = change.tid();
@@ -837,8 +843,8 @@ mod tests {
     fn logger<'a>(
         log: &'a LogDevice,
         kept: &'a mut Vec<(Vec<u8>, Lsn)>,
-    ) -> impl FnMut(&HeapChange<'_>) -> Result<Lsn> + 'a {
-        move |change| {
+    ) -> impl FnMut(&HeapChange<'_>, &[u8]) -> Result<Lsn> + 'a {
+        move |change, _| {
             let mut bytes = Vec::new();
             change.encode(&mut bytes);
             let lsn = log.append(&bytes)?;
@@ -888,7 +894,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (_log, pool) = log_and_pool(dir.path(), 16);
         let heap = HeapFile::open(pool, FileId(2)).unwrap();
-        let err = heap.insert(b"a longer row", |_| Err(DbError::WritesStopped("test".into())));
+        let err = heap.insert(b"a longer row", |_, _| Err(DbError::WritesStopped("test".into())));
         assert!(matches!(err, Err(DbError::WritesStopped(_))), "{err:?}");
         assert!(all(&heap).is_empty());
     }
@@ -1129,7 +1135,7 @@ mod tests {
             tids[1],
             &noise(1020, 6),
             |_| Ok(true),
-            |change: &HeapChange<'_>| {
+            |change: &HeapChange<'_>, _: &[u8]| {
                 if !refused && matches!(change, HeapChange::Replace { piece, .. } if piece.len() == piece::FORWARD_LEN)
                 {
                     refused = true;
@@ -1161,7 +1167,7 @@ mod tests {
         let (log, pool) = log_and_pool(dir.path(), 32);
         let heap = HeapFile::open(pool.clone(), FileId(41)).unwrap();
         heap.set_compression(Compression::None);
-        let append = |change: &HeapChange<'_>| {
+        let append = |change: &HeapChange<'_>, _: &[u8]| {
             let mut bytes = Vec::new();
             change.encode(&mut bytes);
             log.append(&bytes)
