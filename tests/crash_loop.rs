@@ -59,13 +59,15 @@ async fn workload(client: Client, id: i64, mut next: i64) -> i64 {
     }
 }
 
-/// CHECKPOINT back to back until the connection dies; returns whether one was in flight then.
-async fn checkpoints(client: Client, done: std::sync::Arc<std::sync::atomic::AtomicU64>) -> bool {
+/// CHECKPOINT back to back until the connection dies (the kill); a checkpoint the server
+/// refuses or fails is a test failure.
+async fn checkpoints(client: Client, done: std::sync::Arc<std::sync::atomic::AtomicU64>) {
     loop {
-        if client.batch_execute("checkpoint").await.is_err() {
-            return true;
-        }
-        done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        match client.batch_execute("checkpoint").await {
+            Ok(()) => done.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            Err(e) if e.as_db_error().is_some() => panic!("CHECKPOINT failed: {e:?}"),
+            Err(_) => return,
+        };
     }
 }
 
@@ -118,7 +120,6 @@ async fn every_acknowledged_commit_survives_kill_9_at_random_moments() {
     }
     let mut counters: HashMap<i64, i64> = (0..CLIENTS).map(|c| (c, 0)).collect();
     let checkpoints_done = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let mut killed_mid_checkpoint = 0;
     for iteration in 0..iterations {
         let server = TestServer::start_in(&data);
         counters = verify(&server, &counters, iteration).await;
@@ -130,9 +131,7 @@ async fn every_acknowledged_commit_survives_kill_9_at_random_moments() {
         let checkpointer = tokio::spawn(checkpoints(server.connect().await, checkpoints_done.clone()));
         tokio::time::sleep(Duration::from_millis(20 + rng.below(300))).await;
         server.kill9();
-        if tokio::time::timeout(Duration::from_secs(10), checkpointer).await.unwrap().unwrap() {
-            killed_mid_checkpoint += 1;
-        }
+        tokio::time::timeout(Duration::from_secs(10), checkpointer).await.unwrap().unwrap();
         for (c, task) in clients.into_iter().enumerate() {
             let acked = tokio::time::timeout(Duration::from_secs(10), task).await.unwrap().unwrap();
             counters.insert(c as i64, acked);
@@ -143,9 +142,8 @@ async fn every_acknowledged_commit_survives_kill_9_at_random_moments() {
     let total: i64 = last.values().sum();
     let checkpoints = checkpoints_done.load(std::sync::atomic::Ordering::Relaxed);
     eprintln!(
-        "crash loop: {total} transactions committed and {checkpoints} checkpoints completed across {iterations} kills, \
-         {killed_mid_checkpoint} of them during a checkpoint"
+        "crash loop: {total} transactions committed and {checkpoints} checkpoints completed across {iterations} kills"
     );
     assert!(total > iterations as i64, "the workload hardly ran ({total} commits)");
-    assert!(killed_mid_checkpoint > 0 || iterations < 10, "no kill landed during a checkpoint");
+    assert!(checkpoints > iterations as u64, "checkpoints hardly ran ({checkpoints} completed)");
 }

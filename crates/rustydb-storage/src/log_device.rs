@@ -188,9 +188,6 @@ impl LogDevice {
         let mut images: Vec<Option<Vec<u8>>> =
             pages.iter().map(|(id, bytes)| needs(bytes, hint).then(|| encode(*id, bytes))).collect();
         let mut tail = self.tail.lock();
-        if let Some(reason) = &tail.poisoned {
-            return Err(DbError::WritesStopped(reason.clone()));
-        }
         for ((id, bytes), image) in pages.iter().zip(&mut images) {
             if needs(bytes, tail.redo) {
                 let image = image.take().unwrap_or_else(|| encode(*id, bytes));

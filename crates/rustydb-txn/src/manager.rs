@@ -607,16 +607,17 @@ impl TxnManager {
     /// PostgreSQL does. A row locked `FOR SHARE/UPDATE` by another transaction is waited for too.
     pub fn delete(&self, txn: &mut Transaction, heap: &HeapFile, tid: TupleId) -> Result<Delete> {
         let me = self.start_writing(txn);
+        // From here on the transaction is only read (the check below runs under a page latch).
+        let txn: &Transaction = txn;
         let top = txn.id;
         let isolation = txn.isolation;
-        let mine = txn.mine.clone();
         loop {
             let mut blocked = None;
             let mut outcome = None;
             let check = |current: &[u8]| -> Result<bool> {
                 (blocked, outcome) = (None, None);
                 let header = tuple::header(current)?;
-                if mine.contains(&header.xmax) {
+                if txn.is_mine(header.xmax) {
                     outcome = Some(Delete::AlreadyMine);
                     return Ok(false);
                 }

@@ -86,9 +86,9 @@ impl Record {
         }
     }
 
-    /// Whether the record belongs to no transaction (index changes and page images).
-    pub fn is_index(&self) -> bool {
-        matches!(self, Record::Index { .. } | Record::Lsm { .. } | Record::Image { .. })
+    /// Whether the record belongs to a transaction (index changes and page images do not).
+    pub fn belongs_to_transaction(&self) -> bool {
+        !matches!(self, Record::Index { .. } | Record::Lsm { .. } | Record::Image { .. })
     }
 
     /// The bytes of a full-page image record of `page` holding `bytes` (the log device's image

@@ -80,7 +80,7 @@ pub fn recover(storage: &StorageEngine) -> Result<Recovered> {
     storage.log().replay(from, |rec| {
         records += 1;
         let record = Record::decode(&rec.payload)?;
-        if !record.is_index() {
+        if record.belongs_to_transaction() {
             max_xid = max_xid.max(record.xid().0);
             seen.insert(record.xid().0);
         }

@@ -117,7 +117,7 @@ fn a_concurrent_writer_is_waited_for_and_then_decides_by_isolation_level() {
 #[test]
 fn recovery_keeps_committed_and_drops_uncommitted_work() {
     let dir = tempfile::tempdir().unwrap();
-    {
+    let copy = {
         let tm = open(dir.path());
         let heap = tm.storage().heap(TABLE).unwrap();
         let mut committed = tm.begin(IsolationLevel::ReadCommitted);
@@ -131,14 +131,9 @@ fn recovery_keeps_committed_and_drops_uncommitted_work() {
         tm.commit(deleter).unwrap();
         let mut loser = tm.begin(IsolationLevel::ReadCommitted);
         tm.insert(&mut loser, &heap, b"uncommitted").unwrap();
-        tm.storage().log().flush_all().unwrap();
         // Crash: no page is ever written; only the log survives.
-        std::mem::forget(tm);
-    }
-    // The forgotten engine still holds the directory lock in this process, as a crashed process
-    // would not: recover from a copy of the files instead.
-    let copy = tempfile::tempdir().unwrap();
-    copy_dir(dir.path(), copy.path());
+        crash(tm, dir.path())
+    };
     let tm = open(copy.path());
     let mut reader = tm.begin(IsolationLevel::ReadCommitted);
     let rows = visible_rows(&tm, &mut reader);
@@ -151,6 +146,17 @@ fn recovery_keeps_committed_and_drops_uncommitted_work() {
     let heap = tm.storage().heap(TABLE).unwrap();
     tm.insert(&mut next, &heap, b"after").unwrap();
     tm.commit(next).unwrap();
+}
+
+/// A crash of `tm`: its log made durable, no page written after this, and no shutdown. The
+/// forgotten engine still holds the directory lock in this process, as a crashed process would
+/// not, so recovery runs on a copy of `dir`, which is returned.
+fn crash(tm: TxnManager, dir: &Path) -> tempfile::TempDir {
+    tm.storage().log().flush_all().unwrap();
+    std::mem::forget(tm);
+    let copy = tempfile::tempdir().unwrap();
+    copy_dir(dir, copy.path());
+    copy
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -201,7 +207,7 @@ fn a_rolled_back_update_leaves_no_link_for_a_later_waiter_to_follow() {
 #[test]
 fn savepoints_undo_their_work_release_keeps_it_and_recovery_agrees() {
     let dir = tempfile::tempdir().unwrap();
-    {
+    let copy = {
         let tm = Arc::new(open(dir.path()));
         let heap = tm.storage().heap(TABLE).unwrap();
         let mut t0 = tm.begin(IsolationLevel::ReadCommitted);
@@ -250,13 +256,10 @@ fn savepoints_undo_their_work_release_keeps_it_and_recovery_agrees() {
         let mut reader = tm.begin(IsolationLevel::ReadCommitted);
         let expected = vec![b"again in a".to_vec(), b"base".to_vec(), b"in c".to_vec(), b"top".to_vec()];
         assert_eq!(visible_rows(&tm, &mut reader), expected);
-        tm.storage().log().flush_all().unwrap();
-        std::mem::forget(tm);
-    }
+        crash(Arc::into_inner(tm).expect("the waiter has let go"), dir.path())
+    };
     // Recovery from the log alone reaches the same verdicts: the released subtransactions
     // committed with their transaction, the rolled-back ones did not.
-    let copy = tempfile::tempdir().unwrap();
-    copy_dir(dir.path(), copy.path());
     let tm = open(copy.path());
     let mut reader = tm.begin(IsolationLevel::ReadCommitted);
     let expected = vec![b"again in a".to_vec(), b"base".to_vec(), b"in c".to_vec(), b"top".to_vec()];
@@ -285,7 +288,7 @@ fn an_error_inside_a_savepoint_undoes_only_the_innermost_frame() {
 fn recovery_starts_at_the_checkpoint_and_page_images_repair_a_torn_page() {
     let dir = tempfile::tempdir().unwrap();
     let (log_from, rolled_back);
-    {
+    let copy = {
         let tm = open(dir.path());
         let heap = tm.storage().heap(TABLE).unwrap();
         let mut before = tm.begin(IsolationLevel::ReadCommitted);
@@ -310,11 +313,8 @@ fn recovery_starts_at_the_checkpoint_and_page_images_repair_a_torn_page() {
         tm.commit(after).unwrap();
         let mut lost = tm.begin(IsolationLevel::ReadCommitted);
         tm.insert(&mut lost, &heap, b"never committed").unwrap();
-        tm.storage().log().flush_all().unwrap();
-        std::mem::forget(tm);
-    }
-    let copy = tempfile::tempdir().unwrap();
-    copy_dir(dir.path(), copy.path());
+        crash(tm, dir.path())
+    };
     // A torn write: the middle of page 0 on disk is garbage.
     let data = copy.path().join("base").join(TABLE.0.to_string());
     let mut bytes = std::fs::read(&data).unwrap();
