@@ -7,8 +7,10 @@
 //! - at most the one transaction in flight per client may have committed unacknowledged.
 //!
 //! The log rows carry a wide indexed text key, so B+tree splits are under way at most kills;
-//! another client runs CHECKPOINT back to back, so many kills land in the middle of one (its
-//! page writes, the status file, the control file, the log's recycling).
+//! another client runs CHECKPOINT and VACUUM in turn, back to back, so many kills land in the
+//! middle of one (a checkpoint's page writes, the status file, the control file, the log's
+//! recycling; a vacuum's index and heap removals), and autovacuum keeps visiting the counters
+//! every transaction updates.
 //! 50 iterations by default; `CRASH_LOOP_ITERATIONS=5000` for a long soak, and
 //! `CRASH_LOOP_SEED` to replay a run.
 
@@ -59,13 +61,13 @@ async fn workload(client: Client, id: i64, mut next: i64) -> i64 {
     }
 }
 
-/// CHECKPOINT back to back until the connection dies (the kill); a checkpoint the server
-/// refuses or fails is a test failure.
-async fn checkpoints(client: Client, done: std::sync::Arc<std::sync::atomic::AtomicU64>) {
-    loop {
-        match client.batch_execute("checkpoint").await {
-            Ok(()) => done.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-            Err(e) if e.as_db_error().is_some() => panic!("CHECKPOINT failed: {e:?}"),
+/// CHECKPOINT and VACUUM in turn, back to back, until the connection dies (the kill); either
+/// failing on the server is a test failure. Counts what completed.
+async fn maintenance(client: Client, done: std::sync::Arc<[std::sync::atomic::AtomicU64; 2]>) {
+    for (i, command) in ["checkpoint", "vacuum"].into_iter().cycle().enumerate() {
+        match client.batch_execute(command).await {
+            Ok(()) => done[i % 2].fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            Err(e) if e.as_db_error().is_some() => panic!("{command} failed: {e:?}"),
             Err(_) => return,
         };
     }
@@ -89,6 +91,8 @@ async fn verify(server: &TestServer, acked: &HashMap<i64, i64>, iteration: usize
         got.sort_unstable();
         assert_eq!(got, (1..=n).collect::<Vec<_>>(), "iteration {iteration}: client {c}'s rows are not 1..={n}");
         // The index agrees with the heap.
+        let by_key = rows(&client, &format!("select n from counters where client = {c}")).await;
+        assert_eq!(by_key, vec![vec![n]], "iteration {iteration}: the primary key disagrees with the heap");
         let key = format!("{c}-{n:0>6}-{}", "k".repeat(180));
         let by_index = rows(&client, &format!("select seq from log where pad = '{key}'")).await;
         assert_eq!(by_index.len(), usize::from(n > 0), "iteration {iteration}: the index lost client {c}'s last row");
@@ -119,7 +123,7 @@ async fn every_acknowledged_commit_survives_kill_9_at_random_moments() {
         server.terminate();
     }
     let mut counters: HashMap<i64, i64> = (0..CLIENTS).map(|c| (c, 0)).collect();
-    let checkpoints_done = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let done = std::sync::Arc::new([std::sync::atomic::AtomicU64::new(0), std::sync::atomic::AtomicU64::new(0)]);
     for iteration in 0..iterations {
         let server = TestServer::start_in(&data);
         counters = verify(&server, &counters, iteration).await;
@@ -128,10 +132,10 @@ async fn every_acknowledged_commit_survives_kill_9_at_random_moments() {
             let client = server.connect().await;
             clients.push(tokio::spawn(workload(client, c, counters[&c] + 1)));
         }
-        let checkpointer = tokio::spawn(checkpoints(server.connect().await, checkpoints_done.clone()));
+        let maintainer = tokio::spawn(maintenance(server.connect().await, done.clone()));
         tokio::time::sleep(Duration::from_millis(20 + rng.below(300))).await;
         server.kill9();
-        tokio::time::timeout(Duration::from_secs(10), checkpointer).await.unwrap().unwrap();
+        tokio::time::timeout(Duration::from_secs(10), maintainer).await.unwrap().unwrap();
         for (c, task) in clients.into_iter().enumerate() {
             let acked = tokio::time::timeout(Duration::from_secs(10), task).await.unwrap().unwrap();
             counters.insert(c as i64, acked);
@@ -140,10 +144,12 @@ async fn every_acknowledged_commit_survives_kill_9_at_random_moments() {
     let server = TestServer::start_in(&data);
     let last = verify(&server, &counters, iterations).await;
     let total: i64 = last.values().sum();
-    let checkpoints = checkpoints_done.load(std::sync::atomic::Ordering::Relaxed);
+    let [checkpoints, vacuums] = [0, 1].map(|i| done[i].load(std::sync::atomic::Ordering::Relaxed));
     eprintln!(
-        "crash loop: {total} transactions committed and {checkpoints} checkpoints completed across {iterations} kills"
+        "crash loop: {total} transactions committed, {checkpoints} checkpoints and {vacuums} vacuums completed \
+         across {iterations} kills"
     );
     assert!(total > iterations as i64, "the workload hardly ran ({total} commits)");
     assert!(checkpoints > iterations as u64, "checkpoints hardly ran ({checkpoints} completed)");
+    assert!(vacuums > iterations as u64, "vacuums hardly ran ({vacuums} completed)");
 }

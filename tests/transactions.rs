@@ -294,3 +294,52 @@ async fn ids(c: &Client) -> Vec<i32> {
 fn code(err: &tokio_postgres::Error) -> &str {
     err.code().map_or("(not a server error)", SqlState::code)
 }
+
+/// Size in bytes of data file `file` of the server's data directory (0 if not written yet).
+fn file_size(server: &TestServer, file: u32) -> u64 {
+    std::fs::metadata(server.data_dir.join("base").join(file.to_string())).map_or(0, |m| m.len())
+}
+
+/// 100k updates of the same 1,000 rows leave the table's heap and primary key index within a
+/// small multiple of their size after the load: autovacuum (woken as soon as the table is due,
+/// although its naptime is PostgreSQL's full minute) keeps removing the dead versions, and the
+/// updates reuse their space. Without vacuum both files grow about a hundredfold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_updated_a_hundred_thousand_times_stays_within_a_small_multiple_of_its_live_size() {
+    let temp = tempfile::tempdir().unwrap();
+    let server = TestServer::start_in_with_config(&temp.path().join("data"), "autovacuum_naptime_s = 60\n");
+    let c = server.connect().await;
+    c.batch_execute("create table counters (id int primary key, n int, pad text)").await.unwrap();
+    for batch in 0..10 {
+        let rows: Vec<String> =
+            (batch * 100..batch * 100 + 100).map(|i| format!("({i}, 0, '{}')", "x".repeat(80))).collect();
+        c.batch_execute(&format!("insert into counters values {}", rows.join(", "))).await.unwrap();
+    }
+    let id: u32 = one_value(&c, "select table_id from rustydb_tables where name = 'counters'").await.parse().unwrap();
+    let (heap, index) = (id, id | 1 << 30);
+    c.batch_execute("checkpoint").await.unwrap();
+    let (live_heap, live_index) = (file_size(&server, heap), file_size(&server, index));
+    assert!(live_heap > 0 && live_index > 0);
+    for i in 0..1000 {
+        let low = (i % 10) * 100;
+        c.batch_execute(&format!("update counters set n = n + 1 where id >= {low} and id < {}", low + 100))
+            .await
+            .unwrap();
+    }
+    let total: i64 = c
+        .simple_query("select n from counters")
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(r) => Some(r.get(0).unwrap().parse::<i64>().unwrap()),
+            _ => None,
+        })
+        .sum();
+    assert_eq!(total, 100_000, "every update counted");
+    c.batch_execute("checkpoint").await.unwrap();
+    let (heap_now, index_now) = (file_size(&server, heap), file_size(&server, index));
+    eprintln!("heap {live_heap} -> {heap_now} bytes, primary key index {live_index} -> {index_now} bytes");
+    assert!(heap_now <= 4 * live_heap, "the heap grew from {live_heap} to {heap_now} bytes");
+    assert!(index_now <= 4 * live_index, "the index grew from {live_index} to {index_now} bytes");
+}

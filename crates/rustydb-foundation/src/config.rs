@@ -75,6 +75,22 @@ pub struct Config {
     /// Write-ahead log written since the last checkpoint that starts the next one, in MiB, as
     /// PostgreSQL's `max_wal_size`.
     pub max_wal_size_mb: u64,
+    /// Whether the autovacuum thread runs, as PostgreSQL's `autovacuum`.
+    pub autovacuum: bool,
+    /// Seconds between autovacuum's looks at the tables, as `autovacuum_naptime`.
+    pub autovacuum_naptime_s: u64,
+    /// Dead versions a table must gain before autovacuum visits it, as
+    /// `autovacuum_vacuum_threshold`; the needed number grows by
+    /// `autovacuum_vacuum_scale_factor` times the rows vacuum last left in the table.
+    pub autovacuum_vacuum_threshold: u64,
+    /// See `autovacuum_vacuum_threshold`.
+    pub autovacuum_vacuum_scale_factor: f64,
+    /// Rows inserted that send autovacuum to a table (for versions of inserts that rolled
+    /// back), as `autovacuum_vacuum_insert_threshold`, plus
+    /// `autovacuum_vacuum_insert_scale_factor` times the rows vacuum last left.
+    pub autovacuum_vacuum_insert_threshold: u64,
+    /// See `autovacuum_vacuum_insert_threshold`.
+    pub autovacuum_vacuum_insert_scale_factor: f64,
 }
 
 impl Default for Config {
@@ -94,6 +110,13 @@ impl Default for Config {
             statement_memory_limit_mb: 1024,
             checkpoint_timeout_s: 300,
             max_wal_size_mb: 1024,
+            // PostgreSQL 15's defaults.
+            autovacuum: true,
+            autovacuum_naptime_s: 60,
+            autovacuum_vacuum_threshold: 50,
+            autovacuum_vacuum_scale_factor: 0.2,
+            autovacuum_vacuum_insert_threshold: 1000,
+            autovacuum_vacuum_insert_scale_factor: 0.2,
         }
     }
 }

@@ -239,7 +239,7 @@ fn first_words(sql: &str) -> String {
 }
 
 /// A table name: `t` or `public.t`.
-fn table_name(name: &ast::ObjectName) -> Result<String> {
+pub(crate) fn table_name(name: &ast::ObjectName) -> Result<String> {
     let parts: Vec<String> = name.0.iter().filter_map(|p| p.as_ident().map(ident_name)).collect();
     match parts.as_slice() {
         [t] => Ok(t.clone()),

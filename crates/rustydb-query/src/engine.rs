@@ -5,6 +5,7 @@ use crate::access;
 use crate::catalog::{self, IndexDef, IndexMethod, RoleDef, TableDef};
 use crate::context::ExecContext;
 use crate::session::Session;
+use crate::vacuum::{Activity, AutovacuumOptions};
 use parking_lot::{Condvar, Mutex, RwLock};
 use rustydb_foundation::Lsn;
 use rustydb_foundation::{DbError, FileId, PageId, Result, TableId, TupleId};
@@ -38,6 +39,8 @@ pub struct EngineOptions {
     /// Write-ahead log bytes since the last checkpoint's redo point that start the next one
     /// (0: no automatic checkpoints at all).
     pub max_wal_size: u64,
+    /// When the autovacuum thread visits tables (`None`: it does not run).
+    pub autovacuum: Option<AutovacuumOptions>,
 }
 
 impl Default for EngineOptions {
@@ -49,6 +52,7 @@ impl Default for EngineOptions {
             statement_memory_limit: 1 << 30,
             checkpoint_timeout: Some(Duration::from_secs(300)),
             max_wal_size: 1 << 30,
+            autovacuum: Some(AutovacuumOptions::default()),
         }
     }
 }
@@ -93,6 +97,8 @@ pub struct Engine {
     next_table_id: AtomicU32,
     recovery: RecoveryReport,
     statement_memory_limit: usize,
+    /// What statements did to each table since its last vacuum (autovacuum's trigger).
+    activity: Activity,
     /// Tells the checkpointer thread to stop (set when the engine is dropped).
     checkpointer_stop: Arc<(Mutex<bool>, Condvar)>,
 }
@@ -111,6 +117,7 @@ impl Engine {
             next_table_id: AtomicU32::new(catalog::FIRST_USER_TABLE),
             recovery: recovered.report,
             statement_memory_limit: options.statement_memory_limit,
+            activity: Activity::new(options.autovacuum.clone()),
             checkpointer_stop: Arc::new((Mutex::new(false), Condvar::new())),
         });
         engine.tm.untrack_files_below(FileId(catalog::FIRST_USER_TABLE));
@@ -135,6 +142,9 @@ impl Engine {
                 options.checkpoint_timeout,
                 options.max_wal_size,
             )?;
+        }
+        if let Some(autovacuum) = &options.autovacuum {
+            crate::autovacuum::start(&engine, autovacuum.clone())?;
         }
         Ok(engine)
     }
@@ -289,6 +299,11 @@ impl Engine {
         &self.recovery
     }
 
+    /// What statements did to each table since its last vacuum.
+    pub fn activity(&self) -> &Activity {
+        &self.activity
+    }
+
     /// The primary key index of `table`, if it has one.
     pub fn primary_index(&self, table: &TableDef) -> Option<Arc<PrimaryKey>> {
         self.indexes.read().get(&table.id).cloned()
@@ -384,5 +399,6 @@ impl Drop for Engine {
         let (stop, wake) = &*self.checkpointer_stop;
         *stop.lock() = true;
         wake.notify_all();
+        self.activity.stop();
     }
 }

@@ -9,6 +9,7 @@ use crate::context::ExecContext;
 use crate::expr::{EvalEnv, Expr, passes};
 use crate::plan::{Access, InsertSource, RangeEnd, SelectPlan, SortKey, Source, Statement};
 use crate::result::{Notice, StatementResult};
+use crate::vacuum;
 use rustydb_foundation::{DbError, FileId, Result, Schema, SqlState, TupleId, Value};
 use rustydb_index::{Index, keycode};
 use rustydb_txn::{Delete, LockMode, Predicate, RowLock, WaitPolicy};
@@ -339,9 +340,15 @@ fn insert(ctx: &mut ExecContext<'_>, table: &TableDef, source: &InsertSource) ->
             input.iter().map(|r| project(row, r, &env)).collect::<Result<_>>()?
         }
     };
-    for row in &rows {
+    let mut inserted = 0;
+    let done = rows.iter().try_for_each(|row| {
         access::insert(ctx, table, row)?;
-    }
+        inserted += 1;
+        Ok(())
+    });
+    // Counted whether or not the statement completes: a failed one leaves dead versions.
+    vacuum::note_changes(ctx, table, inserted, 0);
+    done?;
     Ok(StatementResult::tag(format!("INSERT 0 {}", rows.len())))
 }
 
@@ -369,16 +376,20 @@ fn update(
     access: &Access,
 ) -> Result<StatementResult> {
     let mut count = 0;
-    for (tid, old) in targets(ctx, table, filter, access)? {
-        let Some((tid, old)) = claim(ctx, table, filter, tid, old)? else { continue };
+    let mut each = |ctx: &mut ExecContext<'_>, tid, old| -> Result<()> {
+        let Some((tid, old)) = claim(ctx, table, filter, tid, old)? else { return Ok(()) };
         let mut new = old.clone();
         for (pos, expr) in assignments {
             new[*pos] = expr.eval(&old, &env(ctx))?;
         }
-        let new_tid = access::insert(ctx, table, &new)?;
-        access::link_update(ctx, table, tid, new_tid)?;
         count += 1;
-    }
+        let new_tid = access::insert(ctx, table, &new)?;
+        access::link_update(ctx, table, tid, new_tid)
+    };
+    let done = targets(ctx, table, filter, access)?.into_iter().try_for_each(|(tid, old)| each(ctx, tid, old));
+    // An update leaves one dead version per row, whether it commits (the old one) or not.
+    vacuum::note_changes(ctx, table, count, count);
+    done?;
     Ok(StatementResult::tag(format!("UPDATE {count}")))
 }
 
@@ -415,11 +426,14 @@ fn delete(
     access: &Access,
 ) -> Result<StatementResult> {
     let mut count = 0;
-    for (tid, row) in targets(ctx, table, filter, access)? {
+    let done = targets(ctx, table, filter, access)?.into_iter().try_for_each(|(tid, row)| {
         if claim(ctx, table, filter, tid, row)?.is_some() {
             count += 1;
         }
-    }
+        Ok(())
+    });
+    vacuum::note_changes(ctx, table, 0, count);
+    done?;
     Ok(StatementResult::tag(format!("DELETE {count}")))
 }
 

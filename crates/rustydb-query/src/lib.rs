@@ -18,9 +18,14 @@
 //! 5. The session commits (an autocommit SELECT writes nothing, so no log flush) and returns a
 //!    [`StatementResult`] with the tag `SELECT 1`.
 //!
+//! ## Background work
+//! Two threads per engine: the checkpointer (`checkpointer.rs`) and autovacuum
+//! (`autovacuum.rs`, which runs [`vacuum`] on tables whose statements left enough dead
+//! versions). Both hold the engine weakly and stop when it is dropped.
+//!
 //! ## Invariants
 //! - Nothing after the binder sees sqlparser's AST: the pinned sqlparser version can change with
-//!   edits to `parser.rs`, `binder.rs` and `bind_expr.rs` only.
+//!   edits to `parser/`, `binder.rs` and `bind_expr.rs` only.
 //! - Every error a client can cause carries PostgreSQL's SQLSTATE; a statement either completes
 //!   or has no visible effect.
 //!
@@ -30,6 +35,7 @@
 #![deny(missing_docs)]
 
 pub mod access;
+mod autovacuum;
 pub mod bind_expr;
 pub mod binder;
 pub mod catalog;
@@ -45,6 +51,7 @@ pub mod result;
 pub mod session;
 pub mod settings;
 pub mod types;
+pub mod vacuum;
 
 pub use engine::{Engine, EngineOptions};
 pub use result::{Notice, ResultColumn, StatementResult};

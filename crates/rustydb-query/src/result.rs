@@ -15,7 +15,7 @@ pub struct ResultColumn {
 /// A notice (PostgreSQL NoticeResponse): not an error, but worth telling the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
-    /// `NOTICE` or `WARNING`.
+    /// `INFO`, `NOTICE` or `WARNING`.
     pub severity: &'static str,
     /// The SQLSTATE (`00000` for plain notices, `25001` and the like for warnings).
     pub code: &'static str,
@@ -27,6 +27,11 @@ impl Notice {
     /// A NOTICE with SQLSTATE 00000.
     pub fn plain(message: impl Into<String>) -> Self {
         Notice { severity: "NOTICE", code: "00000", message: message.into() }
+    }
+
+    /// An INFO message (what VERBOSE options report), SQLSTATE 00000.
+    pub fn info(message: impl Into<String>) -> Self {
+        Notice { severity: "INFO", code: "00000", message: message.into() }
     }
 
     /// A WARNING with a SQLSTATE.

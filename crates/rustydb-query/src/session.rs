@@ -20,11 +20,12 @@ use crate::binder;
 use crate::context::ExecContext;
 use crate::engine::Engine;
 use crate::executor;
-use crate::parser::{self, Parsed};
+use crate::parser::{self, Parsed, VacuumCommand};
 use crate::plan::Statement;
 use crate::result::ResultColumn;
 use crate::result::{Notice, StatementResult};
 use crate::settings::{InTransaction, SessionSettings};
+use crate::vacuum::{self, Busy};
 use rustydb_foundation::{DataType, Value};
 use rustydb_foundation::{DbError, Result, SqlState};
 use rustydb_txn::{IsolationLevel, Transaction};
@@ -146,7 +147,7 @@ impl Session {
             }
         };
         let has_control = statements.iter().any(|s| match s {
-            Parsed::Checkpoint => true,
+            Parsed::Checkpoint | Parsed::Vacuum(_) => true,
             Parsed::Sql(s) => matches!(binder::bind_transaction_control(s), Ok(Some(_)) | Err(_)),
         });
         if statements.len() > 1 && !has_control && matches!(self.state, State::Idle) {
@@ -154,16 +155,18 @@ impl Session {
                 .iter()
                 .filter_map(|s| match s {
                     Parsed::Sql(s) => Some(s.as_ref()),
-                    Parsed::Checkpoint => None,
+                    Parsed::Checkpoint | Parsed::Vacuum(_) => None,
                 })
                 .collect();
             return self.execute_implicit_block(&statements);
         }
+        let alone = statements.len() == 1;
         let mut results = Vec::with_capacity(statements.len());
         for stmt in &statements {
             let result = match stmt {
                 Parsed::Sql(stmt) => self.run(stmt),
                 Parsed::Checkpoint => self.checkpoint(),
+                Parsed::Vacuum(cmd) => self.vacuum(cmd, alone),
             };
             let failed = result.is_err();
             results.push(result);
@@ -207,6 +210,50 @@ impl Session {
                 Err(e)
             }
         }
+    }
+
+    /// `VACUUM`: each table in a transaction of its own, so never inside a transaction block
+    /// (nor in a query string of several statements, which PostgreSQL runs as one), 25001.
+    ///
+    /// Divergences, documented: `FULL` runs a plain vacuum (space is reused inside the table's
+    /// file, not handed back to the file system), `FREEZE` has nothing to do (transaction ids
+    /// are 64-bit), and `ANALYZE` gathers nothing yet (the planner keeps no statistics).
+    fn vacuum(&mut self, cmd: &VacuumCommand, alone: bool) -> Result<StatementResult> {
+        match self.state {
+            State::Failed { .. } => return Err(in_failed_block()),
+            State::InBlock { .. } => {
+                self.fail_block();
+                return Err(cannot_run_in_block("VACUUM"));
+            }
+            State::Idle if !alone => return Err(cannot_run_in_block("VACUUM")),
+            State::Idle => {}
+        }
+        let names = cmd.tables.iter().map(|t| binder::table_name(&t.name)).collect::<Result<Vec<_>>>()?;
+        let engine = self.engine.clone();
+        let tables = engine.with_transaction(&self.user, &self.database, |ctx| vacuum::targets(ctx, &names))?;
+        let busy = if cmd.skip_locked { Busy::Skip } else { Busy::Wait };
+        let mut result = StatementResult::tag("VACUUM");
+        for table in &tables {
+            let schema = if table.is_system() { "pg_catalog" } else { "public" };
+            if cmd.verbose {
+                result.notices.push(Notice::info(format!("vacuuming \"{}.{schema}.{}\"", self.database, table.name)));
+            }
+            let report =
+                engine.with_transaction(&self.user, &self.database, |ctx| vacuum::vacuum_table(ctx, table, busy))?;
+            match report {
+                Some(report) if cmd.verbose => {
+                    let next = engine.txn_manager().current_snapshot().xmax;
+                    result.notices.push(Notice::info(vacuum::verbose_report(&self.database, table, &report, next)));
+                }
+                Some(_) => {}
+                None if cmd.skip_locked => result.notices.push(Notice::warning(
+                    "55P03",
+                    format!("skipping vacuum of \"{}\" --- lock not available", table.name),
+                )),
+                None => {}
+            }
+        }
+        Ok(result)
     }
 
     fn run(&mut self, stmt: &ast::Statement) -> Result<StatementResult> {
@@ -447,6 +494,11 @@ impl Session {
 /// 25P01 for a savepoint command outside a transaction block.
 fn outside_block(command: &str) -> DbError {
     DbError::sql(SqlState::NoActiveSqlTransaction, format!("{command} can only be used in transaction blocks"))
+}
+
+/// 25001 for a command that runs its own transactions.
+fn cannot_run_in_block(command: &str) -> DbError {
+    DbError::sql(SqlState::ActiveSqlTransaction, format!("{command} cannot run inside a transaction block"))
 }
 
 /// 25P02, for every statement but COMMIT and ROLLBACK in a failed block.

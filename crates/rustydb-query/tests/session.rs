@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)] // Tests assert by unwrapping; a panic is the failure report.
 
 use rustydb_foundation::Value;
+use rustydb_index::{Index, keycode};
 use rustydb_query::{Engine, EngineOptions, Session, StatementResult, TransactionStatus};
 use std::path::Path;
 use std::sync::Arc;
@@ -198,4 +199,78 @@ fn the_statement_budget_covers_scanned_values_and_results() {
     let engine = Engine::open(dir.path(), &options).unwrap();
     let mut s = engine.session("rustydb", "rustydb");
     assert_eq!(ok(&mut s, "SELECT v FROM big").rows.len(), 1);
+}
+
+/// VACUUM removes dead versions from the heap and every index (entries per key drop back to
+/// one), keeps those an open snapshot may still read, and lets new rows reuse the space.
+#[test]
+fn vacuum_cleans_heap_and_indexes_and_spares_what_a_snapshot_still_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(dir.path());
+    let mut s = engine.session("rustydb", "rustydb");
+    ok(&mut s, "CREATE TABLE t (id INT PRIMARY KEY, a INT, b INT, c INT, v TEXT)");
+    ok(&mut s, "CREATE INDEX t_a ON t (a)");
+    ok(&mut s, "CREATE INDEX t_b ON t USING hash (b)");
+    ok(&mut s, "CREATE INDEX t_c ON t USING lsm (c)");
+    for i in 0..200 {
+        ok(&mut s, &format!("INSERT INTO t VALUES ({i}, {i}, {i}, {i}, 'row {i} {}')", "x".repeat(60)));
+    }
+    // An old snapshot that reads row 1 as first written.
+    let mut old = engine.session("rustydb", "rustydb");
+    ok(&mut old, "BEGIN ISOLATION LEVEL REPEATABLE READ");
+    assert_eq!(texts(&ok(&mut old, "SELECT v FROM t WHERE id = 1"))[0][0], format!("row 1 {}", "x".repeat(60)));
+    for round in 0..5 {
+        ok(&mut s, &format!("UPDATE t SET v = 'round {round}'"));
+    }
+    ok(&mut s, "DELETE FROM t WHERE id >= 100");
+    // 200 x 5 old versions and 100 deleted ones, all still visible to the old snapshot.
+    let verbose = ok(&mut s, "VACUUM VERBOSE t");
+    let report = verbose.notices.iter().map(|n| n.message.clone()).collect::<Vec<_>>().join("\n");
+    assert!(report.contains("tuples: 0 removed, 100 remain, 1100 are dead but not yet removable"), "{report}");
+    assert_eq!(texts(&ok(&mut old, "SELECT v FROM t WHERE id = 1"))[0][0], format!("row 1 {}", "x".repeat(60)));
+    assert_eq!(ok(&mut old, "SELECT id FROM t WHERE b = 150").rows.len(), 1, "deleted, but not for this snapshot");
+    ok(&mut old, "COMMIT");
+
+    let table = engine
+        .with_transaction("rustydb", "rustydb", |ctx| rustydb_query::catalog::find_table(ctx, "t"))
+        .unwrap()
+        .unwrap();
+    let entries = |key: i32| -> Vec<usize> {
+        let pk = engine.primary_index(&table).unwrap();
+        let mut counts = vec![pk.index.lookup(&keycode::encode_key(&[Value::Int4(key)])).unwrap().len()];
+        for def in &table.indexes {
+            let open = engine.open_index(def).unwrap();
+            counts.push(open.index.lookup(&def.key(&[Value::Int4(key)])).unwrap().len());
+        }
+        counts
+    };
+    assert_eq!(entries(7), vec![6; 4], "every version of row 7 is in every index");
+    let verbose = ok(&mut s, "VACUUM (VERBOSE) t");
+    let report = verbose.notices.iter().map(|n| n.message.clone()).collect::<Vec<_>>().join("\n");
+    assert!(report.contains("tuples: 1100 removed, 100 remain, 0 are dead but not yet removable"), "{report}");
+    assert!(report.contains("index entries: 4400 removed"), "{report}");
+    assert_eq!(entries(7), vec![1; 4], "only the live version is left in each index");
+    assert_eq!(entries(150), vec![0; 4], "a deleted row leaves no entry");
+    // Reads through every access path agree, and new rows fill the freed space.
+    for (filter, rows) in [("id = 7", 1), ("a = 7", 1), ("b = 7", 1), ("c = 7", 1), ("a >= 50", 50), ("b = 150", 0)] {
+        assert_eq!(ok(&mut s, &format!("SELECT v FROM t WHERE {filter}")).rows.len(), rows, "{filter}");
+    }
+    let heap = engine.txn_manager().storage().heap(table.file()).unwrap();
+    let pages = heap.page_count();
+    for i in 100..1000 {
+        ok(&mut s, &format!("INSERT INTO t VALUES ({i}, {i}, {i}, {i}, 'new {i}')"));
+    }
+    assert_eq!(heap.page_count(), pages, "the inserts went into the space vacuum freed");
+    assert_eq!(ok(&mut s, "SELECT id FROM t WHERE c = 999").rows.len(), 1);
+
+    // Where VACUUM may not run, and what it does with bad names.
+    ok(&mut s, "BEGIN");
+    assert_eq!(code(&mut s, "VACUUM t"), "25001");
+    assert_eq!(s.transaction_status(), TransactionStatus::Failed);
+    ok(&mut s, "ROLLBACK");
+    assert_eq!(s.execute("SELECT 1; VACUUM t").pop().unwrap().unwrap_err().sqlstate().code(), "25001");
+    assert_eq!(code(&mut s, "VACUUM t, nosuch"), "42P01");
+    assert_eq!(code(&mut s, "VACUUM (nosuch) t"), "42601");
+    assert_eq!(ok(&mut s, "VACUUM").tag, "VACUUM", "every table, the catalog's too");
+    assert_eq!(ok(&mut s, "VACUUM ANALYZE t").tag, "VACUUM");
 }

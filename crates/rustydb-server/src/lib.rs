@@ -35,6 +35,13 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         checkpoint_timeout: (config.checkpoint_timeout_s > 0)
             .then(|| std::time::Duration::from_secs(config.checkpoint_timeout_s)),
         max_wal_size: config.max_wal_size_mb.saturating_mul(1 << 20),
+        autovacuum: config.autovacuum.then(|| rustydb_query::vacuum::AutovacuumOptions {
+            naptime: std::time::Duration::from_secs(config.autovacuum_naptime_s.max(1)),
+            vacuum_threshold: config.autovacuum_vacuum_threshold,
+            vacuum_scale_factor: config.autovacuum_vacuum_scale_factor,
+            insert_threshold: config.autovacuum_vacuum_insert_threshold,
+            insert_scale_factor: config.autovacuum_vacuum_insert_scale_factor,
+        }),
         ..EngineOptions::default()
     };
     let data_dir = config.data_dir.clone();

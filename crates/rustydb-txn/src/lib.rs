@@ -43,6 +43,13 @@
 //! records mark transactions committed (and remove the files of tables they dropped), and every
 //! transaction with no commit record ends up aborted.
 //!
+//! ## Vacuum
+//! A version whose creator aborted, or whose deleter committed below the
+//! [horizon](StatusTable::horizon), is dead: no snapshot now or later can see it.
+//! [`TxnManager::dead_on_page`] finds such versions and [`TxnManager::remove_dead`] frees them
+//! once the layer above has removed their index entries (see [`vacuum`] for why the freed
+//! slots are safe to reuse at once).
+//!
 //! ## What it must never know
 //! SQL, catalogs, sessions or sockets. A row is bytes; a table is a heap file.
 
@@ -57,6 +64,7 @@ pub mod ssi;
 pub mod status;
 pub mod status_file;
 pub mod tuple;
+pub mod vacuum;
 
 pub use lock::{LockManager, LockMode, LockTarget, LockWait, WaitPolicy};
 pub use manager::{CheckpointReport, Delete, IsolationLevel, Liveness, RowLock, Transaction, TxnGuard, TxnManager};
@@ -65,3 +73,4 @@ pub use recovery::{Recovered, RecoveryReport, recover};
 pub use snapshot::Snapshot;
 pub use ssi::Predicate;
 pub use status::StatusTable;
+pub use vacuum::{DeadVersion, PageSweep};

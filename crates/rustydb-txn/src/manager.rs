@@ -255,8 +255,8 @@ impl Drop for TxnGuard<'_> {
 /// Begins, ends and runs transactions over one storage engine.
 #[derive(Debug)]
 pub struct TxnManager {
-    storage: Arc<StorageEngine>,
-    status: RwLock<StatusTable>,
+    pub(crate) storage: Arc<StorageEngine>,
+    pub(crate) status: RwLock<StatusTable>,
     locks: LockManager,
     /// Serializable transactions' reads and antidependencies. Lock order: this before the
     /// status table; never under a page latch.

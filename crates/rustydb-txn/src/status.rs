@@ -4,7 +4,7 @@
 
 use crate::Snapshot;
 use rustydb_foundation::TxnId;
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 /// Status of a transaction id as of now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,21 +21,24 @@ pub enum Status {
 #[derive(Debug, Clone)]
 pub struct StatusTable {
     next: u64,
-    active: BTreeSet<u64>,
+    /// Ids in progress, each with the oldest id that was in progress when it began (itself if
+    /// none was): what its snapshots can still call running, which bounds what vacuum removes.
+    active: BTreeMap<u64, u64>,
     aborted: HashSet<u64>,
 }
 
 impl StatusTable {
     /// A table whose next id is `next` (at least [`TxnId::FIRST`]) and whose aborted set is given.
     pub fn new(next: TxnId, aborted: HashSet<u64>) -> Self {
-        StatusTable { next: next.0.max(TxnId::FIRST.0), active: BTreeSet::new(), aborted }
+        StatusTable { next: next.0.max(TxnId::FIRST.0), active: BTreeMap::new(), aborted }
     }
 
     /// Starts a transaction.
     pub fn begin(&mut self) -> TxnId {
         let id = self.next;
         self.next += 1;
-        self.active.insert(id);
+        let oldest = self.active.keys().next().copied().unwrap_or(id);
+        self.active.insert(id, oldest);
         TxnId(id)
     }
 
@@ -63,7 +66,7 @@ impl StatusTable {
 
     /// The status of `id` now.
     pub fn status(&self, id: TxnId) -> Status {
-        if self.active.contains(&id.0) {
+        if self.active.contains_key(&id.0) {
             Status::InProgress
         } else if self.aborted.contains(&id.0) || id.0 >= self.next {
             Status::Aborted
@@ -74,7 +77,7 @@ impl StatusTable {
 
     /// A snapshot of what is committed now.
     pub fn snapshot(&self) -> Snapshot {
-        Snapshot { xmax: TxnId(self.next), in_progress: self.active.iter().copied().collect() }
+        Snapshot { xmax: TxnId(self.next), in_progress: self.active.keys().copied().collect() }
     }
 
     /// True if `id` aborted.
@@ -90,6 +93,18 @@ impl StatusTable {
     /// Number of transactions in progress.
     pub fn active_count(&self) -> usize {
         self.active.len()
+    }
+
+    /// Vacuum's horizon: no snapshot taken now or later can see a deletion by a transaction
+    /// below it as still running. Every id below it has ended, and ended before each transaction
+    /// still in progress began.
+    ///
+    /// It is the oldest id that was running when the oldest transaction still running began
+    /// (or the next id, when none runs). A transaction's snapshots only ever call running ids
+    /// that were running when it began or began later; the oldest running transaction began
+    /// first, so what was running then bounds them all. That value never decreases.
+    pub fn horizon(&self) -> TxnId {
+        TxnId(self.active.values().next().copied().unwrap_or(self.next))
     }
 }
 
@@ -115,5 +130,25 @@ mod tests {
         assert!(!snap.sees_committed(a, &t));
         assert!(t.snapshot().sees_committed(a, &t));
         assert!(!t.snapshot().sees_committed(b, &t));
+    }
+
+    #[test]
+    fn the_horizon_is_what_the_oldest_running_transaction_could_still_call_running() {
+        let mut t = StatusTable::new(TxnId(10), HashSet::new());
+        assert_eq!(t.horizon(), TxnId(10), "nothing runs: everything below next has ended");
+        let a = t.begin();
+        let b = t.begin();
+        assert_eq!(t.horizon(), a);
+        t.commit(a);
+        // `b` began while `a` ran: its snapshot calls `a` running, so `a`'s deletions stay.
+        assert_eq!(t.horizon(), a);
+        let c = t.begin();
+        t.commit(b);
+        // `c` began while `b` ran, and `b` while `a` ran; `c` never saw `a` running.
+        assert_eq!(t.horizon(), b);
+        t.commit(c);
+        assert_eq!(t.horizon(), TxnId(13));
+        let d = t.begin();
+        assert_eq!(t.horizon(), d, "the oldest running id counts itself");
     }
 }

@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used)] // Tests assert by unwrapping; a panic is the failure report.
 
-use rustydb_foundation::{FileId, SqlState};
+use rustydb_foundation::{FileId, SqlState, TupleId};
 use rustydb_storage::StorageEngine;
 use rustydb_txn::{Delete, IsolationLevel, Liveness, TxnManager, recover};
 use std::path::Path;
@@ -333,4 +333,63 @@ fn recovery_starts_at_the_checkpoint_and_page_images_repair_a_torn_page() {
     assert!(rows.contains(&b"across".to_vec()) && rows.contains(&b"after".to_vec()));
     assert!(!rows.contains(&b"never committed".to_vec()));
     assert!(!rows.contains(&b"rolled back before the checkpoint".to_vec()));
+}
+
+#[test]
+fn vacuum_removes_what_no_snapshot_can_see_and_keeps_what_one_still_might() {
+    let dir = tempfile::tempdir().unwrap();
+    let tm = open(dir.path());
+    let heap = tm.storage().heap(TABLE).unwrap();
+    let mut t1 = tm.begin(IsolationLevel::ReadCommitted);
+    let [a, b, _c] = [b"row a", b"row b", b"row c"].map(|r| tm.insert(&mut t1, &heap, r).unwrap());
+    tm.commit(t1).unwrap();
+    // An old repeatable-read snapshot that still sees a and b.
+    let mut old = tm.begin(IsolationLevel::RepeatableRead);
+    assert_eq!(visible_rows(&tm, &mut old).len(), 3);
+    let mut t2 = tm.begin(IsolationLevel::ReadCommitted);
+    assert_eq!(tm.delete(&mut t2, &heap, a).unwrap(), Delete::Done);
+    assert_eq!(tm.delete(&mut t2, &heap, b).unwrap(), Delete::Done);
+    let b2 = tm.insert(&mut t2, &heap, b"row b, updated").unwrap();
+    tm.link_update(&t2, &heap, b, b2).unwrap();
+    tm.commit(t2).unwrap();
+    let mut t3 = tm.begin(IsolationLevel::ReadCommitted);
+    tm.insert(&mut t3, &heap, b"never committed").unwrap();
+    tm.abort(t3);
+
+    let sweep = |tm: &TxnManager| tm.dead_on_page(&heap, 0, tm.vacuum_horizon()).unwrap();
+    let first = sweep(&tm);
+    let dead: Vec<&[u8]> = first.dead.iter().map(|d| &d.body[..]).collect();
+    assert_eq!(dead, vec![&b"never committed"[..]], "an aborted insert is dead at once");
+    assert_eq!((first.live, first.recently_dead), (2, 2), "the old snapshot keeps a and b");
+    assert!(tm.remove_dead(&heap, &first.dead[0]).unwrap());
+    assert!(!tm.remove_dead(&heap, &first.dead[0]).unwrap(), "a second removal finds nothing");
+    assert_eq!(visible_rows(&tm, &mut old).len(), 3, "the old snapshot still reads a and b");
+
+    tm.commit(old).unwrap();
+    let second = sweep(&tm);
+    let mut dead: Vec<TupleId> = second.dead.iter().map(|d| d.tid).collect();
+    dead.sort();
+    assert_eq!(dead, vec![a, b], "with the old snapshot gone, the deleted versions are dead");
+    assert_eq!((second.live, second.recently_dead), (2, 0));
+    // A slot freed and reused meanwhile is not removed on the strength of the old finding.
+    assert!(tm.remove_dead(&heap, &second.dead[0]).unwrap());
+    let mut t4 = tm.begin(IsolationLevel::ReadCommitted);
+    let reused = tm.insert(&mut t4, &heap, b"row e, in a reused slot").unwrap();
+    tm.commit(t4).unwrap();
+    assert_eq!(reused, second.dead[0].tid, "the first free slot is reused");
+    assert!(!tm.remove_dead(&heap, &second.dead[0]).unwrap());
+    assert!(tm.remove_dead(&heap, &second.dead[1]).unwrap());
+
+    let expected = vec![b"row b, updated".to_vec(), b"row c".to_vec(), b"row e, in a reused slot".to_vec()];
+    let mut reader = tm.begin(IsolationLevel::ReadCommitted);
+    assert_eq!(visible_rows(&tm, &mut reader), expected);
+    tm.commit(reader).unwrap();
+    let versions = heap.scan_page(0).unwrap().len();
+    assert_eq!(versions, 3, "only the visible versions are left in the heap");
+    // Recovery redoes the removals from the log alone.
+    let copy = crash(tm, dir.path());
+    let tm = open(copy.path());
+    let mut reader = tm.begin(IsolationLevel::ReadCommitted);
+    assert_eq!(visible_rows(&tm, &mut reader), expected);
+    assert_eq!(tm.storage().heap(TABLE).unwrap().scan_page(0).unwrap().len(), 3);
 }

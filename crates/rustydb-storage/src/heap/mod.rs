@@ -458,7 +458,20 @@ impl HeapFile {
 
     /// Physically removes the tuple at `tid` — its slot, its moved head and its chunks — (vacuum's
     /// job: no snapshot may still see it), logging first. Returns false if there was none.
-    pub fn remove(&self, tid: TupleId, mut log: impl FnMut(&HeapChange<'_>, &[u8]) -> Result<Lsn>) -> Result<bool> {
+    pub fn remove(&self, tid: TupleId, log: impl FnMut(&HeapChange<'_>, &[u8]) -> Result<Lsn>) -> Result<bool> {
+        self.remove_if(tid, |_| Ok(true), log)
+    }
+
+    /// [`HeapFile::remove`] if `check`, shown the tuple's prefix (as for [`HeapFile::patch`]),
+    /// says so. No insert can reuse the slot between the check and the removal (both run under
+    /// the structure lock), so a caller that found a tuple dead earlier can confirm here that
+    /// the slot still holds that tuple and not a newer one in its place.
+    pub fn remove_if(
+        &self,
+        tid: TupleId,
+        check: impl FnOnce(&[u8]) -> Result<bool>,
+        mut log: impl FnMut(&HeapChange<'_>, &[u8]) -> Result<Lsn>,
+    ) -> Result<bool> {
         let _structure = self.structure.lock();
         let stored = {
             let guard = self.pool.read(tid.page)?;
@@ -467,18 +480,21 @@ impl HeapFile {
                 None => return Ok(false),
             }
         };
-        let (external, target) = match piece::decode(&stored)? {
-            Piece::Head { origin: None, rest, .. } => (external_of(&rest), None),
+        let (external, target, prefix) = match piece::decode(&stored)? {
+            Piece::Head { origin: None, rest, prefix } => (external_of(&rest), None, prefix.to_vec()),
             Piece::Forward { target } => {
                 let guard = self.pool.read(self.tid(target).page)?;
                 let moved = read::tuple(&guard, target.1).ok_or_else(|| dangling(tid, target))?;
                 match piece::decode(moved)? {
-                    Piece::Head { rest, .. } => (external_of(&rest), Some(target)),
+                    Piece::Head { rest, prefix, .. } => (external_of(&rest), Some(target), prefix.to_vec()),
                     _ => return Err(dangling(tid, target)),
                 }
             }
             _ => return Ok(false),
         };
+        if !check(&prefix[..prefix.len().min(PREFIX)])? {
+            return Ok(false);
+        }
         self.free_slot(tid, &mut log)?;
         if let Some(target) = target {
             self.free_slot(self.tid(target), &mut log)?;
@@ -979,6 +995,16 @@ mod tests {
         // A refusing check changes nothing.
         assert!(!heap.update(tids[2], b"not wanted", |_| Ok(false), logger(&log, &mut kept)).unwrap());
         assert_eq!(heap.get(tids[2]).unwrap().unwrap(), noise(1010, 2));
+        // A removal whose check refuses (the slot holds another tuple than the caller found)
+        // leaves it; the check sees the tuple's prefix.
+        let mut seen = Vec::new();
+        let check = |prefix: &[u8]| {
+            seen = prefix.to_vec();
+            Ok(false)
+        };
+        assert!(!heap.remove_if(tids[1], check, logger(&log, &mut kept)).unwrap());
+        assert_eq!(seen, b"home again");
+        assert_eq!(heap.get(tids[1]).unwrap().unwrap(), b"home again");
         // Removing a tuple frees everything it had: only the four small tuples' pages stay used.
         assert!(heap.remove(tids[1], logger(&log, &mut kept)).unwrap());
         assert_eq!(heap.get(tids[1]).unwrap(), None);

@@ -18,6 +18,10 @@ const RECURSION_LIMIT: usize = 200;
 /// stack and abort the whole server. Checked on the tokens before parsing.
 pub const MAX_OPERATOR_CHAIN: usize = 1000;
 
+mod maintenance;
+
+pub use maintenance::{VacuumCommand, VacuumTarget};
+
 /// One statement of a query string.
 #[derive(Debug, Clone)]
 pub enum Parsed {
@@ -25,6 +29,8 @@ pub enum Parsed {
     Sql(Box<ast::Statement>),
     /// `CHECKPOINT`, which sqlparser does not parse.
     Checkpoint,
+    /// `VACUUM`, which sqlparser parses only in Redshift's form.
+    Vacuum(VacuumCommand),
 }
 
 /// Parses a query string that may hold several statements. An empty string (or only
@@ -34,26 +40,23 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
     parse_tokens(tokens)
 }
 
-/// As [`parse`], with the statements sqlparser does not know (`CHECKPOINT`) recognised too.
+/// As [`parse`], with the maintenance statements sqlparser does not parse as PostgreSQL
+/// writes them (`CHECKPOINT`, `VACUUM`) recognised too.
 pub fn parse_script(sql: &str) -> Result<Vec<Parsed>> {
     let tokens = tokenize(sql)?;
-    let is_checkpoint = |segment: &[TokenWithSpan]| {
-        let mut words = segment.iter().filter(|t| !matches!(t.token, Token::Whitespace(_) | Token::EOF));
-        matches!(
-            (words.next().map(|t| &t.token), words.next()),
-            (Some(Token::Word(w)), None) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("checkpoint")
-        )
-    };
     let segments: Vec<&[TokenWithSpan]> = tokens.split(|t| t.token == Token::SemiColon).collect();
-    if !segments.iter().any(|s| is_checkpoint(s)) {
+    if !segments.iter().any(|s| maintenance::command(s).is_some()) {
         return Ok(parse_tokens(tokens)?.into_iter().map(|s| Parsed::Sql(Box::new(s))).collect());
     }
     let mut parsed = Vec::new();
     for segment in segments {
-        if is_checkpoint(segment) {
-            parsed.push(Parsed::Checkpoint);
-        } else {
-            parsed.extend(parse_tokens(segment.to_vec())?.into_iter().map(|s| Parsed::Sql(Box::new(s))));
+        match maintenance::command(segment) {
+            Some(maintenance::Command::Checkpoint) => {
+                maintenance::parse_checkpoint(segment)?;
+                parsed.push(Parsed::Checkpoint);
+            }
+            Some(maintenance::Command::Vacuum) => parsed.push(Parsed::Vacuum(maintenance::parse_vacuum(segment)?)),
+            None => parsed.extend(parse_tokens(segment.to_vec())?.into_iter().map(|s| Parsed::Sql(Box::new(s)))),
         }
     }
     Ok(parsed)
