@@ -22,6 +22,7 @@
 #![deny(missing_docs)]
 
 pub mod checksum;
+pub mod clock;
 pub mod codec;
 pub mod component;
 pub mod config;
@@ -35,6 +36,7 @@ pub mod types;
 pub mod value;
 pub mod version;
 
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use component::{Component, HealthStatus};
 pub use config::Config;
 pub use error::{DbError, Result, SqlState};

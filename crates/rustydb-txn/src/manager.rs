@@ -306,6 +306,13 @@ impl TxnManager {
         }
     }
 
+    /// Times lock waits (`lock_timeout`, `deadlock_timeout`) on `clock` instead of the real
+    /// clock; for a manager no transaction has used yet.
+    pub fn with_clock(mut self, clock: Arc<dyn rustydb_foundation::Clock>) -> Self {
+        self.locks = LockManager::with_clock(clock);
+        self
+    }
+
     /// The storage engine.
     pub fn storage(&self) -> &Arc<StorageEngine> {
         &self.storage

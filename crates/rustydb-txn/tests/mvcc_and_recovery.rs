@@ -393,3 +393,39 @@ fn vacuum_removes_what_no_snapshot_can_see_and_keeps_what_one_still_might() {
     assert_eq!(visible_rows(&tm, &mut reader), expected);
     assert_eq!(tm.storage().heap(TABLE).unwrap().scan_page(0).unwrap().len(), 3);
 }
+
+/// A writer waiting for another's row gives up when `lock_timeout` has passed on the manager's
+/// clock, and not before, however long the wait takes in real time.
+#[test]
+fn a_row_wait_times_out_on_the_injected_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = std::sync::Arc::new(rustydb_foundation::ManualClock::new());
+    let tm = std::sync::Arc::new(open(dir.path()).with_clock(clock.clone()));
+    let heap = tm.storage().heap(TABLE).unwrap();
+    let mut t0 = tm.begin(IsolationLevel::ReadCommitted);
+    let tid = tm.insert(&mut t0, &heap, b"row").unwrap();
+    tm.commit(t0).unwrap();
+    let mut holder = tm.begin(IsolationLevel::ReadCommitted);
+    assert_eq!(tm.delete(&mut holder, &heap, tid).unwrap(), Delete::Done);
+    let waiter = {
+        let (tm, heap) = (tm.clone(), heap.clone());
+        std::thread::spawn(move || {
+            let mut t = tm.begin(IsolationLevel::ReadCommitted);
+            t.wait = rustydb_txn::LockWait {
+                lock_timeout: Some(std::time::Duration::from_secs(5)),
+                deadlock_timeout: std::time::Duration::from_secs(60),
+            };
+            let outcome = tm.delete(&mut t, &heap, tid);
+            tm.abort(t);
+            outcome
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    clock.advance(std::time::Duration::from_millis(4_900));
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert!(!waiter.is_finished(), "gave up before lock_timeout passed on the clock");
+    clock.advance(std::time::Duration::from_millis(100));
+    let err = waiter.join().unwrap().unwrap_err();
+    assert_eq!(err.sqlstate(), SqlState::LockNotAvailable);
+    tm.abort(holder);
+}

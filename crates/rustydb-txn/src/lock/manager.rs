@@ -3,9 +3,10 @@
 use super::table::{Acquire, LockTable};
 use super::{LockMode, LockTarget};
 use parking_lot::{Condvar, Mutex};
-use rustydb_foundation::{DbError, Result, SqlState, TxnId};
+use rustydb_foundation::{Clock, DbError, Result, SqlState, SystemClock, TxnId};
 use std::collections::HashSet;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// What to do when a lock is not free.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,16 +42,30 @@ struct State {
 }
 
 /// The lock table behind a mutex, with a condition variable its waiters sleep on.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct LockManager {
     state: Mutex<State>,
     wakeup: Condvar,
+    /// What `lock_timeout` and `deadlock_timeout` are measured on.
+    clock: Arc<dyn Clock>,
+}
+
+impl Default for LockManager {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl LockManager {
-    /// A manager with no locks.
+    /// A manager with no locks, timing waits on the real clock.
     pub fn new() -> Self {
-        Self::default()
+        Self::with_clock(Arc::new(SystemClock))
+    }
+
+    /// A manager with no locks, timing waits on `clock` (tests pass a
+    /// [`ManualClock`](rustydb_foundation::ManualClock) and decide when time passes).
+    pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
+        LockManager { state: Mutex::new(State::default()), wakeup: Condvar::new(), clock }
     }
 
     /// Takes `mode` on `target` for `txn`, waiting as `policy` and `wait` allow. Returns `false`
@@ -77,7 +92,7 @@ impl LockManager {
                 _ => Err(DbError::sql(SqlState::LockNotAvailable, format!("could not obtain lock on {target}"))),
             };
         }
-        let started = Instant::now();
+        let started = self.clock.now();
         let give_up = wait.lock_timeout.map(|t| started + t);
         let mut look_for_deadlock = Some(started + wait.deadlock_timeout);
         loop {
@@ -91,7 +106,7 @@ impl LockManager {
                 self.cancel(&mut state, txn);
                 return Err(deadlock(txn, target, mode, None));
             }
-            let now = Instant::now();
+            let now = self.clock.now();
             if give_up.is_some_and(|at| now >= at) {
                 self.cancel(&mut state, txn);
                 return Err(DbError::sql(SqlState::LockNotAvailable, "canceling statement due to lock timeout"));
@@ -114,7 +129,7 @@ impl LockManager {
             let deadline = [give_up, look_for_deadlock].into_iter().flatten().min();
             match deadline {
                 Some(at) => {
-                    self.wakeup.wait_until(&mut state, at);
+                    self.wakeup.wait_until(&mut state, self.clock.wake_by(at));
                 }
                 None => self.wakeup.wait(&mut state),
             }
@@ -169,8 +184,7 @@ fn deadlock(txn: TxnId, target: LockTarget, mode: LockMode, blocker: Option<TxnI
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rustydb_foundation::FileId;
-    use std::sync::Arc;
+    use rustydb_foundation::{FileId, ManualClock};
 
     fn quick() -> LockWait {
         LockWait { lock_timeout: None, deadlock_timeout: Duration::from_millis(50) }
@@ -191,38 +205,54 @@ mod tests {
     }
 
     #[test]
-    fn nowait_skip_and_lock_timeout() {
-        let m = LockManager::new();
+    fn nowait_skip_and_lock_timeout_on_the_clock_the_manager_was_given() {
+        let clock = Arc::new(ManualClock::new());
+        let m = Arc::new(LockManager::with_clock(clock.clone()));
         let t = LockTarget::Relation(FileId(1));
         m.lock(TxnId(1), t, LockMode::X, WaitPolicy::Block, quick()).unwrap();
         let err = m.lock(TxnId(2), t, LockMode::S, WaitPolicy::NoWait, quick()).unwrap_err();
         assert_eq!(err.sqlstate(), SqlState::LockNotAvailable);
         assert!(!m.lock(TxnId(2), t, LockMode::S, WaitPolicy::Skip, quick()).unwrap());
-        let wait = LockWait { lock_timeout: Some(Duration::from_millis(30)), ..quick() };
-        let started = Instant::now();
-        let err = m.lock(TxnId(2), t, LockMode::S, WaitPolicy::Block, wait).unwrap_err();
+        let wait = LockWait { lock_timeout: Some(Duration::from_secs(10)), deadlock_timeout: Duration::from_secs(60) };
+        let m2 = m.clone();
+        let waiter = std::thread::spawn(move || m2.lock(TxnId(2), t, LockMode::S, WaitPolicy::Block, wait));
+        std::thread::sleep(Duration::from_millis(30));
+        clock.advance(Duration::from_millis(9_999));
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(!waiter.is_finished(), "timed out before its lock_timeout had passed on its clock");
+        clock.advance(Duration::from_millis(1));
+        let err = waiter.join().unwrap().unwrap_err();
         assert_eq!(err.sqlstate(), SqlState::LockNotAvailable);
-        assert!(started.elapsed() >= Duration::from_millis(30));
         assert!(m.held(TxnId(2), t).is_empty());
     }
 
     #[test]
-    fn a_deadlock_aborts_the_youngest_and_the_other_goes_on() {
-        let m = Arc::new(LockManager::new());
+    fn a_deadlock_is_looked_for_after_deadlock_timeout_and_aborts_the_youngest() {
+        let clock = Arc::new(ManualClock::new());
+        let m = Arc::new(LockManager::with_clock(clock.clone()));
+        let wait = LockWait { lock_timeout: None, deadlock_timeout: Duration::from_secs(1) };
         let (a, b) = (LockTarget::Transaction(TxnId(1)), LockTarget::Transaction(TxnId(2)));
-        m.lock(TxnId(1), a, LockMode::X, WaitPolicy::Block, quick()).unwrap();
-        m.lock(TxnId(2), b, LockMode::X, WaitPolicy::Block, quick()).unwrap();
+        m.lock(TxnId(1), a, LockMode::X, WaitPolicy::Block, wait).unwrap();
+        m.lock(TxnId(2), b, LockMode::X, WaitPolicy::Block, wait).unwrap();
         let m1 = m.clone();
         let older = std::thread::spawn(move || {
-            let r = m1.lock(TxnId(1), b, LockMode::S, WaitPolicy::Block, quick());
+            let r = m1.lock(TxnId(1), b, LockMode::S, WaitPolicy::Block, wait);
             m1.release_all(TxnId(1));
             r
         });
         std::thread::sleep(Duration::from_millis(20));
-        // The younger closes the cycle; whichever looks first, the younger is the victim.
-        let err = m.lock(TxnId(2), a, LockMode::S, WaitPolicy::Block, quick()).unwrap_err();
-        assert_eq!(err.sqlstate(), SqlState::DeadlockDetected);
-        m.release_all(TxnId(2));
+        // The younger closes the cycle; nobody looks for it before deadlock_timeout passes.
+        let m2 = m.clone();
+        let younger = std::thread::spawn(move || {
+            let r = m2.lock(TxnId(2), a, LockMode::S, WaitPolicy::Block, wait);
+            m2.release_all(TxnId(2));
+            r
+        });
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(!older.is_finished() && !younger.is_finished(), "the cycle was broken before deadlock_timeout");
+        clock.advance(Duration::from_secs(1));
+        let err = younger.join().unwrap().unwrap_err();
+        assert_eq!(err.sqlstate(), SqlState::DeadlockDetected, "the youngest is the victim");
         assert!(older.join().unwrap().unwrap(), "the older transaction did not get its lock");
     }
 }

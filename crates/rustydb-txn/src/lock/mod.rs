@@ -17,7 +17,9 @@
 //! [`LockTable`] is the deterministic core; [`LockManager`] blocks on it. A waiter that has
 //! waited `deadlock_timeout` looks for a cycle through itself and, if there is one, aborts its
 //! youngest member (the highest id: it has done the least work) with 40P01. `lock_timeout`
-//! ends a wait with 55P03.
+//! ends a wait with 55P03. Both are measured on the [`Clock`](rustydb_foundation::Clock) the
+//! manager was given: the real one in the server, a manual one in tests, which then decide
+//! exactly when a timeout passes.
 //!
 //! Lock order: the lock table's mutex is innermost. It may be taken under a page latch (the
 //! writer's probe), and nothing is latched or locked while holding it.
