@@ -119,13 +119,17 @@ impl Session {
     /// [`parser::MAX_OPERATOR_CHAIN`]), so the work runs with at least [`STATEMENT_STACK_BYTES`]
     /// of stack: on the caller's stack when it has that much left, on a fresh segment otherwise.
     pub fn execute(&mut self, sql: &str) -> Vec<Result<StatementResult>> {
+        let in_block = !matches!(self.state, State::Idle);
         let run = std::panic::AssertUnwindSafe(|| {
             stacker::maybe_grow(STATEMENT_STACK_BYTES, STATEMENT_STACK_BYTES + (2 << 20), || self.execute_here(sql))
         });
         // A panic is a bug, but one statement's bug must not take the connection (or, through a
         // poisoned transaction, other sessions) with it: its transaction was aborted by its
-        // guard while unwinding, and the client gets an internal error.
+        // guard while unwinding, and the client gets an internal error. A block it hit is
+        // failed, as after any error: the client's next statements must not run on their own
+        // as if the block were still open.
         std::panic::catch_unwind(run).unwrap_or_else(|panic| {
+            self.state = if in_block { State::Failed { open: None } } else { State::Idle };
             let what = panic
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())
@@ -552,6 +556,14 @@ mod tests {
             assert_eq!(err.sqlstate(), SqlState::InternalError);
             assert!(err.to_string().contains("injected by the test"));
             assert_eq!(engine.txn_manager().active_count(), 0, "the panicked transaction is still in progress");
+            if block {
+                assert_eq!(s.transaction_status(), TransactionStatus::Failed, "the block failed with the panic");
+                assert_eq!(
+                    s.execute("INSERT INTO t VALUES (3)").pop().unwrap().unwrap_err().sqlstate(),
+                    SqlState::InFailedSqlTransaction
+                );
+                ok(&mut s, "ROLLBACK");
+            }
             assert_eq!(s.transaction_status(), TransactionStatus::Idle);
         }
         assert!(ok(&mut s, "SELECT id FROM t").rows.is_empty(), "the rolled-back block's insert is visible");
