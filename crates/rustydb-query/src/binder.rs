@@ -32,9 +32,7 @@ pub fn bind_transaction_control(stmt: &ast::Statement) -> Result<Option<Statemen
             return Err(DbError::unsupported("SET TRANSACTION SNAPSHOT"));
         }
         ast::Statement::Set(ast::Set::SingleAssignment { scope, hivevar: false, variable, values }) => {
-            if matches!(scope, Some(ast::ContextModifier::Local)) {
-                return Err(DbError::unsupported("SET LOCAL"));
-            }
+            let local = matches!(scope, Some(ast::ContextModifier::Local));
             let name = variable.to_string().to_ascii_lowercase();
             // The two transaction parameters are SET TRANSACTION under other names.
             if name == "transaction_isolation" || name == "transaction_read_only" {
@@ -50,14 +48,16 @@ pub fn bind_transaction_control(stmt: &ast::Statement) -> Result<Option<Statemen
                 };
                 return Ok(Some(Statement::SetTransaction { isolation, read_only, session: false }));
             }
-            Some(Statement::Set { name, value: setting_value(values)? })
+            Some(Statement::Set { name, value: setting_value(values)?, local })
         }
-        ast::Statement::Set(ast::Set::SetTimeZone { local: false, value }) => {
-            Some(Statement::Set { name: "timezone".into(), value: setting_value(std::slice::from_ref(value))? })
-        }
+        ast::Statement::Set(ast::Set::SetTimeZone { local, value }) => Some(Statement::Set {
+            name: "timezone".into(),
+            value: setting_value(std::slice::from_ref(value))?,
+            local: *local,
+        }),
         ast::Statement::Reset(reset) => match &reset.reset {
             ast::Reset::ConfigurationParameter(name) => {
-                Some(Statement::Set { name: name.to_string().to_ascii_lowercase(), value: None })
+                Some(Statement::Set { name: name.to_string().to_ascii_lowercase(), value: None, local: false })
             }
             _ => return Err(DbError::unsupported(format!("{stmt}"))),
         },

@@ -224,6 +224,8 @@ pub enum Statement {
         name: String,
         /// The value as text.
         value: Option<String>,
+        /// `SET LOCAL`: until the transaction ends, not beyond.
+        local: bool,
     },
     /// LOCK TABLE.
     LockTable {

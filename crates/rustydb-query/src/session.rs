@@ -71,7 +71,23 @@ pub struct Session {
     user: String,
     database: String,
     state: State,
+    /// The settings in effect.
     settings: SessionSettings,
+    /// Inside a transaction block: what its end does to the settings.
+    block_settings: Option<BlockSettings>,
+}
+
+/// Settings are transactional, as PostgreSQL's: a `SET` inside a block lasts if the block
+/// commits and is undone if it rolls back (or if the savepoint it followed is rolled back to);
+/// a `SET LOCAL` lasts until the block ends either way.
+#[derive(Debug)]
+struct BlockSettings {
+    /// The settings when the block began: what a rollback restores.
+    before: SessionSettings,
+    /// The settings with only the block's plain `SET`s applied: what a commit keeps.
+    session: SessionSettings,
+    /// At each open savepoint: its name, and the settings in effect and at session level then.
+    savepoints: Vec<(String, SessionSettings, SessionSettings)>,
 }
 
 impl Session {
@@ -83,6 +99,7 @@ impl Session {
             database: database.into(),
             state: State::Idle,
             settings: SessionSettings::default(),
+            block_settings: None,
         }
     }
 
@@ -130,6 +147,7 @@ impl Session {
         // as if the block were still open.
         std::panic::catch_unwind(run).unwrap_or_else(|panic| {
             self.state = if in_block { State::Failed { open: None } } else { State::Idle };
+            self.end_block_settings(false);
             let what = panic
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())
@@ -304,6 +322,8 @@ impl Session {
         if binder::bind_transaction_control(stmt)?.is_some() {
             return Err(DbError::Internal("transaction control inside an implicit block".into()));
         }
+        // The lock settings in effect now (a ROLLBACK TO may have undone a SET since BEGIN).
+        txn.wait = self.settings.lock_wait();
         let first = !txn.started();
         let snapshot = self.engine.txn_manager().statement_snapshot(txn);
         let mut ctx = ExecContext::new(&self.engine, txn, snapshot, &self.user, &self.database);
@@ -332,6 +352,9 @@ impl Session {
         match (stmt, std::mem::replace(&mut self.state, State::Idle)) {
             (Statement::Begin { isolation, read_only }, State::Idle) => {
                 let txn = self.begin(isolation);
+                let settings = self.settings.clone();
+                self.block_settings =
+                    Some(BlockSettings { before: settings.clone(), session: settings, savepoints: Vec::new() });
                 self.state = State::InBlock { txn, read_only: read_only.unwrap_or(self.settings.default_read_only) };
                 Ok(StatementResult::tag("BEGIN"))
             }
@@ -344,23 +367,35 @@ impl Session {
             (Statement::RollbackToSavepoint { .. }, State::Idle) => Err(outside_block("ROLLBACK TO SAVEPOINT")),
             (Statement::Savepoint { name }, State::InBlock { mut txn, read_only }) => {
                 tm.savepoint(&mut txn, &name);
+                if let Some(block) = &mut self.block_settings {
+                    block.savepoints.push((name.clone(), self.settings.clone(), block.session.clone()));
+                }
                 self.state = State::InBlock { txn, read_only };
                 Ok(StatementResult::tag("SAVEPOINT"))
             }
             (Statement::ReleaseSavepoint { name }, State::InBlock { mut txn, read_only }) => {
                 let result = tm.release_savepoint(&mut txn, &name);
+                if result.is_ok() {
+                    self.savepoint_settings(&name, false);
+                }
                 self.state = self.after(result.is_ok(), txn, read_only);
                 result.map(|()| StatementResult::tag("RELEASE"))
             }
             (Statement::RollbackToSavepoint { name }, State::InBlock { mut txn, read_only }) => {
                 let result = tm.rollback_to_savepoint(&mut txn, &name);
+                if result.is_ok() {
+                    self.savepoint_settings(&name, true);
+                }
                 self.state = self.after(result.is_ok(), txn, read_only);
                 result.map(|()| StatementResult::tag("ROLLBACK"))
             }
             (Statement::RollbackToSavepoint { name }, State::Failed { open: Some((mut txn, read_only)) }) => {
                 let result = tm.rollback_to_savepoint(&mut txn, &name);
                 self.state = match result {
-                    Ok(()) => State::InBlock { txn, read_only },
+                    Ok(()) => {
+                        self.savepoint_settings(&name, true);
+                        State::InBlock { txn, read_only }
+                    }
                     Err(_) => State::Failed { open: Some((txn, read_only)) },
                 };
                 result.map(|()| StatementResult::tag("ROLLBACK"))
@@ -374,11 +409,14 @@ impl Session {
             }
             (Statement::SetTransaction { isolation, read_only, session: true }, state) => {
                 self.state = state;
-                if let Some(level) = isolation {
-                    self.settings.default_isolation = level;
-                }
-                if let Some(ro) = read_only {
-                    self.settings.default_read_only = ro;
+                let block = self.block_settings.as_mut().map(|b| &mut b.session);
+                for settings in std::iter::once(&mut self.settings).chain(block) {
+                    if let Some(level) = isolation {
+                        settings.default_isolation = level;
+                    }
+                    if let Some(ro) = read_only {
+                        settings.default_read_only = ro;
+                    }
                 }
                 Ok(StatementResult::tag("SET"))
             }
@@ -398,8 +436,13 @@ impl Session {
                 self.state = self.after(result.is_ok(), txn, read_only);
                 result.map(|()| StatementResult::tag("SET"))
             }
-            (Statement::Set { name, value }, state) => {
-                let result = self.settings.set(&name, value.as_deref());
+            (Statement::Set { local: true, .. }, State::Idle) => Ok(StatementResult::tag("SET")
+                .with_notice(Notice::warning("25P01", "SET LOCAL can only be used in transaction blocks"))),
+            (Statement::Set { name, value, local }, state) => {
+                let mut result = self.settings.set(&name, value.as_deref());
+                if let (Ok(()), false, Some(block)) = (&result, local, &mut self.block_settings) {
+                    result = block.session.set(&name, value.as_deref());
+                }
                 self.state = match state {
                     State::InBlock { txn, read_only } => self.after(result.is_ok(), txn, read_only),
                     other => other,
@@ -428,15 +471,21 @@ impl Session {
                 Ok(StatementResult::tag("BEGIN")
                     .with_notice(Notice::warning("25001", "there is already a transaction in progress")))
             }
-            (Statement::Commit, State::InBlock { txn, .. }) => tm.commit(txn).map(|()| StatementResult::tag("COMMIT")),
+            (Statement::Commit, State::InBlock { txn, .. }) => {
+                let result = tm.commit(txn);
+                self.end_block_settings(result.is_ok());
+                result.map(|()| StatementResult::tag("COMMIT"))
+            }
             (Statement::Commit | Statement::Rollback, State::Failed { open }) => {
                 if let Some((txn, _)) = open {
                     tm.abort(txn);
                 }
+                self.end_block_settings(false);
                 Ok(StatementResult::tag("ROLLBACK"))
             }
             (Statement::Rollback, State::InBlock { txn, .. }) => {
                 tm.abort(txn);
+                self.end_block_settings(false);
                 Ok(StatementResult::tag("ROLLBACK"))
             }
             (Statement::Commit, State::Idle) => Ok(StatementResult::tag("COMMIT")
@@ -476,15 +525,45 @@ impl Session {
     /// The block's state after a statement in it: still open, or failed (the transaction is
     /// rolled back now, so that its locks are not held until the client notices, or with a
     /// savepoint open the innermost savepoint's work is).
-    fn after(&self, ok: bool, mut txn: Transaction, read_only: bool) -> State {
-        let tm = self.engine.txn_manager();
+    fn after(&mut self, ok: bool, mut txn: Transaction, read_only: bool) -> State {
+        let engine = self.engine.clone();
+        let tm = engine.txn_manager();
         if ok {
             State::InBlock { txn, read_only }
         } else if tm.abort_innermost(&mut txn) {
+            // The innermost savepoint's SETs go with its work.
+            if let Some(block) = &mut self.block_settings
+                && let Some((_, effective, session)) = block.savepoints.last()
+            {
+                (self.settings, block.session) = (effective.clone(), session.clone());
+            }
             State::Failed { open: Some((txn, read_only)) }
         } else {
             tm.abort(txn);
+            self.end_block_settings(false);
             State::Failed { open: None }
+        }
+    }
+
+    /// The block ended: its settings are kept if it committed, undone if not.
+    fn end_block_settings(&mut self, committed: bool) {
+        if let Some(block) = self.block_settings.take() {
+            self.settings = if committed { block.session } else { block.before };
+        }
+    }
+
+    /// The settings side of `ROLLBACK TO name` (`rollback`: back to what they were at the
+    /// savepoint, which stays) or `RELEASE name` (the savepoint and those after it go; their
+    /// SETs stay).
+    fn savepoint_settings(&mut self, name: &str, rollback: bool) {
+        let Some(block) = &mut self.block_settings else { return };
+        let Some(at) = block.savepoints.iter().rposition(|(n, _, _)| n == name) else { return };
+        if rollback {
+            let (_, effective, session) = &block.savepoints[at];
+            (self.settings, block.session) = (effective.clone(), session.clone());
+            block.savepoints.truncate(at + 1);
+        } else {
+            block.savepoints.truncate(at);
         }
     }
 

@@ -274,3 +274,62 @@ fn vacuum_cleans_heap_and_indexes_and_spares_what_a_snapshot_still_reads() {
     assert_eq!(ok(&mut s, "VACUUM").tag, "VACUUM", "every table, the catalog's too");
     assert_eq!(ok(&mut s, "VACUUM ANALYZE t").tag, "VACUUM");
 }
+
+/// Settings are transactional as in PostgreSQL 15 (each expected value checked there): a SET
+/// in a block is undone by ROLLBACK and by ROLLBACK TO an earlier savepoint, kept by COMMIT and
+/// RELEASE; SET LOCAL lasts until the block ends, and outside one only warns (25P01).
+#[test]
+fn set_and_set_local_follow_the_transaction_as_in_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(dir.path());
+    let mut s = engine.session("rustydb", "rustydb");
+    let show = |s: &mut Session| texts(&ok(s, "SHOW lock_timeout"))[0][0].clone();
+    let warned = ok(&mut s, "SET LOCAL lock_timeout = '5s'");
+    assert_eq!(warned.notices[0].code, "25P01");
+    assert_eq!(warned.notices[0].message, "SET LOCAL can only be used in transaction blocks");
+    assert_eq!(show(&mut s), "0");
+    for sql in ["BEGIN", "SET lock_timeout = '7s'", "ROLLBACK"] {
+        ok(&mut s, sql);
+    }
+    assert_eq!(show(&mut s), "0", "a rolled-back SET is undone");
+    for sql in ["BEGIN", "SET lock_timeout = '7s'", "SET LOCAL lock_timeout = '9s'"] {
+        ok(&mut s, sql);
+    }
+    assert_eq!(show(&mut s), "9s");
+    ok(&mut s, "COMMIT");
+    assert_eq!(show(&mut s), "7s", "the SET is kept, the SET LOCAL ends with the block");
+    for sql in ["BEGIN", "SET LOCAL lock_timeout = '3s'", "SAVEPOINT a", "SET lock_timeout = '4s'"] {
+        ok(&mut s, sql);
+    }
+    assert_eq!(show(&mut s), "4s");
+    ok(&mut s, "ROLLBACK TO a");
+    assert_eq!(show(&mut s), "3s", "ROLLBACK TO undoes the SETs after the savepoint");
+    for sql in ["RELEASE a", "COMMIT"] {
+        ok(&mut s, sql);
+    }
+    assert_eq!(show(&mut s), "7s");
+    for sql in ["BEGIN", "SAVEPOINT a", "SET lock_timeout = '11s'", "RELEASE a", "COMMIT"] {
+        ok(&mut s, sql);
+    }
+    assert_eq!(show(&mut s), "11s", "a released savepoint's SET commits with the block");
+    for sql in ["BEGIN", "SET lock_timeout = '12s'"] {
+        ok(&mut s, sql);
+    }
+    assert_eq!(code(&mut s, "SELECT 1/0"), "22012");
+    ok(&mut s, "ROLLBACK");
+    assert_eq!(show(&mut s), "11s", "an error undoes the block's SETs");
+    // An error inside a savepoint undoes only the SETs made since it.
+    for sql in ["BEGIN", "SET lock_timeout = '13s'", "SAVEPOINT b", "SET lock_timeout = '14s'"] {
+        ok(&mut s, sql);
+    }
+    assert_eq!(code(&mut s, "SELECT 1/0"), "22012");
+    for sql in ["ROLLBACK TO b", "COMMIT"] {
+        ok(&mut s, sql);
+    }
+    assert_eq!(show(&mut s), "13s");
+    ok(&mut s, "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL SERIALIZABLE");
+    for sql in ["BEGIN", "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL REPEATABLE READ", "ROLLBACK"] {
+        ok(&mut s, sql);
+    }
+    assert_eq!(texts(&ok(&mut s, "SHOW default_transaction_isolation"))[0][0], "serializable");
+}
