@@ -12,34 +12,38 @@ use crate::engine::Engine;
 use crate::vacuum::{self, AutovacuumOptions, Busy, Wakeup, Woken};
 use rustydb_foundation::{DbError, Result, TableId};
 use std::sync::{Arc, Weak};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// A pause after each round, so that a table made due again at once by a busy workload is
 /// vacuumed at most this often.
 const PAUSE: Duration = Duration::from_millis(10);
 
-/// Starts the autovacuum thread of `engine`; it stops when the engine is dropped.
-pub(crate) fn start(engine: &Arc<Engine>, options: AutovacuumOptions) -> Result<()> {
+/// Starts the autovacuum thread of `engine`; it stops when the engine shuts down or is
+/// dropped.
+pub(crate) fn start(engine: &Arc<Engine>, options: AutovacuumOptions) -> Result<JoinHandle<()>> {
     let weak = Arc::downgrade(engine);
     let wakeup = engine.activity().wakeup();
     std::thread::Builder::new()
         .name("rustydb-autovacuum".into())
         .spawn(move || run(&weak, &wakeup, &options))
-        .map_err(|e| DbError::io("starting the autovacuum thread", e))?;
-    Ok(())
+        .map_err(|e| DbError::io("starting the autovacuum thread", e))
 }
 
 fn run(engine: &Weak<Engine>, wakeup: &Wakeup, options: &AutovacuumOptions) {
     while wakeup.wait(options.naptime) == Woken::Look {
-        {
+        let due = match engine.upgrade() {
+            Some(engine) => engine.activity().due(options),
+            None => return,
+        };
+        // The engine is held for one table at a time, so a drop is never kept waiting long.
+        for table in due {
+            if wakeup.stopped() {
+                return;
+            }
             let Some(engine) = engine.upgrade() else { return };
-            for table in engine.activity().due(options) {
-                if wakeup.stopped() {
-                    return;
-                }
-                if let Err(e) = vacuum_one(&engine, table) {
-                    tracing::warn!(table = table.0, error = %e, "automatic vacuum failed");
-                }
+            if let Err(e) = vacuum_one(&engine, table) {
+                tracing::warn!(table = table.0, error = %e, "automatic vacuum failed");
             }
         }
         std::thread::sleep(PAUSE);

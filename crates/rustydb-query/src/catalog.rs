@@ -473,6 +473,22 @@ pub fn max_table_id(ctx: &mut ExecContext<'_>) -> Result<u32> {
     Ok(max)
 }
 
+/// What VACUUM must keep of the catalogs [`max_table_id`] reads: in `rustydb_tables` and
+/// `rustydb_indexes`, the versions holding the highest id any version holds. That version may
+/// be dead (its table or index dropped), and is then the only record that the id was handed
+/// out: removing it would let a restart hand the id out again, to a table whose file the log's
+/// record of the old DROP could remove at the next recovery. `None` for every other table.
+pub fn id_high_water(ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<Option<i32>> {
+    if table.id.0 != System::Tables as u32 && table.id.0 != System::Indexes as u32 {
+        return Ok(None);
+    }
+    let mut max = None;
+    for (_, row) in access::scan_all_versions(ctx, table)? {
+        max = max.max(Some(int(&row[0])?));
+    }
+    Ok(max)
+}
+
 /// Finds a role by name.
 pub fn find_role(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<RoleDef>> {
     let roles = access::scan(ctx, system(System::Roles))?;

@@ -87,7 +87,8 @@ pub struct OpenIndex {
 #[derive(Debug)]
 pub struct Engine {
     tm: TxnManager,
-    indexes: RwLock<HashMap<TableId, Arc<PrimaryKey>>>,
+    /// Primary key indexes by table id (shared with the commit hooks of DROP TABLE).
+    indexes: Arc<RwLock<HashMap<TableId, Arc<PrimaryKey>>>>,
     /// Secondary indexes by index id, opened on first use (shared with the commit hooks that
     /// close dropped ones).
     secondary: Arc<RwLock<HashMap<TableId, Arc<OpenIndex>>>>,
@@ -99,6 +100,8 @@ pub struct Engine {
     statement_memory_limit: usize,
     /// What statements did to each table since its last vacuum (autovacuum's trigger).
     activity: Activity,
+    /// The autovacuum thread, joined at shutdown so no vacuum writes after the last checkpoint.
+    autovacuum: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// Tells the checkpointer thread to stop (set when the engine is dropped).
     checkpointer_stop: Arc<(Mutex<bool>, Condvar)>,
 }
@@ -110,7 +113,7 @@ impl Engine {
         let recovered = recover(&storage)?;
         let engine = Arc::new(Engine {
             tm: TxnManager::new(storage, recovered.status, recovered.status_file),
-            indexes: RwLock::new(HashMap::new()),
+            indexes: Arc::new(RwLock::new(HashMap::new())),
             secondary: Arc::new(RwLock::new(HashMap::new())),
             lsm_backlog: Mutex::new(recovered.lsm),
             ddl_lock: Mutex::new(()),
@@ -118,6 +121,7 @@ impl Engine {
             recovery: recovered.report,
             statement_memory_limit: options.statement_memory_limit,
             activity: Activity::new(options.autovacuum.clone()),
+            autovacuum: Mutex::new(None),
             checkpointer_stop: Arc::new((Mutex::new(false), Condvar::new())),
         });
         engine.tm.untrack_files_below(FileId(catalog::FIRST_USER_TABLE));
@@ -144,7 +148,7 @@ impl Engine {
             )?;
         }
         if let Some(autovacuum) = &options.autovacuum {
-            crate::autovacuum::start(&engine, autovacuum.clone())?;
+            *engine.autovacuum.lock() = Some(crate::autovacuum::start(&engine, autovacuum.clone())?);
         }
         Ok(engine)
     }
@@ -366,6 +370,24 @@ impl Engine {
         Ok(open)
     }
 
+    /// Drops `table` at `txn`'s commit: its heap's file, its primary key index (file and open
+    /// index, which checkpoints would otherwise go on saving into a removed file) and its
+    /// secondary indexes.
+    pub fn drop_table_on_commit(&self, txn: &mut Transaction, table: &TableDef) {
+        txn.drop_file_on_commit(table.file());
+        if !table.primary_key.is_empty() {
+            let indexes = self.indexes.clone();
+            let id = table.id;
+            txn.on_commit(move || {
+                indexes.write().remove(&id);
+            });
+            txn.drop_file_on_commit(table.primary_index_file());
+        }
+        for index in &table.indexes {
+            self.drop_index_on_commit(txn, index);
+        }
+    }
+
     /// Drops the index `def` from what `txn` removes at commit: its file, and the open index
     /// (an LSM tree's background thread stops when the last user lets go of it).
     pub fn drop_index_on_commit(&self, txn: &mut Transaction, def: &IndexDef) {
@@ -387,9 +409,17 @@ impl Engine {
         TableId(self.next_table_id.fetch_add(1, Ordering::AcqRel))
     }
 
-    /// The shutdown checkpoint: every dirty page written and synced, so the next start
-    /// replays nothing.
+    /// Stops autovacuum (it gives up the table it is on and its thread is joined), then takes
+    /// the shutdown checkpoint: every dirty page written and synced, so the next start replays
+    /// nothing.
     pub fn shutdown(&self) -> Result<()> {
+        self.activity.stop();
+        let thread = self.autovacuum.lock().take();
+        if let Some(thread) = thread
+            && thread.join().is_err()
+        {
+            tracing::error!("the autovacuum thread panicked");
+        }
         self.checkpoint().map(|_| ())
     }
 }

@@ -491,13 +491,7 @@ fn drop_tables(ctx: &mut ExecContext<'_>, names: &[String], if_exists: bool) -> 
     }
     for table in found {
         catalog::drop_table(ctx, &table)?;
-        ctx.txn.drop_file_on_commit(table.file());
-        if !table.primary_key.is_empty() {
-            ctx.txn.drop_file_on_commit(table.primary_index_file());
-        }
-        for index in &table.indexes {
-            ctx.engine.drop_index_on_commit(ctx.txn, index);
-        }
+        ctx.engine.drop_table_on_commit(ctx.txn, &table);
     }
     Ok(result)
 }

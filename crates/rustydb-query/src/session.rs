@@ -16,6 +16,7 @@
 //! sent in one query string (with no transaction control among them) share one implicit
 //! transaction, as in PostgreSQL: an error in the third rolls back the first two.
 
+use crate::bind_expr;
 use crate::binder;
 use crate::context::ExecContext;
 use crate::engine::Engine;
@@ -169,26 +170,18 @@ impl Session {
             }
         };
         let has_control = statements.iter().any(|s| match s {
-            Parsed::Checkpoint | Parsed::Vacuum(_) => true,
+            Parsed::Checkpoint | Parsed::Vacuum(_) => false,
             Parsed::Sql(s) => matches!(binder::bind_transaction_control(s), Ok(Some(_)) | Err(_)),
         });
         if statements.len() > 1 && !has_control && matches!(self.state, State::Idle) {
-            let statements: Vec<&ast::Statement> = statements
-                .iter()
-                .filter_map(|s| match s {
-                    Parsed::Sql(s) => Some(s.as_ref()),
-                    Parsed::Checkpoint | Parsed::Vacuum(_) => None,
-                })
-                .collect();
             return self.execute_implicit_block(&statements);
         }
-        let alone = statements.len() == 1;
         let mut results = Vec::with_capacity(statements.len());
         for stmt in &statements {
             let result = match stmt {
                 Parsed::Sql(stmt) => self.run(stmt),
                 Parsed::Checkpoint => self.checkpoint(),
-                Parsed::Vacuum(cmd) => self.vacuum(cmd, alone),
+                Parsed::Vacuum(cmd) => self.vacuum(cmd),
             };
             let failed = result.is_err();
             results.push(result);
@@ -199,14 +192,19 @@ impl Session {
         results
     }
 
-    fn execute_implicit_block(&mut self, statements: &[&ast::Statement]) -> Vec<Result<StatementResult>> {
+    fn execute_implicit_block(&mut self, statements: &[Parsed]) -> Vec<Result<StatementResult>> {
         let engine = self.engine.clone();
         let tm = engine.txn_manager();
         let mut guard = tm.guard(self.begin(None));
         let read_only = self.settings.default_read_only;
         let mut results = Vec::with_capacity(statements.len());
         for stmt in statements {
-            let result = self.run_in(guard.txn(), read_only, true, stmt);
+            let result = match stmt {
+                Parsed::Sql(stmt) => self.run_in(guard.txn(), read_only, true, stmt),
+                Parsed::Checkpoint => engine.checkpoint().map(|_| StatementResult::tag("CHECKPOINT")),
+                // VACUUM runs transactions of its own: never inside this one.
+                Parsed::Vacuum(_) => Err(cannot_run_in_block("VACUUM")),
+            };
             let failed = result.is_err();
             results.push(result);
             if failed {
@@ -235,24 +233,28 @@ impl Session {
     }
 
     /// `VACUUM`: each table in a transaction of its own, so never inside a transaction block
-    /// (nor in a query string of several statements, which PostgreSQL runs as one), 25001.
+    /// (nor in a query string of several statements, which runs as one: see
+    /// `execute_implicit_block`), 25001.
     ///
     /// Divergences, documented: `FULL` runs a plain vacuum (space is reused inside the table's
     /// file, not handed back to the file system), `FREEZE` has nothing to do (transaction ids
     /// are 64-bit), and `ANALYZE` gathers nothing yet (the planner keeps no statistics).
-    fn vacuum(&mut self, cmd: &VacuumCommand, alone: bool) -> Result<StatementResult> {
+    fn vacuum(&mut self, cmd: &VacuumCommand) -> Result<StatementResult> {
         match self.state {
             State::Failed { .. } => return Err(in_failed_block()),
             State::InBlock { .. } => {
                 self.fail_block();
                 return Err(cannot_run_in_block("VACUUM"));
             }
-            State::Idle if !alone => return Err(cannot_run_in_block("VACUUM")),
             State::Idle => {}
         }
-        let names = cmd.tables.iter().map(|t| binder::table_name(&t.name)).collect::<Result<Vec<_>>>()?;
+        let names = cmd
+            .tables
+            .iter()
+            .map(|t| Ok((binder::table_name(&t.name)?, t.columns.iter().map(bind_expr::ident_name).collect())))
+            .collect::<Result<Vec<(String, Vec<String>)>>>()?;
         let engine = self.engine.clone();
-        let tables = engine.with_transaction(&self.user, &self.database, |ctx| vacuum::targets(ctx, &names))?;
+        let tables = self.in_own_transaction(|ctx| vacuum::targets(ctx, &names))?;
         let busy = if cmd.skip_locked { Busy::Skip } else { Busy::Wait };
         let mut result = StatementResult::tag("VACUUM");
         for table in &tables {
@@ -260,8 +262,7 @@ impl Session {
             if cmd.verbose {
                 result.notices.push(Notice::info(format!("vacuuming \"{}.{schema}.{}\"", self.database, table.name)));
             }
-            let report =
-                engine.with_transaction(&self.user, &self.database, |ctx| vacuum::vacuum_table(ctx, table, busy))?;
+            let report = self.in_own_transaction(|ctx| vacuum::vacuum_table(ctx, table, busy))?;
             match report {
                 Some(report) if cmd.verbose => {
                     let next = engine.txn_manager().current_snapshot().xmax;
@@ -275,6 +276,20 @@ impl Session {
                 None => {}
             }
         }
+        Ok(result)
+    }
+
+    /// Runs `work` in a READ COMMITTED transaction of its own that waits for locks as the
+    /// session's settings say, committing on success.
+    fn in_own_transaction<T>(&self, work: impl FnOnce(&mut ExecContext<'_>) -> Result<T>) -> Result<T> {
+        let tm = self.engine.txn_manager();
+        let mut txn = tm.begin(IsolationLevel::ReadCommitted);
+        txn.wait = self.settings.lock_wait();
+        let mut guard = tm.guard(txn);
+        let snapshot = tm.statement_snapshot(guard.txn());
+        let mut ctx = ExecContext::new(&self.engine, guard.txn(), snapshot, &self.user, &self.database);
+        let result = work(&mut ctx)?;
+        guard.commit()?;
         Ok(result)
     }
 

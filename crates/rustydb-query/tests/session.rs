@@ -269,6 +269,25 @@ fn vacuum_cleans_heap_and_indexes_and_spares_what_a_snapshot_still_reads() {
     assert_eq!(s.transaction_status(), TransactionStatus::Failed);
     ok(&mut s, "ROLLBACK");
     assert_eq!(s.execute("SELECT 1; VACUUM t").pop().unwrap().unwrap_err().sqlstate().code(), "25001");
+    // The string runs as one implicit transaction: what came before the VACUUM is rolled back.
+    let results = s.execute("INSERT INTO t VALUES (5000, 0, 0, 0, 'x'); VACUUM t");
+    assert_eq!(results.last().unwrap().as_ref().unwrap_err().sqlstate().code(), "25001");
+    assert!(ok(&mut s, "SELECT v FROM t WHERE id = 5000").rows.is_empty(), "the INSERT before it was committed");
+    assert_eq!(code(&mut s, "VACUUM ANALYZE t (nosuch)"), "42703");
+    // VACUUM waits for its table lock as lock_timeout says.
+    let mut holder = engine.session("rustydb", "rustydb");
+    ok(&mut holder, "BEGIN");
+    ok(&mut holder, "LOCK TABLE t IN SHARE MODE");
+    ok(&mut s, "SET lock_timeout = '50ms'");
+    assert_eq!(code(&mut s, "VACUUM t"), "55P03");
+    ok(&mut holder, "COMMIT");
+    ok(&mut s, "VACUUM t");
+    // A row whose key was too big for its index left a dead version without an entry.
+    ok(&mut s, "CREATE TABLE big (k TEXT PRIMARY KEY)");
+    assert_eq!(code(&mut s, &format!("INSERT INTO big VALUES ('{}')", "k".repeat(5000))), "54000");
+    let verbose = ok(&mut s, "VACUUM VERBOSE big");
+    let report = verbose.notices.iter().map(|n| n.message.clone()).collect::<Vec<_>>().join("\n");
+    assert!(report.contains("tuples: 1 removed, 0 remain"), "{report}");
     assert_eq!(code(&mut s, "VACUUM t, nosuch"), "42P01");
     assert_eq!(code(&mut s, "VACUUM (nosuch) t"), "42601");
     assert_eq!(ok(&mut s, "VACUUM").tag, "VACUUM", "every table, the catalog's too");
@@ -332,4 +351,33 @@ fn set_and_set_local_follow_the_transaction_as_in_postgres() {
         ok(&mut s, sql);
     }
     assert_eq!(texts(&ok(&mut s, "SHOW default_transaction_isolation"))[0][0], "serializable");
+}
+
+/// The catalog's dead rows go with VACUUM, except the one recording the highest id handed out:
+/// a dropped table's id is never handed out again, not even after a restart.
+#[test]
+fn vacuum_of_the_catalog_never_lets_a_dropped_tables_id_come_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let id_of = |s: &mut Session, name: &str| {
+        texts(&ok(s, &format!("SELECT table_id FROM rustydb_tables WHERE name = '{name}'")))[0][0].clone()
+    };
+    let dropped = {
+        let engine = open(dir.path());
+        let mut s = engine.session("rustydb", "rustydb");
+        ok(&mut s, "CREATE TABLE keep (a INT)");
+        ok(&mut s, "CREATE TABLE gone (a INT PRIMARY KEY)");
+        let dropped: i64 = id_of(&mut s, "gone").parse().unwrap();
+        ok(&mut s, "DROP TABLE gone");
+        let verbose = ok(&mut s, "VACUUM VERBOSE");
+        let report = verbose.notices.iter().map(|n| n.message.clone()).collect::<Vec<_>>().join("\n");
+        assert!(report.contains("pg_catalog.rustydb_columns\": index scans: 0\npages: 0 removed, 1 remain, 1 scanned (100.00% of total)\ntuples: 1 removed"), "{report}");
+        drop(s);
+        engine.shutdown().unwrap();
+        dropped
+    };
+    let engine = open(dir.path());
+    let mut s = engine.session("rustydb", "rustydb");
+    ok(&mut s, "CREATE TABLE fresh (a INT)");
+    let fresh: i64 = id_of(&mut s, "fresh").parse().unwrap();
+    assert!(fresh > dropped, "the dropped table's id {dropped} was handed out again ({fresh})");
 }

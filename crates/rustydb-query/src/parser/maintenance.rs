@@ -23,6 +23,8 @@ pub struct VacuumCommand {
     pub analyze: bool,
     /// `SKIP_LOCKED`: pass over a table another session is vacuuming or altering.
     pub skip_locked: bool,
+    /// `PARALLEL n` was given (this vacuum runs on one thread whatever `n`).
+    pub parallel: bool,
     /// The tables, each with the columns ANALYZE should look at; empty for every table.
     pub tables: Vec<VacuumTarget>,
 }
@@ -95,6 +97,9 @@ pub fn parse_vacuum(segment: &[TokenWithSpan]) -> Result<VacuumCommand> {
         }
     }
     expect_end(&mut parser)?;
+    if cmd.full && cmd.parallel {
+        return Err(DbError::sql(SqlState::FeatureNotSupported, "VACUUM FULL cannot be performed in parallel"));
+    }
     if !cmd.analyze && cmd.tables.iter().any(|t| !t.columns.is_empty()) {
         return Err(DbError::sql(
             SqlState::FeatureNotSupported,
@@ -159,16 +164,20 @@ fn option(parser: &mut Parser<'_>, cmd: &mut VacuumCommand) -> Result<()> {
                 boolean(&name, value)?;
             }
         }
-        "parallel" => match value {
-            Some(Token::Number(n, _)) if n.parse::<u32>().is_ok_and(|n| n <= 1024) => {}
-            Some(Token::Number(..)) => {
-                return Err(DbError::sql(
-                    SqlState::InvalidParameterValue,
-                    "parallel workers for vacuum must be between 0 and 1024",
-                ));
+        "parallel" => {
+            let negative = value == Some(Token::Minus);
+            let number = if negative { Some(parser.next_token().token) } else { value };
+            match number {
+                Some(Token::Number(n, _)) if !negative && n.parse::<u32>().is_ok_and(|n| n <= 1024) => {
+                    cmd.parallel = true;
+                }
+                Some(Token::Number(..)) => {
+                    return Err(DbError::syntax("parallel workers for vacuum must be between 0 and 1024"));
+                }
+                None => return Err(DbError::syntax("parallel option requires a value between 0 and 1024")),
+                Some(_) => return Err(DbError::syntax("parallel requires an integer value")),
             }
-            _ => return Err(DbError::syntax("parallel option requires a value between 0 and 1024")),
-        },
+        }
         _ => return Err(DbError::syntax(format!("unrecognized VACUUM option \"{name}\""))),
     }
     Ok(())
@@ -186,8 +195,8 @@ fn token_text(token: &Token) -> String {
 fn boolean(name: &str, value: Option<Token>) -> Result<bool> {
     let Some(value) = value else { return Ok(true) };
     match token_text(&value).as_str() {
-        "true" | "on" | "yes" | "t" | "y" | "1" => Ok(true),
-        "false" | "off" | "no" | "f" | "n" | "0" => Ok(false),
+        "true" | "on" | "1" => Ok(true),
+        "false" | "off" | "0" => Ok(false),
         _ => Err(DbError::syntax(format!("{name} requires a Boolean value"))),
     }
 }
@@ -236,6 +245,14 @@ mod tests {
         );
         assert_eq!(err("vacuum t u").0, SqlState::SyntaxError);
         assert_eq!(err("vacuum (verbose").0, SqlState::SyntaxError);
-        assert_eq!(err("vacuum (parallel 5000) t").0, SqlState::InvalidParameterValue);
+        let range = (SqlState::SyntaxError, "parallel workers for vacuum must be between 0 and 1024".to_string());
+        assert_eq!(err("vacuum (parallel 5000) t"), range);
+        assert_eq!(err("vacuum (parallel -1) t"), range);
+        assert_eq!(err("vacuum (parallel x) t").1, "parallel requires an integer value");
+        assert_eq!(err("vacuum (verbose yes) t").0, SqlState::SyntaxError, "only true/false/on/off/1/0");
+        assert_eq!(
+            err("vacuum (full, parallel 2) t"),
+            (SqlState::FeatureNotSupported, "VACUUM FULL cannot be performed in parallel".into())
+        );
     }
 }
