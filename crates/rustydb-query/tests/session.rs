@@ -26,6 +26,11 @@ fn code(s: &mut Session, sql: &str) -> &'static str {
     }
 }
 
+/// The messages of a result's notices, one per line.
+fn notices(r: &StatementResult) -> String {
+    r.notices.iter().map(|n| n.message.as_str()).collect::<Vec<_>>().join("\n")
+}
+
 fn texts(r: &StatementResult) -> Vec<Vec<String>> {
     r.rows.iter().map(|row| row.iter().map(|v| v.to_pg_text().unwrap_or_else(|| "NULL".into())).collect()).collect()
 }
@@ -225,7 +230,7 @@ fn vacuum_cleans_heap_and_indexes_and_spares_what_a_snapshot_still_reads() {
     ok(&mut s, "DELETE FROM t WHERE id >= 100");
     // 200 x 5 old versions and 100 deleted ones, all still visible to the old snapshot.
     let verbose = ok(&mut s, "VACUUM VERBOSE t");
-    let report = verbose.notices.iter().map(|n| n.message.clone()).collect::<Vec<_>>().join("\n");
+    let report = notices(&verbose);
     assert!(report.contains("tuples: 0 removed, 100 remain, 1100 are dead but not yet removable"), "{report}");
     assert_eq!(texts(&ok(&mut old, "SELECT v FROM t WHERE id = 1"))[0][0], format!("row 1 {}", "x".repeat(60)));
     assert_eq!(ok(&mut old, "SELECT id FROM t WHERE b = 150").rows.len(), 1, "deleted, but not for this snapshot");
@@ -246,7 +251,7 @@ fn vacuum_cleans_heap_and_indexes_and_spares_what_a_snapshot_still_reads() {
     };
     assert_eq!(entries(7), vec![6; 4], "every version of row 7 is in every index");
     let verbose = ok(&mut s, "VACUUM (VERBOSE) t");
-    let report = verbose.notices.iter().map(|n| n.message.clone()).collect::<Vec<_>>().join("\n");
+    let report = notices(&verbose);
     assert!(report.contains("tuples: 1100 removed, 100 remain, 0 are dead but not yet removable"), "{report}");
     assert!(report.contains("index entries: 4400 removed"), "{report}");
     assert_eq!(entries(7), vec![1; 4], "only the live version is left in each index");
@@ -286,7 +291,7 @@ fn vacuum_cleans_heap_and_indexes_and_spares_what_a_snapshot_still_reads() {
     ok(&mut s, "CREATE TABLE big (k TEXT PRIMARY KEY)");
     assert_eq!(code(&mut s, &format!("INSERT INTO big VALUES ('{}')", "k".repeat(5000))), "54000");
     let verbose = ok(&mut s, "VACUUM VERBOSE big");
-    let report = verbose.notices.iter().map(|n| n.message.clone()).collect::<Vec<_>>().join("\n");
+    let report = notices(&verbose);
     assert!(report.contains("tuples: 1 removed, 0 remain"), "{report}");
     assert_eq!(code(&mut s, "VACUUM t, nosuch"), "42P01");
     assert_eq!(code(&mut s, "VACUUM (nosuch) t"), "42601");
@@ -369,7 +374,7 @@ fn vacuum_of_the_catalog_never_lets_a_dropped_tables_id_come_back() {
         let dropped: i64 = id_of(&mut s, "gone").parse().unwrap();
         ok(&mut s, "DROP TABLE gone");
         let verbose = ok(&mut s, "VACUUM VERBOSE");
-        let report = verbose.notices.iter().map(|n| n.message.clone()).collect::<Vec<_>>().join("\n");
+        let report = notices(&verbose);
         assert!(report.contains("pg_catalog.rustydb_columns\": index scans: 0\npages: 0 removed, 1 remain, 1 scanned (100.00% of total)\ntuples: 1 removed"), "{report}");
         drop(s);
         engine.shutdown().unwrap();
