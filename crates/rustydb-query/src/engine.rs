@@ -12,7 +12,9 @@ use rustydb_foundation::{DbError, FileId, PageId, Result, TableId, TupleId};
 use rustydb_index::lsm::{LoggedEntry, LsmOptions};
 use rustydb_index::{BTree, HashIndex, Index, LsmTree, keycode};
 use rustydb_storage::{StorageEngine, StorageOptions};
-use rustydb_txn::{CheckpointReport, IndexLog, IsolationLevel, RecoveryReport, Transaction, TxnManager, recover};
+use rustydb_txn::{
+    CheckpointReport, IndexLog, IsolationLevel, LockWait, RecoveryReport, Transaction, TxnManager, recover,
+};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -251,14 +253,28 @@ impl Engine {
         Arc::new(IndexLog::new(self.tm.storage().log().clone()))
     }
 
-    /// Runs `work` in a fresh transaction, committing on success and aborting on error.
+    /// Runs `work` in a fresh READ COMMITTED transaction, committing on success and aborting on
+    /// error. Its lock waits have the defaults (see [`Engine::with_transaction_waiting`]).
     pub fn with_transaction<T>(
         &self,
         user: &str,
         database: &str,
         work: impl FnOnce(&mut ExecContext<'_>) -> Result<T>,
     ) -> Result<T> {
+        self.with_transaction_waiting(user, database, LockWait::default(), work)
+    }
+
+    /// [`Engine::with_transaction`] whose lock waits follow `wait` (a session's lock_timeout
+    /// and deadlock_timeout).
+    pub fn with_transaction_waiting<T>(
+        &self,
+        user: &str,
+        database: &str,
+        wait: LockWait,
+        work: impl FnOnce(&mut ExecContext<'_>) -> Result<T>,
+    ) -> Result<T> {
         let mut txn = self.tm.begin(IsolationLevel::ReadCommitted);
+        txn.wait = wait;
         let snapshot = self.tm.statement_snapshot(&mut txn);
         let mut ctx = ExecContext::new(self, &mut txn, snapshot, user, database);
         match work(&mut ctx) {

@@ -258,9 +258,9 @@ impl Session {
         let busy = if cmd.skip_locked { Busy::Skip } else { Busy::Wait };
         let mut result = StatementResult::tag("VACUUM");
         for table in &tables {
-            let schema = if table.is_system() { "pg_catalog" } else { "public" };
             if cmd.verbose {
-                result.notices.push(Notice::info(format!("vacuuming \"{}.{schema}.{}\"", self.database, table.name)));
+                let name = vacuum::qualified_name(&self.database, table);
+                result.notices.push(Notice::info(format!("vacuuming \"{name}\"")));
             }
             let report = self.in_own_transaction(|ctx| vacuum::vacuum_table(ctx, table, busy))?;
             match report {
@@ -279,18 +279,10 @@ impl Session {
         Ok(result)
     }
 
-    /// Runs `work` in a READ COMMITTED transaction of its own that waits for locks as the
-    /// session's settings say, committing on success.
+    /// Runs `work` in a transaction of its own that waits for locks as the session's settings
+    /// say.
     fn in_own_transaction<T>(&self, work: impl FnOnce(&mut ExecContext<'_>) -> Result<T>) -> Result<T> {
-        let tm = self.engine.txn_manager();
-        let mut txn = tm.begin(IsolationLevel::ReadCommitted);
-        txn.wait = self.settings.lock_wait();
-        let mut guard = tm.guard(txn);
-        let snapshot = tm.statement_snapshot(guard.txn());
-        let mut ctx = ExecContext::new(&self.engine, guard.txn(), snapshot, &self.user, &self.database);
-        let result = work(&mut ctx)?;
-        guard.commit()?;
-        Ok(result)
+        self.engine.with_transaction_waiting(&self.user, &self.database, self.settings.lock_wait(), work)
     }
 
     fn run(&mut self, stmt: &ast::Statement) -> Result<StatementResult> {

@@ -26,12 +26,14 @@
 //!
 //! [`TxnManager::dead_on_page`]: rustydb_txn::TxnManager::dead_on_page
 
-use crate::catalog::TableDef;
+use crate::catalog::{IndexDef, TableDef};
 use crate::context::ExecContext;
+use crate::engine::{OpenIndex, PrimaryKey};
 use parking_lot::{Condvar, Mutex};
 use rustydb_foundation::row::decode_row;
 use rustydb_foundation::{DbError, Result, SqlState, TableId, TupleId, TxnId, Value};
 use rustydb_index::{Index, keycode};
+use rustydb_storage::TupleArena;
 use rustydb_txn::{DeadVersion, LockMode, LockTarget, WaitPolicy};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -103,12 +105,13 @@ pub fn vacuum_table(ctx: &mut ExecContext<'_>, table: &TableDef, busy: Busy) -> 
         horizon,
         elapsed: Duration::ZERO,
     };
+    let mut arena = TupleArena::new();
     for page in 0..report.pages {
         if busy == Busy::Skip && ctx.engine.activity().stopping() {
             // Autovacuum at shutdown: what is left waits for the next start.
             break;
         }
-        let sweep = tm.dead_on_page(&heap, page, horizon)?;
+        let sweep = tm.dead_on_page(&heap, page, horizon, &mut arena)?;
         report.remain += sweep.live;
         report.recently_dead += sweep.recently_dead;
         for dead in &sweep.dead {
@@ -129,8 +132,8 @@ pub fn vacuum_table(ctx: &mut ExecContext<'_>, table: &TableDef, busy: Busy) -> 
 
 /// A table's indexes, open for removing entries.
 struct Indexes {
-    primary: Option<std::sync::Arc<crate::engine::PrimaryKey>>,
-    secondary: Vec<(crate::catalog::IndexDef, std::sync::Arc<crate::engine::OpenIndex>)>,
+    primary: Option<Arc<PrimaryKey>>,
+    secondary: Vec<(IndexDef, Arc<OpenIndex>)>,
 }
 
 impl Indexes {
@@ -209,18 +212,23 @@ pub fn targets(ctx: &mut ExecContext<'_>, names: &[(String, Vec<String>)]) -> Re
         .collect()
 }
 
+/// `database.schema.table`, as VACUUM VERBOSE names a table.
+pub fn qualified_name(database: &str, table: &TableDef) -> String {
+    let schema = if table.is_system() { "pg_catalog" } else { "public" };
+    format!("{database}.{schema}.{}", table.name)
+}
+
 /// VACUUM VERBOSE's report of one table, worded as PostgreSQL 15's.
 pub fn verbose_report(database: &str, table: &TableDef, report: &VacuumReport, next: TxnId) -> String {
-    let schema = if table.is_system() { "pg_catalog" } else { "public" };
     let index_scans = u64::from(report.index_entries_removed > 0);
     format!(
-        "finished vacuuming \"{database}.{schema}.{name}\": index scans: {index_scans}\n\
+        "finished vacuuming \"{name}\": index scans: {index_scans}\n\
          pages: 0 removed, {pages} remain, {pages} scanned (100.00% of total)\n\
          tuples: {removed} removed, {remain} remain, {recent} are dead but not yet removable\n\
          removable cutoff: {cutoff}, which was {age} XIDs old when operation ended\n\
          index entries: {entries} removed\n\
          system usage: elapsed: {elapsed:.2} s",
-        name = table.name,
+        name = qualified_name(database, table),
         pages = report.pages,
         removed = report.removed,
         remain = report.remain,

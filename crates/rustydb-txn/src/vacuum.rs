@@ -30,7 +30,7 @@ use crate::record::Record;
 use crate::status::Status;
 use crate::tuple::{self, Header};
 use rustydb_foundation::{Result, TupleId, TxnId};
-use rustydb_storage::HeapFile;
+use rustydb_storage::{HeapFile, TupleArena};
 
 /// A version no snapshot can see any more.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,13 +64,20 @@ impl TxnManager {
     }
 
     /// Sorts the versions on page `number` of `heap` into dead, live and recently dead, as of
-    /// `horizon` (taken before the page is read, so it is never too new).
-    pub fn dead_on_page(&self, heap: &HeapFile, number: u32, horizon: TxnId) -> Result<PageSweep> {
-        let versions = heap.scan_page(number)?;
+    /// `horizon` (taken before the page is read, so it is never too new). The page is read
+    /// into `arena` (reused page after page); only dead versions are copied out.
+    pub fn dead_on_page(
+        &self,
+        heap: &HeapFile,
+        number: u32,
+        horizon: TxnId,
+        arena: &mut TupleArena,
+    ) -> Result<PageSweep> {
+        heap.scan_page_into(number, arena)?;
         let mut sweep = PageSweep::default();
         let status = self.status.read();
-        for (tid, bytes) in versions {
-            let header = tuple::header(&bytes)?;
+        for (tid, bytes) in arena.iter() {
+            let header = tuple::header(bytes)?;
             let dead = match status.status(header.xmin) {
                 Status::Aborted => true,
                 Status::InProgress => false,
@@ -87,7 +94,7 @@ impl TxnManager {
                 },
             };
             if dead {
-                sweep.dead.push(DeadVersion { tid, header, body: tuple::body(&bytes).to_vec() });
+                sweep.dead.push(DeadVersion { tid, header, body: tuple::body(bytes).to_vec() });
             } else {
                 sweep.live += 1;
             }

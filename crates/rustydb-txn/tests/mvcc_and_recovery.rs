@@ -356,7 +356,8 @@ fn vacuum_removes_what_no_snapshot_can_see_and_keeps_what_one_still_might() {
     tm.insert(&mut t3, &heap, b"never committed").unwrap();
     tm.abort(t3);
 
-    let sweep = |tm: &TxnManager| tm.dead_on_page(&heap, 0, tm.vacuum_horizon()).unwrap();
+    let mut arena = rustydb_storage::TupleArena::new();
+    let mut sweep = |tm: &TxnManager| tm.dead_on_page(&heap, 0, tm.vacuum_horizon(), &mut arena).unwrap();
     let first = sweep(&tm);
     let dead: Vec<&[u8]> = first.dead.iter().map(|d| &d.body[..]).collect();
     assert_eq!(dead, vec![&b"never committed"[..]], "an aborted insert is dead at once");
@@ -425,6 +426,12 @@ fn a_row_wait_times_out_on_the_injected_clock() {
     std::thread::sleep(std::time::Duration::from_millis(50));
     assert!(!waiter.is_finished(), "gave up before lock_timeout passed on the clock");
     clock.advance(std::time::Duration::from_millis(100));
+    // Within half a second of real time: on the real clock it would take the whole 5 s.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(500);
+    while !waiter.is_finished() {
+        assert!(std::time::Instant::now() < deadline, "the wait did not end when its clock said so");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
     let err = waiter.join().unwrap().unwrap_err();
     assert_eq!(err.sqlstate(), SqlState::LockNotAvailable);
     tm.abort(holder);

@@ -186,6 +186,17 @@ mod tests {
     use super::*;
     use rustydb_foundation::{FileId, ManualClock};
 
+    /// The result of `thread`, which must end within half a second of real time: a wait timed
+    /// on the real clock instead of the test's would take its whole timeout.
+    fn ends_soon<T>(thread: std::thread::JoinHandle<T>) -> T {
+        let deadline = std::time::Instant::now() + Duration::from_millis(500);
+        while !thread.is_finished() {
+            assert!(std::time::Instant::now() < deadline, "the wait did not end when its clock said so");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        thread.join().unwrap()
+    }
+
     fn quick() -> LockWait {
         LockWait { lock_timeout: None, deadlock_timeout: Duration::from_millis(50) }
     }
@@ -221,7 +232,7 @@ mod tests {
         std::thread::sleep(Duration::from_millis(30));
         assert!(!waiter.is_finished(), "timed out before its lock_timeout had passed on its clock");
         clock.advance(Duration::from_millis(1));
-        let err = waiter.join().unwrap().unwrap_err();
+        let err = ends_soon(waiter).unwrap_err();
         assert_eq!(err.sqlstate(), SqlState::LockNotAvailable);
         assert!(m.held(TxnId(2), t).is_empty());
     }
@@ -251,8 +262,8 @@ mod tests {
         std::thread::sleep(Duration::from_millis(30));
         assert!(!older.is_finished() && !younger.is_finished(), "the cycle was broken before deadlock_timeout");
         clock.advance(Duration::from_secs(1));
-        let err = younger.join().unwrap().unwrap_err();
+        let err = ends_soon(younger).unwrap_err();
         assert_eq!(err.sqlstate(), SqlState::DeadlockDetected, "the youngest is the victim");
-        assert!(older.join().unwrap().unwrap(), "the older transaction did not get its lock");
+        assert!(ends_soon(older).unwrap(), "the older transaction did not get its lock");
     }
 }
