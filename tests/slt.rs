@@ -57,6 +57,8 @@ pub struct FileResult {
 pub const WRONG_RESULT: &str = "wrong result";
 /// The failure kind of a record that should have failed and did not.
 pub const UNEXPECTED_SUCCESS: &str = "unexpected success";
+/// The failure kind of a statement that failed with another error than the one expected.
+pub const WRONG_ERROR: &str = "wrong error";
 
 /// What went wrong with one record: its kind (see [`FileResult::failure_kinds`]) and a description.
 type Problem = Option<(String, String)>;
@@ -86,7 +88,8 @@ pub async fn run_file(client: &Client, path: &Path, options: &Options) -> Result
                 let sql = rewrite_index(&sql, options.index_method.as_deref());
                 let outcome = client.simple_query(&sql).await;
                 let problem: Problem = match (&expected, outcome) {
-                    (StatementExpect::Ok, Ok(_)) | (StatementExpect::Error(_), Err(_)) => None,
+                    (StatementExpect::Ok, Ok(_)) => None,
+                    (StatementExpect::Error(want), Err(e)) => wrong_error(want, &e),
                     (StatementExpect::Count(n), Ok(messages)) => {
                         let count = messages.iter().find_map(|m| match m {
                             SimpleQueryMessage::CommandComplete(c) => Some(*c),
@@ -106,7 +109,7 @@ pub async fn run_file(client: &Client, path: &Path, options: &Options) -> Result
                 }
                 let outcome = client.simple_query(&sql).await;
                 let problem: Problem = match (expected, outcome) {
-                    (QueryExpect::Error(_), Err(_)) => None,
+                    (QueryExpect::Error(want), Err(e)) => wrong_error(&want, &e),
                     (QueryExpect::Error(_), Ok(_)) => {
                         Some((UNEXPECTED_SUCCESS.into(), "expected an error, query succeeded".into()))
                     }
@@ -125,6 +128,14 @@ pub async fn run_file(client: &Client, path: &Path, options: &Options) -> Result
         }
     }
     Ok(result)
+}
+
+/// The problem with an error that is not the one expected (`error (SQLSTATE)` or a regex on
+/// the message; the corpus only ever says `error`, which any error matches).
+fn wrong_error(want: &sqllogictest::ExpectedError, e: &tokio_postgres::Error) -> Problem {
+    let (code, message) = describe(e);
+    (!want.is_match(&message, Some(&code)))
+        .then(|| (WRONG_ERROR.into(), format!("expected error {want}, got {code}: {message}")))
 }
 
 impl FileResult {

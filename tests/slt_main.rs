@@ -1,7 +1,11 @@
 //! Runs sqllogictest files over the wire, each on a fresh server, and prints one line per file
 //! in the format of `../shared/conformance/pg15-baseline.txt`.
 //!
-//! `cargo run -p rustydb-tests --bin slt -- [--method btree|hash|lsm] [--verbose | --all-failures] FILE...`
+//! `cargo run -p rustydb-tests --bin slt -- [--method btree|hash|lsm] [--verbose | --all-failures]
+//! [--connect CONNINFO] FILE...`
+//!
+//! `--connect` runs the files against another server instead (PostgreSQL 15, to check an
+//! expected result): each file then starts with the `public` schema dropped and made again.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A tool: a failure to start is reported by panicking.
 
@@ -16,11 +20,13 @@ async fn main() {
     let mut options = Options::default();
     let mut verbose = false;
     let mut files: Vec<PathBuf> = Vec::new();
+    let mut connect: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--method" => options.index_method = args.next(),
             "--verbose" => verbose = true,
+            "--connect" => connect = args.next(),
             "--all-failures" => {
                 verbose = true;
                 options.max_reported = usize::MAX;
@@ -30,8 +36,19 @@ async fn main() {
     }
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     for file in &files {
-        let server = TestServer::start();
-        let client = server.connect().await;
+        let (_server, client) = match &connect {
+            None => {
+                let server = TestServer::start();
+                let client = server.connect().await;
+                (Some(server), client)
+            }
+            Some(conninfo) => {
+                let (client, connection) = tokio_postgres::connect(conninfo, tokio_postgres::NoTls).await.unwrap();
+                tokio::spawn(connection);
+                client.batch_execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public").await.unwrap();
+                (None, client)
+            }
+        };
         let started = Instant::now();
         match run_file(&client, file, &options).await {
             Ok(result) => {

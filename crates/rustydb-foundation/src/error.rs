@@ -21,6 +21,18 @@ pub enum SqlState {
     NumericValueOutOfRange,
     /// 22012 division_by_zero
     DivisionByZero,
+    /// 2201F invalid_argument_for_power_function
+    InvalidArgumentForPowerFunction,
+    /// 22011 substring_error
+    SubstringError,
+    /// 21000 cardinality_violation (a scalar subquery returned several rows)
+    CardinalityViolation,
+    /// 42712 duplicate_alias
+    DuplicateAlias,
+    /// 42809 wrong_object_type
+    WrongObjectType,
+    /// 42P17 invalid_object_definition (also "infinite recursion" in view expansion)
+    InvalidRecursion,
     /// 22023 invalid_parameter_value
     InvalidParameterValue,
     /// 22P02 invalid_text_representation
@@ -122,6 +134,12 @@ impl SqlState {
             StringDataRightTruncation => "22001",
             NumericValueOutOfRange => "22003",
             DivisionByZero => "22012",
+            InvalidArgumentForPowerFunction => "2201F",
+            SubstringError => "22011",
+            CardinalityViolation => "21000",
+            DuplicateAlias => "42712",
+            WrongObjectType => "42809",
+            InvalidRecursion => "42P17",
             InvalidParameterValue => "22023",
             InvalidTextRepresentation => "22P02",
             NotNullViolation => "23502",

@@ -1,24 +1,15 @@
-//! Binding expressions: resolving column names against the scope, typing every node, folding
-//! untyped literals into the type their context asks for, and refusing what PostgreSQL refuses
-//! with its SQLSTATE (42703 unknown column, 42883 no such operator or function, 42804 wrong type).
+//! Binding expressions: resolving column names against the query binder's scopes, typing every
+//! node, folding untyped literals into the type their context asks for, and refusing what
+//! PostgreSQL refuses with its SQLSTATE (42703 unknown column, 42883 no such operator or
+//! function, 42804 wrong type). Aggregate calls and subqueries are handed to the
+//! [`QueryBinder`], which knows the clause being bound and the enclosing queries.
 
-use crate::catalog::TableDef;
-use crate::expr::{BinaryOp, EvalEnv, Expr, Function};
-use crate::types::{CastContext, arithmetic_type, can_cast, cast_value};
+use crate::bind_query::QueryBinder;
+use crate::expr::{BinaryOp, EvalEnv, Expr, Subquery, SubqueryKind};
+use crate::functions;
+use crate::types::{CastContext, arithmetic_type, can_cast, cast_value, common_type};
 use rustydb_foundation::{DataType, DbError, Result, SqlState, Value};
 use sqlparser::ast;
-
-/// The names an expression may refer to: the columns of the FROM table, if any.
-#[derive(Debug, Clone, Copy)]
-pub struct Scope<'a> {
-    /// The table in scope and the name it is known by (its alias, or its own name).
-    pub table: Option<(&'a TableDef, &'a str)>,
-}
-
-impl Scope<'_> {
-    /// An empty scope (no FROM clause).
-    pub const EMPTY: Scope<'static> = Scope { table: None };
-}
 
 /// Folds an identifier as PostgreSQL does: unquoted names are lower-cased.
 pub fn ident_name(ident: &ast::Ident) -> String {
@@ -28,63 +19,207 @@ pub fn ident_name(ident: &ast::Ident) -> String {
     }
 }
 
-/// Binds an expression in `scope`.
-pub fn bind(expr: &ast::Expr, scope: Scope<'_>) -> Result<Expr> {
+/// Binds an expression in the binder's current scope.
+pub fn bind(expr: &ast::Expr, b: &mut QueryBinder<'_, '_>) -> Result<Expr> {
     use ast::Expr as E;
     match expr {
-        E::Identifier(ident) => column(scope, None, &ident_name(ident)),
+        E::Identifier(ident) => b.column(None, &ident_name(ident)),
         E::CompoundIdentifier(parts) => match parts.as_slice() {
-            [table, col] => column(scope, Some(&ident_name(table)), &ident_name(col)),
+            [table, col] => b.column(Some(&ident_name(table)), &ident_name(col)),
+            [schema, table, col] if ident_name(schema) == "public" => {
+                b.column(Some(&ident_name(table)), &ident_name(col))
+            }
             _ => Err(DbError::unsupported(format!("the name {expr}"))),
         },
         E::Value(v) => literal(&v.value),
-        E::Nested(inner) => bind(inner, scope),
-        E::UnaryOp { op, expr: inner } => unary(*op, inner, scope),
+        E::Nested(inner) => bind(inner, b),
+        E::UnaryOp { op, expr: inner } => unary(*op, inner, b),
         E::BinaryOp { left, op, right } => {
             let op = binary_op(op)?;
-            binary(op, bind(left, scope)?, bind(right, scope)?)
+            let (l, r) = (bind(left, b)?, bind(right, b)?);
+            binary(op, l, r)
         }
-        E::IsNull(inner) => Ok(Expr::IsNull { arg: Box::new(bind(inner, scope)?), negated: false }),
-        E::IsNotNull(inner) => Ok(Expr::IsNull { arg: Box::new(bind(inner, scope)?), negated: true }),
-        E::IsTrue(inner) => binary(BinaryOp::Eq, bind(inner, scope)?, Expr::literal(Value::Bool(true))),
-        E::IsFalse(inner) => binary(BinaryOp::Eq, bind(inner, scope)?, Expr::literal(Value::Bool(false))),
-        E::Between { expr: inner, negated, low, high } => between(inner, *negated, low, high, scope),
-        E::InList { expr: inner, list, negated } => in_list(inner, list, *negated, scope),
+        E::IsNull(inner) => Ok(Expr::IsNull { arg: Box::new(bind(inner, b)?), negated: false }),
+        E::IsNotNull(inner) => Ok(Expr::IsNull { arg: Box::new(bind(inner, b)?), negated: true }),
+        E::IsTrue(inner) => truth(inner, true, false, b),
+        E::IsNotTrue(inner) => truth(inner, true, true, b),
+        E::IsFalse(inner) => truth(inner, false, false, b),
+        E::IsNotFalse(inner) => truth(inner, false, true, b),
+        E::IsDistinctFrom(l, r) => {
+            let (l, r) = (bind(l, b)?, bind(r, b)?);
+            binary(BinaryOp::IsDistinctFrom, l, r)
+        }
+        E::IsNotDistinctFrom(l, r) => {
+            let (l, r) = (bind(l, b)?, bind(r, b)?);
+            binary(BinaryOp::IsNotDistinctFrom, l, r)
+        }
+        E::Between { expr: inner, negated, low, high } => between(inner, *negated, low, high, b),
+        E::InList { expr: inner, list, negated } => in_list(inner, list, *negated, b),
+        E::InSubquery { expr: inner, subquery, negated } => {
+            let arg = bind(inner, b)?;
+            let any = quantified(arg, BinaryOp::Eq, subquery, false, b)?;
+            Ok(if *negated { Expr::Not(Box::new(any)) } else { any })
+        }
+        E::Exists { .. } | E::Subquery(_) | E::AnyOp { .. } | E::AllOp { .. } => subquery_expr(expr, b),
+        E::Case { operand, conditions, else_result, .. } => {
+            case(operand.as_deref(), conditions, else_result.as_deref(), b)
+        }
         E::Like { negated, expr: inner, pattern, escape_char: None, any: false } => {
-            like(inner, pattern, *negated, false, scope)
+            like(inner, pattern, *negated, false, b)
         }
         E::ILike { negated, expr: inner, pattern, escape_char: None, any: false } => {
-            like(inner, pattern, *negated, true, scope)
+            like(inner, pattern, *negated, true, b)
         }
         E::Cast { expr: inner, data_type, format: None, .. } => {
-            cast(bind(inner, scope)?, convert_type(data_type)?, CastContext::Explicit)
+            let to = convert_type(data_type)?;
+            cast(bind(inner, b)?, to, CastContext::Explicit)
         }
-        E::Function(f) => function(f, scope),
+        E::Function(f) => function(f, b),
+        E::Substring { .. } | E::Trim { .. } | E::Position { .. } => special_function(expr, b),
         other => Err(DbError::unsupported(format!("the expression {other}"))),
     }
 }
 
-fn column(scope: Scope<'_>, qualifier: Option<&str>, name: &str) -> Result<Expr> {
-    let Some((table, alias)) = scope.table else {
-        return Err(match qualifier {
-            Some(q) => missing_from(q),
-            None => DbError::undefined_column(name),
-        });
-    };
-    if let Some(q) = qualifier
-        && q != alias
-    {
-        return Err(missing_from(q));
+/// EXISTS, scalar subqueries and `op ANY/ALL (subquery)` (apart from `bind`, whose stack frame
+/// every expression level pays for).
+fn subquery_expr(expr: &ast::Expr, b: &mut QueryBinder<'_, '_>) -> Result<Expr> {
+    use ast::Expr as E;
+    match expr {
+        E::Exists { subquery, negated } => {
+            let (plan, _) = b.subquery(subquery)?;
+            let sq = Subquery {
+                id: b.subquery_id(),
+                plan,
+                kind: SubqueryKind::Exists,
+                correlated: false,
+                ty: DataType::Bool,
+            };
+            let e = Expr::Subquery(Box::new(sq));
+            Ok(if *negated { Expr::Not(Box::new(e)) } else { e })
+        }
+        E::Subquery(q) => {
+            let (plan, columns) = b.subquery(q)?;
+            let [column] = columns.as_slice() else {
+                return Err(DbError::syntax("subquery must return only one column"));
+            };
+            let sq = Subquery {
+                id: b.subquery_id(),
+                plan,
+                kind: SubqueryKind::Scalar,
+                correlated: false,
+                ty: column.data_type,
+            };
+            Ok(Expr::Subquery(Box::new(sq)))
+        }
+        E::AnyOp { left, compare_op, right, .. } | E::AllOp { left, compare_op, right } => {
+            let all = matches!(expr, E::AllOp { .. });
+            let op = binary_op(compare_op)?;
+            if !op.is_comparison() {
+                return Err(DbError::unsupported(format!("the operator {compare_op} with ANY/ALL")));
+            }
+            let arg = bind(left, b)?;
+            let subquery = match right.as_ref() {
+                E::Subquery(q) => q,
+                E::Nested(inner) => match inner.as_ref() {
+                    E::Subquery(q) => q,
+                    _ => return Err(DbError::unsupported("ANY/ALL over an array")),
+                },
+                _ => return Err(DbError::unsupported("ANY/ALL over an array")),
+            };
+            quantified(arg, op, subquery, all, b)
+        }
+        other => Err(DbError::Internal(format!("{other} is not a subquery expression"))),
     }
-    let index = table.schema.index_of(name).ok_or_else(|| match qualifier {
-        Some(q) => DbError::sql(SqlState::UndefinedColumn, format!("column {q}.{name} does not exist")),
-        None => DbError::undefined_column(name),
-    })?;
-    Ok(Expr::Column { index, ty: table.schema.columns[index].data_type })
 }
 
-fn missing_from(table: &str) -> DbError {
-    DbError::sql(SqlState::UndefinedTable, format!("missing FROM-clause entry for table \"{table}\""))
+/// SUBSTRING, TRIM and POSITION, which SQL writes with keywords between the arguments.
+fn special_function(expr: &ast::Expr, b: &mut QueryBinder<'_, '_>) -> Result<Expr> {
+    use ast::Expr as E;
+    match expr {
+        E::Substring { expr: inner, substring_from, substring_for, .. } => {
+            let mut args = vec![bind(inner, b)?];
+            args.push(match substring_from {
+                Some(from) => bind(from, b)?,
+                None => Expr::literal(Value::Int4(1)),
+            });
+            if let Some(n) = substring_for {
+                args.push(bind(n, b)?);
+            }
+            functions::resolve("substr", args, false)
+        }
+        E::Trim { expr: inner, trim_where, trim_what, trim_characters: None } => {
+            let name = match trim_where {
+                Some(ast::TrimWhereField::Leading) => "ltrim",
+                Some(ast::TrimWhereField::Trailing) => "rtrim",
+                _ => "btrim",
+            };
+            let mut args = vec![bind(inner, b)?];
+            if let Some(what) = trim_what {
+                args.push(bind(what, b)?);
+            }
+            functions::resolve(name, args, false)
+        }
+        E::Position { expr: needle, r#in } => {
+            let args = vec![bind(r#in, b)?, bind(needle, b)?];
+            functions::resolve("strpos", args, false)
+        }
+        other => Err(DbError::unsupported(format!("the expression {other}"))),
+    }
+}
+
+/// `x IS [NOT] TRUE/FALSE`: never NULL.
+fn truth(inner: &ast::Expr, value: bool, negated: bool, b: &mut QueryBinder<'_, '_>) -> Result<Expr> {
+    let arg = boolean(bind(inner, b)?, if value { "IS TRUE" } else { "IS FALSE" })?;
+    let op = if negated { BinaryOp::IsDistinctFrom } else { BinaryOp::IsNotDistinctFrom };
+    binary(op, arg, Expr::literal(Value::Bool(value)))
+}
+
+/// `arg op ANY/ALL (subquery)`, and IN as `= ANY`.
+fn quantified(arg: Expr, op: BinaryOp, q: &ast::Query, all: bool, b: &mut QueryBinder<'_, '_>) -> Result<Expr> {
+    let (plan, columns) = b.subquery(q)?;
+    let [column] = columns.as_slice() else {
+        return Err(DbError::syntax("subquery has too many columns"));
+    };
+    // Type-check the comparison as `arg op column` would be.
+    let probe = binary(op, arg.clone(), Expr::Column { index: usize::MAX, ty: column.data_type })?;
+    let arg = match probe {
+        Expr::Binary { left, .. } => left,
+        // A NULL operand folded the comparison away; the subquery still decides between
+        // FALSE (no rows) and NULL.
+        _ => Box::new(coerce_unknown(arg, column.data_type)?),
+    };
+    let kind = if all { SubqueryKind::All { arg, op } } else { SubqueryKind::Any { arg, op } };
+    let sq = Subquery { id: b.subquery_id(), plan, kind, correlated: false, ty: DataType::Bool };
+    Ok(Expr::Subquery(Box::new(sq)))
+}
+
+fn case(
+    operand: Option<&ast::Expr>,
+    conditions: &[ast::CaseWhen],
+    otherwise: Option<&ast::Expr>,
+    b: &mut QueryBinder<'_, '_>,
+) -> Result<Expr> {
+    let operand = operand.map(|o| bind(o, b)).transpose()?;
+    let mut whens = Vec::with_capacity(conditions.len());
+    let mut results = Vec::with_capacity(conditions.len() + 1);
+    for c in conditions {
+        let when = bind(&c.condition, b)?;
+        let when = match &operand {
+            Some(o) => binary(BinaryOp::Eq, o.clone(), when)?,
+            None => boolean(when, "CASE/WHEN")?,
+        };
+        whens.push(when);
+        results.push(bind(&c.result, b)?);
+    }
+    if let Some(e) = otherwise {
+        results.push(bind(e, b)?);
+    }
+    let types: Vec<DataType> = results.iter().map(Expr::data_type).collect();
+    let ty = common_type(&types, "CASE")?;
+    let mut results = results.into_iter().map(|r| cast(r, ty, CastContext::Implicit)).collect::<Result<Vec<_>>>()?;
+    let otherwise = if otherwise.is_some() { results.pop().map(Box::new) } else { None };
+    let branches = whens.into_iter().zip(results).collect();
+    Ok(Expr::Case { branches, otherwise, ty })
 }
 
 fn literal(v: &ast::Value) -> Result<Expr> {
@@ -117,10 +252,9 @@ fn number(text: &str) -> Result<Value> {
     Value::parse_as(text, DataType::Float8)
 }
 
-fn unary(op: ast::UnaryOperator, inner: &ast::Expr, scope: Scope<'_>) -> Result<Expr> {
-    let arg = bind(inner, scope)?;
+fn unary(op: ast::UnaryOperator, inner: &ast::Expr, b: &mut QueryBinder<'_, '_>) -> Result<Expr> {
     match op {
-        ast::UnaryOperator::Plus => numeric_operand(arg, "+"),
+        ast::UnaryOperator::Plus => numeric_operand(bind(inner, b)?, "+"),
         ast::UnaryOperator::Minus => {
             // Fold `-<literal>` so that -2147483648 is an int4, as in PostgreSQL.
             if let ast::Expr::Value(v) = inner
@@ -128,9 +262,9 @@ fn unary(op: ast::UnaryOperator, inner: &ast::Expr, scope: Scope<'_>) -> Result<
             {
                 return Ok(Expr::literal(number(&format!("-{text}"))?));
             }
-            Ok(Expr::Negate(Box::new(numeric_operand(arg, "-")?)))
+            Ok(Expr::Negate(Box::new(numeric_operand(bind(inner, b)?, "-")?)))
         }
-        ast::UnaryOperator::Not => Ok(Expr::Not(Box::new(boolean(arg, "NOT")?))),
+        ast::UnaryOperator::Not => Ok(Expr::Not(Box::new(boolean(bind(inner, b)?, "NOT")?))),
         other => Err(DbError::unsupported(format!("the operator {other}"))),
     }
 }
@@ -169,6 +303,14 @@ fn binary_op(op: &ast::BinaryOperator) -> Result<BinaryOp> {
 
 /// Binds `left op right`, resolving untyped literals against the other side.
 pub fn binary(op: BinaryOp, left: Expr, right: Expr) -> Result<Expr> {
+    if matches!(op, BinaryOp::IsDistinctFrom | BinaryOp::IsNotDistinctFrom) {
+        let (left, right) = unify(left, right, BinaryOp::Eq)?;
+        let (lt, rt) = (left.data_type(), right.data_type());
+        if !comparable(lt, rt) {
+            return Err(no_operator(lt, BinaryOp::Eq, rt));
+        }
+        return Ok(Expr::Binary { op, left: Box::new(left), right: Box::new(right), ty: DataType::Bool });
+    }
     if matches!(op, BinaryOp::And | BinaryOp::Or) {
         let (l, r) = (boolean(left, op.symbol())?, boolean(right, op.symbol())?);
         return Ok(Expr::Binary { op, left: Box::new(l), right: Box::new(r), ty: DataType::Bool });
@@ -183,6 +325,13 @@ pub fn binary(op: BinaryOp, left: Expr, right: Expr) -> Result<Expr> {
         arithmetic_type(lt, rt).filter(|t| op != BinaryOp::Mod || t.is_integer())
     };
     let ty = ty.ok_or_else(|| no_operator(lt, op, rt))?;
+    // These operators are strict: a NULL operand makes the result NULL without evaluating the
+    // other, as PostgreSQL's constant folding decides at plan time (so `x * y BETWEEN NULL AND
+    // NULL` never evaluates a product that would overflow).
+    let null = |e: &Expr| matches!(e, Expr::Literal { value: Value::Null, .. });
+    if null(&left) || null(&right) {
+        return Ok(Expr::Literal { value: Value::Null, ty });
+    }
     Ok(Expr::Binary { op, left: Box::new(left), right: Box::new(right), ty })
 }
 
@@ -266,25 +415,33 @@ pub fn fold(expr: Expr) -> Result<Expr> {
         return Ok(expr);
     }
     let ty = expr.data_type();
-    let value = expr.eval(&[], &EvalEnv { user: "", database: "" })?;
+    let value = expr.eval(&[], &EvalEnv::new("", ""))?;
     Ok(Expr::Literal { value, ty })
 }
 
-fn between(inner: &ast::Expr, negated: bool, low: &ast::Expr, high: &ast::Expr, scope: Scope<'_>) -> Result<Expr> {
-    let value = bind(inner, scope)?;
-    let lower = binary(BinaryOp::GtEq, value.clone(), bind(low, scope)?)?;
-    let upper = binary(BinaryOp::LtEq, value, bind(high, scope)?)?;
+fn between(
+    inner: &ast::Expr,
+    negated: bool,
+    low: &ast::Expr,
+    high: &ast::Expr,
+    b: &mut QueryBinder<'_, '_>,
+) -> Result<Expr> {
+    let value = bind(inner, b)?;
+    let lower = binary(BinaryOp::GtEq, value.clone(), bind(low, b)?)?;
+    let upper = binary(BinaryOp::LtEq, value, bind(high, b)?)?;
     let both = binary(BinaryOp::And, lower, upper)?;
     Ok(if negated { Expr::Not(Box::new(both)) } else { both })
 }
 
-fn in_list(inner: &ast::Expr, list: &[ast::Expr], negated: bool, scope: Scope<'_>) -> Result<Expr> {
+fn in_list(inner: &ast::Expr, list: &[ast::Expr], negated: bool, b: &mut QueryBinder<'_, '_>) -> Result<Expr> {
     if list.is_empty() {
         return Err(DbError::syntax("syntax error at or near \")\""));
     }
-    let value = bind(inner, scope)?;
-    let items =
-        list.iter().map(|item| binary(BinaryOp::Eq, value.clone(), bind(item, scope)?)).collect::<Result<_>>()?;
+    let value = bind(inner, b)?;
+    let mut items = Vec::with_capacity(list.len());
+    for item in list {
+        items.push(binary(BinaryOp::Eq, value.clone(), bind(item, b)?)?);
+    }
     let any = Expr::AnyOf(items);
     Ok(if negated { Expr::Not(Box::new(any)) } else { any })
 }
@@ -294,10 +451,10 @@ fn like(
     pattern: &ast::Expr,
     negated: bool,
     case_insensitive: bool,
-    scope: Scope<'_>,
+    b: &mut QueryBinder<'_, '_>,
 ) -> Result<Expr> {
-    let arg = coerce_unknown(bind(inner, scope)?, DataType::Text)?;
-    let pattern = coerce_unknown(bind(pattern, scope)?, DataType::Text)?;
+    let arg = coerce_unknown(bind(inner, b)?, DataType::Text)?;
+    let pattern = coerce_unknown(bind(pattern, b)?, DataType::Text)?;
     if !arg.data_type().is_string() || !pattern.data_type().is_string() {
         let op = if case_insensitive { "~~*" } else { "~~" };
         return Err(DbError::sql(
@@ -308,68 +465,44 @@ fn like(
     Ok(Expr::Like { arg: Box::new(arg), pattern: Box::new(pattern), negated, case_insensitive })
 }
 
-fn function(f: &ast::Function, scope: Scope<'_>) -> Result<Expr> {
+fn function(f: &ast::Function, b: &mut QueryBinder<'_, '_>) -> Result<Expr> {
     let name = function_name(&f.name)?;
+    if crate::bind_aggregate::is_aggregate(&name) {
+        return b.aggregate(&name, f);
+    }
     if f.over.is_some() || f.filter.is_some() || !f.within_group.is_empty() {
         return Err(DbError::unsupported(format!("{name} with OVER, FILTER or WITHIN GROUP")));
     }
     let args = match &f.args {
         ast::FunctionArguments::None => Vec::new(),
-        ast::FunctionArguments::List(list) => list
-            .args
-            .iter()
-            .map(|a| match a {
-                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => bind(e, scope),
-                other => Err(DbError::unsupported(format!("the function argument {other}"))),
-            })
-            .collect::<Result<Vec<_>>>()?,
+        ast::FunctionArguments::List(list) => {
+            if list.duplicate_treatment.is_some() || !list.clauses.is_empty() {
+                return Err(DbError::sql(
+                    SqlState::WrongObjectType,
+                    format!("DISTINCT specified, but {name} is not an aggregate function"),
+                ));
+            }
+            let mut args = Vec::with_capacity(list.args.len());
+            for a in &list.args {
+                args.push(match a {
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => bind(e, b)?,
+                    other => return Err(DbError::unsupported(format!("the function argument {other}"))),
+                });
+            }
+            args
+        }
         ast::FunctionArguments::Subquery(_) => return Err(DbError::unsupported("a subquery as function argument")),
     };
-    resolve_function(&name, args, matches!(f.args, ast::FunctionArguments::None))
+    functions::resolve(&name, args, matches!(f.args, ast::FunctionArguments::None))
 }
 
-fn function_name(name: &ast::ObjectName) -> Result<String> {
+/// A function's name, lower case, with a `pg_catalog.` prefix dropped.
+pub fn function_name(name: &ast::ObjectName) -> Result<String> {
     let parts: Vec<String> = name.0.iter().filter_map(|p| p.as_ident().map(ident_name)).collect();
     match parts.as_slice() {
         [n] => Ok(n.clone()),
         [schema, n] if schema == "pg_catalog" => Ok(n.clone()),
         _ => Err(DbError::sql(SqlState::UndefinedFunction, format!("function {name} does not exist"))),
-    }
-}
-
-fn resolve_function(name: &str, args: Vec<Expr>, bare: bool) -> Result<Expr> {
-    let types: Vec<DataType> = args.iter().map(Expr::data_type).collect();
-    let call = |func, args: Vec<Expr>, ty| Ok(Expr::Call { func, args, ty });
-    let text_arg = |args: Vec<Expr>| -> Result<Vec<Expr>> {
-        args.into_iter().map(|a| coerce_unknown(a, DataType::Text)).collect()
-    };
-    match (name, types.as_slice()) {
-        ("version", []) => call(Function::Version, args, DataType::Text),
-        ("current_user" | "session_user" | "user", []) if bare => call(Function::CurrentUser, args, DataType::Text),
-        ("current_database", []) => call(Function::CurrentDatabase, args, DataType::Text),
-        ("current_schema", []) => call(Function::CurrentSchema, args, DataType::Text),
-        ("upper", [t]) if t.is_string() => call(Function::Upper, text_arg(args)?, DataType::Text),
-        ("lower", [t]) if t.is_string() => call(Function::Lower, text_arg(args)?, DataType::Text),
-        ("length" | "char_length" | "character_length", [t]) if t.is_string() => {
-            call(Function::Length, text_arg(args)?, DataType::Int4)
-        }
-        ("abs", [t]) if t.is_numeric() => call(Function::Abs, args, *t),
-        ("coalesce", [first, ..]) => {
-            let ty = types.iter().copied().find(|t| *t != DataType::Unknown).unwrap_or(*first);
-            let ty = if ty == DataType::Unknown { DataType::Text } else { ty };
-            let args = args.into_iter().map(|a| cast(a, ty, CastContext::Implicit)).collect::<Result<Vec<_>>>()?;
-            call(Function::Coalesce, args, ty)
-        }
-        _ => {
-            let list: Vec<&str> = types.iter().map(|t| t.sql_name()).collect();
-            Err(DbError::sql(
-                SqlState::UndefinedFunction,
-                format!("function {name}({}) does not exist", list.join(", ")),
-            )
-            .with_detail(
-                "No function matches the given name and argument types. You might need to add explicit type casts.",
-            ))
-        }
     }
 }
 
@@ -428,11 +561,11 @@ mod tests {
         let ast::Statement::Query(q) = &stmts[0] else { panic!("not a query") };
         let ast::SetExpr::Select(s) = q.body.as_ref() else { panic!("not a select") };
         let ast::SelectItem::UnnamedExpr(e) = &s.projection[0] else { panic!("not an expression") };
-        bind(e, Scope::EMPTY)
+        bind(e, &mut QueryBinder::constant())
     }
 
     fn eval(sql: &str) -> Result<Value> {
-        bind_select_item(sql)?.eval(&[], &EvalEnv { user: "u", database: "d" })
+        bind_select_item(sql)?.eval(&[], &EvalEnv::new("u", "d"))
     }
 
     #[test]
@@ -450,16 +583,21 @@ mod tests {
         assert_eq!(eval("3 NOT IN (1, 2)").unwrap(), Value::Bool(true));
         assert_eq!(eval("NULL IS NULL").unwrap(), Value::Bool(true));
         assert_eq!(eval("coalesce(NULL, 2)").unwrap(), Value::Int4(2));
+        assert_eq!(eval("CASE WHEN 1 > 2 THEN 'a' WHEN 2 > 1 THEN 'b' END").unwrap(), Value::Text("b".into()));
+        assert_eq!(eval("CASE 3 WHEN 1 THEN 1.5 ELSE 2 END").unwrap(), Value::Float8(2.0));
+        assert_eq!(eval("CASE WHEN NULL THEN 1 END").unwrap(), Value::Null);
+        assert_eq!(eval("NULL IS DISTINCT FROM 1").unwrap(), Value::Bool(true));
+        assert_eq!(eval("NULL IS NOT DISTINCT FROM NULL").unwrap(), Value::Bool(true));
+        assert_eq!(eval("NULL IS NOT TRUE").unwrap(), Value::Bool(true));
+        assert_eq!(eval("substring('hello' from 2 for 2)").unwrap(), Value::Text("el".into()));
+        assert_eq!(eval("trim(leading 'x' from 'xxa')").unwrap(), Value::Text("a".into()));
+        assert_eq!(eval("position('l' in 'hello')").unwrap(), Value::Int4(3));
     }
 
     #[test]
     fn type_errors_carry_postgres_sqlstates() {
         let code = |sql: &str| {
-            bind_select_item(sql)
-                .and_then(|e| e.eval(&[], &EvalEnv { user: "", database: "" }))
-                .unwrap_err()
-                .sqlstate()
-                .code()
+            bind_select_item(sql).and_then(|e| e.eval(&[], &EvalEnv::new("", ""))).unwrap_err().sqlstate().code()
         };
         assert_eq!(code("1 + 'x'"), "22P02");
         assert_eq!(code("1 + true"), "42883");
@@ -471,5 +609,8 @@ mod tests {
         assert_eq!(code("'a'::varchar(20000000)"), "22023");
         assert_eq!(code("'a'::char(4000000000)"), "22023");
         assert_eq!(code("'a'::char(0)"), "22023");
+        assert_eq!(code("CASE WHEN true THEN 1 ELSE 'x'::text END"), "42804");
+        assert_eq!(code("CASE WHEN 1 THEN 1 END"), "42804");
+        assert_eq!(code("(SELECT 1, 2)"), "42601");
     }
 }

@@ -4,15 +4,16 @@
 //! half-executed.
 
 use crate::access;
-use crate::bind_expr::{self, Scope, boolean, cast, convert_type, ident_name};
+use crate::bind_expr::{self, boolean, cast, convert_type, ident_name};
+use crate::bind_query::QueryBinder;
 use crate::catalog::{IndexMethod, TableDef};
 use crate::context::ExecContext;
-use crate::expr::{EvalEnv, Expr};
-use crate::plan::{InsertSource, RowLockClause, SelectPlan, SortKey, Source, Statement};
+use crate::expr::Expr;
+use crate::plan::{InsertSource, QueryPlan, Statement};
 use crate::planner::choose_access;
-use crate::result::ResultColumn;
-use crate::types::{CastContext, type_name};
-use rustydb_foundation::{Column, DataType, DbError, Result, SqlState, Value};
+use crate::rel::ColumnId;
+use crate::types::CastContext;
+use rustydb_foundation::{Column, DbError, Result, SqlState, Value};
 use rustydb_storage::Compression;
 use rustydb_txn::{IsolationLevel, LockMode, WaitPolicy};
 use sqlparser::ast;
@@ -134,7 +135,7 @@ fn isolation_level(level: &ast::TransactionIsolationLevel) -> Result<IsolationLe
 /// Binds a data or schema statement.
 pub fn bind(ctx: &mut ExecContext<'_>, stmt: &ast::Statement) -> Result<Statement> {
     match stmt {
-        ast::Statement::Query(q) => Ok(Statement::Select(bind_query(ctx, q)?)),
+        ast::Statement::Query(q) => Ok(Statement::Select(bind_select(ctx, q)?)),
         ast::Statement::Insert(insert) => bind_insert(ctx, insert),
         ast::Statement::Update(update) => bind_update(ctx, update),
         ast::Statement::Delete(delete) => bind_delete(ctx, delete),
@@ -147,6 +148,11 @@ pub fn bind(ctx: &mut ExecContext<'_>, stmt: &ast::Statement) -> Result<Statemen
                 if_exists: *if_exists,
             })
         }
+        ast::Statement::CreateView(create) => bind_create_view(ctx, create),
+        ast::Statement::Drop { object_type: ast::ObjectType::View, if_exists, names, .. } => Ok(Statement::DropView {
+            names: names.iter().map(table_name).collect::<Result<_>>()?,
+            if_exists: *if_exists,
+        }),
         ast::Statement::Drop { object_type: ast::ObjectType::Table, if_exists, names, .. } => {
             Ok(Statement::DropTable {
                 names: names.iter().map(table_name).collect::<Result<_>>()?,
@@ -256,62 +262,43 @@ fn lookup_table(ctx: &mut ExecContext<'_>, name: &ast::ObjectName, mode: LockMod
     access::open_table(ctx, &name, mode, WaitPolicy::Block)?.ok_or_else(|| DbError::undefined_table(&name))
 }
 
-fn bind_query(ctx: &mut ExecContext<'_>, q: &ast::Query) -> Result<SelectPlan> {
-    if q.with.is_some() || q.fetch.is_some() || q.for_clause.is_some() {
-        return Err(DbError::unsupported("WITH, FETCH and FOR clauses"));
-    }
-    let row_lock = match q.locks.as_slice() {
-        [] => None,
-        [clause] if clause.of.is_none() => Some(RowLockClause {
-            exclusive: clause.lock_type == ast::LockType::Update,
-            policy: match clause.nonblock {
-                None => WaitPolicy::Block,
-                Some(ast::NonBlock::Nowait) => WaitPolicy::NoWait,
-                Some(ast::NonBlock::SkipLocked) => WaitPolicy::Skip,
-            },
-        }),
-        _ => return Err(DbError::unsupported("FOR UPDATE OF and several locking clauses")),
-    };
-    let table_mode = if row_lock.is_some() { LockMode::RowShare } else { LockMode::AccessShare };
-    let ast::SetExpr::Select(select) = q.body.as_ref() else {
-        return Err(DbError::unsupported(format!("the query form \"{}\"", first_words(&q.body.to_string()))));
-    };
-    check_select_clauses(select)?;
-    let table = match select.from.as_slice() {
-        [] => None,
-        [from] => Some(from_table(ctx, from, table_mode)?),
-        _ => return Err(DbError::unsupported("joins")),
-    };
-    if row_lock.is_some() && table.is_none() {
-        return Err(DbError::sql(SqlState::FeatureNotSupported, "FOR UPDATE needs a table to lock rows of"));
-    }
-    let scope = Scope { table: table.as_ref().map(|(t, alias)| (t, alias.as_str())) };
-    let (projection, columns) = bind_projection(&select.projection, scope)?;
-    let filter = select.selection.as_ref().map(|w| boolean(bind_expr::bind(w, scope)?, "WHERE")).transpose()?;
-    let order_by = bind_order_by(q.order_by.as_ref(), &projection, &columns, scope)?;
-    let (limit, offset) = bind_limit(q.limit_clause.as_ref())?;
-    let source = match table {
-        None => Source::Nothing,
-        Some((table, _)) => {
-            let access = choose_access(&table, filter.as_ref());
-            Source::Table { table: Box::new(table), access }
-        }
-    };
-    Ok(SelectPlan { source, filter, projection, columns, order_by, limit, offset, row_lock })
+/// Binds, optimizes and resolves a query.
+pub fn bind_select(ctx: &mut ExecContext<'_>, q: &ast::Query) -> Result<QueryPlan> {
+    let mut binder = QueryBinder::new(ctx);
+    let bound = binder.query(q)?;
+    let names = binder.into_names();
+    let columns = bound.result_columns();
+    let rel = crate::resolve::resolve(crate::optimize::optimize(bound.rel), &names)?;
+    Ok(QueryPlan { rel, columns })
 }
 
-fn check_select_clauses(s: &ast::Select) -> Result<()> {
-    let grouped = match &s.group_by {
-        ast::GroupByExpr::All(_) => true,
-        ast::GroupByExpr::Expressions(e, _) => !e.is_empty(),
-    };
-    if s.distinct.is_some() || grouped || s.having.is_some() {
-        return Err(DbError::unsupported("DISTINCT, GROUP BY and HAVING"));
+/// CREATE VIEW: the query is bound now (so a bad one fails here, as in PostgreSQL) and stored
+/// as text with its column names.
+fn bind_create_view(ctx: &mut ExecContext<'_>, create: &ast::CreateView) -> Result<Statement> {
+    if create.materialized
+        || create.temporary
+        || create.or_alter
+        || !create.cluster_by.is_empty()
+        || create.to.is_some()
+    {
+        return Err(DbError::unsupported("materialized and temporary views"));
     }
-    if s.into.is_some() || !s.named_window.is_empty() || s.qualify.is_some() || !s.connect_by.is_empty() {
-        return Err(DbError::unsupported("SELECT INTO, WINDOW, QUALIFY and CONNECT BY"));
+    let name = table_name(&create.name)?;
+    let plan = bind_select(ctx, &create.query)?;
+    if create.columns.len() > plan.columns.len() {
+        return Err(DbError::syntax("CREATE VIEW specifies more column names than columns"));
     }
-    Ok(())
+    let mut columns: Vec<String> = plan.columns.iter().map(|c| c.name.clone()).collect();
+    for (i, c) in create.columns.iter().enumerate() {
+        columns[i] = ident_name(&c.name);
+    }
+    for (i, c) in columns.iter().enumerate() {
+        if columns[..i].contains(c) {
+            return Err(DbError::sql(SqlState::DuplicateColumn, format!("column \"{c}\" specified more than once")));
+        }
+    }
+    let view = crate::catalog::ViewDef { name, definition: create.query.to_string(), columns };
+    Ok(Statement::CreateView { view, or_replace: create.or_replace })
 }
 
 fn from_table(ctx: &mut ExecContext<'_>, from: &ast::TableWithJoins, mode: LockMode) -> Result<(TableDef, String)> {
@@ -328,125 +315,24 @@ fn from_table(ctx: &mut ExecContext<'_>, from: &ast::TableWithJoins, mode: LockM
     }
 }
 
-fn bind_projection(items: &[ast::SelectItem], scope: Scope<'_>) -> Result<(Vec<Expr>, Vec<ResultColumn>)> {
-    let mut exprs = Vec::new();
-    let mut columns = Vec::new();
-    for item in items {
-        match item {
-            ast::SelectItem::Wildcard(_) | ast::SelectItem::QualifiedWildcard(..) => {
-                let Some((table, _)) = scope.table else {
-                    return Err(DbError::syntax("SELECT * with no tables specified is not valid"));
-                };
-                for (index, col) in table.schema.columns.iter().enumerate() {
-                    exprs.push(Expr::Column { index, ty: col.data_type });
-                    columns.push(ResultColumn { name: col.name.clone(), data_type: col.data_type });
-                }
-            }
-            ast::SelectItem::UnnamedExpr(e) => {
-                let bound = output(bind_expr::bind(e, scope)?)?;
-                columns.push(ResultColumn { name: output_name(e, &bound), data_type: bound.data_type() });
-                exprs.push(bound);
-            }
-            ast::SelectItem::ExprWithAlias { expr, alias } => {
-                let bound = output(bind_expr::bind(expr, scope)?)?;
-                columns.push(ResultColumn { name: ident_name(alias), data_type: bound.data_type() });
-                exprs.push(bound);
-            }
-            other => return Err(DbError::unsupported(format!("the select item {other}"))),
-        }
+/// Binds expressions over one table's row (UPDATE's assignments and WHERE, DELETE's WHERE):
+/// each closure call binds one, and the results come back resolved.
+fn over_table<T>(
+    ctx: &mut ExecContext<'_>,
+    table: &TableDef,
+    alias: &str,
+    work: impl FnOnce(&mut QueryBinder<'_, '_>) -> Result<T>,
+    exprs: impl FnOnce(&mut T) -> Vec<&mut Expr>,
+) -> Result<T> {
+    let mut binder = QueryBinder::for_table(ctx, table, alias);
+    let mut out = work(&mut binder)?;
+    let names = binder.into_names();
+    let layout: Vec<ColumnId> = (0..table.schema.len()).collect();
+    for e in exprs(&mut out) {
+        let taken = std::mem::replace(e, Expr::literal(Value::Null));
+        *e = crate::resolve::resolve_expr(taken, &layout, &names)?;
     }
-    Ok((exprs, columns))
-}
-
-/// Untyped literals in the output become text, as PostgreSQL resolves them.
-fn output(expr: Expr) -> Result<Expr> {
-    bind_expr::coerce_unknown(expr, DataType::Text)
-}
-
-/// The column name PostgreSQL gives an unaliased output expression.
-fn output_name(e: &ast::Expr, bound: &Expr) -> String {
-    match e {
-        ast::Expr::Identifier(i) => ident_name(i),
-        ast::Expr::CompoundIdentifier(parts) => parts.last().map(ident_name).unwrap_or_default(),
-        ast::Expr::Nested(inner) => output_name(inner, bound),
-        ast::Expr::Function(f) => f.name.0.last().and_then(|p| p.as_ident()).map(ident_name).unwrap_or_default(),
-        ast::Expr::Cast { expr, .. } => match output_name(expr, bound).as_str() {
-            "?column?" => type_name(bound.data_type()).to_string(),
-            name => name.to_string(),
-        },
-        _ => "?column?".into(),
-    }
-}
-
-fn bind_order_by(
-    order_by: Option<&ast::OrderBy>,
-    projection: &[Expr],
-    columns: &[ResultColumn],
-    scope: Scope<'_>,
-) -> Result<Vec<SortKey>> {
-    let Some(order_by) = order_by else { return Ok(Vec::new()) };
-    let ast::OrderByKind::Expressions(items) = &order_by.kind else {
-        return Err(DbError::unsupported("ORDER BY ALL"));
-    };
-    items
-        .iter()
-        .map(|item| {
-            let expr = sort_expr(&item.expr, projection, columns, scope)?;
-            let descending = matches!(item.options.sort, Some(ast::OrderBySort::Desc));
-            if matches!(item.options.sort, Some(ast::OrderBySort::Using(_))) {
-                return Err(DbError::unsupported("ORDER BY ... USING"));
-            }
-            Ok(SortKey { expr, descending, nulls_first: item.options.nulls_first.unwrap_or(descending) })
-        })
-        .collect()
-}
-
-/// An ORDER BY item: an output position, an output column name, or an expression over the input.
-fn sort_expr(e: &ast::Expr, projection: &[Expr], columns: &[ResultColumn], scope: Scope<'_>) -> Result<Expr> {
-    if let ast::Expr::Value(v) = e
-        && let ast::Value::Number(n, _) = &v.value
-    {
-        let pos = n.parse::<usize>().ok().filter(|p| (1..=projection.len()).contains(p)).ok_or_else(|| {
-            DbError::sql(SqlState::InvalidColumnReference, format!("ORDER BY position {n} is not in select list"))
-        })?;
-        return Ok(projection[pos - 1].clone());
-    }
-    if let ast::Expr::Identifier(i) = e {
-        let name = ident_name(i);
-        let mut matches = columns.iter().enumerate().filter(|(_, c)| c.name == name);
-        if let Some((pos, _)) = matches.next() {
-            if matches.next().is_some() {
-                return Err(DbError::sql(SqlState::AmbiguousColumn, format!("ORDER BY \"{name}\" is ambiguous")));
-            }
-            return Ok(projection[pos].clone());
-        }
-    }
-    output(bind_expr::bind(e, scope)?)
-}
-
-fn bind_limit(clause: Option<&ast::LimitClause>) -> Result<(Option<u64>, u64)> {
-    let (limit, offset) = match clause {
-        None => return Ok((None, 0)),
-        Some(ast::LimitClause::LimitOffset { limit, offset, limit_by }) if limit_by.is_empty() => {
-            (limit.as_ref(), offset.as_ref().map(|o| &o.value))
-        }
-        Some(ast::LimitClause::OffsetCommaLimit { .. }) => {
-            return Err(DbError::syntax("LIMIT #,# syntax is not supported"));
-        }
-        Some(_) => return Err(DbError::unsupported("LIMIT BY")),
-    };
-    let count = |e: Option<&ast::Expr>, state: SqlState, what: &str| -> Result<Option<u64>> {
-        let Some(e) = e else { return Ok(None) };
-        let bound = cast(bind_expr::bind(e, Scope::EMPTY)?, DataType::Int8, CastContext::Assignment)?;
-        match bound.eval(&[], &EvalEnv { user: "", database: "" })? {
-            Value::Null => Ok(None),
-            Value::Int8(n) if n >= 0 => Ok(Some(n as u64)),
-            _ => Err(DbError::sql(state, format!("{what} must not be negative"))),
-        }
-    };
-    let limit = count(limit, SqlState::InvalidRowCountInLimitClause, "LIMIT")?;
-    let offset = count(offset, SqlState::InvalidRowCountInResultOffsetClause, "OFFSET")?.unwrap_or(0);
-    Ok((limit, offset))
+    Ok(out)
 }
 
 fn bind_insert(ctx: &mut ExecContext<'_>, insert: &ast::Insert) -> Result<Statement> {
@@ -466,15 +352,21 @@ fn bind_insert(ctx: &mut ExecContext<'_>, insert: &ast::Insert) -> Result<Statem
                 .iter()
                 .map(|row| {
                     check_arity(row.content.len(), targets.len())?;
+                    let mut binder = QueryBinder::new(ctx);
                     let exprs =
-                        row.content.iter().map(|e| bind_expr::bind(e, Scope::EMPTY)).collect::<Result<Vec<_>>>()?;
+                        row.content.iter().map(|e| bind_expr::bind(e, &mut binder)).collect::<Result<Vec<_>>>()?;
+                    let names = binder.into_names();
+                    let exprs = exprs
+                        .into_iter()
+                        .map(|e| crate::resolve::resolve_expr(e, &[], &names))
+                        .collect::<Result<Vec<_>>>()?;
                     full_row(&table, &targets, exprs)
                 })
                 .collect::<Result<Vec<_>>>()?;
             InsertSource::Values(rows)
         }
         _ => {
-            let query = bind_query(ctx, source)?;
+            let query = bind_select(ctx, source)?;
             check_arity(query.columns.len(), targets.len())?;
             let inputs =
                 query.columns.iter().enumerate().map(|(index, c)| Expr::Column { index, ty: c.data_type }).collect();
@@ -553,22 +445,34 @@ fn bind_update(ctx: &mut ExecContext<'_>, update: &ast::Update) -> Result<Statem
         return Err(DbError::unsupported("UPDATE with FROM, RETURNING, ORDER BY or LIMIT"));
     }
     let (table, alias) = from_table(ctx, &update.table, LockMode::RowExclusive)?;
-    let scope = Scope { table: Some((&table, &alias)) };
-    let mut assignments = Vec::new();
+    let mut targets = Vec::new();
     for a in &update.assignments {
         let ast::AssignmentTarget::ColumnName(name) = &a.target else {
             return Err(DbError::unsupported("assigning to a tuple of columns"));
         };
         let (col, pos) = target_column(&table, name)?;
-        if assignments.iter().any(|(p, _)| *p == pos) {
+        if targets.iter().any(|(p, _)| *p == pos) {
             return Err(DbError::sql(
                 SqlState::DuplicateColumn,
                 format!("multiple assignments to same column \"{col}\""),
             ));
         }
-        assignments.push((pos, assign(&table.schema.columns[pos], bind_expr::bind(&a.value, scope)?)?));
+        targets.push((pos, &a.value));
     }
-    let filter = update.selection.as_ref().map(|w| boolean(bind_expr::bind(w, scope)?, "WHERE")).transpose()?;
+    let (assignments, filter) = over_table(
+        ctx,
+        &table,
+        &alias,
+        |b| {
+            let mut assignments = Vec::with_capacity(targets.len());
+            for (pos, value) in &targets {
+                assignments.push((*pos, assign(&table.schema.columns[*pos], bind_expr::bind(value, b)?)?));
+            }
+            let filter = update.selection.as_ref().map(|w| boolean(bind_expr::bind(w, b)?, "WHERE")).transpose()?;
+            Ok((assignments, filter))
+        },
+        |(assignments, filter)| assignments.iter_mut().map(|(_, e)| e).chain(filter.iter_mut()).collect(),
+    )?;
     let access = choose_access(&table, filter.as_ref());
     Ok(Statement::Update { table, assignments, filter, access })
 }
@@ -582,8 +486,13 @@ fn bind_delete(ctx: &mut ExecContext<'_>, delete: &ast::Delete) -> Result<Statem
     };
     let [from] = from.as_slice() else { return Err(DbError::unsupported("DELETE from several tables")) };
     let (table, alias) = from_table(ctx, from, LockMode::RowExclusive)?;
-    let scope = Scope { table: Some((&table, &alias)) };
-    let filter = delete.selection.as_ref().map(|w| boolean(bind_expr::bind(w, scope)?, "WHERE")).transpose()?;
+    let filter = over_table(
+        ctx,
+        &table,
+        &alias,
+        |b| delete.selection.as_ref().map(|w| boolean(bind_expr::bind(w, b)?, "WHERE")).transpose(),
+        |filter| filter.iter_mut().collect(),
+    )?;
     let access = choose_access(&table, filter.as_ref());
     Ok(Statement::Delete { table, filter, access })
 }

@@ -17,7 +17,7 @@
 
 use crate::access;
 use crate::context::ExecContext;
-use rustydb_foundation::{Column, DataType, DbError, FileId, Result, Schema, TableId, Value};
+use rustydb_foundation::{Column, DataType, DbError, FileId, Result, Schema, TableId, TupleId, Value};
 use rustydb_storage::Compression;
 use rustydb_txn::Liveness;
 
@@ -171,10 +171,11 @@ enum System {
     Roles = 3,
     Databases = 4,
     Indexes = 5,
+    Views = 6,
 }
 
 /// The system tables' definitions, built once.
-static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 5]> = std::sync::LazyLock::new(|| {
+static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 6]> = std::sync::LazyLock::new(|| {
     use DataType::*;
     [
         system_table(
@@ -212,6 +213,7 @@ static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 5]> = std::sync::LazyLock::
                 ("method", Text),
             ],
         ),
+        system_table(System::Views as u32, "rustydb_views", &[("name", Text), ("definition", Text), ("columns", Text)]),
     ]
 });
 
@@ -403,11 +405,11 @@ pub fn name_in_use(ctx: &mut ExecContext<'_>, name: &str) -> Result<bool> {
     if system_tables().iter().any(|t| t.name == name) {
         return Ok(true);
     }
-    // Tables and indexes share one namespace; both catalogs hold the name in column 1.
-    for sys in [system(System::Tables), system(System::Indexes)] {
+    // Tables, indexes and views share one namespace.
+    for (sys, column) in [(system(System::Tables), 1), (system(System::Indexes), 1), (system(System::Views), 0)] {
         let heap = ctx.engine.txn_manager().storage().heap(sys.file())?;
         for (tid, row) in access::scan_all_versions(ctx, sys)? {
-            if row[1] == Value::Text(name.into())
+            if row[column] == Value::Text(name.into())
                 && ctx.engine.txn_manager().liveness(ctx.txn, &heap, tid)? != Liveness::Dead
             {
                 return Ok(true);
@@ -415,6 +417,46 @@ pub fn name_in_use(ctx: &mut ExecContext<'_>, name: &str) -> Result<bool> {
         }
     }
     Ok(false)
+}
+
+/// A view: a stored query, expanded wherever the view is named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ViewDef {
+    /// The view's name.
+    pub name: String,
+    /// The query, as SQL text.
+    pub definition: String,
+    /// Its column names (the query's own, or those CREATE VIEW gave).
+    pub columns: Vec<String>,
+}
+
+/// Separates the stored column names (no identifier holds it: the tokenizer refuses it).
+const NAME_SEPARATOR: char = '\u{0}';
+
+/// The view called `name`, if it exists.
+pub fn find_view(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<(TupleId, ViewDef)>> {
+    for (tid, row) in access::scan(ctx, system(System::Views))? {
+        if row[0] == Value::Text(name.into()) {
+            let columns = text(&row[2])?;
+            let columns = columns.split(NAME_SEPARATOR).filter(|c| !c.is_empty()).map(str::to_string).collect();
+            return Ok(Some((tid, ViewDef { name: name.into(), definition: text(&row[1])?, columns })));
+        }
+    }
+    Ok(None)
+}
+
+/// Records a new view (in the context's transaction).
+pub fn create_view(ctx: &mut ExecContext<'_>, view: &ViewDef) -> Result<()> {
+    let columns = view.columns.join(&NAME_SEPARATOR.to_string());
+    let row = [Value::Text(view.name.clone()), Value::Text(view.definition.clone()), Value::Text(columns)];
+    access::insert_raw(ctx, system(System::Views), &row)?;
+    Ok(())
+}
+
+/// Removes a view's catalog row (in the context's transaction).
+pub fn drop_view(ctx: &mut ExecContext<'_>, tid: TupleId) -> Result<()> {
+    access::delete(ctx, system(System::Views), tid)?;
+    Ok(())
 }
 
 /// Records a new table in the catalog (in the context's transaction).

@@ -28,6 +28,8 @@ pub struct ExecContext<'a> {
     pub in_block: bool,
     /// Set when a table lock had to be waited for while binding.
     pub waited_for_lock: bool,
+    /// The answers of the statement's uncorrelated subqueries, computed once.
+    pub subqueries: crate::exec::SubqueryCache,
 }
 
 impl<'a> ExecContext<'a> {
@@ -50,6 +52,7 @@ impl<'a> ExecContext<'a> {
             memory,
             in_block: false,
             waited_for_lock: false,
+            subqueries: Default::default(),
         }
     }
 

@@ -6,14 +6,14 @@
 use crate::access;
 use crate::catalog::{self, IndexDef, IndexMethod, TableDef};
 use crate::context::ExecContext;
-use crate::expr::{EvalEnv, Expr, passes};
-use crate::plan::{Access, InsertSource, RangeEnd, SelectPlan, SortKey, Source, Statement};
+use crate::exec;
+use crate::expr::Expr;
+use crate::plan::{Access, InsertSource, QueryPlan, Statement};
 use crate::result::{Notice, StatementResult};
 use crate::vacuum;
-use rustydb_foundation::{DbError, FileId, Result, Schema, SqlState, TupleId, Value};
-use rustydb_index::{Index, keycode};
-use rustydb_txn::{Delete, LockMode, Predicate, RowLock, WaitPolicy};
-use std::cmp::Ordering;
+use rustydb_foundation::{DbError, Result, Schema, SqlState, TupleId, Value};
+use rustydb_index::keycode;
+use rustydb_txn::{Delete, LockMode, WaitPolicy};
 
 /// Runs a bound statement (not transaction control, which the session handles).
 pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementResult> {
@@ -36,6 +36,8 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
             create_table(ctx, name, columns, primary_key, *compression, *if_not_exists)
         }
         Statement::DropTable { names, if_exists } => drop_tables(ctx, names, *if_exists),
+        Statement::CreateView { view, or_replace } => create_view(ctx, view, *or_replace),
+        Statement::DropView { names, if_exists } => drop_views(ctx, names, *if_exists),
         Statement::CreateIndex { name, table, columns, descending, unique, method, if_not_exists } => {
             let spec =
                 IndexSpec { name: name.as_deref(), table, columns, descending, unique: *unique, method: *method };
@@ -55,223 +57,9 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
     }
 }
 
-fn env<'a>(ctx: &'a ExecContext<'_>) -> EvalEnv<'a> {
-    EvalEnv { user: ctx.user, database: ctx.database }
-}
-
-/// Feeds every source row passing `filter` to `each`, until `each` returns `false`.
-fn for_each_row(
-    ctx: &mut ExecContext<'_>,
-    source: &Source,
-    filter: Option<&Expr>,
-    mut each: impl FnMut(&mut ExecContext<'_>, TupleId, Vec<Value>) -> Result<bool>,
-) -> Result<()> {
-    let (table, access) = match source {
-        Source::Nothing => {
-            let row = Vec::new();
-            if passes(filter, &row, &env(ctx))? {
-                each(ctx, dummy_tid(), row)?;
-            }
-            return Ok(());
-        }
-        Source::Table { table, access } => (table, access),
-    };
-    match access {
-        Access::SeqScan => {
-            for page in 0..access::page_count(ctx, table)? {
-                for (tid, row) in access::scan_page(ctx, table, page)? {
-                    if passes(filter, &row, &env(ctx))? && !each(ctx, tid, row)? {
-                        return Ok(());
-                    }
-                }
-            }
-        }
-        Access::PrimaryKey(key) => {
-            let Some(pk) = ctx.engine.primary_index(table) else {
-                return Err(DbError::Internal(format!("table {} has no primary key index", table.name)));
-            };
-            for (tid, row) in index_rows(ctx, table, (&pk.index, table.primary_index_file()), key, &[])? {
-                if passes(filter, &row, &env(ctx))? && !each(ctx, tid, row)? {
-                    return Ok(());
-                }
-            }
-        }
-        Access::Index { index, key } => {
-            let open = ctx.engine.open_index(index)?;
-            for (tid, row) in index_rows(ctx, table, (open.index.as_ref(), index.file()), key, &index.descending)? {
-                if passes(filter, &row, &env(ctx))? && !each(ctx, tid, row)? {
-                    return Ok(());
-                }
-            }
-        }
-        Access::IndexRange { index, lower, upper } => {
-            // A serializable reader of a range reads the predicate: the whole relation stands
-            // for it (a key-range lock would be finer).
-            ctx.engine.txn_manager().predicate_lock(ctx.txn, Predicate::Relation(table.file()));
-            let tids = match index {
-                None => {
-                    let Some(pk) = ctx.engine.primary_index(table) else {
-                        return Err(DbError::Internal(format!("table {} has no primary key index", table.name)));
-                    };
-                    range_tids(ctx, &pk.index, lower.as_ref(), upper.as_ref(), false)?
-                }
-                Some(def) => {
-                    let open = ctx.engine.open_index(def)?;
-                    range_tids(ctx, open.index.as_ref(), lower.as_ref(), upper.as_ref(), def.first_descending())?
-                }
-            };
-            for tid in tids {
-                let Some(row) = access::fetch(ctx, table, tid)? else { continue };
-                if passes(filter, &row, &env(ctx))? && !each(ctx, tid, row)? {
-                    return Ok(());
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-fn dummy_tid() -> TupleId {
-    TupleId { page: rustydb_foundation::PageId::new(rustydb_foundation::FileId(0), 0), slot: 0 }
-}
-
-/// The tuples a range of an index's first column holds, in key order (the bounds are
-/// constants; a NULL bound holds nothing).
-fn range_tids(
-    ctx: &mut ExecContext<'_>,
-    index: &dyn Index,
-    lower: Option<&RangeEnd>,
-    upper: Option<&RangeEnd>,
-    descending: bool,
-) -> Result<Vec<TupleId>> {
-    let eval = |end: Option<&RangeEnd>| -> Result<Option<(Value, bool)>> {
-        end.map(|e| Ok((e.value.eval(&[], &env(ctx))?, e.inclusive))).transpose()
-    };
-    let (lower, upper) = (eval(lower)?, eval(upper)?);
-    let bounds = keycode::first_column_range(
-        lower.as_ref().map(|(v, i)| (v, *i)),
-        upper.as_ref().map(|(v, i)| (v, *i)),
-        descending,
-    );
-    let Some((low, high)) = bounds else { return Ok(Vec::new()) };
-    let entries = index.range(low.as_ref().map(Vec::as_slice), high.as_ref().map(Vec::as_slice), false)?;
-    Ok(entries.into_iter().map(|(_, tid)| tid).collect())
-}
-
-/// The visible rows whose key in `index` (with its file) equals the constant `key`.
-fn index_rows(
-    ctx: &mut ExecContext<'_>,
-    table: &TableDef,
-    (index, file): (&dyn Index, FileId),
-    key: &[Expr],
-    descending: &[bool],
-) -> Result<Vec<(TupleId, Vec<Value>)>> {
-    let values = key.iter().map(|e| e.eval(&[], &env(ctx))).collect::<Result<Vec<_>>>()?;
-    if values.iter().any(Value::is_null) {
-        return Ok(Vec::new());
-    }
-    let key = keycode::encode_key_directed(&values, descending);
-    // A serializable reader reads the key, found or not: a concurrent insert of it conflicts.
-    ctx.engine.txn_manager().predicate_lock(ctx.txn, Predicate::Key(file, key.clone()));
-    let mut rows = Vec::new();
-    for tid in index.lookup(&key)? {
-        if let Some(row) = access::fetch(ctx, table, tid)? {
-            rows.push((tid, row));
-        }
-    }
-    Ok(rows)
-}
-
-fn project(exprs: &[Expr], row: &[Value], env: &EvalEnv<'_>) -> Result<Vec<Value>> {
-    exprs.iter().map(|e| e.eval(row, env)).collect()
-}
-
-/// Runs a SELECT and returns its output rows.
-pub fn select(ctx: &mut ExecContext<'_>, plan: &SelectPlan) -> Result<Vec<Vec<Value>>> {
-    if plan.limit == Some(0) {
-        return Ok(Vec::new());
-    }
-    if plan.row_lock.is_some() {
-        return select_locking(ctx, plan);
-    }
-    if plan.order_by.is_empty() {
-        let mut skipped = 0;
-        let mut out = Vec::new();
-        for_each_row(ctx, &plan.source, plan.filter.as_ref(), |ctx, _, row| {
-            if skipped < plan.offset {
-                skipped += 1;
-                return Ok(true);
-            }
-            let projected = project(&plan.projection, &row, &env(ctx))?;
-            ctx.hold_row(&projected, "the result set")?;
-            out.push(projected);
-            Ok(plan.limit.is_none_or(|l| (out.len() as u64) < l))
-        })?;
-        return Ok(out);
-    }
-    let mut keyed: Vec<(Vec<Value>, Vec<Value>)> = Vec::new();
-    for_each_row(ctx, &plan.source, plan.filter.as_ref(), |ctx, _, row| {
-        let env = env(ctx);
-        let keys = plan.order_by.iter().map(|k| k.expr.eval(&row, &env)).collect::<Result<Vec<_>>>()?;
-        let projected = project(&plan.projection, &row, &env)?;
-        ctx.hold_row(&keys, "a sort")?;
-        ctx.hold_row(&projected, "a sort")?;
-        keyed.push((keys, projected));
-        Ok(true)
-    })?;
-    keyed.sort_by(|a, b| compare_keys(&plan.order_by, &a.0, &b.0));
-    let take = plan.limit.map_or(usize::MAX, |l| l as usize);
-    Ok(keyed.into_iter().skip(plan.offset as usize).take(take).map(|(_, row)| row).collect())
-}
-
-/// SELECT ... FOR SHARE/UPDATE: rows are found and sorted, then locked one by one in output
-/// order, as PostgreSQL's LockRows node does; OFFSET and LIMIT count locked rows only, so
-/// SKIP LOCKED fills the limit from rows further on.
-fn select_locking(ctx: &mut ExecContext<'_>, plan: &SelectPlan) -> Result<Vec<Vec<Value>>> {
-    let (Some(lock), Source::Table { table, .. }) = (plan.row_lock, &plan.source) else {
-        return Err(DbError::Internal("a locking SELECT without a table".into()));
-    };
-    let mut found: Vec<(Vec<Value>, TupleId, Vec<Value>)> = Vec::new();
-    for_each_row(ctx, &plan.source, plan.filter.as_ref(), |ctx, tid, row| {
-        let keys = plan.order_by.iter().map(|k| k.expr.eval(&row, &env(ctx))).collect::<Result<Vec<_>>>()?;
-        ctx.hold_row(&row, "the rows to lock")?;
-        found.push((keys, tid, row));
-        Ok(true)
-    })?;
-    found.sort_by(|a, b| compare_keys(&plan.order_by, &a.0, &b.0));
-    let heap = ctx.engine.txn_manager().storage().heap(table.file())?;
-    let mode = if lock.exclusive { LockMode::Exclusive } else { LockMode::Share };
-    let (mut skipped, mut out) = (0, Vec::new());
-    for (_, tid, row) in found {
-        let mut current = Some((tid, row));
-        while let Some((tid, _)) = &current {
-            let tm = ctx.engine.txn_manager();
-            match tm.lock_row(ctx.txn, &heap, *tid, mode, lock.policy, &table.name)? {
-                RowLock::Locked => break,
-                RowLock::Skipped | RowLock::Gone => current = None,
-                // READ COMMITTED: lock the newest version instead, if it still qualifies.
-                RowLock::Updated(newer) => {
-                    current = match access::fetch_newer(ctx, table, newer)? {
-                        Some(newer_row) if passes(plan.filter.as_ref(), &newer_row, &env(ctx))? => {
-                            Some((newer, newer_row))
-                        }
-                        _ => None,
-                    }
-                }
-            }
-        }
-        let Some((_, row)) = current else { continue };
-        if skipped < plan.offset {
-            skipped += 1;
-            continue;
-        }
-        let projected = project(&plan.projection, &row, &env(ctx))?;
-        out.push(projected);
-        if plan.limit.is_some_and(|l| out.len() as u64 >= l) {
-            break;
-        }
-    }
-    Ok(out)
+/// Runs a query and returns its output rows.
+pub fn select(ctx: &mut ExecContext<'_>, plan: &QueryPlan) -> Result<Vec<Vec<Value>>> {
+    exec::collect(ctx, &plan.rel, "the result set")
 }
 
 /// 42501 for DDL or LOCK TABLE on a system catalog.
@@ -298,46 +86,16 @@ fn lock_tables(ctx: &mut ExecContext<'_>, names: &[String], mode: LockMode, nowa
     Ok(StatementResult::tag("LOCK TABLE"))
 }
 
-fn compare_keys(keys: &[SortKey], a: &[Value], b: &[Value]) -> Ordering {
-    for (k, (x, y)) in keys.iter().zip(a.iter().zip(b)) {
-        let ord = match (x.is_null(), y.is_null()) {
-            (true, true) => Ordering::Equal,
-            (true, false) => {
-                if k.nulls_first {
-                    Ordering::Less
-                } else {
-                    Ordering::Greater
-                }
-            }
-            (false, true) => {
-                if k.nulls_first {
-                    Ordering::Greater
-                } else {
-                    Ordering::Less
-                }
-            }
-            _ => {
-                let o = x.sql_cmp(y).unwrap_or(Ordering::Equal);
-                if k.descending { o.reverse() } else { o }
-            }
-        };
-        if ord != Ordering::Equal {
-            return ord;
-        }
-    }
-    Ordering::Equal
-}
-
 fn insert(ctx: &mut ExecContext<'_>, table: &TableDef, source: &InsertSource) -> Result<StatementResult> {
     let rows: Vec<Vec<Value>> = match source {
-        InsertSource::Values(rows) => {
-            let env = env(ctx);
-            rows.iter().map(|r| project(r, &[], &env)).collect::<Result<_>>()?
-        }
+        InsertSource::Values(rows) => exec::with_env(ctx, &[], |env, _| {
+            rows.iter().map(|r| r.iter().map(|e| e.eval(&[], env)).collect::<Result<Vec<_>>>()).collect()
+        })?,
         InsertSource::Query(query, row) => {
             let input = select(ctx, query)?;
-            let env = env(ctx);
-            input.iter().map(|r| project(row, r, &env)).collect::<Result<_>>()?
+            exec::with_env(ctx, &[], |env, _| {
+                input.iter().map(|r| row.iter().map(|e| e.eval(r, env)).collect::<Result<Vec<_>>>()).collect()
+            })?
         }
     };
     let mut inserted = 0;
@@ -358,13 +116,14 @@ fn targets(
     filter: Option<&Expr>,
     access: &Access,
 ) -> Result<Vec<(TupleId, Vec<Value>)>> {
-    let source = Source::Table { table: Box::new(table.clone()), access: access.clone() };
+    let mut scan = exec::TableScan::new(table, access, filter);
     let mut out = Vec::new();
-    for_each_row(ctx, &source, filter, |ctx, tid, row| {
-        ctx.hold_row(&row, "the rows to change")?;
-        out.push((tid, row));
-        Ok(true)
-    })?;
+    while let Some(rows) = scan.next(ctx, &[])? {
+        for (_, row) in &rows {
+            ctx.hold_row(row, "the rows to change")?;
+        }
+        out.extend(rows);
+    }
     Ok(out)
 }
 
@@ -380,7 +139,7 @@ fn update(
         let Some((tid, old)) = claim(ctx, table, filter, tid, old)? else { return Ok(()) };
         let mut new = old.clone();
         for (pos, expr) in assignments {
-            new[*pos] = expr.eval(&old, &env(ctx))?;
+            new[*pos] = exec::eval(ctx, expr, &old)?;
         }
         count += 1;
         let new_tid = access::insert(ctx, table, &new)?;
@@ -410,7 +169,7 @@ fn claim(
             Delete::AlreadyMine | Delete::Gone => return Ok(None),
             Delete::Updated(newer) => {
                 let Some(newer_row) = access::fetch_newer(ctx, table, newer)? else { return Ok(None) };
-                if !passes(filter, &newer_row, &env(ctx))? {
+                if !exec::passes(ctx, filter, &newer_row)? {
                     return Ok(None);
                 }
                 (tid, row) = (newer, newer_row);
@@ -483,6 +242,9 @@ fn drop_tables(ctx: &mut ExecContext<'_>, names: &[String], if_exists: bool) -> 
         match table {
             Some(t) if t.is_system() => return Err(system_catalog(name)),
             Some(t) => found.push(t),
+            None if catalog::find_view(ctx, name)?.is_some() => {
+                return Err(wrong_kind(name, "table", "DROP VIEW", "view"));
+            }
             None if if_exists => {
                 result.notices.push(Notice::plain(format!("table \"{name}\" does not exist, skipping")))
             }
@@ -492,6 +254,51 @@ fn drop_tables(ctx: &mut ExecContext<'_>, names: &[String], if_exists: bool) -> 
     for table in found {
         catalog::drop_table(ctx, &table)?;
         ctx.engine.drop_table_on_commit(ctx.txn, &table);
+    }
+    Ok(result)
+}
+
+/// 42809 for DROP TABLE of a view and the like.
+fn wrong_kind(name: &str, expected: &str, instead: &str, actual: &str) -> DbError {
+    DbError::sql(SqlState::WrongObjectType, format!("\"{name}\" is not a {expected}"))
+        .with_detail(format!("Use {instead} to remove a {actual}."))
+}
+
+fn create_view(ctx: &mut ExecContext<'_>, view: &catalog::ViewDef, or_replace: bool) -> Result<StatementResult> {
+    let _ddl = ctx.engine.ddl_lock().lock();
+    if let Some((tid, old)) = catalog::find_view(ctx, &view.name)?
+        && or_replace
+    {
+        // PostgreSQL lets a replacement add columns at the end, not change or drop any.
+        if old.columns.len() > view.columns.len() {
+            return Err(DbError::sql(SqlState::InvalidTableDefinition, "cannot drop columns from view"));
+        }
+        catalog::drop_view(ctx, tid)?;
+    } else if catalog::name_in_use(ctx, &view.name)? {
+        return Err(DbError::sql(SqlState::DuplicateTable, format!("relation \"{}\" already exists", view.name)));
+    }
+    catalog::create_view(ctx, view)?;
+    Ok(StatementResult::tag("CREATE VIEW"))
+}
+
+fn drop_views(ctx: &mut ExecContext<'_>, names: &[String], if_exists: bool) -> Result<StatementResult> {
+    let _ddl = ctx.engine.ddl_lock().lock();
+    let mut result = StatementResult::tag("DROP VIEW");
+    let mut found = Vec::new();
+    for name in names {
+        match catalog::find_view(ctx, name)? {
+            Some((tid, _)) => found.push(tid),
+            None if catalog::find_table(ctx, name)?.is_some() => {
+                return Err(wrong_kind(name, "view", "DROP TABLE", "table"));
+            }
+            None if if_exists => {
+                result.notices.push(Notice::plain(format!("view \"{name}\" does not exist, skipping")))
+            }
+            None => return Err(DbError::sql(SqlState::UndefinedTable, format!("view \"{name}\" does not exist"))),
+        }
+    }
+    for tid in found {
+        catalog::drop_view(ctx, tid)?;
     }
     Ok(result)
 }

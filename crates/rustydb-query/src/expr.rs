@@ -3,6 +3,7 @@
 //! with PostgreSQL's semantics: three-valued logic, NULL in gives NULL out, integer overflow is
 //! 22003 and division by zero 22012.
 
+use crate::functions::Function;
 use crate::types::{cast_value, out_of_range};
 use rustydb_foundation::{DataType, DbError, Result, SqlState, Value};
 use std::cmp::Ordering;
@@ -38,6 +39,10 @@ pub enum BinaryOp {
     And,
     /// `OR`
     Or,
+    /// `IS DISTINCT FROM`: `<>` with NULL a value like any other (never NULL)
+    IsDistinctFrom,
+    /// `IS NOT DISTINCT FROM`
+    IsNotDistinctFrom,
 }
 
 impl BinaryOp {
@@ -59,6 +64,8 @@ impl BinaryOp {
             GtEq => ">=",
             And => "AND",
             Or => "OR",
+            IsDistinctFrom => "IS DISTINCT FROM",
+            IsNotDistinctFrom => "IS NOT DISTINCT FROM",
         }
     }
 
@@ -69,36 +76,78 @@ impl BinaryOp {
     }
 }
 
-/// A built-in scalar function.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Function {
-    /// `version()`
-    Version,
-    /// `current_user`, `session_user`, `user`
-    CurrentUser,
-    /// `current_database()`
-    CurrentDatabase,
-    /// `current_schema()`
-    CurrentSchema,
-    /// `upper(text)`
-    Upper,
-    /// `lower(text)`
-    Lower,
-    /// `length(text)`, `char_length(text)`
-    Length,
-    /// `abs(number)`
-    Abs,
-    /// `coalesce(...)`
-    Coalesce,
-}
-
-/// Session facts some functions read.
-#[derive(Debug, Clone, Copy)]
+/// Session facts some functions read, the row of the enclosing queries a correlated subquery
+/// runs for, and whoever runs subqueries.
+#[derive(Clone, Copy)]
 pub struct EvalEnv<'a> {
     /// The session's user.
     pub user: &'a str,
     /// The session's database.
     pub database: &'a str,
+    /// The enclosing queries' row ([`Expr::Outer`] indexes it); empty at the top level.
+    pub outer: &'a [Value],
+    /// Runs the subqueries an expression holds; `None` where none can occur (constants).
+    pub subqueries: Option<&'a dyn SubqueryRunner>,
+}
+
+impl std::fmt::Debug for EvalEnv<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EvalEnv").field("user", &self.user).field("outer", &self.outer).finish_non_exhaustive()
+    }
+}
+
+impl<'a> EvalEnv<'a> {
+    /// An environment with no enclosing row and no subqueries.
+    pub const fn new(user: &'a str, database: &'a str) -> Self {
+        EvalEnv { user, database, outer: &[], subqueries: None }
+    }
+}
+
+/// Evaluates subqueries for expressions (the executor implements it: running a plan needs the
+/// statement's context, which expressions do not carry).
+pub trait SubqueryRunner {
+    /// The value of `subquery` for the enclosing row `row` (whose own enclosing row is
+    /// `outer`); `arg` is the already evaluated left operand of IN / ANY / ALL.
+    fn run(&self, subquery: &Subquery, row: &[Value], outer: &[Value], arg: Option<Value>) -> Result<Value>;
+}
+
+/// What an expression asks of a subquery.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SubqueryKind {
+    /// `(SELECT ...)`: its single value, NULL if it returns no row, 21000 if several.
+    Scalar,
+    /// `EXISTS (SELECT ...)`.
+    Exists,
+    /// `arg op ANY (SELECT ...)`, and `arg IN (SELECT ...)` as `= ANY`.
+    Any {
+        /// The left operand.
+        arg: Box<Expr>,
+        /// The comparison.
+        op: BinaryOp,
+    },
+    /// `arg op ALL (SELECT ...)`.
+    All {
+        /// The left operand.
+        arg: Box<Expr>,
+        /// The comparison.
+        op: BinaryOp,
+    },
+}
+
+/// A subquery inside an expression.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Subquery {
+    /// Unique within the statement: the key of an uncorrelated subquery's cached result.
+    pub id: usize,
+    /// The query (its first output column is the one compared or returned).
+    pub plan: crate::rel::Rel,
+    /// What is asked of it.
+    pub kind: SubqueryKind,
+    /// Reads columns of an enclosing query, so it runs again for each of their rows (set by
+    /// `resolve`); otherwise it runs once per statement.
+    pub correlated: bool,
+    /// The result type.
+    pub ty: DataType,
 }
 
 /// A bound expression.
@@ -111,13 +160,32 @@ pub enum Expr {
         /// Its type ([`DataType::Unknown`] for an untyped string or NULL literal).
         ty: DataType,
     },
-    /// A column of the input row.
+    /// A column of the input row: its position once resolved; before that (in a bound
+    /// [`crate::rel::Rel`]) the column's id, unique in the statement.
     Column {
-        /// Position in the input row.
+        /// Position in the input row (column id before resolution).
         index: usize,
         /// Column type.
         ty: DataType,
     },
+    /// A column of an enclosing query's row, in a correlated subquery (resolved plans only).
+    Outer {
+        /// Position in [`EvalEnv::outer`].
+        index: usize,
+        /// Column type.
+        ty: DataType,
+    },
+    /// Searched `CASE WHEN c THEN r ... ELSE e END` (the simple form binds to this with `=`).
+    Case {
+        /// (condition, result) pairs, tried in order.
+        branches: Vec<(Expr, Expr)>,
+        /// ELSE (NULL if absent).
+        otherwise: Option<Box<Expr>>,
+        /// Result type.
+        ty: DataType,
+    },
+    /// A subquery.
+    Subquery(Box<Subquery>),
     /// Arithmetic negation.
     Negate(Box<Expr>),
     /// Logical NOT.
@@ -184,7 +252,13 @@ impl Expr {
     /// The expression's result type.
     pub fn data_type(&self) -> DataType {
         match self {
-            Expr::Literal { ty, .. } | Expr::Column { ty, .. } | Expr::Binary { ty, .. } | Expr::Call { ty, .. } => *ty,
+            Expr::Literal { ty, .. }
+            | Expr::Column { ty, .. }
+            | Expr::Outer { ty, .. }
+            | Expr::Binary { ty, .. }
+            | Expr::Call { ty, .. }
+            | Expr::Case { ty, .. } => *ty,
+            Expr::Subquery(s) => s.ty,
             Expr::Negate(arg) => arg.data_type(),
             Expr::Not(_) | Expr::IsNull { .. } | Expr::Like { .. } | Expr::AnyOf(_) => DataType::Bool,
             Expr::Cast { to, .. } => *to,
@@ -196,6 +270,24 @@ impl Expr {
         match self {
             Expr::Literal { value, .. } => Ok(value.clone()),
             Expr::Column { index, .. } => Ok(row.get(*index).cloned().unwrap_or(Value::Null)),
+            Expr::Outer { index, .. } => Ok(env.outer.get(*index).cloned().unwrap_or(Value::Null)),
+            Expr::Case { branches, otherwise, .. } => {
+                for (when, then) in branches {
+                    if when.eval(row, env)? == Value::Bool(true) {
+                        return then.eval(row, env);
+                    }
+                }
+                otherwise.as_ref().map_or(Ok(Value::Null), |e| e.eval(row, env))
+            }
+            Expr::Subquery(sq) => {
+                let arg = match &sq.kind {
+                    SubqueryKind::Any { arg, .. } | SubqueryKind::All { arg, .. } => Some(arg.eval(row, env)?),
+                    _ => None,
+                };
+                let runner =
+                    env.subqueries.ok_or_else(|| DbError::Internal("a subquery evaluated without a runner".into()))?;
+                runner.run(sq, row, env.outer, arg)
+            }
             Expr::Negate(arg) => negate(arg.eval(row, env)?),
             Expr::Not(arg) => Ok(match arg.eval(row, env)? {
                 Value::Bool(b) => Value::Bool(!b),
@@ -203,27 +295,96 @@ impl Expr {
             }),
             Expr::Binary { op: BinaryOp::And, left, right, .. } => and(left, right, row, env),
             Expr::Binary { op: BinaryOp::Or, left, right, .. } => or(left, right, row, env),
+            Expr::Binary { op: op @ (BinaryOp::IsDistinctFrom | BinaryOp::IsNotDistinctFrom), left, right, .. } => {
+                let (l, r) = (left.eval(row, env)?, right.eval(row, env)?);
+                let same = match (l.is_null(), r.is_null()) {
+                    (true, true) => true,
+                    (false, false) => l.sql_cmp(&r) == Some(Ordering::Equal),
+                    _ => false,
+                };
+                Ok(Value::Bool(same == (*op == BinaryOp::IsNotDistinctFrom)))
+            }
             Expr::Binary { op, left, right, ty } => binary(*op, left.eval(row, env)?, right.eval(row, env)?, *ty),
             Expr::IsNull { arg, negated } => Ok(Value::Bool(arg.eval(row, env)?.is_null() != *negated)),
             Expr::Cast { arg, to, explicit } => cast_value(arg.eval(row, env)?, *to, *explicit),
             Expr::Like { arg, pattern, negated, case_insensitive } => {
                 like(arg.eval(row, env)?, pattern.eval(row, env)?, *negated, *case_insensitive)
             }
-            Expr::Call { func, args, .. } => call(*func, args, row, env),
+            Expr::Call { func, args, .. } => crate::functions::call(*func, args, row, env),
             Expr::AnyOf(items) => any_of(items, row, env),
         }
     }
 
-    /// True if the expression reads no column (it can be evaluated once, at bind time).
+    /// True if the expression reads no column and holds no subquery (it can be evaluated
+    /// once, at bind time).
     pub fn is_constant(&self) -> bool {
         match self {
             Expr::Literal { .. } => true,
-            Expr::Column { .. } => false,
-            Expr::Negate(a) | Expr::Not(a) | Expr::IsNull { arg: a, .. } | Expr::Cast { arg: a, .. } => a.is_constant(),
-            Expr::Binary { left, right, .. } => left.is_constant() && right.is_constant(),
-            Expr::Like { arg, pattern, .. } => arg.is_constant() && pattern.is_constant(),
-            Expr::Call { args, .. } | Expr::AnyOf(args) => args.iter().all(Expr::is_constant),
+            Expr::Column { .. } | Expr::Outer { .. } | Expr::Subquery(_) => false,
+            other => other.children().into_iter().all(Expr::is_constant),
         }
+    }
+
+    /// The expression's operands (a subquery's plan is not among them; its left operand is).
+    pub fn children(&self) -> Vec<&Expr> {
+        match self {
+            Expr::Literal { .. } | Expr::Column { .. } | Expr::Outer { .. } => Vec::new(),
+            Expr::Negate(a) | Expr::Not(a) | Expr::IsNull { arg: a, .. } | Expr::Cast { arg: a, .. } => vec![a],
+            Expr::Binary { left, right, .. } => vec![left, right],
+            Expr::Like { arg, pattern, .. } => vec![arg, pattern],
+            Expr::Call { args, .. } | Expr::AnyOf(args) => args.iter().collect(),
+            Expr::Case { branches, otherwise, .. } => {
+                branches.iter().flat_map(|(w, t)| [w, t]).chain(otherwise.as_deref()).collect()
+            }
+            Expr::Subquery(sq) => match &sq.kind {
+                SubqueryKind::Any { arg, .. } | SubqueryKind::All { arg, .. } => vec![arg],
+                _ => Vec::new(),
+            },
+        }
+    }
+
+    /// Evaluates the expression as a condition (WHERE, ON, HAVING): only TRUE passes. AND-ed
+    /// conditions are tried in order and the first that is not TRUE rejects the row without
+    /// evaluating the rest, as PostgreSQL's qualifier lists do (so `NULL AND 1/0 = 1` rejects
+    /// rather than dividing by zero).
+    pub fn qual(&self, row: &[Value], env: &EvalEnv<'_>) -> Result<bool> {
+        match self {
+            Expr::Binary { op: BinaryOp::And, left, right, .. } => Ok(left.qual(row, env)? && right.qual(row, env)?),
+            other => Ok(other.eval(row, env)? == Value::Bool(true)),
+        }
+    }
+
+    /// The operands, mutably (see [`Expr::children`]).
+    pub fn children_mut(&mut self) -> Vec<&mut Expr> {
+        match self {
+            Expr::Literal { .. } | Expr::Column { .. } | Expr::Outer { .. } => Vec::new(),
+            Expr::Negate(a) | Expr::Not(a) | Expr::IsNull { arg: a, .. } | Expr::Cast { arg: a, .. } => vec![a],
+            Expr::Binary { left, right, .. } => vec![left, right],
+            Expr::Like { arg, pattern, .. } => vec![arg, pattern],
+            Expr::Call { args, .. } | Expr::AnyOf(args) => args.iter_mut().collect(),
+            Expr::Case { branches, otherwise, .. } => {
+                branches.iter_mut().flat_map(|(w, t)| [w, t]).chain(otherwise.as_deref_mut()).collect()
+            }
+            Expr::Subquery(sq) => match &mut sq.kind {
+                SubqueryKind::Any { arg, .. } | SubqueryKind::All { arg, .. } => vec![arg],
+                _ => Vec::new(),
+            },
+        }
+    }
+
+    /// Calls `f` on this expression and every operand below it, depth first.
+    pub fn walk<'e>(&'e self, f: &mut impl FnMut(&'e Expr)) {
+        f(self);
+        for child in self.children() {
+            child.walk(f);
+        }
+    }
+
+    /// True if the expression holds a subquery.
+    pub fn has_subquery(&self) -> bool {
+        let mut found = false;
+        self.walk(&mut |e| found |= matches!(e, Expr::Subquery(_)));
+        found
     }
 }
 
@@ -231,11 +392,11 @@ impl Expr {
 pub fn passes(filter: Option<&Expr>, row: &[Value], env: &EvalEnv<'_>) -> Result<bool> {
     match filter {
         None => Ok(true),
-        Some(f) => Ok(f.eval(row, env)? == Value::Bool(true)),
+        Some(f) => f.qual(row, env),
     }
 }
 
-fn negate(v: Value) -> Result<Value> {
+pub(crate) fn negate(v: Value) -> Result<Value> {
     Ok(match v {
         Value::Null => Value::Null,
         Value::Int2(i) => Value::Int2(i.checked_neg().ok_or_else(|| out_of_range(DataType::Int2))?),
@@ -285,7 +446,7 @@ fn any_of(items: &[Expr], row: &[Value], env: &EvalEnv<'_>) -> Result<Value> {
     Ok(if saw_null { Value::Null } else { Value::Bool(false) })
 }
 
-fn binary(op: BinaryOp, l: Value, r: Value, ty: DataType) -> Result<Value> {
+pub(crate) fn binary(op: BinaryOp, l: Value, r: Value, ty: DataType) -> Result<Value> {
     if l.is_null() || r.is_null() {
         return Ok(Value::Null);
     }
@@ -399,49 +560,11 @@ fn like_match(s: &[char], p: &[char]) -> bool {
     p[pi..].iter().all(|c| *c == '%')
 }
 
-fn call(func: Function, args: &[Expr], row: &[Value], env: &EvalEnv<'_>) -> Result<Value> {
-    let arg = |i: usize| args.get(i).map(|a| a.eval(row, env)).unwrap_or(Ok(Value::Null));
-    Ok(match func {
-        Function::Version => Value::Text(rustydb_foundation::version::version_string()),
-        Function::CurrentUser => Value::Text(env.user.to_string()),
-        Function::CurrentDatabase => Value::Text(env.database.to_string()),
-        Function::CurrentSchema => Value::Text("public".into()),
-        Function::Upper => map_text(arg(0)?, |s| s.to_uppercase()),
-        Function::Lower => map_text(arg(0)?, |s| s.to_lowercase()),
-        Function::Length => match arg(0)? {
-            Value::Text(s) => Value::Int4(s.chars().count() as i32),
-            _ => Value::Null,
-        },
-        Function::Abs => match arg(0)? {
-            Value::Null => Value::Null,
-            v @ (Value::Float4(_) | Value::Float8(_)) if v.as_f64().is_some_and(|f| f < 0.0) => negate(v)?,
-            v if v.as_i64().is_some_and(|i| i < 0) => negate(v)?,
-            v => v,
-        },
-        Function::Coalesce => {
-            for a in args {
-                let v = a.eval(row, env)?;
-                if !v.is_null() {
-                    return Ok(v);
-                }
-            }
-            Value::Null
-        }
-    })
-}
-
-fn map_text(v: Value, f: impl Fn(&str) -> String) -> Value {
-    match v {
-        Value::Text(s) => Value::Text(f(&s)),
-        _ => Value::Null,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const ENV: EvalEnv<'static> = EvalEnv { user: "u", database: "d" };
+    const ENV: EvalEnv<'static> = EvalEnv::new("u", "d");
 
     fn bin(op: BinaryOp, l: Value, r: Value, ty: DataType) -> Result<Value> {
         Expr::Binary { op, left: Box::new(Expr::literal(l)), right: Box::new(Expr::literal(r)), ty }.eval(&[], &ENV)

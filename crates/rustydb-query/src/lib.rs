@@ -36,17 +36,24 @@
 
 pub mod access;
 mod autovacuum;
+pub mod bind_aggregate;
 pub mod bind_expr;
+pub mod bind_query;
 pub mod binder;
 pub mod catalog;
 mod checkpointer;
 pub mod context;
 pub mod engine;
+pub mod exec;
 pub mod executor;
 pub mod expr;
+pub mod functions;
+pub mod optimize;
 pub mod parser;
 pub mod plan;
 pub mod planner;
+pub mod rel;
+pub mod resolve;
 pub mod result;
 pub mod session;
 pub mod settings;

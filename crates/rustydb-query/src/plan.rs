@@ -4,6 +4,7 @@
 
 use crate::catalog::{IndexDef, IndexMethod, TableDef};
 use crate::expr::Expr;
+use crate::rel::Rel;
 use crate::result::ResultColumn;
 use rustydb_foundation::Column;
 use rustydb_txn::{IsolationLevel, LockMode, WaitPolicy};
@@ -43,21 +44,7 @@ pub struct RangeEnd {
     pub inclusive: bool,
 }
 
-/// Where a query's rows come from.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Source {
-    /// No FROM clause: one empty row.
-    Nothing,
-    /// One table.
-    Table {
-        /// The table (boxed: a definition with its indexes is large beside `Nothing`).
-        table: Box<TableDef>,
-        /// How its rows are found.
-        access: Access,
-    },
-}
-
-/// One ORDER BY key, evaluated over the source row.
+/// One ORDER BY key, evaluated over the sort's input row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SortKey {
     /// The key.
@@ -68,25 +55,13 @@ pub struct SortKey {
     pub nulls_first: bool,
 }
 
-/// A bound SELECT.
+/// A bound, optimized and resolved query.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SelectPlan {
-    /// Row source.
-    pub source: Source,
-    /// WHERE.
-    pub filter: Option<Expr>,
-    /// Output expressions over the source row.
-    pub projection: Vec<Expr>,
+pub struct QueryPlan {
+    /// The operators.
+    pub rel: Rel,
     /// Output column names and types.
     pub columns: Vec<ResultColumn>,
-    /// ORDER BY.
-    pub order_by: Vec<SortKey>,
-    /// LIMIT.
-    pub limit: Option<u64>,
-    /// OFFSET.
-    pub offset: u64,
-    /// FOR SHARE / FOR UPDATE.
-    pub row_lock: Option<RowLockClause>,
 }
 
 /// `FOR SHARE` or `FOR UPDATE`, with what to do about rows others hold.
@@ -104,14 +79,14 @@ pub enum InsertSource {
     /// `VALUES (...), (...)`: one expression per table column, already coerced.
     Values(Vec<Vec<Expr>>),
     /// `INSERT ... SELECT`: the query, then one expression per table column over its output row.
-    Query(Box<SelectPlan>, Vec<Expr>),
+    Query(Box<QueryPlan>, Vec<Expr>),
 }
 
 /// A bound statement.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Statement {
-    /// SELECT.
-    Select(SelectPlan),
+    /// SELECT (and VALUES, and set operations).
+    Select(QueryPlan),
     /// INSERT.
     Insert {
         /// Target.
@@ -171,6 +146,20 @@ pub enum Statement {
     },
     /// DROP INDEX.
     DropIndex {
+        /// Names.
+        names: Vec<String>,
+        /// IF EXISTS.
+        if_exists: bool,
+    },
+    /// CREATE [OR REPLACE] VIEW.
+    CreateView {
+        /// The view.
+        view: crate::catalog::ViewDef,
+        /// OR REPLACE.
+        or_replace: bool,
+    },
+    /// DROP VIEW.
+    DropView {
         /// Names.
         names: Vec<String>,
         /// IF EXISTS.
@@ -253,6 +242,8 @@ impl Statement {
                 | Statement::Delete { .. }
                 | Statement::CreateTable { .. }
                 | Statement::DropTable { .. }
+                | Statement::CreateView { .. }
+                | Statement::DropView { .. }
                 | Statement::CreateIndex { .. }
                 | Statement::DropIndex { .. }
         )
@@ -267,6 +258,8 @@ impl Statement {
             Statement::Delete { .. } => "DELETE",
             Statement::CreateTable { .. } => "CREATE TABLE",
             Statement::DropTable { .. } => "DROP TABLE",
+            Statement::CreateView { .. } => "CREATE VIEW",
+            Statement::DropView { .. } => "DROP VIEW",
             Statement::CreateIndex { .. } => "CREATE INDEX",
             Statement::DropIndex { .. } => "DROP INDEX",
             Statement::Begin { .. } => "BEGIN",

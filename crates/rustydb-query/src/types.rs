@@ -48,6 +48,32 @@ pub fn can_cast(from: DataType, to: DataType, context: CastContext) -> bool {
     }
 }
 
+/// The type several expressions resolve to together (CASE branches, COALESCE arguments, UNION
+/// columns, VALUES rows), as PostgreSQL's `select_common_type` picks it: untyped literals take
+/// the others' type (text if all are untyped), numbers widen, strings become text; anything
+/// else must agree, or it is 42804 "`what` types a and b cannot be matched".
+pub fn common_type(types: &[DataType], what: &str) -> Result<DataType> {
+    let mut known = types.iter().copied().filter(|t| *t != DataType::Unknown);
+    let Some(first) = known.next() else { return Ok(DataType::Text) };
+    let mut common = first;
+    for t in known {
+        if t == common {
+            continue;
+        }
+        common = if let Some(wider) = arithmetic_type(common, t) {
+            wider
+        } else if common.is_string() && t.is_string() {
+            DataType::Text
+        } else {
+            return Err(DbError::sql(
+                SqlState::DatatypeMismatch,
+                format!("{what} types {} and {} cannot be matched", common.sql_name(), t.sql_name()),
+            ));
+        };
+    }
+    Ok(common)
+}
+
 /// The result type of `+ - * /` on two numeric types.
 pub fn arithmetic_type(left: DataType, right: DataType) -> Option<DataType> {
     let (a, b) = (numeric_rank(left)?, numeric_rank(right)?);

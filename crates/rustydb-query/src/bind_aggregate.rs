@@ -1,0 +1,84 @@
+//! Aggregate functions: which names are aggregates, and the argument and result types of each,
+//! as PostgreSQL 15 types them — except that until the numeric type lands, `sum` of bigint
+//! and `avg` of integers give bigint and double precision where PostgreSQL gives numeric.
+
+use crate::bind_expr::cast;
+use crate::expr::Expr;
+use crate::rel::AggFunc;
+use crate::types::CastContext;
+use rustydb_foundation::{DataType, DbError, Result, SqlState};
+
+/// True if `name` (lower case) is an aggregate function.
+pub fn is_aggregate(name: &str) -> bool {
+    matches!(
+        name,
+        "count"
+            | "sum"
+            | "avg"
+            | "min"
+            | "max"
+            | "bool_and"
+            | "bool_or"
+            | "every"
+            | "string_agg"
+            | "stddev"
+            | "stddev_samp"
+            | "stddev_pop"
+            | "variance"
+            | "var_samp"
+            | "var_pop"
+    )
+}
+
+/// Binds `name(args)` (`star` for `count(*)`): the function, its arguments cast to what it
+/// takes, and its result type.
+pub fn resolve(name: &str, args: Vec<Expr>, star: bool) -> Result<(AggFunc, Vec<Expr>, DataType)> {
+    use DataType as T;
+    let types: Vec<DataType> = args.iter().map(Expr::data_type).collect();
+    let cast_all = |args: Vec<Expr>, to: &[DataType]| -> Result<Vec<Expr>> {
+        args.into_iter().zip(to).map(|(a, t)| cast(a, *t, CastContext::Implicit)).collect()
+    };
+    let numeric = |t: DataType| t.is_numeric();
+    Ok(match (name, types.as_slice()) {
+        ("count", []) if star => (AggFunc::CountStar, args, T::Int8),
+        ("count", [t]) => {
+            let args = cast_all(args, &[if *t == T::Unknown { T::Text } else { *t }])?;
+            (AggFunc::Count, args, T::Int8)
+        }
+        ("sum", [t]) if numeric(*t) => {
+            let ty = match t {
+                T::Int2 | T::Int4 | T::Int8 => T::Int8,
+                other => *other,
+            };
+            (AggFunc::Sum, args, ty)
+        }
+        ("avg", [t]) if numeric(*t) => (AggFunc::Avg, args, T::Float8),
+        ("min" | "max", [t]) if *t != T::Bool => {
+            let ty = if *t == T::Unknown { T::Text } else { *t };
+            let func = if name == "min" { AggFunc::Min } else { AggFunc::Max };
+            (func, cast_all(args, &[ty])?, ty)
+        }
+        ("bool_and" | "every", [T::Bool | T::Unknown]) => (AggFunc::BoolAnd, cast_all(args, &[T::Bool])?, T::Bool),
+        ("bool_or", [T::Bool | T::Unknown]) => (AggFunc::BoolOr, cast_all(args, &[T::Bool])?, T::Bool),
+        ("string_agg", [a, d]) if a.is_string() && d.is_string() => {
+            (AggFunc::StringAgg, cast_all(args, &[T::Text, T::Text])?, T::Text)
+        }
+        ("stddev" | "stddev_samp" | "stddev_pop" | "variance" | "var_samp" | "var_pop", [t]) if numeric(*t) => {
+            let func = match name {
+                "stddev" | "stddev_samp" => AggFunc::StddevSamp,
+                "stddev_pop" => AggFunc::StddevPop,
+                "var_pop" => AggFunc::VarPop,
+                _ => AggFunc::VarSamp,
+            };
+            (func, cast_all(args, &[T::Float8])?, T::Float8)
+        }
+        _ => {
+            let list: Vec<&str> = types.iter().map(|t| t.sql_name()).collect();
+            let shown = if star { "*".to_string() } else { list.join(", ") };
+            return Err(DbError::sql(SqlState::UndefinedFunction, format!("function {name}({shown}) does not exist"))
+                .with_detail(
+                    "No function matches the given name and argument types. You might need to add explicit type casts.",
+                ));
+        }
+    })
+}

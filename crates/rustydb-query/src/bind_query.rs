@@ -1,0 +1,1166 @@
+//! Binding queries: SELECT (with FROM, joins, WHERE, GROUP BY, HAVING, DISTINCT, ORDER BY,
+//! LIMIT, FOR UPDATE), set operations and VALUES, into a bound [`Rel`] tree.
+//!
+//! The binder keeps a stack of *levels*, one per query being bound (a subquery pushes one on
+//! top of its enclosing query's). A level holds the FROM items in scope and whether aggregate
+//! calls may appear in the clause being bound. Column names resolve innermost level first; a
+//! name found in an enclosing level is an outer reference, which makes its subquery
+//! correlated (found later by `resolve`, nothing to record here). Every column made anywhere
+//! gets an id, unique in the statement, with its type and a name for messages.
+//!
+//! A SELECT binds in PostgreSQL's order of evaluation: FROM, WHERE, GROUP BY and aggregates,
+//! HAVING, the select list (plus hidden columns for ORDER BY expressions not in it), DISTINCT,
+//! ORDER BY, LIMIT. Aggregate calls in the select list, HAVING and ORDER BY are collected while
+//! binding and replaced by the aggregate's output column; the expressions are then rewritten
+//! over the group keys, and a reference to a column neither grouped nor aggregated is 42803.
+
+use crate::access;
+use crate::bind_aggregate;
+use crate::bind_expr::{self, boolean, cast, coerce_unknown, ident_name};
+use crate::catalog::TableDef;
+use crate::context::ExecContext;
+use crate::expr::{EvalEnv, Expr};
+use crate::plan::{RowLockClause, SortKey};
+use crate::rel::{AggCall, ColumnId, JoinKind, Rel, SetOpKind};
+use crate::result::ResultColumn;
+use crate::types::{CastContext, common_type, type_name};
+use rustydb_foundation::{DataType, DbError, Result, SqlState, Value};
+use rustydb_txn::{LockMode, WaitPolicy};
+use sqlparser::ast;
+use std::collections::HashSet;
+
+/// One output column of a bound query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutColumn {
+    /// Its id.
+    pub id: ColumnId,
+    /// Its name as the client sees it.
+    pub name: String,
+    /// Its type.
+    pub ty: DataType,
+}
+
+/// A bound query: its plan and output columns.
+#[derive(Debug, Clone)]
+pub struct Bound {
+    /// The plan.
+    pub rel: Rel,
+    /// What it outputs, in order.
+    pub columns: Vec<OutColumn>,
+}
+
+impl Bound {
+    /// The output columns as a result description.
+    pub fn result_columns(&self) -> Vec<ResultColumn> {
+        self.columns.iter().map(|c| ResultColumn { name: c.name.clone(), data_type: c.ty }).collect()
+    }
+}
+
+#[derive(Debug)]
+struct ScopeColumn {
+    name: String,
+    id: ColumnId,
+    ty: DataType,
+    /// Found by an unqualified name (false for the right-hand copy of a USING column).
+    unqualified: bool,
+}
+
+#[derive(Debug)]
+struct ScopeItem {
+    /// The alias, or the table's name.
+    name: String,
+    columns: Vec<ScopeColumn>,
+}
+
+/// Whether the clause being bound may hold aggregate calls, and those it holds.
+#[derive(Debug)]
+enum AggregateSlot {
+    /// Not here; the message names the clause.
+    Forbidden(&'static str),
+    /// Allowed: the calls met so far, with their output column ids.
+    Allowed(Vec<(ColumnId, AggCall)>),
+}
+
+#[derive(Debug)]
+struct Level {
+    items: Vec<ScopeItem>,
+    aggregates: AggregateSlot,
+}
+
+impl Level {
+    fn new() -> Self {
+        Level { items: Vec::new(), aggregates: AggregateSlot::Forbidden("this context") }
+    }
+}
+
+/// What an ORDER BY item sorts by.
+enum OrderTarget {
+    /// A select-list item (by position or output name).
+    Item(usize),
+    /// An expression over the FROM columns.
+    Expr(Expr),
+}
+
+/// Binds the queries of one statement.
+pub struct QueryBinder<'c, 'e> {
+    ctx: Option<&'c mut ExecContext<'e>>,
+    levels: Vec<Level>,
+    types: Vec<DataType>,
+    names: Vec<String>,
+    subqueries: usize,
+    /// The table lock a FROM item takes (ROW SHARE under FOR UPDATE).
+    table_mode: LockMode,
+    /// Views being expanded, innermost last (a guard against a view that reads itself).
+    views_expanding: usize,
+}
+
+impl std::fmt::Debug for QueryBinder<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueryBinder").field("levels", &self.levels).finish_non_exhaustive()
+    }
+}
+
+impl<'c, 'e> QueryBinder<'c, 'e> {
+    /// A binder that reads the catalog through `ctx`.
+    pub fn new(ctx: &'c mut ExecContext<'e>) -> Self {
+        QueryBinder {
+            ctx: Some(ctx),
+            levels: Vec::new(),
+            types: Vec::new(),
+            names: Vec::new(),
+            subqueries: 0,
+            table_mode: LockMode::AccessShare,
+            views_expanding: 0,
+        }
+    }
+
+    /// A binder for expressions that refer to one table's columns (UPDATE, DELETE): column
+    /// ids are the table's column positions.
+    pub fn for_table(ctx: &'c mut ExecContext<'e>, table: &TableDef, alias: &str) -> Self {
+        let mut b = QueryBinder::new(ctx);
+        let mut level = Level::new();
+        let columns = table
+            .schema
+            .columns
+            .iter()
+            .map(|c| ScopeColumn {
+                name: c.name.clone(),
+                id: b.new_column(format!("{alias}.{}", c.name), c.data_type),
+                ty: c.data_type,
+                unqualified: true,
+            })
+            .collect();
+        level.items.push(ScopeItem { name: alias.to_string(), columns });
+        b.levels.push(level);
+        b
+    }
+
+    /// The names of every column id made so far (for messages after binding).
+    pub fn into_names(self) -> Vec<String> {
+        self.names
+    }
+
+    fn new_column(&mut self, name: String, ty: DataType) -> ColumnId {
+        self.types.push(ty);
+        self.names.push(name);
+        self.types.len() - 1
+    }
+
+    /// A fresh subquery id.
+    pub fn subquery_id(&mut self) -> usize {
+        self.subqueries += 1;
+        self.subqueries
+    }
+
+    fn ctx(&mut self) -> Result<&mut ExecContext<'e>> {
+        self.ctx.as_deref_mut().ok_or_else(|| DbError::unsupported("a table reference here"))
+    }
+
+    fn level(&mut self) -> &mut Level {
+        if self.levels.is_empty() {
+            self.levels.push(Level::new());
+        }
+        let last = self.levels.len() - 1;
+        &mut self.levels[last]
+    }
+
+    fn set_aggregates(&mut self, slot: AggregateSlot) -> AggregateSlot {
+        std::mem::replace(&mut self.level().aggregates, slot)
+    }
+
+    /// Resolves a column name, innermost query first.
+    pub fn column(&self, qualifier: Option<&str>, name: &str) -> Result<Expr> {
+        for level in self.levels.iter().rev() {
+            match qualifier {
+                Some(q) => {
+                    if let Some(item) = level.items.iter().find(|i| i.name == q) {
+                        let c = item.columns.iter().find(|c| c.name == name).ok_or_else(|| {
+                            DbError::sql(SqlState::UndefinedColumn, format!("column {q}.{name} does not exist"))
+                        })?;
+                        return Ok(Expr::Column { index: c.id, ty: c.ty });
+                    }
+                }
+                None => {
+                    let mut found =
+                        level.items.iter().flat_map(|i| &i.columns).filter(|c| c.unqualified && c.name == name);
+                    if let Some(c) = found.next() {
+                        if found.next().is_some() {
+                            return Err(DbError::sql(
+                                SqlState::AmbiguousColumn,
+                                format!("column reference \"{name}\" is ambiguous"),
+                            ));
+                        }
+                        return Ok(Expr::Column { index: c.id, ty: c.ty });
+                    }
+                }
+            }
+        }
+        Err(match qualifier {
+            Some(q) => DbError::sql(SqlState::UndefinedTable, format!("missing FROM-clause entry for table \"{q}\"")),
+            None => DbError::undefined_column(name),
+        })
+    }
+
+    /// Binds an aggregate call where the current clause allows one, and returns the column
+    /// that will hold its value.
+    pub fn aggregate(&mut self, name: &str, f: &ast::Function) -> Result<Expr> {
+        if f.over.is_some() {
+            return Err(DbError::unsupported("window functions"));
+        }
+        if !f.within_group.is_empty() {
+            return Err(DbError::unsupported(format!("{name} WITHIN GROUP")));
+        }
+        let outer = self.set_aggregates(AggregateSlot::Forbidden("aggregate function calls cannot be nested"));
+        let bound = self.aggregate_call(name, f);
+        let slot = self.set_aggregates(outer);
+        debug_assert!(matches!(slot, AggregateSlot::Forbidden(_)));
+        let call = bound?;
+        if let AggregateSlot::Forbidden(clause) = &self.level().aggregates {
+            let message = if clause.starts_with("aggregate") {
+                (*clause).to_string()
+            } else {
+                format!("aggregate functions are not allowed in {clause}")
+            };
+            return Err(DbError::sql(SqlState::GroupingError, message));
+        }
+        let ty = call.ty;
+        let id = self.new_column(name.to_string(), ty);
+        if let AggregateSlot::Allowed(calls) = &mut self.level().aggregates {
+            calls.push((id, call));
+        }
+        Ok(Expr::Column { index: id, ty })
+    }
+
+    fn aggregate_call(&mut self, name: &str, f: &ast::Function) -> Result<AggCall> {
+        let (args, distinct, star) = match &f.args {
+            ast::FunctionArguments::List(list) => {
+                if !list.clauses.is_empty() {
+                    return Err(DbError::unsupported(format!("{name} with ORDER BY or other clauses")));
+                }
+                let distinct = matches!(list.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct));
+                let mut args = Vec::new();
+                let mut star = false;
+                for a in &list.args {
+                    match a {
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) => star = true,
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                            args.push(bind_expr::bind(e, self)?)
+                        }
+                        other => return Err(DbError::unsupported(format!("the argument {other}"))),
+                    }
+                }
+                (args, distinct, star)
+            }
+            ast::FunctionArguments::None => (Vec::new(), false, false),
+            ast::FunctionArguments::Subquery(_) => return Err(DbError::unsupported("a subquery as argument")),
+        };
+        let filter = f.filter.as_ref().map(|e| boolean(bind_expr::bind(e, self)?, "FILTER")).transpose()?;
+        let (func, args, ty) = bind_aggregate::resolve(name, args, star)?;
+        Ok(AggCall { func, args, distinct, filter, ty })
+    }
+
+    /// Binds a subquery of an expression (a level above the current one).
+    pub fn subquery(&mut self, q: &ast::Query) -> Result<(Rel, Vec<ResultColumn>)> {
+        let bound = self.query(q)?;
+        let columns = bound.result_columns();
+        Ok((bound.rel, columns))
+    }
+
+    /// Binds a query.
+    pub fn query(&mut self, q: &ast::Query) -> Result<Bound> {
+        if q.with.is_some() {
+            return Err(DbError::unsupported("WITH queries"));
+        }
+        if q.for_clause.is_some() || q.settings.is_some() || q.format_clause.is_some() || !q.pipe_operators.is_empty() {
+            return Err(DbError::unsupported(format!("the query form \"{q}\"")));
+        }
+        let (limit, offset) = bind_limit(q.limit_clause.as_ref(), q.fetch.as_ref())?;
+        let order: &[ast::OrderByExpr] = match &q.order_by {
+            None => &[],
+            Some(o) => match &o.kind {
+                ast::OrderByKind::Expressions(items) => items,
+                ast::OrderByKind::All(_) => return Err(DbError::unsupported("ORDER BY ALL")),
+            },
+        };
+        let lock = row_lock(&q.locks)?;
+        match q.body.as_ref() {
+            ast::SetExpr::Select(s) => self.select(s, order, (limit, offset), lock),
+            other => {
+                if lock.is_some() {
+                    return Err(DbError::sql(
+                        SqlState::FeatureNotSupported,
+                        "FOR UPDATE is not allowed with UNION/INTERSECT/EXCEPT",
+                    ));
+                }
+                let bound = self.set_expr(other)?;
+                self.order_outputs(bound, order, (limit, offset))
+            }
+        }
+    }
+
+    fn set_expr(&mut self, e: &ast::SetExpr) -> Result<Bound> {
+        match e {
+            ast::SetExpr::Select(s) => self.select(s, &[], (None, 0), None),
+            ast::SetExpr::Query(q) => self.query(q),
+            ast::SetExpr::Values(v) => self.values(v),
+            ast::SetExpr::SetOperation { op, set_quantifier, left, right } => {
+                self.set_operation(*op, *set_quantifier, left, right)
+            }
+            other => Err(DbError::unsupported(format!("the query form \"{}\"", first_words(&other.to_string())))),
+        }
+    }
+
+    /// ORDER BY and LIMIT over a set operation's or VALUES' output columns.
+    fn order_outputs(&mut self, bound: Bound, order: &[ast::OrderByExpr], limits: (Option<u64>, u64)) -> Result<Bound> {
+        let mut rel = bound.rel;
+        if !order.is_empty() {
+            let mut keys = Vec::new();
+            for item in order {
+                let pos = match &item.expr {
+                    ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)) => {
+                        ordinal(&v.value, bound.columns.len(), "ORDER BY")?
+                    }
+                    ast::Expr::Identifier(i) => {
+                        let name = ident_name(i);
+                        bound.columns.iter().position(|c| c.name == name).ok_or_else(|| {
+                            DbError::sql(SqlState::UndefinedColumn, format!("column \"{name}\" does not exist"))
+                        })?
+                    }
+                    _ => {
+                        return Err(DbError::sql(
+                            SqlState::FeatureNotSupported,
+                            "invalid UNION/INTERSECT/EXCEPT ORDER BY clause",
+                        )
+                        .with_detail("Only result column names can be used, not expressions or functions."));
+                    }
+                };
+                let c = &bound.columns[pos];
+                keys.push(sort_key(Expr::Column { index: c.id, ty: c.ty }, item));
+            }
+            rel = Rel::Sort { input: Box::new(rel), keys };
+        }
+        Ok(Bound { rel: limit(rel, limits), columns: bound.columns })
+    }
+
+    fn values(&mut self, v: &ast::Values) -> Result<Bound> {
+        self.levels.push(Level { items: Vec::new(), aggregates: AggregateSlot::Forbidden("VALUES") });
+        let rows = self.values_rows(v);
+        self.levels.pop();
+        let rows = rows?;
+        let width = rows.first().map_or(0, Vec::len);
+        let mut columns = Vec::with_capacity(width);
+        for i in 0..width {
+            let types: Vec<DataType> = rows.iter().map(|r| r[i].data_type()).collect();
+            let ty = common_type(&types, "VALUES")?;
+            let name = format!("column{}", i + 1);
+            columns.push(OutColumn { id: self.new_column(name.clone(), ty), name, ty });
+        }
+        let rows = rows
+            .into_iter()
+            .map(|row| row.into_iter().zip(&columns).map(|(e, c)| cast(e, c.ty, CastContext::Implicit)).collect())
+            .collect::<Result<Vec<Vec<Expr>>>>()?;
+        let output = columns.iter().map(|c| c.id).collect();
+        Ok(Bound { rel: Rel::Values { rows, output }, columns })
+    }
+
+    fn values_rows(&mut self, v: &ast::Values) -> Result<Vec<Vec<Expr>>> {
+        let mut rows = Vec::with_capacity(v.rows.len());
+        for row in &v.rows {
+            if rows.first().is_some_and(|r: &Vec<Expr>| r.len() != row.content.len()) {
+                return Err(DbError::syntax("VALUES lists must all be the same length"));
+            }
+            let mut exprs = Vec::with_capacity(row.content.len());
+            for e in &row.content {
+                exprs.push(bind_expr::bind(e, self)?);
+            }
+            rows.push(exprs);
+        }
+        Ok(rows)
+    }
+
+    fn set_operation(
+        &mut self,
+        op: ast::SetOperator,
+        quantifier: ast::SetQuantifier,
+        left: &ast::SetExpr,
+        right: &ast::SetExpr,
+    ) -> Result<Bound> {
+        let (kind, word) = match op {
+            ast::SetOperator::Union => (SetOpKind::Union, "UNION"),
+            ast::SetOperator::Intersect => (SetOpKind::Intersect, "INTERSECT"),
+            ast::SetOperator::Except | ast::SetOperator::Minus => (SetOpKind::Except, "EXCEPT"),
+        };
+        let all = match quantifier {
+            ast::SetQuantifier::All => true,
+            ast::SetQuantifier::Distinct | ast::SetQuantifier::None => false,
+            other => return Err(DbError::unsupported(format!("{word} {other}"))),
+        };
+        let l = self.set_expr(left)?;
+        let r = self.set_expr(right)?;
+        if l.columns.len() != r.columns.len() {
+            return Err(DbError::syntax(format!("each {word} query must have the same number of columns")));
+        }
+        let mut types = Vec::with_capacity(l.columns.len());
+        for (a, b) in l.columns.iter().zip(&r.columns) {
+            types.push(common_type(&[a.ty, b.ty], word)?);
+        }
+        let left = self.cast_outputs(l.rel, &l.columns, &types)?;
+        let right = self.cast_outputs(r.rel, &r.columns, &types)?;
+        let columns: Vec<OutColumn> = l
+            .columns
+            .iter()
+            .zip(&types)
+            .map(|(c, ty)| OutColumn { id: self.new_column(c.name.clone(), *ty), name: c.name.clone(), ty: *ty })
+            .collect();
+        let output = columns.iter().map(|c| c.id).collect();
+        Ok(Bound { rel: Rel::SetOp { kind, all, left: Box::new(left), right: Box::new(right), output }, columns })
+    }
+
+    /// `rel` with its columns cast to `types` (a projection, if any differs).
+    fn cast_outputs(&mut self, rel: Rel, columns: &[OutColumn], types: &[DataType]) -> Result<Rel> {
+        if columns.iter().zip(types).all(|(c, t)| c.ty == *t) {
+            return Ok(rel);
+        }
+        let mut exprs = Vec::with_capacity(columns.len());
+        let mut output = Vec::with_capacity(columns.len());
+        for (c, t) in columns.iter().zip(types) {
+            exprs.push(cast(Expr::Column { index: c.id, ty: c.ty }, *t, CastContext::Implicit)?);
+            output.push(self.new_column(c.name.clone(), *t));
+        }
+        Ok(Rel::Project { input: Box::new(rel), exprs, output })
+    }
+
+    fn select(
+        &mut self,
+        s: &ast::Select,
+        order: &[ast::OrderByExpr],
+        limits: (Option<u64>, u64),
+        lock: Option<RowLockClause>,
+    ) -> Result<Bound> {
+        check_select_clauses(s)?;
+        self.levels.push(Level::new());
+        let saved_mode = self.table_mode;
+        self.table_mode = if lock.is_some() { LockMode::RowShare } else { LockMode::AccessShare };
+        let bound = self.select_in_level(s, order, limits, lock);
+        self.table_mode = saved_mode;
+        self.levels.pop();
+        bound
+    }
+
+    fn select_in_level(
+        &mut self,
+        s: &ast::Select,
+        order: &[ast::OrderByExpr],
+        limits: (Option<u64>, u64),
+        lock: Option<RowLockClause>,
+    ) -> Result<Bound> {
+        if lock.is_some() {
+            lockable_table(s)?;
+        }
+        let mut rel = Rel::Values { rows: vec![Vec::new()], output: Vec::new() };
+        for (i, item) in s.from.iter().enumerate() {
+            let r = self.bind_from_item(item, lock.is_some())?;
+            rel = if i == 0 {
+                r
+            } else {
+                Rel::Join {
+                    kind: JoinKind::Inner,
+                    left: Box::new(rel),
+                    right: Box::new(r),
+                    equi: Vec::new(),
+                    condition: None,
+                }
+            };
+        }
+        let locked_table = match (&rel, lock) {
+            (Rel::Scan { table, .. }, Some(_)) => Some(table.as_ref().clone()),
+            _ => None,
+        };
+        let level_ids: HashSet<ColumnId> =
+            self.level().items.iter().flat_map(|i| i.columns.iter().map(|c| c.id)).collect();
+
+        let mut where_clause = None;
+        if let Some(w) = &s.selection {
+            self.set_aggregates(AggregateSlot::Forbidden("WHERE"));
+            let predicate = boolean(bind_expr::bind(w, self)?, "WHERE")?;
+            where_clause = Some(predicate.clone());
+            rel = Rel::Filter { input: Box::new(rel), predicate };
+        }
+
+        let group_asts: Vec<&ast::Expr> = match &s.group_by {
+            ast::GroupByExpr::Expressions(exprs, modifiers) if modifiers.is_empty() => exprs.iter().collect(),
+            ast::GroupByExpr::Expressions(..) => return Err(DbError::unsupported("ROLLUP, CUBE and GROUPING SETS")),
+            ast::GroupByExpr::All(_) => return Err(DbError::unsupported("GROUP BY ALL")),
+        };
+        self.set_aggregates(AggregateSlot::Forbidden("GROUP BY"));
+        let mut groups: Vec<Expr> = Vec::new();
+        for g in group_asts {
+            let target = self.group_target(g, &s.projection)?;
+            let bound = output(bind_expr::bind(target, self)?)?;
+            if !groups.contains(&bound) {
+                groups.push(bound);
+            }
+        }
+
+        self.set_aggregates(AggregateSlot::Allowed(Vec::new()));
+        let mut items = self.select_list(&s.projection)?;
+        let mut having =
+            s.having.as_ref().map(|h| bind_expr::bind(h, self).and_then(|e| boolean(e, "HAVING"))).transpose()?;
+        let mut targets = Vec::with_capacity(order.len());
+        for o in order {
+            targets.push((self.order_target(&o.expr, &items)?, o));
+        }
+        let AggregateSlot::Allowed(aggregates) = self.set_aggregates(AggregateSlot::Forbidden("this context")) else {
+            return Err(DbError::Internal("the aggregate slot was lost".into()));
+        };
+
+        if !groups.is_empty() || !aggregates.is_empty() || having.is_some() {
+            if lock.is_some() {
+                let what = if groups.is_empty() { "aggregate functions" } else { "GROUP BY clause" };
+                return Err(DbError::sql(
+                    SqlState::FeatureNotSupported,
+                    format!("FOR UPDATE is not allowed with {what}"),
+                ));
+            }
+            let mut keyed = Vec::with_capacity(groups.len());
+            let mut output = Vec::with_capacity(groups.len() + aggregates.len());
+            for g in &groups {
+                let id = self.new_column("?column?".into(), g.data_type());
+                keyed.push((g.clone(), id));
+                output.push(id);
+            }
+            let mut calls = Vec::with_capacity(aggregates.len());
+            for (id, call) in aggregates {
+                output.push(id);
+                calls.push(call);
+            }
+            rel = Rel::Aggregate { input: Box::new(rel), groups, aggregates: calls, output };
+            for (_, e) in &mut items {
+                *e = self.regroup(std::mem::replace(e, Expr::literal(Value::Null)), &keyed, &level_ids)?;
+            }
+            having = having.map(|h| self.regroup(h, &keyed, &level_ids)).transpose()?;
+            for (t, _) in &mut targets {
+                if let OrderTarget::Expr(e) = t {
+                    *e = self.regroup(std::mem::replace(e, Expr::literal(Value::Null)), &keyed, &level_ids)?;
+                }
+            }
+        }
+        if let Some(predicate) = having {
+            rel = Rel::Filter { input: Box::new(rel), predicate };
+        }
+
+        if let (Some(lock), Some(table)) = (lock, locked_table) {
+            return self.finish_locking(rel, items, targets, limits, (lock, table, where_clause), s);
+        }
+
+        let distinct = match &s.distinct {
+            None | Some(ast::Distinct::All) => false,
+            Some(ast::Distinct::Distinct) => true,
+            Some(ast::Distinct::On(_)) => return Err(DbError::unsupported("DISTINCT ON")),
+        };
+        let visible = items.len();
+        let mut exprs: Vec<(String, Expr)> = items;
+        let mut keys = Vec::with_capacity(targets.len());
+        for (target, o) in targets {
+            let pos = match target {
+                OrderTarget::Item(i) => i,
+                OrderTarget::Expr(e) => match exprs.iter().position(|(_, x)| *x == e) {
+                    Some(p) => p,
+                    None if distinct => {
+                        return Err(DbError::sql(
+                            SqlState::InvalidColumnReference,
+                            "for SELECT DISTINCT, ORDER BY expressions must appear in select list",
+                        ));
+                    }
+                    None => {
+                        exprs.push(("?column?".into(), e));
+                        exprs.len() - 1
+                    }
+                },
+            };
+            keys.push((pos, o));
+        }
+        let columns: Vec<OutColumn> = exprs
+            .iter()
+            .map(|(name, e)| OutColumn {
+                id: self.new_column(name.clone(), e.data_type()),
+                name: name.clone(),
+                ty: e.data_type(),
+            })
+            .collect();
+        let output = columns.iter().map(|c| c.id).collect();
+        rel = Rel::Project { input: Box::new(rel), exprs: exprs.into_iter().map(|(_, e)| e).collect(), output };
+        if distinct {
+            rel = Rel::Distinct { input: Box::new(rel) };
+        }
+        if !keys.is_empty() {
+            let keys = keys
+                .into_iter()
+                .map(|(pos, o)| sort_key(Expr::Column { index: columns[pos].id, ty: columns[pos].ty }, o))
+                .collect();
+            rel = Rel::Sort { input: Box::new(rel), keys };
+        }
+        rel = limit(rel, limits);
+        let mut columns = columns;
+        if columns.len() > visible {
+            columns.truncate(visible);
+            let exprs = columns.iter().map(|c| Expr::Column { index: c.id, ty: c.ty }).collect();
+            rel = Rel::Project { input: Box::new(rel), exprs, output: columns.iter().map(|c| c.id).collect() };
+        }
+        Ok(Bound { rel, columns })
+    }
+
+    /// FOR SHARE / FOR UPDATE: sort the table's rows, lock them in that order (OFFSET and
+    /// LIMIT count locked rows), then project.
+    fn finish_locking(
+        &mut self,
+        mut rel: Rel,
+        items: Vec<(String, Expr)>,
+        targets: Vec<(OrderTarget, &ast::OrderByExpr)>,
+        limits: (Option<u64>, u64),
+        (lock, table, filter): (RowLockClause, TableDef, Option<Expr>),
+        s: &ast::Select,
+    ) -> Result<Bound> {
+        if s.distinct.is_some() {
+            return Err(DbError::sql(SqlState::FeatureNotSupported, "FOR UPDATE is not allowed with DISTINCT clause"));
+        }
+        let keys: Vec<SortKey> = targets
+            .into_iter()
+            .map(|(t, o)| {
+                let e = match t {
+                    OrderTarget::Item(i) => items[i].1.clone(),
+                    OrderTarget::Expr(e) => e,
+                };
+                sort_key(e, o)
+            })
+            .collect();
+        if !keys.is_empty() {
+            rel = Rel::Sort { input: Box::new(rel), keys };
+        }
+        rel = Rel::LockRows { input: Box::new(rel), table: Box::new(table), filter, lock };
+        rel = limit(rel, limits);
+        let columns: Vec<OutColumn> = items
+            .iter()
+            .map(|(name, e)| OutColumn {
+                id: self.new_column(name.clone(), e.data_type()),
+                name: name.clone(),
+                ty: e.data_type(),
+            })
+            .collect();
+        let output = columns.iter().map(|c| c.id).collect();
+        let rel = Rel::Project { input: Box::new(rel), exprs: items.into_iter().map(|(_, e)| e).collect(), output };
+        Ok(Bound { rel, columns })
+    }
+
+    /// An expression of a grouped query rewritten over the group keys and aggregates: a
+    /// subexpression equal to a group key becomes that key's column; a column of this
+    /// query's FROM left over is 42803.
+    fn regroup(&self, e: Expr, keys: &[(Expr, ColumnId)], level_ids: &HashSet<ColumnId>) -> Result<Expr> {
+        if let Some((k, id)) = keys.iter().find(|(k, _)| *k == e) {
+            return Ok(Expr::Column { index: *id, ty: k.data_type() });
+        }
+        match e {
+            Expr::Column { index, .. } if level_ids.contains(&index) => Err(DbError::sql(
+                SqlState::GroupingError,
+                format!(
+                    "column \"{}\" must appear in the GROUP BY clause or be used in an aggregate function",
+                    self.names[index]
+                ),
+            )),
+            mut other => {
+                for child in other.children_mut() {
+                    let taken = std::mem::replace(child, Expr::literal(Value::Null));
+                    *child = self.regroup(taken, keys, level_ids)?;
+                }
+                Ok(other)
+            }
+        }
+    }
+
+    /// A GROUP BY item: an input expression, or a select-list position or output name.
+    fn group_target<'a>(&self, g: &'a ast::Expr, projection: &'a [ast::SelectItem]) -> Result<&'a ast::Expr> {
+        let item_expr = |i: usize| -> Result<&'a ast::Expr> {
+            match &projection[i] {
+                ast::SelectItem::UnnamedExpr(e) | ast::SelectItem::ExprWithAlias { expr: e, .. } => Ok(e),
+                _ => Err(DbError::unsupported("GROUP BY a position holding *")),
+            }
+        };
+        match g {
+            ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)) => {
+                item_expr(ordinal(&v.value, projection.len(), "GROUP BY")?)
+            }
+            ast::Expr::Identifier(i) if self.column(None, &ident_name(i)).is_err() => {
+                let name = ident_name(i);
+                let aliased = projection.iter().position(
+                    |p| matches!(p, ast::SelectItem::ExprWithAlias { alias, .. } if ident_name(alias) == name),
+                );
+                match aliased {
+                    Some(pos) => item_expr(pos),
+                    None => Ok(g),
+                }
+            }
+            _ => Ok(g),
+        }
+    }
+
+    fn order_target(&mut self, e: &ast::Expr, items: &[(String, Expr)]) -> Result<OrderTarget> {
+        match e {
+            ast::Expr::Value(v) if matches!(v.value, ast::Value::Number(..)) => {
+                Ok(OrderTarget::Item(ordinal(&v.value, items.len(), "ORDER BY")?))
+            }
+            ast::Expr::Identifier(i) => {
+                let name = ident_name(i);
+                let mut found = items.iter().enumerate().filter(|(_, (n, _))| *n == name);
+                match (found.next(), found.next()) {
+                    (Some((pos, _)), None) => Ok(OrderTarget::Item(pos)),
+                    (Some((first, (_, a))), Some((_, (_, b)))) => {
+                        if a == b {
+                            Ok(OrderTarget::Item(first))
+                        } else {
+                            Err(DbError::sql(SqlState::AmbiguousColumn, format!("ORDER BY \"{name}\" is ambiguous")))
+                        }
+                    }
+                    _ => Ok(OrderTarget::Expr(output(bind_expr::bind(e, self)?)?)),
+                }
+            }
+            other => Ok(OrderTarget::Expr(output(bind_expr::bind(other, self)?)?)),
+        }
+    }
+
+    fn select_list(&mut self, projection: &[ast::SelectItem]) -> Result<Vec<(String, Expr)>> {
+        let mut items = Vec::new();
+        for item in projection {
+            match item {
+                ast::SelectItem::Wildcard(_) => {
+                    let columns: Vec<(String, Expr)> = self
+                        .level()
+                        .items
+                        .iter()
+                        .flat_map(|i| i.columns.iter().filter(|c| c.unqualified))
+                        .map(|c| (c.name.clone(), Expr::Column { index: c.id, ty: c.ty }))
+                        .collect();
+                    if self.level().items.is_empty() {
+                        return Err(DbError::syntax("SELECT * with no tables specified is not valid"));
+                    }
+                    items.extend(columns);
+                }
+                ast::SelectItem::QualifiedWildcard(ast::SelectItemQualifiedWildcardKind::ObjectName(name), _) => {
+                    let q = name.0.last().and_then(|p| p.as_ident()).map(ident_name).unwrap_or_default();
+                    let level = self.level();
+                    let Some(item) = level.items.iter().find(|i| i.name == q) else {
+                        return Err(DbError::sql(
+                            SqlState::UndefinedTable,
+                            format!("missing FROM-clause entry for table \"{q}\""),
+                        ));
+                    };
+                    items.extend(item.columns.iter().map(|c| (c.name.clone(), Expr::Column { index: c.id, ty: c.ty })));
+                }
+                ast::SelectItem::UnnamedExpr(e) => {
+                    let bound = output(bind_expr::bind(e, self)?)?;
+                    items.push((output_name(e, &bound), bound));
+                }
+                ast::SelectItem::ExprWithAlias { expr, alias } => {
+                    let bound = output(bind_expr::bind(expr, self)?)?;
+                    items.push((ident_name(alias), bound));
+                }
+                other => return Err(DbError::unsupported(format!("the select item {other}"))),
+            }
+        }
+        Ok(items)
+    }
+
+    fn bind_from_item(&mut self, item: &ast::TableWithJoins, tid: bool) -> Result<Rel> {
+        let mut rel = self.table_factor(&item.relation, tid)?;
+        for join in &item.joins {
+            let left_items = self.level().items.len();
+            let right = self.table_factor(&join.relation, false)?;
+            use ast::JoinOperator as J;
+            let (kind, constraint) = match &join.join_operator {
+                J::Join(c) | J::Inner(c) => (JoinKind::Inner, c),
+                J::Left(c) | J::LeftOuter(c) => (JoinKind::Left, c),
+                J::Right(c) | J::RightOuter(c) => (JoinKind::Right, c),
+                J::FullOuter(c) => (JoinKind::Full, c),
+                J::CrossJoin(c) => (JoinKind::Inner, c),
+                other => return Err(DbError::unsupported(format!("the join {other:?}"))),
+            };
+            let condition = match constraint {
+                ast::JoinConstraint::None => None,
+                ast::JoinConstraint::On(e) => {
+                    self.set_aggregates(AggregateSlot::Forbidden("JOIN conditions"));
+                    Some(boolean(bind_expr::bind(e, self)?, "JOIN/ON")?)
+                }
+                ast::JoinConstraint::Using(names) => {
+                    let names = names
+                        .iter()
+                        .map(|n| n.0.last().and_then(|p| p.as_ident()).map(ident_name).unwrap_or_default())
+                        .collect::<Vec<_>>();
+                    self.using(&names, left_items, kind)?
+                }
+                ast::JoinConstraint::Natural => {
+                    let level = self.level();
+                    let right_names: Vec<String> = level.items[left_items..]
+                        .iter()
+                        .flat_map(|i| i.columns.iter().filter(|c| c.unqualified).map(|c| c.name.clone()))
+                        .collect();
+                    let names: Vec<String> = level.items[..left_items]
+                        .iter()
+                        .flat_map(|i| i.columns.iter().filter(|c| c.unqualified).map(|c| c.name.clone()))
+                        .filter(|n| right_names.contains(n))
+                        .collect();
+                    self.using(&names, left_items, kind)?
+                }
+            };
+            rel = Rel::Join { kind, left: Box::new(rel), right: Box::new(right), equi: Vec::new(), condition };
+        }
+        Ok(rel)
+    }
+
+    /// `USING (names)`: the equalities, and each name then found unqualified once (the left
+    /// side's column; the right side's for a RIGHT join).
+    fn using(&mut self, names: &[String], left_items: usize, kind: JoinKind) -> Result<Option<Expr>> {
+        let mut condition: Option<Expr> = None;
+        for name in names {
+            let find = |items: &[ScopeItem], side: &str| -> Result<(ColumnId, DataType)> {
+                let mut found = items.iter().flat_map(|i| &i.columns).filter(|c| c.unqualified && c.name == *name);
+                match (found.next(), found.next()) {
+                    (Some(c), None) => Ok((c.id, c.ty)),
+                    (Some(_), Some(_)) => Err(DbError::sql(
+                        SqlState::AmbiguousColumn,
+                        format!("common column name \"{name}\" appears more than once in {side} table"),
+                    )),
+                    _ => Err(DbError::sql(
+                        SqlState::UndefinedColumn,
+                        format!("column \"{name}\" specified in USING clause does not exist in {side} table"),
+                    )),
+                }
+            };
+            let level = self.level();
+            let (l, lt) = find(&level.items[..left_items], "left")?;
+            let (r, rt) = find(&level.items[left_items..], "right")?;
+            let hide = if kind == JoinKind::Right { l } else { r };
+            for c in level.items.iter_mut().flat_map(|i| i.columns.iter_mut()) {
+                if c.id == hide {
+                    c.unqualified = false;
+                }
+            }
+            let eq = bind_expr::binary(
+                crate::expr::BinaryOp::Eq,
+                Expr::Column { index: l, ty: lt },
+                Expr::Column { index: r, ty: rt },
+            )?;
+            condition = Some(match condition {
+                None => eq,
+                Some(c) => bind_expr::binary(crate::expr::BinaryOp::And, c, eq)?,
+            });
+        }
+        Ok(condition)
+    }
+
+    fn add_item(&mut self, item: ScopeItem) -> Result<()> {
+        let level = self.level();
+        if level.items.iter().any(|i| i.name == item.name) {
+            return Err(DbError::sql(
+                SqlState::DuplicateAlias,
+                format!("table name \"{}\" specified more than once", item.name),
+            ));
+        }
+        level.items.push(item);
+        Ok(())
+    }
+
+    fn table_factor(&mut self, factor: &ast::TableFactor, tid: bool) -> Result<Rel> {
+        match factor {
+            ast::TableFactor::Table { name, alias, args: None, with_hints, version: None, sample: None, .. }
+                if with_hints.is_empty() =>
+            {
+                let table_name = crate::binder::table_name(name)?;
+                let mode = self.table_mode;
+                let Some(table) = access::open_table(self.ctx()?, &table_name, mode, WaitPolicy::Block)? else {
+                    return self.view(&table_name, alias.as_ref(), tid);
+                };
+                let item_name = alias.as_ref().map_or_else(|| table.name.clone(), |a| ident_name(&a.name));
+                let renamed = alias.as_ref().map(|a| a.columns.as_slice()).unwrap_or_default();
+                if renamed.len() > table.schema.len() {
+                    return Err(DbError::sql(
+                        SqlState::InvalidColumnReference,
+                        format!(
+                            "table \"{item_name}\" has {} columns available but {} columns specified",
+                            table.schema.len(),
+                            renamed.len()
+                        ),
+                    ));
+                }
+                let mut columns = Vec::with_capacity(table.schema.len());
+                let mut output = Vec::with_capacity(table.schema.len() + 1);
+                for (i, c) in table.schema.columns.iter().enumerate() {
+                    let name = renamed.get(i).map_or_else(|| c.name.clone(), |r| ident_name(&r.name));
+                    let id = self.new_column(format!("{item_name}.{name}"), c.data_type);
+                    columns.push(ScopeColumn { name, id, ty: c.data_type, unqualified: true });
+                    output.push(id);
+                }
+                if tid {
+                    output.push(self.new_column("ctid".into(), DataType::Int8));
+                }
+                self.add_item(ScopeItem { name: item_name, columns })?;
+                Ok(Rel::Scan {
+                    table: Box::new(table),
+                    output,
+                    filter: None,
+                    access: crate::plan::Access::SeqScan,
+                    tid,
+                })
+            }
+            ast::TableFactor::Derived { lateral: false, subquery, alias, sample: None } => {
+                let Some(alias) = alias else {
+                    return Err(DbError::syntax("subquery in FROM must have an alias")
+                        .with_detail("For example, FROM (SELECT ...) [AS] foo."));
+                };
+                let bound = self.query(subquery)?;
+                let item_name = ident_name(&alias.name);
+                if alias.columns.len() > bound.columns.len() {
+                    return Err(DbError::sql(
+                        SqlState::InvalidColumnReference,
+                        format!(
+                            "table \"{item_name}\" has {} columns available but {} columns specified",
+                            bound.columns.len(),
+                            alias.columns.len()
+                        ),
+                    ));
+                }
+                let columns = bound
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| ScopeColumn {
+                        name: alias.columns.get(i).map_or_else(|| c.name.clone(), |r| ident_name(&r.name)),
+                        id: c.id,
+                        ty: c.ty,
+                        unqualified: true,
+                    })
+                    .collect();
+                self.add_item(ScopeItem { name: item_name, columns })?;
+                Ok(bound.rel)
+            }
+            ast::TableFactor::NestedJoin { table_with_joins, alias: None } => {
+                self.bind_from_item(table_with_joins, false)
+            }
+            other => Err(DbError::unsupported(format!("the FROM item {other}"))),
+        }
+    }
+}
+
+impl QueryBinder<'_, '_> {
+    /// A view named in FROM: its stored query, bound as a subquery in FROM with the view's
+    /// name (or the alias) and column names.
+    fn view(&mut self, name: &str, alias: Option<&ast::TableAlias>, tid: bool) -> Result<Rel> {
+        let found = self.ctx()?.with_catalog_snapshot(|ctx| crate::catalog::find_view(ctx, name))?;
+        let Some((_, view)) = found else { return Err(DbError::undefined_table(name)) };
+        if tid {
+            return Err(DbError::unsupported("FOR UPDATE on a view"));
+        }
+        if self.views_expanding >= MAX_VIEW_DEPTH {
+            return Err(DbError::sql(
+                SqlState::InvalidRecursion,
+                format!("infinite recursion detected in rules for relation \"{name}\""),
+            ));
+        }
+        let statements = crate::parser::parse(&view.definition)?;
+        let [ast::Statement::Query(q)] = statements.as_slice() else {
+            return Err(DbError::Corruption(format!("view {name} stores something other than a query")));
+        };
+        self.views_expanding += 1;
+        let bound = self.query(q);
+        self.views_expanding -= 1;
+        let bound = bound?;
+        let item_name = alias.map_or_else(|| name.to_string(), |a| ident_name(&a.name));
+        let renamed = alias.map(|a| a.columns.as_slice()).unwrap_or_default();
+        let columns = bound
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| ScopeColumn {
+                name: renamed.get(i).map_or_else(
+                    || view.columns.get(i).cloned().unwrap_or_else(|| c.name.clone()),
+                    |r| ident_name(&r.name),
+                ),
+                id: c.id,
+                ty: c.ty,
+                unqualified: true,
+            })
+            .collect();
+        self.add_item(ScopeItem { name: item_name, columns })?;
+        Ok(bound.rel)
+    }
+}
+
+/// Views expanded inside views, at most (a view redefined to read itself would recurse).
+const MAX_VIEW_DEPTH: usize = 32;
+
+fn check_select_clauses(s: &ast::Select) -> Result<()> {
+    if s.into.is_some() || !s.named_window.is_empty() || s.qualify.is_some() || !s.connect_by.is_empty() {
+        return Err(DbError::unsupported("SELECT INTO, WINDOW, QUALIFY and CONNECT BY"));
+    }
+    if s.top.is_some()
+        || !s.lateral_views.is_empty()
+        || s.prewhere.is_some()
+        || !s.cluster_by.is_empty()
+        || !s.distribute_by.is_empty()
+        || !s.sort_by.is_empty()
+        || s.value_table_mode.is_some()
+        || s.exclude.is_some()
+    {
+        return Err(DbError::unsupported("this SELECT form"));
+    }
+    Ok(())
+}
+
+/// The table a FOR UPDATE query reads: exactly one, without joins.
+fn lockable_table(s: &ast::Select) -> Result<()> {
+    match s.from.as_slice() {
+        [item] if item.joins.is_empty() && matches!(item.relation, ast::TableFactor::Table { .. }) => Ok(()),
+        [] => Err(DbError::sql(SqlState::FeatureNotSupported, "FOR UPDATE needs a table to lock rows of")),
+        _ => Err(DbError::unsupported("FOR UPDATE with joins or subqueries in FROM")),
+    }
+}
+
+fn row_lock(locks: &[ast::LockClause]) -> Result<Option<RowLockClause>> {
+    Ok(match locks {
+        [] => None,
+        [clause] if clause.of.is_none() => Some(RowLockClause {
+            exclusive: clause.lock_type == ast::LockType::Update,
+            policy: match clause.nonblock {
+                None => WaitPolicy::Block,
+                Some(ast::NonBlock::Nowait) => WaitPolicy::NoWait,
+                Some(ast::NonBlock::SkipLocked) => WaitPolicy::Skip,
+            },
+        }),
+        _ => return Err(DbError::unsupported("FOR UPDATE OF and several locking clauses")),
+    })
+}
+
+fn ordinal(v: &ast::Value, len: usize, clause: &str) -> Result<usize> {
+    let ast::Value::Number(n, _) = v else { return Err(DbError::Internal("an ordinal that is not a number".into())) };
+    n.parse::<usize>().ok().filter(|p| (1..=len).contains(p)).map(|p| p - 1).ok_or_else(|| {
+        DbError::sql(SqlState::InvalidColumnReference, format!("{clause} position {n} is not in select list"))
+    })
+}
+
+fn sort_key(expr: Expr, item: &ast::OrderByExpr) -> SortKey {
+    let descending = matches!(item.options.sort, Some(ast::OrderBySort::Desc));
+    SortKey { expr, descending, nulls_first: item.options.nulls_first.unwrap_or(descending) }
+}
+
+fn limit(rel: Rel, (limit, offset): (Option<u64>, u64)) -> Rel {
+    if limit.is_none() && offset == 0 { rel } else { Rel::Limit { input: Box::new(rel), limit, offset } }
+}
+
+/// The first few words of some SQL (for "not supported" messages).
+pub fn first_words(sql: &str) -> String {
+    sql.split_whitespace().take(4).collect::<Vec<_>>().join(" ")
+}
+
+/// Untyped literals in the output become text, as PostgreSQL resolves them.
+pub fn output(expr: Expr) -> Result<Expr> {
+    coerce_unknown(expr, DataType::Text)
+}
+
+/// The column name PostgreSQL gives an unaliased output expression.
+pub fn output_name(e: &ast::Expr, bound: &Expr) -> String {
+    match e {
+        ast::Expr::Identifier(i) => ident_name(i),
+        ast::Expr::CompoundIdentifier(parts) => parts.last().map(ident_name).unwrap_or_default(),
+        ast::Expr::Nested(inner) => output_name(inner, bound),
+        ast::Expr::Function(f) => f.name.0.last().and_then(|p| p.as_ident()).map(ident_name).unwrap_or_default(),
+        ast::Expr::Cast { expr, .. } => match output_name(expr, bound).as_str() {
+            "?column?" => type_name(bound.data_type()).to_string(),
+            name => name.to_string(),
+        },
+        ast::Expr::Case { .. } => "case".into(),
+        ast::Expr::Exists { .. } => "exists".into(),
+        ast::Expr::Substring { .. } => "substring".into(),
+        ast::Expr::Trim { .. } => "btrim".into(),
+        ast::Expr::Position { .. } => "position".into(),
+        ast::Expr::Subquery(q) => match q.body.as_ref() {
+            ast::SetExpr::Select(s) => match s.projection.as_slice() {
+                [ast::SelectItem::ExprWithAlias { alias, .. }] => ident_name(alias),
+                [ast::SelectItem::UnnamedExpr(inner)] => output_name(inner, bound),
+                _ => "?column?".into(),
+            },
+            _ => "?column?".into(),
+        },
+        _ => "?column?".into(),
+    }
+}
+
+/// LIMIT / OFFSET / FETCH FIRST: constants, not negative.
+pub fn bind_limit(clause: Option<&ast::LimitClause>, fetch: Option<&ast::Fetch>) -> Result<(Option<u64>, u64)> {
+    let (limit, offset) = match clause {
+        None => (None, None),
+        Some(ast::LimitClause::LimitOffset { limit, offset, limit_by }) if limit_by.is_empty() => {
+            (limit.as_ref(), offset.as_ref().map(|o| &o.value))
+        }
+        Some(ast::LimitClause::OffsetCommaLimit { .. }) => {
+            return Err(DbError::syntax("LIMIT #,# syntax is not supported"));
+        }
+        Some(_) => return Err(DbError::unsupported("LIMIT BY")),
+    };
+    let count = |e: Option<&ast::Expr>, state: SqlState, what: &str| -> Result<Option<u64>> {
+        let Some(e) = e else { return Ok(None) };
+        let bound = cast(bind_expr::bind(e, &mut QueryBinder::constant())?, DataType::Int8, CastContext::Assignment)?;
+        match bound.eval(&[], &EvalEnv::new("", ""))? {
+            Value::Null => Ok(None),
+            Value::Int8(n) if n >= 0 => Ok(Some(n as u64)),
+            _ => Err(DbError::sql(state, format!("{what} must not be negative"))),
+        }
+    };
+    let mut limit = count(limit, SqlState::InvalidRowCountInLimitClause, "LIMIT")?;
+    if let Some(f) = fetch {
+        if f.percent || f.with_ties {
+            return Err(DbError::unsupported("FETCH ... PERCENT / WITH TIES"));
+        }
+        if limit.is_some() {
+            return Err(DbError::syntax("multiple LIMIT clauses not allowed"));
+        }
+        limit = match &f.quantity {
+            None => Some(1),
+            Some(q) => count(Some(q), SqlState::InvalidRowCountInLimitClause, "FETCH FIRST")?,
+        };
+    }
+    let offset = count(offset, SqlState::InvalidRowCountInResultOffsetClause, "OFFSET")?.unwrap_or(0);
+    Ok((limit, offset))
+}
+
+impl QueryBinder<'static, 'static> {
+    /// A binder with no catalog and no tables in scope (constants: LIMIT counts, defaults).
+    pub fn constant() -> Self {
+        QueryBinder {
+            ctx: None,
+            levels: Vec::new(),
+            types: Vec::new(),
+            names: Vec::new(),
+            subqueries: 0,
+            table_mode: LockMode::AccessShare,
+            views_expanding: 0,
+        }
+    }
+}

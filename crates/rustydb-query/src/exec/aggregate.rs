@@ -1,0 +1,244 @@
+//! Hash aggregation: input rows are grouped by their key values in a hash table, each group
+//! holding one accumulator per aggregate call; when the input ends, each group becomes a row
+//! of its keys and the aggregates' values. With no group keys there is one group, which exists
+//! even for no input (`count(*)` of an empty table is 0, `sum` is NULL).
+//!
+//! Accumulators follow PostgreSQL: NULL inputs are skipped, `sum` of integers is exact (in
+//! i128) and 22003 past bigint, `avg` and the variances use double precision (Welford's
+//! method), DISTINCT remembers the argument values seen per group, FILTER skips rows.
+
+use super::{BATCH_ROWS, Batch, HashKey, Operator, Row, with_env};
+use crate::context::ExecContext;
+use crate::expr::{EvalEnv, Expr};
+use crate::rel::{AggCall, AggFunc};
+use crate::types::out_of_range;
+use rustydb_foundation::{DataType, Result, Value};
+use std::cmp::Ordering;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+#[derive(Debug, Clone)]
+enum Acc {
+    Count(i64),
+    SumInt(Option<i128>),
+    SumFloat(Option<f64>),
+    Avg { sum: f64, exact: i128, integral: bool, n: i64 },
+    Extreme(Option<Value>),
+    Bool(Option<bool>),
+    Text(Option<String>),
+    Moments { n: f64, mean: f64, m2: f64 },
+}
+
+#[derive(Debug, Clone)]
+struct Accumulator {
+    acc: Acc,
+    seen: Option<HashSet<HashKey>>,
+}
+
+fn initial(call: &AggCall) -> Accumulator {
+    let acc = match call.func {
+        AggFunc::CountStar | AggFunc::Count => Acc::Count(0),
+        AggFunc::Sum if call.ty == DataType::Int8 => Acc::SumInt(None),
+        AggFunc::Sum => Acc::SumFloat(None),
+        AggFunc::Avg => {
+            let integral = call.args.first().is_some_and(|a| a.data_type().is_integer());
+            Acc::Avg { sum: 0.0, exact: 0, integral, n: 0 }
+        }
+        AggFunc::Min | AggFunc::Max => Acc::Extreme(None),
+        AggFunc::BoolAnd | AggFunc::BoolOr => Acc::Bool(None),
+        AggFunc::StringAgg => Acc::Text(None),
+        AggFunc::StddevSamp | AggFunc::StddevPop | AggFunc::VarSamp | AggFunc::VarPop => {
+            Acc::Moments { n: 0.0, mean: 0.0, m2: 0.0 }
+        }
+    };
+    Accumulator { acc, seen: call.distinct.then(HashSet::new) }
+}
+
+fn update(a: &mut Accumulator, call: &AggCall, row: &[Value], env: &EvalEnv<'_>) -> Result<()> {
+    if let Some(f) = &call.filter
+        && !f.qual(row, env)?
+    {
+        return Ok(());
+    }
+    if call.func == AggFunc::CountStar {
+        if let Acc::Count(n) = &mut a.acc {
+            *n += 1;
+        }
+        return Ok(());
+    }
+    let args = call.args.iter().map(|e| e.eval(row, env)).collect::<Result<Vec<_>>>()?;
+    if args.first().is_none_or(Value::is_null) {
+        return Ok(());
+    }
+    if let Some(seen) = &mut a.seen
+        && !seen.insert(HashKey(args.clone()))
+    {
+        return Ok(());
+    }
+    let v = &args[0];
+    match &mut a.acc {
+        Acc::Count(n) => *n += 1,
+        Acc::SumInt(s) => *s = Some(s.unwrap_or(0) + i128::from(v.as_i64().unwrap_or(0))),
+        Acc::SumFloat(s) => *s = Some(s.unwrap_or(0.0) + v.as_f64().unwrap_or(0.0)),
+        Acc::Avg { sum, exact, integral, n } => {
+            if *integral {
+                *exact += i128::from(v.as_i64().unwrap_or(0));
+            } else {
+                *sum += v.as_f64().unwrap_or(0.0);
+            }
+            *n += 1;
+        }
+        Acc::Extreme(best) => {
+            let replace = match best {
+                None => true,
+                Some(b) => {
+                    let ord = v.sql_cmp(b).unwrap_or(Ordering::Equal);
+                    if call.func == AggFunc::Min { ord.is_lt() } else { ord.is_gt() }
+                }
+            };
+            if replace {
+                *best = Some(v.clone());
+            }
+        }
+        Acc::Bool(b) => {
+            let x = *v == Value::Bool(true);
+            *b = Some(match (call.func, *b) {
+                (AggFunc::BoolAnd, prev) => prev.unwrap_or(true) && x,
+                (_, prev) => prev.unwrap_or(false) || x,
+            });
+        }
+        Acc::Text(t) => {
+            let piece = v.to_pg_text().unwrap_or_default();
+            match t {
+                None => *t = Some(piece),
+                Some(s) => {
+                    s.push_str(&args.get(1).and_then(Value::to_pg_text).unwrap_or_default());
+                    s.push_str(&piece);
+                }
+            }
+        }
+        Acc::Moments { n, mean, m2 } => {
+            let x = v.as_f64().unwrap_or(0.0);
+            *n += 1.0;
+            let delta = x - *mean;
+            *mean += delta / *n;
+            *m2 += delta * (x - *mean);
+        }
+    }
+    Ok(())
+}
+
+fn finish(a: Accumulator, call: &AggCall) -> Result<Value> {
+    Ok(match a.acc {
+        Acc::Count(n) => Value::Int8(n),
+        Acc::SumInt(None) | Acc::SumFloat(None) | Acc::Extreme(None) | Acc::Bool(None) | Acc::Text(None) => Value::Null,
+        Acc::SumInt(Some(s)) => Value::Int8(i64::try_from(s).map_err(|_| out_of_range(DataType::Int8))?),
+        Acc::SumFloat(Some(s)) => {
+            if call.ty == DataType::Float4 {
+                Value::Float4(s as f32)
+            } else {
+                Value::Float8(s)
+            }
+        }
+        Acc::Avg { n: 0, .. } => Value::Null,
+        Acc::Avg { sum, exact, integral, n } => {
+            Value::Float8(if integral { exact as f64 / n as f64 } else { sum / n as f64 })
+        }
+        Acc::Extreme(Some(v)) => v,
+        Acc::Bool(Some(b)) => Value::Bool(b),
+        Acc::Text(Some(s)) => Value::Text(s),
+        Acc::Moments { n, m2, .. } => {
+            let sample = matches!(call.func, AggFunc::StddevSamp | AggFunc::VarSamp);
+            let divisor = if sample { n - 1.0 } else { n };
+            if divisor <= 0.0 {
+                Value::Null
+            } else {
+                let var = (m2 / divisor).max(0.0);
+                Value::Float8(if matches!(call.func, AggFunc::StddevSamp | AggFunc::StddevPop) {
+                    var.sqrt()
+                } else {
+                    var
+                })
+            }
+        }
+    })
+}
+
+/// The aggregate operator.
+pub struct AggregateOp<'p> {
+    input: Box<dyn Operator + 'p>,
+    groups: &'p [Expr],
+    aggregates: &'p [AggCall],
+    outer: Rc<[Value]>,
+    output: Option<std::vec::IntoIter<Row>>,
+}
+
+impl<'p> AggregateOp<'p> {
+    /// Aggregates `input` by `groups`.
+    pub fn new(
+        input: Box<dyn Operator + 'p>,
+        groups: &'p [Expr],
+        aggregates: &'p [AggCall],
+        outer: Rc<[Value]>,
+    ) -> Self {
+        AggregateOp { input, groups, aggregates, outer, output: None }
+    }
+
+    fn run(&mut self, ctx: &mut ExecContext<'_>) -> Result<Vec<Row>> {
+        let mut index: HashMap<HashKey, usize> = HashMap::new();
+        let mut keys: Vec<Row> = Vec::new();
+        let mut states: Vec<Vec<Accumulator>> = Vec::new();
+        let fresh = || self.aggregates.iter().map(initial).collect::<Vec<_>>();
+        if self.groups.is_empty() {
+            index.insert(HashKey(Vec::new()), 0);
+            keys.push(Vec::new());
+            states.push(fresh());
+        }
+        while let Some(batch) = self.input.next(ctx)? {
+            let new_groups = with_env(ctx, &self.outer, |env, _| {
+                let mut new_groups = Vec::new();
+                for row in &batch {
+                    let key = HashKey(self.groups.iter().map(|g| g.eval(row, env)).collect::<Result<_>>()?);
+                    let slot = match index.get(&key) {
+                        Some(&i) => i,
+                        None => {
+                            let i = keys.len();
+                            new_groups.push(i);
+                            keys.push(key.0.clone());
+                            states.push(fresh());
+                            index.insert(key, i);
+                            i
+                        }
+                    };
+                    for (acc, call) in states[slot].iter_mut().zip(self.aggregates) {
+                        update(acc, call, row, env)?;
+                    }
+                }
+                Ok(new_groups)
+            })?;
+            for i in new_groups {
+                ctx.hold_row(&keys[i], "a hash aggregate")?;
+            }
+        }
+        let mut out = Vec::with_capacity(keys.len());
+        for (mut key, accs) in keys.into_iter().zip(states) {
+            for (acc, call) in accs.into_iter().zip(self.aggregates) {
+                key.push(finish(acc, call)?);
+            }
+            out.push(key);
+        }
+        Ok(out)
+    }
+}
+
+impl Operator for AggregateOp<'_> {
+    fn next(&mut self, ctx: &mut ExecContext<'_>) -> Result<Option<Batch>> {
+        if self.output.is_none() {
+            let rows = self.run(ctx)?;
+            self.output = Some(rows.into_iter());
+        }
+        let Some(rows) = &mut self.output else { return Ok(None) };
+        let batch: Batch = rows.by_ref().take(BATCH_ROWS).collect();
+        Ok(if batch.is_empty() { None } else { Some(batch) })
+    }
+}

@@ -1,0 +1,218 @@
+//! The query executor: a resolved [`Rel`] tree becomes a tree of operators, each pulling
+//! batches of up to [`BATCH_ROWS`] rows from its inputs (`next`) and handing batches up. A
+//! batch is the unit of work: expressions, hash probes and memory accounting run over a batch
+//! at a time, and a LIMIT stops its input pulling after the batch that fills it.
+//!
+//! Rows are `Vec<Value>`s in a batch (row-major). Column-major typed vectors with SIMD kernels
+//! are the next step for scans and aggregates; operators see batches only through `Batch`, so
+//! the change stays inside this module.
+//!
+//! Subqueries: expressions reach them through [`Runner`], which holds the statement's context
+//! while operators evaluate. An uncorrelated subquery runs once per statement and its result
+//! is cached (with a hash set for `IN`); a correlated one runs for each enclosing row, with that
+//! row (followed by the enclosing operator's own outer row) as its outer row, and stops as soon
+//! as its answer is known (the first row for EXISTS, the first match for IN).
+
+mod aggregate;
+mod join;
+mod key;
+mod lock_rows;
+mod order;
+mod scan;
+mod set_op;
+mod subquery;
+
+pub use key::HashKey;
+pub use scan::TableScan;
+pub use subquery::SubqueryCache;
+
+use crate::context::ExecContext;
+use crate::expr::{EvalEnv, Expr};
+use crate::rel::Rel;
+use rustydb_foundation::{Result, Value};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// Rows an operator hands up at a time, at most.
+pub const BATCH_ROWS: usize = 1024;
+
+/// A row.
+pub type Row = Vec<Value>;
+
+/// A batch of rows (never empty when handed up).
+pub type Batch = Vec<Row>;
+
+/// A running operator.
+pub trait Operator {
+    /// The next batch, or `None` when there are no more rows.
+    fn next(&mut self, ctx: &mut ExecContext<'_>) -> Result<Option<Batch>>;
+}
+
+/// Runs subqueries for expressions evaluated while it holds the statement's context.
+pub struct Runner<'r, 'a> {
+    ctx: RefCell<&'r mut ExecContext<'a>>,
+}
+
+impl std::fmt::Debug for Runner<'_, '_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Runner")
+    }
+}
+
+impl<'r, 'a> Runner<'r, 'a> {
+    /// Holds `ctx` while expressions are evaluated.
+    pub fn new(ctx: &'r mut ExecContext<'a>) -> Self {
+        Runner { ctx: RefCell::new(ctx) }
+    }
+
+    /// The context, between evaluations (to account memory, say).
+    pub fn ctx(&self) -> std::cell::RefMut<'_, &'r mut ExecContext<'a>> {
+        self.ctx.borrow_mut()
+    }
+}
+
+impl crate::expr::SubqueryRunner for Runner<'_, '_> {
+    fn run(&self, sq: &crate::expr::Subquery, row: &[Value], outer: &[Value], arg: Option<Value>) -> Result<Value> {
+        let mut ctx = self.ctx.try_borrow_mut().map_err(|_| {
+            rustydb_foundation::DbError::Internal("a subquery evaluated while the context was in use".into())
+        })?;
+        subquery::run(&mut ctx, sq, row, outer, arg)
+    }
+}
+
+/// Calls `work` with an environment for evaluating expressions whose outer row is `outer`
+/// (subqueries run through the context).
+pub fn with_env<T>(
+    ctx: &mut ExecContext<'_>,
+    outer: &[Value],
+    work: impl FnOnce(&EvalEnv<'_>, &Runner<'_, '_>) -> Result<T>,
+) -> Result<T> {
+    let (user, database) = (ctx.user, ctx.database);
+    let runner = Runner::new(ctx);
+    let env = EvalEnv { user, database, outer, subqueries: Some(&runner) };
+    work(&env, &runner)
+}
+
+/// Evaluates one expression over `row` at the top level (no outer row).
+pub fn eval(ctx: &mut ExecContext<'_>, e: &Expr, row: &[Value]) -> Result<Value> {
+    with_env(ctx, &[], |env, _| e.eval(row, env))
+}
+
+/// Evaluates a condition: only TRUE passes.
+pub fn passes(ctx: &mut ExecContext<'_>, filter: Option<&Expr>, row: &[Value]) -> Result<bool> {
+    match filter {
+        None => Ok(true),
+        Some(f) => with_env(ctx, &[], |env, _| f.qual(row, env)),
+    }
+}
+
+/// The operator tree for `rel`, whose expressions read `outer` as their outer row.
+pub fn open<'p>(rel: &'p Rel, outer: &Rc<[Value]>) -> Box<dyn Operator + 'p> {
+    match rel {
+        Rel::Values { rows, .. } => Box::new(ValuesOp { rows, outer: outer.clone(), done: false }),
+        Rel::Scan { table, filter, access, tid, .. } => {
+            Box::new(scan::ScanOp::new(TableScan::new(table, access, filter.as_ref()), *tid, outer.clone()))
+        }
+        Rel::Filter { input, predicate } => {
+            Box::new(FilterOp { input: open(input, outer), predicate, outer: outer.clone() })
+        }
+        Rel::Project { input, exprs, .. } => {
+            Box::new(ProjectOp { input: open(input, outer), exprs, outer: outer.clone() })
+        }
+        Rel::Join { kind, left, right, equi, condition, .. } => join::open(
+            *kind,
+            open(left, outer),
+            open(right, outer),
+            equi,
+            condition.as_ref(),
+            (left.output().len(), right.output().len()),
+            outer,
+        ),
+        Rel::Aggregate { input, groups, aggregates, .. } => {
+            Box::new(aggregate::AggregateOp::new(open(input, outer), groups, aggregates, outer.clone()))
+        }
+        Rel::Sort { input, keys } => Box::new(order::SortOp::new(open(input, outer), keys, outer.clone())),
+        Rel::Limit { input, limit, offset } => Box::new(order::LimitOp::new(open(input, outer), *limit, *offset)),
+        Rel::Distinct { input } => Box::new(order::DistinctOp::new(open(input, outer))),
+        Rel::SetOp { kind, all, left, right, .. } => {
+            Box::new(set_op::SetOpOp::new(*kind, *all, open(left, outer), open(right, outer)))
+        }
+        Rel::LockRows { input, table, filter, lock } => {
+            Box::new(lock_rows::LockRowsOp::new(open(input, outer), table, filter.as_ref(), *lock, outer.clone()))
+        }
+    }
+}
+
+/// Runs `rel` to the end and returns its rows.
+pub fn collect(ctx: &mut ExecContext<'_>, rel: &Rel, what: &str) -> Result<Vec<Row>> {
+    let mut op = open(rel, &Rc::from(Vec::new()));
+    let mut rows = Vec::new();
+    while let Some(batch) = op.next(ctx)? {
+        for row in &batch {
+            ctx.hold_row(row, what)?;
+        }
+        rows.extend(batch);
+    }
+    Ok(rows)
+}
+
+struct ValuesOp<'p> {
+    rows: &'p [Vec<Expr>],
+    outer: Rc<[Value]>,
+    done: bool,
+}
+
+impl Operator for ValuesOp<'_> {
+    fn next(&mut self, ctx: &mut ExecContext<'_>) -> Result<Option<Batch>> {
+        if self.done || self.rows.is_empty() {
+            return Ok(None);
+        }
+        self.done = true;
+        let rows = with_env(ctx, &self.outer, |env, _| {
+            self.rows.iter().map(|r| r.iter().map(|e| e.eval(&[], env)).collect::<Result<Row>>()).collect()
+        })?;
+        Ok(Some(rows))
+    }
+}
+
+struct FilterOp<'p> {
+    input: Box<dyn Operator + 'p>,
+    predicate: &'p Expr,
+    outer: Rc<[Value]>,
+}
+
+impl Operator for FilterOp<'_> {
+    fn next(&mut self, ctx: &mut ExecContext<'_>) -> Result<Option<Batch>> {
+        while let Some(batch) = self.input.next(ctx)? {
+            let kept = with_env(ctx, &self.outer, |env, _| {
+                let mut kept = Vec::with_capacity(batch.len());
+                for row in batch {
+                    if self.predicate.qual(&row, env)? {
+                        kept.push(row);
+                    }
+                }
+                Ok(kept)
+            })?;
+            if !kept.is_empty() {
+                return Ok(Some(kept));
+            }
+        }
+        Ok(None)
+    }
+}
+
+struct ProjectOp<'p> {
+    input: Box<dyn Operator + 'p>,
+    exprs: &'p [Expr],
+    outer: Rc<[Value]>,
+}
+
+impl Operator for ProjectOp<'_> {
+    fn next(&mut self, ctx: &mut ExecContext<'_>) -> Result<Option<Batch>> {
+        let Some(batch) = self.input.next(ctx)? else { return Ok(None) };
+        let out = with_env(ctx, &self.outer, |env, _| {
+            batch.iter().map(|row| self.exprs.iter().map(|e| e.eval(row, env)).collect::<Result<Row>>()).collect()
+        })?;
+        Ok(Some(out))
+    }
+}

@@ -1,0 +1,445 @@
+//! Built-in scalar functions: which exist, the types they take and give (`resolve`, called by
+//! the binder) and what they compute (`call`, called by [`Expr::eval`]). One place per
+//! function, so adding one touches this file only. Names, argument types and errors follow
+//! PostgreSQL 15: a call no signature matches is 42883 with PostgreSQL's hint.
+
+use crate::bind_expr::{cast, coerce_unknown};
+use crate::expr::{EvalEnv, Expr, negate};
+use crate::types::{CastContext, common_type, out_of_range};
+use rustydb_foundation::{DataType, DbError, Result, SqlState, Value};
+
+/// A built-in scalar function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    /// `version()`
+    Version,
+    /// `current_user`, `session_user`, `user`
+    CurrentUser,
+    /// `current_database()`
+    CurrentDatabase,
+    /// `current_schema()`
+    CurrentSchema,
+    /// `upper(text)`
+    Upper,
+    /// `lower(text)`
+    Lower,
+    /// `length(text)`, `char_length(text)`
+    Length,
+    /// `abs(number)`
+    Abs,
+    /// `coalesce(...)`
+    Coalesce,
+    /// `nullif(a, b)`
+    NullIf,
+    /// `greatest(...)`
+    Greatest,
+    /// `least(...)`
+    Least,
+    /// `round(x)`, `round(x, digits)`
+    Round,
+    /// `trunc(x)`
+    Trunc,
+    /// `floor(x)`
+    Floor,
+    /// `ceil(x)`, `ceiling(x)`
+    Ceil,
+    /// `sqrt(x)`
+    Sqrt,
+    /// `power(x, y)`, `pow(x, y)`
+    Power,
+    /// `mod(a, b)`
+    Mod,
+    /// `sign(x)`
+    Sign,
+    /// `substr(s, from [, count])`, `substring(s from a for b)`
+    Substr,
+    /// `btrim(s [, chars])`, `trim(s)`
+    Btrim,
+    /// `ltrim(s [, chars])`
+    Ltrim,
+    /// `rtrim(s [, chars])`
+    Rtrim,
+    /// `replace(s, from, to)`
+    Replace,
+    /// `concat(...)`: NULLs ignored
+    Concat,
+    /// `strpos(s, sub)`, `position(sub in s)`
+    Strpos,
+    /// `left(s, n)`
+    Left,
+    /// `right(s, n)`
+    Right,
+    /// `repeat(s, n)`
+    Repeat,
+    /// `reverse(s)`
+    Reverse,
+}
+
+fn no_function(name: &str, types: &[DataType]) -> DbError {
+    let list: Vec<&str> = types.iter().map(|t| t.sql_name()).collect();
+    DbError::sql(SqlState::UndefinedFunction, format!("function {name}({}) does not exist", list.join(", ")))
+        .with_detail(
+            "No function matches the given name and argument types. You might need to add explicit type casts.",
+        )
+}
+
+/// Binds a call of `name` (lower case, schema stripped) to a function; `bare` for the
+/// SQL-standard forms written without parentheses (`current_user`).
+pub fn resolve(name: &str, args: Vec<Expr>, bare: bool) -> Result<Expr> {
+    use DataType as T;
+    let types: Vec<DataType> = args.iter().map(Expr::data_type).collect();
+    let call = |func, args: Vec<Expr>, ty| Ok(Expr::Call { func, args, ty });
+    let to = |args: Vec<Expr>, tys: &[DataType]| -> Result<Vec<Expr>> {
+        args.into_iter().zip(tys).map(|(a, t)| cast(a, *t, CastContext::Implicit)).collect()
+    };
+    let stringy = |t: &DataType| t.is_string();
+    let integral = |t: &DataType| t.is_integer() || *t == T::Unknown;
+    let numeric = |t: &DataType| t.is_numeric() || *t == T::Unknown;
+    let same = |args: Vec<Expr>, what: &str| -> Result<(Vec<Expr>, DataType)> {
+        let ty = common_type(&types, what)?;
+        Ok((args.into_iter().map(|a| cast(a, ty, CastContext::Implicit)).collect::<Result<_>>()?, ty))
+    };
+    match (name, types.as_slice()) {
+        ("version", []) => call(Function::Version, args, T::Text),
+        ("current_user" | "session_user" | "user", []) if bare => call(Function::CurrentUser, args, T::Text),
+        ("current_database", []) => call(Function::CurrentDatabase, args, T::Text),
+        ("current_schema", []) => call(Function::CurrentSchema, args, T::Text),
+        ("upper", [t]) if stringy(t) => call(Function::Upper, to(args, &[T::Text])?, T::Text),
+        ("lower", [t]) if stringy(t) => call(Function::Lower, to(args, &[T::Text])?, T::Text),
+        ("length" | "char_length" | "character_length", [t]) if stringy(t) => {
+            call(Function::Length, to(args, &[T::Text])?, T::Int4)
+        }
+        ("reverse", [t]) if stringy(t) => call(Function::Reverse, to(args, &[T::Text])?, T::Text),
+        ("abs", [t]) if t.is_numeric() => call(Function::Abs, args, *t),
+        ("abs", [T::Unknown]) => call(Function::Abs, to(args, &[T::Float8])?, T::Float8),
+        ("sign", [t]) if numeric(t) => {
+            let ty = if t.is_numeric() { *t } else { T::Float8 };
+            call(Function::Sign, to(args, &[ty])?, ty)
+        }
+        ("coalesce", [_, ..]) => {
+            let (args, ty) = same(args, "COALESCE")?;
+            call(Function::Coalesce, args, ty)
+        }
+        ("nullif", [_, _]) => {
+            let ty = common_type(&types, "NULLIF")?;
+            // The result has the first argument's type; the comparison uses the common one.
+            let result = if types[0] == T::Unknown { ty } else { types[0] };
+            let args = args.into_iter().map(|a| cast(a, ty, CastContext::Implicit)).collect::<Result<Vec<_>>>()?;
+            call(Function::NullIf, args, result)
+        }
+        ("greatest" | "least", [_, ..]) => {
+            let (args, ty) = same(args, &name.to_uppercase())?;
+            call(if name == "greatest" { Function::Greatest } else { Function::Least }, args, ty)
+        }
+        ("round" | "trunc", [t]) if numeric(t) => {
+            let f = if name == "round" { Function::Round } else { Function::Trunc };
+            call(f, to(args, &[T::Float8])?, T::Float8)
+        }
+        ("round" | "trunc", [t, d]) if numeric(t) && integral(d) => {
+            let f = if name == "round" { Function::Round } else { Function::Trunc };
+            call(f, to(args, &[T::Float8, T::Int4])?, T::Float8)
+        }
+        ("floor", [t]) if numeric(t) => call(Function::Floor, to(args, &[T::Float8])?, T::Float8),
+        ("ceil" | "ceiling", [t]) if numeric(t) => call(Function::Ceil, to(args, &[T::Float8])?, T::Float8),
+        ("sqrt", [t]) if numeric(t) => call(Function::Sqrt, to(args, &[T::Float8])?, T::Float8),
+        ("power" | "pow", [a, b]) if numeric(a) && numeric(b) => {
+            call(Function::Power, to(args, &[T::Float8, T::Float8])?, T::Float8)
+        }
+        ("mod", [a, b]) if integral(a) && integral(b) => {
+            let (args, ty) = same(args, "mod")?;
+            let ty = if ty.is_integer() { ty } else { T::Int4 };
+            call(Function::Mod, to(args, &[ty, ty])?, ty)
+        }
+        ("substr" | "substring", [s, a]) if stringy(s) && integral(a) => {
+            call(Function::Substr, to(args, &[T::Text, T::Int4])?, T::Text)
+        }
+        ("substr" | "substring", [s, a, b]) if stringy(s) && integral(a) && integral(b) => {
+            call(Function::Substr, to(args, &[T::Text, T::Int4, T::Int4])?, T::Text)
+        }
+        ("btrim" | "ltrim" | "rtrim", [s]) if stringy(s) => call(trim_function(name), to(args, &[T::Text])?, T::Text),
+        ("btrim" | "ltrim" | "rtrim", [s, c]) if stringy(s) && stringy(c) => {
+            call(trim_function(name), to(args, &[T::Text, T::Text])?, T::Text)
+        }
+        ("replace", [a, b, c]) if stringy(a) && stringy(b) && stringy(c) => {
+            call(Function::Replace, to(args, &[T::Text, T::Text, T::Text])?, T::Text)
+        }
+        ("concat", _) => {
+            let args = args.into_iter().map(|a| coerce_unknown(a, T::Text)).collect::<Result<Vec<_>>>()?;
+            call(Function::Concat, args, T::Text)
+        }
+        ("strpos", [a, b]) if stringy(a) && stringy(b) => {
+            call(Function::Strpos, to(args, &[T::Text, T::Text])?, T::Int4)
+        }
+        ("left" | "right", [s, n]) if stringy(s) && integral(n) => {
+            let f = if name == "left" { Function::Left } else { Function::Right };
+            call(f, to(args, &[T::Text, T::Int4])?, T::Text)
+        }
+        ("repeat", [s, n]) if stringy(s) && integral(n) => {
+            call(Function::Repeat, to(args, &[T::Text, T::Int4])?, T::Text)
+        }
+        _ => Err(no_function(name, &types)),
+    }
+}
+
+fn trim_function(name: &str) -> Function {
+    match name {
+        "ltrim" => Function::Ltrim,
+        "rtrim" => Function::Rtrim,
+        _ => Function::Btrim,
+    }
+}
+
+/// Evaluates a call. Arguments are evaluated lazily where the function allows (COALESCE stops
+/// at the first non-NULL); most functions are strict: a NULL argument gives NULL.
+pub fn call(func: Function, args: &[Expr], row: &[Value], env: &EvalEnv<'_>) -> Result<Value> {
+    match func {
+        Function::Version => return Ok(Value::Text(rustydb_foundation::version::version_string())),
+        Function::CurrentUser => return Ok(Value::Text(env.user.to_string())),
+        Function::CurrentDatabase => return Ok(Value::Text(env.database.to_string())),
+        Function::CurrentSchema => return Ok(Value::Text("public".into())),
+        Function::Coalesce => {
+            for a in args {
+                let v = a.eval(row, env)?;
+                if !v.is_null() {
+                    return Ok(v);
+                }
+            }
+            return Ok(Value::Null);
+        }
+        Function::Concat => {
+            let mut out = String::new();
+            for a in args {
+                if let Some(text) = a.eval(row, env)?.to_pg_text() {
+                    out.push_str(&text);
+                }
+            }
+            return Ok(Value::Text(out));
+        }
+        Function::Greatest | Function::Least => {
+            // NULLs are ignored; the result is NULL only if every argument is.
+            let mut best: Option<Value> = None;
+            for a in args {
+                let v = a.eval(row, env)?;
+                if v.is_null() {
+                    continue;
+                }
+                let better = best.as_ref().is_none_or(|b| {
+                    let ord = v.sql_cmp(b).unwrap_or(std::cmp::Ordering::Equal);
+                    if func == Function::Greatest { ord.is_gt() } else { ord.is_lt() }
+                });
+                if better {
+                    best = Some(v);
+                }
+            }
+            return Ok(best.unwrap_or(Value::Null));
+        }
+        Function::NullIf => {
+            let a = args[0].eval(row, env)?;
+            let b = args[1].eval(row, env)?;
+            return Ok(if !a.is_null() && a.sql_cmp(&b) == Some(std::cmp::Ordering::Equal) { Value::Null } else { a });
+        }
+        _ => {}
+    }
+    let values = args.iter().map(|a| a.eval(row, env)).collect::<Result<Vec<_>>>()?;
+    if values.iter().any(Value::is_null) {
+        return Ok(Value::Null);
+    }
+    strict(func, values)
+}
+
+fn text(v: &Value) -> &str {
+    match v {
+        Value::Text(s) => s,
+        _ => "",
+    }
+}
+
+fn int(v: &Value) -> i64 {
+    v.as_i64().unwrap_or(0)
+}
+
+fn float(v: &Value) -> f64 {
+    v.as_f64().unwrap_or(0.0)
+}
+
+/// A strict function of non-NULL arguments.
+fn strict(func: Function, v: Vec<Value>) -> Result<Value> {
+    let f8 = |x: f64| -> Result<Value> {
+        if x.is_infinite() {
+            return Err(out_of_range(DataType::Float8));
+        }
+        Ok(Value::Float8(x))
+    };
+    Ok(match func {
+        Function::Upper => Value::Text(text(&v[0]).to_uppercase()),
+        Function::Lower => Value::Text(text(&v[0]).to_lowercase()),
+        Function::Length => Value::Int4(text(&v[0]).chars().count() as i32),
+        Function::Reverse => Value::Text(text(&v[0]).chars().rev().collect()),
+        Function::Abs => {
+            let x = v.into_iter().next().unwrap_or(Value::Null);
+            let below_zero = match &x {
+                Value::Float4(_) | Value::Float8(_) => x.as_f64().is_some_and(|f| f < 0.0),
+                _ => x.as_i64().is_some_and(|i| i < 0),
+            };
+            if below_zero { negate(x)? } else { x }
+        }
+        Function::Sign => match &v[0] {
+            Value::Float4(f) => Value::Float4(if *f > 0.0 {
+                1.0
+            } else if *f < 0.0 {
+                -1.0
+            } else {
+                0.0
+            }),
+            Value::Float8(f) => Value::Float8(if *f > 0.0 {
+                1.0
+            } else if *f < 0.0 {
+                -1.0
+            } else {
+                0.0
+            }),
+            Value::Int2(i) => Value::Int2(i.signum()),
+            Value::Int4(i) => Value::Int4(i.signum()),
+            other => Value::Int8(int(other).signum()),
+        },
+        Function::Round | Function::Trunc => {
+            let x = float(&v[0]);
+            let digits = v.get(1).map_or(0, int).clamp(-300, 300) as i32;
+            let scale = 10f64.powi(digits);
+            let scaled = x * scale;
+            // PostgreSQL's round() rounds half away from zero, like f64::round.
+            let r = if func == Function::Round { scaled.round() } else { scaled.trunc() };
+            Value::Float8(if digits == 0 { r } else { r / scale })
+        }
+        Function::Floor => Value::Float8(float(&v[0]).floor()),
+        Function::Ceil => Value::Float8(float(&v[0]).ceil()),
+        Function::Sqrt => {
+            let x = float(&v[0]);
+            if x < 0.0 {
+                return Err(DbError::sql(
+                    SqlState::InvalidArgumentForPowerFunction,
+                    "cannot take square root of a negative number",
+                ));
+            }
+            Value::Float8(x.sqrt())
+        }
+        Function::Power => {
+            let (x, y) = (float(&v[0]), float(&v[1]));
+            if x == 0.0 && y < 0.0 {
+                return Err(DbError::sql(
+                    SqlState::InvalidArgumentForPowerFunction,
+                    "zero raised to a negative power is undefined",
+                ));
+            }
+            if x < 0.0 && y.fract() != 0.0 {
+                return Err(DbError::sql(
+                    SqlState::InvalidArgumentForPowerFunction,
+                    "a negative number raised to a non-integer power yields a complex result",
+                ));
+            }
+            f8(x.powf(y))?
+        }
+        Function::Mod => {
+            let (a, b) = (int(&v[0]), int(&v[1]));
+            if b == 0 {
+                return Err(DbError::division_by_zero());
+            }
+            let r = a.checked_rem(b).unwrap_or(0);
+            match v[0] {
+                Value::Int2(_) => Value::Int2(r as i16),
+                Value::Int4(_) => Value::Int4(r as i32),
+                _ => Value::Int8(r),
+            }
+        }
+        Function::Substr => {
+            let s: Vec<char> = text(&v[0]).chars().collect();
+            let start = int(&v[1]);
+            let end = match v.get(2) {
+                None => i64::MAX,
+                Some(n) if int(n) < 0 => {
+                    return Err(DbError::sql(SqlState::SubstringError, "negative substring length not allowed"));
+                }
+                Some(n) => start.saturating_add(int(n)),
+            };
+            let from = (start.max(1) - 1) as usize;
+            let to = (end.max(1) - 1).min(s.len() as i64) as usize;
+            Value::Text(if from < to { s[from..to].iter().collect() } else { String::new() })
+        }
+        Function::Btrim | Function::Ltrim | Function::Rtrim => {
+            let chars: Vec<char> = v.get(1).map_or_else(|| vec![' '], |c| text(c).chars().collect());
+            let s = text(&v[0]);
+            let t = match func {
+                Function::Ltrim => s.trim_start_matches(chars.as_slice()),
+                Function::Rtrim => s.trim_end_matches(chars.as_slice()),
+                _ => s.trim_matches(chars.as_slice()),
+            };
+            Value::Text(t.to_string())
+        }
+        Function::Replace => {
+            let (s, from, to) = (text(&v[0]), text(&v[1]), text(&v[2]));
+            Value::Text(if from.is_empty() { s.to_string() } else { s.replace(from, to) })
+        }
+        Function::Strpos => {
+            let (s, sub) = (text(&v[0]), text(&v[1]));
+            Value::Int4(s.find(sub).map_or(0, |byte| s[..byte].chars().count() as i32 + 1))
+        }
+        Function::Left | Function::Right => {
+            let s: Vec<char> = text(&v[0]).chars().collect();
+            let n = int(&v[1]);
+            let len = s.len() as i64;
+            let keep = if n >= 0 { n.min(len) } else { (len + n).max(0) } as usize;
+            Value::Text(if func == Function::Left {
+                s[..keep].iter().collect()
+            } else {
+                s[s.len() - keep..].iter().collect()
+            })
+        }
+        Function::Repeat => {
+            let n = int(&v[1]).max(0) as usize;
+            let s = text(&v[0]);
+            if s.len().saturating_mul(n) > (1 << 30) {
+                return Err(DbError::sql(SqlState::ProgramLimitExceeded, "requested length too large"));
+            }
+            Value::Text(s.repeat(n))
+        }
+        other => return Err(DbError::Internal(format!("{other:?} is not strict"))),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn eval(name: &str, args: Vec<Value>) -> Result<Value> {
+        let args = args.into_iter().map(Expr::literal).collect();
+        resolve(name, args, false)?.eval(&[], &EvalEnv::new("u", "d"))
+    }
+
+    #[test]
+    fn functions_compute_what_postgres_computes() {
+        let t = |s: &str| Value::Text(s.into());
+        assert_eq!(eval("nullif", vec![Value::Int4(1), Value::Int4(1)]).unwrap(), Value::Null);
+        assert_eq!(eval("nullif", vec![Value::Int4(1), Value::Int4(2)]).unwrap(), Value::Int4(1));
+        assert_eq!(eval("greatest", vec![Value::Int4(1), Value::Null, Value::Int8(7)]).unwrap(), Value::Int8(7));
+        assert_eq!(eval("least", vec![Value::Null, Value::Null]).unwrap(), Value::Null);
+        assert_eq!(eval("round", vec![Value::Float8(2.5)]).unwrap(), Value::Float8(3.0));
+        assert_eq!(eval("round", vec![Value::Float8(-2.5)]).unwrap(), Value::Float8(-3.0));
+        assert_eq!(eval("round", vec![Value::Float8(1.2345), Value::Int4(2)]).unwrap(), Value::Float8(1.23));
+        assert_eq!(eval("substr", vec![t("hello"), Value::Int4(2), Value::Int4(3)]).unwrap(), t("ell"));
+        assert_eq!(eval("substr", vec![t("hello"), Value::Int4(-1), Value::Int4(3)]).unwrap(), t("h"));
+        assert_eq!(
+            eval("substr", vec![t("hello"), Value::Int4(1), Value::Int4(-1)]).unwrap_err().sqlstate().code(),
+            "22011"
+        );
+        assert_eq!(eval("btrim", vec![t("xxhixx"), t("x")]).unwrap(), t("hi"));
+        assert_eq!(eval("strpos", vec![t("héllo"), t("llo")]).unwrap(), Value::Int4(3));
+        assert_eq!(eval("left", vec![t("hello"), Value::Int4(-2)]).unwrap(), t("hel"));
+        assert_eq!(eval("right", vec![t("hello"), Value::Int4(2)]).unwrap(), t("lo"));
+        assert_eq!(eval("concat", vec![t("a"), Value::Null, Value::Int4(3)]).unwrap(), t("a3"));
+        assert_eq!(eval("mod", vec![Value::Int4(7), Value::Int4(0)]).unwrap_err().sqlstate().code(), "22012");
+        assert_eq!(eval("sqrt", vec![Value::Float8(-1.0)]).unwrap_err().sqlstate().code(), "2201F");
+        assert_eq!(eval("upper", vec![Value::Null]).unwrap(), Value::Null);
+        assert_eq!(eval("abs", vec![Value::Int4(-3)]).unwrap(), Value::Int4(3));
+        assert_eq!(eval("nosuch", vec![]).unwrap_err().sqlstate().code(), "42883");
+    }
+}

@@ -1,0 +1,259 @@
+//! Relational plans: the tree of operators a query binds to, the optimizer rewrites and the
+//! executor runs.
+//!
+//! One type serves two phases:
+//! - **Bound** (what `bind_query` makes and `optimize` rewrites): every [`Expr::Column`] names a
+//!   column *id*, unique in the statement. Operators that make columns (scans, projections,
+//!   aggregates, set operations) say which ids they output, so a rewrite can move a predicate
+//!   from one operator to another, or reorder joins, without renumbering anything.
+//! - **Resolved** (after `resolve`): every `Column` is a position in the operator's input row,
+//!   and a correlated subquery's references to enclosing queries are [`Expr::Outer`]s. Scans
+//!   have their access path chosen. This is what the executor runs.
+
+use crate::catalog::TableDef;
+use crate::expr::Expr;
+use crate::plan::{Access, RowLockClause, SortKey};
+use rustydb_foundation::DataType;
+
+/// A column's id in a bound plan.
+pub type ColumnId = usize;
+
+/// How a join pairs rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinKind {
+    /// Pairs that pass the condition (a cross join has none).
+    Inner,
+    /// Inner, plus left rows with no partner (right side NULL).
+    Left,
+    /// Inner, plus right rows with no partner.
+    Right,
+    /// Inner, plus unpaired rows of both sides.
+    Full,
+}
+
+/// UNION, INTERSECT or EXCEPT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetOpKind {
+    /// UNION
+    Union,
+    /// INTERSECT
+    Intersect,
+    /// EXCEPT
+    Except,
+}
+
+/// An aggregate function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AggFunc {
+    /// `count(*)`
+    CountStar,
+    /// `count(x)`: non-NULL values
+    Count,
+    /// `sum(x)`
+    Sum,
+    /// `avg(x)`
+    Avg,
+    /// `min(x)`
+    Min,
+    /// `max(x)`
+    Max,
+    /// `bool_and(x)`, `every(x)`
+    BoolAnd,
+    /// `bool_or(x)`
+    BoolOr,
+    /// `string_agg(x, delimiter)`
+    StringAgg,
+    /// `stddev(x)`, `stddev_samp(x)`
+    StddevSamp,
+    /// `stddev_pop(x)`
+    StddevPop,
+    /// `variance(x)`, `var_samp(x)`
+    VarSamp,
+    /// `var_pop(x)`
+    VarPop,
+}
+
+/// One aggregate call of an [`Rel::Aggregate`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct AggCall {
+    /// The function.
+    pub func: AggFunc,
+    /// Its arguments, over the aggregate's input row.
+    pub args: Vec<Expr>,
+    /// `DISTINCT`: each distinct argument value counts once.
+    pub distinct: bool,
+    /// `FILTER (WHERE ...)`: only rows passing it are aggregated.
+    pub filter: Option<Expr>,
+    /// Result type.
+    pub ty: DataType,
+}
+
+/// A relational operator and its inputs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rel {
+    /// Literal rows (`VALUES`, or the one empty row of a SELECT without FROM).
+    Values {
+        /// The rows, each one expression per column.
+        rows: Vec<Vec<Expr>>,
+        /// Output column ids.
+        output: Vec<ColumnId>,
+    },
+    /// A table's visible rows, filtered.
+    Scan {
+        /// The table.
+        table: Box<TableDef>,
+        /// One id per table column, then the row's tuple id if `tid` is set.
+        output: Vec<ColumnId>,
+        /// Rows that do not pass are not returned.
+        filter: Option<Expr>,
+        /// How rows are found (chosen by `resolve`; `SeqScan` before).
+        access: Access,
+        /// Output each row's tuple id (as int8) after its columns, for `LockRows`.
+        tid: bool,
+    },
+    /// Rows passing a predicate.
+    Filter {
+        /// Input.
+        input: Box<Rel>,
+        /// Only TRUE passes.
+        predicate: Expr,
+    },
+    /// Computed columns.
+    Project {
+        /// Input.
+        input: Box<Rel>,
+        /// One expression per output column.
+        exprs: Vec<Expr>,
+        /// Output column ids.
+        output: Vec<ColumnId>,
+    },
+    /// A join; the output row is the left row followed by the right row.
+    Join {
+        /// Inner or outer.
+        kind: JoinKind,
+        /// Left input.
+        left: Box<Rel>,
+        /// Right input.
+        right: Box<Rel>,
+        /// Equality keys (left expression, right expression) found by the optimizer: a hash
+        /// join matches on them, NULL never matching.
+        equi: Vec<(Expr, Expr)>,
+        /// The rest of the join condition, over the joined row.
+        condition: Option<Expr>,
+    },
+    /// Grouping and aggregates; output: the group keys, then the aggregates. Without group keys
+    /// there is exactly one output row, even for no input.
+    Aggregate {
+        /// Input.
+        input: Box<Rel>,
+        /// Group keys.
+        groups: Vec<Expr>,
+        /// Aggregate calls.
+        aggregates: Vec<AggCall>,
+        /// Output column ids.
+        output: Vec<ColumnId>,
+    },
+    /// Rows in order.
+    Sort {
+        /// Input.
+        input: Box<Rel>,
+        /// Keys, over the input row.
+        keys: Vec<SortKey>,
+    },
+    /// OFFSET and LIMIT.
+    Limit {
+        /// Input.
+        input: Box<Rel>,
+        /// Rows returned at most.
+        limit: Option<u64>,
+        /// Rows skipped first.
+        offset: u64,
+    },
+    /// Duplicate rows removed (NULLs equal), first occurrence kept.
+    Distinct {
+        /// Input.
+        input: Box<Rel>,
+    },
+    /// UNION / INTERSECT / EXCEPT [ALL]; columns match by position.
+    SetOp {
+        /// Which.
+        kind: SetOpKind,
+        /// ALL: keep duplicates.
+        all: bool,
+        /// Left input.
+        left: Box<Rel>,
+        /// Right input.
+        right: Box<Rel>,
+        /// Output column ids.
+        output: Vec<ColumnId>,
+    },
+    /// FOR SHARE / FOR UPDATE: locks each row (the input ends with a scan's tuple id) as it
+    /// passes, in input order, as PostgreSQL's LockRows node does.
+    LockRows {
+        /// Input: a table's columns and tuple id.
+        input: Box<Rel>,
+        /// The table.
+        table: Box<TableDef>,
+        /// The query's WHERE over the table's columns, re-checked on a newer version of a row
+        /// updated concurrently (READ COMMITTED).
+        filter: Option<Expr>,
+        /// Lock mode and wait policy.
+        lock: RowLockClause,
+    },
+}
+
+impl Rel {
+    /// The ids of the output columns (bound plans).
+    pub fn output(&self) -> Vec<ColumnId> {
+        match self {
+            Rel::Values { output, .. }
+            | Rel::Scan { output, .. }
+            | Rel::Project { output, .. }
+            | Rel::Aggregate { output, .. }
+            | Rel::SetOp { output, .. } => output.clone(),
+            Rel::Join { left, right, .. } => {
+                let mut out = left.output();
+                out.extend(right.output());
+                out
+            }
+            Rel::Filter { input, .. }
+            | Rel::Sort { input, .. }
+            | Rel::Limit { input, .. }
+            | Rel::Distinct { input }
+            | Rel::LockRows { input, .. } => input.output(),
+        }
+    }
+
+    /// The operator's inputs.
+    pub fn inputs(&self) -> Vec<&Rel> {
+        match self {
+            Rel::Values { .. } | Rel::Scan { .. } => Vec::new(),
+            Rel::Join { left, right, .. } | Rel::SetOp { left, right, .. } => vec![left, right],
+            Rel::Filter { input, .. }
+            | Rel::Project { input, .. }
+            | Rel::Aggregate { input, .. }
+            | Rel::Sort { input, .. }
+            | Rel::Limit { input, .. }
+            | Rel::Distinct { input }
+            | Rel::LockRows { input, .. } => vec![input],
+        }
+    }
+
+    /// The expressions the operator itself evaluates.
+    pub fn exprs(&self) -> Vec<&Expr> {
+        match self {
+            Rel::Values { rows, .. } => rows.iter().flatten().collect(),
+            Rel::Scan { filter, .. } | Rel::LockRows { filter, .. } => filter.iter().collect(),
+            Rel::Filter { predicate, .. } => vec![predicate],
+            Rel::Project { exprs, .. } => exprs.iter().collect(),
+            Rel::Join { equi, condition, .. } => {
+                equi.iter().flat_map(|(l, r)| [l, r]).chain(condition.iter()).collect()
+            }
+            Rel::Aggregate { groups, aggregates, .. } => {
+                groups.iter().chain(aggregates.iter().flat_map(|a| a.args.iter().chain(a.filter.iter()))).collect()
+            }
+            Rel::Sort { keys, .. } => keys.iter().map(|k| &k.expr).collect(),
+            Rel::Limit { .. } | Rel::Distinct { .. } | Rel::SetOp { .. } => Vec::new(),
+        }
+    }
+}
