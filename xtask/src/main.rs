@@ -3,10 +3,12 @@
 //! * `cargo xtask check-layers [--manifest-path PATH]`: fail on any dependency that does not
 //!   point down the layer table in `[workspace.metadata.layers]` (see [`layers`]).
 //! * `cargo xtask ci`: fmt, clippy, check-layers and tests, in order (see [`ci`]).
+//! * `cargo xtask slt [PART...]`: SQLite's conformance corpus, per file and in total (see [`slt`]).
 
 mod cargo;
 mod ci;
 mod layers;
+mod slt;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,6 +20,8 @@ usage: cargo xtask <command>
 commands:
   check-layers [--manifest-path PATH]   check that every workspace dependency points down
   ci                                    run fmt, clippy, check-layers and tests, in order
+  slt [PART...]                         run the conformance corpus (or the files whose path
+                                        starts with a PART, e.g. select1.test, index/view)
   help                                  print this message
 
 environment:
@@ -30,6 +34,8 @@ enum Command {
     CheckLayers(Option<PathBuf>),
     /// `ci`.
     Ci,
+    /// `slt`, with the parts of the corpus to run.
+    Slt(Vec<String>),
     /// `help`, `-h` or `--help`.
     Help,
 }
@@ -41,6 +47,7 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
         "check-layers" => parse_check_layers(rest).map(Command::CheckLayers),
         "ci" if rest.is_empty() => Ok(Command::Ci),
         "ci" => Err(format!("ci takes no arguments, got `{}`", rest.join(" "))),
+        "slt" => Ok(Command::Slt(rest.to_vec())),
         "help" | "-h" | "--help" => Ok(Command::Help),
         other => Err(format!("unknown command `{other}`")),
     }
@@ -75,6 +82,7 @@ fn main() -> ExitCode {
     let result = match command {
         Command::CheckLayers(manifest) => layers::run(manifest.as_deref()),
         Command::Ci => ci::run(),
+        Command::Slt(parts) => slt::run(&parts),
         Command::Help => {
             println!("{USAGE}");
             Ok(())
@@ -110,6 +118,7 @@ mod tests {
             Ok(Command::CheckLayers(Some("y/Cargo.toml".into())))
         );
         assert_eq!(parse_args(&args(&["ci"])), Ok(Command::Ci));
+        assert_eq!(parse_args(&args(&["slt", "index/view"])), Ok(Command::Slt(vec!["index/view".into()])));
         assert_eq!(parse_args(&args(&["--help"])), Ok(Command::Help));
     }
 

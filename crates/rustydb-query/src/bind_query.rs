@@ -112,6 +112,25 @@ pub struct QueryBinder<'c, 'e> {
     table_mode: LockMode,
     /// Views being expanded, innermost last (a guard against a view that reads itself).
     views_expanding: usize,
+    /// The WITH queries in scope, innermost last.
+    ctes: Vec<Cte>,
+}
+
+/// A WITH query in scope.
+#[derive(Debug, Clone)]
+enum Cte {
+    /// A named query, bound where it is read (each reference binds it again).
+    Query { name: String, query: Box<ast::Query>, columns: Vec<String>, recursive: bool },
+    /// Inside its own recursive term: the work table of the recursion.
+    Work { name: String, work: usize, columns: Vec<(String, DataType)> },
+}
+
+impl Cte {
+    fn name(&self) -> &str {
+        match self {
+            Cte::Query { name, .. } | Cte::Work { name, .. } => name,
+        }
+    }
 }
 
 impl std::fmt::Debug for QueryBinder<'_, '_> {
@@ -131,6 +150,7 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
             subqueries: 0,
             table_mode: LockMode::AccessShare,
             views_expanding: 0,
+            ctes: Vec::new(),
         }
     }
 
@@ -288,9 +308,141 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
 
     /// Binds a query.
     pub fn query(&mut self, q: &ast::Query) -> Result<Bound> {
-        if q.with.is_some() {
-            return Err(DbError::unsupported("WITH queries"));
+        let Some(with) = &q.with else { return self.query_body(q) };
+        let before = self.ctes.len();
+        for cte in &with.cte_tables {
+            let name = ident_name(&cte.alias.name);
+            if self.ctes[before..].iter().any(|c| c.name() == name) {
+                self.ctes.truncate(before);
+                return Err(DbError::sql(
+                    SqlState::DuplicateAlias,
+                    format!("WITH query name \"{name}\" specified more than once"),
+                ));
+            }
+            let columns = cte.alias.columns.iter().map(|c| ident_name(&c.name)).collect();
+            self.ctes.push(Cte::Query { name, query: cte.query.clone(), columns, recursive: with.recursive });
         }
+        let bound = self.query_body(q);
+        self.ctes.truncate(before);
+        bound
+    }
+
+    /// A WITH query named in FROM, if `name` is one in scope: bound as a subquery in FROM.
+    fn cte_reference(&mut self, name: &str, alias: Option<&ast::TableAlias>) -> Result<Option<Rel>> {
+        let Some(k) = self.ctes.iter().rposition(|c| c.name() == name) else { return Ok(None) };
+        let (bound, names) = match self.ctes[k].clone() {
+            Cte::Work { work, columns, .. } => {
+                let out: Vec<OutColumn> = columns
+                    .iter()
+                    .map(|(n, ty)| OutColumn { id: self.new_column(n.clone(), *ty), name: n.clone(), ty: *ty })
+                    .collect();
+                let rel = Rel::WorkTable { work, output: out.iter().map(|c| c.id).collect() };
+                let names = columns.into_iter().map(|(n, _)| n).collect();
+                (Bound { rel, columns: out }, names)
+            }
+            Cte::Query { name, query, columns, recursive } => {
+                // A WITH query sees those before it (and, recursive, itself), not those after.
+                let later = self.ctes.split_off(k);
+                let bound = if recursive { self.recursive_cte(&name, &query, &columns) } else { self.query(&query) };
+                self.ctes.truncate(k);
+                self.ctes.extend(later);
+                let bound = bound?;
+                if columns.len() > bound.columns.len() {
+                    return Err(DbError::sql(
+                        SqlState::InvalidColumnReference,
+                        format!(
+                            "WITH query \"{name}\" has {} columns available but {} columns specified",
+                            bound.columns.len(),
+                            columns.len()
+                        ),
+                    ));
+                }
+                let names = bound
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| columns.get(i).cloned().unwrap_or_else(|| c.name.clone()))
+                    .collect();
+                (bound, names)
+            }
+        };
+        let item_name = alias.map_or_else(|| name.to_string(), |a| ident_name(&a.name));
+        let renamed = alias.map(|a| a.columns.as_slice()).unwrap_or_default();
+        let columns = bound
+            .columns
+            .iter()
+            .zip::<&Vec<String>>(&names)
+            .enumerate()
+            .map(|(i, (c, n))| ScopeColumn {
+                name: renamed.get(i).map_or_else(|| n.clone(), |r| ident_name(&r.name)),
+                id: c.id,
+                ty: c.ty,
+                unqualified: true,
+            })
+            .collect();
+        self.add_item(ScopeItem { name: item_name, columns })?;
+        Ok(Some(bound.rel))
+    }
+
+    /// A WITH RECURSIVE query: `base UNION [ALL] recursive`, the recursive term reading the
+    /// query's own name as the work table. Any other form is an ordinary WITH query.
+    fn recursive_cte(&mut self, name: &str, query: &ast::Query, columns: &[String]) -> Result<Bound> {
+        let ast::SetExpr::SetOperation { op: ast::SetOperator::Union, set_quantifier, left, right } =
+            query.body.as_ref()
+        else {
+            return self.query(query);
+        };
+        if query.order_by.is_some() || query.limit_clause.is_some() || query.with.is_some() {
+            return Err(DbError::unsupported("ORDER BY, LIMIT or WITH in a recursive query"));
+        }
+        let all = match set_quantifier {
+            ast::SetQuantifier::All => true,
+            ast::SetQuantifier::Distinct | ast::SetQuantifier::None => false,
+            other => return Err(DbError::unsupported(format!("UNION {other}"))),
+        };
+        let base = self.set_expr(left)?;
+        let work = self.subquery_id();
+        let names: Vec<String> = base
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| columns.get(i).cloned().unwrap_or_else(|| c.name.clone()))
+            .collect();
+        let work_columns = names.iter().cloned().zip(base.columns.iter().map(|c| c.ty)).collect();
+        self.ctes.push(Cte::Work { name: name.to_string(), work, columns: work_columns });
+        let recursive = self.set_expr(right);
+        self.ctes.pop();
+        let recursive = recursive?;
+        if recursive.columns.len() != base.columns.len() {
+            return Err(DbError::syntax("each UNION query must have the same number of columns"));
+        }
+        let types: Vec<DataType> = base.columns.iter().map(|c| c.ty).collect();
+        for (i, (b, r)) in base.columns.iter().zip(&recursive.columns).enumerate() {
+            if b.ty != r.ty && !crate::types::can_cast(r.ty, b.ty, CastContext::Implicit) {
+                return Err(DbError::sql(
+                    SqlState::DatatypeMismatch,
+                    format!(
+                        "recursive query \"{name}\" column {} has type {} in non-recursive term but type {} overall",
+                        i + 1,
+                        b.ty.sql_name(),
+                        r.ty.sql_name()
+                    ),
+                ));
+            }
+        }
+        let recursive_rel = self.cast_outputs(recursive.rel, &recursive.columns, &types)?;
+        let columns: Vec<OutColumn> = names
+            .iter()
+            .zip(&types)
+            .map(|(n, ty)| OutColumn { id: self.new_column(n.clone(), *ty), name: n.clone(), ty: *ty })
+            .collect();
+        let output = columns.iter().map(|c| c.id).collect();
+        let rel =
+            Rel::RecursiveUnion { base: Box::new(base.rel), recursive: Box::new(recursive_rel), all, work, output };
+        Ok(Bound { rel, columns })
+    }
+
+    fn query_body(&mut self, q: &ast::Query) -> Result<Bound> {
         if q.for_clause.is_some() || q.settings.is_some() || q.format_clause.is_some() || !q.pipe_operators.is_empty() {
             return Err(DbError::unsupported(format!("the query form \"{q}\"")));
         }
@@ -894,6 +1046,14 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
                 if with_hints.is_empty() =>
             {
                 let table_name = crate::binder::table_name(name)?;
+                if name.0.len() == 1
+                    && let Some(rel) = self.cte_reference(&table_name, alias.as_ref())?
+                {
+                    if tid {
+                        return Err(DbError::unsupported("FOR UPDATE on a WITH query"));
+                    }
+                    return Ok(rel);
+                }
                 let mode = self.table_mode;
                 let Some(table) = access::open_table(self.ctx()?, &table_name, mode, WaitPolicy::Block)? else {
                     return self.view(&table_name, alias.as_ref(), tid);
@@ -1161,6 +1321,7 @@ impl QueryBinder<'static, 'static> {
             subqueries: 0,
             table_mode: LockMode::AccessShare,
             views_expanding: 0,
+            ctes: Vec::new(),
         }
     }
 }

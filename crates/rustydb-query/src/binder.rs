@@ -503,6 +503,7 @@ fn bind_create_table(create: &ast::CreateTable) -> Result<Statement> {
     }
     let name = table_name(&create.name)?;
     let mut columns: Vec<Column> = Vec::new();
+    let mut unique: Vec<(Option<String>, Vec<usize>)> = Vec::new();
     let mut primary_key: Option<Vec<usize>> = None;
     let mut set_primary_key = |pk: Vec<usize>| -> Result<()> {
         if primary_key.replace(pk).is_some() {
@@ -527,6 +528,10 @@ fn bind_create_table(create: &ast::CreateTable) -> Result<Statement> {
                 ast::ColumnOption::Null => column.nullable = true,
                 ast::ColumnOption::NotNull => column.nullable = false,
                 ast::ColumnOption::PrimaryKey(_) => set_primary_key(vec![columns.len()])?,
+                ast::ColumnOption::Unique(u) => {
+                    check_unique_options(u)?;
+                    unique.push((u.name.as_ref().map(ident_name), vec![columns.len()]));
+                }
                 other => return Err(DbError::unsupported(format!("the column option {other}"))),
             }
         }
@@ -534,24 +539,10 @@ fn bind_create_table(create: &ast::CreateTable) -> Result<Statement> {
     }
     for constraint in &create.constraints {
         match constraint {
-            ast::TableConstraint::PrimaryKey(pk) => {
-                let positions = pk
-                    .columns
-                    .iter()
-                    .map(|c| {
-                        let n = match &c.column.expr {
-                            ast::Expr::Identifier(i) => ident_name(i),
-                            other => return Err(DbError::unsupported(format!("the key expression {other}"))),
-                        };
-                        columns.iter().position(|col| col.name == n).ok_or_else(|| {
-                            DbError::sql(
-                                SqlState::UndefinedColumn,
-                                format!("column \"{n}\" named in key does not exist"),
-                            )
-                        })
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                set_primary_key(positions)?;
+            ast::TableConstraint::PrimaryKey(pk) => set_primary_key(key_positions(&columns, &pk.columns)?)?,
+            ast::TableConstraint::Unique(u) => {
+                check_unique_options(u)?;
+                unique.push((u.name.as_ref().map(ident_name), key_positions(&columns, &u.columns)?));
             }
             other => return Err(DbError::unsupported(format!("the table constraint {other}"))),
         }
@@ -561,7 +552,39 @@ fn bind_create_table(create: &ast::CreateTable) -> Result<Statement> {
         columns[i].nullable = false;
     }
     let compression = table_compression(&create.table_options)?;
-    Ok(Statement::CreateTable { name, columns, primary_key, compression, if_not_exists: create.if_not_exists })
+    Ok(Statement::CreateTable { name, columns, primary_key, unique, compression, if_not_exists: create.if_not_exists })
+}
+
+/// The positions of a key's columns (PRIMARY KEY, UNIQUE).
+fn key_positions(columns: &[Column], key: &[ast::IndexColumn]) -> Result<Vec<usize>> {
+    let mut positions = Vec::with_capacity(key.len());
+    for c in key {
+        let n = match &c.column.expr {
+            ast::Expr::Identifier(i) => ident_name(i),
+            other => return Err(DbError::unsupported(format!("the key expression {other}"))),
+        };
+        let p = columns.iter().position(|col| col.name == n).ok_or_else(|| {
+            DbError::sql(SqlState::UndefinedColumn, format!("column \"{n}\" named in key does not exist"))
+        })?;
+        if positions.contains(&p) {
+            return Err(DbError::sql(
+                SqlState::DuplicateColumn,
+                format!("column \"{n}\" appears twice in unique constraint"),
+            ));
+        }
+        positions.push(p);
+    }
+    Ok(positions)
+}
+
+fn check_unique_options(u: &ast::UniqueConstraint) -> Result<()> {
+    if !u.include.is_empty() || !u.index_options.is_empty() || u.characteristics.is_some() || u.index_type.is_some() {
+        return Err(DbError::unsupported("options on UNIQUE constraints"));
+    }
+    if matches!(u.nulls_distinct, ast::NullsDistinctOption::NotDistinct) {
+        return Err(DbError::unsupported("UNIQUE NULLS NOT DISTINCT"));
+    }
+    Ok(())
 }
 
 /// The storage parameters of `CREATE TABLE ... WITH (...)`: RustyDB's `compression` (`lz4`, the

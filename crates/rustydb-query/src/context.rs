@@ -30,6 +30,8 @@ pub struct ExecContext<'a> {
     pub waited_for_lock: bool,
     /// The answers of the statement's uncorrelated subqueries, computed once.
     pub subqueries: crate::exec::SubqueryCache,
+    /// The work tables of the statement's recursive queries.
+    pub work_tables: crate::exec::WorkTables,
 }
 
 impl<'a> ExecContext<'a> {
@@ -53,6 +55,7 @@ impl<'a> ExecContext<'a> {
             in_block: false,
             waited_for_lock: false,
             subqueries: Default::default(),
+            work_tables: Default::default(),
         }
     }
 

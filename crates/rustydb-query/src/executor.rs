@@ -32,8 +32,9 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
             update(ctx, table, assignments, filter.as_ref(), access)
         }
         Statement::Delete { table, filter, access } => delete(ctx, table, filter.as_ref(), access),
-        Statement::CreateTable { name, columns, primary_key, compression, if_not_exists } => {
-            create_table(ctx, name, columns, primary_key, *compression, *if_not_exists)
+        Statement::CreateTable { name, columns, primary_key, unique, compression, if_not_exists } => {
+            let spec = TableSpec { name, columns, primary_key, unique, compression: *compression };
+            create_table(ctx, &spec, *if_not_exists)
         }
         Statement::DropTable { names, if_exists } => drop_tables(ctx, names, *if_exists),
         Statement::CreateView { view, or_replace } => create_view(ctx, view, *or_replace),
@@ -196,21 +197,67 @@ fn delete(
     Ok(StatementResult::tag(format!("DELETE {count}")))
 }
 
-fn create_table(
+/// What CREATE TABLE asks for.
+struct TableSpec<'a> {
+    name: &'a str,
+    columns: &'a [rustydb_foundation::Column],
+    primary_key: &'a [usize],
+    unique: &'a [(Option<String>, Vec<usize>)],
+    compression: rustydb_storage::Compression,
+}
+
+fn create_table(ctx: &mut ExecContext<'_>, spec: &TableSpec<'_>, if_not_exists: bool) -> Result<StatementResult> {
+    let TableSpec { name, columns, primary_key, unique, compression } = *spec;
+    let table = {
+        let _ddl = ctx.engine.ddl_lock().lock();
+        match new_table(ctx, name, columns, primary_key, compression)? {
+            Some(t) => t,
+            None if if_not_exists => {
+                let message = format!("relation \"{name}\" already exists, skipping");
+                return Ok(StatementResult::tag("CREATE TABLE").with_notice(Notice::plain(message)));
+            }
+            None => return Err(DbError::sql(SqlState::DuplicateTable, format!("relation \"{name}\" already exists"))),
+        }
+    };
+    // UNIQUE constraints are unique indexes named as PostgreSQL names them (t_a_key, t_a_key1...).
+    for (given, key) in unique {
+        let index_name = match given {
+            Some(n) => n.clone(),
+            None => {
+                let names: Vec<&str> = key.iter().map(|&c| table.schema.columns[c].name.as_str()).collect();
+                let base = format!("{}_{}_key", table.name, names.join("_"));
+                let mut candidate = base.clone();
+                let mut n = 0;
+                while catalog::name_in_use(ctx, &candidate)? {
+                    n += 1;
+                    candidate = format!("{base}{n}");
+                }
+                candidate
+            }
+        };
+        let spec = IndexSpec {
+            name: Some(&index_name),
+            table: &table,
+            columns: key,
+            descending: &vec![false; key.len()],
+            unique: true,
+            method: IndexMethod::BTree,
+        };
+        create_index(ctx, &spec, false)?;
+    }
+    Ok(StatementResult::tag("CREATE TABLE"))
+}
+
+/// Records a new table (under the DDL lock); `None` if the name is taken.
+fn new_table(
     ctx: &mut ExecContext<'_>,
     name: &str,
     columns: &[rustydb_foundation::Column],
     primary_key: &[usize],
     compression: rustydb_storage::Compression,
-    if_not_exists: bool,
-) -> Result<StatementResult> {
-    let _ddl = ctx.engine.ddl_lock().lock();
+) -> Result<Option<TableDef>> {
     if catalog::name_in_use(ctx, name)? {
-        let message = format!("relation \"{name}\" already exists");
-        if if_not_exists {
-            return Ok(StatementResult::tag("CREATE TABLE").with_notice(Notice::plain(format!("{message}, skipping"))));
-        }
-        return Err(DbError::sql(SqlState::DuplicateTable, message));
+        return Ok(None);
     }
     let table = TableDef {
         id: ctx.engine.allocate_table_id(),
@@ -225,7 +272,7 @@ fn create_table(
     if !table.primary_key.is_empty() {
         ctx.engine.create_primary_index(&table)?;
     }
-    Ok(StatementResult::tag("CREATE TABLE"))
+    Ok(Some(table))
 }
 
 fn drop_tables(ctx: &mut ExecContext<'_>, names: &[String], if_exists: bool) -> Result<StatementResult> {

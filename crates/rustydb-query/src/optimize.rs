@@ -188,7 +188,12 @@ fn push_down(rel: Rel, mut preds: Vec<Expr>) -> Rel {
             let right = Box::new(push_down(*right, Vec::new()));
             filtered(Rel::SetOp { kind, all, left, right, output }, preds)
         }
-        values @ Rel::Values { .. } => filtered(values, preds),
+        Rel::RecursiveUnion { base, recursive, all, work, output } => {
+            let base = Box::new(push_down(*base, Vec::new()));
+            let recursive = Box::new(push_down(*recursive, Vec::new()));
+            filtered(Rel::RecursiveUnion { base, recursive, all, work, output }, preds)
+        }
+        leaf @ (Rel::Values { .. } | Rel::WorkTable { .. }) => filtered(leaf, preds),
     }
 }
 

@@ -122,6 +122,9 @@ pub enum Statement {
         columns: Vec<Column>,
         /// Primary key column positions.
         primary_key: Vec<usize>,
+        /// UNIQUE constraints: name (if given) and column positions, each kept by a unique
+        /// B+tree index.
+        unique: Vec<(Option<String>, Vec<usize>)>,
         /// `WITH (compression = ...)`.
         compression: rustydb_storage::Compression,
         /// IF NOT EXISTS.

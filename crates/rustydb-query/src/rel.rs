@@ -187,6 +187,27 @@ pub enum Rel {
         /// Output column ids.
         output: Vec<ColumnId>,
     },
+    /// `WITH RECURSIVE`: the base rows, then the recursive term run again and again over the
+    /// rows the previous round added (its [`Rel::WorkTable`]), until a round adds none.
+    RecursiveUnion {
+        /// The non-recursive term.
+        base: Box<Rel>,
+        /// The recursive term.
+        recursive: Box<Rel>,
+        /// UNION ALL (otherwise rows already produced are dropped).
+        all: bool,
+        /// The work table's id, which the recursive term's [`Rel::WorkTable`] reads.
+        work: usize,
+        /// Output column ids.
+        output: Vec<ColumnId>,
+    },
+    /// The rows the previous round of a [`Rel::RecursiveUnion`] added.
+    WorkTable {
+        /// Which recursion.
+        work: usize,
+        /// Output column ids.
+        output: Vec<ColumnId>,
+    },
     /// FOR SHARE / FOR UPDATE: locks each row (the input ends with a scan's tuple id) as it
     /// passes, in input order, as PostgreSQL's LockRows node does.
     LockRows {
@@ -210,7 +231,9 @@ impl Rel {
             | Rel::Scan { output, .. }
             | Rel::Project { output, .. }
             | Rel::Aggregate { output, .. }
-            | Rel::SetOp { output, .. } => output.clone(),
+            | Rel::SetOp { output, .. }
+            | Rel::RecursiveUnion { output, .. }
+            | Rel::WorkTable { output, .. } => output.clone(),
             Rel::Join { left, right, .. } => {
                 let mut out = left.output();
                 out.extend(right.output());
@@ -227,8 +250,9 @@ impl Rel {
     /// The operator's inputs.
     pub fn inputs(&self) -> Vec<&Rel> {
         match self {
-            Rel::Values { .. } | Rel::Scan { .. } => Vec::new(),
+            Rel::Values { .. } | Rel::Scan { .. } | Rel::WorkTable { .. } => Vec::new(),
             Rel::Join { left, right, .. } | Rel::SetOp { left, right, .. } => vec![left, right],
+            Rel::RecursiveUnion { base, recursive, .. } => vec![base, recursive],
             Rel::Filter { input, .. }
             | Rel::Project { input, .. }
             | Rel::Aggregate { input, .. }
@@ -253,7 +277,11 @@ impl Rel {
                 groups.iter().chain(aggregates.iter().flat_map(|a| a.args.iter().chain(a.filter.iter()))).collect()
             }
             Rel::Sort { keys, .. } => keys.iter().map(|k| &k.expr).collect(),
-            Rel::Limit { .. } | Rel::Distinct { .. } | Rel::SetOp { .. } => Vec::new(),
+            Rel::Limit { .. }
+            | Rel::Distinct { .. }
+            | Rel::SetOp { .. }
+            | Rel::RecursiveUnion { .. }
+            | Rel::WorkTable { .. } => Vec::new(),
         }
     }
 }

@@ -116,6 +116,14 @@ impl Resolver<'_> {
                 used.extend(u);
                 Rel::SetOp { kind, all, left: Box::new(left), right: Box::new(right), output }
             }
+            Rel::RecursiveUnion { base, recursive, all, work, output } => {
+                let (base, u) = self.rel(*base, outer)?;
+                used.extend(u);
+                let (recursive, u) = self.rel(*recursive, outer)?;
+                used.extend(u);
+                Rel::RecursiveUnion { base: Box::new(base), recursive: Box::new(recursive), all, work, output }
+            }
+            work @ Rel::WorkTable { .. } => work,
             Rel::LockRows { input, table, filter, lock } => {
                 let (input, u) = self.rel(*input, outer)?;
                 used.extend(u);

@@ -18,11 +18,13 @@ mod join;
 mod key;
 mod lock_rows;
 mod order;
+mod recursive;
 mod scan;
 mod set_op;
 mod subquery;
 
 pub use key::HashKey;
+pub use recursive::WorkTables;
 pub use scan::TableScan;
 pub use subquery::SubqueryCache;
 
@@ -137,6 +139,10 @@ pub fn open<'p>(rel: &'p Rel, outer: &Rc<[Value]>) -> Box<dyn Operator + 'p> {
         Rel::SetOp { kind, all, left, right, .. } => {
             Box::new(set_op::SetOpOp::new(*kind, *all, open(left, outer), open(right, outer)))
         }
+        Rel::RecursiveUnion { base, recursive, all, work, .. } => {
+            Box::new(recursive::RecursiveUnionOp::new(base, recursive, *all, *work, outer.clone()))
+        }
+        Rel::WorkTable { work, .. } => Box::new(recursive::WorkTableOp::new(*work)),
         Rel::LockRows { input, table, filter, lock } => {
             Box::new(lock_rows::LockRowsOp::new(open(input, outer), table, filter.as_ref(), *lock, outer.clone()))
         }
