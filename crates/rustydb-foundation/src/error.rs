@@ -31,6 +31,16 @@ pub enum SqlState {
     DuplicateAlias,
     /// 42809 wrong_object_type
     WrongObjectType,
+    /// 22014 invalid_argument_for_ntile_function
+    InvalidArgumentForNtile,
+    /// 22016 invalid_argument_for_nth_value_function
+    InvalidArgumentForNthValue,
+    /// 42P20 windowing_error
+    WindowingError,
+    /// 22004 null_value_not_allowed
+    NullValueNotAllowed,
+    /// 22013 invalid_preceding_or_following_size
+    InvalidPrecedingOrFollowingSize,
     /// 42P17 invalid_object_definition (also "infinite recursion" in view expansion)
     InvalidRecursion,
     /// 22023 invalid_parameter_value
@@ -140,6 +150,11 @@ impl SqlState {
             DuplicateAlias => "42712",
             WrongObjectType => "42809",
             InvalidRecursion => "42P17",
+            InvalidArgumentForNtile => "22014",
+            InvalidArgumentForNthValue => "22016",
+            WindowingError => "42P20",
+            NullValueNotAllowed => "22004",
+            InvalidPrecedingOrFollowingSize => "22013",
             InvalidParameterValue => "22023",
             InvalidTextRepresentation => "22P02",
             NotNullViolation => "23502",

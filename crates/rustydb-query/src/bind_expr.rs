@@ -467,6 +467,9 @@ fn like(
 
 fn function(f: &ast::Function, b: &mut QueryBinder<'_, '_>) -> Result<Expr> {
     let name = function_name(&f.name)?;
+    if f.over.is_some() {
+        return b.window(&name, f);
+    }
     if crate::bind_aggregate::is_aggregate(&name) {
         return b.aggregate(&name, f);
     }

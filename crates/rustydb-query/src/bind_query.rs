@@ -21,7 +21,7 @@ use crate::catalog::TableDef;
 use crate::context::ExecContext;
 use crate::expr::{EvalEnv, Expr};
 use crate::plan::{RowLockClause, SortKey};
-use crate::rel::{AggCall, ColumnId, JoinKind, Rel, SetOpKind};
+use crate::rel::{AggCall, ColumnId, Frame, FrameBound, JoinKind, Rel, SetOpKind, WindowCall, WindowFunc};
 use crate::result::ResultColumn;
 use crate::types::{CastContext, common_type, type_name};
 use rustydb_foundation::{DataType, DbError, Result, SqlState, Value};
@@ -85,11 +85,13 @@ enum AggregateSlot {
 struct Level {
     items: Vec<ScopeItem>,
     aggregates: AggregateSlot,
+    /// Window calls met in the select list and ORDER BY (`None` elsewhere).
+    windows: Option<Vec<(ColumnId, WindowCall)>>,
 }
 
 impl Level {
     fn new() -> Self {
-        Level { items: Vec::new(), aggregates: AggregateSlot::Forbidden("this context") }
+        Level { items: Vec::new(), aggregates: AggregateSlot::Forbidden("this context"), windows: None }
     }
 }
 
@@ -269,6 +271,105 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
             calls.push((id, call));
         }
         Ok(Expr::Column { index: id, ty })
+    }
+
+    /// Binds a window function call (`f(...) OVER (...)`) where the clause allows one, and
+    /// returns the column that will hold its value.
+    pub fn window(&mut self, name: &str, f: &ast::Function) -> Result<Expr> {
+        let Some(ast::WindowType::WindowSpec(spec)) = &f.over else {
+            return Err(DbError::unsupported("named windows"));
+        };
+        if spec.window_name.is_some() {
+            return Err(DbError::unsupported("named windows"));
+        }
+        let Some(calls) = self.level().windows.take() else {
+            return Err(DbError::sql(SqlState::WindowingError, "window functions are not allowed here"));
+        };
+        let bound = self.window_call(name, f, spec);
+        self.level().windows = Some(calls);
+        let call = bound?;
+        let ty = call.ty;
+        let id = self.new_column(name.to_string(), ty);
+        if let Some(calls) = &mut self.level().windows {
+            calls.push((id, call));
+        }
+        Ok(Expr::Column { index: id, ty })
+    }
+
+    fn window_call(&mut self, name: &str, f: &ast::Function, spec: &ast::WindowSpec) -> Result<WindowCall> {
+        let (mut args, star) = match &f.args {
+            ast::FunctionArguments::List(list) => {
+                if list.duplicate_treatment == Some(ast::DuplicateTreatment::Distinct) {
+                    return Err(DbError::unsupported("DISTINCT is not implemented for window functions"));
+                }
+                let mut args = Vec::new();
+                let mut star = false;
+                for a in &list.args {
+                    match a {
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) => star = true,
+                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                            args.push(bind_expr::bind(e, self)?)
+                        }
+                        other => return Err(DbError::unsupported(format!("the argument {other}"))),
+                    }
+                }
+                (args, star)
+            }
+            _ => (Vec::new(), false),
+        };
+        let filter = f.filter.as_ref().map(|e| boolean(bind_expr::bind(e, self)?, "FILTER")).transpose()?;
+        let mut partition = Vec::with_capacity(spec.partition_by.len());
+        for e in &spec.partition_by {
+            partition.push(output(bind_expr::bind(e, self)?)?);
+        }
+        let mut order = Vec::with_capacity(spec.order_by.len());
+        for o in &spec.order_by {
+            order.push(sort_key(output(bind_expr::bind(&o.expr, self)?)?, o));
+        }
+        let frame = window_frame(spec.window_frame.as_ref(), !order.is_empty())?;
+        let func = match name {
+            "row_number" => WindowFunc::RowNumber,
+            "rank" => WindowFunc::Rank,
+            "dense_rank" => WindowFunc::DenseRank,
+            "percent_rank" => WindowFunc::PercentRank,
+            "cume_dist" => WindowFunc::CumeDist,
+            "ntile" => WindowFunc::Ntile,
+            "lag" => WindowFunc::Lag,
+            "lead" => WindowFunc::Lead,
+            "first_value" => WindowFunc::FirstValue,
+            "last_value" => WindowFunc::LastValue,
+            "nth_value" => WindowFunc::NthValue,
+            n if bind_aggregate::is_aggregate(n) => {
+                let (func, args, ty) = bind_aggregate::resolve(n, args, star)?;
+                return Ok(WindowCall { func: WindowFunc::Aggregate(func), args, partition, order, frame, filter, ty });
+            }
+            other => {
+                return Err(DbError::sql(
+                    SqlState::WrongObjectType,
+                    format!("OVER specified, but {other} is not a window function nor an aggregate function"),
+                ));
+            }
+        };
+        if filter.is_some() {
+            return Err(DbError::unsupported("FILTER is not implemented for non-aggregate window functions"));
+        }
+        // lag/lead's default takes the value's type.
+        if matches!(func, WindowFunc::Lag | WindowFunc::Lead) && args.len() == 3 {
+            let ty = args[0].data_type();
+            let default = args.pop().unwrap_or(Expr::literal(Value::Null));
+            args.push(cast(default, ty, CastContext::Implicit)?);
+        }
+        for a in &mut args[..] {
+            if a.data_type() == DataType::Unknown {
+                *a = coerce_unknown(std::mem::replace(a, Expr::literal(Value::Null)), DataType::Text)?;
+            }
+        }
+        let types: Vec<DataType> = args.iter().map(Expr::data_type).collect();
+        let ty = crate::exec::window_result_type(func, &types).ok_or_else(|| {
+            let list: Vec<&str> = types.iter().map(|t| t.sql_name()).collect();
+            DbError::sql(SqlState::UndefinedFunction, format!("function {name}({}) does not exist", list.join(", ")))
+        })?;
+        Ok(WindowCall { func, args, partition, order, frame, filter, ty })
     }
 
     fn aggregate_call(&mut self, name: &str, f: &ast::Function) -> Result<AggCall> {
@@ -515,7 +616,7 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
     }
 
     fn values(&mut self, v: &ast::Values) -> Result<Bound> {
-        self.levels.push(Level { items: Vec::new(), aggregates: AggregateSlot::Forbidden("VALUES") });
+        self.levels.push(Level { items: Vec::new(), aggregates: AggregateSlot::Forbidden("VALUES"), windows: None });
         let rows = self.values_rows(v);
         self.levels.pop();
         let rows = rows?;
@@ -675,13 +776,17 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
         }
 
         self.set_aggregates(AggregateSlot::Allowed(Vec::new()));
+        self.level().windows = Some(Vec::new());
         let mut items = self.select_list(&s.projection)?;
+        let select_windows = self.level().windows.take().unwrap_or_default();
         let mut having =
             s.having.as_ref().map(|h| bind_expr::bind(h, self).and_then(|e| boolean(e, "HAVING"))).transpose()?;
+        self.level().windows = Some(select_windows);
         let mut targets = Vec::with_capacity(order.len());
         for o in order {
             targets.push((self.order_target(&o.expr, &items)?, o));
         }
+        let mut windows = self.level().windows.take().unwrap_or_default();
         let AggregateSlot::Allowed(aggregates) = self.set_aggregates(AggregateSlot::Forbidden("this context")) else {
             return Err(DbError::Internal("the aggregate slot was lost".into()));
         };
@@ -716,9 +821,29 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
                     *e = self.regroup(std::mem::replace(e, Expr::literal(Value::Null)), &keyed, &level_ids)?;
                 }
             }
+            for (_, call) in &mut windows {
+                let mut exprs: Vec<&mut Expr> = call.args.iter_mut().chain(call.partition.iter_mut()).collect();
+                exprs.extend(call.order.iter_mut().map(|k| &mut k.expr));
+                exprs.extend(call.filter.iter_mut());
+                for e in exprs {
+                    *e = self.regroup(std::mem::replace(e, Expr::literal(Value::Null)), &keyed, &level_ids)?;
+                }
+            }
         }
         if let Some(predicate) = having {
             rel = Rel::Filter { input: Box::new(rel), predicate };
+        }
+        if !windows.is_empty() {
+            if lock.is_some() {
+                return Err(DbError::sql(
+                    SqlState::FeatureNotSupported,
+                    "FOR UPDATE is not allowed with window functions",
+                ));
+            }
+            let mut output = rel.output();
+            output.extend(windows.iter().map(|(id, _)| *id));
+            let calls = windows.into_iter().map(|(_, c)| c).collect();
+            rel = Rel::Window { input: Box::new(rel), calls, output };
         }
 
         if let (Some(lock), Some(table)) = (lock, locked_table) {
@@ -1223,6 +1348,58 @@ fn ordinal(v: &ast::Value, len: usize, clause: &str) -> Result<usize> {
     n.parse::<usize>().ok().filter(|p| (1..=len).contains(p)).map(|p| p - 1).ok_or_else(|| {
         DbError::sql(SqlState::InvalidColumnReference, format!("{clause} position {n} is not in select list"))
     })
+}
+
+/// A window's frame: the one given, or PostgreSQL's default (RANGE UNBOUNDED PRECEDING to
+/// CURRENT ROW, which is the whole partition without ORDER BY).
+fn window_frame(frame: Option<&ast::WindowFrame>, ordered: bool) -> Result<Frame> {
+    let Some(frame) = frame else {
+        let end = if ordered { FrameBound::CurrentRow } else { FrameBound::UnboundedFollowing };
+        return Ok(Frame { rows: false, start: FrameBound::UnboundedPreceding, end });
+    };
+    let rows = match frame.units {
+        ast::WindowFrameUnits::Rows => true,
+        ast::WindowFrameUnits::Range => false,
+        ast::WindowFrameUnits::Groups => return Err(DbError::unsupported("GROUPS frames")),
+    };
+    let bound = |b: &ast::WindowFrameBound, start: bool| -> Result<FrameBound> {
+        let offset = |e: &ast::Expr| -> Result<u64> {
+            if !rows {
+                return Err(DbError::unsupported("RANGE frames with an offset"));
+            }
+            let v = cast(bind_expr::bind(e, &mut QueryBinder::constant())?, DataType::Int8, CastContext::Assignment)?
+                .eval(&[], &EvalEnv::new("", ""))?;
+            match v {
+                Value::Int8(n) if n >= 0 => Ok(n as u64),
+                Value::Null => {
+                    Err(DbError::sql(SqlState::NullValueNotAllowed, "frame starting offset must not be null"))
+                }
+                _ => Err(DbError::sql(
+                    SqlState::InvalidPrecedingOrFollowingSize,
+                    "frame starting offset must not be negative",
+                )),
+            }
+        };
+        Ok(match b {
+            ast::WindowFrameBound::CurrentRow => FrameBound::CurrentRow,
+            ast::WindowFrameBound::Preceding(None) if start => FrameBound::UnboundedPreceding,
+            ast::WindowFrameBound::Following(None) if !start => FrameBound::UnboundedFollowing,
+            ast::WindowFrameBound::Preceding(None) => {
+                return Err(DbError::syntax("frame end cannot be UNBOUNDED PRECEDING"));
+            }
+            ast::WindowFrameBound::Following(None) => {
+                return Err(DbError::syntax("frame start cannot be UNBOUNDED FOLLOWING"));
+            }
+            ast::WindowFrameBound::Preceding(Some(e)) => FrameBound::Preceding(offset(e)?),
+            ast::WindowFrameBound::Following(Some(e)) => FrameBound::Following(offset(e)?),
+        })
+    };
+    let start = bound(&frame.start_bound, true)?;
+    let end = match &frame.end_bound {
+        Some(b) => bound(b, false)?,
+        None => FrameBound::CurrentRow,
+    };
+    Ok(Frame { rows, start, end })
 }
 
 fn sort_key(expr: Expr, item: &ast::OrderByExpr) -> SortKey {

@@ -176,6 +176,9 @@ fn push_down(rel: Rel, mut preds: Vec<Expr>) -> Rel {
             filtered(Rel::Aggregate { input: Box::new(input), groups, aggregates, output }, keep)
         }
         Rel::Sort { input, keys } => Rel::Sort { input: Box::new(push_down(*input, preds)), keys },
+        Rel::Window { input, calls, output } => {
+            filtered(Rel::Window { input: Box::new(push_down(*input, Vec::new())), calls, output }, preds)
+        }
         Rel::Distinct { input } => Rel::Distinct { input: Box::new(push_down(*input, preds)) },
         Rel::Limit { input, limit, offset } => {
             filtered(Rel::Limit { input: Box::new(push_down(*input, Vec::new())), limit, offset }, preds)

@@ -88,6 +88,80 @@ pub struct AggCall {
     pub ty: DataType,
 }
 
+/// A window function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowFunc {
+    /// `row_number()`
+    RowNumber,
+    /// `rank()`
+    Rank,
+    /// `dense_rank()`
+    DenseRank,
+    /// `percent_rank()`
+    PercentRank,
+    /// `cume_dist()`
+    CumeDist,
+    /// `ntile(n)`
+    Ntile,
+    /// `lag(x [, offset [, default]])`
+    Lag,
+    /// `lead(x [, offset [, default]])`
+    Lead,
+    /// `first_value(x)`
+    FirstValue,
+    /// `last_value(x)`
+    LastValue,
+    /// `nth_value(x, n)`
+    NthValue,
+    /// An aggregate over the window frame.
+    Aggregate(AggFunc),
+}
+
+/// One end of a window frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameBound {
+    /// `UNBOUNDED PRECEDING`
+    UnboundedPreceding,
+    /// `n PRECEDING` (ROWS only)
+    Preceding(u64),
+    /// `CURRENT ROW` (with its peers, in RANGE mode)
+    CurrentRow,
+    /// `n FOLLOWING` (ROWS only)
+    Following(u64),
+    /// `UNBOUNDED FOLLOWING`
+    UnboundedFollowing,
+}
+
+/// A window frame: the rows of its partition a function sees for each row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Frame {
+    /// ROWS (positions) rather than RANGE (peers count as one).
+    pub rows: bool,
+    /// First row.
+    pub start: FrameBound,
+    /// Last row.
+    pub end: FrameBound,
+}
+
+/// One window function call of a [`Rel::Window`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowCall {
+    /// The function.
+    pub func: WindowFunc,
+    /// Its arguments, over the input row.
+    pub args: Vec<Expr>,
+    /// PARTITION BY.
+    pub partition: Vec<Expr>,
+    /// ORDER BY within the partition.
+    pub order: Vec<SortKey>,
+    /// The frame.
+    pub frame: Frame,
+    /// FILTER (WHERE ...) of an aggregate.
+    pub filter: Option<Expr>,
+    /// Result type.
+    pub ty: DataType,
+}
+
 /// A relational operator and its inputs.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Rel {
@@ -151,6 +225,15 @@ pub enum Rel {
         /// Aggregate calls.
         aggregates: Vec<AggCall>,
         /// Output column ids.
+        output: Vec<ColumnId>,
+    },
+    /// Window functions: each input row, followed by the value of each call for it.
+    Window {
+        /// Input.
+        input: Box<Rel>,
+        /// The calls.
+        calls: Vec<WindowCall>,
+        /// Output column ids: the input's, then one per call.
         output: Vec<ColumnId>,
     },
     /// Rows in order.
@@ -233,6 +316,7 @@ impl Rel {
             | Rel::Aggregate { output, .. }
             | Rel::SetOp { output, .. }
             | Rel::RecursiveUnion { output, .. }
+            | Rel::Window { output, .. }
             | Rel::WorkTable { output, .. } => output.clone(),
             Rel::Join { left, right, .. } => {
                 let mut out = left.output();
@@ -256,6 +340,7 @@ impl Rel {
             Rel::Filter { input, .. }
             | Rel::Project { input, .. }
             | Rel::Aggregate { input, .. }
+            | Rel::Window { input, .. }
             | Rel::Sort { input, .. }
             | Rel::Limit { input, .. }
             | Rel::Distinct { input }
@@ -276,6 +361,12 @@ impl Rel {
             Rel::Aggregate { groups, aggregates, .. } => {
                 groups.iter().chain(aggregates.iter().flat_map(|a| a.args.iter().chain(a.filter.iter()))).collect()
             }
+            Rel::Window { calls, .. } => calls
+                .iter()
+                .flat_map(|c| {
+                    c.args.iter().chain(&c.partition).chain(c.order.iter().map(|k| &k.expr)).chain(c.filter.iter())
+                })
+                .collect(),
             Rel::Sort { keys, .. } => keys.iter().map(|k| &k.expr).collect(),
             Rel::Limit { .. }
             | Rel::Distinct { .. }

@@ -86,6 +86,23 @@ impl Resolver<'_> {
                 }
                 Rel::Aggregate { input: Box::new(input), groups, aggregates: calls, output }
             }
+            Rel::Window { input, calls, output } => {
+                let (input, u) = self.rel(*input, outer)?;
+                used.extend(u);
+                let layout = input.output();
+                let mut resolved = Vec::with_capacity(calls.len());
+                for mut call in calls {
+                    call.args = exprs(call.args, &layout, &mut used)?;
+                    call.partition = exprs(call.partition, &layout, &mut used)?;
+                    for k in &mut call.order {
+                        let taken = std::mem::replace(&mut k.expr, Expr::literal(rustydb_foundation::Value::Null));
+                        k.expr = self.expr(taken, &layout, outer, &mut used)?;
+                    }
+                    call.filter = call.filter.map(|f| self.expr(f, &layout, outer, &mut used)).transpose()?;
+                    resolved.push(call);
+                }
+                Rel::Window { input: Box::new(input), calls: resolved, output }
+            }
             Rel::Sort { input, keys } => {
                 let (input, u) = self.rel(*input, outer)?;
                 used.extend(u);

@@ -30,12 +30,12 @@ enum Acc {
 }
 
 #[derive(Debug, Clone)]
-struct Accumulator {
+pub(super) struct Accumulator {
     acc: Acc,
     seen: Option<HashSet<HashKey>>,
 }
 
-fn initial(call: &AggCall) -> Accumulator {
+pub(super) fn initial(call: &AggCall) -> Accumulator {
     let acc = match call.func {
         AggFunc::CountStar | AggFunc::Count => Acc::Count(0),
         AggFunc::Sum if call.ty == DataType::Int8 => Acc::SumInt(None),
@@ -54,7 +54,7 @@ fn initial(call: &AggCall) -> Accumulator {
     Accumulator { acc, seen: call.distinct.then(HashSet::new) }
 }
 
-fn update(a: &mut Accumulator, call: &AggCall, row: &[Value], env: &EvalEnv<'_>) -> Result<()> {
+pub(super) fn update(a: &mut Accumulator, call: &AggCall, row: &[Value], env: &EvalEnv<'_>) -> Result<()> {
     if let Some(f) = &call.filter
         && !f.qual(row, env)?
     {
@@ -128,7 +128,7 @@ fn update(a: &mut Accumulator, call: &AggCall, row: &[Value], env: &EvalEnv<'_>)
     Ok(())
 }
 
-fn finish(a: Accumulator, call: &AggCall) -> Result<Value> {
+pub(super) fn finish(a: Accumulator, call: &AggCall) -> Result<Value> {
     Ok(match a.acc {
         Acc::Count(n) => Value::Int8(n),
         Acc::SumInt(None) | Acc::SumFloat(None) | Acc::Extreme(None) | Acc::Bool(None) | Acc::Text(None) => Value::Null,

@@ -22,11 +22,13 @@ mod recursive;
 mod scan;
 mod set_op;
 mod subquery;
+mod window;
 
 pub use key::HashKey;
 pub use recursive::WorkTables;
 pub use scan::TableScan;
 pub use subquery::SubqueryCache;
+pub use window::result_type as window_result_type;
 
 use crate::context::ExecContext;
 use crate::expr::{EvalEnv, Expr};
@@ -134,6 +136,7 @@ pub fn open<'p>(rel: &'p Rel, outer: &Rc<[Value]>) -> Box<dyn Operator + 'p> {
             Box::new(aggregate::AggregateOp::new(open(input, outer), groups, aggregates, outer.clone()))
         }
         Rel::Sort { input, keys } => Box::new(order::SortOp::new(open(input, outer), keys, outer.clone())),
+        Rel::Window { input, calls, .. } => Box::new(window::WindowOp::new(open(input, outer), calls, outer.clone())),
         Rel::Limit { input, limit, offset } => Box::new(order::LimitOp::new(open(input, outer), *limit, *offset)),
         Rel::Distinct { input } => Box::new(order::DistinctOp::new(open(input, outer))),
         Rel::SetOp { kind, all, left, right, .. } => {
