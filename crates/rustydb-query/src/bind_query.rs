@@ -297,26 +297,10 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
     }
 
     fn window_call(&mut self, name: &str, f: &ast::Function, spec: &ast::WindowSpec) -> Result<WindowCall> {
-        let (mut args, star) = match &f.args {
-            ast::FunctionArguments::List(list) => {
-                if list.duplicate_treatment == Some(ast::DuplicateTreatment::Distinct) {
-                    return Err(DbError::unsupported("DISTINCT is not implemented for window functions"));
-                }
-                let mut args = Vec::new();
-                let mut star = false;
-                for a in &list.args {
-                    match a {
-                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Wildcard) => star = true,
-                        ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
-                            args.push(bind_expr::bind(e, self)?)
-                        }
-                        other => return Err(DbError::unsupported(format!("the argument {other}"))),
-                    }
-                }
-                (args, star)
-            }
-            _ => (Vec::new(), false),
-        };
+        let (mut args, star, distinct) = self.call_args(name, f)?;
+        if distinct {
+            return Err(DbError::unsupported("DISTINCT is not implemented for window functions"));
+        }
         let filter = f.filter.as_ref().map(|e| boolean(bind_expr::bind(e, self)?, "FILTER")).transpose()?;
         let mut partition = Vec::with_capacity(spec.partition_by.len());
         for e in &spec.partition_by {
@@ -372,14 +356,15 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
         Ok(WindowCall { func, args, partition, order, frame, filter, ty })
     }
 
-    fn aggregate_call(&mut self, name: &str, f: &ast::Function) -> Result<AggCall> {
-        let (args, distinct, star) = match &f.args {
+    /// A call's arguments, bound: the expressions, whether one was `*`, and DISTINCT.
+    fn call_args(&mut self, name: &str, f: &ast::Function) -> Result<(Vec<Expr>, bool, bool)> {
+        match &f.args {
             ast::FunctionArguments::List(list) => {
                 if !list.clauses.is_empty() {
                     return Err(DbError::unsupported(format!("{name} with ORDER BY or other clauses")));
                 }
                 let distinct = matches!(list.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct));
-                let mut args = Vec::new();
+                let mut args = Vec::with_capacity(list.args.len());
                 let mut star = false;
                 for a in &list.args {
                     match a {
@@ -390,11 +375,15 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
                         other => return Err(DbError::unsupported(format!("the argument {other}"))),
                     }
                 }
-                (args, distinct, star)
+                Ok((args, star, distinct))
             }
-            ast::FunctionArguments::None => (Vec::new(), false, false),
-            ast::FunctionArguments::Subquery(_) => return Err(DbError::unsupported("a subquery as argument")),
-        };
+            ast::FunctionArguments::None => Ok((Vec::new(), false, false)),
+            ast::FunctionArguments::Subquery(_) => Err(DbError::unsupported("a subquery as argument")),
+        }
+    }
+
+    fn aggregate_call(&mut self, name: &str, f: &ast::Function) -> Result<AggCall> {
+        let (args, star, distinct) = self.call_args(name, f)?;
         let filter = f.filter.as_ref().map(|e| boolean(bind_expr::bind(e, self)?, "FILTER")).transpose()?;
         let (func, args, ty) = bind_aggregate::resolve(name, args, star)?;
         Ok(AggCall { func, args, distinct, filter, ty })
@@ -438,7 +427,7 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
                     .map(|(n, ty)| OutColumn { id: self.new_column(n.clone(), *ty), name: n.clone(), ty: *ty })
                     .collect();
                 let rel = Rel::WorkTable { work, output: out.iter().map(|c| c.id).collect() };
-                let names = columns.into_iter().map(|(n, _)| n).collect();
+                let names: Vec<String> = columns.into_iter().map(|(n, _)| n).collect();
                 (Bound { rel, columns: out }, names)
             }
             Cte::Query { name, query, columns, recursive } => {
@@ -458,7 +447,7 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
                         ),
                     ));
                 }
-                let names = bound
+                let names: Vec<String> = bound
                     .columns
                     .iter()
                     .enumerate()
@@ -468,11 +457,33 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
             }
         };
         let item_name = alias.map_or_else(|| name.to_string(), |a| ident_name(&a.name));
+        self.add_query_item(item_name, &bound.columns, &names, alias)?;
+        Ok(Some(bound.rel))
+    }
+
+    /// Adds a FROM item over a bound query's output (a subquery, a view, a WITH query): named
+    /// `item_name`, its columns called `names` unless the alias renames them.
+    fn add_query_item(
+        &mut self,
+        item_name: String,
+        columns: &[OutColumn],
+        names: &[String],
+        alias: Option<&ast::TableAlias>,
+    ) -> Result<()> {
         let renamed = alias.map(|a| a.columns.as_slice()).unwrap_or_default();
-        let columns = bound
-            .columns
+        if renamed.len() > columns.len() {
+            return Err(DbError::sql(
+                SqlState::InvalidColumnReference,
+                format!(
+                    "table \"{item_name}\" has {} columns available but {} columns specified",
+                    columns.len(),
+                    renamed.len()
+                ),
+            ));
+        }
+        let columns = columns
             .iter()
-            .zip::<&Vec<String>>(&names)
+            .zip(names)
             .enumerate()
             .map(|(i, (c, n))| ScopeColumn {
                 name: renamed.get(i).map_or_else(|| n.clone(), |r| ident_name(&r.name)),
@@ -481,8 +492,7 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
                 unqualified: true,
             })
             .collect();
-        self.add_item(ScopeItem { name: item_name, columns })?;
-        Ok(Some(bound.rel))
+        self.add_item(ScopeItem { name: item_name, columns })
     }
 
     /// A WITH RECURSIVE query: `base UNION [ALL] recursive`, the recursive term reading the
@@ -1221,29 +1231,8 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
                         .with_detail("For example, FROM (SELECT ...) [AS] foo."));
                 };
                 let bound = self.query(subquery)?;
-                let item_name = ident_name(&alias.name);
-                if alias.columns.len() > bound.columns.len() {
-                    return Err(DbError::sql(
-                        SqlState::InvalidColumnReference,
-                        format!(
-                            "table \"{item_name}\" has {} columns available but {} columns specified",
-                            bound.columns.len(),
-                            alias.columns.len()
-                        ),
-                    ));
-                }
-                let columns = bound
-                    .columns
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| ScopeColumn {
-                        name: alias.columns.get(i).map_or_else(|| c.name.clone(), |r| ident_name(&r.name)),
-                        id: c.id,
-                        ty: c.ty,
-                        unqualified: true,
-                    })
-                    .collect();
-                self.add_item(ScopeItem { name: item_name, columns })?;
+                let names: Vec<String> = bound.columns.iter().map(|c| c.name.clone()).collect();
+                self.add_query_item(ident_name(&alias.name), &bound.columns, &names, Some(alias))?;
                 Ok(bound.rel)
             }
             ast::TableFactor::NestedJoin { table_with_joins, alias: None } => {
@@ -1278,22 +1267,13 @@ impl QueryBinder<'_, '_> {
         self.views_expanding -= 1;
         let bound = bound?;
         let item_name = alias.map_or_else(|| name.to_string(), |a| ident_name(&a.name));
-        let renamed = alias.map(|a| a.columns.as_slice()).unwrap_or_default();
-        let columns = bound
+        let names: Vec<String> = bound
             .columns
             .iter()
             .enumerate()
-            .map(|(i, c)| ScopeColumn {
-                name: renamed.get(i).map_or_else(
-                    || view.columns.get(i).cloned().unwrap_or_else(|| c.name.clone()),
-                    |r| ident_name(&r.name),
-                ),
-                id: c.id,
-                ty: c.ty,
-                unqualified: true,
-            })
+            .map(|(i, c)| view.columns.get(i).cloned().unwrap_or_else(|| c.name.clone()))
             .collect();
-        self.add_item(ScopeItem { name: item_name, columns })?;
+        self.add_query_item(item_name, &bound.columns, &names, alias)?;
         Ok(bound.rel)
     }
 }

@@ -225,14 +225,7 @@ fn create_table(ctx: &mut ExecContext<'_>, spec: &TableSpec<'_>, if_not_exists: 
             Some(n) => n.clone(),
             None => {
                 let names: Vec<&str> = key.iter().map(|&c| table.schema.columns[c].name.as_str()).collect();
-                let base = format!("{}_{}_key", table.name, names.join("_"));
-                let mut candidate = base.clone();
-                let mut n = 0;
-                while catalog::name_in_use(ctx, &candidate)? {
-                    n += 1;
-                    candidate = format!("{base}{n}");
-                }
-                candidate
+                first_free_name(ctx, &format!("{}_{}_key", table.name, names.join("_")))?
             }
         };
         let spec = IndexSpec {
@@ -350,6 +343,17 @@ fn drop_views(ctx: &mut ExecContext<'_>, names: &[String], if_exists: bool) -> R
     Ok(result)
 }
 
+/// `base`, or `base1`, `base2`... whichever is free first (PostgreSQL's naming of indexes).
+fn first_free_name(ctx: &mut ExecContext<'_>, base: &str) -> Result<String> {
+    let mut candidate = base.to_string();
+    let mut n = 0;
+    while catalog::name_in_use(ctx, &candidate)? {
+        n += 1;
+        candidate = format!("{base}{n}");
+    }
+    Ok(candidate)
+}
+
 /// What CREATE INDEX asks for.
 struct IndexSpec<'a> {
     name: Option<&'a str>,
@@ -375,14 +379,7 @@ fn create_index(ctx: &mut ExecContext<'_>, spec: &IndexSpec<'_>, if_not_exists: 
         Some(n) => n.to_string(),
         None => {
             // An unnamed index takes the first free name of table_col_idx, table_col_idx1, ...
-            let base = default_index_name(table, spec.columns);
-            let mut candidate = base.clone();
-            let mut n = 0;
-            while catalog::name_in_use(ctx, &candidate)? {
-                n += 1;
-                candidate = format!("{base}{n}");
-            }
-            candidate
+            first_free_name(ctx, &default_index_name(table, spec.columns))?
         }
     };
     if catalog::name_in_use(ctx, &name)? {

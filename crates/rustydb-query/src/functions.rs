@@ -121,11 +121,10 @@ pub fn resolve(name: &str, args: Vec<Expr>, bare: bool) -> Result<Expr> {
             call(Function::Coalesce, args, ty)
         }
         ("nullif", [_, _]) => {
-            let ty = common_type(&types, "NULLIF")?;
-            // The result has the first argument's type; the comparison uses the common one.
-            let result = if types[0] == T::Unknown { ty } else { types[0] };
-            let args = args.into_iter().map(|a| cast(a, ty, CastContext::Implicit)).collect::<Result<Vec<_>>>()?;
-            call(Function::NullIf, args, result)
+            // PostgreSQL returns the first argument of the implied `=`, promoted to the common
+            // type (NULLIF(1, 2.2) is numeric).
+            let (args, ty) = same(args, "NULLIF")?;
+            call(Function::NullIf, args, ty)
         }
         ("greatest" | "least", [_, ..]) => {
             let (args, ty) = same(args, &name.to_uppercase())?;
@@ -420,6 +419,7 @@ mod tests {
         let t = |s: &str| Value::Text(s.into());
         assert_eq!(eval("nullif", vec![Value::Int4(1), Value::Int4(1)]).unwrap(), Value::Null);
         assert_eq!(eval("nullif", vec![Value::Int4(1), Value::Int4(2)]).unwrap(), Value::Int4(1));
+        assert_eq!(eval("nullif", vec![Value::Int8(1), Value::Float4(2.0)]).unwrap(), Value::Float8(1.0));
         assert_eq!(eval("greatest", vec![Value::Int4(1), Value::Null, Value::Int8(7)]).unwrap(), Value::Int8(7));
         assert_eq!(eval("least", vec![Value::Null, Value::Null]).unwrap(), Value::Null);
         assert_eq!(eval("round", vec![Value::Float8(2.5)]).unwrap(), Value::Float8(3.0));

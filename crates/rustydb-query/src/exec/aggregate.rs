@@ -7,7 +7,7 @@
 //! i128) and 22003 past bigint, `avg` and the variances use double precision (Welford's
 //! method), DISTINCT remembers the argument values seen per group, FILTER skips rows.
 
-use super::{BATCH_ROWS, Batch, HashKey, Operator, Row, with_env};
+use super::{Batch, HashKey, Operator, Row, with_env};
 use crate::context::ExecContext;
 use crate::expr::{EvalEnv, Expr};
 use crate::rel::{AggCall, AggFunc};
@@ -237,8 +237,6 @@ impl Operator for AggregateOp<'_> {
             let rows = self.run(ctx)?;
             self.output = Some(rows.into_iter());
         }
-        let Some(rows) = &mut self.output else { return Ok(None) };
-        let batch: Batch = rows.by_ref().take(BATCH_ROWS).collect();
-        Ok(if batch.is_empty() { None } else { Some(batch) })
+        Ok(self.output.as_mut().and_then(super::next_batch))
     }
 }

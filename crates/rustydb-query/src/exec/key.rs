@@ -56,14 +56,19 @@ impl Hash for HashKey {
     }
 }
 
+/// Grouping equality of two rows (what [`HashKey`]'s `==` is).
+pub fn grouping_equal(a: &[Value], b: &[Value]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| match (x.is_null(), y.is_null()) {
+            (true, true) => true,
+            (false, false) => x.sql_cmp(y) == Some(Ordering::Equal),
+            _ => false,
+        })
+}
+
 impl PartialEq for HashKey {
     fn eq(&self, other: &Self) -> bool {
-        self.0.len() == other.0.len()
-            && self.0.iter().zip(&other.0).all(|(a, b)| match (a.is_null(), b.is_null()) {
-                (true, true) => true,
-                (false, false) => a.sql_cmp(b) == Some(Ordering::Equal),
-                _ => false,
-            })
+        grouping_equal(&self.0, &other.0)
     }
 }
 

@@ -152,6 +152,12 @@ pub fn open<'p>(rel: &'p Rel, outer: &Rc<[Value]>) -> Box<dyn Operator + 'p> {
     }
 }
 
+/// The next batch of rows an operator that materialised its output hands up.
+fn next_batch(rows: &mut std::vec::IntoIter<Row>) -> Option<Batch> {
+    let batch: Batch = rows.by_ref().take(BATCH_ROWS).collect();
+    (!batch.is_empty()).then_some(batch)
+}
+
 /// Runs `rel` to the end and returns its rows.
 pub fn collect(ctx: &mut ExecContext<'_>, rel: &Rel, what: &str) -> Result<Vec<Row>> {
     let mut op = open(rel, &Rc::from(Vec::new()));

@@ -5,7 +5,7 @@
 //! LIMIT, and spilling to disk past `work_mem`; today a sort past the statement's memory limit
 //! fails with 53200.
 
-use super::{BATCH_ROWS, Batch, HashKey, Operator, Row, with_env};
+use super::{Batch, HashKey, Operator, Row, with_env};
 use crate::context::ExecContext;
 use crate::plan::SortKey;
 use rustydb_foundation::{Result, Value};
@@ -80,9 +80,7 @@ impl Operator for SortOp<'_> {
             keyed.sort_by(|a, b| compare_keys(self.keys, &a.0, &b.0));
             self.output = Some(keyed.into_iter().map(|(_, row)| row).collect::<Vec<_>>().into_iter());
         }
-        let Some(rows) = &mut self.output else { return Ok(None) };
-        let batch: Batch = rows.by_ref().take(BATCH_ROWS).collect();
-        Ok(if batch.is_empty() { None } else { Some(batch) })
+        Ok(self.output.as_mut().and_then(super::next_batch))
     }
 }
 

@@ -9,8 +9,9 @@
 //! start run incrementally; other frames aggregate their rows afresh for each row.
 
 use super::aggregate::{Accumulator, finish, initial, update};
+use super::key::grouping_equal;
 use super::order::compare_keys;
-use super::{BATCH_ROWS, Batch, HashKey, Operator, Row, with_env};
+use super::{Batch, Operator, Row, with_env};
 use crate::context::ExecContext;
 use crate::expr::EvalEnv;
 use crate::plan::SortKey;
@@ -71,9 +72,7 @@ impl Operator for WindowOp<'_> {
             let rows = self.run(ctx)?;
             self.output = Some(rows.into_iter());
         }
-        let Some(rows) = &mut self.output else { return Ok(None) };
-        let batch: Batch = rows.by_ref().take(BATCH_ROWS).collect();
-        Ok(if batch.is_empty() { None } else { Some(batch) })
+        Ok(self.output.as_mut().and_then(super::next_batch))
     }
 }
 
@@ -95,9 +94,9 @@ fn compute(call: &WindowCall, rows: &[Row], env: &EvalEnv<'_>) -> Result<(Vec<Va
     let mut values = vec![Value::Null; rows.len()];
     let mut start = 0;
     while start < sorted.len() {
-        let key = HashKey(partition_keys[sorted[start]].clone());
+        let key = &partition_keys[sorted[start]];
         let mut end = start + 1;
-        while end < sorted.len() && HashKey(partition_keys[sorted[end]].clone()) == key {
+        while end < sorted.len() && grouping_equal(&partition_keys[sorted[end]], key) {
             end += 1;
         }
         let part = &sorted[start..end];
