@@ -149,6 +149,12 @@ pub fn bind(ctx: &mut ExecContext<'_>, stmt: &ast::Statement) -> Result<Statemen
             })
         }
         ast::Statement::CreateView(create) => bind_create_view(ctx, create),
+        ast::Statement::Truncate(t) => {
+            if t.partitions.is_some() || t.on_cluster.is_some() || t.table_names.iter().any(|n| n.only) {
+                return Err(DbError::unsupported("TRUNCATE ONLY, PARTITION and ON CLUSTER"));
+            }
+            Ok(Statement::Truncate { names: t.table_names.iter().map(|n| table_name(&n.name)).collect::<Result<_>>()? })
+        }
         ast::Statement::Drop { object_type: ast::ObjectType::View, if_exists, names, .. } => Ok(Statement::DropView {
             names: names.iter().map(table_name).collect::<Result<_>>()?,
             if_exists: *if_exists,

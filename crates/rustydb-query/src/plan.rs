@@ -168,6 +168,11 @@ pub enum Statement {
         /// IF EXISTS.
         if_exists: bool,
     },
+    /// TRUNCATE.
+    Truncate {
+        /// The tables.
+        names: Vec<String>,
+    },
     /// DROP TABLE.
     DropTable {
         /// Names.
@@ -245,6 +250,7 @@ impl Statement {
                 | Statement::Delete { .. }
                 | Statement::CreateTable { .. }
                 | Statement::DropTable { .. }
+                | Statement::Truncate { .. }
                 | Statement::CreateView { .. }
                 | Statement::DropView { .. }
                 | Statement::CreateIndex { .. }
@@ -261,6 +267,7 @@ impl Statement {
             Statement::Delete { .. } => "DELETE",
             Statement::CreateTable { .. } => "CREATE TABLE",
             Statement::DropTable { .. } => "DROP TABLE",
+            Statement::Truncate { .. } => "TRUNCATE TABLE",
             Statement::CreateView { .. } => "CREATE VIEW",
             Statement::DropView { .. } => "DROP VIEW",
             Statement::CreateIndex { .. } => "CREATE INDEX",
