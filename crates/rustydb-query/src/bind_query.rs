@@ -144,8 +144,12 @@ impl std::fmt::Debug for QueryBinder<'_, '_> {
 impl<'c, 'e> QueryBinder<'c, 'e> {
     /// A binder that reads the catalog through `ctx`.
     pub fn new(ctx: &'c mut ExecContext<'e>) -> Self {
+        Self::reading(Some(ctx))
+    }
+
+    fn reading(ctx: Option<&'c mut ExecContext<'e>>) -> Self {
         QueryBinder {
-            ctx: Some(ctx),
+            ctx,
             levels: Vec::new(),
             types: Vec::new(),
             names: Vec::new(),
@@ -186,6 +190,19 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
         self.types.push(ty);
         self.names.push(name);
         self.types.len() - 1
+    }
+
+    /// A new output column called `name`.
+    fn out_column(&mut self, name: &str, ty: DataType) -> OutColumn {
+        OutColumn { id: self.new_column(name.to_string(), ty), name: name.to_string(), ty }
+    }
+
+    /// A projection of `rel` computing `items` as new columns.
+    fn project(&mut self, rel: Rel, items: Vec<(String, Expr)>) -> (Rel, Vec<OutColumn>) {
+        let columns: Vec<OutColumn> = items.iter().map(|(name, e)| self.out_column(name, e.data_type())).collect();
+        let output = columns.iter().map(|c| c.id).collect();
+        let exprs = items.into_iter().map(|(_, e)| e).collect();
+        (Rel::Project { input: Box::new(rel), exprs, output }, columns)
     }
 
     /// A fresh subquery id.
@@ -349,7 +366,7 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
             }
         }
         let types: Vec<DataType> = args.iter().map(Expr::data_type).collect();
-        let ty = crate::exec::window_result_type(func, &types).ok_or_else(|| {
+        let ty = window_result_type(func, &types).ok_or_else(|| {
             let list: Vec<&str> = types.iter().map(|t| t.sql_name()).collect();
             DbError::sql(SqlState::UndefinedFunction, format!("function {name}({}) does not exist", list.join(", ")))
         })?;
@@ -422,10 +439,7 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
         let Some(k) = self.ctes.iter().rposition(|c| c.name() == name) else { return Ok(None) };
         let (bound, names) = match self.ctes[k].clone() {
             Cte::Work { work, columns, .. } => {
-                let out: Vec<OutColumn> = columns
-                    .iter()
-                    .map(|(n, ty)| OutColumn { id: self.new_column(n.clone(), *ty), name: n.clone(), ty: *ty })
-                    .collect();
+                let out: Vec<OutColumn> = columns.iter().map(|(n, ty)| self.out_column(n, *ty)).collect();
                 let rel = Rel::WorkTable { work, output: out.iter().map(|c| c.id).collect() };
                 let names: Vec<String> = columns.into_iter().map(|(n, _)| n).collect();
                 (Bound { rel, columns: out }, names)
@@ -437,16 +451,7 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
                 self.ctes.truncate(k);
                 self.ctes.extend(later);
                 let bound = bound?;
-                if columns.len() > bound.columns.len() {
-                    return Err(DbError::sql(
-                        SqlState::InvalidColumnReference,
-                        format!(
-                            "WITH query \"{name}\" has {} columns available but {} columns specified",
-                            bound.columns.len(),
-                            columns.len()
-                        ),
-                    ));
-                }
+                too_many_names(&format!("WITH query \"{name}\""), bound.columns.len(), columns.len())?;
                 let names: Vec<String> = bound
                     .columns
                     .iter()
@@ -471,16 +476,7 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
         alias: Option<&ast::TableAlias>,
     ) -> Result<()> {
         let renamed = alias.map(|a| a.columns.as_slice()).unwrap_or_default();
-        if renamed.len() > columns.len() {
-            return Err(DbError::sql(
-                SqlState::InvalidColumnReference,
-                format!(
-                    "table \"{item_name}\" has {} columns available but {} columns specified",
-                    columns.len(),
-                    renamed.len()
-                ),
-            ));
-        }
+        too_many_names(&format!("table \"{item_name}\""), columns.len(), renamed.len())?;
         let columns = columns
             .iter()
             .zip(names)
@@ -542,11 +538,7 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
             }
         }
         let recursive_rel = self.cast_outputs(recursive.rel, &recursive.columns, &types)?;
-        let columns: Vec<OutColumn> = names
-            .iter()
-            .zip(&types)
-            .map(|(n, ty)| OutColumn { id: self.new_column(n.clone(), *ty), name: n.clone(), ty: *ty })
-            .collect();
+        let columns: Vec<OutColumn> = names.iter().zip(&types).map(|(n, ty)| self.out_column(n, *ty)).collect();
         let output = columns.iter().map(|c| c.id).collect();
         let rel =
             Rel::RecursiveUnion { base: Box::new(base.rel), recursive: Box::new(recursive_rel), all, work, output };
@@ -636,7 +628,7 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
             let types: Vec<DataType> = rows.iter().map(|r| r[i].data_type()).collect();
             let ty = common_type(&types, "VALUES")?;
             let name = format!("column{}", i + 1);
-            columns.push(OutColumn { id: self.new_column(name.clone(), ty), name, ty });
+            columns.push(self.out_column(&name, ty));
         }
         let rows = rows
             .into_iter()
@@ -689,12 +681,8 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
         }
         let left = self.cast_outputs(l.rel, &l.columns, &types)?;
         let right = self.cast_outputs(r.rel, &r.columns, &types)?;
-        let columns: Vec<OutColumn> = l
-            .columns
-            .iter()
-            .zip(&types)
-            .map(|(c, ty)| OutColumn { id: self.new_column(c.name.clone(), *ty), name: c.name.clone(), ty: *ty })
-            .collect();
+        let columns: Vec<OutColumn> =
+            l.columns.iter().zip(&types).map(|(c, ty)| self.out_column(&c.name, *ty)).collect();
         let output = columns.iter().map(|c| c.id).collect();
         Ok(Bound { rel: Rel::SetOp { kind, all, left: Box::new(left), right: Box::new(right), output }, columns })
     }
@@ -704,13 +692,11 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
         if columns.iter().zip(types).all(|(c, t)| c.ty == *t) {
             return Ok(rel);
         }
-        let mut exprs = Vec::with_capacity(columns.len());
-        let mut output = Vec::with_capacity(columns.len());
+        let mut items = Vec::with_capacity(columns.len());
         for (c, t) in columns.iter().zip(types) {
-            exprs.push(cast(Expr::Column { index: c.id, ty: c.ty }, *t, CastContext::Implicit)?);
-            output.push(self.new_column(c.name.clone(), *t));
+            items.push((c.name.clone(), cast(Expr::Column { index: c.id, ty: c.ty }, *t, CastContext::Implicit)?));
         }
-        Ok(Rel::Project { input: Box::new(rel), exprs, output })
+        Ok(self.project(rel, items).0)
     }
 
     fn select(
@@ -887,16 +873,8 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
             };
             keys.push((pos, o));
         }
-        let columns: Vec<OutColumn> = exprs
-            .iter()
-            .map(|(name, e)| OutColumn {
-                id: self.new_column(name.clone(), e.data_type()),
-                name: name.clone(),
-                ty: e.data_type(),
-            })
-            .collect();
-        let output = columns.iter().map(|c| c.id).collect();
-        rel = Rel::Project { input: Box::new(rel), exprs: exprs.into_iter().map(|(_, e)| e).collect(), output };
+        let (projected, mut columns) = self.project(rel, exprs);
+        rel = projected;
         if distinct {
             rel = Rel::Distinct { input: Box::new(rel) };
         }
@@ -908,7 +886,6 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
             rel = Rel::Sort { input: Box::new(rel), keys };
         }
         rel = limit(rel, limits);
-        let mut columns = columns;
         if columns.len() > visible {
             columns.truncate(visible);
             let exprs = columns.iter().map(|c| Expr::Column { index: c.id, ty: c.ty }).collect();
@@ -946,16 +923,7 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
         }
         rel = Rel::LockRows { input: Box::new(rel), table: Box::new(table), filter, lock };
         rel = limit(rel, limits);
-        let columns: Vec<OutColumn> = items
-            .iter()
-            .map(|(name, e)| OutColumn {
-                id: self.new_column(name.clone(), e.data_type()),
-                name: name.clone(),
-                ty: e.data_type(),
-            })
-            .collect();
-        let output = columns.iter().map(|c| c.id).collect();
-        let rel = Rel::Project { input: Box::new(rel), exprs: items.into_iter().map(|(_, e)| e).collect(), output };
+        let (rel, columns) = self.project(rel, items);
         Ok(Bound { rel, columns })
     }
 
@@ -1195,16 +1163,7 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
                 };
                 let item_name = alias.as_ref().map_or_else(|| table.name.clone(), |a| ident_name(&a.name));
                 let renamed = alias.as_ref().map(|a| a.columns.as_slice()).unwrap_or_default();
-                if renamed.len() > table.schema.len() {
-                    return Err(DbError::sql(
-                        SqlState::InvalidColumnReference,
-                        format!(
-                            "table \"{item_name}\" has {} columns available but {} columns specified",
-                            table.schema.len(),
-                            renamed.len()
-                        ),
-                    ));
-                }
+                too_many_names(&format!("table \"{item_name}\""), table.schema.len(), renamed.len())?;
                 let mut columns = Vec::with_capacity(table.schema.len());
                 let mut output = Vec::with_capacity(table.schema.len() + 1);
                 for (i, c) in table.schema.columns.iter().enumerate() {
@@ -1281,6 +1240,17 @@ impl QueryBinder<'_, '_> {
 /// Views expanded inside views, at most (a view redefined to read itself would recurse).
 const MAX_VIEW_DEPTH: usize = 32;
 
+/// 42P10 when an alias or WITH query names more columns than `what` has.
+fn too_many_names(what: &str, available: usize, named: usize) -> Result<()> {
+    if named > available {
+        return Err(DbError::sql(
+            SqlState::InvalidColumnReference,
+            format!("{what} has {available} columns available but {named} columns specified"),
+        ));
+    }
+    Ok(())
+}
+
 fn check_select_clauses(s: &ast::Select) -> Result<()> {
     if s.into.is_some() || !s.named_window.is_empty() || s.qualify.is_some() || !s.connect_by.is_empty() {
         return Err(DbError::unsupported("SELECT INTO, WINDOW, QUALIFY and CONNECT BY"));
@@ -1328,6 +1298,20 @@ fn ordinal(v: &ast::Value, len: usize, clause: &str) -> Result<usize> {
     n.parse::<usize>().ok().filter(|p| (1..=len).contains(p)).map(|p| p - 1).ok_or_else(|| {
         DbError::sql(SqlState::InvalidColumnReference, format!("{clause} position {n} is not in select list"))
     })
+}
+
+/// The result type of a window function over arguments of these types (None: no such).
+fn window_result_type(func: WindowFunc, args: &[DataType]) -> Option<DataType> {
+    match (func, args) {
+        (WindowFunc::RowNumber | WindowFunc::Rank | WindowFunc::DenseRank, []) => Some(DataType::Int8),
+        (WindowFunc::PercentRank | WindowFunc::CumeDist, []) => Some(DataType::Float8),
+        (WindowFunc::Ntile, [t]) if t.is_integer() => Some(DataType::Int4),
+        (WindowFunc::Lag | WindowFunc::Lead, [t]) => Some(*t),
+        (WindowFunc::Lag | WindowFunc::Lead, [t, o, ..]) if o.is_integer() => Some(*t),
+        (WindowFunc::FirstValue | WindowFunc::LastValue, [t]) => Some(*t),
+        (WindowFunc::NthValue, [t, n]) if n.is_integer() => Some(*t),
+        _ => None,
+    }
 }
 
 /// A window's frame: the one given, or PostgreSQL's default (RANGE UNBOUNDED PRECEDING to
@@ -1470,15 +1454,6 @@ pub fn bind_limit(clause: Option<&ast::LimitClause>, fetch: Option<&ast::Fetch>)
 impl QueryBinder<'static, 'static> {
     /// A binder with no catalog and no tables in scope (constants: LIMIT counts, defaults).
     pub fn constant() -> Self {
-        QueryBinder {
-            ctx: None,
-            levels: Vec::new(),
-            types: Vec::new(),
-            names: Vec::new(),
-            subqueries: 0,
-            table_mode: LockMode::AccessShare,
-            views_expanding: 0,
-            ctes: Vec::new(),
-        }
+        Self::reading(None)
     }
 }

@@ -7,7 +7,7 @@
 //! i128) and 22003 past bigint, `avg` and the variances use double precision (Welford's
 //! method), DISTINCT remembers the argument values seen per group, FILTER skips rows.
 
-use super::{Batch, HashKey, Operator, Row, with_env};
+use super::{Blocking, HashKey, Operator, Row, with_env};
 use crate::context::ExecContext;
 use crate::expr::{EvalEnv, Expr};
 use crate::rel::{AggCall, AggFunc};
@@ -170,7 +170,6 @@ pub struct AggregateOp<'p> {
     groups: &'p [Expr],
     aggregates: &'p [AggCall],
     outer: Rc<[Value]>,
-    output: Option<std::vec::IntoIter<Row>>,
 }
 
 impl<'p> AggregateOp<'p> {
@@ -181,9 +180,11 @@ impl<'p> AggregateOp<'p> {
         aggregates: &'p [AggCall],
         outer: Rc<[Value]>,
     ) -> Self {
-        AggregateOp { input, groups, aggregates, outer, output: None }
+        AggregateOp { input, groups, aggregates, outer }
     }
+}
 
+impl Blocking for AggregateOp<'_> {
     fn run(&mut self, ctx: &mut ExecContext<'_>) -> Result<Vec<Row>> {
         let mut index: HashMap<HashKey, usize> = HashMap::new();
         let mut keys: Vec<Row> = Vec::new();
@@ -228,15 +229,5 @@ impl<'p> AggregateOp<'p> {
             out.push(key);
         }
         Ok(out)
-    }
-}
-
-impl Operator for AggregateOp<'_> {
-    fn next(&mut self, ctx: &mut ExecContext<'_>) -> Result<Option<Batch>> {
-        if self.output.is_none() {
-            let rows = self.run(ctx)?;
-            self.output = Some(rows.into_iter());
-        }
-        Ok(self.output.as_mut().and_then(super::next_batch))
     }
 }

@@ -5,7 +5,7 @@
 //! rows with NULLs: left rows as they pass, right rows (tracked in a bitmap) at the end.
 //! A NULL key matches nothing, as `=` says.
 
-use super::{BATCH_ROWS, Batch, HashKey, Operator, Row, with_env};
+use super::{BATCH_ROWS, Batch, HashKey, Operator, Row, drain, with_env};
 use crate::context::ExecContext;
 use crate::expr::{EvalEnv, Expr};
 use crate::rel::JoinKind;
@@ -61,12 +61,7 @@ struct JoinOp<'p> {
 
 impl JoinOp<'_> {
     fn build(&mut self, ctx: &mut ExecContext<'_>, mut right: Box<dyn Operator + '_>) -> Result<()> {
-        while let Some(batch) = right.next(ctx)? {
-            for row in &batch {
-                ctx.hold_row(row, "a join's inner side")?;
-            }
-            self.build.extend(batch);
-        }
+        self.build = drain(ctx, right.as_mut(), "a join's inner side")?;
         if !self.equi.is_empty() {
             let build = &self.build;
             let equi = self.equi;

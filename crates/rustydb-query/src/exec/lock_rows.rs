@@ -11,9 +11,8 @@ use crate::catalog::TableDef;
 use crate::context::ExecContext;
 use crate::expr::Expr;
 use crate::plan::RowLockClause;
-use rustydb_foundation::{Result, Value};
+use rustydb_foundation::Result;
 use rustydb_txn::{LockMode, RowLock};
-use std::rc::Rc;
 
 /// The row-locking operator.
 pub struct LockRowsOp<'p> {
@@ -21,7 +20,6 @@ pub struct LockRowsOp<'p> {
     table: &'p TableDef,
     filter: Option<&'p Expr>,
     lock: RowLockClause,
-    _outer: Rc<[Value]>,
 }
 
 impl<'p> LockRowsOp<'p> {
@@ -31,9 +29,8 @@ impl<'p> LockRowsOp<'p> {
         table: &'p TableDef,
         filter: Option<&'p Expr>,
         lock: RowLockClause,
-        outer: Rc<[Value]>,
     ) -> Self {
-        LockRowsOp { input, table, filter, lock, _outer: outer }
+        LockRowsOp { input, table, filter, lock }
     }
 }
 

@@ -28,7 +28,6 @@ pub use key::HashKey;
 pub use recursive::WorkTables;
 pub use scan::TableScan;
 pub use subquery::SubqueryCache;
-pub use window::result_type as window_result_type;
 
 use crate::context::ExecContext;
 use crate::expr::{EvalEnv, Expr};
@@ -132,11 +131,18 @@ pub fn open<'p>(rel: &'p Rel, outer: &Rc<[Value]>) -> Box<dyn Operator + 'p> {
             (left.output().len(), right.output().len()),
             outer,
         ),
-        Rel::Aggregate { input, groups, aggregates, .. } => {
-            Box::new(aggregate::AggregateOp::new(open(input, outer), groups, aggregates, outer.clone()))
+        Rel::Aggregate { input, groups, aggregates, .. } => Box::new(Materialized::new(aggregate::AggregateOp::new(
+            open(input, outer),
+            groups,
+            aggregates,
+            outer.clone(),
+        ))),
+        Rel::Sort { input, keys } => {
+            Box::new(Materialized::new(order::SortOp::new(open(input, outer), keys, outer.clone())))
         }
-        Rel::Sort { input, keys } => Box::new(order::SortOp::new(open(input, outer), keys, outer.clone())),
-        Rel::Window { input, calls, .. } => Box::new(window::WindowOp::new(open(input, outer), calls, outer.clone())),
+        Rel::Window { input, calls, .. } => {
+            Box::new(Materialized::new(window::WindowOp::new(open(input, outer), calls, outer.clone())))
+        }
         Rel::Limit { input, limit, offset } => Box::new(order::LimitOp::new(open(input, outer), *limit, *offset)),
         Rel::Distinct { input } => Box::new(order::DistinctOp::new(open(input, outer))),
         Rel::SetOp { kind, all, left, right, .. } => {
@@ -147,20 +153,43 @@ pub fn open<'p>(rel: &'p Rel, outer: &Rc<[Value]>) -> Box<dyn Operator + 'p> {
         }
         Rel::WorkTable { work, .. } => Box::new(recursive::WorkTableOp::new(*work)),
         Rel::LockRows { input, table, filter, lock } => {
-            Box::new(lock_rows::LockRowsOp::new(open(input, outer), table, filter.as_ref(), *lock, outer.clone()))
+            Box::new(lock_rows::LockRowsOp::new(open(input, outer), table, filter.as_ref(), *lock))
         }
     }
 }
 
-/// The next batch of rows an operator that materialised its output hands up.
-fn next_batch(rows: &mut std::vec::IntoIter<Row>) -> Option<Batch> {
-    let batch: Batch = rows.by_ref().take(BATCH_ROWS).collect();
-    (!batch.is_empty()).then_some(batch)
+/// An operator that must read all its input before it outputs a row (sort, aggregate,
+/// window): it computes its rows once, and [`Materialized`] hands them up a batch at a time.
+trait Blocking {
+    /// All the output rows.
+    fn run(&mut self, ctx: &mut ExecContext<'_>) -> Result<Vec<Row>>;
 }
 
-/// Runs `rel` to the end and returns its rows.
-pub fn collect(ctx: &mut ExecContext<'_>, rel: &Rel, what: &str) -> Result<Vec<Row>> {
-    let mut op = open(rel, &Rc::from(Vec::new()));
+/// A [`Blocking`] operator as an [`Operator`].
+struct Materialized<T> {
+    inner: T,
+    output: Option<std::vec::IntoIter<Row>>,
+}
+
+impl<T> Materialized<T> {
+    fn new(inner: T) -> Self {
+        Materialized { inner, output: None }
+    }
+}
+
+impl<T: Blocking> Operator for Materialized<T> {
+    fn next(&mut self, ctx: &mut ExecContext<'_>) -> Result<Option<Batch>> {
+        let rows = match &mut self.output {
+            Some(rows) => rows,
+            None => self.output.insert(self.inner.run(ctx)?.into_iter()),
+        };
+        let batch: Batch = rows.by_ref().take(BATCH_ROWS).collect();
+        Ok((!batch.is_empty()).then_some(batch))
+    }
+}
+
+/// Reads `op` to the end, counting its rows against the statement's memory as held for `what`.
+fn drain(ctx: &mut ExecContext<'_>, op: &mut dyn Operator, what: &str) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     while let Some(batch) = op.next(ctx)? {
         for row in &batch {
@@ -169,6 +198,11 @@ pub fn collect(ctx: &mut ExecContext<'_>, rel: &Rel, what: &str) -> Result<Vec<R
         rows.extend(batch);
     }
     Ok(rows)
+}
+
+/// Runs `rel` to the end and returns its rows.
+pub fn collect(ctx: &mut ExecContext<'_>, rel: &Rel, what: &str) -> Result<Vec<Row>> {
+    drain(ctx, open(rel, &Rc::from(Vec::new())).as_mut(), what)
 }
 
 struct ValuesOp<'p> {

@@ -5,7 +5,7 @@
 //! LIMIT, and spilling to disk past `work_mem`; today a sort past the statement's memory limit
 //! fails with 53200.
 
-use super::{Batch, HashKey, Operator, Row, with_env};
+use super::{Batch, Blocking, HashKey, Operator, Row, with_env};
 use crate::context::ExecContext;
 use crate::plan::SortKey;
 use rustydb_foundation::{Result, Value};
@@ -49,38 +49,34 @@ pub struct SortOp<'p> {
     input: Box<dyn Operator + 'p>,
     keys: &'p [SortKey],
     outer: Rc<[Value]>,
-    output: Option<std::vec::IntoIter<Row>>,
 }
 
 impl<'p> SortOp<'p> {
     /// Sorts `input` by `keys`.
     pub fn new(input: Box<dyn Operator + 'p>, keys: &'p [SortKey], outer: Rc<[Value]>) -> Self {
-        SortOp { input, keys, outer, output: None }
+        SortOp { input, keys, outer }
     }
 }
 
-impl Operator for SortOp<'_> {
-    fn next(&mut self, ctx: &mut ExecContext<'_>) -> Result<Option<Batch>> {
-        if self.output.is_none() {
-            let mut keyed: Vec<(Row, Row)> = Vec::new();
-            while let Some(batch) = self.input.next(ctx)? {
-                let keys = self.keys;
-                let evaluated = with_env(ctx, &self.outer, |env, _| {
-                    batch
-                        .into_iter()
-                        .map(|row| Ok((keys.iter().map(|k| k.expr.eval(&row, env)).collect::<Result<Row>>()?, row)))
-                        .collect::<Result<Vec<_>>>()
-                })?;
-                for (k, row) in &evaluated {
-                    ctx.hold_row(k, "a sort")?;
-                    ctx.hold_row(row, "a sort")?;
-                }
-                keyed.extend(evaluated);
+impl Blocking for SortOp<'_> {
+    fn run(&mut self, ctx: &mut ExecContext<'_>) -> Result<Vec<Row>> {
+        let mut keyed: Vec<(Row, Row)> = Vec::new();
+        while let Some(batch) = self.input.next(ctx)? {
+            let keys = self.keys;
+            let evaluated = with_env(ctx, &self.outer, |env, _| {
+                batch
+                    .into_iter()
+                    .map(|row| Ok((keys.iter().map(|k| k.expr.eval(&row, env)).collect::<Result<Row>>()?, row)))
+                    .collect::<Result<Vec<_>>>()
+            })?;
+            for (k, row) in &evaluated {
+                ctx.hold_row(k, "a sort")?;
+                ctx.hold_row(row, "a sort")?;
             }
-            keyed.sort_by(|a, b| compare_keys(self.keys, &a.0, &b.0));
-            self.output = Some(keyed.into_iter().map(|(_, row)| row).collect::<Vec<_>>().into_iter());
+            keyed.extend(evaluated);
         }
-        Ok(self.output.as_mut().and_then(super::next_batch))
+        keyed.sort_by(|a, b| compare_keys(self.keys, &a.0, &b.0));
+        Ok(keyed.into_iter().map(|(_, row)| row).collect())
     }
 }
 

@@ -11,12 +11,12 @@
 use super::aggregate::{Accumulator, finish, initial, update};
 use super::key::grouping_equal;
 use super::order::compare_keys;
-use super::{Batch, Operator, Row, with_env};
+use super::{Blocking, Operator, Row, drain, with_env};
 use crate::context::ExecContext;
 use crate::expr::EvalEnv;
 use crate::plan::SortKey;
 use crate::rel::{AggCall, FrameBound, WindowCall, WindowFunc};
-use rustydb_foundation::{DataType, DbError, Result, SqlState, Value};
+use rustydb_foundation::{DbError, Result, SqlState, Value};
 use std::cmp::Ordering;
 use std::rc::Rc;
 
@@ -25,23 +25,18 @@ pub struct WindowOp<'p> {
     input: Box<dyn Operator + 'p>,
     calls: &'p [WindowCall],
     outer: Rc<[Value]>,
-    output: Option<std::vec::IntoIter<Row>>,
 }
 
 impl<'p> WindowOp<'p> {
     /// Computes `calls` over `input`.
     pub fn new(input: Box<dyn Operator + 'p>, calls: &'p [WindowCall], outer: Rc<[Value]>) -> Self {
-        WindowOp { input, calls, outer, output: None }
+        WindowOp { input, calls, outer }
     }
+}
 
+impl Blocking for WindowOp<'_> {
     fn run(&mut self, ctx: &mut ExecContext<'_>) -> Result<Vec<Row>> {
-        let mut rows: Vec<Row> = Vec::new();
-        while let Some(batch) = self.input.next(ctx)? {
-            for row in &batch {
-                ctx.hold_row(row, "a window function")?;
-            }
-            rows.extend(batch);
-        }
+        let rows = drain(ctx, self.input.as_mut(), "a window function")?;
         let calls = self.calls;
         let (columns, order) = with_env(ctx, &self.outer, |env, _| {
             let mut columns = Vec::with_capacity(calls.len());
@@ -63,16 +58,6 @@ impl<'p> WindowOp<'p> {
             out.push(row);
         }
         Ok(out)
-    }
-}
-
-impl Operator for WindowOp<'_> {
-    fn next(&mut self, ctx: &mut ExecContext<'_>) -> Result<Option<Batch>> {
-        if self.output.is_none() {
-            let rows = self.run(ctx)?;
-            self.output = Some(rows.into_iter());
-        }
-        Ok(self.output.as_mut().and_then(super::next_batch))
     }
 }
 
@@ -304,20 +289,6 @@ fn ntile(p: usize, m: usize, buckets: usize) -> usize {
     let large = m % buckets;
     let in_large = large * (small + 1);
     if p < in_large { p / (small + 1) + 1 } else { large + (p - in_large) / small.max(1) + 1 }
-}
-
-/// The result type of a window function over arguments of these types (None: no such).
-pub fn result_type(func: WindowFunc, args: &[DataType]) -> Option<DataType> {
-    match (func, args) {
-        (WindowFunc::RowNumber | WindowFunc::Rank | WindowFunc::DenseRank, []) => Some(DataType::Int8),
-        (WindowFunc::PercentRank | WindowFunc::CumeDist, []) => Some(DataType::Float8),
-        (WindowFunc::Ntile, [t]) if t.is_integer() => Some(DataType::Int4),
-        (WindowFunc::Lag | WindowFunc::Lead, [t]) => Some(*t),
-        (WindowFunc::Lag | WindowFunc::Lead, [t, o, ..]) if o.is_integer() => Some(*t),
-        (WindowFunc::FirstValue | WindowFunc::LastValue, [t]) => Some(*t),
-        (WindowFunc::NthValue, [t, n]) if n.is_integer() => Some(*t),
-        _ => None,
-    }
 }
 
 #[cfg(test)]
