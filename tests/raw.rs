@@ -107,6 +107,61 @@ impl RawClient {
     }
 }
 
+impl RawClient {
+    /// Sends `messages` (frontend messages already encoded) and returns what came back up to
+    /// and including ReadyForQuery, one line per message: `ParseComplete`, `BindComplete`,
+    /// `ParameterDescription [23, 25]`, `RowDescription [id:23:0]` (name, type OID, format),
+    /// `NoData`, `DataRow [Some("1")]` (text as text, binary as hex), `CommandComplete
+    /// SELECT 1`, `PortalSuspended`, `EmptyQueryResponse`, `CloseComplete`, `Error 42P01`,
+    /// `ReadyForQuery I`.
+    pub async fn exchange(&mut self, messages: &[u8]) -> std::io::Result<Vec<String>> {
+        self.stream.write_all(messages).await?;
+        let mut out = Vec::new();
+        loop {
+            let line = match self.next().await? {
+                Message::ParseComplete => "ParseComplete".to_string(),
+                Message::BindComplete => "BindComplete".to_string(),
+                Message::CloseComplete => "CloseComplete".to_string(),
+                Message::NoData => "NoData".to_string(),
+                Message::PortalSuspended => "PortalSuspended".to_string(),
+                Message::EmptyQueryResponse => "EmptyQueryResponse".to_string(),
+                Message::ParameterDescription(d) => {
+                    format!("ParameterDescription {:?}", d.parameters().collect::<Vec<u32>>()?)
+                }
+                Message::RowDescription(d) => {
+                    let mut fields = d.fields();
+                    let mut parts = Vec::new();
+                    while let Some(f) = fields.next()? {
+                        parts.push(format!("{}:{}:{}", f.name(), f.type_oid(), f.format()));
+                    }
+                    format!("RowDescription [{}]", parts.join(", "))
+                }
+                Message::DataRow(row) => {
+                    let buf = row.buffer();
+                    let mut ranges = row.ranges();
+                    let mut values = Vec::new();
+                    while let Some(range) = ranges.next()? {
+                        values.push(range.map(|r| match std::str::from_utf8(&buf[r.clone()]) {
+                            Ok(s) if s.chars().all(|c| !c.is_control()) => s.to_string(),
+                            _ => buf[r].iter().map(|b| format!("{b:02x}")).collect(),
+                        }));
+                    }
+                    format!("DataRow {values:?}")
+                }
+                Message::CommandComplete(c) => format!("CommandComplete {}", c.tag().map_err(std::io::Error::other)?),
+                Message::ErrorResponse(e) => format!("Error {}", field(e.fields(), b'C')?),
+                Message::NoticeResponse(n) => format!("Notice {}", field(n.fields(), b'M')?),
+                Message::ReadyForQuery(r) => {
+                    out.push(format!("ReadyForQuery {}", r.status() as char));
+                    return Ok(out);
+                }
+                _ => "other".to_string(),
+            };
+            out.push(line);
+        }
+    }
+}
+
 fn data_row(row: &backend::DataRowBody) -> std::io::Result<Vec<Option<String>>> {
     let buf = row.buffer();
     let mut ranges = row.ranges();

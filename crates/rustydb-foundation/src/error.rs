@@ -47,6 +47,18 @@ pub enum SqlState {
     InvalidParameterValue,
     /// 22P02 invalid_text_representation
     InvalidTextRepresentation,
+    /// 22P03 invalid_binary_representation
+    InvalidBinaryRepresentation,
+    /// 22021 character_not_in_repertoire
+    CharacterNotInRepertoire,
+    /// 26000 invalid_sql_statement_name
+    InvalidSqlStatementName,
+    /// 34000 invalid_cursor_name
+    InvalidCursorName,
+    /// 42P05 duplicate_prepared_statement
+    DuplicatePreparedStatement,
+    /// 42P03 duplicate_cursor
+    DuplicateCursor,
     /// 23502 not_null_violation
     NotNullViolation,
     /// 23505 unique_violation
@@ -81,6 +93,8 @@ pub enum SqlState {
     SyntaxError,
     /// 42703 undefined_column
     UndefinedColumn,
+    /// 42P02 undefined_parameter
+    UndefinedParameter,
     /// 42702 ambiguous_column
     AmbiguousColumn,
     /// 42704 undefined_object
@@ -157,6 +171,12 @@ impl SqlState {
             InvalidPrecedingOrFollowingSize => "22013",
             InvalidParameterValue => "22023",
             InvalidTextRepresentation => "22P02",
+            InvalidBinaryRepresentation => "22P03",
+            CharacterNotInRepertoire => "22021",
+            InvalidSqlStatementName => "26000",
+            InvalidCursorName => "34000",
+            DuplicatePreparedStatement => "42P05",
+            DuplicateCursor => "42P03",
             NotNullViolation => "23502",
             UniqueViolation => "23505",
             ActiveSqlTransaction => "25001",
@@ -174,6 +194,7 @@ impl SqlState {
             CantChangeRuntimeParam => "55P02",
             SyntaxError => "42601",
             UndefinedColumn => "42703",
+            UndefinedParameter => "42P02",
             AmbiguousColumn => "42702",
             UndefinedObject => "42704",
             DatatypeMismatch => "42804",

@@ -45,6 +45,24 @@ impl DataType {
         }
     }
 
+    /// The type a client means by a parameter type OID (Parse, or a binary value's type).
+    /// `bpchar` without a length is unbounded text here. `None` for OID 0 (unspecified) and for
+    /// types RustyDB does not have.
+    pub fn from_oid(oid: u32) -> Option<DataType> {
+        Some(match oid {
+            16 => DataType::Bool,
+            20 => DataType::Int8,
+            21 => DataType::Int2,
+            23 => DataType::Int4,
+            25 | 1042 => DataType::Text,
+            700 => DataType::Float4,
+            701 => DataType::Float8,
+            1043 => DataType::Varchar(None),
+            705 => DataType::Unknown,
+            _ => return None,
+        })
+    }
+
     /// The type's storage size as `pg_type.typlen` reports it (-1 for variable length).
     pub fn type_len(self) -> i16 {
         match self {

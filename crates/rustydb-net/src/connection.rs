@@ -4,6 +4,7 @@
 //! pgwire drives the connection state machine and calls these handlers; the session lives in
 //! a mutex that is only ever locked inside `spawn_blocking`, never across an `.await`.
 
+use crate::extended::ExtendedState;
 use crate::messages::{data_row, error_info, notice_info, row_description, server_parameters};
 use async_trait::async_trait;
 use futures::sink::{Sink, SinkExt};
@@ -12,7 +13,7 @@ use pgwire::api::auth::{
     ServerParameterProvider, StartupHandler, finish_authentication, protocol_negotiation,
     save_startup_parameters_to_metadata,
 };
-use pgwire::api::query::SimpleQueryHandler;
+use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use pgwire::api::results::Response;
 use pgwire::api::{
     ClientInfo, ClientPortalStore, METADATA_APPLICATION_NAME, METADATA_DATABASE, METADATA_USER, PgWireConnectionState,
@@ -22,8 +23,8 @@ use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::response::{CommandComplete, EmptyQueryResponse, ReadyForQuery, TransactionStatus};
 use pgwire::messages::simplequery::Query;
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
-use rustydb_foundation::{DbError, Result, SqlState};
-use rustydb_query::{Engine, Session, StatementResult, TransactionStatus as SessionStatus};
+use rustydb_foundation::{DataType, DbError, Result, SqlState, Value};
+use rustydb_query::{Engine, PreparedStatement, Session, StatementResult, TransactionStatus as SessionStatus};
 use rustydb_security::Authenticator;
 use std::collections::HashMap;
 use std::fmt::Debug;
@@ -72,12 +73,24 @@ pub struct Connection {
     limits: Arc<ConnectionLimits>,
     holds_slot: AtomicBool,
     session: Arc<Mutex<Option<Session>>>,
+    /// The session's transaction status after its last statement (what Sync reports).
+    status: Mutex<SessionStatus>,
+    /// Prepared statements and portals of the extended protocol.
+    pub(crate) extended: Mutex<ExtendedState>,
 }
 
 impl Connection {
     /// A connection that has not started up yet.
     pub fn new(engine: Arc<Engine>, auth: Arc<Authenticator>, limits: Arc<ConnectionLimits>) -> Self {
-        Connection { engine, auth, limits, holds_slot: AtomicBool::new(false), session: Arc::new(Mutex::new(None)) }
+        Connection {
+            engine,
+            auth,
+            limits,
+            holds_slot: AtomicBool::new(false),
+            session: Arc::new(Mutex::new(None)),
+            status: Mutex::new(SessionStatus::Idle),
+            extended: Mutex::new(ExtendedState::default()),
+        }
     }
 }
 
@@ -101,10 +114,23 @@ impl PgWireServerHandlers for ConnectionHandlers {
     fn startup_handler(&self) -> Arc<impl StartupHandler> {
         self.0.clone()
     }
+
+    fn extended_query_handler(&self) -> Arc<impl ExtendedQueryHandler> {
+        self.0.clone()
+    }
 }
 
-fn fatal(error: &DbError) -> PgWireError {
+/// A FATAL error: the connection ends after it.
+pub(crate) fn fatal(error: &DbError) -> PgWireError {
     PgWireError::UserError(Box::new(error_info(error, "FATAL")))
+}
+
+/// An ERROR for the client; the connection goes on.
+pub(crate) fn user_error(error: &DbError) -> PgWireError {
+    if !error.is_user_error() && !error.is_retryable() {
+        tracing::error!(error = %error, "statement failed");
+    }
+    PgWireError::UserError(Box::new(error_info(error, "ERROR")))
 }
 
 struct Parameters(HashMap<String, String>);
@@ -202,24 +228,66 @@ impl SimpleQueryHandler for Connection {
 }
 
 impl Connection {
-    /// Runs a query string on the blocking pool and returns its results and the session's
-    /// transaction status afterwards.
-    async fn run(&self, sql: String) -> PgWireResult<(Vec<Result<StatementResult>>, SessionStatus)> {
+    /// Runs `work` on the session, on the blocking pool, and records the transaction status
+    /// it leaves. `None` before authentication.
+    pub(crate) async fn with_session<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Session) -> T + Send + 'static,
+    ) -> PgWireResult<std::result::Result<T, String>> {
         let session = self.session.clone();
         let outcome = tokio::task::spawn_blocking(move || {
             let mut guard = session.lock();
             let session = guard.as_mut()?;
-            Some((session.execute(&sql), session.transaction_status()))
+            let out = work(session);
+            Some((out, session.transaction_status()))
         })
         .await;
         match outcome {
-            Ok(Some(done)) => Ok(done),
+            Ok(Some((out, status))) => {
+                *self.status.lock() = status;
+                Ok(Ok(out))
+            }
             Ok(None) => Err(fatal(&DbError::sql(SqlState::ProtocolViolation, "query before authentication"))),
             Err(e) => {
-                let error = DbError::Internal(format!("statement execution failed: {e}"));
-                Ok((vec![Err(error)], SessionStatus::Failed))
+                *self.status.lock() = SessionStatus::Failed;
+                Ok(Err(format!("statement execution failed: {e}")))
             }
         }
+    }
+
+    /// Runs a query string and returns its results and the session's transaction status
+    /// afterwards.
+    async fn run(&self, sql: String) -> PgWireResult<(Vec<Result<StatementResult>>, SessionStatus)> {
+        let results = match self.with_session(move |s| s.execute(&sql)).await? {
+            Ok(results) => results,
+            Err(e) => vec![Err(DbError::Internal(e))],
+        };
+        Ok((results, self.status()))
+    }
+
+    /// Prepares a statement (Parse).
+    pub(crate) async fn prepare(
+        &self,
+        sql: String,
+        declared: Vec<DataType>,
+    ) -> PgWireResult<Result<PreparedStatement>> {
+        let done = self.with_session(move |s| s.prepare(&sql, &declared)).await?;
+        Ok(done.map_err(DbError::Internal).and_then(|r| r))
+    }
+
+    /// Executes a prepared statement with its parameter values (a portal's first Execute).
+    pub(crate) async fn run_prepared(
+        &self,
+        statement: Arc<PreparedStatement>,
+        params: Vec<Value>,
+    ) -> PgWireResult<Result<StatementResult>> {
+        let done = self.with_session(move |s| s.execute_prepared(&statement, params)).await?;
+        Ok(done.map_err(DbError::Internal).and_then(|r| r))
+    }
+
+    /// The session's transaction status after its last statement.
+    pub(crate) fn status(&self) -> SessionStatus {
+        *self.status.lock()
     }
 }
 
@@ -232,10 +300,8 @@ where
     let result = match result {
         Ok(r) => r,
         Err(e) => {
-            if !e.is_user_error() && !e.is_retryable() {
-                tracing::error!(error = %e, "statement failed");
-            }
-            return Ok(client.feed(PgWireBackendMessage::ErrorResponse(error_info(&e, "ERROR").into())).await?);
+            let PgWireError::UserError(info) = user_error(&e) else { unreachable!("user_error makes a UserError") };
+            return Ok(client.feed(PgWireBackendMessage::ErrorResponse((*info).into())).await?);
         }
     };
     for notice in &result.notices {

@@ -9,9 +9,13 @@
 //! ```text
 //!  TcpListener ─accept─► process_socket (pgwire) ─► Connection
 //!                                                      ├─ on_startup: Authenticator → Session
-//!                                                      └─ on_query: spawn_blocking(session.execute)
-//!                                                           → RowDescription, DataRow*, CommandComplete,
-//!                                                             NoticeResponse, ErrorResponse, ReadyForQuery
+//!                                                      ├─ on_query: spawn_blocking(session.execute)
+//!                                                      │    → RowDescription, DataRow*, CommandComplete,
+//!                                                      │      NoticeResponse, ErrorResponse, ReadyForQuery
+//!                                                      └─ on_parse/bind/describe/execute/close/sync
+//!                                                           (extended.rs): session.prepare at Parse,
+//!                                                           parameters decoded at Bind (formats.rs),
+//!                                                           session.execute_prepared at first Execute
 //! ```
 //!
 //! ## Invariants
@@ -25,6 +29,8 @@
 #![deny(missing_docs)]
 
 pub mod connection;
+pub mod extended;
+pub mod formats;
 pub mod messages;
 pub mod server;
 

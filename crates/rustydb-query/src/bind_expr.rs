@@ -31,6 +31,7 @@ pub fn bind(expr: &ast::Expr, b: &mut QueryBinder<'_, '_>) -> Result<Expr> {
             }
             _ => Err(DbError::unsupported(format!("the name {expr}"))),
         },
+        E::Value(ast::ValueWithSpan { value: ast::Value::Placeholder(p), .. }) => b.param(p),
         E::Value(v) => literal(&v.value),
         E::Nested(inner) => bind(inner, b),
         E::UnaryOp { op, expr: inner } => unary(*op, inner, b),
@@ -374,6 +375,11 @@ pub fn coerce_unknown(expr: Expr, to: DataType) -> Result<Expr> {
         Expr::Literal { value, ty: DataType::Unknown } => {
             let to = if to == DataType::Unknown { DataType::Text } else { to };
             Ok(Expr::Literal { value: cast_value(value, to, true)?, ty: to })
+        }
+        // Preparing: an undeclared parameter takes the type its context asks for.
+        Expr::Param { index, ty: DataType::Unknown } => {
+            let ty = if to == DataType::Unknown { DataType::Text } else { to };
+            Ok(Expr::Param { index, ty })
         }
         other => Ok(other),
     }

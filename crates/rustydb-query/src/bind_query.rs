@@ -20,6 +20,7 @@ use crate::bind_expr::{self, boolean, cast, coerce_unknown, ident_name};
 use crate::catalog::TableDef;
 use crate::context::ExecContext;
 use crate::expr::{EvalEnv, Expr};
+use crate::params::Params;
 use crate::plan::{RowLockClause, SortKey};
 use crate::rel::{AggCall, ColumnId, Frame, FrameBound, JoinKind, Rel, SetOpKind, WindowCall, WindowFunc};
 use crate::result::ResultColumn;
@@ -116,6 +117,8 @@ pub struct QueryBinder<'c, 'e> {
     views_expanding: usize,
     /// The WITH queries in scope, innermost last.
     ctes: Vec<Cte>,
+    /// The statement's parameters.
+    params: Params,
 }
 
 /// A WITH query in scope.
@@ -148,7 +151,9 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
     }
 
     fn reading(ctx: Option<&'c mut ExecContext<'e>>) -> Self {
+        let params = ctx.as_ref().map(|c| c.params.clone()).unwrap_or_default();
         QueryBinder {
+            params,
             ctx,
             levels: Vec::new(),
             types: Vec::new(),
@@ -205,7 +210,12 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
         (Rel::Project { input: Box::new(rel), exprs, output }, columns)
     }
 
-    /// A fresh subquery id.
+    /// What the parameter `$n` binds to (see [`crate::params`]).
+    pub fn param(&self, placeholder: &str) -> Result<Expr> {
+        self.params.bind(placeholder)
+    }
+
+    /// A fresh id for a subquery (the key of its cached result).
     pub fn subquery_id(&mut self) -> usize {
         self.subqueries += 1;
         self.subqueries
@@ -549,7 +559,7 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
         if q.for_clause.is_some() || q.settings.is_some() || q.format_clause.is_some() || !q.pipe_operators.is_empty() {
             return Err(DbError::unsupported(format!("the query form \"{q}\"")));
         }
-        let (limit, offset) = bind_limit(q.limit_clause.as_ref(), q.fetch.as_ref())?;
+        let (limit, offset) = self.limit(q.limit_clause.as_ref(), q.fetch.as_ref())?;
         let order: &[ast::OrderByExpr] = match &q.order_by {
             None => &[],
             Some(o) => match &o.kind {
@@ -1413,42 +1423,60 @@ pub fn output_name(e: &ast::Expr, bound: &Expr) -> String {
     }
 }
 
-/// LIMIT / OFFSET / FETCH FIRST: constants, not negative.
-pub fn bind_limit(clause: Option<&ast::LimitClause>, fetch: Option<&ast::Fetch>) -> Result<(Option<u64>, u64)> {
-    let (limit, offset) = match clause {
-        None => (None, None),
-        Some(ast::LimitClause::LimitOffset { limit, offset, limit_by }) if limit_by.is_empty() => {
-            (limit.as_ref(), offset.as_ref().map(|o| &o.value))
+impl QueryBinder<'_, '_> {
+    /// LIMIT / OFFSET / FETCH FIRST: constants (or parameters), not negative.
+    fn limit(&mut self, clause: Option<&ast::LimitClause>, fetch: Option<&ast::Fetch>) -> Result<(Option<u64>, u64)> {
+        let (limit, offset) = match clause {
+            None => (None, None),
+            Some(ast::LimitClause::LimitOffset { limit, offset, limit_by }) if limit_by.is_empty() => {
+                (limit.as_ref(), offset.as_ref().map(|o| &o.value))
+            }
+            Some(ast::LimitClause::OffsetCommaLimit { .. }) => {
+                return Err(DbError::syntax("LIMIT #,# syntax is not supported"));
+            }
+            Some(_) => return Err(DbError::unsupported("LIMIT BY")),
+        };
+        let mut limit = self.row_count(limit, SqlState::InvalidRowCountInLimitClause, "LIMIT")?;
+        if let Some(f) = fetch {
+            if f.percent || f.with_ties {
+                return Err(DbError::unsupported("FETCH ... PERCENT / WITH TIES"));
+            }
+            if limit.is_some() {
+                return Err(DbError::syntax("multiple LIMIT clauses not allowed"));
+            }
+            limit = match &f.quantity {
+                None => Some(1),
+                Some(q) => self.row_count(Some(q), SqlState::InvalidRowCountInLimitClause, "FETCH FIRST")?,
+            };
         }
-        Some(ast::LimitClause::OffsetCommaLimit { .. }) => {
-            return Err(DbError::syntax("LIMIT #,# syntax is not supported"));
-        }
-        Some(_) => return Err(DbError::unsupported("LIMIT BY")),
-    };
-    let count = |e: Option<&ast::Expr>, state: SqlState, what: &str| -> Result<Option<u64>> {
+        let offset = self.row_count(offset, SqlState::InvalidRowCountInResultOffsetClause, "OFFSET")?.unwrap_or(0);
+        Ok((limit, offset))
+    }
+
+    /// One LIMIT or OFFSET count. While preparing, a parameter's count is not known: its type
+    /// (bigint) is noted for the statement's description and the plan, which is thrown away,
+    /// gets no limit.
+    fn row_count(&mut self, e: Option<&ast::Expr>, state: SqlState, what: &str) -> Result<Option<u64>> {
         let Some(e) = e else { return Ok(None) };
-        let bound = cast(bind_expr::bind(e, &mut QueryBinder::constant())?, DataType::Int8, CastContext::Assignment)?;
+        let mut binder = QueryBinder::constant();
+        binder.params = self.params.clone();
+        let bound = cast(bind_expr::bind(e, &mut binder)?, DataType::Int8, CastContext::Assignment)?;
+        if self.params.is_preparing() && !bound.is_constant() {
+            if let Some(ctx) = self.ctx.as_deref_mut() {
+                bound.walk(&mut |e| {
+                    if let Expr::Param { index, ty } = e {
+                        ctx.params.note(*index, *ty);
+                    }
+                });
+            }
+            return Ok(None);
+        }
         match bound.eval(&[], &EvalEnv::new("", ""))? {
             Value::Null => Ok(None),
             Value::Int8(n) if n >= 0 => Ok(Some(n as u64)),
             _ => Err(DbError::sql(state, format!("{what} must not be negative"))),
         }
-    };
-    let mut limit = count(limit, SqlState::InvalidRowCountInLimitClause, "LIMIT")?;
-    if let Some(f) = fetch {
-        if f.percent || f.with_ties {
-            return Err(DbError::unsupported("FETCH ... PERCENT / WITH TIES"));
-        }
-        if limit.is_some() {
-            return Err(DbError::syntax("multiple LIMIT clauses not allowed"));
-        }
-        limit = match &f.quantity {
-            None => Some(1),
-            Some(q) => count(Some(q), SqlState::InvalidRowCountInLimitClause, "FETCH FIRST")?,
-        };
     }
-    let offset = count(offset, SqlState::InvalidRowCountInResultOffsetClause, "OFFSET")?.unwrap_or(0);
-    Ok((limit, offset))
 }
 
 impl QueryBinder<'static, 'static> {

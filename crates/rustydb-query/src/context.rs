@@ -32,6 +32,8 @@ pub struct ExecContext<'a> {
     pub subqueries: crate::exec::SubqueryCache,
     /// The work tables of the statement's recursive queries.
     pub work_tables: crate::exec::WorkTables,
+    /// The statement's parameters (none for a simple query).
+    pub params: crate::params::Params,
 }
 
 impl<'a> ExecContext<'a> {
@@ -56,6 +58,7 @@ impl<'a> ExecContext<'a> {
             waited_for_lock: false,
             subqueries: Default::default(),
             work_tables: Default::default(),
+            params: Default::default(),
         }
     }
 

@@ -175,6 +175,14 @@ pub enum Expr {
         /// Column type.
         ty: DataType,
     },
+    /// A statement parameter (`$1` is index 0), only in statements bound while preparing
+    /// (see [`crate::params`]): executing binds each to its value, so this is never evaluated.
+    Param {
+        /// Its position among the parameters.
+        index: usize,
+        /// Its type ([`DataType::Unknown`] until its context gives it one).
+        ty: DataType,
+    },
     /// Searched `CASE WHEN c THEN r ... ELSE e END` (the simple form binds to this with `=`).
     Case {
         /// (condition, result) pairs, tried in order.
@@ -255,6 +263,7 @@ impl Expr {
             Expr::Literal { ty, .. }
             | Expr::Column { ty, .. }
             | Expr::Outer { ty, .. }
+            | Expr::Param { ty, .. }
             | Expr::Binary { ty, .. }
             | Expr::Call { ty, .. }
             | Expr::Case { ty, .. } => *ty,
@@ -271,6 +280,9 @@ impl Expr {
             Expr::Literal { value, .. } => Ok(value.clone()),
             Expr::Column { index, .. } => Ok(row.get(*index).cloned().unwrap_or(Value::Null)),
             Expr::Outer { index, .. } => Ok(env.outer.get(*index).cloned().unwrap_or(Value::Null)),
+            Expr::Param { index, .. } => {
+                Err(DbError::Internal(format!("parameter ${} evaluated in a statement only prepared", index + 1)))
+            }
             Expr::Case { branches, otherwise, .. } => {
                 for (when, then) in branches {
                     if when.eval(row, env)? == Value::Bool(true) {
@@ -320,7 +332,7 @@ impl Expr {
     pub fn is_constant(&self) -> bool {
         match self {
             Expr::Literal { .. } => true,
-            Expr::Column { .. } | Expr::Outer { .. } | Expr::Subquery(_) => false,
+            Expr::Column { .. } | Expr::Outer { .. } | Expr::Param { .. } | Expr::Subquery(_) => false,
             other => other.children().into_iter().all(Expr::is_constant),
         }
     }
@@ -328,7 +340,7 @@ impl Expr {
     /// The expression's operands (a subquery's plan is not among them; its left operand is).
     pub fn children(&self) -> Vec<&Expr> {
         match self {
-            Expr::Literal { .. } | Expr::Column { .. } | Expr::Outer { .. } => Vec::new(),
+            Expr::Literal { .. } | Expr::Column { .. } | Expr::Outer { .. } | Expr::Param { .. } => Vec::new(),
             Expr::Negate(a) | Expr::Not(a) | Expr::IsNull { arg: a, .. } | Expr::Cast { arg: a, .. } => vec![a],
             Expr::Binary { left, right, .. } => vec![left, right],
             Expr::Like { arg, pattern, .. } => vec![arg, pattern],
@@ -357,7 +369,7 @@ impl Expr {
     /// The operands, mutably (see [`Expr::children`]).
     pub fn children_mut(&mut self) -> Vec<&mut Expr> {
         match self {
-            Expr::Literal { .. } | Expr::Column { .. } | Expr::Outer { .. } => Vec::new(),
+            Expr::Literal { .. } | Expr::Column { .. } | Expr::Outer { .. } | Expr::Param { .. } => Vec::new(),
             Expr::Negate(a) | Expr::Not(a) | Expr::IsNull { arg: a, .. } | Expr::Cast { arg: a, .. } => vec![a],
             Expr::Binary { left, right, .. } => vec![left, right],
             Expr::Like { arg, pattern, .. } => vec![arg, pattern],

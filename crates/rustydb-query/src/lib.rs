@@ -49,6 +49,7 @@ pub mod executor;
 pub mod expr;
 pub mod functions;
 pub mod optimize;
+pub mod params;
 pub mod parser;
 pub mod plan;
 pub mod planner;
@@ -62,4 +63,4 @@ pub mod vacuum;
 
 pub use engine::{Engine, EngineOptions};
 pub use result::{Notice, ResultColumn, StatementResult};
-pub use session::{Session, TransactionStatus};
+pub use session::{PreparedStatement, Session, TransactionStatus};

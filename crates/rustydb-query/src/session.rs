@@ -21,6 +21,7 @@ use crate::binder;
 use crate::context::ExecContext;
 use crate::engine::Engine;
 use crate::executor;
+use crate::params::{self, Params};
 use crate::parser::{self, Parsed, VacuumCommand};
 use crate::plan::Statement;
 use crate::result::ResultColumn;
@@ -137,9 +138,15 @@ impl Session {
     /// [`parser::MAX_OPERATOR_CHAIN`]), so the work runs with at least [`STATEMENT_STACK_BYTES`]
     /// of stack: on the caller's stack when it has that much left, on a fresh segment otherwise.
     pub fn execute(&mut self, sql: &str) -> Vec<Result<StatementResult>> {
+        self.guarded(|s| s.execute_here(sql), |e| vec![Err(e)])
+    }
+
+    /// Runs `work` with at least [`STATEMENT_STACK_BYTES`] of stack, and turns a panic in it into
+    /// an internal error (`on_panic`) that leaves the session usable.
+    fn guarded<T>(&mut self, work: impl FnOnce(&mut Self) -> T, on_panic: impl FnOnce(DbError) -> T) -> T {
         let in_block = !matches!(self.state, State::Idle);
         let run = std::panic::AssertUnwindSafe(|| {
-            stacker::maybe_grow(STATEMENT_STACK_BYTES, STATEMENT_STACK_BYTES + (2 << 20), || self.execute_here(sql))
+            stacker::maybe_grow(STATEMENT_STACK_BYTES, STATEMENT_STACK_BYTES + (2 << 20), || work(self))
         });
         // A panic is a bug, but one statement's bug must not take the connection (or, through a
         // poisoned transaction, other sessions) with it: its transaction was aborted by its
@@ -155,8 +162,111 @@ impl Session {
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
             tracing::error!(panic = %what, "a statement panicked; its transaction was rolled back");
-            vec![Err(DbError::Internal(format!("statement failed unexpectedly: {what}")))]
+            on_panic(DbError::Internal(format!("statement failed unexpectedly: {what}")))
         })
+    }
+
+    /// Prepares `sql` (the extended protocol's Parse): parses one statement and, for a data
+    /// statement, binds it to check it and learn its parameter and result types, as PostgreSQL
+    /// analyses a statement at Parse. `declared` holds the parameter types the client gave
+    /// ([`DataType::Unknown`] for one it left unspecified).
+    ///
+    /// Binding takes the locks a statement's tables need: inside a transaction block they are
+    /// kept (as PostgreSQL keeps them); outside one they go with a transaction of its own.
+    /// An error fails a transaction block, as any error does.
+    pub fn prepare(&mut self, sql: &str, declared: &[DataType]) -> Result<PreparedStatement> {
+        self.guarded(|s| s.prepare_here(sql, declared), Err)
+    }
+
+    fn prepare_here(&mut self, sql: &str, declared: &[DataType]) -> Result<PreparedStatement> {
+        let failed = |s: &mut Self, e: DbError| {
+            s.fail_block();
+            Err(e)
+        };
+        let mut statements = match parser::parse_script(sql) {
+            Ok(s) => s,
+            Err(e) => return failed(self, e),
+        };
+        if statements.len() > 1 {
+            return failed(self, DbError::syntax("cannot insert multiple commands into a prepared statement"));
+        }
+        let mut prepared = PreparedStatement {
+            sql: sql.to_string(),
+            statement: statements.pop(),
+            param_types: declared.iter().map(|t| if *t == DataType::Unknown { DataType::Text } else { *t }).collect(),
+            columns: None,
+        };
+        let Some(Parsed::Sql(stmt)) = &prepared.statement else { return Ok(prepared) };
+        let control = match binder::bind_transaction_control(stmt) {
+            Ok(control) => control,
+            Err(e) => return failed(self, e),
+        };
+        if let Some(control) = control {
+            let ends_block =
+                matches!(control, Statement::Commit | Statement::Rollback | Statement::RollbackToSavepoint { .. });
+            if matches!(self.state, State::Failed { .. }) && !ends_block {
+                return Err(in_failed_block());
+            }
+            if let Statement::Show { name } = &control {
+                prepared.columns = Some(show_columns(name));
+            }
+            return Ok(prepared);
+        }
+        let params = Params::preparing(declared.to_vec());
+        let describe = |s: &Self, txn: &mut Transaction, in_block: bool| -> Result<(Vec<DataType>, _)> {
+            let snapshot = s.engine.txn_manager().statement_snapshot(txn);
+            let mut ctx = ExecContext::new(&s.engine, txn, snapshot, &s.user, &s.database);
+            ctx.in_block = in_block;
+            ctx.params = params.clone();
+            let bound = binder::bind(&mut ctx, stmt)?;
+            let columns = match &bound {
+                Statement::Select(plan) => Some(plan.columns.clone()),
+                _ => None,
+            };
+            Ok((params::inferred_types(&bound, &ctx.params), columns))
+        };
+        let described = match std::mem::replace(&mut self.state, State::Idle) {
+            failed @ State::Failed { .. } => {
+                self.state = failed;
+                return Err(in_failed_block());
+            }
+            State::InBlock { txn, read_only } => {
+                let engine = self.engine.clone();
+                let mut guard = engine.txn_manager().guard(txn);
+                let result = describe(self, guard.txn(), true);
+                let txn = guard.release();
+                self.state = self.after(result.is_ok(), txn, read_only);
+                result
+            }
+            State::Idle => {
+                let engine = self.engine.clone();
+                let mut guard = engine.txn_manager().guard(self.begin(None));
+                let result = describe(self, guard.txn(), false);
+                guard.abort();
+                result
+            }
+        };
+        let (param_types, columns) = described?;
+        prepared.param_types = param_types;
+        prepared.columns = columns;
+        Ok(prepared)
+    }
+
+    /// Executes a prepared statement with `values` for its parameters, each already of its
+    /// parameter's type (the extended protocol's Bind and Execute). The statement is bound
+    /// again with the values, so it is planned for them and sees the tables as they are now.
+    pub fn execute_prepared(&mut self, prepared: &PreparedStatement, values: Vec<Value>) -> Result<StatementResult> {
+        params::check_count(values.len(), prepared.param_types.len(), "")?;
+        let params = Params { types: prepared.param_types.clone(), values: Some(values) };
+        self.guarded(
+            |s| match &prepared.statement {
+                None => Ok(StatementResult::default()),
+                Some(Parsed::Sql(stmt)) => s.run(stmt, &params),
+                Some(Parsed::Checkpoint) => s.checkpoint(),
+                Some(Parsed::Vacuum(cmd)) => s.vacuum(cmd),
+            },
+            Err,
+        )
     }
 
     fn execute_here(&mut self, sql: &str) -> Vec<Result<StatementResult>> {
@@ -179,7 +289,7 @@ impl Session {
         let mut results = Vec::with_capacity(statements.len());
         for stmt in &statements {
             let result = match stmt {
-                Parsed::Sql(stmt) => self.run(stmt),
+                Parsed::Sql(stmt) => self.run(stmt, &Params::default()),
                 Parsed::Checkpoint => self.checkpoint(),
                 Parsed::Vacuum(cmd) => self.vacuum(cmd),
             };
@@ -200,7 +310,7 @@ impl Session {
         let mut results = Vec::with_capacity(statements.len());
         for stmt in statements {
             let result = match stmt {
-                Parsed::Sql(stmt) => self.run_in(guard.txn(), read_only, true, stmt),
+                Parsed::Sql(stmt) => self.run_in(guard.txn(), read_only, true, stmt, &Params::default()),
                 Parsed::Checkpoint => engine.checkpoint().map(|_| StatementResult::tag("CHECKPOINT")),
                 // VACUUM runs transactions of its own: never inside this one.
                 Parsed::Vacuum(_) => Err(cannot_run_in_block("VACUUM")),
@@ -285,7 +395,7 @@ impl Session {
         self.engine.with_transaction_waiting(&self.user, &self.database, self.settings.lock_wait(), work)
     }
 
-    fn run(&mut self, stmt: &ast::Statement) -> Result<StatementResult> {
+    fn run(&mut self, stmt: &ast::Statement, params: &Params) -> Result<StatementResult> {
         if let Some(control) = binder::bind_transaction_control(stmt)? {
             return self.control(control);
         }
@@ -297,7 +407,7 @@ impl Session {
             State::InBlock { txn, read_only } => {
                 let engine = self.engine.clone();
                 let mut guard = engine.txn_manager().guard(txn);
-                let result = self.run_in(guard.txn(), read_only, true, stmt);
+                let result = self.run_in(guard.txn(), read_only, true, stmt, params);
                 let txn = guard.release();
                 self.state = self.after(result.is_ok(), txn, read_only);
                 result
@@ -306,7 +416,7 @@ impl Session {
                 let engine = self.engine.clone();
                 let tm = engine.txn_manager();
                 let mut guard = tm.guard(self.begin(None));
-                match self.run_in(guard.txn(), self.settings.default_read_only, false, stmt) {
+                match self.run_in(guard.txn(), self.settings.default_read_only, false, stmt, params) {
                     Ok(r) => guard.commit().map(|()| r),
                     Err(e) => {
                         guard.abort();
@@ -323,6 +433,7 @@ impl Session {
         read_only: bool,
         in_block: bool,
         stmt: &ast::Statement,
+        params: &Params,
     ) -> Result<StatementResult> {
         #[cfg(test)]
         tests::maybe_panic();
@@ -335,6 +446,7 @@ impl Session {
         let snapshot = self.engine.txn_manager().statement_snapshot(txn);
         let mut ctx = ExecContext::new(&self.engine, txn, snapshot, &self.user, &self.database);
         ctx.in_block = in_block;
+        ctx.params = params.clone();
         let bound = binder::bind(&mut ctx, stmt)?;
         // As in PostgreSQL, a statement's snapshot follows the locks its parsing took: one
         // that waited for a table reads what the holder committed (under READ COMMITTED, or
@@ -508,7 +620,7 @@ impl Session {
 
     /// `SHOW name` (or `SHOW ALL`) as a result set, as PostgreSQL returns it.
     fn show(&self, name: &str, txn: Option<InTransaction>) -> Result<StatementResult> {
-        let text = |name: &str| ResultColumn { name: name.into(), data_type: DataType::Text };
+        let columns = show_columns(name);
         if name == "all" {
             let rows = self
                 .settings
@@ -516,14 +628,12 @@ impl Session {
                 .into_iter()
                 .map(|(k, v)| vec![Value::Text(k), Value::Text(v), Value::Text(String::new())])
                 .collect();
-            let columns = vec![text("name"), text("setting"), text("description")];
             return Ok(StatementResult { tag: "SHOW".into(), columns: Some(columns), rows, notices: Vec::new() });
         }
         let value = self.settings.show(name, txn)?;
-        let column = if name == "transaction isolation level" { "transaction_isolation" } else { name };
         Ok(StatementResult {
             tag: "SHOW".into(),
-            columns: Some(vec![text(column)]),
+            columns: Some(columns),
             rows: vec![vec![Value::Text(value)]],
             notices: Vec::new(),
         })
@@ -574,10 +684,46 @@ impl Session {
         }
     }
 
+    /// An error met outside the session's statements (a malformed parameter at Bind, an
+    /// unknown portal) fails a transaction block as any error does in PostgreSQL.
+    pub fn fail(&mut self) {
+        self.fail_block();
+    }
+
     fn fail_block(&mut self) {
         if let State::InBlock { txn, read_only } = std::mem::replace(&mut self.state, State::Idle) {
             self.state = self.after(false, txn, read_only);
         }
+    }
+}
+
+/// The columns `SHOW name` returns.
+fn show_columns(name: &str) -> Vec<ResultColumn> {
+    let text = |name: &str| ResultColumn { name: name.into(), data_type: DataType::Text };
+    match name {
+        "all" => vec![text("name"), text("setting"), text("description")],
+        "transaction isolation level" => vec![text("transaction_isolation")],
+        name => vec![text(name)],
+    }
+}
+
+/// A statement prepared by [`Session::prepare`].
+#[derive(Debug, Clone)]
+pub struct PreparedStatement {
+    /// Its text.
+    pub sql: String,
+    /// The statement; `None` for an empty query.
+    statement: Option<Parsed>,
+    /// Its parameters' types, declared or inferred.
+    pub param_types: Vec<DataType>,
+    /// The columns of its result; `None` for a statement that returns no rows.
+    pub columns: Option<Vec<ResultColumn>>,
+}
+
+impl PreparedStatement {
+    /// True for an empty query (no statement at all).
+    pub fn is_empty(&self) -> bool {
+        self.statement.is_none()
     }
 }
 
@@ -654,5 +800,53 @@ mod tests {
         }
         assert!(ok(&mut s, "SELECT id FROM t").rows.is_empty(), "the rolled-back block's insert is visible");
         ok(&mut s, "INSERT INTO t VALUES (1)");
+    }
+
+    #[test]
+    fn prepared_statements_infer_parameter_types_and_run_with_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open(dir.path(), &EngineOptions::with_pool_pages(32)).unwrap();
+        let mut s = engine.session("rustydb", "rustydb");
+        s.execute("CREATE TABLE t (id INT PRIMARY KEY, v TEXT, f FLOAT8)").pop().unwrap().unwrap();
+        let insert = s.prepare("INSERT INTO t VALUES ($1, $2, $3)", &[]).unwrap();
+        assert_eq!(insert.param_types, [DataType::Int4, DataType::Text, DataType::Float8]);
+        assert_eq!(insert.columns, None);
+        for i in 1..=3 {
+            let values = vec![Value::Int4(i), Value::Text(format!("v{i}")), Value::Float8(f64::from(i) / 2.0)];
+            assert_eq!(s.execute_prepared(&insert, values).unwrap().tag, "INSERT 0 1");
+        }
+        let select =
+            s.prepare("SELECT v, f * 2 AS g FROM t WHERE id = $1 OR id > $2 ORDER BY id LIMIT $3", &[]).unwrap();
+        assert_eq!(select.param_types, [DataType::Int4, DataType::Int4, DataType::Int8]);
+        let names: Vec<_> = select.columns.as_ref().unwrap().iter().map(|c| (c.name.as_str(), c.data_type)).collect();
+        assert_eq!(names, [("v", DataType::Text), ("g", DataType::Float8)]);
+        let r = s.execute_prepared(&select, vec![Value::Int4(1), Value::Int4(1), Value::Int8(2)]).unwrap();
+        assert_eq!(
+            r.rows,
+            [vec![Value::Text("v1".into()), Value::Float8(1.0)], vec![Value::Text("v2".into()), Value::Float8(2.0)]]
+        );
+        // Declared types win; undeclared and untyped ones are text.
+        let p = s.prepare("SELECT $1, $2::int + $3", &[DataType::Int8]).unwrap();
+        assert_eq!(p.param_types, [DataType::Int8, DataType::Int4, DataType::Int4]);
+        let p = s.prepare("SELECT $2", &[]).unwrap();
+        assert_eq!(p.param_types, [DataType::Text, DataType::Text]);
+        // Errors at Parse, with PostgreSQL's SQLSTATEs.
+        let err = |r: Result<PreparedStatement>| r.unwrap_err().sqlstate();
+        assert_eq!(err(s.prepare("SELECT * FROM nope WHERE a = $1", &[])), SqlState::UndefinedTable);
+        assert_eq!(err(s.prepare("SELECT 1; SELECT 2", &[])), SqlState::SyntaxError);
+        assert_eq!(err(s.prepare("SELECT $0", &[])), SqlState::UndefinedParameter);
+        assert!(s.prepare("", &[]).unwrap().is_empty());
+        let wrong = s.execute_prepared(&select, vec![Value::Int4(1)]).unwrap_err();
+        assert_eq!(wrong.sqlstate(), SqlState::ProtocolViolation);
+        // In a failed block only the statements that end it may be prepared.
+        s.execute("BEGIN").pop().unwrap().unwrap();
+        assert_eq!(err(s.prepare("SELECT * FROM nope", &[])), SqlState::UndefinedTable);
+        assert_eq!(s.transaction_status(), TransactionStatus::Failed);
+        assert_eq!(err(s.prepare("SELECT 1", &[])), SqlState::InFailedSqlTransaction);
+        let rollback = s.prepare("ROLLBACK", &[]).unwrap();
+        assert_eq!(s.execute_prepared(&rollback, vec![]).unwrap().tag, "ROLLBACK");
+        assert_eq!(s.transaction_status(), TransactionStatus::Idle);
+        let show = s.prepare("SHOW transaction isolation level", &[]).unwrap();
+        assert_eq!(show.columns.unwrap()[0].name, "transaction_isolation");
     }
 }

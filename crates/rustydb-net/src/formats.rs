@@ -1,0 +1,170 @@
+//! Values on the wire in the extended protocol's two formats: text (format 0, PostgreSQL's
+//! output and input functions) and binary (format 1, each type's `send`/`recv` form).
+//!
+//! Format codes come in Bind as PostgreSQL defines them: no codes means text for every
+//! value, one code applies to every value, otherwise there is one code per value.
+
+use bytes::{BufMut, BytesMut};
+use rustydb_foundation::{DataType, DbError, Result, SqlState, Value};
+
+/// Format code of the text format.
+pub const TEXT: i16 = 0;
+/// Format code of the binary format.
+pub const BINARY: i16 = 1;
+
+/// The format of each of `count` values from Bind's list of codes; 08P01 when the list
+/// fits neither rule, 22023 for a code that is neither 0 nor 1.
+pub fn expand(codes: &[i16], count: usize, what: &str) -> Result<Vec<i16>> {
+    let formats = match codes {
+        [] => vec![TEXT; count],
+        [one] => vec![*one; count],
+        many if many.len() == count => many.to_vec(),
+        many => {
+            return Err(DbError::sql(
+                SqlState::ProtocolViolation,
+                format!("bind message has {} {what} formats but {count} {what}s", many.len()),
+            ));
+        }
+    };
+    if let Some(bad) = formats.iter().find(|f| !matches!(**f, TEXT | BINARY)) {
+        return Err(DbError::sql(SqlState::InvalidParameterValue, format!("unsupported format code: {bad}")));
+    }
+    Ok(formats)
+}
+
+/// Decodes Bind's parameter `number` (1-based, for messages) of type `ty`: 22P02 for text
+/// the type's input function refuses, 22P03 for binary data longer than the type's, 08P01 for
+/// shorter.
+pub fn decode(raw: Option<&[u8]>, format: i16, ty: DataType, number: usize) -> Result<Value> {
+    let Some(raw) = raw else { return Ok(Value::Null) };
+    if format == TEXT {
+        let text = utf8(raw)?;
+        return Value::parse_as(text, ty);
+    }
+    let bad = || {
+        DbError::sql(
+            SqlState::InvalidBinaryRepresentation,
+            format!("incorrect binary data format in bind parameter {number}"),
+        )
+    };
+    // As PostgreSQL's recv functions: too few bytes is a malformed message, too many a bad value.
+    let fixed = |n: usize| -> Result<&[u8]> {
+        match raw.len().cmp(&n) {
+            std::cmp::Ordering::Equal => Ok(raw),
+            std::cmp::Ordering::Less => {
+                Err(DbError::sql(SqlState::ProtocolViolation, "insufficient data left in message"))
+            }
+            std::cmp::Ordering::Greater => Err(bad()),
+        }
+    };
+    Ok(match ty {
+        DataType::Bool => Value::Bool(fixed(1)?[0] != 0),
+        DataType::Int2 => Value::Int2(i16::from_be_bytes(fixed(2)?.try_into().map_err(|_| bad())?)),
+        DataType::Int4 => Value::Int4(i32::from_be_bytes(fixed(4)?.try_into().map_err(|_| bad())?)),
+        DataType::Int8 => Value::Int8(i64::from_be_bytes(fixed(8)?.try_into().map_err(|_| bad())?)),
+        DataType::Float4 => Value::Float4(f32::from_be_bytes(fixed(4)?.try_into().map_err(|_| bad())?)),
+        DataType::Float8 => Value::Float8(f64::from_be_bytes(fixed(8)?.try_into().map_err(|_| bad())?)),
+        DataType::Text | DataType::Unknown | DataType::Varchar(_) | DataType::Char(_) => {
+            Value::Text(utf8(raw)?.to_string())
+        }
+    })
+}
+
+fn utf8(raw: &[u8]) -> Result<&str> {
+    std::str::from_utf8(raw).map_err(|e| {
+        let at = raw.get(e.valid_up_to()).copied().unwrap_or(0);
+        DbError::sql(
+            SqlState::CharacterNotInRepertoire,
+            format!("invalid byte sequence for encoding \"UTF8\": 0x{at:02x}"),
+        )
+    })
+}
+
+/// Appends one DataRow field: its length (-1 for NULL) and the value in `format`.
+pub fn encode(value: &Value, format: i16, out: &mut BytesMut) {
+    if format == BINARY {
+        let start = out.len();
+        out.put_i32(0);
+        match value {
+            Value::Null => {
+                out.truncate(start);
+                out.put_i32(-1);
+                return;
+            }
+            Value::Bool(b) => out.put_u8(u8::from(*b)),
+            Value::Int2(v) => out.put_i16(*v),
+            Value::Int4(v) => out.put_i32(*v),
+            Value::Int8(v) => out.put_i64(*v),
+            Value::Float4(v) => out.put_f32(*v),
+            Value::Float8(v) => out.put_f64(*v),
+            Value::Text(s) => out.put_slice(s.as_bytes()),
+        }
+        let len = (out.len() - start - 4) as i32;
+        out[start..start + 4].copy_from_slice(&len.to_be_bytes());
+        return;
+    }
+    match value.to_pg_text() {
+        None => out.put_i32(-1),
+        Some(text) => {
+            out.put_i32(text.len() as i32);
+            out.put_slice(text.as_bytes());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_codes_expand_as_postgres_defines_them() {
+        assert_eq!(expand(&[], 3, "parameter").unwrap(), [0, 0, 0]);
+        assert_eq!(expand(&[1], 2, "parameter").unwrap(), [1, 1]);
+        assert_eq!(expand(&[0, 1], 2, "parameter").unwrap(), [0, 1]);
+        assert_eq!(expand(&[0, 1], 3, "parameter").unwrap_err().sqlstate(), SqlState::ProtocolViolation);
+        assert_eq!(expand(&[2], 1, "parameter").unwrap_err().sqlstate(), SqlState::InvalidParameterValue);
+    }
+
+    #[test]
+    fn binary_values_round_trip_and_bad_lengths_are_22p03() {
+        let cases = [
+            (Value::Bool(true), DataType::Bool),
+            (Value::Int2(-7), DataType::Int2),
+            (Value::Int4(1 << 20), DataType::Int4),
+            (Value::Int8(-(1 << 40)), DataType::Int8),
+            (Value::Float4(1.5), DataType::Float4),
+            (Value::Float8(-2.25), DataType::Float8),
+            (Value::Text("héllo".into()), DataType::Text),
+        ];
+        for (value, ty) in cases {
+            let mut out = BytesMut::new();
+            encode(&value, BINARY, &mut out);
+            let len = i32::from_be_bytes(out[..4].try_into().unwrap()) as usize;
+            assert_eq!(len, out.len() - 4);
+            assert_eq!(decode(Some(&out[4..]), BINARY, ty, 1).unwrap(), value);
+        }
+        let mut out = BytesMut::new();
+        encode(&Value::Null, BINARY, &mut out);
+        assert_eq!(&out[..], &(-1i32).to_be_bytes());
+        assert_eq!(decode(None, BINARY, DataType::Int4, 1).unwrap(), Value::Null);
+        let err = decode(Some(&[0, 0, 0, 0, 1]), BINARY, DataType::Int4, 2).unwrap_err();
+        assert_eq!(err.sqlstate(), SqlState::InvalidBinaryRepresentation);
+        assert!(err.to_string().contains("parameter 2"));
+        let short = decode(Some(&[0, 0, 1]), BINARY, DataType::Int4, 2).unwrap_err();
+        assert_eq!(short.sqlstate(), SqlState::ProtocolViolation);
+    }
+
+    #[test]
+    fn text_parameters_use_the_input_functions() {
+        assert_eq!(decode(Some(b" 42 "), TEXT, DataType::Int4, 1).unwrap(), Value::Int4(42));
+        assert_eq!(decode(Some(b"t"), TEXT, DataType::Bool, 1).unwrap(), Value::Bool(true));
+        assert_eq!(
+            decode(Some(b"4x"), TEXT, DataType::Int8, 1).unwrap_err().sqlstate(),
+            SqlState::InvalidTextRepresentation
+        );
+        assert_eq!(
+            decode(Some(&[0xff]), TEXT, DataType::Text, 1).unwrap_err().sqlstate(),
+            SqlState::CharacterNotInRepertoire
+        );
+    }
+}
