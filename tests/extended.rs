@@ -361,3 +361,18 @@ async fn the_extended_protocol_message_by_message() {
     assert_eq!(raw.exchange(&m).await.unwrap(), ["Error 22P02", "ReadyForQuery E"]);
     assert_eq!(raw.query("ROLLBACK").await.unwrap().status, b'I');
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timestamps_travel_in_binary() {
+    let server = TestServer::start();
+    let c = server.connect().await;
+    c.batch_execute("CREATE TABLE ev (id INT, at TIMESTAMPTZ, local TIMESTAMP)").await.unwrap();
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_micros(1_732_000_000_123_456);
+    c.execute("INSERT INTO ev VALUES ($1, $2, $3)", &[&1i32, &at, &at]).await.unwrap();
+    let row = c.query_one("SELECT at, local, at::text FROM ev WHERE at = $1", &[&at]).await.unwrap();
+    assert_eq!(row.get::<_, std::time::SystemTime>(0), at);
+    assert_eq!(row.get::<_, std::time::SystemTime>(1), at);
+    assert_eq!(row.get::<_, &str>(2), "2024-11-19 07:06:40.123456+00");
+    let before: bool = c.query_one("SELECT $1 < now()", &[&at]).await.unwrap().get(0);
+    assert!(before);
+}

@@ -47,6 +47,10 @@ pub enum SqlState {
     InvalidParameterValue,
     /// 22P02 invalid_text_representation
     InvalidTextRepresentation,
+    /// 22007 invalid_datetime_format
+    InvalidDatetimeFormat,
+    /// 22008 datetime_field_overflow
+    DatetimeFieldOverflow,
     /// 22P03 invalid_binary_representation
     InvalidBinaryRepresentation,
     /// 22021 character_not_in_repertoire
@@ -171,6 +175,8 @@ impl SqlState {
             InvalidPrecedingOrFollowingSize => "22013",
             InvalidParameterValue => "22023",
             InvalidTextRepresentation => "22P02",
+            InvalidDatetimeFormat => "22007",
+            DatetimeFieldOverflow => "22008",
             InvalidBinaryRepresentation => "22P03",
             CharacterNotInRepertoire => "22021",
             InvalidSqlStatementName => "26000",

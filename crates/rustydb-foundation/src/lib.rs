@@ -26,6 +26,7 @@ pub mod clock;
 pub mod codec;
 pub mod component;
 pub mod config;
+pub mod datetime;
 pub mod error;
 pub mod ids;
 pub mod le;

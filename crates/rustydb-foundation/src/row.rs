@@ -18,6 +18,9 @@
 //! | 6 | float4 | 4 bytes (IEEE bits) |
 //! | 7 | float8 | 8 bytes (IEEE bits) |
 //! | 8 | text | u32 length, then UTF-8 bytes |
+//! | 9 | date | 4 bytes (days since 2000-01-01) |
+//! | 10 | timestamp | 8 bytes (microseconds since 2000-01-01) |
+//! | 11 | timestamptz | 8 bytes (microseconds since 2000-01-01 UTC) |
 
 use crate::le::LeReader;
 use crate::{DbError, Result, Value};
@@ -39,6 +42,9 @@ fn encode_value(value: &Value, out: &mut Vec<u8>) {
         Value::Int8(v) => push_tagged(out, 5, &v.to_le_bytes()),
         Value::Float4(v) => push_tagged(out, 6, &v.to_bits().to_le_bytes()),
         Value::Float8(v) => push_tagged(out, 7, &v.to_bits().to_le_bytes()),
+        Value::Date(v) => push_tagged(out, 9, &v.to_le_bytes()),
+        Value::Timestamp(v) => push_tagged(out, 10, &v.to_le_bytes()),
+        Value::TimestampTz(v) => push_tagged(out, 11, &v.to_le_bytes()),
         Value::Text(s) => {
             out.push(8);
             out.extend_from_slice(&(s.len() as u32).to_le_bytes());
@@ -81,6 +87,9 @@ fn read_value(reader: &mut LeReader<'_>) -> Result<Value> {
                 .map_err(|_| DbError::Corruption("row text is not UTF-8".into()))?;
             Value::Text(text.to_string())
         }
+        9 => Value::Date(i32::from_le_bytes(reader.array()?)),
+        10 => Value::Timestamp(i64::from_le_bytes(reader.array()?)),
+        11 => Value::TimestampTz(i64::from_le_bytes(reader.array()?)),
         other => return Err(reader.error(&format!("unknown value tag {other}"))),
     })
 }
@@ -100,6 +109,9 @@ mod tests {
             Value::Int8(i64::MIN),
             Value::Int2(3),
             Value::Float4(1.25),
+            Value::Date(-3),
+            Value::Timestamp(1 << 40),
+            Value::TimestampTz(-(1 << 40)),
         ];
         let mut bytes = Vec::new();
         encode_row(&row, &mut bytes);

@@ -25,6 +25,12 @@ pub enum DataType {
     Varchar(Option<u32>),
     /// `character(n)`: blank-padded to `n`.
     Char(u32),
+    /// `date`: days since 2000-01-01 (see [`crate::datetime`]).
+    Date,
+    /// `timestamp [without time zone]`: microseconds since 2000-01-01 00:00.
+    Timestamp,
+    /// `timestamp with time zone`: microseconds since 2000-01-01 00:00 UTC.
+    TimestampTz,
     /// The type of an untyped literal (`'abc'`, `NULL`) before context decides; sent as text.
     Unknown,
 }
@@ -42,6 +48,9 @@ impl DataType {
             DataType::Float8 => 701,
             DataType::Char(_) => 1042,
             DataType::Varchar(_) => 1043,
+            DataType::Date => 1082,
+            DataType::Timestamp => 1114,
+            DataType::TimestampTz => 1184,
         }
     }
 
@@ -58,6 +67,9 @@ impl DataType {
             700 => DataType::Float4,
             701 => DataType::Float8,
             1043 => DataType::Varchar(None),
+            1082 => DataType::Date,
+            1114 => DataType::Timestamp,
+            1184 => DataType::TimestampTz,
             705 => DataType::Unknown,
             _ => return None,
         })
@@ -68,8 +80,8 @@ impl DataType {
         match self {
             DataType::Bool => 1,
             DataType::Int2 => 2,
-            DataType::Int4 | DataType::Float4 => 4,
-            DataType::Int8 | DataType::Float8 => 8,
+            DataType::Int4 | DataType::Float4 | DataType::Date => 4,
+            DataType::Int8 | DataType::Float8 | DataType::Timestamp | DataType::TimestampTz => 8,
             DataType::Text | DataType::Unknown | DataType::Varchar(_) | DataType::Char(_) => -1,
         }
     }
@@ -92,6 +104,11 @@ impl DataType {
         self.is_integer() || matches!(self, DataType::Float4 | DataType::Float8)
     }
 
+    /// True for the date and time types.
+    pub fn is_datetime(self) -> bool {
+        matches!(self, DataType::Date | DataType::Timestamp | DataType::TimestampTz)
+    }
+
     /// True for the character string types (and the unknown literal type).
     pub fn is_string(self) -> bool {
         matches!(self, DataType::Text | DataType::Varchar(_) | DataType::Char(_) | DataType::Unknown)
@@ -109,6 +126,9 @@ impl DataType {
             DataType::Text => "text",
             DataType::Varchar(_) => "character varying",
             DataType::Char(_) => "character",
+            DataType::Date => "date",
+            DataType::Timestamp => "timestamp without time zone",
+            DataType::TimestampTz => "timestamp with time zone",
             DataType::Unknown => "unknown",
         }
     }

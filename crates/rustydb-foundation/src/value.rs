@@ -24,6 +24,12 @@ pub enum Value {
     Float8(f64),
     /// text, varchar, char
     Text(String),
+    /// date: days since 2000-01-01
+    Date(i32),
+    /// timestamp: microseconds since 2000-01-01 00:00
+    Timestamp(i64),
+    /// timestamptz: microseconds since 2000-01-01 00:00 UTC
+    TimestampTz(i64),
 }
 
 impl Value {
@@ -52,6 +58,9 @@ impl Value {
             Value::Float4(_) => DataType::Float4,
             Value::Float8(_) => DataType::Float8,
             Value::Text(_) => DataType::Text,
+            Value::Date(_) => DataType::Date,
+            Value::Timestamp(_) => DataType::Timestamp,
+            Value::TimestampTz(_) => DataType::TimestampTz,
         })
     }
 
@@ -85,6 +94,9 @@ impl Value {
             Value::Float4(v) => format_float(f64::from(*v), 6, &v.to_string()),
             Value::Float8(v) => format_float(*v, 15, &format!("{v:e}")),
             Value::Text(s) => s.clone(),
+            Value::Date(d) => crate::datetime::format_date(*d),
+            Value::Timestamp(ts) => crate::datetime::format_timestamp(*ts, false),
+            Value::TimestampTz(ts) => crate::datetime::format_timestamp(*ts, true),
         })
     }
 
@@ -103,6 +115,9 @@ impl Value {
             DataType::Text | DataType::Unknown | DataType::Varchar(_) | DataType::Char(_) => {
                 Ok(Value::Text(text.to_string()))
             }
+            DataType::Date => crate::datetime::parse_date(text).map(Value::Date),
+            DataType::Timestamp => crate::datetime::parse_timestamp(text, false).map(Value::Timestamp),
+            DataType::TimestampTz => crate::datetime::parse_timestamp(text, true).map(Value::TimestampTz),
         }
     }
 
@@ -114,6 +129,14 @@ impl Value {
             (Value::Null, _) | (_, Value::Null) => None,
             (Value::Bool(a), Value::Bool(b)) => Some(a.cmp(b)),
             (Value::Text(a), Value::Text(b)) => Some(a.cmp(b)),
+            (Value::Date(a), Value::Date(b)) => Some(a.cmp(b)),
+            (Value::Timestamp(a) | Value::TimestampTz(a), Value::Timestamp(b) | Value::TimestampTz(b)) => {
+                Some(a.cmp(b))
+            }
+            (Value::Date(d), Value::Timestamp(t) | Value::TimestampTz(t)) => {
+                Some(crate::datetime::date_timestamp(*d).unwrap_or(if *d < 0 { i64::MIN } else { i64::MAX }).cmp(t))
+            }
+            (Value::Timestamp(_) | Value::TimestampTz(_), Value::Date(_)) => other.sql_cmp(self).map(Ordering::reverse),
             (a, b) => match (a.as_i64(), b.as_i64()) {
                 (Some(x), Some(y)) => Some(x.cmp(&y)),
                 _ => Some(total_float_cmp(a.as_f64()?, b.as_f64()?)),

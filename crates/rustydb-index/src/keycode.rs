@@ -9,6 +9,7 @@
 //! | any integer width | `0x01`, then the i64 big-endian with the sign bit flipped (so int2 5 = int8 5) |
 //! | float | `0x01`, then the f64 bits big-endian; negatives have all bits flipped, others the sign bit; NaN above +Infinity |
 //! | text | `0x01`, then the UTF-8 bytes with `0x00` written `0x00 0xFF`, then `0x00 0x00` |
+//! | date, timestamp, timestamptz | `0x01`, then the count (days, microseconds) as an integer |
 //!
 //! A descending column (a DESC index column) inverts every byte of its encoding. Encodings are
 //! prefix-free, so inverting reverses their order and they stay prefix-free: composite keys
@@ -39,12 +40,15 @@ pub fn encode_value(value: &Value, out: &mut Vec<u8>) {
             }
             out.extend_from_slice(&[0, 0]);
         }
-        integer => {
-            out.push(NOT_NULL);
-            let v = integer.as_i64().unwrap_or_default();
-            out.extend_from_slice(&((v as u64) ^ (1 << 63)).to_be_bytes());
-        }
+        Value::Date(d) => integer_key(i64::from(*d), out),
+        Value::Timestamp(ts) | Value::TimestampTz(ts) => integer_key(*ts, out),
+        integer => integer_key(integer.as_i64().unwrap_or_default(), out),
     }
+}
+
+fn integer_key(v: i64, out: &mut Vec<u8>) {
+    out.push(NOT_NULL);
+    out.extend_from_slice(&((v as u64) ^ (1 << 63)).to_be_bytes());
 }
 
 fn float_key(v: f64) -> [u8; 8] {

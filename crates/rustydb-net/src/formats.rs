@@ -64,6 +64,9 @@ pub fn decode(raw: Option<&[u8]>, format: i16, ty: DataType, number: usize) -> R
         DataType::Int8 => Value::Int8(i64::from_be_bytes(fixed(8)?.try_into().map_err(|_| bad())?)),
         DataType::Float4 => Value::Float4(f32::from_be_bytes(fixed(4)?.try_into().map_err(|_| bad())?)),
         DataType::Float8 => Value::Float8(f64::from_be_bytes(fixed(8)?.try_into().map_err(|_| bad())?)),
+        DataType::Date => Value::Date(i32::from_be_bytes(fixed(4)?.try_into().map_err(|_| bad())?)),
+        DataType::Timestamp => Value::Timestamp(i64::from_be_bytes(fixed(8)?.try_into().map_err(|_| bad())?)),
+        DataType::TimestampTz => Value::TimestampTz(i64::from_be_bytes(fixed(8)?.try_into().map_err(|_| bad())?)),
         DataType::Text | DataType::Unknown | DataType::Varchar(_) | DataType::Char(_) => {
             Value::Text(utf8(raw)?.to_string())
         }
@@ -98,6 +101,8 @@ pub fn encode(value: &Value, format: i16, out: &mut BytesMut) {
             Value::Float4(v) => out.put_f32(*v),
             Value::Float8(v) => out.put_f64(*v),
             Value::Text(s) => out.put_slice(s.as_bytes()),
+            Value::Date(d) => out.put_i32(*d),
+            Value::Timestamp(ts) | Value::TimestampTz(ts) => out.put_i64(*ts),
         }
         let len = (out.len() - start - 4) as i32;
         out[start..start + 4].copy_from_slice(&len.to_be_bytes());
@@ -135,6 +140,9 @@ mod tests {
             (Value::Float4(1.5), DataType::Float4),
             (Value::Float8(-2.25), DataType::Float8),
             (Value::Text("héllo".into()), DataType::Text),
+            (Value::Date(-5), DataType::Date),
+            (Value::Timestamp(1 << 45), DataType::Timestamp),
+            (Value::TimestampTz(-(1 << 45)), DataType::TimestampTz),
         ];
         for (value, ty) in cases {
             let mut out = BytesMut::new();

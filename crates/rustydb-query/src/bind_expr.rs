@@ -75,10 +75,17 @@ pub fn bind(expr: &ast::Expr, b: &mut QueryBinder<'_, '_>) -> Result<Expr> {
             let to = convert_type(data_type)?;
             cast(bind(inner, b)?, to, CastContext::Explicit)
         }
+        E::TypedString(ts) => typed_string(ts),
         E::Function(f) => function(f, b),
         E::Substring { .. } | E::Trim { .. } | E::Position { .. } => special_function(expr, b),
         other => Err(DbError::unsupported(format!("the expression {other}"))),
     }
+}
+
+/// `DATE '2024-01-01'` and the like: the string cast to the type.
+fn typed_string(ts: &ast::TypedString) -> Result<Expr> {
+    let to = convert_type(&ts.data_type)?;
+    cast(literal(&ts.value.value)?, to, CastContext::Explicit)
 }
 
 /// EXISTS, scalar subqueries and `op ANY/ALL (subquery)` (apart from `bind`, whose stack frame
@@ -322,6 +329,8 @@ pub fn binary(op: BinaryOp, left: Expr, right: Expr) -> Result<Expr> {
         (lt.is_string() || rt.is_string()).then_some(DataType::Text)
     } else if op.is_comparison() {
         comparable(lt, rt).then_some(DataType::Bool)
+    } else if lt == DataType::Date || rt == DataType::Date {
+        date_arithmetic(op, lt, rt)
     } else {
         arithmetic_type(lt, rt).filter(|t| op != BinaryOp::Mod || t.is_integer())
     };
@@ -337,7 +346,21 @@ pub fn binary(op: BinaryOp, left: Expr, right: Expr) -> Result<Expr> {
 }
 
 fn comparable(a: DataType, b: DataType) -> bool {
-    (a.is_numeric() && b.is_numeric()) || (a.is_string() && b.is_string()) || (a == b)
+    (a.is_numeric() && b.is_numeric())
+        || (a.is_string() && b.is_string())
+        || (a.is_datetime() && b.is_datetime())
+        || (a == b)
+}
+
+/// The result type of date arithmetic: `date ± integer` is a date, `date - date` the days
+/// between (integer).
+fn date_arithmetic(op: BinaryOp, lt: DataType, rt: DataType) -> Option<DataType> {
+    match (op, lt, rt) {
+        (BinaryOp::Add | BinaryOp::Sub, DataType::Date, t) if t.is_integer() => Some(DataType::Date),
+        (BinaryOp::Add, t, DataType::Date) if t.is_integer() => Some(DataType::Date),
+        (BinaryOp::Sub, DataType::Date, DataType::Date) => Some(DataType::Int4),
+        _ => None,
+    }
 }
 
 fn no_operator(lt: DataType, op: BinaryOp, rt: DataType) -> DbError {
@@ -502,7 +525,41 @@ fn function(f: &ast::Function, b: &mut QueryBinder<'_, '_>) -> Result<Expr> {
         }
         ast::FunctionArguments::Subquery(_) => return Err(DbError::unsupported("a subquery as function argument")),
     };
-    functions::resolve(&name, args, matches!(f.args, ast::FunctionArguments::None))
+    let no_parens = matches!(f.args, ast::FunctionArguments::None);
+    if let ("pg_typeof", [arg]) = (name.as_str(), args.as_slice()) {
+        // regtype prints as the type's name; there is no regtype yet, so it is text.
+        return Ok(Expr::literal(Value::Text(arg.data_type().to_string())));
+    }
+    if let Some(now) = current_time(&name, &args, no_parens, b)? {
+        return Ok(now);
+    }
+    functions::resolve(&name, args, no_parens)
+}
+
+/// The current-time functions, as constants: the transaction's start for `now()`,
+/// `current_timestamp` and the like (fixed for the whole transaction, as in PostgreSQL), the
+/// time of binding for `statement_timestamp()` and `clock_timestamp()` (a statement is bound
+/// as it starts). Times are in UTC, the session's time zone.
+fn current_time(name: &str, args: &[Expr], no_parens: bool, b: &QueryBinder<'_, '_>) -> Result<Option<Expr>> {
+    // `current_timestamp(p)` and `localtimestamp(p)` give a precision, kept to the microsecond.
+    let called = match (name, no_parens, args.len()) {
+        ("current_timestamp" | "localtimestamp", false, 1) => args[0].is_constant(),
+        ("current_timestamp" | "localtimestamp" | "current_date", true, 0) => true,
+        ("now" | "transaction_timestamp" | "statement_timestamp" | "clock_timestamp", false, 0) => true,
+        _ => false,
+    };
+    if !called {
+        return Ok(None);
+    }
+    let start = b.transaction_time();
+    let value = match name {
+        "now" | "current_timestamp" | "transaction_timestamp" => Value::TimestampTz(start),
+        "localtimestamp" => Value::Timestamp(start),
+        "current_date" => Value::Date(rustydb_foundation::datetime::timestamp_date(start)),
+        "statement_timestamp" | "clock_timestamp" => Value::TimestampTz(rustydb_foundation::datetime::now()),
+        _ => return Ok(None),
+    };
+    Ok(Some(Expr::literal(value)))
 }
 
 /// A function's name, lower case, with a `pg_catalog.` prefix dropped.
@@ -547,6 +604,10 @@ pub fn convert_type(ty: &ast::DataType) -> Result<DataType> {
         T::Text | T::String(None) => DataType::Text,
         T::Varchar(l) | T::CharacterVarying(l) => DataType::Varchar(length(l, "varchar")?),
         T::Char(l) | T::Character(l) => DataType::Char(length(l, "char")?.unwrap_or(1)),
+        T::Date => DataType::Date,
+        // A precision is accepted; fractional seconds are kept to the microsecond.
+        T::Timestamp(_, ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz) => DataType::TimestampTz,
+        T::Timestamp(_, ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) => DataType::Timestamp,
         T::Custom(name, mods) if mods.is_empty() => custom_type(&name.to_string().to_lowercase())?,
         other => return Err(DbError::sql(SqlState::UndefinedObject, format!("type \"{other}\" is not supported yet"))),
     })
@@ -556,6 +617,7 @@ fn custom_type(name: &str) -> Result<DataType> {
     Ok(match name.strip_prefix("pg_catalog.").unwrap_or(name) {
         "bpchar" => DataType::Char(1),
         "float" => DataType::Float8,
+        "timestamptz" => DataType::TimestampTz,
         other => return Err(DbError::sql(SqlState::UndefinedObject, format!("type \"{other}\" does not exist"))),
     })
 }

@@ -210,6 +210,12 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
         (Rel::Project { input: Box::new(rel), exprs, output }, columns)
     }
 
+    /// When the statement's transaction began (now, without one), in microseconds since
+    /// 2000-01-01 UTC.
+    pub fn transaction_time(&self) -> i64 {
+        self.ctx.as_ref().map_or_else(rustydb_foundation::datetime::now, |c| c.txn.start_time())
+    }
+
     /// What the parameter `$n` binds to (see [`crate::params`]).
     pub fn param(&self, placeholder: &str) -> Result<Expr> {
         self.params.bind(placeholder)
@@ -1395,6 +1401,18 @@ pub fn output(expr: Expr) -> Result<Expr> {
     coerce_unknown(expr, DataType::Text)
 }
 
+/// True if `e` gives its column a name of PostgreSQL's strongest rank (a column's, a
+/// function's), which a CASE passes on from its ELSE result; constants and casts of them rank
+/// lower.
+fn strong_name(e: &ast::Expr) -> bool {
+    match e {
+        ast::Expr::Value(_) | ast::Expr::TypedString(_) => false,
+        ast::Expr::Cast { expr, .. } | ast::Expr::Nested(expr) => strong_name(expr),
+        ast::Expr::Case { else_result, .. } => else_result.as_deref().is_some_and(strong_name),
+        other => output_name(other, &Expr::literal(Value::Null)) != "?column?",
+    }
+}
+
 /// The column name PostgreSQL gives an unaliased output expression.
 pub fn output_name(e: &ast::Expr, bound: &Expr) -> String {
     match e {
@@ -1406,7 +1424,11 @@ pub fn output_name(e: &ast::Expr, bound: &Expr) -> String {
             "?column?" => type_name(bound.data_type()).to_string(),
             name => name.to_string(),
         },
+        // The ELSE result's name if it has a strong one (a column's, a function's), as
+        // PostgreSQL's FigureColname ranks them.
+        ast::Expr::Case { else_result: Some(e), .. } if strong_name(e) => output_name(e, bound),
         ast::Expr::Case { .. } => "case".into(),
+        ast::Expr::TypedString(_) => type_name(bound.data_type()).to_string(),
         ast::Expr::Exists { .. } => "exists".into(),
         ast::Expr::Substring { .. } => "substring".into(),
         ast::Expr::Trim { .. } => "btrim".into(),

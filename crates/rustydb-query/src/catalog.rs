@@ -239,6 +239,9 @@ pub fn data_type_from_oid(oid: i32, typmod: i32) -> Result<DataType> {
         701 => DataType::Float8,
         1042 => DataType::Char(len.unwrap_or(1)),
         1043 => DataType::Varchar(len),
+        1082 => DataType::Date,
+        1114 => DataType::Timestamp,
+        1184 => DataType::TimestampTz,
         other => return Err(DbError::Corruption(format!("catalog names unknown type oid {other}"))),
     })
 }

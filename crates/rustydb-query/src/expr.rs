@@ -5,7 +5,7 @@
 
 use crate::functions::Function;
 use crate::types::{cast_value, out_of_range};
-use rustydb_foundation::{DataType, DbError, Result, SqlState, Value};
+use rustydb_foundation::{DataType, DbError, Result, SqlState, Value, datetime};
 use std::cmp::Ordering;
 
 /// A binary operator.
@@ -470,8 +470,32 @@ pub(crate) fn binary(op: BinaryOp, l: Value, r: Value, ty: DataType) -> Result<V
         BinaryOp::Concat => {
             Ok(Value::Text(format!("{}{}", l.to_pg_text().unwrap_or_default(), r.to_pg_text().unwrap_or_default())))
         }
+        _ if matches!(l, Value::Date(_)) || matches!(r, Value::Date(_)) => date_arith(op, &l, &r),
         _ if ty.is_integer() => integer_arith(op, l.as_i64(), r.as_i64(), ty),
         _ => float_arith(op, l.as_f64(), r.as_f64(), ty),
+    }
+}
+
+/// `date ± integer` and `date - date`; 22008 past the date range.
+fn date_arith(op: BinaryOp, l: &Value, r: &Value) -> Result<Value> {
+    let out_of_range = || DbError::sql(SqlState::DatetimeFieldOverflow, "date out of range");
+    let finite = |d: i32| d != datetime::DATE_INFINITY && d != datetime::DATE_NEG_INFINITY;
+    match (op, l, r) {
+        (BinaryOp::Sub, Value::Date(a), Value::Date(b)) => {
+            if !finite(*a) || !finite(*b) {
+                return Err(DbError::sql(SqlState::DatetimeFieldOverflow, "cannot subtract infinite dates"));
+            }
+            i32::try_from(i64::from(*a) - i64::from(*b)).map(Value::Int4).map_err(|_| out_of_range())
+        }
+        (BinaryOp::Add | BinaryOp::Sub, Value::Date(d), n) | (BinaryOp::Add, n, Value::Date(d)) => {
+            let n = n.as_i64().ok_or_else(|| DbError::Internal("date arithmetic on a non-integer".into()))?;
+            if !finite(*d) {
+                return Ok(Value::Date(*d));
+            }
+            let days = if op == BinaryOp::Add { i64::from(*d) + n } else { i64::from(*d) - n };
+            i32::try_from(days).ok().filter(|d| finite(*d)).map(Value::Date).ok_or_else(out_of_range)
+        }
+        _ => Err(DbError::Internal(format!("date arithmetic {l:?} {} {r:?}", op.symbol()))),
     }
 }
 

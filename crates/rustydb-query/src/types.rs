@@ -1,7 +1,7 @@
 //! Type rules: which conversions are allowed in which context (PostgreSQL's implicit,
 //! assignment and explicit casts), how values convert, and the result type of arithmetic.
 
-use rustydb_foundation::{DataType, DbError, Result, SqlState, Value};
+use rustydb_foundation::{DataType, DbError, Result, SqlState, Value, datetime};
 
 /// Where a conversion happens, from most to least permissive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -25,6 +25,16 @@ fn numeric_rank(ty: DataType) -> Option<u8> {
     }
 }
 
+/// The order in which the date/time types widen (PostgreSQL's preferred one, timestamptz, last).
+fn datetime_rank(ty: DataType) -> Option<u8> {
+    match ty {
+        DataType::Date => Some(1),
+        DataType::Timestamp => Some(2),
+        DataType::TimestampTz => Some(3),
+        _ => None,
+    }
+}
+
 /// True if a value of type `from` may become `to` in `context`.
 pub fn can_cast(from: DataType, to: DataType, context: CastContext) -> bool {
     if from == to || from == DataType::Unknown {
@@ -35,6 +45,10 @@ pub fn can_cast(from: DataType, to: DataType, context: CastContext) -> bool {
     }
     if from.is_string() && to.is_string() {
         return true;
+    }
+    if let (Some(a), Some(b)) = (datetime_rank(from), datetime_rank(to)) {
+        // date → timestamp → timestamptz widen implicitly; the other way on assignment.
+        return a <= b || context >= CastContext::Assignment;
     }
     match context {
         CastContext::Implicit => false,
@@ -64,6 +78,8 @@ pub fn common_type(types: &[DataType], what: &str) -> Result<DataType> {
             wider
         } else if common.is_string() && t.is_string() {
             DataType::Text
+        } else if let (Some(a), Some(b)) = (datetime_rank(common), datetime_rank(t)) {
+            if a >= b { common } else { t }
         } else {
             return Err(DbError::sql(
                 SqlState::DatatypeMismatch,
@@ -96,6 +112,9 @@ pub fn type_name(ty: DataType) -> &'static str {
         DataType::Text | DataType::Unknown => "text",
         DataType::Varchar(_) => "varchar",
         DataType::Char(_) => "bpchar",
+        DataType::Date => "date",
+        DataType::Timestamp => "timestamp",
+        DataType::TimestampTz => "timestamptz",
     }
 }
 
@@ -175,6 +194,19 @@ pub fn cast_value(v: Value, to: DataType, explicit: bool) -> Result<Value> {
         Value::Bool(b) if to == DataType::Bool => Ok(Value::Bool(b)),
         Value::Bool(b) => integer_to(i64::from(b), to),
         Value::Float4(_) | Value::Float8(_) => float_to(v.as_f64().unwrap_or_default(), to),
+        Value::Date(d) => match to {
+            DataType::Date => Ok(Value::Date(d)),
+            DataType::Timestamp => datetime::date_timestamp(d).map(Value::Timestamp),
+            DataType::TimestampTz => datetime::date_timestamp(d).map(Value::TimestampTz),
+            _ => Err(DbError::Internal(format!("cast of a date to {to}"))),
+        },
+        // The session's time zone is UTC, so a timestamp and a timestamptz are the same count.
+        Value::Timestamp(ts) | Value::TimestampTz(ts) => match to {
+            DataType::Date => Ok(Value::Date(datetime::timestamp_date(ts))),
+            DataType::Timestamp => Ok(Value::Timestamp(ts)),
+            DataType::TimestampTz => Ok(Value::TimestampTz(ts)),
+            _ => Err(DbError::Internal(format!("cast of a timestamp to {to}"))),
+        },
         other => match other.as_i64() {
             Some(i) => integer_to(i, to),
             None => Err(DbError::Internal(format!("cast of {other:?} to {to}"))),

@@ -63,6 +63,8 @@ pub struct Transaction {
     /// How this transaction waits for locks (the session's `lock_timeout` and
     /// `deadlock_timeout`).
     pub wait: LockWait,
+    /// When it began, in microseconds since 2000-01-01 UTC (what `now()` returns in it).
+    start_time: i64,
 }
 
 /// One savepoint's frame.
@@ -138,7 +140,12 @@ impl Transaction {
         self.id
     }
 
-    /// Its isolation level.
+    /// When it began, in microseconds since 2000-01-01 UTC.
+    pub fn start_time(&self) -> i64 {
+        self.start_time
+    }
+
+    /// The isolation level.
     pub fn isolation(&self) -> IsolationLevel {
         self.isolation
     }
@@ -337,6 +344,7 @@ impl TxnManager {
             drop_files: Vec::new(),
             on_commit: Vec::new(),
             wait: LockWait::default(),
+            start_time: rustydb_foundation::datetime::now(),
         }
     }
 

@@ -41,6 +41,14 @@ fn hash_value<H: Hasher>(v: &Value, state: &mut H) {
                 f.to_bits().hash(state);
             }
         }
+        Value::Date(d) => {
+            state.write_u8(6);
+            d.hash(state);
+        }
+        Value::Timestamp(ts) | Value::TimestampTz(ts) => {
+            state.write_u8(7);
+            ts.hash(state);
+        }
         other => {
             state.write_u8(3);
             other.as_i64().unwrap_or(0).hash(state);
