@@ -47,6 +47,10 @@ pub enum SqlState {
     InvalidParameterValue,
     /// 22P02 invalid_text_representation
     InvalidTextRepresentation,
+    /// 2BP01 dependent_objects_still_exist
+    DependentObjectsStillExist,
+    /// 22P04 bad_copy_file_format
+    BadCopyFileFormat,
     /// 22007 invalid_datetime_format
     InvalidDatetimeFormat,
     /// 22008 datetime_field_overflow
@@ -175,6 +179,8 @@ impl SqlState {
             InvalidPrecedingOrFollowingSize => "22013",
             InvalidParameterValue => "22023",
             InvalidTextRepresentation => "22P02",
+            DependentObjectsStillExist => "2BP01",
+            BadCopyFileFormat => "22P04",
             InvalidDatetimeFormat => "22007",
             DatetimeFieldOverflow => "22008",
             InvalidBinaryRepresentation => "22P03",
@@ -249,6 +255,8 @@ pub enum DbError {
         message: String,
         /// Optional DETAIL line.
         detail: Option<String>,
+        /// Optional CONTEXT line: where the error happened (`COPY t, line 3`).
+        context: Option<String>,
     },
     /// An operating-system I/O failure, with what we were doing when it happened.
     #[error("{context}: {source}")]
@@ -276,7 +284,7 @@ pub type Result<T, E = DbError> = std::result::Result<T, E>;
 impl DbError {
     /// A client-facing error with a SQLSTATE.
     pub fn sql(state: SqlState, message: impl Into<String>) -> Self {
-        DbError::Sql { state, message: message.into(), detail: None }
+        DbError::Sql { state, message: message.into(), detail: None, context: None }
     }
 
     /// Adds a DETAIL line to a [`DbError::Sql`]; other variants are returned unchanged.
@@ -285,6 +293,22 @@ impl DbError {
             *detail = Some(text.into());
         }
         self
+    }
+
+    /// Adds a CONTEXT line to a [`DbError::Sql`]; other variants are returned unchanged.
+    pub fn with_context(mut self, text: impl Into<String>) -> Self {
+        if let DbError::Sql { context, .. } = &mut self {
+            *context = Some(text.into());
+        }
+        self
+    }
+
+    /// The CONTEXT line, if any.
+    pub fn context(&self) -> Option<&str> {
+        match self {
+            DbError::Sql { context, .. } => context.as_deref(),
+            _ => None,
+        }
     }
 
     /// 42601: a syntax error.

@@ -13,6 +13,7 @@ use pgwire::api::auth::{
     ServerParameterProvider, StartupHandler, finish_authentication, protocol_negotiation,
     save_startup_parameters_to_metadata,
 };
+use pgwire::api::copy::CopyHandler;
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use pgwire::api::results::Response;
 use pgwire::api::{
@@ -24,7 +25,9 @@ use pgwire::messages::response::{CommandComplete, EmptyQueryResponse, ReadyForQu
 use pgwire::messages::simplequery::Query;
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use rustydb_foundation::{DataType, DbError, Result, SqlState, Value};
-use rustydb_query::{Engine, PreparedStatement, Session, StatementResult, TransactionStatus as SessionStatus};
+use rustydb_query::{
+    CopyResponse, Engine, PreparedStatement, Session, StatementResult, TransactionStatus as SessionStatus,
+};
 use rustydb_security::Authenticator;
 use std::collections::HashMap;
 use std::fmt::Debug;
@@ -77,6 +80,8 @@ pub struct Connection {
     status: Mutex<SessionStatus>,
     /// Prepared statements and portals of the extended protocol.
     pub(crate) extended: Mutex<ExtendedState>,
+    /// COPY FROM STDIN data not yet handed to the session.
+    pub(crate) copy_buffer: Mutex<Vec<u8>>,
 }
 
 impl Connection {
@@ -90,6 +95,7 @@ impl Connection {
             session: Arc::new(Mutex::new(None)),
             status: Mutex::new(SessionStatus::Idle),
             extended: Mutex::new(ExtendedState::default()),
+            copy_buffer: Mutex::new(Vec::new()),
         }
     }
 }
@@ -116,6 +122,10 @@ impl PgWireServerHandlers for ConnectionHandlers {
     }
 
     fn extended_query_handler(&self) -> Arc<impl ExtendedQueryHandler> {
+        self.0.clone()
+    }
+
+    fn copy_handler(&self) -> Arc<impl CopyHandler> {
         self.0.clone()
     }
 }
@@ -196,16 +206,23 @@ impl SimpleQueryHandler for Connection {
         if results.is_empty() {
             client.feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new())).await?;
         }
-        for result in results {
-            send_result(client, result).await?;
-        }
         let status = match status {
             SessionStatus::Idle => TransactionStatus::Idle,
             SessionStatus::InBlock => TransactionStatus::Transaction,
             SessionStatus::Failed => TransactionStatus::Error,
         };
-        client.set_state(PgWireConnectionState::ReadyForQuery);
         client.set_transaction_status(status);
+        for result in results {
+            if let Ok(StatementResult { copy: Some(copy @ CopyResponse::In { .. }), .. }) = result {
+                // COPY FROM STDIN (always the query's last statement): the client's data
+                // follows, and ReadyForQuery waits for its CopyDone.
+                crate::copy::start(client, copy).await?;
+                client.set_state(PgWireConnectionState::CopyInProgress(false));
+                return Ok(());
+            }
+            send_result(client, result).await?;
+        }
+        client.set_state(PgWireConnectionState::ReadyForQuery);
         client.send(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(status))).await?;
         Ok(())
     }
@@ -306,6 +323,9 @@ where
     };
     for notice in &result.notices {
         client.feed(PgWireBackendMessage::NoticeResponse(notice_info(notice).into())).await?;
+    }
+    if let Some(copy) = result.copy {
+        crate::copy::start(client, copy).await?;
     }
     if let Some(columns) = &result.columns {
         client.feed(PgWireBackendMessage::RowDescription(row_description(columns))).await?;

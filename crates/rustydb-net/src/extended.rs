@@ -133,10 +133,12 @@ impl Connection {
             portal.params.take().map(|params| (portal.statement.clone(), params))
         };
         let mut notices = Vec::new();
+        let mut copy = None;
         if let Some((statement, params)) = pending {
             let result = self.run_prepared(statement, params).await?;
             let mut result = result.map_err(|e| user_error(&e))?;
             notices = std::mem::take(&mut result.notices);
+            copy = result.copy.take();
             let mut state = self.extended.lock();
             if let Some(portal) = state.portals.get_mut(name) {
                 portal.result = Some(result);
@@ -158,7 +160,7 @@ impl Connection {
             None => result.tag.clone(),
         });
         let has_rows = result.columns.is_some();
-        Ok(Fetched { rows, formats, notices, tag, has_rows })
+        Ok(Fetched { rows, formats, notices, tag, has_rows, copy })
     }
 }
 
@@ -169,6 +171,8 @@ struct Fetched {
     /// The command tag when the portal is complete; `None` when suspended.
     tag: Option<String>,
     has_rows: bool,
+    /// A COPY's data out, or the start of its data in.
+    copy: Option<rustydb_query::CopyResponse>,
 }
 
 fn data_row(row: &[Value], formats: &[i16]) -> DataRow {
@@ -310,6 +314,15 @@ impl ExtendedQueryHandler for Connection {
         let fetched = self.fetch(&name, max_rows).await?;
         for notice in &fetched.notices {
             client.feed(PgWireBackendMessage::NoticeResponse(notice_info(notice).into())).await?;
+        }
+        match fetched.copy {
+            Some(copy @ rustydb_query::CopyResponse::In { .. }) => {
+                crate::copy::start(client, copy).await?;
+                client.set_state(pgwire::api::PgWireConnectionState::CopyInProgress(true));
+                return Ok(());
+            }
+            Some(copy) => crate::copy::start(client, copy).await?,
+            None => {}
         }
         if fetched.has_rows {
             for row in &fetched.rows {

@@ -47,6 +47,7 @@ pub fn data_row(row: &[Value]) -> DataRow {
 pub fn error_info(error: &DbError, severity: &str) -> ErrorInfo {
     let mut info = ErrorInfo::new(severity.to_string(), error.sqlstate().code().to_string(), error.to_string());
     info.detail = error.detail().map(str::to_string);
+    info.where_context = error.context().map(str::to_string);
     info
 }
 

@@ -136,11 +136,16 @@ fn isolation_level(level: &ast::TransactionIsolationLevel) -> Result<IsolationLe
 pub fn bind(ctx: &mut ExecContext<'_>, stmt: &ast::Statement) -> Result<Statement> {
     match stmt {
         ast::Statement::Query(q) => Ok(Statement::Select(bind_select(ctx, q)?)),
+        ast::Statement::Copy { to: true, .. } => crate::bind_copy::bind_copy_to(ctx, stmt),
+        ast::Statement::Copy { .. } => {
+            Err(DbError::unsupported("COPY FROM STDIN with other statements in the same query string"))
+        }
         ast::Statement::Insert(insert) => bind_insert(ctx, insert),
         ast::Statement::Update(update) => bind_update(ctx, update),
         ast::Statement::Delete(delete) => bind_delete(ctx, delete),
         ast::Statement::CreateTable(create) => bind_create_table(create),
         ast::Statement::Lock(lock) => bind_lock(lock),
+        ast::Statement::AlterTable(alter) => bind_alter_table(ctx, alter),
         ast::Statement::CreateIndex(create) => bind_create_index(ctx, create),
         ast::Statement::Drop { object_type: ast::ObjectType::Index, if_exists, names, .. } => {
             Ok(Statement::DropIndex {
@@ -167,6 +172,27 @@ pub fn bind(ctx: &mut ExecContext<'_>, stmt: &ast::Statement) -> Result<Statemen
         }
         other => Err(DbError::unsupported(format!("the statement \"{}\"", first_words(&other.to_string())))),
     }
+}
+
+/// ALTER TABLE: one action, adding a PRIMARY KEY or UNIQUE constraint.
+fn bind_alter_table(ctx: &mut ExecContext<'_>, alter: &ast::AlterTable) -> Result<Statement> {
+    let [ast::AlterTableOperation::AddConstraint { constraint, not_valid: false }] = alter.operations.as_slice() else {
+        return Err(DbError::unsupported(format!("the statement \"{}\"", first_words(&alter.to_string()))));
+    };
+    if alter.only || alter.if_exists {
+        return Err(DbError::unsupported("ALTER TABLE ONLY and IF EXISTS"));
+    }
+    let (name, key, primary) = match constraint {
+        ast::TableConstraint::PrimaryKey(pk) => (pk.name.as_ref(), &pk.columns, true),
+        ast::TableConstraint::Unique(u) => {
+            check_unique_options(u)?;
+            (u.name.as_ref(), &u.columns, false)
+        }
+        other => return Err(DbError::unsupported(format!("the table constraint {other}"))),
+    };
+    let table = lookup_table(ctx, &alter.name, LockMode::AccessExclusive)?;
+    let columns = key_positions(&table.schema.columns, key)?;
+    Ok(Statement::AddKey { name: name.map(ident_name), table, columns, primary })
 }
 
 fn bind_lock(lock: &ast::Lock) -> Result<Statement> {
@@ -607,6 +633,23 @@ fn table_compression(options: &ast::CreateTableOptions) -> Result<Compression> {
             return Err(DbError::unsupported(format!("the storage parameter {option}")));
         };
         let key = ident_name(key);
+        if key == "fillfactor" {
+            // Heap pages are filled completely, which is fillfactor 100 (PostgreSQL's default
+            // for tables, and what pgbench asks for); room left for updates is not kept yet.
+            match value {
+                ast::Expr::Value(v) if v.value.to_string() == "100" => continue,
+                ast::Expr::Value(v) if matches!(&v.value, ast::Value::Number(n, _) if n.parse::<u32>().is_ok_and(|n| (10..=100).contains(&n))) =>
+                {
+                    return Err(DbError::unsupported("fillfactor below 100"));
+                }
+                other => {
+                    return Err(DbError::sql(
+                        SqlState::InvalidParameterValue,
+                        format!("value {other} out of bounds for option \"fillfactor\""),
+                    ));
+                }
+            }
+        }
         // PostgreSQL's own parameters are recognised but not (yet) implemented here.
         const POSTGRES_PARAMETERS: [&str; 7] = [
             "fillfactor",

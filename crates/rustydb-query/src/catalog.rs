@@ -95,6 +95,9 @@ pub struct IndexDef {
     pub unique: bool,
     /// USING.
     pub method: IndexMethod,
+    /// The index of a primary key added by ALTER TABLE (one declared by CREATE TABLE is the
+    /// table's own primary index).
+    pub primary: bool,
 }
 
 impl IndexDef {
@@ -211,6 +214,8 @@ static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 6]> = std::sync::LazyLock::
                 ("columns", Text),
                 ("is_unique", Bool),
                 ("method", Text),
+                // Added later: older rows read it as NULL, which is false.
+                ("is_primary", Bool),
             ],
         ),
         system_table(System::Views as u32, "rustydb_views", &[("name", Text), ("definition", Text), ("columns", Text)]),
@@ -328,6 +333,7 @@ fn index_from_row(row: &[Value]) -> Result<IndexDef> {
         unique: row[4] == Value::Bool(true),
         method: IndexMethod::parse(&method)
             .ok_or_else(|| DbError::Corruption(format!("catalog names unknown index method {method:?}")))?,
+        primary: row.get(6) == Some(&Value::Bool(true)),
     })
 }
 
@@ -373,6 +379,7 @@ pub fn create_index(ctx: &mut ExecContext<'_>, index: &IndexDef) -> Result<()> {
             Value::Text(columns.join(",")),
             Value::Bool(index.unique),
             Value::Text(index.method.name().into()),
+            Value::Bool(index.primary),
         ],
     )?;
     Ok(())
@@ -486,6 +493,20 @@ pub fn create_table(ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<()> {
             Value::Bool(!col.nullable),
         ];
         access::insert_raw(ctx, system(System::Columns), &row)?;
+    }
+    Ok(())
+}
+
+/// Marks column `position` of `table` NOT NULL (in the context's transaction).
+pub fn set_not_null(ctx: &mut ExecContext<'_>, table: &TableDef, position: usize) -> Result<()> {
+    let sys = system(System::Columns);
+    let (id, pos) = (Value::Int4(table.id.0 as i32), Value::Int4(position as i32));
+    for (tid, mut row) in access::scan(ctx, sys)? {
+        if row[0] == id && row[1] == pos && row[5] != Value::Bool(true) {
+            access::delete(ctx, sys, tid)?;
+            row[5] = Value::Bool(true);
+            access::insert_raw(ctx, sys, &row)?;
+        }
     }
     Ok(())
 }

@@ -24,7 +24,26 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
                 tag: format!("SELECT {}", rows.len()),
                 columns: Some(plan.columns.clone()),
                 rows,
-                notices: Vec::new(),
+                ..Default::default()
+            })
+        }
+        Statement::CopyTo { plan, options } => {
+            let rows = select(ctx, plan)?;
+            let mut data = Vec::with_capacity(rows.len() + 1);
+            if options.header {
+                let mut line = Vec::new();
+                options.encode_header(&plan.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>(), &mut line);
+                data.push(line);
+            }
+            for row in &rows {
+                let mut line = Vec::with_capacity(16 * row.len());
+                options.encode_row(row, &mut line);
+                data.push(line);
+            }
+            Ok(StatementResult {
+                tag: format!("COPY {}", rows.len()),
+                copy: Some(crate::result::CopyResponse::Out { columns: plan.columns.len(), data }),
+                ..Default::default()
             })
         }
         Statement::Insert { table, source } => insert(ctx, table, source),
@@ -41,12 +60,20 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
         Statement::Truncate { names } => truncate(ctx, names),
         Statement::DropView { names, if_exists } => drop_views(ctx, names, *if_exists),
         Statement::CreateIndex { name, table, columns, descending, unique, method, if_not_exists } => {
-            let spec =
-                IndexSpec { name: name.as_deref(), table, columns, descending, unique: *unique, method: *method };
+            let spec = IndexSpec {
+                name: name.as_deref(),
+                table,
+                columns,
+                descending,
+                unique: *unique,
+                method: *method,
+                primary: false,
+            };
             create_index(ctx, &spec, *if_not_exists)
         }
         Statement::DropIndex { names, if_exists } => drop_indexes(ctx, names, *if_exists),
         Statement::LockTable { names, mode, nowait } => lock_tables(ctx, names, *mode, *nowait),
+        Statement::AddKey { table, name, columns, primary } => add_key(ctx, table, name.as_deref(), columns, *primary),
         Statement::Begin { .. }
         | Statement::Commit
         | Statement::Rollback
@@ -236,6 +263,7 @@ fn create_table(ctx: &mut ExecContext<'_>, spec: &TableSpec<'_>, if_not_exists: 
             descending: &vec![false; key.len()],
             unique: true,
             method: IndexMethod::BTree,
+            primary: false,
         };
         create_index(ctx, &spec, false)?;
     }
@@ -384,6 +412,7 @@ struct IndexSpec<'a> {
     descending: &'a [bool],
     unique: bool,
     method: IndexMethod,
+    primary: bool,
 }
 
 /// PostgreSQL's name for an unnamed index: table, columns, `idx`, joined by underscores.
@@ -419,6 +448,7 @@ fn create_index(ctx: &mut ExecContext<'_>, spec: &IndexSpec<'_>, if_not_exists: 
         descending: spec.descending.to_vec(),
         unique: spec.unique,
         method: spec.method,
+        primary: spec.primary,
     };
     let key_of = |row: &[Value]| -> Vec<Value> { def.columns.iter().map(|&c| row[c].clone()).collect() };
     if def.unique {
@@ -442,6 +472,61 @@ fn create_index(ctx: &mut ExecContext<'_>, spec: &IndexSpec<'_>, if_not_exists: 
     Ok(StatementResult::tag("CREATE INDEX"))
 }
 
+/// `ALTER TABLE t ADD [CONSTRAINT name] PRIMARY KEY | UNIQUE (cols)`: a unique B+tree index
+/// over the rows there are, named as PostgreSQL names the constraint (`t_pkey`, `t_a_key`); a
+/// primary key also makes its columns NOT NULL, which every row must already satisfy.
+fn add_key(
+    ctx: &mut ExecContext<'_>,
+    table: &TableDef,
+    name: Option<&str>,
+    columns: &[usize],
+    primary: bool,
+) -> Result<StatementResult> {
+    if primary {
+        if !table.primary_key.is_empty() || table.indexes.iter().any(|i| i.primary) {
+            return Err(DbError::sql(
+                SqlState::InvalidTableDefinition,
+                format!("multiple primary keys for table \"{}\" are not allowed", table.name),
+            ));
+        }
+        for (_, row) in access::scan(ctx, table)? {
+            if let Some(&c) = columns.iter().find(|&&c| row[c].is_null()) {
+                return Err(DbError::sql(
+                    SqlState::NotNullViolation,
+                    format!(
+                        "column \"{}\" of relation \"{}\" contains null values",
+                        table.schema.columns[c].name, table.name
+                    ),
+                ));
+            }
+        }
+    }
+    let name = match name {
+        Some(n) => n.to_string(),
+        None if primary => first_free_name(ctx, &table.primary_key_name())?,
+        None => {
+            let names: Vec<&str> = columns.iter().map(|&c| table.schema.columns[c].name.as_str()).collect();
+            first_free_name(ctx, &format!("{}_{}_key", table.name, names.join("_")))?
+        }
+    };
+    let spec = IndexSpec {
+        name: Some(&name),
+        table,
+        columns,
+        descending: &vec![false; columns.len()],
+        unique: true,
+        method: IndexMethod::BTree,
+        primary,
+    };
+    create_index(ctx, &spec, false)?;
+    if primary {
+        for &c in columns {
+            catalog::set_not_null(ctx, table, c)?;
+        }
+    }
+    Ok(StatementResult::tag("ALTER TABLE"))
+}
+
 fn drop_indexes(ctx: &mut ExecContext<'_>, names: &[String], if_exists: bool) -> Result<StatementResult> {
     // Each index is resolved as the catalog holds it now and its table locked before the DDL
     // lock (see drop_tables); one whose lock was waited for is resolved again.
@@ -461,6 +546,13 @@ fn drop_indexes(ctx: &mut ExecContext<'_>, names: &[String], if_exists: bool) ->
     let mut found = Vec::new();
     for (name, index) in names.iter().zip(resolved) {
         match index {
+            Some(index) if index.primary => {
+                let table = catalog::find_table_by_id(ctx, index.table)?.map(|t| t.name).unwrap_or_default();
+                return Err(DbError::sql(
+                    SqlState::DependentObjectsStillExist,
+                    format!("cannot drop index {name} because constraint {name} on table {table} requires it"),
+                ));
+            }
             Some(index) => found.push(index),
             None if if_exists => {
                 result.notices.push(Notice::plain(format!("index \"{name}\" does not exist, skipping")))

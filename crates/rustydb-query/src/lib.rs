@@ -37,12 +37,14 @@
 pub mod access;
 mod autovacuum;
 pub mod bind_aggregate;
+pub mod bind_copy;
 pub mod bind_expr;
 pub mod bind_query;
 pub mod binder;
 pub mod catalog;
 mod checkpointer;
 pub mod context;
+pub mod copy;
 pub mod engine;
 pub mod exec;
 pub mod executor;
@@ -62,5 +64,5 @@ pub mod types;
 pub mod vacuum;
 
 pub use engine::{Engine, EngineOptions};
-pub use result::{Notice, ResultColumn, StatementResult};
+pub use result::{CopyResponse, Notice, ResultColumn, StatementResult};
 pub use session::{PreparedStatement, Session, TransactionStatus};

@@ -50,6 +50,11 @@ impl Params {
         }
     }
 
+    /// The types once preparing is over: one nothing typed is `text`.
+    pub fn finished_types(self) -> Vec<DataType> {
+        self.types.into_iter().map(|t| if t == DataType::Unknown { DataType::Text } else { t }).collect()
+    }
+
     /// What `$n` (`placeholder` is its text) binds to.
     pub fn bind(&self, placeholder: &str) -> Result<Expr> {
         let undefined = || DbError::sql(SqlState::UndefinedParameter, format!("there is no parameter {placeholder}"));
@@ -96,7 +101,7 @@ pub fn inferred_types(stmt: &Statement, declared: &Params) -> Vec<DataType> {
         Statement::Delete { filter, .. } => filter.iter().for_each(|e| walk_expr(e, &mut note)),
         _ => {}
     }
-    found.types.into_iter().map(|t| if t == DataType::Unknown { DataType::Text } else { t }).collect()
+    found.finished_types()
 }
 
 fn walk_rel(rel: &Rel, note: &mut impl FnMut(&Expr)) {

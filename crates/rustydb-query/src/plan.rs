@@ -87,6 +87,24 @@ pub enum InsertSource {
 pub enum Statement {
     /// SELECT (and VALUES, and set operations).
     Select(QueryPlan),
+    /// `ALTER TABLE ... ADD [CONSTRAINT name] PRIMARY KEY | UNIQUE (columns)`.
+    AddKey {
+        /// The table (locked ACCESS EXCLUSIVE).
+        table: TableDef,
+        /// The constraint's name, if given.
+        name: Option<String>,
+        /// Key column positions.
+        columns: Vec<usize>,
+        /// PRIMARY KEY rather than UNIQUE.
+        primary: bool,
+    },
+    /// `COPY ... TO STDOUT`: the query's rows in a COPY format.
+    CopyTo {
+        /// The rows.
+        plan: QueryPlan,
+        /// Format and options.
+        options: crate::copy::CopyOptions,
+    },
     /// INSERT.
     Insert {
         /// Target.
@@ -255,6 +273,7 @@ impl Statement {
                 | Statement::DropView { .. }
                 | Statement::CreateIndex { .. }
                 | Statement::DropIndex { .. }
+                | Statement::AddKey { .. }
         )
     }
 
@@ -262,6 +281,8 @@ impl Statement {
     pub fn command_name(&self) -> &'static str {
         match self {
             Statement::Select(_) => "SELECT",
+            Statement::CopyTo { .. } => "COPY",
+            Statement::AddKey { .. } => "ALTER TABLE",
             Statement::Insert { .. } => "INSERT",
             Statement::Update { .. } => "UPDATE",
             Statement::Delete { .. } => "DELETE",

@@ -196,6 +196,7 @@ mod tests {
             descending: vec![false],
             unique,
             method: IndexMethod::Hash,
+            primary: false,
         };
         t.indexes = vec![index(30000, false), index(30001, true)];
         let v = Expr::Column { index: 1, ty: DataType::Float8 };

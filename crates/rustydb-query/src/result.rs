@@ -51,6 +51,25 @@ pub struct StatementResult {
     pub rows: Vec<Vec<Value>>,
     /// Notices raised while running it.
     pub notices: Vec<Notice>,
+    /// For COPY: the data to send, or the start of data to receive.
+    pub copy: Option<CopyResponse>,
+}
+
+/// What a COPY statement asks of the wire layer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CopyResponse {
+    /// `COPY ... TO STDOUT`: the data, one chunk per row (a CSV header is the first).
+    Out {
+        /// Fields per row.
+        columns: usize,
+        /// The encoded rows.
+        data: Vec<Vec<u8>>,
+    },
+    /// `COPY ... FROM STDIN` began: the session waits for data ([`crate::Session::copy_data`]).
+    In {
+        /// Fields per row.
+        columns: usize,
+    },
 }
 
 impl StatementResult {

@@ -67,7 +67,45 @@ fn tokenize(sql: &str) -> Result<Vec<TokenWithSpan>> {
         .tokenize_with_location()
         .map_err(|e| syntax_error(ParserError::TokenizerError(e.to_string())))?;
     check_operator_chains(&tokens)?;
+    let mut tokens = tokens;
+    copy_option_booleans(&mut tokens);
     Ok(tokens)
+}
+
+/// PostgreSQL's COPY options take `on`/`off` for booleans (`WITH (FREEZE on)`, which pgbench
+/// sends), which sqlparser reads only as TRUE/FALSE: inside a COPY statement's parenthesised
+/// option list they are rewritten.
+fn copy_option_booleans(tokens: &mut [TokenWithSpan]) {
+    let is_word = |t: &Token, word: &str| matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(word));
+    let mut in_copy = false;
+    let mut first = true;
+    let mut depth = 0usize;
+    for t in tokens.iter_mut() {
+        match &t.token {
+            Token::Whitespace(_) => continue,
+            Token::SemiColon => {
+                (in_copy, first, depth) = (false, true, 0);
+                continue;
+            }
+            Token::LParen => depth += 1,
+            Token::RParen => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if first {
+            in_copy = is_word(&t.token, "copy");
+            first = false;
+        }
+        if in_copy && depth == 1 {
+            let replacement = if is_word(&t.token, "on") {
+                "TRUE"
+            } else if is_word(&t.token, "off") {
+                "FALSE"
+            } else {
+                continue;
+            };
+            t.token = Token::make_keyword(replacement);
+        }
+    }
 }
 
 fn parse_tokens(tokens: Vec<TokenWithSpan>) -> Result<Vec<ast::Statement>> {

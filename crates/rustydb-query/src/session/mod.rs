@@ -16,6 +16,8 @@
 //! sent in one query string (with no transaction control among them) share one implicit
 //! transaction, as in PostgreSQL: an error in the third rolls back the first two.
 
+mod copy_in;
+
 use crate::bind_expr;
 use crate::binder;
 use crate::context::ExecContext;
@@ -77,6 +79,8 @@ pub struct Session {
     settings: SessionSettings,
     /// Inside a transaction block: what its end does to the settings.
     block_settings: Option<BlockSettings>,
+    /// A COPY FROM STDIN waiting for data.
+    copy: Option<copy_in::CopyIn>,
 }
 
 /// Settings are transactional, as PostgreSQL's: a `SET` inside a block lasts if the block
@@ -102,6 +106,7 @@ impl Session {
             state: State::Idle,
             settings: SessionSettings::default(),
             block_settings: None,
+            copy: None,
         }
     }
 
@@ -218,6 +223,11 @@ impl Session {
             let mut ctx = ExecContext::new(&s.engine, txn, snapshot, &s.user, &s.database);
             ctx.in_block = in_block;
             ctx.params = params.clone();
+            if crate::bind_copy::is_copy_from_stdin(stmt) {
+                // Checked now (table, columns, options), as PostgreSQL checks it at Parse.
+                crate::bind_copy::bind_copy_from(&mut ctx, stmt)?;
+                return Ok((ctx.params.clone().finished_types(), None));
+            }
             let bound = binder::bind(&mut ctx, stmt)?;
             let columns = match &bound {
                 Statement::Select(plan) => Some(plan.columns.clone()),
@@ -396,6 +406,12 @@ impl Session {
     }
 
     fn run(&mut self, stmt: &ast::Statement, params: &Params) -> Result<StatementResult> {
+        if self.copy.is_some() {
+            return Err(DbError::sql(SqlState::ProtocolViolation, "a statement arrived during COPY FROM STDIN"));
+        }
+        if crate::bind_copy::is_copy_from_stdin(stmt) {
+            return self.start_copy_in(stmt);
+        }
         if let Some(control) = binder::bind_transaction_control(stmt)? {
             return self.control(control);
         }
@@ -628,14 +644,14 @@ impl Session {
                 .into_iter()
                 .map(|(k, v)| vec![Value::Text(k), Value::Text(v), Value::Text(String::new())])
                 .collect();
-            return Ok(StatementResult { tag: "SHOW".into(), columns: Some(columns), rows, notices: Vec::new() });
+            return Ok(StatementResult { tag: "SHOW".into(), columns: Some(columns), rows, ..Default::default() });
         }
         let value = self.settings.show(name, txn)?;
         Ok(StatementResult {
             tag: "SHOW".into(),
             columns: Some(columns),
             rows: vec![vec![Value::Text(value)]],
-            notices: Vec::new(),
+            ..Default::default()
         })
     }
 
@@ -747,6 +763,9 @@ fn in_failed_block() -> DbError {
 
 impl Drop for Session {
     fn drop(&mut self) {
+        if let Some(txn) = self.copy.take().and_then(|c| c.into_own()) {
+            self.engine.txn_manager().abort(txn);
+        }
         match std::mem::replace(&mut self.state, State::Idle) {
             State::InBlock { txn, .. } | State::Failed { open: Some((txn, _)) } => self.engine.txn_manager().abort(txn),
             State::Idle | State::Failed { open: None } => {}
