@@ -1,8 +1,9 @@
 //! One client connection: authentication at startup, then simple queries run through the
 //! connection's [`Session`].
 //!
-//! pgwire drives the connection state machine and calls these handlers; the session lives in
-//! a mutex that is only ever locked inside `spawn_blocking`, never across an `.await`.
+//! pgwire drives the connection state machine and calls these handlers. They run on the
+//! connection's own thread (see `server.rs`), so statements run inline; the session lives in a
+//! mutex that is never held across an `.await`.
 
 use crate::extended::ExtendedState;
 use crate::messages::{data_row, error_info, notice_info, row_description, server_parameters};
@@ -245,40 +246,23 @@ impl SimpleQueryHandler for Connection {
 }
 
 impl Connection {
-    /// Runs `work` on the session, on the blocking pool, and records the transaction status
-    /// it leaves. `None` before authentication.
-    pub(crate) async fn with_session<T: Send + 'static>(
-        &self,
-        work: impl FnOnce(&mut Session) -> T + Send + 'static,
-    ) -> PgWireResult<std::result::Result<T, String>> {
-        let session = self.session.clone();
-        let outcome = tokio::task::spawn_blocking(move || {
-            let mut guard = session.lock();
-            let session = guard.as_mut()?;
-            let out = work(session);
-            Some((out, session.transaction_status()))
-        })
-        .await;
-        match outcome {
-            Ok(Some((out, status))) => {
-                *self.status.lock() = status;
-                Ok(Ok(out))
-            }
-            Ok(None) => Err(fatal(&DbError::sql(SqlState::ProtocolViolation, "query before authentication"))),
-            Err(e) => {
-                *self.status.lock() = SessionStatus::Failed;
-                Ok(Err(format!("statement execution failed: {e}")))
-            }
-        }
+    /// Runs `work` on the session and records the transaction status it leaves. It runs
+    /// right here: the connection has a thread of its own (see `server.rs`), so blocking in
+    /// a statement holds up only this connection. `None` before authentication.
+    pub(crate) async fn with_session<T>(&self, work: impl FnOnce(&mut Session) -> T) -> PgWireResult<T> {
+        let mut guard = self.session.lock();
+        let Some(session) = guard.as_mut() else {
+            return Err(fatal(&DbError::sql(SqlState::ProtocolViolation, "query before authentication")));
+        };
+        let out = work(session);
+        *self.status.lock() = session.transaction_status();
+        Ok(out)
     }
 
     /// Runs a query string and returns its results and the session's transaction status
     /// afterwards.
     async fn run(&self, sql: String) -> PgWireResult<(Vec<Result<StatementResult>>, SessionStatus)> {
-        let results = match self.with_session(move |s| s.execute(&sql)).await? {
-            Ok(results) => results,
-            Err(e) => vec![Err(DbError::Internal(e))],
-        };
+        let results = self.with_session(move |s| s.execute(&sql)).await?;
         Ok((results, self.status()))
     }
 
@@ -288,8 +272,7 @@ impl Connection {
         sql: String,
         declared: Vec<DataType>,
     ) -> PgWireResult<Result<PreparedStatement>> {
-        let done = self.with_session(move |s| s.prepare(&sql, &declared)).await?;
-        Ok(done.map_err(DbError::Internal).and_then(|r| r))
+        self.with_session(move |s| s.prepare(&sql, &declared)).await
     }
 
     /// Executes a prepared statement with its parameter values (a portal's first Execute).
@@ -298,8 +281,7 @@ impl Connection {
         statement: Arc<PreparedStatement>,
         params: Vec<Value>,
     ) -> PgWireResult<Result<StatementResult>> {
-        let done = self.with_session(move |s| s.execute_prepared(&statement, params)).await?;
-        Ok(done.map_err(DbError::Internal).and_then(|r| r))
+        self.with_session(move |s| s.execute_prepared(&statement, params)).await
     }
 
     /// The session's transaction status after its last statement.

@@ -57,7 +57,7 @@ impl Connection {
             return Ok(());
         }
         let outcome = self.with_session(move |s: &mut Session| s.copy_data(&data)).await?;
-        self.copy_outcome(outcome.map_err(DbError::Internal).and_then(|r| r))
+        self.copy_outcome(outcome)
     }
 
     fn copy_outcome<T>(&self, outcome: Result<T, DbError>) -> PgWireResult<T> {
@@ -103,7 +103,7 @@ impl CopyHandler for Connection {
     {
         self.flush_copy().await?;
         let outcome = self.with_session(Session::copy_done).await?;
-        let result = self.copy_outcome(outcome.map_err(DbError::Internal).and_then(|r| r));
+        let result = self.copy_outcome(outcome);
         client.set_transaction_status(wire_status(self.status()));
         let result = result?;
         client.send(PgWireBackendMessage::CommandComplete(CommandComplete::new(result.tag))).await?;
@@ -119,8 +119,7 @@ impl CopyHandler for Connection {
         self.copy_buffer.lock().clear();
         let message = fail.message;
         let error = match self.with_session(move |s: &mut Session| s.copy_fail(&message)).await {
-            Ok(Ok(error)) => error,
-            Ok(Err(e)) => DbError::Internal(e),
+            Ok(error) => error,
             Err(e) => return e,
         };
         client.set_transaction_status(wire_status(self.status()));

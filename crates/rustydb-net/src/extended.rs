@@ -6,6 +6,9 @@
 //! first Execute. Its rows are kept and handed out `max_rows` at a time (PortalSuspended in
 //! between), so a client may fetch a large result in pieces.
 //!
+//! Replies are buffered and written when the client sends Sync or Flush (or the buffer
+//! fills), as PostgreSQL does: a Bind/Describe/Execute/Sync round trip is one write, not four.
+//!
 //! Errors: a handler returns the error, pgwire sends it and discards messages until Sync, as
 //! PostgreSQL does; Sync then answers ReadyForQuery with the session's real transaction status.
 //!
@@ -78,7 +81,7 @@ impl Connection {
     /// Fails the session's transaction block (if any) after an error found here.
     async fn fail_block(&self) -> PgWireResult<()> {
         if self.status() == SessionStatus::InBlock {
-            let _ = self.with_session(Session::fail).await?;
+            self.with_session(Session::fail).await?;
         }
         Ok(())
     }
@@ -230,7 +233,7 @@ impl ExtendedQueryHandler for Connection {
             .map_err(|e| user_error(&e))?;
         let prepared = self.prepare(message.query, declared).await?.map_err(|e| user_error(&e))?;
         self.extended.lock().statements.insert(name, Arc::new(prepared));
-        client.send(PgWireBackendMessage::ParseComplete(ParseComplete::new())).await?;
+        client.feed(PgWireBackendMessage::ParseComplete(ParseComplete::new())).await?;
         Ok(())
     }
 
@@ -244,7 +247,7 @@ impl ExtendedQueryHandler for Connection {
             self.fail_block().await?;
             return Err(user_error(&e));
         }
-        client.send(PgWireBackendMessage::BindComplete(BindComplete::new())).await?;
+        client.feed(PgWireBackendMessage::BindComplete(BindComplete::new())).await?;
         Ok(())
     }
 
@@ -287,9 +290,9 @@ impl ExtendedQueryHandler for Connection {
                 for (field, format) in description.fields.iter_mut().zip(formats) {
                     field.format_code = format;
                 }
-                client.send(PgWireBackendMessage::RowDescription(description)).await?;
+                client.feed(PgWireBackendMessage::RowDescription(description)).await?;
             }
-            None => client.send(PgWireBackendMessage::NoData(NoData::new())).await?,
+            None => client.feed(PgWireBackendMessage::NoData(NoData::new())).await?,
         }
         Ok(())
     }
@@ -307,7 +310,7 @@ impl ExtendedQueryHandler for Connection {
             return Err(user_error(&Self::no_portal(&name)));
         };
         if empty {
-            client.send(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new())).await?;
+            client.feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new())).await?;
             return Ok(());
         }
         let max_rows = usize::try_from(message.max_rows).unwrap_or(0);
@@ -330,8 +333,8 @@ impl ExtendedQueryHandler for Connection {
             }
         }
         match fetched.tag {
-            Some(tag) => client.send(PgWireBackendMessage::CommandComplete(CommandComplete::new(tag))).await?,
-            None => client.send(PgWireBackendMessage::PortalSuspended(PortalSuspended::new())).await?,
+            Some(tag) => client.feed(PgWireBackendMessage::CommandComplete(CommandComplete::new(tag))).await?,
+            None => client.feed(PgWireBackendMessage::PortalSuspended(PortalSuspended::new())).await?,
         }
         Ok(())
     }
@@ -387,7 +390,7 @@ impl ExtendedQueryHandler for Connection {
                 other => return Err(PgWireError::InvalidTargetType(other)),
             }
         }
-        client.send(PgWireBackendMessage::CloseComplete(CloseComplete::new())).await?;
+        client.feed(PgWireBackendMessage::CloseComplete(CloseComplete::new())).await?;
         Ok(())
     }
 

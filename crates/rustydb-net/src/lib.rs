@@ -7,20 +7,21 @@
 //! [`Session`](rustydb_query::Session), and exact transaction status in ReadyForQuery.
 //!
 //! ```text
-//!  TcpListener ─accept─► process_socket (pgwire) ─► Connection
-//!                                                      ├─ on_startup: Authenticator → Session
-//!                                                      ├─ on_query: spawn_blocking(session.execute)
-//!                                                      │    → RowDescription, DataRow*, CommandComplete,
-//!                                                      │      NoticeResponse, ErrorResponse, ReadyForQuery
-//!                                                      └─ on_parse/bind/describe/execute/close/sync
-//!                                                           (extended.rs): session.prepare at Parse,
-//!                                                           parameters decoded at Bind (formats.rs),
-//!                                                           session.execute_prepared at first Execute
+//!  TcpListener ─accept─► its own thread: process_socket (pgwire) ─► Connection
+//!                                                                  ├─ on_startup: Authenticator → Session
+//!                                                                  ├─ on_query: session.execute
+//!                                                                  │    → RowDescription, DataRow*, CommandComplete,
+//!                                                                  │      NoticeResponse, ErrorResponse, ReadyForQuery
+//!                                                                  └─ on_parse/bind/describe/execute/close/sync
+//!                                                                       (extended.rs): session.prepare at Parse,
+//!                                                                       parameters decoded at Bind (formats.rs),
+//!                                                                       session.execute_prepared at first Execute
 //! ```
 //!
 //! ## Invariants
-//! - Statements run on the blocking pool (`spawn_blocking`): they read pages and fsync, which
-//!   must never happen on a runtime worker. No lock is held across an `.await`.
+//! - Each connection has a thread of its own with a single-threaded runtime (`server.rs`), so
+//!   its statements run inline: they read pages and fsync, which stalls only that connection.
+//!   The listener's shared runtime never runs a statement. No lock is held across an `.await`.
 //! - A client error never ends the connection; a malformed startup packet ends only its own.
 //!
 //! ## What it must never know
