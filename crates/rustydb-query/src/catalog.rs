@@ -261,11 +261,38 @@ pub fn find_table_by_id(ctx: &mut ExecContext<'_>, id: TableId) -> Result<Option
     find_table(ctx, &text(&row[1])?)
 }
 
-/// The table called `name`, if it exists.
+/// The table called `name`, if it exists: from the catalog cache when it holds it (see
+/// `catalog_cache.rs`), otherwise read from the catalog (and cached).
 pub fn find_table(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<TableDef>> {
     if let Some(t) = system_tables().iter().find(|t| t.name == name).cloned() {
         return Ok(Some(t));
     }
+    if ctx.txn.catalog_changed {
+        return read_table(ctx, name);
+    }
+    let cache = ctx.engine.catalog_cache().clone();
+    if let Some(t) = cache.table(name) {
+        return Ok(Some(TableDef::clone(&t)));
+    }
+    let generation = cache.generation();
+    let found = read_table(ctx, name)?;
+    if let Some(t) = &found {
+        cache.insert(generation, std::sync::Arc::new(t.clone()));
+    }
+    Ok(found)
+}
+
+/// Notes that the context's transaction changes the catalog: it reads the catalog itself from
+/// now on, and its commit makes the cache's entries stale. Every change registers the hook
+/// again, as a rolled-back savepoint takes the hooks registered after it with it.
+fn changing(ctx: &mut ExecContext<'_>) {
+    ctx.txn.catalog_changed = true;
+    let cache = ctx.engine.catalog_cache().clone();
+    ctx.txn.on_commit(move || cache.invalidate());
+}
+
+/// Reads the definition of table `name` from the catalog.
+fn read_table(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<TableDef>> {
     let tables = access::scan(ctx, system(System::Tables))?;
     let Some((_, row)) = tables.into_iter().find(|(_, r)| r[1] == Value::Text(name.into())) else {
         return Ok(None);
@@ -363,6 +390,7 @@ pub fn find_index(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<IndexD
 
 /// Records a new index in the catalog (in the context's transaction).
 pub fn create_index(ctx: &mut ExecContext<'_>, index: &IndexDef) -> Result<()> {
+    changing(ctx);
     let columns: Vec<String> = index
         .columns
         .iter()
@@ -387,6 +415,7 @@ pub fn create_index(ctx: &mut ExecContext<'_>, index: &IndexDef) -> Result<()> {
 
 /// Removes an index's catalog row (in the context's transaction).
 pub fn drop_index(ctx: &mut ExecContext<'_>, index: &IndexDef) -> Result<()> {
+    changing(ctx);
     let sys = system(System::Indexes);
     let id = Value::Int4(index.id.0 as i32);
     for (tid, row) in access::scan(ctx, sys)? {
@@ -457,6 +486,7 @@ pub fn find_view(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<(TupleI
 
 /// Records a new view (in the context's transaction).
 pub fn create_view(ctx: &mut ExecContext<'_>, view: &ViewDef) -> Result<()> {
+    changing(ctx);
     let columns = view.columns.join(&NAME_SEPARATOR.to_string());
     let row = [Value::Text(view.name.clone()), Value::Text(view.definition.clone()), Value::Text(columns)];
     access::insert_raw(ctx, system(System::Views), &row)?;
@@ -465,12 +495,14 @@ pub fn create_view(ctx: &mut ExecContext<'_>, view: &ViewDef) -> Result<()> {
 
 /// Removes a view's catalog row (in the context's transaction).
 pub fn drop_view(ctx: &mut ExecContext<'_>, tid: TupleId) -> Result<()> {
+    changing(ctx);
     access::delete(ctx, system(System::Views), tid)?;
     Ok(())
 }
 
 /// Records a new table in the catalog (in the context's transaction).
 pub fn create_table(ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<()> {
+    changing(ctx);
     let pk: Vec<String> = table.primary_key.iter().map(usize::to_string).collect();
     let id = Value::Int4(table.id.0 as i32);
     access::insert_raw(
@@ -499,6 +531,7 @@ pub fn create_table(ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<()> {
 
 /// Marks column `position` of `table` NOT NULL (in the context's transaction).
 pub fn set_not_null(ctx: &mut ExecContext<'_>, table: &TableDef, position: usize) -> Result<()> {
+    changing(ctx);
     let sys = system(System::Columns);
     let (id, pos) = (Value::Int4(table.id.0 as i32), Value::Int4(position as i32));
     for (tid, mut row) in access::scan(ctx, sys)? {
@@ -513,6 +546,7 @@ pub fn set_not_null(ctx: &mut ExecContext<'_>, table: &TableDef, position: usize
 
 /// Removes a table's catalog rows (in the context's transaction).
 pub fn drop_table(ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<()> {
+    changing(ctx);
     let id = Value::Int4(table.id.0 as i32);
     for sys in [system(System::Tables), system(System::Columns)] {
         for (tid, row) in access::scan(ctx, sys)? {

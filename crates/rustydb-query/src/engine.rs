@@ -106,9 +106,16 @@ pub struct Engine {
     autovacuum: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// Tells the checkpointer thread to stop (set when the engine is dropped).
     checkpointer_stop: Arc<(Mutex<bool>, Condvar)>,
+    /// Committed table definitions (shared with the commit hooks of catalog changes).
+    catalog_cache: Arc<crate::catalog_cache::CatalogCache>,
 }
 
 impl Engine {
+    /// The catalog cache.
+    pub fn catalog_cache(&self) -> &Arc<crate::catalog_cache::CatalogCache> {
+        &self.catalog_cache
+    }
+
     /// Opens (creating and bootstrapping if new) the data directory `dir`.
     pub fn open(dir: &Path, options: &EngineOptions) -> Result<Arc<Engine>> {
         let storage = Arc::new(StorageEngine::open_with(dir, options.storage.clone())?);
@@ -125,6 +132,7 @@ impl Engine {
             activity: Activity::new(options.autovacuum.clone()),
             autovacuum: Mutex::new(None),
             checkpointer_stop: Arc::new((Mutex::new(false), Condvar::new())),
+            catalog_cache: Arc::default(),
         });
         engine.tm.untrack_files_below(FileId(catalog::FIRST_USER_TABLE));
         let marker = dir.join(BOOTSTRAP_MARKER);

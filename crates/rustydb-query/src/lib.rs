@@ -42,6 +42,7 @@ pub mod bind_expr;
 pub mod bind_query;
 pub mod binder;
 pub mod catalog;
+pub mod catalog_cache;
 mod checkpointer;
 pub mod context;
 pub mod copy;

@@ -65,6 +65,9 @@ pub struct Transaction {
     pub wait: LockWait,
     /// When it began, in microseconds since 2000-01-01 UTC (what `now()` returns in it).
     start_time: i64,
+    /// Set by the layer above when the transaction changes its catalog: it then reads the
+    /// catalog itself rather than through a cache of the committed state.
+    pub catalog_changed: bool,
 }
 
 /// One savepoint's frame.
@@ -174,8 +177,10 @@ impl Transaction {
         self.drop_files.push((self.savepoints.len(), file));
     }
 
-    /// Runs `hook` when (and only if) the transaction commits, before its dropped files are
-    /// removed: the layer above closes what it holds open of them.
+    /// Runs `hook` when (and only if) the transaction commits: after its outcome is recorded,
+    /// before its locks are released (so a transaction that waited for one of them sees what
+    /// the hook did) and before its dropped files are removed (the layer above closes what it
+    /// holds open of them).
     pub fn on_commit(&mut self, hook: impl FnOnce() + Send + 'static) {
         self.on_commit.push((self.savepoints.len(), CommitHook(Box::new(hook))));
     }
@@ -345,6 +350,7 @@ impl TxnManager {
             on_commit: Vec::new(),
             wait: LockWait::default(),
             start_time: rustydb_foundation::datetime::now(),
+            catalog_changed: false,
         }
     }
 
@@ -399,11 +405,11 @@ impl TxnManager {
         }
         if !txn.wrote {
             self.status.write().commit_all(&txn.mine);
+            txn.on_commit.into_iter().for_each(|(_, hook)| (hook.0)());
             self.locks.release_all(txn.id);
             if serializable {
                 self.ssi.lock().committed(txn.id);
             }
-            txn.on_commit.into_iter().for_each(|(_, hook)| (hook.0)());
             return Ok(());
         }
         let drop_files: Vec<FileId> = txn.drop_files.iter().map(|(_, f)| *f).collect();
@@ -419,15 +425,16 @@ impl TxnManager {
             }
             return Err(e);
         }
-        // The status first: a waiter woken by the release must find the outcome.
+        // The status first: a waiter woken by the release must find the outcome, and what
+        // the hooks change (caches of the committed state) too.
         self.status.write().commit_all(&txn.mine);
         drop(barrier);
+        for (_, hook) in txn.on_commit {
+            (hook.0)();
+        }
         self.locks.release_all(txn.id);
         if serializable {
             self.ssi.lock().committed(txn.id);
-        }
-        for (_, hook) in txn.on_commit {
-            (hook.0)();
         }
         for file in drop_files {
             self.storage.remove_file(file)?;

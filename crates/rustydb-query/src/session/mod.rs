@@ -868,4 +868,40 @@ mod tests {
         let show = s.prepare("SHOW transaction isolation level", &[]).unwrap();
         assert_eq!(show.columns.unwrap()[0].name, "transaction_isolation");
     }
+
+    #[test]
+    fn cached_table_definitions_follow_committed_catalog_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open(dir.path(), &EngineOptions::with_pool_pages(64)).unwrap();
+        let mut a = engine.session("rustydb", "rustydb");
+        let mut b = engine.session("rustydb", "rustydb");
+        let ok = |s: &mut Session, sql: &str| s.execute(sql).pop().unwrap().unwrap();
+        ok(&mut a, "CREATE TABLE t (k INT)");
+        ok(&mut a, "INSERT INTO t VALUES (1)");
+        ok(&mut b, "SELECT k FROM t");
+        // A key added in a block: B's insert waits for A's lock, then must see the key.
+        ok(&mut a, "BEGIN");
+        ok(&mut a, "ALTER TABLE t ADD PRIMARY KEY (k)");
+        std::thread::scope(|scope| {
+            let waiter = scope.spawn(|| b.execute("INSERT INTO t VALUES (1)").pop().unwrap());
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            ok(&mut a, "COMMIT");
+            let err = waiter.join().unwrap().unwrap_err();
+            assert_eq!(err.sqlstate(), SqlState::UniqueViolation, "the insert used a stale definition");
+        });
+        // A table dropped and created again with other columns.
+        ok(&mut a, "DROP TABLE t");
+        ok(&mut a, "CREATE TABLE t (x TEXT, y INT)");
+        ok(&mut b, "INSERT INTO t VALUES ('a', 2)");
+        assert_eq!(ok(&mut b, "SELECT y FROM t").rows, [vec![Value::Int4(2)]]);
+        // A change rolled back leaves the others' view alone; the changer sees its own.
+        ok(&mut a, "BEGIN");
+        ok(&mut a, "ALTER TABLE t ADD UNIQUE (y)");
+        assert_eq!(
+            a.execute("INSERT INTO t VALUES ('b', 2)").pop().unwrap().unwrap_err().sqlstate(),
+            SqlState::UniqueViolation
+        );
+        ok(&mut a, "ROLLBACK");
+        ok(&mut b, "INSERT INTO t VALUES ('b', 2)");
+    }
 }
