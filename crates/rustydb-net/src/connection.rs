@@ -175,12 +175,8 @@ impl StartupHandler for Connection {
         }
         self.holds_slot.store(true, Ordering::Release);
         let peer = client.socket_addr().ip();
-        let auth = self.auth.clone();
-        let (u, d) = (user.clone(), database.clone());
-        let principal = tokio::task::spawn_blocking(move || auth.authenticate(&u, &d, peer))
-            .await
-            .map_err(|e| fatal(&DbError::Internal(format!("authentication task failed: {e}"))))?
-            .map_err(|e| fatal(&e))?;
+        // On the connection's own thread (see server.rs), so the catalog lookup runs inline.
+        let principal = self.auth.authenticate(&user, &database, peer).map_err(|e| fatal(&e))?;
         tracing::debug!(user = %principal.user, database = %principal.database, %peer, "connection authenticated");
         *self.session.lock() = Some(self.engine.session(&principal.user, &principal.database));
         let (pid, secret) = PID_GENERATOR.generate(&*client);
