@@ -47,6 +47,8 @@ pub enum SqlState {
     InvalidParameterValue,
     /// 22P02 invalid_text_representation
     InvalidTextRepresentation,
+    /// 2201B invalid_regular_expression
+    InvalidRegularExpression,
     /// 2BP01 dependent_objects_still_exist
     DependentObjectsStillExist,
     /// 22P04 bad_copy_file_format
@@ -179,6 +181,7 @@ impl SqlState {
             InvalidPrecedingOrFollowingSize => "22013",
             InvalidParameterValue => "22023",
             InvalidTextRepresentation => "22P02",
+            InvalidRegularExpression => "2201B",
             DependentObjectsStillExist => "2BP01",
             BadCopyFileFormat => "22P04",
             InvalidDatetimeFormat => "22007",

@@ -305,6 +305,10 @@ fn binary_op(op: &ast::BinaryOperator) -> Result<BinaryOp> {
         B::GtEq => BinaryOp::GtEq,
         B::And => BinaryOp::And,
         B::Or => BinaryOp::Or,
+        B::PGRegexMatch => BinaryOp::RegexMatch,
+        B::PGRegexIMatch => BinaryOp::RegexIMatch,
+        B::PGRegexNotMatch => BinaryOp::RegexNotMatch,
+        B::PGRegexNotIMatch => BinaryOp::RegexNotIMatch,
         other => return Err(DbError::unsupported(format!("the operator {other}"))),
     })
 }
@@ -327,6 +331,8 @@ pub fn binary(op: BinaryOp, left: Expr, right: Expr) -> Result<Expr> {
     let (lt, rt) = (left.data_type(), right.data_type());
     let ty = if op == BinaryOp::Concat {
         (lt.is_string() || rt.is_string()).then_some(DataType::Text)
+    } else if op.is_regex() {
+        (lt.is_string() && rt.is_string()).then_some(DataType::Bool)
     } else if op.is_comparison() {
         comparable(lt, rt).then_some(DataType::Bool)
     } else if lt == DataType::Date || rt == DataType::Date {
@@ -374,7 +380,7 @@ fn no_operator(lt: DataType, op: BinaryOp, rt: DataType) -> DbError {
 /// Gives an untyped literal on one side the other side's type.
 fn unify(left: Expr, right: Expr, op: BinaryOp) -> Result<(Expr, Expr)> {
     match (left.data_type(), right.data_type()) {
-        (DataType::Unknown, DataType::Unknown) if op.is_comparison() || op == BinaryOp::Concat => {
+        (DataType::Unknown, DataType::Unknown) if op.is_comparison() || op.is_regex() || op == BinaryOp::Concat => {
             Ok((coerce_unknown(left, DataType::Text)?, coerce_unknown(right, DataType::Text)?))
         }
         (DataType::Unknown, DataType::Unknown) => Err(DbError::sql(
@@ -388,7 +394,7 @@ fn unify(left: Expr, right: Expr, op: BinaryOp) -> Result<(Expr, Expr)> {
 }
 
 fn literal_target(other: DataType, op: BinaryOp) -> DataType {
-    if op == BinaryOp::Concat { DataType::Text } else { other }
+    if op == BinaryOp::Concat || op.is_regex() { DataType::Text } else { other }
 }
 
 /// Turns an untyped literal into a typed one (parsing its text now, so bad input is reported
@@ -532,6 +538,9 @@ fn function(f: &ast::Function, b: &mut QueryBinder<'_, '_>) -> Result<Expr> {
     }
     if let Some(now) = current_time(&name, &args, no_parens, b)? {
         return Ok(now);
+    }
+    if let Some(call) = crate::pg_catalog::bind_function(b.context(), &name, &args)? {
+        return Ok(call);
     }
     functions::resolve(&name, args, no_parens)
 }

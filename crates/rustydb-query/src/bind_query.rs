@@ -216,6 +216,11 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
         self.ctx.as_ref().map_or_else(rustydb_foundation::datetime::now, |c| c.txn.start_time())
     }
 
+    /// The catalog context, if the binder has one.
+    pub fn context(&mut self) -> Option<&mut ExecContext<'e>> {
+        self.ctx.as_deref_mut()
+    }
+
     /// What the parameter `$n` binds to (see [`crate::params`]).
     pub fn param(&self, placeholder: &str) -> Result<Expr> {
         self.params.bind(placeholder)
@@ -1164,6 +1169,9 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
             ast::TableFactor::Table { name, alias, args: None, with_hints, version: None, sample: None, .. }
                 if with_hints.is_empty() =>
             {
+                if let Some(catalog_name) = catalog_relation_name(name) {
+                    return self.catalog_relation(&catalog_name, alias.as_ref());
+                }
                 let table_name = crate::binder::table_name(name)?;
                 if name.0.len() == 1
                     && let Some(rel) = self.cte_reference(&table_name, alias.as_ref())?
@@ -1218,7 +1226,44 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
     }
 }
 
+/// The `pg_catalog` relation `name` names (`pg_class` or `pg_catalog.pg_class`), if any.
+fn catalog_relation_name(name: &ast::ObjectName) -> Option<String> {
+    let parts: Vec<String> = name.0.iter().filter_map(|p| p.as_ident().map(ident_name)).collect();
+    match parts.as_slice() {
+        [schema, n] if schema == "pg_catalog" => Some(n.clone()),
+        [n] if crate::pg_catalog::is_relation(n) => Some(n.clone()),
+        _ => None,
+    }
+}
+
 impl QueryBinder<'_, '_> {
+    /// A `pg_catalog` relation named in FROM: its rows, computed now from the catalog.
+    fn catalog_relation(&mut self, name: &str, alias: Option<&ast::TableAlias>) -> Result<Rel> {
+        if !crate::pg_catalog::is_relation(name) {
+            return Err(DbError::undefined_table(&format!("pg_catalog.{name}")));
+        }
+        let relation = self.ctx()?.with_catalog_snapshot(|ctx| crate::pg_catalog::relation(ctx, name))?;
+        let item_name = alias.map_or_else(|| name.to_string(), |a| ident_name(&a.name));
+        let renamed = alias.map(|a| a.columns.as_slice()).unwrap_or_default();
+        too_many_names(&format!("table \"{item_name}\""), relation.columns.len(), renamed.len())?;
+        let mut columns = Vec::with_capacity(relation.columns.len());
+        let mut output = Vec::with_capacity(relation.columns.len());
+        for (i, (column, ty)) in relation.columns.iter().enumerate() {
+            let column = renamed.get(i).map_or_else(|| column.to_string(), |r| ident_name(&r.name));
+            let id = self.new_column(format!("{item_name}.{column}"), *ty);
+            columns.push(ScopeColumn { name: column, id, ty: *ty, unqualified: true });
+            output.push(id);
+        }
+        self.add_item(ScopeItem { name: item_name, columns })?;
+        let types: Vec<DataType> = relation.columns.iter().map(|(_, t)| *t).collect();
+        let rows = relation
+            .rows
+            .into_iter()
+            .map(|row| row.into_iter().zip(&types).map(|(value, ty)| Expr::Literal { value, ty: *ty }).collect())
+            .collect();
+        Ok(Rel::Values { rows, output })
+    }
+
     /// A view named in FROM: its stored query, bound as a subquery in FROM with the view's
     /// name (or the alias) and column names.
     fn view(&mut self, name: &str, alias: Option<&ast::TableAlias>, tid: bool) -> Result<Rel> {

@@ -476,12 +476,16 @@ const NAME_SEPARATOR: char = '\u{0}';
 pub fn find_view(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<(TupleId, ViewDef)>> {
     for (tid, row) in access::scan(ctx, system(System::Views))? {
         if row[0] == Value::Text(name.into()) {
-            let columns = text(&row[2])?;
-            let columns = columns.split(NAME_SEPARATOR).filter(|c| !c.is_empty()).map(str::to_string).collect();
-            return Ok(Some((tid, ViewDef { name: name.into(), definition: text(&row[1])?, columns })));
+            return Ok(Some((tid, view_from_row(&row)?)));
         }
     }
     Ok(None)
+}
+
+fn view_from_row(row: &[Value]) -> Result<ViewDef> {
+    let columns = text(&row[2])?;
+    let columns = columns.split(NAME_SEPARATOR).filter(|c| !c.is_empty()).map(str::to_string).collect();
+    Ok(ViewDef { name: text(&row[0])?, definition: text(&row[1])?, columns })
 }
 
 /// Records a new view (in the context's transaction).
@@ -597,6 +601,33 @@ pub fn find_role(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<RoleDef
         superuser: r[1] == Value::Bool(true),
         can_login: r[2] == Value::Bool(true),
     }))
+}
+
+/// Every role, in the order they were created (the bootstrap superuser first).
+pub fn list_roles(ctx: &mut ExecContext<'_>) -> Result<Vec<RoleDef>> {
+    let mut roles = Vec::new();
+    for (_, r) in access::scan(ctx, system(System::Roles))? {
+        roles.push(RoleDef {
+            name: text(&r[0])?,
+            superuser: r[1] == Value::Bool(true),
+            can_login: r[2] == Value::Bool(true),
+        });
+    }
+    Ok(roles)
+}
+
+/// Every database: its name and its owner's name.
+pub fn list_databases(ctx: &mut ExecContext<'_>) -> Result<Vec<(String, String)>> {
+    let mut databases = Vec::new();
+    for (_, r) in access::scan(ctx, system(System::Databases))? {
+        databases.push((text(&r[0])?, text(&r[1])?));
+    }
+    Ok(databases)
+}
+
+/// Every view, with where its catalog row is.
+pub fn list_views(ctx: &mut ExecContext<'_>) -> Result<Vec<(TupleId, ViewDef)>> {
+    access::scan(ctx, system(System::Views))?.into_iter().map(|(tid, row)| Ok((tid, view_from_row(&row)?))).collect()
 }
 
 /// True if the database exists.

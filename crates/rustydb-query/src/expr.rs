@@ -43,6 +43,14 @@ pub enum BinaryOp {
     IsDistinctFrom,
     /// `IS NOT DISTINCT FROM`
     IsNotDistinctFrom,
+    /// `~`: matches the regular expression
+    RegexMatch,
+    /// `~*`: matches, ignoring case
+    RegexIMatch,
+    /// `!~`
+    RegexNotMatch,
+    /// `!~*`
+    RegexNotIMatch,
 }
 
 impl BinaryOp {
@@ -66,7 +74,17 @@ impl BinaryOp {
             Or => "OR",
             IsDistinctFrom => "IS DISTINCT FROM",
             IsNotDistinctFrom => "IS NOT DISTINCT FROM",
+            RegexMatch => "~",
+            RegexIMatch => "~*",
+            RegexNotMatch => "!~",
+            RegexNotIMatch => "!~*",
         }
+    }
+
+    /// True for the regular-expression match operators.
+    pub fn is_regex(self) -> bool {
+        use BinaryOp::*;
+        matches!(self, RegexMatch | RegexIMatch | RegexNotMatch | RegexNotIMatch)
     }
 
     /// True for the comparison operators.
@@ -465,6 +483,14 @@ pub(crate) fn binary(op: BinaryOp, l: Value, r: Value, ty: DataType) -> Result<V
     if op.is_comparison() {
         let ord = l.sql_cmp(&r).ok_or_else(|| DbError::Internal(format!("comparing {l:?} with {r:?}")))?;
         return Ok(Value::Bool(compare(op, ord)));
+    }
+    if op.is_regex() {
+        let (Value::Text(text), Value::Text(pattern)) = (&l, &r) else {
+            return Err(DbError::Internal("a regular expression match on non-text".into()));
+        };
+        let ci = matches!(op, BinaryOp::RegexIMatch | BinaryOp::RegexNotIMatch);
+        let negated = matches!(op, BinaryOp::RegexNotMatch | BinaryOp::RegexNotIMatch);
+        return Ok(Value::Bool(crate::regex_match::is_match(text, pattern, ci)? != negated));
     }
     match op {
         BinaryOp::Concat => {

@@ -1,0 +1,345 @@
+//! The `pg_catalog` relations and functions that psql and drivers read, computed from
+//! RustyDB's own catalog when a query names them.
+//!
+//! RustyDB keeps its catalog in its own system tables (`rustydb_tables`, ...); PostgreSQL's
+//! tools expect `pg_class`, `pg_namespace` and the rest with PostgreSQL's column names and
+//! codes. Each is built as a VALUES list at bind time, from the committed catalog, so a
+//! tool's query (with its joins, filters and CASEs) runs through the ordinary engine.
+//! Relations are looked up in `pg_catalog` first, as PostgreSQL's search path does.
+//!
+//! Object ids: a table's id is its oid; an index's is its id, and the primary key declared by
+//! CREATE TABLE has the table's id with bit 30 set (its file id); a view's is derived from its
+//! catalog row. The bootstrap superuser is role 10, as in PostgreSQL, and every object is
+//! owned by it (ownership comes with privileges).
+
+use crate::catalog::{self, INDEX_FILES, IndexMethod};
+use crate::context::ExecContext;
+use crate::expr::{BinaryOp, Expr};
+use rustydb_foundation::{DataType, DbError, Result, Value};
+
+/// `pg_catalog`'s namespace oid.
+pub const PG_CATALOG_NAMESPACE: i32 = 11;
+/// `public`'s namespace oid.
+pub const PUBLIC_NAMESPACE: i32 = 2200;
+/// The bootstrap superuser's role oid.
+pub const BOOTSTRAP_SUPERUSER: i32 = 10;
+/// The first oid of other roles.
+const FIRST_ROLE: i32 = 16_384;
+/// The bit that marks a view's oid.
+const VIEW_OIDS: u32 = 1 << 29;
+
+const AM_HEAP: i32 = 2;
+const AM_BTREE: i32 = 403;
+const AM_HASH: i32 = 405;
+const AM_LSM: i32 = 4_000;
+
+/// A catalog relation's columns and rows.
+#[derive(Debug)]
+pub struct Relation {
+    /// Column names and types.
+    pub columns: Vec<(&'static str, DataType)>,
+    /// The rows.
+    pub rows: Vec<Vec<Value>>,
+}
+
+/// The relations this module provides.
+const RELATIONS: [&str; 7] = ["pg_namespace", "pg_class", "pg_am", "pg_index", "pg_database", "pg_roles", "pg_user"];
+
+/// True if `name` is a relation of `pg_catalog` RustyDB provides.
+pub fn is_relation(name: &str) -> bool {
+    RELATIONS.contains(&name)
+}
+
+fn text(s: &str) -> Value {
+    Value::Text(s.to_string())
+}
+
+fn oid(v: u32) -> Value {
+    Value::Int4(v as i32)
+}
+
+/// The rows of relation `name` (one of [`RELATIONS`]).
+pub fn relation(ctx: &mut ExecContext<'_>, name: &str) -> Result<Relation> {
+    use DataType::{Bool, Float4, Int2, Int4, Text, TimestampTz};
+    let rel = |columns: Vec<(&'static str, DataType)>, rows| Relation { columns, rows };
+    Ok(match name {
+        "pg_namespace" => rel(
+            vec![("oid", Int4), ("nspname", Text), ("nspowner", Int4), ("nspacl", Text)],
+            [
+                (PG_CATALOG_NAMESPACE, "pg_catalog"),
+                (99, "pg_toast"),
+                (PUBLIC_NAMESPACE, "public"),
+                (13_000, "information_schema"),
+            ]
+            .into_iter()
+            .map(|(id, n)| vec![Value::Int4(id), text(n), Value::Int4(BOOTSTRAP_SUPERUSER), Value::Null])
+            .collect(),
+        ),
+        "pg_am" => rel(
+            vec![("oid", Int4), ("amname", Text), ("amtype", Text)],
+            [(AM_HEAP, "heap", "t"), (AM_BTREE, "btree", "i"), (AM_HASH, "hash", "i"), (AM_LSM, "lsm", "i")]
+                .into_iter()
+                .map(|(id, n, t)| vec![Value::Int4(id), text(n), text(t)])
+                .collect(),
+        ),
+        "pg_class" => rel(
+            vec![
+                ("oid", Int4),
+                ("relname", Text),
+                ("relnamespace", Int4),
+                ("relkind", Text),
+                ("relowner", Int4),
+                ("relam", Int4),
+                ("relpages", Int4),
+                ("reltuples", Float4),
+                ("relhasindex", Bool),
+                ("relpersistence", Text),
+                ("relnatts", Int2),
+                ("relchecks", Int2),
+                ("relhasrules", Bool),
+                ("relhastriggers", Bool),
+                ("relrowsecurity", Bool),
+                ("relforcerowsecurity", Bool),
+                ("relispartition", Bool),
+                ("reltablespace", Int4),
+                ("reloftype", Int4),
+                ("relreplident", Text),
+                ("reltoastrelid", Int4),
+                ("relacl", Text),
+                ("reloptions", Text),
+            ],
+            class_rows(ctx)?,
+        ),
+        "pg_index" => rel(
+            vec![
+                ("indexrelid", Int4),
+                ("indrelid", Int4),
+                ("indnatts", Int2),
+                ("indisunique", Bool),
+                ("indisprimary", Bool),
+                ("indisclustered", Bool),
+                ("indisvalid", Bool),
+                ("indisreplident", Bool),
+                ("indkey", Text),
+            ],
+            index_rows(ctx)?,
+        ),
+        "pg_database" => rel(
+            vec![
+                ("oid", Int4),
+                ("datname", Text),
+                ("datdba", Int4),
+                ("encoding", Int4),
+                ("datlocprovider", Text),
+                ("datistemplate", Bool),
+                ("datallowconn", Bool),
+                ("datconnlimit", Int4),
+                ("datcollate", Text),
+                ("datctype", Text),
+                ("daticulocale", Text),
+                ("datacl", Text),
+            ],
+            database_rows(ctx)?,
+        ),
+        "pg_roles" | "pg_user" => {
+            let roles = catalog::list_roles(ctx)?;
+            let rows = roles
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    vec![
+                        text(&r.name),
+                        Value::Bool(r.superuser),
+                        Value::Bool(true),
+                        Value::Bool(r.superuser),
+                        Value::Bool(r.superuser),
+                        Value::Bool(r.can_login),
+                        Value::Bool(false),
+                        Value::Bool(r.superuser),
+                        Value::Int4(-1),
+                        Value::Null,
+                        Value::Int4(role_oid(i)),
+                    ]
+                })
+                .collect();
+            rel(
+                vec![
+                    ("rolname", Text),
+                    ("rolsuper", Bool),
+                    ("rolinherit", Bool),
+                    ("rolcreaterole", Bool),
+                    ("rolcreatedb", Bool),
+                    ("rolcanlogin", Bool),
+                    ("rolreplication", Bool),
+                    ("rolbypassrls", Bool),
+                    ("rolconnlimit", Int4),
+                    ("rolvaliduntil", TimestampTz),
+                    ("oid", Int4),
+                ],
+                rows,
+            )
+        }
+        other => return Err(DbError::Internal(format!("no catalog relation {other}"))),
+    })
+}
+
+/// The oid of the `i`th role (in creation order).
+fn role_oid(i: usize) -> i32 {
+    if i == 0 { BOOTSTRAP_SUPERUSER } else { FIRST_ROLE + i as i32 - 1 }
+}
+
+fn am_of(method: IndexMethod) -> i32 {
+    match method {
+        IndexMethod::BTree => AM_BTREE,
+        IndexMethod::Hash => AM_HASH,
+        IndexMethod::Lsm => AM_LSM,
+    }
+}
+
+fn class_row(id: u32, name: &str, namespace: i32, kind: &str, am: i32, has_index: bool, columns: usize) -> Vec<Value> {
+    vec![
+        oid(id),
+        text(name),
+        Value::Int4(namespace),
+        text(kind),
+        Value::Int4(BOOTSTRAP_SUPERUSER),
+        Value::Int4(am),
+        Value::Int4(0),
+        Value::Float4(-1.0),
+        Value::Bool(has_index),
+        text("p"),
+        Value::Int2(columns as i16),
+        Value::Int2(0),
+        Value::Bool(false),
+        Value::Bool(false),
+        Value::Bool(false),
+        Value::Bool(false),
+        Value::Bool(false),
+        Value::Int4(0),
+        Value::Int4(0),
+        text(if kind == "r" { "d" } else { "n" }),
+        Value::Int4(0),
+        Value::Null,
+        Value::Null,
+    ]
+}
+
+fn class_rows(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
+    let mut rows = Vec::new();
+    for t in catalog::system_tables() {
+        rows.push(class_row(t.id.0, &t.name, PG_CATALOG_NAMESPACE, "r", AM_HEAP, false, t.schema.len()));
+    }
+    for t in catalog::list_tables(ctx)? {
+        let has_index = !t.primary_key.is_empty() || !t.indexes.is_empty();
+        rows.push(class_row(t.id.0, &t.name, PUBLIC_NAMESPACE, "r", AM_HEAP, has_index, t.schema.len()));
+        if !t.primary_key.is_empty() {
+            let pk = t.primary_index_file().0;
+            rows.push(class_row(
+                pk,
+                &t.primary_key_name(),
+                PUBLIC_NAMESPACE,
+                "i",
+                AM_BTREE,
+                false,
+                t.primary_key.len(),
+            ));
+        }
+        for i in &t.indexes {
+            rows.push(class_row(i.id.0, &i.name, PUBLIC_NAMESPACE, "i", am_of(i.method), false, i.columns.len()));
+        }
+    }
+    for (tid, view) in catalog::list_views(ctx)? {
+        let id = VIEW_OIDS | (tid.page.number << 8) | u32::from(tid.slot & 0xff);
+        rows.push(class_row(id, &view.name, PUBLIC_NAMESPACE, "v", 0, false, view.columns.len()));
+    }
+    Ok(rows)
+}
+
+fn index_rows(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
+    let key = |columns: &[usize]| text(&columns.iter().map(|c| (c + 1).to_string()).collect::<Vec<_>>().join(" "));
+    let row = |index: u32, table: u32, columns: &[usize], unique: bool, primary: bool| {
+        vec![
+            oid(index),
+            oid(table),
+            Value::Int2(columns.len() as i16),
+            Value::Bool(unique),
+            Value::Bool(primary),
+            Value::Bool(false),
+            Value::Bool(true),
+            Value::Bool(false),
+            key(columns),
+        ]
+    };
+    let mut rows = Vec::new();
+    for t in catalog::list_tables(ctx)? {
+        if !t.primary_key.is_empty() {
+            rows.push(row(t.id.0 | INDEX_FILES, t.id.0, &t.primary_key, true, true));
+        }
+        for i in &t.indexes {
+            rows.push(row(i.id.0, t.id.0, &i.columns, i.unique, i.primary));
+        }
+    }
+    Ok(rows)
+}
+
+fn database_rows(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
+    let roles = catalog::list_roles(ctx)?;
+    let owner = |name: &str| roles.iter().position(|r| r.name == name).map_or(BOOTSTRAP_SUPERUSER, role_oid);
+    Ok(catalog::list_databases(ctx)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, (name, dba))| {
+            vec![
+                Value::Int4(if i == 0 { 5 } else { 16_384 + i as i32 }),
+                text(&name),
+                Value::Int4(owner(&dba)),
+                Value::Int4(6),
+                text("c"),
+                Value::Bool(false),
+                Value::Bool(true),
+                Value::Int4(-1),
+                text("C"),
+                text("C"),
+                Value::Null,
+                Value::Null,
+            ]
+        })
+        .collect())
+}
+
+/// The catalog functions tools call, bound with their arguments: `Ok(None)` if `name` is not
+/// one of them.
+pub fn bind_function(ctx: Option<&mut ExecContext<'_>>, name: &str, args: &[Expr]) -> Result<Option<Expr>> {
+    Ok(Some(match (name, args) {
+        // Every relation is in `public` or `pg_catalog`, both on the search path.
+        ("pg_table_is_visible", [_]) => Expr::literal(Value::Bool(true)),
+        ("pg_encoding_to_char", [arg]) => {
+            let utf8 = crate::bind_expr::binary(BinaryOp::Eq, arg.clone(), Expr::literal(Value::Int4(6)))?;
+            Expr::Case {
+                branches: vec![(utf8, Expr::literal(text("UTF8")))],
+                otherwise: Some(Box::new(Expr::literal(text("")))),
+                ty: DataType::Text,
+            }
+        }
+        ("pg_get_userbyid", [arg]) => {
+            let roles = match ctx {
+                Some(ctx) => catalog::list_roles(ctx)?,
+                None => Vec::new(),
+            };
+            let mut branches = Vec::with_capacity(roles.len());
+            for (i, role) in roles.iter().enumerate() {
+                let is = crate::bind_expr::binary(BinaryOp::Eq, arg.clone(), Expr::literal(Value::Int4(role_oid(i))))?;
+                branches.push((is, Expr::literal(text(&role.name))));
+            }
+            let unknown = Expr::literal(text("unknown (OID)"));
+            Expr::Case { branches, otherwise: Some(Box::new(unknown)), ty: DataType::Text }
+        }
+        // There are no arrays yet: the catalog's privilege lists (always NULL, the default
+        // privileges) are text, and a text is a list of one element, which joins to itself.
+        ("array_to_string", [list, _]) if list.data_type().is_string() => {
+            crate::bind_expr::cast(list.clone(), DataType::Text, crate::types::CastContext::Implicit)?
+        }
+        ("current_schema", []) => Expr::literal(text("public")),
+        _ => return Ok(None),
+    }))
+}
