@@ -5,6 +5,7 @@
 //! connection's own thread (see `server.rs`), so statements run inline; the session lives in a
 //! mutex that is never held across an `.await`.
 
+use crate::cancel::{CancelRegistry, CancelRequests};
 use crate::extended::ExtendedState;
 use crate::messages::{data_row, error_info, notice_info, row_description, server_parameters};
 use async_trait::async_trait;
@@ -83,11 +84,20 @@ pub struct Connection {
     pub(crate) extended: Mutex<ExtendedState>,
     /// COPY FROM STDIN data not yet handed to the session.
     pub(crate) copy_buffer: Mutex<Vec<u8>>,
+    /// Where cancel requests find this connection.
+    cancels: Arc<CancelRegistry>,
+    /// The process id sent in BackendKeyData, once started up.
+    pid: Mutex<Option<i32>>,
 }
 
 impl Connection {
     /// A connection that has not started up yet.
-    pub fn new(engine: Arc<Engine>, auth: Arc<Authenticator>, limits: Arc<ConnectionLimits>) -> Self {
+    pub fn new(
+        engine: Arc<Engine>,
+        auth: Arc<Authenticator>,
+        limits: Arc<ConnectionLimits>,
+        cancels: Arc<CancelRegistry>,
+    ) -> Self {
         Connection {
             engine,
             auth,
@@ -97,12 +107,17 @@ impl Connection {
             status: Mutex::new(SessionStatus::Idle),
             extended: Mutex::new(ExtendedState::default()),
             copy_buffer: Mutex::new(Vec::new()),
+            cancels,
+            pid: Mutex::new(None),
         }
     }
 }
 
 impl Drop for Connection {
     fn drop(&mut self) {
+        if let Some(pid) = self.pid.lock().take() {
+            self.cancels.unregister(pid);
+        }
         if self.holds_slot.load(Ordering::Acquire) {
             self.limits.active.fetch_sub(1, Ordering::AcqRel);
         }
@@ -128,6 +143,10 @@ impl PgWireServerHandlers for ConnectionHandlers {
 
     fn copy_handler(&self) -> Arc<impl CopyHandler> {
         self.0.clone()
+    }
+
+    fn cancel_handler(&self) -> Arc<impl pgwire::api::cancel::CancelHandler> {
+        Arc::new(CancelRequests(self.0.cancels.clone()))
     }
 }
 
@@ -178,8 +197,11 @@ impl StartupHandler for Connection {
         // On the connection's own thread (see server.rs), so the catalog lookup runs inline.
         let principal = self.auth.authenticate(&user, &database, peer).map_err(|e| fatal(&e))?;
         tracing::debug!(user = %principal.user, database = %principal.database, %peer, "connection authenticated");
-        *self.session.lock() = Some(self.engine.session(&principal.user, &principal.database));
+        let session = self.engine.session(&principal.user, &principal.database);
         let (pid, secret) = PID_GENERATOR.generate(&*client);
+        self.cancels.register(pid, secret.clone(), session.cancel_flag());
+        *self.pid.lock() = Some(pid);
+        *self.session.lock() = Some(session);
         client.set_pid_and_secret_key(pid, secret);
         let parameters = Parameters(server_parameters(&principal.user, &application_name, principal.superuser));
         finish_authentication(client, &parameters).await

@@ -29,6 +29,7 @@
 
 #![deny(missing_docs)]
 
+pub mod cancel;
 pub mod connection;
 pub mod copy;
 pub mod extended;

@@ -9,6 +9,7 @@
 //! for the deepest statement ([`STATEMENT_STACK_BYTES`]), so none needs a stack segment of its
 //! own; only the pages touched are ever resident, so idle connections stay cheap.
 
+use crate::cancel::CancelRegistry;
 use crate::connection::{Connection, ConnectionHandlers, ConnectionLimits};
 use pgwire::tokio::process_socket;
 use rustydb_query::Engine;
@@ -69,12 +70,13 @@ pub struct WireServer {
     engine: Arc<Engine>,
     auth: Arc<Authenticator>,
     limits: Arc<ConnectionLimits>,
+    cancels: Arc<CancelRegistry>,
 }
 
 impl WireServer {
     /// A server over `engine`, admitting logins through `auth`, up to `max_connections`.
     pub fn new(engine: Arc<Engine>, auth: Arc<Authenticator>, max_connections: usize) -> Self {
-        WireServer { engine, auth, limits: Arc::new(ConnectionLimits::new(max_connections)) }
+        WireServer { engine, auth, limits: Arc::new(ConnectionLimits::new(max_connections)), cancels: Arc::default() }
     }
 
     /// Connections currently authenticated.
@@ -100,7 +102,12 @@ impl WireServer {
                 },
             };
             let _ = socket.set_nodelay(true);
-            let connection = Arc::new(Connection::new(self.engine.clone(), self.auth.clone(), self.limits.clone()));
+            let connection = Arc::new(Connection::new(
+                self.engine.clone(),
+                self.auth.clone(),
+                self.limits.clone(),
+                self.cancels.clone(),
+            ));
             tokio::spawn(async move {
                 if !plausible_startup_length(&socket).await {
                     tracing::debug!(%peer, "invalid length of startup packet; closing");

@@ -34,6 +34,8 @@ pub struct ExecContext<'a> {
     pub work_tables: crate::exec::WorkTables,
     /// The statement's parameters (none for a simple query).
     pub params: crate::params::Params,
+    /// What may stop the statement (a cancel request, `statement_timeout`).
+    pub interrupt: crate::interrupt::Interrupt,
 }
 
 impl<'a> ExecContext<'a> {
@@ -59,6 +61,7 @@ impl<'a> ExecContext<'a> {
             subqueries: Default::default(),
             work_tables: Default::default(),
             params: Default::default(),
+            interrupt: Default::default(),
         }
     }
 

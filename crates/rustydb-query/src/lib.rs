@@ -51,6 +51,7 @@ pub mod exec;
 pub mod executor;
 pub mod expr;
 pub mod functions;
+pub mod interrupt;
 pub mod optimize;
 pub mod params;
 pub mod parser;

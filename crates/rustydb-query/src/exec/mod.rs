@@ -111,6 +111,20 @@ pub fn passes(ctx: &mut ExecContext<'_>, filter: Option<&Expr>, row: &[Value]) -
 
 /// The operator tree for `rel`, whose expressions read `outer` as their outer row.
 pub fn open<'p>(rel: &'p Rel, outer: &Rc<[Value]>) -> Box<dyn Operator + 'p> {
+    Box::new(Interruptible(open_operator(rel, outer)))
+}
+
+/// Checks before every batch whether the statement must stop (see `interrupt.rs`).
+struct Interruptible<'p>(Box<dyn Operator + 'p>);
+
+impl Operator for Interruptible<'_> {
+    fn next(&mut self, ctx: &mut ExecContext<'_>) -> Result<Option<Batch>> {
+        ctx.interrupt.check()?;
+        self.0.next(ctx)
+    }
+}
+
+fn open_operator<'p>(rel: &'p Rel, outer: &Rc<[Value]>) -> Box<dyn Operator + 'p> {
     match rel {
         Rel::Values { rows, .. } => Box::new(ValuesOp { rows, outer: outer.clone(), done: false }),
         Rel::Scan { table, filter, access, tid, .. } => {

@@ -47,6 +47,8 @@ impl<'p> TableScan<'p> {
     /// the filter may read.
     pub fn next(&mut self, ctx: &mut ExecContext<'_>, outer: &[Value]) -> Result<Option<Vec<(TupleId, Row)>>> {
         loop {
+            // Pages whose rows all fail the filter do not reach the operator above: check here.
+            ctx.interrupt.check()?;
             let candidates = match &mut self.state {
                 State::Start => {
                     self.state = start(ctx, self.table, self.access)?;

@@ -27,6 +27,8 @@ pub(super) struct CopyIn {
     rows: u64,
     /// The COPY's own transaction, when it is not in a transaction block.
     own: Option<Transaction>,
+    /// A cancel request or `statement_timeout` (counted from the COPY's start) stops it.
+    interrupt: crate::interrupt::Interrupt,
 }
 
 impl CopyIn {
@@ -80,11 +82,12 @@ impl Session {
         };
         let columns = target.columns.len();
         let reader = CopyReader::new(target.options.clone());
+        let interrupt = self.interrupt();
         if own {
-            self.copy = Some(CopyIn { target, reader, rows: 0, own: Some(txn) });
+            self.copy = Some(CopyIn { target, reader, rows: 0, own: Some(txn), interrupt });
         } else {
             self.state = State::InBlock { txn, read_only: false };
-            self.copy = Some(CopyIn { target, reader, rows: 0, own: None });
+            self.copy = Some(CopyIn { target, reader, rows: 0, own: None, interrupt });
         }
         Ok(StatementResult { copy: Some(CopyResponse::In { columns }), ..Default::default() })
     }
@@ -162,6 +165,8 @@ impl Session {
         };
         let snapshot = engine.txn_manager().statement_snapshot(txn);
         let mut ctx = ExecContext::new(&engine, txn, snapshot, &self.user, &self.database);
+        ctx.interrupt = copy.interrupt.clone();
+        ctx.interrupt.check()?;
         let table = &copy.target.table;
         let mut inserted = 0;
         let done = rows.into_iter().try_for_each(|(line, fields)| {

@@ -23,6 +23,7 @@ use crate::binder;
 use crate::context::ExecContext;
 use crate::engine::Engine;
 use crate::executor;
+use crate::interrupt::Interrupt;
 use crate::params::{self, Params};
 use crate::parser::{self, Parsed, VacuumCommand};
 use crate::plan::Statement;
@@ -35,6 +36,8 @@ use rustydb_foundation::{DbError, Result, SqlState};
 use rustydb_txn::{IsolationLevel, Transaction};
 use sqlparser::ast;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 /// Stack a statement may use: the deepest expression the parser admits needs about 4 MiB in a
 /// debug build (less in release).
@@ -81,6 +84,8 @@ pub struct Session {
     block_settings: Option<BlockSettings>,
     /// A COPY FROM STDIN waiting for data.
     copy: Option<copy_in::CopyIn>,
+    /// Set by a cancel request: the running statement stops (see `interrupt.rs`).
+    cancel: Arc<AtomicBool>,
 }
 
 /// Settings are transactional, as PostgreSQL's: a `SET` inside a block lasts if the block
@@ -107,7 +112,20 @@ impl Session {
             settings: SessionSettings::default(),
             block_settings: None,
             copy: None,
+            cancel: Arc::default(),
         }
+    }
+
+    /// The flag a cancel request sets to stop the session's running statement (the wire
+    /// layer hands it to whoever may cancel; a new statement clears it).
+    pub fn cancel_flag(&self) -> Arc<AtomicBool> {
+        self.cancel.clone()
+    }
+
+    /// What stops a statement starting now: a cancel, or `statement_timeout`.
+    fn interrupt(&self) -> Interrupt {
+        let timeout = self.settings.statement_timeout;
+        Interrupt::new(self.cancel.clone(), (!timeout.is_zero()).then(|| Instant::now() + timeout))
     }
 
     /// The session's user.
@@ -143,6 +161,7 @@ impl Session {
     /// [`parser::MAX_OPERATOR_CHAIN`]), so the work runs with at least [`STATEMENT_STACK_BYTES`]
     /// of stack: on the caller's stack when it has that much left, on a fresh segment otherwise.
     pub fn execute(&mut self, sql: &str) -> Vec<Result<StatementResult>> {
+        self.cancel.store(false, Ordering::Relaxed);
         self.guarded(|s| s.execute_here(sql), |e| vec![Err(e)])
     }
 
@@ -266,6 +285,7 @@ impl Session {
     /// parameter's type (the extended protocol's Bind and Execute). The statement is bound
     /// again with the values, so it is planned for them and sees the tables as they are now.
     pub fn execute_prepared(&mut self, prepared: &PreparedStatement, values: Vec<Value>) -> Result<StatementResult> {
+        self.cancel.store(false, Ordering::Relaxed);
         params::check_count(values.len(), prepared.param_types.len(), "")?;
         let params = Params { types: prepared.param_types.clone(), values: Some(values) };
         self.guarded(
@@ -456,14 +476,27 @@ impl Session {
         if binder::bind_transaction_control(stmt)?.is_some() {
             return Err(DbError::Internal("transaction control inside an implicit block".into()));
         }
-        // The lock settings in effect now (a ROLLBACK TO may have undone a SET since BEGIN).
+        // The lock settings in effect now (a ROLLBACK TO may have undone a SET since BEGIN);
+        // a lock is not waited for past the statement's deadline.
+        let interrupt = self.interrupt();
         txn.wait = self.settings.lock_wait();
+        if let Some(deadline) = interrupt.deadline() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            txn.wait.lock_timeout = Some(txn.wait.lock_timeout.map_or(left, |t| t.min(left)));
+        }
         let first = !txn.started();
         let snapshot = self.engine.txn_manager().statement_snapshot(txn);
         let mut ctx = ExecContext::new(&self.engine, txn, snapshot, &self.user, &self.database);
         ctx.in_block = in_block;
         ctx.params = params.clone();
-        let bound = binder::bind(&mut ctx, stmt)?;
+        ctx.interrupt = interrupt.clone();
+        let timed_out = |e: DbError| match interrupt.deadline() {
+            Some(d) if e.sqlstate() == SqlState::LockNotAvailable && Instant::now() >= d => {
+                crate::interrupt::timed_out()
+            }
+            _ => e,
+        };
+        let bound = binder::bind(&mut ctx, stmt).map_err(timed_out)?;
         // As in PostgreSQL, a statement's snapshot follows the locks its parsing took: one
         // that waited for a table reads what the holder committed (under READ COMMITTED, or
         // as the first statement of any transaction).
@@ -476,7 +509,7 @@ impl Session {
                 format!("cannot execute {} in a read-only transaction", bound.command_name()),
             ));
         }
-        executor::execute(&mut ctx, &bound)
+        executor::execute(&mut ctx, &bound).map_err(timed_out)
     }
 
     fn control(&mut self, stmt: Statement) -> Result<StatementResult> {
