@@ -78,7 +78,16 @@ impl<'a> ExecContext<'a> {
 
     /// Counts `row` against the statement's memory, held for `what`.
     pub fn hold_row(&mut self, row: &[Value], what: &str) -> rustydb_foundation::Result<()> {
-        let bytes = std::mem::size_of::<Vec<Value>>() + row.iter().map(Value::footprint).sum::<usize>();
-        self.memory.charge(bytes, what)
+        self.memory.charge(row_bytes(row), what)
     }
+
+    /// Gives back what [`hold_row`](Self::hold_row) counted for `rows`, let go of.
+    pub fn release_rows(&mut self, rows: &[Vec<Value>]) {
+        self.memory.release(rows.iter().map(|r| row_bytes(r)).sum());
+    }
+}
+
+/// What a row counts against a statement's memory.
+fn row_bytes(row: &[Value]) -> usize {
+    std::mem::size_of::<Vec<Value>>() + row.iter().map(Value::footprint).sum::<usize>()
 }

@@ -101,9 +101,9 @@ impl MemoryBudget {
         MemoryBudget { limit, used: 0, peak: 0 }
     }
 
-    /// Counts `bytes` more, held for `what` ("the result set"), until the statement ends (a
-    /// statement gives nothing back before then); past the limit it is SQLSTATE 53200 and
-    /// nothing is counted.
+    /// Counts `bytes` more, held for `what` ("the result set"), until the statement ends or
+    /// they are [released](Self::release); past the limit it is SQLSTATE 53200 and nothing is
+    /// counted.
     pub fn charge(&mut self, bytes: usize, what: &str) -> Result<()> {
         let used = self.used.saturating_add(bytes);
         if used > self.limit {
@@ -118,6 +118,12 @@ impl MemoryBudget {
         self.used = used;
         self.peak = self.peak.max(used);
         Ok(())
+    }
+
+    /// Gives back `bytes` counted earlier, for rows an operator has let go of before the
+    /// statement ends (a recursive query's previous work table).
+    pub fn release(&mut self, bytes: usize) {
+        self.used = self.used.saturating_sub(bytes);
     }
 
     /// Bytes counted now.

@@ -93,12 +93,20 @@ impl Operator for RecursiveUnionOp<'_> {
         } else {
             self.round(ctx, self.recursive)?
         };
-        if rows.is_empty() {
+        // UNION ALL keeps nothing but the work table, so the previous one's rows are given
+        // back (an endless recursion runs until it is cancelled, as in PostgreSQL); UNION
+        // keeps every row it has produced, to drop repeats.
+        let previous = if rows.is_empty() {
             self.finished = true;
-            ctx.work_tables.tables.remove(&self.work);
-            return Ok(None);
+            ctx.work_tables.tables.remove(&self.work)
+        } else {
+            ctx.work_tables.tables.insert(self.work, Rc::new(rows.clone()))
+        };
+        if self.all
+            && let Some(previous) = previous
+        {
+            ctx.release_rows(&previous);
         }
-        ctx.work_tables.tables.insert(self.work, Rc::new(rows.clone()));
-        Ok(Some(rows))
+        Ok((!rows.is_empty()).then_some(rows))
     }
 }

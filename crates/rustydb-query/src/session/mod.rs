@@ -937,4 +937,19 @@ mod tests {
         ok(&mut a, "ROLLBACK");
         ok(&mut b, "INSERT INTO t VALUES ('b', 2)");
     }
+
+    #[test]
+    fn a_union_all_recursion_holds_only_its_work_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = EngineOptions { statement_memory_limit: 4 << 20, ..EngineOptions::with_pool_pages(32) };
+        let engine = Engine::open(dir.path(), &options).unwrap();
+        let mut s = engine.session("rustydb", "rustydb");
+        // 200,000 rounds of one row each: far more than 4 MiB if every round's row were kept.
+        let count =
+            "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 200000) SELECT count(*) FROM r";
+        assert_eq!(s.execute(count).pop().unwrap().unwrap().rows, [vec![Value::Int8(200_000)]]);
+        // UNION keeps what it produced, to drop repeats: that still counts.
+        let distinct = count.replace("UNION ALL", "UNION");
+        assert_eq!(s.execute(&distinct).pop().unwrap().unwrap_err().sqlstate(), SqlState::OutOfMemory);
+    }
 }
