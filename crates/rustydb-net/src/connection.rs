@@ -23,7 +23,7 @@ use pgwire::api::{
     PgWireServerHandlers, PidSecretKeyGenerator, RandomPidSecretKeyGenerator,
 };
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
-use pgwire::messages::response::{CommandComplete, EmptyQueryResponse, ReadyForQuery, TransactionStatus};
+use pgwire::messages::response::{CommandComplete, EmptyQueryResponse, ReadyForQuery};
 use pgwire::messages::simplequery::Query;
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use rustydb_foundation::{DataType, DbError, Result, SqlState, Value};
@@ -225,11 +225,7 @@ impl SimpleQueryHandler for Connection {
         if results.is_empty() {
             client.feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new())).await?;
         }
-        let status = match status {
-            SessionStatus::Idle => TransactionStatus::Idle,
-            SessionStatus::InBlock => TransactionStatus::Transaction,
-            SessionStatus::Failed => TransactionStatus::Error,
-        };
+        let status = crate::messages::ready_status(status);
         client.set_transaction_status(status);
         for result in results {
             if let Ok(StatementResult { copy: Some(copy @ CopyResponse::In { .. }), .. }) = result {

@@ -8,6 +8,7 @@
 //! drops the rest of the client's copy messages, as PostgreSQL does.
 
 use crate::connection::{Connection, user_error};
+use crate::messages::ready_status;
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::sink::{Sink, SinkExt};
@@ -16,9 +17,9 @@ use pgwire::api::copy::CopyHandler;
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
 use pgwire::messages::copy::{CopyData, CopyDone, CopyFail, CopyInResponse, CopyOutResponse};
-use pgwire::messages::response::{CommandComplete, TransactionStatus};
+use pgwire::messages::response::CommandComplete;
 use rustydb_foundation::DbError;
-use rustydb_query::{CopyResponse, Session, TransactionStatus as SessionStatus};
+use rustydb_query::{CopyResponse, Session};
 use std::fmt::Debug;
 
 /// Incoming COPY data is passed to the session once this much has gathered.
@@ -68,14 +69,6 @@ impl Connection {
     }
 }
 
-fn wire_status(status: SessionStatus) -> TransactionStatus {
-    match status {
-        SessionStatus::Idle => TransactionStatus::Idle,
-        SessionStatus::InBlock => TransactionStatus::Transaction,
-        SessionStatus::Failed => TransactionStatus::Error,
-    }
-}
-
 #[async_trait]
 impl CopyHandler for Connection {
     async fn on_copy_data<C>(&self, _client: &mut C, copy_data: CopyData) -> PgWireResult<()>
@@ -104,7 +97,7 @@ impl CopyHandler for Connection {
         self.flush_copy().await?;
         let outcome = self.with_session(Session::copy_done).await?;
         let result = self.copy_outcome(outcome);
-        client.set_transaction_status(wire_status(self.status()));
+        client.set_transaction_status(ready_status(self.status()));
         let result = result?;
         client.send(PgWireBackendMessage::CommandComplete(CommandComplete::new(result.tag))).await?;
         Ok(())
@@ -122,7 +115,7 @@ impl CopyHandler for Connection {
             Ok(error) => error,
             Err(e) => return e,
         };
-        client.set_transaction_status(wire_status(self.status()));
+        client.set_transaction_status(ready_status(self.status()));
         user_error(&error)
     }
 }

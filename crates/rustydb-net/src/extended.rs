@@ -32,7 +32,7 @@ use pgwire::messages::extendedquery::{
     Bind, BindComplete, Close, CloseComplete, Describe, Execute, Flush, Parse, ParseComplete, PortalSuspended,
     Sync as PgSync, TARGET_TYPE_BYTE_PORTAL, TARGET_TYPE_BYTE_STATEMENT,
 };
-use pgwire::messages::response::{CommandComplete, EmptyQueryResponse, ReadyForQuery, TransactionStatus};
+use pgwire::messages::response::{CommandComplete, EmptyQueryResponse, ReadyForQuery};
 use rustydb_foundation::{DataType, DbError, Result, SqlState, Value};
 use rustydb_query::{PreparedStatement, Session, StatementResult, TransactionStatus as SessionStatus};
 use std::collections::HashMap;
@@ -184,14 +184,6 @@ fn data_row(row: &[Value], formats: &[i16]) -> DataRow {
         formats::encode(value, formats.get(i).copied().unwrap_or(formats::TEXT), &mut data);
     }
     DataRow::new(data, row.len() as i16)
-}
-
-fn send_status(status: SessionStatus) -> TransactionStatus {
-    match status {
-        SessionStatus::Idle => TransactionStatus::Idle,
-        SessionStatus::InBlock => TransactionStatus::Transaction,
-        SessionStatus::Failed => TransactionStatus::Error,
-    }
 }
 
 #[async_trait]
@@ -365,7 +357,7 @@ impl ExtendedQueryHandler for Connection {
                 state.portals.remove("");
             }
         }
-        let status = send_status(status);
+        let status = crate::messages::ready_status(status);
         client.set_transaction_status(status);
         client.send(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(status))).await?;
         Ok(())

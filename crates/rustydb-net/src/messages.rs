@@ -5,6 +5,7 @@
 use bytes::{BufMut, BytesMut};
 use pgwire::error::ErrorInfo;
 use pgwire::messages::data::{DataRow, FieldDescription, RowDescription};
+use pgwire::messages::response::TransactionStatus;
 use rustydb_foundation::{DbError, Value};
 use rustydb_query::{Notice, ResultColumn};
 use std::collections::HashMap;
@@ -41,6 +42,15 @@ pub fn data_row(row: &[Value]) -> DataRow {
         }
     }
     DataRow::new(data, row.len() as i16)
+}
+
+/// The ReadyForQuery status byte of a session's transaction status.
+pub fn ready_status(status: rustydb_query::TransactionStatus) -> TransactionStatus {
+    match status {
+        rustydb_query::TransactionStatus::Idle => TransactionStatus::Idle,
+        rustydb_query::TransactionStatus::InBlock => TransactionStatus::Transaction,
+        rustydb_query::TransactionStatus::Failed => TransactionStatus::Error,
+    }
 }
 
 /// The ErrorResponse fields of an engine error.
