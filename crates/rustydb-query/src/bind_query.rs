@@ -1231,6 +1231,7 @@ fn catalog_relation_name(name: &ast::ObjectName) -> Option<String> {
     let parts: Vec<String> = name.0.iter().filter_map(|p| p.as_ident().map(ident_name)).collect();
     match parts.as_slice() {
         [schema, n] if schema == "pg_catalog" => Some(n.clone()),
+        [schema, n] if schema == "information_schema" => Some(format!("information_schema.{n}")),
         [n] if crate::pg_catalog::is_relation(n) => Some(n.clone()),
         _ => None,
     }
@@ -1240,10 +1241,12 @@ impl QueryBinder<'_, '_> {
     /// A `pg_catalog` relation named in FROM: its rows, computed now from the catalog.
     fn catalog_relation(&mut self, name: &str, alias: Option<&ast::TableAlias>) -> Result<Rel> {
         if !crate::pg_catalog::is_relation(name) {
-            return Err(DbError::undefined_table(&format!("pg_catalog.{name}")));
+            let qualified = if name.contains('.') { name.to_string() } else { format!("pg_catalog.{name}") };
+            return Err(DbError::undefined_table(&qualified));
         }
         let relation = self.ctx()?.with_catalog_snapshot(|ctx| crate::pg_catalog::relation(ctx, name))?;
-        let item_name = alias.map_or_else(|| name.to_string(), |a| ident_name(&a.name));
+        let unqualified = name.rsplit('.').next().unwrap_or(name);
+        let item_name = alias.map_or_else(|| unqualified.to_string(), |a| ident_name(&a.name));
         let renamed = alias.map(|a| a.columns.as_slice()).unwrap_or_default();
         too_many_names(&format!("table \"{item_name}\""), relation.columns.len(), renamed.len())?;
         let mut columns = Vec::with_capacity(relation.columns.len());

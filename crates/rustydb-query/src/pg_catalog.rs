@@ -42,8 +42,20 @@ pub struct Relation {
     pub rows: Vec<Vec<Value>>,
 }
 
-/// The relations this module provides.
-const RELATIONS: [&str; 7] = ["pg_namespace", "pg_class", "pg_am", "pg_index", "pg_database", "pg_roles", "pg_user"];
+/// The relations this module provides (`information_schema`'s by their qualified names).
+const RELATIONS: [&str; 11] = [
+    "pg_namespace",
+    "pg_class",
+    "pg_am",
+    "pg_index",
+    "pg_database",
+    "pg_roles",
+    "pg_user",
+    "information_schema.tables",
+    "information_schema.columns",
+    "information_schema.schemata",
+    "information_schema.views",
+];
 
 /// True if `name` is a relation of `pg_catalog` RustyDB provides.
 pub fn is_relation(name: &str) -> bool {
@@ -179,8 +191,118 @@ pub fn relation(ctx: &mut ExecContext<'_>, name: &str) -> Result<Relation> {
                 rows,
             )
         }
+        "information_schema.tables" => rel(
+            vec![
+                ("table_catalog", Text),
+                ("table_schema", Text),
+                ("table_name", Text),
+                ("table_type", Text),
+                ("is_insertable_into", Text),
+                ("is_typed", Text),
+            ],
+            information_tables(ctx)?,
+        ),
+        "information_schema.columns" => rel(
+            vec![
+                ("table_catalog", Text),
+                ("table_schema", Text),
+                ("table_name", Text),
+                ("column_name", Text),
+                ("ordinal_position", Int4),
+                ("column_default", Text),
+                ("is_nullable", Text),
+                ("data_type", Text),
+                ("character_maximum_length", Int4),
+                ("numeric_precision", Int4),
+                ("numeric_precision_radix", Int4),
+                ("numeric_scale", Int4),
+                ("datetime_precision", Int4),
+                ("udt_name", Text),
+                ("is_updatable", Text),
+            ],
+            information_columns(ctx)?,
+        ),
+        "information_schema.schemata" => {
+            rel(vec![("catalog_name", Text), ("schema_name", Text), ("schema_owner", Text)], {
+                let owner = catalog::list_roles(ctx)?.first().map(|r| r.name.clone()).unwrap_or_default();
+                ["pg_catalog", "public", "information_schema"]
+                    .into_iter()
+                    .map(|n| vec![text(ctx.database), text(n), text(&owner)])
+                    .collect()
+            })
+        }
+        "information_schema.views" => rel(
+            vec![("table_catalog", Text), ("table_schema", Text), ("table_name", Text), ("view_definition", Text)],
+            catalog::list_views(ctx)?
+                .into_iter()
+                .map(|(_, v)| vec![text(ctx.database), text("public"), text(&v.name), text(&v.definition)])
+                .collect(),
+        ),
         other => return Err(DbError::Internal(format!("no catalog relation {other}"))),
     })
+}
+
+fn information_tables(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
+    let database = ctx.database.to_string();
+    let row = |schema: &str, name: &str, kind: &str| {
+        let insertable = if kind == "BASE TABLE" { "YES" } else { "NO" };
+        vec![text(&database), text(schema), text(name), text(kind), text(insertable), text("NO")]
+    };
+    let mut rows: Vec<Vec<Value>> =
+        catalog::system_tables().iter().map(|t| row("pg_catalog", &t.name, "BASE TABLE")).collect();
+    rows.extend(catalog::list_tables(ctx)?.iter().map(|t| row("public", &t.name, "BASE TABLE")));
+    rows.extend(catalog::list_views(ctx)?.iter().map(|(_, v)| row("public", &v.name, "VIEW")));
+    Ok(rows)
+}
+
+/// `information_schema.columns`: each column with its type as the SQL standard names it.
+fn information_columns(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
+    let database = ctx.database.to_string();
+    let mut rows = Vec::new();
+    let mut add = |schema: &str, table: &str, position: usize, name: &str, ty: DataType, nullable: bool| {
+        let int = |v: Option<i32>| v.map_or(Value::Null, Value::Int4);
+        let (precision, scale) = match ty {
+            DataType::Int2 => (Some(16), Some(0)),
+            DataType::Int4 => (Some(32), Some(0)),
+            DataType::Int8 => (Some(64), Some(0)),
+            DataType::Float4 => (Some(24), None),
+            DataType::Float8 => (Some(53), None),
+            _ => (None, None),
+        };
+        let length = match ty {
+            DataType::Varchar(n) => n.map(|n| n as i32),
+            DataType::Char(n) => Some(n as i32),
+            _ => None,
+        };
+        let datetime = match ty {
+            DataType::Date => Some(0),
+            DataType::Timestamp | DataType::TimestampTz => Some(6),
+            _ => None,
+        };
+        rows.push(vec![
+            text(&database),
+            text(schema),
+            text(table),
+            text(name),
+            Value::Int4(position as i32 + 1),
+            Value::Null,
+            text(if nullable { "YES" } else { "NO" }),
+            text(ty.sql_name()),
+            int(length),
+            int(precision),
+            int(precision.map(|_| 2)),
+            int(scale),
+            int(datetime),
+            text(crate::types::type_name(ty)),
+            text("YES"),
+        ]);
+    };
+    for t in catalog::list_tables(ctx)? {
+        for (i, c) in t.schema.columns.iter().enumerate() {
+            add("public", &t.name, i, &c.name, c.data_type, c.nullable);
+        }
+    }
+    Ok(rows)
 }
 
 /// The oid of the `i`th role (in creation order).
