@@ -179,3 +179,9 @@ impl Drop for TestServer {
         }
     }
 }
+
+/// The path of `program` on PATH, if it is installed (tests of real clients skip without it).
+pub fn which(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|dir| dir.join(program)).find(|p| p.is_file())
+}

@@ -7,13 +7,8 @@
 
 #![allow(clippy::unwrap_used)] // Tests assert by unwrapping; a panic is the failure report.
 
-use rustydb_tests::TestServer;
+use rustydb_tests::{TestServer, which};
 use std::process::Command;
-
-fn which(program: &str) -> Option<std::path::PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|dir| dir.join(program)).find(|p| p.is_file())
-}
 
 fn pgbench(bin: &std::path::Path, port: u16, args: &[&str]) -> String {
     let out = Command::new(bin)

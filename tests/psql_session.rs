@@ -5,13 +5,8 @@
 
 #![allow(clippy::unwrap_used)] // Tests assert by unwrapping; a panic is the failure report.
 
-use rustydb_tests::TestServer;
+use rustydb_tests::{TestServer, which};
 use std::path::Path;
-
-fn which(program: &str) -> Option<std::path::PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|dir| dir.join(program)).find(|p| p.is_file())
-}
 
 #[test]
 fn psql_meta_commands_print_as_against_postgres() {

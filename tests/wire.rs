@@ -189,7 +189,7 @@ async fn a_malformed_startup_packet_closes_only_its_own_connection() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn psql_works_against_the_server() {
-    let Ok(psql) = which("psql") else {
+    let Some(psql) = rustydb_tests::which("psql") else {
         eprintln!("psql is not installed here; skipping the psql check");
         return;
     };
@@ -205,11 +205,6 @@ async fn psql_works_against_the_server() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "psql failed: {}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(stdout.lines().collect::<Vec<_>>(), ["CREATE TABLE", "INSERT 0 2", "1|one", "2|two"]);
-}
-
-fn which(program: &str) -> Result<std::path::PathBuf, ()> {
-    let path = std::env::var_os("PATH").ok_or(())?;
-    std::env::split_paths(&path).map(|dir| dir.join(program)).find(|p| p.is_file()).ok_or(())
 }
 
 /// `WITH (compression = ...)` picks a table's compression; it is kept in the catalog across a

@@ -326,7 +326,7 @@ where
     if let Some(columns) = &result.columns {
         client.feed(PgWireBackendMessage::RowDescription(row_description(columns))).await?;
         for row in &result.rows {
-            client.feed(PgWireBackendMessage::DataRow(data_row(row))).await?;
+            client.feed(PgWireBackendMessage::DataRow(data_row(row, &[]))).await?;
         }
     }
     client.feed(PgWireBackendMessage::CommandComplete(CommandComplete::new(result.tag))).await?;

@@ -18,16 +18,15 @@
 
 use crate::connection::{Connection, fatal, user_error};
 use crate::formats;
-use crate::messages::{notice_info, row_description};
+use crate::messages::{data_row, notice_info, row_description};
 use async_trait::async_trait;
-use bytes::BytesMut;
 use futures::sink::{Sink, SinkExt};
 use pgwire::api::query::ExtendedQueryHandler;
 use pgwire::api::stmt::NoopQueryParser;
 use pgwire::api::{ClientInfo, ClientPortalStore};
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
-use pgwire::messages::data::{DataRow, NoData, ParameterDescription};
+use pgwire::messages::data::{NoData, ParameterDescription};
 use pgwire::messages::extendedquery::{
     Bind, BindComplete, Close, CloseComplete, Describe, Execute, Flush, Parse, ParseComplete, PortalSuspended,
     Sync as PgSync, TARGET_TYPE_BYTE_PORTAL, TARGET_TYPE_BYTE_STATEMENT,
@@ -176,14 +175,6 @@ struct Fetched {
     has_rows: bool,
     /// A COPY's data out, or the start of its data in.
     copy: Option<rustydb_query::CopyResponse>,
-}
-
-fn data_row(row: &[Value], formats: &[i16]) -> DataRow {
-    let mut data = BytesMut::with_capacity(row.len() * 8);
-    for (i, value) in row.iter().enumerate() {
-        formats::encode(value, formats.get(i).copied().unwrap_or(formats::TEXT), &mut data);
-    }
-    DataRow::new(data, row.len() as i16)
 }
 
 #[async_trait]

@@ -2,7 +2,7 @@
 //! OIDs, DataRow in text format, ErrorResponse and NoticeResponse fields, and the
 //! ParameterStatus set drivers expect after authentication.
 
-use bytes::{BufMut, BytesMut};
+use bytes::BytesMut;
 use pgwire::error::ErrorInfo;
 use pgwire::messages::data::{DataRow, FieldDescription, RowDescription};
 use pgwire::messages::response::TransactionStatus;
@@ -29,17 +29,12 @@ pub fn row_description(columns: &[ResultColumn]) -> RowDescription {
     RowDescription::new(fields)
 }
 
-/// A DataRow in text format: per field a length (-1 for NULL) and PostgreSQL's text output.
-pub fn data_row(row: &[Value]) -> DataRow {
+/// A DataRow: per field a length (-1 for NULL) and the value in its column's format from
+/// `formats` (text where there is none: the simple protocol passes none).
+pub fn data_row(row: &[Value], formats: &[i16]) -> DataRow {
     let mut data = BytesMut::with_capacity(row.len() * 8);
-    for value in row {
-        match value.to_pg_text() {
-            None => data.put_i32(-1),
-            Some(text) => {
-                data.put_i32(text.len() as i32);
-                data.put_slice(text.as_bytes());
-            }
-        }
+    for (i, value) in row.iter().enumerate() {
+        crate::formats::encode(value, formats.get(i).copied().unwrap_or(crate::formats::TEXT), &mut data);
     }
     DataRow::new(data, row.len() as i16)
 }
@@ -89,11 +84,12 @@ pub fn server_parameters(user: &str, application_name: &str, superuser: bool) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::BufMut;
     use rustydb_foundation::DataType;
 
     #[test]
     fn rows_encode_text_and_nulls() {
-        let row = data_row(&[Value::Int4(42), Value::Null, Value::Text("hé".into())]);
+        let row = data_row(&[Value::Int4(42), Value::Null, Value::Text("hé".into())], &[]);
         assert_eq!(row.field_count, 3);
         let mut want = BytesMut::new();
         want.put_i32(2);

@@ -56,7 +56,7 @@ pub fn bind_copy_from(ctx: &mut ExecContext<'_>, stmt: &ast::Statement) -> Resul
     }
     let table = crate::access::open_table(ctx, &name, LockMode::RowExclusive, WaitPolicy::Block)?
         .ok_or_else(|| DbError::undefined_table(&name))?;
-    let columns = column_positions(&table, columns)?;
+    let columns = crate::binder::target_positions(&table, columns.iter().map(ident_name))?;
     Ok(CopyFrom { table, columns, options })
 }
 
@@ -91,26 +91,4 @@ pub fn bind_copy_to(ctx: &mut ExecContext<'_>, stmt: &ast::Statement) -> Result<
         }
     };
     Ok(Statement::CopyTo { plan, options })
-}
-
-/// The table positions of COPY's column list (all columns when it is empty).
-fn column_positions(table: &TableDef, columns: &[ast::Ident]) -> Result<Vec<usize>> {
-    if columns.is_empty() {
-        return Ok((0..table.schema.len()).collect());
-    }
-    let mut positions = Vec::with_capacity(columns.len());
-    for ident in columns {
-        let name = ident_name(ident);
-        let position = table.schema.columns.iter().position(|c| c.name == name).ok_or_else(|| {
-            DbError::sql(
-                SqlState::UndefinedColumn,
-                format!("column \"{name}\" of relation \"{}\" does not exist", table.name),
-            )
-        })?;
-        if positions.contains(&position) {
-            return Err(DbError::sql(SqlState::DuplicateColumn, format!("column \"{name}\" specified more than once")));
-        }
-        positions.push(position);
-    }
-    Ok(positions)
 }

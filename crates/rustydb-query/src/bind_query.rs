@@ -487,6 +487,28 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
         Ok(Some(bound.rel))
     }
 
+    /// Adds a FROM item over stored columns (a table's, a catalog relation's), named
+    /// `item_name`: each column gets a new id, and the alias may rename them. Returns the ids.
+    fn add_stored_item(
+        &mut self,
+        item_name: String,
+        stored: Vec<(String, DataType)>,
+        alias: Option<&ast::TableAlias>,
+    ) -> Result<Vec<ColumnId>> {
+        let renamed = alias.map(|a| a.columns.as_slice()).unwrap_or_default();
+        too_many_names(&format!("table \"{item_name}\""), stored.len(), renamed.len())?;
+        let mut columns = Vec::with_capacity(stored.len());
+        let mut output = Vec::with_capacity(stored.len() + 1);
+        for (i, (name, ty)) in stored.into_iter().enumerate() {
+            let name = renamed.get(i).map_or(name, |r| ident_name(&r.name));
+            let id = self.new_column(format!("{item_name}.{name}"), ty);
+            columns.push(ScopeColumn { name, id, ty, unqualified: true });
+            output.push(id);
+        }
+        self.add_item(ScopeItem { name: item_name, columns })?;
+        Ok(output)
+    }
+
     /// Adds a FROM item over a bound query's output (a subquery, a view, a WITH query): named
     /// `item_name`, its columns called `names` unless the alias renames them.
     fn add_query_item(
@@ -1186,20 +1208,11 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
                     return self.view(&table_name, alias.as_ref(), tid);
                 };
                 let item_name = alias.as_ref().map_or_else(|| table.name.clone(), |a| ident_name(&a.name));
-                let renamed = alias.as_ref().map(|a| a.columns.as_slice()).unwrap_or_default();
-                too_many_names(&format!("table \"{item_name}\""), table.schema.len(), renamed.len())?;
-                let mut columns = Vec::with_capacity(table.schema.len());
-                let mut output = Vec::with_capacity(table.schema.len() + 1);
-                for (i, c) in table.schema.columns.iter().enumerate() {
-                    let name = renamed.get(i).map_or_else(|| c.name.clone(), |r| ident_name(&r.name));
-                    let id = self.new_column(format!("{item_name}.{name}"), c.data_type);
-                    columns.push(ScopeColumn { name, id, ty: c.data_type, unqualified: true });
-                    output.push(id);
-                }
+                let stored = table.schema.columns.iter().map(|c| (c.name.clone(), c.data_type)).collect();
+                let mut output = self.add_stored_item(item_name, stored, alias.as_ref())?;
                 if tid {
                     output.push(self.new_column("ctid".into(), DataType::Int8));
                 }
-                self.add_item(ScopeItem { name: item_name, columns })?;
                 Ok(Rel::Scan {
                     table: Box::new(table),
                     output,
@@ -1247,17 +1260,8 @@ impl QueryBinder<'_, '_> {
         let relation = self.ctx()?.with_catalog_snapshot(|ctx| crate::pg_catalog::relation(ctx, name))?;
         let unqualified = name.rsplit('.').next().unwrap_or(name);
         let item_name = alias.map_or_else(|| unqualified.to_string(), |a| ident_name(&a.name));
-        let renamed = alias.map(|a| a.columns.as_slice()).unwrap_or_default();
-        too_many_names(&format!("table \"{item_name}\""), relation.columns.len(), renamed.len())?;
-        let mut columns = Vec::with_capacity(relation.columns.len());
-        let mut output = Vec::with_capacity(relation.columns.len());
-        for (i, (column, ty)) in relation.columns.iter().enumerate() {
-            let column = renamed.get(i).map_or_else(|| column.to_string(), |r| ident_name(&r.name));
-            let id = self.new_column(format!("{item_name}.{column}"), *ty);
-            columns.push(ScopeColumn { name: column, id, ty: *ty, unqualified: true });
-            output.push(id);
-        }
-        self.add_item(ScopeItem { name: item_name, columns })?;
+        let stored = relation.columns.iter().map(|(n, t)| (n.to_string(), *t)).collect();
+        let output = self.add_stored_item(item_name, stored, alias)?;
         let types: Vec<DataType> = relation.columns.iter().map(|(_, t)| *t).collect();
         let rows = relation
             .rows

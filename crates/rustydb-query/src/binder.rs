@@ -410,12 +410,23 @@ fn bind_insert(ctx: &mut ExecContext<'_>, insert: &ast::Insert) -> Result<Statem
 }
 
 fn insert_targets(table: &TableDef, columns: &[ast::ObjectName]) -> Result<Vec<usize>> {
-    if columns.is_empty() {
+    target_positions(table, columns.iter().map(column_name))
+}
+
+/// The column an INSERT or UPDATE target names (its last part).
+fn column_name(name: &ast::ObjectName) -> String {
+    name.0.last().and_then(|p| p.as_ident()).map(ident_name).unwrap_or_default()
+}
+
+/// The table positions of a target column list (INSERT's, COPY's); all columns when it is
+/// empty. 42703 for a column the table lacks, 42701 for one named twice.
+pub(crate) fn target_positions(table: &TableDef, names: impl ExactSizeIterator<Item = String>) -> Result<Vec<usize>> {
+    if names.len() == 0 {
         return Ok((0..table.schema.len()).collect());
     }
-    let mut targets = Vec::with_capacity(columns.len());
-    for c in columns {
-        let (name, pos) = target_column(table, c)?;
+    let mut targets = Vec::with_capacity(names.len());
+    for name in names {
+        let pos = target_column(table, &name)?;
         if targets.contains(&pos) {
             return Err(DbError::sql(SqlState::DuplicateColumn, format!("column \"{name}\" specified more than once")));
         }
@@ -425,15 +436,13 @@ fn insert_targets(table: &TableDef, columns: &[ast::ObjectName]) -> Result<Vec<u
 }
 
 /// The name and position of a column written by INSERT or UPDATE.
-fn target_column(table: &TableDef, name: &ast::ObjectName) -> Result<(String, usize)> {
-    let col = name.0.last().and_then(|p| p.as_ident()).map(ident_name).unwrap_or_default();
-    let pos = table.schema.index_of(&col).ok_or_else(|| {
+fn target_column(table: &TableDef, col: &str) -> Result<usize> {
+    table.schema.index_of(col).ok_or_else(|| {
         DbError::sql(
             SqlState::UndefinedColumn,
             format!("column \"{col}\" of relation \"{}\" does not exist", table.name),
         )
-    })?;
-    Ok((col, pos))
+    })
 }
 
 fn check_arity(values: usize, targets: usize) -> Result<()> {
@@ -482,7 +491,8 @@ fn bind_update(ctx: &mut ExecContext<'_>, update: &ast::Update) -> Result<Statem
         let ast::AssignmentTarget::ColumnName(name) = &a.target else {
             return Err(DbError::unsupported("assigning to a tuple of columns"));
         };
-        let (col, pos) = target_column(&table, name)?;
+        let col = column_name(name);
+        let pos = target_column(&table, &col)?;
         if targets.iter().any(|(p, _)| *p == pos) {
             return Err(DbError::sql(
                 SqlState::DuplicateColumn,

@@ -231,27 +231,21 @@ fn system(table: System) -> &'static TableDef {
     &SYSTEM_TABLES[table as usize - 1]
 }
 
-/// Rebuilds a [`DataType`] from the (type OID, typmod) pair stored in `rustydb_columns`.
+/// Rebuilds a [`DataType`] from the (type OID, typmod) pair stored in `rustydb_columns`: the
+/// char types take their length from the typmod, the others are [`DataType::from_oid`]'s.
 pub fn data_type_from_oid(oid: i32, typmod: i32) -> Result<DataType> {
     let len = (typmod >= 4).then(|| (typmod - 4) as u32);
-    Ok(match oid {
-        16 => DataType::Bool,
-        20 => DataType::Int8,
-        21 => DataType::Int2,
-        23 => DataType::Int4,
-        25 => DataType::Text,
-        700 => DataType::Float4,
-        701 => DataType::Float8,
-        1042 => DataType::Char(len.unwrap_or(1)),
-        1043 => DataType::Varchar(len),
-        1082 => DataType::Date,
-        1114 => DataType::Timestamp,
-        1184 => DataType::TimestampTz,
-        other => return Err(DbError::Corruption(format!("catalog names unknown type oid {other}"))),
-    })
+    match oid {
+        1042 => Ok(DataType::Char(len.unwrap_or(1))),
+        1043 => Ok(DataType::Varchar(len)),
+        other => u32::try_from(other)
+            .ok()
+            .and_then(DataType::from_oid)
+            .filter(|t| *t != DataType::Unknown)
+            .ok_or_else(|| DbError::Corruption(format!("catalog names unknown type oid {other}"))),
+    }
 }
 
-/// Finds a table by name, as visible to the context's snapshot.
 /// The table with id `id`, if it exists.
 pub fn find_table_by_id(ctx: &mut ExecContext<'_>, id: TableId) -> Result<Option<TableDef>> {
     let tables = access::scan(ctx, system(System::Tables))?;

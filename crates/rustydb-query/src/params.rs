@@ -16,6 +16,7 @@ use crate::expr::Expr;
 use crate::plan::{InsertSource, Statement};
 use crate::rel::Rel;
 use rustydb_foundation::{DataType, DbError, Result, SqlState, Value};
+use std::sync::Arc;
 
 /// The parameters a statement is bound with.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -23,8 +24,9 @@ pub struct Params {
     /// Per parameter, its type: declared by the client or inferred when the statement was
     /// prepared ([`DataType::Unknown`] while preparing for one not declared).
     pub types: Vec<DataType>,
-    /// The values, each of its parameter's type; `None` while preparing.
-    pub values: Option<Vec<Value>>,
+    /// The values, each of its parameter's type; `None` while preparing. Shared: every
+    /// binder of the statement (one per VALUES row of an INSERT) holds the parameters.
+    pub values: Option<Arc<[Value]>>,
 }
 
 impl Params {

@@ -287,7 +287,7 @@ impl Session {
     pub fn execute_prepared(&mut self, prepared: &PreparedStatement, values: Vec<Value>) -> Result<StatementResult> {
         self.cancel.store(false, Ordering::Relaxed);
         params::check_count(values.len(), prepared.param_types.len(), "")?;
-        let params = Params { types: prepared.param_types.clone(), values: Some(values) };
+        let params = Params { types: prepared.param_types.clone(), values: Some(values.into()) };
         self.guarded(
             |s| match &prepared.statement {
                 None => Ok(StatementResult::default()),
