@@ -45,10 +45,13 @@ impl Database {
     }
 
     /// Opens with explicit engine options (buffer pool size, bootstrap names).
-    pub fn open_with(path: impl AsRef<Path>, options: EngineOptions) -> Result<Database> {
+    pub fn open_with(path: impl AsRef<Path>, mut options: EngineOptions) -> Result<Database> {
+        if options.password_encoder.is_none() {
+            options.password_encoder = Some(Arc::new(rustydb_security::ScramEncoder::default()));
+        }
         let engine = Engine::open(path.as_ref(), &options)?;
         // In-process callers are local: the same rules as a loopback client of the server.
-        let auth = Authenticator::from_config(engine.clone(), &Config::default());
+        let auth = Authenticator::from_config(engine.clone(), &Config::default())?;
         Ok(Database { engine, auth, options })
     }
 
@@ -59,7 +62,18 @@ impl Database {
 
     /// A connection as `user` to `database`, admitted by the security layer.
     pub fn connect_as(&self, user: &str, database: &str) -> Result<Connection> {
-        let principal = self.auth.authenticate(user, database, IpAddr::V6(Ipv6Addr::LOCALHOST))?;
+        // In-process callers are local: what the rules demand of a loopback client. The
+        // embedded API has no password exchange yet, so only trusted logins pass.
+        match self.auth.method(user, database, IpAddr::V6(Ipv6Addr::LOCALHOST), false)? {
+            rustydb_security::AuthMethod::Trust => {}
+            _ => {
+                return Err(rustydb_foundation::DbError::sql(
+                    rustydb_foundation::SqlState::InvalidPassword,
+                    format!("password authentication failed for user \"{user}\""),
+                ));
+            }
+        }
+        let principal = self.auth.admit(user, database)?;
         Ok(Connection { session: self.engine.session(&principal.user, &principal.database) })
     }
 

@@ -40,6 +40,36 @@ pub enum IoBackend {
     IoUring,
 }
 
+/// One host-based authentication rule: a `pg_hba.conf` line in TOML
+/// (`{ connection = "hostssl", address = "10.0.0.0/8", user = "all", database = "all", method = "scram-sha-256" }`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HbaEntry {
+    /// `host` (TLS or not), `hostssl` (TLS only) or `hostnossl` (plain only).
+    #[serde(default = "HbaEntry::all_hosts")]
+    pub connection: String,
+    /// `all`, `samehost` / `loopback`, an address, or an address with a prefix length (CIDR).
+    pub address: String,
+    /// `all` or a role name.
+    #[serde(default = "HbaEntry::all")]
+    pub user: String,
+    /// `all` or a database name.
+    #[serde(default = "HbaEntry::all")]
+    pub database: String,
+    /// `trust`, `reject`, `password` (cleartext over the wire) or `scram-sha-256`.
+    pub method: String,
+}
+
+impl HbaEntry {
+    fn all() -> String {
+        "all".into()
+    }
+
+    fn all_hosts() -> String {
+        "host".into()
+    }
+}
+
 /// The server's configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -64,8 +94,21 @@ pub struct Config {
     pub io_backend: IoBackend,
     /// Maximum number of client connections.
     pub max_connections: usize,
-    /// Whether connections from loopback addresses are trusted without a password.
+    /// Whether connections from loopback addresses are trusted without a password (when no
+    /// `[[hba]]` rules are given).
     pub trust_loopback: bool,
+    /// Host-based authentication rules, as `pg_hba.conf` lines, first match wins. Empty: trust
+    /// loopback (if `trust_loopback`) and ask everyone else for a SCRAM-SHA-256 password.
+    pub hba: Vec<HbaEntry>,
+    /// Whether the listener accepts TLS (SSLRequest), as PostgreSQL's `ssl`.
+    pub ssl: bool,
+    /// PEM certificate chain for TLS, as `ssl_cert_file`.
+    pub ssl_cert_file: PathBuf,
+    /// PEM private key for TLS, as `ssl_key_file`.
+    pub ssl_key_file: PathBuf,
+    /// Seconds a shutdown (SIGTERM/SIGINT) lets running statements finish before it cancels
+    /// them and closes their connections.
+    pub shutdown_grace_s: u64,
     /// The most memory one statement may hold for rows it materialises (results, sorts, the
     /// targets of UPDATE and DELETE), in MiB; past it the statement fails with 53200.
     pub statement_memory_limit_mb: usize,
@@ -107,6 +150,11 @@ impl Default for Config {
             io_backend: IoBackend::default(),
             max_connections: 100,
             trust_loopback: true,
+            hba: Vec::new(),
+            ssl: false,
+            ssl_cert_file: PathBuf::from("server.crt"),
+            ssl_key_file: PathBuf::from("server.key"),
+            shutdown_grace_s: 30,
             statement_memory_limit_mb: 1024,
             checkpoint_timeout_s: 300,
             max_wal_size_mb: 1024,

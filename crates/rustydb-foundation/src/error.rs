@@ -127,6 +127,12 @@ pub enum SqlState {
     InvalidColumnReference,
     /// 42501 insufficient_privilege
     InsufficientPrivilege,
+    /// 42710 duplicate_object
+    DuplicateObject,
+    /// 55006 object_in_use
+    ObjectInUse,
+    /// 28P01 invalid_password
+    InvalidPassword,
     /// 54001 statement_too_complex (PostgreSQL's "stack depth limit exceeded")
     StatementTooComplex,
     /// 53300 too_many_connections
@@ -222,6 +228,9 @@ impl SqlState {
             InvalidColumnReference => "42P10",
             IndeterminateDatatype => "42P18",
             InsufficientPrivilege => "42501",
+            DuplicateObject => "42710",
+            ObjectInUse => "55006",
+            InvalidPassword => "28P01",
             TooManyConnections => "53300",
             StatementTooComplex => "54001",
             AdminShutdown => "57P01",

@@ -39,7 +39,7 @@ pub mod version;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use component::{Component, HealthStatus};
-pub use config::Config;
+pub use config::{Config, HbaEntry};
 pub use error::{DbError, Result, SqlState};
 pub use ids::{FileId, Lsn, PageId, TableId, TupleId, TxnId};
 pub use schema::{Column, Schema};

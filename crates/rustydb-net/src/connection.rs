@@ -5,6 +5,7 @@
 //! connection's own thread (see `server.rs`), so statements run inline; the session lives in a
 //! mutex that is never held across an `.await`.
 
+use crate::auth::{self, AuthState, ScramServers};
 use crate::cancel::{CancelRegistry, CancelRequests};
 use crate::extended::ExtendedState;
 use crate::messages::{data_row, error_info, notice_info, row_description, server_parameters};
@@ -25,12 +26,13 @@ use pgwire::api::{
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use pgwire::messages::response::{CommandComplete, EmptyQueryResponse, ReadyForQuery};
 use pgwire::messages::simplequery::Query;
+use pgwire::messages::startup::Authentication;
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use rustydb_foundation::{DataType, DbError, Result, SqlState, Value};
 use rustydb_query::{
     CopyResponse, Engine, PreparedStatement, Session, StatementResult, TransactionStatus as SessionStatus,
 };
-use rustydb_security::Authenticator;
+use rustydb_security::{AuthMethod, Authenticator};
 use std::collections::HashMap;
 use std::fmt::Debug;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -70,13 +72,30 @@ impl ConnectionLimits {
     }
 }
 
+/// What every connection of a server shares.
+#[derive(Debug)]
+pub struct Shared {
+    /// The engine statements run on.
+    pub engine: Arc<Engine>,
+    /// Login decisions.
+    pub auth: Arc<Authenticator>,
+    /// max_connections.
+    pub limits: Arc<ConnectionLimits>,
+    /// Where cancel requests find connections.
+    pub cancels: Arc<CancelRegistry>,
+    /// SCRAM state machines (with the TLS certificate for channel binding).
+    pub scram: ScramServers,
+}
+
 /// The handlers of one connection.
 #[derive(Debug)]
 pub struct Connection {
+    shared: Arc<Shared>,
     engine: Arc<Engine>,
-    auth: Arc<Authenticator>,
     limits: Arc<ConnectionLimits>,
     holds_slot: AtomicBool,
+    /// The authentication exchange under way.
+    auth_state: Mutex<AuthState>,
     session: Arc<Mutex<Option<Session>>>,
     /// The session's transaction status after its last statement (what Sync reports).
     status: Mutex<SessionStatus>,
@@ -92,22 +111,18 @@ pub struct Connection {
 
 impl Connection {
     /// A connection that has not started up yet.
-    pub fn new(
-        engine: Arc<Engine>,
-        auth: Arc<Authenticator>,
-        limits: Arc<ConnectionLimits>,
-        cancels: Arc<CancelRegistry>,
-    ) -> Self {
+    pub fn new(shared: Arc<Shared>) -> Self {
         Connection {
-            engine,
-            auth,
-            limits,
+            engine: shared.engine.clone(),
+            limits: shared.limits.clone(),
+            cancels: shared.cancels.clone(),
+            shared,
             holds_slot: AtomicBool::new(false),
+            auth_state: Mutex::new(AuthState::Idle),
             session: Arc::new(Mutex::new(None)),
             status: Mutex::new(SessionStatus::Idle),
             extended: Mutex::new(ExtendedState::default()),
             copy_buffer: Mutex::new(Vec::new()),
-            cancels,
             pid: Mutex::new(None),
         }
     }
@@ -179,24 +194,97 @@ impl StartupHandler for Connection {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let PgWireFrontendMessage::Startup(startup) = &message else { return Ok(()) };
-        protocol_negotiation(client, startup).await?;
-        save_startup_parameters_to_metadata(client, startup);
-        let meta = client.metadata();
-        let Some(user) = meta.get(METADATA_USER).cloned() else {
-            let e = DbError::sql(SqlState::InvalidAuthorization, "no PostgreSQL user name specified in startup packet");
-            return Err(fatal(&e));
-        };
-        let database = meta.get(METADATA_DATABASE).cloned().unwrap_or_else(|| user.clone());
-        let application_name = meta.get(METADATA_APPLICATION_NAME).cloned().unwrap_or_default();
-        if !self.limits.acquire() {
-            return Err(fatal(&DbError::sql(SqlState::TooManyConnections, "sorry, too many clients already")));
+        match message {
+            PgWireFrontendMessage::Startup(startup) => {
+                protocol_negotiation(client, &startup).await?;
+                save_startup_parameters_to_metadata(client, &startup);
+                let (user, database) = login_names(client)?;
+                if !self.limits.acquire() {
+                    return Err(fatal(&DbError::sql(SqlState::TooManyConnections, "sorry, too many clients already")));
+                }
+                self.holds_slot.store(true, Ordering::Release);
+                let peer = client.socket_addr().ip();
+                let secure = client.is_secure();
+                // On the connection's own thread (see server.rs), so catalog lookups run inline.
+                let method = self.shared.auth.method(&user, &database, peer, secure).map_err(|e| fatal(&e))?;
+                let request = match method {
+                    AuthMethod::Trust | AuthMethod::Reject => return self.finish_startup(client).await,
+                    AuthMethod::Password => {
+                        *self.auth_state.lock() = AuthState::AwaitingPassword;
+                        Authentication::CleartextPassword
+                    }
+                    AuthMethod::ScramSha256 => {
+                        let credential = self.shared.auth.scram_credential(&user).map_err(|e| fatal(&e))?;
+                        *self.auth_state.lock() = AuthState::AwaitingScramFirst(credential);
+                        Authentication::SASL(self.shared.scram.mechanisms(secure))
+                    }
+                };
+                client.set_state(PgWireConnectionState::AuthenticationInProgress);
+                client.send(PgWireBackendMessage::Authentication(request)).await?;
+                Ok(())
+            }
+            PgWireFrontendMessage::PasswordMessageFamily(message) => {
+                let (user, _) = login_names(client)?;
+                let state = std::mem::take(&mut *self.auth_state.lock());
+                match state {
+                    AuthState::AwaitingPassword => {
+                        let password = auth::password(message).map_err(|e| fatal(&e))?;
+                        self.shared.auth.check_password(&user, &password).map_err(|e| fatal(&e))?;
+                        self.finish_startup(client).await
+                    }
+                    AuthState::AwaitingScramFirst(credential) => {
+                        let (server_first, next) = self
+                            .shared
+                            .scram
+                            .first(client.is_secure(), credential, message, &user)
+                            .map_err(|e| fatal(&e))?;
+                        *self.auth_state.lock() = next;
+                        let reply = Authentication::SASLContinue(server_first.into_bytes().into());
+                        client.send(PgWireBackendMessage::Authentication(reply)).await?;
+                        Ok(())
+                    }
+                    AuthState::AwaitingScramFinal { server, genuine } => {
+                        let server_final =
+                            auth::scram_final(&server, genuine, message, &user).map_err(|e| fatal(&e))?;
+                        let reply = Authentication::SASLFinal(server_final.into_bytes().into());
+                        client.feed(PgWireBackendMessage::Authentication(reply)).await?;
+                        self.finish_startup(client).await
+                    }
+                    AuthState::Idle => Err(fatal(&DbError::sql(
+                        SqlState::ProtocolViolation,
+                        "unexpected password message: no authentication exchange is under way",
+                    ))),
+                }
+            }
+            _ => Ok(()),
         }
-        self.holds_slot.store(true, Ordering::Release);
-        let peer = client.socket_addr().ip();
-        // On the connection's own thread (see server.rs), so the catalog lookup runs inline.
-        let principal = self.auth.authenticate(&user, &database, peer).map_err(|e| fatal(&e))?;
-        tracing::debug!(user = %principal.user, database = %principal.database, %peer, "connection authenticated");
+    }
+}
+
+/// The user and database a startup packet names (the database defaults to the user).
+fn login_names<C: ClientInfo>(client: &C) -> PgWireResult<(String, String)> {
+    let meta = client.metadata();
+    let Some(user) = meta.get(METADATA_USER).cloned() else {
+        let e = DbError::sql(SqlState::InvalidAuthorization, "no PostgreSQL user name specified in startup packet");
+        return Err(fatal(&e));
+    };
+    let database = meta.get(METADATA_DATABASE).cloned().unwrap_or_else(|| user.clone());
+    Ok((user, database))
+}
+
+impl Connection {
+    /// After a passed authentication: admits the role to the database, opens the session and
+    /// sends AuthenticationOk, the parameters, BackendKeyData and ReadyForQuery.
+    async fn finish_startup<C>(&self, client: &mut C) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let (user, database) = login_names(client)?;
+        let application_name = client.metadata().get(METADATA_APPLICATION_NAME).cloned().unwrap_or_default();
+        let principal = self.shared.auth.admit(&user, &database).map_err(|e| fatal(&e))?;
+        tracing::debug!(user = %principal.user, database = %principal.database, peer = %client.socket_addr(), "connection authenticated");
         let session = self.engine.session(&principal.user, &principal.database);
         let (pid, secret) = PID_GENERATOR.generate(&*client);
         self.cancels.register(pid, secret.clone(), session.cancel_flag());

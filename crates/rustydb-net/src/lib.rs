@@ -2,13 +2,14 @@
 //!
 //! The PostgreSQL wire protocol (v3) server: what lets psql, pgbench and every PostgreSQL driver
 //! talk to RustyDB. pgwire supplies the message codec and the connection state machine (startup,
-//! SSLRequest, message framing); this crate supplies the behaviour: authentication through
+//! SSLRequest and the TLS handshake with rustls, message framing); this crate supplies the behaviour: authentication through
 //! security, ParameterStatus values drivers parse, statement execution through a query
 //! [`Session`](rustydb_query::Session), and exact transaction status in ReadyForQuery.
 //!
 //! ```text
 //!  TcpListener ─accept─► its own thread: process_socket (pgwire) ─► Connection
-//!                                                                  ├─ on_startup: Authenticator → Session
+//!                                                                  ├─ on_startup: hba method (security) → trust, or
+//!                                                                  │    cleartext password / SCRAM (auth.rs) → Session
 //!                                                                  ├─ on_query: session.execute
 //!                                                                  │    → RowDescription, DataRow*, CommandComplete,
 //!                                                                  │      NoticeResponse, ErrorResponse, ReadyForQuery
@@ -29,6 +30,7 @@
 
 #![deny(missing_docs)]
 
+pub mod auth;
 pub mod cancel;
 pub mod connection;
 pub mod copy;
@@ -36,5 +38,7 @@ pub mod extended;
 pub mod formats;
 pub mod messages;
 pub mod server;
+pub mod tls;
 
 pub use server::WireServer;
+pub use tls::TlsSettings;

@@ -9,9 +9,10 @@
 //! for the deepest statement ([`STATEMENT_STACK_BYTES`]), so none needs a stack segment of its
 //! own; only the pages touched are ever resident, so idle connections stay cheap.
 
-use crate::cancel::CancelRegistry;
-use crate::connection::{Connection, ConnectionHandlers, ConnectionLimits};
-use pgwire::tokio::process_socket;
+use crate::auth::ScramServers;
+use crate::connection::{Connection, ConnectionHandlers, ConnectionLimits, Shared};
+use crate::tls::TlsSettings;
+use pgwire::tokio::{TlsAcceptor, process_socket};
 use rustydb_query::Engine;
 use rustydb_query::session::STATEMENT_STACK_BYTES;
 use rustydb_security::Authenticator;
@@ -26,7 +27,7 @@ const STARTUP_HEAD_TIMEOUT: Duration = Duration::from_secs(60);
 /// PostgreSQL refuses a first packet whose length word is below 8 or above 10000 ("invalid
 /// length of startup packet") before reading further; pgwire would wait for eight bytes first.
 /// This peeks at the length word without consuming it. (Direct TLS, whose first byte is 0x16,
-/// needs its own branch here when TLS arrives.)
+/// is not offered: clients send SSLRequest first.)
 async fn plausible_startup_length(socket: &TcpStream) -> bool {
     let deadline = tokio::time::Instant::now() + STARTUP_HEAD_TIMEOUT;
     let mut head = [0u8; 4];
@@ -48,7 +49,12 @@ async fn plausible_startup_length(socket: &TcpStream) -> bool {
 const CONNECTION_STACK_BYTES: usize = STATEMENT_STACK_BYTES + (2 << 20);
 
 /// Serves one connection on the calling thread, with a runtime of its own.
-fn serve_connection(socket: std::net::TcpStream, peer: std::net::SocketAddr, connection: Arc<Connection>) {
+fn serve_connection(
+    socket: std::net::TcpStream,
+    peer: std::net::SocketAddr,
+    tls: Option<TlsAcceptor>,
+    connection: Arc<Connection>,
+) {
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => return tracing::warn!(%peer, error = %e, "could not start a connection runtime"),
@@ -58,30 +64,47 @@ fn serve_connection(socket: std::net::TcpStream, peer: std::net::SocketAddr, con
             Ok(s) => s,
             Err(e) => return tracing::warn!(%peer, error = %e, "could not register the socket"),
         };
-        if let Err(e) = process_socket(socket, None, Arc::new(ConnectionHandlers(connection))).await {
+        if let Err(e) = process_socket(socket, tls, Arc::new(ConnectionHandlers(connection))).await {
             tracing::debug!(%peer, error = %e, "connection ended with an I/O error");
         }
     });
 }
 
 /// The PostgreSQL wire protocol server.
-#[derive(Debug)]
 pub struct WireServer {
-    engine: Arc<Engine>,
-    auth: Arc<Authenticator>,
-    limits: Arc<ConnectionLimits>,
-    cancels: Arc<CancelRegistry>,
+    shared: Arc<Shared>,
+    tls: Option<TlsAcceptor>,
+}
+
+impl std::fmt::Debug for WireServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WireServer").field("shared", &self.shared).field("tls", &self.tls.is_some()).finish()
+    }
 }
 
 impl WireServer {
-    /// A server over `engine`, admitting logins through `auth`, up to `max_connections`.
-    pub fn new(engine: Arc<Engine>, auth: Arc<Authenticator>, max_connections: usize) -> Self {
-        WireServer { engine, auth, limits: Arc::new(ConnectionLimits::new(max_connections)), cancels: Arc::default() }
+    /// A server over `engine`, admitting logins through `auth`, up to `max_connections`,
+    /// answering SSLRequest with TLS when `tls` is given.
+    pub fn new(
+        engine: Arc<Engine>,
+        auth: Arc<Authenticator>,
+        max_connections: usize,
+        tls: Option<TlsSettings>,
+    ) -> rustydb_foundation::Result<Self> {
+        let scram = ScramServers::new(tls.as_ref().map(|t| t.certificate_pem.as_slice()))?;
+        let shared = Shared {
+            engine,
+            auth,
+            limits: Arc::new(ConnectionLimits::new(max_connections)),
+            cancels: Arc::default(),
+            scram,
+        };
+        Ok(WireServer { shared: Arc::new(shared), tls: tls.map(|t| t.acceptor) })
     }
 
     /// Connections currently authenticated.
     pub fn active_connections(&self) -> usize {
-        self.limits.active()
+        self.shared.limits.active()
     }
 
     /// Accepts connections on `listener` until `shutdown` completes. Connection tasks already
@@ -102,12 +125,8 @@ impl WireServer {
                 },
             };
             let _ = socket.set_nodelay(true);
-            let connection = Arc::new(Connection::new(
-                self.engine.clone(),
-                self.auth.clone(),
-                self.limits.clone(),
-                self.cancels.clone(),
-            ));
+            let connection = Arc::new(Connection::new(self.shared.clone()));
+            let tls = self.tls.clone();
             tokio::spawn(async move {
                 if !plausible_startup_length(&socket).await {
                     tracing::debug!(%peer, "invalid length of startup packet; closing");
@@ -117,7 +136,7 @@ impl WireServer {
                     Ok(s) => s,
                     Err(e) => return tracing::warn!(%peer, error = %e, "could not detach the socket"),
                 };
-                let serve = move || serve_connection(socket, peer, connection);
+                let serve = move || serve_connection(socket, peer, tls, connection);
                 let spawned = std::thread::Builder::new()
                     .name("rustydb-conn".into())
                     .stack_size(CONNECTION_STACK_BYTES)

@@ -154,6 +154,13 @@ pub fn bind(ctx: &mut ExecContext<'_>, stmt: &ast::Statement) -> Result<Statemen
             })
         }
         ast::Statement::CreateView(create) => bind_create_view(ctx, create),
+        ast::Statement::CreateRole(create) => Ok(Statement::Role(crate::roles::bind_create(create)?)),
+        ast::Statement::AlterRole { name, operation } => {
+            Ok(Statement::Role(crate::roles::bind_alter(name, operation)?))
+        }
+        ast::Statement::Drop { object_type: ast::ObjectType::Role, if_exists, names, .. } => {
+            Ok(Statement::Role(crate::roles::bind_drop(names, *if_exists)?))
+        }
         ast::Statement::Truncate(t) => {
             if t.partitions.is_some() || t.on_cluster.is_some() || t.table_names.iter().any(|n| n.only) {
                 return Err(DbError::unsupported("TRUNCATE ONLY, PARTITION and ON CLUSTER"));

@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | 1 | `rustydb_tables`    | table_id int4, name text, primary_key text (comma-separated column positions), compression text (`lz4`, `zstd` or `none`) |
 //! | 2 | `rustydb_columns`   | table_id int4, position int4, name text, type_oid int4, typmod int4, not_null bool |
-//! | 3 | `rustydb_roles`     | name text, superuser bool, can_login bool |
+//! | 3 | `rustydb_roles`     | name text, superuser bool, can_login bool, create_db bool, create_role bool, inherit bool, connection_limit int4 (-1: none), valid_until timestamptz (infinity: none), password text (a SCRAM-SHA-256 verifier, or empty: none) |
 //! | 4 | `rustydb_databases` | name text, owner text |
 //! | 5 | `rustydb_indexes`   | index_id int4, name text, table_id int4, columns text (comma-separated column positions, each with ` desc` if descending), is_unique bool, method text (`btree`, `hash` or `lsm`) |
 //!
@@ -143,8 +143,8 @@ impl TableDef {
 /// The bit that marks an index's file id.
 pub const INDEX_FILES: u32 = 1 << 30;
 
-/// A login role.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A role: a user when it may log in (`CREATE ROLE` / `CREATE USER`).
+#[derive(Clone, PartialEq, Eq)]
 pub struct RoleDef {
     /// Role name.
     pub name: String,
@@ -152,6 +152,53 @@ pub struct RoleDef {
     pub superuser: bool,
     /// May connect.
     pub can_login: bool,
+    /// May create databases.
+    pub create_db: bool,
+    /// May create, alter and drop other roles.
+    pub create_role: bool,
+    /// Uses the privileges of roles it is a member of.
+    pub inherit: bool,
+    /// Concurrent connections allowed (-1: no limit).
+    pub connection_limit: i32,
+    /// After this moment (microseconds since 2000-01-01 UTC) its password no longer works.
+    pub valid_until: Option<i64>,
+    /// Its password as a SCRAM-SHA-256 verifier (never the password itself).
+    pub password: Option<String>,
+}
+
+impl RoleDef {
+    /// A role with PostgreSQL's defaults for `CREATE ROLE name`.
+    pub fn new(name: impl Into<String>) -> Self {
+        RoleDef {
+            name: name.into(),
+            superuser: false,
+            can_login: false,
+            create_db: false,
+            create_role: false,
+            inherit: true,
+            connection_limit: -1,
+            valid_until: None,
+            password: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for RoleDef {
+    /// Leaves the verifier out: it is not the password, but an offline guessing attack starts
+    /// from it, so it stays out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RoleDef")
+            .field("name", &self.name)
+            .field("superuser", &self.superuser)
+            .field("can_login", &self.can_login)
+            .field("create_db", &self.create_db)
+            .field("create_role", &self.create_role)
+            .field("inherit", &self.inherit)
+            .field("connection_limit", &self.connection_limit)
+            .field("valid_until", &self.valid_until)
+            .field("password", &self.password.as_ref().map(|_| "<verifier>"))
+            .finish()
+    }
 }
 
 fn system_table(id: u32, name: &str, columns: &[(&str, DataType)]) -> TableDef {
@@ -201,7 +248,17 @@ static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 6]> = std::sync::LazyLock::
         system_table(
             System::Roles as u32,
             "rustydb_roles",
-            &[("name", Text), ("superuser", Bool), ("can_login", Bool)],
+            &[
+                ("name", Text),
+                ("superuser", Bool),
+                ("can_login", Bool),
+                ("create_db", Bool),
+                ("create_role", Bool),
+                ("inherit", Bool),
+                ("connection_limit", Int4),
+                ("valid_until", TimestampTz),
+                ("password", Text),
+            ],
         ),
         system_table(System::Databases as u32, "rustydb_databases", &[("name", Text), ("owner", Text)]),
         system_table(
@@ -589,25 +646,85 @@ pub fn id_high_water(ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<Opti
 
 /// Finds a role by name.
 pub fn find_role(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<RoleDef>> {
-    let roles = access::scan(ctx, system(System::Roles))?;
-    Ok(roles.into_iter().find(|(_, r)| r[0] == Value::Text(name.into())).map(|(_, r)| RoleDef {
-        name: name.into(),
-        superuser: r[1] == Value::Bool(true),
-        can_login: r[2] == Value::Bool(true),
-    }))
+    Ok(find_role_row(ctx, name)?.map(|(_, role)| role))
+}
+
+/// Finds a role by name, with its catalog row's address.
+pub fn find_role_row(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<(TupleId, RoleDef)>> {
+    for (tid, row) in access::scan(ctx, system(System::Roles))? {
+        if row[0] == Value::Text(name.into()) {
+            return Ok(Some((tid, role_from_row(&row)?)));
+        }
+    }
+    Ok(None)
 }
 
 /// Every role, in the order they were created (the bootstrap superuser first).
 pub fn list_roles(ctx: &mut ExecContext<'_>) -> Result<Vec<RoleDef>> {
-    let mut roles = Vec::new();
-    for (_, r) in access::scan(ctx, system(System::Roles))? {
-        roles.push(RoleDef {
-            name: text(&r[0])?,
-            superuser: r[1] == Value::Bool(true),
-            can_login: r[2] == Value::Bool(true),
-        });
-    }
-    Ok(roles)
+    access::scan(ctx, system(System::Roles))?.iter().map(|(_, r)| role_from_row(r)).collect()
+}
+
+/// A role's catalog row. Rows written before a column existed are shorter: the missing
+/// columns read as PostgreSQL's defaults.
+fn role_from_row(r: &[Value]) -> Result<RoleDef> {
+    let flag = |i: usize, default: bool| match r.get(i) {
+        Some(Value::Bool(b)) => *b,
+        _ => default,
+    };
+    Ok(RoleDef {
+        name: text(&r[0])?,
+        superuser: flag(1, false),
+        can_login: flag(2, false),
+        create_db: flag(3, flag(1, false)),
+        create_role: flag(4, flag(1, false)),
+        inherit: flag(5, true),
+        connection_limit: match r.get(6) {
+            Some(Value::Int4(n)) => *n,
+            _ => -1,
+        },
+        valid_until: match r.get(7) {
+            Some(Value::TimestampTz(t)) if *t != i64::MAX => Some(*t),
+            _ => None,
+        },
+        password: match r.get(8) {
+            Some(Value::Text(p)) if !p.is_empty() => Some(p.clone()),
+            _ => None,
+        },
+    })
+}
+
+fn role_row(role: &RoleDef) -> [Value; 9] {
+    [
+        Value::Text(role.name.clone()),
+        Value::Bool(role.superuser),
+        Value::Bool(role.can_login),
+        Value::Bool(role.create_db),
+        Value::Bool(role.create_role),
+        Value::Bool(role.inherit),
+        Value::Int4(role.connection_limit),
+        Value::TimestampTz(role.valid_until.unwrap_or(i64::MAX)),
+        Value::Text(role.password.clone().unwrap_or_default()),
+    ]
+}
+
+/// Records a new role (in the context's transaction).
+pub fn create_role(ctx: &mut ExecContext<'_>, role: &RoleDef) -> Result<()> {
+    changing(ctx);
+    access::insert_raw(ctx, system(System::Roles), &role_row(role))?;
+    Ok(())
+}
+
+/// Replaces the role whose row is at `tid` (in the context's transaction).
+pub fn replace_role(ctx: &mut ExecContext<'_>, tid: TupleId, role: &RoleDef) -> Result<()> {
+    drop_role(ctx, tid)?;
+    create_role(ctx, role)
+}
+
+/// Removes the role whose row is at `tid` (in the context's transaction).
+pub fn drop_role(ctx: &mut ExecContext<'_>, tid: TupleId) -> Result<()> {
+    changing(ctx);
+    access::delete(ctx, system(System::Roles), tid)?;
+    Ok(())
 }
 
 /// Every database: its name and its owner's name.
@@ -624,6 +741,19 @@ pub fn list_views(ctx: &mut ExecContext<'_>) -> Result<Vec<(TupleId, ViewDef)>> 
     access::scan(ctx, system(System::Views))?.into_iter().map(|(tid, row)| Ok((tid, view_from_row(&row)?))).collect()
 }
 
+/// Gives the databases owned by role `from` to the same role under its new name `to`.
+pub fn rename_database_owner(ctx: &mut ExecContext<'_>, from: &str, to: &str) -> Result<()> {
+    let table = system(System::Databases);
+    for (tid, r) in access::scan(ctx, table)? {
+        if r[1] == Value::Text(from.into()) {
+            changing(ctx);
+            access::delete(ctx, table, tid)?;
+            access::insert_raw(ctx, table, &[r[0].clone(), Value::Text(to.into())])?;
+        }
+    }
+    Ok(())
+}
+
 /// True if the database exists.
 pub fn database_exists(ctx: &mut ExecContext<'_>, name: &str) -> Result<bool> {
     Ok(access::scan(ctx, system(System::Databases))?.iter().any(|(_, r)| r[0] == Value::Text(name.into())))
@@ -631,8 +761,9 @@ pub fn database_exists(ctx: &mut ExecContext<'_>, name: &str) -> Result<bool> {
 
 /// Writes the first-start contents: the bootstrap superuser and database.
 pub fn bootstrap(ctx: &mut ExecContext<'_>, superuser: &str, database: &str) -> Result<()> {
-    let role = [Value::Text(superuser.into()), Value::Bool(true), Value::Bool(true)];
-    access::insert_raw(ctx, system(System::Roles), &role)?;
+    let role =
+        RoleDef { superuser: true, can_login: true, create_db: true, create_role: true, ..RoleDef::new(superuser) };
+    access::insert_raw(ctx, system(System::Roles), &role_row(&role))?;
     access::insert_raw(ctx, system(System::Databases), &[Value::Text(database.into()), Value::Text(superuser.into())])?;
     Ok(())
 }

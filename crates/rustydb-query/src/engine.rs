@@ -43,6 +43,9 @@ pub struct EngineOptions {
     pub max_wal_size: u64,
     /// When the autovacuum thread visits tables (`None`: it does not run).
     pub autovacuum: Option<AutovacuumOptions>,
+    /// Turns passwords in role statements into verifiers (the security layer's; `None`:
+    /// passwords are refused).
+    pub password_encoder: Option<Arc<dyn crate::roles::PasswordEncoder>>,
 }
 
 impl Default for EngineOptions {
@@ -55,6 +58,7 @@ impl Default for EngineOptions {
             checkpoint_timeout: Some(Duration::from_secs(300)),
             max_wal_size: 1 << 30,
             autovacuum: Some(AutovacuumOptions::default()),
+            password_encoder: None,
         }
     }
 }
@@ -108,6 +112,9 @@ pub struct Engine {
     checkpointer_stop: Arc<(Mutex<bool>, Condvar)>,
     /// Committed table definitions (shared with the commit hooks of catalog changes).
     catalog_cache: Arc<crate::catalog_cache::CatalogCache>,
+    /// The superuser created on first start, which cannot be dropped or renamed.
+    bootstrap_user: String,
+    password_encoder: Option<Arc<dyn crate::roles::PasswordEncoder>>,
 }
 
 impl Engine {
@@ -133,6 +140,8 @@ impl Engine {
             autovacuum: Mutex::new(None),
             checkpointer_stop: Arc::new((Mutex::new(false), Condvar::new())),
             catalog_cache: Arc::default(),
+            bootstrap_user: options.bootstrap_user.clone(),
+            password_encoder: options.password_encoder.clone(),
         });
         engine.tm.untrack_files_below(FileId(catalog::FIRST_USER_TABLE));
         let marker = dir.join(BOOTSTRAP_MARKER);
@@ -421,6 +430,16 @@ impl Engine {
             secondary.write().remove(&id);
         });
         txn.drop_file_on_commit(def.file());
+    }
+
+    /// The superuser created on first start.
+    pub fn bootstrap_user(&self) -> &str {
+        &self.bootstrap_user
+    }
+
+    /// What turns passwords into verifiers, if the security layer provided it.
+    pub fn password_encoder(&self) -> Option<&Arc<dyn crate::roles::PasswordEncoder>> {
+        self.password_encoder.as_ref()
     }
 
     /// Serialises DDL statements.

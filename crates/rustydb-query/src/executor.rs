@@ -46,6 +46,7 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
                 ..Default::default()
             })
         }
+        Statement::Role(statement) => crate::roles::execute(ctx, statement),
         Statement::Insert { table, source } => insert(ctx, table, source),
         Statement::Update { table, assignments, filter, access } => {
             update(ctx, table, assignments, filter.as_ref(), access)

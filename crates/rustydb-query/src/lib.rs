@@ -62,6 +62,7 @@ pub mod regex_match;
 pub mod rel;
 pub mod resolve;
 pub mod result;
+pub mod roles;
 pub mod session;
 pub mod settings;
 pub mod types;

@@ -15,7 +15,7 @@
 use crate::catalog::{self, INDEX_FILES, IndexMethod};
 use crate::context::ExecContext;
 use crate::expr::{BinaryOp, Expr};
-use rustydb_foundation::{DataType, DbError, Result, Value};
+use rustydb_foundation::{DataType, DbError, Result, SqlState, Value};
 
 /// `pg_catalog`'s namespace oid.
 pub const PG_CATALOG_NAMESPACE: i32 = 11;
@@ -43,7 +43,7 @@ pub struct Relation {
 }
 
 /// The relations this module provides (`information_schema`'s by their qualified names).
-const RELATIONS: [&str; 11] = [
+const RELATIONS: [&str; 12] = [
     "pg_namespace",
     "pg_class",
     "pg_am",
@@ -51,6 +51,7 @@ const RELATIONS: [&str; 11] = [
     "pg_database",
     "pg_roles",
     "pg_user",
+    "pg_authid",
     "information_schema.tables",
     "information_schema.columns",
     "information_schema.schemata",
@@ -153,23 +154,34 @@ pub fn relation(ctx: &mut ExecContext<'_>, name: &str) -> Result<Relation> {
             ],
             database_rows(ctx)?,
         ),
-        "pg_roles" | "pg_user" => {
+        "pg_roles" | "pg_user" | "pg_authid" => {
+            // pg_authid holds the verifiers: PostgreSQL lets only superusers read it.
+            let authid = name == "pg_authid";
+            if authid && !catalog::find_role(ctx, ctx.user)?.is_some_and(|r| r.superuser) {
+                return Err(DbError::sql(SqlState::InsufficientPrivilege, "permission denied for table pg_authid"));
+            }
             let roles = catalog::list_roles(ctx)?;
             let rows = roles
                 .iter()
                 .enumerate()
                 .map(|(i, r)| {
+                    let password = match (&r.password, authid) {
+                        (Some(p), true) => text(p),
+                        (None, true) => Value::Null,
+                        (_, false) => text("********"),
+                    };
                     vec![
                         text(&r.name),
                         Value::Bool(r.superuser),
-                        Value::Bool(true),
-                        Value::Bool(r.superuser),
-                        Value::Bool(r.superuser),
+                        Value::Bool(r.inherit),
+                        Value::Bool(r.create_role),
+                        Value::Bool(r.create_db),
                         Value::Bool(r.can_login),
                         Value::Bool(false),
                         Value::Bool(r.superuser),
-                        Value::Int4(-1),
-                        Value::Null,
+                        Value::Int4(r.connection_limit),
+                        password,
+                        r.valid_until.map_or(Value::Null, Value::TimestampTz),
                         Value::Int4(role_oid(i)),
                     ]
                 })
@@ -185,6 +197,7 @@ pub fn relation(ctx: &mut ExecContext<'_>, name: &str) -> Result<Relation> {
                     ("rolreplication", Bool),
                     ("rolbypassrls", Bool),
                     ("rolconnlimit", Int4),
+                    ("rolpassword", Text),
                     ("rolvaliduntil", TimestampTz),
                     ("oid", Int4),
                 ],

@@ -87,6 +87,8 @@ pub enum InsertSource {
 pub enum Statement {
     /// SELECT (and VALUES, and set operations).
     Select(QueryPlan),
+    /// CREATE / ALTER / DROP ROLE.
+    Role(crate::roles::RoleStatement),
     /// `ALTER TABLE ... ADD [CONSTRAINT name] PRIMARY KEY | UNIQUE (columns)`.
     AddKey {
         /// The table (locked ACCESS EXCLUSIVE).
@@ -274,6 +276,7 @@ impl Statement {
                 | Statement::CreateIndex { .. }
                 | Statement::DropIndex { .. }
                 | Statement::AddKey { .. }
+                | Statement::Role(_)
         )
     }
 
@@ -281,6 +284,7 @@ impl Statement {
     pub fn command_name(&self) -> &'static str {
         match self {
             Statement::Select(_) => "SELECT",
+            Statement::Role(r) => r.command_name(),
             Statement::CopyTo { .. } => "COPY",
             Statement::AddKey { .. } => "ALTER TABLE",
             Statement::Insert { .. } => "INSERT",

@@ -7,15 +7,18 @@
 //!   net: startup(user, database, peer address)
 //!          │
 //!          ▼
-//!   Authenticator ── hba rules (first match wins) ── method: trust | reject
-//!          │                                           (password, SCRAM: security issue)
+//!   Authenticator ── hba rules (first match wins) ── method: trust | reject | password | scram-sha-256
+//!          │            (transport, address, user, database)
+//!          ├── the password or SCRAM exchange runs in net, against the role's verifier (scram.rs)
 //!          └── role exists and may log in? database exists?  (catalog, through query)
 //! ```
 //!
-//! Today it decides logins: the first rule matching the client's address, user and database
-//! picks the method. `trust` admits a role that exists and may log in; `reject` refuses. With
-//! the default configuration connections from loopback are trusted and all others rejected, so a
-//! fresh server is usable locally and closed to the network.
+//! It decides logins: the first rule matching the client's transport (TLS or not), address,
+//! user and database picks the method. `trust` admits a role that exists and may log in;
+//! `reject` refuses; `password` and `scram-sha-256` check the password against the role's
+//! SCRAM-SHA-256 verifier. With the default configuration connections from loopback are trusted
+//! and all others must pass SCRAM. [`ScramEncoder`] is the password encoder the engine calls for
+//! `CREATE ROLE ... PASSWORD`, so the catalog only ever holds verifiers.
 //!
 //! ## What it must never know
 //! Sockets and wire messages (net's), pages and log records (storage's and txn's).
@@ -23,5 +26,7 @@
 #![deny(missing_docs)]
 
 pub mod hba;
+pub mod scram;
 
-pub use hba::{AddressMatch, AuthMethod, Authenticator, HbaRule, Principal};
+pub use hba::{AddressMatch, AuthMethod, Authenticator, ConnectionType, HbaRule, Principal, ScramCredential};
+pub use scram::{ScramEncoder, ScramVerifier};

@@ -15,7 +15,7 @@
 pub mod config;
 
 use rustydb_foundation::{Config, DbError, Result};
-use rustydb_net::WireServer;
+use rustydb_net::{TlsSettings, WireServer};
 use rustydb_query::{Engine, EngineOptions};
 use rustydb_security::Authenticator;
 use std::future::Future;
@@ -42,6 +42,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
             insert_threshold: config.autovacuum_vacuum_insert_threshold,
             insert_scale_factor: config.autovacuum_vacuum_insert_scale_factor,
         }),
+        password_encoder: Some(Arc::new(rustydb_security::ScramEncoder::default())),
         ..EngineOptions::default()
     };
     let data_dir = config.data_dir.clone();
@@ -84,8 +85,15 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         version = rustydb_foundation::version::RUSTYDB_VERSION,
         "RustyDB is ready to accept connections"
     );
-    let auth = Arc::new(Authenticator::from_config(engine.clone(), &config));
-    let server = WireServer::new(engine.clone(), auth, config.max_connections);
+    let auth = Arc::new(Authenticator::from_config(engine.clone(), &config)?);
+    let tls = if config.ssl {
+        let settings = TlsSettings::load(&config.ssl_cert_file, &config.ssl_key_file)?;
+        tracing::info!(cert = %config.ssl_cert_file.display(), "TLS is on (SSLRequest answered)");
+        Some(settings)
+    } else {
+        None
+    };
+    let server = WireServer::new(engine.clone(), auth, config.max_connections, tls)?;
     server.serve(listener, shutdown).await.map_err(|e| DbError::io("serving connections", e))?;
     tracing::info!("shutting down: flushing pages");
     tokio::task::spawn_blocking(move || engine.shutdown())

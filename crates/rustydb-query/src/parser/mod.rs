@@ -108,12 +108,58 @@ fn copy_option_booleans(tokens: &mut [TokenWithSpan]) {
     }
 }
 
-fn parse_tokens(tokens: Vec<TokenWithSpan>) -> Result<Vec<ast::Statement>> {
-    Parser::new(&PostgreSqlDialect {})
+fn parse_tokens(mut tokens: Vec<TokenWithSpan>) -> Result<Vec<ast::Statement>> {
+    let mut from_create_user = user_as_role(&mut tokens).into_iter();
+    let mut statements = Parser::new(&PostgreSqlDialect {})
         .with_recursion_limit(RECURSION_LIMIT)
         .with_tokens_with_locations(tokens)
         .parse_statements()
-        .map_err(syntax_error)
+        .map_err(syntax_error)?;
+    for statement in &mut statements {
+        if let ast::Statement::CreateRole(create) = statement
+            && from_create_user.next() == Some(true)
+        {
+            create.login = Some(create.login.unwrap_or(true));
+        }
+    }
+    Ok(statements)
+}
+
+/// sqlparser reads `CREATE USER` and `DROP USER` in Snowflake's form; in PostgreSQL they are
+/// `CREATE ROLE` with LOGIN by default and `DROP ROLE`. Rewrites the USER keyword at the start of
+/// a statement to ROLE and returns, for each CREATE ROLE statement in order, whether it was
+/// written as CREATE USER.
+fn user_as_role(tokens: &mut [TokenWithSpan]) -> Vec<bool> {
+    let is_word = |t: &Token, word: &str| matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(word));
+    let mut creates = Vec::new();
+    let mut start = true;
+    let mut i = 0;
+    while i < tokens.len() {
+        match &tokens[i].token {
+            Token::Whitespace(_) => {}
+            Token::SemiColon => start = true,
+            t if start => {
+                start = false;
+                let (create, drop) = (is_word(t, "create"), is_word(t, "drop"));
+                if create || drop {
+                    let next = tokens[i + 1..].iter().position(|t| !matches!(t.token, Token::Whitespace(_)));
+                    if let Some(offset) = next {
+                        let word = &mut tokens[i + 1 + offset].token;
+                        let user = is_word(word, "user");
+                        if user {
+                            *word = Token::make_keyword("ROLE");
+                        }
+                        if create && (user || is_word(word, "role")) {
+                            creates.push(user);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    creates
 }
 
 /// Refuses a statement with more than [`MAX_OPERATOR_CHAIN`] operators in one expression, as
