@@ -108,6 +108,23 @@ impl RawClient {
 }
 
 impl RawClient {
+    /// Reads what the server sends without being asked until it closes the connection: one
+    /// `Error CODE: message` line per ErrorResponse (other messages are skipped).
+    pub async fn read_until_closed(&mut self) -> std::io::Result<Vec<String>> {
+        let mut out = Vec::new();
+        loop {
+            match self.next().await {
+                Ok(Message::ErrorResponse(e)) => {
+                    out.push(format!("Error {}: {}", field(e.fields(), b'C')?, field(e.fields(), b'M')?));
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(out),
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return Ok(out),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     /// Sends `messages` (frontend messages already encoded) and returns what came back up to
     /// and including ReadyForQuery, one line per message: `ParseComplete`, `BindComplete`,
     /// `ParameterDescription [23, 25]`, `RowDescription [id:23:0]` (name, type OID, format),

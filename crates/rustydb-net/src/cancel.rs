@@ -30,6 +30,13 @@ impl CancelRegistry {
         self.live.lock().remove(&pid);
     }
 
+    /// Cancels every running statement (a shutdown's grace period has passed).
+    pub fn cancel_all(&self) {
+        for (_, flag) in self.live.lock().values() {
+            flag.store(true, Ordering::Relaxed);
+        }
+    }
+
     /// Cancels `pid`'s running statement if `key` is its key; true if it was.
     pub fn cancel(&self, pid: i32, key: &SecretKey) -> bool {
         let live = self.live.lock();

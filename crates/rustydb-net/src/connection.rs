@@ -32,11 +32,12 @@ use rustydb_foundation::{DataType, DbError, Result, SqlState, Value};
 use rustydb_query::{
     CopyResponse, Engine, PreparedStatement, Session, StatementResult, TransactionStatus as SessionStatus,
 };
-use rustydb_security::{AuthMethod, Authenticator};
+use rustydb_security::{AuthMethod, Authenticator, Principal};
 use std::collections::HashMap;
 use std::fmt::Debug;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
+use std::time::Instant;
 
 static PID_GENERATOR: LazyLock<RandomPidSecretKeyGenerator> = LazyLock::new(RandomPidSecretKeyGenerator::default);
 
@@ -85,6 +86,12 @@ pub struct Shared {
     pub cancels: Arc<CancelRegistry>,
     /// SCRAM state machines (with the TLS certificate for channel binding).
     pub scram: ScramServers,
+    /// Set once when the server shuts down: idle connections end with 57P01.
+    pub shutdown: tokio::sync::watch::Sender<bool>,
+    /// Connection threads alive (authenticated or not).
+    pub live: AtomicUsize,
+    /// Connections per role, for roles' CONNECTION LIMIT.
+    pub per_role: Mutex<HashMap<String, usize>>,
 }
 
 /// The handlers of one connection.
@@ -107,6 +114,13 @@ pub struct Connection {
     cancels: Arc<CancelRegistry>,
     /// The process id sent in BackendKeyData, once started up.
     pid: Mutex<Option<i32>>,
+    /// When this connection, idle in a transaction block, is cut off
+    /// (`idle_in_transaction_session_timeout`); `None` while it is not idle in one.
+    idle_deadline: tokio::sync::watch::Sender<Option<Instant>>,
+    /// Whether the client negotiated TLS.
+    secure: AtomicBool,
+    /// The role whose connection count this connection adds to.
+    counted_role: Mutex<Option<String>>,
 }
 
 impl Connection {
@@ -124,6 +138,9 @@ impl Connection {
             extended: Mutex::new(ExtendedState::default()),
             copy_buffer: Mutex::new(Vec::new()),
             pid: Mutex::new(None),
+            idle_deadline: tokio::sync::watch::Sender::new(None),
+            secure: AtomicBool::new(false),
+            counted_role: Mutex::new(None),
         }
     }
 }
@@ -135,6 +152,15 @@ impl Drop for Connection {
         }
         if self.holds_slot.load(Ordering::Acquire) {
             self.limits.active.fetch_sub(1, Ordering::AcqRel);
+        }
+        if let Some(role) = self.counted_role.lock().take() {
+            let mut per_role = self.shared.per_role.lock();
+            if let Some(n) = per_role.get_mut(&role) {
+                *n -= 1;
+                if *n == 0 {
+                    per_role.remove(&role);
+                }
+            }
         }
     }
 }
@@ -205,6 +231,7 @@ impl StartupHandler for Connection {
                 self.holds_slot.store(true, Ordering::Release);
                 let peer = client.socket_addr().ip();
                 let secure = client.is_secure();
+                self.secure.store(secure, Ordering::Release);
                 // On the connection's own thread (see server.rs), so catalog lookups run inline.
                 let method = self.shared.auth.method(&user, &database, peer, secure).map_err(|e| fatal(&e))?;
                 let request = match method {
@@ -261,6 +288,49 @@ impl StartupHandler for Connection {
     }
 }
 
+impl Connection {
+    /// Counts this connection against its role's CONNECTION LIMIT (superusers are exempt,
+    /// as in PostgreSQL): FATAL 53300 past it.
+    fn count_role(&self, principal: &Principal) -> PgWireResult<()> {
+        let mut per_role = self.shared.per_role.lock();
+        let n = per_role.entry(principal.user.clone()).or_insert(0);
+        if !principal.superuser && principal.connection_limit >= 0 && *n >= principal.connection_limit as usize {
+            let message = format!("too many connections for role \"{}\"", principal.user);
+            return Err(fatal(&DbError::sql(SqlState::TooManyConnections, message)));
+        }
+        *n += 1;
+        *self.counted_role.lock() = Some(principal.user.clone());
+        Ok(())
+    }
+
+    /// Records that a ReadyForQuery went out: from now the connection is idle, and if it is
+    /// in a transaction block `idle_in_transaction_session_timeout` starts counting.
+    pub(crate) fn mark_ready(&self) {
+        let timeout = self.session.lock().as_ref().map(|s| s.settings().idle_in_transaction_timeout);
+        let in_block = matches!(self.status(), SessionStatus::InBlock | SessionStatus::Failed);
+        let deadline = match timeout {
+            Some(t) if in_block && !t.is_zero() => Some(Instant::now() + t),
+            _ => None,
+        };
+        self.idle_deadline.send_replace(deadline);
+    }
+
+    /// Watches the idle-in-transaction deadline.
+    pub(crate) fn idle_deadline(&self) -> tokio::sync::watch::Receiver<Option<Instant>> {
+        self.idle_deadline.subscribe()
+    }
+
+    /// Whether the client negotiated TLS.
+    pub(crate) fn is_secure(&self) -> bool {
+        self.secure.load(Ordering::Acquire)
+    }
+
+    /// The server-wide state.
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+}
+
 /// The user and database a startup packet names (the database defaults to the user).
 fn login_names<C: ClientInfo>(client: &C) -> PgWireResult<(String, String)> {
     let meta = client.metadata();
@@ -284,6 +354,7 @@ impl Connection {
         let (user, database) = login_names(client)?;
         let application_name = client.metadata().get(METADATA_APPLICATION_NAME).cloned().unwrap_or_default();
         let principal = self.shared.auth.admit(&user, &database).map_err(|e| fatal(&e))?;
+        self.count_role(&principal)?;
         tracing::debug!(user = %principal.user, database = %principal.database, peer = %client.socket_addr(), "connection authenticated");
         let session = self.engine.session(&principal.user, &principal.database);
         let (pid, secret) = PID_GENERATOR.generate(&*client);
@@ -327,6 +398,7 @@ impl SimpleQueryHandler for Connection {
         }
         client.set_state(PgWireConnectionState::ReadyForQuery);
         client.send(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(status))).await?;
+        self.mark_ready();
         Ok(())
     }
 
@@ -356,6 +428,7 @@ impl Connection {
         let Some(session) = guard.as_mut() else {
             return Err(fatal(&DbError::sql(SqlState::ProtocolViolation, "query before authentication")));
         };
+        self.idle_deadline.send_replace(None);
         let out = work(session);
         *self.status.lock() = session.transaction_status();
         Ok(out)

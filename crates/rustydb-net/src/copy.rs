@@ -98,6 +98,7 @@ impl CopyHandler for Connection {
         let outcome = self.with_session(Session::copy_done).await?;
         let result = self.copy_outcome(outcome);
         client.set_transaction_status(ready_status(self.status()));
+        self.mark_ready();
         let result = result?;
         client.send(PgWireBackendMessage::CommandComplete(CommandComplete::new(result.tag))).await?;
         Ok(())
@@ -116,6 +117,7 @@ impl CopyHandler for Connection {
             Err(e) => return e,
         };
         client.set_transaction_status(ready_status(self.status()));
+        self.mark_ready();
         user_error(&error)
     }
 }

@@ -351,6 +351,7 @@ impl ExtendedQueryHandler for Connection {
         let status = crate::messages::ready_status(status);
         client.set_transaction_status(status);
         client.send(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(status))).await?;
+        self.mark_ready();
         Ok(())
     }
 

@@ -13,11 +13,13 @@ use crate::auth::ScramServers;
 use crate::connection::{Connection, ConnectionHandlers, ConnectionLimits, Shared};
 use crate::tls::TlsSettings;
 use pgwire::tokio::{TlsAcceptor, process_socket};
+use rustydb_foundation::{DbError, SqlState};
 use rustydb_query::Engine;
 use rustydb_query::session::STATEMENT_STACK_BYTES;
 use rustydb_security::Authenticator;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 
@@ -55,19 +57,116 @@ fn serve_connection(
     tls: Option<TlsAcceptor>,
     connection: Arc<Connection>,
 ) {
+    let shared = connection.shared().clone();
+    shared.live.fetch_add(1, Ordering::AcqRel);
+    let _live = LiveGuard(&shared);
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => return tracing::warn!(%peer, error = %e, "could not start a connection runtime"),
     };
-    runtime.block_on(async move {
+    // A second handle on the socket, to send the FATAL message of a terminated connection
+    // after pgwire's half has been dropped.
+    let raw = socket.try_clone().ok();
+    runtime.block_on(async {
         let socket = match TcpStream::from_std(socket) {
             Ok(s) => s,
             Err(e) => return tracing::warn!(%peer, error = %e, "could not register the socket"),
         };
-        if let Err(e) = process_socket(socket, tls, Arc::new(ConnectionHandlers(connection))).await {
-            tracing::debug!(%peer, error = %e, "connection ended with an I/O error");
+        let handlers = Arc::new(ConnectionHandlers(connection.clone()));
+        // pgwire's loop first: a message that has arrived is served before a timer is looked at.
+        tokio::select! {
+            biased;
+            served = process_socket(socket, tls, handlers) => {
+                if let Err(e) = served {
+                    tracing::debug!(%peer, error = %e, "connection ended with an I/O error");
+                }
+            }
+            reason = terminator(&connection) => {
+                tracing::info!(%peer, reason = %reason, "terminating connection");
+                // Over TLS the message would need the TLS session pgwire owned; the connection
+                // just closes.
+                if let (Some(raw), false) = (&raw, connection.is_secure()) {
+                    send_fatal(raw, &reason);
+                }
+            }
         }
     });
+    if let Some(raw) = raw {
+        let _ = raw.shutdown(std::net::Shutdown::Both);
+    }
+}
+
+/// Counts a connection thread while it lives.
+struct LiveGuard<'a>(&'a Shared);
+
+impl Drop for LiveGuard<'_> {
+    fn drop(&mut self) {
+        self.0.live.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Completes when the connection must end while it waits for the client: the server is
+/// shutting down (57P01), or it sat idle in a transaction block past
+/// `idle_in_transaction_session_timeout` (25P03). It is polled only between messages, so a
+/// running statement always finishes first (or is cancelled by the shutdown's grace period).
+async fn terminator(connection: &Connection) -> DbError {
+    let mut shutdown = connection.shared().shutdown.subscribe();
+    let mut idle = connection.idle_deadline();
+    loop {
+        let deadline = *idle.borrow_and_update();
+        let expiry = async {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = shutdown.wait_for(|down| *down) => {
+                return DbError::sql(SqlState::AdminShutdown, "terminating connection due to administrator command");
+            }
+            changed = idle.changed() => {
+                if changed.is_err() {
+                    return std::future::pending().await;
+                }
+            }
+            () = expiry => {
+                return DbError::sql(
+                    SqlState::IdleInTransactionSessionTimeout,
+                    "terminating connection due to idle-in-transaction timeout",
+                );
+            }
+        }
+    }
+}
+
+/// Writes an ErrorResponse with severity FATAL straight to the socket.
+fn send_fatal(mut socket: &std::net::TcpStream, error: &DbError) {
+    use std::io::Write;
+    let mut body = Vec::new();
+    for (tag, value) in [(b'S', "FATAL"), (b'V', "FATAL"), (b'C', error.sqlstate().code()), (b'M', &error.to_string())]
+    {
+        body.push(tag);
+        body.extend_from_slice(value.as_bytes());
+        body.push(0);
+    }
+    body.push(0);
+    let mut message = vec![b'E'];
+    message.extend_from_slice(&(body.len() as u32 + 4).to_be_bytes());
+    message.extend_from_slice(&body);
+    let _ = socket.set_write_timeout(Some(Duration::from_secs(1)));
+    let _ = socket.write_all(&message);
+}
+
+/// Polls `done` until it holds or `limit` passes; whether it held.
+async fn wait_until(limit: Duration, done: impl Fn() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + limit;
+    while !done() {
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    true
 }
 
 /// The PostgreSQL wire protocol server.
@@ -98,6 +197,9 @@ impl WireServer {
             limits: Arc::new(ConnectionLimits::new(max_connections)),
             cancels: Arc::default(),
             scram,
+            shutdown: tokio::sync::watch::Sender::new(false),
+            live: AtomicUsize::new(0),
+            per_role: Default::default(),
         };
         Ok(WireServer { shared: Arc::new(shared), tls: tls.map(|t| t.acceptor) })
     }
@@ -105,6 +207,22 @@ impl WireServer {
     /// Connections currently authenticated.
     pub fn active_connections(&self) -> usize {
         self.shared.limits.active()
+    }
+
+    /// Ends every connection for a shutdown (call after [`WireServer::serve`] has returned):
+    /// idle ones at once with FATAL 57P01; running statements may finish within `grace`,
+    /// then they are cancelled and their connections end too. Returns once no connection
+    /// thread is left (or a last bounded wait has passed).
+    pub async fn drain(&self, grace: Duration) {
+        self.shared.shutdown.send_replace(true);
+        let live = || self.shared.live.load(Ordering::Acquire);
+        if !wait_until(grace, || live() == 0).await {
+            tracing::warn!(connections = live(), "statements still running after the grace period; cancelling them");
+            self.shared.cancels.cancel_all();
+            if !wait_until(Duration::from_secs(10), || live() == 0).await {
+                tracing::warn!(connections = live(), "connections still busy; shutting down beneath them");
+            }
+        }
     }
 
     /// Accepts connections on `listener` until `shutdown` completes. Connection tasks already

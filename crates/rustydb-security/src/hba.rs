@@ -179,6 +179,8 @@ pub struct Principal {
     pub database: String,
     /// Whether the role is a superuser.
     pub superuser: bool,
+    /// The role's CONNECTION LIMIT (-1: none).
+    pub connection_limit: i32,
 }
 
 /// What a SCRAM exchange runs against. For a role that does not exist or has no usable
@@ -300,7 +302,12 @@ impl Authenticator {
         if !self.engine.database_exists(database)? {
             return Err(DbError::sql(SqlState::InvalidCatalogName, format!("database \"{database}\" does not exist")));
         }
-        Ok(Principal { user: role.name, database: database.to_string(), superuser: role.superuser })
+        Ok(Principal {
+            user: role.name,
+            database: database.to_string(),
+            superuser: role.superuser,
+            connection_limit: role.connection_limit,
+        })
     }
 }
 

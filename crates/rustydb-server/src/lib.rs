@@ -95,6 +95,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     };
     let server = WireServer::new(engine.clone(), auth, config.max_connections, tls)?;
     server.serve(listener, shutdown).await.map_err(|e| DbError::io("serving connections", e))?;
+    tracing::info!(grace_s = config.shutdown_grace_s, "shutting down: ending connections");
+    server.drain(std::time::Duration::from_secs(config.shutdown_grace_s)).await;
     tracing::info!("shutting down: flushing pages");
     tokio::task::spawn_blocking(move || engine.shutdown())
         .await
