@@ -45,6 +45,26 @@ pub struct ExtendedState {
     portals: HashMap<String, Portal>,
 }
 
+impl Connection {
+    /// Carries out a DEALLOCATE the session passed on: forgets the named prepared statement
+    /// (26000 if there is none), or all of them. Other results pass through.
+    pub(crate) fn deallocate(&self, result: Result<StatementResult>) -> Result<StatementResult> {
+        let mut result = result?;
+        match result.deallocate.take() {
+            None => {}
+            Some(None) => self.extended.lock().statements.clear(),
+            Some(Some(name)) if self.extended.lock().statements.remove(&name).is_none() => {
+                return Err(DbError::sql(
+                    SqlState::InvalidSqlStatementName,
+                    format!("prepared statement \"{name}\" does not exist"),
+                ));
+            }
+            Some(Some(_)) => {}
+        }
+        Ok(result)
+    }
+}
+
 /// A bound statement, waiting for Execute or part-way through its rows.
 #[derive(Debug)]
 struct Portal {
@@ -138,7 +158,7 @@ impl Connection {
         let mut copy = None;
         if let Some((statement, params)) = pending {
             let result = self.run_prepared(statement, params).await?;
-            let mut result = result.map_err(|e| user_error(&e))?;
+            let mut result = self.deallocate(result).map_err(|e| user_error(&e))?;
             notices = std::mem::take(&mut result.notices);
             copy = result.copy.take();
             let mut state = self.extended.lock();

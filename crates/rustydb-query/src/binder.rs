@@ -66,6 +66,9 @@ pub fn bind_transaction_control(stmt: &ast::Statement) -> Result<Option<Statemen
             let words: Vec<String> = variable.iter().map(|i| i.value.to_ascii_lowercase()).collect();
             Some(Statement::Show { name: words.join(" ") })
         }
+        ast::Statement::Deallocate { name, .. } => Some(Statement::Deallocate {
+            name: (!(name.quote_style.is_none() && name.value.eq_ignore_ascii_case("all"))).then(|| ident_name(name)),
+        }),
         ast::Statement::Commit { chain: false, .. } => Some(Statement::Commit),
         ast::Statement::Rollback { chain: false, savepoint: None } => Some(Statement::Rollback),
         ast::Statement::Rollback { chain: false, savepoint: Some(name) } => {

@@ -83,7 +83,8 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
         | Statement::RollbackToSavepoint { .. }
         | Statement::SetTransaction { .. }
         | Statement::Set { .. }
-        | Statement::Show { .. } => Err(DbError::Internal("transaction control reached the executor".into())),
+        | Statement::Show { .. }
+        | Statement::Deallocate { .. } => Err(DbError::Internal("transaction control reached the executor".into())),
     }
 }
 

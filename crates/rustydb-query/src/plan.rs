@@ -258,6 +258,12 @@ pub enum Statement {
         /// The setting, lower case.
         name: String,
     },
+    /// `DEALLOCATE [PREPARE] name | ALL`: the wire layer owns prepared statements, so the
+    /// session only passes the request on ([`crate::result::StatementResult::deallocate`]).
+    Deallocate {
+        /// The statement, or `None` for ALL.
+        name: Option<String>,
+    },
 }
 
 impl Statement {
@@ -305,6 +311,7 @@ impl Statement {
             Statement::RollbackToSavepoint { .. } => "ROLLBACK",
             Statement::SetTransaction { .. } | Statement::Set { .. } => "SET",
             Statement::Show { .. } => "SHOW",
+            Statement::Deallocate { .. } => "DEALLOCATE",
             Statement::LockTable { .. } => "LOCK TABLE",
         }
     }

@@ -620,6 +620,11 @@ impl Session {
                 }
                 result.map(|()| StatementResult::tag("SET"))
             }
+            (Statement::Deallocate { name }, state) => {
+                self.state = state;
+                let tag = if name.is_some() { "DEALLOCATE" } else { "DEALLOCATE ALL" };
+                Ok(StatementResult { deallocate: Some(name), ..StatementResult::tag(tag) })
+            }
             (Statement::Show { name }, state) => {
                 let in_txn = match &state {
                     State::InBlock { txn, read_only } => {

@@ -1,0 +1,101 @@
+"""psycopg 3 against RustyDB: parameters of every supported type in text and binary, server-side
+prepared statements, transactions, and errors with their SQLSTATE. Usage: psycopg_driver.py DSN"""
+
+import datetime as dt
+import sys
+
+import psycopg
+from psycopg import errors
+
+
+def check(got, want, what):
+    if got != want:
+        raise AssertionError(f"{what}: got {got!r}, want {want!r}")
+
+
+def main(dsn):
+    with psycopg.connect(dsn) as conn:
+        info = conn.info
+        check(info.parameter_status("server_encoding"), "UTF8", "server_encoding")
+        check(info.server_version >= 150000, True, "server_version")
+        with conn.cursor() as cur:
+            cur.execute(
+                "CREATE TABLE py_types (id int PRIMARY KEY, b boolean, s smallint, i int, l bigint,"
+                " r real, d double precision, t text, v varchar(10), c char(3), dd date,"
+                " ts timestamp, tz timestamptz)"
+            )
+        conn.commit()
+
+        utc = dt.timezone.utc
+        rows = [
+            (1, True, 7, -42, 9_000_000_000, 1.5, 2.25, "héllo", "var", "abc",
+             dt.date(2024, 2, 29), dt.datetime(2024, 2, 29, 12, 34, 56, 789000),
+             dt.datetime(2024, 2, 29, 12, 34, 56, tzinfo=utc)),
+            (2, None, None, None, None, None, None, None, None, None, None, None, None),
+            (3, False, -32768, 2147483647, -9223372036854775808, -0.5, 1e300, "", "x", "x  ",
+             dt.date(1999, 12, 31), dt.datetime(2000, 1, 1), dt.datetime(1970, 1, 1, tzinfo=utc)),
+        ]
+        insert = "INSERT INTO py_types VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        insert_binary = insert.replace("%s", "%b")
+        with conn.cursor() as cur:
+            cur.execute(insert, rows[0], prepare=True)
+            cur.executemany(insert_binary, rows[1:])
+        conn.commit()
+
+        for binary in (False, True):
+            with conn.cursor(binary=binary) as cur:
+                cur.execute("SELECT * FROM py_types WHERE id >= %s ORDER BY id", (1,))
+                got = cur.fetchall()
+                check(len(got), 3, f"row count (binary={binary})")
+                for want, row in zip(rows, got):
+                    check(row, want, f"row {want[0]} (binary={binary})")
+
+        # A prepared statement executed many times with different parameters.
+        with conn.cursor() as cur:
+            for i in range(1, 4):
+                cur.execute("SELECT t, i - %s FROM py_types WHERE id = %s", (10, i), prepare=True)
+                t, n = cur.fetchone()
+                check(t, rows[i - 1][7], f"text of row {i}")
+                check(n, None if rows[i - 1][3] is None else rows[i - 1][3] - 10, f"difference of row {i}")
+
+        # Transactions: rollback undoes, commit keeps.
+        with conn.cursor() as cur:
+            cur.execute("INSERT INTO py_types (id) VALUES (%s)", (10,))
+            conn.rollback()
+            cur.execute("SELECT count(*) FROM py_types WHERE id = 10")
+            check(cur.fetchone()[0], 0, "rolled back insert")
+            with conn.transaction():
+                cur.execute("INSERT INTO py_types (id) VALUES (%s)", (11,))
+            cur.execute("SELECT count(*) FROM py_types WHERE id = 11")
+            check(cur.fetchone()[0], 1, "committed insert")
+        conn.commit()
+
+        # Errors carry their SQLSTATE and the connection goes on.
+        expected = [
+            ("INSERT INTO py_types (id) VALUES (%s)", (1,), errors.UniqueViolation, "23505"),
+            ("SELECT * FROM missing WHERE x = %s", (1,), errors.UndefinedTable, "42P01"),
+            ("SELECT %s::int / 0", (1,), errors.DivisionByZero, "22012"),
+            ("SELECT 'x'::int + %s", (1,), errors.InvalidTextRepresentation, "22P02"),
+        ]
+        for sql, params, cls, code in expected:
+            try:
+                with conn.cursor() as cur:
+                    cur.execute(sql, params)
+                raise AssertionError(f"{sql}: no error")
+            except cls as e:
+                check(e.sqlstate, code, sql)
+                conn.rollback()
+
+        # Autocommit and COPY.
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            with cur.copy("COPY py_types (id, t) FROM STDIN") as copy:
+                for i in range(100, 110):
+                    copy.write_row((i, f"copied {i}"))
+            cur.execute("SELECT count(*), min(t) FROM py_types WHERE id >= 100")
+            check(cur.fetchone(), (10, "copied 100"), "copied rows")
+    print("psycopg ok")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
