@@ -31,6 +31,7 @@ pub mod error;
 pub mod ids;
 pub mod le;
 pub mod metric_names;
+pub mod pg_binary;
 pub mod row;
 pub mod schema;
 pub mod types;

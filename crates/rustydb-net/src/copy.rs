@@ -34,12 +34,14 @@ where
     PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
 {
     match copy {
-        CopyResponse::In { columns } => {
-            let response = CopyInResponse::new(0, columns as i16, vec![0; columns]);
+        CopyResponse::In { columns, binary } => {
+            let format = i16::from(binary);
+            let response = CopyInResponse::new(format as i8, columns as i16, vec![format; columns]);
             client.send(PgWireBackendMessage::CopyInResponse(response)).await?;
         }
-        CopyResponse::Out { columns, data } => {
-            let response = CopyOutResponse::new(0, columns as i16, vec![0; columns]);
+        CopyResponse::Out { columns, data, binary } => {
+            let format = i16::from(binary);
+            let response = CopyOutResponse::new(format as i8, columns as i16, vec![format; columns]);
             client.feed(PgWireBackendMessage::CopyOutResponse(response)).await?;
             for chunk in data {
                 client.feed(PgWireBackendMessage::CopyData(CopyData::new(Bytes::from(chunk)))).await?;

@@ -5,6 +5,7 @@
 //! value, one code applies to every value, otherwise there is one code per value.
 
 use bytes::{BufMut, BytesMut};
+use rustydb_foundation::pg_binary::RecvError;
 use rustydb_foundation::{DataType, DbError, Result, SqlState, Value};
 
 /// Format code of the text format.
@@ -41,46 +42,24 @@ pub fn decode(raw: Option<&[u8]>, format: i16, ty: DataType, number: usize) -> R
         let text = utf8(raw)?;
         return Value::parse_as(text, ty);
     }
-    let bad = || {
-        DbError::sql(
+    match rustydb_foundation::pg_binary::recv(raw, ty) {
+        Ok(value) => Ok(value),
+        // As PostgreSQL's recv functions: too few bytes is a malformed message, too many a bad value.
+        Err(RecvError::Short) => Err(DbError::sql(SqlState::ProtocolViolation, "insufficient data left in message")),
+        Err(RecvError::Long) => Err(DbError::sql(
             SqlState::InvalidBinaryRepresentation,
             format!("incorrect binary data format in bind parameter {number}"),
-        )
-    };
-    // As PostgreSQL's recv functions: too few bytes is a malformed message, too many a bad value.
-    let fixed = |n: usize| -> Result<&[u8]> {
-        match raw.len().cmp(&n) {
-            std::cmp::Ordering::Equal => Ok(raw),
-            std::cmp::Ordering::Less => {
-                Err(DbError::sql(SqlState::ProtocolViolation, "insufficient data left in message"))
-            }
-            std::cmp::Ordering::Greater => Err(bad()),
-        }
-    };
-    Ok(match ty {
-        DataType::Bool => Value::Bool(fixed(1)?[0] != 0),
-        DataType::Int2 => Value::Int2(i16::from_be_bytes(fixed(2)?.try_into().map_err(|_| bad())?)),
-        DataType::Int4 => Value::Int4(i32::from_be_bytes(fixed(4)?.try_into().map_err(|_| bad())?)),
-        DataType::Int8 => Value::Int8(i64::from_be_bytes(fixed(8)?.try_into().map_err(|_| bad())?)),
-        DataType::Float4 => Value::Float4(f32::from_be_bytes(fixed(4)?.try_into().map_err(|_| bad())?)),
-        DataType::Float8 => Value::Float8(f64::from_be_bytes(fixed(8)?.try_into().map_err(|_| bad())?)),
-        DataType::Date => Value::Date(i32::from_be_bytes(fixed(4)?.try_into().map_err(|_| bad())?)),
-        DataType::Timestamp => Value::Timestamp(i64::from_be_bytes(fixed(8)?.try_into().map_err(|_| bad())?)),
-        DataType::TimestampTz => Value::TimestampTz(i64::from_be_bytes(fixed(8)?.try_into().map_err(|_| bad())?)),
-        DataType::Text | DataType::Unknown | DataType::Varchar(_) | DataType::Char(_) => {
-            Value::Text(utf8(raw)?.to_string())
-        }
-    })
+        )),
+        Err(RecvError::NotUtf8(at)) => Err(not_utf8(at)),
+    }
+}
+
+fn not_utf8(at: u8) -> DbError {
+    DbError::sql(SqlState::CharacterNotInRepertoire, format!("invalid byte sequence for encoding \"UTF8\": 0x{at:02x}"))
 }
 
 fn utf8(raw: &[u8]) -> Result<&str> {
-    std::str::from_utf8(raw).map_err(|e| {
-        let at = raw.get(e.valid_up_to()).copied().unwrap_or(0);
-        DbError::sql(
-            SqlState::CharacterNotInRepertoire,
-            format!("invalid byte sequence for encoding \"UTF8\": 0x{at:02x}"),
-        )
-    })
+    std::str::from_utf8(raw).map_err(|e| not_utf8(raw.get(e.valid_up_to()).copied().unwrap_or(0)))
 }
 
 /// Appends one DataRow field: its length (-1 for NULL) and the value in `format`.
@@ -88,21 +67,10 @@ pub fn encode(value: &Value, format: i16, out: &mut BytesMut) {
     if format == BINARY {
         let start = out.len();
         out.put_i32(0);
-        match value {
-            Value::Null => {
-                out.truncate(start);
-                out.put_i32(-1);
-                return;
-            }
-            Value::Bool(b) => out.put_u8(u8::from(*b)),
-            Value::Int2(v) => out.put_i16(*v),
-            Value::Int4(v) => out.put_i32(*v),
-            Value::Int8(v) => out.put_i64(*v),
-            Value::Float4(v) => out.put_f32(*v),
-            Value::Float8(v) => out.put_f64(*v),
-            Value::Text(s) => out.put_slice(s.as_bytes()),
-            Value::Date(d) => out.put_i32(*d),
-            Value::Timestamp(ts) | Value::TimestampTz(ts) => out.put_i64(*ts),
+        if !rustydb_foundation::pg_binary::send(value, out) {
+            out.truncate(start);
+            out.put_i32(-1);
+            return;
         }
         let len = (out.len() - start - 4) as i32;
         out[start..start + 4].copy_from_slice(&len.to_be_bytes());

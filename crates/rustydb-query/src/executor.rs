@@ -29,20 +29,28 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
         }
         Statement::CopyTo { plan, options } => {
             let rows = select(ctx, plan)?;
-            let mut data = Vec::with_capacity(rows.len() + 1);
+            let mut data = Vec::with_capacity(rows.len() + 2);
+            // Each chunk is one CopyData message. The binary signature goes out with the first
+            // row, as PostgreSQL sends it (tokio-postgres's binary reader expects it there).
+            let mut chunk = Vec::new();
+            options.encode_start(&mut chunk);
             if options.header {
-                let mut line = Vec::new();
-                options.encode_header(&plan.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>(), &mut line);
-                data.push(line);
+                options.encode_header(&plan.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>(), &mut chunk);
+                data.push(std::mem::take(&mut chunk));
             }
             for row in &rows {
-                let mut line = Vec::with_capacity(16 * row.len());
-                options.encode_row(row, &mut line);
-                data.push(line);
+                chunk.reserve(16 * row.len());
+                options.encode_row(row, &mut chunk);
+                data.push(std::mem::take(&mut chunk));
             }
+            options.encode_end(&mut chunk);
+            if !chunk.is_empty() {
+                data.push(chunk);
+            }
+            let binary = options.format == crate::copy::CopyFormat::Binary;
             Ok(StatementResult {
                 tag: format!("COPY {}", rows.len()),
-                copy: Some(crate::result::CopyResponse::Out { columns: plan.columns.len(), data }),
+                copy: Some(crate::result::CopyResponse::Out { columns: plan.columns.len(), data, binary }),
                 ..Default::default()
             })
         }

@@ -66,11 +66,15 @@ pub enum CopyResponse {
         columns: usize,
         /// The encoded rows.
         data: Vec<Vec<u8>>,
+        /// The binary format (else text).
+        binary: bool,
     },
     /// `COPY ... FROM STDIN` began: the session waits for data ([`crate::Session::copy_data`]).
     In {
         /// Fields per row.
         columns: usize,
+        /// The binary format (else text).
+        binary: bool,
     },
 }
 

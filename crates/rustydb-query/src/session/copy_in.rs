@@ -11,10 +11,11 @@
 use super::{Session, State, in_failed_block};
 use crate::bind_copy::{self, CopyFrom};
 use crate::context::ExecContext;
-use crate::copy::CopyReader;
+use crate::copy::{CopyFormat, CopyReader, Field, InputRow};
 use crate::result::{CopyResponse, StatementResult};
 use crate::types::cast_value;
 use crate::{access, vacuum};
+use rustydb_foundation::pg_binary::RecvError;
 use rustydb_foundation::{DbError, Result, SqlState, Value};
 use rustydb_txn::Transaction;
 use sqlparser::ast;
@@ -81,7 +82,9 @@ impl Session {
             }
         };
         let columns = target.columns.len();
-        let reader = CopyReader::new(target.options.clone());
+        let binary = target.options.format == CopyFormat::Binary;
+        let mut reader = CopyReader::new(target.options.clone());
+        reader.expect_columns(columns);
         let interrupt = self.interrupt();
         if own {
             self.copy = Some(CopyIn { target, reader, rows: 0, own: Some(txn), interrupt });
@@ -89,7 +92,7 @@ impl Session {
             self.state = State::InBlock { txn, read_only: false };
             self.copy = Some(CopyIn { target, reader, rows: 0, own: None, interrupt });
         }
-        Ok(StatementResult { copy: Some(CopyResponse::In { columns }), ..Default::default() })
+        Ok(StatementResult { copy: Some(CopyResponse::In { columns, binary }), ..Default::default() })
     }
 
     /// True while a COPY FROM STDIN waits for data.
@@ -128,10 +131,7 @@ impl Session {
     }
 
     /// Reads rows with `read` and inserts them; returns the rows inserted so far.
-    fn copy_step(
-        &mut self,
-        read: impl FnOnce(&mut CopyReader) -> Result<Vec<(u64, Vec<Option<String>>)>>,
-    ) -> Result<u64> {
+    fn copy_step(&mut self, read: impl FnOnce(&mut CopyReader) -> Result<Vec<InputRow>>) -> Result<u64> {
         let Some(mut copy) = self.copy.take() else { return Err(no_copy()) };
         let name = copy.target.table.name.clone();
         let result = read(&mut copy.reader)
@@ -153,7 +153,7 @@ impl Session {
         }
     }
 
-    fn insert_rows(&mut self, copy: &mut CopyIn, rows: Vec<(u64, Vec<Option<String>>)>) -> Result<()> {
+    fn insert_rows(&mut self, copy: &mut CopyIn, rows: Vec<InputRow>) -> Result<()> {
         if rows.is_empty() {
             return Ok(());
         }
@@ -201,9 +201,9 @@ impl Session {
     }
 }
 
-/// One input line's fields as a full table row: each through its column type's input function,
-/// columns not listed NULL (there are no column defaults yet).
-fn row_values(target: &CopyFrom, fields: Vec<Option<String>>) -> Result<Vec<Value>> {
+/// One input line's fields as a full table row: each through its column type's input (or, in
+/// binary, receive) function, columns not listed NULL (there are no column defaults yet).
+fn row_values(target: &CopyFrom, fields: Vec<Option<Field>>) -> Result<Vec<Value>> {
     let schema = &target.table.schema;
     if fields.len() > target.columns.len() {
         return Err(DbError::sql(SqlState::BadCopyFileFormat, "extra data after last expected column"));
@@ -214,10 +214,21 @@ fn row_values(target: &CopyFrom, fields: Vec<Option<String>>) -> Result<Vec<Valu
     }
     let mut row = vec![Value::Null; schema.len()];
     for (field, &position) in fields.into_iter().zip(&target.columns) {
-        if let Some(text) = field {
-            let ty = schema.columns[position].data_type;
-            row[position] = cast_value(Value::parse_as(&text, ty)?, ty, false)?;
-        }
+        let ty = schema.columns[position].data_type;
+        let value = match field {
+            None => continue,
+            Some(Field::Text(text)) => Value::parse_as(&text, ty)?,
+            Some(Field::Binary(bytes)) => rustydb_foundation::pg_binary::recv(&bytes, ty).map_err(|e| match e {
+                RecvError::NotUtf8(at) => DbError::sql(
+                    SqlState::CharacterNotInRepertoire,
+                    format!("invalid byte sequence for encoding \"UTF8\": 0x{at:02x}"),
+                ),
+                RecvError::Short | RecvError::Long => {
+                    DbError::sql(SqlState::InvalidBinaryRepresentation, "incorrect binary data format")
+                }
+            })?,
+        };
+        row[position] = cast_value(value, ty, false)?;
     }
     Ok(row)
 }
