@@ -181,3 +181,18 @@ async fn binary_copy_round_trips_every_type() {
     let e = c.copy_out("COPY b TO STDOUT (FORMAT binary, HEADER)").await.err().unwrap();
     assert_eq!(e.code(), Some(&SqlState::FEATURE_NOT_SUPPORTED));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_fills_the_columns_it_does_not_name_with_their_defaults() {
+    let server = TestServer::start();
+    let c = server.connect().await;
+    c.batch_execute("CREATE TABLE dflt (id int, label text DEFAULT 'none', n int DEFAULT 40 + 2, plain int)")
+        .await
+        .unwrap();
+    assert_eq!(copy_in(&c, "COPY dflt (id) FROM STDIN", &[b"1\n2\n"]).await.unwrap(), 2);
+    assert_eq!(copy_in(&c, "COPY dflt (id, label) FROM STDIN (FORMAT csv)", &[b"3,given\n"]).await.unwrap(), 1);
+    let rows = c.query("SELECT id, label, n, plain FROM dflt ORDER BY id", &[]).await.unwrap();
+    let got: Vec<(i32, String, i32, Option<i32>)> =
+        rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect();
+    assert_eq!(got, [(1, "none".into(), 42, None), (2, "none".into(), 42, None), (3, "given".into(), 42, None)]);
+}

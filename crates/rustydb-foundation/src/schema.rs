@@ -12,12 +12,15 @@ pub struct Column {
     pub data_type: DataType,
     /// Whether NULL is allowed.
     pub nullable: bool,
+    /// The DEFAULT expression, as SQL text (bound again wherever it is used).
+    #[serde(default)]
+    pub default: Option<String>,
 }
 
 impl Column {
     /// A nullable column.
     pub fn new(name: impl Into<String>, data_type: DataType) -> Self {
-        Column { name: name.into(), data_type, nullable: true }
+        Column { name: name.into(), data_type, nullable: true, default: None }
     }
 
     /// The same column declared NOT NULL.

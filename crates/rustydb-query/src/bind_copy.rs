@@ -24,6 +24,8 @@ pub struct CopyFrom {
     pub columns: Vec<usize>,
     /// Format and options.
     pub options: CopyOptions,
+    /// The defaults of the columns the input does not fill (position, expression).
+    pub defaults: Vec<(usize, crate::expr::Expr)>,
 }
 
 /// True for `COPY ... FROM STDIN`, which the session runs as CopyData arrives.
@@ -57,7 +59,13 @@ pub fn bind_copy_from(ctx: &mut ExecContext<'_>, stmt: &ast::Statement) -> Resul
     let table = crate::access::open_table(ctx, &name, LockMode::RowExclusive, WaitPolicy::Block)?
         .ok_or_else(|| DbError::undefined_table(&name))?;
     let columns = crate::binder::target_positions(&table, columns.iter().map(ident_name))?;
-    Ok(CopyFrom { table, columns, options })
+    let mut defaults = Vec::new();
+    for (position, column) in table.schema.columns.iter().enumerate() {
+        if !columns.contains(&position) && column.default.is_some() {
+            defaults.push((position, crate::binder::column_default(ctx, column)?));
+        }
+    }
+    Ok(CopyFrom { table, columns, options, defaults })
 }
 
 /// Binds `COPY ... TO STDOUT` as a query and its options.

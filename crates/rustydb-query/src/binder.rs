@@ -146,7 +146,7 @@ pub fn bind(ctx: &mut ExecContext<'_>, stmt: &ast::Statement) -> Result<Statemen
         ast::Statement::Insert(insert) => bind_insert(ctx, insert),
         ast::Statement::Update(update) => bind_update(ctx, update),
         ast::Statement::Delete(delete) => bind_delete(ctx, delete),
-        ast::Statement::CreateTable(create) => bind_create_table(create),
+        ast::Statement::CreateTable(create) => bind_create_table(ctx, create),
         ast::Statement::Lock(lock) => bind_lock(lock),
         ast::Statement::AlterTable(alter) => bind_alter_table(ctx, alter),
         ast::Statement::CreateIndex(create) => bind_create_index(ctx, create),
@@ -186,12 +186,25 @@ pub fn bind(ctx: &mut ExecContext<'_>, stmt: &ast::Statement) -> Result<Statemen
 
 /// ALTER TABLE: one action, adding a PRIMARY KEY or UNIQUE constraint.
 fn bind_alter_table(ctx: &mut ExecContext<'_>, alter: &ast::AlterTable) -> Result<Statement> {
-    let [ast::AlterTableOperation::AddConstraint { constraint, not_valid: false }] = alter.operations.as_slice() else {
-        return Err(DbError::unsupported(format!("the statement \"{}\"", first_words(&alter.to_string()))));
-    };
     if alter.only || alter.if_exists {
         return Err(DbError::unsupported("ALTER TABLE ONLY and IF EXISTS"));
     }
+    if let [ast::AlterTableOperation::AlterColumn { column_name, op }] = alter.operations.as_slice() {
+        let default = match op {
+            ast::AlterColumnOperation::SetDefault { value } => Some(value),
+            ast::AlterColumnOperation::DropDefault => None,
+            other => return Err(DbError::unsupported(format!("ALTER COLUMN ... {other}"))),
+        };
+        let table = lookup_table(ctx, &alter.name, LockMode::AccessExclusive)?;
+        let position = target_column(&table, &ident_name(column_name))?;
+        if let Some(e) = default {
+            bind_default(ctx, &table.schema.columns[position], e)?;
+        }
+        return Ok(Statement::SetDefault { table, position, default: default.map(|e| e.to_string()) });
+    }
+    let [ast::AlterTableOperation::AddConstraint { constraint, not_valid: false }] = alter.operations.as_slice() else {
+        return Err(DbError::unsupported(format!("the statement \"{}\"", first_words(&alter.to_string()))));
+    };
     let (name, key, primary) = match constraint {
         ast::TableConstraint::PrimaryKey(pk) => (pk.name.as_ref(), &pk.columns, true),
         ast::TableConstraint::Unique(u) => {
@@ -386,7 +399,13 @@ fn bind_insert(ctx: &mut ExecContext<'_>, insert: &ast::Insert) -> Result<Statem
     };
     let table = lookup_table(ctx, name, LockMode::RowExclusive)?;
     let targets = insert_targets(&table, &insert.columns)?;
-    let Some(source) = &insert.source else { return Err(DbError::unsupported("INSERT ... DEFAULT VALUES")) };
+    let Some(source) = &insert.source else {
+        // INSERT ... DEFAULT VALUES: every column its default.
+        return Ok(Statement::Insert {
+            source: InsertSource::Values(vec![full_row(ctx, &table, &[], Vec::new())?]),
+            table,
+        });
+    };
     let source = match source.body.as_ref() {
         ast::SetExpr::Values(values) if source.order_by.is_none() && source.limit_clause.is_none() => {
             let rows = values
@@ -395,14 +414,17 @@ fn bind_insert(ctx: &mut ExecContext<'_>, insert: &ast::Insert) -> Result<Statem
                 .map(|row| {
                     check_arity(row.content.len(), targets.len())?;
                     let mut binder = QueryBinder::new(ctx);
-                    let exprs =
-                        row.content.iter().map(|e| bind_expr::bind(e, &mut binder)).collect::<Result<Vec<_>>>()?;
+                    let exprs = row
+                        .content
+                        .iter()
+                        .map(|e| if is_default(e) { Ok(None) } else { bind_expr::bind(e, &mut binder).map(Some) })
+                        .collect::<Result<Vec<_>>>()?;
                     let names = binder.into_names();
                     let exprs = exprs
                         .into_iter()
-                        .map(|e| crate::resolve::resolve_expr(e, &[], &names))
+                        .map(|e| e.map(|e| crate::resolve::resolve_expr(e, &[], &names)).transpose())
                         .collect::<Result<Vec<_>>>()?;
-                    full_row(&table, &targets, exprs)
+                    full_row(ctx, &table, &targets, exprs)
                 })
                 .collect::<Result<Vec<_>>>()?;
             InsertSource::Values(rows)
@@ -410,9 +432,13 @@ fn bind_insert(ctx: &mut ExecContext<'_>, insert: &ast::Insert) -> Result<Statem
         _ => {
             let query = bind_select(ctx, source)?;
             check_arity(query.columns.len(), targets.len())?;
-            let inputs =
-                query.columns.iter().enumerate().map(|(index, c)| Expr::Column { index, ty: c.data_type }).collect();
-            let row = full_row(&table, &targets, inputs)?;
+            let inputs = query
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(index, c)| Some(Expr::Column { index, ty: c.data_type }))
+                .collect();
+            let row = full_row(ctx, &table, &targets, inputs)?;
             InsertSource::Query(Box::new(query), row)
         }
     };
@@ -464,13 +490,49 @@ fn check_arity(values: usize, targets: usize) -> Result<()> {
 }
 
 /// One expression per table column: the given ones coerced to their column, NULL elsewhere.
-fn full_row(table: &TableDef, targets: &[usize], exprs: Vec<Expr>) -> Result<Vec<Expr>> {
-    let mut row: Vec<Expr> =
-        table.schema.columns.iter().map(|c| Expr::Literal { value: Value::Null, ty: c.data_type }).collect();
+/// A whole table row from the values of the target columns (`None`: the DEFAULT keyword);
+/// every other column gets its default (NULL without one).
+fn full_row(
+    ctx: &mut ExecContext<'_>,
+    table: &TableDef,
+    targets: &[usize],
+    exprs: Vec<Option<Expr>>,
+) -> Result<Vec<Expr>> {
+    let mut row: Vec<Option<Expr>> = vec![None; table.schema.len()];
     for (&pos, expr) in targets.iter().zip(exprs) {
-        row[pos] = assign(&table.schema.columns[pos], expr)?;
+        row[pos] = expr.map(|e| assign(&table.schema.columns[pos], e)).transpose()?;
     }
-    Ok(row)
+    row.into_iter()
+        .zip(&table.schema.columns)
+        .map(|(e, column)| e.map_or_else(|| column_default(ctx, column), Ok))
+        .collect()
+}
+
+/// True for the DEFAULT keyword where a value goes (VALUES, UPDATE SET).
+fn is_default(e: &ast::Expr) -> bool {
+    matches!(e, ast::Expr::Identifier(i) if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("default"))
+}
+
+/// Column `column`'s default as an expression of its type: its DEFAULT bound again (so
+/// `now()` is the statement's), or NULL.
+pub(crate) fn column_default(ctx: &mut ExecContext<'_>, column: &Column) -> Result<Expr> {
+    match &column.default {
+        None => Ok(Expr::Literal { value: Value::Null, ty: column.data_type }),
+        Some(text) => bind_default(ctx, column, &crate::parser::parse_expr(text)?),
+    }
+}
+
+/// Binds a DEFAULT expression for `column`: no column references (there is no row), no
+/// subqueries (0A000, as PostgreSQL), and a type that assignment can turn into the column's.
+fn bind_default(ctx: &mut ExecContext<'_>, column: &Column, e: &ast::Expr) -> Result<Expr> {
+    let mut binder = QueryBinder::new(ctx);
+    let bound = bind_expr::bind(e, &mut binder)?;
+    let names = binder.into_names();
+    let bound = crate::resolve::resolve_expr(bound, &[], &names)?;
+    if bound.has_subquery() {
+        return Err(DbError::sql(SqlState::FeatureNotSupported, "cannot use subquery in DEFAULT expression"));
+    }
+    assign(column, bound)
 }
 
 /// Coerces a value for storing into `column` (assignment context): 42804 if the types do not fit.
@@ -511,14 +573,23 @@ fn bind_update(ctx: &mut ExecContext<'_>, update: &ast::Update) -> Result<Statem
         }
         targets.push((pos, &a.value));
     }
+    // SET col = DEFAULT: the column's default, bound before the table's columns are in scope.
+    let defaults = targets
+        .iter()
+        .map(|(pos, value)| is_default(value).then(|| column_default(ctx, &table.schema.columns[*pos])).transpose())
+        .collect::<Result<Vec<_>>>()?;
     let (assignments, filter) = over_table(
         ctx,
         &table,
         &alias,
         |b| {
             let mut assignments = Vec::with_capacity(targets.len());
-            for (pos, value) in &targets {
-                assignments.push((*pos, assign(&table.schema.columns[*pos], bind_expr::bind(value, b)?)?));
+            for ((pos, value), default) in targets.iter().zip(&defaults) {
+                let value = match default {
+                    Some(d) => d.clone(),
+                    None => assign(&table.schema.columns[*pos], bind_expr::bind(value, b)?)?,
+                };
+                assignments.push((*pos, value));
             }
             let filter = update.selection.as_ref().map(|w| boolean(bind_expr::bind(w, b)?, "WHERE")).transpose()?;
             Ok((assignments, filter))
@@ -549,7 +620,7 @@ fn bind_delete(ctx: &mut ExecContext<'_>, delete: &ast::Delete) -> Result<Statem
     Ok(Statement::Delete { table, filter, access })
 }
 
-fn bind_create_table(create: &ast::CreateTable) -> Result<Statement> {
+fn bind_create_table(ctx: &mut ExecContext<'_>, create: &ast::CreateTable) -> Result<Statement> {
     if create.query.is_some() || create.like.is_some() || create.clone.is_some() {
         return Err(DbError::unsupported("CREATE TABLE AS, LIKE and CLONE"));
     }
@@ -583,6 +654,11 @@ fn bind_create_table(create: &ast::CreateTable) -> Result<Statement> {
                 ast::ColumnOption::Unique(u) => {
                     check_unique_options(u)?;
                     unique.push((u.name.as_ref().map(ident_name), vec![columns.len()]));
+                }
+                ast::ColumnOption::Default(e) => {
+                    // Checked now (a bad default fails CREATE TABLE, as in PostgreSQL), kept as text.
+                    bind_default(ctx, &column, e)?;
+                    column.default = Some(e.to_string());
                 }
                 other => return Err(DbError::unsupported(format!("the column option {other}"))),
             }

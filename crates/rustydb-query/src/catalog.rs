@@ -6,7 +6,7 @@
 //! | file | table | columns |
 //! |---|---|---|
 //! | 1 | `rustydb_tables`    | table_id int4, name text, primary_key text (comma-separated column positions), compression text (`lz4`, `zstd` or `none`) |
-//! | 2 | `rustydb_columns`   | table_id int4, position int4, name text, type_oid int4, typmod int4, not_null bool |
+//! | 2 | `rustydb_columns`   | table_id int4, position int4, name text, type_oid int4, typmod int4, not_null bool, default_expr text (SQL text; empty: none) |
 //! | 3 | `rustydb_roles`     | name text, superuser bool, can_login bool, create_db bool, create_role bool, inherit bool, connection_limit int4 (-1: none), valid_until timestamptz (infinity: none), password text (a SCRAM-SHA-256 verifier, or empty: none) |
 //! | 4 | `rustydb_databases` | name text, owner text |
 //! | 5 | `rustydb_indexes`   | index_id int4, name text, table_id int4, columns text (comma-separated column positions, each with ` desc` if descending), is_unique bool, method text (`btree`, `hash` or `lsm`) |
@@ -243,6 +243,7 @@ static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 6]> = std::sync::LazyLock::
                 ("type_oid", Int4),
                 ("typmod", Int4),
                 ("not_null", Bool),
+                ("default_expr", Text),
             ],
         ),
         system_table(
@@ -355,6 +356,10 @@ fn read_table(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<TableDef>>
             let ty = data_type_from_oid(int(&c[3])?, int(&c[4])?)?;
             let mut col = Column::new(text(&c[2])?, ty);
             col.nullable = c[5] != Value::Bool(true);
+            col.default = match c.get(6) {
+                Some(Value::Text(d)) if !d.is_empty() => Some(d.clone()),
+                _ => None,
+            };
             columns.push((int(&c[1])?, col));
         }
     }
@@ -578,6 +583,7 @@ pub fn create_table(ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<()> {
             Value::Int4(col.data_type.oid() as i32),
             Value::Int4(col.data_type.type_modifier()),
             Value::Bool(!col.nullable),
+            Value::Text(col.default.clone().unwrap_or_default()),
         ];
         access::insert_raw(ctx, system(System::Columns), &row)?;
     }
@@ -586,14 +592,34 @@ pub fn create_table(ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<()> {
 
 /// Marks column `position` of `table` NOT NULL (in the context's transaction).
 pub fn set_not_null(ctx: &mut ExecContext<'_>, table: &TableDef, position: usize) -> Result<()> {
+    rewrite_column(ctx, table, position, |row| row[5] = Value::Bool(true))
+}
+
+/// Sets or drops column `position`'s DEFAULT (in the context's transaction).
+pub fn set_default(ctx: &mut ExecContext<'_>, table: &TableDef, position: usize, default: Option<&str>) -> Result<()> {
+    rewrite_column(ctx, table, position, |row| row[6] = Value::Text(default.unwrap_or_default().to_string()))
+}
+
+/// Replaces the catalog row of column `position` of `table` with `change` applied. Rows
+/// written before a column of `rustydb_columns` existed are filled out first.
+fn rewrite_column(
+    ctx: &mut ExecContext<'_>,
+    table: &TableDef,
+    position: usize,
+    change: impl Fn(&mut Vec<Value>),
+) -> Result<()> {
     changing(ctx);
     let sys = system(System::Columns);
     let (id, pos) = (Value::Int4(table.id.0 as i32), Value::Int4(position as i32));
     for (tid, mut row) in access::scan(ctx, sys)? {
-        if row[0] == id && row[1] == pos && row[5] != Value::Bool(true) {
-            access::delete(ctx, sys, tid)?;
-            row[5] = Value::Bool(true);
-            access::insert_raw(ctx, sys, &row)?;
+        if row[0] == id && row[1] == pos {
+            let before = row.clone();
+            row.resize(sys.schema.len(), Value::Text(String::new()));
+            change(&mut row);
+            if row != before {
+                access::delete(ctx, sys, tid)?;
+                access::insert_raw(ctx, sys, &row)?;
+            }
         }
     }
     Ok(())

@@ -55,6 +55,11 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
             })
         }
         Statement::Role(statement) => crate::roles::execute(ctx, statement),
+        Statement::SetDefault { table, position, default } => {
+            let _ddl = ctx.engine.ddl_lock().lock();
+            catalog::set_default(ctx, table, *position, default.as_deref())?;
+            Ok(StatementResult::tag("ALTER TABLE"))
+        }
         Statement::Insert { table, source } => insert(ctx, table, source),
         Statement::Update { table, assignments, filter, access } => {
             update(ctx, table, assignments, filter.as_ref(), access)

@@ -272,7 +272,8 @@ fn information_tables(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
 fn information_columns(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
     let database = ctx.database.to_string();
     let mut rows = Vec::new();
-    let mut add = |schema: &str, table: &str, position: usize, name: &str, ty: DataType, nullable: bool| {
+    let mut add = |schema: &str, table: &str, position: usize, column: &rustydb_foundation::Column| {
+        let (name, ty, nullable) = (&column.name, column.data_type, column.nullable);
         let int = |v: Option<i32>| v.map_or(Value::Null, Value::Int4);
         let (precision, scale) = match ty {
             DataType::Int2 => (Some(16), Some(0)),
@@ -298,7 +299,7 @@ fn information_columns(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
             text(table),
             text(name),
             Value::Int4(position as i32 + 1),
-            Value::Null,
+            column.default.as_deref().map_or(Value::Null, |d| text(&shown_default(d, ty))),
             text(if nullable { "YES" } else { "NO" }),
             text(ty.sql_name()),
             int(length),
@@ -312,10 +313,26 @@ fn information_columns(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
     };
     for t in catalog::list_tables(ctx)? {
         for (i, c) in t.schema.columns.iter().enumerate() {
-            add("public", &t.name, i, &c.name, c.data_type, c.nullable);
+            add("public", &t.name, i, c);
         }
     }
     Ok(rows)
+}
+
+/// A stored DEFAULT as PostgreSQL shows it: a bare string literal carries its cast to the
+/// column's type (`'b'::text`); anything else as written.
+fn shown_default(default: &str, ty: DataType) -> String {
+    let quoted = default.len() >= 2 && default.starts_with('\'') && default.ends_with('\'');
+    let single = quoted && !default[1..default.len() - 1].replace("''", "").contains('\'');
+    if !single {
+        return default.to_string();
+    }
+    let name = match ty {
+        DataType::Varchar(_) => "character varying",
+        DataType::Char(_) => "bpchar",
+        other => other.sql_name(),
+    };
+    format!("{default}::{name}")
 }
 
 /// The oid of the `i`th role (in creation order).

@@ -89,6 +89,15 @@ pub enum Statement {
     Select(QueryPlan),
     /// CREATE / ALTER / DROP ROLE.
     Role(crate::roles::RoleStatement),
+    /// `ALTER TABLE ... ALTER COLUMN ... SET DEFAULT expr | DROP DEFAULT`.
+    SetDefault {
+        /// The table (locked ACCESS EXCLUSIVE).
+        table: TableDef,
+        /// The column's position.
+        position: usize,
+        /// The new default's SQL text (`None`: drop it).
+        default: Option<String>,
+    },
     /// `ALTER TABLE ... ADD [CONSTRAINT name] PRIMARY KEY | UNIQUE (columns)`.
     AddKey {
         /// The table (locked ACCESS EXCLUSIVE).
@@ -283,6 +292,7 @@ impl Statement {
                 | Statement::DropIndex { .. }
                 | Statement::AddKey { .. }
                 | Statement::Role(_)
+                | Statement::SetDefault { .. }
         )
     }
 
@@ -291,6 +301,7 @@ impl Statement {
         match self {
             Statement::Select(_) => "SELECT",
             Statement::Role(r) => r.command_name(),
+            Statement::SetDefault { .. } => "ALTER TABLE",
             Statement::CopyTo { .. } => "COPY",
             Statement::AddKey { .. } => "ALTER TABLE",
             Statement::Insert { .. } => "INSERT",

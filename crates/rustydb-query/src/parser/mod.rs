@@ -62,6 +62,18 @@ pub fn parse_script(sql: &str) -> Result<Vec<Parsed>> {
     Ok(parsed)
 }
 
+/// Parses one expression (a stored DEFAULT).
+pub fn parse_expr(sql: &str) -> Result<ast::Expr> {
+    let tokens = tokenize(sql)?;
+    let mut parser =
+        Parser::new(&PostgreSqlDialect {}).with_recursion_limit(RECURSION_LIMIT).with_tokens_with_locations(tokens);
+    let expr = parser.parse_expr().map_err(syntax_error)?;
+    if parser.peek_token().token != Token::EOF {
+        return Err(DbError::syntax(format!("syntax error in expression \"{sql}\"")));
+    }
+    Ok(expr)
+}
+
 fn tokenize(sql: &str) -> Result<Vec<TokenWithSpan>> {
     let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql)
         .tokenize_with_location()

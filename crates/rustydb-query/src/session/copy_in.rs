@@ -171,7 +171,10 @@ impl Session {
         let mut inserted = 0;
         let done = rows.into_iter().try_for_each(|(line, fields)| {
             let context = || format!("COPY {}, line {line}", table.name);
-            let row = row_values(&copy.target, fields).map_err(|e| e.with_context(context()))?;
+            let mut row = row_values(&copy.target, fields).map_err(|e| e.with_context(context()))?;
+            for (position, default) in &copy.target.defaults {
+                row[*position] = crate::exec::eval(&mut ctx, default, &[]).map_err(|e| e.with_context(context()))?;
+            }
             access::insert(&mut ctx, table, &row).map_err(|e| e.with_context(context()))?;
             inserted += 1;
             Ok(())
@@ -202,7 +205,7 @@ impl Session {
 }
 
 /// One input line's fields as a full table row: each through its column type's input (or, in
-/// binary, receive) function, columns not listed NULL (there are no column defaults yet).
+/// binary, receive) function; columns not listed are NULL here (the caller fills defaults).
 fn row_values(target: &CopyFrom, fields: Vec<Option<Field>>) -> Result<Vec<Value>> {
     let schema = &target.table.schema;
     if fields.len() > target.columns.len() {
