@@ -129,6 +129,10 @@ pub enum SqlState {
     InsufficientPrivilege,
     /// 42710 duplicate_object
     DuplicateObject,
+    /// 2200H sequence_generator_limit_exceeded
+    SequenceGeneratorLimitExceeded,
+    /// 55000 object_not_in_prerequisite_state
+    ObjectNotInPrerequisiteState,
     /// 55006 object_in_use
     ObjectInUse,
     /// 28P01 invalid_password
@@ -229,6 +233,8 @@ impl SqlState {
             IndeterminateDatatype => "42P18",
             InsufficientPrivilege => "42501",
             DuplicateObject => "42710",
+            SequenceGeneratorLimitExceeded => "2200H",
+            ObjectNotInPrerequisiteState => "55000",
             ObjectInUse => "55006",
             InvalidPassword => "28P01",
             TooManyConnections => "53300",

@@ -157,6 +157,38 @@ pub fn bind(ctx: &mut ExecContext<'_>, stmt: &ast::Statement) -> Result<Statemen
             })
         }
         ast::Statement::CreateView(create) => bind_create_view(ctx, create),
+        ast::Statement::CreateSequence {
+            temporary: false,
+            if_not_exists,
+            name,
+            data_type,
+            sequence_options,
+            owned_by: None,
+        } => {
+            let range = match data_type {
+                None => (i64::MIN, i64::MAX),
+                Some(t) => match convert_type(t)? {
+                    rustydb_foundation::DataType::Int2 => (i64::from(i16::MIN), i64::from(i16::MAX)),
+                    rustydb_foundation::DataType::Int4 => (i64::from(i32::MIN), i64::from(i32::MAX)),
+                    rustydb_foundation::DataType::Int8 => (i64::MIN, i64::MAX),
+                    _ => {
+                        return Err(DbError::sql(
+                            SqlState::InvalidParameterValue,
+                            "sequence type must be smallint, integer, or bigint",
+                        ));
+                    }
+                },
+            };
+            let def = crate::sequence::define(0, &table_name(name)?, sequence_options, range)?;
+            Ok(Statement::CreateSequence { def, if_not_exists: *if_not_exists })
+        }
+        ast::Statement::CreateSequence { .. } => Err(DbError::unsupported("TEMPORARY sequences and OWNED BY")),
+        ast::Statement::Drop { object_type: ast::ObjectType::Sequence, if_exists, names, .. } => {
+            Ok(Statement::DropSequence {
+                names: names.iter().map(table_name).collect::<Result<_>>()?,
+                if_exists: *if_exists,
+            })
+        }
         ast::Statement::CreateRole(create) => Ok(Statement::Role(crate::roles::bind_create(create)?)),
         ast::Statement::AlterRole { name, operation } => {
             Ok(Statement::Role(crate::roles::bind_alter(name, operation)?))
@@ -626,6 +658,7 @@ fn bind_create_table(ctx: &mut ExecContext<'_>, create: &ast::CreateTable) -> Re
     }
     let name = table_name(&create.name)?;
     let mut columns: Vec<Column> = Vec::new();
+    let mut serials = Vec::new();
     let mut unique: Vec<(Option<String>, Vec<usize>)> = Vec::new();
     let mut primary_key: Option<Vec<usize>> = None;
     let mut set_primary_key = |pk: Vec<usize>| -> Result<()> {
@@ -645,7 +678,17 @@ fn bind_create_table(ctx: &mut ExecContext<'_>, create: &ast::CreateTable) -> Re
                 format!("column \"{col_name}\" specified more than once"),
             ));
         }
-        let mut column = Column::new(col_name, convert_type(&def.data_type)?);
+        let serial = serial_range(&def.data_type);
+        let data_type = match serial {
+            Some((ty, _)) => ty,
+            None => convert_type(&def.data_type)?,
+        };
+        let mut column = Column::new(col_name, data_type);
+        if let Some((_, range)) = serial {
+            // PostgreSQL's SERIAL: integer NOT NULL DEFAULT nextval(<its own sequence>).
+            column.nullable = false;
+            serials.push((columns.len(), range));
+        }
         for opt in &def.options {
             match &opt.option {
                 ast::ColumnOption::Null => column.nullable = true,
@@ -680,7 +723,32 @@ fn bind_create_table(ctx: &mut ExecContext<'_>, create: &ast::CreateTable) -> Re
         columns[i].nullable = false;
     }
     let compression = table_compression(&create.table_options)?;
-    Ok(Statement::CreateTable { name, columns, primary_key, unique, compression, if_not_exists: create.if_not_exists })
+    Ok(Statement::CreateTable {
+        name,
+        columns,
+        primary_key,
+        unique,
+        compression,
+        if_not_exists: create.if_not_exists,
+        serials,
+    })
+}
+
+/// The integer type and value range of a SERIAL type name (`serial`, `bigserial`,
+/// `smallserial`, `serial4`, `serial8`, `serial2`).
+fn serial_range(ty: &ast::DataType) -> Option<(rustydb_foundation::DataType, (i64, i64))> {
+    use rustydb_foundation::DataType as T;
+    let ast::DataType::Custom(name, modifiers) = ty else { return None };
+    if !modifiers.is_empty() {
+        return None;
+    }
+    let name = name.to_string().to_ascii_lowercase();
+    match name.as_str() {
+        "serial" | "serial4" => Some((T::Int4, (1, i64::from(i32::MAX)))),
+        "bigserial" | "serial8" => Some((T::Int8, (1, i64::MAX))),
+        "smallserial" | "serial2" => Some((T::Int2, (1, i64::from(i16::MAX)))),
+        _ => None,
+    }
 }
 
 /// The positions of a key's columns (PRIMARY KEY, UNIQUE).

@@ -10,6 +10,8 @@
 //! | 3 | `rustydb_roles`     | name text, superuser bool, can_login bool, create_db bool, create_role bool, inherit bool, connection_limit int4 (-1: none), valid_until timestamptz (infinity: none), password text (a SCRAM-SHA-256 verifier, or empty: none) |
 //! | 4 | `rustydb_databases` | name text, owner text |
 //! | 5 | `rustydb_indexes`   | index_id int4, name text, table_id int4, columns text (comma-separated column positions, each with ` desc` if descending), is_unique bool, method text (`btree`, `hash` or `lsm`) |
+//! | 6 | `rustydb_views`     | name text, definition text, columns text |
+//! | 7 | `rustydb_sequences` | seq_id int4, name text, increment int8, min_value int8, max_value int8, start_value int8, cycle bool, owner_table int4 (0: none), owner_column int4 (positions live in `sequences/<id>`, see `sequence.rs`) |
 //!
 //! User tables get ids from [`FIRST_USER_TABLE`] up; a table's heap is the file with its id.
 //! Indexes take ids from the same sequence (PostgreSQL's relations share one namespace too);
@@ -222,10 +224,11 @@ enum System {
     Databases = 4,
     Indexes = 5,
     Views = 6,
+    Sequences = 7,
 }
 
 /// The system tables' definitions, built once.
-static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 6]> = std::sync::LazyLock::new(|| {
+static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 7]> = std::sync::LazyLock::new(|| {
     use DataType::*;
     [
         system_table(
@@ -277,6 +280,21 @@ static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 6]> = std::sync::LazyLock::
             ],
         ),
         system_table(System::Views as u32, "rustydb_views", &[("name", Text), ("definition", Text), ("columns", Text)]),
+        system_table(
+            System::Sequences as u32,
+            "rustydb_sequences",
+            &[
+                ("seq_id", Int4),
+                ("name", Text),
+                ("increment", Int8),
+                ("min_value", Int8),
+                ("max_value", Int8),
+                ("start_value", Int8),
+                ("cycle", Bool),
+                ("owner_table", Int4),
+                ("owner_column", Int4),
+            ],
+        ),
     ]
 });
 
@@ -500,8 +518,13 @@ pub fn name_in_use(ctx: &mut ExecContext<'_>, name: &str) -> Result<bool> {
     if system_tables().iter().any(|t| t.name == name) {
         return Ok(true);
     }
-    // Tables, indexes and views share one namespace.
-    for (sys, column) in [(system(System::Tables), 1), (system(System::Indexes), 1), (system(System::Views), 0)] {
+    // Tables, indexes, views and sequences share one namespace.
+    for (sys, column) in [
+        (system(System::Tables), 1),
+        (system(System::Indexes), 1),
+        (system(System::Views), 0),
+        (system(System::Sequences), 1),
+    ] {
         let heap = ctx.engine.txn_manager().storage().heap(sys.file())?;
         for (tid, row) in access::scan_all_versions(ctx, sys)? {
             if row[column] == Value::Text(name.into())
@@ -512,6 +535,85 @@ pub fn name_in_use(ctx: &mut ExecContext<'_>, name: &str) -> Result<bool> {
         }
     }
     Ok(false)
+}
+
+/// A sequence (CREATE SEQUENCE, or a SERIAL column's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SequenceDef {
+    /// Its id (from the relation id sequence; its state file is named by it).
+    pub id: u32,
+    /// Its name.
+    pub name: String,
+    /// INCREMENT BY (never 0).
+    pub increment: i64,
+    /// MINVALUE.
+    pub min: i64,
+    /// MAXVALUE.
+    pub max: i64,
+    /// START WITH.
+    pub start: i64,
+    /// CYCLE.
+    pub cycle: bool,
+    /// The column that owns it (table id, column position): dropped with the table.
+    pub owner: Option<(u32, usize)>,
+}
+
+fn sequence_from_row(r: &[Value]) -> Result<SequenceDef> {
+    let big = |v: &Value| match v {
+        Value::Int8(n) => Ok(*n),
+        other => Err(DbError::Corruption(format!("catalog expected a bigint, found {other:?}"))),
+    };
+    let owner_table = int(&r[7])?;
+    Ok(SequenceDef {
+        id: int(&r[0])? as u32,
+        name: text(&r[1])?,
+        increment: big(&r[2])?,
+        min: big(&r[3])?,
+        max: big(&r[4])?,
+        start: big(&r[5])?,
+        cycle: r[6] == Value::Bool(true),
+        owner: (owner_table != 0).then(|| (owner_table as u32, int(&r[8]).unwrap_or(0) as usize)),
+    })
+}
+
+/// Records a new sequence (in the context's transaction).
+pub fn create_sequence(ctx: &mut ExecContext<'_>, seq: &SequenceDef) -> Result<()> {
+    changing(ctx);
+    let (owner_table, owner_column) = seq.owner.map_or((0, 0), |(t, c)| (t as i32, c as i32));
+    let row = [
+        Value::Int4(seq.id as i32),
+        Value::Text(seq.name.clone()),
+        Value::Int8(seq.increment),
+        Value::Int8(seq.min),
+        Value::Int8(seq.max),
+        Value::Int8(seq.start),
+        Value::Bool(seq.cycle),
+        Value::Int4(owner_table),
+        Value::Int4(owner_column),
+    ];
+    access::insert_raw(ctx, system(System::Sequences), &row)?;
+    Ok(())
+}
+
+/// Every sequence, with its catalog row's address.
+pub fn list_sequences(ctx: &mut ExecContext<'_>) -> Result<Vec<(TupleId, SequenceDef)>> {
+    let mut out = Vec::new();
+    for (tid, row) in access::scan(ctx, system(System::Sequences))? {
+        out.push((tid, sequence_from_row(&row)?));
+    }
+    Ok(out)
+}
+
+/// The sequence named `name`, with its catalog row's address.
+pub fn find_sequence(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<(TupleId, SequenceDef)>> {
+    Ok(list_sequences(ctx)?.into_iter().find(|(_, s)| s.name == name))
+}
+
+/// Removes a sequence's catalog row (in the context's transaction).
+pub fn drop_sequence(ctx: &mut ExecContext<'_>, tid: TupleId) -> Result<()> {
+    changing(ctx);
+    access::delete(ctx, system(System::Sequences), tid)?;
+    Ok(())
 }
 
 /// A view: a stored query, expanded wherever the view is named.

@@ -36,6 +36,8 @@ pub struct ExecContext<'a> {
     pub params: crate::params::Params,
     /// What may stop the statement (a cancel request, `statement_timeout`).
     pub interrupt: crate::interrupt::Interrupt,
+    /// The session's `currval`/`lastval` values (shared with the session).
+    pub sequences: std::sync::Arc<parking_lot::Mutex<crate::sequence::SessionSequences>>,
 }
 
 impl<'a> ExecContext<'a> {
@@ -62,6 +64,7 @@ impl<'a> ExecContext<'a> {
             work_tables: Default::default(),
             params: Default::default(),
             interrupt: Default::default(),
+            sequences: Default::default(),
         }
     }
 

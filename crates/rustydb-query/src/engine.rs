@@ -114,6 +114,8 @@ pub struct Engine {
     catalog_cache: Arc<crate::catalog_cache::CatalogCache>,
     /// The superuser created on first start, which cannot be dropped or renamed.
     bootstrap_user: String,
+    /// Sequences' positions.
+    sequences: Arc<crate::sequence::SequenceStore>,
     password_encoder: Option<Arc<dyn crate::roles::PasswordEncoder>>,
 }
 
@@ -127,6 +129,7 @@ impl Engine {
     pub fn open(dir: &Path, options: &EngineOptions) -> Result<Arc<Engine>> {
         let storage = Arc::new(StorageEngine::open_with(dir, options.storage.clone())?);
         let recovered = recover(&storage)?;
+        let sequences = Arc::new(crate::sequence::SequenceStore::new(storage.vfs().clone(), storage.dir()));
         let engine = Arc::new(Engine {
             tm: TxnManager::new(storage, recovered.status, recovered.status_file),
             indexes: Arc::new(RwLock::new(HashMap::new())),
@@ -141,6 +144,7 @@ impl Engine {
             checkpointer_stop: Arc::new((Mutex::new(false), Condvar::new())),
             catalog_cache: Arc::default(),
             bootstrap_user: options.bootstrap_user.clone(),
+            sequences,
             password_encoder: options.password_encoder.clone(),
         });
         engine.tm.untrack_files_below(FileId(catalog::FIRST_USER_TABLE));
@@ -430,6 +434,11 @@ impl Engine {
             secondary.write().remove(&id);
         });
         txn.drop_file_on_commit(def.file());
+    }
+
+    /// Sequences' positions.
+    pub fn sequences(&self) -> &Arc<crate::sequence::SequenceStore> {
+        &self.sequences
     }
 
     /// The superuser created on first start.

@@ -65,10 +65,21 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
             update(ctx, table, assignments, filter.as_ref(), access)
         }
         Statement::Delete { table, filter, access } => delete(ctx, table, filter.as_ref(), access),
-        Statement::CreateTable { name, columns, primary_key, unique, compression, if_not_exists } => {
-            let spec = TableSpec { name, columns, primary_key, unique, compression: *compression };
+        Statement::CreateTable { name, columns, primary_key, unique, compression, if_not_exists, serials } => {
+            let spec = TableSpec { name, columns, primary_key, unique, compression: *compression, serials };
             create_table(ctx, &spec, *if_not_exists)
         }
+        Statement::CreateSequence { def, if_not_exists } => {
+            let _ddl = ctx.engine.ddl_lock().lock();
+            if *if_not_exists && catalog::name_in_use(ctx, &def.name)? {
+                let message = format!("relation \"{}\" already exists, skipping", def.name);
+                return Ok(StatementResult::tag("CREATE SEQUENCE").with_notice(Notice::plain(message)));
+            }
+            let def = catalog::SequenceDef { id: ctx.engine.allocate_table_id().0, ..def.clone() };
+            crate::sequence::create(ctx, &def)?;
+            Ok(StatementResult::tag("CREATE SEQUENCE"))
+        }
+        Statement::DropSequence { names, if_exists } => crate::sequence::drop_statement(ctx, names, *if_exists),
         Statement::DropTable { names, if_exists } => drop_tables(ctx, names, *if_exists),
         Statement::CreateView { view, or_replace } => create_view(ctx, view, *or_replace),
         Statement::Truncate { names } => truncate(ctx, names),
@@ -247,13 +258,32 @@ struct TableSpec<'a> {
     primary_key: &'a [usize],
     unique: &'a [(Option<String>, Vec<usize>)],
     compression: rustydb_storage::Compression,
+    serials: &'a [(usize, (i64, i64))],
 }
 
 fn create_table(ctx: &mut ExecContext<'_>, spec: &TableSpec<'_>, if_not_exists: bool) -> Result<StatementResult> {
-    let TableSpec { name, columns, primary_key, unique, compression } = *spec;
+    let TableSpec { name, columns, primary_key, unique, compression, serials } = *spec;
     let table = {
         let _ddl = ctx.engine.ddl_lock().lock();
-        match new_table(ctx, name, columns, primary_key, compression)? {
+        // Each SERIAL column's sequence, named as PostgreSQL names it (t_id_seq, t_id_seq1...).
+        let mut columns = columns.to_vec();
+        let mut sequences = Vec::new();
+        if !catalog::name_in_use(ctx, name)? {
+            for &(position, range) in serials {
+                let seq_name = first_free_name(ctx, &format!("{name}_{}_seq", columns[position].name))?;
+                columns[position].default = Some(format!("nextval('{seq_name}')"));
+                let def = crate::sequence::define(0, &seq_name, &[], range)?;
+                sequences.push((position, def));
+            }
+        }
+        let created = new_table(ctx, name, &columns, primary_key, compression)?;
+        if let Some(table) = &created {
+            for (position, def) in sequences {
+                let id = ctx.engine.allocate_table_id().0;
+                crate::sequence::create(ctx, &catalog::SequenceDef { id, owner: Some((table.id.0, position)), ..def })?;
+            }
+        }
+        match created {
             Some(t) => t,
             None if if_not_exists => {
                 let message = format!("relation \"{name}\" already exists, skipping");
@@ -337,6 +367,12 @@ fn drop_tables(ctx: &mut ExecContext<'_>, names: &[String], if_exists: bool) -> 
     }
     for table in found {
         catalog::drop_table(ctx, &table)?;
+        // The sequences of its SERIAL columns go with it.
+        for (tid, seq) in catalog::list_sequences(ctx)? {
+            if seq.owner.is_some_and(|(t, _)| t == table.id.0) {
+                crate::sequence::drop(ctx, tid, &seq)?;
+            }
+        }
         ctx.engine.drop_table_on_commit(ctx.txn, &table);
     }
     Ok(result)

@@ -127,6 +127,10 @@ pub trait SubqueryRunner {
     /// The value of `subquery` for the enclosing row `row` (whose own enclosing row is
     /// `outer`); `arg` is the already evaluated left operand of IN / ANY / ALL.
     fn run(&self, subquery: &Subquery, row: &[Value], outer: &[Value], arg: Option<Value>) -> Result<Value>;
+
+    /// Runs a sequence function (`nextval` and the like), which needs the engine and the
+    /// session.
+    fn sequence(&self, call: crate::sequence::SequenceCall, args: &[Value]) -> Result<Value>;
 }
 
 /// What an expression asks of a subquery.
@@ -351,6 +355,7 @@ impl Expr {
         match self {
             Expr::Literal { .. } => true,
             Expr::Column { .. } | Expr::Outer { .. } | Expr::Param { .. } | Expr::Subquery(_) => false,
+            Expr::Call { func, .. } if func.is_volatile() => false,
             other => other.children().into_iter().all(Expr::is_constant),
         }
     }

@@ -73,6 +73,16 @@ pub enum Function {
     Repeat,
     /// `reverse(s)`
     Reverse,
+    /// `nextval(regclass)`, `currval(regclass)`, `setval(regclass, bigint [, boolean])`,
+    /// `lastval()`: volatile, evaluated through the statement's context.
+    Sequence(crate::sequence::SequenceCall),
+}
+
+impl Function {
+    /// True for functions whose every call may give a new value (never folded at bind time).
+    pub fn is_volatile(self) -> bool {
+        matches!(self, Function::Sequence(_))
+    }
 }
 
 fn no_function(name: &str, types: &[DataType]) -> DbError {
@@ -101,6 +111,21 @@ pub fn resolve(name: &str, args: Vec<Expr>, bare: bool) -> Result<Expr> {
     };
     match (name, types.as_slice()) {
         ("version", []) => call(Function::Version, args, T::Text),
+        ("nextval" | "currval", [t]) if stringy(t) || *t == T::Unknown => {
+            use crate::sequence::SequenceCall as S;
+            let which = if name == "nextval" { S::Next } else { S::Current };
+            call(Function::Sequence(which), to(args, &[T::Text])?, T::Int8)
+        }
+        ("setval", [t, n]) if (stringy(t) || *t == T::Unknown) && integral(n) => {
+            call(Function::Sequence(crate::sequence::SequenceCall::Set), to(args, &[T::Text, T::Int8])?, T::Int8)
+        }
+        ("setval", [t, n, b])
+            if (stringy(t) || *t == T::Unknown) && integral(n) && matches!(b, T::Bool | T::Unknown) =>
+        {
+            let args = to(args, &[T::Text, T::Int8, T::Bool])?;
+            call(Function::Sequence(crate::sequence::SequenceCall::Set), args, T::Int8)
+        }
+        ("lastval", []) => call(Function::Sequence(crate::sequence::SequenceCall::Last), args, T::Int8),
         ("current_user" | "session_user" | "user", []) if bare => call(Function::CurrentUser, args, T::Text),
         ("current_database", []) => call(Function::CurrentDatabase, args, T::Text),
         ("current_schema", []) => call(Function::CurrentSchema, args, T::Text),
@@ -196,6 +221,13 @@ pub fn call(func: Function, args: &[Expr], row: &[Value], env: &EvalEnv<'_>) -> 
         Function::CurrentUser => return Ok(Value::Text(env.user.to_string())),
         Function::CurrentDatabase => return Ok(Value::Text(env.database.to_string())),
         Function::CurrentSchema => return Ok(Value::Text("public".into())),
+        Function::Sequence(which) => {
+            let values = args.iter().map(|a| a.eval(row, env)).collect::<Result<Vec<_>>>()?;
+            let runner = env
+                .subqueries
+                .ok_or_else(|| DbError::Internal("a sequence function evaluated without a context".into()))?;
+            return runner.sequence(which, &values);
+        }
         Function::Coalesce => {
             for a in args {
                 let v = a.eval(row, env)?;

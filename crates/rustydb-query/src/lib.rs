@@ -63,6 +63,7 @@ pub mod rel;
 pub mod resolve;
 pub mod result;
 pub mod roles;
+pub mod sequence;
 pub mod session;
 pub mod settings;
 pub mod types;

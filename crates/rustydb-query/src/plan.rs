@@ -158,6 +158,23 @@ pub enum Statement {
         compression: rustydb_storage::Compression,
         /// IF NOT EXISTS.
         if_not_exists: bool,
+        /// SERIAL columns: position and the range of the integer type (each gets a sequence
+        /// it owns and a `nextval` default).
+        serials: Vec<(usize, (i64, i64))>,
+    },
+    /// CREATE SEQUENCE (its id is handed out when it runs).
+    CreateSequence {
+        /// The definition.
+        def: crate::catalog::SequenceDef,
+        /// IF NOT EXISTS.
+        if_not_exists: bool,
+    },
+    /// DROP SEQUENCE.
+    DropSequence {
+        /// Names.
+        names: Vec<String>,
+        /// IF EXISTS.
+        if_exists: bool,
     },
     /// CREATE [UNIQUE] INDEX.
     CreateIndex {
@@ -293,6 +310,8 @@ impl Statement {
                 | Statement::AddKey { .. }
                 | Statement::Role(_)
                 | Statement::SetDefault { .. }
+                | Statement::CreateSequence { .. }
+                | Statement::DropSequence { .. }
         )
     }
 
@@ -302,6 +321,8 @@ impl Statement {
             Statement::Select(_) => "SELECT",
             Statement::Role(r) => r.command_name(),
             Statement::SetDefault { .. } => "ALTER TABLE",
+            Statement::CreateSequence { .. } => "CREATE SEQUENCE",
+            Statement::DropSequence { .. } => "DROP SEQUENCE",
             Statement::CopyTo { .. } => "COPY",
             Statement::AddKey { .. } => "ALTER TABLE",
             Statement::Insert { .. } => "INSERT",

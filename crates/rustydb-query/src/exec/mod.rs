@@ -81,6 +81,13 @@ impl crate::expr::SubqueryRunner for Runner<'_, '_> {
         })?;
         subquery::run(&mut ctx, sq, row, outer, arg)
     }
+
+    fn sequence(&self, call: crate::sequence::SequenceCall, args: &[Value]) -> Result<Value> {
+        let mut ctx = self.ctx.try_borrow_mut().map_err(|_| {
+            rustydb_foundation::DbError::Internal("a sequence function evaluated while the context was in use".into())
+        })?;
+        crate::sequence::call(&mut ctx, call, args)
+    }
 }
 
 /// Calls `work` with an environment for evaluating expressions whose outer row is `outer`

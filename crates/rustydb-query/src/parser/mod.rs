@@ -122,6 +122,7 @@ fn copy_option_booleans(tokens: &mut [TokenWithSpan]) {
 
 fn parse_tokens(mut tokens: Vec<TokenWithSpan>) -> Result<Vec<ast::Statement>> {
     let mut from_create_user = user_as_role(&mut tokens).into_iter();
+    sequence_options_in_order(&mut tokens);
     let mut statements = Parser::new(&PostgreSqlDialect {})
         .with_recursion_limit(RECURSION_LIMIT)
         .with_tokens_with_locations(tokens)
@@ -135,6 +136,85 @@ fn parse_tokens(mut tokens: Vec<TokenWithSpan>) -> Result<Vec<ast::Statement>> {
         }
     }
     Ok(statements)
+}
+
+/// PostgreSQL takes CREATE SEQUENCE's clauses in any order; sqlparser only in one (AS,
+/// INCREMENT, MINVALUE, MAXVALUE, START, CACHE, CYCLE, OWNED BY). Sorts each CREATE SEQUENCE's
+/// clauses into that order (stable, so a repeated clause keeps its place and is refused as
+/// PostgreSQL refuses it).
+fn sequence_options_in_order(tokens: &mut [TokenWithSpan]) {
+    let word = |t: &Token| match t {
+        Token::Word(w) if w.quote_style.is_none() => Some(w.value.to_ascii_uppercase()),
+        _ => None,
+    };
+    let rank = |w: &str, next: Option<&str>| -> Option<u8> {
+        Some(match (w, next) {
+            ("AS", _) => 0,
+            ("INCREMENT", _) => 1,
+            ("MINVALUE", _) | ("NO", Some("MINVALUE")) => 2,
+            ("MAXVALUE", _) | ("NO", Some("MAXVALUE")) => 3,
+            ("START", _) => 4,
+            ("CACHE", _) => 5,
+            ("CYCLE", _) | ("NO", Some("CYCLE")) => 6,
+            ("OWNED", _) => 7,
+            _ => return None,
+        })
+    };
+    let mut start = 0;
+    while start < tokens.len() {
+        let end = tokens[start..].iter().position(|t| t.token == Token::SemiColon).map_or(tokens.len(), |p| start + p);
+        let words: Vec<(usize, String)> = (start..end).filter_map(|i| word(&tokens[i].token).map(|w| (i, w))).collect();
+        let is_create_sequence = words.len() > 2
+            && words[0].1 == "CREATE"
+            && (words[1].1 == "SEQUENCE" || (words.len() > 3 && words[2].1 == "SEQUENCE"));
+        if is_create_sequence {
+            // Clauses begin after the sequence's name: the first clause word after SEQUENCE
+            // and the name (and IF NOT EXISTS).
+            let after_kw = words.iter().position(|(_, w)| w == "SEQUENCE").unwrap_or(0) + 1;
+            let mut skip = after_kw;
+            if words.get(skip).is_some_and(|(_, w)| w == "IF") {
+                skip += 3;
+            }
+            let first = words
+                .iter()
+                .skip(skip + 1)
+                .find(|(i, w)| {
+                    let next = words.iter().find(|(j, _)| j > i).map(|(_, n)| n.as_str());
+                    rank(w, next).is_some()
+                })
+                .map(|(i, _)| *i);
+            if let Some(first) = first {
+                // The clause tokens without whitespace (the parser skips it anyway), each clause
+                // tagged with its rank, then sorted and written back padded with spaces.
+                let mut clauses: Vec<(u8, Vec<TokenWithSpan>)> = Vec::new();
+                let mut previous_no = false;
+                for i in first..end {
+                    let t = &tokens[i];
+                    if matches!(t.token, Token::Whitespace(_)) {
+                        continue;
+                    }
+                    let w = word(&t.token);
+                    let next = tokens[i + 1..end].iter().find_map(|t| word(&t.token));
+                    let starts = match &w {
+                        Some(w) if !previous_no => rank(w, next.as_deref()),
+                        _ => None,
+                    };
+                    match (starts, clauses.last_mut()) {
+                        (Some(r), _) => clauses.push((r, vec![t.clone()])),
+                        (None, Some(last)) => last.1.push(t.clone()),
+                        (None, None) => clauses.push((0, vec![t.clone()])),
+                    }
+                    previous_no = w.as_deref() == Some("NO");
+                }
+                clauses.sort_by_key(|(r, _)| *r);
+                let space = TokenWithSpan::wrap(Token::Whitespace(sqlparser::tokenizer::Whitespace::Space));
+                let mut sorted: Vec<TokenWithSpan> = clauses.into_iter().flat_map(|(_, c)| c).collect();
+                sorted.resize(end - first, space);
+                tokens[first..end].clone_from_slice(&sorted);
+            }
+        }
+        start = end + 1;
+    }
 }
 
 /// sqlparser reads `CREATE USER` and `DROP USER` in Snowflake's form; in PostgreSQL they are

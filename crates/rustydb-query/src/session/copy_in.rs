@@ -166,6 +166,7 @@ impl Session {
         let snapshot = engine.txn_manager().statement_snapshot(txn);
         let mut ctx = ExecContext::new(&engine, txn, snapshot, &self.user, &self.database);
         ctx.interrupt = copy.interrupt.clone();
+        ctx.sequences = self.sequences.clone();
         ctx.interrupt.check()?;
         let table = &copy.target.table;
         let mut inserted = 0;

@@ -86,6 +86,8 @@ pub struct Session {
     copy: Option<copy_in::CopyIn>,
     /// Set by a cancel request: the running statement stops (see `interrupt.rs`).
     cancel: Arc<AtomicBool>,
+    /// What `currval` and `lastval` report.
+    sequences: Arc<parking_lot::Mutex<crate::sequence::SessionSequences>>,
 }
 
 /// Settings are transactional, as PostgreSQL's: a `SET` inside a block lasts if the block
@@ -113,6 +115,7 @@ impl Session {
             block_settings: None,
             copy: None,
             cancel: Arc::default(),
+            sequences: Arc::default(),
         }
     }
 
@@ -490,6 +493,7 @@ impl Session {
         ctx.in_block = in_block;
         ctx.params = params.clone();
         ctx.interrupt = interrupt.clone();
+        ctx.sequences = self.sequences.clone();
         let timed_out = |e: DbError| match interrupt.deadline() {
             Some(d) if e.sqlstate() == SqlState::LockNotAvailable && Instant::now() >= d => {
                 crate::interrupt::timed_out()
