@@ -67,10 +67,7 @@ impl Database {
         match self.auth.method(user, database, IpAddr::V6(Ipv6Addr::LOCALHOST), false)? {
             rustydb_security::AuthMethod::Trust => {}
             _ => {
-                return Err(rustydb_foundation::DbError::sql(
-                    rustydb_foundation::SqlState::InvalidPassword,
-                    format!("password authentication failed for user \"{user}\""),
-                ));
+                return Err(Authenticator::password_failed(user));
             }
         }
         let principal = self.auth.admit(user, database)?;

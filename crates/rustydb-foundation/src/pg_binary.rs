@@ -11,7 +11,7 @@
 //! | date | 4: days since 2000-01-01 |
 //! | timestamp, timestamptz | 8: microseconds since 2000-01-01 (UTC for timestamptz) |
 
-use crate::{DataType, Value};
+use crate::{DataType, DbError, SqlState, Value};
 
 /// Why bytes are not a value of the type.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +22,11 @@ pub enum RecvError {
     Long,
     /// Text that is not UTF-8: the offending byte.
     NotUtf8(u8),
+}
+
+/// 22021 for text that is not UTF-8 (`at` is the first bad byte), as PostgreSQL words it.
+pub fn invalid_utf8(at: u8) -> DbError {
+    DbError::sql(SqlState::CharacterNotInRepertoire, format!("invalid byte sequence for encoding \"UTF8\": 0x{at:02x}"))
 }
 
 /// Appends `value`'s binary form (without a length word); false for NULL, which has none.

@@ -98,8 +98,6 @@ pub struct Shared {
 #[derive(Debug)]
 pub struct Connection {
     shared: Arc<Shared>,
-    engine: Arc<Engine>,
-    limits: Arc<ConnectionLimits>,
     holds_slot: AtomicBool,
     /// The authentication exchange under way.
     auth_state: Mutex<AuthState>,
@@ -110,8 +108,6 @@ pub struct Connection {
     pub(crate) extended: Mutex<ExtendedState>,
     /// COPY FROM STDIN data not yet handed to the session.
     pub(crate) copy_buffer: Mutex<Vec<u8>>,
-    /// Where cancel requests find this connection.
-    cancels: Arc<CancelRegistry>,
     /// The process id sent in BackendKeyData, once started up.
     pid: Mutex<Option<i32>>,
     /// When this connection, idle in a transaction block, is cut off
@@ -127,9 +123,6 @@ impl Connection {
     /// A connection that has not started up yet.
     pub fn new(shared: Arc<Shared>) -> Self {
         Connection {
-            engine: shared.engine.clone(),
-            limits: shared.limits.clone(),
-            cancels: shared.cancels.clone(),
             shared,
             holds_slot: AtomicBool::new(false),
             auth_state: Mutex::new(AuthState::Idle),
@@ -148,10 +141,10 @@ impl Connection {
 impl Drop for Connection {
     fn drop(&mut self) {
         if let Some(pid) = self.pid.lock().take() {
-            self.cancels.unregister(pid);
+            self.shared.cancels.unregister(pid);
         }
         if self.holds_slot.load(Ordering::Acquire) {
-            self.limits.active.fetch_sub(1, Ordering::AcqRel);
+            self.shared.limits.active.fetch_sub(1, Ordering::AcqRel);
         }
         if let Some(role) = self.counted_role.lock().take() {
             let mut per_role = self.shared.per_role.lock();
@@ -187,7 +180,7 @@ impl PgWireServerHandlers for ConnectionHandlers {
     }
 
     fn cancel_handler(&self) -> Arc<impl pgwire::api::cancel::CancelHandler> {
-        Arc::new(CancelRequests(self.0.cancels.clone()))
+        Arc::new(CancelRequests(self.0.shared.cancels.clone()))
     }
 }
 
@@ -225,7 +218,7 @@ impl StartupHandler for Connection {
                 protocol_negotiation(client, &startup).await?;
                 save_startup_parameters_to_metadata(client, &startup);
                 let (user, database) = login_names(client)?;
-                if !self.limits.acquire() {
+                if !self.shared.limits.acquire() {
                     return Err(fatal(&DbError::sql(SqlState::TooManyConnections, "sorry, too many clients already")));
                 }
                 self.holds_slot.store(true, Ordering::Release);
@@ -312,7 +305,7 @@ impl Connection {
             Some(t) if in_block && !t.is_zero() => Some(Instant::now() + t),
             _ => None,
         };
-        self.idle_deadline.send_replace(deadline);
+        self.idle_deadline.send_if_modified(|d| std::mem::replace(d, deadline) != deadline);
     }
 
     /// Watches the idle-in-transaction deadline.
@@ -356,9 +349,9 @@ impl Connection {
         let principal = self.shared.auth.admit(&user, &database).map_err(|e| fatal(&e))?;
         self.count_role(&principal)?;
         tracing::debug!(user = %principal.user, database = %principal.database, peer = %client.socket_addr(), "connection authenticated");
-        let session = self.engine.session(&principal.user, &principal.database);
+        let session = self.shared.engine.session(&principal.user, &principal.database);
         let (pid, secret) = PID_GENERATOR.generate(&*client);
-        self.cancels.register(pid, secret.clone(), session.cancel_flag());
+        self.shared.cancels.register(pid, secret.clone(), session.cancel_flag());
         *self.pid.lock() = Some(pid);
         *self.session.lock() = Some(session);
         client.set_pid_and_secret_key(pid, secret);
@@ -428,7 +421,8 @@ impl Connection {
         let Some(session) = guard.as_mut() else {
             return Err(fatal(&DbError::sql(SqlState::ProtocolViolation, "query before authentication")));
         };
-        self.idle_deadline.send_replace(None);
+        // Only a change wakes the terminator (this runs for every statement).
+        self.idle_deadline.send_if_modified(|d| d.take().is_some());
         let out = work(session);
         *self.status.lock() = session.transaction_status();
         Ok(out)

@@ -5,7 +5,7 @@
 //! value, one code applies to every value, otherwise there is one code per value.
 
 use bytes::{BufMut, BytesMut};
-use rustydb_foundation::pg_binary::RecvError;
+use rustydb_foundation::pg_binary::{RecvError, invalid_utf8};
 use rustydb_foundation::{DataType, DbError, Result, SqlState, Value};
 
 /// Format code of the text format.
@@ -42,24 +42,19 @@ pub fn decode(raw: Option<&[u8]>, format: i16, ty: DataType, number: usize) -> R
         let text = utf8(raw)?;
         return Value::parse_as(text, ty);
     }
-    match rustydb_foundation::pg_binary::recv(raw, ty) {
-        Ok(value) => Ok(value),
+    rustydb_foundation::pg_binary::recv(raw, ty).map_err(|e| match e {
         // As PostgreSQL's recv functions: too few bytes is a malformed message, too many a bad value.
-        Err(RecvError::Short) => Err(DbError::sql(SqlState::ProtocolViolation, "insufficient data left in message")),
-        Err(RecvError::Long) => Err(DbError::sql(
+        RecvError::Short => DbError::sql(SqlState::ProtocolViolation, "insufficient data left in message"),
+        RecvError::Long => DbError::sql(
             SqlState::InvalidBinaryRepresentation,
             format!("incorrect binary data format in bind parameter {number}"),
-        )),
-        Err(RecvError::NotUtf8(at)) => Err(not_utf8(at)),
-    }
-}
-
-fn not_utf8(at: u8) -> DbError {
-    DbError::sql(SqlState::CharacterNotInRepertoire, format!("invalid byte sequence for encoding \"UTF8\": 0x{at:02x}"))
+        ),
+        RecvError::NotUtf8(at) => invalid_utf8(at),
+    })
 }
 
 fn utf8(raw: &[u8]) -> Result<&str> {
-    std::str::from_utf8(raw).map_err(|e| not_utf8(raw.get(e.valid_up_to()).copied().unwrap_or(0)))
+    std::str::from_utf8(raw).map_err(|e| invalid_utf8(raw.get(e.valid_up_to()).copied().unwrap_or(0)))
 }
 
 /// Appends one DataRow field: its length (-1 for NULL) and the value in `format`.
@@ -99,20 +94,9 @@ mod tests {
     }
 
     #[test]
-    fn binary_values_round_trip_and_bad_lengths_are_22p03() {
-        let cases = [
-            (Value::Bool(true), DataType::Bool),
-            (Value::Int2(-7), DataType::Int2),
-            (Value::Int4(1 << 20), DataType::Int4),
-            (Value::Int8(-(1 << 40)), DataType::Int8),
-            (Value::Float4(1.5), DataType::Float4),
-            (Value::Float8(-2.25), DataType::Float8),
-            (Value::Text("héllo".into()), DataType::Text),
-            (Value::Date(-5), DataType::Date),
-            (Value::Timestamp(1 << 45), DataType::Timestamp),
-            (Value::TimestampTz(-(1 << 45)), DataType::TimestampTz),
-        ];
-        for (value, ty) in cases {
+    fn binary_fields_carry_their_length_and_bad_lengths_are_22p03() {
+        // Each type's binary form is pg_binary's (tested there); here, the field framing.
+        for (value, ty) in [(Value::Int8(-(1 << 40)), DataType::Int8), (Value::Text("héllo".into()), DataType::Text)] {
             let mut out = BytesMut::new();
             encode(&value, BINARY, &mut out);
             let len = i32::from_be_bytes(out[..4].try_into().unwrap()) as usize;

@@ -141,20 +141,14 @@ async fn terminator(connection: &Connection) -> DbError {
 
 /// Writes an ErrorResponse with severity FATAL straight to the socket.
 fn send_fatal(mut socket: &std::net::TcpStream, error: &DbError) {
+    use pgwire::messages::Message;
     use std::io::Write;
-    let mut body = Vec::new();
-    for (tag, value) in [(b'S', "FATAL"), (b'V', "FATAL"), (b'C', error.sqlstate().code()), (b'M', &error.to_string())]
-    {
-        body.push(tag);
-        body.extend_from_slice(value.as_bytes());
-        body.push(0);
+    let response = pgwire::messages::response::ErrorResponse::from(crate::messages::error_info(error, "FATAL"));
+    let mut message = bytes::BytesMut::new();
+    if response.encode(&mut message).is_ok() {
+        let _ = socket.set_write_timeout(Some(Duration::from_secs(1)));
+        let _ = socket.write_all(&message);
     }
-    body.push(0);
-    let mut message = vec![b'E'];
-    message.extend_from_slice(&(body.len() as u32 + 4).to_be_bytes());
-    message.extend_from_slice(&body);
-    let _ = socket.set_write_timeout(Some(Duration::from_secs(1)));
-    let _ = socket.write_all(&message);
 }
 
 /// Polls `done` until it holds or `limit` passes; whether it held.

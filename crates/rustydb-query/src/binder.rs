@@ -431,10 +431,11 @@ fn bind_insert(ctx: &mut ExecContext<'_>, insert: &ast::Insert) -> Result<Statem
     };
     let table = lookup_table(ctx, name, LockMode::RowExclusive)?;
     let targets = insert_targets(&table, &insert.columns)?;
+    let mut defaults = Defaults::new(&table);
     let Some(source) = &insert.source else {
         // INSERT ... DEFAULT VALUES: every column its default.
         return Ok(Statement::Insert {
-            source: InsertSource::Values(vec![full_row(ctx, &table, &[], Vec::new())?]),
+            source: InsertSource::Values(vec![full_row(ctx, &table, &[], Vec::new(), &mut defaults)?]),
             table,
         });
     };
@@ -456,7 +457,7 @@ fn bind_insert(ctx: &mut ExecContext<'_>, insert: &ast::Insert) -> Result<Statem
                         .into_iter()
                         .map(|e| e.map(|e| crate::resolve::resolve_expr(e, &[], &names)).transpose())
                         .collect::<Result<Vec<_>>>()?;
-                    full_row(ctx, &table, &targets, exprs)
+                    full_row(ctx, &table, &targets, exprs, &mut defaults)
                 })
                 .collect::<Result<Vec<_>>>()?;
             InsertSource::Values(rows)
@@ -470,7 +471,7 @@ fn bind_insert(ctx: &mut ExecContext<'_>, insert: &ast::Insert) -> Result<Statem
                 .enumerate()
                 .map(|(index, c)| Some(Expr::Column { index, ty: c.data_type }))
                 .collect();
-            let row = full_row(ctx, &table, &targets, inputs)?;
+            let row = full_row(ctx, &table, &targets, inputs, &mut defaults)?;
             InsertSource::Query(Box::new(query), row)
         }
     };
@@ -521,23 +522,46 @@ fn check_arity(values: usize, targets: usize) -> Result<()> {
     }
 }
 
-/// One expression per table column: the given ones coerced to their column, NULL elsewhere.
-/// A whole table row from the values of the target columns (`None`: the DEFAULT keyword);
-/// every other column gets its default (NULL without one).
+/// The table's column defaults, each parsed and bound at most once per statement however many
+/// rows use it.
+struct Defaults(Vec<Option<Expr>>);
+
+impl Defaults {
+    fn new(table: &TableDef) -> Self {
+        Defaults(vec![None; table.schema.len()])
+    }
+
+    fn get(&mut self, ctx: &mut ExecContext<'_>, column: &Column, position: usize) -> Result<Expr> {
+        if let Some(e) = &self.0[position] {
+            return Ok(e.clone());
+        }
+        let e = column_default(ctx, column)?;
+        self.0[position] = Some(e.clone());
+        Ok(e)
+    }
+}
+
+/// A whole table row from the values of the target columns (`None`: the DEFAULT keyword),
+/// each coerced to its column; every other column gets its default (NULL without one).
 fn full_row(
     ctx: &mut ExecContext<'_>,
     table: &TableDef,
     targets: &[usize],
     exprs: Vec<Option<Expr>>,
+    defaults: &mut Defaults,
 ) -> Result<Vec<Expr>> {
     let mut row: Vec<Option<Expr>> = vec![None; table.schema.len()];
     for (&pos, expr) in targets.iter().zip(exprs) {
         row[pos] = expr.map(|e| assign(&table.schema.columns[pos], e)).transpose()?;
     }
-    row.into_iter()
-        .zip(&table.schema.columns)
-        .map(|(e, column)| e.map_or_else(|| column_default(ctx, column), Ok))
-        .collect()
+    let mut full = Vec::with_capacity(row.len());
+    for (position, (e, column)) in row.into_iter().zip(&table.schema.columns).enumerate() {
+        full.push(match e {
+            Some(e) => e,
+            None => defaults.get(ctx, column, position)?,
+        });
+    }
+    Ok(full)
 }
 
 /// True for the DEFAULT keyword where a value goes (VALUES, UPDATE SET).

@@ -38,6 +38,8 @@ pub struct ExecContext<'a> {
     pub interrupt: crate::interrupt::Interrupt,
     /// The session's `currval`/`lastval` values (shared with the session).
     pub sequences: std::sync::Arc<parking_lot::Mutex<crate::sequence::SessionSequences>>,
+    /// The sequences this statement's `nextval` calls have named, looked up once each.
+    pub sequence_defs: std::collections::HashMap<String, crate::catalog::SequenceDef>,
 }
 
 impl<'a> ExecContext<'a> {
@@ -65,6 +67,7 @@ impl<'a> ExecContext<'a> {
             params: Default::default(),
             interrupt: Default::default(),
             sequences: Default::default(),
+            sequence_defs: Default::default(),
         }
     }
 

@@ -219,20 +219,27 @@ pub enum SequenceCall {
     Last,
 }
 
+/// The sequence `name` (a regclass-style name) refers to, looked up once per statement: a
+/// multi-row INSERT or a COPY into a SERIAL column calls nextval once per row.
 fn named(ctx: &mut ExecContext<'_>, name: &Value) -> Result<SequenceDef> {
     let Value::Text(name) = name else {
         return Err(DbError::sql(SqlState::InvalidParameterValue, "a sequence name must be text"));
     };
-    // A regclass-style name: unquoted parts fold to lower case, "quoted" ones do not.
-    let name = match name.strip_prefix('"').and_then(|n| n.strip_suffix('"')) {
+    if let Some(seq) = ctx.sequence_defs.get(name) {
+        return Ok(seq.clone());
+    }
+    // Unquoted parts fold to lower case, "quoted" ones do not.
+    let folded = match name.strip_prefix('"').and_then(|n| n.strip_suffix('"')) {
         Some(quoted) => quoted.replace("\"\"", "\""),
         None => name.to_lowercase(),
     };
-    let name = name.strip_prefix("public.").unwrap_or(&name).to_string();
-    let found = ctx.with_catalog_snapshot(|ctx| catalog::find_sequence(ctx, &name))?;
-    found
+    let folded = folded.strip_prefix("public.").unwrap_or(&folded).to_string();
+    let found = ctx.with_catalog_snapshot(|ctx| catalog::find_sequence(ctx, &folded))?;
+    let seq = found
         .map(|(_, s)| s)
-        .ok_or_else(|| DbError::sql(SqlState::UndefinedTable, format!("relation \"{name}\" does not exist")))
+        .ok_or_else(|| DbError::sql(SqlState::UndefinedTable, format!("relation \"{folded}\" does not exist")))?;
+    ctx.sequence_defs.insert(name.clone(), seq.clone());
+    Ok(seq)
 }
 
 /// Runs a sequence function for the statement of `ctx`.

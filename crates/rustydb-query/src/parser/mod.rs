@@ -163,6 +163,14 @@ fn sequence_options_in_order(tokens: &mut [TokenWithSpan]) {
     let mut start = 0;
     while start < tokens.len() {
         let end = tokens[start..].iter().position(|t| t.token == Token::SemiColon).map_or(tokens.len(), |p| start + p);
+        // Every statement passes here: look at its first two words before collecting any.
+        let mut leading = tokens[start..end].iter().filter(|t| !matches!(t.token, Token::Whitespace(_))).take(3);
+        let is_word = |t: Option<&TokenWithSpan>, w: &str| t.is_some_and(|t| word(&t.token).as_deref() == Some(w));
+        let (first, second, third) = (leading.next(), leading.next(), leading.next());
+        if !is_word(first, "CREATE") || !(is_word(second, "SEQUENCE") || is_word(third, "SEQUENCE")) {
+            start = end + 1;
+            continue;
+        }
         let words: Vec<(usize, String)> = (start..end).filter_map(|i| word(&tokens[i].token).map(|w| (i, w))).collect();
         let is_create_sequence = words.len() > 2
             && words[0].1 == "CREATE"

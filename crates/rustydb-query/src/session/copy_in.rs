@@ -223,10 +223,7 @@ fn row_values(target: &CopyFrom, fields: Vec<Option<Field>>) -> Result<Vec<Value
             None => continue,
             Some(Field::Text(text)) => Value::parse_as(&text, ty)?,
             Some(Field::Binary(bytes)) => rustydb_foundation::pg_binary::recv(&bytes, ty).map_err(|e| match e {
-                RecvError::NotUtf8(at) => DbError::sql(
-                    SqlState::CharacterNotInRepertoire,
-                    format!("invalid byte sequence for encoding \"UTF8\": 0x{at:02x}"),
-                ),
+                RecvError::NotUtf8(at) => rustydb_foundation::pg_binary::invalid_utf8(at),
                 RecvError::Short | RecvError::Long => {
                     DbError::sql(SqlState::InvalidBinaryRepresentation, "incorrect binary data format")
                 }
