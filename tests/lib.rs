@@ -105,7 +105,7 @@ impl TestServer {
         let sink = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(addr) = line.split("listen=").nth(1).and_then(|r| r.split_whitespace().next()) {
+                if let Some(addr) = line.split(" listen=").nth(1).and_then(|r| r.split_whitespace().next()) {
                     let _ = tx.send(addr.to_string());
                 }
                 sink.lock().unwrap().push(line);
@@ -119,6 +119,22 @@ impl TestServer {
             }
         };
         TestServer { child: Some(child), addr, data_dir: data_dir.to_path_buf(), log, _temp: None }
+    }
+
+    /// The HTTP listener's address (a server started with `http_listen` in its configuration),
+    /// read from its log.
+    pub fn http_addr(&self) -> SocketAddr {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let found = self.log.lock().unwrap().iter().find_map(|line| {
+                line.split("http_listen=").nth(1).and_then(|r| r.split_whitespace().next()).map(str::to_string)
+            });
+            if let Some(addr) = found {
+                return addr.parse().unwrap();
+            }
+            assert!(std::time::Instant::now() < deadline, "no HTTP listener in the log:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// A libpq-style connection string for `user`/`database`.

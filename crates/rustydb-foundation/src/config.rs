@@ -76,6 +76,12 @@ impl HbaEntry {
 pub struct Config {
     /// Address the PostgreSQL wire listener binds, e.g. `127.0.0.1:5432`.
     pub listen: String,
+    /// Address the HTTP listener (REST API, `/metrics`, health) binds; `None` (the default)
+    /// serves no HTTP at all.
+    pub http_listen: Option<String>,
+    /// Statements running at least this many milliseconds are logged with their duration
+    /// (PostgreSQL's `log_min_duration_statement`; -1, the default, logs none, 0 logs all).
+    pub log_min_duration_statement_ms: i64,
     /// The data directory; created on first start.
     pub data_dir: PathBuf,
     /// Buffer pool size in pages (of the data directory's page size).
@@ -155,6 +161,8 @@ impl Default for Config {
             ssl_cert_file: PathBuf::from("server.crt"),
             ssl_key_file: PathBuf::from("server.key"),
             shutdown_grace_s: 30,
+            http_listen: None,
+            log_min_duration_statement_ms: -1,
             statement_memory_limit_mb: 1024,
             checkpoint_timeout_s: 300,
             max_wal_size_mb: 1024,

@@ -28,6 +28,7 @@ use pgwire::messages::response::{CommandComplete, EmptyQueryResponse, ReadyForQu
 use pgwire::messages::simplequery::Query;
 use pgwire::messages::startup::Authentication;
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
+use rustydb_foundation::metric_names::{CONNECTIONS_ACTIVE, CONNECTIONS_REFUSED, CONNECTIONS_TOTAL};
 use rustydb_foundation::{DataType, DbError, Result, SqlState, Value};
 use rustydb_query::{
     CopyResponse, Engine, PreparedStatement, Session, StatementResult, TransactionStatus as SessionStatus,
@@ -145,6 +146,7 @@ impl Drop for Connection {
         }
         if self.holds_slot.load(Ordering::Acquire) {
             self.shared.limits.active.fetch_sub(1, Ordering::AcqRel);
+            metrics::gauge!(CONNECTIONS_ACTIVE).decrement(1.0);
         }
         if let Some(role) = self.counted_role.lock().take() {
             let mut per_role = self.shared.per_role.lock();
@@ -219,9 +221,12 @@ impl StartupHandler for Connection {
                 save_startup_parameters_to_metadata(client, &startup);
                 let (user, database) = login_names(client)?;
                 if !self.shared.limits.acquire() {
+                    metrics::counter!(CONNECTIONS_REFUSED).increment(1);
                     return Err(fatal(&DbError::sql(SqlState::TooManyConnections, "sorry, too many clients already")));
                 }
                 self.holds_slot.store(true, Ordering::Release);
+                metrics::counter!(CONNECTIONS_TOTAL).increment(1);
+                metrics::gauge!(CONNECTIONS_ACTIVE).increment(1.0);
                 let peer = client.socket_addr().ip();
                 let secure = client.is_secure();
                 self.secure.store(secure, Ordering::Release);
@@ -288,6 +293,7 @@ impl Connection {
         let mut per_role = self.shared.per_role.lock();
         let n = per_role.entry(principal.user.clone()).or_insert(0);
         if !principal.superuser && principal.connection_limit >= 0 && *n >= principal.connection_limit as usize {
+            metrics::counter!(CONNECTIONS_REFUSED).increment(1);
             let message = format!("too many connections for role \"{}\"", principal.user);
             return Err(fatal(&DbError::sql(SqlState::TooManyConnections, message)));
         }
@@ -349,8 +355,9 @@ impl Connection {
         let principal = self.shared.auth.admit(&user, &database).map_err(|e| fatal(&e))?;
         self.count_role(&principal)?;
         tracing::debug!(user = %principal.user, database = %principal.database, peer = %client.socket_addr(), "connection authenticated");
-        let session = self.shared.engine.session(&principal.user, &principal.database);
+        let mut session = self.shared.engine.session(&principal.user, &principal.database);
         let (pid, secret) = PID_GENERATOR.generate(&*client);
+        session.set_client(pid, &application_name, Some(client.socket_addr()));
         self.shared.cancels.register(pid, secret.clone(), session.cancel_flag());
         *self.pid.lock() = Some(pid);
         *self.session.lock() = Some(session);

@@ -46,6 +46,8 @@ pub struct EngineOptions {
     /// Turns passwords in role statements into verifiers (the security layer's; `None`:
     /// passwords are refused).
     pub password_encoder: Option<Arc<dyn crate::roles::PasswordEncoder>>,
+    /// The server's `log_min_duration_statement` (`None`: no statement is logged for its time).
+    pub log_min_duration_statement: Option<Duration>,
 }
 
 impl Default for EngineOptions {
@@ -59,6 +61,7 @@ impl Default for EngineOptions {
             max_wal_size: 1 << 30,
             autovacuum: Some(AutovacuumOptions::default()),
             password_encoder: None,
+            log_min_duration_statement: None,
         }
     }
 }
@@ -114,9 +117,16 @@ pub struct Engine {
     catalog_cache: Arc<crate::catalog_cache::CatalogCache>,
     /// The superuser created on first start, which cannot be dropped or renamed.
     bootstrap_user: String,
+    /// The database created on first start (where interfaces without a database name go).
+    bootstrap_database: String,
     /// Sequences' positions.
     sequences: Arc<crate::sequence::SequenceStore>,
     password_encoder: Option<Arc<dyn crate::roles::PasswordEncoder>>,
+    /// Open sessions (`pg_stat_activity`).
+    backends: crate::backends::Backends,
+    /// Statement figures (`pg_stat_statements`).
+    statement_stats: crate::statement_stats::StatementStatsTable,
+    log_min_duration_statement: Option<Duration>,
 }
 
 impl Engine {
@@ -144,8 +154,12 @@ impl Engine {
             checkpointer_stop: Arc::new((Mutex::new(false), Condvar::new())),
             catalog_cache: Arc::default(),
             bootstrap_user: options.bootstrap_user.clone(),
+            bootstrap_database: options.bootstrap_database.clone(),
             sequences,
             password_encoder: options.password_encoder.clone(),
+            backends: Default::default(),
+            statement_stats: Default::default(),
+            log_min_duration_statement: options.log_min_duration_statement,
         });
         engine.tm.untrack_files_below(FileId(catalog::FIRST_USER_TABLE));
         let marker = dir.join(BOOTSTRAP_MARKER);
@@ -444,6 +458,26 @@ impl Engine {
     /// The superuser created on first start.
     pub fn bootstrap_user(&self) -> &str {
         &self.bootstrap_user
+    }
+
+    /// Open sessions, for `pg_stat_activity`.
+    pub fn backends(&self) -> &crate::backends::Backends {
+        &self.backends
+    }
+
+    /// Statement figures, for `pg_stat_statements`.
+    pub fn statement_stats(&self) -> &crate::statement_stats::StatementStatsTable {
+        &self.statement_stats
+    }
+
+    /// The server's `log_min_duration_statement`.
+    pub fn log_min_duration_statement(&self) -> Option<Duration> {
+        self.log_min_duration_statement
+    }
+
+    /// The database created on first start.
+    pub fn bootstrap_database(&self) -> &str {
+        &self.bootstrap_database
     }
 
     /// What turns passwords into verifiers, if the security layer provided it.

@@ -36,6 +36,7 @@
 
 pub mod access;
 mod autovacuum;
+pub mod backends;
 pub mod bind_aggregate;
 pub mod bind_copy;
 pub mod bind_expr;
@@ -56,6 +57,7 @@ pub mod optimize;
 pub mod params;
 pub mod parser;
 pub mod pg_catalog;
+pub mod pg_stat;
 pub mod plan;
 pub mod planner;
 pub mod regex_match;
@@ -66,6 +68,7 @@ pub mod roles;
 pub mod sequence;
 pub mod session;
 pub mod settings;
+pub mod statement_stats;
 pub mod types;
 pub mod vacuum;
 

@@ -60,7 +60,7 @@ const RELATIONS: [&str; 12] = [
 
 /// True if `name` is a relation of `pg_catalog` RustyDB provides.
 pub fn is_relation(name: &str) -> bool {
-    RELATIONS.contains(&name)
+    RELATIONS.contains(&name) || crate::pg_stat::RELATIONS.contains(&name)
 }
 
 fn text(s: &str) -> Value {
@@ -251,6 +251,7 @@ pub fn relation(ctx: &mut ExecContext<'_>, name: &str) -> Result<Relation> {
                 .map(|(_, v)| vec![text(ctx.database), text("public"), text(&v.name), text(&v.definition)])
                 .collect(),
         ),
+        other if crate::pg_stat::RELATIONS.contains(&other) => crate::pg_stat::relation(ctx, other)?,
         other => return Err(DbError::Internal(format!("no catalog relation {other}"))),
     })
 }
@@ -336,7 +337,7 @@ fn shown_default(default: &str, ty: DataType) -> String {
 }
 
 /// The oid of the `i`th role (in creation order).
-fn role_oid(i: usize) -> i32 {
+pub(crate) fn role_oid(i: usize) -> i32 {
     if i == 0 { BOOTSTRAP_SUPERUSER } else { FIRST_ROLE + i as i32 - 1 }
 }
 
@@ -434,6 +435,11 @@ fn index_rows(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
     Ok(rows)
 }
 
+/// The oid of the `i`th database (the bootstrap one is 5, as PostgreSQL's `postgres`).
+pub(crate) fn database_oid(i: usize) -> i32 {
+    if i == 0 { 5 } else { 16_384 + i as i32 }
+}
+
 fn database_rows(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
     let roles = catalog::list_roles(ctx)?;
     let owner = |name: &str| roles.iter().position(|r| r.name == name).map_or(BOOTSTRAP_SUPERUSER, role_oid);
@@ -442,7 +448,7 @@ fn database_rows(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
         .enumerate()
         .map(|(i, (name, dba))| {
             vec![
-                Value::Int4(if i == 0 { 5 } else { 16_384 + i as i32 }),
+                Value::Int4(database_oid(i)),
                 text(&name),
                 Value::Int4(owner(&dba)),
                 Value::Int4(6),

@@ -39,6 +39,11 @@ pub struct SessionSettings {
     pub statement_timeout: Duration,
     /// `idle_in_transaction_session_timeout` (kept; the wire layer enforces it).
     pub idle_in_transaction_timeout: Duration,
+    /// `log_min_duration_statement`: statements running at least this long are logged with
+    /// their duration (`None`, shown as -1: none are).
+    pub log_min_duration_statement: Option<Duration>,
+    /// What `RESET log_min_duration_statement` returns to: the server's configured value.
+    pub log_min_duration_default: Option<Duration>,
     kept: BTreeMap<&'static str, String>,
 }
 
@@ -51,6 +56,8 @@ impl Default for SessionSettings {
             deadlock_timeout: Duration::from_secs(1),
             statement_timeout: Duration::ZERO,
             idle_in_transaction_timeout: Duration::ZERO,
+            log_min_duration_statement: None,
+            log_min_duration_default: None,
             kept: KEPT.iter().map(|(k, v)| (*k, v.to_string())).collect(),
         }
     }
@@ -72,6 +79,11 @@ impl SessionSettings {
             lock_timeout: (!self.lock_timeout.is_zero()).then_some(self.lock_timeout),
             deadlock_timeout: self.deadlock_timeout,
         }
+    }
+
+    /// `application_name`, without copying it.
+    pub fn application_name(&self) -> &str {
+        self.kept.get("application_name").map_or("", String::as_str)
     }
 
     /// `SET name = value` (`None`: `SET name TO DEFAULT` / `RESET name`).
@@ -106,6 +118,13 @@ impl SessionSettings {
             "idle_in_transaction_session_timeout" => {
                 self.idle_in_transaction_timeout = parse_or(&name, value, defaults.idle_in_transaction_timeout)?
             }
+            "log_min_duration_statement" => {
+                self.log_min_duration_statement = match value.map(str::trim) {
+                    None => self.log_min_duration_default,
+                    Some("-1") => None,
+                    Some(v) => Some(parse_duration_ms(v).ok_or_else(|| invalid_value(&name, v))?),
+                }
+            }
             other => {
                 let Some((key, default)) = KEPT.iter().find(|(k, _)| *k == other) else {
                     return Err(unknown(other));
@@ -130,6 +149,7 @@ impl SessionSettings {
             "deadlock_timeout" => format_ms(self.deadlock_timeout),
             "statement_timeout" => format_ms(self.statement_timeout),
             "idle_in_transaction_session_timeout" => format_ms(self.idle_in_transaction_timeout),
+            "log_min_duration_statement" => self.log_min_duration_statement.map_or_else(|| "-1".into(), format_ms),
             other => self.kept.get(other).cloned().ok_or_else(|| unknown(other))?,
         })
     }
@@ -143,6 +163,7 @@ impl SessionSettings {
             "deadlock_timeout",
             "idle_in_transaction_session_timeout",
             "lock_timeout",
+            "log_min_duration_statement",
             "statement_timeout",
             "transaction_isolation",
             "transaction_read_only",
@@ -243,6 +264,16 @@ mod tests {
         assert_eq!(s.lock_wait().lock_timeout, None);
         assert_eq!(s.set("lock_timeout", Some("soon")).unwrap_err().sqlstate(), SqlState::InvalidParameterValue);
         assert_eq!(s.set("deadlock_timeout", Some("0")).unwrap_err().sqlstate(), SqlState::InvalidParameterValue);
+        assert_eq!(s.show("log_min_duration_statement", None).unwrap(), "-1");
+        s.set("log_min_duration_statement", Some("250ms")).unwrap();
+        assert_eq!(s.show("log_min_duration_statement", None).unwrap(), "250ms");
+        s.set("log_min_duration_statement", Some("0")).unwrap();
+        assert_eq!(s.log_min_duration_statement, Some(Duration::ZERO));
+        s.log_min_duration_default = Some(Duration::from_secs(1));
+        s.set("log_min_duration_statement", None).unwrap();
+        assert_eq!(s.show("log_min_duration_statement", None).unwrap(), "1s");
+        s.set("log_min_duration_statement", Some("-1")).unwrap();
+        assert_eq!(s.log_min_duration_statement, None);
     }
 
     #[test]

@@ -12,6 +12,9 @@ pub struct Args {
     /// Address to listen on for PostgreSQL clients.
     #[arg(long, env = "RUSTYDB_LISTEN", value_name = "ADDR:PORT")]
     pub listen: Option<String>,
+    /// Address for the HTTP listener: REST API, /metrics and health endpoints (off when unset).
+    #[arg(long, env = "RUSTYDB_HTTP_LISTEN", value_name = "ADDR:PORT")]
+    pub http_listen: Option<String>,
     /// Data directory (created on first start).
     #[arg(long, env = "RUSTYDB_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
@@ -34,6 +37,9 @@ impl Args {
         if let Some(listen) = &self.listen {
             config.listen = listen.clone();
         }
+        if let Some(http) = &self.http_listen {
+            config.http_listen = Some(http.clone());
+        }
         if let Some(dir) = &self.data_dir {
             config.data_dir = dir.clone();
         }
@@ -55,7 +61,7 @@ mod tests {
         let config = args.resolve().unwrap();
         assert_eq!(config.listen, "127.0.0.1:7000");
         assert_eq!(config.data_dir, PathBuf::from("/flag"));
-        let defaults = Args { listen: None, data_dir: None, config: None }.resolve().unwrap();
+        let defaults = Args { listen: None, http_listen: None, data_dir: None, config: None }.resolve().unwrap();
         assert_eq!(defaults, Config::default());
     }
 }

@@ -8,12 +8,14 @@
 //! ```text
 //!   config ─► Engine::open (storage, txn recovery, catalog, indexes)
 //!          ─► Authenticator (security) ─► WireServer (net) ─► listen
+//!                                          └► RestApi (api) ─► listen on --http-listen
 //! ```
 
 #![deny(missing_docs)]
 
 pub mod config;
 
+use rustydb_api::rest::{RestApi, RestOptions};
 use rustydb_foundation::{Config, DbError, Result};
 use rustydb_net::{TlsSettings, WireServer};
 use rustydb_query::{Engine, EngineOptions};
@@ -24,6 +26,10 @@ use tokio::net::TcpListener;
 
 /// Opens the data directory and serves the wire protocol until `shutdown` completes.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<()> {
+    if config.http_listen.is_some() {
+        // Before anything records a metric, so nothing recorded is lost.
+        rustydb_api::metrics_export::prometheus();
+    }
     let (vfs, fallback) = rustydb_storage::choose_vfs(config.io_backend);
     match fallback {
         Some(reason) => tracing::warn!("{reason}"),
@@ -43,6 +49,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
             insert_scale_factor: config.autovacuum_vacuum_insert_scale_factor,
         }),
         password_encoder: Some(Arc::new(rustydb_security::ScramEncoder::default())),
+        log_min_duration_statement: u64::try_from(config.log_min_duration_statement_ms)
+            .ok()
+            .map(std::time::Duration::from_millis),
         ..EngineOptions::default()
     };
     let data_dir = config.data_dir.clone();
@@ -93,8 +102,29 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     } else {
         None
     };
+    // One shutdown signal, seen by every listener.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let http = match &config.http_listen {
+        Some(address) => Some(start_http(address, &engine, &auth, stopped.clone()).await?),
+        None => None,
+    };
     let server = WireServer::new(engine.clone(), auth, config.max_connections, tls)?;
-    server.serve(listener, shutdown).await.map_err(|e| DbError::io("serving connections", e))?;
+    let signalled = async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    };
+    server.serve(listener, signalled).await.map_err(|e| DbError::io("serving connections", e))?;
+    if let Some((api, task)) = http {
+        api.set_ready(false);
+        match task.await {
+            Ok(Err(e)) => tracing::warn!("the HTTP listener failed: {e}"),
+            Err(e) => tracing::warn!("the HTTP listener's task failed: {e}"),
+            Ok(Ok(())) => {}
+        }
+        // Open REST transactions roll back before the final checkpoint.
+        let closing = api.clone();
+        tokio::task::spawn_blocking(move || closing.close_sessions()).await.ok();
+    }
     tracing::info!(grace_s = config.shutdown_grace_s, "shutting down: ending connections");
     server.drain(std::time::Duration::from_secs(config.shutdown_grace_s)).await;
     tracing::info!("shutting down: flushing pages");
@@ -103,6 +133,31 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         .map_err(|e| DbError::Internal(format!("shutting down: {e}")))??;
     tracing::info!("shut down cleanly");
     Ok(())
+}
+
+/// Binds the HTTP listener and serves the REST API, `/metrics` and health on it until
+/// `stopped` turns true.
+async fn start_http(
+    address: &str,
+    engine: &Arc<Engine>,
+    auth: &Arc<Authenticator>,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) -> Result<(RestApi, tokio::task::JoinHandle<std::io::Result<()>>)> {
+    let listener = TcpListener::bind(address)
+        .await
+        .map_err(|e| DbError::io(format!("binding the HTTP listener to {address}"), e))?;
+    let addr = listener.local_addr().map_err(|e| DbError::io("reading the HTTP listener address", e))?;
+    let api = RestApi::new(engine.clone(), auth.clone(), RestOptions::default());
+    tracing::info!(http_listen = %addr, "REST API, /metrics and health endpoints are served");
+    let serving = api.clone();
+    let task = tokio::spawn(async move {
+        serving
+            .serve(listener, async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            })
+            .await
+    });
+    Ok((api, task))
 }
 
 /// Completes on SIGINT or SIGTERM.

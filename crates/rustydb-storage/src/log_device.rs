@@ -290,6 +290,11 @@ impl LogDevice {
         self.flush_to(Lsn(next))
     }
 
+    /// Why writes stopped, if a write or fsync of the log failed (health checks report it).
+    pub fn writes_stopped(&self) -> Option<String> {
+        self.tail.lock().poisoned.clone()
+    }
+
     /// The LSN up to which the log is known durable.
     pub fn durable_lsn(&self) -> Lsn {
         Lsn(self.durable.load(Ordering::Acquire))

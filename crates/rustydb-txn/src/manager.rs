@@ -9,6 +9,7 @@ use crate::status::{Status, StatusTable};
 use crate::status_file::StatusFile;
 use crate::tuple::{self, Header, NEXT_AT, XMAX_AT};
 use parking_lot::{Mutex, RwLock};
+use rustydb_foundation::metric_names::{TXN_ABORTS, TXN_COMMITS};
 use rustydb_foundation::{DbError, FileId, Lsn, Result, SqlState, TupleId, TxnId};
 use rustydb_storage::{CheckpointInfo, HeapChange, HeapFile, StorageEngine, TupleArena};
 use std::sync::Arc;
@@ -404,6 +405,7 @@ impl TxnManager {
             return Err(e);
         }
         if !txn.wrote {
+            metrics::counter!(TXN_COMMITS).increment(1);
             self.status.write().commit_all(&txn.mine);
             txn.on_commit.into_iter().for_each(|(_, hook)| (hook.0)());
             self.locks.release_all(txn.id);
@@ -417,6 +419,7 @@ impl TxnManager {
         let barrier = self.commit_barrier.read();
         let durable = self.storage.log().append(&record.encode()).and_then(|lsn| self.storage.log().flush_to(lsn));
         if let Err(e) = durable {
+            metrics::counter!(TXN_ABORTS).increment(1);
             self.status.write().abort_all(&txn.mine);
             drop(barrier);
             self.locks.release_all(txn.id);
@@ -429,6 +432,7 @@ impl TxnManager {
         // the hooks change (caches of the committed state) too.
         self.status.write().commit_all(&txn.mine);
         drop(barrier);
+        metrics::counter!(TXN_COMMITS).increment(1);
         for (_, hook) in txn.on_commit {
             (hook.0)();
         }
@@ -444,6 +448,7 @@ impl TxnManager {
 
     /// Rolls back: the transaction's versions become invisible to everyone.
     pub fn abort(&self, txn: Transaction) {
+        metrics::counter!(TXN_ABORTS).increment(1);
         if txn.wrote {
             // Best effort: without the record, recovery reaches the same verdict (no commit).
             let _ = self.storage.log().append(&Record::Abort { xid: txn.id }.encode());

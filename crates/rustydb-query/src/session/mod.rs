@@ -17,6 +17,7 @@
 //! transaction, as in PostgreSQL: an error in the third rolls back the first two.
 
 mod copy_in;
+mod observe;
 
 use crate::bind_expr;
 use crate::binder;
@@ -88,6 +89,8 @@ pub struct Session {
     cancel: Arc<AtomicBool>,
     /// What `currval` and `lastval` report.
     sequences: Arc<parking_lot::Mutex<crate::sequence::SessionSequences>>,
+    /// This session's entry in `pg_stat_activity`.
+    backend: Arc<crate::backends::Backend>,
 }
 
 /// Settings are transactional, as PostgreSQL's: a `SET` inside a block lasts if the block
@@ -106,17 +109,40 @@ struct BlockSettings {
 impl Session {
     /// A session of `user` in `database` (already authenticated).
     pub fn new(engine: Arc<Engine>, user: &str, database: &str) -> Self {
+        let backend = engine.backends().register(user, database);
+        let mut settings = SessionSettings::default();
+        settings.log_min_duration_statement = engine.log_min_duration_statement();
+        settings.log_min_duration_default = engine.log_min_duration_statement();
         Session {
             engine,
             user: user.into(),
             database: database.into(),
             state: State::Idle,
-            settings: SessionSettings::default(),
+            settings,
             block_settings: None,
             copy: None,
             cancel: Arc::default(),
             sequences: Arc::default(),
+            backend,
         }
+    }
+
+    /// Tells `pg_stat_activity` who the client is: the pid it was given, its
+    /// `application_name` and its address (the wire layer calls this at startup).
+    pub fn set_client(&mut self, pid: i32, application_name: &str, client: Option<std::net::SocketAddr>) {
+        let mut info = self.backend.info.lock();
+        info.pid = pid;
+        info.client = client;
+        info.application_name = application_name.to_string();
+        drop(info);
+        if !application_name.is_empty() {
+            let _ = self.settings.set("application_name", Some(application_name));
+        }
+    }
+
+    /// The pid `pg_stat_activity` and `pg_backend_pid()` show for this session.
+    pub fn pid(&self) -> i32 {
+        self.backend.info.lock().pid
     }
 
     /// The flag a cancel request sets to stop the session's running statement (the wire
@@ -165,7 +191,10 @@ impl Session {
     /// of stack: on the caller's stack when it has that much left, on a fresh segment otherwise.
     pub fn execute(&mut self, sql: &str) -> Vec<Result<StatementResult>> {
         self.cancel.store(false, Ordering::Relaxed);
-        self.guarded(|s| s.execute_here(sql), |e| vec![Err(e)])
+        let started = self.observe_start(sql);
+        let results = self.guarded(|s| s.execute_here(sql), |e| vec![Err(e)]);
+        self.observe_end(sql, started, results.last());
+        results
     }
 
     /// Runs `work` with at least [`STATEMENT_STACK_BYTES`] of stack, and turns a panic in it into
@@ -291,7 +320,8 @@ impl Session {
         self.cancel.store(false, Ordering::Relaxed);
         params::check_count(values.len(), prepared.param_types.len(), "")?;
         let params = Params { types: prepared.param_types.clone(), values: Some(values.into()) };
-        self.guarded(
+        let started = self.observe_start(&prepared.sql);
+        let result = self.guarded(
             |s| match &prepared.statement {
                 None => Ok(StatementResult::default()),
                 Some(Parsed::Sql(stmt)) => s.run(stmt, &params),
@@ -299,7 +329,9 @@ impl Session {
                 Some(Parsed::Vacuum(cmd)) => s.vacuum(cmd),
             },
             Err,
-        )
+        );
+        self.observe_end(&prepared.sql, started, Some(&result));
+        result
     }
 
     fn execute_here(&mut self, sql: &str) -> Vec<Result<StatementResult>> {
@@ -812,6 +844,7 @@ impl Drop for Session {
             State::InBlock { txn, .. } | State::Failed { open: Some((txn, _)) } => self.engine.txn_manager().abort(txn),
             State::Idle | State::Failed { open: None } => {}
         }
+        self.engine.backends().unregister(&self.backend);
     }
 }
 

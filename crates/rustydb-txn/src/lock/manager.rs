@@ -3,6 +3,7 @@
 use super::table::{Acquire, LockTable};
 use super::{LockMode, LockTarget};
 use parking_lot::{Condvar, Mutex};
+use rustydb_foundation::metric_names::{DEADLOCKS, LOCK_WAIT_SECONDS, LOCK_WAITS};
 use rustydb_foundation::{Clock, DbError, Result, SqlState, SystemClock, TxnId};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -93,6 +94,7 @@ impl LockManager {
             };
         }
         let started = self.clock.now();
+        let _timer = WaitTimer::start();
         let give_up = wait.lock_timeout.map(|t| started + t);
         let mut look_for_deadlock = Some(started + wait.deadlock_timeout);
         loop {
@@ -175,7 +177,24 @@ impl LockManager {
     }
 }
 
+/// Counts a lock wait and records how long it took when the wait ends, whichever way.
+struct WaitTimer(std::time::Instant);
+
+impl WaitTimer {
+    fn start() -> Self {
+        metrics::counter!(LOCK_WAITS).increment(1);
+        WaitTimer(std::time::Instant::now())
+    }
+}
+
+impl Drop for WaitTimer {
+    fn drop(&mut self) {
+        metrics::histogram!(LOCK_WAIT_SECONDS).record(self.0.elapsed().as_secs_f64());
+    }
+}
+
 fn deadlock(txn: TxnId, target: LockTarget, mode: LockMode, blocker: Option<TxnId>) -> DbError {
+    metrics::counter!(DEADLOCKS).increment(1);
     let by = blocker.map(|b| format!("; blocked by transaction {b}")).unwrap_or_default();
     DbError::sql(SqlState::DeadlockDetected, "deadlock detected")
         .with_detail(format!("Transaction {txn} waits for {mode} on {target}{by}."))

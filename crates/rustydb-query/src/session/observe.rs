@@ -1,0 +1,111 @@
+//! What a session reports about its statements: `pg_stat_activity`'s live state, the
+//! `pg_stat_statements` figures, the latency histograms and error counters on `/metrics`, and
+//! the slow-statement log (`log_min_duration_statement`, in PostgreSQL's format:
+//! `duration: 1234.567 ms  statement: ...`).
+
+use super::{Session, TransactionStatus};
+use crate::backends::BackendState;
+use crate::result::StatementResult;
+use rustydb_foundation::DbError;
+use rustydb_foundation::metric_names::{SLOW_STATEMENTS, STATEMENT_ERRORS, STATEMENT_SECONDS};
+use std::time::Instant;
+
+/// A statement's kind, from its command tag, for the latency histogram's `kind` label.
+pub fn statement_kind(tag: &str) -> &'static str {
+    match tag.split(' ').next().unwrap_or("") {
+        "SELECT" | "SHOW" | "VALUES" | "TABLE" => "select",
+        "INSERT" => "insert",
+        "UPDATE" => "update",
+        "DELETE" => "delete",
+        "MERGE" => "merge",
+        "COPY" => "copy",
+        "BEGIN" | "START" | "COMMIT" | "ROLLBACK" | "SAVEPOINT" | "RELEASE" | "PREPARE" => "transaction",
+        "CREATE" | "DROP" | "ALTER" | "TRUNCATE" | "COMMENT" | "GRANT" | "REVOKE" => "ddl",
+        _ => "utility",
+    }
+}
+
+impl Session {
+    /// A statement (or a simple query's statements) starts.
+    pub(super) fn observe_start(&self, sql: &str) -> Instant {
+        let started = Instant::now();
+        let now = rustydb_foundation::datetime::now();
+        let mut info = self.backend.info.lock();
+        if self.transaction_status() == TransactionStatus::Idle {
+            info.xact_start = Some(now);
+        }
+        info.state = BackendState::Active;
+        info.state_change = now;
+        info.query_start = Some(now);
+        if info.query != sql {
+            info.query.clear();
+            info.query.push_str(sql);
+        }
+        started
+    }
+
+    /// It ended with `outcome`; `label` is how the slow log names it (`statement` or
+    /// `execute <name>`).
+    pub(super) fn observe_end(&self, sql: &str, started: Instant, outcome: Option<&Result<StatementResult, DbError>>) {
+        let elapsed = started.elapsed();
+        let now = rustydb_foundation::datetime::now();
+        let status = self.transaction_status();
+        {
+            let mut info = self.backend.info.lock();
+            info.state = match status {
+                TransactionStatus::Idle => BackendState::Idle,
+                TransactionStatus::InBlock => BackendState::IdleInTransaction,
+                TransactionStatus::Failed => BackendState::IdleInTransactionAborted,
+            };
+            if status == TransactionStatus::Idle {
+                info.xact_start = None;
+            }
+            info.state_change = now;
+            let app = self.settings.application_name();
+            if info.application_name != app {
+                info.application_name = app.to_string();
+            }
+        }
+        match outcome {
+            Some(Ok(result)) => {
+                metrics::histogram!(STATEMENT_SECONDS, "kind" => statement_kind(&result.tag))
+                    .record(elapsed.as_secs_f64());
+                let rows = if result.columns.is_some() {
+                    result.rows.len() as u64
+                } else {
+                    result.tag.rsplit(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0)
+                };
+                self.engine.statement_stats().record(&self.user, &self.database, sql, elapsed, rows);
+            }
+            Some(Err(e)) => {
+                let class = &e.sqlstate().code()[..2];
+                metrics::counter!(STATEMENT_ERRORS, "class" => class.to_string()).increment(1);
+            }
+            None => {}
+        }
+        if self.settings.log_min_duration_statement.is_some_and(|min| elapsed >= min) {
+            metrics::counter!(SLOW_STATEMENTS).increment(1);
+            tracing::info!(
+                target: "rustydb::slow_query",
+                user = %self.user,
+                database = %self.database,
+                "duration: {:.3} ms  statement: {sql}",
+                elapsed.as_secs_f64() * 1000.0
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_name_their_kind() {
+        assert_eq!(statement_kind("SELECT 3"), "select");
+        assert_eq!(statement_kind("INSERT 0 1"), "insert");
+        assert_eq!(statement_kind("CREATE TABLE"), "ddl");
+        assert_eq!(statement_kind("COMMIT"), "transaction");
+        assert_eq!(statement_kind("VACUUM"), "utility");
+    }
+}
