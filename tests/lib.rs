@@ -23,27 +23,40 @@ pub async fn sqlstate(client: &tokio_postgres::Client, sql: &str) -> tokio_postg
 
 /// The server binary, built (once per test process) by cargo if it is missing or stale.
 pub fn server_binary() -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let exe = std::env::current_exe().expect("test executable path");
-            // Tests run from target/<profile>/deps, tools (the `slt` binary) from target/<profile>.
-            let mut profile_dir = exe.parent().expect("target/<profile>").to_path_buf();
-            if profile_dir.ends_with("deps") {
-                profile_dir.pop();
-            }
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let mut build = Command::new(cargo);
-            build.args(["build", "--quiet", "-p", "rustydb-server", "--bin", "rustydb-server"]);
-            build.current_dir(env!("CARGO_MANIFEST_DIR")); // the `slt` tool may run from anywhere
-            if profile_dir.ends_with("release") {
-                build.arg("--release");
-            }
-            let status = build.status().expect("running cargo build");
-            assert!(status.success(), "building rustydb-server failed");
-            profile_dir.join("rustydb-server")
-        })
-        .clone()
+    workspace_binary("rustydb-server", "rustydb-server")
+}
+
+/// The `rustydb` command-line client, built like the server.
+pub fn cli_binary() -> PathBuf {
+    workspace_binary("rustydb-api", "rustydb")
+}
+
+/// Binary `bin` of workspace package `package`, built (once per test process) by cargo if it
+/// is missing or stale, in the profile the tests run in.
+pub fn workspace_binary(package: &str, bin: &str) -> PathBuf {
+    static BUILT: OnceLock<Mutex<std::collections::HashMap<String, PathBuf>>> = OnceLock::new();
+    let mut built = BUILT.get_or_init(Default::default).lock().unwrap();
+    if let Some(path) = built.get(bin) {
+        return path.clone();
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    // Tests run from target/<profile>/deps, tools (the `slt` binary) from target/<profile>.
+    let mut profile_dir = exe.parent().expect("target/<profile>").to_path_buf();
+    if profile_dir.ends_with("deps") {
+        profile_dir.pop();
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut build = Command::new(cargo);
+    build.args(["build", "--quiet", "-p", package, "--bin", bin]);
+    build.current_dir(env!("CARGO_MANIFEST_DIR")); // the `slt` tool may run from anywhere
+    if profile_dir.ends_with("release") {
+        build.arg("--release");
+    }
+    let status = build.status().expect("running cargo build");
+    assert!(status.success(), "building {bin} failed");
+    let path = profile_dir.join(bin);
+    built.insert(bin.to_string(), path.clone());
+    path
 }
 
 /// A running server process.

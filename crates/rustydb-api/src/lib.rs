@@ -23,11 +23,14 @@
 
 #![deny(missing_docs)]
 
+pub mod cli;
 pub mod embedded;
 pub mod json;
 pub mod metrics_export;
 pub mod rest;
+pub mod typed;
 
-pub use embedded::{Connection, Database};
+pub use embedded::{Connection, Database, Statement, Transaction};
 pub use rustydb_foundation::{DbError, Result, SqlState, Value};
 pub use rustydb_query::{ResultColumn, StatementResult, TransactionStatus};
+pub use typed::{FromSql, Row, ToSql};

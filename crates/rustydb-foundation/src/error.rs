@@ -79,6 +79,9 @@ pub enum SqlState {
     NoActiveSqlTransaction,
     /// 25P02 in_failed_sql_transaction
     InFailedSqlTransaction,
+    /// P0002: a query that must return a row returned none (PL/pgSQL's `SELECT ... INTO STRICT`,
+    /// the embedded API's `query_row`).
+    NoDataFound,
     /// 25006 read_only_sql_transaction
     ReadOnlySqlTransaction,
     /// 28000 invalid_authorization_specification
@@ -207,6 +210,7 @@ impl SqlState {
             ActiveSqlTransaction => "25001",
             NoActiveSqlTransaction => "25P01",
             InFailedSqlTransaction => "25P02",
+            NoDataFound => "P0002",
             ReadOnlySqlTransaction => "25006",
             InvalidAuthorization => "28000",
             InvalidCatalogName => "3D000",

@@ -220,7 +220,7 @@ impl StorageEngine {
 }
 
 /// The numeric names in `dir` (none if it does not exist).
-fn list_file_ids(dir: &Path) -> Result<Vec<FileId>> {
+pub(crate) fn list_file_ids(dir: &Path) -> Result<Vec<FileId>> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),

@@ -34,6 +34,7 @@ pub mod aligned;
 pub mod arena;
 pub mod bgwriter;
 pub mod buffer_pool;
+pub mod check;
 pub mod cipher;
 pub mod control;
 pub mod disk;
