@@ -85,7 +85,7 @@ const STATEMENT_CACHE: usize = 64;
 #[derive(Debug)]
 pub struct Connection {
     session: Session,
-    cache: HashMap<String, Statement>,
+    cache: HashMap<String, std::sync::Arc<Statement>>,
 }
 
 /// A prepared statement of one connection: parsed and analysed once, run many times with
@@ -172,11 +172,11 @@ impl Connection {
     }
 
     /// The cached statement for `sql`, prepared on first use.
-    fn cached(&mut self, sql: &str) -> Result<Statement> {
+    fn cached(&mut self, sql: &str) -> Result<std::sync::Arc<Statement>> {
         if let Some(s) = self.cache.get(sql) {
             return Ok(s.clone());
         }
-        let statement = self.prepare(sql)?;
+        let statement = std::sync::Arc::new(self.prepare(sql)?);
         if self.cache.len() >= STATEMENT_CACHE {
             self.cache.clear();
         }

@@ -66,12 +66,17 @@ pub struct StatementStatsTable {
 impl StatementStatsTable {
     /// Records one run of `sql`.
     pub fn record(&self, user: &str, database: &str, sql: &str, elapsed: Duration, rows: u64) {
-        let query = normalize(sql);
+        self.record_normalized(user, database, &normalize(sql), elapsed, rows);
+    }
+
+    /// Records one run of a statement whose [`normalize`]d text is `query` (a session keeps
+    /// the last one, so a prepared statement run again is not normalised again).
+    pub fn record_normalized(&self, user: &str, database: &str, query: &str, elapsed: Duration, rows: u64) {
         if query.is_empty() {
             return;
         }
         let ms = elapsed.as_secs_f64() * 1000.0;
-        let id = query_id(&query);
+        let id = query_id(query);
         let key = fnv(fnv(id as u64, user.as_bytes()), database.as_bytes());
         let mut entries = self.entries.lock();
         if !entries.contains_key(&key) && entries.len() >= MAX_ENTRIES {
@@ -81,7 +86,7 @@ impl StatementStatsTable {
             user: user.to_string(),
             database: database.to_string(),
             query_id: id,
-            query,
+            query: query.to_string(),
             calls: 0,
             total_ms: 0.0,
             min_ms: f64::INFINITY,

@@ -91,6 +91,9 @@ pub struct Session {
     sequences: Arc<parking_lot::Mutex<crate::sequence::SessionSequences>>,
     /// This session's entry in `pg_stat_activity`.
     backend: Arc<crate::backends::Backend>,
+    /// The last statement text and its normalised form (`pg_stat_statements`), so a statement
+    /// run again is not normalised again.
+    normalized: parking_lot::Mutex<(String, String)>,
 }
 
 /// Settings are transactional, as PostgreSQL's: a `SET` inside a block lasts if the block
@@ -124,6 +127,7 @@ impl Session {
             cancel: Arc::default(),
             sequences: Arc::default(),
             backend,
+            normalized: Default::default(),
         }
     }
 

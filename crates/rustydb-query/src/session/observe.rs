@@ -75,7 +75,11 @@ impl Session {
                 } else {
                     result.tag.rsplit(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0)
                 };
-                self.engine.statement_stats().record(&self.user, &self.database, sql, elapsed, rows);
+                let mut cache = self.normalized.lock();
+                if cache.0 != sql {
+                    *cache = (sql.to_string(), crate::statement_stats::normalize(sql));
+                }
+                self.engine.statement_stats().record_normalized(&self.user, &self.database, &cache.1, elapsed, rows);
             }
             Some(Err(e)) => {
                 let class = &e.sqlstate().code()[..2];
