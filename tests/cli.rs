@@ -234,8 +234,10 @@ fn init_then_check_finds_a_damaged_page() {
     assert!(clean.status.success(), "{}{}", text(&clean.stdout), text(&clean.stderr));
     assert!(text(&clean.stdout).contains(" 0 damaged"), "{}", text(&clean.stdout));
 
-    // Damage the largest data file's second page (a copy would do as well; this one is ours).
-    let base = data.join("base");
+    // Damage the second page of the largest data file in a copy of the directory.
+    let copy = dir.path().join("copy");
+    copy_dir(&data, &copy);
+    let base = copy.join("base");
     let largest = std::fs::read_dir(&base)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -246,7 +248,7 @@ fn init_then_check_finds_a_damaged_page() {
     assert!(bytes.len() >= 2 * 4096);
     bytes[4096 + 2000] ^= 0xff;
     std::fs::write(&largest, &bytes).unwrap();
-    let damaged = Command::new(cli_binary()).arg("check").arg(&data).output().unwrap();
+    let damaged = Command::new(cli_binary()).arg("check").arg(&copy).output().unwrap();
     assert_eq!(damaged.status.code(), Some(1), "{}", text(&damaged.stdout));
     let report = text(&damaged.stdout);
     assert!(
@@ -254,4 +256,20 @@ fn init_then_check_finds_a_damaged_page() {
         "{report}"
     );
     assert!(report.contains(" 1 damaged"), "{report}");
+    // The original is untouched.
+    let original = Command::new(cli_binary()).arg("check").arg(&data).output().unwrap();
+    assert!(original.status.success(), "{}", text(&original.stdout));
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
 }

@@ -198,7 +198,12 @@ impl Connection {
     pub fn query_with(&mut self, sql: &str, params: &[&dyn ToSql]) -> Result<Vec<Row>> {
         let statement = self.cached(sql)?;
         let result = self.run(&statement, params)?;
-        let columns = statement.columns.clone();
+        // The columns of this run: the statement is analysed again at each run, and its table
+        // may have changed since it was cached.
+        let columns: std::sync::Arc<[ResultColumn]> = match result.columns {
+            Some(c) if c.as_slice() != &*statement.columns => c.into(),
+            _ => statement.columns.clone(),
+        };
         Ok(result.rows.into_iter().map(|values| Row::new(columns.clone(), values)).collect())
     }
 

@@ -217,6 +217,7 @@ impl Row {
     pub fn get<T: FromSql>(&self, index: impl ColumnIndex) -> Result<T> {
         let at = index
             .position(&self.columns)
+            .filter(|at| *at < self.values.len())
             .ok_or_else(|| DbError::sql(SqlState::UndefinedColumn, "the row has no such column".to_string()))?;
         let value = &self.values[at];
         T::from_sql(value).ok_or_else(|| {

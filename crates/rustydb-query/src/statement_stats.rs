@@ -149,28 +149,31 @@ fn query_id(text: &str) -> i64 {
 /// of whitespace made one space.
 pub fn normalize(sql: &str) -> String {
     let bytes = sql.as_bytes();
-    let mut next = highest_param(sql) + 1;
+    let mut next = highest_param(sql).saturating_add(1);
     let mut out = String::with_capacity(sql.len());
     let mut i = 0;
     let mut placeholder = |out: &mut String| {
         out.push('$');
         out.push_str(&next.to_string());
-        next += 1;
+        next = next.saturating_add(1);
     };
     while i < bytes.len() {
         let c = bytes[i];
         let prev_ident = out.as_bytes().last().is_some_and(|p| p.is_ascii_alphanumeric() || *p == b'_' || *p == b'$');
         match c {
             b'\'' => {
-                // A string; a preceding E/B/X prefix letter goes with it.
+                // A string; a preceding E/B/X prefix letter goes with it. Backslash escapes
+                // exist only in E'' strings (standard_conforming_strings is on).
+                let mut escapes = false;
                 if out.ends_with(['E', 'e', 'B', 'b', 'X', 'x'])
                     && !out[..out.len() - 1].ends_with(|p: char| p.is_ascii_alphanumeric() || p == '_')
                 {
+                    escapes = out.ends_with(['E', 'e']);
                     out.pop();
                 }
                 i += 1;
                 while i < bytes.len() {
-                    if bytes[i] == b'\\' && i + 1 < bytes.len() {
+                    if escapes && bytes[i] == b'\\' && i + 1 < bytes.len() {
                         i += 2;
                         continue;
                     }
@@ -266,6 +269,8 @@ mod tests {
             "SELECT \"col 1\" FROM t WHERE x = $1"
         );
         assert_eq!(normalize("  "), "");
+        assert_eq!(normalize("SELECT 'C:\\', 5"), "SELECT $1, $2");
+        assert_eq!(normalize("SELECT '$4294967295', $4294967295"), "SELECT $4294967295, $4294967295");
     }
 
     #[test]

@@ -128,6 +128,13 @@ impl TokenStore {
     }
 }
 
+fn rejected(peer: IpAddr, user: &str, database: &str) -> DbError {
+    DbError::sql(
+        SqlState::InvalidAuthorization,
+        format!("pg_hba.conf rejects connection for host \"{peer}\", user \"{user}\", database \"{database}\""),
+    )
+}
+
 /// Decides who the caller is. Blocking: a password check is deliberately slow, so callers run
 /// this off the async threads.
 pub fn authenticate(
@@ -142,19 +149,17 @@ pub fn authenticate(
             let (user, database) = tokens.redeem(token).ok_or_else(|| {
                 DbError::sql(SqlState::InvalidAuthorization, "the bearer token is unknown or has expired")
             })?;
-            // The role may have lost LOGIN (or been dropped) since the token was issued.
+            // The hba rules still apply to where the token is used from, and the role may
+            // have lost LOGIN (or been dropped) since the token was issued.
+            if auth.method(&user, &database, peer, false)? == AuthMethod::Reject {
+                return Err(rejected(peer, &user, &database).into());
+            }
             Ok(auth.admit(&user, &database)?)
         }
         Credentials::Basic { user, password } => {
             match auth.method(user, database, peer, false)? {
                 AuthMethod::Trust => {}
-                AuthMethod::Reject => {
-                    return Err(DbError::sql(
-                        SqlState::InvalidAuthorization,
-                        format!("pg_hba.conf rejects connection for host \"{peer}\", user \"{user}\", database \"{database}\""),
-                    )
-                    .into());
-                }
+                AuthMethod::Reject => return Err(rejected(peer, user, database).into()),
                 AuthMethod::Password | AuthMethod::ScramSha256 => {
                     let credential = auth.scram_credential(user)?;
                     if !(credential.verifier.check(password) && credential.genuine) {

@@ -43,8 +43,8 @@ pub fn status_for(code: &str) -> StatusCode {
         "3D000" | "42P01" | "26000" => StatusCode::NOT_FOUND,
         // Conflicts a retry (or another value) resolves: constraint and serialization failures.
         c if c.starts_with("23") || c.starts_with("40") => StatusCode::CONFLICT,
-        // The statement ran too long.
-        "57014" => StatusCode::REQUEST_TIMEOUT,
+        // A cancelled or timed-out statement is the server's refusal, not a slow client (408
+        // would invite clients and proxies to resend the POST): it falls under 57 below.
         // The server cannot take the work now: too many sessions, shutting down.
         c if c.starts_with("53") || c.starts_with("57") => StatusCode::SERVICE_UNAVAILABLE,
         // The server's own failures.

@@ -221,8 +221,14 @@ async fn open_session(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let who = principal(&api, &headers, peer, db.database).await?;
-    let session = api.inner.engine.session(&who.user, &who.database);
-    let id = api.inner.sessions.open(&who.user, &who.database, session)?;
+    let inner = api.inner.clone();
+    let (user, database) = (who.user.clone(), who.database.clone());
+    // Opening reaps idle sessions, whose transactions roll back: storage work, off the async threads.
+    let id = blocking(move || {
+        let session = inner.engine.session(&user, &database);
+        inner.sessions.open(&user, &database, session).map_err(ApiError)
+    })
+    .await?;
     let body = json!({
         "session": id,
         "database": who.database,

@@ -127,7 +127,8 @@ impl SessionRegistry {
         let now = Instant::now();
         let dead: Vec<String> = sessions
             .iter()
-            .filter(|(_, s)| now.duration_since(*s.last_used.lock()) > self.idle_timeout)
+            // A session running a request (its mutex held) is not idle, however long it runs.
+            .filter(|(_, s)| now.duration_since(*s.last_used.lock()) > self.idle_timeout && !s.session.is_locked())
             .map(|(id, _)| id.clone())
             .collect();
         dead.iter().filter_map(|id| sessions.remove(id)).collect()

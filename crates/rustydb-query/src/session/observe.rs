@@ -10,6 +10,10 @@ use rustydb_foundation::DbError;
 use rustydb_foundation::metric_names::{SLOW_STATEMENTS, STATEMENT_ERRORS, STATEMENT_SECONDS};
 use std::time::Instant;
 
+/// The bytes of a running statement's text `pg_stat_activity` keeps (PostgreSQL's default
+/// `track_activity_query_size`).
+const TRACKED_QUERY_BYTES: usize = 1024;
+
 /// A statement's kind, from its command tag, for the latency histogram's `kind` label.
 pub fn statement_kind(tag: &str) -> &'static str {
     match tag.split(' ').next().unwrap_or("") {
@@ -37,9 +41,15 @@ impl Session {
         info.state = BackendState::Active;
         info.state_change = now;
         info.query_start = Some(now);
-        if info.query != sql {
+        // PostgreSQL keeps the first track_activity_query_size (1024) bytes.
+        let mut end = sql.len().min(TRACKED_QUERY_BYTES);
+        while !sql.is_char_boundary(end) {
+            end -= 1;
+        }
+        let shown = &sql[..end];
+        if info.query != shown {
             info.query.clear();
-            info.query.push_str(sql);
+            info.query.push_str(shown);
         }
         started
     }
