@@ -115,11 +115,7 @@ impl Connection {
 
     /// Runs every statement in `sql`; returns the last statement's result, or the first error.
     pub fn execute(&mut self, sql: &str) -> Result<StatementResult> {
-        let mut last = StatementResult::default();
-        for result in self.session.execute(sql) {
-            last = result?;
-        }
-        Ok(last)
+        self.session.execute_script(sql)
     }
 
     /// Runs a query and returns its rows as values.
@@ -139,7 +135,7 @@ impl Connection {
             return Err(e);
         }
         let done = self.session.copy_done()?;
-        Ok(done.tag.rsplit(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0))
+        Ok(done.row_count())
     }
 
     /// Prepares one statement.
@@ -188,10 +184,7 @@ impl Connection {
     pub fn execute_with(&mut self, sql: &str, params: &[&dyn ToSql]) -> Result<u64> {
         let statement = self.cached(sql)?;
         let result = self.run(&statement, params)?;
-        Ok(match result.columns {
-            Some(_) => result.rows.len() as u64,
-            None => result.tag.rsplit(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0),
-        })
+        Ok(result.row_count())
     }
 
     /// Runs one query with `params`; returns its rows.

@@ -84,9 +84,43 @@ impl StatementResult {
         StatementResult { tag: tag.into(), ..Default::default() }
     }
 
+    /// The count a command tag ends with (`INSERT 0 3` → 3, `COPY 5` → 5); `None` for a tag
+    /// without one (`CREATE TABLE`).
+    pub fn command_count(&self) -> Option<u64> {
+        self.tag.rsplit(' ').next().and_then(|n| n.parse().ok())
+    }
+
+    /// Rows returned (a query) or affected (a command), as `pg_stat_statements` counts them.
+    pub fn row_count(&self) -> u64 {
+        match self.columns {
+            Some(_) => self.rows.len() as u64,
+            None => self.command_count().unwrap_or(0),
+        }
+    }
+
     /// Adds a notice.
     pub fn with_notice(mut self, notice: Notice) -> Self {
         self.notices.push(notice);
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_come_from_rows_or_the_command_tag() {
+        assert_eq!(StatementResult::tag("INSERT 0 3").command_count(), Some(3));
+        assert_eq!(StatementResult::tag("UPDATE 12").row_count(), 12);
+        assert_eq!(StatementResult::tag("CREATE TABLE").command_count(), None);
+        assert_eq!(StatementResult::tag("CREATE TABLE").row_count(), 0);
+        let query = StatementResult {
+            tag: "SELECT 2".into(),
+            columns: Some(vec![]),
+            rows: vec![vec![], vec![]],
+            ..Default::default()
+        };
+        assert_eq!(query.row_count(), 2);
     }
 }

@@ -54,20 +54,7 @@ pub fn check(dir: &Path, out: &mut dyn Write) -> Result<usize> {
 }
 
 fn rows(client: &mut Client, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
-    let answer =
-        client.simple_query(sql, &mut || None).map_err(|e| DbError::io("querying the server for the dump", e))?;
-    if let Some(e) = answer.error {
-        return Err(DbError::Internal(format!("{}: {}", sql, e.render())));
-    }
-    Ok(answer
-        .outcomes
-        .into_iter()
-        .filter_map(|o| match o {
-            Outcome::Rows { rows, .. } => Some(rows),
-            _ => None,
-        })
-        .flatten()
-        .collect())
+    client.rows(sql).map_err(|e| DbError::Internal(format!("{sql}: {e}")))
 }
 
 /// PostgreSQL's reserved key words: as identifiers they must be quoted.

@@ -314,6 +314,24 @@ impl Client {
         }
     }
 
+    /// The rows of a query the client runs for its own use (catalog lookups for `\d`,
+    /// completion, dump); a lost connection or the server's error comes back as its text.
+    pub fn rows(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, String> {
+        let answer = self.simple_query(sql, &mut || None).map_err(|e| format!("connection to server lost: {e}"))?;
+        if let Some(e) = answer.error {
+            return Err(e.render());
+        }
+        Ok(answer
+            .outcomes
+            .into_iter()
+            .filter_map(|o| match o {
+                Outcome::Rows { rows, .. } => Some(rows),
+                _ => None,
+            })
+            .flatten()
+            .collect())
+    }
+
     /// Says goodbye.
     pub fn close(mut self) {
         let mut buf = BytesMut::new();

@@ -197,26 +197,12 @@ impl<'o> Shell<'o> {
         }
     }
 
-    /// Rows of a query run for the shell's own use (listing, completion).
-    fn rows(&mut self, sql: &str) -> Vec<Vec<Option<String>>> {
-        match self.client.simple_query(sql, &mut || None) {
-            Ok(answer) => answer
-                .outcomes
-                .into_iter()
-                .filter_map(|o| match o {
-                    Outcome::Rows { rows, .. } => Some(rows),
-                    _ => None,
-                })
-                .flatten()
-                .collect(),
-            Err(_) => Vec::new(),
-        }
-    }
-
     /// Reloads the table names tab completion offers.
     pub fn refresh_tables(&mut self) {
         let names: Vec<String> = self
+            .client
             .rows("SELECT table_name FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1")
+            .unwrap_or_default()
             .into_iter()
             .filter_map(|r| r.into_iter().next().flatten())
             .collect();
@@ -272,11 +258,11 @@ impl<'o> Shell<'o> {
             }
             "\\d" | "\\dt" if args.is_empty() => {
                 let views = if command == "\\d" { "" } else { " AND table_type = 'BASE TABLE'" };
-                let listing = self.rows(&format!(
+                let listing = self.client.rows(&format!(
                     "SELECT table_schema, table_name, CASE table_type WHEN 'BASE TABLE' THEN 'table' ELSE 'view' END \
                      FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema'){views} \
                      ORDER BY 1, 2"
-                ));
+                ))?;
                 let set = ResultSet {
                     columns: vec!["Schema".into(), "Name".into(), "Type".into()],
                     rows: listing,
@@ -287,11 +273,11 @@ impl<'o> Shell<'o> {
             }
             "\\d" => {
                 let table = args[0].replace('\'', "''");
-                let columns = self.rows(&format!(
+                let columns = self.client.rows(&format!(
                     "SELECT column_name, data_type, CASE is_nullable WHEN 'NO' THEN 'not null' ELSE '' END, \
                      coalesce(column_default, '') FROM information_schema.columns \
                      WHERE table_name = '{table}' ORDER BY ordinal_position"
-                ));
+                ))?;
                 if columns.is_empty() {
                     return Err(format!("Did not find any relation named \"{}\".", args[0]));
                 }

@@ -27,7 +27,8 @@ pub mod sessions;
 pub mod tables;
 
 use auth::{Credentials, TokenStore};
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -87,7 +88,6 @@ struct Inner {
 }
 
 type Api = State<RestApi>;
-type Peer = ConnectInfo<SocketAddr>;
 
 impl RestApi {
     /// The API over `engine`, admitting callers through `auth`.
@@ -174,30 +174,39 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ApiError(DbError::Internal(format!("a REST request's worker failed: {e}"))))?
 }
 
-/// The caller's role, from the `Authorization` header.
-async fn principal(
-    api: &RestApi,
-    headers: &HeaderMap,
-    peer: SocketAddr,
-    database: Option<String>,
-) -> Result<Principal, ApiError> {
-    let header = headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or(""));
-    let credentials = Credentials::parse(header)?;
-    let database = database.unwrap_or_else(|| api.inner.engine.bootstrap_database().to_string());
-    let inner = api.inner.clone();
-    blocking(move || auth::authenticate(&inner.auth, &inner.tokens, &credentials, &database, peer.ip())).await
+/// The authenticated caller: the role the `Authorization` header proves, in the database
+/// `?database=` names (or the bootstrap one), admitted by the security layer from the peer's
+/// address. Every SQL-running route takes it, so none can forget to authenticate.
+struct Caller(Principal);
+
+impl FromRequestParts<RestApi> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, api: &RestApi) -> Result<Self, ApiError> {
+        let peer =
+            parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0).ok_or_else(|| {
+                ApiError(DbError::Internal("the REST router was served without peer addresses".into()))
+            })?;
+        let Query(db) = Query::<DatabaseParam>::try_from_uri(&parts.uri)
+            .map_err(|e| ApiError::bad_request(format!("bad query string: {}", e.body_text())))?;
+        let header = parts.headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or(""));
+        let credentials = Credentials::parse(header)?;
+        let database = db.database.unwrap_or_else(|| api.inner.engine.bootstrap_database().to_string());
+        let inner = api.inner.clone();
+        let principal =
+            blocking(move || auth::authenticate(&inner.auth, &inner.tokens, &credentials, &database, peer.ip()))
+                .await?;
+        Ok(Caller(principal))
+    }
 }
 
 async fn run_query(
     State(api): Api,
-    ConnectInfo(peer): Peer,
-    Query(db): Query<DatabaseParam>,
-    headers: HeaderMap,
+    Caller(who): Caller,
     body: Result<Json<query::QueryRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(request) =
         body.map_err(|e| ApiError::bad_request(format!("the request body is not a query: {}", e.body_text())))?;
-    let who = principal(&api, &headers, peer, db.database).await?;
     let inner = api.inner.clone();
     let result = blocking(move || {
         let result = match &request.session {
@@ -214,13 +223,7 @@ async fn run_query(
     Ok(query::respond(result))
 }
 
-async fn open_session(
-    State(api): Api,
-    ConnectInfo(peer): Peer,
-    Query(db): Query<DatabaseParam>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let who = principal(&api, &headers, peer, db.database).await?;
+async fn open_session(State(api): Api, Caller(who): Caller) -> Result<Response, ApiError> {
     let inner = api.inner.clone();
     let (user, database) = (who.user.clone(), who.database.clone());
     // Opening reaps idle sessions, whose transactions roll back: storage work, off the async threads.
@@ -237,26 +240,14 @@ async fn open_session(
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
-async fn close_session(
-    State(api): Api,
-    ConnectInfo(peer): Peer,
-    Query(db): Query<DatabaseParam>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let who = principal(&api, &headers, peer, db.database).await?;
+async fn close_session(State(api): Api, Caller(who): Caller, Path(id): Path<String>) -> Result<Response, ApiError> {
     let inner = api.inner.clone();
     // Dropping the session rolls back its transaction: storage work, so off the async threads.
     blocking(move || inner.sessions.close(&id, &who.user).map_err(ApiError)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn issue_token(
-    State(api): Api,
-    ConnectInfo(peer): Peer,
-    Query(db): Query<DatabaseParam>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
+async fn issue_token(State(api): Api, Caller(who): Caller, headers: HeaderMap) -> Result<Response, ApiError> {
     let header = headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or(""));
     if matches!(Credentials::parse(header), Ok(Credentials::Bearer(_))) {
         return Err(ApiError(DbError::sql(
@@ -264,7 +255,6 @@ async fn issue_token(
             "a token is issued for Basic credentials only",
         )));
     }
-    let who = principal(&api, &headers, peer, db.database).await?;
     let lifetime = api.inner.options.token_lifetime;
     let token = api.inner.tokens.issue(&who, lifetime)?;
     let body = json!({
@@ -285,27 +275,14 @@ async fn revoke_token(State(api): Api, headers: HeaderMap) -> Result<Response, A
     }
 }
 
-async fn list_tables(
-    State(api): Api,
-    ConnectInfo(peer): Peer,
-    Query(db): Query<DatabaseParam>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let who = principal(&api, &headers, peer, db.database).await?;
+async fn list_tables(State(api): Api, Caller(who): Caller) -> Result<Response, ApiError> {
     let inner = api.inner.clone();
     let body =
         blocking(move || tables::list(&mut inner.engine.session(&who.user, &who.database)).map_err(ApiError)).await?;
     Ok(Json(body).into_response())
 }
 
-async fn describe_table(
-    State(api): Api,
-    ConnectInfo(peer): Peer,
-    Query(db): Query<DatabaseParam>,
-    Path(name): Path<String>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let who = principal(&api, &headers, peer, db.database).await?;
+async fn describe_table(State(api): Api, Caller(who): Caller, Path(name): Path<String>) -> Result<Response, ApiError> {
     let inner = api.inner.clone();
     let body = blocking(move || {
         tables::describe(&mut inner.engine.session(&who.user, &who.database), &name).map_err(ApiError)
@@ -314,13 +291,7 @@ async fn describe_table(
     Ok(Json(body).into_response())
 }
 
-async fn checkpoint(
-    State(api): Api,
-    ConnectInfo(peer): Peer,
-    Query(db): Query<DatabaseParam>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let who = principal(&api, &headers, peer, db.database).await?;
+async fn checkpoint(State(api): Api, Caller(who): Caller) -> Result<Response, ApiError> {
     if !who.superuser {
         return Err(ApiError(DbError::sql(SqlState::InsufficientPrivilege, "must be superuser to do CHECKPOINT")));
     }
@@ -342,29 +313,15 @@ struct VacuumRequest {
     table: Option<String>,
 }
 
-async fn vacuum(
-    State(api): Api,
-    ConnectInfo(peer): Peer,
-    Query(db): Query<DatabaseParam>,
-    headers: HeaderMap,
-    body: Option<Json<VacuumRequest>>,
-) -> Result<Response, ApiError> {
-    let who = principal(&api, &headers, peer, db.database).await?;
+async fn vacuum(State(api): Api, Caller(who): Caller, body: Option<Json<VacuumRequest>>) -> Result<Response, ApiError> {
     let request = body.map(|Json(b)| b).unwrap_or_default();
     let sql = match &request.table {
         Some(t) => format!("VACUUM {}", tables::quote_ident(t)),
         None => "VACUUM".to_string(),
     };
     let inner = api.inner.clone();
-    let result = blocking(move || {
-        let mut session = inner.engine.session(&who.user, &who.database);
-        let mut last = rustydb_query::StatementResult::default();
-        for r in session.execute(&sql) {
-            last = r?;
-        }
-        Ok(last)
-    })
-    .await?;
+    let result =
+        blocking(move || inner.engine.session(&who.user, &who.database).execute_script(&sql).map_err(ApiError)).await?;
     Ok(query::respond(result))
 }
 

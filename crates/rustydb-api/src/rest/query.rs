@@ -94,11 +94,6 @@ pub fn run(session: &mut Session, request: &QueryRequest) -> Result<StatementRes
     Ok(result)
 }
 
-/// The affected-row count a command tag ends with (`INSERT 0 3` → 3).
-fn tag_count(tag: &str) -> Option<u64> {
-    tag.rsplit(' ').next().and_then(|n| n.parse().ok())
-}
-
 /// The answer, streamed.
 pub fn respond(result: StatementResult) -> Response {
     let notices: Vec<Json> = result
@@ -120,12 +115,12 @@ pub fn respond(result: StatementResult) -> Response {
             head.insert("copy_data".into(), json!(text));
             head.insert("copy_binary_base64".into(), json!(binary));
         }
-        head.insert("row_count".into(), json!(tag_count(&result.tag)));
+        head.insert("row_count".into(), json!(result.command_count()));
         return axum::Json(Json::Object(head)).into_response();
     }
     let Some(columns) = result.columns else {
         head.insert("columns".into(), Json::Null);
-        head.insert("row_count".into(), json!(tag_count(&result.tag)));
+        head.insert("row_count".into(), json!(result.command_count()));
         return axum::Json(Json::Object(head)).into_response();
     };
     let columns: Vec<Json> =
@@ -170,17 +165,5 @@ impl Iterator for Chunks {
             return Some(Bytes::from(out));
         }
         self.closing.take().map(Bytes::from)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn command_tags_give_their_counts() {
-        assert_eq!(tag_count("INSERT 0 3"), Some(3));
-        assert_eq!(tag_count("UPDATE 12"), Some(12));
-        assert_eq!(tag_count("CREATE TABLE"), None);
     }
 }

@@ -201,6 +201,16 @@ impl Session {
         results
     }
 
+    /// Runs every statement of `sql` (as [`Session::execute`]) and returns the last one's
+    /// result, or the first error: what an interface that answers once per request wants.
+    pub fn execute_script(&mut self, sql: &str) -> Result<StatementResult> {
+        let mut last = StatementResult::default();
+        for result in self.execute(sql) {
+            last = result?;
+        }
+        Ok(last)
+    }
+
     /// Runs `work` with at least [`STATEMENT_STACK_BYTES`] of stack, and turns a panic in it into
     /// an internal error (`on_panic`) that leaves the session usable.
     fn guarded<T>(&mut self, work: impl FnOnce(&mut Self) -> T, on_panic: impl FnOnce(DbError) -> T) -> T {

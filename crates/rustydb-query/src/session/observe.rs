@@ -80,11 +80,7 @@ impl Session {
             Some(Ok(result)) => {
                 metrics::histogram!(STATEMENT_SECONDS, "kind" => statement_kind(&result.tag))
                     .record(elapsed.as_secs_f64());
-                let rows = if result.columns.is_some() {
-                    result.rows.len() as u64
-                } else {
-                    result.tag.rsplit(' ').next().and_then(|n| n.parse().ok()).unwrap_or(0)
-                };
+                let rows = result.row_count();
                 let mut cache = self.normalized.lock();
                 if cache.0 != sql {
                     *cache = (sql.to_string(), crate::statement_stats::normalize(sql));
