@@ -230,7 +230,13 @@ use rustls::pki_types::pem::PemObject;
 async fn tls_with_scram_channel_binding() {
     let (server, _dir) = start(true);
     let admin = server.connect().await;
-    admin.batch_execute("CREATE USER tlsonly PASSWORD 'secure'; CREATE USER alice PASSWORD 'pw'").await.unwrap();
+    admin
+        .batch_execute(
+            "CREATE USER tlsonly PASSWORD 'secure'; CREATE USER alice PASSWORD 'pw';
+             GRANT CREATE ON SCHEMA public TO tlsonly",
+        )
+        .await
+        .unwrap();
     let base = |user: &str, password: &str| {
         format!(
             "host=localhost hostaddr=127.0.0.1 port={} user={user} password={password} dbname=rustydb",

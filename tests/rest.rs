@@ -63,6 +63,11 @@ async fn queries_sessions_tokens_and_errors_over_http() {
     let (s, b) = rest.query(ADMIN, json!({ "sql": "CREATE ROLE alice LOGIN PASSWORD 'wonderland'" })).await;
     assert_eq!(s, StatusCode::OK, "{b}");
     assert_eq!(b["command"], "CREATE ROLE");
+    // PostgreSQL 15: creating in `public` needs CREATE on it; REST statements are checked too.
+    let (s, b) = rest.query(ALICE, json!({ "sql": "CREATE TABLE early (x int)" })).await;
+    assert_eq!((s, code(&b)), (StatusCode::FORBIDDEN, "42501"));
+    let (s, b) = rest.query(ADMIN, json!({ "sql": "GRANT CREATE ON SCHEMA public TO alice" })).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
 
     // Several statements, the last one's answer; typed columns and JSON values.
     let (s, b) = rest

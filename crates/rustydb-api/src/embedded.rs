@@ -26,9 +26,7 @@ impl Database {
 
     /// Opens with explicit engine options (buffer pool size, bootstrap names).
     pub fn open_with(path: impl AsRef<Path>, mut options: EngineOptions) -> Result<Database> {
-        if options.password_encoder.is_none() {
-            options.password_encoder = Some(Arc::new(rustydb_security::ScramEncoder::default()));
-        }
+        rustydb_security::install(&mut options);
         let engine = Engine::open(path.as_ref(), &options)?;
         // In-process callers are local: the same rules as a loopback client of the server.
         let auth = Authenticator::from_config(engine.clone(), &Config::default())?;

@@ -138,6 +138,10 @@ pub enum SqlState {
     ObjectNotInPrerequisiteState,
     /// 55006 object_in_use
     ObjectInUse,
+    /// 0LP01 invalid_grant_operation (a privilege the object does not have, a circular role grant)
+    InvalidGrantOperation,
+    /// 3F000 invalid_schema_name (unknown schema)
+    InvalidSchemaName,
     /// 28P01 invalid_password
     InvalidPassword,
     /// 54001 statement_too_complex (PostgreSQL's "stack depth limit exceeded")
@@ -240,6 +244,8 @@ impl SqlState {
             SequenceGeneratorLimitExceeded => "2200H",
             ObjectNotInPrerequisiteState => "55000",
             ObjectInUse => "55006",
+            InvalidGrantOperation => "0LP01",
+            InvalidSchemaName => "3F000",
             InvalidPassword => "28P01",
             TooManyConnections => "53300",
             StatementTooComplex => "54001",
@@ -265,6 +271,17 @@ impl fmt::Display for SqlState {
     }
 }
 
+/// The optional lines of a [`DbError::Sql`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ErrorExtra {
+    /// DETAIL.
+    pub detail: Option<String>,
+    /// HINT: what the user might do about it.
+    pub hint: Option<String>,
+    /// CONTEXT: where the error happened (`COPY t, line 3`).
+    pub context: Option<String>,
+}
+
 /// The one error type of RustyDB.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -275,10 +292,9 @@ pub enum DbError {
         state: SqlState,
         /// The primary, human-readable message (PostgreSQL's wording where one exists).
         message: String,
-        /// Optional DETAIL line.
-        detail: Option<String>,
-        /// Optional CONTEXT line: where the error happened (`COPY t, line 3`).
-        context: Option<String>,
+        /// The optional DETAIL, HINT and CONTEXT lines, boxed: errors travel in every
+        /// `Result`, and deep recursions (binding, evaluating) pay for their size per frame.
+        extra: Option<Box<ErrorExtra>>,
     },
     /// An operating-system I/O failure, with what we were doing when it happened.
     #[error("{context}: {source}")]
@@ -306,21 +322,37 @@ pub type Result<T, E = DbError> = std::result::Result<T, E>;
 impl DbError {
     /// A client-facing error with a SQLSTATE.
     pub fn sql(state: SqlState, message: impl Into<String>) -> Self {
-        DbError::Sql { state, message: message.into(), detail: None, context: None }
+        DbError::Sql { state, message: message.into(), extra: None }
     }
 
     /// Adds a DETAIL line to a [`DbError::Sql`]; other variants are returned unchanged.
     pub fn with_detail(mut self, text: impl Into<String>) -> Self {
-        if let DbError::Sql { detail, .. } = &mut self {
-            *detail = Some(text.into());
+        if let DbError::Sql { extra, .. } = &mut self {
+            extra.get_or_insert_default().detail = Some(text.into());
         }
         self
     }
 
+    /// Adds a HINT line to a [`DbError::Sql`]; other variants are returned unchanged.
+    pub fn with_hint(mut self, text: impl Into<String>) -> Self {
+        if let DbError::Sql { extra, .. } = &mut self {
+            extra.get_or_insert_default().hint = Some(text.into());
+        }
+        self
+    }
+
+    /// The HINT line, if any.
+    pub fn hint(&self) -> Option<&str> {
+        match self {
+            DbError::Sql { extra: Some(extra), .. } => extra.hint.as_deref(),
+            _ => None,
+        }
+    }
+
     /// Adds a CONTEXT line to a [`DbError::Sql`]; other variants are returned unchanged.
     pub fn with_context(mut self, text: impl Into<String>) -> Self {
-        if let DbError::Sql { context, .. } = &mut self {
-            *context = Some(text.into());
+        if let DbError::Sql { extra, .. } = &mut self {
+            extra.get_or_insert_default().context = Some(text.into());
         }
         self
     }
@@ -328,7 +360,7 @@ impl DbError {
     /// The CONTEXT line, if any.
     pub fn context(&self) -> Option<&str> {
         match self {
-            DbError::Sql { context, .. } => context.as_deref(),
+            DbError::Sql { extra: Some(extra), .. } => extra.context.as_deref(),
             _ => None,
         }
     }
@@ -381,7 +413,7 @@ impl DbError {
     /// The DETAIL line, if any.
     pub fn detail(&self) -> Option<&str> {
         match self {
-            DbError::Sql { detail, .. } => detail.as_deref(),
+            DbError::Sql { extra: Some(extra), .. } => extra.detail.as_deref(),
             _ => None,
         }
     }

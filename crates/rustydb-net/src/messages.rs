@@ -52,6 +52,7 @@ pub fn ready_status(status: rustydb_query::TransactionStatus) -> TransactionStat
 pub fn error_info(error: &DbError, severity: &str) -> ErrorInfo {
     let mut info = ErrorInfo::new(severity.to_string(), error.sqlstate().code().to_string(), error.to_string());
     info.detail = error.detail().map(str::to_string);
+    info.hint = error.hint().map(str::to_string);
     info.where_context = error.context().map(str::to_string);
     info
 }

@@ -59,6 +59,12 @@ pub fn bind_copy_from(ctx: &mut ExecContext<'_>, stmt: &ast::Statement) -> Resul
     let table = crate::access::open_table(ctx, &name, LockMode::RowExclusive, WaitPolicy::Block)?
         .ok_or_else(|| DbError::undefined_table(&name))?;
     let columns = crate::binder::target_positions(&table, columns.iter().map(ident_name))?;
+    let mut access = crate::acl::RelationAccess::new(
+        crate::acl::ObjectRef::new(crate::acl::ObjectKind::Table, &table.name),
+        crate::acl::PrivilegeSet::of(&[crate::acl::Privilege::Insert]),
+    );
+    access.inserted = columns.iter().copied().collect();
+    crate::acl::require(ctx, crate::acl::AccessRequest::Relation(access))?;
     let mut defaults = Vec::new();
     for (position, column) in table.schema.columns.iter().enumerate() {
         if !columns.contains(&position) && column.default.is_some() {

@@ -15,6 +15,7 @@
 //! over the group keys, and a reference to a column neither grouped nor aggregated is 42803.
 
 use crate::access;
+use crate::acl::{ObjectKind, ObjectRef, Privilege, PrivilegeSet, RelationAccess};
 use crate::bind_aggregate;
 use crate::bind_expr::{self, boolean, cast, coerce_unknown, ident_name};
 use crate::catalog::TableDef;
@@ -119,6 +120,9 @@ pub struct QueryBinder<'c, 'e> {
     ctes: Vec<Cte>,
     /// The statement's parameters.
     params: Params,
+    /// The owners of the views being expanded, innermost last: the relations a view reads
+    /// are checked against its owner's privileges, as PostgreSQL checks them.
+    check_as: Vec<String>,
 }
 
 /// A WITH query in scope.
@@ -162,6 +166,7 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
             table_mode: LockMode::AccessShare,
             views_expanding: 0,
             ctes: Vec::new(),
+            check_as: Vec::new(),
         }
     }
 
@@ -1210,6 +1215,13 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
                 let item_name = alias.as_ref().map_or_else(|| table.name.clone(), |a| ident_name(&a.name));
                 let stored = table.schema.columns.iter().map(|c| (c.name.clone(), c.data_type)).collect();
                 let mut output = self.add_stored_item(item_name, stored, alias.as_ref())?;
+                // FOR UPDATE / FOR SHARE need UPDATE as well, as in PostgreSQL.
+                let required = if tid { &[Privilege::Select, Privilege::Update][..] } else { &[Privilege::Select] };
+                let mut request =
+                    RelationAccess::new(ObjectRef::new(ObjectKind::Table, &table.name), PrivilegeSet::of(required));
+                request.column_ids = output.clone();
+                request.check_as = self.check_as.last().cloned();
+                crate::acl::note_relation(self.ctx()?, request);
                 if tid {
                     output.push(self.new_column("ctid".into(), DataType::Int8));
                 }
@@ -1289,8 +1301,19 @@ impl QueryBinder<'_, '_> {
         let [ast::Statement::Query(q)] = statements.as_slice() else {
             return Err(DbError::Corruption(format!("view {name} stores something other than a query")));
         };
+        let object = ObjectRef::new(ObjectKind::View, name);
+        let mut request = RelationAccess::new(object.clone(), PrivilegeSet::of(&[Privilege::Select]));
+        request.check_as = self.check_as.last().cloned();
+        let ctx = self.ctx()?;
+        crate::acl::note_relation(ctx, request);
+        let owner = match ctx.engine.access_control() {
+            Some(_) => crate::acl::load(ctx)?.owner(&object).to_string(),
+            None => String::new(),
+        };
         self.views_expanding += 1;
+        self.check_as.push(owner);
         let bound = self.query(q);
+        self.check_as.pop();
         self.views_expanding -= 1;
         let bound = bound?;
         let item_name = alias.map_or_else(|| name.to_string(), |a| ident_name(&a.name));

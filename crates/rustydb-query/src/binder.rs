@@ -4,6 +4,7 @@
 //! half-executed.
 
 use crate::access;
+use crate::acl::{AccessRequest, ObjectKind, ObjectRef, Privilege, PrivilegeSet, RelationAccess};
 use crate::bind_expr::{self, boolean, cast, convert_type, ident_name};
 use crate::bind_query::QueryBinder;
 use crate::catalog::{IndexMethod, TableDef};
@@ -193,6 +194,8 @@ pub fn bind(ctx: &mut ExecContext<'_>, stmt: &ast::Statement) -> Result<Statemen
         ast::Statement::AlterRole { name, operation } => {
             Ok(Statement::Role(crate::roles::bind_alter(name, operation)?))
         }
+        ast::Statement::Grant(g) => Ok(Statement::Grant(crate::grant::bind_grant(g)?)),
+        ast::Statement::Revoke(r) => Ok(Statement::Grant(crate::grant::bind_revoke(r)?)),
         ast::Statement::Drop { object_type: ast::ObjectType::Role, if_exists, names, .. } => {
             Ok(Statement::Role(crate::roles::bind_drop(names, *if_exists)?))
         }
@@ -220,6 +223,9 @@ pub fn bind(ctx: &mut ExecContext<'_>, stmt: &ast::Statement) -> Result<Statemen
 fn bind_alter_table(ctx: &mut ExecContext<'_>, alter: &ast::AlterTable) -> Result<Statement> {
     if alter.only || alter.if_exists {
         return Err(DbError::unsupported("ALTER TABLE ONLY and IF EXISTS"));
+    }
+    if let [ast::AlterTableOperation::OwnerTo { new_owner }] = alter.operations.as_slice() {
+        return Ok(Statement::Grant(crate::grant::bind_owner(&alter.name, new_owner)?));
     }
     if let [ast::AlterTableOperation::AlterColumn { column_name, op }] = alter.operations.as_slice() {
         let default = match op {
@@ -351,9 +357,11 @@ fn lookup_table(ctx: &mut ExecContext<'_>, name: &ast::ObjectName, mode: LockMod
 
 /// Binds, optimizes and resolves a query.
 pub fn bind_select(ctx: &mut ExecContext<'_>, q: &ast::Query) -> Result<QueryPlan> {
+    let first_request = ctx.access_requests.len();
     let mut binder = QueryBinder::new(ctx);
     let bound = binder.query(q)?;
     let names = binder.into_names();
+    crate::acl::note_reads(ctx, first_request, &bound.rel);
     let columns = bound.result_columns();
     let rel = crate::resolve::resolve(crate::optimize::optimize(bound.rel), &names)?;
     Ok(QueryPlan { rel, columns })
@@ -371,7 +379,10 @@ fn bind_create_view(ctx: &mut ExecContext<'_>, create: &ast::CreateView) -> Resu
         return Err(DbError::unsupported("materialized and temporary views"));
     }
     let name = table_name(&create.name)?;
+    // The view's reads are checked when it is used, against its owner's privileges.
+    let first_request = ctx.access_requests.len();
     let plan = bind_select(ctx, &create.query)?;
+    ctx.access_requests.truncate(first_request);
     if create.columns.len() > plan.columns.len() {
         return Err(DbError::syntax("CREATE VIEW specifies more column names than columns"));
     }
@@ -404,10 +415,14 @@ fn from_table(ctx: &mut ExecContext<'_>, from: &ast::TableWithJoins, mode: LockM
 
 /// Binds expressions over one table's row (UPDATE's assignments and WHERE, DELETE's WHERE):
 /// each closure call binds one, and the results come back resolved.
+///
+/// `access` is what the statement needs of the table; the columns the expressions read are
+/// added to it (needing SELECT, as in PostgreSQL) and it is recorded for the privilege check.
 fn over_table<T>(
     ctx: &mut ExecContext<'_>,
     table: &TableDef,
     alias: &str,
+    mut access: RelationAccess,
     work: impl FnOnce(&mut QueryBinder<'_, '_>) -> Result<T>,
     exprs: impl FnOnce(&mut T) -> Vec<&mut Expr>,
 ) -> Result<T> {
@@ -415,7 +430,16 @@ fn over_table<T>(
     let mut out = work(&mut binder)?;
     let names = binder.into_names();
     let layout: Vec<ColumnId> = (0..table.schema.len()).collect();
-    for e in exprs(&mut out) {
+    let exprs = exprs(&mut out);
+    // The binder numbered the table's columns 0..n: ids below n are its positions.
+    for e in &exprs {
+        access.selected.extend(crate::optimize::free_columns(e).into_iter().filter(|id| *id < layout.len()));
+    }
+    if !access.selected.is_empty() {
+        access.required = access.required.union(PrivilegeSet::of(&[Privilege::Select]));
+    }
+    ctx.access_requests.push(AccessRequest::Relation(access));
+    for e in exprs {
         let taken = std::mem::replace(e, Expr::literal(Value::Null));
         *e = crate::resolve::resolve_expr(taken, &layout, &names)?;
     }
@@ -431,6 +455,12 @@ fn bind_insert(ctx: &mut ExecContext<'_>, insert: &ast::Insert) -> Result<Statem
     };
     let table = lookup_table(ctx, name, LockMode::RowExclusive)?;
     let targets = insert_targets(&table, &insert.columns)?;
+    let mut access =
+        RelationAccess::new(ObjectRef::new(ObjectKind::Table, &table.name), PrivilegeSet::of(&[Privilege::Insert]));
+    if insert.source.is_some() {
+        access.inserted = targets.iter().copied().collect();
+    }
+    ctx.access_requests.push(AccessRequest::Relation(access));
     let mut defaults = Defaults::new(&table);
     let Some(source) = &insert.source else {
         // INSERT ... DEFAULT VALUES: every column its default.
@@ -634,10 +664,14 @@ fn bind_update(ctx: &mut ExecContext<'_>, update: &ast::Update) -> Result<Statem
         .iter()
         .map(|(pos, value)| is_default(value).then(|| column_default(ctx, &table.schema.columns[*pos])).transpose())
         .collect::<Result<Vec<_>>>()?;
+    let mut access =
+        RelationAccess::new(ObjectRef::new(ObjectKind::Table, &table.name), PrivilegeSet::of(&[Privilege::Update]));
+    access.updated = targets.iter().map(|(pos, _)| *pos).collect();
     let (assignments, filter) = over_table(
         ctx,
         &table,
         &alias,
+        access,
         |b| {
             let mut assignments = Vec::with_capacity(targets.len());
             for ((pos, value), default) in targets.iter().zip(&defaults) {
@@ -665,10 +699,13 @@ fn bind_delete(ctx: &mut ExecContext<'_>, delete: &ast::Delete) -> Result<Statem
     };
     let [from] = from.as_slice() else { return Err(DbError::unsupported("DELETE from several tables")) };
     let (table, alias) = from_table(ctx, from, LockMode::RowExclusive)?;
+    let access =
+        RelationAccess::new(ObjectRef::new(ObjectKind::Table, &table.name), PrivilegeSet::of(&[Privilege::Delete]));
     let filter = over_table(
         ctx,
         &table,
         &alias,
+        access,
         |b| delete.selection.as_ref().map(|w| boolean(bind_expr::bind(w, b)?, "WHERE")).transpose(),
         |filter| filter.iter_mut().collect(),
     )?;

@@ -12,6 +12,9 @@
 //! | 5 | `rustydb_indexes`   | index_id int4, name text, table_id int4, columns text (comma-separated column positions, each with ` desc` if descending), is_unique bool, method text (`btree`, `hash` or `lsm`) |
 //! | 6 | `rustydb_views`     | name text, definition text, columns text |
 //! | 7 | `rustydb_sequences` | seq_id int4, name text, increment int8, min_value int8, max_value int8, start_value int8, cycle bool, owner_table int4 (0: none), owner_column int4 (positions live in `sequences/<id>`, see `sequence.rs`) |
+//! | 8 | `rustydb_acl`       | kind text, object text, column_position int4 (-1: the whole object), grantee text (empty: PUBLIC), grantor text, privileges text, grant_options text (PostgreSQL's letters, `arwdDxt`...; see `acl.rs`) |
+//! | 9 | `rustydb_members`   | role text, member text, admin_option bool, grantor text (GRANT role TO member) |
+//! | 10 | `rustydb_owners`   | kind text, object text, owner text (no row: the bootstrap superuser owns it) |
 //!
 //! User tables get ids from [`FIRST_USER_TABLE`] up; a table's heap is the file with its id.
 //! Indexes take ids from the same sequence (PostgreSQL's relations share one namespace too);
@@ -225,10 +228,38 @@ enum System {
     Indexes = 5,
     Views = 6,
     Sequences = 7,
+    Acl = 8,
+    Members = 9,
+    Owners = 10,
+}
+
+/// The privilege catalogs (`acl.rs` reads and writes their rows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PrivilegeTable {
+    /// `rustydb_acl`.
+    Acl,
+    /// `rustydb_members`.
+    Members,
+    /// `rustydb_owners`.
+    Owners,
+}
+
+/// The definition of one of the privilege catalogs.
+pub(crate) fn privilege_table(table: PrivilegeTable) -> &'static TableDef {
+    system(match table {
+        PrivilegeTable::Acl => System::Acl,
+        PrivilegeTable::Members => System::Members,
+        PrivilegeTable::Owners => System::Owners,
+    })
+}
+
+/// Notes that the statement changes the catalog (see [`changing`]); for `acl.rs`.
+pub(crate) fn note_change(ctx: &mut ExecContext<'_>) {
+    changing(ctx);
 }
 
 /// The system tables' definitions, built once.
-static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 7]> = std::sync::LazyLock::new(|| {
+static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 10]> = std::sync::LazyLock::new(|| {
     use DataType::*;
     [
         system_table(
@@ -295,6 +326,25 @@ static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 7]> = std::sync::LazyLock::
                 ("owner_column", Int4),
             ],
         ),
+        system_table(
+            System::Acl as u32,
+            "rustydb_acl",
+            &[
+                ("kind", Text),
+                ("object", Text),
+                ("column_position", Int4),
+                ("grantee", Text),
+                ("grantor", Text),
+                ("privileges", Text),
+                ("grant_options", Text),
+            ],
+        ),
+        system_table(
+            System::Members as u32,
+            "rustydb_members",
+            &[("role", Text), ("member", Text), ("admin_option", Bool), ("grantor", Text)],
+        ),
+        system_table(System::Owners as u32, "rustydb_owners", &[("kind", Text), ("object", Text), ("owner", Text)]),
     ]
 });
 

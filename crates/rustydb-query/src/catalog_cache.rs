@@ -27,6 +27,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub struct CatalogCache {
     generation: AtomicU64,
     tables: RwLock<HashMap<String, (u64, Arc<TableDef>)>>,
+    /// Roles, owners, ACLs and memberships (see `acl.rs`), with the generation read.
+    security: RwLock<Option<(u64, Arc<crate::acl::SecurityCatalog>)>>,
 }
 
 impl CatalogCache {
@@ -53,6 +55,20 @@ impl CatalogCache {
             tables.retain(|_, (g, _)| *g == generation);
         }
         tables.insert(table.name.clone(), (generation, table));
+    }
+
+    /// The cached security catalog, if it is still valid.
+    pub fn security(&self) -> Option<Arc<crate::acl::SecurityCatalog>> {
+        let generation = self.generation();
+        self.security.read().as_ref().filter(|(g, _)| *g == generation).map(|(_, c)| c.clone())
+    }
+
+    /// Records the security catalog as read at `generation`.
+    pub fn insert_security(&self, generation: u64, catalog: Arc<crate::acl::SecurityCatalog>) {
+        let mut security = self.security.write();
+        if generation == self.generation() {
+            *security = Some((generation, catalog));
+        }
     }
 
     /// Catalog changes committed: every entry is stale.

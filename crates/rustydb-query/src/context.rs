@@ -40,6 +40,12 @@ pub struct ExecContext<'a> {
     pub sequences: std::sync::Arc<parking_lot::Mutex<crate::sequence::SessionSequences>>,
     /// The sequences this statement's `nextval` calls have named, looked up once each.
     pub sequence_defs: std::collections::HashMap<String, crate::catalog::SequenceDef>,
+    /// What the statement being bound needs of the objects it names (checked before it runs;
+    /// see `acl.rs`).
+    pub access_requests: Vec<crate::acl::AccessRequest>,
+    /// The sequence functions (sequence id, function) whose privileges this statement has
+    /// checked.
+    pub sequence_checks: std::collections::HashSet<(u32, u8)>,
 }
 
 impl<'a> ExecContext<'a> {
@@ -68,6 +74,8 @@ impl<'a> ExecContext<'a> {
             interrupt: Default::default(),
             sequences: Default::default(),
             sequence_defs: Default::default(),
+            access_requests: Vec::new(),
+            sequence_checks: Default::default(),
         }
     }
 

@@ -48,6 +48,8 @@ pub struct EngineOptions {
     pub password_encoder: Option<Arc<dyn crate::roles::PasswordEncoder>>,
     /// The server's `log_min_duration_statement` (`None`: no statement is logged for its time).
     pub log_min_duration_statement: Option<Duration>,
+    /// Decides privileges (the security layer's; `None`: nothing is checked).
+    pub access_control: Option<Arc<dyn crate::acl::AccessControl>>,
 }
 
 impl Default for EngineOptions {
@@ -62,6 +64,7 @@ impl Default for EngineOptions {
             autovacuum: Some(AutovacuumOptions::default()),
             password_encoder: None,
             log_min_duration_statement: None,
+            access_control: None,
         }
     }
 }
@@ -127,6 +130,7 @@ pub struct Engine {
     /// Statement figures (`pg_stat_statements`).
     statement_stats: crate::statement_stats::StatementStatsTable,
     log_min_duration_statement: Option<Duration>,
+    access_control: Option<Arc<dyn crate::acl::AccessControl>>,
 }
 
 impl Engine {
@@ -160,6 +164,7 @@ impl Engine {
             backends: Default::default(),
             statement_stats: Default::default(),
             log_min_duration_statement: options.log_min_duration_statement,
+            access_control: options.access_control.clone(),
         });
         engine.tm.untrack_files_below(FileId(catalog::FIRST_USER_TABLE));
         let marker = dir.join(BOOTSTRAP_MARKER);
@@ -458,6 +463,22 @@ impl Engine {
     /// The superuser created on first start.
     pub fn bootstrap_user(&self) -> &str {
         &self.bootstrap_user
+    }
+
+    /// The privilege checker, if one is installed.
+    pub fn access_control(&self) -> Option<&Arc<dyn crate::acl::AccessControl>> {
+        self.access_control.as_ref()
+    }
+
+    /// Runs `work` with the security catalog as last committed (the login path: CONNECT
+    /// privileges, memberships).
+    pub fn with_security_catalog<T>(
+        &self,
+        database: &str,
+        work: impl FnOnce(&crate::acl::SecurityCatalog) -> T,
+    ) -> Result<T> {
+        let catalog = self.with_transaction("", database, crate::acl::load)?;
+        Ok(work(&catalog))
     }
 
     /// Open sessions, for `pg_stat_activity`.

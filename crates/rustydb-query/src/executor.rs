@@ -4,6 +4,7 @@
 //! them, so a statement never sees its own new versions (no Halloween problem).
 
 use crate::access;
+use crate::acl::{self, ObjectKind, ObjectRef};
 use crate::catalog::{self, IndexDef, IndexMethod, TableDef};
 use crate::context::ExecContext;
 use crate::exec;
@@ -55,7 +56,9 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
             })
         }
         Statement::Role(statement) => crate::roles::execute(ctx, statement),
+        Statement::Grant(statement) => crate::grant::execute(ctx, statement),
         Statement::SetDefault { table, position, default } => {
+            acl::require_owner(ctx, ObjectKind::Table, &table.name)?;
             let _ddl = ctx.engine.ddl_lock().lock();
             catalog::set_default(ctx, table, *position, default.as_deref())?;
             Ok(StatementResult::tag("ALTER TABLE"))
@@ -70,6 +73,7 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
             create_table(ctx, &spec, *if_not_exists)
         }
         Statement::CreateSequence { def, if_not_exists } => {
+            acl::require_create_in_schema(ctx)?;
             let _ddl = ctx.engine.ddl_lock().lock();
             if *if_not_exists && catalog::name_in_use(ctx, &def.name)? {
                 let message = format!("relation \"{}\" already exists, skipping", def.name);
@@ -85,6 +89,7 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
         Statement::Truncate { names } => truncate(ctx, names),
         Statement::DropView { names, if_exists } => drop_views(ctx, names, *if_exists),
         Statement::CreateIndex { name, table, columns, descending, unique, method, if_not_exists } => {
+            acl::require_owner(ctx, ObjectKind::Table, &table.name)?;
             let spec = IndexSpec {
                 name: name.as_deref(),
                 table,
@@ -98,7 +103,10 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
         }
         Statement::DropIndex { names, if_exists } => drop_indexes(ctx, names, *if_exists),
         Statement::LockTable { names, mode, nowait } => lock_tables(ctx, names, *mode, *nowait),
-        Statement::AddKey { table, name, columns, primary } => add_key(ctx, table, name.as_deref(), columns, *primary),
+        Statement::AddKey { table, name, columns, primary } => {
+            acl::require_owner(ctx, ObjectKind::Table, &table.name)?;
+            add_key(ctx, table, name.as_deref(), columns, *primary)
+        }
         Statement::Begin { .. }
         | Statement::Commit
         | Statement::Rollback
@@ -134,7 +142,18 @@ fn lock_tables(ctx: &mut ExecContext<'_>, names: &[String], mode: LockMode, nowa
     for name in names {
         match access::open_table(ctx, name, mode, policy)? {
             Some(t) if t.is_system() => return Err(system_catalog(name)),
-            Some(_) => {}
+            Some(_) => {
+                // PostgreSQL's LockTableAclCheck: SELECT for ACCESS SHARE, a write privilege
+                // for ROW EXCLUSIVE, UPDATE, DELETE or TRUNCATE for anything stronger.
+                use acl::Privilege::*;
+                let any_of = match mode {
+                    LockMode::AccessShare => acl::PrivilegeSet::of(&[Select]),
+                    LockMode::RowExclusive => acl::PrivilegeSet::of(&[Insert, Update, Delete, Truncate]),
+                    _ => acl::PrivilegeSet::of(&[Update, Delete, Truncate]),
+                };
+                let object = ObjectRef::new(ObjectKind::Table, name.as_str());
+                acl::require(ctx, acl::AccessRequest::Object { object, any_of })?;
+            }
             None => return Err(DbError::undefined_table(name)),
         }
     }
@@ -263,6 +282,7 @@ struct TableSpec<'a> {
 
 fn create_table(ctx: &mut ExecContext<'_>, spec: &TableSpec<'_>, if_not_exists: bool) -> Result<StatementResult> {
     let TableSpec { name, columns, primary_key, unique, compression, serials } = *spec;
+    acl::require_create_in_schema(ctx)?;
     let table = {
         let _ddl = ctx.engine.ddl_lock().lock();
         // Each SERIAL column's sequence, named as PostgreSQL names it (t_id_seq, t_id_seq1...).
@@ -335,6 +355,7 @@ fn new_table(
         indexes: Vec::new(),
     };
     catalog::create_table(ctx, &table)?;
+    acl::record_owner(ctx, &ObjectRef::new(ObjectKind::Table, name))?;
     access::apply_storage_settings(ctx, &table)?;
     if !table.primary_key.is_empty() {
         ctx.engine.create_primary_index(&table)?;
@@ -365,8 +386,12 @@ fn drop_tables(ctx: &mut ExecContext<'_>, names: &[String], if_exists: bool) -> 
             None => return Err(DbError::sql(SqlState::UndefinedTable, format!("table \"{name}\" does not exist"))),
         }
     }
+    for table in &found {
+        acl::require_owner(ctx, ObjectKind::Table, &table.name)?;
+    }
     for table in found {
         catalog::drop_table(ctx, &table)?;
+        acl::forget(ctx, &ObjectRef::new(ObjectKind::Table, &table.name))?;
         // The sequences of its SERIAL columns go with it.
         for (tid, seq) in catalog::list_sequences(ctx)? {
             if seq.owner.is_some_and(|(t, _)| t == table.id.0) {
@@ -394,6 +419,13 @@ fn truncate(ctx: &mut ExecContext<'_>, names: &[String]) -> Result<StatementResu
         }
     }
     for table in &tables {
+        let access = acl::RelationAccess::new(
+            ObjectRef::new(ObjectKind::Table, &table.name),
+            acl::PrivilegeSet::of(&[acl::Privilege::Truncate]),
+        );
+        acl::require(ctx, acl::AccessRequest::Relation(access))?;
+    }
+    for table in &tables {
         delete(ctx, table, None, &Access::SeqScan)?;
     }
     Ok(StatementResult::tag("TRUNCATE TABLE"))
@@ -407,9 +439,13 @@ fn wrong_kind(name: &str, expected: &str, instead: &str, actual: &str) -> DbErro
 
 fn create_view(ctx: &mut ExecContext<'_>, view: &catalog::ViewDef, or_replace: bool) -> Result<StatementResult> {
     let _ddl = ctx.engine.ddl_lock().lock();
+    let mut replaced = false;
     if let Some((tid, old)) = catalog::find_view(ctx, &view.name)?
         && or_replace
     {
+        // A replacement keeps the view's owner and privileges; only its owner may make one.
+        acl::require_owner(ctx, ObjectKind::View, &view.name)?;
+        replaced = true;
         // PostgreSQL lets a replacement add columns at the end, not change or drop any.
         if old.columns.len() > view.columns.len() {
             return Err(DbError::sql(SqlState::InvalidTableDefinition, "cannot drop columns from view"));
@@ -418,7 +454,13 @@ fn create_view(ctx: &mut ExecContext<'_>, view: &catalog::ViewDef, or_replace: b
     } else if catalog::name_in_use(ctx, &view.name)? {
         return Err(DbError::sql(SqlState::DuplicateTable, format!("relation \"{}\" already exists", view.name)));
     }
+    if !replaced {
+        acl::require_create_in_schema(ctx)?;
+    }
     catalog::create_view(ctx, view)?;
+    if !replaced {
+        acl::record_owner(ctx, &ObjectRef::new(ObjectKind::View, &view.name))?;
+    }
     Ok(StatementResult::tag("CREATE VIEW"))
 }
 
@@ -428,7 +470,10 @@ fn drop_views(ctx: &mut ExecContext<'_>, names: &[String], if_exists: bool) -> R
     let mut found = Vec::new();
     for name in names {
         match catalog::find_view(ctx, name)? {
-            Some((tid, _)) => found.push(tid),
+            Some((tid, _)) => {
+                acl::require_owner(ctx, ObjectKind::View, name)?;
+                found.push((tid, name));
+            }
             None if catalog::find_table(ctx, name)?.is_some() => {
                 return Err(wrong_kind(name, "view", "DROP TABLE", "table"));
             }
@@ -438,8 +483,9 @@ fn drop_views(ctx: &mut ExecContext<'_>, names: &[String], if_exists: bool) -> R
             None => return Err(DbError::sql(SqlState::UndefinedTable, format!("view \"{name}\" does not exist"))),
         }
     }
-    for tid in found {
+    for (tid, name) in found {
         catalog::drop_view(ctx, tid)?;
+        acl::forget(ctx, &ObjectRef::new(ObjectKind::View, name.as_str()))?;
     }
     Ok(result)
 }
@@ -604,7 +650,22 @@ fn drop_indexes(ctx: &mut ExecContext<'_>, names: &[String], if_exists: bool) ->
                     format!("cannot drop index {name} because constraint {name} on table {table} requires it"),
                 ));
             }
-            Some(index) => found.push(index),
+            Some(index) => {
+                // An index belongs to its table's owner (PostgreSQL: "must be owner of index").
+                let table = catalog::find_table_by_id(ctx, index.table)?.map(|t| t.name).unwrap_or_default();
+                let control = ctx.engine.access_control().cloned();
+                if let Some(control) = control {
+                    let catalog = acl::load(ctx)?;
+                    let owner = catalog.owner(&ObjectRef::new(ObjectKind::Table, table.as_str())).to_string();
+                    if !control.has_privileges_of(&catalog, ctx.user, &owner) {
+                        return Err(DbError::sql(
+                            SqlState::InsufficientPrivilege,
+                            format!("must be owner of index {name}"),
+                        ));
+                    }
+                }
+                found.push(index)
+            }
             None if if_exists => {
                 result.notices.push(Notice::plain(format!("index \"{name}\" does not exist, skipping")))
             }

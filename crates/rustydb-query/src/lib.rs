@@ -35,6 +35,8 @@
 #![deny(missing_docs)]
 
 pub mod access;
+pub mod acl;
+pub mod acl_functions;
 mod autovacuum;
 pub mod backends;
 pub mod bind_aggregate;
@@ -52,6 +54,7 @@ pub mod exec;
 pub mod executor;
 pub mod expr;
 pub mod functions;
+pub mod grant;
 pub mod interrupt;
 pub mod optimize;
 pub mod params;

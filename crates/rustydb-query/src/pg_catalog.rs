@@ -467,7 +467,10 @@ fn database_rows(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
 
 /// The catalog functions tools call, bound with their arguments: `Ok(None)` if `name` is not
 /// one of them.
-pub fn bind_function(ctx: Option<&mut ExecContext<'_>>, name: &str, args: &[Expr]) -> Result<Option<Expr>> {
+pub fn bind_function(mut ctx: Option<&mut ExecContext<'_>>, name: &str, args: &[Expr]) -> Result<Option<Expr>> {
+    if let Some(call) = crate::acl_functions::bind(ctx.as_deref_mut(), name, args)? {
+        return Ok(Some(call));
+    }
     Ok(Some(match (name, args) {
         // Every relation is in `public` or `pg_catalog`, both on the search path.
         ("pg_table_is_visible", [_]) => Expr::literal(Value::Bool(true)),

@@ -89,6 +89,8 @@ pub enum Statement {
     Select(QueryPlan),
     /// CREATE / ALTER / DROP ROLE.
     Role(crate::roles::RoleStatement),
+    /// GRANT / REVOKE, ALTER ... OWNER TO.
+    Grant(crate::grant::GrantStatement),
     /// `ALTER TABLE ... ALTER COLUMN ... SET DEFAULT expr | DROP DEFAULT`.
     SetDefault {
         /// The table (locked ACCESS EXCLUSIVE).
@@ -309,6 +311,7 @@ impl Statement {
                 | Statement::DropIndex { .. }
                 | Statement::AddKey { .. }
                 | Statement::Role(_)
+                | Statement::Grant(_)
                 | Statement::SetDefault { .. }
                 | Statement::CreateSequence { .. }
                 | Statement::DropSequence { .. }
@@ -320,6 +323,7 @@ impl Statement {
         match self {
             Statement::Select(_) => "SELECT",
             Statement::Role(r) => r.command_name(),
+            Statement::Grant(g) => g.command_name(),
             Statement::SetDefault { .. } => "ALTER TABLE",
             Statement::CreateSequence { .. } => "CREATE SEQUENCE",
             Statement::DropSequence { .. } => "DROP SEQUENCE",

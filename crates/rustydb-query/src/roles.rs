@@ -330,6 +330,7 @@ fn rename(ctx: &mut ExecContext<'_>, me: &RoleDef, name: &str, to: &str) -> Resu
     role.name = to.to_string();
     catalog::replace_role(ctx, tid, &role)?;
     catalog::rename_database_owner(ctx, name, to)?;
+    crate::acl::rename_role(ctx, name, to)?;
     Ok(StatementResult::tag("ALTER ROLE"))
 }
 
@@ -359,11 +360,7 @@ fn drop(ctx: &mut ExecContext<'_>, me: &RoleDef, names: &[String], if_exists: bo
         if role.superuser && !me.superuser {
             return Err(denied("must be superuser to drop superusers"));
         }
-        let owned: Vec<String> = catalog::list_databases(ctx)?
-            .into_iter()
-            .filter(|(_, owner)| owner == name)
-            .map(|(db, _)| format!("owner of database {db}"))
-            .collect();
+        let owned = crate::acl::role_dependents(ctx, name)?;
         if !owned.is_empty() {
             return Err(DbError::sql(
                 SqlState::DependentObjectsStillExist,
@@ -372,6 +369,7 @@ fn drop(ctx: &mut ExecContext<'_>, me: &RoleDef, names: &[String], if_exists: bo
             .with_detail(owned.join("\n")));
         }
         catalog::drop_role(ctx, tid)?;
+        crate::acl::drop_role_memberships(ctx, name)?;
     }
     Ok(result)
 }

@@ -12,6 +12,7 @@
 //! values up to it from memory. After a crash the sequence resumes after the durable value:
 //! values may be skipped, never repeated. `setval` is made durable at once.
 
+use crate::acl::{ObjectKind, ObjectRef};
 use crate::catalog::{self, SequenceDef};
 use crate::context::ExecContext;
 use crate::result::{Notice, StatementResult};
@@ -242,6 +243,26 @@ fn named(ctx: &mut ExecContext<'_>, name: &Value) -> Result<SequenceDef> {
     Ok(seq)
 }
 
+/// The privilege check of a sequence function, once per statement, sequence and function:
+/// `nextval` takes USAGE or UPDATE, `currval` SELECT or USAGE, `setval` UPDATE.
+fn allowed(ctx: &mut ExecContext<'_>, seq: &SequenceDef, call: SequenceCall) -> Result<()> {
+    use crate::acl::Privilege::*;
+    if ctx.engine.access_control().is_none() || !ctx.sequence_checks.insert((seq.id, call as u8)) {
+        return Ok(());
+    }
+    let any_of = crate::acl::PrivilegeSet::of(match call {
+        SequenceCall::Next => &[Usage, Update],
+        SequenceCall::Current | SequenceCall::Last => &[Select, Usage],
+        SequenceCall::Set => &[Update],
+    });
+    let object = ObjectRef::new(ObjectKind::Sequence, &seq.name);
+    let checked = crate::acl::require(ctx, crate::acl::AccessRequest::Object { object, any_of });
+    if checked.is_err() {
+        ctx.sequence_checks.remove(&(seq.id, call as u8));
+    }
+    checked
+}
+
 /// Runs a sequence function for the statement of `ctx`.
 pub fn call(ctx: &mut ExecContext<'_>, call: SequenceCall, args: &[Value]) -> Result<Value> {
     if args.first().is_some_and(Value::is_null) || args.get(1).is_some_and(Value::is_null) {
@@ -251,6 +272,7 @@ pub fn call(ctx: &mut ExecContext<'_>, call: SequenceCall, args: &[Value]) -> Re
     match call {
         SequenceCall::Next => {
             let seq = named(ctx, &args[0])?;
+            allowed(ctx, &seq, call)?;
             let value = store.nextval(&seq)?;
             let mut mine = ctx.sequences.lock();
             mine.last.insert(seq.id, value);
@@ -259,6 +281,7 @@ pub fn call(ctx: &mut ExecContext<'_>, call: SequenceCall, args: &[Value]) -> Re
         }
         SequenceCall::Current => {
             let seq = named(ctx, &args[0])?;
+            allowed(ctx, &seq, call)?;
             let value = ctx.sequences.lock().last.get(&seq.id).copied();
             value.map(Value::Int8).ok_or_else(|| {
                 DbError::sql(
@@ -269,6 +292,7 @@ pub fn call(ctx: &mut ExecContext<'_>, call: SequenceCall, args: &[Value]) -> Re
         }
         SequenceCall::Set => {
             let seq = named(ctx, &args[0])?;
+            allowed(ctx, &seq, call)?;
             let Value::Int8(value) = args[1] else {
                 return Err(DbError::Internal("setval's value is not a bigint".into()));
             };
@@ -342,12 +366,14 @@ pub fn create(ctx: &mut ExecContext<'_>, seq: &SequenceDef) -> Result<()> {
         return Err(DbError::sql(SqlState::DuplicateTable, format!("relation \"{}\" already exists", seq.name)));
     }
     catalog::create_sequence(ctx, seq)?;
+    crate::acl::record_owner(ctx, &ObjectRef::new(ObjectKind::Sequence, &seq.name))?;
     ctx.engine.sequences().create(seq)
 }
 
 /// Drops a sequence in the context's transaction; its state file goes when the drop commits.
 pub fn drop(ctx: &mut ExecContext<'_>, tid: rustydb_foundation::TupleId, seq: &SequenceDef) -> Result<()> {
     catalog::drop_sequence(ctx, tid)?;
+    crate::acl::forget(ctx, &ObjectRef::new(ObjectKind::Sequence, &seq.name))?;
     let store = ctx.engine.sequences().clone();
     let id = seq.id;
     ctx.txn.on_commit(move || store.remove(id));
@@ -371,6 +397,7 @@ pub fn drop_statement(ctx: &mut ExecContext<'_>, names: &[String], if_exists: bo
         }
     }
     for (tid, seq) in found {
+        crate::acl::require_owner(ctx, ObjectKind::Sequence, &seq.name)?;
         if let Some((table, _)) = seq.owner
             && catalog::find_table_by_id(ctx, rustydb_foundation::TableId(table))?.is_some()
         {

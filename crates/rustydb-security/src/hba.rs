@@ -286,8 +286,8 @@ impl Authenticator {
         }
     }
 
-    /// After authentication: the role exists and may log in, and the database exists.
-    /// 28000 and 3D000 as PostgreSQL sends them.
+    /// After authentication: the role exists and may log in, the database exists, and the role
+    /// may CONNECT to it. 28000, 3D000 and 42501 as PostgreSQL sends them.
     pub fn admit(&self, user: &str, database: &str) -> Result<Principal> {
         let role: RoleDef = self
             .engine
@@ -301,6 +301,11 @@ impl Authenticator {
         }
         if !self.engine.database_exists(database)? {
             return Err(DbError::sql(SqlState::InvalidCatalogName, format!("database \"{database}\" does not exist")));
+        }
+        if !role.superuser {
+            self.engine.with_security_catalog(database, |catalog| {
+                crate::privileges::check_connect(catalog, &role.name, database)
+            })??;
         }
         Ok(Principal {
             user: role.name,

@@ -1,7 +1,8 @@
 //! # rustydb-security — layer 6
 //!
-//! Who may connect, and (as the security issue lands) what they may do: roles, privileges,
-//! row-level security, encryption at rest and the audit log.
+//! Who may connect and what they may do: logins (hba rules, SCRAM), and privileges — the
+//! [`PrivilegeChecker`] the engine asks before every statement (see `privileges.rs` and the
+//! query crate's `acl.rs` for the data it reads).
 //!
 //! ```text
 //!   net: startup(user, database, peer address)
@@ -26,7 +27,21 @@
 #![deny(missing_docs)]
 
 pub mod hba;
+pub mod privileges;
 pub mod scram;
 
 pub use hba::{AddressMatch, AuthMethod, Authenticator, ConnectionType, HbaRule, Principal, ScramCredential};
+pub use privileges::PrivilegeChecker;
 pub use scram::{ScramEncoder, ScramVerifier};
+
+/// Installs the security layer's parts in engine options: the password encoder and the
+/// privilege checker. The server and the embedded API both call it, so every interface gets
+/// the same checks.
+pub fn install(options: &mut rustydb_query::EngineOptions) {
+    if options.password_encoder.is_none() {
+        options.password_encoder = Some(std::sync::Arc::new(ScramEncoder::default()));
+    }
+    if options.access_control.is_none() {
+        options.access_control = Some(std::sync::Arc::new(PrivilegeChecker));
+    }
+}

@@ -35,7 +35,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         Some(reason) => tracing::warn!("{reason}"),
         None => tracing::info!(backend = vfs.name(), "storage I/O backend"),
     }
-    let options = EngineOptions {
+    let mut options = EngineOptions {
         storage: rustydb_storage::StorageOptions { vfs, ..rustydb_storage::StorageOptions::from_config(&config) },
         statement_memory_limit: config.statement_memory_limit_mb.saturating_mul(1 << 20),
         checkpoint_timeout: (config.checkpoint_timeout_s > 0)
@@ -48,12 +48,12 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
             insert_threshold: config.autovacuum_vacuum_insert_threshold,
             insert_scale_factor: config.autovacuum_vacuum_insert_scale_factor,
         }),
-        password_encoder: Some(Arc::new(rustydb_security::ScramEncoder::default())),
         log_min_duration_statement: u64::try_from(config.log_min_duration_statement_ms)
             .ok()
             .map(std::time::Duration::from_millis),
         ..EngineOptions::default()
     };
+    rustydb_security::install(&mut options);
     let data_dir = config.data_dir.clone();
     let engine = tokio::task::spawn_blocking(move || Engine::open(&data_dir, &options))
         .await

@@ -19,6 +19,7 @@ const RECURSION_LIMIT: usize = 200;
 pub const MAX_OPERATOR_CHAIN: usize = 1000;
 
 mod maintenance;
+mod role_grants;
 
 pub use maintenance::{VacuumCommand, VacuumTarget};
 
@@ -120,7 +121,8 @@ fn copy_option_booleans(tokens: &mut [TokenWithSpan]) {
     }
 }
 
-fn parse_tokens(mut tokens: Vec<TokenWithSpan>) -> Result<Vec<ast::Statement>> {
+fn parse_tokens(tokens: Vec<TokenWithSpan>) -> Result<Vec<ast::Statement>> {
+    let mut tokens = role_grants::rewrite(tokens);
     let mut from_create_user = user_as_role(&mut tokens).into_iter();
     sequence_options_in_order(&mut tokens);
     let mut statements = Parser::new(&PostgreSqlDialect {})

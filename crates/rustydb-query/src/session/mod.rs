@@ -547,6 +547,7 @@ impl Session {
             _ => e,
         };
         let bound = binder::bind(&mut ctx, stmt).map_err(timed_out)?;
+        crate::acl::check_statement(&mut ctx)?;
         // As in PostgreSQL, a statement's snapshot follows the locks its parsing took: one
         // that waited for a table reads what the holder committed (under READ COMMITTED, or
         // as the first statement of any transaction).

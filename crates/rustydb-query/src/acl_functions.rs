@@ -1,0 +1,148 @@
+//! The privilege inquiry functions: `has_table_privilege`, `has_sequence_privilege`,
+//! `has_column_privilege`, `has_database_privilege`, `has_schema_privilege` and `pg_has_role`,
+//! each with and without the leading role argument, answered by the engine's access control.
+//!
+//! They are evaluated while binding, so their arguments must be constants (names as text,
+//! the common use); a column reference is refused with 0A000.
+
+use crate::acl::{self, ObjectKind, ObjectRef, Privilege};
+use crate::context::ExecContext;
+use crate::expr::{EvalEnv, Expr};
+use rustydb_foundation::{DbError, Result, SqlState, Value};
+
+/// The functions' names.
+const NAMES: &[&str] = &[
+    "has_table_privilege",
+    "has_sequence_privilege",
+    "has_column_privilege",
+    "has_database_privilege",
+    "has_schema_privilege",
+    "pg_has_role",
+];
+
+/// Binds a privilege function call: `Ok(None)` if `name` is not one.
+pub fn bind(ctx: Option<&mut ExecContext<'_>>, name: &str, args: &[Expr]) -> Result<Option<Expr>> {
+    if !NAMES.contains(&name) {
+        return Ok(None);
+    }
+    let Some(ctx) = ctx else { return Err(DbError::unsupported(format!("{name} here"))) };
+    let mut values = Vec::with_capacity(args.len());
+    for a in args {
+        if !a.is_constant() {
+            return Err(DbError::unsupported(format!("{name} with arguments that are not constants")));
+        }
+        match a.eval(&[], &EvalEnv::new(ctx.user, ctx.database))? {
+            Value::Null => return Ok(Some(Expr::literal(Value::Null))),
+            Value::Text(s) => values.push(s),
+            other => values.push(other.to_string()),
+        }
+    }
+    let column = name == "has_column_privilege";
+    let arity = if column { 3 } else { 2 };
+    let (user, rest) = match values.len() {
+        n if n == arity + 1 => (values[0].clone(), &values[1..]),
+        n if n == arity => (ctx.user.to_string(), &values[..]),
+        _ => return Ok(None),
+    };
+    let catalog = acl::load(ctx)?;
+    if !catalog.roles.contains_key(&user) {
+        return Err(DbError::sql(SqlState::UndefinedObject, format!("role \"{user}\" does not exist")));
+    }
+    let answer = match ctx.engine.access_control().cloned() {
+        None => true,
+        Some(control) if name == "pg_has_role" => {
+            let role = &rest[0];
+            if !catalog.roles.contains_key(role) {
+                return Err(DbError::sql(SqlState::UndefinedObject, format!("role \"{role}\" does not exist")));
+            }
+            match rest[1].trim().to_ascii_uppercase().as_str() {
+                "MEMBER" => control.is_member_of(&catalog, &user, role) || catalog.is_superuser(&user),
+                "USAGE" => control.has_privileges_of(&catalog, &user, role),
+                other => return Err(unrecognized(other)),
+            }
+        }
+        Some(control) => {
+            let object = object(ctx, name, &rest[0])?;
+            let column = if column { Some(column_position(ctx, &object, &rest[1])?) } else { None };
+            let privileges = privileges(rest.last().map_or("", String::as_str))?;
+            let table_level = control.held(&catalog, &user, &object, None);
+            let column_level = column.map(|c| control.held(&catalog, &user, &object, Some(c))).unwrap_or_default();
+            privileges.iter().any(|(p, option)| {
+                let held = if *option {
+                    table_level.grant_options.union(column_level.grant_options)
+                } else {
+                    table_level.privileges.union(column_level.privileges)
+                };
+                held.contains(*p)
+            })
+        }
+    };
+    Ok(Some(Expr::literal(Value::Bool(answer))))
+}
+
+fn unrecognized(p: &str) -> DbError {
+    DbError::sql(SqlState::InvalidParameterValue, format!("unrecognized privilege type: \"{p}\""))
+}
+
+/// A privilege list: `SELECT`, `select, insert`, `UPDATE WITH GRANT OPTION` (any one will do).
+fn privileges(list: &str) -> Result<Vec<(Privilege, bool)>> {
+    let mut out = Vec::new();
+    for part in list.split(',') {
+        let part = part.trim();
+        let upper = part.to_ascii_uppercase();
+        let (word, option) = match upper.strip_suffix(" WITH GRANT OPTION") {
+            Some(w) => (w.trim().to_string(), true),
+            None => (upper.clone(), false),
+        };
+        out.push((Privilege::parse(&word).ok_or_else(|| unrecognized(part))?, option));
+    }
+    Ok(out)
+}
+
+/// The object a function's name argument names; 42P01 (3D000, 3F000) if there is none.
+fn object(ctx: &mut ExecContext<'_>, function: &str, name: &str) -> Result<ObjectRef> {
+    let bare = name.trim_matches('"');
+    let bare = bare.strip_prefix("public.").unwrap_or(bare).to_string();
+    match function {
+        "has_database_privilege" => {
+            if !crate::catalog::database_exists(ctx, &bare)? {
+                return Err(DbError::sql(SqlState::InvalidCatalogName, format!("database \"{bare}\" does not exist")));
+            }
+            Ok(ObjectRef::new(ObjectKind::Database, bare))
+        }
+        "has_schema_privilege" => {
+            if bare != "public" {
+                return Err(DbError::sql(SqlState::InvalidSchemaName, format!("schema \"{bare}\" does not exist")));
+            }
+            Ok(ObjectRef::new(ObjectKind::Schema, bare))
+        }
+        _ => {
+            let kind = if crate::catalog::find_table(ctx, &bare)?.is_some() {
+                ObjectKind::Table
+            } else if crate::catalog::find_view(ctx, &bare)?.is_some() {
+                ObjectKind::View
+            } else if crate::catalog::find_sequence(ctx, &bare)?.is_some() {
+                ObjectKind::Sequence
+            } else {
+                return Err(DbError::undefined_table(&bare));
+            };
+            if function == "has_sequence_privilege" && kind != ObjectKind::Sequence {
+                return Err(DbError::sql(SqlState::WrongObjectType, format!("\"{bare}\" is not a sequence")));
+            }
+            Ok(ObjectRef::new(kind, bare))
+        }
+    }
+}
+
+fn column_position(ctx: &mut ExecContext<'_>, object: &ObjectRef, column: &str) -> Result<usize> {
+    let names: Vec<String> = match crate::catalog::find_table(ctx, &object.name)? {
+        Some(t) => t.schema.columns.iter().map(|c| c.name.clone()).collect(),
+        None => crate::catalog::find_view(ctx, &object.name)?.map(|(_, v)| v.columns).unwrap_or_default(),
+    };
+    names.iter().position(|c| c == column).ok_or_else(|| {
+        DbError::sql(
+            SqlState::UndefinedColumn,
+            format!("column \"{column}\" of relation \"{}\" does not exist", object.name),
+        )
+    })
+}

@@ -1,0 +1,212 @@
+//! Privileges over the wire, as PostgreSQL 15 has them: two login roles and a group role, each
+//! privilege granted, used, revoked and denied with 42501; inherited through a role (and not
+//! through a NOINHERIT member); column privileges; sequences; views read with their owner's
+//! privileges; CREATE on `public`; ownership; grant options and CASCADE; CONNECT; prepared
+//! statements checked again at execution; the same checks in the embedded API; and grants that
+//! survive a restart.
+
+#![allow(clippy::unwrap_used)] // Tests assert by unwrapping; a panic is the failure report.
+
+use rustydb_tests::{TestServer, sqlstate};
+use tokio_postgres::Client;
+use tokio_postgres::error::SqlState;
+
+async fn ok(client: &Client, sql: &str) {
+    if let Err(e) = client.simple_query(sql).await {
+        panic!("{sql}: {e:?}");
+    }
+}
+
+async fn denied(client: &Client, sql: &str) {
+    assert_eq!(sqlstate(client, sql).await, SqlState::INSUFFICIENT_PRIVILEGE, "{sql}");
+}
+
+async fn setup(server: &TestServer) -> (Client, Client, Client) {
+    let admin = server.connect().await;
+    ok(
+        &admin,
+        "CREATE ROLE alice LOGIN; CREATE ROLE bob LOGIN NOINHERIT; CREATE ROLE staff;
+         CREATE TABLE t (id int PRIMARY KEY, a int, b text);
+         INSERT INTO t VALUES (1, 10, 'one'), (2, 20, 'two');",
+    )
+    .await;
+    let alice = server.connect_as("alice", "rustydb").await.unwrap();
+    let bob = server.connect_as("bob", "rustydb").await.unwrap();
+    (admin, alice, bob)
+}
+
+/// Each table privilege: denied, granted (to the user, then through a role), revoked.
+#[tokio::test]
+async fn each_table_privilege_is_granted_inherited_and_revoked() {
+    let server = TestServer::start();
+    let (admin, alice, bob) = setup(&server).await;
+    let uses = [
+        ("SELECT", "SELECT count(*) FROM t"),
+        ("INSERT", "INSERT INTO t (id) VALUES (100)"),
+        ("UPDATE", "UPDATE t SET b = 'x' WHERE false"),
+        ("DELETE", "DELETE FROM t WHERE false"),
+        ("TRUNCATE", "TRUNCATE t"),
+    ];
+    for (privilege, sql) in uses {
+        // Every use needs its own privilege, nothing else will do.
+        denied(&alice, sql).await;
+        ok(&admin, &format!("GRANT {privilege} ON t TO alice")).await;
+        ok(&alice, &format!("BEGIN; {sql}; ROLLBACK")).await;
+        ok(&admin, &format!("REVOKE {privilege} ON t FROM alice")).await;
+        denied(&alice, sql).await;
+        // Through a role: alice (INHERIT) uses it, bob (NOINHERIT) does not.
+        ok(&admin, &format!("GRANT {privilege} ON t TO staff")).await;
+        ok(&admin, "GRANT staff TO alice, bob").await;
+        ok(&alice, &format!("BEGIN; {sql}; ROLLBACK")).await;
+        denied(&bob, sql).await;
+        ok(&admin, "REVOKE staff FROM alice, bob").await;
+        denied(&alice, sql).await;
+        ok(&admin, &format!("REVOKE {privilege} ON t FROM staff")).await;
+    }
+    // UPDATE with a WHERE that reads columns also needs SELECT, as in PostgreSQL.
+    ok(&admin, "GRANT UPDATE ON t TO alice").await;
+    ok(&alice, "UPDATE t SET b = 'x' WHERE false").await;
+    denied(&alice, "UPDATE t SET b = 'x' WHERE id = 1").await;
+    ok(&admin, "GRANT SELECT ON t TO alice").await;
+    ok(&alice, "UPDATE t SET b = 'x' WHERE id = 1").await;
+    // PUBLIC covers everyone.
+    denied(&bob, "SELECT * FROM t").await;
+    ok(&admin, "GRANT SELECT ON t TO PUBLIC").await;
+    ok(&bob, "SELECT * FROM t").await;
+    // has_table_privilege answers as the checks do.
+    let row = admin
+        .query_one("SELECT has_table_privilege('alice', 't', 'UPDATE'), has_table_privilege('bob', 't', 'DELETE')", &[])
+        .await
+        .unwrap();
+    assert!(row.get::<_, bool>(0));
+    assert!(!row.get::<_, bool>(1));
+    // Errors say what PostgreSQL says.
+    let err = alice.simple_query("DELETE FROM t").await.unwrap_err();
+    assert_eq!(err.as_db_error().unwrap().message(), "permission denied for table t");
+}
+
+#[tokio::test]
+async fn column_privileges_cover_only_their_columns() {
+    let server = TestServer::start();
+    let (admin, alice, _bob) = setup(&server).await;
+    ok(&admin, "GRANT SELECT (id, a) ON t TO alice; GRANT UPDATE (b) ON t TO alice").await;
+    let rows = alice.query("SELECT id, a FROM t ORDER BY id", &[]).await.unwrap();
+    assert_eq!(rows.len(), 2);
+    ok(&alice, "SELECT count(*) FROM t").await;
+    denied(&alice, "SELECT b FROM t").await;
+    denied(&alice, "SELECT * FROM t").await;
+    denied(&alice, "SELECT id FROM t WHERE b = 'one'").await;
+    ok(&alice, "UPDATE t SET b = 'uno' WHERE id = 1").await;
+    denied(&alice, "UPDATE t SET a = 0 WHERE id = 1").await;
+    // A table-level REVOKE takes the column grants too.
+    ok(&admin, "REVOKE SELECT ON t FROM alice").await;
+    denied(&alice, "SELECT id FROM t").await;
+    // Unknown columns and privileges a column cannot have.
+    assert_eq!(sqlstate(&admin, "GRANT SELECT (nope) ON t TO alice").await, SqlState::UNDEFINED_COLUMN);
+    assert_eq!(sqlstate(&admin, "GRANT USAGE ON t TO alice").await, SqlState::INVALID_GRANT_OPERATION);
+}
+
+#[tokio::test]
+async fn sequences_views_and_the_public_schema() {
+    let server = TestServer::start();
+    let (admin, alice, bob) = setup(&server).await;
+    // Sequences: USAGE for nextval, SELECT for currval, UPDATE for setval.
+    ok(&admin, "CREATE SEQUENCE s").await;
+    denied(&alice, "SELECT nextval('s')").await;
+    ok(&admin, "GRANT USAGE ON SEQUENCE s TO alice").await;
+    ok(&alice, "SELECT nextval('s'), currval('s')").await;
+    denied(&alice, "SELECT setval('s', 5)").await;
+    ok(&admin, "GRANT UPDATE ON SEQUENCE s TO alice").await;
+    ok(&alice, "SELECT setval('s', 5)").await;
+    // A view reads its tables with its owner's privileges: alice needs SELECT on the view only.
+    ok(&admin, "CREATE VIEW v AS SELECT id, a FROM t").await;
+    denied(&alice, "SELECT * FROM v").await;
+    ok(&admin, "GRANT SELECT ON v TO alice").await;
+    assert_eq!(alice.query("SELECT * FROM v", &[]).await.unwrap().len(), 2);
+    denied(&alice, "SELECT * FROM t").await;
+    // PostgreSQL 15: only the database owner creates in `public` until CREATE is granted.
+    denied(&alice, "CREATE TABLE mine (x int)").await;
+    ok(&admin, "GRANT CREATE ON SCHEMA public TO alice").await;
+    ok(&alice, "CREATE TABLE mine (x int); INSERT INTO mine VALUES (1)").await;
+    // alice owns it: bob may not read it until she grants, and may not drop it at all.
+    denied(&bob, "SELECT * FROM mine").await;
+    ok(&alice, "GRANT SELECT ON mine TO bob").await;
+    ok(&bob, "SELECT * FROM mine").await;
+    let err = bob.simple_query("DROP TABLE mine").await.unwrap_err();
+    assert_eq!(err.as_db_error().unwrap().message(), "must be owner of table mine");
+    // The owner's view of someone else's table fails at use, as the owner lacks SELECT.
+    ok(&alice, "CREATE VIEW peek AS SELECT b FROM t; GRANT SELECT ON peek TO bob").await;
+    denied(&bob, "SELECT * FROM peek").await;
+    ok(&admin, "GRANT SELECT ON t TO alice").await;
+    ok(&bob, "SELECT * FROM peek").await;
+}
+
+#[tokio::test]
+async fn ownership_grant_options_and_cascade() {
+    let server = TestServer::start();
+    let (admin, alice, bob) = setup(&server).await;
+    // A grant option lets alice pass SELECT on; she cannot pass on what she lacks.
+    ok(&admin, "GRANT SELECT ON t TO alice WITH GRANT OPTION; GRANT INSERT ON t TO alice").await;
+    ok(&alice, "GRANT SELECT ON t TO bob").await;
+    ok(&bob, "SELECT * FROM t").await;
+    let warned = alice.simple_query("GRANT INSERT ON t TO bob").await;
+    assert!(warned.is_ok(), "a grant without the option warns (01007), it does not fail");
+    denied(&bob, "INSERT INTO t (id) VALUES (9)").await;
+    // Taking alice's option back must cascade to bob's grant.
+    assert_eq!(
+        sqlstate(&admin, "REVOKE GRANT OPTION FOR SELECT ON t FROM alice").await,
+        SqlState::DEPENDENT_OBJECTS_STILL_EXIST
+    );
+    ok(&admin, "REVOKE GRANT OPTION FOR SELECT ON t FROM alice CASCADE").await;
+    denied(&bob, "SELECT * FROM t").await;
+    ok(&alice, "SELECT * FROM t").await;
+    // Ownership: only the owner drops or alters; ALTER TABLE OWNER TO hands it over.
+    denied(&alice, "DROP TABLE t").await;
+    denied(&alice, "CREATE INDEX t_a ON t (a)").await;
+    ok(&admin, "ALTER TABLE t OWNER TO alice").await;
+    ok(&alice, "CREATE INDEX t_a ON t (a); DELETE FROM t WHERE id = 2").await;
+    // A role that owns something or holds privileges cannot be dropped.
+    assert_eq!(sqlstate(&admin, "DROP ROLE alice").await, SqlState::DEPENDENT_OBJECTS_STILL_EXIST);
+    // Memberships need the admin option; cycles are refused.
+    ok(&admin, "GRANT staff TO alice WITH ADMIN OPTION").await;
+    ok(&alice, "GRANT staff TO bob").await;
+    denied(&bob, "GRANT staff TO alice").await;
+    assert_eq!(sqlstate(&admin, "GRANT alice TO staff").await, SqlState::INVALID_GRANT_OPERATION);
+    assert_eq!(sqlstate(&admin, "GRANT staff TO nobody").await, SqlState::UNDEFINED_OBJECT);
+    // Renaming a role carries its grants along.
+    ok(&admin, "CREATE ROLE carol LOGIN; GRANT SELECT ON t TO carol; ALTER ROLE carol RENAME TO caroline").await;
+    let caroline = server.connect_as("caroline", "rustydb").await.unwrap();
+    ok(&caroline, "SELECT * FROM t").await;
+}
+
+#[tokio::test]
+async fn connect_prepared_statements_embedded_and_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_in(dir.path());
+    let (admin, alice, _bob) = setup(&server).await;
+    ok(&admin, "GRANT SELECT ON t TO alice").await;
+    // A statement prepared while allowed is checked again when it runs.
+    let prepared = alice.prepare("SELECT a FROM t WHERE id = $1").await.unwrap();
+    assert_eq!(alice.query_one(&prepared, &[&1i32]).await.unwrap().get::<_, i32>(0), 10);
+    ok(&admin, "REVOKE SELECT ON t FROM alice").await;
+    let err = alice.query_one(&prepared, &[&1i32]).await.unwrap_err();
+    assert_eq!(err.code(), Some(&SqlState::INSUFFICIENT_PRIVILEGE));
+    // CONNECT: PUBLIC has it until revoked.
+    ok(&admin, "REVOKE CONNECT ON DATABASE rustydb FROM PUBLIC").await;
+    let refused = server.connect_as("alice", "rustydb").await.unwrap_err();
+    assert_eq!(refused.code(), Some(&SqlState::INSUFFICIENT_PRIVILEGE));
+    ok(&admin, "GRANT CONNECT ON DATABASE rustydb TO alice; GRANT SELECT (a) ON t TO alice").await;
+    drop(server);
+    // Grants are catalog rows: they survive a restart.
+    let server = TestServer::start_in(dir.path());
+    let alice = server.connect_as("alice", "rustydb").await.unwrap();
+    ok(&alice, "SELECT a FROM t").await;
+    denied(&alice, "SELECT b FROM t").await;
+    drop(server);
+    // The embedded API passes the same checks.
+    let db = rustydb_api::Database::open(dir.path()).unwrap();
+    let mut embedded = db.connect_as("alice", "rustydb").unwrap();
+    assert_eq!(embedded.query("SELECT a FROM t").unwrap().len(), 2);
+    let err = embedded.query("SELECT b FROM t").unwrap_err();
+    assert_eq!(err.sqlstate().code(), "42501");
+}
