@@ -26,7 +26,7 @@ impl Database {
 
     /// Opens with explicit engine options (buffer pool size, bootstrap names).
     pub fn open_with(path: impl AsRef<Path>, mut options: EngineOptions) -> Result<Database> {
-        rustydb_security::install(&mut options);
+        rustydb_security::install(&mut options, &Config::default());
         let engine = Engine::open(path.as_ref(), &options)?;
         // In-process callers are local: the same rules as a loopback client of the server.
         let auth = Authenticator::from_config(engine.clone(), &Config::default())?;
@@ -55,11 +55,12 @@ impl Database {
     /// A connection as `user` to `database`, proving the role's password (checked against its
     /// SCRAM verifier, as a wire login is). 28P01 for a wrong password or an unknown role.
     pub fn connect_with_password(&self, user: &str, password: &str, database: &str) -> Result<Connection> {
-        let credential = self.auth.scram_credential(user)?;
-        if !(credential.verifier.check(password) && credential.genuine) {
-            return Err(Authenticator::password_failed(user));
+        if let Err(refusal) = self.auth.password_login(user, password, database, None) {
+            std::thread::sleep(refusal.pause);
+            return Err(refusal.error);
         }
         let principal = self.auth.admit(user, database)?;
+        self.auth.login_succeeded(&principal.user, &principal.database, None);
         Ok(Connection::new(self.engine.session(&principal.user, &principal.database)))
     }
 

@@ -140,6 +140,26 @@ pub struct Config {
     pub autovacuum_vacuum_insert_threshold: u64,
     /// See `autovacuum_vacuum_insert_threshold`.
     pub autovacuum_vacuum_insert_scale_factor: f64,
+    /// Failed logins in a row after which a role is locked out for `auth_lockout_s` (0: never).
+    pub auth_failure_limit: u32,
+    /// Seconds a locked-out role stays locked; failures older than this are forgotten.
+    pub auth_lockout_s: u64,
+    /// The pause before answering a failed login, in milliseconds, doubling with each
+    /// further failure in a row up to 2 seconds (0: no pause), as `auth_delay` does.
+    pub auth_failure_delay_ms: u64,
+    /// The longest statement text accepted, in bytes (54000 past it).
+    pub max_statement_bytes: usize,
+    /// Passwords shorter than this many characters are refused (22023; 0: no rule).
+    pub password_min_length: usize,
+    /// A new password may not repeat the role's current one or its last N (22023; 0: no rule).
+    pub password_reuse_history: usize,
+    /// Whether the tamper-evident audit log (`audit/audit.log` in the data directory) is kept.
+    pub audit_log: bool,
+    /// What it records: any of `login`, `ddl`, `grant`, `role`, `dml`.
+    pub audit_events: Vec<String>,
+    /// The tables whose DML (INSERT, UPDATE, DELETE, TRUNCATE, COPY) is recorded when
+    /// `audit_events` holds `dml`.
+    pub audit_tables: Vec<String>,
 }
 
 impl Default for Config {
@@ -173,6 +193,15 @@ impl Default for Config {
             autovacuum_vacuum_scale_factor: 0.2,
             autovacuum_vacuum_insert_threshold: 1000,
             autovacuum_vacuum_insert_scale_factor: 0.2,
+            auth_failure_limit: 5,
+            auth_lockout_s: 60,
+            auth_failure_delay_ms: 100,
+            max_statement_bytes: 64 << 20,
+            password_min_length: 0,
+            password_reuse_history: 0,
+            audit_log: false,
+            audit_events: ["login", "ddl", "grant", "role"].map(String::from).to_vec(),
+            audit_tables: Vec::new(),
         }
     }
 }

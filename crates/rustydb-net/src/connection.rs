@@ -234,6 +234,7 @@ impl StartupHandler for Connection {
                 let method = self.shared.auth.method(&user, &database, peer, secure).map_err(|e| fatal(&e))?;
                 let request = match method {
                     AuthMethod::Trust | AuthMethod::Reject => return self.finish_startup(client).await,
+                    _ if let Err(e) = self.shared.auth.login_allowed(&user) => return Err(fatal(&e)),
                     AuthMethod::Password => {
                         *self.auth_state.lock() = AuthState::AwaitingPassword;
                         Authentication::CleartextPassword
@@ -249,12 +250,15 @@ impl StartupHandler for Connection {
                 Ok(())
             }
             PgWireFrontendMessage::PasswordMessageFamily(message) => {
-                let (user, _) = login_names(client)?;
+                let (user, database) = login_names(client)?;
+                let peer = Some(client.socket_addr().ip());
                 let state = std::mem::take(&mut *self.auth_state.lock());
                 match state {
                     AuthState::AwaitingPassword => {
                         let password = auth::password(message).map_err(|e| fatal(&e))?;
-                        self.shared.auth.check_password(&user, &password).map_err(|e| fatal(&e))?;
+                        if let Err(e) = self.shared.auth.check_password(&user, &password) {
+                            return Err(self.refuse(&user, &database, peer, e).await);
+                        }
                         self.finish_startup(client).await
                     }
                     AuthState::AwaitingScramFirst(credential) => {
@@ -269,8 +273,10 @@ impl StartupHandler for Connection {
                         Ok(())
                     }
                     AuthState::AwaitingScramFinal { server, genuine } => {
-                        let server_final =
-                            auth::scram_final(&server, genuine, message, &user).map_err(|e| fatal(&e))?;
+                        let server_final = match auth::scram_final(&server, genuine, message, &user) {
+                            Ok(f) => f,
+                            Err(e) => return Err(self.refuse(&user, &database, peer, e).await),
+                        };
                         let reply = Authentication::SASLFinal(server_final.into_bytes().into());
                         client.feed(PgWireBackendMessage::Authentication(reply)).await?;
                         self.finish_startup(client).await
@@ -342,6 +348,16 @@ fn login_names<C: ClientInfo>(client: &C) -> PgWireResult<(String, String)> {
 }
 
 impl Connection {
+    /// A failed password or SCRAM proof: counted (see the security layer's `lockout.rs`) and
+    /// answered with its FATAL only after the throttle's pause.
+    async fn refuse(&self, user: &str, database: &str, peer: Option<std::net::IpAddr>, error: DbError) -> PgWireError {
+        let refusal = self.shared.auth.login_failed(user, database, peer, error);
+        if !refusal.pause.is_zero() {
+            tokio::time::sleep(refusal.pause).await;
+        }
+        fatal(&refusal.error)
+    }
+
     /// After a passed authentication: admits the role to the database, opens the session and
     /// sends AuthenticationOk, the parameters, BackendKeyData and ReadyForQuery.
     async fn finish_startup<C>(&self, client: &mut C) -> PgWireResult<()>
@@ -354,6 +370,7 @@ impl Connection {
         let application_name = client.metadata().get(METADATA_APPLICATION_NAME).cloned().unwrap_or_default();
         let principal = self.shared.auth.admit(&user, &database).map_err(|e| fatal(&e))?;
         self.count_role(&principal)?;
+        self.shared.auth.login_succeeded(&principal.user, &principal.database, Some(client.socket_addr().ip()));
         tracing::debug!(user = %principal.user, database = %principal.database, peer = %client.socket_addr(), "connection authenticated");
         let mut session = self.shared.engine.session(&principal.user, &principal.database);
         let (pid, secret) = PID_GENERATOR.generate(&*client);

@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | 1 | `rustydb_tables`    | table_id int4, name text, primary_key text (comma-separated column positions), compression text (`lz4`, `zstd` or `none`) |
 //! | 2 | `rustydb_columns`   | table_id int4, position int4, name text, type_oid int4, typmod int4, not_null bool, default_expr text (SQL text; empty: none) |
-//! | 3 | `rustydb_roles`     | name text, superuser bool, can_login bool, create_db bool, create_role bool, inherit bool, connection_limit int4 (-1: none), valid_until timestamptz (infinity: none), password text (a SCRAM-SHA-256 verifier, or empty: none) |
+//! | 3 | `rustydb_roles`     | name text, superuser bool, can_login bool, create_db bool, create_role bool, inherit bool, connection_limit int4 (-1: none), valid_until timestamptz (infinity: none), password text (a SCRAM-SHA-256 verifier, or empty: none), password_outside text (argon2 hash for REST/embedded checks, or empty), password_history text (earlier verifiers, newline-separated) |
 //! | 4 | `rustydb_databases` | name text, owner text |
 //! | 5 | `rustydb_indexes`   | index_id int4, name text, table_id int4, columns text (comma-separated column positions, each with ` desc` if descending), is_unique bool, method text (`btree`, `hash` or `lsm`) |
 //! | 6 | `rustydb_views`     | name text, definition text, columns text |
@@ -169,6 +169,10 @@ pub struct RoleDef {
     pub valid_until: Option<i64>,
     /// Its password as a SCRAM-SHA-256 verifier (never the password itself).
     pub password: Option<String>,
+    /// The same password hashed for checks outside the wire protocol (argon2), if known.
+    pub password_outside: Option<String>,
+    /// Verifiers of its earlier passwords, newest first (for the password reuse rule).
+    pub password_history: Vec<String>,
 }
 
 impl RoleDef {
@@ -184,6 +188,8 @@ impl RoleDef {
             connection_limit: -1,
             valid_until: None,
             password: None,
+            password_outside: None,
+            password_history: Vec::new(),
         }
     }
 }
@@ -202,6 +208,8 @@ impl std::fmt::Debug for RoleDef {
             .field("connection_limit", &self.connection_limit)
             .field("valid_until", &self.valid_until)
             .field("password", &self.password.as_ref().map(|_| "<verifier>"))
+            .field("password_outside", &self.password_outside.as_ref().map(|_| "<hash>"))
+            .field("password_history", &self.password_history.len())
             .finish()
     }
 }
@@ -293,6 +301,9 @@ static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 10]> = std::sync::LazyLock:
                 ("connection_limit", Int4),
                 ("valid_until", TimestampTz),
                 ("password", Text),
+                // Added later: older rows read them as NULL (none).
+                ("password_outside", Text),
+                ("password_history", Text),
             ],
         ),
         system_table(System::Databases as u32, "rustydb_databases", &[("name", Text), ("owner", Text)]),
@@ -868,10 +879,18 @@ fn role_from_row(r: &[Value]) -> Result<RoleDef> {
             Some(Value::Text(p)) if !p.is_empty() => Some(p.clone()),
             _ => None,
         },
+        password_outside: match r.get(9) {
+            Some(Value::Text(p)) if !p.is_empty() => Some(p.clone()),
+            _ => None,
+        },
+        password_history: match r.get(10) {
+            Some(Value::Text(h)) => h.split('\n').filter(|v| !v.is_empty()).map(str::to_string).collect(),
+            _ => Vec::new(),
+        },
     })
 }
 
-fn role_row(role: &RoleDef) -> [Value; 9] {
+fn role_row(role: &RoleDef) -> [Value; 11] {
     [
         Value::Text(role.name.clone()),
         Value::Bool(role.superuser),
@@ -882,6 +901,9 @@ fn role_row(role: &RoleDef) -> [Value; 9] {
         Value::Int4(role.connection_limit),
         Value::TimestampTz(role.valid_until.unwrap_or(i64::MAX)),
         Value::Text(role.password.clone().unwrap_or_default()),
+        Value::Text(role.password_outside.clone().unwrap_or_default()),
+        // Verifiers hold no newline.
+        Value::Text(role.password_history.join("\n")),
     ]
 }
 

@@ -50,6 +50,10 @@ pub struct EngineOptions {
     pub log_min_duration_statement: Option<Duration>,
     /// Decides privileges (the security layer's; `None`: nothing is checked).
     pub access_control: Option<Arc<dyn crate::acl::AccessControl>>,
+    /// Records schema, privilege, role and audited-table statements (`None`: nothing is).
+    pub audit: Option<Arc<dyn crate::audit::StatementAudit>>,
+    /// The longest statement text accepted, in bytes (54000 past it).
+    pub max_statement_bytes: usize,
 }
 
 impl Default for EngineOptions {
@@ -65,6 +69,8 @@ impl Default for EngineOptions {
             password_encoder: None,
             log_min_duration_statement: None,
             access_control: None,
+            audit: None,
+            max_statement_bytes: 64 << 20,
         }
     }
 }
@@ -131,6 +137,8 @@ pub struct Engine {
     statement_stats: crate::statement_stats::StatementStatsTable,
     log_min_duration_statement: Option<Duration>,
     access_control: Option<Arc<dyn crate::acl::AccessControl>>,
+    audit: Option<Arc<dyn crate::audit::StatementAudit>>,
+    max_statement_bytes: usize,
 }
 
 impl Engine {
@@ -165,6 +173,8 @@ impl Engine {
             statement_stats: Default::default(),
             log_min_duration_statement: options.log_min_duration_statement,
             access_control: options.access_control.clone(),
+            audit: options.audit.clone(),
+            max_statement_bytes: options.max_statement_bytes,
         });
         engine.tm.untrack_files_below(FileId(catalog::FIRST_USER_TABLE));
         let marker = dir.join(BOOTSTRAP_MARKER);
@@ -463,6 +473,16 @@ impl Engine {
     /// The superuser created on first start.
     pub fn bootstrap_user(&self) -> &str {
         &self.bootstrap_user
+    }
+
+    /// The statement audit, if one is installed.
+    pub fn audit(&self) -> Option<&Arc<dyn crate::audit::StatementAudit>> {
+        self.audit.as_ref()
+    }
+
+    /// The longest statement text accepted, in bytes.
+    pub fn max_statement_bytes(&self) -> usize {
+        self.max_statement_bytes
     }
 
     /// The privilege checker, if one is installed.

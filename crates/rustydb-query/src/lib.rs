@@ -37,6 +37,7 @@
 pub mod access;
 pub mod acl;
 pub mod acl_functions;
+pub mod audit;
 mod autovacuum;
 pub mod backends;
 pub mod bind_aggregate;

@@ -18,8 +18,25 @@ use sqlparser::ast;
 /// Turns a password given in SQL into what the catalog keeps. Implemented by the security
 /// layer; an already-encoded SCRAM verifier is kept as it is, as PostgreSQL does.
 pub trait PasswordEncoder: Send + Sync + std::fmt::Debug {
-    /// The verifier to store for `password` of role `role`.
+    /// The verifier to store for `password` of role `role` (an error if the password policy
+    /// refuses the password).
     fn encode(&self, role: &str, password: &str) -> Result<String>;
+
+    /// A second hash kept for checks outside the wire protocol (REST, embedded), where no
+    /// SCRAM exchange is needed and a memory-hard hash serves better; `None`: none.
+    fn outside_hash(&self, _password: &str) -> Result<Option<String>> {
+        Ok(None)
+    }
+
+    /// How many earlier passwords a new one may not repeat (0: no rule).
+    fn reuse_window(&self) -> usize {
+        0
+    }
+
+    /// Whether `password` is the one the stored verifier `stored` was made from.
+    fn matches(&self, _stored: &str, _password: &str) -> bool {
+        false
+    }
 }
 
 /// What a role statement sets; `None` leaves an attribute as it is (or at its default).
@@ -77,6 +94,36 @@ pub enum RoleStatement {
 }
 
 impl RoleStatement {
+    /// What the statement does, for the audit log: names and attributes, never a password
+    /// (only that one was set or removed).
+    pub fn audit_text(&self) -> String {
+        let options = |o: &RoleOptions| {
+            let mut parts = Vec::new();
+            let flag = |v: Option<bool>, yes: &str, no: &str| v.map(|b| if b { yes } else { no }.to_string());
+            parts.extend(flag(o.superuser, "SUPERUSER", "NOSUPERUSER"));
+            parts.extend(flag(o.login, "LOGIN", "NOLOGIN"));
+            parts.extend(flag(o.create_db, "CREATEDB", "NOCREATEDB"));
+            parts.extend(flag(o.create_role, "CREATEROLE", "NOCREATEROLE"));
+            parts.extend(flag(o.inherit, "INHERIT", "NOINHERIT"));
+            parts.extend(o.connection_limit.map(|n| format!("CONNECTION LIMIT {n}")));
+            parts.extend(o.valid_until.map(|_| "VALID UNTIL".to_string()));
+            parts.extend(
+                o.password.as_ref().map(|p| if p.is_some() { "PASSWORD (set)" } else { "PASSWORD NULL" }.to_string()),
+            );
+            parts.join(" ")
+        };
+        match self {
+            RoleStatement::Create { name, options: o } => {
+                format!("CREATE ROLE {name} {}", options(o)).trim_end().to_string()
+            }
+            RoleStatement::Alter { name, options: o } => {
+                format!("ALTER ROLE {name} {}", options(o)).trim_end().to_string()
+            }
+            RoleStatement::Rename { name, to } => format!("ALTER ROLE {name} RENAME TO {to}"),
+            RoleStatement::Drop { names, .. } => format!("DROP ROLE {}", names.join(", ")),
+        }
+    }
+
     /// The command tag.
     pub fn command_name(&self) -> &'static str {
         match self {
@@ -249,16 +296,39 @@ fn apply(ctx: &ExecContext<'_>, role: &mut RoleDef, options: &RoleOptions) -> Re
     }
     match &options.password {
         None => {}
-        Some(None) => role.password = None,
+        Some(None) => {
+            role.password = None;
+            role.password_outside = None;
+        }
         Some(Some(p)) if p.is_empty() => {
             notice = Some(Notice::plain("empty string is not a valid password, clearing password"));
             role.password = None;
+            role.password_outside = None;
         }
         Some(Some(p)) => {
             let encoder = ctx.engine.password_encoder().ok_or_else(|| {
                 DbError::unsupported("passwords: this engine was opened without the security layer's password encoder")
             })?;
-            role.password = Some(encoder.encode(&role.name, p)?);
+            // The password policy's reuse rule: not the current password, nor one of the
+            // last `reuse_window` before it.
+            let window = encoder.reuse_window();
+            if window > 0
+                && role.password.iter().chain(&role.password_history).take(window).any(|v| encoder.matches(v, p))
+            {
+                return Err(DbError::sql(
+                    SqlState::InvalidParameterValue,
+                    format!("password must not match any of the role's last {window} passwords"),
+                ));
+            }
+            let verifier = encoder.encode(&role.name, p)?;
+            if let Some(old) = role.password.take()
+                && window > 0
+            {
+                role.password_history.insert(0, old);
+                role.password_history.truncate(window);
+            }
+            role.password = Some(verifier);
+            role.password_outside = encoder.outside_hash(p)?;
         }
     }
     Ok(notice)

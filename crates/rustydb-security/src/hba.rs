@@ -199,12 +199,102 @@ pub struct ScramCredential {
 pub struct Authenticator {
     engine: Arc<Engine>,
     rules: Vec<HbaRule>,
+    throttle: crate::lockout::LoginThrottle,
+    audit: Option<Arc<crate::audit::AuditLog>>,
+}
+
+/// A refused password login: the error to send, after the pause (see `lockout.rs`).
+#[derive(Debug)]
+pub struct Refusal {
+    /// 28P01 (wrong password), or 28000 (locked out).
+    pub error: DbError,
+    /// How long to wait before sending it.
+    pub pause: std::time::Duration,
+}
+
+impl From<Refusal> for DbError {
+    fn from(r: Refusal) -> DbError {
+        r.error
+    }
 }
 
 impl Authenticator {
-    /// An authenticator with explicit rules.
+    /// An authenticator with explicit rules and the default throttle.
     pub fn new(engine: Arc<Engine>, rules: Vec<HbaRule>) -> Self {
-        Authenticator { engine, rules }
+        Self::with_throttle(engine, rules, &Config::default())
+    }
+
+    fn with_throttle(engine: Arc<Engine>, rules: Vec<HbaRule>, config: &Config) -> Self {
+        let throttle = crate::lockout::LoginThrottle::new(
+            config.auth_failure_limit,
+            std::time::Duration::from_secs(config.auth_lockout_s),
+            std::time::Duration::from_millis(config.auth_failure_delay_ms),
+        );
+        Authenticator { engine, rules, throttle, audit: None }
+    }
+
+    /// Records logins and failed logins in `audit` from now on.
+    pub fn with_audit(mut self, audit: Option<Arc<crate::audit::AuditLog>>) -> Self {
+        self.audit = audit;
+        self
+    }
+
+    /// 28000 if `user` is locked out after repeated failed logins (checked before any
+    /// password exchange starts).
+    pub fn login_allowed(&self, user: &str) -> Result<()> {
+        self.throttle.check(user)
+    }
+
+    /// Counts a failed password login (recorded in the audit log) and returns the refusal to
+    /// send after its pause.
+    pub fn login_failed(&self, user: &str, database: &str, peer: Option<IpAddr>, error: DbError) -> Refusal {
+        let (pause, locked) = self.throttle.failed(user);
+        if locked {
+            tracing::warn!(user, "role locked out after repeated failed logins");
+        }
+        if let Some(audit) = &self.audit {
+            audit.login(user, database, peer, false, error.sqlstate().code());
+        }
+        Refusal { error, pause }
+    }
+
+    /// A successful login (after a password, or trusted): the failure count is cleared and the
+    /// login recorded in the audit log.
+    pub fn login_succeeded(&self, user: &str, database: &str, peer: Option<IpAddr>) {
+        self.throttle.succeeded(user);
+        if let Some(audit) = &self.audit {
+            audit.login(user, database, peer, true, "00000");
+        }
+    }
+
+    /// A whole password login outside the wire protocol (REST Basic, embedded): locked?,
+    /// the password against the role's verifier, counted either way.
+    pub fn password_login(
+        &self,
+        user: &str,
+        password: &str,
+        database: &str,
+        peer: Option<IpAddr>,
+    ) -> std::result::Result<(), Refusal> {
+        if let Err(e) = self.login_allowed(user) {
+            return Err(Refusal { error: e, pause: std::time::Duration::ZERO });
+        }
+        let role = self.live_role(user).map_err(|e| Refusal { error: e, pause: std::time::Duration::ZERO })?;
+        // The Argon2 hash where the role has one; its SCRAM verifier otherwise (and a made-up
+        // one for a role that does not exist, so the answer takes as long either way).
+        let passed = match role.as_ref().and_then(|r| r.password_outside.as_deref()) {
+            Some(hash) => crate::argon::check(hash, password),
+            None => {
+                let credential =
+                    self.scram_credential(user).map_err(|e| Refusal { error: e, pause: std::time::Duration::ZERO })?;
+                credential.verifier.check(password) && credential.genuine
+            }
+        };
+        if !passed {
+            return Err(self.login_failed(user, database, peer, Self::password_failed(user)));
+        }
+        self.throttle.succeeded(user);
+        Ok(())
     }
 
     /// The configured `[[hba]]` rules, or when there are none: trust loopback (if
@@ -233,7 +323,7 @@ impl Authenticator {
                 rules.push(HbaRule::parse(entry)?);
             }
         }
-        Ok(Self::new(engine, rules))
+        Ok(Self::with_throttle(engine, rules, config))
     }
 
     /// The method a connection must pass: the first matching rule's. No rule, or `reject`, is
@@ -256,13 +346,18 @@ impl Authenticator {
         DbError::sql(SqlState::InvalidPassword, format!("password authentication failed for user \"{user}\""))
     }
 
-    /// The role's verifier, if it has one that is still valid.
-    fn live_verifier(&self, user: &str) -> Result<Option<ScramVerifier>> {
+    /// The role, if it exists and its password has not expired (VALID UNTIL).
+    fn live_role(&self, user: &str) -> Result<Option<RoleDef>> {
         let Some(role) = self.engine.find_role(user)? else { return Ok(None) };
         if role.valid_until.is_some_and(|until| until < rustydb_foundation::datetime::now()) {
             return Ok(None);
         }
-        Ok(role.password.as_deref().and_then(ScramVerifier::parse))
+        Ok(Some(role))
+    }
+
+    /// The role's verifier, if it has one that is still valid.
+    fn live_verifier(&self, user: &str) -> Result<Option<ScramVerifier>> {
+        Ok(self.live_role(user)?.and_then(|role| role.password.as_deref().and_then(ScramVerifier::parse)))
     }
 
     /// Checks a password sent in clear text (method `password`): 28P01 unless it matches the

@@ -26,20 +26,23 @@
 
 #![deny(missing_docs)]
 
+mod argon;
+pub mod audit;
 pub mod hba;
+pub mod lockout;
 pub mod privileges;
 pub mod scram;
 
-pub use hba::{AddressMatch, AuthMethod, Authenticator, ConnectionType, HbaRule, Principal, ScramCredential};
+pub use hba::{AddressMatch, AuthMethod, Authenticator, ConnectionType, HbaRule, Principal, Refusal, ScramCredential};
 pub use privileges::PrivilegeChecker;
 pub use scram::{ScramEncoder, ScramVerifier};
 
-/// Installs the security layer's parts in engine options: the password encoder and the
-/// privilege checker. The server and the embedded API both call it, so every interface gets
+/// Installs the security layer's parts in engine options: the password encoder (with the
+/// configuration's password policy) and the privilege checker. The server and the embedded API both call it, so every interface gets
 /// the same checks.
-pub fn install(options: &mut rustydb_query::EngineOptions) {
+pub fn install(options: &mut rustydb_query::EngineOptions, config: &rustydb_foundation::Config) {
     if options.password_encoder.is_none() {
-        options.password_encoder = Some(std::sync::Arc::new(ScramEncoder::default()));
+        options.password_encoder = Some(std::sync::Arc::new(ScramEncoder::from_config(config)));
     }
     if options.access_control.is_none() {
         options.access_control = Some(std::sync::Arc::new(PrivilegeChecker));

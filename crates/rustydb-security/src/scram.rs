@@ -119,26 +119,64 @@ impl std::fmt::Display for ScramVerifier {
     }
 }
 
-/// The encoder the engine calls for `PASSWORD '...'` in role statements.
+/// The encoder the engine calls for `PASSWORD '...'` in role statements, with the password
+/// policy of the configuration.
 #[derive(Debug, Clone, Copy)]
 pub struct ScramEncoder {
     /// Iterations for new verifiers.
     pub iterations: u32,
+    /// Shortest password accepted, in characters (0: any).
+    pub min_length: usize,
+    /// Earlier passwords a new one may not repeat (0: no rule).
+    pub reuse_history: usize,
 }
 
 impl Default for ScramEncoder {
     fn default() -> Self {
-        ScramEncoder { iterations: DEFAULT_ITERATIONS }
+        ScramEncoder { iterations: DEFAULT_ITERATIONS, min_length: 0, reuse_history: 0 }
+    }
+}
+
+impl ScramEncoder {
+    /// The encoder with the configuration's password policy.
+    pub fn from_config(config: &rustydb_foundation::Config) -> Self {
+        ScramEncoder {
+            min_length: config.password_min_length,
+            reuse_history: config.password_reuse_history,
+            ..Self::default()
+        }
     }
 }
 
 impl PasswordEncoder for ScramEncoder {
     fn encode(&self, _role: &str, password: &str) -> Result<String> {
-        // A verifier given as the password is stored as it is (how pg_dump restores roles).
+        // A verifier given as the password is stored as it is (how pg_dump restores roles);
+        // the policy cannot see through it.
         if ScramVerifier::parse(password).is_some() {
             return Ok(password.to_string());
         }
+        if password.chars().count() < self.min_length {
+            return Err(DbError::sql(
+                rustydb_foundation::SqlState::InvalidParameterValue,
+                format!("password is too short: it must have at least {} characters", self.min_length),
+            ));
+        }
         Ok(ScramVerifier::new(password, self.iterations)?.to_string())
+    }
+
+    fn outside_hash(&self, password: &str) -> Result<Option<String>> {
+        if ScramVerifier::parse(password).is_some() {
+            return Ok(None);
+        }
+        crate::argon::hash(password).map(Some)
+    }
+
+    fn reuse_window(&self) -> usize {
+        self.reuse_history
+    }
+
+    fn matches(&self, stored: &str, password: &str) -> bool {
+        ScramVerifier::parse(stored).is_some_and(|v| v.check(password))
     }
 }
 

@@ -21,6 +21,32 @@ pub struct Args {
     /// TOML configuration file.
     #[arg(long, env = "RUSTYDB_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// A maintenance command instead of serving.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Maintenance commands.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// The audit log.
+    Audit {
+        /// What to do with it.
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+}
+
+/// What `rustydb-server audit` does.
+#[derive(Debug, clap::Subcommand)]
+pub enum AuditAction {
+    /// Checks the hash chain of the data directory's audit log; exit status 1 if any record
+    /// was changed or removed. Prints the head hash to keep elsewhere.
+    Verify {
+        /// A head hash printed by an earlier verify, which must still be in the chain.
+        #[arg(long, value_name = "HASH")]
+        expect_head: Option<String>,
+    },
 }
 
 impl Args {
@@ -61,7 +87,8 @@ mod tests {
         let config = args.resolve().unwrap();
         assert_eq!(config.listen, "127.0.0.1:7000");
         assert_eq!(config.data_dir, PathBuf::from("/flag"));
-        let defaults = Args { listen: None, http_listen: None, data_dir: None, config: None }.resolve().unwrap();
+        let defaults =
+            Args { listen: None, http_listen: None, data_dir: None, config: None, command: None }.resolve().unwrap();
         assert_eq!(defaults, Config::default());
     }
 }

@@ -24,6 +24,17 @@ use std::future::Future;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
+/// The audit log, if the configuration keeps one.
+fn open_audit(config: &Config) -> Result<Option<Arc<rustydb_security::audit::AuditLog>>> {
+    if !config.audit_log {
+        return Ok(None);
+    }
+    let settings = rustydb_security::audit::AuditSettings::parse(&config.audit_events, &config.audit_tables)?;
+    let log = rustydb_security::audit::AuditLog::open(&config.data_dir, settings)?;
+    tracing::info!(path = %config.data_dir.join("audit/audit.log").display(), "audit log is on");
+    Ok(Some(Arc::new(log)))
+}
+
 /// Opens the data directory and serves the wire protocol until `shutdown` completes.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<()> {
     if config.http_listen.is_some() {
@@ -53,7 +64,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
             .map(std::time::Duration::from_millis),
         ..EngineOptions::default()
     };
-    rustydb_security::install(&mut options);
+    rustydb_security::install(&mut options, &config);
+    let audit = open_audit(&config)?;
+    options.audit = audit.clone().map(|a| a as Arc<dyn rustydb_query::audit::StatementAudit>);
+    options.max_statement_bytes = config.max_statement_bytes;
     let data_dir = config.data_dir.clone();
     let engine = tokio::task::spawn_blocking(move || Engine::open(&data_dir, &options))
         .await
@@ -94,7 +108,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         version = rustydb_foundation::version::RUSTYDB_VERSION,
         "RustyDB is ready to accept connections"
     );
-    let auth = Arc::new(Authenticator::from_config(engine.clone(), &config)?);
+    let auth = Arc::new(Authenticator::from_config(engine.clone(), &config)?.with_audit(audit));
     let tls = if config.ssl {
         let settings = TlsSettings::load(&config.ssl_cert_file, &config.ssl_key_file)?;
         tracing::info!(cert = %config.ssl_cert_file.display(), "TLS is on (SSLRequest answered)");

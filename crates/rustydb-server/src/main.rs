@@ -19,6 +19,19 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    if let Some(rustydb_server::config::Command::Audit { action }) = &args.command {
+        let rustydb_server::config::AuditAction::Verify { expect_head } = action;
+        return match rustydb_security::audit::verify(&config.data_dir, expect_head.as_deref()) {
+            Ok(v) => {
+                println!("audit log intact: {} records, head {}", v.records, v.head);
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => {
+                println!("audit log damaged: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         // Statements recurse per expression level; with 8 MiB they never need a new segment.
         .thread_stack_size(8 << 20)

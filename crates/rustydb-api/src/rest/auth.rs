@@ -161,13 +161,16 @@ pub fn authenticate(
                 AuthMethod::Trust => {}
                 AuthMethod::Reject => return Err(rejected(peer, user, database).into()),
                 AuthMethod::Password | AuthMethod::ScramSha256 => {
-                    let credential = auth.scram_credential(user)?;
-                    if !(credential.verifier.check(password) && credential.genuine) {
-                        return Err(Authenticator::password_failed(user).into());
+                    if let Err(refusal) = auth.password_login(user, password, database, Some(peer)) {
+                        // A blocking handler (see mod.rs): the pause holds this request only.
+                        std::thread::sleep(refusal.pause);
+                        return Err(refusal.error.into());
                     }
                 }
             }
-            Ok(auth.admit(user, database)?)
+            let principal = auth.admit(user, database)?;
+            auth.login_succeeded(&principal.user, &principal.database, Some(peer));
+            Ok(principal)
         }
     }
 }

@@ -253,7 +253,7 @@ impl Session {
             s.fail_block();
             Err(e)
         };
-        let mut statements = match parser::parse_script(sql) {
+        let mut statements = match self.check_length(sql).and_then(|()| parser::parse_script(sql)) {
             Ok(s) => s,
             Err(e) => return failed(self, e),
         };
@@ -348,8 +348,21 @@ impl Session {
         result
     }
 
+    /// 54000 for a statement text longer than the server accepts (`max_statement_bytes`),
+    /// before any work is spent on it.
+    fn check_length(&self, sql: &str) -> Result<()> {
+        let max = self.engine.max_statement_bytes();
+        if sql.len() > max {
+            return Err(DbError::sql(
+                SqlState::ProgramLimitExceeded,
+                format!("statement is too long: {} bytes, the limit is {max}", sql.len()),
+            ));
+        }
+        Ok(())
+    }
+
     fn execute_here(&mut self, sql: &str) -> Vec<Result<StatementResult>> {
-        let statements = match parser::parse_script(sql) {
+        let statements = match self.check_length(sql).and_then(|()| parser::parse_script(sql)) {
             Ok(s) => s,
             Err(e) => {
                 if let State::InBlock { .. } = self.state {
@@ -547,7 +560,39 @@ impl Session {
             _ => e,
         };
         let bound = binder::bind(&mut ctx, stmt).map_err(timed_out)?;
-        crate::acl::check_statement(&mut ctx)?;
+        let audited = self.engine.audit().and_then(|audit| {
+            let (kind, tables) = crate::audit::classify(&bound)?;
+            audit.wants(kind, &tables).then(|| (audit.clone(), kind))
+        });
+        let outcome = self.checked_and_run(&mut ctx, &bound, read_only, first).map_err(timed_out);
+        if let Some((audit, kind)) = audited {
+            let detail = match &bound {
+                Statement::Role(r) => r.audit_text(),
+                _ => stmt.to_string(),
+            };
+            let sqlstate = outcome.as_ref().err().map_or("00000", |e| e.sqlstate().code());
+            let client = self.backend.info.lock().client.map(|a| a.ip());
+            audit.record(&crate::audit::StatementEvent {
+                kind,
+                user: &self.user,
+                database: &self.database,
+                client,
+                detail: &detail,
+                sqlstate,
+            });
+        }
+        outcome
+    }
+
+    /// The privilege check, then the statement.
+    fn checked_and_run(
+        &self,
+        ctx: &mut ExecContext<'_>,
+        bound: &Statement,
+        read_only: bool,
+        first: bool,
+    ) -> Result<StatementResult> {
+        crate::acl::check_statement(ctx)?;
         // As in PostgreSQL, a statement's snapshot follows the locks its parsing took: one
         // that waited for a table reads what the holder committed (under READ COMMITTED, or
         // as the first statement of any transaction).
@@ -560,7 +605,7 @@ impl Session {
                 format!("cannot execute {} in a read-only transaction", bound.command_name()),
             ));
         }
-        executor::execute(&mut ctx, &bound).map_err(timed_out)
+        executor::execute(ctx, bound)
     }
 
     fn control(&mut self, stmt: Statement) -> Result<StatementResult> {
