@@ -368,6 +368,10 @@ pub struct SecurityCatalog {
     pub owners: HashMap<ObjectRef, String>,
     /// Databases and their owners; the first is the bootstrap database.
     pub databases: Vec<(String, String)>,
+    /// Row-level security policies.
+    pub policies: Vec<crate::row_security::Policy>,
+    /// Tables with RLS flags: (enabled, forced).
+    pub rls: HashMap<String, (bool, bool)>,
 }
 
 impl SecurityCatalog {
@@ -496,6 +500,17 @@ pub trait AccessControl: Send + Sync + std::fmt::Debug {
 
     /// True if `user` may grant and revoke membership in `role`.
     fn may_administer(&self, catalog: &SecurityCatalog, user: &str, role: &str) -> bool;
+
+    /// The row-level security filter for `user` on `table` for `command` — its USING clauses,
+    /// or (`with_check`) those rows written must pass — or `None` where RLS does not apply.
+    fn row_filter(
+        &self,
+        catalog: &SecurityCatalog,
+        user: &str,
+        table: &str,
+        command: crate::row_security::PolicyCommand,
+        with_check: bool,
+    ) -> Option<crate::row_security::RowFilter>;
 }
 
 /// The security catalog as the context's transaction sees it: the shared copy of the latest
@@ -538,6 +553,9 @@ fn read(ctx: &mut ExecContext<'_>) -> Result<SecurityCatalog> {
         out.acls.entry(key).or_default().push(item);
     }
     out.databases = catalog::list_databases(ctx)?;
+    let (policies, flags) = crate::row_security::read(ctx)?;
+    out.policies = policies;
+    out.rls = flags.into_iter().map(|(t, e, f)| (t, (e, f))).collect();
     Ok(out)
 }
 
@@ -678,6 +696,9 @@ pub fn forget(ctx: &mut ExecContext<'_>, object: &ObjectRef) -> Result<()> {
     catalog::note_change(ctx);
     delete_rows(ctx, PrivilegeTable::Owners, |row| row_names(row, object))?;
     delete_rows(ctx, PrivilegeTable::Acl, |row| row_names(row, object))?;
+    if object.kind == ObjectKind::Table {
+        crate::row_security::forget_table(ctx, &object.name)?;
+    }
     Ok(())
 }
 

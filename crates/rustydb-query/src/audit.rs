@@ -56,6 +56,7 @@ pub fn classify(statement: &Statement) -> Option<(AuditKind, Vec<String>)> {
         Statement::Truncate { names } => (AuditKind::Dml, names.clone()),
         Statement::Role(_) => (AuditKind::Role, Vec::new()),
         Statement::Grant(_) => (AuditKind::Grant, Vec::new()),
+        Statement::Policy(_) => (AuditKind::Ddl, Vec::new()),
         Statement::CreateTable { .. }
         | Statement::DropTable { .. }
         | Statement::CreateView { .. }

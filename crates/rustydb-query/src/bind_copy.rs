@@ -65,6 +65,12 @@ pub fn bind_copy_from(ctx: &mut ExecContext<'_>, stmt: &ast::Statement) -> Resul
     );
     access.inserted = columns.iter().copied().collect();
     crate::acl::require(ctx, crate::acl::AccessRequest::Relation(access))?;
+    let policies = crate::row_security::PolicyCommand::Insert;
+    if crate::row_security::filter_for(ctx, &table.name, policies, true, None)?.is_some() {
+        return Err(
+            DbError::unsupported("COPY FROM with row-level security").with_hint("Use INSERT statements instead.")
+        );
+    }
     let mut defaults = Vec::new();
     for (position, column) in table.schema.columns.iter().enumerate() {
         if !columns.contains(&position) && column.default.is_some() {

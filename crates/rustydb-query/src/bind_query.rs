@@ -1222,16 +1222,41 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
                 request.column_ids = output.clone();
                 request.check_as = self.check_as.last().cloned();
                 crate::acl::note_relation(self.ctx()?, request);
+                let columns: Vec<(String, ColumnId, DataType)> = table
+                    .schema
+                    .columns
+                    .iter()
+                    .zip(&output)
+                    .map(|(c, id)| (c.name.clone(), *id, c.data_type))
+                    .collect();
                 if tid {
                     output.push(self.new_column("ctid".into(), DataType::Int8));
                 }
-                Ok(Rel::Scan {
+                // Row-level security: the policies' USING, as the session's user (or the
+                // owner of the view being expanded) sees them.
+                let as_user = self.check_as.last().cloned();
+                let policies = crate::row_security::filter_for(
+                    self.ctx()?,
+                    &table.name,
+                    crate::row_security::PolicyCommand::Select,
+                    false,
+                    as_user.as_deref(),
+                )?;
+                let name = table.name.clone();
+                let scan = Rel::Scan {
                     table: Box::new(table),
                     output,
                     filter: None,
                     access: crate::plan::Access::SeqScan,
                     tid,
-                })
+                };
+                match policies {
+                    None => Ok(scan),
+                    Some(filter) => {
+                        let predicate = self.bind_policy(&name, columns, &filter)?;
+                        Ok(Rel::Filter { input: Box::new(scan), predicate })
+                    }
+                }
             }
             ast::TableFactor::Derived { lateral: false, subquery, alias, sample: None } => {
                 let Some(alias) = alias else {
@@ -1281,6 +1306,27 @@ impl QueryBinder<'_, '_> {
             .map(|row| row.into_iter().zip(&types).map(|(value, ty)| Expr::Literal { value, ty: *ty }).collect())
             .collect();
         Ok(Rel::Values { rows, output })
+    }
+
+    /// A row-level security filter over a table's columns (`columns`: name, the scan's id,
+    /// type), bound in a level of its own so only those columns are in scope.
+    fn bind_policy(
+        &mut self,
+        table: &str,
+        columns: Vec<(String, ColumnId, DataType)>,
+        filter: &crate::row_security::RowFilter,
+    ) -> Result<Expr> {
+        let mut level = Level::new();
+        let columns =
+            columns.into_iter().map(|(name, id, ty)| ScopeColumn { name, id, ty, unqualified: true }).collect();
+        level.items.push(ScopeItem { name: table.to_string(), columns });
+        self.levels.push(level);
+        let bound = crate::binder::combine_filter(filter, |sql| {
+            let parsed = crate::parser::parse_expr(sql)?;
+            boolean(bind_expr::bind(&parsed, self)?, "POLICY")
+        });
+        self.levels.pop();
+        bound
     }
 
     /// A view named in FROM: its stored query, bound as a subquery in FROM with the view's

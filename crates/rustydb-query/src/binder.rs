@@ -13,6 +13,7 @@ use crate::expr::Expr;
 use crate::plan::{InsertSource, QueryPlan, Statement};
 use crate::planner::choose_access;
 use crate::rel::ColumnId;
+use crate::row_security::{PolicyCommand, RowFilter};
 use crate::types::CastContext;
 use rustydb_foundation::{Column, DbError, Result, SqlState, Value};
 use rustydb_storage::Compression;
@@ -195,6 +196,9 @@ pub fn bind(ctx: &mut ExecContext<'_>, stmt: &ast::Statement) -> Result<Statemen
             Ok(Statement::Role(crate::roles::bind_alter(name, operation)?))
         }
         ast::Statement::Grant(g) => Ok(Statement::Grant(crate::grant::bind_grant(g)?)),
+        ast::Statement::CreatePolicy(p) => Ok(Statement::Policy(crate::row_security::bind_create(p)?)),
+        ast::Statement::AlterPolicy(p) => Ok(Statement::Policy(crate::row_security::bind_alter(p)?)),
+        ast::Statement::DropPolicy(p) => Ok(Statement::Policy(crate::row_security::bind_drop(p)?)),
         ast::Statement::Revoke(r) => Ok(Statement::Grant(crate::grant::bind_revoke(r)?)),
         ast::Statement::Drop { object_type: ast::ObjectType::Role, if_exists, names, .. } => {
             Ok(Statement::Role(crate::roles::bind_drop(names, *if_exists)?))
@@ -226,6 +230,19 @@ fn bind_alter_table(ctx: &mut ExecContext<'_>, alter: &ast::AlterTable) -> Resul
     }
     if let [ast::AlterTableOperation::OwnerTo { new_owner }] = alter.operations.as_slice() {
         return Ok(Statement::Grant(crate::grant::bind_owner(&alter.name, new_owner)?));
+    }
+    let rls = |op: &ast::AlterTableOperation| match op {
+        ast::AlterTableOperation::EnableRowLevelSecurity => Some((Some(true), None)),
+        ast::AlterTableOperation::DisableRowLevelSecurity => Some((Some(false), None)),
+        ast::AlterTableOperation::ForceRowLevelSecurity => Some((None, Some(true))),
+        ast::AlterTableOperation::NoForceRowLevelSecurity => Some((None, Some(false))),
+        _ => None,
+    };
+    if let [op] = alter.operations.as_slice()
+        && let Some((enabled, forced)) = rls(op)
+    {
+        let table = table_name(&alter.name)?;
+        return Ok(Statement::Policy(crate::row_security::PolicyStatement::Table { table, enabled, forced }));
     }
     if let [ast::AlterTableOperation::AlterColumn { column_name, op }] = alter.operations.as_slice() {
         let default = match op {
@@ -464,9 +481,11 @@ fn bind_insert(ctx: &mut ExecContext<'_>, insert: &ast::Insert) -> Result<Statem
     let mut defaults = Defaults::new(&table);
     let Some(source) = &insert.source else {
         // INSERT ... DEFAULT VALUES: every column its default.
+        let check = row_check(ctx, &table, PolicyCommand::Insert)?;
         return Ok(Statement::Insert {
             source: InsertSource::Values(vec![full_row(ctx, &table, &[], Vec::new(), &mut defaults)?]),
             table,
+            check,
         });
     };
     let source = match source.body.as_ref() {
@@ -505,7 +524,67 @@ fn bind_insert(ctx: &mut ExecContext<'_>, insert: &ast::Insert) -> Result<Statem
             InsertSource::Query(Box::new(query), row)
         }
     };
-    Ok(Statement::Insert { table, source })
+    let check = row_check(ctx, &table, PolicyCommand::Insert)?;
+    Ok(Statement::Insert { table, source, check })
+}
+
+/// Binds one SQL predicate (a policy's) over `table`'s row: resolved to table positions.
+pub(crate) fn bind_row_predicate(ctx: &mut ExecContext<'_>, table: &TableDef, sql: &str) -> Result<Expr> {
+    let parsed = crate::parser::parse_expr(sql)?;
+    let mut binder = QueryBinder::for_table(ctx, table, &table.name);
+    let bound = boolean(bind_expr::bind(&parsed, &mut binder)?, "POLICY")?;
+    let names = binder.into_names();
+    let layout: Vec<ColumnId> = (0..table.schema.len()).collect();
+    crate::resolve::resolve_expr(bound, &layout, &names)
+}
+
+/// A row filter as one predicate: its permissive clauses ORed (FALSE without any), ANDed with
+/// its restrictive ones. `bind` binds one clause.
+pub(crate) fn combine_filter(filter: &RowFilter, mut bind: impl FnMut(&str) -> Result<Expr>) -> Result<Expr> {
+    let mut permissive: Option<Expr> = None;
+    for sql in &filter.permissive {
+        let e = bind(sql)?;
+        permissive = Some(match permissive {
+            None => e,
+            Some(p) => bind_expr::binary(crate::expr::BinaryOp::Or, p, e)?,
+        });
+    }
+    let mut all = permissive.unwrap_or_else(|| Expr::literal(Value::Bool(false)));
+    for sql in &filter.restrictive {
+        all = bind_expr::binary(crate::expr::BinaryOp::And, all, bind(sql)?)?;
+    }
+    Ok(all)
+}
+
+/// Row-level security's check on rows `command` writes to `table`, if RLS applies.
+fn row_check(ctx: &mut ExecContext<'_>, table: &TableDef, command: PolicyCommand) -> Result<Option<Expr>> {
+    match crate::row_security::filter_for(ctx, &table.name, command, true, None)? {
+        None => Ok(None),
+        Some(filter) => combine_filter(&filter, |sql| bind_row_predicate(ctx, table, sql)).map(Some),
+    }
+}
+
+/// `filter` narrowed to the rows `command`'s USING policies let the user change (and, when
+/// the statement reads columns, those its SELECT policies let it see).
+fn row_using(
+    ctx: &mut ExecContext<'_>,
+    table: &TableDef,
+    command: PolicyCommand,
+    filter: Option<Expr>,
+) -> Result<Option<Expr>> {
+    let reads = matches!(ctx.access_requests.last(), Some(AccessRequest::Relation(r)) if !r.selected.is_empty());
+    let mut filter = filter;
+    let commands: &[PolicyCommand] = if reads { &[command, PolicyCommand::Select] } else { &[command] };
+    for &c in commands {
+        if let Some(f) = crate::row_security::filter_for(ctx, &table.name, c, false, None)? {
+            let policy = combine_filter(&f, |sql| bind_row_predicate(ctx, table, sql))?;
+            filter = Some(match filter {
+                None => policy,
+                Some(user) => bind_expr::binary(crate::expr::BinaryOp::And, policy, user)?,
+            });
+        }
+    }
+    Ok(filter)
 }
 
 fn insert_targets(table: &TableDef, columns: &[ast::ObjectName]) -> Result<Vec<usize>> {
@@ -686,8 +765,10 @@ fn bind_update(ctx: &mut ExecContext<'_>, update: &ast::Update) -> Result<Statem
         },
         |(assignments, filter)| assignments.iter_mut().map(|(_, e)| e).chain(filter.iter_mut()).collect(),
     )?;
+    let filter = row_using(ctx, &table, PolicyCommand::Update, filter)?;
+    let check = row_check(ctx, &table, PolicyCommand::Update)?;
     let access = choose_access(&table, filter.as_ref());
-    Ok(Statement::Update { table, assignments, filter, access })
+    Ok(Statement::Update { table, assignments, filter, access, check })
 }
 
 fn bind_delete(ctx: &mut ExecContext<'_>, delete: &ast::Delete) -> Result<Statement> {
@@ -709,6 +790,7 @@ fn bind_delete(ctx: &mut ExecContext<'_>, delete: &ast::Delete) -> Result<Statem
         |b| delete.selection.as_ref().map(|w| boolean(bind_expr::bind(w, b)?, "WHERE")).transpose(),
         |filter| filter.iter_mut().collect(),
     )?;
+    let filter = row_using(ctx, &table, PolicyCommand::Delete, filter)?;
     let access = choose_access(&table, filter.as_ref());
     Ok(Statement::Delete { table, filter, access })
 }

@@ -15,6 +15,8 @@
 //! | 8 | `rustydb_acl`       | kind text, object text, column_position int4 (-1: the whole object), grantee text (empty: PUBLIC), grantor text, privileges text, grant_options text (PostgreSQL's letters, `arwdDxt`...; see `acl.rs`) |
 //! | 9 | `rustydb_members`   | role text, member text, admin_option bool, grantor text (GRANT role TO member) |
 //! | 10 | `rustydb_owners`   | kind text, object text, owner text (no row: the bootstrap superuser owns it) |
+//! | 11 | `rustydb_policies` | table_name text, name text, command text, permissive bool, roles text (comma-separated; empty: PUBLIC), using_expr text, check_expr text (see `row_security.rs`) |
+//! | 12 | `rustydb_row_security` | table_name text, enabled bool, forced bool |
 //!
 //! User tables get ids from [`FIRST_USER_TABLE`] up; a table's heap is the file with its id.
 //! Indexes take ids from the same sequence (PostgreSQL's relations share one namespace too);
@@ -239,6 +241,8 @@ enum System {
     Acl = 8,
     Members = 9,
     Owners = 10,
+    Policies = 11,
+    RowSecurity = 12,
 }
 
 /// The privilege catalogs (`acl.rs` reads and writes their rows).
@@ -250,6 +254,10 @@ pub(crate) enum PrivilegeTable {
     Members,
     /// `rustydb_owners`.
     Owners,
+    /// `rustydb_policies`.
+    Policies,
+    /// `rustydb_row_security`.
+    RowSecurity,
 }
 
 /// The definition of one of the privilege catalogs.
@@ -258,6 +266,8 @@ pub(crate) fn privilege_table(table: PrivilegeTable) -> &'static TableDef {
         PrivilegeTable::Acl => System::Acl,
         PrivilegeTable::Members => System::Members,
         PrivilegeTable::Owners => System::Owners,
+        PrivilegeTable::Policies => System::Policies,
+        PrivilegeTable::RowSecurity => System::RowSecurity,
     })
 }
 
@@ -267,7 +277,7 @@ pub(crate) fn note_change(ctx: &mut ExecContext<'_>) {
 }
 
 /// The system tables' definitions, built once.
-static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 10]> = std::sync::LazyLock::new(|| {
+static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 12]> = std::sync::LazyLock::new(|| {
     use DataType::*;
     [
         system_table(
@@ -356,6 +366,24 @@ static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 10]> = std::sync::LazyLock:
             &[("role", Text), ("member", Text), ("admin_option", Bool), ("grantor", Text)],
         ),
         system_table(System::Owners as u32, "rustydb_owners", &[("kind", Text), ("object", Text), ("owner", Text)]),
+        system_table(
+            System::Policies as u32,
+            "rustydb_policies",
+            &[
+                ("table_name", Text),
+                ("name", Text),
+                ("command", Text),
+                ("permissive", Bool),
+                ("roles", Text),
+                ("using_expr", Text),
+                ("check_expr", Text),
+            ],
+        ),
+        system_table(
+            System::RowSecurity as u32,
+            "rustydb_row_security",
+            &[("table_name", Text), ("enabled", Bool), ("forced", Bool)],
+        ),
     ]
 });
 

@@ -57,15 +57,16 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
         }
         Statement::Role(statement) => crate::roles::execute(ctx, statement),
         Statement::Grant(statement) => crate::grant::execute(ctx, statement),
+        Statement::Policy(statement) => crate::row_security::execute(ctx, statement),
         Statement::SetDefault { table, position, default } => {
             acl::require_owner(ctx, ObjectKind::Table, &table.name)?;
             let _ddl = ctx.engine.ddl_lock().lock();
             catalog::set_default(ctx, table, *position, default.as_deref())?;
             Ok(StatementResult::tag("ALTER TABLE"))
         }
-        Statement::Insert { table, source } => insert(ctx, table, source),
-        Statement::Update { table, assignments, filter, access } => {
-            update(ctx, table, assignments, filter.as_ref(), access)
+        Statement::Insert { table, source, check } => insert(ctx, table, source, check.as_ref()),
+        Statement::Update { table, assignments, filter, access, check } => {
+            update(ctx, table, assignments, filter.as_ref(), access, check.as_ref())
         }
         Statement::Delete { table, filter, access } => delete(ctx, table, filter.as_ref(), access),
         Statement::CreateTable { name, columns, primary_key, unique, compression, if_not_exists, serials } => {
@@ -160,7 +161,22 @@ fn lock_tables(ctx: &mut ExecContext<'_>, names: &[String], mode: LockMode, nowa
     Ok(StatementResult::tag("LOCK TABLE"))
 }
 
-fn insert(ctx: &mut ExecContext<'_>, table: &TableDef, source: &InsertSource) -> Result<StatementResult> {
+/// Row-level security's WITH CHECK on a row about to be written (42501 if it fails).
+fn check_row(ctx: &mut ExecContext<'_>, table: &TableDef, check: Option<&Expr>, row: &[Value]) -> Result<()> {
+    if let Some(check) = check
+        && exec::eval(ctx, check, row)? != Value::Bool(true)
+    {
+        return Err(crate::row_security::violation(&table.name));
+    }
+    Ok(())
+}
+
+fn insert(
+    ctx: &mut ExecContext<'_>,
+    table: &TableDef,
+    source: &InsertSource,
+    check: Option<&Expr>,
+) -> Result<StatementResult> {
     let rows: Vec<Vec<Value>> = match source {
         InsertSource::Values(rows) => exec::with_env(ctx, &[], |env, _| {
             rows.iter().map(|r| r.iter().map(|e| e.eval(&[], env)).collect::<Result<Vec<_>>>()).collect()
@@ -174,6 +190,7 @@ fn insert(ctx: &mut ExecContext<'_>, table: &TableDef, source: &InsertSource) ->
     };
     let mut inserted = 0;
     let done = rows.iter().try_for_each(|row| {
+        check_row(ctx, table, check, row)?;
         access::insert(ctx, table, row)?;
         inserted += 1;
         Ok(())
@@ -207,6 +224,7 @@ fn update(
     assignments: &[(usize, Expr)],
     filter: Option<&Expr>,
     access: &Access,
+    check: Option<&Expr>,
 ) -> Result<StatementResult> {
     let mut count = 0;
     let mut each = |ctx: &mut ExecContext<'_>, tid, old| -> Result<()> {
@@ -215,6 +233,7 @@ fn update(
         for (pos, expr) in assignments {
             new[*pos] = exec::eval(ctx, expr, &old)?;
         }
+        check_row(ctx, table, check, &new)?;
         count += 1;
         let new_tid = access::insert(ctx, table, &new)?;
         access::link_update(ctx, table, tid, new_tid)

@@ -69,6 +69,7 @@ pub mod rel;
 pub mod resolve;
 pub mod result;
 pub mod roles;
+pub mod row_security;
 pub mod sequence;
 pub mod session;
 pub mod settings;

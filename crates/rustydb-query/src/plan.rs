@@ -91,6 +91,8 @@ pub enum Statement {
     Role(crate::roles::RoleStatement),
     /// GRANT / REVOKE, ALTER ... OWNER TO.
     Grant(crate::grant::GrantStatement),
+    /// CREATE / ALTER / DROP POLICY, ALTER TABLE ... ROW LEVEL SECURITY.
+    Policy(crate::row_security::PolicyStatement),
     /// `ALTER TABLE ... ALTER COLUMN ... SET DEFAULT expr | DROP DEFAULT`.
     SetDefault {
         /// The table (locked ACCESS EXCLUSIVE).
@@ -124,6 +126,8 @@ pub enum Statement {
         table: TableDef,
         /// Rows.
         source: InsertSource,
+        /// Row-level security's WITH CHECK over each new row (table positions).
+        check: Option<Expr>,
     },
     /// UPDATE.
     Update {
@@ -135,6 +139,8 @@ pub enum Statement {
         filter: Option<Expr>,
         /// How target rows are found.
         access: Access,
+        /// Row-level security's WITH CHECK over each new row (table positions).
+        check: Option<Expr>,
     },
     /// DELETE.
     Delete {
@@ -312,6 +318,7 @@ impl Statement {
                 | Statement::AddKey { .. }
                 | Statement::Role(_)
                 | Statement::Grant(_)
+                | Statement::Policy(_)
                 | Statement::SetDefault { .. }
                 | Statement::CreateSequence { .. }
                 | Statement::DropSequence { .. }
@@ -324,6 +331,7 @@ impl Statement {
             Statement::Select(_) => "SELECT",
             Statement::Role(r) => r.command_name(),
             Statement::Grant(g) => g.command_name(),
+            Statement::Policy(p) => p.command_name(),
             Statement::SetDefault { .. } => "ALTER TABLE",
             Statement::CreateSequence { .. } => "CREATE SEQUENCE",
             Statement::DropSequence { .. } => "DROP SEQUENCE",

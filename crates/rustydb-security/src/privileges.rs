@@ -14,6 +14,9 @@
 //!   (for a SELECT that reads no column, on any one column).
 //! - **Memberships** are granted by superusers, by CREATEROLE roles (not for superuser roles), and
 //!   by members holding the admin option.
+//! - **Row-level security** applies to a table with RLS enabled, except to superusers and (unless
+//!   the table FORCEs it) its owner: the policies for the command and for roles whose privileges
+//!   the user has give the filter; with none, no row passes.
 //!
 //! Everything is a pure function of the [`SecurityCatalog`] the engine hands in; there is no
 //! state here, so one checker serves every session.
@@ -22,6 +25,7 @@ use rustydb_foundation::{DbError, Result, SqlState};
 use rustydb_query::acl::{
     self, AccessControl, AccessRequest, Held, ObjectKind, ObjectRef, Privilege, PrivilegeSet, SecurityCatalog,
 };
+use rustydb_query::row_security::{PolicyCommand, RowFilter};
 
 /// PostgreSQL's privilege rules over the catalog's ACLs.
 #[derive(Debug, Default, Clone, Copy)]
@@ -158,6 +162,44 @@ impl AccessControl for PrivilegeChecker {
         }
         let mine = Self::member_roles(catalog, user);
         catalog.members.iter().any(|m| m.role == role && m.admin_option && mine.contains(&m.member))
+    }
+
+    fn row_filter(
+        &self,
+        catalog: &SecurityCatalog,
+        user: &str,
+        table: &str,
+        command: PolicyCommand,
+        with_check: bool,
+    ) -> Option<RowFilter> {
+        let (enabled, forced) = catalog.rls.get(table).copied().unwrap_or_default();
+        if !enabled || catalog.is_superuser(user) {
+            return None;
+        }
+        // The owner bypasses its table's policies unless the table FORCEs them.
+        let owner = catalog.owner(&ObjectRef::new(ObjectKind::Table, table));
+        if !forced && self.has_privileges_of(catalog, user, owner) {
+            return None;
+        }
+        let roles = Self::privileged_roles(catalog, user);
+        let mut filter = RowFilter::default();
+        for p in catalog.policies.iter().filter(|p| p.table == table) {
+            if p.command != PolicyCommand::All && p.command != command {
+                continue;
+            }
+            if !p.roles.is_empty() && !p.roles.iter().any(|r| roles.contains(r)) {
+                continue;
+            }
+            // Written rows: WITH CHECK, or USING where the policy has none.
+            let clause = if with_check { p.with_check.as_ref().or(p.using.as_ref()) } else { p.using.as_ref() };
+            let clause = clause.cloned().unwrap_or_else(|| "true".to_string());
+            if p.permissive {
+                filter.permissive.push(clause);
+            } else {
+                filter.restrictive.push(clause);
+            }
+        }
+        Some(filter)
     }
 }
 
