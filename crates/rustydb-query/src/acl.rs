@@ -27,7 +27,7 @@
 //!
 //! Roles are referred to by name everywhere; renaming a role rewrites the three tables.
 
-use crate::catalog::{self, PrivilegeTable, RoleDef};
+use crate::catalog::{self, PrivilegeTable, RoleDef, text};
 use crate::context::ExecContext;
 use rustydb_foundation::{DbError, Result, SqlState, TupleId, Value};
 use std::collections::{BTreeSet, HashMap};
@@ -574,13 +574,6 @@ fn acl_from_row(row: &[Value]) -> Result<(AclKey, AclItem)> {
             grant_options: PrivilegeSet::parse_letters(&text(&row[6])?)?,
         },
     ))
-}
-
-fn text(v: &Value) -> Result<String> {
-    match v {
-        Value::Text(s) => Ok(s.clone()),
-        other => Err(DbError::Corruption(format!("privilege catalog expected text, found {other:?}"))),
-    }
 }
 
 fn kind_tag(kind: ObjectKind) -> Value {

@@ -56,17 +56,8 @@ pub fn classify(statement: &Statement) -> Option<(AuditKind, Vec<String>)> {
         Statement::Truncate { names } => (AuditKind::Dml, names.clone()),
         Statement::Role(_) => (AuditKind::Role, Vec::new()),
         Statement::Grant(_) => (AuditKind::Grant, Vec::new()),
-        Statement::Policy(_) => (AuditKind::Ddl, Vec::new()),
-        Statement::CreateTable { .. }
-        | Statement::DropTable { .. }
-        | Statement::CreateView { .. }
-        | Statement::DropView { .. }
-        | Statement::CreateIndex { .. }
-        | Statement::DropIndex { .. }
-        | Statement::AddKey { .. }
-        | Statement::SetDefault { .. }
-        | Statement::CreateSequence { .. }
-        | Statement::DropSequence { .. } => (AuditKind::Ddl, Vec::new()),
+        // Every other statement that writes changes the schema.
+        s if s.writes() => (AuditKind::Ddl, Vec::new()),
         _ => return None,
     })
 }

@@ -1003,7 +1003,7 @@ fn int(v: &Value) -> Result<i32> {
     }
 }
 
-fn text(v: &Value) -> Result<String> {
+pub(crate) fn text(v: &Value) -> Result<String> {
     match v {
         Value::Text(s) => Ok(s.clone()),
         other => Err(DbError::Corruption(format!("catalog expected text, found {other:?}"))),
