@@ -173,6 +173,25 @@ async fn ownership_grant_options_and_cascade() {
     denied(&bob, "GRANT staff TO alice").await;
     assert_eq!(sqlstate(&admin, "GRANT alice TO staff").await, SqlState::INVALID_GRANT_OPERATION);
     assert_eq!(sqlstate(&admin, "GRANT staff TO nobody").await, SqlState::UNDEFINED_OBJECT);
+    // VACUUM skips (with PostgreSQL's warning) the tables the user does not own.
+    let (client, mut connection) =
+        tokio_postgres::connect(&server.conn_str("bob", "rustydb"), tokio_postgres::NoTls).await.unwrap();
+    let (tx, mut notices) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        use futures::StreamExt;
+        let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
+        while let Some(message) = messages.next().await {
+            if let Ok(tokio_postgres::AsyncMessage::Notice(n)) = message {
+                let _ = tx.send(n.message().to_string());
+            }
+        }
+    });
+    client.simple_query("VACUUM t").await.unwrap();
+    assert_eq!(notices.recv().await.unwrap(), "skipping \"t\" --- only table or database owner can vacuum it");
+    // CHECKPOINT is for superusers, as in PostgreSQL 15.
+    let err = alice.simple_query("CHECKPOINT").await.unwrap_err();
+    assert_eq!(err.code(), Some(&SqlState::INSUFFICIENT_PRIVILEGE));
+    ok(&admin, "CHECKPOINT").await;
     // Renaming a role carries its grants along.
     ok(&admin, "CREATE ROLE carol LOGIN; GRANT SELECT ON t TO carol; ALTER ROLE carol RENAME TO caroline").await;
     let caroline = server.connect_as("caroline", "rustydb").await.unwrap();

@@ -62,6 +62,10 @@ async fn policies_filter_reads_and_check_writes() {
     ok(&admin, "CREATE POLICY account_managers ON accounts TO managers USING (manager = current_user)").await;
     assert_eq!(column(&alice, "SELECT company FROM accounts ORDER BY company").await, ["acme", "initech"]);
     assert!(column(&bob, "SELECT company FROM accounts").await.is_empty(), "bob is not in managers");
+    // The policy is evaluated before the query's own predicate: one that would fail on a
+    // hidden row (bob's) does not run on it, so it cannot reveal the row exists.
+    let probe = "SELECT company FROM accounts WHERE 1 / (CASE WHEN manager = 'bob' THEN 0 ELSE 1 END) = 1";
+    assert_eq!(column(&alice, probe).await.len(), 2);
     // Filters compose with the query's own WHERE, joins and aggregates.
     assert_eq!(column(&alice, "SELECT count(*)::text FROM accounts WHERE company <> 'acme'").await, ["1"]);
     assert_eq!(

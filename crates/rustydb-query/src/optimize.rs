@@ -108,8 +108,13 @@ fn substitute(e: Expr, map: &HashMap<ColumnId, &Expr>) -> Expr {
 fn push_down(rel: Rel, mut preds: Vec<Expr>) -> Rel {
     match rel {
         Rel::Filter { input, predicate } => {
-            split_and(predicate, &mut preds);
-            push_down(*input, preds)
+            // A lower filter's conjuncts come first, so they are evaluated first: row-level
+            // security's filter sits right on its scan, and a query's own predicate must not
+            // see (and fail on, or leak through an error) rows the policies hide.
+            let mut lower = Vec::new();
+            split_and(predicate, &mut lower);
+            lower.append(&mut preds);
+            push_down(*input, lower)
         }
         Rel::Join { kind: JoinKind::Inner, .. } => join_cluster(rel, preds),
         Rel::Join { kind, left, right, condition, .. } => {

@@ -403,7 +403,9 @@ impl Session {
         for stmt in statements {
             let result = match stmt {
                 Parsed::Sql(stmt) => self.run_in(guard.txn(), read_only, true, stmt, &Params::default()),
-                Parsed::Checkpoint => engine.checkpoint().map(|_| StatementResult::tag("CHECKPOINT")),
+                Parsed::Checkpoint => {
+                    self.may_checkpoint().and_then(|()| engine.checkpoint()).map(|_| StatementResult::tag("CHECKPOINT"))
+                }
                 // VACUUM runs transactions of its own: never inside this one.
                 Parsed::Vacuum(_) => Err(cannot_run_in_block("VACUUM")),
             };
@@ -421,11 +423,24 @@ impl Session {
     }
 
     /// `CHECKPOINT`: runs one now, inside a transaction block or not (as in PostgreSQL).
+    /// PostgreSQL 15: CHECKPOINT is for superusers (there is no `pg_checkpoint` role here).
+    fn may_checkpoint(&self) -> Result<()> {
+        if self.engine.access_control().is_none()
+            || self.engine.with_security_catalog(&self.database, |c| c.is_superuser(&self.user))?
+        {
+            return Ok(());
+        }
+        Err(DbError::sql(
+            SqlState::InsufficientPrivilege,
+            "must be superuser or have privileges of pg_checkpoint to do CHECKPOINT",
+        ))
+    }
+
     fn checkpoint(&mut self) -> Result<StatementResult> {
         if let State::Failed { .. } = self.state {
             return Err(in_failed_block());
         }
-        match self.engine.checkpoint() {
+        match self.may_checkpoint().and_then(|()| self.engine.checkpoint()) {
             Ok(_) => Ok(StatementResult::tag("CHECKPOINT")),
             Err(e) => {
                 self.fail_block();
@@ -459,7 +474,17 @@ impl Session {
         let tables = self.in_own_transaction(|ctx| vacuum::targets(ctx, &names))?;
         let busy = if cmd.skip_locked { Busy::Skip } else { Busy::Wait };
         let mut result = StatementResult::tag("VACUUM");
+        let skipped = self.not_vacuumable(&tables)?;
         for table in &tables {
+            if skipped.contains(&table.name) {
+                // PostgreSQL 15's wording: the table's owner or the database's may vacuum it.
+                let who = if table.is_system() { "superuser" } else { "table" };
+                result.notices.push(Notice::warning(
+                    "01000",
+                    format!("skipping \"{}\" --- only {who} or database owner can vacuum it", table.name),
+                ));
+                continue;
+            }
             if cmd.verbose {
                 let name = vacuum::qualified_name(&self.database, table);
                 result.notices.push(Notice::info(format!("vacuuming \"{name}\"")));
@@ -479,6 +504,28 @@ impl Session {
             }
         }
         Ok(result)
+    }
+
+    /// The tables of `tables` the session's user may not vacuum: those it does not own, unless
+    /// it owns the database or is a superuser (only those two vacuum the catalog).
+    fn not_vacuumable(&self, tables: &[crate::catalog::TableDef]) -> Result<Vec<String>> {
+        let Some(control) = self.engine.access_control().cloned() else { return Ok(Vec::new()) };
+        self.engine.with_security_catalog(&self.database, |catalog| {
+            let database = crate::acl::ObjectRef::new(crate::acl::ObjectKind::Database, self.database.as_str());
+            if catalog.is_superuser(&self.user)
+                || control.has_privileges_of(catalog, &self.user, catalog.owner(&database))
+            {
+                return Vec::new();
+            }
+            tables
+                .iter()
+                .filter(|t| {
+                    let table = crate::acl::ObjectRef::new(crate::acl::ObjectKind::Table, t.name.as_str());
+                    t.is_system() || !control.has_privileges_of(catalog, &self.user, catalog.owner(&table))
+                })
+                .map(|t| t.name.clone())
+                .collect()
+        })
     }
 
     /// Runs `work` in a transaction of its own that waits for locks as the session's settings
