@@ -32,6 +32,7 @@ pub mod hba;
 pub mod lockout;
 pub mod privileges;
 pub mod scram;
+pub mod tde;
 
 pub use hba::{AddressMatch, AuthMethod, Authenticator, ConnectionType, HbaRule, Principal, Refusal, ScramCredential};
 pub use privileges::PrivilegeChecker;
