@@ -21,6 +21,13 @@ pub async fn sqlstate(client: &tokio_postgres::Client, sql: &str) -> tokio_postg
     err.code().cloned().unwrap_or_else(|| panic!("{sql}: no SQLSTATE in {err}"))
 }
 
+/// Runs `sql` (simple protocol), failing the test with the error if it fails.
+pub async fn ok(client: &tokio_postgres::Client, sql: &str) {
+    if let Err(e) = client.simple_query(sql).await {
+        panic!("{sql}: {e:?}");
+    }
+}
+
 /// The server binary, built (once per test process) by cargo if it is missing or stale.
 pub fn server_binary() -> PathBuf {
     workspace_binary("rustydb-server", "rustydb-server")

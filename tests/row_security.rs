@@ -5,15 +5,9 @@
 
 #![allow(clippy::unwrap_used)] // Tests assert by unwrapping; a panic is the failure report.
 
-use rustydb_tests::{TestServer, sqlstate};
+use rustydb_tests::{TestServer, ok, sqlstate};
 use tokio_postgres::Client;
 use tokio_postgres::error::SqlState;
-
-async fn ok(client: &Client, sql: &str) {
-    if let Err(e) = client.simple_query(sql).await {
-        panic!("{sql}: {e:?}");
-    }
-}
 
 /// The first column of every row, in order.
 async fn column(client: &Client, sql: &str) -> Vec<String> {

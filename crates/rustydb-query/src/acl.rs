@@ -147,11 +147,6 @@ impl PrivilegeSet {
         self.0 & p.bit() != 0
     }
 
-    /// True if every privilege of `other` is in the set.
-    pub fn contains_all(self, other: PrivilegeSet) -> bool {
-        self.0 & other.0 == other.0
-    }
-
     /// True if the set is empty.
     pub fn is_empty(self) -> bool {
         self.0 == 0
@@ -245,11 +240,6 @@ impl ObjectKind {
             ObjectKind::Database => PrivilegeSet::of(&[Create, Temporary, Connect]),
             ObjectKind::Schema => PrivilegeSet::of(&[Usage, Create]),
         }
-    }
-
-    /// True for relations (tables, views, sequences), which share one namespace.
-    pub fn is_relation(self) -> bool {
-        matches!(self, ObjectKind::Table | ObjectKind::View | ObjectKind::Sequence)
     }
 }
 
@@ -415,6 +405,26 @@ impl SecurityCatalog {
     pub fn is_superuser(&self, role: &str) -> bool {
         self.roles.get(role).is_some_and(|r| r.superuser)
     }
+
+    /// `user` and every role it is a member of, directly or not; with `inheriting`, only the
+    /// memberships that pass privileges on (followed onward through roles with INHERIT).
+    pub fn roles_of(&self, user: &str, inheriting: bool) -> Vec<String> {
+        let mut out = vec![user.to_string()];
+        let mut i = 0;
+        while i < out.len() {
+            let current = out[i].clone();
+            i += 1;
+            if inheriting && !self.roles.get(&current).is_some_and(|r| r.inherit) {
+                continue;
+            }
+            for m in self.members.iter().filter(|m| m.member == current) {
+                if !out.contains(&m.role) {
+                    out.push(m.role.clone());
+                }
+            }
+        }
+        out
+    }
 }
 
 /// What a statement needs of one relation it reads or writes (PostgreSQL's range table entry
@@ -532,10 +542,7 @@ pub fn load(ctx: &mut ExecContext<'_>) -> Result<Arc<SecurityCatalog>> {
 fn read(ctx: &mut ExecContext<'_>) -> Result<SecurityCatalog> {
     let mut out = SecurityCatalog::default();
     for role in catalog::list_roles(ctx)? {
-        out.roles.insert(
-            role.name.clone(),
-            RoleFlags { superuser: role.superuser, inherit: role.inherit, create_role: role.create_role },
-        );
+        out.roles.insert(role.name.clone(), flags(&role));
     }
     for (_, row) in crate::access::scan(ctx, catalog::privilege_table(PrivilegeTable::Members))? {
         out.members.push(Membership {
@@ -617,10 +624,9 @@ pub fn require_create_in_schema(ctx: &mut ExecContext<'_>) -> Result<()> {
     )
 }
 
-/// Records a read of relation `object` (a FROM item), returning its request's index.
-pub(crate) fn note_relation(ctx: &mut ExecContext<'_>, access: RelationAccess) -> usize {
+/// Records a read of relation `object` (a FROM item).
+pub(crate) fn note_relation(ctx: &mut ExecContext<'_>, access: RelationAccess) {
     ctx.access_requests.push(AccessRequest::Relation(access));
-    ctx.access_requests.len() - 1
 }
 
 /// After a query is bound: the columns each FROM item's relation had read, from the ids the
@@ -844,8 +850,42 @@ pub fn drop_role_memberships(ctx: &mut ExecContext<'_>, role: &str) -> Result<()
 }
 
 /// The role flags of a [`RoleDef`].
-pub fn flags(role: &RoleDef) -> RoleFlags {
+fn flags(role: &RoleDef) -> RoleFlags {
     RoleFlags { superuser: role.superuser, inherit: role.inherit, create_role: role.create_role }
+}
+
+/// The relation called `name` (table, view or sequence), with its kind; `None` if there is
+/// none or it is a system catalog.
+pub fn find_relation(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<ObjectRef>> {
+    if let Some(t) = catalog::find_table(ctx, name)? {
+        return Ok((!t.is_system()).then(|| ObjectRef::new(ObjectKind::Table, name)));
+    }
+    if catalog::find_view(ctx, name)?.is_some() {
+        return Ok(Some(ObjectRef::new(ObjectKind::View, name)));
+    }
+    if catalog::find_sequence(ctx, name)?.is_some() {
+        return Ok(Some(ObjectRef::new(ObjectKind::Sequence, name)));
+    }
+    Ok(None)
+}
+
+/// The position of `column` in relation `object` (a table's or a view's columns); 42703 if it
+/// has none of that name.
+pub fn column_position(ctx: &mut ExecContext<'_>, object: &ObjectRef, column: &str) -> Result<usize> {
+    let columns: Vec<String> = match object.kind {
+        ObjectKind::Table => {
+            catalog::find_table(ctx, &object.name)?.map(|t| t.schema.columns.iter().map(|c| c.name.clone()).collect())
+        }
+        ObjectKind::View => catalog::find_view(ctx, &object.name)?.map(|(_, v)| v.columns),
+        _ => None,
+    }
+    .unwrap_or_default();
+    columns.iter().position(|c| c == column).ok_or_else(|| {
+        DbError::sql(
+            SqlState::UndefinedColumn,
+            format!("column \"{column}\" of relation \"{}\" does not exist", object.name),
+        )
+    })
 }
 
 /// 42501 as PostgreSQL words a missing privilege.

@@ -63,7 +63,7 @@ pub fn bind(ctx: Option<&mut ExecContext<'_>>, name: &str, args: &[Expr]) -> Res
         }
         Some(control) => {
             let object = object(ctx, name, &rest[0])?;
-            let column = if column { Some(column_position(ctx, &object, &rest[1])?) } else { None };
+            let column = if column { Some(acl::column_position(ctx, &object, &rest[1])?) } else { None };
             let privileges = privileges(rest.last().map_or("", String::as_str))?;
             let table_level = control.held(&catalog, &user, &object, None);
             let column_level = column.map(|c| control.held(&catalog, &user, &object, Some(c))).unwrap_or_default();
@@ -117,32 +117,11 @@ fn object(ctx: &mut ExecContext<'_>, function: &str, name: &str) -> Result<Objec
             Ok(ObjectRef::new(ObjectKind::Schema, bare))
         }
         _ => {
-            let kind = if crate::catalog::find_table(ctx, &bare)?.is_some() {
-                ObjectKind::Table
-            } else if crate::catalog::find_view(ctx, &bare)?.is_some() {
-                ObjectKind::View
-            } else if crate::catalog::find_sequence(ctx, &bare)?.is_some() {
-                ObjectKind::Sequence
-            } else {
-                return Err(DbError::undefined_table(&bare));
-            };
-            if function == "has_sequence_privilege" && kind != ObjectKind::Sequence {
+            let object = acl::find_relation(ctx, &bare)?.ok_or_else(|| DbError::undefined_table(&bare))?;
+            if function == "has_sequence_privilege" && object.kind != ObjectKind::Sequence {
                 return Err(DbError::sql(SqlState::WrongObjectType, format!("\"{bare}\" is not a sequence")));
             }
-            Ok(ObjectRef::new(kind, bare))
+            Ok(object)
         }
     }
-}
-
-fn column_position(ctx: &mut ExecContext<'_>, object: &ObjectRef, column: &str) -> Result<usize> {
-    let names: Vec<String> = match crate::catalog::find_table(ctx, &object.name)? {
-        Some(t) => t.schema.columns.iter().map(|c| c.name.clone()).collect(),
-        None => crate::catalog::find_view(ctx, &object.name)?.map(|(_, v)| v.columns).unwrap_or_default(),
-    };
-    names.iter().position(|c| c == column).ok_or_else(|| {
-        DbError::sql(
-            SqlState::UndefinedColumn,
-            format!("column \"{column}\" of relation \"{}\" does not exist", object.name),
-        )
-    })
 }

@@ -672,17 +672,12 @@ fn drop_indexes(ctx: &mut ExecContext<'_>, names: &[String], if_exists: bool) ->
             Some(index) => {
                 // An index belongs to its table's owner (PostgreSQL: "must be owner of index").
                 let table = catalog::find_table_by_id(ctx, index.table)?.map(|t| t.name).unwrap_or_default();
-                let control = ctx.engine.access_control().cloned();
-                if let Some(control) = control {
-                    let catalog = acl::load(ctx)?;
-                    let owner = catalog.owner(&ObjectRef::new(ObjectKind::Table, table.as_str())).to_string();
-                    if !control.has_privileges_of(&catalog, ctx.user, &owner) {
-                        return Err(DbError::sql(
-                            SqlState::InsufficientPrivilege,
-                            format!("must be owner of index {name}"),
-                        ));
+                acl::require_owner(ctx, ObjectKind::Table, &table).map_err(|e| match e.sqlstate() {
+                    SqlState::InsufficientPrivilege => {
+                        DbError::sql(SqlState::InsufficientPrivilege, format!("must be owner of index {name}"))
                     }
-                }
+                    _ => e,
+                })?;
                 found.push(index)
             }
             None if if_exists => {

@@ -236,23 +236,6 @@ fn undefined_role(name: &str) -> DbError {
     DbError::sql(SqlState::UndefinedObject, format!("role \"{name}\" does not exist"))
 }
 
-/// The relation called `name`, with its kind.
-fn relation(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<ObjectRef>> {
-    if let Some(t) = catalog::find_table(ctx, name)? {
-        if t.is_system() {
-            return Ok(None);
-        }
-        return Ok(Some(ObjectRef::new(ObjectKind::Table, name)));
-    }
-    if catalog::find_view(ctx, name)?.is_some() {
-        return Ok(Some(ObjectRef::new(ObjectKind::View, name)));
-    }
-    if catalog::find_sequence(ctx, name)?.is_some() {
-        return Ok(Some(ObjectRef::new(ObjectKind::Sequence, name)));
-    }
-    Ok(None)
-}
-
 fn check_schemas(schemas: &[String]) -> Result<()> {
     match schemas.iter().find(|s| *s != "public") {
         Some(s) => Err(DbError::sql(SqlState::InvalidSchemaName, format!("schema \"{s}\" does not exist"))),
@@ -266,12 +249,12 @@ fn objects(ctx: &mut ExecContext<'_>, target: &Target) -> Result<Vec<ObjectRef>>
     match target {
         Target::Relations(names) => {
             for name in names {
-                out.push(relation(ctx, name)?.ok_or_else(|| DbError::undefined_table(name))?);
+                out.push(acl::find_relation(ctx, name)?.ok_or_else(|| DbError::undefined_table(name))?);
             }
         }
         Target::Sequences(names) => {
             for name in names {
-                match relation(ctx, name)? {
+                match acl::find_relation(ctx, name)? {
                     Some(o) if o.kind == ObjectKind::Sequence => out.push(o),
                     Some(_) => {
                         return Err(DbError::sql(SqlState::WrongObjectType, format!("\"{name}\" is not a sequence")));
@@ -375,7 +358,7 @@ fn on_object(
                     continue;
                 }
                 for c in cols {
-                    let position = column_position(ctx, object, c)?;
+                    let position = acl::column_position(ctx, object, c)?;
                     match columns.iter_mut().find(|(pos, _, _)| *pos == position) {
                         Some(entry) => entry.2 = entry.2.union(PrivilegeSet::of(&[*p])),
                         None => columns.push((position, c.clone(), PrivilegeSet::of(&[*p]))),
@@ -434,23 +417,6 @@ fn on_object(
         acl::write_acl(ctx, &AclKey { object: object.clone(), column: Some(column) }, &items)?;
     }
     Ok(())
-}
-
-fn column_position(ctx: &mut ExecContext<'_>, object: &ObjectRef, column: &str) -> Result<usize> {
-    let columns: Vec<String> = match object.kind {
-        ObjectKind::Table => {
-            catalog::find_table(ctx, &object.name)?.map(|t| t.schema.columns.iter().map(|c| c.name.clone()).collect())
-        }
-        ObjectKind::View => catalog::find_view(ctx, &object.name)?.map(|(_, v)| v.columns),
-        _ => None,
-    }
-    .unwrap_or_default();
-    columns.iter().position(|c| c == column).ok_or_else(|| {
-        DbError::sql(
-            SqlState::UndefinedColumn,
-            format!("column \"{column}\" of relation \"{}\" does not exist", object.name),
-        )
-    })
 }
 
 /// PostgreSQL's warnings when the grantor could grant (or revoke) less than was asked.
@@ -568,11 +534,7 @@ fn membership(ctx: &mut ExecContext<'_>, grant: bool, role: &str, member: &str, 
             ));
         }
         // A cycle: `role` already belongs to `member`.
-        let circular = match &control {
-            Some(c) => c.is_member_of(&catalog, &role, &member),
-            None => member_of(&catalog, &role, &member),
-        };
-        if circular {
+        if catalog.roles_of(&role, false).contains(&member) {
             return Err(DbError::sql(
                 SqlState::InvalidGrantOperation,
                 format!("role \"{role}\" is a member of role \"{member}\""),
@@ -605,30 +567,11 @@ fn membership(ctx: &mut ExecContext<'_>, grant: bool, role: &str, member: &str, 
     Ok(None)
 }
 
-/// Membership without an access control installed: the plain transitive closure.
-fn member_of(catalog: &acl::SecurityCatalog, user: &str, role: &str) -> bool {
-    let mut seen = vec![user.to_string()];
-    let mut i = 0;
-    while i < seen.len() {
-        if seen[i] == role {
-            return true;
-        }
-        let current = seen[i].clone();
-        for m in catalog.members.iter().filter(|m| m.member == current) {
-            if !seen.contains(&m.role) {
-                seen.push(m.role.clone());
-            }
-        }
-        i += 1;
-    }
-    false
-}
-
 /// `ALTER TABLE name OWNER TO role`: the owner (or a superuser) gives a relation to a role it
 /// is a member of; the ACL's items naming the old owner name the new one.
 fn change_owner(ctx: &mut ExecContext<'_>, name: &str, new_owner: &str) -> Result<()> {
     let new_owner = if new_owner == "current_user" { ctx.user } else { new_owner }.to_string();
-    let object = relation(ctx, name)?.ok_or_else(|| DbError::undefined_table(name))?;
+    let object = acl::find_relation(ctx, name)?.ok_or_else(|| DbError::undefined_table(name))?;
     let catalog = acl::load(ctx)?;
     if !catalog.roles.contains_key(&new_owner) {
         return Err(undefined_role(&new_owner));

@@ -21,7 +21,7 @@
 //! may be evaluated before them (PostgreSQL orders them first, "security barrier" quals); a
 //! predicate that fails on hidden rows can reveal that such rows exist.
 
-use crate::acl::{self, ObjectKind, ObjectRef};
+use crate::acl::{self, ObjectKind};
 use crate::bind_expr::ident_name;
 use crate::catalog::{self, PrivilegeTable};
 use crate::context::ExecContext;
@@ -436,9 +436,4 @@ pub fn violation(table: &str) -> DbError {
         SqlState::InsufficientPrivilege,
         format!("new row violates row-level security policy for table \"{table}\""),
     )
-}
-
-/// The table as an object (for messages).
-pub fn object(table: &str) -> ObjectRef {
-    ObjectRef::new(ObjectKind::Table, table)
 }

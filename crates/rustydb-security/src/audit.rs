@@ -75,6 +75,20 @@ impl AuditSettings {
     }
 }
 
+/// One record's body, its fields in the order they are written.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Record {
+    seq: u64,
+    time: String,
+    event: String,
+    user: String,
+    database: String,
+    client: Option<String>,
+    detail: String,
+    sqlstate: String,
+    prev: String,
+}
+
 #[derive(Debug)]
 struct Writer {
     file: File,
@@ -115,11 +129,6 @@ impl AuditLog {
         Ok(AuditLog { dir, settings, writer: Mutex::new(Writer { file, seq, prev }) })
     }
 
-    /// What it records.
-    pub fn settings(&self) -> &AuditSettings {
-        &self.settings
-    }
-
     /// Records a login (`ok`) or a failed login.
     pub fn login(&self, user: &str, database: &str, client: Option<IpAddr>, ok: bool, sqlstate: &str) {
         if !self.settings.login {
@@ -150,17 +159,19 @@ impl AuditLog {
         let mut w = self.writer.lock();
         let seq = w.seq + 1;
         let time = rustydb_foundation::datetime::format_timestamp(rustydb_foundation::datetime::now(), false);
-        let client = client.map_or_else(|| "null".to_string(), |c| json_string(&c.to_string()));
-        let body = format!(
-            "{{\"seq\":{seq},\"time\":{},\"event\":{},\"user\":{},\"database\":{},\"client\":{client},\"detail\":{},\"sqlstate\":{},\"prev\":{}}}",
-            json_string(&time),
-            json_string(event),
-            json_string(user),
-            json_string(database),
-            json_string(detail),
-            json_string(sqlstate),
-            json_string(&w.prev),
-        );
+        let record = Record {
+            seq,
+            time,
+            event: event.into(),
+            user: user.into(),
+            database: database.into(),
+            client: client.map(|c| c.to_string()),
+            detail: detail.into(),
+            sqlstate: sqlstate.into(),
+            prev: w.prev.clone(),
+        };
+        let body =
+            serde_json::to_string(&record).map_err(|e| DbError::Internal(format!("encoding an audit record: {e}")))?;
         let hash = sha256_hex(body.as_bytes());
         w.file.write_all(format!("{body}\t{hash}\n").as_bytes()).map_err(|e| io("writing", &path, e))?;
         w.file.sync_data().map_err(|e| io("syncing", &path, e))?;
@@ -209,7 +220,7 @@ fn last_record(file: &File, path: &Path) -> Result<(u64, String, u64)> {
         }
         complete += n as u64;
         if let Some((body, hash)) = line.trim_end_matches('\n').rsplit_once('\t') {
-            seq = field(body, "seq").and_then(|s| s.parse().ok()).unwrap_or(seq + 1);
+            seq = serde_json::from_str::<Record>(body).map_or(seq + 1, |r| r.seq);
             prev = hash.to_string();
         }
     }
@@ -251,10 +262,11 @@ pub fn verify(data_dir: &Path, expect_head: Option<&str>) -> Result<Verified> {
         if sha256_hex(body.as_bytes()) != hash {
             return Err(corrupt(n, "the record was changed (its hash does not match)".into()));
         }
-        if field(body, "prev").as_deref() != Some(prev.as_str()) {
+        let record: Record = serde_json::from_str(body).map_err(|e| corrupt(n, format!("not an audit record: {e}")))?;
+        if record.prev != prev {
             return Err(corrupt(n, "a record before it was removed or changed (the chain is broken)".into()));
         }
-        if field(body, "seq").and_then(|s| s.parse::<u64>().ok()) != Some(records + 1) {
+        if record.seq != records + 1 {
             return Err(corrupt(n, format!("sequence number is not {}", records + 1)));
         }
         records += 1;
@@ -283,46 +295,6 @@ pub fn verify(data_dir: &Path, expect_head: Option<&str>) -> Result<Verified> {
         )));
     }
     Ok(Verified { records, head: prev })
-}
-
-/// A string field of a record's body (numbers too, as text).
-fn field(body: &str, name: &str) -> Option<String> {
-    let key = format!("\"{name}\":");
-    let start = body.find(&key)? + key.len();
-    let rest = &body[start..];
-    if let Some(quoted) = rest.strip_prefix('"') {
-        // Up to the closing quote; values never hold an unescaped quote.
-        let mut out = String::new();
-        let mut chars = quoted.chars();
-        while let Some(c) = chars.next() {
-            match c {
-                '"' => return Some(out),
-                '\\' => out.push(chars.next()?),
-                c => out.push(c),
-            }
-        }
-        None
-    } else {
-        Some(rest.split([',', '}']).next()?.to_string())
-    }
-}
-
-fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

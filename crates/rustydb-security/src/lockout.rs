@@ -85,8 +85,7 @@ impl LoginThrottle {
             entry.locked_until = Some(now + self.lockout);
         }
         let doublings = entry.count.saturating_sub(1).min(16);
-        let pause = self.delay.saturating_mul(1 << doublings).min(MAX_DELAY);
-        (if self.delay.is_zero() { Duration::ZERO } else { pause }, locked)
+        (self.delay.saturating_mul(1 << doublings).min(MAX_DELAY), locked)
     }
 
     /// A successful login: `user`'s count starts again.

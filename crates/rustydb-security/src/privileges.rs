@@ -34,30 +34,7 @@ pub struct PrivilegeChecker;
 impl PrivilegeChecker {
     /// `user` and the roles whose privileges it has.
     fn privileged_roles(catalog: &SecurityCatalog, user: &str) -> Vec<String> {
-        Self::closure(catalog, user, true)
-    }
-
-    /// `user` and every role it is a member of, directly or not.
-    fn member_roles(catalog: &SecurityCatalog, user: &str) -> Vec<String> {
-        Self::closure(catalog, user, false)
-    }
-
-    fn closure(catalog: &SecurityCatalog, user: &str, inheriting: bool) -> Vec<String> {
-        let mut out = vec![user.to_string()];
-        let mut i = 0;
-        while i < out.len() {
-            let current = out[i].clone();
-            i += 1;
-            if inheriting && !catalog.roles.get(&current).is_some_and(|r| r.inherit) {
-                continue;
-            }
-            for m in catalog.members.iter().filter(|m| m.member == current) {
-                if !out.contains(&m.role) {
-                    out.push(m.role.clone());
-                }
-            }
-        }
-        out
+        catalog.roles_of(user, true)
     }
 
     fn held_by(catalog: &SecurityCatalog, roles: &[String], object: &ObjectRef, column: Option<usize>) -> Held {
@@ -147,7 +124,7 @@ impl AccessControl for PrivilegeChecker {
     }
 
     fn is_member_of(&self, catalog: &SecurityCatalog, user: &str, role: &str) -> bool {
-        Self::member_roles(catalog, user).iter().any(|r| r == role)
+        catalog.roles_of(user, false).iter().any(|r| r == role)
     }
 
     fn may_administer(&self, catalog: &SecurityCatalog, user: &str, role: &str) -> bool {
@@ -160,7 +137,7 @@ impl AccessControl for PrivilegeChecker {
         if catalog.roles.get(user).is_some_and(|r| r.create_role) {
             return true;
         }
-        let mine = Self::member_roles(catalog, user);
+        let mine = catalog.roles_of(user, false);
         catalog.members.iter().any(|m| m.role == role && m.admin_option && mine.contains(&m.member))
     }
 
