@@ -26,7 +26,7 @@ impl Database {
 
     /// Opens with explicit engine options (buffer pool size, bootstrap names).
     pub fn open_with(path: impl AsRef<Path>, mut options: EngineOptions) -> Result<Database> {
-        rustydb_security::install(&mut options, &Config::default());
+        rustydb_security::install(&mut options, &Config::default(), path.as_ref())?;
         let engine = Engine::open(path.as_ref(), &options)?;
         // In-process callers are local: the same rules as a loopback client of the server.
         let auth = Authenticator::from_config(engine.clone(), &Config::default())?;

@@ -160,6 +160,14 @@ pub struct Config {
     /// The tables whose DML (INSERT, UPDATE, DELETE, TRUNCATE, COPY) is recorded when
     /// `audit_events` holds `dml`.
     pub audit_tables: Vec<String>,
+    /// Encryption at rest: a file holding the master key as 64 hex digits (more lines may hold
+    /// older master keys, newest first, while a rotation is under way). The environment
+    /// variable `RUSTYDB_MASTER_KEY` may give the key instead. Without either, no table can be
+    /// encrypted.
+    pub tde_master_key_file: Option<PathBuf>,
+    /// Whether new tables are encrypted unless `WITH (encrypted = false)` says otherwise (needs
+    /// a master key).
+    pub tde_encrypt_new_tables: bool,
 }
 
 impl Default for Config {
@@ -202,6 +210,8 @@ impl Default for Config {
             audit_log: false,
             audit_events: ["login", "ddl", "grant", "role"].map(String::from).to_vec(),
             audit_tables: Vec::new(),
+            tde_master_key_file: None,
+            tde_encrypt_new_tables: false,
         }
     }
 }

@@ -865,13 +865,14 @@ fn bind_create_table(ctx: &mut ExecContext<'_>, create: &ast::CreateTable) -> Re
     for &i in &primary_key {
         columns[i].nullable = false;
     }
-    let compression = table_compression(&create.table_options)?;
+    let (compression, encrypted) = table_options(&create.table_options)?;
     Ok(Statement::CreateTable {
         name,
         columns,
         primary_key,
         unique,
         compression,
+        encrypted,
         if_not_exists: create.if_not_exists,
         serials,
     })
@@ -927,14 +928,16 @@ fn check_unique_options(u: &ast::UniqueConstraint) -> Result<()> {
 }
 
 /// The storage parameters of `CREATE TABLE ... WITH (...)`: RustyDB's `compression` (`lz4`, the
-/// default; `zstd`; `none`). Others are refused as PostgreSQL refuses unknown ones (22023).
-fn table_compression(options: &ast::CreateTableOptions) -> Result<Compression> {
+/// default; `zstd`; `none`) and `encrypted` (a boolean; unset: the server's default). Others
+/// are refused as PostgreSQL refuses unknown ones (22023).
+fn table_options(options: &ast::CreateTableOptions) -> Result<(Compression, Option<bool>)> {
     let options = match options {
-        ast::CreateTableOptions::None => return Ok(Compression::default()),
+        ast::CreateTableOptions::None => return Ok((Compression::default(), None)),
         ast::CreateTableOptions::With(options) => options,
         other => return Err(DbError::unsupported(format!("the table options {other}"))),
     };
     let mut compression = Compression::default();
+    let mut encrypted = None;
     for option in options {
         let ast::SqlOption::KeyValue { key, value } = option else {
             return Err(DbError::unsupported(format!("the storage parameter {option}")));
@@ -970,7 +973,7 @@ fn table_compression(options: &ast::CreateTableOptions) -> Result<Compression> {
         if POSTGRES_PARAMETERS.contains(&key.as_str()) || key.starts_with("autovacuum_") {
             return Err(DbError::unsupported(format!("the storage parameter \"{key}\"")));
         }
-        if key != "compression" {
+        if key != "compression" && key != "encrypted" {
             return Err(DbError::sql(SqlState::InvalidParameterValue, format!("unrecognized parameter \"{key}\"")));
         }
         let text = match value {
@@ -981,6 +984,20 @@ fn table_compression(options: &ast::CreateTableOptions) -> Result<Compression> {
             },
             other => other.to_string(),
         };
+        if key == "encrypted" {
+            // PostgreSQL's spellings of a boolean reloption.
+            encrypted = Some(match text.to_ascii_lowercase().as_str() {
+                "true" | "on" | "yes" | "1" => true,
+                "false" | "off" | "no" | "0" => false,
+                _ => {
+                    return Err(DbError::sql(
+                        SqlState::InvalidParameterValue,
+                        format!("invalid value for boolean option \"encrypted\": {text}"),
+                    ));
+                }
+            });
+            continue;
+        }
         compression = Compression::parse(&text).ok_or_else(|| {
             DbError::sql(
                 SqlState::InvalidParameterValue,
@@ -988,5 +1005,5 @@ fn table_compression(options: &ast::CreateTableOptions) -> Result<Compression> {
             )
         })?;
     }
-    Ok(compression)
+    Ok((compression, encrypted))
 }

@@ -54,6 +54,9 @@ pub struct EngineOptions {
     pub audit: Option<Arc<dyn crate::audit::StatementAudit>>,
     /// The longest statement text accepted, in bytes (54000 past it).
     pub max_statement_bytes: usize,
+    /// The key store of encryption at rest (the security layer's; `None`: no table can be
+    /// encrypted).
+    pub encryption: Option<Arc<dyn crate::encryption::TableEncryption>>,
 }
 
 impl Default for EngineOptions {
@@ -71,6 +74,7 @@ impl Default for EngineOptions {
             access_control: None,
             audit: None,
             max_statement_bytes: 64 << 20,
+            encryption: None,
         }
     }
 }
@@ -139,6 +143,7 @@ pub struct Engine {
     access_control: Option<Arc<dyn crate::acl::AccessControl>>,
     audit: Option<Arc<dyn crate::audit::StatementAudit>>,
     max_statement_bytes: usize,
+    encryption: Option<Arc<dyn crate::encryption::TableEncryption>>,
 }
 
 impl Engine {
@@ -150,6 +155,10 @@ impl Engine {
     /// Opens (creating and bootstrapping if new) the data directory `dir`.
     pub fn open(dir: &Path, options: &EngineOptions) -> Result<Arc<Engine>> {
         let storage = Arc::new(StorageEngine::open_with(dir, options.storage.clone())?);
+        // Recovery opens the sealed log records of encrypted tables with their ciphers.
+        if let Some(encryption) = &options.encryption {
+            encryption.attach(storage.disk())?;
+        }
         let recovered = recover(&storage)?;
         let sequences = Arc::new(crate::sequence::SequenceStore::new(storage.vfs().clone(), storage.dir()));
         let engine = Arc::new(Engine {
@@ -175,6 +184,7 @@ impl Engine {
             access_control: options.access_control.clone(),
             audit: options.audit.clone(),
             max_statement_bytes: options.max_statement_bytes,
+            encryption: options.encryption.clone(),
         });
         engine.tm.untrack_files_below(FileId(catalog::FIRST_USER_TABLE));
         let marker = dir.join(BOOTSTRAP_MARKER);
@@ -186,11 +196,15 @@ impl Engine {
         if bootstrapped.is_none() {
             engine.bootstrap(dir, options)?;
         }
-        engine.load(options)?;
+        let live = engine.load(options)?;
         // The end-of-recovery checkpoint: what recovery settled is saved, and the next crash
         // does not replay this log again.
         let report = engine.checkpoint()?;
         tracing::debug!(redo = %report.redo, "end-of-recovery checkpoint");
+        // No record before it will be replayed again, so dropped tables' keys can go.
+        if let Some(encryption) = &options.encryption {
+            encryption.retain_tables(&live)?;
+        }
         if options.max_wal_size > 0 {
             crate::checkpointer::start(
                 &engine,
@@ -249,7 +263,8 @@ impl Engine {
     /// Rebuilds the in-memory state derived from the database: the next table id and the
     /// primary key indexes. Removes the files of LSM trees no committed index names (a crash
     /// in the middle of CREATE INDEX), and their log records with them.
-    fn load(&self, options: &EngineOptions) -> Result<()> {
+    /// Returns the tables there are.
+    fn load(&self, options: &EngineOptions) -> Result<std::collections::HashSet<TableId>> {
         let storage = self.tm.storage().clone();
         self.with_transaction(&options.bootstrap_user, &options.bootstrap_database, |ctx| {
             // Ids are never reused, not even those of a transaction that never committed: the
@@ -258,7 +273,9 @@ impl Engine {
             let max = catalog::max_table_id(ctx)?.max(stored);
             ctx.engine.next_table_id.store(max + 1, Ordering::Release);
             let mut lsm_files = std::collections::HashSet::new();
+            let mut live = std::collections::HashSet::new();
             for table in catalog::list_tables(ctx)? {
+                live.insert(table.id);
                 access::apply_storage_settings(ctx, &table)?;
                 if !table.primary_key.is_empty() {
                     ctx.engine.open_primary_index(ctx, &table)?;
@@ -271,7 +288,7 @@ impl Engine {
                     storage.remove_file(file)?;
                 }
             }
-            Ok(())
+            Ok(live)
         })
     }
 
@@ -488,6 +505,11 @@ impl Engine {
     /// The privilege checker, if one is installed.
     pub fn access_control(&self) -> Option<&Arc<dyn crate::acl::AccessControl>> {
         self.access_control.as_ref()
+    }
+
+    /// The key store of encryption at rest, if the server has one.
+    pub fn encryption(&self) -> Option<&Arc<dyn crate::encryption::TableEncryption>> {
+        self.encryption.as_ref()
     }
 
     /// Runs `work` with the security catalog as last committed (the login path: CONNECT

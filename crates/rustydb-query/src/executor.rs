@@ -69,8 +69,25 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
             update(ctx, table, assignments, filter.as_ref(), access, check.as_ref())
         }
         Statement::Delete { table, filter, access } => delete(ctx, table, filter.as_ref(), access),
-        Statement::CreateTable { name, columns, primary_key, unique, compression, if_not_exists, serials } => {
-            let spec = TableSpec { name, columns, primary_key, unique, compression: *compression, serials };
+        Statement::CreateTable {
+            name,
+            columns,
+            primary_key,
+            unique,
+            compression,
+            encrypted,
+            if_not_exists,
+            serials,
+        } => {
+            let spec = TableSpec {
+                name,
+                columns,
+                primary_key,
+                unique,
+                compression: *compression,
+                encrypted: *encrypted,
+                serials,
+            };
             create_table(ctx, &spec, *if_not_exists)
         }
         Statement::CreateSequence { def, if_not_exists } => {
@@ -296,11 +313,12 @@ struct TableSpec<'a> {
     primary_key: &'a [usize],
     unique: &'a [(Option<String>, Vec<usize>)],
     compression: rustydb_storage::Compression,
+    encrypted: Option<bool>,
     serials: &'a [(usize, (i64, i64))],
 }
 
 fn create_table(ctx: &mut ExecContext<'_>, spec: &TableSpec<'_>, if_not_exists: bool) -> Result<StatementResult> {
-    let TableSpec { name, columns, primary_key, unique, compression, serials } = *spec;
+    let TableSpec { name, columns, primary_key, unique, compression, encrypted, serials } = *spec;
     acl::require_create_in_schema(ctx)?;
     let table = {
         let _ddl = ctx.engine.ddl_lock().lock();
@@ -315,7 +333,7 @@ fn create_table(ctx: &mut ExecContext<'_>, spec: &TableSpec<'_>, if_not_exists: 
                 sequences.push((position, def));
             }
         }
-        let created = new_table(ctx, name, &columns, primary_key, compression)?;
+        let created = new_table(ctx, name, &columns, primary_key, compression, encrypted)?;
         if let Some(table) = &created {
             for (position, def) in sequences {
                 let id = ctx.engine.allocate_table_id().0;
@@ -361,10 +379,12 @@ fn new_table(
     columns: &[rustydb_foundation::Column],
     primary_key: &[usize],
     compression: rustydb_storage::Compression,
+    encrypted: Option<bool>,
 ) -> Result<Option<TableDef>> {
     if catalog::name_in_use(ctx, name)? {
         return Ok(None);
     }
+    let encrypt = encrypted.unwrap_or_else(|| ctx.engine.encryption().is_some_and(|e| e.encrypt_by_default()));
     let table = TableDef {
         id: ctx.engine.allocate_table_id(),
         name: name.to_string(),
@@ -373,6 +393,11 @@ fn new_table(
         compression,
         indexes: Vec::new(),
     };
+    if encrypt {
+        // The key is durable, and the cipher installed, before any page of the table exists.
+        let files = [table.file(), table.primary_index_file()];
+        crate::encryption::store(ctx)?.encrypt_table(ctx.engine.txn_manager().storage().disk(), table.id, &files)?;
+    }
     catalog::create_table(ctx, &table)?;
     acl::record_owner(ctx, &ObjectRef::new(ObjectKind::Table, name))?;
     access::apply_storage_settings(ctx, &table)?;
@@ -566,6 +591,12 @@ fn create_index(ctx: &mut ExecContext<'_>, spec: &IndexSpec<'_>, if_not_exists: 
         method: spec.method,
         primary: spec.primary,
     };
+    if let Some(encryption) = ctx.engine.encryption()
+        && encryption.is_encrypted(table.id)
+    {
+        crate::encryption::check_index_method(&table.name, def.method)?;
+        encryption.add_file(ctx.engine.txn_manager().storage().disk(), table.id, def.file())?;
+    }
     let key_of = |row: &[Value]| -> Vec<Value> { def.columns.iter().map(|&c| row[c].clone()).collect() };
     if def.unique {
         // Only rows this transaction can see must be unique; older versions stay indexed.

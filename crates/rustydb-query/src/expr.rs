@@ -131,6 +131,9 @@ pub trait SubqueryRunner {
     /// Runs a sequence function (`nextval` and the like), which needs the engine and the
     /// session.
     fn sequence(&self, call: crate::sequence::SequenceCall, args: &[Value]) -> Result<Value>;
+
+    /// Runs an encryption key function, which needs the engine and the session.
+    fn key(&self, call: crate::encryption::KeyCall, args: &[Value]) -> Result<Value>;
 }
 
 /// What an expression asks of a subquery.

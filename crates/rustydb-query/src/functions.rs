@@ -76,12 +76,15 @@ pub enum Function {
     /// `nextval(regclass)`, `currval(regclass)`, `setval(regclass, bigint [, boolean])`,
     /// `lastval()`: volatile, evaluated through the statement's context.
     Sequence(crate::sequence::SequenceCall),
+    /// The encryption key functions (`rustydb_rotate_table_key` and the like): evaluated
+    /// through the statement's context.
+    Key(crate::encryption::KeyCall),
 }
 
 impl Function {
     /// True for functions whose every call may give a new value (never folded at bind time).
     pub fn is_volatile(self) -> bool {
-        matches!(self, Function::Sequence(_))
+        matches!(self, Function::Sequence(_) | Function::Key(_))
     }
 }
 
@@ -124,6 +127,15 @@ pub fn resolve(name: &str, args: Vec<Expr>, bare: bool) -> Result<Expr> {
         {
             let args = to(args, &[T::Text, T::Int8, T::Bool])?;
             call(Function::Sequence(crate::sequence::SequenceCall::Set), args, T::Int8)
+        }
+        ("rustydb_rotate_table_key", [t]) if stringy(t) || *t == T::Unknown => {
+            call(Function::Key(crate::encryption::KeyCall::RotateTableKey), to(args, &[T::Text])?, T::Int8)
+        }
+        ("rustydb_table_key_id", [t]) if stringy(t) || *t == T::Unknown => {
+            call(Function::Key(crate::encryption::KeyCall::TableKeyId), to(args, &[T::Text])?, T::Int8)
+        }
+        ("rustydb_rotate_master_key", []) => {
+            call(Function::Key(crate::encryption::KeyCall::RotateMasterKey), args, T::Int8)
         }
         ("lastval", []) => call(Function::Sequence(crate::sequence::SequenceCall::Last), args, T::Int8),
         ("current_user" | "session_user" | "user", []) if bare => call(Function::CurrentUser, args, T::Text),
@@ -227,6 +239,12 @@ pub fn call(func: Function, args: &[Expr], row: &[Value], env: &EvalEnv<'_>) -> 
                 .subqueries
                 .ok_or_else(|| DbError::Internal("a sequence function evaluated without a context".into()))?;
             return runner.sequence(which, &values);
+        }
+        Function::Key(which) => {
+            let values = args.iter().map(|a| a.eval(row, env)).collect::<Result<Vec<_>>>()?;
+            let runner =
+                env.subqueries.ok_or_else(|| DbError::Internal("a key function evaluated without a context".into()))?;
+            return runner.key(which, &values);
         }
         Function::Coalesce => {
             for a in args {

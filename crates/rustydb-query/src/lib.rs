@@ -50,6 +50,7 @@ pub mod catalog_cache;
 mod checkpointer;
 pub mod context;
 pub mod copy;
+pub mod encryption;
 pub mod engine;
 pub mod exec;
 pub mod executor;

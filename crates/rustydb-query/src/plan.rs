@@ -164,6 +164,8 @@ pub enum Statement {
         unique: Vec<(Option<String>, Vec<usize>)>,
         /// `WITH (compression = ...)`.
         compression: rustydb_storage::Compression,
+        /// `WITH (encrypted = ...)`; `None`: the key store's default.
+        encrypted: Option<bool>,
         /// IF NOT EXISTS.
         if_not_exists: bool,
         /// SERIAL columns: position and the range of the integer type (each gets a sequence

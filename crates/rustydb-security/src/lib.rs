@@ -29,6 +29,7 @@
 mod argon;
 pub mod audit;
 pub mod hba;
+pub mod keyring;
 pub mod lockout;
 pub mod privileges;
 pub mod scram;
@@ -39,13 +40,23 @@ pub use privileges::PrivilegeChecker;
 pub use scram::{ScramEncoder, ScramVerifier};
 
 /// Installs the security layer's parts in engine options: the password encoder (with the
-/// configuration's password policy) and the privilege checker. The server and the embedded API both call it, so every interface gets
-/// the same checks.
-pub fn install(options: &mut rustydb_query::EngineOptions, config: &rustydb_foundation::Config) {
+/// configuration's password policy), the privilege checker, and the key store of `data_dir`
+/// when a master key is configured. The server and the embedded API both call it, so every
+/// interface gets the same checks.
+pub fn install(
+    options: &mut rustydb_query::EngineOptions,
+    config: &rustydb_foundation::Config,
+    data_dir: &std::path::Path,
+) -> rustydb_foundation::Result<()> {
     if options.password_encoder.is_none() {
         options.password_encoder = Some(std::sync::Arc::new(ScramEncoder::from_config(config)));
     }
     if options.access_control.is_none() {
         options.access_control = Some(std::sync::Arc::new(PrivilegeChecker));
     }
+    if options.encryption.is_none() {
+        options.encryption = keyring::KeyStore::open(data_dir, config)?
+            .map(|s| s as std::sync::Arc<dyn rustydb_query::encryption::TableEncryption>);
+    }
+    Ok(())
 }

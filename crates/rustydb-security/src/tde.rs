@@ -8,6 +8,13 @@
 //!   `id ‖ nonce ‖ AES-256-GCM(master, data key, AAD = "rustydb data key" ‖ id)`, as hex.
 //!   Rotating the master key re-wraps the data keys; the pages stay as they are.
 //!
+//! ## Log records
+//! A record changing an encrypted table's pages is sealed by the same cipher:
+//! `key id (u32) ‖ nonce (12) ‖ AES-256-GCM(payload) ‖ tag (16)`, with the AAD
+//! `"rustydb log record" ‖ file id ‖ record start position` (storage's binding), so the log holds
+//! neither the table's rows nor its pages' images in the clear, and a record moved within the
+//! log fails to open. Nonces are random, as for pages.
+//!
 //! ## Pages
 //! The cipher reserves the last [`TAIL`] bytes of every page of a file it protects:
 //!
@@ -176,11 +183,23 @@ impl std::fmt::Debug for GcmPageCipher {
 impl GcmPageCipher {
     /// A cipher writing with `current`, reading pages of any of `older` too.
     pub fn new(current: &DataKey, older: &[DataKey]) -> Result<Self> {
+        Self::with_keys(current, &older.iter().collect::<Vec<_>>())
+    }
+
+    /// As [`GcmPageCipher::new`], from borrowed keys.
+    pub fn with_keys(current: &DataKey, older: &[&DataKey]) -> Result<Self> {
         let mut keys = HashMap::new();
-        for k in older.iter().chain(std::iter::once(current)) {
+        for k in older.iter().copied().chain(std::iter::once(current)) {
             keys.insert(k.id, gcm_key(&k.bytes)?);
         }
         Ok(GcmPageCipher { current: RwLock::new(current.id), keys: RwLock::new(keys) })
+    }
+
+    /// Forgets keys `ids` (never the current one): pages or records still written with them
+    /// no longer open.
+    pub fn retire(&self, ids: &[u32]) {
+        let current = *self.current.read();
+        self.keys.write().retain(|id, _| *id == current || !ids.contains(id));
     }
 
     /// Rotation: pages written from now on use `key`; the older keys still read older pages.
@@ -246,6 +265,55 @@ impl PageCipher for GcmPageCipher {
         tail.fill(0);
         Ok(())
     }
+
+    fn seal_record(&self, aad: &[u8], payload: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        let id = *self.current.read();
+        let keys = self.keys.read();
+        let key = keys.get(&id).ok_or_else(|| DbError::Internal(format!("data key {id} is not loaded")))?;
+        let mut nonce = [0u8; NONCE_LEN];
+        random(&mut nonce)?;
+        out.extend_from_slice(&id.to_le_bytes());
+        out.extend_from_slice(&nonce);
+        let start = out.len();
+        out.extend_from_slice(payload);
+        let tag = key
+            .seal_in_place_separate_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(record_aad(aad)),
+                &mut out[start..],
+            )
+            .map_err(|_| DbError::Internal("encrypting a log record failed".into()))?;
+        out.extend_from_slice(tag.as_ref());
+        Ok(())
+    }
+
+    fn open_record(&self, aad: &[u8], sealed: &[u8]) -> Result<Vec<u8>> {
+        let failed = || DbError::Corruption("a log record failed authentication".into());
+        if sealed.len() < 4 + NONCE_LEN + TAG_LEN {
+            return Err(failed());
+        }
+        let id = u32::from_le_bytes([sealed[0], sealed[1], sealed[2], sealed[3]]);
+        let mut nonce = [0u8; NONCE_LEN];
+        nonce.copy_from_slice(&sealed[4..4 + NONCE_LEN]);
+        let keys = self.keys.read();
+        let key = keys.get(&id).ok_or_else(|| {
+            DbError::Corruption(format!("a log record was written with data key {id}, which is not loaded"))
+        })?;
+        let mut data = sealed[4 + NONCE_LEN..].to_vec();
+        let len = key
+            .open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(record_aad(aad)), &mut data)
+            .map_err(|_| failed())?
+            .len();
+        data.truncate(len);
+        Ok(data)
+    }
+}
+
+/// A log record's AAD: a domain tag, then storage's binding (file and position).
+fn record_aad(aad: &[u8]) -> Vec<u8> {
+    let mut out = b"rustydb log record".to_vec();
+    out.extend_from_slice(aad);
+    out
 }
 
 #[cfg(test)]

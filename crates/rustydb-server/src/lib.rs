@@ -64,7 +64,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
             .map(std::time::Duration::from_millis),
         ..EngineOptions::default()
     };
-    rustydb_security::install(&mut options, &config);
+    rustydb_security::install(&mut options, &config, &config.data_dir)?;
     let audit = open_audit(&config)?;
     options.audit = audit.clone().map(|a| a as Arc<dyn rustydb_query::audit::StatementAudit>);
     options.max_statement_bytes = config.max_statement_bytes;

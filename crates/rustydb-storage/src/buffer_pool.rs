@@ -213,6 +213,21 @@ impl BufferPool {
         Ok(())
     }
 
+    /// Marks page `id` to be written again as it is, after logging its full image: its next
+    /// write goes through its file's current cipher (a key rotation rewrites every page of a
+    /// table this way), and a torn write of it can still be repaired. A page never written
+    /// stays as it is.
+    pub fn rewrite(&self, id: PageId) -> Result<()> {
+        if self.read(id)?.iter().all(|&b| b == 0) {
+            return Ok(());
+        }
+        let mut page = self.write(id)?;
+        if let Some(lsn) = self.log.append_image(id, &page)? {
+            crate::page::Page::new(&mut page).set_lsn(lsn);
+        }
+        Ok(())
+    }
+
     fn pin(&self, id: PageId) -> Result<&Frame> {
         self.pin_with(id, true)
     }

@@ -9,7 +9,7 @@
 //! then falls back to buffered I/O and reports why ([`DiskManager::direct_fallback`]).
 
 use crate::aligned::AlignedBuf;
-use crate::cipher::{IdentityCipher, PageCipher};
+use crate::cipher::{CipherMap, PageCipher};
 use crate::io::{FileHandle, Vfs};
 use crate::page::{check_page_size, seal, verify};
 use parking_lot::RwLock;
@@ -29,7 +29,7 @@ pub struct DiskManager {
     vfs: Arc<dyn Vfs>,
     dir: PathBuf,
     files: RwLock<HashMap<FileId, Arc<dyn FileHandle>>>,
-    ciphers: RwLock<HashMap<FileId, Arc<dyn PageCipher>>>,
+    ciphers: Arc<CipherMap>,
     /// Bytes of each open file known to be allocated (preallocated extents included).
     allocated: parking_lot::Mutex<HashMap<FileId, u64>>,
     page_size: usize,
@@ -54,7 +54,7 @@ impl DiskManager {
             vfs,
             dir: dir.to_path_buf(),
             files: RwLock::new(HashMap::new()),
-            ciphers: RwLock::new(HashMap::new()),
+            ciphers: Arc::default(),
             allocated: parking_lot::Mutex::new(HashMap::new()),
             page_size,
             direct: direct && direct_fallback.is_none(),
@@ -88,12 +88,17 @@ impl DiskManager {
     /// Protects `file`'s pages with `cipher` from now on (set before the file's first page is
     /// read or written).
     pub fn set_cipher(&self, file: FileId, cipher: Arc<dyn PageCipher>) {
-        self.ciphers.write().insert(file, cipher);
+        self.ciphers.set(file, cipher);
     }
 
     /// The cipher protecting `file` (the identity cipher if none was set).
     pub fn cipher(&self, file: FileId) -> Arc<dyn PageCipher> {
-        self.ciphers.read().get(&file).cloned().unwrap_or_else(|| Arc::new(IdentityCipher))
+        self.ciphers.get(file)
+    }
+
+    /// Every file's cipher (the log device seals records with them).
+    pub fn ciphers(&self) -> &Arc<CipherMap> {
+        &self.ciphers
     }
 
     fn path(&self, file: FileId) -> PathBuf {

@@ -113,6 +113,7 @@ impl StorageEngine {
         // After a checkpoint recycled the log's head, it starts where that checkpoint kept it.
         let log_from = control.checkpoint.map_or(rustydb_foundation::Lsn(0), |c| c.log_from);
         let log = Arc::new(LogDevice::open_at(vfs.clone(), &wal, crate::log_device::SEGMENT_SIZE, log_from)?);
+        log.set_ciphers(disk.ciphers().clone());
         let pool = Arc::new(BufferPool::with_policy(disk.clone(), log.clone(), options.pool_pages, options.eviction));
         let background_writer = match options.background_writer {
             Some(interval) => Some(

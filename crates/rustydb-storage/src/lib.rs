@@ -53,7 +53,7 @@ pub use aligned::AlignedBuf;
 pub use arena::{MemoryBudget, TupleArena};
 pub use bgwriter::BackgroundWriter;
 pub use buffer_pool::{BufferPool, PageReadGuard, PageWriteGuard};
-pub use cipher::{IdentityCipher, PageCipher};
+pub use cipher::{CipherMap, IdentityCipher, PageCipher};
 pub use control::{CheckpointInfo, ControlFile};
 pub use disk::DiskManager;
 pub use engine::{StorageEngine, StorageOptions};

@@ -7,9 +7,16 @@
 //!
 //! | bytes | field |
 //! |---|---|
-//! | 0..4 | payload length `n` (u32, never 0) |
+//! | 0..4 | payload length `n` (u32, never 0; bit 31 set when the payload is sealed) |
 //! | 4..8 | CRC-32C of the record's start position (u64) followed by the payload (u32) |
 //! | 8..8+n | payload (meaning belongs to the caller) |
+//!
+//! **Sealed records**: a record changing pages of a file whose page cipher encrypts (see
+//! [`crate::cipher`]) is stored sealed: its payload is the file id (u32) followed by what the
+//! cipher's `seal_record` made of the caller's payload, bound to the file id and the record's
+//! start position (so a sealed record copied elsewhere in the log fails to open). Full-page
+//! images of such pages are sealed the same way. [`LogDevice::replay`] opens them again, so
+//! callers only ever see their own payloads; the checksum covers the stored (sealed) bytes.
 //!
 //! Records may straddle segment boundaries. On open the log is scanned to the last complete
 //! record with a good checksum; anything after it (a torn tail from a crash mid-write) is cut
@@ -39,10 +46,11 @@
 //! `WritesStopped` — the kernel may have dropped the dirty pages, so a retry could report
 //! success for data that is gone.
 
+use crate::cipher::{CipherMap, PageCipher};
 use crate::io::{FileHandle, Vfs};
 use parking_lot::{Condvar, Mutex};
 use rustydb_foundation::metric_names::{WAL_BYTES, WAL_FSYNCS, WAL_IMAGES};
-use rustydb_foundation::{DbError, Lsn, PageId, Result, checksum};
+use rustydb_foundation::{DbError, FileId, Lsn, PageId, Result, checksum};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -58,6 +66,8 @@ fn check_size(payload: &[u8]) -> Result<()> {
 /// Bytes per segment file.
 pub const SEGMENT_SIZE: u64 = 16 * 1024 * 1024;
 const FRAME_HEADER: usize = 8;
+/// The length field's bit that marks a sealed payload.
+const SEALED: u32 = 1 << 31;
 /// Freed segments kept (renamed) for reuse by [`LogDevice::recycle_before`]; more are removed.
 pub const SPARE_SEGMENTS: usize = 4;
 /// Extension of a segment being zero-filled before it takes its real name.
@@ -115,6 +125,9 @@ pub struct LogDevice {
     image_encoder: std::sync::OnceLock<ImageEncoder>,
     /// A copy of `Tail::redo` for the check made before taking the lock.
     redo_hint: AtomicU64,
+    /// The data files' ciphers (set by the storage engine): records of encrypted files are
+    /// sealed with them.
+    ciphers: std::sync::OnceLock<Arc<CipherMap>>,
 }
 
 impl LogDevice {
@@ -165,6 +178,7 @@ impl LogDevice {
             durable: AtomicU64::new(end),
             image_encoder: std::sync::OnceLock::new(),
             redo_hint: AtomicU64::new(start.0),
+            ciphers: std::sync::OnceLock::new(),
         })
     }
 
@@ -173,7 +187,12 @@ impl LogDevice {
     pub fn append(&self, payload: &[u8]) -> Result<Lsn> {
         check_size(payload)?;
         let mut tail = self.tail.lock();
-        Self::push(&mut tail, payload)
+        Self::push(&mut tail, payload, false)
+    }
+
+    /// The cipher that seals records of `file`'s pages, if the file is encrypted.
+    fn sealer(&self, file: FileId) -> Option<(FileId, Arc<dyn PageCipher>)> {
+        self.ciphers.get().and_then(|c| c.encrypting(file)).map(|c| (file, c))
     }
 
     /// Appends a record that changes `pages` (each with its bytes as they are before the change,
@@ -181,7 +200,11 @@ impl LogDevice {
     /// full-page image record first, if an image encoder is set (see the module docs).
     pub fn append_for_pages(&self, pages: &[(PageId, &[u8])], payload: &[u8]) -> Result<Lsn> {
         check_size(payload)?;
-        let Some(encode) = self.image_encoder.get() else { return self.append(payload) };
+        let sealer = pages.iter().find_map(|(id, _)| self.sealer(id.file));
+        let Some(encode) = self.image_encoder.get() else {
+            let mut tail = self.tail.lock();
+            return Self::push_sealed(&mut tail, sealer.as_ref(), payload);
+        };
         let needs = |bytes: &[u8], redo: u64| crate::page::read::lsn(bytes).0 <= redo;
         // Compressed before the lock when the hint says so; the decision is made under it.
         let hint = self.redo_hint.load(Ordering::Acquire);
@@ -192,19 +215,44 @@ impl LogDevice {
             if needs(bytes, tail.redo) {
                 let image = image.take().unwrap_or_else(|| encode(*id, bytes));
                 check_size(&image)?;
-                Self::push(&mut tail, &image)?;
+                Self::push_sealed(&mut tail, self.sealer(id.file).as_ref(), &image)?;
                 metrics::counter!(WAL_IMAGES).increment(1);
             }
         }
-        Self::push(&mut tail, payload)
+        Self::push_sealed(&mut tail, sealer.as_ref(), payload)
     }
 
-    fn push(tail: &mut Tail, payload: &[u8]) -> Result<Lsn> {
+    /// Logs a full-page image of `page` (its bytes `bytes`, latch held by the caller) whatever
+    /// the redo point: for a page about to be written again unchanged under a new key, which
+    /// must survive a torn write like any other. `None` without an image encoder.
+    pub fn append_image(&self, page: PageId, bytes: &[u8]) -> Result<Option<Lsn>> {
+        let Some(encode) = self.image_encoder.get() else { return Ok(None) };
+        let image = encode(page, bytes);
+        check_size(&image)?;
+        let sealer = self.sealer(page.file);
+        let mut tail = self.tail.lock();
+        metrics::counter!(WAL_IMAGES).increment(1);
+        Self::push_sealed(&mut tail, sealer.as_ref(), &image).map(Some)
+    }
+
+    /// Seals `payload` for `sealer`'s file (if any) at the position it is about to take, and
+    /// appends it.
+    fn push_sealed(tail: &mut Tail, sealer: Option<&(FileId, Arc<dyn PageCipher>)>, payload: &[u8]) -> Result<Lsn> {
+        let Some((file, cipher)) = sealer else { return Self::push(tail, payload, false) };
+        let mut sealed = Vec::with_capacity(payload.len() + 64);
+        sealed.extend_from_slice(&file.0.to_le_bytes());
+        cipher.seal_record(&seal_aad(*file, tail.next), payload, &mut sealed)?;
+        check_size(&sealed)?;
+        Self::push(tail, &sealed, true)
+    }
+
+    fn push(tail: &mut Tail, payload: &[u8], sealed: bool) -> Result<Lsn> {
         if let Some(reason) = &tail.poisoned {
             return Err(DbError::WritesStopped(reason.clone()));
         }
         let crc = record_crc(tail.next, payload);
-        tail.buffer.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        let len = payload.len() as u32 | if sealed { SEALED } else { 0 };
+        tail.buffer.extend_from_slice(&len.to_le_bytes());
         tail.buffer.extend_from_slice(&crc.to_le_bytes());
         tail.buffer.extend_from_slice(payload);
         tail.next += (FRAME_HEADER + payload.len()) as u64;
@@ -215,6 +263,12 @@ impl LogDevice {
     /// logs them. Only the first call counts.
     pub fn set_image_encoder(&self, encoder: ImageEncoder) {
         let _ = self.image_encoder.set(encoder);
+    }
+
+    /// Sets the data files' ciphers, which seal the records of encrypted files. Only the first
+    /// call counts (the storage engine makes it as it opens).
+    pub fn set_ciphers(&self, ciphers: Arc<CipherMap>) {
+        let _ = self.ciphers.set(ciphers);
     }
 
     /// Fixes a checkpoint's redo point at the current end of the log and returns it: every page
@@ -352,9 +406,28 @@ impl LogDevice {
     }
 
     /// Calls `apply` for every durable record from stream position `from`, in order.
-    pub fn replay(&self, from: Lsn, apply: impl FnMut(LogRecord) -> Result<()>) -> Result<()> {
+    /// Sealed records are opened with their file's cipher, which must be set by then.
+    pub fn replay(&self, from: Lsn, mut apply: impl FnMut(LogRecord) -> Result<()>) -> Result<()> {
         let segments = list_segments(&*self.vfs, &self.dir, self.segment_size)?;
-        scan(&*self.vfs, &self.dir, &segments, self.segment_size, from.0, apply)
+        scan(&*self.vfs, &self.dir, &segments, self.segment_size, from.0, |frame| {
+            let payload = if frame.sealed { self.open_sealed(&frame)? } else { frame.payload };
+            apply(LogRecord { lsn: frame.lsn, payload })
+        })
+    }
+
+    fn open_sealed(&self, frame: &Frame) -> Result<Vec<u8>> {
+        let start = frame.lsn.0 - (FRAME_HEADER + frame.payload.len()) as u64;
+        let bad = |why: String| DbError::Corruption(format!("log record at {start:x}: {why}"));
+        let (file, sealed) =
+            frame.payload.split_first_chunk::<4>().ok_or_else(|| bad("a sealed record too short".into()))?;
+        let file = FileId(u32::from_le_bytes(*file));
+        let cipher = self
+            .sealer(file)
+            .ok_or_else(|| bad(format!("it is encrypted for data file {file}, whose key is not loaded")))?;
+        cipher
+            .1
+            .open_record(&seal_aad(file, start), sealed)
+            .map_err(|e| bad(format!("it failed authentication for data file {file} ({e})")))
     }
 
     fn write_and_sync(&self, writer: &mut Writer, mut bytes: &[u8], mut pos: u64) -> std::io::Result<()> {
@@ -479,6 +552,21 @@ fn list_segments(vfs: &dyn Vfs, dir: &Path, segment_size: u64) -> Result<Vec<u64
     Ok(starts)
 }
 
+/// What a sealed record is bound to: its file and its start position.
+fn seal_aad(file: FileId, start: u64) -> [u8; 12] {
+    let mut aad = [0u8; 12];
+    aad[..4].copy_from_slice(&file.0.to_le_bytes());
+    aad[4..].copy_from_slice(&start.to_le_bytes());
+    aad
+}
+
+/// One record as stored: its payload sealed or not.
+struct Frame {
+    lsn: Lsn,
+    payload: Vec<u8>,
+    sealed: bool,
+}
+
 /// A record's checksum: over its start position, then its payload.
 fn record_crc(start: u64, payload: &[u8]) -> u32 {
     checksum::crc32c_parts(&[&start.to_le_bytes(), payload])
@@ -492,13 +580,13 @@ fn scan(
     segments: &[u64],
     segment_size: u64,
     from: u64,
-    mut apply: impl FnMut(LogRecord) -> Result<()>,
+    mut apply: impl FnMut(Frame) -> Result<()>,
 ) -> Result<()> {
     let mut stream = SegmentStream::open(vfs, dir, segments, segment_size, from)?;
     let mut pos = from;
-    while let Some(payload) = stream.next_record(pos)? {
+    while let Some((payload, sealed)) = stream.next_record(pos)? {
         pos += (FRAME_HEADER + payload.len()) as u64;
-        apply(LogRecord { lsn: Lsn(pos), payload })?;
+        apply(Frame { lsn: Lsn(pos), payload, sealed })?;
     }
     Ok(())
 }
@@ -656,12 +744,13 @@ impl<'v> SegmentStream<'v> {
     }
 
     /// The record starting at stream position `pos`, if a whole one with a good checksum is there.
-    fn next_record(&mut self, pos: u64) -> Result<Option<Vec<u8>>> {
+    fn next_record(&mut self, pos: u64) -> Result<Option<(Vec<u8>, bool)>> {
         let mut header = [0u8; FRAME_HEADER];
         if self.read_full(&mut header)? < FRAME_HEADER {
             return Ok(None);
         }
-        let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
+        let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
+        let (len, sealed) = ((len & !SEALED) as usize, len & SEALED != 0);
         let crc = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
         if len == 0 || len > MAX_RECORD {
             return Ok(None);
@@ -670,7 +759,7 @@ impl<'v> SegmentStream<'v> {
         if self.read_full(&mut payload)? < len || record_crc(pos, &payload) != crc {
             return Ok(None);
         }
-        Ok(Some(payload))
+        Ok(Some((payload, sealed)))
     }
 }
 

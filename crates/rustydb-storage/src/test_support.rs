@@ -12,6 +12,7 @@ pub(crate) fn disk_and_log(dir: &Path) -> (Arc<DiskManager>, Arc<LogDevice>) {
     let disk = DiskManager::open(vfs.clone(), &dir.join("base"), crate::page::DEFAULT_PAGE_SIZE)
         .expect("disk manager in a temp dir");
     let log = LogDevice::open(vfs, &dir.join("wal")).expect("log device in a temp dir");
+    log.set_ciphers(disk.ciphers().clone());
     (Arc::new(disk), Arc::new(log))
 }
 

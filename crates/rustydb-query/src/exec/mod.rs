@@ -88,6 +88,13 @@ impl crate::expr::SubqueryRunner for Runner<'_, '_> {
         })?;
         crate::sequence::call(&mut ctx, call, args)
     }
+
+    fn key(&self, call: crate::encryption::KeyCall, args: &[Value]) -> Result<Value> {
+        let mut ctx = self.ctx.try_borrow_mut().map_err(|_| {
+            rustydb_foundation::DbError::Internal("a key function evaluated while the context was in use".into())
+        })?;
+        crate::encryption::call(&mut ctx, call, args)
+    }
 }
 
 /// Calls `work` with an environment for evaluating expressions whose outer row is `outer`
