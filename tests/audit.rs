@@ -98,6 +98,14 @@ async fn the_audit_log_records_and_verify_catches_tampering() {
         )
         .await
         .unwrap();
+    // COPY FROM into an audited table is DML too, recorded when it ends.
+    {
+        use futures::SinkExt;
+        let sink = admin.copy_in("COPY accounts (id, balance) FROM STDIN").await.unwrap();
+        futures::pin_mut!(sink);
+        sink.send(bytes::Bytes::from_static(b"2\t200\n")).await.unwrap();
+        assert_eq!(sink.finish().await.unwrap(), 1);
+    }
     let teller = login(&server, "teller", "sekret-pass").await.unwrap();
     assert_eq!(sqlstate(&teller, "UPDATE accounts SET balance = 0").await, SqlState::INSUFFICIENT_PRIVILEGE);
     assert!(login(&server, "teller", "wrong").await.is_err());
@@ -116,6 +124,7 @@ async fn the_audit_log_records_and_verify_catches_tampering() {
     assert!(has("ddl", "CREATE TABLE accounts"), "{log}");
     assert!(has("dml", "INSERT INTO accounts"), "{log}");
     assert!(!log.contains("INSERT INTO scratch"), "only audited tables' DML: {log}");
+    assert!(has("dml", "COPY accounts (id, balance) FROM STDIN"), "{log}");
     assert!(has("role", "CREATE ROLE teller LOGIN PASSWORD (set)"), "{log}");
     assert!(has("grant", "GRANT SELECT ON accounts TO teller"), "{log}");
     assert!(has("login", "\"user\":\"teller\""), "{log}");

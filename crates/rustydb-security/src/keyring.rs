@@ -65,8 +65,15 @@ impl MasterKeySource {
     /// The keys it holds, newest first.
     fn keys(&self) -> Result<Vec<MasterKey>> {
         let text = match self {
-            MasterKeySource::File(path) => std::fs::read_to_string(path)
-                .map_err(|e| DbError::io(format!("reading the master key file {}", path.display()), e))?,
+            MasterKeySource::File(path) => {
+                use std::os::unix::fs::PermissionsExt;
+                let read = |e| DbError::io(format!("reading the master key file {}", path.display()), e);
+                // As PostgreSQL says of a private key file others can read: a warning.
+                if std::fs::metadata(path).map_err(read)?.permissions().mode() & 0o077 != 0 {
+                    tracing::warn!(file = %path.display(), "the master key file is readable by group or others; it should be mode 0600");
+                }
+                std::fs::read_to_string(path).map_err(read)?
+            }
             MasterKeySource::Environment(text) => text.clone(),
         };
         let keys = text
@@ -238,7 +245,12 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let io = |what: &str, e| DbError::io(format!("{what} {}", path.display()), e);
     std::fs::create_dir_all(dir).map_err(|e| io("creating the directory of", e))?;
     let temp = path.with_extension("tmp");
-    let mut file = std::fs::File::create(&temp).map_err(|e| io("writing", e))?;
+    // Wrapped keys are useless without the master key, but are nobody else's business either.
+    let mut file = {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&temp)
+    }
+    .map_err(|e| io("writing", e))?;
     file.write_all(bytes).map_err(|e| io("writing", e))?;
     file.sync_all().map_err(|e| io("syncing", e))?;
     drop(file);

@@ -30,6 +30,9 @@ pub(super) struct CopyIn {
     own: Option<Transaction>,
     /// A cancel request or `statement_timeout` (counted from the COPY's start) stops it.
     interrupt: crate::interrupt::Interrupt,
+    /// The audit log and the statement's text, when the table's DML is audited: recorded
+    /// once the COPY ends, with how it ended.
+    audited: Option<(std::sync::Arc<dyn crate::audit::StatementAudit>, String)>,
 }
 
 impl CopyIn {
@@ -86,12 +89,18 @@ impl Session {
         let mut reader = CopyReader::new(target.options.clone());
         reader.expect_columns(columns);
         let interrupt = self.interrupt();
-        if own {
-            self.copy = Some(CopyIn { target, reader, rows: 0, own: Some(txn), interrupt });
+        let audited = self
+            .engine
+            .audit()
+            .filter(|a| a.wants(crate::audit::AuditKind::Dml, std::slice::from_ref(&target.table.name)))
+            .map(|a| (a.clone(), stmt.to_string()));
+        let own = if own {
+            Some(txn)
         } else {
             self.state = State::InBlock { txn, read_only: false };
-            self.copy = Some(CopyIn { target, reader, rows: 0, own: None, interrupt });
-        }
+            None
+        };
+        self.copy = Some(CopyIn { target, reader, rows: 0, own, interrupt, audited });
         Ok(StatementResult { copy: Some(CopyResponse::In { columns, binary }), ..Default::default() })
     }
 
@@ -112,10 +121,14 @@ impl Session {
         self.guarded(
             |s| {
                 let rows = s.copy_step(CopyReader::finish)?;
-                let Some(copy) = s.copy.take() else { return Err(no_copy()) };
-                if let Some(txn) = copy.own {
-                    s.engine.txn_manager().commit(txn)?;
-                }
+                let Some(mut copy) = s.copy.take() else { return Err(no_copy()) };
+                let audited = copy.audited.take();
+                let committed = match copy.own {
+                    Some(txn) => s.engine.txn_manager().commit(txn),
+                    None => Ok(()),
+                };
+                s.audit_copy(audited, committed.as_ref().err().map_or("00000", |e| e.sqlstate().code()));
+                committed?;
                 Ok(StatementResult::tag(format!("COPY {rows}")))
             },
             Err,
@@ -124,10 +137,25 @@ impl Session {
 
     /// The client's CopyFail: the COPY's rows are rolled back and it fails with 57014.
     pub fn copy_fail(&mut self, message: &str) -> DbError {
+        let error = DbError::sql(SqlState::QueryCanceled, format!("COPY from stdin failed: {message}"));
         if let Some(copy) = self.copy.take() {
-            self.abandon(copy);
+            self.abandon(copy, &error);
         }
-        DbError::sql(SqlState::QueryCanceled, format!("COPY from stdin failed: {message}"))
+        error
+    }
+
+    /// Records an audited COPY's end.
+    fn audit_copy(&self, audited: Option<(std::sync::Arc<dyn crate::audit::StatementAudit>, String)>, sqlstate: &str) {
+        let Some((audit, detail)) = audited else { return };
+        let client = self.backend.info.lock().client.map(|a| a.ip());
+        audit.record(&crate::audit::StatementEvent {
+            kind: crate::audit::AuditKind::Dml,
+            user: &self.user,
+            database: &self.database,
+            client,
+            detail: &detail,
+            sqlstate,
+        });
     }
 
     /// Reads rows with `read` and inserts them; returns the rows inserted so far.
@@ -147,7 +175,7 @@ impl Session {
                 Ok(rows)
             }
             Err(e) => {
-                self.abandon(copy);
+                self.abandon(copy, &e);
                 Err(e)
             }
         }
@@ -185,8 +213,9 @@ impl Session {
         done
     }
 
-    /// Ends a COPY that failed: its own transaction rolls back; a block fails.
-    fn abandon(&mut self, copy: CopyIn) {
+    /// Ends a COPY that failed with `error`: its own transaction rolls back; a block fails.
+    fn abandon(&mut self, mut copy: CopyIn, error: &DbError) {
+        self.audit_copy(copy.audited.take(), error.sqlstate().code());
         match copy.own {
             Some(txn) => self.end_copy(txn, true),
             None => self.fail_block(),
