@@ -376,3 +376,30 @@ async fn timestamps_travel_in_binary() {
     let before: bool = c.query_one("SELECT $1 < now()", &[&at]).await.unwrap().get(0);
     assert!(before);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arrays_travel_as_parameters_and_results_in_binary() {
+    let server = TestServer::start();
+    let client = server.connect().await;
+    client.batch_execute("CREATE TABLE tagged (id int PRIMARY KEY, tags text[], scores bigint[])").await.unwrap();
+    let tags = vec![Some("a b".to_string()), None, Some(String::new())];
+    let scores: Vec<i64> = vec![3, -1, 1 << 40];
+    client.execute("INSERT INTO tagged VALUES (1, $1, $2)", &[&tags, &scores]).await.unwrap();
+    let row = client.query_one("SELECT tags, scores, cardinality(tags) FROM tagged WHERE id = 1", &[]).await.unwrap();
+    assert_eq!(row.get::<_, Vec<Option<String>>>(0), tags);
+    assert_eq!(row.get::<_, Vec<i64>>(1), scores);
+    assert_eq!(row.get::<_, i32>(2), 3);
+    let statement = client.prepare("SELECT id FROM tagged WHERE $1 = ANY (scores)").await.unwrap();
+    assert_eq!(statement.params(), &[Type::INT8]);
+    assert_eq!(client.query(&statement, &[&(1i64 << 40)]).await.unwrap().len(), 1);
+    assert_eq!(client.query(&statement, &[&7i64]).await.unwrap().len(), 0);
+    let empty: Vec<i32> = client.query_one("SELECT '{}'::int[]", &[]).await.unwrap().get(0);
+    assert!(empty.is_empty());
+    // Text results (the simple protocol) use PostgreSQL's array_out.
+    let rows = client.simple_query("SELECT tags FROM tagged").await.unwrap();
+    let text = rows.iter().find_map(|m| match m {
+        tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+        _ => None,
+    });
+    assert_eq!(text.as_deref(), Some(r#"{"a b",NULL,""}"#));
+}

@@ -21,6 +21,7 @@
 
 #![deny(missing_docs)]
 
+pub mod array;
 pub mod checksum;
 pub mod clock;
 pub mod codec;
@@ -38,6 +39,7 @@ pub mod types;
 pub mod value;
 pub mod version;
 
+pub use array::ElementType;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use component::{Component, HealthStatus};
 pub use config::{Config, HbaEntry};

@@ -10,6 +10,7 @@
 //! | text, varchar, char | the UTF-8 bytes |
 //! | date | 4: days since 2000-01-01 |
 //! | timestamp, timestamptz | 8: microseconds since 2000-01-01 (UTC for timestamptz) |
+//! | arrays | see [`crate::array`] |
 
 use crate::{DataType, DbError, SqlState, Value};
 
@@ -33,6 +34,11 @@ pub fn invalid_utf8(at: u8) -> DbError {
 pub fn send(value: &Value, out: &mut impl Extend<u8>) -> bool {
     let mut put = |bytes: &[u8]| out.extend(bytes.iter().copied());
     match value {
+        Value::Array(element, values) => {
+            let mut bytes = Vec::new();
+            crate::array::send(*element, values, &mut bytes);
+            put(&bytes);
+        }
         Value::Null => return false,
         Value::Bool(b) => put(&[u8::from(*b)]),
         Value::Int2(v) => put(&v.to_be_bytes()),
@@ -69,6 +75,7 @@ pub fn recv(raw: &[u8], ty: DataType) -> Result<Value, RecvError> {
         DataType::Date => Value::Date(i32::from_be_bytes(fixed(raw)?)),
         DataType::Timestamp => Value::Timestamp(i64::from_be_bytes(fixed(raw)?)),
         DataType::TimestampTz => Value::TimestampTz(i64::from_be_bytes(fixed(raw)?)),
+        DataType::Array(element) => return crate::array::recv(raw, element),
         DataType::Text | DataType::Unknown | DataType::Varchar(_) | DataType::Char(_) => {
             let text = std::str::from_utf8(raw)
                 .map_err(|e| RecvError::NotUtf8(raw.get(e.valid_up_to()).copied().unwrap_or(0)))?;

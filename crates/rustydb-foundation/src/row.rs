@@ -21,6 +21,7 @@
 //! | 9 | date | 4 bytes (days since 2000-01-01) |
 //! | 10 | timestamp | 8 bytes (microseconds since 2000-01-01) |
 //! | 11 | timestamptz | 8 bytes (microseconds since 2000-01-01 UTC) |
+//! | 12 | array | element type code (u8, [`crate::ElementType::code`]), u32 count, then each element as a value here |
 
 use crate::le::LeReader;
 use crate::{DbError, Result, Value};
@@ -49,6 +50,14 @@ fn encode_value(value: &Value, out: &mut Vec<u8>) {
             out.push(8);
             out.extend_from_slice(&(s.len() as u32).to_le_bytes());
             out.extend_from_slice(s.as_bytes());
+        }
+        Value::Array(element, values) => {
+            out.push(12);
+            out.push(element.code());
+            out.extend_from_slice(&(values.len() as u32).to_le_bytes());
+            for v in values {
+                encode_value(v, out);
+            }
         }
     }
 }
@@ -90,6 +99,17 @@ fn read_value(reader: &mut LeReader<'_>) -> Result<Value> {
         9 => Value::Date(i32::from_le_bytes(reader.array()?)),
         10 => Value::Timestamp(i64::from_le_bytes(reader.array()?)),
         11 => Value::TimestampTz(i64::from_le_bytes(reader.array()?)),
+        12 => {
+            let code = reader.u8()?;
+            let element = crate::ElementType::from_code(code)
+                .ok_or_else(|| reader.error(&format!("unknown element type {code}")))?;
+            let count = reader.u32()? as usize;
+            let mut values = Vec::with_capacity(count.min(1 << 16));
+            for _ in 0..count {
+                values.push(read_value(reader)?);
+            }
+            Value::Array(element, values)
+        }
         other => return Err(reader.error(&format!("unknown value tag {other}"))),
     })
 }
@@ -112,6 +132,7 @@ mod tests {
             Value::Date(-3),
             Value::Timestamp(1 << 40),
             Value::TimestampTz(-(1 << 40)),
+            Value::Array(crate::ElementType::Int4, vec![Value::Int4(1), Value::Null]),
         ];
         let mut bytes = Vec::new();
         encode_row(&row, &mut bytes);

@@ -33,6 +33,8 @@ pub enum DataType {
     TimestampTz,
     /// The type of an untyped literal (`'abc'`, `NULL`) before context decides; sent as text.
     Unknown,
+    /// A one-dimensional array (see [`crate::array`]).
+    Array(crate::ElementType),
 }
 
 impl DataType {
@@ -51,6 +53,7 @@ impl DataType {
             DataType::Date => 1082,
             DataType::Timestamp => 1114,
             DataType::TimestampTz => 1184,
+            DataType::Array(e) => e.array_oid(),
         }
     }
 
@@ -71,7 +74,7 @@ impl DataType {
             1114 => DataType::Timestamp,
             1184 => DataType::TimestampTz,
             705 => DataType::Unknown,
-            _ => return None,
+            other => DataType::Array(crate::ElementType::from_array_oid(other)?),
         })
     }
 
@@ -82,7 +85,7 @@ impl DataType {
             DataType::Int2 => 2,
             DataType::Int4 | DataType::Float4 | DataType::Date => 4,
             DataType::Int8 | DataType::Float8 | DataType::Timestamp | DataType::TimestampTz => 8,
-            DataType::Text | DataType::Unknown | DataType::Varchar(_) | DataType::Char(_) => -1,
+            DataType::Text | DataType::Unknown | DataType::Varchar(_) | DataType::Char(_) | DataType::Array(_) => -1,
         }
     }
 
@@ -130,6 +133,7 @@ impl DataType {
             DataType::Timestamp => "timestamp without time zone",
             DataType::TimestampTz => "timestamp with time zone",
             DataType::Unknown => "unknown",
+            DataType::Array(e) => e.array_name(),
         }
     }
 }

@@ -30,6 +30,8 @@ pub enum Value {
     Timestamp(i64),
     /// timestamptz: microseconds since 2000-01-01 00:00 UTC
     TimestampTz(i64),
+    /// A one-dimensional array: its element type and elements (see [`crate::array`]).
+    Array(crate::ElementType, Vec<Value>),
 }
 
 impl Value {
@@ -38,6 +40,7 @@ impl Value {
         std::mem::size_of::<Value>()
             + match self {
                 Value::Text(s) => s.capacity(),
+                Value::Array(_, values) => values.iter().map(Value::footprint).sum(),
                 _ => 0,
             }
     }
@@ -61,6 +64,7 @@ impl Value {
             Value::Date(_) => DataType::Date,
             Value::Timestamp(_) => DataType::Timestamp,
             Value::TimestampTz(_) => DataType::TimestampTz,
+            Value::Array(e, _) => DataType::Array(*e),
         })
     }
 
@@ -97,6 +101,7 @@ impl Value {
             Value::Date(d) => crate::datetime::format_date(*d),
             Value::Timestamp(ts) => crate::datetime::format_timestamp(*ts, false),
             Value::TimestampTz(ts) => crate::datetime::format_timestamp(*ts, true),
+            Value::Array(_, values) => crate::array::to_text(values),
         })
     }
 
@@ -118,6 +123,7 @@ impl Value {
             DataType::Date => crate::datetime::parse_date(text).map(Value::Date),
             DataType::Timestamp => crate::datetime::parse_timestamp(text, false).map(Value::Timestamp),
             DataType::TimestampTz => crate::datetime::parse_timestamp(text, true).map(Value::TimestampTz),
+            DataType::Array(e) => crate::array::parse(text, e),
         }
     }
 
@@ -129,6 +135,8 @@ impl Value {
             (Value::Null, _) | (_, Value::Null) => None,
             (Value::Bool(a), Value::Bool(b)) => Some(a.cmp(b)),
             (Value::Text(a), Value::Text(b)) => Some(a.cmp(b)),
+            (Value::Array(_, a), Value::Array(_, b)) => crate::array::compare(a, b),
+            (Value::Array(..), _) | (_, Value::Array(..)) => None,
             (Value::Date(a), Value::Date(b)) => Some(a.cmp(b)),
             (Value::Timestamp(a) | Value::TimestampTz(a), Value::Timestamp(b) | Value::TimestampTz(b)) => {
                 Some(a.cmp(b))

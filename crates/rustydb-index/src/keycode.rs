@@ -42,6 +42,16 @@ pub fn encode_value(value: &Value, out: &mut Vec<u8>) {
         }
         Value::Date(d) => integer_key(i64::from(*d), out),
         Value::Timestamp(ts) | Value::TimestampTz(ts) => integer_key(*ts, out),
+        // Element by element, each after a 0x01 byte, then 0x00: a prefix sorts first, and a
+        // NULL element (0x02) after every value, as PostgreSQL orders arrays.
+        Value::Array(_, elements) => {
+            out.push(NOT_NULL);
+            for e in elements {
+                out.push(0x01);
+                encode_value(e, out);
+            }
+            out.push(0x00);
+        }
         integer => integer_key(integer.as_i64().unwrap_or_default(), out),
     }
 }

@@ -21,6 +21,7 @@ pub fn is_aggregate(name: &str) -> bool {
             | "bool_or"
             | "every"
             | "string_agg"
+            | "array_agg"
             | "stddev"
             | "stddev_samp"
             | "stddev_pop"
@@ -62,6 +63,13 @@ pub fn resolve(name: &str, args: Vec<Expr>, star: bool) -> Result<(AggFunc, Vec<
         ("bool_or", [T::Bool | T::Unknown]) => (AggFunc::BoolOr, cast_all(args, &[T::Bool])?, T::Bool),
         ("string_agg", [a, d]) if a.is_string() && d.is_string() => {
             (AggFunc::StringAgg, cast_all(args, &[T::Text, T::Text])?, T::Text)
+        }
+        ("array_agg", [t]) => {
+            let ty = if *t == T::Unknown { T::Text } else { *t };
+            let element = rustydb_foundation::ElementType::of(ty).ok_or_else(|| {
+                DbError::sql(SqlState::FeatureNotSupported, "multidimensional arrays are not supported")
+            })?;
+            (AggFunc::ArrayAgg, cast_all(args, &[ty])?, T::Array(element))
         }
         ("stddev" | "stddev_samp" | "stddev_pop" | "variance" | "var_samp" | "var_pop", [t]) if numeric(*t) => {
             let func = match name {

@@ -76,6 +76,16 @@ pub fn bind(expr: &ast::Expr, b: &mut QueryBinder<'_, '_>) -> Result<Expr> {
             cast(bind(inner, b)?, to, CastContext::Explicit)
         }
         E::TypedString(ts) => typed_string(ts),
+        E::CompoundFieldAccess { root, access_chain } => match access_chain.as_slice() {
+            [ast::AccessExpr::Subscript(ast::Subscript::Index { index })] => {
+                functions::subscript(bind(root, b)?, bind(index, b)?)
+            }
+            _ => Err(DbError::unsupported(format!("the expression {expr}"))),
+        },
+        E::Array(array) => {
+            let elements = array.elem.iter().map(|e| bind(e, b)).collect::<Result<Vec<_>>>()?;
+            functions::array_constructor(elements)
+        }
         E::Function(f) => function(f, b),
         E::Substring { .. } | E::Trim { .. } | E::Position { .. } => special_function(expr, b),
         other => Err(DbError::unsupported(format!("the expression {other}"))),
@@ -130,14 +140,32 @@ fn subquery_expr(expr: &ast::Expr, b: &mut QueryBinder<'_, '_>) -> Result<Expr> 
                 E::Subquery(q) => q,
                 E::Nested(inner) => match inner.as_ref() {
                     E::Subquery(q) => q,
-                    _ => return Err(DbError::unsupported("ANY/ALL over an array")),
+                    _ => return functions::quantified_array(arg, op, bind(right, b)?, all),
                 },
-                _ => return Err(DbError::unsupported("ANY/ALL over an array")),
+                _ => return functions::quantified_array(arg, op, bind(right, b)?, all),
             };
             quantified(arg, op, subquery, all, b)
         }
         other => Err(DbError::Internal(format!("{other} is not a subquery expression"))),
     }
+}
+
+/// `ARRAY(subquery)`: the subquery's single column as an array, in its row order.
+fn array_subquery(q: &ast::Query, b: &mut QueryBinder<'_, '_>) -> Result<Expr> {
+    let (plan, columns) = b.subquery(q)?;
+    let [column] = columns.as_slice() else {
+        return Err(DbError::syntax("subquery must return only one column"));
+    };
+    let element = rustydb_foundation::ElementType::of(column.data_type)
+        .ok_or_else(|| DbError::sql(SqlState::FeatureNotSupported, "multidimensional arrays are not supported"))?;
+    let sq = Subquery {
+        id: b.subquery_id(),
+        plan,
+        kind: SubqueryKind::Array { element },
+        correlated: false,
+        ty: DataType::Array(element),
+    };
+    Ok(Expr::Subquery(Box::new(sq)))
 }
 
 /// SUBSTRING, TRIM and POSITION, which SQL writes with keywords between the arguments.
@@ -529,6 +557,7 @@ fn function(f: &ast::Function, b: &mut QueryBinder<'_, '_>) -> Result<Expr> {
             }
             args
         }
+        ast::FunctionArguments::Subquery(q) if name == "array" => return array_subquery(q, b),
         ast::FunctionArguments::Subquery(_) => return Err(DbError::unsupported("a subquery as function argument")),
     };
     let no_parens = matches!(f.args, ast::FunctionArguments::None);
@@ -618,6 +647,12 @@ pub fn convert_type(ty: &ast::DataType) -> Result<DataType> {
         T::Timestamp(_, ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz) => DataType::TimestampTz,
         T::Timestamp(_, ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) => DataType::Timestamp,
         T::Custom(name, mods) if mods.is_empty() => custom_type(&name.to_string().to_lowercase())?,
+        T::Array(ast::ArrayElemTypeDef::SquareBracket(inner, _) | ast::ArrayElemTypeDef::Qualified(inner, _)) => {
+            let element = convert_type(inner)?;
+            DataType::Array(rustydb_foundation::ElementType::of(element).ok_or_else(|| {
+                DbError::sql(SqlState::FeatureNotSupported, "multidimensional arrays are not supported")
+            })?)
+        }
         other => return Err(DbError::sql(SqlState::UndefinedObject, format!("type \"{other}\" is not supported yet"))),
     })
 }

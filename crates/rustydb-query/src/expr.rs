@@ -150,6 +150,11 @@ pub enum SubqueryKind {
         /// The comparison.
         op: BinaryOp,
     },
+    /// `ARRAY(SELECT ...)`: every row's value, in order.
+    Array {
+        /// The elements' type.
+        element: rustydb_foundation::ElementType,
+    },
     /// `arg op ALL (SELECT ...)`.
     All {
         /// The left operand.

@@ -79,6 +79,23 @@ pub enum Function {
     /// The encryption key functions (`rustydb_rotate_table_key` and the like): evaluated
     /// through the statement's context.
     Key(crate::encryption::KeyCall),
+    /// `ARRAY[a, b, ...]`: its elements (NULLs kept).
+    ArrayOf(rustydb_foundation::ElementType),
+    /// `x op ANY (array)` / `x op ALL (array)`.
+    Quantified {
+        /// The comparison.
+        op: crate::expr::BinaryOp,
+        /// ALL rather than ANY.
+        all: bool,
+    },
+    /// `array_to_string(array, delimiter [, null_string])`
+    ArrayToString,
+    /// `array_length(array, dimension)`: NULL for an empty array or another dimension.
+    ArrayLength,
+    /// `cardinality(array)`: the number of elements.
+    Cardinality,
+    /// `array[i]`: the i-th element (from 1), NULL past either end.
+    Subscript,
 }
 
 impl Function {
@@ -86,6 +103,68 @@ impl Function {
     pub fn is_volatile(self) -> bool {
         matches!(self, Function::Sequence(_) | Function::Key(_))
     }
+}
+
+/// `array[index]`.
+pub fn subscript(array: Expr, index: Expr) -> Result<Expr> {
+    let DataType::Array(element) = array.data_type() else {
+        return Err(DbError::sql(
+            SqlState::DatatypeMismatch,
+            format!("cannot subscript type {} because it does not support subscripting", array.data_type().sql_name()),
+        ));
+    };
+    if !(index.data_type().is_integer() || index.data_type() == DataType::Unknown) {
+        return Err(DbError::sql(SqlState::DatatypeMismatch, "array subscript must have type integer"));
+    }
+    let index = cast(index, DataType::Int4, CastContext::Implicit)?;
+    Ok(Expr::Call { func: Function::Subscript, args: vec![array, index], ty: element.scalar() })
+}
+
+/// `ARRAY[a, b, ...]`: the elements resolve to one type together, as CASE branches do.
+pub fn array_constructor(elements: Vec<Expr>) -> Result<Expr> {
+    if elements.is_empty() {
+        return Err(DbError::sql(SqlState::IndeterminateDatatype, "cannot determine type of empty array")
+            .with_hint("Explicitly cast to the desired type, for example ARRAY[]::integer[]."));
+    }
+    let types: Vec<DataType> = elements.iter().map(Expr::data_type).collect();
+    let common = common_type(&types, "ARRAY")?;
+    let element = rustydb_foundation::ElementType::of(common)
+        .ok_or_else(|| DbError::sql(SqlState::FeatureNotSupported, "multidimensional arrays are not supported"))?;
+    let args =
+        elements.into_iter().map(|e| cast(e, element.scalar(), CastContext::Implicit)).collect::<Result<Vec<_>>>()?;
+    Ok(Expr::Call { func: Function::ArrayOf(element), args, ty: DataType::Array(element) })
+}
+
+/// `arg op ANY (array)` / `arg op ALL (array)`. An untyped literal on the right is read as an
+/// array of the left side's type (`oid = ANY ('{1,2}')`), as PostgreSQL resolves it.
+pub fn quantified_array(arg: Expr, op: crate::expr::BinaryOp, array: Expr, all: bool) -> Result<Expr> {
+    let quantifier = if all { "ALL" } else { "ANY" };
+    let array = match array.data_type() {
+        DataType::Array(_) => array,
+        DataType::Unknown => {
+            let left = if arg.data_type() == DataType::Unknown { DataType::Text } else { arg.data_type() };
+            let element = rustydb_foundation::ElementType::of(left).ok_or_else(|| {
+                DbError::sql(SqlState::FeatureNotSupported, "multidimensional arrays are not supported")
+            })?;
+            cast(array, DataType::Array(element), CastContext::Explicit)?
+        }
+        other => {
+            return Err(DbError::sql(
+                SqlState::WrongObjectType,
+                format!("op {quantifier} (array) requires array on right side, not {}", other.sql_name()),
+            ));
+        }
+    };
+    let DataType::Array(element) = array.data_type() else {
+        return Err(DbError::Internal("an array of no array type".into()));
+    };
+    // Type-check the comparison as `arg op element` would be.
+    let probe = crate::bind_expr::binary(op, arg.clone(), Expr::Column { index: usize::MAX, ty: element.scalar() })?;
+    let arg = match probe {
+        Expr::Binary { left, .. } => *left,
+        _ => coerce_unknown(arg, element.scalar())?,
+    };
+    Ok(Expr::Call { func: Function::Quantified { op, all }, args: vec![arg, array], ty: DataType::Bool })
 }
 
 fn no_function(name: &str, types: &[DataType]) -> DbError {
@@ -137,6 +216,25 @@ pub fn resolve(name: &str, args: Vec<Expr>, bare: bool) -> Result<Expr> {
         ("rustydb_rotate_master_key", []) => {
             call(Function::Key(crate::encryption::KeyCall::RotateMasterKey), args, T::Int8)
         }
+        ("array_to_string", [DataType::Array(_), d]) if stringy(d) => {
+            let mut args = args;
+            let delimiter = args.remove(1);
+            args.push(cast(delimiter, T::Text, CastContext::Implicit)?);
+            call(Function::ArrayToString, args, T::Text)
+        }
+        ("array_to_string", [DataType::Array(_), d, n]) if stringy(d) && stringy(n) => {
+            let mut args = args.into_iter();
+            let array = args.next().unwrap_or(Expr::literal(Value::Null));
+            let rest = to(args.collect(), &[T::Text, T::Text])?;
+            call(Function::ArrayToString, std::iter::once(array).chain(rest).collect(), T::Text)
+        }
+        ("array_length", [DataType::Array(_), d]) if integral(d) => {
+            let mut args = args;
+            let dimension = args.remove(1);
+            args.push(cast(dimension, T::Int4, CastContext::Implicit)?);
+            call(Function::ArrayLength, args, T::Int4)
+        }
+        ("cardinality", [DataType::Array(_)]) => call(Function::Cardinality, args, T::Int4),
         ("lastval", []) => call(Function::Sequence(crate::sequence::SequenceCall::Last), args, T::Int8),
         ("current_user" | "session_user" | "user", []) if bare => call(Function::CurrentUser, args, T::Text),
         ("current_database", []) => call(Function::CurrentDatabase, args, T::Text),
@@ -240,6 +338,36 @@ pub fn call(func: Function, args: &[Expr], row: &[Value], env: &EvalEnv<'_>) -> 
                 .ok_or_else(|| DbError::Internal("a sequence function evaluated without a context".into()))?;
             return runner.sequence(which, &values);
         }
+        Function::ArrayOf(element) => {
+            let values = args.iter().map(|a| a.eval(row, env)).collect::<Result<Vec<_>>>()?;
+            return Ok(Value::Array(element, values));
+        }
+        Function::Quantified { op, all } => {
+            let arg = args[0].eval(row, env)?;
+            let Value::Array(_, elements) = args[1].eval(row, env)? else { return Ok(Value::Null) };
+            let mut saw_null = false;
+            for element in elements {
+                match crate::expr::binary(op, arg.clone(), element, DataType::Bool)? {
+                    Value::Bool(b) if b != all => return Ok(Value::Bool(b)),
+                    Value::Bool(_) => {}
+                    _ => saw_null = true,
+                }
+            }
+            return Ok(if saw_null { Value::Null } else { Value::Bool(all) });
+        }
+        Function::ArrayToString => {
+            let values = args.iter().map(|a| a.eval(row, env)).collect::<Result<Vec<_>>>()?;
+            let (Value::Array(_, elements), Value::Text(delimiter)) = (&values[0], &values[1]) else {
+                return Ok(Value::Null);
+            };
+            let null = match values.get(2) {
+                Some(Value::Text(t)) => Some(t.as_str()),
+                _ => None,
+            };
+            let pieces: Vec<String> =
+                elements.iter().filter_map(|e| e.to_pg_text().or_else(|| null.map(str::to_string))).collect();
+            return Ok(Value::Text(pieces.join(delimiter)));
+        }
         Function::Key(which) => {
             let values = args.iter().map(|a| a.eval(row, env)).collect::<Result<Vec<_>>>()?;
             let runner =
@@ -324,6 +452,20 @@ fn strict(func: Function, v: Vec<Value>) -> Result<Value> {
         Function::Lower => Value::Text(text(&v[0]).to_lowercase()),
         Function::Length => Value::Int4(text(&v[0]).chars().count() as i32),
         Function::Reverse => Value::Text(text(&v[0]).chars().rev().collect()),
+        Function::ArrayLength => match (&v[0], int(&v[1])) {
+            (Value::Array(_, elements), 1) if !elements.is_empty() => Value::Int4(elements.len() as i32),
+            _ => Value::Null,
+        },
+        Function::Subscript => match &v[0] {
+            Value::Array(_, elements) => {
+                usize::try_from(int(&v[1]) - 1).ok().and_then(|i| elements.get(i).cloned()).unwrap_or(Value::Null)
+            }
+            _ => Value::Null,
+        },
+        Function::Cardinality => match &v[0] {
+            Value::Array(_, elements) => Value::Int4(elements.len() as i32),
+            _ => Value::Null,
+        },
         Function::Abs => {
             let x = v.into_iter().next().unwrap_or(Value::Null);
             let below_zero = match &x {

@@ -63,6 +63,8 @@ pub enum AggFunc {
     BoolOr,
     /// `string_agg(x, delimiter)`
     StringAgg,
+    /// `array_agg(x)`: every input value, NULLs included, in input order.
+    ArrayAgg,
     /// `stddev(x)`, `stddev_samp(x)`
     StddevSamp,
     /// `stddev_pop(x)`

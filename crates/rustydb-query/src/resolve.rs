@@ -180,7 +180,7 @@ impl Resolver<'_> {
                         let taken = std::mem::replace(arg.as_mut(), Expr::literal(rustydb_foundation::Value::Null));
                         **arg = self.expr(taken, layout, outer, used)?;
                     }
-                    SubqueryKind::Scalar | SubqueryKind::Exists => {}
+                    SubqueryKind::Scalar | SubqueryKind::Exists | SubqueryKind::Array { .. } => {}
                 }
                 Ok(Expr::Subquery(sq))
             }

@@ -46,6 +46,9 @@ pub fn can_cast(from: DataType, to: DataType, context: CastContext) -> bool {
     if from.is_string() && to.is_string() {
         return true;
     }
+    if let (DataType::Array(a), DataType::Array(b)) = (from, to) {
+        return can_cast(a.scalar(), b.scalar(), context);
+    }
     if let (Some(a), Some(b)) = (datetime_rank(from), datetime_rank(to)) {
         // date → timestamp → timestamptz widen implicitly; the other way on assignment.
         return a <= b || context >= CastContext::Assignment;
@@ -115,6 +118,7 @@ pub fn type_name(ty: DataType) -> &'static str {
         DataType::Date => "date",
         DataType::Timestamp => "timestamp",
         DataType::TimestampTz => "timestamptz",
+        DataType::Array(e) => e.typname(),
     }
 }
 
@@ -191,6 +195,13 @@ pub fn cast_value(v: Value, to: DataType, explicit: bool) -> Result<Value> {
     }
     match v {
         Value::Text(s) => Value::parse_as(&s, to),
+        Value::Array(_, values) => match to {
+            DataType::Array(element) => Ok(Value::Array(
+                element,
+                values.into_iter().map(|v| cast_value(v, element.scalar(), explicit)).collect::<Result<_>>()?,
+            )),
+            _ => Err(DbError::Internal(format!("cast of an array to {to}"))),
+        },
         Value::Bool(b) if to == DataType::Bool => Ok(Value::Bool(b)),
         Value::Bool(b) => integer_to(i64::from(b), to),
         Value::Float4(_) | Value::Float8(_) => float_to(v.as_f64().unwrap_or_default(), to),

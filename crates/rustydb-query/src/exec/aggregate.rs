@@ -26,6 +26,7 @@ enum Acc {
     Extreme(Option<Value>),
     Bool(Option<bool>),
     Text(Option<String>),
+    Array(Option<Vec<Value>>),
     Moments { n: f64, mean: f64, m2: f64 },
 }
 
@@ -47,6 +48,7 @@ pub(super) fn initial(call: &AggCall) -> Accumulator {
         AggFunc::Min | AggFunc::Max => Acc::Extreme(None),
         AggFunc::BoolAnd | AggFunc::BoolOr => Acc::Bool(None),
         AggFunc::StringAgg => Acc::Text(None),
+        AggFunc::ArrayAgg => Acc::Array(None),
         AggFunc::StddevSamp | AggFunc::StddevPop | AggFunc::VarSamp | AggFunc::VarPop => {
             Acc::Moments { n: 0.0, mean: 0.0, m2: 0.0 }
         }
@@ -67,7 +69,8 @@ pub(super) fn update(a: &mut Accumulator, call: &AggCall, row: &[Value], env: &E
         return Ok(());
     }
     let args = call.args.iter().map(|e| e.eval(row, env)).collect::<Result<Vec<_>>>()?;
-    if args.first().is_none_or(Value::is_null) {
+    // Every aggregate but array_agg skips NULL inputs.
+    if args.first().is_none_or(Value::is_null) && call.func != AggFunc::ArrayAgg {
         return Ok(());
     }
     if let Some(seen) = &mut a.seen
@@ -117,6 +120,7 @@ pub(super) fn update(a: &mut Accumulator, call: &AggCall, row: &[Value], env: &E
                 }
             }
         }
+        Acc::Array(values) => values.get_or_insert_with(Vec::new).push(v.clone()),
         Acc::Moments { n, mean, m2 } => {
             let x = v.as_f64().unwrap_or(0.0);
             *n += 1.0;
@@ -147,6 +151,11 @@ pub(super) fn finish(a: Accumulator, call: &AggCall) -> Result<Value> {
         Acc::Extreme(Some(v)) => v,
         Acc::Bool(Some(b)) => Value::Bool(b),
         Acc::Text(Some(s)) => Value::Text(s),
+        Acc::Array(None) => Value::Null,
+        Acc::Array(Some(values)) => match call.ty {
+            DataType::Array(element) => Value::Array(element, values),
+            other => return Err(rustydb_foundation::DbError::Internal(format!("array_agg typed {other}"))),
+        },
         Acc::Moments { n, m2, .. } => {
             let sample = matches!(call.func, AggFunc::StddevSamp | AggFunc::VarSamp);
             let divisor = if sample { n - 1.0 } else { n };

@@ -49,6 +49,17 @@ fn hash_value<H: Hasher>(v: &Value, state: &mut H) {
             state.write_u8(7);
             ts.hash(state);
         }
+        Value::Array(_, elements) => {
+            state.write_u8(8);
+            state.write_usize(elements.len());
+            for e in elements {
+                if e.is_null() {
+                    state.write_u8(9);
+                } else {
+                    hash_value(e, state);
+                }
+            }
+        }
         other => {
             state.write_u8(3);
             other.as_i64().unwrap_or(0).hash(state);

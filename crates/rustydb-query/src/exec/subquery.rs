@@ -111,11 +111,20 @@ struct Streaming<'k> {
     rows: usize,
     first: Value,
     saw_null: bool,
+    /// `ARRAY(...)`'s elements so far.
+    collected: Vec<Value>,
 }
 
 impl<'k> Streaming<'k> {
     fn new(kind: &'k SubqueryKind, arg: Option<Value>) -> Self {
-        Streaming { kind, arg: arg.unwrap_or(Value::Null), rows: 0, first: Value::Null, saw_null: false }
+        Streaming {
+            kind,
+            arg: arg.unwrap_or(Value::Null),
+            rows: 0,
+            first: Value::Null,
+            saw_null: false,
+            collected: Vec::new(),
+        }
     }
 
     /// Takes the next row's first column; `Some` when the answer is known.
@@ -123,6 +132,10 @@ impl<'k> Streaming<'k> {
         self.rows += 1;
         match self.kind {
             SubqueryKind::Exists => Ok(Some(Value::Bool(true))),
+            SubqueryKind::Array { .. } => {
+                self.collected.push(v);
+                Ok(None)
+            }
             SubqueryKind::Scalar => {
                 if self.rows > 1 {
                     return Err(too_many_rows());
@@ -147,6 +160,7 @@ impl<'k> Streaming<'k> {
     fn finish(self) -> Value {
         match self.kind {
             SubqueryKind::Exists => Value::Bool(false),
+            SubqueryKind::Array { element } => Value::Array(*element, self.collected),
             SubqueryKind::Scalar => self.first,
             SubqueryKind::Any { .. } | SubqueryKind::All { .. } => {
                 let any = matches!(self.kind, SubqueryKind::Any { .. });
