@@ -76,6 +76,15 @@ pub fn bind(expr: &ast::Expr, b: &mut QueryBinder<'_, '_>) -> Result<Expr> {
             cast(bind(inner, b)?, to, CastContext::Explicit)
         }
         E::TypedString(ts) => typed_string(ts),
+        // The only collation is the default one (C order).
+        E::Collate { expr: inner, collation }
+            if matches!(
+                collation.to_string().to_lowercase().as_str(),
+                "pg_catalog.default" | "default" | "\"default\"" | "pg_catalog.\"default\"" | "\"c\"" | "c"
+            ) =>
+        {
+            bind(inner, b)
+        }
         E::CompoundFieldAccess { root, access_chain } => match access_chain.as_slice() {
             [ast::AccessExpr::Subscript(ast::Subscript::Index { index })] => {
                 functions::subscript(bind(root, b)?, bind(index, b)?)
@@ -337,6 +346,21 @@ fn binary_op(op: &ast::BinaryOperator) -> Result<BinaryOp> {
         B::PGRegexIMatch => BinaryOp::RegexIMatch,
         B::PGRegexNotMatch => BinaryOp::RegexNotMatch,
         B::PGRegexNotIMatch => BinaryOp::RegexNotIMatch,
+        // `OPERATOR(pg_catalog.op)`, psql's spelling of the built-in operators.
+        B::PGCustomBinaryOperator(path) if path.len() == 2 && path[0] == "pg_catalog" => match path[1].as_str() {
+            "~" => BinaryOp::RegexMatch,
+            "~*" => BinaryOp::RegexIMatch,
+            "!~" => BinaryOp::RegexNotMatch,
+            "!~*" => BinaryOp::RegexNotIMatch,
+            "=" => BinaryOp::Eq,
+            "<>" => BinaryOp::NotEq,
+            "<" => BinaryOp::Lt,
+            "<=" => BinaryOp::LtEq,
+            ">" => BinaryOp::Gt,
+            ">=" => BinaryOp::GtEq,
+            "||" => BinaryOp::Concat,
+            _ => return Err(DbError::unsupported(format!("the operator {op}"))),
+        },
         other => return Err(DbError::unsupported(format!("the operator {other}"))),
     })
 }
@@ -662,6 +686,17 @@ fn custom_type(name: &str) -> Result<DataType> {
         "bpchar" => DataType::Char(1),
         "float" => DataType::Float8,
         "timestamptz" => DataType::TimestampTz,
+        // The catalog names of the built-in types, as psql writes them schema-qualified.
+        "text" | "name" => DataType::Text,
+        "bool" => DataType::Bool,
+        "int2" => DataType::Int2,
+        "int4" => DataType::Int4,
+        "int8" => DataType::Int8,
+        "float4" => DataType::Float4,
+        "float8" => DataType::Float8,
+        "varchar" => DataType::Varchar(None),
+        "date" => DataType::Date,
+        "timestamp" => DataType::Timestamp,
         other => return Err(DbError::sql(SqlState::UndefinedObject, format!("type \"{other}\" does not exist"))),
     })
 }

@@ -12,10 +12,12 @@
 //! catalog row. The bootstrap superuser is role 10, as in PostgreSQL, and every object is
 //! owned by it (ownership comes with privileges).
 
+use crate::acl::{ObjectKind, ObjectRef};
 use crate::catalog::{self, INDEX_FILES, IndexMethod};
 use crate::context::ExecContext;
 use crate::expr::{BinaryOp, Expr};
 use rustydb_foundation::{DataType, DbError, Result, SqlState, Value};
+use std::collections::HashMap;
 
 /// `pg_catalog`'s namespace oid.
 pub const PG_CATALOG_NAMESPACE: i32 = 11;
@@ -43,9 +45,11 @@ pub struct Relation {
 }
 
 /// The relations this module provides (`information_schema`'s by their qualified names).
-const RELATIONS: [&str; 12] = [
+const RELATIONS: [&str; 14] = [
     "pg_namespace",
     "pg_class",
+    "pg_attribute",
+    "pg_policy",
     "pg_am",
     "pg_index",
     "pg_database",
@@ -74,10 +78,11 @@ fn oid(v: u32) -> Value {
 /// The rows of relation `name` (one of [`RELATIONS`]).
 pub fn relation(ctx: &mut ExecContext<'_>, name: &str) -> Result<Relation> {
     use DataType::{Bool, Float4, Int2, Int4, Text, TimestampTz};
+    let acl_list = DataType::Array(rustydb_foundation::ElementType::Text);
     let rel = |columns: Vec<(&'static str, DataType)>, rows| Relation { columns, rows };
     Ok(match name {
         "pg_namespace" => rel(
-            vec![("oid", Int4), ("nspname", Text), ("nspowner", Int4), ("nspacl", Text)],
+            vec![("oid", Int4), ("nspname", Text), ("nspowner", Int4), ("nspacl", acl_list)],
             [
                 (PG_CATALOG_NAMESPACE, "pg_catalog"),
                 (99, "pg_toast"),
@@ -118,10 +123,41 @@ pub fn relation(ctx: &mut ExecContext<'_>, name: &str) -> Result<Relation> {
                 ("reloftype", Int4),
                 ("relreplident", Text),
                 ("reltoastrelid", Int4),
-                ("relacl", Text),
+                ("relacl", acl_list),
                 ("reloptions", Text),
             ],
             class_rows(ctx)?,
+        ),
+        "pg_attribute" => rel(
+            vec![
+                ("attrelid", Int4),
+                ("attname", Text),
+                ("atttypid", Int4),
+                ("attlen", Int2),
+                ("attnum", Int2),
+                ("atttypmod", Int4),
+                ("attnotnull", Bool),
+                ("atthasdef", Bool),
+                ("attidentity", Text),
+                ("attgenerated", Text),
+                ("attisdropped", Bool),
+                ("attcollation", Int4),
+                ("attacl", acl_list),
+            ],
+            attribute_rows(ctx)?,
+        ),
+        "pg_policy" => rel(
+            vec![
+                ("oid", Int4),
+                ("polname", Text),
+                ("polrelid", Int4),
+                ("polcmd", Text),
+                ("polpermissive", Bool),
+                ("polroles", DataType::Array(rustydb_foundation::ElementType::Int4)),
+                ("polqual", Text),
+                ("polwithcheck", Text),
+            ],
+            policy_rows(ctx)?,
         ),
         "pg_index" => rel(
             vec![
@@ -150,7 +186,7 @@ pub fn relation(ctx: &mut ExecContext<'_>, name: &str) -> Result<Relation> {
                 ("datcollate", Text),
                 ("datctype", Text),
                 ("daticulocale", Text),
-                ("datacl", Text),
+                ("datacl", acl_list),
             ],
             database_rows(ctx)?,
         ),
@@ -377,14 +413,37 @@ fn class_row(id: u32, name: &str, namespace: i32, kind: &str, am: i32, has_index
     ]
 }
 
+/// An object's ACL as `aclitem[]` text items, or NULL while it has the default one (as
+/// PostgreSQL keeps `relacl` NULL until the first GRANT or REVOKE).
+fn acl_value(security: &crate::acl::SecurityCatalog, object: ObjectRef, column: Option<usize>) -> Value {
+    match security.acls.get(&crate::acl::AclKey { object, column }) {
+        None => Value::Null,
+        Some(items) => Value::Array(
+            rustydb_foundation::ElementType::Text,
+            items.iter().filter(|i| !i.privileges.is_empty()).map(|i| Value::Text(i.to_string())).collect(),
+        ),
+    }
+}
+
+/// Index of `relacl` in a `pg_class` row.
+const RELACL: usize = 21;
+/// Indexes of `relrowsecurity` and `relforcerowsecurity`.
+const RELROWSECURITY: usize = 14;
+
 fn class_rows(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
+    let security = crate::acl::load(ctx)?;
     let mut rows = Vec::new();
     for t in catalog::system_tables() {
         rows.push(class_row(t.id.0, &t.name, PG_CATALOG_NAMESPACE, "r", AM_HEAP, false, t.schema.len()));
     }
     for t in catalog::list_tables(ctx)? {
         let has_index = !t.primary_key.is_empty() || !t.indexes.is_empty();
-        rows.push(class_row(t.id.0, &t.name, PUBLIC_NAMESPACE, "r", AM_HEAP, has_index, t.schema.len()));
+        let mut row = class_row(t.id.0, &t.name, PUBLIC_NAMESPACE, "r", AM_HEAP, has_index, t.schema.len());
+        row[RELACL] = acl_value(&security, ObjectRef::new(ObjectKind::Table, &t.name), None);
+        let (enabled, forced) = security.rls.get(&t.name).copied().unwrap_or_default();
+        row[RELROWSECURITY] = Value::Bool(enabled);
+        row[RELROWSECURITY + 1] = Value::Bool(forced);
+        rows.push(row);
         if !t.primary_key.is_empty() {
             let pk = t.primary_index_file().0;
             rows.push(class_row(
@@ -403,10 +462,78 @@ fn class_rows(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
     }
     for (tid, view) in catalog::list_views(ctx)? {
         let id = VIEW_OIDS | (tid.page.number << 8) | u32::from(tid.slot & 0xff);
-        rows.push(class_row(id, &view.name, PUBLIC_NAMESPACE, "v", 0, false, view.columns.len()));
+        let mut row = class_row(id, &view.name, PUBLIC_NAMESPACE, "v", 0, false, view.columns.len());
+        row[RELACL] = acl_value(&security, ObjectRef::new(ObjectKind::View, &view.name), None);
+        rows.push(row);
     }
     Ok(rows)
 }
+
+/// `pg_attribute`: the user tables' columns, with their column privileges.
+fn attribute_rows(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
+    let security = crate::acl::load(ctx)?;
+    let mut rows = Vec::new();
+    for t in catalog::list_tables(ctx)? {
+        for (i, c) in t.schema.columns.iter().enumerate() {
+            rows.push(vec![
+                oid(t.id.0),
+                text(&c.name),
+                oid(c.data_type.oid()),
+                Value::Int2(c.data_type.type_len()),
+                Value::Int2(i as i16 + 1),
+                Value::Int4(c.data_type.type_modifier()),
+                Value::Bool(!c.nullable),
+                Value::Bool(c.default.is_some()),
+                text(""),
+                text(""),
+                Value::Bool(false),
+                Value::Int4(0),
+                acl_value(&security, ObjectRef::new(ObjectKind::Table, &t.name), Some(i)),
+            ]);
+        }
+    }
+    Ok(rows)
+}
+
+/// `pg_policy`: row-level security policies (`polqual` and `polwithcheck` hold the SQL text
+/// that `pg_get_expr` hands back).
+fn policy_rows(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
+    use crate::row_security::PolicyCommand;
+    let security = crate::acl::load(ctx)?;
+    let tables: HashMap<String, u32> = catalog::list_tables(ctx)?.into_iter().map(|t| (t.name, t.id.0)).collect();
+    let roles = catalog::list_roles(ctx)?;
+    let role_oid_of = |name: &str| roles.iter().position(|r| r.name == name).map_or(0, role_oid);
+    let mut rows = Vec::new();
+    for (i, p) in security.policies.iter().enumerate() {
+        let Some(&table) = tables.get(&p.table) else { continue };
+        let command = match p.command {
+            PolicyCommand::All => "*",
+            PolicyCommand::Select => "r",
+            PolicyCommand::Insert => "a",
+            PolicyCommand::Update => "w",
+            PolicyCommand::Delete => "d",
+        };
+        let to: Vec<Value> = if p.roles.is_empty() {
+            vec![Value::Int4(0)]
+        } else {
+            p.roles.iter().map(|r| Value::Int4(role_oid_of(r))).collect()
+        };
+        rows.push(vec![
+            Value::Int4(POLICY_OIDS + i as i32),
+            text(&p.name),
+            oid(table),
+            text(command),
+            Value::Bool(p.permissive),
+            Value::Array(rustydb_foundation::ElementType::Int4, to),
+            p.using.as_deref().map_or(Value::Null, text),
+            p.with_check.as_deref().map_or(Value::Null, text),
+        ]);
+    }
+    Ok(rows)
+}
+
+/// Where `pg_policy` OIDs start (they are positions, stable within a catalog generation).
+const POLICY_OIDS: i32 = 0x3000_0000;
 
 fn index_rows(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
     let key = |columns: &[usize]| text(&columns.iter().map(|c| (c + 1).to_string()).collect::<Vec<_>>().join(" "));
@@ -441,6 +568,7 @@ pub(crate) fn database_oid(i: usize) -> i32 {
 }
 
 fn database_rows(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
+    let security = crate::acl::load(ctx)?;
     let roles = catalog::list_roles(ctx)?;
     let owner = |name: &str| roles.iter().position(|r| r.name == name).map_or(BOOTSTRAP_SUPERUSER, role_oid);
     Ok(catalog::list_databases(ctx)?
@@ -459,7 +587,7 @@ fn database_rows(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
                 text("C"),
                 text("C"),
                 Value::Null,
-                Value::Null,
+                acl_value(&security, ObjectRef::new(ObjectKind::Database, &name), None),
             ]
         })
         .collect())
@@ -495,10 +623,9 @@ pub fn bind_function(mut ctx: Option<&mut ExecContext<'_>>, name: &str, args: &[
             let unknown = Expr::literal(text("unknown (OID)"));
             Expr::Case { branches, otherwise: Some(Box::new(unknown)), ty: DataType::Text }
         }
-        // There are no arrays yet: the catalog's privilege lists (always NULL, the default
-        // privileges) are text, and a text is a list of one element, which joins to itself.
-        ("array_to_string", [list, _]) if list.data_type().is_string() => {
-            crate::bind_expr::cast(list.clone(), DataType::Text, crate::types::CastContext::Implicit)?
+        // Expressions are kept as SQL text, which is what pg_get_expr gives back.
+        ("pg_get_expr", [expr, _] | [expr, _, _]) if expr.data_type().is_string() => {
+            crate::bind_expr::cast(expr.clone(), DataType::Text, crate::types::CastContext::Implicit)?
         }
         ("current_schema", []) => Expr::literal(text("public")),
         _ => return Ok(None),
