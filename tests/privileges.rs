@@ -223,3 +223,35 @@ async fn connect_prepared_statements_embedded_and_restart() {
     let err = embedded.query("SELECT b FROM t").unwrap_err();
     assert_eq!(err.sqlstate().code(), "42501");
 }
+
+/// EXECUTE on functions: PUBLIC holds it until revoked; granted back to one role, through a
+/// group role, and asked about with has_function_privilege.
+#[tokio::test]
+async fn function_execute_is_revoked_from_public_and_granted_back() {
+    let server = TestServer::start();
+    let (admin, alice, bob) = setup(&server).await;
+    ok(&admin, "GRANT SELECT ON t TO PUBLIC").await;
+    let call = "SELECT upper(b) FROM t WHERE id = 1";
+    assert_eq!(alice.query_one(call, &[]).await.unwrap().get::<_, String>(0), "ONE");
+    ok(&admin, "REVOKE EXECUTE ON FUNCTION pg_catalog.upper(text) FROM PUBLIC").await;
+    let err = alice.query_one(call, &[]).await.unwrap_err();
+    assert_eq!(err.code(), Some(&SqlState::INSUFFICIENT_PRIVILEGE));
+    assert_eq!(err.as_db_error().unwrap().message(), "permission denied for function upper");
+    // Inside a WHERE clause too; other functions are untouched; superusers are not checked.
+    denied(&bob, "SELECT id FROM t WHERE upper(b) = 'ONE'").await;
+    ok(&alice, "SELECT lower(b) FROM t").await;
+    ok(&admin, call).await;
+    ok(&admin, "GRANT EXECUTE ON FUNCTION upper TO staff; GRANT staff TO alice").await;
+    ok(&alice, call).await;
+    denied(&bob, call).await;
+    let asked = "SELECT has_function_privilege('bob', 'upper(text)', 'EXECUTE'), has_function_privilege('alice', 'upper(text)', 'EXECUTE')";
+    let row = admin.query_one(asked, &[]).await.unwrap();
+    assert_eq!((row.get::<_, bool>(0), row.get::<_, bool>(1)), (false, true));
+    assert_eq!(
+        sqlstate(&admin, "GRANT EXECUTE ON FUNCTION no_such_function(int) TO alice").await,
+        SqlState::UNDEFINED_FUNCTION
+    );
+    assert_eq!(sqlstate(&admin, "GRANT SELECT ON FUNCTION upper TO alice").await, SqlState::INVALID_GRANT_OPERATION);
+    ok(&admin, "GRANT EXECUTE ON FUNCTION upper(text) TO PUBLIC").await;
+    ok(&bob, call).await;
+}

@@ -204,6 +204,8 @@ pub enum ObjectKind {
     Database,
     /// A schema (`public`).
     Schema,
+    /// A function, by name (its overloads share one ACL).
+    Function,
 }
 
 impl ObjectKind {
@@ -215,6 +217,7 @@ impl ObjectKind {
             ObjectKind::Sequence => "sequence",
             ObjectKind::Database => "database",
             ObjectKind::Schema => "schema",
+            ObjectKind::Function => "function",
         }
     }
 
@@ -225,6 +228,7 @@ impl ObjectKind {
             "sequence" => ObjectKind::Sequence,
             "database" => ObjectKind::Database,
             "schema" => ObjectKind::Schema,
+            "function" => ObjectKind::Function,
             other => return Err(DbError::Corruption(format!("unknown object kind {other:?} in the catalog"))),
         })
     }
@@ -239,6 +243,7 @@ impl ObjectKind {
             ObjectKind::Sequence => PrivilegeSet::of(&[Usage, Select, Update]),
             ObjectKind::Database => PrivilegeSet::of(&[Create, Temporary, Connect]),
             ObjectKind::Schema => PrivilegeSet::of(&[Usage, Create]),
+            ObjectKind::Function => PrivilegeSet::of(&[Execute]),
         }
     }
 }
@@ -308,6 +313,8 @@ pub fn default_acl(kind: ObjectKind, owner: &str) -> Vec<AclItem> {
             vec![item(None, PrivilegeSet::of(&[Temporary, Connect])), item(Some(owner), kind.applicable())]
         }
         ObjectKind::Schema => vec![item(Some(owner), kind.applicable()), item(None, PrivilegeSet::of(&[Usage]))],
+        // PUBLIC may execute every function until a REVOKE says otherwise.
+        ObjectKind::Function => vec![item(None, PrivilegeSet::of(&[Execute])), item(Some(owner), kind.applicable())],
     }
 }
 
@@ -688,6 +695,20 @@ pub fn set_owner(ctx: &mut ExecContext<'_>, object: &ObjectRef, owner: &str) -> 
     let row = [kind_tag(object.kind), Value::Text(object.name.clone()), Value::Text(owner.into())];
     crate::access::insert_raw(ctx, catalog::privilege_table(PrivilegeTable::Owners), &row)?;
     Ok(())
+}
+
+/// Records that the statement calls function `name` (once per statement and function): it
+/// needs EXECUTE, checked with the statement's other requests.
+pub fn note_execute(ctx: &mut ExecContext<'_>, name: &str) {
+    if ctx.engine.access_control().is_none() {
+        return;
+    }
+    let object = ObjectRef::new(ObjectKind::Function, name);
+    let any_of = PrivilegeSet::of(&[Privilege::Execute]);
+    let seen = ctx.access_requests.iter().any(|r| matches!(r, AccessRequest::Object { object: o, .. } if *o == object));
+    if !seen {
+        ctx.access_requests.push(AccessRequest::Object { object, any_of });
+    }
 }
 
 /// Forgets a dropped object's owner and ACLs (a new object of the same name starts afresh).

@@ -1,5 +1,6 @@
 //! The privilege inquiry functions: `has_table_privilege`, `has_sequence_privilege`,
-//! `has_column_privilege`, `has_database_privilege`, `has_schema_privilege` and `pg_has_role`,
+//! `has_column_privilege`, `has_database_privilege`, `has_schema_privilege`,
+//! `has_function_privilege` and `pg_has_role`,
 //! each with and without the leading role argument, answered by the engine's access control.
 //!
 //! They are evaluated while binding, so their arguments must be constants (names as text,
@@ -17,6 +18,7 @@ const NAMES: &[&str] = &[
     "has_column_privilege",
     "has_database_privilege",
     "has_schema_privilege",
+    "has_function_privilege",
     "pg_has_role",
 ];
 
@@ -109,6 +111,12 @@ fn object(ctx: &mut ExecContext<'_>, function: &str, name: &str) -> Result<Objec
                 return Err(DbError::sql(SqlState::InvalidCatalogName, format!("database \"{bare}\" does not exist")));
             }
             Ok(ObjectRef::new(ObjectKind::Database, bare))
+        }
+        "has_function_privilege" => {
+            // `lower(text)` names the function's ACL, which its overloads share.
+            let function = bare.split('(').next().unwrap_or_default().trim();
+            let function = function.strip_prefix("pg_catalog.").unwrap_or(function).to_ascii_lowercase();
+            Ok(ObjectRef::new(ObjectKind::Function, function))
         }
         "has_schema_privilege" => {
             if bare != "public" {

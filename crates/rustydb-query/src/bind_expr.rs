@@ -554,6 +554,10 @@ fn like(
 
 fn function(f: &ast::Function, b: &mut QueryBinder<'_, '_>) -> Result<Expr> {
     let name = function_name(&f.name)?;
+    // Every call needs EXECUTE on the function (PUBLIC holds it unless revoked).
+    if let Some(ctx) = b.context() {
+        crate::acl::note_execute(ctx, &name);
+    }
     if f.over.is_some() {
         return b.window(&name, f);
     }

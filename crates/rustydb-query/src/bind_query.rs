@@ -1628,3 +1628,21 @@ impl QueryBinder<'static, 'static> {
         Self::reading(None)
     }
 }
+
+/// True for the window-only functions (`row_number`, `rank`, ...).
+pub fn is_window_function(name: &str) -> bool {
+    matches!(
+        name,
+        "row_number"
+            | "rank"
+            | "dense_rank"
+            | "percent_rank"
+            | "cume_dist"
+            | "ntile"
+            | "lag"
+            | "lead"
+            | "first_value"
+            | "last_value"
+            | "nth_value"
+    )
+}

@@ -35,6 +35,16 @@ pub enum Target {
     AllTables(Vec<String>),
     /// `ALL SEQUENCES IN SCHEMA names`.
     AllSequences(Vec<String>),
+    /// `FUNCTION name [(argument types)]`: a built-in function (all its overloads).
+    Function {
+        /// Its name (a `pg_catalog.` prefix dropped).
+        name: String,
+        /// The argument types given (checked to name an existing overload).
+        arguments: Option<Vec<rustydb_foundation::DataType>>,
+    },
+    /// `ALL FUNCTIONS IN SCHEMA names`: the functions of `public`, of which there are none
+    /// (the built-in ones live in `pg_catalog`).
+    AllFunctions(Vec<String>),
 }
 
 /// A bound GRANT / REVOKE / ALTER ... OWNER TO.
@@ -142,6 +152,22 @@ fn bind(
         ast::GrantObjects::Schemas(n) => Target::Schemas(plain(n)?),
         ast::GrantObjects::AllTablesInSchema { schemas } => Target::AllTables(plain(schemas)?),
         ast::GrantObjects::AllSequencesInSchema { schemas } => Target::AllSequences(plain(schemas)?),
+        ast::GrantObjects::AllFunctionsInSchema { schemas } => Target::AllFunctions(plain(schemas)?),
+        ast::GrantObjects::Function { name, arg_types } => {
+            let name = match name.0.as_slice() {
+                [schema, function] if schema.to_string().eq_ignore_ascii_case("pg_catalog") => {
+                    object_name(&ast::ObjectName(vec![function.clone()]))?
+                }
+                _ => object_name(name)?,
+            };
+            // `f` alone names every overload; `f()` names the one without arguments.
+            let arguments = if arg_types.is_empty() {
+                None
+            } else {
+                Some(arg_types.iter().map(crate::bind_expr::convert_type).collect::<Result<Vec<_>>>()?)
+            };
+            Target::Function { name, arguments }
+        }
         other => return Err(DbError::unsupported(format!("privileges on {other}"))),
     };
     let privileges = match privileges {
@@ -290,6 +316,15 @@ fn objects(ctx: &mut ExecContext<'_>, target: &Target) -> Result<Vec<ObjectRef>>
             }
             out.sort();
         }
+        Target::Function { name, arguments } => {
+            if !function_exists(name, arguments.as_deref()) {
+                let types: Vec<&str> = arguments.iter().flatten().map(|t| t.sql_name()).collect();
+                let shown = if arguments.is_some() { format!("{name}({})", types.join(", ")) } else { name.clone() };
+                return Err(DbError::sql(SqlState::UndefinedFunction, format!("function {shown} does not exist")));
+            }
+            out.push(ObjectRef::new(ObjectKind::Function, name.as_str()));
+        }
+        Target::AllFunctions(schemas) => check_schemas(schemas)?,
         Target::AllSequences(schemas) => {
             check_schemas(schemas)?;
             for (_, s) in catalog::list_sequences(ctx)? {
@@ -607,4 +642,35 @@ fn change_owner(ctx: &mut ExecContext<'_>, name: &str, new_owner: &str) -> Resul
         acl::write_acl(ctx, &key, &items)?;
     }
     acl::set_owner(ctx, &object, &new_owner)
+}
+
+/// Whether `name` is a function (scalar, aggregate, window or catalog) taking `arguments`, or,
+/// without them, taking some arguments (tried with up to three of type text or integer).
+fn function_exists(name: &str, arguments: Option<&[rustydb_foundation::DataType]>) -> bool {
+    use crate::expr::Expr;
+    use rustydb_foundation::DataType as T;
+    if crate::bind_aggregate::is_aggregate(name) || crate::bind_query::is_window_function(name) {
+        return true;
+    }
+    let resolves = |types: &[T]| {
+        let args: Vec<Expr> = types.iter().map(|&ty| Expr::Column { index: usize::MAX, ty }).collect();
+        crate::functions::resolve(name, args.clone(), false).is_ok()
+            || crate::pg_catalog::bind_function(None, name, &args).is_ok_and(|f| f.is_some())
+    };
+    match arguments {
+        Some(types) => resolves(types),
+        None => {
+            let shapes: [&[T]; 8] = [
+                &[],
+                &[T::Text],
+                &[T::Int8],
+                &[T::Text, T::Text],
+                &[T::Text, T::Int8],
+                &[T::Float8],
+                &[T::Text, T::Text, T::Text],
+                &[T::Text, T::Int8, T::Int8],
+            ];
+            shapes.iter().any(|s| resolves(s))
+        }
+    }
 }
