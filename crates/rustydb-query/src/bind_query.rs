@@ -354,26 +354,16 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
             order.push(sort_key(output(bind_expr::bind(&o.expr, self)?)?, o));
         }
         let frame = window_frame(spec.window_frame.as_ref(), !order.is_empty())?;
-        let func = match name {
-            "row_number" => WindowFunc::RowNumber,
-            "rank" => WindowFunc::Rank,
-            "dense_rank" => WindowFunc::DenseRank,
-            "percent_rank" => WindowFunc::PercentRank,
-            "cume_dist" => WindowFunc::CumeDist,
-            "ntile" => WindowFunc::Ntile,
-            "lag" => WindowFunc::Lag,
-            "lead" => WindowFunc::Lead,
-            "first_value" => WindowFunc::FirstValue,
-            "last_value" => WindowFunc::LastValue,
-            "nth_value" => WindowFunc::NthValue,
-            n if bind_aggregate::is_aggregate(n) => {
-                let (func, args, ty) = bind_aggregate::resolve(n, args, star)?;
+        let func = match window_function(name) {
+            Some(func) => func,
+            None if bind_aggregate::is_aggregate(name) => {
+                let (func, args, ty) = bind_aggregate::resolve(name, args, star)?;
                 return Ok(WindowCall { func: WindowFunc::Aggregate(func), args, partition, order, frame, filter, ty });
             }
-            other => {
+            None => {
                 return Err(DbError::sql(
                     SqlState::WrongObjectType,
-                    format!("OVER specified, but {other} is not a window function nor an aggregate function"),
+                    format!("OVER specified, but {name} is not a window function nor an aggregate function"),
                 ));
             }
         };
@@ -1629,20 +1619,25 @@ impl QueryBinder<'static, 'static> {
     }
 }
 
-/// True for the window-only functions (`row_number`, `rank`, ...).
+/// The window-only function called `name` (`row_number`, `rank`, ...).
+fn window_function(name: &str) -> Option<WindowFunc> {
+    Some(match name {
+        "row_number" => WindowFunc::RowNumber,
+        "rank" => WindowFunc::Rank,
+        "dense_rank" => WindowFunc::DenseRank,
+        "percent_rank" => WindowFunc::PercentRank,
+        "cume_dist" => WindowFunc::CumeDist,
+        "ntile" => WindowFunc::Ntile,
+        "lag" => WindowFunc::Lag,
+        "lead" => WindowFunc::Lead,
+        "first_value" => WindowFunc::FirstValue,
+        "last_value" => WindowFunc::LastValue,
+        "nth_value" => WindowFunc::NthValue,
+        _ => return None,
+    })
+}
+
+/// True for the window-only functions.
 pub fn is_window_function(name: &str) -> bool {
-    matches!(
-        name,
-        "row_number"
-            | "rank"
-            | "dense_rank"
-            | "percent_rank"
-            | "cume_dist"
-            | "ntile"
-            | "lag"
-            | "lead"
-            | "first_value"
-            | "last_value"
-            | "nth_value"
-    )
+    window_function(name).is_some()
 }

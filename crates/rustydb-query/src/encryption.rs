@@ -37,6 +37,17 @@ pub struct TableKeys {
     pub files: Vec<FileId>,
 }
 
+/// What a data key rotation left to do: rewrite `files`, then retire `old`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rotation {
+    /// The table's files when the key changed.
+    pub files: Vec<FileId>,
+    /// The new key.
+    pub current: u32,
+    /// The keys it replaces.
+    pub old: Vec<u32>,
+}
+
 /// The key store (the security layer's).
 pub trait TableEncryption: Send + Sync + std::fmt::Debug {
     /// Installs the cipher of every encrypted file in `disk` (at open, before recovery).
@@ -50,9 +61,11 @@ pub trait TableEncryption: Send + Sync + std::fmt::Debug {
     fn is_encrypted(&self, table: TableId) -> bool;
     /// Protects `file` (a new index of `table`) with the table's cipher, durably.
     fn add_file(&self, disk: &DiskManager, table: TableId, file: FileId) -> Result<()>;
-    /// A new data key for `table`; writes from now on use it. Returns the ids of the keys it
-    /// replaces, which still read older pages until [`TableEncryption::retire_keys`].
-    fn rotate_table_key(&self, table: TableId) -> Result<Vec<u32>>;
+    /// A new data key for `table`; writes from now on use it. Returns the table's keys as of
+    /// that moment (taken together, so no file added meanwhile is missed): its files, the new
+    /// current key, and the older keys, which still read older pages until
+    /// [`TableEncryption::retire_keys`].
+    fn rotate_table_key(&self, table: TableId) -> Result<Rotation>;
     /// Forgets `table`'s keys `ids` (no page or replayable record uses them any more).
     fn retire_keys(&self, table: TableId, ids: &[u32]) -> Result<()>;
     /// Reads the master key again from its source and re-wraps every data key with it; returns
@@ -138,13 +151,13 @@ pub fn call(ctx: &mut ExecContext<'_>, call: KeyCall, args: &[Value]) -> Result<
             require_superuser(ctx, "rotate a table's data key")?;
             let store = store(ctx)?.clone();
             let table = named_table(ctx, &args[0])?;
-            let Some(keys) = store.tables().into_iter().find(|t| t.table == table.id) else {
+            if !store.is_encrypted(table.id) {
                 return Err(DbError::sql(
                     SqlState::ObjectNotInPrerequisiteState,
                     format!("table \"{}\" is not encrypted", table.name),
                 ));
-            };
-            rotate_table_key(ctx, store.as_ref(), &keys)
+            }
+            rotate_table_key(ctx, store.as_ref(), table.id)
         }
     }
 }
@@ -153,17 +166,18 @@ pub fn call(ctx: &mut ExecContext<'_>, call: KeyCall, args: &[Value]) -> Result<
 /// then marked to be written again (through the new key), a checkpoint writes them and moves
 /// recovery's starting point past every record sealed with the old keys, and only then are the
 /// old keys forgotten. Other sessions read and write the table throughout.
-fn rotate_table_key(ctx: &mut ExecContext<'_>, store: &dyn TableEncryption, keys: &TableKeys) -> Result<Value> {
-    let old = store.rotate_table_key(keys.table)?;
+fn rotate_table_key(ctx: &mut ExecContext<'_>, store: &dyn TableEncryption, table: TableId) -> Result<Value> {
+    let rotation = store.rotate_table_key(table)?;
     let storage = ctx.engine.txn_manager().storage().clone();
-    for &file in &keys.files {
+    for &file in &rotation.files {
         for number in 0..storage.disk().page_count(file)? {
             ctx.interrupt.check()?;
             storage.pool().rewrite(rustydb_foundation::PageId::new(file, number))?;
         }
     }
+    // After it, recovery starts past every record sealed with the old keys (and passes over
+    // older sealed records unopened, see `LogDevice::replay_opening_after`).
     ctx.engine.checkpoint()?;
-    store.retire_keys(keys.table, &old)?;
-    let current = store.tables().into_iter().find(|t| t.table == keys.table).map_or(0, |t| t.current);
-    Ok(Value::Int8(i64::from(current)))
+    store.retire_keys(table, &rotation.old)?;
+    Ok(Value::Int8(i64::from(rotation.current)))
 }

@@ -660,7 +660,11 @@ fn function_exists(name: &str, arguments: Option<&[rustydb_foundation::DataType]
     match arguments {
         Some(types) => resolves(types),
         None => {
-            let shapes: [&[T]; 8] = [
+            let array = T::Array(rustydb_foundation::ElementType::Text);
+            let shapes: [&[T]; 11] = [
+                &[array],
+                &[array, T::Text],
+                &[array, T::Int8],
                 &[],
                 &[T::Text],
                 &[T::Int8],

@@ -33,7 +33,7 @@
 use crate::tde::{DataKey, GcmPageCipher, MasterKey};
 use parking_lot::Mutex;
 use rustydb_foundation::{DbError, FileId, Result, SqlState, TableId};
-use rustydb_query::encryption::{TableEncryption, TableKeys};
+use rustydb_query::encryption::{Rotation, TableEncryption, TableKeys};
 use rustydb_storage::{DiskManager, PageCipher};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
@@ -45,12 +45,21 @@ pub const MASTER_KEY_ENV: &str = "RUSTYDB_MASTER_KEY";
 const FORMAT: u32 = 1;
 
 /// Where the master key comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum MasterKeySource {
     /// A key file: one key per line, newest first.
     File(PathBuf),
     /// The environment variable [`MASTER_KEY_ENV`] (read at start).
     Environment(String),
+}
+
+impl std::fmt::Debug for MasterKeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MasterKeySource::File(path) => f.debug_tuple("File").field(path).finish(),
+            MasterKeySource::Environment(_) => f.write_str("Environment(<secret>)"),
+        }
+    }
 }
 
 impl MasterKeySource {
@@ -139,7 +148,7 @@ impl KeyStore {
     pub fn open(data_dir: &Path, config: &rustydb_foundation::Config) -> Result<Option<Arc<KeyStore>>> {
         let path = keyring_path(data_dir);
         let Some(source) = MasterKeySource::from_config(config) else {
-            if path.exists() {
+            if Self::lists_tables(&path)? {
                 return Err(DbError::sql(
                     SqlState::ObjectNotInPrerequisiteState,
                     format!(
@@ -160,7 +169,17 @@ impl KeyStore {
         Self::open_with(path, source, config.tde_encrypt_new_tables).map(|s| Some(Arc::new(s)))
     }
 
-    /// The store at `path` (created if absent) under the master key from `source`.
+    /// Whether the store at `path` exists and lists any table.
+    fn lists_tables(path: &Path) -> Result<bool> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Ok(serde_json::from_str::<Stored>(&text).map_or(true, |s| !s.tables.is_empty())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(DbError::io(format!("reading the key store {}", path.display()), e)),
+        }
+    }
+
+    /// The store at `path` under the master key from `source` (the file is written when the
+    /// first table is encrypted).
     pub fn open_with(path: PathBuf, source: MasterKeySource, encrypt_by_default: bool) -> Result<KeyStore> {
         let mut masters = source.keys()?;
         let text = match std::fs::read_to_string(&path) {
@@ -170,9 +189,7 @@ impl KeyStore {
         };
         let Some(text) = text else {
             let state = State { master: masters.swap_remove(0), next_key: 1, tables: BTreeMap::new() };
-            let store = KeyStore { path, source, encrypt_by_default, state: Mutex::new(state) };
-            store.save(&store.state.lock())?;
-            return Ok(store);
+            return Ok(KeyStore { path, source, encrypt_by_default, state: Mutex::new(state) });
         };
         let stored: Stored = serde_json::from_str(&text)
             .map_err(|e| DbError::Corruption(format!("the key store {} cannot be read: {e}", path.display())))?;
@@ -306,13 +323,11 @@ impl TableEncryption for KeyStore {
         Ok(())
     }
 
-    fn rotate_table_key(&self, table: TableId) -> Result<Vec<u32>> {
+    fn rotate_table_key(&self, table: TableId) -> Result<Rotation> {
         let mut state = self.state.lock();
-        if !state.tables.contains_key(&table) {
-            return Err(DbError::Internal(format!("table {table:?} has no key")));
-        }
         let key = Self::new_key(&mut state)?;
-        let entry = state.tables.get_mut(&table).ok_or_else(|| DbError::Internal("a table vanished".into()))?;
+        let entry =
+            state.tables.get_mut(&table).ok_or_else(|| DbError::Internal(format!("table {table:?} has no key")))?;
         let old: Vec<u32> = entry.keys.keys().copied().collect();
         let previous = entry.current;
         entry.current = key.id;
@@ -328,7 +343,7 @@ impl TableEncryption for KeyStore {
         }
         let entry = &state.tables[&table];
         entry.cipher.rotate(&entry.keys[&id])?;
-        Ok(old)
+        Ok(Rotation { files: entry.files.clone(), current: id, old })
     }
 
     fn retire_keys(&self, table: TableId, ids: &[u32]) -> Result<()> {
@@ -389,13 +404,16 @@ mod tests {
         );
         let path = keyring_path(dir.path());
         let disk = DiskManager::open(Arc::new(rustydb_storage::PosixVfs), &dir.path().join("base"), 4096).unwrap();
+        // A master key alone writes nothing: a later start without one is not refused.
+        drop(KeyStore::open_with(path.clone(), key_file(dir.path(), &[&k1]), false).unwrap());
+        assert!(!path.exists());
         {
             let store = KeyStore::open_with(path.clone(), key_file(dir.path(), &[&k1]), false).unwrap();
             store.encrypt_table(&disk, TableId(20), &[FileId(20), FileId(20 | 1 << 30)]).unwrap();
             store.add_file(&disk, TableId(20), FileId(21 | 1 << 30)).unwrap();
             assert!(store.is_encrypted(TableId(20)) && !store.is_encrypted(TableId(22)));
-            let old = store.rotate_table_key(TableId(20)).unwrap();
-            assert_eq!(old, vec![1]);
+            let rotation = store.rotate_table_key(TableId(20)).unwrap();
+            assert_eq!((rotation.old, rotation.current, rotation.files.len()), (vec![1], 2, 3));
             assert_eq!(store.tables()[0].keys, 2);
         }
         let raw = std::fs::read_to_string(&path).unwrap();
@@ -421,7 +439,9 @@ mod tests {
         assert_eq!(store.rotate_master_key().unwrap(), 1);
         assert!(KeyStore::open_with(path.clone(), key_file(dir.path(), &[&k3]), false).is_ok());
 
+        assert!(KeyStore::lists_tables(&path).unwrap());
         store.retain_tables(&HashSet::new()).unwrap();
         assert!(store.tables().is_empty());
+        assert!(!KeyStore::lists_tables(&path).unwrap(), "a store with no table left does not demand a key");
     }
 }

@@ -407,9 +407,25 @@ impl LogDevice {
 
     /// Calls `apply` for every durable record from stream position `from`, in order.
     /// Sealed records are opened with their file's cipher, which must be set by then.
-    pub fn replay(&self, from: Lsn, mut apply: impl FnMut(LogRecord) -> Result<()>) -> Result<()> {
+    pub fn replay(&self, from: Lsn, apply: impl FnMut(LogRecord) -> Result<()>) -> Result<()> {
+        self.replay_opening_after(from, Lsn(0), apply)
+    }
+
+    /// As [`LogDevice::replay`], but sealed records at or before `open_after` are passed over
+    /// unopened. Recovery gives its redo point: sealed records only ever change pages, and the
+    /// changes before the redo point are on disk already, so the keys that sealed them (retired
+    /// by a key rotation, or a dropped table's) are not needed to start.
+    pub fn replay_opening_after(
+        &self,
+        from: Lsn,
+        open_after: Lsn,
+        mut apply: impl FnMut(LogRecord) -> Result<()>,
+    ) -> Result<()> {
         let segments = list_segments(&*self.vfs, &self.dir, self.segment_size)?;
         scan(&*self.vfs, &self.dir, &segments, self.segment_size, from.0, |frame| {
+            if frame.sealed && frame.lsn <= open_after {
+                return Ok(());
+            }
             let payload = if frame.sealed { self.open_sealed(&frame)? } else { frame.payload };
             apply(LogRecord { lsn: frame.lsn, payload })
         })

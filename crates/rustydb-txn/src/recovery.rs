@@ -77,7 +77,8 @@ pub fn recover(storage: &StorageEngine) -> Result<Recovered> {
     let mut images = 0u64;
     let mut max_xid = TxnId::BOOTSTRAP.0.max(file_next.saturating_sub(1));
     let mut lsm: HashMap<FileId, Vec<LoggedEntry>> = HashMap::new();
-    storage.log().replay(from, |rec| {
+    // Sealed (encrypted) page changes before the redo point are passed over unopened.
+    storage.log().replay_opening_after(from, redo, |rec| {
         records += 1;
         let record = Record::decode(&rec.payload)?;
         if record.belongs_to_transaction() {
