@@ -215,7 +215,7 @@ impl KeyStore {
                 .get(&t.current)
                 .ok_or_else(|| DbError::Corruption(format!("table {} has no key {}", t.table, t.current)))?;
             let older: Vec<&DataKey> = keys.values().filter(|k| k.id != t.current).collect();
-            let cipher = Arc::new(GcmPageCipher::with_keys(current, &older)?);
+            let cipher = Arc::new(GcmPageCipher::new(current, &older)?);
             let files = t.files.into_iter().map(FileId).collect();
             tables.insert(TableId(t.table), TableEntry { files, current: t.current, keys, cipher });
         }
@@ -293,7 +293,7 @@ impl TableEncryption for KeyStore {
     fn encrypt_table(&self, disk: &DiskManager, table: TableId, files: &[FileId]) -> Result<()> {
         let mut state = self.state.lock();
         let key = Self::new_key(&mut state)?;
-        let cipher = Arc::new(GcmPageCipher::with_keys(&key, &[])?);
+        let cipher = Arc::new(GcmPageCipher::new(&key, &[])?);
         let entry =
             TableEntry { files: files.to_vec(), current: key.id, keys: BTreeMap::from([(key.id, key)]), cipher };
         state.tables.insert(table, entry);

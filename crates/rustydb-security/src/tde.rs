@@ -182,12 +182,7 @@ impl std::fmt::Debug for GcmPageCipher {
 
 impl GcmPageCipher {
     /// A cipher writing with `current`, reading pages of any of `older` too.
-    pub fn new(current: &DataKey, older: &[DataKey]) -> Result<Self> {
-        Self::with_keys(current, &older.iter().collect::<Vec<_>>())
-    }
-
-    /// As [`GcmPageCipher::new`], from borrowed keys.
-    pub fn with_keys(current: &DataKey, older: &[&DataKey]) -> Result<Self> {
+    pub fn new(current: &DataKey, older: &[&DataKey]) -> Result<Self> {
         let mut keys = HashMap::new();
         for k in older.iter().copied().chain(std::iter::once(current)) {
             keys.insert(k.id, gcm_key(&k.bytes)?);
@@ -391,7 +386,7 @@ mod tests {
         // A cipher that knows only the new key cannot read the old page.
         let fresh = GcmPageCipher::new(&k2, &[]).unwrap();
         assert!(fresh.decrypt(page, &mut old.clone()).is_err());
-        let both = GcmPageCipher::new(&k2, &[k1_copy]).unwrap();
+        let both = GcmPageCipher::new(&k2, &[&k1_copy]).unwrap();
         both.decrypt(page, &mut old).unwrap();
     }
 

@@ -47,7 +47,13 @@ pub fn run(
                     .map(|r| r.into_iter().next().unwrap_or(Value::Null))
                     .collect();
                 let has_null = values.iter().any(Value::is_null);
-                let set = values.iter().filter(|v| !v.is_null()).map(|v| HashKey(vec![v.clone()])).collect();
+                // Only `= ANY` probes the set; other kinds read the values.
+                let set = match sq.kind {
+                    SubqueryKind::Any { op: BinaryOp::Eq, .. } => {
+                        values.iter().filter(|v| !v.is_null()).map(|v| HashKey(vec![v.clone()])).collect()
+                    }
+                    _ => HashSet::new(),
+                };
                 let c = Rc::new(Cached { values, set, has_null });
                 ctx.subqueries.results.insert(sq.id, c.clone());
                 c
@@ -71,6 +77,7 @@ pub fn run(
 fn answer_cached(sq: &Subquery, c: &Cached, arg: Option<Value>) -> Result<Value> {
     match &sq.kind {
         SubqueryKind::Exists => Ok(Value::Bool(!c.values.is_empty())),
+        SubqueryKind::Array { element } => Ok(Value::Array(*element, c.values.clone())),
         SubqueryKind::Scalar => match c.values.as_slice() {
             [] => Ok(Value::Null),
             [v] => Ok(v.clone()),
