@@ -100,6 +100,30 @@ async fn column_privileges_cover_only_their_columns() {
     assert_eq!(sqlstate(&admin, "GRANT USAGE ON t TO alice").await, SqlState::INVALID_GRANT_OPERATION);
 }
 
+/// RETURNING reads the columns it returns, and naming an ON CONFLICT arbiter reads its
+/// columns: both need SELECT on them, as in PostgreSQL; DO UPDATE needs UPDATE.
+#[tokio::test]
+async fn returning_and_on_conflict_need_select_on_what_they_read() {
+    let server = TestServer::start();
+    let (admin, alice, _bob) = setup(&server).await;
+    ok(&admin, "GRANT INSERT ON t TO alice").await;
+    ok(&alice, "INSERT INTO t VALUES (3, 30, 'three')").await;
+    denied(&alice, "INSERT INTO t VALUES (4, 40, 'four') RETURNING id").await;
+    ok(&alice, "INSERT INTO t VALUES (3, 0, 'x') ON CONFLICT DO NOTHING").await;
+    denied(&alice, "INSERT INTO t VALUES (3, 0, 'x') ON CONFLICT (id) DO NOTHING").await;
+    ok(&admin, "GRANT SELECT (id) ON t TO alice").await;
+    ok(&alice, "INSERT INTO t VALUES (3, 0, 'x') ON CONFLICT (id) DO NOTHING").await;
+    ok(&alice, "INSERT INTO t VALUES (4, 40, 'four') RETURNING id").await;
+    denied(&alice, "INSERT INTO t VALUES (5, 50, 'five') RETURNING a").await;
+    denied(&alice, "INSERT INTO t VALUES (3, 0, 'x') ON CONFLICT (id) DO UPDATE SET a = 1").await;
+    ok(&admin, "GRANT UPDATE (a) ON t TO alice").await;
+    ok(&alice, "INSERT INTO t VALUES (3, 0, 'x') ON CONFLICT (id) DO UPDATE SET a = excluded.a + 1").await;
+    // Reading the existing row's `a` needs SELECT on it.
+    denied(&alice, "INSERT INTO t VALUES (3, 0, 'x') ON CONFLICT (id) DO UPDATE SET a = t.a + 1").await;
+    let a: i32 = admin.query_one("SELECT a FROM t WHERE id = 3", &[]).await.unwrap().get(0);
+    assert_eq!(a, 1);
+}
+
 #[tokio::test]
 async fn sequences_views_and_the_public_schema() {
     let server = TestServer::start();

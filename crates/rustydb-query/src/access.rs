@@ -4,8 +4,9 @@
 
 use crate::catalog::TableDef;
 use crate::context::ExecContext;
+use crate::plan::Arbiters;
 use rustydb_foundation::row::{decode_row, encode_row};
-use rustydb_foundation::{DbError, Result, SqlState, TupleId, Value};
+use rustydb_foundation::{DbError, Result, SqlState, TupleId, TxnId, Value};
 use rustydb_index::{Index, keycode};
 use rustydb_txn::{Delete, Liveness, LockMode, LockTarget, Predicate, WaitPolicy, tuple};
 
@@ -115,12 +116,38 @@ pub fn insert_raw(ctx: &mut ExecContext<'_>, table: &TableDef, row: &[Value]) ->
 
 /// Inserts a row, enforcing NOT NULL and the uniqueness of the primary key and of unique
 /// indexes, and adding the row's entries to every index of the table.
+pub fn insert(ctx: &mut ExecContext<'_>, table: &TableDef, row: &[Value]) -> Result<TupleId> {
+    match insert_arbitrated(ctx, table, row, &Arbiters::default())? {
+        Insertion::Inserted(tid) => Ok(tid),
+        Insertion::Conflict(_) => Err(DbError::Internal("a conflict with no arbiter".into())),
+    }
+}
+
+/// What [`insert_arbitrated`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Insertion {
+    /// The row went in, here.
+    Inserted(TupleId),
+    /// It would have duplicated the key of this live row in an arbiter; nothing was written.
+    Conflict(TupleId),
+}
+
+/// Inserts a row as [`insert`] does, unless its key in one of `arbiters` (ON CONFLICT's) is
+/// already a live row's: then nothing is written and that row is named. A duplicate in any
+/// other unique index is 23505, as always.
 ///
 /// Uniqueness is checked and the entry inserted under the index's lock, so two sessions
 /// cannot both pass the check; locks are taken primary key first, then secondary indexes in
 /// id order (the order of `table.indexes`), so two inserts never wait on each other in a cycle.
+/// Arbiters are checked before the other unique indexes, as PostgreSQL's speculative insertion
+/// checks them first: a row that conflicts on both takes the arbiter's action.
 /// NULLs are distinct from each other, as in PostgreSQL: a key holding one is never a duplicate.
-pub fn insert(ctx: &mut ExecContext<'_>, table: &TableDef, row: &[Value]) -> Result<TupleId> {
+pub fn insert_arbitrated(
+    ctx: &mut ExecContext<'_>,
+    table: &TableDef,
+    row: &[Value],
+    arbiters: &Arbiters,
+) -> Result<Insertion> {
     check_not_null(table, row)?;
     let pk = ctx.engine.primary_index(table);
     let secondary =
@@ -128,6 +155,31 @@ pub fn insert(ctx: &mut ExecContext<'_>, table: &TableDef, row: &[Value]) -> Res
     let key_of = |columns: &[usize]| -> Vec<Value> { columns.iter().map(|&i| row[i].clone()).collect() };
     let pk_key = pk.as_ref().map(|_| key_of(&table.primary_key));
     let secondary_keys: Vec<Vec<Value>> = secondary.iter().map(|(def, _)| key_of(&def.columns)).collect();
+    // The unique checks in the order they run: arbiters first.
+    let mut checks: Vec<UniqueCheck<'_>> = Vec::new();
+    if let (Some(pk), Some(values)) = (&pk, &pk_key) {
+        checks.push(UniqueCheck {
+            arbiter: arbiters.primary_key,
+            name: table.primary_key_name(),
+            columns: &table.primary_key,
+            index: &pk.index,
+            values,
+            key: keycode::encode_key(values),
+        });
+    }
+    for ((def, open), values) in secondary.iter().zip(&secondary_keys) {
+        if def.unique && !values.iter().any(Value::is_null) {
+            checks.push(UniqueCheck {
+                arbiter: arbiters.has_index(def),
+                name: def.name.clone(),
+                columns: &def.columns,
+                index: open.index.as_ref(),
+                values,
+                key: def.key(values),
+            });
+        }
+    }
+    checks.sort_by_key(|c| !c.arbiter);
     let heap = ctx.engine.txn_manager().storage().heap(table.file())?;
     loop {
         // A duplicate whose writer is still running is waited for with no index lock held;
@@ -138,23 +190,15 @@ pub fn insert(ctx: &mut ExecContext<'_>, table: &TableDef, row: &[Value]) -> Res
             let _index_locks: Vec<_> =
                 secondary.iter().filter(|(def, _)| def.unique).map(|(_, open)| open.unique.lock()).collect();
             let mut pending = None;
-            if let (Some(pk), Some(values)) = (&pk, &pk_key) {
-                match duplicate(ctx, &heap, &pk.index, &keycode::encode_key(values))? {
-                    Liveness::Live => {
-                        return Err(duplicate_key(table, &table.primary_key_name(), &table.primary_key, values));
+            for check in &checks {
+                match duplicate(ctx, &heap, check.index, &check.key)? {
+                    Duplicate::Live(_) if pending.is_some() => {}
+                    Duplicate::Live(existing) if check.arbiter => return Ok(Insertion::Conflict(existing)),
+                    Duplicate::Live(_) => return Err(duplicate_key(table, &check.name, check.columns, check.values)),
+                    Duplicate::Pending(other) => {
+                        pending.get_or_insert(other);
                     }
-                    Liveness::Pending(other) => pending = Some(other),
-                    Liveness::Dead => {}
-                }
-            }
-            for ((def, open), values) in secondary.iter().zip(&secondary_keys) {
-                if pending.is_some() || !def.unique || values.iter().any(Value::is_null) {
-                    continue;
-                }
-                match duplicate(ctx, &heap, open.index.as_ref(), &def.key(values))? {
-                    Liveness::Live => return Err(duplicate_key(table, &def.name, &def.columns, values)),
-                    Liveness::Pending(other) => pending = Some(other),
-                    Liveness::Dead => {}
+                    Duplicate::None => {}
                 }
             }
             if pending.is_none() {
@@ -176,7 +220,7 @@ pub fn insert(ctx: &mut ExecContext<'_>, table: &TableDef, row: &[Value]) -> Res
                     keys.push(Predicate::Key(def.file(), def.key(values)));
                 }
                 ctx.engine.txn_manager().conflict_in(ctx.txn, &keys)?;
-                return Ok(tid);
+                return Ok(Insertion::Inserted(tid));
             }
             pending
         };
@@ -186,19 +230,45 @@ pub fn insert(ctx: &mut ExecContext<'_>, table: &TableDef, row: &[Value]) -> Res
     }
 }
 
+/// One uniqueness check an insert makes: a unique constraint and the row's key in it.
+struct UniqueCheck<'a> {
+    /// An ON CONFLICT arbiter: a live duplicate is reported, not an error.
+    arbiter: bool,
+    /// The constraint's name (for 23505).
+    name: String,
+    /// Its key columns.
+    columns: &'a [usize],
+    /// Its index.
+    index: &'a dyn Index,
+    /// The row's key values.
+    values: &'a [Value],
+    /// The key as the index holds it.
+    key: Vec<u8>,
+}
+
+/// Whether a key is in a unique index for a version that counts for uniqueness.
+enum Duplicate {
+    /// This version is live (the first found).
+    Live(TupleId),
+    /// None is live, but this writer of one is still running.
+    Pending(TxnId),
+    /// None counts.
+    None,
+}
+
 /// Whether `key` is in `index` for a version that counts for uniqueness: live if any is,
-/// else pending on the first still-running writer, else dead.
+/// else pending on the first still-running writer, else none.
 fn duplicate(
     ctx: &mut ExecContext<'_>,
     heap: &rustydb_storage::HeapFile,
     index: &dyn Index,
     key: &[u8],
-) -> Result<Liveness> {
-    let mut verdict = Liveness::Dead;
+) -> Result<Duplicate> {
+    let mut verdict = Duplicate::None;
     for tid in index.lookup(key)? {
         match ctx.engine.txn_manager().liveness(ctx.txn, heap, tid)? {
-            Liveness::Live => return Ok(Liveness::Live),
-            Liveness::Pending(other) if verdict == Liveness::Dead => verdict = Liveness::Pending(other),
+            Liveness::Live => return Ok(Duplicate::Live(tid)),
+            Liveness::Pending(other) if matches!(verdict, Duplicate::None) => verdict = Duplicate::Pending(other),
             _ => {}
         }
     }

@@ -191,6 +191,32 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
         b
     }
 
+    /// Adds the `excluded` pseudo-table of `INSERT ... ON CONFLICT DO UPDATE` to a binder made
+    /// by [`Self::for_table`]: the proposed row's columns, ids `n..2n`. They have the table's
+    /// names, so an unqualified one is ambiguous (42702), as in PostgreSQL.
+    pub fn add_excluded(&mut self, table: &TableDef) -> Result<()> {
+        let columns = table
+            .schema
+            .columns
+            .iter()
+            .map(|c| ScopeColumn {
+                name: c.name.clone(),
+                id: self.new_column(format!("excluded.{}", c.name), c.data_type),
+                ty: c.data_type,
+                unqualified: true,
+            })
+            .collect();
+        self.add_item(ScopeItem { name: "excluded".into(), columns })
+    }
+
+    /// Binds a RETURNING list (`*` is the table's columns): output names and expressions.
+    pub fn returning_list(&mut self, items: &[ast::SelectItem]) -> Result<Vec<(String, Expr)>> {
+        let saved = self.set_aggregates(AggregateSlot::Forbidden("RETURNING"));
+        let bound = self.select_list(items);
+        self.set_aggregates(saved);
+        bound
+    }
+
     /// The names of every column id made so far (for messages after binding).
     pub fn into_names(self) -> Vec<String> {
         self.names

@@ -5,6 +5,7 @@
 
 use crate::access;
 use crate::acl::{AccessRequest, ObjectKind, ObjectRef, Privilege, PrivilegeSet, RelationAccess};
+use crate::bind_dml;
 use crate::bind_expr::{self, boolean, cast, convert_type, ident_name};
 use crate::bind_query::QueryBinder;
 use crate::catalog::{IndexMethod, TableDef};
@@ -435,22 +436,30 @@ fn from_table(ctx: &mut ExecContext<'_>, from: &ast::TableWithJoins, mode: LockM
 ///
 /// `access` is what the statement needs of the table; the columns the expressions read are
 /// added to it (needing SELECT, as in PostgreSQL) and it is recorded for the privilege check.
-fn over_table<T>(
+///
+/// With `excluded` (ON CONFLICT DO UPDATE), the proposed row is in scope too, as `excluded`:
+/// its columns are numbered `n..2n` and the expressions read them there.
+pub(crate) fn over_table<T>(
     ctx: &mut ExecContext<'_>,
     table: &TableDef,
     alias: &str,
     mut access: RelationAccess,
+    excluded: bool,
     work: impl FnOnce(&mut QueryBinder<'_, '_>) -> Result<T>,
     exprs: impl FnOnce(&mut T) -> Vec<&mut Expr>,
 ) -> Result<T> {
     let mut binder = QueryBinder::for_table(ctx, table, alias);
+    if excluded {
+        binder.add_excluded(table)?;
+    }
     let mut out = work(&mut binder)?;
     let names = binder.into_names();
-    let layout: Vec<ColumnId> = (0..table.schema.len()).collect();
+    let width = table.schema.len();
+    let layout: Vec<ColumnId> = (0..if excluded { 2 * width } else { width }).collect();
     let exprs = exprs(&mut out);
     // The binder numbered the table's columns 0..n: ids below n are its positions.
     for e in &exprs {
-        access.selected.extend(crate::optimize::free_columns(e).into_iter().filter(|id| *id < layout.len()));
+        access.selected.extend(crate::optimize::free_columns(e).into_iter().filter(|id| *id < width));
     }
     if !access.selected.is_empty() {
         access.required = access.required.union(PrivilegeSet::of(&[Privilege::Select]));
@@ -464,14 +473,32 @@ fn over_table<T>(
 }
 
 fn bind_insert(ctx: &mut ExecContext<'_>, insert: &ast::Insert) -> Result<Statement> {
-    if insert.on.is_some() || insert.returning.is_some() || insert.or.is_some() || insert.ignore {
-        return Err(DbError::unsupported("ON CONFLICT, RETURNING and INSERT OR/IGNORE"));
+    if insert.or.is_some() || insert.ignore {
+        return Err(DbError::unsupported("INSERT OR/IGNORE"));
     }
+    let on = match &insert.on {
+        None => None,
+        Some(ast::OnInsert::OnConflict(c)) => Some(c),
+        Some(other) => return Err(DbError::unsupported(format!("the clause{other}"))),
+    };
     let ast::TableObject::TableName(name) = &insert.table else {
         return Err(DbError::unsupported("INSERT into a table function"));
     };
     let table = lookup_table(ctx, name, LockMode::RowExclusive)?;
-    let targets = insert_targets(&table, &insert.columns)?;
+    let alias = insert.table_alias.as_ref().map_or_else(|| table.name.clone(), |a| ident_name(&a.alias));
+    let mut targets = insert_targets(&table, &insert.columns)?;
+    // Without a column list, VALUES may give fewer values than the table has columns: the
+    // leading columns take them, the rest their defaults (as in PostgreSQL).
+    let implicit = insert.columns.is_empty();
+    if let Some(ast::SetExpr::Values(values)) = insert.source.as_deref().map(|s| s.body.as_ref()) {
+        let width = values.rows.first().map_or(0, |r| r.content.len());
+        if values.rows.iter().any(|r| r.content.len() != width) {
+            return Err(DbError::syntax("VALUES lists must all be the same length"));
+        }
+        if implicit && width < targets.len() {
+            targets.truncate(width);
+        }
+    }
     let mut access =
         RelationAccess::new(ObjectRef::new(ObjectKind::Table, &table.name), PrivilegeSet::of(&[Privilege::Insert]));
     if insert.source.is_some() {
@@ -479,17 +506,10 @@ fn bind_insert(ctx: &mut ExecContext<'_>, insert: &ast::Insert) -> Result<Statem
     }
     ctx.access_requests.push(AccessRequest::Relation(access));
     let mut defaults = Defaults::new(&table);
-    let Some(source) = &insert.source else {
+    let source = match insert.source.as_deref().map(|s| (s, s.body.as_ref())) {
         // INSERT ... DEFAULT VALUES: every column its default.
-        let check = row_check(ctx, &table, PolicyCommand::Insert)?;
-        return Ok(Statement::Insert {
-            source: InsertSource::Values(vec![full_row(ctx, &table, &[], Vec::new(), &mut defaults)?]),
-            table,
-            check,
-        });
-    };
-    let source = match source.body.as_ref() {
-        ast::SetExpr::Values(values) if source.order_by.is_none() && source.limit_clause.is_none() => {
+        None => InsertSource::Values(vec![full_row(ctx, &table, &[], Vec::new(), &mut defaults)?]),
+        Some((source, ast::SetExpr::Values(values))) if source.order_by.is_none() && source.limit_clause.is_none() => {
             let rows = values
                 .rows
                 .iter()
@@ -511,8 +531,11 @@ fn bind_insert(ctx: &mut ExecContext<'_>, insert: &ast::Insert) -> Result<Statem
                 .collect::<Result<Vec<_>>>()?;
             InsertSource::Values(rows)
         }
-        _ => {
+        Some((source, _)) => {
             let query = bind_select(ctx, source)?;
+            if implicit && query.columns.len() < targets.len() {
+                targets.truncate(query.columns.len());
+            }
             check_arity(query.columns.len(), targets.len())?;
             let inputs = query
                 .columns
@@ -524,8 +547,11 @@ fn bind_insert(ctx: &mut ExecContext<'_>, insert: &ast::Insert) -> Result<Statem
             InsertSource::Query(Box::new(query), row)
         }
     };
+    let on_conflict = on.map(|c| bind_dml::on_conflict(ctx, &table, &alias, c)).transpose()?;
+    let returning =
+        insert.returning.as_deref().map(|items| bind_dml::returning(ctx, &table, &alias, items)).transpose()?;
     let check = row_check(ctx, &table, PolicyCommand::Insert)?;
-    Ok(Statement::Insert { table, source, check })
+    Ok(Statement::Insert { table, source, check, on_conflict, returning })
 }
 
 /// Binds one SQL predicate (a policy's) over `table`'s row: resolved to table positions.
@@ -557,7 +583,7 @@ pub(crate) fn combine_filter(filter: &RowFilter, mut bind: impl FnMut(&str) -> R
 }
 
 /// Row-level security's check on rows `command` writes to `table`, if RLS applies.
-fn row_check(ctx: &mut ExecContext<'_>, table: &TableDef, command: PolicyCommand) -> Result<Option<Expr>> {
+pub(crate) fn row_check(ctx: &mut ExecContext<'_>, table: &TableDef, command: PolicyCommand) -> Result<Option<Expr>> {
     match crate::row_security::filter_for(ctx, &table.name, command, true, None)? {
         None => Ok(None),
         Some(filter) => combine_filter(&filter, |sql| bind_row_predicate(ctx, table, sql)).map(Some),
@@ -592,7 +618,7 @@ fn insert_targets(table: &TableDef, columns: &[ast::ObjectName]) -> Result<Vec<u
 }
 
 /// The column an INSERT or UPDATE target names (its last part).
-fn column_name(name: &ast::ObjectName) -> String {
+pub(crate) fn column_name(name: &ast::ObjectName) -> String {
     name.0.last().and_then(|p| p.as_ident()).map(ident_name).unwrap_or_default()
 }
 
@@ -614,7 +640,7 @@ pub(crate) fn target_positions(table: &TableDef, names: impl ExactSizeIterator<I
 }
 
 /// The name and position of a column written by INSERT or UPDATE.
-fn target_column(table: &TableDef, col: &str) -> Result<usize> {
+pub(crate) fn target_column(table: &TableDef, col: &str) -> Result<usize> {
     table.schema.index_of(col).ok_or_else(|| {
         DbError::sql(
             SqlState::UndefinedColumn,
@@ -674,7 +700,7 @@ fn full_row(
 }
 
 /// True for the DEFAULT keyword where a value goes (VALUES, UPDATE SET).
-fn is_default(e: &ast::Expr) -> bool {
+pub(crate) fn is_default(e: &ast::Expr) -> bool {
     matches!(e, ast::Expr::Identifier(i) if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("default"))
 }
 
@@ -701,7 +727,7 @@ fn bind_default(ctx: &mut ExecContext<'_>, column: &Column, e: &ast::Expr) -> Re
 }
 
 /// Coerces a value for storing into `column` (assignment context): 42804 if the types do not fit.
-fn assign(column: &Column, expr: Expr) -> Result<Expr> {
+pub(crate) fn assign(column: &Column, expr: Expr) -> Result<Expr> {
     let (from, to) = (expr.data_type(), column.data_type);
     if !crate::types::can_cast(from, to, CastContext::Assignment) {
         return Err(DbError::sql(
@@ -719,61 +745,45 @@ fn assign(column: &Column, expr: Expr) -> Result<Expr> {
 }
 
 fn bind_update(ctx: &mut ExecContext<'_>, update: &ast::Update) -> Result<Statement> {
-    if update.from.is_some() || update.returning.is_some() || update.limit.is_some() || !update.order_by.is_empty() {
-        return Err(DbError::unsupported("UPDATE with FROM, RETURNING, ORDER BY or LIMIT"));
+    if update.from.is_some() || update.limit.is_some() || !update.order_by.is_empty() {
+        return Err(DbError::unsupported("UPDATE with FROM, ORDER BY or LIMIT"));
     }
     let (table, alias) = from_table(ctx, &update.table, LockMode::RowExclusive)?;
-    let mut targets = Vec::new();
-    for a in &update.assignments {
-        let ast::AssignmentTarget::ColumnName(name) = &a.target else {
-            return Err(DbError::unsupported("assigning to a tuple of columns"));
-        };
-        let col = column_name(name);
-        let pos = target_column(&table, &col)?;
-        if targets.iter().any(|(p, _)| *p == pos) {
-            return Err(DbError::sql(
-                SqlState::DuplicateColumn,
-                format!("multiple assignments to same column \"{col}\""),
-            ));
-        }
-        targets.push((pos, &a.value));
-    }
-    // SET col = DEFAULT: the column's default, bound before the table's columns are in scope.
-    let defaults = targets
-        .iter()
-        .map(|(pos, value)| is_default(value).then(|| column_default(ctx, &table.schema.columns[*pos])).transpose())
-        .collect::<Result<Vec<_>>>()?;
+    let targets = bind_dml::assignment_targets(ctx, &table, &update.assignments)?;
     let mut access =
         RelationAccess::new(ObjectRef::new(ObjectKind::Table, &table.name), PrivilegeSet::of(&[Privilege::Update]));
-    access.updated = targets.iter().map(|(pos, _)| *pos).collect();
-    let (assignments, filter) = over_table(
+    access.updated = targets.iter().map(|t| t.position).collect();
+    let (assignments, filter, returning) = over_table(
         ctx,
         &table,
         &alias,
         access,
+        false,
         |b| {
-            let mut assignments = Vec::with_capacity(targets.len());
-            for ((pos, value), default) in targets.iter().zip(&defaults) {
-                let value = match default {
-                    Some(d) => d.clone(),
-                    None => assign(&table.schema.columns[*pos], bind_expr::bind(value, b)?)?,
-                };
-                assignments.push((*pos, value));
-            }
+            let assignments = bind_dml::assignment_values(b, &table, &targets)?;
             let filter = update.selection.as_ref().map(|w| boolean(bind_expr::bind(w, b)?, "WHERE")).transpose()?;
-            Ok((assignments, filter))
+            let returning = update.returning.as_deref().map(|items| b.returning_list(items)).transpose()?;
+            Ok((assignments, filter, returning))
         },
-        |(assignments, filter)| assignments.iter_mut().map(|(_, e)| e).chain(filter.iter_mut()).collect(),
+        |(assignments, filter, returning)| {
+            assignments
+                .iter_mut()
+                .map(|(_, e)| e)
+                .chain(filter.iter_mut())
+                .chain(returning.iter_mut().flatten().map(|(_, e)| e))
+                .collect()
+        },
     )?;
     let filter = row_using(ctx, &table, PolicyCommand::Update, filter)?;
     let check = row_check(ctx, &table, PolicyCommand::Update)?;
     let access = choose_access(&table, filter.as_ref());
-    Ok(Statement::Update { table, assignments, filter, access, check })
+    let returning = returning.map(bind_dml::returning_of);
+    Ok(Statement::Update { table, assignments, filter, access, check, returning })
 }
 
 fn bind_delete(ctx: &mut ExecContext<'_>, delete: &ast::Delete) -> Result<Statement> {
-    if delete.using.is_some() || delete.returning.is_some() || delete.limit.is_some() || !delete.tables.is_empty() {
-        return Err(DbError::unsupported("DELETE with USING, RETURNING or LIMIT"));
+    if delete.using.is_some() || delete.limit.is_some() || !delete.tables.is_empty() {
+        return Err(DbError::unsupported("DELETE with USING or LIMIT"));
     }
     let from = match &delete.from {
         ast::FromTable::WithFromKeyword(f) | ast::FromTable::WithoutKeyword(f) => f,
@@ -782,17 +792,23 @@ fn bind_delete(ctx: &mut ExecContext<'_>, delete: &ast::Delete) -> Result<Statem
     let (table, alias) = from_table(ctx, from, LockMode::RowExclusive)?;
     let access =
         RelationAccess::new(ObjectRef::new(ObjectKind::Table, &table.name), PrivilegeSet::of(&[Privilege::Delete]));
-    let filter = over_table(
+    let (filter, returning) = over_table(
         ctx,
         &table,
         &alias,
         access,
-        |b| delete.selection.as_ref().map(|w| boolean(bind_expr::bind(w, b)?, "WHERE")).transpose(),
-        |filter| filter.iter_mut().collect(),
+        false,
+        |b| {
+            let filter = delete.selection.as_ref().map(|w| boolean(bind_expr::bind(w, b)?, "WHERE")).transpose()?;
+            let returning = delete.returning.as_deref().map(|items| b.returning_list(items)).transpose()?;
+            Ok((filter, returning))
+        },
+        |(filter, returning)| filter.iter_mut().chain(returning.iter_mut().flatten().map(|(_, e)| e)).collect(),
     )?;
     let filter = row_using(ctx, &table, PolicyCommand::Delete, filter)?;
     let access = choose_access(&table, filter.as_ref());
-    Ok(Statement::Delete { table, filter, access })
+    let returning = returning.map(bind_dml::returning_of);
+    Ok(Statement::Delete { table, filter, access, returning })
 }
 
 fn bind_create_table(ctx: &mut ExecContext<'_>, create: &ast::CreateTable) -> Result<Statement> {

@@ -4,17 +4,19 @@
 //! them, so a statement never sees its own new versions (no Halloween problem).
 
 use crate::access;
+use crate::access::Insertion;
 use crate::acl::{self, ObjectKind, ObjectRef};
 use crate::catalog::{self, IndexDef, IndexMethod, TableDef};
 use crate::context::ExecContext;
 use crate::exec;
 use crate::expr::Expr;
-use crate::plan::{Access, InsertSource, QueryPlan, Statement};
+use crate::plan::{Access, Arbiters, ConflictAction, InsertSource, OnConflict, QueryPlan, Returning, Statement};
 use crate::result::{Notice, StatementResult};
 use crate::vacuum;
 use rustydb_foundation::{DbError, Result, Schema, SqlState, TupleId, Value};
 use rustydb_index::keycode;
-use rustydb_txn::{Delete, LockMode, WaitPolicy};
+use rustydb_txn::{Delete, IsolationLevel, LockMode, WaitPolicy};
+use std::collections::HashSet;
 
 /// Runs a bound statement (not transaction control, which the session handles).
 pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementResult> {
@@ -64,11 +66,16 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
             catalog::set_default(ctx, table, *position, default.as_deref())?;
             Ok(StatementResult::tag("ALTER TABLE"))
         }
-        Statement::Insert { table, source, check } => insert(ctx, table, source, check.as_ref()),
-        Statement::Update { table, assignments, filter, access, check } => {
-            update(ctx, table, assignments, filter.as_ref(), access, check.as_ref())
+        Statement::Insert { table, source, check, on_conflict, returning } => {
+            insert(ctx, table, source, check.as_ref(), on_conflict.as_ref(), returning.as_ref())
         }
-        Statement::Delete { table, filter, access } => delete(ctx, table, filter.as_ref(), access),
+        Statement::Update { table, assignments, filter, access, check, returning } => {
+            let target = Target { table, filter: filter.as_ref(), access };
+            update(ctx, &target, assignments, check.as_ref(), returning.as_ref())
+        }
+        Statement::Delete { table, filter, access, returning } => {
+            delete(ctx, &Target { table, filter: filter.as_ref(), access }, returning.as_ref())
+        }
         Statement::CreateTable {
             name,
             columns,
@@ -188,11 +195,48 @@ fn check_row(ctx: &mut ExecContext<'_>, table: &TableDef, check: Option<&Expr>, 
     Ok(())
 }
 
+/// The rows a DML statement wrote, and what its RETURNING list gives back for them.
+struct Written<'r> {
+    returning: Option<&'r Returning>,
+    count: u64,
+    rows: Vec<Vec<Value>>,
+}
+
+impl<'r> Written<'r> {
+    fn new(returning: Option<&'r Returning>) -> Self {
+        Written { returning, count: 0, rows: Vec::new() }
+    }
+
+    /// Counts `row` as written, and evaluates the RETURNING list over it.
+    fn add(&mut self, ctx: &mut ExecContext<'_>, row: &[Value]) -> Result<()> {
+        self.count += 1;
+        if let Some(r) = self.returning {
+            let out: Vec<Value> =
+                exec::with_env(ctx, &[], |env, _| r.exprs.iter().map(|e| e.eval(row, env)).collect::<Result<_>>())?;
+            ctx.hold_row(&out, "the RETURNING rows")?;
+            self.rows.push(out);
+        }
+        Ok(())
+    }
+
+    /// The statement's result: its tag, and the returned rows if it has a RETURNING list.
+    fn result(self, tag: String) -> StatementResult {
+        StatementResult {
+            tag,
+            columns: self.returning.map(|r| r.columns.clone()),
+            rows: self.rows,
+            ..Default::default()
+        }
+    }
+}
+
 fn insert(
     ctx: &mut ExecContext<'_>,
     table: &TableDef,
     source: &InsertSource,
     check: Option<&Expr>,
+    on_conflict: Option<&OnConflict>,
+    returning: Option<&Returning>,
 ) -> Result<StatementResult> {
     let rows: Vec<Vec<Value>> = match source {
         InsertSource::Values(rows) => exec::with_env(ctx, &[], |env, _| {
@@ -205,61 +249,164 @@ fn insert(
             })?
         }
     };
-    let mut inserted = 0;
+    let no_arbiters = Arbiters::default();
+    let arbiters = on_conflict.map_or(&no_arbiters, |c| &c.arbiters);
+    let mut written = Written::new(returning);
+    let (mut inserted, mut updated) = (0, 0);
+    // The versions this statement wrote: DO UPDATE may not change one of them again.
+    let mut mine: HashSet<TupleId> = HashSet::new();
     let done = rows.iter().try_for_each(|row| {
         check_row(ctx, table, check, row)?;
-        access::insert(ctx, table, row)?;
-        inserted += 1;
-        Ok(())
+        loop {
+            let existing = match access::insert_arbitrated(ctx, table, row, arbiters)? {
+                Insertion::Inserted(tid) => {
+                    inserted += 1;
+                    if on_conflict.is_some() {
+                        mine.insert(tid);
+                    }
+                    return written.add(ctx, row);
+                }
+                Insertion::Conflict(existing) => existing,
+            };
+            let Some(OnConflict { action: ConflictAction::Update { assignments, filter, check }, .. }) = on_conflict
+            else {
+                return Ok(());
+            };
+            if mine.contains(&existing) {
+                return Err(DbError::sql(
+                    SqlState::CardinalityViolation,
+                    "ON CONFLICT DO UPDATE command cannot affect row a second time",
+                )
+                .with_hint("Ensure that no rows proposed for insertion within the same command have duplicate constrained values."));
+            }
+            let update = ConflictUpdate { assignments, filter: filter.as_ref(), check: check.as_ref() };
+            match update_conflicting(ctx, table, existing, row, &update)? {
+                Upsert::Updated(tid, new) => {
+                    updated += 1;
+                    mine.insert(tid);
+                    return written.add(ctx, &new);
+                }
+                Upsert::Skipped => return Ok(()),
+                Upsert::Retry => {}
+            }
+        }
     });
     // Counted whether or not the statement completes: a failed one leaves dead versions.
-    vacuum::note_changes(ctx, table, inserted, 0);
+    vacuum::note_changes(ctx, table, inserted + updated, updated);
     done?;
-    Ok(StatementResult::tag(format!("INSERT 0 {}", rows.len())))
+    let count = written.count;
+    Ok(written.result(format!("INSERT 0 {count}")))
 }
 
-fn targets(
+/// `ON CONFLICT DO UPDATE`'s SET list, WHERE and row-level security check.
+struct ConflictUpdate<'a> {
+    assignments: &'a [(usize, Expr)],
+    filter: Option<&'a Expr>,
+    check: Option<&'a Expr>,
+}
+
+/// What became of a row that conflicted under `ON CONFLICT DO UPDATE`.
+enum Upsert {
+    /// The existing row was updated into this new version.
+    Updated(TupleId, Vec<Value>),
+    /// The WHERE clause left it alone.
+    Skipped,
+    /// The existing row changed or went meanwhile: insert (or conflict) again.
+    Retry,
+}
+
+/// Updates `existing`, the live row `proposed` conflicted with, by the SET list over both.
+///
+/// The row is read whatever the snapshot: under READ COMMITTED a conflict with a row committed
+/// after the statement began still updates it, as in PostgreSQL. Under REPEATABLE READ and
+/// SERIALIZABLE a row the snapshot cannot see is a serialization failure (40001).
+fn update_conflicting(
     ctx: &mut ExecContext<'_>,
     table: &TableDef,
-    filter: Option<&Expr>,
-    access: &Access,
-) -> Result<Vec<(TupleId, Vec<Value>)>> {
-    let mut scan = exec::TableScan::new(table, access, filter);
-    let mut out = Vec::new();
-    while let Some(rows) = scan.next(ctx, &[])? {
-        for (_, row) in &rows {
-            ctx.hold_row(row, "the rows to change")?;
-        }
-        out.extend(rows);
+    existing: TupleId,
+    proposed: &[Value],
+    update: &ConflictUpdate<'_>,
+) -> Result<Upsert> {
+    if ctx.txn.isolation() != IsolationLevel::ReadCommitted && access::fetch(ctx, table, existing)?.is_none() {
+        return Err(DbError::sql(
+            SqlState::SerializationFailure,
+            "could not serialize access due to concurrent update",
+        ));
     }
-    Ok(out)
+    let Some(old) = access::fetch_newer(ctx, table, existing)? else { return Ok(Upsert::Retry) };
+    let both: Vec<Value> = old.iter().chain(proposed).cloned().collect();
+    if !exec::passes(ctx, update.filter, &both)? {
+        return Ok(Upsert::Skipped);
+    }
+    // A version's contents never change, so what was read is what is deleted.
+    match access::delete(ctx, table, existing)? {
+        Delete::Done => {}
+        Delete::AlreadyMine => {
+            return Err(DbError::sql(
+                SqlState::CardinalityViolation,
+                "ON CONFLICT DO UPDATE command cannot affect row a second time",
+            ));
+        }
+        Delete::Updated(_) | Delete::Gone => return Ok(Upsert::Retry),
+    }
+    let mut new = old;
+    for (pos, expr) in update.assignments {
+        new[*pos] = exec::eval(ctx, expr, &both)?;
+    }
+    check_row(ctx, table, update.check, &new)?;
+    let new_tid = access::insert(ctx, table, &new)?;
+    access::link_update(ctx, table, existing, new_tid)?;
+    Ok(Upsert::Updated(new_tid, new))
+}
+
+/// The rows an UPDATE or DELETE changes: its table, WHERE and access path.
+struct Target<'a> {
+    table: &'a TableDef,
+    filter: Option<&'a Expr>,
+    access: &'a Access,
+}
+
+impl Target<'_> {
+    /// The rows to change, collected before any is changed.
+    fn rows(&self, ctx: &mut ExecContext<'_>) -> Result<Vec<(TupleId, Vec<Value>)>> {
+        let mut scan = exec::TableScan::new(self.table, self.access, self.filter);
+        let mut out = Vec::new();
+        while let Some(rows) = scan.next(ctx, &[])? {
+            for (_, row) in &rows {
+                ctx.hold_row(row, "the rows to change")?;
+            }
+            out.extend(rows);
+        }
+        Ok(out)
+    }
 }
 
 fn update(
     ctx: &mut ExecContext<'_>,
-    table: &TableDef,
+    target: &Target<'_>,
     assignments: &[(usize, Expr)],
-    filter: Option<&Expr>,
-    access: &Access,
     check: Option<&Expr>,
+    returning: Option<&Returning>,
 ) -> Result<StatementResult> {
-    let mut count = 0;
+    let table = target.table;
+    let mut written = Written::new(returning);
     let mut each = |ctx: &mut ExecContext<'_>, tid, old| -> Result<()> {
-        let Some((tid, old)) = claim(ctx, table, filter, tid, old)? else { return Ok(()) };
+        let Some((tid, old)) = claim(ctx, table, target.filter, tid, old)? else { return Ok(()) };
         let mut new = old.clone();
         for (pos, expr) in assignments {
             new[*pos] = exec::eval(ctx, expr, &old)?;
         }
         check_row(ctx, table, check, &new)?;
-        count += 1;
         let new_tid = access::insert(ctx, table, &new)?;
-        access::link_update(ctx, table, tid, new_tid)
+        access::link_update(ctx, table, tid, new_tid)?;
+        written.add(ctx, &new)
     };
-    let done = targets(ctx, table, filter, access)?.into_iter().try_for_each(|(tid, old)| each(ctx, tid, old));
+    let done = target.rows(ctx)?.into_iter().try_for_each(|(tid, old)| each(ctx, tid, old));
     // An update leaves one dead version per row, whether it commits (the old one) or not.
+    let count = written.count;
     vacuum::note_changes(ctx, table, count, count);
     done?;
-    Ok(StatementResult::tag(format!("UPDATE {count}")))
+    Ok(written.result(format!("UPDATE {count}")))
 }
 
 /// Deletes the version at `tid` for an UPDATE or DELETE, and returns the version deleted: the
@@ -288,22 +435,18 @@ fn claim(
     }
 }
 
-fn delete(
-    ctx: &mut ExecContext<'_>,
-    table: &TableDef,
-    filter: Option<&Expr>,
-    access: &Access,
-) -> Result<StatementResult> {
-    let mut count = 0;
-    let done = targets(ctx, table, filter, access)?.into_iter().try_for_each(|(tid, row)| {
-        if claim(ctx, table, filter, tid, row)?.is_some() {
-            count += 1;
+fn delete(ctx: &mut ExecContext<'_>, target: &Target<'_>, returning: Option<&Returning>) -> Result<StatementResult> {
+    let mut written = Written::new(returning);
+    let done = target.rows(ctx)?.into_iter().try_for_each(|(tid, row)| {
+        match claim(ctx, target.table, target.filter, tid, row)? {
+            Some((_, old)) => written.add(ctx, &old),
+            None => Ok(()),
         }
-        Ok(())
     });
-    vacuum::note_changes(ctx, table, 0, count);
+    let count = written.count;
+    vacuum::note_changes(ctx, target.table, 0, count);
     done?;
-    Ok(StatementResult::tag(format!("DELETE {count}")))
+    Ok(written.result(format!("DELETE {count}")))
 }
 
 /// What CREATE TABLE asks for.
@@ -470,7 +613,7 @@ fn truncate(ctx: &mut ExecContext<'_>, names: &[String]) -> Result<StatementResu
         acl::require(ctx, acl::AccessRequest::Relation(access))?;
     }
     for table in &tables {
-        delete(ctx, table, None, &Access::SeqScan)?;
+        delete(ctx, &Target { table, filter: None, access: &Access::SeqScan }, None)?;
     }
     Ok(StatementResult::tag("TRUNCATE TABLE"))
 }

@@ -42,6 +42,7 @@ mod autovacuum;
 pub mod backends;
 pub mod bind_aggregate;
 pub mod bind_copy;
+pub(crate) mod bind_dml;
 pub mod bind_expr;
 pub mod bind_query;
 pub mod binder;

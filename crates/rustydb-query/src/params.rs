@@ -13,7 +13,7 @@
 //!   for `id = $1` exactly as for `id = 42`, and no value is ever spliced into SQL text.
 
 use crate::expr::Expr;
-use crate::plan::{InsertSource, Statement};
+use crate::plan::{ConflictAction, InsertSource, OnConflict, Returning, Statement};
 use crate::rel::Rel;
 use rustydb_foundation::{DataType, DbError, Result, SqlState, Value};
 use std::sync::Arc;
@@ -87,23 +87,42 @@ pub fn inferred_types(stmt: &Statement, declared: &Params) -> Vec<DataType> {
             found.note(*index, *ty);
         }
     };
+    // The statement's plans and its expressions outside them.
+    let mut rels: Vec<&Rel> = Vec::new();
+    let mut exprs: Vec<&Expr> = Vec::new();
     match stmt {
-        Statement::Select(plan) => walk_rel(&plan.rel, &mut note),
-        Statement::Insert { source: InsertSource::Values(rows), .. } => {
-            rows.iter().flatten().for_each(|e| walk_expr(e, &mut note));
+        Statement::Select(plan) => rels.push(&plan.rel),
+        Statement::Insert { source, on_conflict, returning, .. } => {
+            match source {
+                InsertSource::Values(rows) => exprs.extend(rows.iter().flatten()),
+                InsertSource::Query(plan, row) => {
+                    rels.push(&plan.rel);
+                    exprs.extend(row);
+                }
+            }
+            if let Some(OnConflict { action: ConflictAction::Update { assignments, filter, .. }, .. }) = on_conflict {
+                exprs.extend(assignments.iter().map(|(_, e)| e).chain(filter));
+            }
+            exprs.extend(returned(returning));
         }
-        Statement::Insert { source: InsertSource::Query(plan, exprs), .. } => {
-            walk_rel(&plan.rel, &mut note);
-            exprs.iter().for_each(|e| walk_expr(e, &mut note));
+        Statement::Update { assignments, filter, returning, .. } => {
+            exprs.extend(assignments.iter().map(|(_, e)| e).chain(filter));
+            exprs.extend(returned(returning));
         }
-        Statement::Update { assignments, filter, .. } => {
-            assignments.iter().for_each(|(_, e)| walk_expr(e, &mut note));
-            filter.iter().for_each(|e| walk_expr(e, &mut note));
+        Statement::Delete { filter, returning, .. } => {
+            exprs.extend(filter);
+            exprs.extend(returned(returning));
         }
-        Statement::Delete { filter, .. } => filter.iter().for_each(|e| walk_expr(e, &mut note)),
         _ => {}
     }
+    rels.into_iter().for_each(|r| walk_rel(r, &mut note));
+    exprs.into_iter().for_each(|e| walk_expr(e, &mut note));
     found.finished_types()
+}
+
+/// A RETURNING list's expressions (none without one).
+fn returned(returning: &Option<Returning>) -> impl Iterator<Item = &Expr> {
+    returning.iter().flat_map(|r| &r.exprs)
 }
 
 fn walk_rel(rel: &Rel, note: &mut impl FnMut(&Expr)) {

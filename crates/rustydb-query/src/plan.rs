@@ -82,6 +82,64 @@ pub enum InsertSource {
     Query(Box<QueryPlan>, Vec<Expr>),
 }
 
+/// RETURNING: what each row an INSERT, UPDATE or DELETE writes gives back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Returning {
+    /// One expression per output column, over the row as written (the old row for DELETE),
+    /// by table position.
+    pub exprs: Vec<Expr>,
+    /// The output columns.
+    pub columns: Vec<ResultColumn>,
+}
+
+/// The unique constraints an `ON CONFLICT` clause arbitrates on: a conflict on one of these
+/// takes the clause's action; a conflict on any other is still 23505.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Arbiters {
+    /// The table's own primary key.
+    pub primary_key: bool,
+    /// Unique secondary indexes (an `ALTER TABLE ... ADD PRIMARY KEY`'s among them), by id.
+    pub indexes: Vec<rustydb_foundation::TableId>,
+}
+
+impl Arbiters {
+    /// Whether the unique index `index` arbitrates.
+    pub fn has_index(&self, index: &IndexDef) -> bool {
+        self.indexes.contains(&index.id)
+    }
+
+    /// Whether nothing arbitrates (a plain INSERT).
+    pub fn is_empty(&self) -> bool {
+        !self.primary_key && self.indexes.is_empty()
+    }
+}
+
+/// What `ON CONFLICT` does with a row that conflicts on an arbiter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConflictAction {
+    /// DO NOTHING: the row is skipped.
+    Nothing,
+    /// DO UPDATE: the existing row is updated. The expressions read the existing row's
+    /// columns at table positions `0..n` and the proposed row's (`excluded`) at `n..2n`.
+    Update {
+        /// (column position, new value).
+        assignments: Vec<(usize, Expr)>,
+        /// `WHERE`: rows that fail it are left alone.
+        filter: Option<Expr>,
+        /// Row-level security's WITH CHECK over the updated row (table positions).
+        check: Option<Expr>,
+    },
+}
+
+/// `INSERT ... ON CONFLICT`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OnConflict {
+    /// The constraints it arbitrates on.
+    pub arbiters: Arbiters,
+    /// What it does.
+    pub action: ConflictAction,
+}
+
 /// A bound statement.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Statement {
@@ -128,6 +186,10 @@ pub enum Statement {
         source: InsertSource,
         /// Row-level security's WITH CHECK over each new row (table positions).
         check: Option<Expr>,
+        /// ON CONFLICT.
+        on_conflict: Option<OnConflict>,
+        /// RETURNING.
+        returning: Option<Returning>,
     },
     /// UPDATE.
     Update {
@@ -141,6 +203,8 @@ pub enum Statement {
         access: Access,
         /// Row-level security's WITH CHECK over each new row (table positions).
         check: Option<Expr>,
+        /// RETURNING.
+        returning: Option<Returning>,
     },
     /// DELETE.
     Delete {
@@ -150,6 +214,8 @@ pub enum Statement {
         filter: Option<Expr>,
         /// How target rows are found.
         access: Access,
+        /// RETURNING.
+        returning: Option<Returning>,
     },
     /// CREATE TABLE.
     CreateTable {
@@ -325,6 +391,18 @@ impl Statement {
                 | Statement::CreateSequence { .. }
                 | Statement::DropSequence { .. }
         )
+    }
+
+    /// The columns of the rows the statement returns, if it returns any (SELECT, and DML
+    /// with RETURNING).
+    pub fn result_columns(&self) -> Option<Vec<ResultColumn>> {
+        match self {
+            Statement::Select(plan) => Some(plan.columns.clone()),
+            Statement::Insert { returning, .. }
+            | Statement::Update { returning, .. }
+            | Statement::Delete { returning, .. } => returning.as_ref().map(|r| r.columns.clone()),
+            _ => None,
+        }
     }
 
     /// The command name in messages ("cannot execute INSERT in a read-only transaction").

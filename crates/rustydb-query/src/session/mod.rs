@@ -294,10 +294,7 @@ impl Session {
                 return Ok((ctx.params.clone().finished_types(), None));
             }
             let bound = binder::bind(&mut ctx, stmt)?;
-            let columns = match &bound {
-                Statement::Select(plan) => Some(plan.columns.clone()),
-                _ => None,
-            };
+            let columns = bound.result_columns();
             Ok((params::inferred_types(&bound, &ctx.params), columns))
         };
         let described = match std::mem::replace(&mut self.state, State::Idle) {
