@@ -73,6 +73,12 @@ pub fn bind(expr: &ast::Expr, b: &mut QueryBinder<'_, '_>) -> Result<Expr> {
         }
         E::Cast { expr: inner, data_type, format: None, .. } => {
             let to = convert_type(data_type)?;
+            // `ARRAY[]::int[]`: an empty constructor takes its type from the cast.
+            if let (E::Array(array), DataType::Array(element)) = (inner.as_ref(), to)
+                && array.elem.is_empty()
+            {
+                return Ok(Expr::Literal { value: Value::Array(element, Vec::new()), ty: to });
+            }
             cast(bind(inner, b)?, to, CastContext::Explicit)
         }
         E::TypedString(ts) => typed_string(ts),
@@ -588,6 +594,9 @@ fn function(f: &ast::Function, b: &mut QueryBinder<'_, '_>) -> Result<Expr> {
         ast::FunctionArguments::Subquery(q) if name == "array" => return array_subquery(q, b),
         ast::FunctionArguments::Subquery(_) => return Err(DbError::unsupported("a subquery as function argument")),
     };
+    if let Some(func) = crate::table_function::TableFunc::lookup(&name) {
+        return b.set_returning(func, args);
+    }
     let no_parens = matches!(f.args, ast::FunctionArguments::None);
     if let ("pg_typeof", [arg]) = (name.as_str(), args.as_slice()) {
         // regtype prints as the type's name; there is no regtype yet, so it is text.

@@ -25,6 +25,7 @@ use crate::params::Params;
 use crate::plan::{RowLockClause, SortKey};
 use crate::rel::{AggCall, ColumnId, Frame, FrameBound, JoinKind, Rel, SetOpKind, WindowCall, WindowFunc};
 use crate::result::ResultColumn;
+use crate::table_function::{TableCall, TableFunc};
 use crate::types::{CastContext, common_type, type_name};
 use rustydb_foundation::{DataType, DbError, Result, SqlState, Value};
 use rustydb_txn::{LockMode, WaitPolicy};
@@ -89,11 +90,18 @@ struct Level {
     aggregates: AggregateSlot,
     /// Window calls met in the select list and ORDER BY (`None` elsewhere).
     windows: Option<Vec<(ColumnId, WindowCall)>>,
+    /// Set-returning function calls met in the select list (`None` elsewhere).
+    set_returning: Option<Vec<(ColumnId, TableCall)>>,
 }
 
 impl Level {
     fn new() -> Self {
-        Level { items: Vec::new(), aggregates: AggregateSlot::Forbidden("this context"), windows: None }
+        Level {
+            items: Vec::new(),
+            aggregates: AggregateSlot::Forbidden("this context"),
+            windows: None,
+            set_returning: None,
+        }
     }
 }
 
@@ -310,6 +318,32 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
             Some(q) => DbError::sql(SqlState::UndefinedTable, format!("missing FROM-clause entry for table \"{q}\"")),
             None => DbError::undefined_column(name),
         })
+    }
+
+    /// A set-returning function called in the select list: it becomes a call of the query's
+    /// [`Rel::Function`] (all such calls run in lockstep, after grouping and windows, once per
+    /// row), and the expression reads its column. 0A000 anywhere else, as in PostgreSQL.
+    pub fn set_returning(&mut self, func: TableFunc, args: Vec<Expr>) -> Result<Expr> {
+        let call = func.bind(args)?;
+        let ty = call.ty;
+        let id = self.new_column(func.name().to_string(), ty);
+        let level = self.level();
+        match &mut level.set_returning {
+            Some(calls) => {
+                calls.push((id, call));
+                Ok(Expr::Column { index: id, ty })
+            }
+            None => {
+                let clause = match &level.aggregates {
+                    AggregateSlot::Forbidden(clause) => *clause,
+                    AggregateSlot::Allowed(_) => "this context",
+                };
+                Err(DbError::sql(
+                    SqlState::FeatureNotSupported,
+                    format!("set-returning functions are not allowed in {clause}"),
+                ))
+            }
+        }
     }
 
     /// Binds an aggregate call where the current clause allows one, and returns the column
@@ -682,7 +716,7 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
     }
 
     fn values(&mut self, v: &ast::Values) -> Result<Bound> {
-        self.levels.push(Level { items: Vec::new(), aggregates: AggregateSlot::Forbidden("VALUES"), windows: None });
+        self.levels.push(Level { aggregates: AggregateSlot::Forbidden("VALUES"), ..Level::new() });
         let rows = self.values_rows(v);
         self.levels.pop();
         let rows = rows?;
@@ -793,17 +827,7 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
         let mut rel = Rel::Values { rows: vec![Vec::new()], output: Vec::new() };
         for (i, item) in s.from.iter().enumerate() {
             let r = self.bind_from_item(item, lock.is_some())?;
-            rel = if i == 0 {
-                r
-            } else {
-                Rel::Join {
-                    kind: JoinKind::Inner,
-                    left: Box::new(rel),
-                    right: Box::new(r),
-                    equi: Vec::new(),
-                    condition: None,
-                }
-            };
+            rel = if i == 0 { r } else { join_items(JoinKind::Inner, rel, r, None)? };
         }
         let locked_table = match (&rel, lock) {
             (Rel::Scan { table, .. }, Some(_)) => Some(table.as_ref().clone()),
@@ -837,7 +861,9 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
 
         self.set_aggregates(AggregateSlot::Allowed(Vec::new()));
         self.level().windows = Some(Vec::new());
+        self.level().set_returning = Some(Vec::new());
         let mut items = self.select_list(&s.projection)?;
+        let mut set_returning = self.level().set_returning.take().unwrap_or_default();
         let select_windows = self.level().windows.take().unwrap_or_default();
         let mut having =
             s.having.as_ref().map(|h| bind_expr::bind(h, self).and_then(|e| boolean(e, "HAVING"))).transpose()?;
@@ -881,6 +907,9 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
                     *e = self.regroup(std::mem::replace(e, Expr::literal(Value::Null)), &keyed, &level_ids)?;
                 }
             }
+            for e in set_returning.iter_mut().flat_map(|(_, call)| call.args.iter_mut()) {
+                *e = self.regroup(std::mem::replace(e, Expr::literal(Value::Null)), &keyed, &level_ids)?;
+            }
             for (_, call) in &mut windows {
                 let mut exprs: Vec<&mut Expr> = call.args.iter_mut().chain(call.partition.iter_mut()).collect();
                 exprs.extend(call.order.iter_mut().map(|k| &mut k.expr));
@@ -906,6 +935,18 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
             rel = Rel::Window { input: Box::new(rel), calls, output };
         }
 
+        if !set_returning.is_empty() {
+            if lock.is_some() {
+                return Err(DbError::sql(
+                    SqlState::FeatureNotSupported,
+                    "FOR UPDATE is not allowed with set-returning functions in the target list",
+                ));
+            }
+            let (output, calls) = set_returning.into_iter().unzip();
+            let function = Rel::Function { calls, ordinality: false, output };
+            rel =
+                Rel::Lateral { kind: JoinKind::Inner, left: Box::new(rel), right: Box::new(function), condition: None };
+        }
         if let (Some(lock), Some(table)) = (lock, locked_table) {
             return self.finish_locking(rel, items, targets, limits, (lock, table, where_clause), s);
         }
@@ -1149,7 +1190,7 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
                     self.using(&names, left_items, kind)?
                 }
             };
-            rel = Rel::Join { kind, left: Box::new(rel), right: Box::new(right), equi: Vec::new(), condition };
+            rel = join_items(kind, rel, right, condition)?;
         }
         Ok(rel)
     }
@@ -1274,7 +1315,26 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
                     }
                 }
             }
-            ast::TableFactor::Derived { lateral: false, subquery, alias, sample: None } => {
+            ast::TableFactor::Table {
+                name, alias, args: Some(args), with_hints, version: None, sample: None, ..
+            } if with_hints.is_empty() && args.settings.is_none() => {
+                let ordinality = matches!(factor, ast::TableFactor::Table { with_ordinality: true, .. });
+                self.function_item(name, &args.args, ordinality, alias.as_ref())
+            }
+            ast::TableFactor::Function { name, args, with_ordinality, alias, .. } => {
+                self.function_item(name, args, *with_ordinality, alias.as_ref())
+            }
+            ast::TableFactor::UNNEST { alias, array_exprs, with_offset: false, with_ordinality, .. } => {
+                let [array] = array_exprs.as_slice() else {
+                    return Err(DbError::unsupported("unnest of several arrays"));
+                };
+                let arg = ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(array.clone()));
+                let name = ast::ObjectName::from(vec![ast::Ident::new("unnest")]);
+                self.function_item(&name, &[arg], *with_ordinality, alias.as_ref())
+            }
+            // A LATERAL subquery reads the items before it through the enclosing level, as a
+            // correlated subquery does; `join_items` makes the join LATERAL.
+            ast::TableFactor::Derived { lateral: _, subquery, alias, sample: None } => {
                 let Some(alias) = alias else {
                     return Err(DbError::syntax("subquery in FROM must have an alias")
                         .with_detail("For example, FROM (SELECT ...) [AS] foo."));
@@ -1292,6 +1352,24 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
     }
 }
 
+/// `left` joined with `right`: a LATERAL join when `right` reads columns `left` makes (a
+/// function in FROM, implicitly LATERAL as in PostgreSQL, or a LATERAL subquery, reading the
+/// items before it). Only an inner or left join may be LATERAL (42P10 otherwise).
+fn join_items(kind: JoinKind, left: Rel, right: Rel, condition: Option<Expr>) -> Result<Rel> {
+    let left_ids: HashSet<ColumnId> = left.output().into_iter().collect();
+    let reads_left = crate::optimize::rel_free_columns(&right).iter().any(|id| left_ids.contains(id));
+    let (left, right) = (Box::new(left), Box::new(right));
+    match kind {
+        _ if !reads_left => Ok(Rel::Join { kind, left, right, equi: Vec::new(), condition }),
+        JoinKind::Inner | JoinKind::Left => Ok(Rel::Lateral { kind, left, right, condition }),
+        JoinKind::Right | JoinKind::Full => Err(DbError::sql(
+            SqlState::InvalidColumnReference,
+            "invalid reference to FROM-clause entry in a LATERAL item",
+        )
+        .with_detail("The combining JOIN type must be INNER or LEFT for a LATERAL reference.")),
+    }
+}
+
 /// The `pg_catalog` relation `name` names (`pg_class` or `pg_catalog.pg_class`), if any.
 fn catalog_relation_name(name: &ast::ObjectName) -> Option<String> {
     let parts: Vec<String> = name.0.iter().filter_map(|p| p.as_ident().map(ident_name)).collect();
@@ -1304,6 +1382,45 @@ fn catalog_relation_name(name: &ast::ObjectName) -> Option<String> {
 }
 
 impl QueryBinder<'_, '_> {
+    /// A set-returning function in FROM: `generate_series(...)`, `unnest(...)`, with their
+    /// column named by the alias (or the function) and the ordinal column `ordinality`.
+    fn function_item(
+        &mut self,
+        name: &ast::ObjectName,
+        args: &[ast::FunctionArg],
+        ordinality: bool,
+        alias: Option<&ast::TableAlias>,
+    ) -> Result<Rel> {
+        let parts: Vec<String> = name.0.iter().filter_map(|p| p.as_ident().map(ident_name)).collect();
+        let fname = match parts.as_slice() {
+            [n] => n.clone(),
+            [schema, n] if schema == "pg_catalog" => n.clone(),
+            _ => String::new(),
+        };
+        let Some(func) = crate::table_function::TableFunc::lookup(&fname) else {
+            return Err(DbError::unsupported(format!("the function {name} in FROM")));
+        };
+        let saved = self.set_aggregates(AggregateSlot::Forbidden("functions in FROM"));
+        let bound = args
+            .iter()
+            .map(|a| match a {
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => bind_expr::bind(e, self),
+                other => Err(DbError::unsupported(format!("the argument {other}"))),
+            })
+            .collect::<Result<Vec<_>>>();
+        self.set_aggregates(saved);
+        let call = func.bind(bound?)?;
+        let item_name = alias.map_or_else(|| fname.clone(), |a| ident_name(&a.name));
+        // A function returning one column names it after the alias, as PostgreSQL does.
+        let column = alias.map_or_else(|| fname.clone(), |a| ident_name(&a.name));
+        let mut stored = vec![(column, call.ty)];
+        if ordinality {
+            stored.push(("ordinality".to_string(), DataType::Int8));
+        }
+        let output = self.add_stored_item(item_name, stored, alias)?;
+        Ok(Rel::Function { calls: vec![call], ordinality, output })
+    }
+
     /// A `pg_catalog` relation named in FROM: its rows, computed now from the catalog.
     fn catalog_relation(&mut self, name: &str, alias: Option<&ast::TableAlias>) -> Result<Rel> {
         if !crate::pg_catalog::is_relation(name) {

@@ -76,6 +76,7 @@ pub mod sequence;
 pub mod session;
 pub mod settings;
 pub mod statement_stats;
+pub mod table_function;
 pub mod types;
 pub mod vacuum;
 

@@ -73,7 +73,7 @@ fn expr_columns(e: &Expr, out: &mut HashSet<ColumnId>) {
 }
 
 /// The ids a plan reads but does not make: its references to enclosing queries.
-fn rel_free_columns(rel: &Rel) -> HashSet<ColumnId> {
+pub(crate) fn rel_free_columns(rel: &Rel) -> HashSet<ColumnId> {
     let mut read = HashSet::new();
     let mut made = HashSet::new();
     fn visit(rel: &Rel, read: &mut HashSet<ColumnId>, made: &mut HashSet<ColumnId>) {
@@ -201,7 +201,11 @@ fn push_down(rel: Rel, mut preds: Vec<Expr>) -> Rel {
             let recursive = Box::new(push_down(*recursive, Vec::new()));
             filtered(Rel::RecursiveUnion { base, recursive, all, work, output }, preds)
         }
-        leaf @ (Rel::Values { .. } | Rel::WorkTable { .. }) => filtered(leaf, preds),
+        leaf @ (Rel::Values { .. } | Rel::WorkTable { .. } | Rel::Function { .. }) => filtered(leaf, preds),
+        Rel::Lateral { kind, left, right, condition } => {
+            let (left, right) = (push_down(*left, Vec::new()), push_down(*right, Vec::new()));
+            filtered(Rel::Lateral { kind, left: Box::new(left), right: Box::new(right), condition }, preds)
+        }
     }
 }
 

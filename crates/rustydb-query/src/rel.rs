@@ -293,6 +293,29 @@ pub enum Rel {
         /// Output column ids.
         output: Vec<ColumnId>,
     },
+    /// Set-returning function calls run in lockstep (see `table_function`): one column per
+    /// call, then the row's ordinal (int8, from 1) with `ordinality`.
+    Function {
+        /// The calls; their arguments read only the outer row.
+        calls: Vec<crate::table_function::TableCall>,
+        /// WITH ORDINALITY.
+        ordinality: bool,
+        /// Output column ids.
+        output: Vec<ColumnId>,
+    },
+    /// A LATERAL join: the right input runs once per left row, reading that row as its outer
+    /// row (followed by the join's own outer row). The output row is the left row followed by
+    /// the right row. Inner or left only.
+    Lateral {
+        /// Inner, or left (a left row with no right rows is kept, padded with NULLs).
+        kind: JoinKind,
+        /// Left input.
+        left: Box<Rel>,
+        /// Right input, correlated with the left row.
+        right: Box<Rel>,
+        /// The join condition, over the joined row.
+        condition: Option<Expr>,
+    },
     /// FOR SHARE / FOR UPDATE: locks each row (the input ends with a scan's tuple id) as it
     /// passes, in input order, as PostgreSQL's LockRows node does.
     LockRows {
@@ -319,8 +342,9 @@ impl Rel {
             | Rel::SetOp { output, .. }
             | Rel::RecursiveUnion { output, .. }
             | Rel::Window { output, .. }
+            | Rel::Function { output, .. }
             | Rel::WorkTable { output, .. } => output.clone(),
-            Rel::Join { left, right, .. } => {
+            Rel::Join { left, right, .. } | Rel::Lateral { left, right, .. } => {
                 let mut out = left.output();
                 out.extend(right.output());
                 out
@@ -336,8 +360,10 @@ impl Rel {
     /// The operator's inputs.
     pub fn inputs(&self) -> Vec<&Rel> {
         match self {
-            Rel::Values { .. } | Rel::Scan { .. } | Rel::WorkTable { .. } => Vec::new(),
-            Rel::Join { left, right, .. } | Rel::SetOp { left, right, .. } => vec![left, right],
+            Rel::Values { .. } | Rel::Scan { .. } | Rel::WorkTable { .. } | Rel::Function { .. } => Vec::new(),
+            Rel::Join { left, right, .. } | Rel::SetOp { left, right, .. } | Rel::Lateral { left, right, .. } => {
+                vec![left, right]
+            }
             Rel::RecursiveUnion { base, recursive, .. } => vec![base, recursive],
             Rel::Filter { input, .. }
             | Rel::Project { input, .. }
@@ -356,6 +382,8 @@ impl Rel {
             Rel::Values { rows, .. } => rows.iter().flatten().collect(),
             Rel::Scan { filter, .. } | Rel::LockRows { filter, .. } => filter.iter().collect(),
             Rel::Filter { predicate, .. } => vec![predicate],
+            Rel::Function { calls, .. } => calls.iter().flat_map(|c| &c.args).collect(),
+            Rel::Lateral { condition, .. } => condition.iter().collect(),
             Rel::Project { exprs, .. } => exprs.iter().collect(),
             Rel::Join { equi, condition, .. } => {
                 equi.iter().flat_map(|(l, r)| [l, r]).chain(condition.iter()).collect()

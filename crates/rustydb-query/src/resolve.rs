@@ -141,6 +141,28 @@ impl Resolver<'_> {
                 Rel::RecursiveUnion { base: Box::new(base), recursive: Box::new(recursive), all, work, output }
             }
             work @ Rel::WorkTable { .. } => work,
+            Rel::Function { calls, ordinality, output } => {
+                let calls = calls
+                    .into_iter()
+                    .map(|mut call| {
+                        call.args = exprs(call.args, &[], &mut used)?;
+                        Ok(call)
+                    })
+                    .collect::<Result<_>>()?;
+                Rel::Function { calls, ordinality, output }
+            }
+            Rel::Lateral { kind, left, right, condition } => {
+                let (left, u) = self.rel(*left, outer)?;
+                used.extend(u);
+                let lo = left.output();
+                // The right side reads the left row as its outer row, the join's outer row after it.
+                let right_outer: Vec<ColumnId> = lo.iter().chain(outer).copied().collect();
+                let (right, u) = self.rel(*right, &right_outer)?;
+                used.extend(u.into_iter().filter(|p| *p >= lo.len()).map(|p| p - lo.len()));
+                let both: Vec<ColumnId> = lo.into_iter().chain(right.output()).collect();
+                let condition = condition.map(|c| self.expr(c, &both, outer, &mut used)).transpose()?;
+                Rel::Lateral { kind, left: Box::new(left), right: Box::new(right), condition }
+            }
             Rel::LockRows { input, table, filter, lock } => {
                 let (input, u) = self.rel(*input, outer)?;
                 used.extend(u);

@@ -16,6 +16,7 @@
 mod aggregate;
 mod join;
 mod key;
+mod lateral;
 mod lock_rows;
 mod order;
 mod recursive;
@@ -180,6 +181,12 @@ fn open_operator<'p>(rel: &'p Rel, outer: &Rc<[Value]>) -> Box<dyn Operator + 'p
             Box::new(recursive::RecursiveUnionOp::new(base, recursive, *all, *work, outer.clone()))
         }
         Rel::WorkTable { work, .. } => Box::new(recursive::WorkTableOp::new(*work)),
+        Rel::Function { calls, ordinality, .. } => {
+            Box::new(lateral::FunctionOp::new(calls, *ordinality, outer.clone()))
+        }
+        Rel::Lateral { kind, left, right, condition } => {
+            Box::new(lateral::LateralOp::new(*kind, open(left, outer), right, condition.as_ref(), outer.clone()))
+        }
         Rel::LockRows { input, table, filter, lock } => {
             Box::new(lock_rows::LockRowsOp::new(open(input, outer), table, filter.as_ref(), *lock))
         }
