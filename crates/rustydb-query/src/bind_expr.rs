@@ -73,6 +73,20 @@ pub fn bind(expr: &ast::Expr, b: &mut QueryBinder<'_, '_>) -> Result<Expr> {
         }
         E::Cast { expr: inner, data_type, format: None, .. } => {
             let to = convert_type(data_type)?;
+            // `'name'::regclass`: the relation's oid (42P01 if there is none).
+            if let (E::Value(v), Some(ctx)) = (inner.as_ref(), b.context())
+                && let ast::Value::SingleQuotedString(name) = &v.value
+                && data_type.to_string().trim_start_matches("pg_catalog.").eq_ignore_ascii_case("regclass")
+            {
+                if let Ok(oid) = name.parse::<i32>() {
+                    return Ok(Expr::Literal { value: Value::Int4(oid), ty: DataType::Int4 });
+                }
+                let unqualified = name.strip_prefix("public.").unwrap_or(name);
+                return match crate::pg_catalog::relation_oid(ctx, unqualified)? {
+                    Some(oid) => Ok(Expr::Literal { value: Value::Int4(oid), ty: DataType::Int4 }),
+                    None => Err(DbError::undefined_table(name)),
+                };
+            }
             // `ARRAY[]::int[]`: an empty constructor takes its type from the cast.
             if let (E::Array(array), DataType::Array(element)) = (inner.as_ref(), to)
                 && array.elem.is_empty()
@@ -385,7 +399,15 @@ pub fn binary(op: BinaryOp, left: Expr, right: Expr) -> Result<Expr> {
         let (l, r) = (boolean(left, op.symbol())?, boolean(right, op.symbol())?);
         return Ok(Expr::Binary { op, left: Box::new(l), right: Box::new(r), ty: DataType::Bool });
     }
-    let (left, right) = unify(left, right, op)?;
+    let (left, right) = if op == BinaryOp::Concat {
+        let arrays = matches!(left.data_type(), DataType::Array(_)) || matches!(right.data_type(), DataType::Array(_));
+        if arrays && let Some(call) = functions::array_concat(left.clone(), right.clone())? {
+            return Ok(call);
+        }
+        unify(left, right, op)?
+    } else {
+        unify(left, right, op)?
+    };
     let (lt, rt) = (left.data_type(), right.data_type());
     let ty = if op == BinaryOp::Concat {
         (lt.is_string() || rt.is_string()).then_some(DataType::Text)
@@ -684,6 +706,7 @@ pub fn convert_type(ty: &ast::DataType) -> Result<DataType> {
         T::Timestamp(_, ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz) => DataType::TimestampTz,
         T::Timestamp(_, ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) => DataType::Timestamp,
         T::Custom(name, mods) if mods.is_empty() => custom_type(&name.to_string().to_lowercase())?,
+        T::Regclass => DataType::Int4,
         T::Array(ast::ArrayElemTypeDef::SquareBracket(inner, _) | ast::ArrayElemTypeDef::Qualified(inner, _)) => {
             let element = convert_type(inner)?;
             DataType::Array(rustydb_foundation::ElementType::of(element).ok_or_else(|| {
@@ -710,6 +733,12 @@ fn custom_type(name: &str) -> Result<DataType> {
         "varchar" => DataType::Varchar(None),
         "date" => DataType::Date,
         "timestamp" => DataType::Timestamp,
+        // Object identifiers are int4 here, as the catalog relations hold them; a relation's
+        // name cast to regclass is looked up when bound (see `Expr::Cast` in `bind`).
+        "oid" | "regclass" | "regtype" | "regnamespace" | "regproc" | "regprocedure" | "regrole" | "regoper" => {
+            DataType::Int4
+        }
+        "\"char\"" | "char" => DataType::Text,
         other => return Err(DbError::sql(SqlState::UndefinedObject, format!("type \"{other}\" does not exist"))),
     })
 }

@@ -105,6 +105,9 @@ pub struct IndexDef {
     /// The index of a primary key added by ALTER TABLE (one declared by CREATE TABLE is the
     /// table's own primary index).
     pub primary: bool,
+    /// The index backs a UNIQUE or PRIMARY KEY constraint (CREATE TABLE's, ALTER TABLE ADD's)
+    /// rather than being made by CREATE UNIQUE INDEX: `pg_constraint` lists it.
+    pub constraint: bool,
 }
 
 impl IndexDef {
@@ -327,8 +330,9 @@ static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 12]> = std::sync::LazyLock:
                 ("columns", Text),
                 ("is_unique", Bool),
                 ("method", Text),
-                // Added later: older rows read it as NULL, which is false.
+                // Added later: older rows read them as NULL, which is false.
                 ("is_primary", Bool),
+                ("is_constraint", Bool),
             ],
         ),
         system_table(System::Views as u32, "rustydb_views", &[("name", Text), ("definition", Text), ("columns", Text)]),
@@ -524,6 +528,7 @@ fn index_from_row(row: &[Value]) -> Result<IndexDef> {
         method: IndexMethod::parse(&method)
             .ok_or_else(|| DbError::Corruption(format!("catalog names unknown index method {method:?}")))?,
         primary: row.get(6) == Some(&Value::Bool(true)),
+        constraint: row.get(7) == Some(&Value::Bool(true)),
     })
 }
 
@@ -571,6 +576,7 @@ pub fn create_index(ctx: &mut ExecContext<'_>, index: &IndexDef) -> Result<()> {
             Value::Bool(index.unique),
             Value::Text(index.method.name().into()),
             Value::Bool(index.primary),
+            Value::Bool(index.constraint),
         ],
     )?;
     Ok(())

@@ -123,6 +123,7 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
                 unique: *unique,
                 method: *method,
                 primary: false,
+                constraint: false,
             };
             create_index(ctx, &spec, *if_not_exists)
         }
@@ -509,6 +510,7 @@ fn create_table(ctx: &mut ExecContext<'_>, spec: &TableSpec<'_>, if_not_exists: 
             unique: true,
             method: IndexMethod::BTree,
             primary: false,
+            constraint: true,
         };
         create_index(ctx, &spec, false)?;
     }
@@ -697,6 +699,7 @@ struct IndexSpec<'a> {
     unique: bool,
     method: IndexMethod,
     primary: bool,
+    constraint: bool,
 }
 
 /// PostgreSQL's name for an unnamed index: table, columns, `idx`, joined by underscores.
@@ -733,6 +736,7 @@ fn create_index(ctx: &mut ExecContext<'_>, spec: &IndexSpec<'_>, if_not_exists: 
         unique: spec.unique,
         method: spec.method,
         primary: spec.primary,
+        constraint: spec.constraint,
     };
     if let Some(encryption) = ctx.engine.encryption()
         && encryption.is_encrypted(table.id)
@@ -807,6 +811,7 @@ fn add_key(
         unique: true,
         method: IndexMethod::BTree,
         primary,
+        constraint: true,
     };
     create_index(ctx, &spec, false)?;
     if primary {

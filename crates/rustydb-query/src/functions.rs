@@ -96,6 +96,10 @@ pub enum Function {
     Cardinality,
     /// `array[i]`: the i-th element (from 1), NULL past either end.
     Subscript,
+    /// `format_type(type_oid, typmod)`: the type's SQL name, with its length if it has one.
+    FormatType,
+    /// `array || array` (`array_cat`): a NULL array counts as empty.
+    ArrayCat,
 }
 
 impl Function {
@@ -133,6 +137,29 @@ pub fn array_constructor(elements: Vec<Expr>) -> Result<Expr> {
     let args =
         elements.into_iter().map(|e| cast(e, element.scalar(), CastContext::Implicit)).collect::<Result<Vec<_>>>()?;
     Ok(Expr::Call { func: Function::ArrayOf(element), args, ty: DataType::Array(element) })
+}
+
+/// `a || b` where either side is an array: two arrays of one element type joined, or an
+/// element appended or prepended (an untyped literal beside an array is read as an array).
+/// `None` when neither side is an array.
+pub fn array_concat(left: Expr, right: Expr) -> Result<Option<Expr>> {
+    let element = match (left.data_type(), right.data_type()) {
+        (DataType::Array(e), _) | (_, DataType::Array(e)) => e,
+        _ => return Ok(None),
+    };
+    let array_type = DataType::Array(element);
+    let as_array = |e: Expr| -> Result<Expr> {
+        match e.data_type() {
+            DataType::Unknown => coerce_unknown(e, array_type),
+            DataType::Array(_) => cast(e, array_type, CastContext::Implicit),
+            _ => {
+                let e = cast(coerce_unknown(e, element.scalar())?, element.scalar(), CastContext::Implicit)?;
+                Ok(Expr::Call { func: Function::ArrayOf(element), args: vec![e], ty: array_type })
+            }
+        }
+    };
+    let args = vec![as_array(left)?, as_array(right)?];
+    Ok(Some(Expr::Call { func: Function::ArrayCat, args, ty: array_type }))
 }
 
 /// `arg op ANY (array)` / `arg op ALL (array)`. An untyped literal on the right is read as an
@@ -228,13 +255,17 @@ pub fn resolve(name: &str, args: Vec<Expr>, bare: bool) -> Result<Expr> {
             let rest = to(args.collect(), &[T::Text, T::Text])?;
             call(Function::ArrayToString, std::iter::once(array).chain(rest).collect(), T::Text)
         }
-        ("array_length", [DataType::Array(_), d]) if integral(d) => {
+        // Arrays are one-dimensional and start at 1: the upper bound is the length.
+        ("array_length" | "array_upper", [DataType::Array(_), d]) if integral(d) => {
             let mut args = args;
             let dimension = args.remove(1);
             args.push(cast(dimension, T::Int4, CastContext::Implicit)?);
             call(Function::ArrayLength, args, T::Int4)
         }
         ("cardinality", [DataType::Array(_)]) => call(Function::Cardinality, args, T::Int4),
+        ("format_type", [o, m]) if integral(o) && integral(m) => {
+            call(Function::FormatType, to(args, &[T::Int4, T::Int4])?, T::Text)
+        }
         ("lastval", []) => call(Function::Sequence(crate::sequence::SequenceCall::Last), args, T::Int8),
         ("current_user" | "session_user" | "user", []) if bare => call(Function::CurrentUser, args, T::Text),
         ("current_database", []) => call(Function::CurrentDatabase, args, T::Text),
@@ -341,6 +372,17 @@ pub fn call(func: Function, args: &[Expr], row: &[Value], env: &EvalEnv<'_>) -> 
         Function::ArrayOf(element) => {
             let values = args.iter().map(|a| a.eval(row, env)).collect::<Result<Vec<_>>>()?;
             return Ok(Value::Array(element, values));
+        }
+        Function::ArrayCat => {
+            let (left, right) = (args[0].eval(row, env)?, args[1].eval(row, env)?);
+            return Ok(match (left, right) {
+                (Value::Array(e, mut a), Value::Array(_, b)) => {
+                    a.extend(b);
+                    Value::Array(e, a)
+                }
+                (a @ Value::Array(..), _) | (_, a @ Value::Array(..)) => a,
+                _ => Value::Null,
+            });
         }
         Function::Quantified { op, all } => {
             let arg = args[0].eval(row, env)?;
@@ -462,6 +504,7 @@ fn strict(func: Function, v: Vec<Value>) -> Result<Value> {
             }
             _ => Value::Null,
         },
+        Function::FormatType => Value::Text(format_type(int(&v[0]), int(&v[1]))),
         Function::Cardinality => match &v[0] {
             Value::Array(_, elements) => Value::Int4(elements.len() as i32),
             _ => Value::Null,
@@ -595,6 +638,19 @@ fn strict(func: Function, v: Vec<Value>) -> Result<Value> {
         }
         other => return Err(DbError::Internal(format!("{other:?} is not strict"))),
     })
+}
+
+/// `format_type`: PostgreSQL's name for type `oid` with modifier `typmod` (the declared length
+/// + 4 for the character types), `???` for a type RustyDB does not have.
+fn format_type(oid: i64, typmod: i64) -> String {
+    let length = (typmod >= 4).then(|| typmod - 4);
+    match (u32::try_from(oid).ok().and_then(DataType::from_oid), oid, length) {
+        (_, 1042, Some(n)) => format!("character({n})"),
+        (_, 1042, None) => "bpchar".into(),
+        (Some(DataType::Varchar(_)), _, Some(n)) => format!("character varying({n})"),
+        (Some(ty), _, _) => ty.sql_name().into(),
+        (None, _, _) => "???".into(),
+    }
 }
 
 #[cfg(test)]

@@ -63,6 +63,7 @@ pub mod optimize;
 pub mod params;
 pub mod parser;
 pub mod pg_catalog;
+pub mod pg_describe;
 pub mod pg_stat;
 pub mod plan;
 pub mod planner;

@@ -64,7 +64,9 @@ const RELATIONS: [&str; 14] = [
 
 /// True if `name` is a relation of `pg_catalog` RustyDB provides.
 pub fn is_relation(name: &str) -> bool {
-    RELATIONS.contains(&name) || crate::pg_stat::RELATIONS.contains(&name)
+    RELATIONS.contains(&name)
+        || crate::pg_stat::RELATIONS.contains(&name)
+        || crate::pg_describe::RELATIONS.contains(&name)
 }
 
 fn text(s: &str) -> Value {
@@ -124,7 +126,8 @@ pub fn relation(ctx: &mut ExecContext<'_>, name: &str) -> Result<Relation> {
                 ("relreplident", Text),
                 ("reltoastrelid", Int4),
                 ("relacl", acl_list),
-                ("reloptions", Text),
+                ("reloptions", acl_list),
+                ("relpartbound", Text),
             ],
             class_rows(ctx)?,
         ),
@@ -170,6 +173,11 @@ pub fn relation(ctx: &mut ExecContext<'_>, name: &str) -> Result<Relation> {
                 ("indisvalid", Bool),
                 ("indisreplident", Bool),
                 ("indkey", Text),
+                ("indnkeyatts", Int2),
+                ("indimmediate", Bool),
+                ("indnullsnotdistinct", Bool),
+                ("indpred", Text),
+                ("indexprs", Text),
             ],
             index_rows(ctx)?,
         ),
@@ -288,6 +296,7 @@ pub fn relation(ctx: &mut ExecContext<'_>, name: &str) -> Result<Relation> {
                 .collect(),
         ),
         other if crate::pg_stat::RELATIONS.contains(&other) => crate::pg_stat::relation(ctx, other)?,
+        other if crate::pg_describe::RELATIONS.contains(&other) => crate::pg_describe::relation(ctx, other)?,
         other => return Err(DbError::Internal(format!("no catalog relation {other}"))),
     })
 }
@@ -336,7 +345,7 @@ fn information_columns(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
             text(table),
             text(name),
             Value::Int4(position as i32 + 1),
-            column.default.as_deref().map_or(Value::Null, |d| text(&shown_default(d, ty))),
+            column.default.as_deref().map_or(Value::Null, |d| text(&crate::pg_describe::shown_default(d, ty))),
             text(if nullable { "YES" } else { "NO" }),
             text(ty.sql_name()),
             int(length),
@@ -354,22 +363,6 @@ fn information_columns(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
         }
     }
     Ok(rows)
-}
-
-/// A stored DEFAULT as PostgreSQL shows it: a bare string literal carries its cast to the
-/// column's type (`'b'::text`); anything else as written.
-fn shown_default(default: &str, ty: DataType) -> String {
-    let quoted = default.len() >= 2 && default.starts_with('\'') && default.ends_with('\'');
-    let single = quoted && !default[1..default.len() - 1].replace("''", "").contains('\'');
-    if !single {
-        return default.to_string();
-    }
-    let name = match ty {
-        DataType::Varchar(_) => "character varying",
-        DataType::Char(_) => "bpchar",
-        other => other.sql_name(),
-    };
-    format!("{default}::{name}")
 }
 
 /// The oid of the `i`th role (in creation order).
@@ -408,6 +401,7 @@ fn class_row(id: u32, name: &str, namespace: i32, kind: &str, am: i32, has_index
         Value::Int4(0),
         text(if kind == "r" { "d" } else { "n" }),
         Value::Int4(0),
+        Value::Null,
         Value::Null,
         Value::Null,
     ]
@@ -469,6 +463,15 @@ fn class_rows(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
     Ok(rows)
 }
 
+/// The oid of the relation called `name` (a table, index or view), if there is one.
+pub(crate) fn relation_oid(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<i32>> {
+    let name = Value::Text(name.to_string());
+    Ok(class_rows(ctx)?.into_iter().find(|row| row[1] == name).and_then(|row| match row[0] {
+        Value::Int4(id) => Some(id),
+        _ => None,
+    }))
+}
+
 /// `pg_attribute`: the user tables' columns, with their column privileges.
 fn attribute_rows(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
     let security = crate::acl::load(ctx)?;
@@ -490,6 +493,31 @@ fn attribute_rows(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
                 Value::Int4(0),
                 acl_value(&security, ObjectRef::new(ObjectKind::Table, &t.name), Some(i)),
             ]);
+        }
+        // An index's own attributes: its key columns, in key order.
+        let mut indexes: Vec<(u32, &[usize])> = t.indexes.iter().map(|i| (i.id.0, &i.columns[..])).collect();
+        if !t.primary_key.is_empty() {
+            indexes.push((t.primary_index_file().0, &t.primary_key));
+        }
+        for (index, columns) in indexes {
+            for (k, &c) in columns.iter().enumerate() {
+                let column = &t.schema.columns[c];
+                rows.push(vec![
+                    oid(index),
+                    text(&column.name),
+                    oid(column.data_type.oid()),
+                    Value::Int2(column.data_type.type_len()),
+                    Value::Int2(k as i16 + 1),
+                    Value::Int4(column.data_type.type_modifier()),
+                    Value::Bool(false),
+                    Value::Bool(false),
+                    text(""),
+                    text(""),
+                    Value::Bool(false),
+                    Value::Int4(0),
+                    Value::Null,
+                ]);
+            }
         }
     }
     Ok(rows)
@@ -548,6 +576,11 @@ fn index_rows(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
             Value::Bool(true),
             Value::Bool(false),
             key(columns),
+            Value::Int2(columns.len() as i16),
+            Value::Bool(true),
+            Value::Bool(false),
+            Value::Null,
+            Value::Null,
         ]
     };
     let mut rows = Vec::new();
@@ -597,6 +630,9 @@ fn database_rows(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
 /// one of them.
 pub fn bind_function(mut ctx: Option<&mut ExecContext<'_>>, name: &str, args: &[Expr]) -> Result<Option<Expr>> {
     if let Some(call) = crate::acl_functions::bind(ctx.as_deref_mut(), name, args)? {
+        return Ok(Some(call));
+    }
+    if let Some(call) = crate::pg_describe::bind_function(ctx.as_deref_mut(), name, args)? {
         return Ok(Some(call));
     }
     Ok(Some(match (name, args) {

@@ -197,6 +197,7 @@ mod tests {
             unique,
             method: IndexMethod::Hash,
             primary: false,
+            constraint: false,
         };
         t.indexes = vec![index(30000, false), index(30001, true)];
         let v = Expr::Column { index: 1, ty: DataType::Float8 };

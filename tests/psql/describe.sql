@@ -1,0 +1,18 @@
+-- \d TABLE, \d INDEX and \du. PostgreSQL 15 prints the same for this script, but for the superuser's
+-- name and attributes (postgres there, with Replication; rustydb here).
+CREATE TABLE acc (aid INT PRIMARY KEY, name TEXT NOT NULL DEFAULT 'x', bal BIGINT, note VARCHAR(20), made TIMESTAMP DEFAULT now(), ok BOOLEAN DEFAULT true, score DOUBLE PRECISION DEFAULT 1.5);
+CREATE INDEX acc_name ON acc (name);
+CREATE UNIQUE INDEX acc_note ON acc (note DESC, bal);
+CREATE TABLE tags (id SERIAL, tag TEXT UNIQUE, n SMALLINT DEFAULT -1);
+CREATE INDEX tags_h ON tags USING hash (tag);
+CREATE TABLE plain (a INT, b CHAR(3), c DATE);
+\d acc
+\d tags
+\d plain
+\d acc_note
+\d acc_pkey
+\d tags_tag_key
+CREATE ROLE reader;
+CREATE ROLE alice LOGIN CREATEDB CONNECTION LIMIT 3;
+GRANT reader TO alice;
+\du
