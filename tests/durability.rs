@@ -61,7 +61,8 @@ async fn a_clean_restart_keeps_everything_and_exits_zero() {
     let data_dir = server.data_dir.clone();
     {
         let c = server.connect().await;
-        c.simple_query("CREATE TABLE a (id INT PRIMARY KEY)").await.unwrap();
+        c.simple_query("CREATE TABLE a (id INT PRIMARY KEY CHECK (id < 100))").await.unwrap();
+        c.simple_query("ALTER TABLE a ADD CONSTRAINT a_small CHECK (id < 10)").await.unwrap();
         c.simple_query("CREATE TABLE b (id INT)").await.unwrap();
         c.simple_query("INSERT INTO a VALUES (1), (2), (3)").await.unwrap();
         c.simple_query("INSERT INTO b VALUES (9)").await.unwrap();
@@ -72,6 +73,10 @@ async fn a_clean_restart_keeps_everything_and_exits_zero() {
     let server = TestServer::start_in(&data_dir);
     let c = server.connect().await;
     assert_eq!(ids(&c, "SELECT id FROM a ORDER BY id").await, vec![1, 2, 3]);
+    // CHECK constraints are catalog state too.
+    let err = c.simple_query("INSERT INTO a VALUES (50)").await.unwrap_err();
+    let message = err.as_db_error().map(|e| e.message().to_string()).unwrap_or_default();
+    assert!(message.contains("\"a_small\""), "{err:?}");
     assert!(c.simple_query("SELECT * FROM b").await.is_err(), "dropped table came back");
     c.simple_query("CREATE TABLE b (id INT)").await.unwrap();
     assert!(ids(&c, "SELECT id FROM b").await.is_empty(), "a new table must not see the dropped one's rows");

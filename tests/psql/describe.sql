@@ -6,9 +6,11 @@ CREATE UNIQUE INDEX acc_note ON acc (note DESC, bal);
 CREATE TABLE tags (id SERIAL, tag TEXT UNIQUE, n SMALLINT DEFAULT -1);
 CREATE INDEX tags_h ON tags USING hash (tag);
 CREATE TABLE plain (a INT, b CHAR(3), c DATE);
+CREATE TABLE ckd (a INT CHECK (a > 0), b INT, CONSTRAINT b_small CHECK (b < 10 AND b > a));
 \d acc
 \d tags
 \d plain
+\d ckd
 \d acc_note
 \d acc_pkey
 \d tags_tag_key

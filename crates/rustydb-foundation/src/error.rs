@@ -73,6 +73,8 @@ pub enum SqlState {
     NotNullViolation,
     /// 23505 unique_violation
     UniqueViolation,
+    /// 23514 check_violation
+    CheckViolation,
     /// 25001 active_sql_transaction
     ActiveSqlTransaction,
     /// 25P01 no_active_sql_transaction
@@ -211,6 +213,7 @@ impl SqlState {
             DuplicateCursor => "42P03",
             NotNullViolation => "23502",
             UniqueViolation => "23505",
+            CheckViolation => "23514",
             ActiveSqlTransaction => "25001",
             NoActiveSqlTransaction => "25P01",
             InFailedSqlTransaction => "25P02",

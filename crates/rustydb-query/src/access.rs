@@ -328,6 +328,6 @@ pub fn duplicate_in_build(table: &TableDef, index: &str, columns: &[usize], key:
     ))
 }
 
-fn format_row(values: &[Value]) -> String {
+pub(crate) fn format_row(values: &[Value]) -> String {
     values.iter().map(|v| v.to_pg_text().unwrap_or_else(|| "null".into())).collect::<Vec<_>>().join(", ")
 }

@@ -26,6 +26,8 @@ pub struct CopyFrom {
     pub options: CopyOptions,
     /// The defaults of the columns the input does not fill (position, expression).
     pub defaults: Vec<(usize, crate::expr::Expr)>,
+    /// The table's CHECK constraints.
+    pub constraints: Vec<crate::check_constraint::BoundCheck>,
 }
 
 /// True for `COPY ... FROM STDIN`, which the session runs as CopyData arrives.
@@ -77,7 +79,8 @@ pub fn bind_copy_from(ctx: &mut ExecContext<'_>, stmt: &ast::Statement) -> Resul
             defaults.push((position, crate::binder::column_default(ctx, column)?));
         }
     }
-    Ok(CopyFrom { table, columns, options, defaults })
+    let constraints = crate::check_constraint::bind_all(ctx, &table)?;
+    Ok(CopyFrom { table, columns, options, defaults, constraints })
 }
 
 /// Binds `COPY ... TO STDOUT` as a query and its options.

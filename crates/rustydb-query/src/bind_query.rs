@@ -225,6 +225,11 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
         bound
     }
 
+    /// Makes an aggregate call in what is bound next a 42803 naming `clause`.
+    pub fn forbid_aggregates(&mut self, clause: &'static str) {
+        self.set_aggregates(AggregateSlot::Forbidden(clause));
+    }
+
     /// The names of every column id made so far (for messages after binding).
     pub fn into_names(self) -> Vec<String> {
         self.names

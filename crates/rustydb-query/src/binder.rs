@@ -258,9 +258,25 @@ fn bind_alter_table(ctx: &mut ExecContext<'_>, alter: &ast::AlterTable) -> Resul
         }
         return Ok(Statement::SetDefault { table, position, default: default.map(|e| e.to_string()) });
     }
+    if let [ast::AlterTableOperation::DropConstraint { if_exists, name, drop_behavior: None }] =
+        alter.operations.as_slice()
+    {
+        let table = lookup_table(ctx, &alter.name, LockMode::AccessExclusive)?;
+        return Ok(Statement::DropConstraint { table, name: ident_name(name), if_exists: *if_exists });
+    }
     let [ast::AlterTableOperation::AddConstraint { constraint, not_valid: false }] = alter.operations.as_slice() else {
         return Err(DbError::unsupported(format!("the statement \"{}\"", first_words(&alter.to_string()))));
     };
+    if let ast::TableConstraint::Check(c) = constraint {
+        let table = lookup_table(ctx, &alter.name, LockMode::AccessExclusive)?;
+        let mut taken: Vec<String> = table.checks.iter().map(|c| c.name.clone()).collect();
+        taken.extend(table.indexes.iter().map(|i| i.name.clone()));
+        if !table.primary_key.is_empty() {
+            taken.push(table.primary_key_name());
+        }
+        let check = crate::check_constraint::define(ctx, &table, c.name.as_ref(), &c.expr, None, &taken)?;
+        return Ok(Statement::AddCheck { table, check });
+    }
     let (name, key, primary) = match constraint {
         ast::TableConstraint::PrimaryKey(pk) => (pk.name.as_ref(), &pk.columns, true),
         ast::TableConstraint::Unique(u) => {
@@ -551,7 +567,8 @@ fn bind_insert(ctx: &mut ExecContext<'_>, insert: &ast::Insert) -> Result<Statem
     let returning =
         insert.returning.as_deref().map(|items| bind_dml::returning(ctx, &table, &alias, items)).transpose()?;
     let check = row_check(ctx, &table, PolicyCommand::Insert)?;
-    Ok(Statement::Insert { table, source, check, on_conflict, returning })
+    let constraints = crate::check_constraint::bind_all(ctx, &table)?;
+    Ok(Statement::Insert { table, source, check, constraints, on_conflict, returning })
 }
 
 /// Binds one SQL predicate (a policy's) over `table`'s row: resolved to table positions.
@@ -778,7 +795,8 @@ fn bind_update(ctx: &mut ExecContext<'_>, update: &ast::Update) -> Result<Statem
     let check = row_check(ctx, &table, PolicyCommand::Update)?;
     let access = choose_access(&table, filter.as_ref());
     let returning = returning.map(bind_dml::returning_of);
-    Ok(Statement::Update { table, assignments, filter, access, check, returning })
+    let constraints = crate::check_constraint::bind_all(ctx, &table)?;
+    Ok(Statement::Update { table, assignments, filter, access, check, constraints, returning })
 }
 
 fn bind_delete(ctx: &mut ExecContext<'_>, delete: &ast::Delete) -> Result<Statement> {
@@ -820,6 +838,8 @@ fn bind_create_table(ctx: &mut ExecContext<'_>, create: &ast::CreateTable) -> Re
     let mut serials = Vec::new();
     let mut unique: Vec<(Option<String>, Vec<usize>)> = Vec::new();
     let mut primary_key: Option<Vec<usize>> = None;
+    // CHECK constraints: (name, predicate, the column a column constraint is written on).
+    let mut pending_checks: Vec<(Option<&ast::Ident>, &ast::Expr, Option<String>)> = Vec::new();
     let mut set_primary_key = |pk: Vec<usize>| -> Result<()> {
         if primary_key.replace(pk).is_some() {
             return Err(DbError::sql(
@@ -862,6 +882,9 @@ fn bind_create_table(ctx: &mut ExecContext<'_>, create: &ast::CreateTable) -> Re
                     bind_default(ctx, &column, e)?;
                     column.default = Some(e.to_string());
                 }
+                ast::ColumnOption::Check(c) => {
+                    pending_checks.push((c.name.as_ref().or(opt.name.as_ref()), &c.expr, Some(column.name.clone())));
+                }
                 other => return Err(DbError::unsupported(format!("the column option {other}"))),
             }
         }
@@ -874,8 +897,24 @@ fn bind_create_table(ctx: &mut ExecContext<'_>, create: &ast::CreateTable) -> Re
                 check_unique_options(u)?;
                 unique.push((u.name.as_ref().map(ident_name), key_positions(&columns, &u.columns)?));
             }
+            ast::TableConstraint::Check(c) => pending_checks.push((c.name.as_ref(), &c.expr, None)),
             other => return Err(DbError::unsupported(format!("the table constraint {other}"))),
         }
+    }
+    // The predicates are checked against the new table's columns.
+    let shape = TableDef {
+        id: rustydb_foundation::TableId(0),
+        name: name.clone(),
+        schema: rustydb_foundation::Schema::new(columns.clone()),
+        primary_key: Vec::new(),
+        compression: Compression::default(),
+        indexes: Vec::new(),
+        checks: Vec::new(),
+    };
+    let mut checks: Vec<crate::catalog::CheckDef> = Vec::new();
+    for (check_name, predicate, column) in pending_checks {
+        let taken: Vec<String> = checks.iter().map(|c| c.name.clone()).collect();
+        checks.push(crate::check_constraint::define(ctx, &shape, check_name, predicate, column.as_deref(), &taken)?);
     }
     let primary_key = primary_key.unwrap_or_default();
     for &i in &primary_key {
@@ -891,6 +930,7 @@ fn bind_create_table(ctx: &mut ExecContext<'_>, create: &ast::CreateTable) -> Re
         encrypted,
         if_not_exists: create.if_not_exists,
         serials,
+        checks,
     })
 }
 

@@ -46,6 +46,18 @@ pub struct TableDef {
     pub compression: Compression,
     /// The table's secondary indexes (CREATE INDEX), as visible to the reading snapshot.
     pub indexes: Vec<IndexDef>,
+    /// Its CHECK constraints, in the order they were added.
+    pub checks: Vec<CheckDef>,
+}
+
+/// A CHECK constraint: its name and its predicate over the table's columns, as SQL text
+/// (bound again by each statement that writes the table, see `check_constraint.rs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckDef {
+    /// The constraint's name (unique among the table's constraints).
+    pub name: String,
+    /// The predicate, as SQL.
+    pub predicate: String,
 }
 
 /// How an index is organised (`USING ...`).
@@ -228,6 +240,7 @@ fn system_table(id: u32, name: &str, columns: &[(&str, DataType)]) -> TableDef {
         primary_key: Vec::new(),
         compression: Compression::default(),
         indexes: Vec::new(),
+        checks: Vec::new(),
     }
 }
 
@@ -286,7 +299,8 @@ static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 12]> = std::sync::LazyLock:
         system_table(
             System::Tables as u32,
             "rustydb_tables",
-            &[("table_id", Int4), ("name", Text), ("primary_key", Text), ("compression", Text)],
+            // `checks` was added later: older rows read it as NULL, which is none.
+            &[("table_id", Int4), ("name", Text), ("primary_key", Text), ("compression", Text), ("checks", Text)],
         ),
         system_table(
             System::Columns as u32,
@@ -487,7 +501,44 @@ fn read_table(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<TableDef>>
         primary_key,
         compression,
         indexes,
+        checks: decode_checks(row.get(4))?,
     }))
+}
+
+/// The `checks` column: each constraint's name and predicate, all separated by NUL (which
+/// neither an identifier nor SQL text outside a literal can hold, and literals are written
+/// with escapes).
+fn encode_checks(checks: &[CheckDef]) -> Value {
+    let parts: Vec<&str> = checks.iter().flat_map(|c| [c.name.as_str(), c.predicate.as_str()]).collect();
+    Value::Text(parts.join(&NAME_SEPARATOR.to_string()))
+}
+
+fn decode_checks(value: Option<&Value>) -> Result<Vec<CheckDef>> {
+    let Some(Value::Text(text)) = value else { return Ok(Vec::new()) };
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    let parts: Vec<&str> = text.split(NAME_SEPARATOR).collect();
+    if !parts.len().is_multiple_of(2) {
+        return Err(DbError::Corruption(format!("bad CHECK constraint list {text:?}")));
+    }
+    Ok(parts.chunks(2).map(|p| CheckDef { name: p[0].to_string(), predicate: p[1].to_string() }).collect())
+}
+
+/// Replaces table `table`'s CHECK constraints (in the context's transaction).
+pub fn set_checks(ctx: &mut ExecContext<'_>, table: &TableDef, checks: &[CheckDef]) -> Result<()> {
+    changing(ctx);
+    let sys = system(System::Tables);
+    let id = Value::Int4(table.id.0 as i32);
+    for (tid, mut row) in access::scan(ctx, sys)? {
+        if row[0] == id {
+            row.resize(sys.schema.len(), Value::Null);
+            row[4] = encode_checks(checks);
+            access::delete(ctx, sys, tid)?;
+            access::insert_raw(ctx, sys, &row)?;
+        }
+    }
+    Ok(())
 }
 
 fn positions(list: &str) -> Result<Vec<usize>> {
@@ -770,6 +821,7 @@ pub fn create_table(ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<()> {
             Value::Text(table.name.clone()),
             Value::Text(pk.join(",")),
             Value::Text(table.compression.name().into()),
+            encode_checks(&table.checks),
         ],
     )?;
     for (pos, col) in table.schema.columns.iter().enumerate() {

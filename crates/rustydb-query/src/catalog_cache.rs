@@ -90,6 +90,7 @@ mod tests {
             primary_key: Vec::new(),
             compression: Default::default(),
             indexes: Vec::new(),
+            checks: Vec::new(),
         })
     }
 

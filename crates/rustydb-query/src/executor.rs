@@ -66,13 +66,25 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
             catalog::set_default(ctx, table, *position, default.as_deref())?;
             Ok(StatementResult::tag("ALTER TABLE"))
         }
-        Statement::Insert { table, source, check, on_conflict, returning } => {
-            insert(ctx, table, source, check.as_ref(), on_conflict.as_ref(), returning.as_ref())
+        Statement::Insert { table, source, check, constraints, on_conflict, returning } => {
+            let checks = RowChecks { policy: check.as_ref(), constraints };
+            insert(ctx, table, source, &checks, on_conflict.as_ref(), returning.as_ref())
         }
-        Statement::Update { table, assignments, filter, access, check, returning } => {
+        Statement::Update { table, assignments, filter, access, check, constraints, returning } => {
             let target = Target { table, filter: filter.as_ref(), access };
-            update(ctx, &target, assignments, check.as_ref(), returning.as_ref())
+            let checks = RowChecks { policy: check.as_ref(), constraints };
+            update(ctx, &target, assignments, &checks, returning.as_ref())
         }
+        Statement::AddCheck { table, check } => {
+            acl::require_owner(ctx, ObjectKind::Table, &table.name)?;
+            let _ddl = ctx.engine.ddl_lock().lock();
+            crate::check_constraint::validate_existing(ctx, table, check)?;
+            let mut checks = table.checks.clone();
+            checks.push(check.clone());
+            catalog::set_checks(ctx, table, &checks)?;
+            Ok(StatementResult::tag("ALTER TABLE"))
+        }
+        Statement::DropConstraint { table, name, if_exists } => drop_constraint(ctx, table, name, *if_exists),
         Statement::Delete { table, filter, access, returning } => {
             delete(ctx, &Target { table, filter: filter.as_ref(), access }, returning.as_ref())
         }
@@ -85,6 +97,7 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
             encrypted,
             if_not_exists,
             serials,
+            checks,
         } => {
             let spec = TableSpec {
                 name,
@@ -94,6 +107,7 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
                 compression: *compression,
                 encrypted: *encrypted,
                 serials,
+                checks,
             };
             create_table(ctx, &spec, *if_not_exists)
         }
@@ -186,6 +200,50 @@ fn lock_tables(ctx: &mut ExecContext<'_>, names: &[String], mode: LockMode, nowa
     Ok(StatementResult::tag("LOCK TABLE"))
 }
 
+/// What a row written to a table must pass: row-level security's WITH CHECK (42501) and the
+/// table's CHECK constraints (23514).
+struct RowChecks<'a> {
+    policy: Option<&'a Expr>,
+    constraints: &'a [crate::check_constraint::BoundCheck],
+}
+
+impl RowChecks<'_> {
+    fn apply(&self, ctx: &mut ExecContext<'_>, table: &TableDef, row: &[Value]) -> Result<()> {
+        check_row(ctx, table, self.policy, row)?;
+        crate::check_constraint::enforce(ctx, table, self.constraints, row)
+    }
+}
+
+/// `ALTER TABLE ... DROP CONSTRAINT`: a CHECK constraint, or the index of a UNIQUE or
+/// PRIMARY KEY constraint added by ALTER TABLE or declared UNIQUE. 42704 for none (a NOTICE
+/// with IF EXISTS).
+fn drop_constraint(
+    ctx: &mut ExecContext<'_>,
+    table: &TableDef,
+    name: &str,
+    if_exists: bool,
+) -> Result<StatementResult> {
+    acl::require_owner(ctx, ObjectKind::Table, &table.name)?;
+    if table.checks.iter().any(|c| c.name == name) {
+        let _ddl = ctx.engine.ddl_lock().lock();
+        let checks: Vec<catalog::CheckDef> = table.checks.iter().filter(|c| c.name != name).cloned().collect();
+        catalog::set_checks(ctx, table, &checks)?;
+        return Ok(StatementResult::tag("ALTER TABLE"));
+    }
+    if table.indexes.iter().any(|i| i.name == name && (i.constraint || i.primary)) {
+        drop_indexes(ctx, &[name.to_string()], false)?;
+        return Ok(StatementResult::tag("ALTER TABLE"));
+    }
+    if !table.primary_key.is_empty() && name == table.primary_key_name() {
+        return Err(DbError::unsupported("dropping the primary key declared by CREATE TABLE"));
+    }
+    let message = format!("constraint \"{name}\" of relation \"{}\" does not exist", table.name);
+    if if_exists {
+        return Ok(StatementResult::tag("ALTER TABLE").with_notice(Notice::plain(format!("{message}, skipping"))));
+    }
+    Err(DbError::sql(SqlState::UndefinedObject, message))
+}
+
 /// Row-level security's WITH CHECK on a row about to be written (42501 if it fails).
 fn check_row(ctx: &mut ExecContext<'_>, table: &TableDef, check: Option<&Expr>, row: &[Value]) -> Result<()> {
     if let Some(check) = check
@@ -235,7 +293,7 @@ fn insert(
     ctx: &mut ExecContext<'_>,
     table: &TableDef,
     source: &InsertSource,
-    check: Option<&Expr>,
+    checks: &RowChecks<'_>,
     on_conflict: Option<&OnConflict>,
     returning: Option<&Returning>,
 ) -> Result<StatementResult> {
@@ -257,7 +315,7 @@ fn insert(
     // The versions this statement wrote: DO UPDATE may not change one of them again.
     let mut mine: HashSet<TupleId> = HashSet::new();
     let done = rows.iter().try_for_each(|row| {
-        check_row(ctx, table, check, row)?;
+        checks.apply(ctx, table, row)?;
         loop {
             let existing = match access::insert_arbitrated(ctx, table, row, arbiters)? {
                 Insertion::Inserted(tid) => {
@@ -280,7 +338,8 @@ fn insert(
                 )
                 .with_hint("Ensure that no rows proposed for insertion within the same command have duplicate constrained values."));
             }
-            let update = ConflictUpdate { assignments, filter: filter.as_ref(), check: check.as_ref() };
+            let policy = check.as_ref();
+            let update = ConflictUpdate { assignments, filter: filter.as_ref(), checks: RowChecks { policy, ..*checks } };
             match update_conflicting(ctx, table, existing, row, &update)? {
                 Upsert::Updated(tid, new) => {
                     updated += 1;
@@ -303,7 +362,7 @@ fn insert(
 struct ConflictUpdate<'a> {
     assignments: &'a [(usize, Expr)],
     filter: Option<&'a Expr>,
-    check: Option<&'a Expr>,
+    checks: RowChecks<'a>,
 }
 
 /// What became of a row that conflicted under `ON CONFLICT DO UPDATE`.
@@ -354,7 +413,7 @@ fn update_conflicting(
     for (pos, expr) in update.assignments {
         new[*pos] = exec::eval(ctx, expr, &both)?;
     }
-    check_row(ctx, table, update.check, &new)?;
+    update.checks.apply(ctx, table, &new)?;
     let new_tid = access::insert(ctx, table, &new)?;
     access::link_update(ctx, table, existing, new_tid)?;
     Ok(Upsert::Updated(new_tid, new))
@@ -386,7 +445,7 @@ fn update(
     ctx: &mut ExecContext<'_>,
     target: &Target<'_>,
     assignments: &[(usize, Expr)],
-    check: Option<&Expr>,
+    checks: &RowChecks<'_>,
     returning: Option<&Returning>,
 ) -> Result<StatementResult> {
     let table = target.table;
@@ -397,7 +456,7 @@ fn update(
         for (pos, expr) in assignments {
             new[*pos] = exec::eval(ctx, expr, &old)?;
         }
-        check_row(ctx, table, check, &new)?;
+        checks.apply(ctx, table, &new)?;
         let new_tid = access::insert(ctx, table, &new)?;
         access::link_update(ctx, table, tid, new_tid)?;
         written.add(ctx, &new)
@@ -459,10 +518,11 @@ struct TableSpec<'a> {
     compression: rustydb_storage::Compression,
     encrypted: Option<bool>,
     serials: &'a [(usize, (i64, i64))],
+    checks: &'a [catalog::CheckDef],
 }
 
 fn create_table(ctx: &mut ExecContext<'_>, spec: &TableSpec<'_>, if_not_exists: bool) -> Result<StatementResult> {
-    let TableSpec { name, columns, primary_key, unique, compression, encrypted, serials } = *spec;
+    let TableSpec { name, columns, primary_key, unique, compression, encrypted, serials, checks } = *spec;
     acl::require_create_in_schema(ctx)?;
     let table = {
         let _ddl = ctx.engine.ddl_lock().lock();
@@ -477,7 +537,7 @@ fn create_table(ctx: &mut ExecContext<'_>, spec: &TableSpec<'_>, if_not_exists: 
                 sequences.push((position, def));
             }
         }
-        let created = new_table(ctx, name, &columns, primary_key, compression, encrypted)?;
+        let created = new_table(ctx, name, &columns, primary_key, (compression, encrypted), checks)?;
         if let Some(table) = &created {
             for (position, def) in sequences {
                 let id = ctx.engine.allocate_table_id().0;
@@ -523,8 +583,8 @@ fn new_table(
     name: &str,
     columns: &[rustydb_foundation::Column],
     primary_key: &[usize],
-    compression: rustydb_storage::Compression,
-    encrypted: Option<bool>,
+    (compression, encrypted): (rustydb_storage::Compression, Option<bool>),
+    checks: &[catalog::CheckDef],
 ) -> Result<Option<TableDef>> {
     if catalog::name_in_use(ctx, name)? {
         return Ok(None);
@@ -537,6 +597,7 @@ fn new_table(
         primary_key: primary_key.to_vec(),
         compression,
         indexes: Vec::new(),
+        checks: checks.to_vec(),
     };
     if encrypt {
         // The key is durable, and the cipher installed, before any page of the table exists.

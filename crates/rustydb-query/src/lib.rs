@@ -48,6 +48,7 @@ pub mod bind_query;
 pub mod binder;
 pub mod catalog;
 pub mod catalog_cache;
+pub mod check_constraint;
 mod checkpointer;
 pub mod context;
 pub mod copy;

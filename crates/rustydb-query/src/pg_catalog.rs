@@ -419,6 +419,8 @@ fn acl_value(security: &crate::acl::SecurityCatalog, object: ObjectRef, column: 
     }
 }
 
+/// Index of `relchecks` in a `pg_class` row.
+const RELCHECKS: usize = 11;
 /// Index of `relacl` in a `pg_class` row.
 const RELACL: usize = 21;
 /// Indexes of `relrowsecurity` and `relforcerowsecurity`.
@@ -433,6 +435,7 @@ fn class_rows(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
     for t in catalog::list_tables(ctx)? {
         let has_index = !t.primary_key.is_empty() || !t.indexes.is_empty();
         let mut row = class_row(t.id.0, &t.name, PUBLIC_NAMESPACE, "r", AM_HEAP, has_index, t.schema.len());
+        row[RELCHECKS] = Value::Int2(t.checks.len() as i16);
         row[RELACL] = acl_value(&security, ObjectRef::new(ObjectKind::Table, &t.name), None);
         let (enabled, forced) = security.rls.get(&t.name).copied().unwrap_or_default();
         row[RELROWSECURITY] = Value::Bool(enabled);

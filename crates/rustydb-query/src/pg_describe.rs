@@ -29,8 +29,10 @@ pub const RELATIONS: [&str; 10] = [
     "pg_inherits",
 ];
 
-/// Where constraint oids start: a constraint's oid is its index's with this bit set.
+/// Where constraint oids start: a key constraint's oid is its index's with this bit set.
 const CONSTRAINT_OIDS: u32 = 1 << 27;
+/// Where CHECK constraint oids start (numbered in catalog order, stable within a statement).
+const CHECK_OIDS: u32 = 1 << 26;
 /// Where `pg_attrdef` oids start.
 const ATTRDEF_OIDS: i32 = 0x0200_0000;
 /// The collation oid of `default`.
@@ -129,7 +131,7 @@ pub fn relation(ctx: &mut ExecContext<'_>, name: &str) -> Result<Relation> {
                         oid(c.oid),
                         text(&c.name),
                         Value::Int4(PUBLIC_NAMESPACE),
-                        text(if c.primary { "p" } else { "u" }),
+                        text(c.kind.code()),
                         Value::Bool(false),
                         Value::Bool(false),
                         Value::Bool(true),
@@ -146,7 +148,7 @@ pub fn relation(ctx: &mut ExecContext<'_>, name: &str) -> Result<Relation> {
                         Value::Bool(true),
                         Value::Array(ElementType::Int2, key),
                         Value::Null,
-                        Value::Null,
+                        c.predicate.as_deref().map_or(Value::Null, text),
                     ]
                 })
                 .collect(),
@@ -290,39 +292,76 @@ pub fn shown_default(default: &str, ty: DataType) -> String {
     default.to_string()
 }
 
-/// A UNIQUE or PRIMARY KEY constraint, as `pg_constraint` lists it.
+/// What kind of constraint a `pg_constraint` row is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ConstraintKind {
+    Primary,
+    Unique,
+    Check,
+}
+
+impl ConstraintKind {
+    /// `contype`.
+    fn code(self) -> &'static str {
+        match self {
+            ConstraintKind::Primary => "p",
+            ConstraintKind::Unique => "u",
+            ConstraintKind::Check => "c",
+        }
+    }
+}
+
+/// A constraint, as `pg_constraint` lists it.
 struct Constraint {
     oid: u32,
     name: String,
-    primary: bool,
+    kind: ConstraintKind,
     table: u32,
+    /// The index of a key constraint (0 for CHECK).
     index: u32,
     columns: Vec<usize>,
+    /// A CHECK constraint's predicate.
+    predicate: Option<String>,
 }
 
 fn constraints(ctx: &mut ExecContext<'_>) -> Result<Vec<Constraint>> {
     let mut out = Vec::new();
+    let mut checks = 0;
     for t in catalog::list_tables(ctx)? {
         if !t.primary_key.is_empty() {
             let index = t.id.0 | INDEX_FILES;
             out.push(Constraint {
                 oid: CONSTRAINT_OIDS | index,
                 name: t.primary_key_name(),
-                primary: true,
+                kind: ConstraintKind::Primary,
                 table: t.id.0,
                 index,
                 columns: t.primary_key.clone(),
+                predicate: None,
             });
         }
         for i in t.indexes.iter().filter(|i| i.constraint || i.primary) {
             out.push(Constraint {
                 oid: CONSTRAINT_OIDS | i.id.0,
                 name: i.name.clone(),
-                primary: i.primary,
+                kind: if i.primary { ConstraintKind::Primary } else { ConstraintKind::Unique },
                 table: t.id.0,
                 index: i.id.0,
                 columns: i.columns.clone(),
+                predicate: None,
             });
+        }
+        for c in &t.checks {
+            out.push(Constraint {
+                oid: CHECK_OIDS + checks,
+                name: c.name.clone(),
+                kind: ConstraintKind::Check,
+                table: t.id.0,
+                index: 0,
+                columns: Vec::new(),
+                predicate: Some(c.predicate.clone()),
+            });
+            checks += 1;
         }
     }
     Ok(out)
@@ -393,15 +432,22 @@ pub fn bind_function(ctx: Option<&mut ExecContext<'_>>, name: &str, args: &[Expr
             }
             if branches.is_empty() { null_text() } else { Expr::Case { branches, otherwise: None, ty: DataType::Text } }
         }
-        ("pg_get_constraintdef", [arg] | [arg, _]) => {
+        ("pg_get_constraintdef", [arg, rest @ ..]) if rest.len() <= 1 => {
+            // Pretty-printed (`true`), a CHECK's predicate is not wrapped in parentheses again.
+            let pretty = matches!(rest, [Expr::Literal { value: Value::Bool(true), .. }]);
             let mut entries = Vec::new();
             if let Some(ctx) = ctx {
                 let tables = catalog::list_tables(ctx)?;
                 for c in constraints(ctx)? {
                     let Some(t) = tables.iter().find(|t| t.id.0 == c.table) else { continue };
                     let names: Vec<&str> = c.columns.iter().map(|&k| t.schema.columns[k].name.as_str()).collect();
-                    let kind = if c.primary { "PRIMARY KEY" } else { "UNIQUE" };
-                    entries.push((c.oid, format!("{kind} ({})", names.join(", "))));
+                    let definition = match (c.kind, &c.predicate) {
+                        (ConstraintKind::Check, Some(p)) if pretty => format!("CHECK ({p})"),
+                        (ConstraintKind::Check, p) => format!("CHECK (({}))", p.as_deref().unwrap_or_default()),
+                        (ConstraintKind::Primary, _) => format!("PRIMARY KEY ({})", names.join(", ")),
+                        (ConstraintKind::Unique, _) => format!("UNIQUE ({})", names.join(", ")),
+                    };
+                    entries.push((c.oid, definition));
                 }
             }
             case_of(arg, entries)?

@@ -3,6 +3,7 @@
 //! expression is typed.
 
 use crate::catalog::{IndexDef, IndexMethod, TableDef};
+use crate::check_constraint::BoundCheck;
 use crate::expr::Expr;
 use crate::rel::Rel;
 use crate::result::ResultColumn;
@@ -186,6 +187,8 @@ pub enum Statement {
         source: InsertSource,
         /// Row-level security's WITH CHECK over each new row (table positions).
         check: Option<Expr>,
+        /// The table's CHECK constraints.
+        constraints: Vec<BoundCheck>,
         /// ON CONFLICT.
         on_conflict: Option<OnConflict>,
         /// RETURNING.
@@ -203,6 +206,8 @@ pub enum Statement {
         access: Access,
         /// Row-level security's WITH CHECK over each new row (table positions).
         check: Option<Expr>,
+        /// The table's CHECK constraints.
+        constraints: Vec<BoundCheck>,
         /// RETURNING.
         returning: Option<Returning>,
     },
@@ -237,6 +242,24 @@ pub enum Statement {
         /// SERIAL columns: position and the range of the integer type (each gets a sequence
         /// it owns and a `nextval` default).
         serials: Vec<(usize, (i64, i64))>,
+        /// CHECK constraints, named.
+        checks: Vec<crate::catalog::CheckDef>,
+    },
+    /// `ALTER TABLE ... ADD [CONSTRAINT name] CHECK (...)`.
+    AddCheck {
+        /// The table (locked ACCESS EXCLUSIVE).
+        table: TableDef,
+        /// The constraint, named.
+        check: crate::catalog::CheckDef,
+    },
+    /// `ALTER TABLE ... DROP CONSTRAINT [IF EXISTS] name`.
+    DropConstraint {
+        /// The table (locked ACCESS EXCLUSIVE).
+        table: TableDef,
+        /// The constraint's name.
+        name: String,
+        /// IF EXISTS.
+        if_exists: bool,
     },
     /// CREATE SEQUENCE (its id is handed out when it runs).
     CreateSequence {
@@ -384,6 +407,8 @@ impl Statement {
                 | Statement::CreateIndex { .. }
                 | Statement::DropIndex { .. }
                 | Statement::AddKey { .. }
+                | Statement::AddCheck { .. }
+                | Statement::DropConstraint { .. }
                 | Statement::Role(_)
                 | Statement::Grant(_)
                 | Statement::Policy(_)
@@ -416,7 +441,7 @@ impl Statement {
             Statement::CreateSequence { .. } => "CREATE SEQUENCE",
             Statement::DropSequence { .. } => "DROP SEQUENCE",
             Statement::CopyTo { .. } => "COPY",
-            Statement::AddKey { .. } => "ALTER TABLE",
+            Statement::AddKey { .. } | Statement::AddCheck { .. } | Statement::DropConstraint { .. } => "ALTER TABLE",
             Statement::Insert { .. } => "INSERT",
             Statement::Update { .. } => "UPDATE",
             Statement::Delete { .. } => "DELETE",

@@ -131,6 +131,7 @@ mod tests {
             primary_key: vec![0],
             compression: Default::default(),
             indexes: Vec::new(),
+            checks: Vec::new(),
         }
     }
 

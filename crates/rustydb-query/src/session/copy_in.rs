@@ -204,6 +204,8 @@ impl Session {
             for (position, default) in &copy.target.defaults {
                 row[*position] = crate::exec::eval(&mut ctx, default, &[]).map_err(|e| e.with_context(context()))?;
             }
+            crate::check_constraint::enforce(&mut ctx, table, &copy.target.constraints, &row)
+                .map_err(|e| e.with_context(context()))?;
             access::insert(&mut ctx, table, &row).map_err(|e| e.with_context(context()))?;
             inserted += 1;
             Ok(())
