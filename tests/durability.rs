@@ -32,6 +32,8 @@ async fn committed_rows_survive_kill_9_and_uncommitted_ones_do_not() {
         }
         c.simple_query("UPDATE t SET v = 'updated' WHERE id = 7").await.unwrap();
         c.simple_query("DELETE FROM t WHERE id >= 40").await.unwrap();
+        // ADD COLUMN with a default rewrites every row.
+        c.simple_query("ALTER TABLE t ADD COLUMN w INT NOT NULL DEFAULT 42").await.unwrap();
         c.simple_query("BEGIN").await.unwrap();
         c.simple_query("INSERT INTO t VALUES (1000, 'in flight')").await.unwrap();
         c.simple_query("DELETE FROM t WHERE id = 0").await.unwrap();
@@ -48,6 +50,7 @@ async fn committed_rows_survive_kill_9_and_uncommitted_ones_do_not() {
     assert_eq!(got, want, "server log:\n{}", server.log());
     let v = c.simple_query("SELECT v FROM t WHERE id = 7").await.unwrap();
     assert!(matches!(&v[1], SimpleQueryMessage::Row(r) if r.get(0) == Some("updated")));
+    assert_eq!(ids(&c, "SELECT count(*) FROM t WHERE w = 42").await, vec![41]);
     assert!(server.log().contains("recovery replayed the write-ahead log"));
     // The primary key index was rebuilt: duplicates are still refused, freed keys reusable.
     assert!(c.simple_query("INSERT INTO t VALUES (7, 'dup')").await.is_err());

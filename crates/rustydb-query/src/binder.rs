@@ -258,6 +258,12 @@ fn bind_alter_table(ctx: &mut ExecContext<'_>, alter: &ast::AlterTable) -> Resul
         }
         return Ok(Statement::SetDefault { table, position, default: default.map(|e| e.to_string()) });
     }
+    if let [ast::AlterTableOperation::AddColumn { if_not_exists, column_def, column_position: None, .. }] =
+        alter.operations.as_slice()
+    {
+        let table = lookup_table(ctx, &alter.name, LockMode::AccessExclusive)?;
+        return bind_add_column(ctx, table, column_def, *if_not_exists);
+    }
     if let [ast::AlterTableOperation::DropConstraint { if_exists, name, drop_behavior: None }] =
         alter.operations.as_slice()
     {
@@ -288,6 +294,50 @@ fn bind_alter_table(ctx: &mut ExecContext<'_>, alter: &ast::AlterTable) -> Resul
     let table = lookup_table(ctx, &alter.name, LockMode::AccessExclusive)?;
     let columns = key_positions(&table.schema.columns, key)?;
     Ok(Statement::AddKey { name: name.map(ident_name), table, columns, primary })
+}
+
+/// `ALTER TABLE ... ADD COLUMN`: NULL, NOT NULL, DEFAULT, CHECK and UNIQUE as in CREATE TABLE.
+fn bind_add_column(
+    ctx: &mut ExecContext<'_>,
+    table: TableDef,
+    def: &ast::ColumnDef,
+    if_not_exists: bool,
+) -> Result<Statement> {
+    if serial_range(&def.data_type).is_some() {
+        return Err(DbError::unsupported("ADD COLUMN of a serial type (add the column, then a sequence default)"));
+    }
+    let mut column = Column::new(ident_name(&def.name), convert_type(&def.data_type)?);
+    let mut unique = None;
+    let mut pending_check = None;
+    for opt in &def.options {
+        match &opt.option {
+            ast::ColumnOption::Null => column.nullable = true,
+            ast::ColumnOption::NotNull => column.nullable = false,
+            ast::ColumnOption::Unique(u) => {
+                check_unique_options(u)?;
+                unique = Some(u.name.as_ref().or(opt.name.as_ref()).map(ident_name));
+            }
+            ast::ColumnOption::Default(e) => {
+                bind_default(ctx, &column, e)?;
+                column.default = Some(e.to_string());
+            }
+            ast::ColumnOption::Check(c) => pending_check = Some((c.name.as_ref().or(opt.name.as_ref()), &c.expr)),
+            other => return Err(DbError::unsupported(format!("the column option {other} in ADD COLUMN"))),
+        }
+    }
+    let check = match pending_check {
+        None => None,
+        Some((name, predicate)) => {
+            let mut shape = table.clone();
+            let mut columns = shape.schema.columns.clone();
+            columns.push(column.clone());
+            shape.schema = rustydb_foundation::Schema::new(columns);
+            let taken: Vec<String> = table.checks.iter().map(|c| c.name.clone()).collect();
+            let column_name = column.name.clone();
+            Some(crate::check_constraint::define(ctx, &shape, name, predicate, Some(&column_name), &taken)?)
+        }
+    };
+    Ok(Statement::AddColumn { table, column, if_not_exists, unique, check })
 }
 
 fn bind_lock(lock: &ast::Lock) -> Result<Statement> {

@@ -825,17 +825,29 @@ pub fn create_table(ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<()> {
         ],
     )?;
     for (pos, col) in table.schema.columns.iter().enumerate() {
-        let row = [
-            id.clone(),
-            Value::Int4(pos as i32),
-            Value::Text(col.name.clone()),
-            Value::Int4(col.data_type.oid() as i32),
-            Value::Int4(col.data_type.type_modifier()),
-            Value::Bool(!col.nullable),
-            Value::Text(col.default.clone().unwrap_or_default()),
-        ];
-        access::insert_raw(ctx, system(System::Columns), &row)?;
+        access::insert_raw(ctx, system(System::Columns), &column_row(table, pos, col))?;
     }
+    Ok(())
+}
+
+/// A `rustydb_columns` row.
+fn column_row(table: &TableDef, position: usize, col: &Column) -> [Value; 7] {
+    [
+        Value::Int4(table.id.0 as i32),
+        Value::Int4(position as i32),
+        Value::Text(col.name.clone()),
+        Value::Int4(col.data_type.oid() as i32),
+        Value::Int4(col.data_type.type_modifier()),
+        Value::Bool(!col.nullable),
+        Value::Text(col.default.clone().unwrap_or_default()),
+    ]
+}
+
+/// Adds column `col` to `table` after its last (in the context's transaction). Rows already
+/// stored are shorter; they read the new column as NULL until rewritten.
+pub fn add_column(ctx: &mut ExecContext<'_>, table: &TableDef, col: &Column) -> Result<()> {
+    changing(ctx);
+    access::insert_raw(ctx, system(System::Columns), &column_row(table, table.schema.len(), col))?;
     Ok(())
 }
 

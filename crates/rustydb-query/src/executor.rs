@@ -85,6 +85,9 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
             Ok(StatementResult::tag("ALTER TABLE"))
         }
         Statement::DropConstraint { table, name, if_exists } => drop_constraint(ctx, table, name, *if_exists),
+        Statement::AddColumn { table, column, if_not_exists, unique, check } => {
+            add_column(ctx, table, column, *if_not_exists, (unique.as_ref(), check.as_ref()))
+        }
         Statement::Delete { table, filter, access, returning } => {
             delete(ctx, &Target { table, filter: filter.as_ref(), access }, returning.as_ref())
         }
@@ -212,6 +215,74 @@ impl RowChecks<'_> {
         check_row(ctx, table, self.policy, row)?;
         crate::check_constraint::enforce(ctx, table, self.constraints, row)
     }
+}
+
+/// `ALTER TABLE ... ADD COLUMN`. Rows already stored are shorter and read the new column as
+/// NULL; with a DEFAULT each is rewritten (a new version, through the ordinary update path, so
+/// indexes and the log follow) with the default evaluated for it, as PostgreSQL evaluates a
+/// volatile default per row. NOT NULL is checked against them (23502).
+fn add_column(
+    ctx: &mut ExecContext<'_>,
+    table: &TableDef,
+    column: &rustydb_foundation::Column,
+    if_not_exists: bool,
+    (unique, check): (Option<&Option<String>>, Option<&catalog::CheckDef>),
+) -> Result<StatementResult> {
+    acl::require_owner(ctx, ObjectKind::Table, &table.name)?;
+    if table.schema.index_of(&column.name).is_some() {
+        let message = format!("column \"{}\" of relation \"{}\" already exists", column.name, table.name);
+        if if_not_exists {
+            return Ok(StatementResult::tag("ALTER TABLE").with_notice(Notice::plain(format!("{message}, skipping"))));
+        }
+        return Err(DbError::sql(SqlState::DuplicateColumn, message));
+    }
+    let mut widened = table.clone();
+    let mut columns = table.schema.columns.clone();
+    columns.push(column.clone());
+    widened.schema = Schema::new(columns);
+    {
+        let _ddl = ctx.engine.ddl_lock().lock();
+        catalog::add_column(ctx, table, column)?;
+    }
+    if column.default.is_some() || !column.nullable {
+        let default = crate::binder::column_default(ctx, column)?;
+        let mut rewritten = 0;
+        let done = access::scan(ctx, table)?.into_iter().try_for_each(|(tid, mut row)| {
+            let value = exec::eval(ctx, &default, &[])?;
+            if value.is_null() && !column.nullable {
+                return Err(DbError::sql(
+                    SqlState::NotNullViolation,
+                    format!("column \"{}\" of relation \"{}\" contains null values", column.name, table.name),
+                ));
+            }
+            if column.default.is_some() {
+                row.resize(table.schema.len(), Value::Null);
+                row.push(value);
+                if access::delete(ctx, table, tid)? != Delete::Done {
+                    return Err(DbError::Internal("a row changed under ACCESS EXCLUSIVE".into()));
+                }
+                let new_tid = access::insert(ctx, &widened, &row)?;
+                access::link_update(ctx, &widened, tid, new_tid)?;
+                rewritten += 1;
+            }
+            Ok(())
+        });
+        vacuum::note_changes(ctx, table, rewritten, rewritten);
+        done?;
+    }
+    if let Some(check) = check {
+        crate::check_constraint::validate_existing(ctx, &widened, check)?;
+        let mut checks = table.checks.clone();
+        checks.push(check.clone());
+        let _ddl = ctx.engine.ddl_lock().lock();
+        catalog::set_checks(ctx, &widened, &checks)?;
+        widened.checks = checks;
+    }
+    if let Some(name) = unique {
+        let position = widened.schema.len() - 1;
+        add_key(ctx, &widened, name.as_deref(), &[position], false)?;
+    }
+    Ok(StatementResult::tag("ALTER TABLE"))
 }
 
 /// `ALTER TABLE ... DROP CONSTRAINT`: a CHECK constraint, or the index of a UNIQUE or

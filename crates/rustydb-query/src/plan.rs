@@ -245,6 +245,19 @@ pub enum Statement {
         /// CHECK constraints, named.
         checks: Vec<crate::catalog::CheckDef>,
     },
+    /// `ALTER TABLE ... ADD [COLUMN] [IF NOT EXISTS] column ...`.
+    AddColumn {
+        /// The table (locked ACCESS EXCLUSIVE).
+        table: TableDef,
+        /// The new column (its default as SQL text).
+        column: Column,
+        /// IF NOT EXISTS.
+        if_not_exists: bool,
+        /// A UNIQUE constraint on it: its name, if given.
+        unique: Option<Option<String>>,
+        /// A CHECK constraint on it, named.
+        check: Option<crate::catalog::CheckDef>,
+    },
     /// `ALTER TABLE ... ADD [CONSTRAINT name] CHECK (...)`.
     AddCheck {
         /// The table (locked ACCESS EXCLUSIVE).
@@ -408,6 +421,7 @@ impl Statement {
                 | Statement::DropIndex { .. }
                 | Statement::AddKey { .. }
                 | Statement::AddCheck { .. }
+                | Statement::AddColumn { .. }
                 | Statement::DropConstraint { .. }
                 | Statement::Role(_)
                 | Statement::Grant(_)
@@ -441,7 +455,10 @@ impl Statement {
             Statement::CreateSequence { .. } => "CREATE SEQUENCE",
             Statement::DropSequence { .. } => "DROP SEQUENCE",
             Statement::CopyTo { .. } => "COPY",
-            Statement::AddKey { .. } | Statement::AddCheck { .. } | Statement::DropConstraint { .. } => "ALTER TABLE",
+            Statement::AddKey { .. }
+            | Statement::AddCheck { .. }
+            | Statement::AddColumn { .. }
+            | Statement::DropConstraint { .. } => "ALTER TABLE",
             Statement::Insert { .. } => "INSERT",
             Statement::Update { .. } => "UPDATE",
             Statement::Delete { .. } => "DELETE",
