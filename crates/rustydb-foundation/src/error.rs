@@ -75,6 +75,10 @@ pub enum SqlState {
     UniqueViolation,
     /// 23514 check_violation
     CheckViolation,
+    /// 23503 foreign_key_violation
+    ForeignKeyViolation,
+    /// 42830 invalid_foreign_key
+    InvalidForeignKey,
     /// 25001 active_sql_transaction
     ActiveSqlTransaction,
     /// 25P01 no_active_sql_transaction
@@ -214,6 +218,8 @@ impl SqlState {
             NotNullViolation => "23502",
             UniqueViolation => "23505",
             CheckViolation => "23514",
+            ForeignKeyViolation => "23503",
+            InvalidForeignKey => "42830",
             ActiveSqlTransaction => "25001",
             NoActiveSqlTransaction => "25P01",
             InFailedSqlTransaction => "25P02",

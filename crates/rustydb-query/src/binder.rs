@@ -214,10 +214,11 @@ pub fn bind(ctx: &mut ExecContext<'_>, stmt: &ast::Statement) -> Result<Statemen
             names: names.iter().map(table_name).collect::<Result<_>>()?,
             if_exists: *if_exists,
         }),
-        ast::Statement::Drop { object_type: ast::ObjectType::Table, if_exists, names, .. } => {
+        ast::Statement::Drop { object_type: ast::ObjectType::Table, if_exists, names, cascade, .. } => {
             Ok(Statement::DropTable {
                 names: names.iter().map(table_name).collect::<Result<_>>()?,
                 if_exists: *if_exists,
+                cascade: *cascade,
             })
         }
         other => Err(DbError::unsupported(format!("the statement \"{}\"", first_words(&other.to_string())))),
@@ -273,6 +274,17 @@ fn bind_alter_table(ctx: &mut ExecContext<'_>, alter: &ast::AlterTable) -> Resul
     let [ast::AlterTableOperation::AddConstraint { constraint, not_valid: false }] = alter.operations.as_slice() else {
         return Err(DbError::unsupported(format!("the statement \"{}\"", first_words(&alter.to_string()))));
     };
+    if let ast::TableConstraint::ForeignKey(fk) = constraint {
+        let table = lookup_table(ctx, &alter.name, LockMode::ShareRowExclusive)?;
+        let taken: Vec<String> = table
+            .checks
+            .iter()
+            .map(|c| c.name.clone())
+            .chain(table.foreign_keys.iter().map(|k| k.name.clone()))
+            .collect();
+        let fk = crate::foreign_key::define(ctx, &table, fk, None, &taken)?;
+        return Ok(Statement::AddForeignKey { table, fk });
+    }
     if let ast::TableConstraint::Check(c) = constraint {
         let table = lookup_table(ctx, &alter.name, LockMode::AccessExclusive)?;
         let mut taken: Vec<String> = table.checks.iter().map(|c| c.name.clone()).collect();
@@ -890,6 +902,8 @@ fn bind_create_table(ctx: &mut ExecContext<'_>, create: &ast::CreateTable) -> Re
     let mut primary_key: Option<Vec<usize>> = None;
     // CHECK constraints: (name, predicate, the column a column constraint is written on).
     let mut pending_checks: Vec<(Option<&ast::Ident>, &ast::Expr, Option<String>)> = Vec::new();
+    // Foreign keys: the constraint, and the column a column constraint is written on.
+    let mut pending_fks: Vec<(&ast::ForeignKeyConstraint, Option<String>)> = Vec::new();
     let mut set_primary_key = |pk: Vec<usize>| -> Result<()> {
         if primary_key.replace(pk).is_some() {
             return Err(DbError::sql(
@@ -935,6 +949,7 @@ fn bind_create_table(ctx: &mut ExecContext<'_>, create: &ast::CreateTable) -> Re
                 ast::ColumnOption::Check(c) => {
                     pending_checks.push((c.name.as_ref().or(opt.name.as_ref()), &c.expr, Some(column.name.clone())));
                 }
+                ast::ColumnOption::ForeignKey(fk) => pending_fks.push((fk, Some(column.name.clone()))),
                 other => return Err(DbError::unsupported(format!("the column option {other}"))),
             }
         }
@@ -948,6 +963,7 @@ fn bind_create_table(ctx: &mut ExecContext<'_>, create: &ast::CreateTable) -> Re
                 unique.push((u.name.as_ref().map(ident_name), key_positions(&columns, &u.columns)?));
             }
             ast::TableConstraint::Check(c) => pending_checks.push((c.name.as_ref(), &c.expr, None)),
+            ast::TableConstraint::ForeignKey(fk) => pending_fks.push((fk, None)),
             other => return Err(DbError::unsupported(format!("the table constraint {other}"))),
         }
     }
@@ -960,11 +976,21 @@ fn bind_create_table(ctx: &mut ExecContext<'_>, create: &ast::CreateTable) -> Re
         compression: Compression::default(),
         indexes: Vec::new(),
         checks: Vec::new(),
+        foreign_keys: Vec::new(),
     };
     let mut checks: Vec<crate::catalog::CheckDef> = Vec::new();
     for (check_name, predicate, column) in pending_checks {
         let taken: Vec<String> = checks.iter().map(|c| c.name.clone()).collect();
         checks.push(crate::check_constraint::define(ctx, &shape, check_name, predicate, column.as_deref(), &taken)?);
+    }
+    // A self-reference is checked against the new table's keys.
+    let mut shape = shape;
+    shape.primary_key = primary_key.clone().unwrap_or_default();
+    let mut foreign_keys: Vec<crate::catalog::ForeignKeyDef> = Vec::new();
+    for (fk, column) in pending_fks {
+        let taken: Vec<String> =
+            checks.iter().map(|c| c.name.clone()).chain(foreign_keys.iter().map(|k| k.name.clone())).collect();
+        foreign_keys.push(crate::foreign_key::define(ctx, &shape, fk, column.as_deref(), &taken)?);
     }
     let primary_key = primary_key.unwrap_or_default();
     for &i in &primary_key {
@@ -981,6 +1007,7 @@ fn bind_create_table(ctx: &mut ExecContext<'_>, create: &ast::CreateTable) -> Re
         if_not_exists: create.if_not_exists,
         serials,
         checks,
+        foreign_keys,
     })
 }
 

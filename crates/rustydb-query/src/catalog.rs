@@ -48,6 +48,70 @@ pub struct TableDef {
     pub indexes: Vec<IndexDef>,
     /// Its CHECK constraints, in the order they were added.
     pub checks: Vec<CheckDef>,
+    /// Its foreign keys (the references it makes), in the order they were added.
+    pub foreign_keys: Vec<ForeignKeyDef>,
+}
+
+/// What a foreign key does to the rows referencing a key that is deleted or changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FkAction {
+    /// NO ACTION (the default): the change fails while references remain.
+    NoAction,
+    /// RESTRICT: the same, checked at once.
+    Restrict,
+    /// CASCADE: referencing rows are deleted, or take the new key.
+    Cascade,
+    /// SET NULL: referencing columns become NULL.
+    SetNull,
+    /// SET DEFAULT: referencing columns take their defaults.
+    SetDefault,
+}
+
+impl FkAction {
+    /// PostgreSQL's code (`confdeltype`, `confupdtype`).
+    pub fn code(self) -> &'static str {
+        match self {
+            FkAction::NoAction => "a",
+            FkAction::Restrict => "r",
+            FkAction::Cascade => "c",
+            FkAction::SetNull => "n",
+            FkAction::SetDefault => "d",
+        }
+    }
+
+    fn from_code(code: &str) -> Option<FkAction> {
+        [FkAction::NoAction, FkAction::Restrict, FkAction::Cascade, FkAction::SetNull, FkAction::SetDefault]
+            .into_iter()
+            .find(|a| a.code() == code)
+    }
+
+    /// The SQL words, as `pg_get_constraintdef` writes them.
+    pub fn sql(self) -> &'static str {
+        match self {
+            FkAction::NoAction => "NO ACTION",
+            FkAction::Restrict => "RESTRICT",
+            FkAction::Cascade => "CASCADE",
+            FkAction::SetNull => "SET NULL",
+            FkAction::SetDefault => "SET DEFAULT",
+        }
+    }
+}
+
+/// A foreign key: columns of this table that must match a unique key of `parent`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignKeyDef {
+    /// The constraint's name.
+    pub name: String,
+    /// The referencing columns (this table's positions).
+    pub columns: Vec<usize>,
+    /// The referenced table (`TableId(0)` while binding a table that references itself).
+    pub parent: TableId,
+    /// The referenced columns (the parent's positions), in the order `columns` pairs them.
+    pub parent_columns: Vec<usize>,
+    /// ON DELETE.
+    pub on_delete: FkAction,
+    /// ON UPDATE.
+    pub on_update: FkAction,
 }
 
 /// A CHECK constraint: its name and its predicate over the table's columns, as SQL text
@@ -241,6 +305,7 @@ fn system_table(id: u32, name: &str, columns: &[(&str, DataType)]) -> TableDef {
         compression: Compression::default(),
         indexes: Vec::new(),
         checks: Vec::new(),
+        foreign_keys: Vec::new(),
     }
 }
 
@@ -300,7 +365,14 @@ static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 12]> = std::sync::LazyLock:
             System::Tables as u32,
             "rustydb_tables",
             // `checks` was added later: older rows read it as NULL, which is none.
-            &[("table_id", Int4), ("name", Text), ("primary_key", Text), ("compression", Text), ("checks", Text)],
+            &[
+                ("table_id", Int4),
+                ("name", Text),
+                ("primary_key", Text),
+                ("compression", Text),
+                ("checks", Text),
+                ("foreign_keys", Text),
+            ],
         ),
         system_table(
             System::Columns as u32,
@@ -502,7 +574,82 @@ fn read_table(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<TableDef>>
         compression,
         indexes,
         checks: decode_checks(row.get(4))?,
+        foreign_keys: decode_foreign_keys(row.get(5))?,
     }))
+}
+
+/// The `foreign_keys` column: six NUL-separated fields per key (name, columns, parent id,
+/// parent columns, ON DELETE code, ON UPDATE code).
+fn encode_foreign_keys(keys: &[ForeignKeyDef]) -> Value {
+    let list = |c: &[usize]| c.iter().map(usize::to_string).collect::<Vec<_>>().join(",");
+    let mut parts: Vec<String> = Vec::new();
+    for k in keys {
+        parts.extend([
+            k.name.clone(),
+            list(&k.columns),
+            k.parent.0.to_string(),
+            list(&k.parent_columns),
+            k.on_delete.code().to_string(),
+            k.on_update.code().to_string(),
+        ]);
+    }
+    Value::Text(parts.join(&NAME_SEPARATOR.to_string()))
+}
+
+fn decode_foreign_keys(value: Option<&Value>) -> Result<Vec<ForeignKeyDef>> {
+    let Some(Value::Text(text)) = value else { return Ok(Vec::new()) };
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    let bad = || DbError::Corruption(format!("bad foreign key list {text:?}"));
+    let parts: Vec<&str> = text.split(NAME_SEPARATOR).collect();
+    if !parts.len().is_multiple_of(6) {
+        return Err(bad());
+    }
+    parts
+        .chunks(6)
+        .map(|p| {
+            Ok(ForeignKeyDef {
+                name: p[0].to_string(),
+                columns: positions(p[1])?,
+                parent: TableId(p[2].parse().map_err(|_| bad())?),
+                parent_columns: positions(p[3])?,
+                on_delete: FkAction::from_code(p[4]).ok_or_else(bad)?,
+                on_update: FkAction::from_code(p[5]).ok_or_else(bad)?,
+            })
+        })
+        .collect()
+}
+
+/// Replaces table `table`'s foreign keys (in the context's transaction).
+pub fn set_foreign_keys(ctx: &mut ExecContext<'_>, table: &TableDef, keys: &[ForeignKeyDef]) -> Result<()> {
+    rewrite_table_row(ctx, table, |row| row[5] = encode_foreign_keys(keys))
+}
+
+/// The names of the tables whose foreign keys reference each table, by its id: from the
+/// catalog cache when it holds them (most tables are referenced by none, and every write asks).
+pub fn referencing_tables(ctx: &mut ExecContext<'_>) -> Result<crate::catalog_cache::Referrers> {
+    let cache = ctx.engine.catalog_cache().clone();
+    if !ctx.txn.catalog_changed
+        && let Some(r) = cache.referrers()
+    {
+        return Ok(r);
+    }
+    let generation = cache.generation();
+    let mut map: std::collections::HashMap<TableId, Vec<String>> = std::collections::HashMap::new();
+    for t in list_tables(ctx)? {
+        for k in &t.foreign_keys {
+            let children = map.entry(k.parent).or_default();
+            if !children.contains(&t.name) {
+                children.push(t.name.clone());
+            }
+        }
+    }
+    let map = std::sync::Arc::new(map);
+    if !ctx.txn.catalog_changed {
+        cache.insert_referrers(generation, map.clone());
+    }
+    Ok(map)
 }
 
 /// The `checks` column: each constraint's name and predicate, all separated by NUL (which
@@ -527,13 +674,18 @@ fn decode_checks(value: Option<&Value>) -> Result<Vec<CheckDef>> {
 
 /// Replaces table `table`'s CHECK constraints (in the context's transaction).
 pub fn set_checks(ctx: &mut ExecContext<'_>, table: &TableDef, checks: &[CheckDef]) -> Result<()> {
+    rewrite_table_row(ctx, table, |row| row[4] = encode_checks(checks))
+}
+
+/// Replaces table `table`'s `rustydb_tables` row with `change` applied.
+fn rewrite_table_row(ctx: &mut ExecContext<'_>, table: &TableDef, change: impl Fn(&mut Vec<Value>)) -> Result<()> {
     changing(ctx);
     let sys = system(System::Tables);
     let id = Value::Int4(table.id.0 as i32);
     for (tid, mut row) in access::scan(ctx, sys)? {
         if row[0] == id {
             row.resize(sys.schema.len(), Value::Null);
-            row[4] = encode_checks(checks);
+            change(&mut row);
             access::delete(ctx, sys, tid)?;
             access::insert_raw(ctx, sys, &row)?;
         }
@@ -822,6 +974,7 @@ pub fn create_table(ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<()> {
             Value::Text(pk.join(",")),
             Value::Text(table.compression.name().into()),
             encode_checks(&table.checks),
+            encode_foreign_keys(&table.foreign_keys),
         ],
     )?;
     for (pos, col) in table.schema.columns.iter().enumerate() {

@@ -29,7 +29,12 @@ pub struct CatalogCache {
     tables: RwLock<HashMap<String, (u64, Arc<TableDef>)>>,
     /// Roles, owners, ACLs and memberships (see `acl.rs`), with the generation read.
     security: RwLock<Option<(u64, Arc<crate::acl::SecurityCatalog>)>>,
+    /// The tables whose foreign keys reference each table, with the generation read.
+    referrers: RwLock<Option<(u64, Referrers)>>,
 }
+
+/// The names of the tables whose foreign keys reference each table, by its id.
+pub type Referrers = Arc<HashMap<rustydb_foundation::TableId, Vec<String>>>;
 
 impl CatalogCache {
     /// The current generation: read it before scanning the catalog to fill an entry.
@@ -71,6 +76,20 @@ impl CatalogCache {
         }
     }
 
+    /// The cached map of referencing tables, if it is still valid.
+    pub fn referrers(&self) -> Option<Referrers> {
+        let generation = self.generation();
+        self.referrers.read().as_ref().filter(|(g, _)| *g == generation).map(|(_, r)| r.clone())
+    }
+
+    /// Records the map of referencing tables as read at `generation`.
+    pub fn insert_referrers(&self, generation: u64, referrers: Referrers) {
+        let mut slot = self.referrers.write();
+        if generation == self.generation() {
+            *slot = Some((generation, referrers));
+        }
+    }
+
     /// Catalog changes committed: every entry is stale.
     pub fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
@@ -91,6 +110,7 @@ mod tests {
             compression: Default::default(),
             indexes: Vec::new(),
             checks: Vec::new(),
+            foreign_keys: Vec::new(),
         })
     }
 

@@ -85,6 +85,15 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
             Ok(StatementResult::tag("ALTER TABLE"))
         }
         Statement::DropConstraint { table, name, if_exists } => drop_constraint(ctx, table, name, *if_exists),
+        Statement::AddForeignKey { table, fk } => {
+            acl::require_owner(ctx, ObjectKind::Table, &table.name)?;
+            crate::foreign_key::validate_existing(ctx, table, fk)?;
+            let _ddl = ctx.engine.ddl_lock().lock();
+            let mut keys = table.foreign_keys.clone();
+            keys.push(fk.clone());
+            catalog::set_foreign_keys(ctx, table, &keys)?;
+            Ok(StatementResult::tag("ALTER TABLE"))
+        }
         Statement::AddColumn { table, column, if_not_exists, unique, check } => {
             add_column(ctx, table, column, *if_not_exists, (unique.as_ref(), check.as_ref()))
         }
@@ -101,6 +110,7 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
             if_not_exists,
             serials,
             checks,
+            foreign_keys,
         } => {
             let spec = TableSpec {
                 name,
@@ -111,6 +121,7 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
                 encrypted: *encrypted,
                 serials,
                 checks,
+                foreign_keys,
             };
             create_table(ctx, &spec, *if_not_exists)
         }
@@ -126,7 +137,7 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
             Ok(StatementResult::tag("CREATE SEQUENCE"))
         }
         Statement::DropSequence { names, if_exists } => crate::sequence::drop_statement(ctx, names, *if_exists),
-        Statement::DropTable { names, if_exists } => drop_tables(ctx, names, *if_exists),
+        Statement::DropTable { names, if_exists, cascade } => drop_tables(ctx, names, *if_exists, *cascade),
         Statement::CreateView { view, or_replace } => create_view(ctx, view, *or_replace),
         Statement::Truncate { names } => truncate(ctx, names),
         Statement::DropView { names, if_exists } => drop_views(ctx, names, *if_exists),
@@ -301,6 +312,12 @@ fn drop_constraint(
         catalog::set_checks(ctx, table, &checks)?;
         return Ok(StatementResult::tag("ALTER TABLE"));
     }
+    if table.foreign_keys.iter().any(|k| k.name == name) {
+        let _ddl = ctx.engine.ddl_lock().lock();
+        let keys: Vec<catalog::ForeignKeyDef> = table.foreign_keys.iter().filter(|k| k.name != name).cloned().collect();
+        catalog::set_foreign_keys(ctx, table, &keys)?;
+        return Ok(StatementResult::tag("ALTER TABLE"));
+    }
     if table.indexes.iter().any(|i| i.name == name && (i.constraint || i.primary)) {
         drop_indexes(ctx, &[name.to_string()], false)?;
         return Ok(StatementResult::tag("ALTER TABLE"));
@@ -383,10 +400,12 @@ fn insert(
     let arbiters = on_conflict.map_or(&no_arbiters, |c| &c.arbiters);
     let mut written = Written::new(returning);
     let (mut inserted, mut updated) = (0, 0);
+    let fks = crate::foreign_key::ForeignKeys::load(ctx, table)?;
     // The versions this statement wrote: DO UPDATE may not change one of them again.
     let mut mine: HashSet<TupleId> = HashSet::new();
     let done = rows.iter().try_for_each(|row| {
         checks.apply(ctx, table, row)?;
+        crate::foreign_key::check_references(ctx, table, &fks, None, row)?;
         loop {
             let existing = match access::insert_arbitrated(ctx, table, row, arbiters)? {
                 Insertion::Inserted(tid) => {
@@ -410,7 +429,8 @@ fn insert(
                 .with_hint("Ensure that no rows proposed for insertion within the same command have duplicate constrained values."));
             }
             let policy = check.as_ref();
-            let update = ConflictUpdate { assignments, filter: filter.as_ref(), checks: RowChecks { policy, ..*checks } };
+            let checks = RowChecks { policy, ..*checks };
+            let update = ConflictUpdate { assignments, filter: filter.as_ref(), checks, fks: &fks };
             match update_conflicting(ctx, table, existing, row, &update)? {
                 Upsert::Updated(tid, new) => {
                     updated += 1;
@@ -434,6 +454,7 @@ struct ConflictUpdate<'a> {
     assignments: &'a [(usize, Expr)],
     filter: Option<&'a Expr>,
     checks: RowChecks<'a>,
+    fks: &'a crate::foreign_key::ForeignKeys,
 }
 
 /// What became of a row that conflicted under `ON CONFLICT DO UPDATE`.
@@ -485,8 +506,10 @@ fn update_conflicting(
         new[*pos] = exec::eval(ctx, expr, &both)?;
     }
     update.checks.apply(ctx, table, &new)?;
+    crate::foreign_key::check_references(ctx, table, update.fks, Some(&both[..new.len()]), &new)?;
     let new_tid = access::insert(ctx, table, &new)?;
     access::link_update(ctx, table, existing, new_tid)?;
+    crate::foreign_key::on_update(ctx, table, update.fks, &both[..new.len()], &new)?;
     Ok(Upsert::Updated(new_tid, new))
 }
 
@@ -521,6 +544,7 @@ fn update(
 ) -> Result<StatementResult> {
     let table = target.table;
     let mut written = Written::new(returning);
+    let fks = crate::foreign_key::ForeignKeys::load(ctx, table)?;
     let mut each = |ctx: &mut ExecContext<'_>, tid, old| -> Result<()> {
         let Some((tid, old)) = claim(ctx, table, target.filter, tid, old)? else { return Ok(()) };
         let mut new = old.clone();
@@ -528,8 +552,10 @@ fn update(
             new[*pos] = exec::eval(ctx, expr, &old)?;
         }
         checks.apply(ctx, table, &new)?;
+        crate::foreign_key::check_references(ctx, table, &fks, Some(&old), &new)?;
         let new_tid = access::insert(ctx, table, &new)?;
         access::link_update(ctx, table, tid, new_tid)?;
+        crate::foreign_key::on_update(ctx, table, &fks, &old, &new)?;
         written.add(ctx, &new)
     };
     let done = target.rows(ctx)?.into_iter().try_for_each(|(tid, old)| each(ctx, tid, old));
@@ -567,10 +593,25 @@ fn claim(
 }
 
 fn delete(ctx: &mut ExecContext<'_>, target: &Target<'_>, returning: Option<&Returning>) -> Result<StatementResult> {
+    let fks = crate::foreign_key::ForeignKeys::load(ctx, target.table)?;
+    delete_rows(ctx, target, returning, &fks)
+}
+
+/// DELETE's work, with the foreign keys whose actions each deleted row triggers (none for
+/// TRUNCATE, which checks references up front).
+fn delete_rows(
+    ctx: &mut ExecContext<'_>,
+    target: &Target<'_>,
+    returning: Option<&Returning>,
+    fks: &crate::foreign_key::ForeignKeys,
+) -> Result<StatementResult> {
     let mut written = Written::new(returning);
     let done = target.rows(ctx)?.into_iter().try_for_each(|(tid, row)| {
         match claim(ctx, target.table, target.filter, tid, row)? {
-            Some((_, old)) => written.add(ctx, &old),
+            Some((_, old)) => {
+                crate::foreign_key::on_delete(ctx, target.table, fks, &old)?;
+                written.add(ctx, &old)
+            }
             None => Ok(()),
         }
     });
@@ -590,10 +631,11 @@ struct TableSpec<'a> {
     encrypted: Option<bool>,
     serials: &'a [(usize, (i64, i64))],
     checks: &'a [catalog::CheckDef],
+    foreign_keys: &'a [catalog::ForeignKeyDef],
 }
 
 fn create_table(ctx: &mut ExecContext<'_>, spec: &TableSpec<'_>, if_not_exists: bool) -> Result<StatementResult> {
-    let TableSpec { name, columns, primary_key, unique, compression, encrypted, serials, checks } = *spec;
+    let TableSpec { name, columns, primary_key, unique, compression, encrypted, serials, checks, foreign_keys } = *spec;
     acl::require_create_in_schema(ctx)?;
     let table = {
         let _ddl = ctx.engine.ddl_lock().lock();
@@ -608,7 +650,7 @@ fn create_table(ctx: &mut ExecContext<'_>, spec: &TableSpec<'_>, if_not_exists: 
                 sequences.push((position, def));
             }
         }
-        let created = new_table(ctx, name, &columns, primary_key, (compression, encrypted), checks)?;
+        let created = new_table(ctx, name, &columns, primary_key, (compression, encrypted), (checks, foreign_keys))?;
         if let Some(table) = &created {
             for (position, def) in sequences {
                 let id = ctx.engine.allocate_table_id().0;
@@ -655,20 +697,26 @@ fn new_table(
     columns: &[rustydb_foundation::Column],
     primary_key: &[usize],
     (compression, encrypted): (rustydb_storage::Compression, Option<bool>),
-    checks: &[catalog::CheckDef],
+    (checks, foreign_keys): (&[catalog::CheckDef], &[catalog::ForeignKeyDef]),
 ) -> Result<Option<TableDef>> {
     if catalog::name_in_use(ctx, name)? {
         return Ok(None);
     }
     let encrypt = encrypted.unwrap_or_else(|| ctx.engine.encryption().is_some_and(|e| e.encrypt_by_default()));
+    let id = ctx.engine.allocate_table_id();
     let table = TableDef {
-        id: ctx.engine.allocate_table_id(),
+        id,
         name: name.to_string(),
         schema: Schema::new(columns.to_vec()),
         primary_key: primary_key.to_vec(),
         compression,
         indexes: Vec::new(),
         checks: checks.to_vec(),
+        // A reference to the table itself was bound before it had an id.
+        foreign_keys: foreign_keys
+            .iter()
+            .map(|k| catalog::ForeignKeyDef { parent: if k.parent.0 == 0 { id } else { k.parent }, ..k.clone() })
+            .collect(),
     };
     if encrypt {
         // The key is durable, and the cipher installed, before any page of the table exists.
@@ -684,7 +732,7 @@ fn new_table(
     Ok(Some(table))
 }
 
-fn drop_tables(ctx: &mut ExecContext<'_>, names: &[String], if_exists: bool) -> Result<StatementResult> {
+fn drop_tables(ctx: &mut ExecContext<'_>, names: &[String], if_exists: bool, cascade: bool) -> Result<StatementResult> {
     // The tables' locks first: waiting for them while holding the DDL lock could deadlock
     // with a transaction that holds one and wants the DDL lock, unseen by the lock manager.
     let mut opened = Vec::with_capacity(names.len());
@@ -709,6 +757,31 @@ fn drop_tables(ctx: &mut ExecContext<'_>, names: &[String], if_exists: bool) -> 
     }
     for table in &found {
         acl::require_owner(ctx, ObjectKind::Table, &table.name)?;
+    }
+    // Foreign keys of other tables referencing these: 2BP01, or dropped with CASCADE.
+    let ids: Vec<rustydb_foundation::TableId> = found.iter().map(|t| t.id).collect();
+    for other in catalog::list_tables(ctx)? {
+        if ids.contains(&other.id) {
+            continue;
+        }
+        let (dependent, kept): (Vec<_>, Vec<_>) =
+            other.foreign_keys.iter().cloned().partition(|k| ids.contains(&k.parent));
+        let Some(first) = dependent.first() else { continue };
+        let parent = found.iter().find(|t| t.id == first.parent).map_or("?", |t| t.name.as_str());
+        if !cascade {
+            return Err(DbError::sql(
+                SqlState::DependentObjectsStillExist,
+                format!("cannot drop table {parent} because other objects depend on it"),
+            )
+            .with_detail(format!("constraint {} on table {} depends on table {parent}", first.name, other.name))
+            .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
+        }
+        for k in &dependent {
+            result
+                .notices
+                .push(Notice::plain(format!("drop cascades to constraint {} on table {}", k.name, other.name)));
+        }
+        catalog::set_foreign_keys(ctx, &other, &kept)?;
     }
     for table in found {
         catalog::drop_table(ctx, &table)?;
@@ -746,8 +819,24 @@ fn truncate(ctx: &mut ExecContext<'_>, names: &[String]) -> Result<StatementResu
         );
         acl::require(ctx, acl::AccessRequest::Relation(access))?;
     }
+    // A table referenced by one not truncated with it cannot be emptied (0A000).
+    let ids: Vec<rustydb_foundation::TableId> = tables.iter().map(|t| t.id).collect();
+    for other in catalog::list_tables(ctx)? {
+        if ids.contains(&other.id) {
+            continue;
+        }
+        if let Some(parent) = tables.iter().find(|t| other.foreign_keys.iter().any(|k| k.parent == t.id)) {
+            return Err(DbError::sql(
+                SqlState::FeatureNotSupported,
+                "cannot truncate a table referenced in a foreign key constraint",
+            )
+            .with_detail(format!("Table \"{}\" references \"{}\".", other.name, parent.name))
+            .with_hint(format!("Truncate table \"{}\" at the same time, or use TRUNCATE ... CASCADE.", other.name)));
+        }
+    }
+    let none = crate::foreign_key::ForeignKeys::default();
     for table in &tables {
-        delete(ctx, &Target { table, filter: None, access: &Access::SeqScan }, None)?;
+        delete_rows(ctx, &Target { table, filter: None, access: &Access::SeqScan }, None, &none)?;
     }
     Ok(StatementResult::tag("TRUNCATE TABLE"))
 }

@@ -57,6 +57,7 @@ pub mod engine;
 pub mod exec;
 pub mod executor;
 pub mod expr;
+pub mod foreign_key;
 pub mod functions;
 pub mod grant;
 pub mod interrupt;

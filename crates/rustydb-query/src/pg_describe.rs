@@ -9,7 +9,7 @@
 //! object's oid (the catalog is small, and bind time is when it is read), the way
 //! `pg_get_userbyid` binds.
 
-use crate::catalog::{self, INDEX_FILES, IndexDef, TableDef};
+use crate::catalog::{self, FkAction, INDEX_FILES, IndexDef, TableDef};
 use crate::context::ExecContext;
 use crate::expr::{BinaryOp, Expr};
 use crate::pg_catalog::{BOOTSTRAP_SUPERUSER, PG_CATALOG_NAMESPACE, PUBLIC_NAMESPACE, Relation, role_oid};
@@ -139,15 +139,17 @@ pub fn relation(ctx: &mut ExecContext<'_>, name: &str) -> Result<Relation> {
                         Value::Int4(0),
                         oid(c.index),
                         Value::Int4(0),
-                        Value::Int4(0),
-                        text(" "),
-                        text(" "),
-                        text(" "),
+                        oid(c.reference.as_ref().map_or(0, |r| r.0)),
+                        text(c.reference.as_ref().map_or(" ", |r| r.2.code())),
+                        text(c.reference.as_ref().map_or(" ", |r| r.3.code())),
+                        text(if c.reference.is_some() { "s" } else { " " }),
                         Value::Bool(true),
                         Value::Int4(0),
                         Value::Bool(true),
                         Value::Array(ElementType::Int2, key),
-                        Value::Null,
+                        c.reference.as_ref().map_or(Value::Null, |r| {
+                            Value::Array(ElementType::Int2, r.1.iter().map(|&k| Value::Int2(k as i16 + 1)).collect())
+                        }),
                         c.predicate.as_deref().map_or(Value::Null, text),
                     ]
                 })
@@ -298,6 +300,7 @@ enum ConstraintKind {
     Primary,
     Unique,
     Check,
+    Foreign,
 }
 
 impl ConstraintKind {
@@ -307,6 +310,7 @@ impl ConstraintKind {
             ConstraintKind::Primary => "p",
             ConstraintKind::Unique => "u",
             ConstraintKind::Check => "c",
+            ConstraintKind::Foreign => "f",
         }
     }
 }
@@ -322,6 +326,8 @@ struct Constraint {
     columns: Vec<usize>,
     /// A CHECK constraint's predicate.
     predicate: Option<String>,
+    /// A foreign key's referenced table, columns and actions.
+    reference: Option<(u32, Vec<usize>, FkAction, FkAction)>,
 }
 
 fn constraints(ctx: &mut ExecContext<'_>) -> Result<Vec<Constraint>> {
@@ -338,6 +344,7 @@ fn constraints(ctx: &mut ExecContext<'_>) -> Result<Vec<Constraint>> {
                 index,
                 columns: t.primary_key.clone(),
                 predicate: None,
+                reference: None,
             });
         }
         for i in t.indexes.iter().filter(|i| i.constraint || i.primary) {
@@ -349,7 +356,21 @@ fn constraints(ctx: &mut ExecContext<'_>) -> Result<Vec<Constraint>> {
                 index: i.id.0,
                 columns: i.columns.clone(),
                 predicate: None,
+                reference: None,
             });
+        }
+        for k in &t.foreign_keys {
+            out.push(Constraint {
+                oid: CHECK_OIDS + checks,
+                name: k.name.clone(),
+                kind: ConstraintKind::Foreign,
+                table: t.id.0,
+                index: 0,
+                columns: k.columns.clone(),
+                predicate: None,
+                reference: Some((k.parent.0, k.parent_columns.clone(), k.on_update, k.on_delete)),
+            });
+            checks += 1;
         }
         for c in &t.checks {
             out.push(Constraint {
@@ -360,6 +381,7 @@ fn constraints(ctx: &mut ExecContext<'_>) -> Result<Vec<Constraint>> {
                 index: 0,
                 columns: Vec::new(),
                 predicate: Some(c.predicate.clone()),
+                reference: None,
             });
             checks += 1;
         }
@@ -446,6 +468,25 @@ pub fn bind_function(ctx: Option<&mut ExecContext<'_>>, name: &str, args: &[Expr
                         (ConstraintKind::Check, p) => format!("CHECK (({}))", p.as_deref().unwrap_or_default()),
                         (ConstraintKind::Primary, _) => format!("PRIMARY KEY ({})", names.join(", ")),
                         (ConstraintKind::Unique, _) => format!("UNIQUE ({})", names.join(", ")),
+                        (ConstraintKind::Foreign, _) => {
+                            let Some((parent, parent_columns, on_update, on_delete)) = &c.reference else { continue };
+                            let Some(p) = tables.iter().find(|t| t.id.0 == *parent) else { continue };
+                            let referenced: Vec<&str> =
+                                parent_columns.iter().map(|&k| p.schema.columns[k].name.as_str()).collect();
+                            let mut def = format!(
+                                "FOREIGN KEY ({}) REFERENCES {}({})",
+                                names.join(", "),
+                                p.name,
+                                referenced.join(", ")
+                            );
+                            if *on_update != FkAction::NoAction {
+                                def.push_str(&format!(" ON UPDATE {}", on_update.sql()));
+                            }
+                            if *on_delete != FkAction::NoAction {
+                                def.push_str(&format!(" ON DELETE {}", on_delete.sql()));
+                            }
+                            def
+                        }
                     };
                     entries.push((c.oid, definition));
                 }

@@ -244,6 +244,15 @@ pub enum Statement {
         serials: Vec<(usize, (i64, i64))>,
         /// CHECK constraints, named.
         checks: Vec<crate::catalog::CheckDef>,
+        /// Foreign keys, named (a parent of `TableId(0)` is the new table itself).
+        foreign_keys: Vec<crate::catalog::ForeignKeyDef>,
+    },
+    /// `ALTER TABLE ... ADD [CONSTRAINT name] FOREIGN KEY ...`.
+    AddForeignKey {
+        /// The table (locked SHARE ROW EXCLUSIVE).
+        table: TableDef,
+        /// The constraint, named.
+        fk: crate::catalog::ForeignKeyDef,
     },
     /// `ALTER TABLE ... ADD [COLUMN] [IF NOT EXISTS] column ...`.
     AddColumn {
@@ -337,6 +346,8 @@ pub enum Statement {
         names: Vec<String>,
         /// IF EXISTS.
         if_exists: bool,
+        /// CASCADE: foreign keys of other tables referencing them are dropped too.
+        cascade: bool,
     },
     /// BEGIN / START TRANSACTION.
     Begin {
@@ -422,6 +433,7 @@ impl Statement {
                 | Statement::AddKey { .. }
                 | Statement::AddCheck { .. }
                 | Statement::AddColumn { .. }
+                | Statement::AddForeignKey { .. }
                 | Statement::DropConstraint { .. }
                 | Statement::Role(_)
                 | Statement::Grant(_)
@@ -458,6 +470,7 @@ impl Statement {
             Statement::AddKey { .. }
             | Statement::AddCheck { .. }
             | Statement::AddColumn { .. }
+            | Statement::AddForeignKey { .. }
             | Statement::DropConstraint { .. } => "ALTER TABLE",
             Statement::Insert { .. } => "INSERT",
             Statement::Update { .. } => "UPDATE",

@@ -132,6 +132,7 @@ mod tests {
             compression: Default::default(),
             indexes: Vec::new(),
             checks: Vec::new(),
+            foreign_keys: Vec::new(),
         }
     }
 

@@ -197,6 +197,7 @@ impl Session {
         ctx.sequences = self.sequences.clone();
         ctx.interrupt.check()?;
         let table = &copy.target.table;
+        let fks = crate::foreign_key::ForeignKeys::load(&mut ctx, table)?;
         let mut inserted = 0;
         let done = rows.into_iter().try_for_each(|(line, fields)| {
             let context = || format!("COPY {}, line {line}", table.name);
@@ -205,6 +206,8 @@ impl Session {
                 row[*position] = crate::exec::eval(&mut ctx, default, &[]).map_err(|e| e.with_context(context()))?;
             }
             crate::check_constraint::enforce(&mut ctx, table, &copy.target.constraints, &row)
+                .map_err(|e| e.with_context(context()))?;
+            crate::foreign_key::check_references(&mut ctx, table, &fks, None, &row)
                 .map_err(|e| e.with_context(context()))?;
             access::insert(&mut ctx, table, &row).map_err(|e| e.with_context(context()))?;
             inserted += 1;
