@@ -183,17 +183,7 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
     pub fn for_table(ctx: &'c mut ExecContext<'e>, table: &TableDef, alias: &str) -> Self {
         let mut b = QueryBinder::new(ctx);
         let mut level = Level::new();
-        let columns = table
-            .schema
-            .columns
-            .iter()
-            .map(|c| ScopeColumn {
-                name: c.name.clone(),
-                id: b.new_column(format!("{alias}.{}", c.name), c.data_type),
-                ty: c.data_type,
-                unqualified: true,
-            })
-            .collect();
+        let columns = b.table_columns(table, alias);
         level.items.push(ScopeItem { name: alias.to_string(), columns });
         b.levels.push(level);
         b
@@ -203,18 +193,24 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
     /// by [`Self::for_table`]: the proposed row's columns, ids `n..2n`. They have the table's
     /// names, so an unqualified one is ambiguous (42702), as in PostgreSQL.
     pub fn add_excluded(&mut self, table: &TableDef) -> Result<()> {
-        let columns = table
+        let columns = self.table_columns(table, "excluded");
+        self.add_item(ScopeItem { name: "excluded".into(), columns })
+    }
+
+    /// New column ids for `table`'s columns, in order, found by name (qualified by `qualifier`
+    /// in messages).
+    fn table_columns(&mut self, table: &TableDef, qualifier: &str) -> Vec<ScopeColumn> {
+        table
             .schema
             .columns
             .iter()
             .map(|c| ScopeColumn {
                 name: c.name.clone(),
-                id: self.new_column(format!("excluded.{}", c.name), c.data_type),
+                id: self.new_column(format!("{qualifier}.{}", c.name), c.data_type),
                 ty: c.data_type,
                 unqualified: true,
             })
-            .collect();
-        self.add_item(ScopeItem { name: "excluded".into(), columns })
+            .collect()
     }
 
     /// Binds a RETURNING list (`*` is the table's columns): output names and expressions.

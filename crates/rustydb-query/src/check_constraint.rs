@@ -82,13 +82,7 @@ pub fn define(
                 Some(c) => format!("{}_{c}_check", table.name),
                 None => format!("{}_check", table.name),
             };
-            let mut candidate = base.clone();
-            let mut n = 0;
-            while taken.contains(&candidate) {
-                n += 1;
-                candidate = format!("{base}{n}");
-            }
-            candidate
+            first_untaken(&base, taken)
         }
     };
     if taken.contains(&name) {
@@ -98,6 +92,17 @@ pub fn define(
         ));
     }
     Ok(CheckDef { name, predicate: predicate.to_string() })
+}
+
+/// PostgreSQL's choice of a constraint name: `base` if free, else `base1`, `base2`, …
+pub(crate) fn first_untaken(base: &str, taken: &[String]) -> String {
+    let mut candidate = base.to_string();
+    let mut n = 0;
+    while taken.contains(&candidate) {
+        n += 1;
+        candidate = format!("{base}{n}");
+    }
+    candidate
 }
 
 /// 23514 unless `row` passes every constraint (NULL passes).

@@ -569,8 +569,9 @@ fn update(
 /// Deletes the version at `tid` for an UPDATE or DELETE, and returns the version deleted: the
 /// one found, or under READ COMMITTED the newest version of the row if a concurrent update
 /// committed meanwhile and that version still passes `filter` (PostgreSQL's re-check). `None`
-/// if the row is no longer there to change.
-fn claim(
+/// if the row is no longer there to change (or this statement already changed it, as a
+/// cascade reaching a row twice does).
+pub(crate) fn claim(
     ctx: &mut ExecContext<'_>,
     table: &TableDef,
     filter: Option<&Expr>,

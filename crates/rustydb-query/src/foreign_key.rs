@@ -25,7 +25,7 @@ use crate::catalog::{self, FkAction, ForeignKeyDef, TableDef};
 use crate::context::ExecContext;
 use rustydb_foundation::{DbError, Result, SqlState, TupleId, Value};
 use rustydb_index::{Index, keycode};
-use rustydb_txn::{Delete, LockMode, RowLock, WaitPolicy};
+use rustydb_txn::{LockMode, RowLock, WaitPolicy};
 use sqlparser::ast;
 use std::collections::BTreeSet;
 
@@ -113,13 +113,7 @@ pub fn define(
         Some(n) => ident_name(n),
         None => {
             let base = format!("{}_{}_fkey", child.name, names.join("_"));
-            let mut candidate = base.clone();
-            let mut n = 0;
-            while taken.contains(&candidate) {
-                n += 1;
-                candidate = format!("{base}{n}");
-            }
-            candidate
+            crate::check_constraint::first_untaken(&base, taken)
         }
     };
     for (&c, &p) in columns.iter().zip(&parent_columns) {
@@ -392,7 +386,7 @@ pub fn on_delete(ctx: &mut ExecContext<'_>, table: &TableDef, fks: &ForeignKeys,
             FkAction::Cascade => {
                 let child_fks = ForeignKeys::load(ctx, &r.child)?;
                 for (tid, row) in children {
-                    if let Some((_, deleted)) = claim(ctx, &r.child, tid, row)? {
+                    if let Some((_, deleted)) = crate::executor::claim(ctx, &r.child, None, tid, row)? {
                         on_delete(ctx, &r.child, &child_fks, &deleted)?;
                     }
                 }
@@ -435,26 +429,6 @@ pub fn on_update(
     Ok(())
 }
 
-/// Deletes a child row for a cascade; `None` if it is already gone (or this statement deleted
-/// it by another path).
-fn claim(
-    ctx: &mut ExecContext<'_>,
-    table: &TableDef,
-    mut tid: TupleId,
-    mut row: Vec<Value>,
-) -> Result<Option<(TupleId, Vec<Value>)>> {
-    loop {
-        match access::delete(ctx, table, tid)? {
-            Delete::Done => return Ok(Some((tid, row))),
-            Delete::AlreadyMine | Delete::Gone => return Ok(None),
-            Delete::Updated(newer) => {
-                let Some(newer_row) = access::fetch_newer(ctx, table, newer)? else { return Ok(None) };
-                (tid, row) = (newer, newer_row);
-            }
-        }
-    }
-}
-
 /// Gives the referencing columns of `children` new values: the new key (CASCADE), NULL or the
 /// columns' defaults. The changed rows must still satisfy their table's CHECK constraints and
 /// (for SET DEFAULT) reference an existing row.
@@ -482,7 +456,7 @@ fn set_columns(
     let checks = crate::check_constraint::bind_all(ctx, child)?;
     let child_fks = ForeignKeys::load(ctx, child)?;
     for (tid, row) in children {
-        let Some((tid, old)) = claim(ctx, child, tid, row)? else { continue };
+        let Some((tid, old)) = crate::executor::claim(ctx, child, None, tid, row)? else { continue };
         let mut new = old.clone();
         for (&c, v) in r.fk.columns.iter().zip(&values) {
             new[c] = v.clone();
