@@ -125,7 +125,7 @@ async fn wire_details_tags_type_oids_status_and_parameters() {
 
     let r = raw.query("CREATE TABLE t (id INT PRIMARY KEY, name TEXT, score DOUBLE PRECISION)").await.unwrap();
     assert_eq!((r.tags.as_slice(), r.status), (&["CREATE TABLE".to_string()][..], b'I'));
-    let r = raw.query("INSERT INTO t VALUES (1, 'a', 0.5), (2, NULL, 1e20), (3, 'c', -0.0)").await.unwrap();
+    let r = raw.query("INSERT INTO t VALUES (1, 'a', 0.5), (2, NULL, 1e20), (3, 'c', '-0')").await.unwrap();
     assert_eq!(r.tags, ["INSERT 0 3"]);
     let r = raw.query("SELECT id, name, score, id > 1 AS big FROM t ORDER BY id").await.unwrap();
     assert_eq!(r.type_oids, [vec![23, 25, 701, 16]]);

@@ -4,6 +4,7 @@ supported type, transactions, and errors with their SQLSTATE. Usage: asyncpg_dri
 import asyncio
 import datetime as dt
 import sys
+from decimal import Decimal
 
 import asyncpg
 
@@ -46,6 +47,26 @@ async def main(dsn):
             t, n = await stmt.fetchrow(i, 10)
             check(t, rows[i - 1][7], f"text of row {i}")
             check(n, None if rows[i - 1][3] is None else rows[i - 1][3] - 10, f"difference of row {i}")
+
+        # numeric over the binary protocol: exact both ways, typmods applied, NaN kept.
+        await conn.execute("CREATE TABLE apg_numeric (id int PRIMARY KEY, n numeric, m numeric(8,2))")
+        values = [
+            (1, Decimal("98765432109876543210.0123456789"), Decimal("-123456.785")),
+            (2, Decimal("-1E-30"), Decimal("0.5")),
+            (3, Decimal("NaN"), None),
+        ]
+        await conn.executemany("INSERT INTO apg_numeric VALUES ($1, $2, $3)", values)
+        got = await conn.fetch("SELECT id, n, m FROM apg_numeric ORDER BY id")
+        check(str(got[0]["n"]), "98765432109876543210.0123456789", "big numeric")
+        check(got[0]["m"], Decimal("-123456.79"), "rounded to the column's scale")
+        check(str(got[1]["n"]), "-1E-30", "tiny numeric")
+        check(got[2]["n"].is_nan(), True, "NaN")
+        check(await conn.fetchval("SELECT $1::numeric * 2", Decimal("1.25")), Decimal("2.50"), "numeric parameter")
+        try:
+            await conn.execute("INSERT INTO apg_numeric VALUES ($1, $2, $3)", 4, 1, Decimal("1e6"))
+            raise AssertionError("numeric field overflow: no error")
+        except asyncpg.NumericValueOutOfRangeError as e:
+            check(e.sqlstate, "22003", "numeric field overflow")
 
         # Transactions.
         try:

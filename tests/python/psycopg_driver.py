@@ -3,6 +3,7 @@ prepared statements, transactions, and errors with their SQLSTATE. Usage: psycop
 
 import datetime as dt
 import sys
+from decimal import Decimal
 
 import psycopg
 from psycopg import errors
@@ -49,6 +50,34 @@ def main(dsn):
                 check(len(got), 3, f"row count (binary={binary})")
                 for want, row in zip(rows, got):
                     check(row, want, f"row {want[0]} (binary={binary})")
+
+        # numeric: exact decimals both ways, in text and binary, with its special values.
+        with conn.cursor() as cur:
+            cur.execute("CREATE TABLE py_numeric (id int PRIMARY KEY, n numeric, m numeric(10,3))")
+            values = [
+                (1, Decimal("12345678901234567890.123456789"), Decimal("-0.001")),
+                (2, Decimal("-0.000000000000000000000000001"), Decimal("1234567.125")),
+                (3, Decimal("NaN"), None),
+                (4, Decimal("0.00"), Decimal("9999999.999")),
+            ]
+            cur.execute("INSERT INTO py_numeric VALUES (%s, %s, %s)", values[0])
+            cur.executemany("INSERT INTO py_numeric VALUES (%b, %b, %b)", values[1:])
+        conn.commit()
+        for binary in (False, True):
+            with conn.cursor(binary=binary) as cur:
+                cur.execute("SELECT id, n, m FROM py_numeric ORDER BY id")
+                for want, row in zip(values, cur.fetchall()):
+                    check(str(row), str(want), f"numeric row {want[0]} (binary={binary})")
+                cur.execute("SELECT 0.1 + 0.2, sum(m), avg(id) FROM py_numeric")
+                check(cur.fetchone(), (Decimal("0.3"), Decimal("11234567.123"), Decimal("2.5000000000000000")),
+                      f"numeric arithmetic (binary={binary})")
+        try:
+            with conn.cursor() as cur:
+                cur.execute("INSERT INTO py_numeric VALUES (%b, %b, %b)", (5, 1, Decimal("1e7")))
+            raise AssertionError("numeric field overflow: no error")
+        except errors.NumericValueOutOfRange as e:
+            check(e.sqlstate, "22003", "numeric field overflow")
+            conn.rollback()
 
         # A prepared statement executed many times with different parameters.
         with conn.cursor() as cur:

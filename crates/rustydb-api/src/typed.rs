@@ -87,7 +87,7 @@ pub fn bind(value: Value, ty: DataType, index: usize) -> Result<Value> {
 }
 
 fn is_number(t: DataType) -> bool {
-    matches!(t, DataType::Int2 | DataType::Int4 | DataType::Int8 | DataType::Float4 | DataType::Float8)
+    t.is_numeric()
 }
 
 fn is_datetime(t: DataType) -> bool {

@@ -44,10 +44,12 @@ pub enum ElementType {
     Timestamp,
     /// `timestamptz[]`
     TimestampTz,
+    /// `numeric[]`
+    Numeric,
 }
 
 impl ElementType {
-    const ALL: [ElementType; 11] = [
+    const ALL: [ElementType; 12] = [
         ElementType::Bool,
         ElementType::Int2,
         ElementType::Int4,
@@ -59,6 +61,7 @@ impl ElementType {
         ElementType::Date,
         ElementType::Timestamp,
         ElementType::TimestampTz,
+        ElementType::Numeric,
     ];
 
     /// The element type of arrays of `ty` (`char(n)` and untyped literals make `text[]`);
@@ -76,6 +79,7 @@ impl ElementType {
             DataType::Date => ElementType::Date,
             DataType::Timestamp => ElementType::Timestamp,
             DataType::TimestampTz => ElementType::TimestampTz,
+            DataType::Numeric(_) => ElementType::Numeric,
             DataType::Array(_) => return None,
         })
     }
@@ -94,6 +98,7 @@ impl ElementType {
             ElementType::Date => DataType::Date,
             ElementType::Timestamp => DataType::Timestamp,
             ElementType::TimestampTz => DataType::TimestampTz,
+            ElementType::Numeric => DataType::Numeric(None),
         }
     }
 
@@ -111,6 +116,7 @@ impl ElementType {
             ElementType::Date => 1182,
             ElementType::Timestamp => 1115,
             ElementType::TimestampTz => 1185,
+            ElementType::Numeric => 1231,
         }
     }
 
@@ -136,6 +142,7 @@ impl ElementType {
             ElementType::Date => "date[]",
             ElementType::Timestamp => "timestamp without time zone[]",
             ElementType::TimestampTz => "timestamp with time zone[]",
+            ElementType::Numeric => "numeric[]",
         }
     }
 
@@ -153,6 +160,7 @@ impl ElementType {
             ElementType::Date => "_date",
             ElementType::Timestamp => "_timestamp",
             ElementType::TimestampTz => "_timestamptz",
+            ElementType::Numeric => "_numeric",
         }
     }
 

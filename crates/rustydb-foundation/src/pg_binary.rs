@@ -11,6 +11,7 @@
 //! | date | 4: days since 2000-01-01 |
 //! | timestamp, timestamptz | 8: microseconds since 2000-01-01 (UTC for timestamptz) |
 //! | arrays | see [`crate::array`] |
+//! | numeric | see [`crate::numeric::binary`] |
 
 use crate::{DataType, DbError, SqlState, Value};
 
@@ -23,6 +24,8 @@ pub enum RecvError {
     Long,
     /// Text that is not UTF-8: the offending byte.
     NotUtf8(u8),
+    /// Bytes the type's receive function refuses, with its message (22P03).
+    Invalid(&'static str),
 }
 
 /// 22021 for text that is not UTF-8 (`at` is the first bad byte), as PostgreSQL words it.
@@ -40,6 +43,11 @@ pub fn send(value: &Value, out: &mut impl Extend<u8>) -> bool {
             put(&bytes);
         }
         Value::Null => return false,
+        Value::Numeric(n) => {
+            let mut bytes = Vec::new();
+            crate::numeric::binary::send(n, &mut bytes);
+            put(&bytes);
+        }
         Value::Bool(b) => put(&[u8::from(*b)]),
         Value::Int2(v) => put(&v.to_be_bytes()),
         Value::Int4(v) | Value::Date(v) => put(&v.to_be_bytes()),
@@ -76,6 +84,16 @@ pub fn recv(raw: &[u8], ty: DataType) -> Result<Value, RecvError> {
         DataType::Timestamp => Value::Timestamp(i64::from_be_bytes(fixed(raw)?)),
         DataType::TimestampTz => Value::TimestampTz(i64::from_be_bytes(fixed(raw)?)),
         DataType::Array(element) => return crate::array::recv(raw, element),
+        // The typmod is not applied here: fitting a value to numeric(p, s) can fail with 22003,
+        // which is the caller's to report (see `Value::fit_typmod`).
+        DataType::Numeric(_) => {
+            use crate::numeric::binary::{BinaryError, recv as numeric_recv};
+            Value::Numeric(numeric_recv(raw).map_err(|e| match e {
+                BinaryError::Short => RecvError::Short,
+                BinaryError::Long => RecvError::Long,
+                BinaryError::Invalid(why) => RecvError::Invalid(why),
+            })?)
+        }
         DataType::Text | DataType::Unknown | DataType::Varchar(_) | DataType::Char(_) => {
             let text = std::str::from_utf8(raw)
                 .map_err(|e| RecvError::NotUtf8(raw.get(e.valid_up_to()).copied().unwrap_or(0)))?;
@@ -101,6 +119,7 @@ mod tests {
             (Value::Date(-5), DataType::Date),
             (Value::Timestamp(1 << 45), DataType::Timestamp),
             (Value::TimestampTz(-(1 << 45)), DataType::TimestampTz),
+            (Value::Numeric(crate::Numeric::parse("-12.340").unwrap()), DataType::Numeric(None)),
         ];
         for (value, ty) in cases {
             let mut out = Vec::new();

@@ -22,6 +22,7 @@
 //! | 10 | timestamp | 8 bytes (microseconds since 2000-01-01) |
 //! | 11 | timestamptz | 8 bytes (microseconds since 2000-01-01 UTC) |
 //! | 12 | array | element type code (u8, [`crate::ElementType::code`]), u32 count, then each element as a value here |
+//! | 13 | numeric | class (u8: 0 positive, 1 negative, 2 NaN, 3 Infinity, 4 -Infinity), scale (u16), u32 limb count, then the base-10⁹ limbs (u32 each, least significant first) |
 
 use crate::le::LeReader;
 use crate::{DbError, Result, Value};
@@ -50,6 +51,22 @@ fn encode_value(value: &Value, out: &mut Vec<u8>) {
             out.push(8);
             out.extend_from_slice(&(s.len() as u32).to_le_bytes());
             out.extend_from_slice(s.as_bytes());
+        }
+        Value::Numeric(n) => {
+            use crate::numeric::Class;
+            out.push(13);
+            out.push(match n.class() {
+                Class::Positive => 0,
+                Class::Negative => 1,
+                Class::NaN => 2,
+                Class::Infinity => 3,
+                Class::NegInfinity => 4,
+            });
+            out.extend_from_slice(&n.scale().to_le_bytes());
+            out.extend_from_slice(&(n.limbs().len() as u32).to_le_bytes());
+            for limb in n.limbs() {
+                out.extend_from_slice(&limb.to_le_bytes());
+            }
         }
         Value::Array(element, values) => {
             out.push(12);
@@ -110,6 +127,25 @@ fn read_value(reader: &mut LeReader<'_>) -> Result<Value> {
             }
             Value::Array(element, values)
         }
+        13 => {
+            use crate::numeric::Class;
+            let class = match reader.u8()? {
+                0 => Class::Positive,
+                1 => Class::Negative,
+                2 => Class::NaN,
+                3 => Class::Infinity,
+                4 => Class::NegInfinity,
+                other => return Err(reader.error(&format!("unknown numeric class {other}"))),
+            };
+            let scale = u16::from_le_bytes(reader.array()?);
+            let count = reader.u32()? as usize;
+            let mut limbs = Vec::with_capacity(count.min(1 << 16));
+            for _ in 0..count {
+                limbs.push(reader.u32()?);
+            }
+            let n = crate::Numeric::from_parts(class, scale, limbs).ok_or_else(|| reader.error("malformed numeric"))?;
+            Value::Numeric(n)
+        }
         other => return Err(reader.error(&format!("unknown value tag {other}"))),
     })
 }
@@ -133,6 +169,8 @@ mod tests {
             Value::Timestamp(1 << 40),
             Value::TimestampTz(-(1 << 40)),
             Value::Array(crate::ElementType::Int4, vec![Value::Int4(1), Value::Null]),
+            Value::Numeric(crate::Numeric::parse("-1234567890123.4500").unwrap()),
+            Value::Numeric(crate::Numeric::parse("NaN").unwrap()),
         ];
         let mut bytes = Vec::new();
         encode_row(&row, &mut bytes);

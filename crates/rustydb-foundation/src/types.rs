@@ -35,6 +35,8 @@ pub enum DataType {
     Unknown,
     /// A one-dimensional array (see [`crate::array`]).
     Array(crate::ElementType),
+    /// `numeric(precision, scale)`, or unconstrained `numeric` (see [`crate::numeric`]).
+    Numeric(Option<(u16, i16)>),
 }
 
 impl DataType {
@@ -54,6 +56,7 @@ impl DataType {
             DataType::Timestamp => 1114,
             DataType::TimestampTz => 1184,
             DataType::Array(e) => e.array_oid(),
+            DataType::Numeric(_) => 1700,
         }
     }
 
@@ -74,6 +77,7 @@ impl DataType {
             1114 => DataType::Timestamp,
             1184 => DataType::TimestampTz,
             705 => DataType::Unknown,
+            1700 => DataType::Numeric(None),
             other => DataType::Array(crate::ElementType::from_array_oid(other)?),
         })
     }
@@ -85,14 +89,21 @@ impl DataType {
             DataType::Int2 => 2,
             DataType::Int4 | DataType::Float4 | DataType::Date => 4,
             DataType::Int8 | DataType::Float8 | DataType::Timestamp | DataType::TimestampTz => 8,
-            DataType::Text | DataType::Unknown | DataType::Varchar(_) | DataType::Char(_) | DataType::Array(_) => -1,
+            DataType::Text
+            | DataType::Unknown
+            | DataType::Varchar(_)
+            | DataType::Char(_)
+            | DataType::Array(_)
+            | DataType::Numeric(_) => -1,
         }
     }
 
-    /// The type modifier (`atttypmod`): declared length + 4 for char types, -1 otherwise.
+    /// The type modifier (`atttypmod`): declared length + 4 for char types, `(precision << 16 |
+    /// scale & 0x7ff) + 4` for a constrained numeric, -1 otherwise.
     pub fn type_modifier(self) -> i32 {
         match self {
             DataType::Varchar(Some(n)) | DataType::Char(n) => n as i32 + 4,
+            DataType::Numeric(Some((p, s))) => ((i32::from(p) << 16) | (i32::from(s) & 0x7ff)) + 4,
             _ => -1,
         }
     }
@@ -104,7 +115,7 @@ impl DataType {
 
     /// True for every numeric type.
     pub fn is_numeric(self) -> bool {
-        self.is_integer() || matches!(self, DataType::Float4 | DataType::Float8)
+        self.is_integer() || matches!(self, DataType::Float4 | DataType::Float8 | DataType::Numeric(_))
     }
 
     /// True for the date and time types.
@@ -134,6 +145,7 @@ impl DataType {
             DataType::TimestampTz => "timestamp with time zone",
             DataType::Unknown => "unknown",
             DataType::Array(e) => e.array_name(),
+            DataType::Numeric(_) => "numeric",
         }
     }
 }
@@ -143,6 +155,7 @@ impl fmt::Display for DataType {
         match self {
             DataType::Varchar(Some(n)) => write!(f, "character varying({n})"),
             DataType::Char(n) => write!(f, "character({n})"),
+            DataType::Numeric(Some((p, s))) => write!(f, "numeric({p},{s})"),
             other => f.write_str(other.sql_name()),
         }
     }

@@ -32,6 +32,8 @@ pub enum Value {
     TimestampTz(i64),
     /// A one-dimensional array: its element type and elements (see [`crate::array`]).
     Array(crate::ElementType, Vec<Value>),
+    /// numeric: an exact decimal (see [`crate::numeric`]).
+    Numeric(crate::Numeric),
 }
 
 impl Value {
@@ -41,6 +43,7 @@ impl Value {
             + match self {
                 Value::Text(s) => s.capacity(),
                 Value::Array(_, values) => values.iter().map(Value::footprint).sum(),
+                Value::Numeric(n) => n.limbs().len() * 4,
                 _ => 0,
             }
     }
@@ -65,6 +68,7 @@ impl Value {
             Value::Timestamp(_) => DataType::Timestamp,
             Value::TimestampTz(_) => DataType::TimestampTz,
             Value::Array(e, _) => DataType::Array(*e),
+            Value::Numeric(_) => DataType::Numeric(None),
         })
     }
 
@@ -83,6 +87,7 @@ impl Value {
         match *self {
             Value::Float4(v) => Some(v.into()),
             Value::Float8(v) => Some(v),
+            Value::Numeric(ref n) => Some(n.to_f64()),
             _ => self.as_i64().map(|v| v as f64),
         }
     }
@@ -102,6 +107,7 @@ impl Value {
             Value::Timestamp(ts) => crate::datetime::format_timestamp(*ts, false),
             Value::TimestampTz(ts) => crate::datetime::format_timestamp(*ts, true),
             Value::Array(_, values) => crate::array::to_text(values),
+            Value::Numeric(n) => n.to_string(),
         })
     }
 
@@ -124,6 +130,17 @@ impl Value {
             DataType::Timestamp => crate::datetime::parse_timestamp(text, false).map(Value::Timestamp),
             DataType::TimestampTz => crate::datetime::parse_timestamp(text, true).map(Value::TimestampTz),
             DataType::Array(e) => crate::array::parse(text, e),
+            DataType::Numeric(None) => crate::Numeric::parse(text).map(Value::Numeric),
+            DataType::Numeric(Some((p, s))) => crate::Numeric::parse(text)?.fit(p, s).map(Value::Numeric),
+        }
+    }
+
+    /// The value fitted to `ty`'s type modifier where binary input has not done so (a numeric
+    /// to `numeric(p, s)`: 22003 if it does not fit); other values unchanged.
+    pub fn fit_typmod(self, ty: DataType) -> Result<Value> {
+        match (self, ty) {
+            (Value::Numeric(n), DataType::Numeric(Some((p, s)))) => n.fit(p, s).map(Value::Numeric),
+            (other, _) => Ok(other),
         }
     }
 
@@ -137,6 +154,13 @@ impl Value {
             (Value::Text(a), Value::Text(b)) => Some(a.cmp(b)),
             (Value::Array(_, a), Value::Array(_, b)) => crate::array::compare(a, b),
             (Value::Array(..), _) | (_, Value::Array(..)) => None,
+            (Value::Numeric(a), Value::Numeric(b)) => Some(a.total_cmp(b)),
+            (Value::Numeric(a), b) if b.as_i64().is_some() => {
+                Some(a.total_cmp(&crate::Numeric::from_i64(b.as_i64().unwrap_or_default())))
+            }
+            (a, Value::Numeric(b)) if a.as_i64().is_some() => {
+                Some(crate::Numeric::from_i64(a.as_i64().unwrap_or_default()).total_cmp(b))
+            }
             (Value::Date(a), Value::Date(b)) => Some(a.cmp(b)),
             (Value::Timestamp(a) | Value::TimestampTz(a), Value::Timestamp(b) | Value::TimestampTz(b)) => {
                 Some(a.cmp(b))
@@ -290,5 +314,14 @@ mod tests {
         assert_eq!(Value::Int4(3).sql_cmp(&Value::Float8(3.5)), Some(Ordering::Less));
         assert_eq!(Value::Null.sql_cmp(&Value::Int4(1)), None);
         assert_eq!(Value::Float8(f64::NAN).sql_cmp(&Value::Float8(1e300)), Some(Ordering::Greater));
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    #[test]
+    fn a_value_stays_four_words() {
+        // Rows are vectors of values: a numeric must not make every value bigger.
+        assert_eq!(std::mem::size_of::<super::Value>(), 32);
     }
 }

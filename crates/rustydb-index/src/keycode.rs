@@ -10,6 +10,11 @@
 //! | float | `0x01`, then the f64 bits big-endian; negatives have all bits flipped, others the sign bit; NaN above +Infinity |
 //! | text | `0x01`, then the UTF-8 bytes with `0x00` written `0x00 0xFF`, then `0x00 0x00` |
 //! | date, timestamp, timestamptz | `0x01`, then the count (days, microseconds) as an integer |
+//! | numeric | `0x01`, a class byte (`0x01` -Infinity, `0x02` negative, `0x03` zero, `0x04` positive, `0x05` Infinity, `0x06` NaN), then for non-zero finite values the leading digit's decimal exponent (i32, sign bit flipped, big-endian), the significant digits as ASCII without trailing zeros, and `0x00`; all after the class byte inverted for negatives |
+//!
+//! Numerics that are equal at different scales (`1.5`, `1.50`) get the same key, because only
+//! the significant digits are written; a shorter digit string that is a prefix of a longer one
+//! is the smaller magnitude, which the `0x00` terminator (below every ASCII digit) gives.
 //!
 //! A descending column (a DESC index column) inverts every byte of its encoding. Encodings are
 //! prefix-free, so inverting reverses their order and they stay prefix-free: composite keys
@@ -17,6 +22,7 @@
 //! every value (`0xFE ...`), which is PostgreSQL's default for DESC (NULLS FIRST).
 
 use rustydb_foundation::Value;
+use rustydb_foundation::numeric::{Class, Numeric};
 
 const NOT_NULL: u8 = 0x01;
 const NULL: u8 = 0x02;
@@ -52,7 +58,34 @@ pub fn encode_value(value: &Value, out: &mut Vec<u8>) {
             }
             out.push(0x00);
         }
+        Value::Numeric(n) => {
+            out.push(NOT_NULL);
+            numeric_key(n, out);
+        }
         integer => integer_key(integer.as_i64().unwrap_or_default(), out),
+    }
+}
+
+fn numeric_key(n: &Numeric, out: &mut Vec<u8>) {
+    let class = match n.class() {
+        Class::NegInfinity => 0x01,
+        Class::Negative => 0x02,
+        Class::Positive if n.is_zero() => 0x03,
+        Class::Positive => 0x04,
+        Class::Infinity => 0x05,
+        Class::NaN => 0x06,
+    };
+    out.push(class);
+    let Some((exponent, digits)) = n.significant_digits() else { return };
+    let start = out.len();
+    let exponent = i32::try_from(exponent).unwrap_or(if exponent < 0 { i32::MIN } else { i32::MAX });
+    out.extend_from_slice(&((exponent as u32) ^ (1 << 31)).to_be_bytes());
+    out.extend_from_slice(digits.as_bytes());
+    out.push(0);
+    if n.is_negative() {
+        for b in &mut out[start..] {
+            *b = !*b;
+        }
     }
 }
 
@@ -179,6 +212,18 @@ mod tests {
         #[test]
         fn floats_keep_order(a in any::<f64>(), b in any::<f64>()) {
             let (x, y) = (Value::Float8(a), Value::Float8(b));
+            prop_assert_eq!(encode_key(std::slice::from_ref(&x)).cmp(&encode_key(std::slice::from_ref(&y))), sql_order(&x, &y));
+        }
+
+        /// Numerics in text form from a small alphabet, so equal values at different scales,
+        /// shared prefixes and the special values all come up.
+        #[test]
+        fn numerics_keep_order_and_equal_values_share_keys(
+            a in "(-?[0-9]{1,3}(\\.[0-9]{0,3})?|NaN|Infinity|-Infinity)",
+            b in "(-?[0-9]{1,3}(\\.[0-9]{0,3})?|NaN|Infinity|-Infinity)",
+        ) {
+            let num = |s: &str| Value::Numeric(rustydb_foundation::Numeric::parse(s).unwrap());
+            let (x, y) = (num(&a), num(&b));
             prop_assert_eq!(encode_key(std::slice::from_ref(&x)).cmp(&encode_key(std::slice::from_ref(&y))), sql_order(&x, &y));
         }
 

@@ -42,7 +42,7 @@ pub fn decode(raw: Option<&[u8]>, format: i16, ty: DataType, number: usize) -> R
         let text = utf8(raw)?;
         return Value::parse_as(text, ty);
     }
-    rustydb_foundation::pg_binary::recv(raw, ty).map_err(|e| match e {
+    let value = rustydb_foundation::pg_binary::recv(raw, ty).map_err(|e| match e {
         // As PostgreSQL's recv functions: too few bytes is a malformed message, too many a bad value.
         RecvError::Short => DbError::sql(SqlState::ProtocolViolation, "insufficient data left in message"),
         RecvError::Long => DbError::sql(
@@ -50,7 +50,9 @@ pub fn decode(raw: Option<&[u8]>, format: i16, ty: DataType, number: usize) -> R
             format!("incorrect binary data format in bind parameter {number}"),
         ),
         RecvError::NotUtf8(at) => invalid_utf8(at),
-    })
+        RecvError::Invalid(why) => DbError::sql(SqlState::InvalidBinaryRepresentation, why),
+    })?;
+    value.fit_typmod(ty)
 }
 
 fn utf8(raw: &[u8]) -> Result<&str> {

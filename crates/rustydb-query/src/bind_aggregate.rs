@@ -46,14 +46,18 @@ pub fn resolve(name: &str, args: Vec<Expr>, star: bool) -> Result<(AggFunc, Vec<
             let args = cast_all(args, &[if *t == T::Unknown { T::Text } else { *t }])?;
             (AggFunc::Count, args, T::Int8)
         }
+        // PostgreSQL's result types: sum of int2/int4 is bigint, of bigint and numeric numeric;
+        // avg of integers and numeric is numeric; the floats keep to floats.
         ("sum", [t]) if numeric(*t) => {
             let ty = match t {
-                T::Int2 | T::Int4 | T::Int8 => T::Int8,
+                T::Int2 | T::Int4 => T::Int8,
+                T::Int8 | T::Numeric(_) => T::Numeric(None),
                 other => *other,
             };
             (AggFunc::Sum, args, ty)
         }
-        ("avg", [t]) if numeric(*t) => (AggFunc::Avg, args, T::Float8),
+        ("avg", [T::Float4 | T::Float8]) => (AggFunc::Avg, args, T::Float8),
+        ("avg", [t]) if numeric(*t) => (AggFunc::Avg, args, T::Numeric(None)),
         ("min" | "max", [t]) if *t != T::Bool => {
             let ty = if *t == T::Unknown { T::Text } else { *t };
             let func = if name == "min" { AggFunc::Min } else { AggFunc::Max };
@@ -78,7 +82,11 @@ pub fn resolve(name: &str, args: Vec<Expr>, star: bool) -> Result<(AggFunc, Vec<
                 "var_pop" => AggFunc::VarPop,
                 _ => AggFunc::VarSamp,
             };
-            (func, cast_all(args, &[T::Float8])?, T::Float8)
+            if matches!(t, T::Float4 | T::Float8) {
+                (func, cast_all(args, &[T::Float8])?, T::Float8)
+            } else {
+                (func, args, T::Numeric(None))
+            }
         }
         _ => {
             let list: Vec<&str> = types.iter().map(|t| t.sql_name()).collect();

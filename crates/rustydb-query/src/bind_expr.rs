@@ -116,7 +116,9 @@ pub fn bind(expr: &ast::Expr, b: &mut QueryBinder<'_, '_>) -> Result<Expr> {
             functions::array_constructor(elements)
         }
         E::Function(f) => function(f, b),
-        E::Substring { .. } | E::Trim { .. } | E::Position { .. } => special_function(expr, b),
+        E::Substring { .. } | E::Trim { .. } | E::Position { .. } | E::Ceil { .. } | E::Floor { .. } => {
+            special_function(expr, b)
+        }
         other => Err(DbError::unsupported(format!("the expression {other}"))),
     }
 }
@@ -228,6 +230,14 @@ fn special_function(expr: &ast::Expr, b: &mut QueryBinder<'_, '_>) -> Result<Exp
             let args = vec![bind(r#in, b)?, bind(needle, b)?];
             functions::resolve("strpos", args, false)
         }
+        // sqlparser gives ceil and floor their own nodes (for `CEIL(x TO DAY)`); the plain
+        // one-argument forms are the functions.
+        E::Ceil { expr: arg, field: ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime) } => {
+            functions::resolve("ceil", vec![bind(arg, b)?], false)
+        }
+        E::Floor { expr: arg, field: ast::CeilFloorKind::DateTimeField(ast::DateTimeField::NoDateTime) } => {
+            functions::resolve("floor", vec![bind(arg, b)?], false)
+        }
         other => Err(DbError::unsupported(format!("the expression {other}"))),
     }
 }
@@ -303,7 +313,8 @@ fn literal(v: &ast::Value) -> Result<Expr> {
     })
 }
 
-/// A numeric literal: integer if it fits (int4, then int8), otherwise double precision.
+/// A numeric literal, typed as PostgreSQL types it: an integer if it fits (int4, then int8),
+/// otherwise — a decimal point, an exponent, or too many digits — numeric.
 fn number(text: &str) -> Result<Value> {
     let digits = text.strip_prefix('-').unwrap_or(text);
     if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
@@ -314,7 +325,7 @@ fn number(text: &str) -> Result<Value> {
             return Ok(Value::Int8(v));
         }
     }
-    Value::parse_as(text, DataType::Float8)
+    Value::parse_as(text, DataType::Numeric(None))
 }
 
 fn unary(op: ast::UnaryOperator, inner: &ast::Expr, b: &mut QueryBinder<'_, '_>) -> Result<Expr> {
@@ -418,7 +429,7 @@ pub fn binary(op: BinaryOp, left: Expr, right: Expr) -> Result<Expr> {
     } else if lt == DataType::Date || rt == DataType::Date {
         date_arithmetic(op, lt, rt)
     } else {
-        arithmetic_type(lt, rt).filter(|t| op != BinaryOp::Mod || t.is_integer())
+        arithmetic_type(lt, rt).filter(|t| op != BinaryOp::Mod || t.is_integer() || matches!(t, DataType::Numeric(_)))
     };
     let ty = ty.ok_or_else(|| no_operator(lt, op, rt))?;
     // These operators are strict: a NULL operand makes the result NULL without evaluating the
@@ -698,6 +709,7 @@ pub fn convert_type(ty: &ast::DataType) -> Result<DataType> {
         T::DoublePrecision | T::Float8 | T::Double(_) => DataType::Float8,
         T::Float(ast::ExactNumberInfo::Precision(p)) if *p <= 24 => DataType::Float4,
         T::Float(_) => DataType::Float8,
+        T::Numeric(info) | T::Decimal(info) | T::Dec(info) => numeric_type(info)?,
         T::Text | T::String(None) => DataType::Text,
         T::Varchar(l) | T::CharacterVarying(l) => DataType::Varchar(length(l, "varchar")?),
         T::Char(l) | T::Character(l) => DataType::Char(length(l, "char")?.unwrap_or(1)),
@@ -717,6 +729,29 @@ pub fn convert_type(ty: &ast::DataType) -> Result<DataType> {
     })
 }
 
+/// `numeric`, `numeric(p)` or `numeric(p, s)`, with PostgreSQL's limits on p and s (22023).
+fn numeric_type(info: &ast::ExactNumberInfo) -> Result<DataType> {
+    let (precision, scale) = match *info {
+        ast::ExactNumberInfo::None => return Ok(DataType::Numeric(None)),
+        ast::ExactNumberInfo::Precision(p) => (p, 0),
+        ast::ExactNumberInfo::PrecisionAndScale(p, s) => (p, s),
+    };
+    let max = rustydb_foundation::numeric::MAX_PRECISION;
+    if precision < 1 || precision > u64::from(max) {
+        return Err(DbError::sql(
+            SqlState::InvalidParameterValue,
+            format!("NUMERIC precision {precision} must be between 1 and {max}"),
+        ));
+    }
+    if scale < -i64::from(max) || scale > i64::from(max) {
+        return Err(DbError::sql(
+            SqlState::InvalidParameterValue,
+            format!("NUMERIC scale {scale} must be between -{max} and {max}"),
+        ));
+    }
+    Ok(DataType::Numeric(Some((precision as u16, scale as i16))))
+}
+
 fn custom_type(name: &str) -> Result<DataType> {
     Ok(match name.strip_prefix("pg_catalog.").unwrap_or(name) {
         "bpchar" => DataType::Char(1),
@@ -733,6 +768,7 @@ fn custom_type(name: &str) -> Result<DataType> {
         "varchar" => DataType::Varchar(None),
         "date" => DataType::Date,
         "timestamp" => DataType::Timestamp,
+        "numeric" | "decimal" => DataType::Numeric(None),
         // Object identifiers are int4 here, as the catalog relations hold them; a relation's
         // name cast to regclass is looked up when bound (see `Expr::Cast` in `bind`).
         "oid" | "regclass" | "regtype" | "regnamespace" | "regproc" | "regprocedure" | "regrole" | "regoper" => {
@@ -776,7 +812,15 @@ mod tests {
         assert_eq!(eval("NULL IS NULL").unwrap(), Value::Bool(true));
         assert_eq!(eval("coalesce(NULL, 2)").unwrap(), Value::Int4(2));
         assert_eq!(eval("CASE WHEN 1 > 2 THEN 'a' WHEN 2 > 1 THEN 'b' END").unwrap(), Value::Text("b".into()));
-        assert_eq!(eval("CASE 3 WHEN 1 THEN 1.5 ELSE 2 END").unwrap(), Value::Float8(2.0));
+        assert_eq!(eval("CASE 3 WHEN 1 THEN 1.5 ELSE 2 END").unwrap().to_string(), "2");
+        assert_eq!(eval("CASE 3 WHEN 1 THEN 1.5 ELSE 2 END").unwrap().data_type(), Some(DataType::Numeric(None)));
+        assert_eq!(eval("0.1 + 0.2").unwrap().to_string(), "0.3");
+        assert_eq!(eval("1 / 3.0").unwrap().to_string(), "0.33333333333333333333");
+        assert_eq!(eval("99999999999999999999").unwrap().data_type(), Some(DataType::Numeric(None)));
+        assert_eq!(eval("1.5::float8 + 1").unwrap(), Value::Float8(2.5));
+        assert_eq!(eval("2.5::int").unwrap(), Value::Int4(3));
+        assert_eq!(eval("7.5 % 2").unwrap().to_string(), "1.5");
+        assert_eq!(eval("-1.50").unwrap().to_string(), "-1.50");
         assert_eq!(eval("CASE WHEN NULL THEN 1 END").unwrap(), Value::Null);
         assert_eq!(eval("NULL IS DISTINCT FROM 1").unwrap(), Value::Bool(true));
         assert_eq!(eval("NULL IS NOT DISTINCT FROM NULL").unwrap(), Value::Bool(true));

@@ -1688,6 +1688,8 @@ pub fn output_name(e: &ast::Expr, bound: &Expr) -> String {
         ast::Expr::Substring { .. } => "substring".into(),
         ast::Expr::Trim { .. } => "btrim".into(),
         ast::Expr::Position { .. } => "position".into(),
+        ast::Expr::Ceil { .. } => "ceil".into(),
+        ast::Expr::Floor { .. } => "floor".into(),
         ast::Expr::Subquery(q) => match q.body.as_ref() {
             ast::SetExpr::Select(s) => match s.projection.as_slice() {
                 [ast::SelectItem::ExprWithAlias { alias, .. }] => ident_name(alias),

@@ -493,6 +493,11 @@ pub fn data_type_from_oid(oid: i32, typmod: i32) -> Result<DataType> {
     match oid {
         1042 => Ok(DataType::Char(len.unwrap_or(1))),
         1043 => Ok(DataType::Varchar(len)),
+        // Precision in the high 16 bits, the scale (signed, 11 bits) in the low ones.
+        1700 => Ok(DataType::Numeric((typmod >= 4).then(|| {
+            let m = typmod - 4;
+            ((m >> 16) as u16, (((m & 0x7ff) ^ 0x400) - 0x400) as i16)
+        }))),
         other => u32::try_from(other)
             .ok()
             .and_then(DataType::from_oid)

@@ -5,7 +5,7 @@
 
 use crate::functions::Function;
 use crate::types::{cast_value, out_of_range};
-use rustydb_foundation::{DataType, DbError, Result, SqlState, Value, datetime};
+use rustydb_foundation::{DataType, DbError, Numeric, Result, SqlState, Value, datetime};
 use std::cmp::Ordering;
 
 /// A binary operator.
@@ -447,6 +447,7 @@ pub(crate) fn negate(v: Value) -> Result<Value> {
         Value::Int8(i) => Value::Int8(i.checked_neg().ok_or_else(|| out_of_range(DataType::Int8))?),
         Value::Float4(f) => Value::Float4(-f),
         Value::Float8(f) => Value::Float8(-f),
+        Value::Numeric(n) => Value::Numeric(n.neg()),
         other => return Err(DbError::Internal(format!("negating {other:?}"))),
     })
 }
@@ -511,6 +512,7 @@ pub(crate) fn binary(op: BinaryOp, l: Value, r: Value, ty: DataType) -> Result<V
         }
         _ if matches!(l, Value::Date(_)) || matches!(r, Value::Date(_)) => date_arith(op, &l, &r),
         _ if ty.is_integer() => integer_arith(op, l.as_i64(), r.as_i64(), ty),
+        _ if matches!(ty, DataType::Numeric(_)) => numeric_arith(op, &l, &r),
         _ => float_arith(op, l.as_f64(), r.as_f64(), ty),
     }
 }
@@ -569,6 +571,29 @@ fn integer_arith(op: BinaryOp, a: Option<i64>, b: Option<i64>, ty: DataType) -> 
         DataType::Int4 => Value::Int4(i32::try_from(v).map_err(|_| out_of_range(ty))?),
         _ => Value::Int8(v),
     })
+}
+
+/// The operand as a numeric (integers convert exactly).
+pub(crate) fn as_numeric(v: &Value) -> Result<std::borrow::Cow<'_, Numeric>> {
+    match v {
+        Value::Numeric(n) => Ok(std::borrow::Cow::Borrowed(n)),
+        other => match other.as_i64() {
+            Some(i) => Ok(std::borrow::Cow::Owned(Numeric::from_i64(i))),
+            None => Err(DbError::Internal(format!("numeric arithmetic on {other:?}"))),
+        },
+    }
+}
+
+fn numeric_arith(op: BinaryOp, l: &Value, r: &Value) -> Result<Value> {
+    let (a, b) = (as_numeric(l)?, as_numeric(r)?);
+    Ok(Value::Numeric(match op {
+        BinaryOp::Add => a.add(&b)?,
+        BinaryOp::Sub => a.sub(&b)?,
+        BinaryOp::Mul => a.mul(&b)?,
+        BinaryOp::Div => a.div(&b)?,
+        BinaryOp::Mod => a.rem(&b)?,
+        _ => return Err(DbError::Internal(format!("operator {} on numerics", op.symbol()))),
+    }))
 }
 
 fn float_arith(op: BinaryOp, a: Option<f64>, b: Option<f64>, ty: DataType) -> Result<Value> {

@@ -214,6 +214,9 @@ pub fn resolve(name: &str, args: Vec<Expr>, bare: bool) -> Result<Expr> {
     let stringy = |t: &DataType| t.is_string();
     let integral = |t: &DataType| t.is_integer() || *t == T::Unknown;
     let numeric = |t: &DataType| t.is_numeric() || *t == T::Unknown;
+    let exact = |t: &DataType| matches!(t, T::Numeric(_));
+    let decimal = |t: &DataType| t.is_integer() || exact(t) || *t == T::Unknown;
+    const NUMERIC: DataType = T::Numeric(None);
     let same = |args: Vec<Expr>, what: &str| -> Result<(Vec<Expr>, DataType)> {
         let ty = common_type(&types, what)?;
         Ok((args.into_iter().map(|a| cast(a, ty, CastContext::Implicit)).collect::<Result<_>>()?, ty))
@@ -276,8 +279,10 @@ pub fn resolve(name: &str, args: Vec<Expr>, bare: bool) -> Result<Expr> {
             call(Function::Length, to(args, &[T::Text])?, T::Int4)
         }
         ("reverse", [t]) if stringy(t) => call(Function::Reverse, to(args, &[T::Text])?, T::Text),
+        ("abs", [t]) if exact(t) => call(Function::Abs, args, NUMERIC),
         ("abs", [t]) if t.is_numeric() => call(Function::Abs, args, *t),
         ("abs", [T::Unknown]) => call(Function::Abs, to(args, &[T::Float8])?, T::Float8),
+        ("sign", [t]) if exact(t) => call(Function::Sign, args, NUMERIC),
         ("sign", [t]) if numeric(t) => {
             let ty = if t.is_numeric() { *t } else { T::Float8 };
             call(Function::Sign, to(args, &[ty])?, ty)
@@ -296,17 +301,29 @@ pub fn resolve(name: &str, args: Vec<Expr>, bare: bool) -> Result<Expr> {
             let (args, ty) = same(args, &name.to_uppercase())?;
             call(if name == "greatest" { Function::Greatest } else { Function::Least }, args, ty)
         }
+        // The numeric versions for numeric arguments; the double precision ones for the rest,
+        // as PostgreSQL resolves them (round(2) is double precision, round(2, 1) numeric).
+        ("round" | "trunc", [t]) if exact(t) => {
+            let f = if name == "round" { Function::Round } else { Function::Trunc };
+            call(f, args, NUMERIC)
+        }
         ("round" | "trunc", [t]) if numeric(t) => {
             let f = if name == "round" { Function::Round } else { Function::Trunc };
             call(f, to(args, &[T::Float8])?, T::Float8)
         }
-        ("round" | "trunc", [t, d]) if numeric(t) && integral(d) => {
+        ("round" | "trunc", [t, d]) if decimal(t) && integral(d) => {
             let f = if name == "round" { Function::Round } else { Function::Trunc };
-            call(f, to(args, &[T::Float8, T::Int4])?, T::Float8)
+            call(f, to(args, &[NUMERIC, T::Int4])?, NUMERIC)
         }
+        ("floor", [t]) if exact(t) => call(Function::Floor, args, NUMERIC),
+        ("ceil" | "ceiling", [t]) if exact(t) => call(Function::Ceil, args, NUMERIC),
+        ("sqrt", [t]) if exact(t) => call(Function::Sqrt, args, NUMERIC),
         ("floor", [t]) if numeric(t) => call(Function::Floor, to(args, &[T::Float8])?, T::Float8),
         ("ceil" | "ceiling", [t]) if numeric(t) => call(Function::Ceil, to(args, &[T::Float8])?, T::Float8),
         ("sqrt", [t]) if numeric(t) => call(Function::Sqrt, to(args, &[T::Float8])?, T::Float8),
+        ("mod", [a, b]) if (exact(a) || exact(b)) && decimal(a) && decimal(b) => {
+            call(Function::Mod, to(args, &[NUMERIC, NUMERIC])?, NUMERIC)
+        }
         ("power" | "pow", [a, b]) if numeric(a) && numeric(b) => {
             call(Function::Power, to(args, &[T::Float8, T::Float8])?, T::Float8)
         }
@@ -509,6 +526,18 @@ fn strict(func: Function, v: Vec<Value>) -> Result<Value> {
             Value::Array(_, elements) => Value::Int4(elements.len() as i32),
             _ => Value::Null,
         },
+        Function::Abs
+        | Function::Sign
+        | Function::Round
+        | Function::Trunc
+        | Function::Floor
+        | Function::Ceil
+        | Function::Sqrt
+        | Function::Mod
+            if matches!(v[0], Value::Numeric(_)) =>
+        {
+            numeric_function(func, &v)?
+        }
         Function::Abs => {
             let x = v.into_iter().next().unwrap_or(Value::Null);
             let below_zero = match &x {
@@ -648,9 +677,28 @@ fn format_type(oid: i64, typmod: i64) -> String {
         (_, 1042, Some(n)) => format!("character({n})"),
         (_, 1042, None) => "bpchar".into(),
         (Some(DataType::Varchar(_)), _, Some(n)) => format!("character varying({n})"),
+        // The scale is the low 11 bits, signed (numeric(3,-1) is allowed).
+        (Some(DataType::Numeric(_)), _, Some(m)) => format!("numeric({},{})", m >> 16, ((m & 0x7ff) ^ 0x400) - 0x400),
         (Some(ty), _, _) => ty.sql_name().into(),
         (None, _, _) => "???".into(),
     }
+}
+
+/// The numeric versions of the math functions (the first argument is a numeric).
+fn numeric_function(func: Function, v: &[Value]) -> Result<Value> {
+    let x = crate::expr::as_numeric(&v[0])?;
+    let digits = || v.get(1).map_or(0, |d| d.as_i64().unwrap_or(0).clamp(-100_000, 100_000) as i32);
+    Ok(Value::Numeric(match func {
+        Function::Abs => x.abs(),
+        Function::Sign => x.signum(),
+        Function::Round => x.round(digits()),
+        Function::Trunc => x.trunc(digits()),
+        Function::Floor => x.floor(),
+        Function::Ceil => x.ceil(),
+        Function::Sqrt => x.sqrt()?,
+        Function::Mod => x.rem(crate::expr::as_numeric(&v[1])?.as_ref())?,
+        other => return Err(DbError::Internal(format!("{other:?} on a numeric"))),
+    }))
 }
 
 #[cfg(test)]
@@ -672,7 +720,15 @@ mod tests {
         assert_eq!(eval("least", vec![Value::Null, Value::Null]).unwrap(), Value::Null);
         assert_eq!(eval("round", vec![Value::Float8(2.5)]).unwrap(), Value::Float8(3.0));
         assert_eq!(eval("round", vec![Value::Float8(-2.5)]).unwrap(), Value::Float8(-3.0));
-        assert_eq!(eval("round", vec![Value::Float8(1.2345), Value::Int4(2)]).unwrap(), Value::Float8(1.23));
+        let num = |s: &str| Value::Numeric(rustydb_foundation::Numeric::parse(s).unwrap());
+        assert_eq!(eval("round", vec![num("1.2345"), Value::Int4(2)]).unwrap(), num("1.23"));
+        assert_eq!(eval("round", vec![Value::Int4(1234), Value::Int4(-2)]).unwrap(), num("1200"));
+        // As in PostgreSQL, there is no round(double precision, integer).
+        assert_eq!(eval("round", vec![Value::Float8(1.2345), Value::Int4(2)]).unwrap_err().sqlstate().code(), "42883");
+        assert_eq!(eval("trunc", vec![num("-2.5")]).unwrap(), num("-2"));
+        assert_eq!(eval("sqrt", vec![num("2")]).unwrap(), num("1.414213562373095"));
+        assert_eq!(eval("mod", vec![num("7.5"), Value::Int4(2)]).unwrap(), num("1.5"));
+        assert_eq!(eval("abs", vec![num("-0.50")]).unwrap(), num("0.50"));
         assert_eq!(eval("substr", vec![t("hello"), Value::Int4(2), Value::Int4(3)]).unwrap(), t("ell"));
         assert_eq!(eval("substr", vec![t("hello"), Value::Int4(-1), Value::Int4(3)]).unwrap(), t("h"));
         assert_eq!(

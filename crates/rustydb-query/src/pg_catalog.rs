@@ -327,7 +327,13 @@ fn information_columns(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
             DataType::Int8 => (Some(64), Some(0)),
             DataType::Float4 => (Some(24), None),
             DataType::Float8 => (Some(53), None),
+            DataType::Numeric(Some((p, s))) => (Some(i32::from(p)), Some(i32::from(s))),
             _ => (None, None),
+        };
+        // Binary digits for the integers and floats, decimal for numeric (NULL unconstrained).
+        let radix = match ty {
+            DataType::Numeric(_) => Some(10),
+            _ => precision.map(|_| 2),
         };
         let length = match ty {
             DataType::Varchar(n) => n.map(|n| n as i32),
@@ -350,7 +356,7 @@ fn information_columns(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
             text(ty.sql_name()),
             int(length),
             int(precision),
-            int(precision.map(|_| 2)),
+            int(radix),
             int(scale),
             int(datetime),
             text(crate::types::type_name(ty)),

@@ -221,7 +221,21 @@ fn int2s_type() -> DataType {
 /// Every type RustyDB has, and its array type, as `pg_type` rows.
 fn type_rows() -> Vec<Vec<Value>> {
     use DataType::*;
-    let scalars = [Bool, Int2, Int4, Int8, Float4, Float8, Text, Varchar(None), Char(1), Date, Timestamp, TimestampTz];
+    let scalars = [
+        Bool,
+        Int2,
+        Int4,
+        Int8,
+        Float4,
+        Float8,
+        Numeric(None),
+        Text,
+        Varchar(None),
+        Char(1),
+        Date,
+        Timestamp,
+        TimestampTz,
+    ];
     let mut rows = Vec::new();
     let row = |ty: DataType, elem: u32, array: u32, category: &str| {
         let collation = if ty.is_string() { DEFAULT_COLLATION } else { 0 };
@@ -249,7 +263,7 @@ fn type_rows() -> Vec<Vec<Value>> {
     for ty in scalars {
         let category = match ty {
             Bool => "B",
-            Int2 | Int4 | Int8 | Float4 | Float8 => "N",
+            Int2 | Int4 | Int8 | Float4 | Float8 | Numeric(_) => "N",
             Date | Timestamp | TimestampTz => "D",
             _ => "S",
         };

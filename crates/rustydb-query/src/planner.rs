@@ -75,9 +75,7 @@ fn comparison_constant(e: &Expr, column: usize, column_type: DataType) -> Vec<(B
         (c, Expr::Column { index, .. }) if *index == column => (c, true),
         _ => return Vec::new(),
     };
-    if !constant.is_constant() || !same_encoding(constant.data_type(), column_type) {
-        return Vec::new();
-    }
+    let Some(constant) = keyed_constant(constant, column_type) else { return Vec::new() };
     let end = |inclusive| RangeEnd { value: constant.clone(), inclusive };
     // `5 < col` is `col > 5`.
     match (op, flipped) {
@@ -94,6 +92,7 @@ fn comparison_constant(e: &Expr, column: usize, column_type: DataType) -> Vec<(B
 fn same_encoding(ty: DataType, column_type: DataType) -> bool {
     ty == column_type
         || (ty.is_integer() && column_type.is_integer())
+        || (matches!(ty, DataType::Numeric(_)) && matches!(column_type, DataType::Numeric(_)))
         || (ty.is_string() && column_type.is_string() && !matches!(column_type, DataType::Char(_)))
 }
 
@@ -115,7 +114,25 @@ fn equality_constant(e: &Expr, column: usize, column_type: DataType) -> Option<E
         (Expr::Column { index, .. }, c) | (c, Expr::Column { index, .. }) if *index == column => c,
         _ => return None,
     };
-    (constant.is_constant() && same_encoding(constant.data_type(), column_type)).then(|| constant.clone())
+    keyed_constant(constant, column_type)
+}
+
+/// `constant` as a key of a column of `column_type`: itself if it encodes as the column's keys
+/// do, an integer converted to numeric for a numeric column (numeric keys are not integer
+/// keys), `None` otherwise.
+fn keyed_constant(constant: &Expr, column_type: DataType) -> Option<Expr> {
+    if !constant.is_constant() {
+        return None;
+    }
+    let ty = constant.data_type();
+    if same_encoding(ty, column_type) {
+        return Some(constant.clone());
+    }
+    (matches!(column_type, DataType::Numeric(_)) && ty.is_integer()).then(|| Expr::Cast {
+        arg: Box::new(constant.clone()),
+        to: DataType::Numeric(None),
+        explicit: false,
+    })
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Type rules: which conversions are allowed in which context (PostgreSQL's implicit,
 //! assignment and explicit casts), how values convert, and the result type of arithmetic.
 
-use rustydb_foundation::{DataType, DbError, Result, SqlState, Value, datetime};
+use rustydb_foundation::{DataType, DbError, Numeric, Result, SqlState, Value, datetime};
 
 /// Where a conversion happens, from most to least permissive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -19,8 +19,9 @@ fn numeric_rank(ty: DataType) -> Option<u8> {
         DataType::Int2 => Some(1),
         DataType::Int4 => Some(2),
         DataType::Int8 => Some(3),
-        DataType::Float4 => Some(4),
-        DataType::Float8 => Some(5),
+        DataType::Numeric(_) => Some(4),
+        DataType::Float4 => Some(5),
+        DataType::Float8 => Some(6),
         _ => None,
     }
 }
@@ -93,12 +94,15 @@ pub fn common_type(types: &[DataType], what: &str) -> Result<DataType> {
     Ok(common)
 }
 
-/// The result type of `+ - * /` on two numeric types.
+/// The result type of `+ - * /` on two numeric types: the wider, where integers widen to
+/// numeric and numeric to the floats; `real` with anything narrower is `double precision`, and
+/// a numeric result has no typmod.
 pub fn arithmetic_type(left: DataType, right: DataType) -> Option<DataType> {
     let (a, b) = (numeric_rank(left)?, numeric_rank(right)?);
     let wider = if a >= b { left } else { right };
     Some(match wider {
-        DataType::Float4 if a.min(b) < 4 => DataType::Float8,
+        DataType::Float4 if a.min(b) < 5 => DataType::Float8,
+        DataType::Numeric(_) => DataType::Numeric(None),
         other => other,
     })
 }
@@ -119,6 +123,7 @@ pub fn type_name(ty: DataType) -> &'static str {
         DataType::Timestamp => "timestamp",
         DataType::TimestampTz => "timestamptz",
         DataType::Array(e) => e.typname(),
+        DataType::Numeric(_) => "numeric",
     }
 }
 
@@ -193,7 +198,11 @@ pub fn cast_value(v: Value, to: DataType, explicit: bool) -> Result<Value> {
         let text = v.to_pg_text().unwrap_or_default();
         return fit_string(text, to, explicit);
     }
+    if let DataType::Numeric(typmod) = to {
+        return to_numeric(v, typmod);
+    }
     match v {
+        Value::Numeric(n) => numeric_to(&n, to),
         Value::Text(s) => Value::parse_as(&s, to),
         Value::Array(_, values) => match to {
             DataType::Array(element) => Ok(Value::Array(
@@ -222,6 +231,56 @@ pub fn cast_value(v: Value, to: DataType, explicit: bool) -> Result<Value> {
             Some(i) => integer_to(i, to),
             None => Err(DbError::Internal(format!("cast of {other:?} to {to}"))),
         },
+    }
+}
+
+/// A value as `numeric`, fitted to the typmod if there is one. Floats convert through their
+/// shortest decimal form at 15 (double) or 6 (real) significant digits, as PostgreSQL's
+/// `float8_numeric` does.
+fn to_numeric(v: Value, typmod: Option<(u16, i16)>) -> Result<Value> {
+    let n = match v {
+        Value::Numeric(n) => n,
+        Value::Float8(f) => Numeric::from_f64(f, 15),
+        Value::Float4(f) => Numeric::from_f64(f64::from(f), 6),
+        Value::Text(s) => Numeric::parse(&s)?,
+        other => match other.as_i64() {
+            Some(i) => Numeric::from_i64(i),
+            None => return Err(DbError::Internal(format!("cast of {other:?} to numeric"))),
+        },
+    };
+    Ok(Value::Numeric(match typmod {
+        Some((precision, scale)) => n.fit(precision, scale)?,
+        None => n,
+    }))
+}
+
+/// A numeric as another number type: integers round half away from zero (22003 past the
+/// type's range; NaN and the infinities are 0A000), floats take the nearest value.
+fn numeric_to(n: &Numeric, to: DataType) -> Result<Value> {
+    if to.is_integer() {
+        if n.is_special() {
+            let what = if n.is_nan() { "NaN" } else { "infinity" };
+            return Err(DbError::sql(
+                SqlState::FeatureNotSupported,
+                format!("cannot convert {what} to {}", to.sql_name()),
+            ));
+        }
+        let i = n.to_i128_rounded().and_then(|i| i64::try_from(i).ok()).ok_or_else(|| out_of_range(to))?;
+        return integer_to(i, to);
+    }
+    let f = n.to_f64();
+    let out_of_range = || {
+        DbError::sql(SqlState::NumericValueOutOfRange, format!("\"{n}\" is out of range for type {}", to.sql_name()))
+    };
+    match to {
+        DataType::Float8 if f.is_infinite() && !n.is_special() => Err(out_of_range()),
+        DataType::Float8 => Ok(Value::Float8(f)),
+        DataType::Float4 => {
+            // Parsed from the digits, not narrowed from the double: one rounding, not two.
+            let f4 = if n.is_special() { f as f32 } else { n.to_string().parse::<f32>().unwrap_or(f32::NAN) };
+            if f4.is_infinite() && !n.is_special() { Err(out_of_range()) } else { Ok(Value::Float4(f4)) }
+        }
+        _ => Err(DbError::Internal(format!("cast of a numeric to {to}"))),
     }
 }
 

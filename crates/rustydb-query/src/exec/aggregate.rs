@@ -3,16 +3,19 @@
 //! of its keys and the aggregates' values. With no group keys there is one group, which exists
 //! even for no input (`count(*)` of an empty table is 0, `sum` is NULL).
 //!
-//! Accumulators follow PostgreSQL: NULL inputs are skipped, `sum` of integers is exact (in
-//! i128) and 22003 past bigint, `avg` and the variances use double precision (Welford's
-//! method), DISTINCT remembers the argument values seen per group, FILTER skips rows.
+//! Accumulators follow PostgreSQL: NULL inputs are skipped; `sum` of int2/int4 is exact (in
+//! i128) and 22003 past bigint; `sum` and `avg` of bigint and numeric, and the variances of
+//! integers and numeric, are exact numerics with PostgreSQL's result scales (integer inputs
+//! are summed in i128 and converted once, at the end); over floats, `avg` and the variances
+//! use double precision (Welford's method). DISTINCT remembers the argument values seen per
+//! group, FILTER skips rows.
 
 use super::{Blocking, HashKey, Operator, Row, with_env};
 use crate::context::ExecContext;
 use crate::expr::{EvalEnv, Expr};
 use crate::rel::{AggCall, AggFunc};
 use crate::types::out_of_range;
-use rustydb_foundation::{DataType, Result, Value};
+use rustydb_foundation::{DataType, Numeric, Result, Value};
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
@@ -22,12 +25,37 @@ enum Acc {
     Count(i64),
     SumInt(Option<i128>),
     SumFloat(Option<f64>),
-    Avg { sum: f64, exact: i128, integral: bool, n: i64 },
+    SumNumeric(Option<Numeric>),
+    Avg {
+        sum: f64,
+        exact: i128,
+        integral: bool,
+        n: i64,
+    },
+    AvgNumeric {
+        sum: Numeric,
+        n: i64,
+    },
+    /// Count, sum and sum of squares of int2/int4 inputs (squares fit: < 2^62 each).
+    IntMoments {
+        n: i64,
+        sum: i128,
+        squares: i128,
+    },
+    NumericMoments {
+        n: i64,
+        sum: Numeric,
+        squares: Numeric,
+    },
     Extreme(Option<Value>),
     Bool(Option<bool>),
     Text(Option<String>),
     Array(Option<Vec<Value>>),
-    Moments { n: f64, mean: f64, m2: f64 },
+    Moments {
+        n: f64,
+        mean: f64,
+        m2: f64,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -37,21 +65,25 @@ pub(super) struct Accumulator {
 }
 
 pub(super) fn initial(call: &AggCall) -> Accumulator {
+    let input = call.args.first().map_or(DataType::Unknown, Expr::data_type);
     let acc = match call.func {
         AggFunc::CountStar | AggFunc::Count => Acc::Count(0),
-        AggFunc::Sum if call.ty == DataType::Int8 => Acc::SumInt(None),
+        AggFunc::Sum if input.is_integer() => Acc::SumInt(None),
+        AggFunc::Sum if call.ty == DataType::Numeric(None) => Acc::SumNumeric(None),
         AggFunc::Sum => Acc::SumFloat(None),
-        AggFunc::Avg => {
-            let integral = call.args.first().is_some_and(|a| a.data_type().is_integer());
-            Acc::Avg { sum: 0.0, exact: 0, integral, n: 0 }
-        }
+        AggFunc::Avg if matches!(input, DataType::Numeric(_)) => Acc::AvgNumeric { sum: Numeric::zero(), n: 0 },
+        AggFunc::Avg => Acc::Avg { sum: 0.0, exact: 0, integral: input.is_integer(), n: 0 },
         AggFunc::Min | AggFunc::Max => Acc::Extreme(None),
         AggFunc::BoolAnd | AggFunc::BoolOr => Acc::Bool(None),
         AggFunc::StringAgg => Acc::Text(None),
         AggFunc::ArrayAgg => Acc::Array(None),
-        AggFunc::StddevSamp | AggFunc::StddevPop | AggFunc::VarSamp | AggFunc::VarPop => {
-            Acc::Moments { n: 0.0, mean: 0.0, m2: 0.0 }
-        }
+        AggFunc::StddevSamp | AggFunc::StddevPop | AggFunc::VarSamp | AggFunc::VarPop => match input {
+            DataType::Int2 | DataType::Int4 => Acc::IntMoments { n: 0, sum: 0, squares: 0 },
+            DataType::Int8 | DataType::Numeric(_) => {
+                Acc::NumericMoments { n: 0, sum: Numeric::zero(), squares: Numeric::zero() }
+            }
+            _ => Acc::Moments { n: 0.0, mean: 0.0, m2: 0.0 },
+        },
     };
     Accumulator { acc, seen: call.distinct.then(HashSet::new) }
 }
@@ -83,6 +115,29 @@ pub(super) fn update(a: &mut Accumulator, call: &AggCall, row: &[Value], env: &E
         Acc::Count(n) => *n += 1,
         Acc::SumInt(s) => *s = Some(s.unwrap_or(0) + i128::from(v.as_i64().unwrap_or(0))),
         Acc::SumFloat(s) => *s = Some(s.unwrap_or(0.0) + v.as_f64().unwrap_or(0.0)),
+        Acc::SumNumeric(s) => {
+            let x = crate::expr::as_numeric(v)?;
+            *s = Some(match s.take() {
+                None => x.into_owned(),
+                Some(sum) => sum.add(&x)?,
+            });
+        }
+        Acc::AvgNumeric { sum, n } => {
+            *sum = sum.add(crate::expr::as_numeric(v)?.as_ref())?;
+            *n += 1;
+        }
+        Acc::IntMoments { n, sum, squares } => {
+            let x = i128::from(v.as_i64().unwrap_or(0));
+            *n += 1;
+            *sum += x;
+            *squares += x * x;
+        }
+        Acc::NumericMoments { n, sum, squares } => {
+            let x = crate::expr::as_numeric(v)?;
+            *n += 1;
+            *sum = sum.add(&x)?;
+            *squares = squares.add(&x.mul(&x)?)?;
+        }
         Acc::Avg { sum, exact, integral, n } => {
             if *integral {
                 *exact += i128::from(v.as_i64().unwrap_or(0));
@@ -132,11 +187,47 @@ pub(super) fn update(a: &mut Accumulator, call: &AggCall, row: &[Value], env: &E
     Ok(())
 }
 
+/// The variance or standard deviation of `n` exact values from their sum and sum of squares,
+/// computed as PostgreSQL's `numeric_stddev_internal` does, so the digits and scale match:
+/// `(n·Σx² − (Σx)²) / (n·(n−1))` (or `n·n` for the population forms) at the division's own
+/// scale, and the root at that same scale.
+fn numeric_moments(func: AggFunc, n: i64, sum: Numeric, squares: Numeric) -> Result<Value> {
+    let sample = matches!(func, AggFunc::StddevSamp | AggFunc::VarSamp);
+    if n == 0 || (sample && n == 1) {
+        return Ok(Value::Null);
+    }
+    if sum.is_special() || squares.is_special() {
+        return Ok(Value::Numeric(Numeric::nan()));
+    }
+    let count = Numeric::from_i64(n);
+    let numerator = count.mul(&squares)?.sub(&sum.mul(&sum)?)?;
+    if numerator.is_zero() || numerator.is_negative() {
+        return Ok(Value::Numeric(Numeric::zero()));
+    }
+    let denominator = Numeric::from_i128(i128::from(n) * i128::from(if sample { n - 1 } else { n }));
+    let scale = rustydb_foundation::numeric::arith::division_scale(&numerator, &denominator);
+    let variance = numerator.div_to_scale(&denominator, scale)?;
+    Ok(Value::Numeric(if matches!(func, AggFunc::StddevSamp | AggFunc::StddevPop) {
+        variance.sqrt_to_scale(scale)?
+    } else {
+        variance
+    }))
+}
+
 pub(super) fn finish(a: Accumulator, call: &AggCall) -> Result<Value> {
     Ok(match a.acc {
         Acc::Count(n) => Value::Int8(n),
         Acc::SumInt(None) | Acc::SumFloat(None) | Acc::Extreme(None) | Acc::Bool(None) | Acc::Text(None) => Value::Null,
+        Acc::SumNumeric(None) => Value::Null,
+        Acc::SumNumeric(Some(s)) => Value::Numeric(s),
+        Acc::SumInt(Some(s)) if call.ty == DataType::Numeric(None) => Value::Numeric(Numeric::from_i128(s)),
         Acc::SumInt(Some(s)) => Value::Int8(i64::try_from(s).map_err(|_| out_of_range(DataType::Int8))?),
+        Acc::AvgNumeric { n: 0, .. } => Value::Null,
+        Acc::AvgNumeric { sum, n } => Value::Numeric(sum.div(&Numeric::from_i64(n))?),
+        Acc::IntMoments { n, sum, squares } => {
+            numeric_moments(call.func, n, Numeric::from_i128(sum), Numeric::from_i128(squares))?
+        }
+        Acc::NumericMoments { n, sum, squares } => numeric_moments(call.func, n, sum, squares)?,
         Acc::SumFloat(Some(s)) => {
             if call.ty == DataType::Float4 {
                 Value::Float4(s as f32)
@@ -145,9 +236,10 @@ pub(super) fn finish(a: Accumulator, call: &AggCall) -> Result<Value> {
             }
         }
         Acc::Avg { n: 0, .. } => Value::Null,
-        Acc::Avg { sum, exact, integral, n } => {
-            Value::Float8(if integral { exact as f64 / n as f64 } else { sum / n as f64 })
+        Acc::Avg { exact, integral: true, n, .. } => {
+            Value::Numeric(Numeric::from_i128(exact).div(&Numeric::from_i64(n))?)
         }
+        Acc::Avg { sum, n, .. } => Value::Float8(sum / n as f64),
         Acc::Extreme(Some(v)) => v,
         Acc::Bool(Some(b)) => Value::Bool(b),
         Acc::Text(Some(s)) => Value::Text(s),

@@ -60,6 +60,20 @@ fn hash_value<H: Hasher>(v: &Value, state: &mut H) {
                 }
             }
         }
+        // An integral numeric hashes as the integer it equals, and others by their significant
+        // digits, so that 1.5 and 1.50 meet (as they compare equal).
+        Value::Numeric(n) => match n.to_i128_exact().and_then(|i| i64::try_from(i).ok()) {
+            Some(i) => {
+                state.write_u8(3);
+                i.hash(state);
+            }
+            None => {
+                state.write_u8(10);
+                n.is_negative().hash(state);
+                n.is_nan().hash(state);
+                n.significant_digits().hash(state);
+            }
+        },
         other => {
             state.write_u8(3);
             other.as_i64().unwrap_or(0).hash(state);

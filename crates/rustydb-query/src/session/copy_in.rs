@@ -261,6 +261,7 @@ fn row_values(target: &CopyFrom, fields: Vec<Option<Field>>) -> Result<Vec<Value
                 RecvError::Short | RecvError::Long => {
                     DbError::sql(SqlState::InvalidBinaryRepresentation, "incorrect binary data format")
                 }
+                RecvError::Invalid(why) => DbError::sql(SqlState::InvalidBinaryRepresentation, why),
             })?,
         };
         row[position] = cast_value(value, ty, false)?;
