@@ -46,10 +46,12 @@ pub enum ElementType {
     TimestampTz,
     /// `numeric[]`
     Numeric,
+    /// `interval[]`
+    Interval,
 }
 
 impl ElementType {
-    const ALL: [ElementType; 12] = [
+    const ALL: [ElementType; 13] = [
         ElementType::Bool,
         ElementType::Int2,
         ElementType::Int4,
@@ -62,6 +64,7 @@ impl ElementType {
         ElementType::Timestamp,
         ElementType::TimestampTz,
         ElementType::Numeric,
+        ElementType::Interval,
     ];
 
     /// The element type of arrays of `ty` (`char(n)` and untyped literals make `text[]`);
@@ -80,6 +83,7 @@ impl ElementType {
             DataType::Timestamp => ElementType::Timestamp,
             DataType::TimestampTz => ElementType::TimestampTz,
             DataType::Numeric(_) => ElementType::Numeric,
+            DataType::Interval => ElementType::Interval,
             DataType::Array(_) => return None,
         })
     }
@@ -99,6 +103,7 @@ impl ElementType {
             ElementType::Timestamp => DataType::Timestamp,
             ElementType::TimestampTz => DataType::TimestampTz,
             ElementType::Numeric => DataType::Numeric(None),
+            ElementType::Interval => DataType::Interval,
         }
     }
 
@@ -117,6 +122,7 @@ impl ElementType {
             ElementType::Timestamp => 1115,
             ElementType::TimestampTz => 1185,
             ElementType::Numeric => 1231,
+            ElementType::Interval => 1187,
         }
     }
 
@@ -143,6 +149,7 @@ impl ElementType {
             ElementType::Timestamp => "timestamp without time zone[]",
             ElementType::TimestampTz => "timestamp with time zone[]",
             ElementType::Numeric => "numeric[]",
+            ElementType::Interval => "interval[]",
         }
     }
 
@@ -161,6 +168,7 @@ impl ElementType {
             ElementType::Timestamp => "_timestamp",
             ElementType::TimestampTz => "_timestamptz",
             ElementType::Numeric => "_numeric",
+            ElementType::Interval => "_interval",
         }
     }
 

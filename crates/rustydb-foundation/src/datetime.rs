@@ -15,7 +15,7 @@ use crate::{DbError, Result, SqlState};
 /// Microseconds in a day.
 pub const USECS_PER_DAY: i64 = 86_400_000_000;
 /// Days from 1970-01-01 (the Unix epoch) to 2000-01-01 (PostgreSQL's).
-const UNIX_TO_PG_DAYS: i64 = 10_957;
+pub(crate) const UNIX_TO_PG_DAYS: i64 = 10_957;
 /// `date 'infinity'` and `date '-infinity'`.
 pub const DATE_INFINITY: i32 = i32::MAX;
 /// See [`DATE_INFINITY`].
@@ -30,7 +30,7 @@ const MIN_TIMESTAMP: i64 = -211_813_488_000_000_000;
 const END_TIMESTAMP: i64 = 9_223_371_331_200_000_000;
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (year 0 is 1 BC).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+pub(crate) fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
@@ -41,7 +41,7 @@ fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
 }
 
 /// The date of a count of days since 1970-01-01.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
+pub(crate) fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -58,12 +58,21 @@ fn is_leap(year: i64) -> bool {
     year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
 }
 
-fn days_in_month(year: i64, month: u32) -> u32 {
+pub(crate) fn days_in_month(year: i64, month: u32) -> u32 {
     match month {
         2 if is_leap(year) => 29,
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,
+    }
+}
+
+/// `ts` if it lies in the timestamp range (4714-11-24 BC to 294276 AD); 22008 otherwise.
+pub fn check_timestamp(ts: i64) -> Result<i64> {
+    if (MIN_TIMESTAMP..END_TIMESTAMP).contains(&ts) {
+        Ok(ts)
+    } else {
+        Err(DbError::sql(SqlState::DatetimeFieldOverflow, "timestamp out of range"))
     }
 }
 

@@ -12,6 +12,7 @@
 //! | timestamp, timestamptz | 8: microseconds since 2000-01-01 (UTC for timestamptz) |
 //! | arrays | see [`crate::array`] |
 //! | numeric | see [`crate::numeric::binary`] |
+//! | interval | 16: microseconds (i64), days (i32), months (i32) |
 
 use crate::{DataType, DbError, SqlState, Value};
 
@@ -43,6 +44,11 @@ pub fn send(value: &Value, out: &mut impl Extend<u8>) -> bool {
             put(&bytes);
         }
         Value::Null => return false,
+        Value::Interval(i) => {
+            put(&i.micros.to_be_bytes());
+            put(&i.days.to_be_bytes());
+            put(&i.months.to_be_bytes());
+        }
         Value::Numeric(n) => {
             let mut bytes = Vec::new();
             crate::numeric::binary::send(n, &mut bytes);
@@ -84,6 +90,16 @@ pub fn recv(raw: &[u8], ty: DataType) -> Result<Value, RecvError> {
         DataType::Timestamp => Value::Timestamp(i64::from_be_bytes(fixed(raw)?)),
         DataType::TimestampTz => Value::TimestampTz(i64::from_be_bytes(fixed(raw)?)),
         DataType::Array(element) => return crate::array::recv(raw, element),
+        DataType::Interval => {
+            let b: [u8; 16] = fixed(raw)?;
+            let (micros, rest) = b.split_at(8);
+            let (days, months) = rest.split_at(4);
+            Value::Interval(crate::Interval::new(
+                i32::from_be_bytes(months.try_into().unwrap_or_default()),
+                i32::from_be_bytes(days.try_into().unwrap_or_default()),
+                i64::from_be_bytes(micros.try_into().unwrap_or_default()),
+            ))
+        }
         // The typmod is not applied here: fitting a value to numeric(p, s) can fail with 22003,
         // which is the caller's to report (see `Value::fit_typmod`).
         DataType::Numeric(_) => {
@@ -120,6 +136,7 @@ mod tests {
             (Value::Timestamp(1 << 45), DataType::Timestamp),
             (Value::TimestampTz(-(1 << 45)), DataType::TimestampTz),
             (Value::Numeric(crate::Numeric::parse("-12.340").unwrap()), DataType::Numeric(None)),
+            (Value::Interval(crate::Interval::new(14, -3, 5_000_001)), DataType::Interval),
         ];
         for (value, ty) in cases {
             let mut out = Vec::new();

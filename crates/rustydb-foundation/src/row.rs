@@ -22,6 +22,7 @@
 //! | 10 | timestamp | 8 bytes (microseconds since 2000-01-01) |
 //! | 11 | timestamptz | 8 bytes (microseconds since 2000-01-01 UTC) |
 //! | 12 | array | element type code (u8, [`crate::ElementType::code`]), u32 count, then each element as a value here |
+//! | 14 | interval | months (i32), days (i32), microseconds (i64) |
 //! | 13 | numeric | class (u8: 0 positive, 1 negative, 2 NaN, 3 Infinity, 4 -Infinity), scale (u16), u32 limb count, then the base-10⁹ limbs (u32 each, least significant first) |
 
 use crate::le::LeReader;
@@ -51,6 +52,12 @@ fn encode_value(value: &Value, out: &mut Vec<u8>) {
             out.push(8);
             out.extend_from_slice(&(s.len() as u32).to_le_bytes());
             out.extend_from_slice(s.as_bytes());
+        }
+        Value::Interval(i) => {
+            out.push(14);
+            out.extend_from_slice(&i.months.to_le_bytes());
+            out.extend_from_slice(&i.days.to_le_bytes());
+            out.extend_from_slice(&i.micros.to_le_bytes());
         }
         Value::Numeric(n) => {
             use crate::numeric::Class;
@@ -146,6 +153,11 @@ fn read_value(reader: &mut LeReader<'_>) -> Result<Value> {
             let n = crate::Numeric::from_parts(class, scale, limbs).ok_or_else(|| reader.error("malformed numeric"))?;
             Value::Numeric(n)
         }
+        14 => Value::Interval(crate::Interval::new(
+            i32::from_le_bytes(reader.array()?),
+            i32::from_le_bytes(reader.array()?),
+            i64::from_le_bytes(reader.array()?),
+        )),
         other => return Err(reader.error(&format!("unknown value tag {other}"))),
     })
 }
@@ -171,6 +183,7 @@ mod tests {
             Value::Array(crate::ElementType::Int4, vec![Value::Int4(1), Value::Null]),
             Value::Numeric(crate::Numeric::parse("-1234567890123.4500").unwrap()),
             Value::Numeric(crate::Numeric::parse("NaN").unwrap()),
+            Value::Interval(crate::Interval::new(-14, 3, -5_000_001)),
         ];
         let mut bytes = Vec::new();
         encode_row(&row, &mut bytes);

@@ -37,6 +37,8 @@ pub enum DataType {
     Array(crate::ElementType),
     /// `numeric(precision, scale)`, or unconstrained `numeric` (see [`crate::numeric`]).
     Numeric(Option<(u16, i16)>),
+    /// `interval`: months, days and microseconds (see [`crate::interval`]).
+    Interval,
 }
 
 impl DataType {
@@ -57,6 +59,7 @@ impl DataType {
             DataType::TimestampTz => 1184,
             DataType::Array(e) => e.array_oid(),
             DataType::Numeric(_) => 1700,
+            DataType::Interval => 1186,
         }
     }
 
@@ -78,6 +81,7 @@ impl DataType {
             1184 => DataType::TimestampTz,
             705 => DataType::Unknown,
             1700 => DataType::Numeric(None),
+            1186 => DataType::Interval,
             other => DataType::Array(crate::ElementType::from_array_oid(other)?),
         })
     }
@@ -89,6 +93,7 @@ impl DataType {
             DataType::Int2 => 2,
             DataType::Int4 | DataType::Float4 | DataType::Date => 4,
             DataType::Int8 | DataType::Float8 | DataType::Timestamp | DataType::TimestampTz => 8,
+            DataType::Interval => 16,
             DataType::Text
             | DataType::Unknown
             | DataType::Varchar(_)
@@ -146,6 +151,7 @@ impl DataType {
             DataType::Unknown => "unknown",
             DataType::Array(e) => e.array_name(),
             DataType::Numeric(_) => "numeric",
+            DataType::Interval => "interval",
         }
     }
 }

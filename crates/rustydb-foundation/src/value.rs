@@ -34,6 +34,8 @@ pub enum Value {
     Array(crate::ElementType, Vec<Value>),
     /// numeric: an exact decimal (see [`crate::numeric`]).
     Numeric(crate::Numeric),
+    /// interval: months, days, microseconds (see [`crate::interval`]).
+    Interval(crate::Interval),
 }
 
 impl Value {
@@ -69,6 +71,7 @@ impl Value {
             Value::TimestampTz(_) => DataType::TimestampTz,
             Value::Array(e, _) => DataType::Array(*e),
             Value::Numeric(_) => DataType::Numeric(None),
+            Value::Interval(_) => DataType::Interval,
         })
     }
 
@@ -108,6 +111,7 @@ impl Value {
             Value::TimestampTz(ts) => crate::datetime::format_timestamp(*ts, true),
             Value::Array(_, values) => crate::array::to_text(values),
             Value::Numeric(n) => n.to_string(),
+            Value::Interval(i) => i.to_string(),
         })
     }
 
@@ -131,6 +135,7 @@ impl Value {
             DataType::TimestampTz => crate::datetime::parse_timestamp(text, true).map(Value::TimestampTz),
             DataType::Array(e) => crate::array::parse(text, e),
             DataType::Numeric(None) => crate::Numeric::parse(text).map(Value::Numeric),
+            DataType::Interval => crate::Interval::parse(text).map(Value::Interval),
             DataType::Numeric(Some((p, s))) => crate::Numeric::parse(text)?.fit(p, s).map(Value::Numeric),
         }
     }
@@ -155,6 +160,8 @@ impl Value {
             (Value::Array(_, a), Value::Array(_, b)) => crate::array::compare(a, b),
             (Value::Array(..), _) | (_, Value::Array(..)) => None,
             (Value::Numeric(a), Value::Numeric(b)) => Some(a.total_cmp(b)),
+            (Value::Interval(a), Value::Interval(b)) => Some(a.sql_cmp(b)),
+            (Value::Interval(_), _) | (_, Value::Interval(_)) => None,
             (Value::Numeric(a), b) if b.as_i64().is_some() => {
                 Some(a.total_cmp(&crate::Numeric::from_i64(b.as_i64().unwrap_or_default())))
             }

@@ -10,6 +10,7 @@
 //! | float | `0x01`, then the f64 bits big-endian; negatives have all bits flipped, others the sign bit; NaN above +Infinity |
 //! | text | `0x01`, then the UTF-8 bytes with `0x00` written `0x00 0xFF`, then `0x00 0x00` |
 //! | date, timestamp, timestamptz | `0x01`, then the count (days, microseconds) as an integer |
+//! | interval | `0x01`, then its span (30-day months, 24-hour days, in microseconds) as an i128, sign bit flipped, big-endian |
 //! | numeric | `0x01`, a class byte (`0x01` -Infinity, `0x02` negative, `0x03` zero, `0x04` positive, `0x05` Infinity, `0x06` NaN), then for non-zero finite values the leading digit's decimal exponent (i32, sign bit flipped, big-endian), the significant digits as ASCII without trailing zeros, and `0x00`; all after the class byte inverted for negatives |
 //!
 //! Numerics that are equal at different scales (`1.5`, `1.50`) get the same key, because only
@@ -61,6 +62,10 @@ pub fn encode_value(value: &Value, out: &mut Vec<u8>) {
         Value::Numeric(n) => {
             out.push(NOT_NULL);
             numeric_key(n, out);
+        }
+        Value::Interval(i) => {
+            out.push(NOT_NULL);
+            out.extend_from_slice(&((i.span() as u128) ^ (1 << 127)).to_be_bytes());
         }
         integer => integer_key(integer.as_i64().unwrap_or_default(), out),
     }

@@ -57,6 +57,7 @@ pub fn resolve(name: &str, args: Vec<Expr>, star: bool) -> Result<(AggFunc, Vec<
             (AggFunc::Sum, args, ty)
         }
         ("avg", [T::Float4 | T::Float8]) => (AggFunc::Avg, args, T::Float8),
+        ("sum" | "avg", [T::Interval]) => (if name == "sum" { AggFunc::Sum } else { AggFunc::Avg }, args, T::Interval),
         ("avg", [t]) if numeric(*t) => (AggFunc::Avg, args, T::Numeric(None)),
         ("min" | "max", [t]) if *t != T::Bool => {
             let ty = if *t == T::Unknown { T::Text } else { *t };

@@ -116,11 +116,36 @@ pub fn bind(expr: &ast::Expr, b: &mut QueryBinder<'_, '_>) -> Result<Expr> {
             functions::array_constructor(elements)
         }
         E::Function(f) => function(f, b),
+        E::Interval(interval) => interval_literal(interval),
+        E::Extract { field, expr: arg, .. } => {
+            let unit = Expr::Literal { value: Value::Text(field.to_string().to_lowercase()), ty: DataType::Text };
+            functions::resolve("extract", vec![unit, bind(arg, b)?], false)
+        }
         E::Substring { .. } | E::Trim { .. } | E::Position { .. } | E::Ceil { .. } | E::Floor { .. } => {
             special_function(expr, b)
         }
         other => Err(DbError::unsupported(format!("the expression {other}"))),
     }
+}
+
+/// `INTERVAL '1 day'`, and `INTERVAL '3' DAY` / `INTERVAL '1:30' HOUR TO MINUTE`, where a bare
+/// number counts the leading field's units.
+fn interval_literal(interval: &ast::Interval) -> Result<Expr> {
+    let ast::Expr::Value(v) = interval.value.as_ref() else {
+        return Err(DbError::unsupported(format!("the interval {interval}")));
+    };
+    let text = match &v.value {
+        ast::Value::SingleQuotedString(s) | ast::Value::Number(s, _) => s.clone(),
+        other => return Err(DbError::unsupported(format!("the interval {other}"))),
+    };
+    let is_number = !text.trim().is_empty() && text.trim().parse::<f64>().is_ok();
+    let value = match &interval.leading_field {
+        Some(field) if is_number => {
+            rustydb_foundation::Interval::of_unit(text.trim(), &field.to_string().to_lowercase())?
+        }
+        _ => rustydb_foundation::Interval::parse(&text)?,
+    };
+    Ok(Expr::literal(Value::Interval(value)))
 }
 
 /// `DATE '2024-01-01'` and the like: the string cast to the type.
@@ -347,7 +372,7 @@ fn unary(op: ast::UnaryOperator, inner: &ast::Expr, b: &mut QueryBinder<'_, '_>)
 
 fn numeric_operand(arg: Expr, symbol: &str) -> Result<Expr> {
     let arg = coerce_unknown(arg, DataType::Float8)?;
-    if !arg.data_type().is_numeric() {
+    if !arg.data_type().is_numeric() && arg.data_type() != DataType::Interval {
         return Err(DbError::sql(
             SqlState::UndefinedFunction,
             format!("operator does not exist: {symbol} {}", arg.data_type().sql_name()),
@@ -426,7 +451,7 @@ pub fn binary(op: BinaryOp, left: Expr, right: Expr) -> Result<Expr> {
         (lt.is_string() && rt.is_string()).then_some(DataType::Bool)
     } else if op.is_comparison() {
         comparable(lt, rt).then_some(DataType::Bool)
-    } else if lt == DataType::Date || rt == DataType::Date {
+    } else if [lt, rt].iter().any(|t| t.is_datetime() || *t == DataType::Interval) {
         date_arithmetic(op, lt, rt)
     } else {
         arithmetic_type(lt, rt).filter(|t| op != BinaryOp::Mod || t.is_integer() || matches!(t, DataType::Numeric(_)))
@@ -449,13 +474,23 @@ fn comparable(a: DataType, b: DataType) -> bool {
         || (a == b)
 }
 
-/// The result type of date arithmetic: `date ± integer` is a date, `date - date` the days
-/// between (integer).
+/// The result type of date and time arithmetic, as PostgreSQL's operators give it: `date ±
+/// integer` is a date and `date - date` the days between; a timestamp or date `± interval` is
+/// a timestamp (of the timestamp's kind); the difference of two timestamps an interval; and
+/// intervals add, subtract, and multiply and divide by numbers.
 fn date_arithmetic(op: BinaryOp, lt: DataType, rt: DataType) -> Option<DataType> {
+    use BinaryOp::{Add, Div, Mul, Sub};
+    use DataType::{Date, Interval, Timestamp, TimestampTz};
     match (op, lt, rt) {
-        (BinaryOp::Add | BinaryOp::Sub, DataType::Date, t) if t.is_integer() => Some(DataType::Date),
-        (BinaryOp::Add, t, DataType::Date) if t.is_integer() => Some(DataType::Date),
-        (BinaryOp::Sub, DataType::Date, DataType::Date) => Some(DataType::Int4),
+        (Add | Sub, Date, t) if t.is_integer() => Some(Date),
+        (Add, t, Date) if t.is_integer() => Some(Date),
+        (Sub, Date, Date) => Some(DataType::Int4),
+        (Add | Sub, Date | Timestamp, Interval) | (Add, Interval, Date | Timestamp) => Some(Timestamp),
+        (Add | Sub, TimestampTz, Interval) | (Add, Interval, TimestampTz) => Some(TimestampTz),
+        (Sub, Date | Timestamp | TimestampTz, Date | Timestamp | TimestampTz) => Some(Interval),
+        (Add | Sub, Interval, Interval) => Some(Interval),
+        (Mul, Interval, n) | (Mul, n, Interval) if n.is_numeric() => Some(Interval),
+        (Div, Interval, n) if n.is_numeric() => Some(Interval),
         _ => None,
     }
 }
@@ -485,7 +520,13 @@ fn unify(left: Expr, right: Expr, op: BinaryOp) -> Result<(Expr, Expr)> {
 }
 
 fn literal_target(other: DataType, op: BinaryOp) -> DataType {
-    if op == BinaryOp::Concat || op.is_regex() { DataType::Text } else { other }
+    match (op, other) {
+        (BinaryOp::Concat, _) => DataType::Text,
+        _ if op.is_regex() => DataType::Text,
+        // `ts + '1 day'`: the only `+` a timestamp has takes an interval.
+        (BinaryOp::Add, DataType::Timestamp | DataType::TimestampTz) => DataType::Interval,
+        _ => other,
+    }
 }
 
 /// Turns an untyped literal into a typed one (parsing its text now, so bad input is reported
@@ -710,6 +751,7 @@ pub fn convert_type(ty: &ast::DataType) -> Result<DataType> {
         T::Float(ast::ExactNumberInfo::Precision(p)) if *p <= 24 => DataType::Float4,
         T::Float(_) => DataType::Float8,
         T::Numeric(info) | T::Decimal(info) | T::Dec(info) => numeric_type(info)?,
+        T::Interval { .. } => DataType::Interval,
         T::Text | T::String(None) => DataType::Text,
         T::Varchar(l) | T::CharacterVarying(l) => DataType::Varchar(length(l, "varchar")?),
         T::Char(l) | T::Character(l) => DataType::Char(length(l, "char")?.unwrap_or(1)),
@@ -769,6 +811,7 @@ fn custom_type(name: &str) -> Result<DataType> {
         "date" => DataType::Date,
         "timestamp" => DataType::Timestamp,
         "numeric" | "decimal" => DataType::Numeric(None),
+        "interval" => DataType::Interval,
         // Object identifiers are int4 here, as the catalog relations hold them; a relation's
         // name cast to regclass is looked up when bound (see `Expr::Cast` in `bind`).
         "oid" | "regclass" | "regtype" | "regnamespace" | "regproc" | "regprocedure" | "regrole" | "regoper" => {

@@ -231,6 +231,16 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
         self.names
     }
 
+    /// A new column id called `name` (not in any scope).
+    pub(crate) fn add_column(&mut self, name: &str, ty: DataType) -> ColumnId {
+        self.new_column(name.to_string(), ty)
+    }
+
+    /// The type of column `id`.
+    pub(crate) fn type_of(&self, id: ColumnId) -> DataType {
+        self.types.get(id).copied().unwrap_or(DataType::Unknown)
+    }
+
     fn new_column(&mut self, name: String, ty: DataType) -> ColumnId {
         self.types.push(ty);
         self.names.push(name);
@@ -1150,7 +1160,7 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
         Ok(items)
     }
 
-    fn bind_from_item(&mut self, item: &ast::TableWithJoins, tid: bool) -> Result<Rel> {
+    pub(crate) fn bind_from_item(&mut self, item: &ast::TableWithJoins, tid: bool) -> Result<Rel> {
         let mut rel = self.table_factor(&item.relation, tid)?;
         for join in &item.joins {
             let left_items = self.level().items.len();

@@ -824,14 +824,45 @@ pub(crate) fn assign(column: &Column, expr: Expr) -> Result<Expr> {
 }
 
 fn bind_update(ctx: &mut ExecContext<'_>, update: &ast::Update) -> Result<Statement> {
-    if update.from.is_some() || update.limit.is_some() || !update.order_by.is_empty() {
-        return Err(DbError::unsupported("UPDATE with FROM, ORDER BY or LIMIT"));
+    if update.limit.is_some() || !update.order_by.is_empty() {
+        return Err(DbError::unsupported("UPDATE with ORDER BY or LIMIT"));
     }
     let (table, alias) = from_table(ctx, &update.table, LockMode::RowExclusive)?;
     let targets = bind_dml::assignment_targets(ctx, &table, &update.assignments)?;
     let mut access =
         RelationAccess::new(ObjectRef::new(ObjectKind::Table, &table.name), PrivilegeSet::of(&[Privilege::Update]));
     access.updated = targets.iter().map(|t| t.position).collect();
+    if let Some(items) = crate::dml_join::update_from(update) {
+        let ((assignments, returning), mut from) = crate::dml_join::over_join(
+            ctx,
+            &table,
+            &alias,
+            access,
+            items,
+            update.selection.as_ref(),
+            |b| {
+                let assignments = bind_dml::assignment_values(b, &table, &targets)?;
+                let returning = update.returning.as_deref().map(|items| b.returning_list(items)).transpose()?;
+                Ok((assignments, returning))
+            },
+            |(assignments, returning)| {
+                assignments.iter_mut().map(|(_, e)| e).chain(returning.iter_mut().flatten().map(|(_, e)| e)).collect()
+            },
+        )?;
+        from.filter = row_using(ctx, &table, PolicyCommand::Update, from.filter.take())?;
+        let check = row_check(ctx, &table, PolicyCommand::Update)?;
+        let constraints = crate::check_constraint::bind_all(ctx, &table)?;
+        return Ok(Statement::Update {
+            table,
+            assignments,
+            filter: None,
+            access: crate::plan::Access::SeqScan,
+            check,
+            constraints,
+            returning: returning.map(bind_dml::returning_of),
+            from: Some(from),
+        });
+    }
     let (assignments, filter, returning) = over_table(
         ctx,
         &table,
@@ -858,12 +889,12 @@ fn bind_update(ctx: &mut ExecContext<'_>, update: &ast::Update) -> Result<Statem
     let access = choose_access(&table, filter.as_ref());
     let returning = returning.map(bind_dml::returning_of);
     let constraints = crate::check_constraint::bind_all(ctx, &table)?;
-    Ok(Statement::Update { table, assignments, filter, access, check, constraints, returning })
+    Ok(Statement::Update { table, assignments, filter, access, check, constraints, returning, from: None })
 }
 
 fn bind_delete(ctx: &mut ExecContext<'_>, delete: &ast::Delete) -> Result<Statement> {
-    if delete.using.is_some() || delete.limit.is_some() || !delete.tables.is_empty() {
-        return Err(DbError::unsupported("DELETE with USING or LIMIT"));
+    if delete.limit.is_some() || !delete.tables.is_empty() {
+        return Err(DbError::unsupported("DELETE with LIMIT"));
     }
     let from = match &delete.from {
         ast::FromTable::WithFromKeyword(f) | ast::FromTable::WithoutKeyword(f) => f,
@@ -872,6 +903,26 @@ fn bind_delete(ctx: &mut ExecContext<'_>, delete: &ast::Delete) -> Result<Statem
     let (table, alias) = from_table(ctx, from, LockMode::RowExclusive)?;
     let access =
         RelationAccess::new(ObjectRef::new(ObjectKind::Table, &table.name), PrivilegeSet::of(&[Privilege::Delete]));
+    if let Some(items) = &delete.using {
+        let (returning, mut using) = crate::dml_join::over_join(
+            ctx,
+            &table,
+            &alias,
+            access,
+            items,
+            delete.selection.as_ref(),
+            |b| delete.returning.as_deref().map(|items| b.returning_list(items)).transpose(),
+            |returning| returning.iter_mut().flatten().map(|(_, e)| e).collect(),
+        )?;
+        using.filter = row_using(ctx, &table, PolicyCommand::Delete, using.filter.take())?;
+        return Ok(Statement::Delete {
+            table,
+            filter: None,
+            access: crate::plan::Access::SeqScan,
+            returning: returning.map(bind_dml::returning_of),
+            using: Some(using),
+        });
+    }
     let (filter, returning) = over_table(
         ctx,
         &table,
@@ -888,7 +939,7 @@ fn bind_delete(ctx: &mut ExecContext<'_>, delete: &ast::Delete) -> Result<Statem
     let filter = row_using(ctx, &table, PolicyCommand::Delete, filter)?;
     let access = choose_access(&table, filter.as_ref());
     let returning = returning.map(bind_dml::returning_of);
-    Ok(Statement::Delete { table, filter, access, returning })
+    Ok(Statement::Delete { table, filter, access, returning, using: None })
 }
 
 fn bind_create_table(ctx: &mut ExecContext<'_>, create: &ast::CreateTable) -> Result<Statement> {

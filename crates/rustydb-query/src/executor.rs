@@ -10,7 +10,9 @@ use crate::catalog::{self, IndexDef, IndexMethod, TableDef};
 use crate::context::ExecContext;
 use crate::exec;
 use crate::expr::Expr;
-use crate::plan::{Access, Arbiters, ConflictAction, InsertSource, OnConflict, QueryPlan, Returning, Statement};
+use crate::plan::{
+    Access, Arbiters, ConflictAction, InsertSource, JoinedRows, OnConflict, QueryPlan, Returning, Statement,
+};
 use crate::result::{Notice, StatementResult};
 use crate::vacuum;
 use rustydb_foundation::{DbError, Result, Schema, SqlState, TupleId, Value};
@@ -70,8 +72,8 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
             let checks = RowChecks { policy: check.as_ref(), constraints };
             insert(ctx, table, source, &checks, on_conflict.as_ref(), returning.as_ref())
         }
-        Statement::Update { table, assignments, filter, access, check, constraints, returning } => {
-            let target = Target { table, filter: filter.as_ref(), access };
+        Statement::Update { table, assignments, filter, access, check, constraints, returning, from } => {
+            let target = Target { table, filter: filter.as_ref(), access, joined: from.as_ref() };
             let checks = RowChecks { policy: check.as_ref(), constraints };
             update(ctx, &target, assignments, &checks, returning.as_ref())
         }
@@ -97,8 +99,8 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
         Statement::AddColumn { table, column, if_not_exists, unique, check } => {
             add_column(ctx, table, column, *if_not_exists, (unique.as_ref(), check.as_ref()))
         }
-        Statement::Delete { table, filter, access, returning } => {
-            delete(ctx, &Target { table, filter: filter.as_ref(), access }, returning.as_ref())
+        Statement::Delete { table, filter, access, returning, using } => {
+            delete(ctx, &Target { table, filter: filter.as_ref(), access, joined: using.as_ref() }, returning.as_ref())
         }
         Statement::CreateTable {
             name,
@@ -518,10 +520,58 @@ struct Target<'a> {
     table: &'a TableDef,
     filter: Option<&'a Expr>,
     access: &'a Access,
+    /// UPDATE ... FROM / DELETE ... USING: rows come from this join.
+    joined: Option<&'a JoinedRows>,
+}
+
+/// A row to change: its tuple id, its values, and (UPDATE ... FROM, DELETE ... USING) the
+/// joined row it came with.
+struct Candidate {
+    tid: TupleId,
+    row: Vec<Value>,
+    joined: Option<Vec<Value>>,
+}
+
+impl Candidate {
+    /// The row the statement's expressions see: the joined row with the target's columns
+    /// replaced by `values`, or `values` alone.
+    fn scope(&self, values: &[Value]) -> Vec<Value> {
+        match &self.joined {
+            None => values.to_vec(),
+            Some(joined) => values.iter().chain(&joined[values.len()..]).cloned().collect(),
+        }
+    }
 }
 
 impl Target<'_> {
     /// The rows to change, collected before any is changed.
+    fn candidates(&self, ctx: &mut ExecContext<'_>) -> Result<Vec<Candidate>> {
+        let Some(j) = self.joined else {
+            return Ok(self.rows(ctx)?.into_iter().map(|(tid, row)| Candidate { tid, row, joined: None }).collect());
+        };
+        let mut out = Vec::new();
+        for joined in exec::collect(ctx, &j.rel, "the rows to change")? {
+            if !exec::passes(ctx, j.filter.as_ref(), &joined)? {
+                continue;
+            }
+            let tid = exec::decode_tid(self.table, &joined[j.width])?;
+            out.push(Candidate { tid, row: joined[..j.width].to_vec(), joined: Some(joined) });
+        }
+        Ok(out)
+    }
+
+    /// Deletes a candidate's row (see [`claim`]), re-checking the statement's condition on a
+    /// newer version over the candidate's scope.
+    fn claim(&self, ctx: &mut ExecContext<'_>, c: &Candidate) -> Result<Option<(TupleId, Vec<Value>)>> {
+        match self.joined {
+            None => claim(ctx, self.table, self.filter, c.tid, c.row.clone()),
+            Some(j) => claim_checked(ctx, self.table, c.tid, c.row.clone(), |ctx, newer| {
+                exec::passes(ctx, j.filter.as_ref(), &c.scope(newer))
+            }),
+        }
+    }
+
+    /// The rows of a plain UPDATE or DELETE, collected before any is changed.
     fn rows(&self, ctx: &mut ExecContext<'_>) -> Result<Vec<(TupleId, Vec<Value>)>> {
         let mut scan = exec::TableScan::new(self.table, self.access, self.filter);
         let mut out = Vec::new();
@@ -545,20 +595,21 @@ fn update(
     let table = target.table;
     let mut written = Written::new(returning);
     let fks = crate::foreign_key::ForeignKeys::load(ctx, table)?;
-    let mut each = |ctx: &mut ExecContext<'_>, tid, old| -> Result<()> {
-        let Some((tid, old)) = claim(ctx, table, target.filter, tid, old)? else { return Ok(()) };
+    let mut each = |ctx: &mut ExecContext<'_>, candidate: Candidate| -> Result<()> {
+        let Some((tid, old)) = target.claim(ctx, &candidate)? else { return Ok(()) };
+        let scope = candidate.scope(&old);
         let mut new = old.clone();
         for (pos, expr) in assignments {
-            new[*pos] = exec::eval(ctx, expr, &old)?;
+            new[*pos] = exec::eval(ctx, expr, &scope)?;
         }
         checks.apply(ctx, table, &new)?;
         crate::foreign_key::check_references(ctx, table, &fks, Some(&old), &new)?;
         let new_tid = access::insert(ctx, table, &new)?;
         access::link_update(ctx, table, tid, new_tid)?;
         crate::foreign_key::on_update(ctx, table, &fks, &old, &new)?;
-        written.add(ctx, &new)
+        written.add(ctx, &candidate.scope(&new))
     };
-    let done = target.rows(ctx)?.into_iter().try_for_each(|(tid, old)| each(ctx, tid, old));
+    let done = target.candidates(ctx)?.into_iter().try_for_each(|c| each(ctx, c));
     // An update leaves one dead version per row, whether it commits (the old one) or not.
     let count = written.count;
     vacuum::note_changes(ctx, table, count, count);
@@ -575,8 +626,19 @@ pub(crate) fn claim(
     ctx: &mut ExecContext<'_>,
     table: &TableDef,
     filter: Option<&Expr>,
+    tid: TupleId,
+    row: Vec<Value>,
+) -> Result<Option<(TupleId, Vec<Value>)>> {
+    claim_checked(ctx, table, tid, row, |ctx, newer| exec::passes(ctx, filter, newer))
+}
+
+/// [`claim`] with the re-check on a newer version given as `recheck`.
+fn claim_checked(
+    ctx: &mut ExecContext<'_>,
+    table: &TableDef,
     mut tid: TupleId,
     mut row: Vec<Value>,
+    mut recheck: impl FnMut(&mut ExecContext<'_>, &[Value]) -> Result<bool>,
 ) -> Result<Option<(TupleId, Vec<Value>)>> {
     loop {
         match access::delete(ctx, table, tid)? {
@@ -584,7 +646,7 @@ pub(crate) fn claim(
             Delete::AlreadyMine | Delete::Gone => return Ok(None),
             Delete::Updated(newer) => {
                 let Some(newer_row) = access::fetch_newer(ctx, table, newer)? else { return Ok(None) };
-                if !exec::passes(ctx, filter, &newer_row)? {
+                if !recheck(ctx, &newer_row)? {
                     return Ok(None);
                 }
                 (tid, row) = (newer, newer_row);
@@ -607,14 +669,12 @@ fn delete_rows(
     fks: &crate::foreign_key::ForeignKeys,
 ) -> Result<StatementResult> {
     let mut written = Written::new(returning);
-    let done = target.rows(ctx)?.into_iter().try_for_each(|(tid, row)| {
-        match claim(ctx, target.table, target.filter, tid, row)? {
-            Some((_, old)) => {
-                crate::foreign_key::on_delete(ctx, target.table, fks, &old)?;
-                written.add(ctx, &old)
-            }
-            None => Ok(()),
+    let done = target.candidates(ctx)?.into_iter().try_for_each(|c| match target.claim(ctx, &c)? {
+        Some((_, old)) => {
+            crate::foreign_key::on_delete(ctx, target.table, fks, &old)?;
+            written.add(ctx, &c.scope(&old))
         }
+        None => Ok(()),
     });
     let count = written.count;
     vacuum::note_changes(ctx, target.table, 0, count);
@@ -837,7 +897,7 @@ fn truncate(ctx: &mut ExecContext<'_>, names: &[String]) -> Result<StatementResu
     }
     let none = crate::foreign_key::ForeignKeys::default();
     for table in &tables {
-        delete_rows(ctx, &Target { table, filter: None, access: &Access::SeqScan }, None, &none)?;
+        delete_rows(ctx, &Target { table, filter: None, access: &Access::SeqScan, joined: None }, None, &none)?;
     }
     Ok(StatementResult::tag("TRUNCATE TABLE"))
 }

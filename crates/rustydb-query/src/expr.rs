@@ -448,6 +448,7 @@ pub(crate) fn negate(v: Value) -> Result<Value> {
         Value::Float4(f) => Value::Float4(-f),
         Value::Float8(f) => Value::Float8(-f),
         Value::Numeric(n) => Value::Numeric(n.neg()),
+        Value::Interval(i) => Value::Interval(i.neg()?),
         other => return Err(DbError::Internal(format!("negating {other:?}"))),
     })
 }
@@ -510,11 +511,53 @@ pub(crate) fn binary(op: BinaryOp, l: Value, r: Value, ty: DataType) -> Result<V
         BinaryOp::Concat => {
             Ok(Value::Text(format!("{}{}", l.to_pg_text().unwrap_or_default(), r.to_pg_text().unwrap_or_default())))
         }
+        _ if ty == DataType::Interval || matches!(l, Value::Interval(_)) || matches!(r, Value::Interval(_)) => {
+            interval_arith(op, &l, &r, ty)
+        }
         _ if matches!(l, Value::Date(_)) || matches!(r, Value::Date(_)) => date_arith(op, &l, &r),
         _ if ty.is_integer() => integer_arith(op, l.as_i64(), r.as_i64(), ty),
         _ if matches!(ty, DataType::Numeric(_)) => numeric_arith(op, &l, &r),
         _ => float_arith(op, l.as_f64(), r.as_f64(), ty),
     }
+}
+
+/// A date or timestamp as a timestamp (dates at midnight).
+fn as_timestamp(v: &Value) -> Result<Option<i64>> {
+    Ok(match *v {
+        Value::Timestamp(t) | Value::TimestampTz(t) => Some(t),
+        Value::Date(d) => Some(datetime::date_timestamp(d)?),
+        _ => None,
+    })
+}
+
+/// The interval operators: timestamp (or date) ± interval, timestamp − timestamp, interval ±
+/// interval, interval × number, interval ÷ number.
+fn interval_arith(op: BinaryOp, l: &Value, r: &Value, ty: DataType) -> Result<Value> {
+    use rustydb_foundation::datetime_fields::{add_interval, difference};
+    let stamp = |t: i64| if ty == DataType::TimestampTz { Value::TimestampTz(t) } else { Value::Timestamp(t) };
+    Ok(match (op, l, r) {
+        (BinaryOp::Add, Value::Interval(a), Value::Interval(b)) => Value::Interval(a.add(b)?),
+        (BinaryOp::Sub, Value::Interval(a), Value::Interval(b)) => Value::Interval(a.sub(b)?),
+        (BinaryOp::Mul, Value::Interval(i), n) | (BinaryOp::Mul, n, Value::Interval(i)) if n.as_f64().is_some() => {
+            Value::Interval(i.mul(n.as_f64().unwrap_or_default())?)
+        }
+        (BinaryOp::Div, Value::Interval(i), n) if n.as_f64().is_some() => {
+            Value::Interval(i.div(n.as_f64().unwrap_or_default())?)
+        }
+        (BinaryOp::Add, t, Value::Interval(i)) | (BinaryOp::Add, Value::Interval(i), t) => match as_timestamp(t)? {
+            Some(ts) => stamp(add_interval(ts, i)?),
+            None => return Err(DbError::Internal(format!("{t:?} + interval"))),
+        },
+        (BinaryOp::Sub, t, Value::Interval(i)) => match as_timestamp(t)? {
+            Some(ts) => stamp(add_interval(ts, &i.neg()?)?),
+            None => return Err(DbError::Internal(format!("{t:?} - interval"))),
+        },
+        (BinaryOp::Sub, a, b) => match (as_timestamp(a)?, as_timestamp(b)?) {
+            (Some(a), Some(b)) => Value::Interval(difference(a, b)?),
+            _ => return Err(DbError::Internal(format!("{a:?} - {b:?}"))),
+        },
+        _ => return Err(DbError::Internal(format!("interval arithmetic {l:?} {} {r:?}", op.symbol()))),
+    })
 }
 
 /// `date ± integer` and `date - date`; 22008 past the date range.

@@ -27,6 +27,20 @@ pub enum Function {
     Length,
     /// `abs(number)`
     Abs,
+    /// `extract(unit FROM datetime)`: a numeric.
+    Extract,
+    /// `date_part(unit, datetime)`: a double precision.
+    DatePart,
+    /// `date_trunc(unit, timestamp)`
+    DateTrunc,
+    /// `age(timestamp, timestamp)`, `age(timestamp)`
+    Age,
+    /// `justify_hours(interval)`
+    JustifyHours,
+    /// `justify_days(interval)`
+    JustifyDays,
+    /// `justify_interval(interval)`
+    JustifyInterval,
     /// `coalesce(...)`
     Coalesce,
     /// `nullif(a, b)`
@@ -279,6 +293,36 @@ pub fn resolve(name: &str, args: Vec<Expr>, bare: bool) -> Result<Expr> {
             call(Function::Length, to(args, &[T::Text])?, T::Int4)
         }
         ("reverse", [t]) if stringy(t) => call(Function::Reverse, to(args, &[T::Text])?, T::Text),
+        ("extract", [T::Text, T::Timestamp | T::TimestampTz | T::Date | T::Interval]) => {
+            call(Function::Extract, args, NUMERIC)
+        }
+        ("date_part", [u, T::Timestamp | T::TimestampTz | T::Date | T::Interval]) if stringy(u) => {
+            let mut args = args;
+            let unit = args.remove(0);
+            args.insert(0, coerce_unknown(unit, T::Text)?);
+            call(Function::DatePart, args, T::Float8)
+        }
+        ("date_trunc", [u, t @ (T::Timestamp | T::TimestampTz | T::Date)]) if stringy(u) => {
+            let ty = if *t == T::Timestamp { T::Timestamp } else { T::TimestampTz };
+            call(Function::DateTrunc, to(args, &[T::Text, ty])?, ty)
+        }
+        ("age", [a, b]) if [a, b].iter().all(|t| t.is_datetime() || **t == T::Unknown) => {
+            let ty = if [a, b].contains(&&T::TimestampTz) { T::TimestampTz } else { T::Timestamp };
+            call(Function::Age, to(args, &[ty, ty])?, T::Interval)
+        }
+        ("age", [t]) if t.is_datetime() || *t == T::Unknown => {
+            let ty = if *t == T::TimestampTz { T::TimestampTz } else { T::Timestamp };
+            call(Function::Age, to(args, &[ty])?, T::Interval)
+        }
+        ("justify_hours", [T::Interval | T::Unknown]) => {
+            call(Function::JustifyHours, to(args, &[T::Interval])?, T::Interval)
+        }
+        ("justify_days", [T::Interval | T::Unknown]) => {
+            call(Function::JustifyDays, to(args, &[T::Interval])?, T::Interval)
+        }
+        ("justify_interval", [T::Interval | T::Unknown]) => {
+            call(Function::JustifyInterval, to(args, &[T::Interval])?, T::Interval)
+        }
         ("abs", [t]) if exact(t) => call(Function::Abs, args, NUMERIC),
         ("abs", [t]) if t.is_numeric() => call(Function::Abs, args, *t),
         ("abs", [T::Unknown]) => call(Function::Abs, to(args, &[T::Float8])?, T::Float8),
@@ -538,6 +582,13 @@ fn strict(func: Function, v: Vec<Value>) -> Result<Value> {
         {
             numeric_function(func, &v)?
         }
+        Function::Extract
+        | Function::DatePart
+        | Function::DateTrunc
+        | Function::Age
+        | Function::JustifyHours
+        | Function::JustifyDays
+        | Function::JustifyInterval => datetime_function(func, &v)?,
         Function::Abs => {
             let x = v.into_iter().next().unwrap_or(Value::Null);
             let below_zero = match &x {
@@ -682,6 +733,61 @@ fn format_type(oid: i64, typmod: i64) -> String {
         (Some(ty), _, _) => ty.sql_name().into(),
         (None, _, _) => "???".into(),
     }
+}
+
+/// `extract`, `date_part`, `date_trunc`, `age` and the `justify_*` functions.
+fn datetime_function(func: Function, v: &[Value]) -> Result<Value> {
+    use rustydb_foundation::datetime_fields as dt;
+    let interval = |v: &Value| match v {
+        Value::Interval(i) => Ok(*i),
+        other => Err(DbError::Internal(format!("{other:?} as an interval"))),
+    };
+    let stamp = |v: &Value| match *v {
+        Value::Timestamp(t) | Value::TimestampTz(t) => Ok(t),
+        ref other => Err(DbError::Internal(format!("{other:?} as a timestamp"))),
+    };
+    Ok(match func {
+        Function::Extract | Function::DatePart => {
+            let unit = text(&v[0]);
+            let n = match &v[1] {
+                Value::Timestamp(t) => dt::extract_timestamp(unit, *t, false)?,
+                Value::TimestampTz(t) => dt::extract_timestamp(unit, *t, true)?,
+                // date_part has no date version: PostgreSQL casts the date to a timestamp.
+                Value::Date(d) if func == Function::DatePart => {
+                    dt::extract_timestamp(unit, rustydb_foundation::datetime::date_timestamp(*d)?, false)?
+                }
+                Value::Date(d) => dt::extract_date(unit, *d)?,
+                Value::Interval(i) => dt::extract_interval(unit, i)?,
+                other => return Err(DbError::Internal(format!("extract from {other:?}"))),
+            };
+            match n {
+                None => Value::Null,
+                Some(n) if func == Function::Extract => Value::Numeric(n),
+                Some(n) => Value::Float8(n.to_f64()),
+            }
+        }
+        Function::DateTrunc => match v[1] {
+            Value::Timestamp(t) => Value::Timestamp(dt::trunc(text(&v[0]), t, false)?),
+            Value::TimestampTz(t) => Value::TimestampTz(dt::trunc(text(&v[0]), t, true)?),
+            ref other => return Err(DbError::Internal(format!("date_trunc of {other:?}"))),
+        },
+        Function::Age => {
+            let (a, b) = match v {
+                [a, b] => (stamp(a)?, stamp(b)?),
+                // age(t) counts from today's midnight.
+                [b] => {
+                    let now = rustydb_foundation::datetime::now();
+                    (now - now.rem_euclid(rustydb_foundation::datetime::USECS_PER_DAY), stamp(b)?)
+                }
+                _ => return Err(DbError::Internal("age with no arguments".into())),
+            };
+            Value::Interval(dt::age(a, b)?)
+        }
+        Function::JustifyHours => Value::Interval(interval(&v[0])?.justify_hours()?),
+        Function::JustifyDays => Value::Interval(interval(&v[0])?.justify_days()?),
+        Function::JustifyInterval => Value::Interval(interval(&v[0])?.justify()?),
+        other => return Err(DbError::Internal(format!("{other:?} as a date/time function"))),
+    })
 }
 
 /// The numeric versions of the math functions (the first argument is a numeric).

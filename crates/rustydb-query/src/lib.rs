@@ -52,6 +52,7 @@ pub mod check_constraint;
 mod checkpointer;
 pub mod context;
 pub mod copy;
+pub mod dml_join;
 pub mod encryption;
 pub mod engine;
 pub mod exec;

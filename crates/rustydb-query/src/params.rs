@@ -105,13 +105,21 @@ pub fn inferred_types(stmt: &Statement, declared: &Params) -> Vec<DataType> {
             }
             exprs.extend(returned(returning));
         }
-        Statement::Update { assignments, filter, returning, .. } => {
+        Statement::Update { assignments, filter, returning, from, .. } => {
             exprs.extend(assignments.iter().map(|(_, e)| e).chain(filter));
             exprs.extend(returned(returning));
+            if let Some(j) = from {
+                rels.push(&j.rel);
+                exprs.extend(&j.filter);
+            }
         }
-        Statement::Delete { filter, returning, .. } => {
+        Statement::Delete { filter, returning, using, .. } => {
             exprs.extend(filter);
             exprs.extend(returned(returning));
+            if let Some(j) = using {
+                rels.push(&j.rel);
+                exprs.extend(&j.filter);
+            }
         }
         _ => {}
     }

@@ -235,6 +235,7 @@ fn type_rows() -> Vec<Vec<Value>> {
         Date,
         Timestamp,
         TimestampTz,
+        Interval,
     ];
     let mut rows = Vec::new();
     let row = |ty: DataType, elem: u32, array: u32, category: &str| {
@@ -265,6 +266,7 @@ fn type_rows() -> Vec<Vec<Value>> {
             Bool => "B",
             Int2 | Int4 | Int8 | Float4 | Float8 | Numeric(_) => "N",
             Date | Timestamp | TimestampTz => "D",
+            Interval => "T",
             _ => "S",
         };
         let element = ElementType::of(ty);

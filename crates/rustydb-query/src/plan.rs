@@ -132,6 +132,20 @@ pub enum ConflictAction {
     },
 }
 
+/// The join that finds the rows of `UPDATE ... FROM` and `DELETE ... USING` (see
+/// [`crate::dml_join`]): each row is the target's row, its tuple id, then the other relations'
+/// columns the statement reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JoinedRows {
+    /// The join, resolved.
+    pub rel: Rel,
+    /// The target's width: its row is `row[..width]`, its tuple id `row[width]`.
+    pub width: usize,
+    /// WHERE and row-level security's USING over the joined row: checked on every row found,
+    /// and again on a row's newest version when a concurrent update replaced it.
+    pub filter: Option<Expr>,
+}
+
 /// `INSERT ... ON CONFLICT`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OnConflict {
@@ -210,6 +224,8 @@ pub enum Statement {
         constraints: Vec<BoundCheck>,
         /// RETURNING.
         returning: Option<Returning>,
+        /// `FROM`: the rows come from this join (and the expressions are over its rows).
+        from: Option<JoinedRows>,
     },
     /// DELETE.
     Delete {
@@ -221,6 +237,8 @@ pub enum Statement {
         access: Access,
         /// RETURNING.
         returning: Option<Returning>,
+        /// `USING`: the rows come from this join (and RETURNING is over its rows).
+        using: Option<JoinedRows>,
     },
     /// CREATE TABLE.
     CreateTable {

@@ -20,7 +20,8 @@ use rustydb_foundation::{DataType, DbError, Result, SqlState, Value};
 /// A set-returning function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TableFunc {
-    /// `generate_series(start, stop [, step])` over int4 or int8.
+    /// `generate_series(start, stop [, step])` over int4 or int8, or over timestamps (or
+    /// timestamptz) with an interval step.
     GenerateSeries,
     /// `unnest(array)`: the elements, in order.
     Unnest,
@@ -83,6 +84,25 @@ impl TableFunc {
                     return Err(no_such());
                 }
                 let integer = |t: &DataType| matches!(t, DataType::Int2 | DataType::Int4 | DataType::Unknown);
+                let stamp = |t: &DataType| t.is_datetime() || *t == DataType::Unknown;
+                if let [a, b, DataType::Interval | DataType::Unknown] = types.as_slice()
+                    && stamp(a)
+                    && stamp(b)
+                    && (a.is_datetime() || b.is_datetime())
+                {
+                    let ty = if *a == DataType::Timestamp || (*a == DataType::Unknown && *b == DataType::Timestamp) {
+                        DataType::Timestamp
+                    } else {
+                        DataType::TimestampTz
+                    };
+                    let targets = [ty, ty, DataType::Interval];
+                    let args = args
+                        .into_iter()
+                        .zip(targets)
+                        .map(|(a, t)| cast(coerce_unknown(a, t)?, t, CastContext::Implicit))
+                        .collect::<Result<Vec<_>>>()?;
+                    return Ok(TableCall { func: self, args, ty });
+                }
                 let ty = if types.iter().all(integer) {
                     DataType::Int4
                 } else if types.iter().all(|t| can_cast(*t, DataType::Int8, CastContext::Implicit)) {
@@ -108,6 +128,26 @@ impl TableCall {
     /// The call's rows for argument values `args`.
     pub fn rows(&self, args: Vec<Value>) -> Result<Produced> {
         match self.func {
+            TableFunc::GenerateSeries if self.ty.is_datetime() => {
+                let stamp = |v: &Value| match *v {
+                    Value::Timestamp(t) | Value::TimestampTz(t) => Some(t),
+                    _ => None,
+                };
+                let (Some(start), Some(stop), Some(Value::Interval(step))) =
+                    (stamp(&args[0]), stamp(&args[1]), args.get(2))
+                else {
+                    return Ok(Produced::Done);
+                };
+                if step.span() == 0 {
+                    return Err(DbError::sql(SqlState::InvalidParameterValue, "step size cannot equal zero"));
+                }
+                Ok(Produced::TimeSeries {
+                    next: Some(start),
+                    stop,
+                    step: *step,
+                    with_zone: self.ty == DataType::TimestampTz,
+                })
+            }
             TableFunc::GenerateSeries => {
                 let int = |v: &Value| match v {
                     Value::Int2(i) => Some(i64::from(*i)),
@@ -153,6 +193,17 @@ pub enum Produced {
         /// Values are int4 (else int8).
         int4: bool,
     },
+    /// Timestamps from `next` to `stop`, `step` apart (added by the calendar).
+    TimeSeries {
+        /// The next value (`None` once past `stop`).
+        next: Option<i64>,
+        /// The last value allowed.
+        stop: i64,
+        /// The step (never zero).
+        step: rustydb_foundation::Interval,
+        /// Values are timestamptz (else timestamp).
+        with_zone: bool,
+    },
     /// A list's remaining values.
     List(std::vec::IntoIter<Value>),
     /// Nothing more.
@@ -173,6 +224,17 @@ impl Iterator for Produced {
                 }
                 *next = current.checked_add(*step);
                 Some(if *int4 { Value::Int4(current as i32) } else { Value::Int8(current) })
+            }
+            Produced::TimeSeries { next, stop, step, with_zone } => {
+                let current = (*next)?;
+                let within = if step.span() > 0 { current <= *stop } else { current >= *stop };
+                if !within {
+                    *next = None;
+                    return None;
+                }
+                // Past the timestamp range the series simply ends.
+                *next = rustydb_foundation::datetime_fields::add_interval(current, step).ok().filter(|n| *n != current);
+                Some(if *with_zone { Value::TimestampTz(current) } else { Value::Timestamp(current) })
             }
             Produced::List(values) => values.next(),
             Produced::Done => None,

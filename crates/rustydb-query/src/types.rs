@@ -124,6 +124,7 @@ pub fn type_name(ty: DataType) -> &'static str {
         DataType::TimestampTz => "timestamptz",
         DataType::Array(e) => e.typname(),
         DataType::Numeric(_) => "numeric",
+        DataType::Interval => "interval",
     }
 }
 
@@ -203,6 +204,7 @@ pub fn cast_value(v: Value, to: DataType, explicit: bool) -> Result<Value> {
     }
     match v {
         Value::Numeric(n) => numeric_to(&n, to),
+        Value::Interval(i) if to == DataType::Interval => Ok(Value::Interval(i)),
         Value::Text(s) => Value::parse_as(&s, to),
         Value::Array(_, values) => match to {
             DataType::Array(element) => Ok(Value::Array(

@@ -15,7 +15,7 @@ use crate::context::ExecContext;
 use crate::expr::{EvalEnv, Expr};
 use crate::rel::{AggCall, AggFunc};
 use crate::types::out_of_range;
-use rustydb_foundation::{DataType, Numeric, Result, Value};
+use rustydb_foundation::{DataType, Interval, Numeric, Result, Value};
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
@@ -26,6 +26,7 @@ enum Acc {
     SumInt(Option<i128>),
     SumFloat(Option<f64>),
     SumNumeric(Option<Numeric>),
+    SumInterval(Option<Interval>, i64),
     Avg {
         sum: f64,
         exact: i128,
@@ -68,6 +69,7 @@ pub(super) fn initial(call: &AggCall) -> Accumulator {
     let input = call.args.first().map_or(DataType::Unknown, Expr::data_type);
     let acc = match call.func {
         AggFunc::CountStar | AggFunc::Count => Acc::Count(0),
+        AggFunc::Sum | AggFunc::Avg if input == DataType::Interval => Acc::SumInterval(None, 0),
         AggFunc::Sum if input.is_integer() => Acc::SumInt(None),
         AggFunc::Sum if call.ty == DataType::Numeric(None) => Acc::SumNumeric(None),
         AggFunc::Sum => Acc::SumFloat(None),
@@ -122,6 +124,15 @@ pub(super) fn update(a: &mut Accumulator, call: &AggCall, row: &[Value], env: &E
                 Some(sum) => sum.add(&x)?,
             });
         }
+        Acc::SumInterval(s, n) => {
+            if let Value::Interval(i) = v {
+                *s = Some(match s.take() {
+                    None => *i,
+                    Some(sum) => sum.add(i)?,
+                });
+                *n += 1;
+            }
+        }
         Acc::AvgNumeric { sum, n } => {
             *sum = sum.add(crate::expr::as_numeric(v)?.as_ref())?;
             *n += 1;
@@ -150,8 +161,10 @@ pub(super) fn update(a: &mut Accumulator, call: &AggCall, row: &[Value], env: &E
             let replace = match best {
                 None => true,
                 Some(b) => {
+                    // Ties take the newer value, as PostgreSQL's `smaller`/`larger` functions
+                    // do: it shows when equal values print differently (1.5 and 1.50).
                     let ord = v.sql_cmp(b).unwrap_or(Ordering::Equal);
-                    if call.func == AggFunc::Min { ord.is_lt() } else { ord.is_gt() }
+                    if call.func == AggFunc::Min { ord.is_le() } else { ord.is_ge() }
                 }
             };
             if replace {
@@ -218,7 +231,9 @@ pub(super) fn finish(a: Accumulator, call: &AggCall) -> Result<Value> {
     Ok(match a.acc {
         Acc::Count(n) => Value::Int8(n),
         Acc::SumInt(None) | Acc::SumFloat(None) | Acc::Extreme(None) | Acc::Bool(None) | Acc::Text(None) => Value::Null,
-        Acc::SumNumeric(None) => Value::Null,
+        Acc::SumNumeric(None) | Acc::SumInterval(None, _) => Value::Null,
+        Acc::SumInterval(Some(s), n) if call.func == AggFunc::Avg => Value::Interval(s.div(n as f64)?),
+        Acc::SumInterval(Some(s), _) => Value::Interval(s),
         Acc::SumNumeric(Some(s)) => Value::Numeric(s),
         Acc::SumInt(Some(s)) if call.ty == DataType::Numeric(None) => Value::Numeric(Numeric::from_i128(s)),
         Acc::SumInt(Some(s)) => Value::Int8(i64::try_from(s).map_err(|_| out_of_range(DataType::Int8))?),

@@ -60,6 +60,11 @@ fn hash_value<H: Hasher>(v: &Value, state: &mut H) {
                 }
             }
         }
+        // Intervals that compare equal ('1 mon', '30 days') share a span.
+        Value::Interval(i) => {
+            state.write_u8(11);
+            i.span().hash(state);
+        }
         // An integral numeric hashes as the integer it equals, and others by their significant
         // digits, so that 1.5 and 1.50 meet (as they compare equal).
         Value::Numeric(n) => match n.to_i128_exact().and_then(|i| i64::try_from(i).ok()) {

@@ -27,7 +27,7 @@ mod window;
 
 pub use key::HashKey;
 pub use recursive::WorkTables;
-pub use scan::TableScan;
+pub use scan::{TableScan, decode_tid, encode_tid};
 pub use subquery::SubqueryCache;
 
 use crate::context::ExecContext;
