@@ -148,6 +148,15 @@ pub fn bind(ctx: &mut ExecContext<'_>, stmt: &ast::Statement) -> Result<Statemen
         }
         ast::Statement::Insert(insert) => bind_insert(ctx, insert),
         ast::Statement::Update(update) => bind_update(ctx, update),
+        ast::Statement::Explain {
+            describe_alias: ast::DescribeAlias::Explain,
+            analyze,
+            verbose,
+            statement,
+            format,
+            options,
+            ..
+        } => bind_explain(ctx, *analyze, *verbose, statement, format.as_ref(), options.as_deref()),
         ast::Statement::Delete(delete) => bind_delete(ctx, delete),
         ast::Statement::CreateTable(create) => bind_create_table(ctx, create),
         ast::Statement::Lock(lock) => bind_lock(lock),
@@ -821,6 +830,46 @@ pub(crate) fn assign(column: &Column, expr: Expr) -> Result<Expr> {
         .with_detail("You will need to rewrite or cast the expression."));
     }
     cast(expr, to, CastContext::Assignment)
+}
+
+/// EXPLAIN [ANALYZE] [VERBOSE] query, or EXPLAIN (options) query: the query bound and planned
+/// as SELECT is, keeping the optimized tree before resolution for its column names.
+fn bind_explain(
+    ctx: &mut ExecContext<'_>,
+    analyze: bool,
+    verbose: bool,
+    statement: &ast::Statement,
+    format: Option<&ast::AnalyzeFormatKind>,
+    options: Option<&[ast::UtilityOption]>,
+) -> Result<Statement> {
+    let start = std::time::Instant::now();
+    let mut list: Vec<(String, Option<String>)> = options
+        .unwrap_or_default()
+        .iter()
+        .map(|o| (o.name.value.to_lowercase(), o.arg.as_ref().map(|a| a.to_string().trim_matches('\'').to_string())))
+        .collect();
+    if let Some(f) = format {
+        list.push(("format".into(), Some(f.to_string().trim_start_matches("FORMAT").trim().to_string())));
+    }
+    let options = crate::explain::options(analyze, verbose, &list)?;
+    let ast::Statement::Query(q) = statement else {
+        return Err(DbError::unsupported("EXPLAIN of statements other than queries"));
+    };
+    let first_request = ctx.access_requests.len();
+    let mut binder = QueryBinder::new(ctx);
+    let bound = binder.query(q)?;
+    let names = binder.into_names();
+    crate::acl::note_reads(ctx, first_request, &bound.rel);
+    let columns = bound.result_columns();
+    let shown = crate::optimize::optimize(bound.rel);
+    let rel = crate::resolve::resolve(shown.clone(), &names)?;
+    Ok(Statement::Explain(Box::new(crate::explain::Explain {
+        plan: QueryPlan { rel, columns },
+        shown,
+        names,
+        options,
+        planning: start.elapsed(),
+    })))
 }
 
 fn bind_update(ctx: &mut ExecContext<'_>, update: &ast::Update) -> Result<Statement> {

@@ -23,6 +23,7 @@ use std::collections::HashSet;
 /// Runs a bound statement (not transaction control, which the session handles).
 pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementResult> {
     match stmt {
+        Statement::Explain(explain) => crate::explain::execute(ctx, explain),
         Statement::Select(plan) => {
             let rows = select(ctx, plan)?;
             Ok(StatementResult {

@@ -735,6 +735,25 @@ fn format_type(oid: i64, typmod: i64) -> String {
     }
 }
 
+/// A function's name as EXPLAIN prints a call (`upper`, `date_trunc`).
+pub fn display_name(func: &Function) -> String {
+    let debug = format!("{func:?}");
+    let base = debug.split(['(', ' ', '{']).next().unwrap_or(&debug);
+    // CamelCase to snake_case: DateTrunc -> date_trunc.
+    let mut out = String::new();
+    for (i, c) in base.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// `extract`, `date_part`, `date_trunc`, `age` and the `justify_*` functions.
 fn datetime_function(func: Function, v: &[Value]) -> Result<Value> {
     use rustydb_foundation::datetime_fields as dt;

@@ -57,6 +57,7 @@ pub mod encryption;
 pub mod engine;
 pub mod exec;
 pub mod executor;
+pub mod explain;
 pub mod expr;
 pub mod foreign_key;
 pub mod functions;

@@ -160,6 +160,8 @@ pub struct OnConflict {
 pub enum Statement {
     /// SELECT (and VALUES, and set operations).
     Select(QueryPlan),
+    /// EXPLAIN [ANALYZE] of a query.
+    Explain(Box<crate::explain::Explain>),
     /// CREATE / ALTER / DROP ROLE.
     Role(crate::roles::RoleStatement),
     /// GRANT / REVOKE, ALTER ... OWNER TO.
@@ -467,6 +469,9 @@ impl Statement {
     pub fn result_columns(&self) -> Option<Vec<ResultColumn>> {
         match self {
             Statement::Select(plan) => Some(plan.columns.clone()),
+            Statement::Explain(_) => {
+                Some(vec![ResultColumn { name: "QUERY PLAN".into(), data_type: rustydb_foundation::DataType::Text }])
+            }
             Statement::Insert { returning, .. }
             | Statement::Update { returning, .. }
             | Statement::Delete { returning, .. } => returning.as_ref().map(|r| r.columns.clone()),
@@ -478,6 +483,7 @@ impl Statement {
     pub fn command_name(&self) -> &'static str {
         match self {
             Statement::Select(_) => "SELECT",
+            Statement::Explain(_) => "EXPLAIN",
             Statement::Role(r) => r.command_name(),
             Statement::Grant(g) => g.command_name(),
             Statement::Policy(p) => p.command_name(),

@@ -126,7 +126,7 @@ pub fn passes(ctx: &mut ExecContext<'_>, filter: Option<&Expr>, row: &[Value]) -
 
 /// The operator tree for `rel`, whose expressions read `outer` as their outer row.
 pub fn open<'p>(rel: &'p Rel, outer: &Rc<[Value]>) -> Box<dyn Operator + 'p> {
-    Box::new(Interruptible(open_operator(rel, outer)))
+    Box::new(Interruptible(crate::explain::instrument(rel, open_operator(rel, outer))))
 }
 
 /// Checks before every batch whether the statement must stop (see `interrupt.rs`).
