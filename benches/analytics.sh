@@ -30,7 +30,7 @@ load() { # port user db
   local chunk=1000000 start=1
   while [ "$start" -le "$ROWS" ]; do
     local end=$((start + chunk - 1)); [ "$end" -gt "$ROWS" ] && end=$ROWS
-    sql "$1" "$2" "$3" -c "INSERT INTO t SELECT g, (g * 31) % 100000 + 1, ((g * 7919) % 1000003)::float8 / 1000003, 'row ' || g FROM generate_series($start, $end) g" >/dev/null
+    sql "$1" "$2" "$3" -c "INSERT INTO t SELECT g, (g * 31) % 100000 + 1, ((g * 7919) % 1000003)::float8 / 1000003, 'row ' || g FROM generate_series($start::bigint, $end) g" >/dev/null
     start=$((end + 1))
   done
   sql "$1" "$2" "$3" -c "INSERT INTO d SELECT g, 'name ' || g FROM generate_series(1, 100000) g" -c "VACUUM" >/dev/null 2>&1 || true

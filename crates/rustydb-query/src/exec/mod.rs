@@ -126,7 +126,12 @@ pub fn passes(ctx: &mut ExecContext<'_>, filter: Option<&Expr>, row: &[Value]) -
 
 /// The operator tree for `rel`, whose expressions read `outer` as their outer row.
 pub fn open<'p>(rel: &'p Rel, outer: &Rc<[Value]>) -> Box<dyn Operator + 'p> {
-    Box::new(Interruptible(crate::explain::instrument(rel, open_operator(rel, outer))))
+    wrap(rel, open_operator(rel, outer))
+}
+
+/// `op`, opened for `rel`, with the checks and counters every operator gets.
+fn wrap<'p>(rel: &'p Rel, op: Box<dyn Operator + 'p>) -> Box<dyn Operator + 'p> {
+    Box::new(Interruptible(crate::explain::instrument(rel, op)))
 }
 
 /// Checks before every batch whether the statement must stop (see `interrupt.rs`).
@@ -172,7 +177,18 @@ fn open_operator<'p>(rel: &'p Rel, outer: &Rc<[Value]>) -> Box<dyn Operator + 'p
         Rel::Window { input, calls, .. } => {
             Box::new(Materialized::new(window::WindowOp::new(open(input, outer), calls, outer.clone())))
         }
-        Rel::Limit { input, limit, offset } => Box::new(order::LimitOp::new(open(input, outer), *limit, *offset)),
+        Rel::Limit { input, limit, offset } => {
+            // A sort under a LIMIT keeps only the rows the limit can return (top-N).
+            let inner = match (input.as_ref(), limit) {
+                (Rel::Sort { input: sorted, keys }, Some(limit)) => {
+                    let bound = usize::try_from(limit.saturating_add(*offset)).unwrap_or(usize::MAX);
+                    let sort = order::SortOp::bounded(open(sorted, outer), keys, outer.clone(), bound);
+                    wrap(input, Box::new(Materialized::new(sort)))
+                }
+                _ => open(input, outer),
+            };
+            Box::new(order::LimitOp::new(inner, *limit, *offset))
+        }
         Rel::Distinct { input } => Box::new(order::DistinctOp::new(open(input, outer))),
         Rel::SetOp { kind, all, left, right, .. } => {
             Box::new(set_op::SetOpOp::new(*kind, *all, open(left, outer), open(right, outer)))

@@ -1,9 +1,11 @@
 //! ORDER BY, LIMIT/OFFSET and DISTINCT.
 //!
 //! Sorting reads its whole input, evaluating the keys once per row, and sorts stably (rows
-//! with equal keys keep their input order). Still to come: a bounded top-N sort under a
-//! LIMIT, and spilling to disk past `work_mem`; today a sort past the statement's memory limit
-//! fails with 53200.
+//! with equal keys keep their input order). Under a LIMIT the sort is bounded (top-N): it
+//! keeps only the best `limit + offset` rows seen so far, so `ORDER BY v LIMIT 10` over a
+//! large table holds ten rows, not the table, and most rows are dismissed by one comparison
+//! with the current worst kept key. Still to come: spilling to disk past `work_mem`; today an
+//! unbounded sort past the statement's memory limit fails with 53200.
 
 use super::{Batch, Blocking, HashKey, Operator, Row, with_env};
 use crate::context::ExecContext;
@@ -49,17 +51,81 @@ pub struct SortOp<'p> {
     input: Box<dyn Operator + 'p>,
     keys: &'p [SortKey],
     outer: Rc<[Value]>,
+    /// Only the first `bound` rows are wanted (a LIMIT above).
+    bound: Option<usize>,
 }
 
 impl<'p> SortOp<'p> {
     /// Sorts `input` by `keys`.
     pub fn new(input: Box<dyn Operator + 'p>, keys: &'p [SortKey], outer: Rc<[Value]>) -> Self {
-        SortOp { input, keys, outer }
+        SortOp { input, keys, outer, bound: None }
+    }
+
+    /// Sorts `input` by `keys`, keeping only the first `bound` rows.
+    pub fn bounded(input: Box<dyn Operator + 'p>, keys: &'p [SortKey], outer: Rc<[Value]>, bound: usize) -> Self {
+        SortOp { input, keys, outer, bound: Some(bound) }
+    }
+}
+
+/// The best `bound` of the (key, row) pairs offered, in stable order: offers accumulate and
+/// are sorted and cut back to `bound` now and then; between cuts, a row whose key is not
+/// better than the worst kept one is dismissed at once (a later equal row would sort after it).
+struct TopN<'k> {
+    keys: &'k [SortKey],
+    bound: usize,
+    kept: Vec<(Row, Row)>,
+    worst: Option<Row>,
+}
+
+impl TopN<'_> {
+    fn offer(&mut self, key: Row, row: Row) {
+        if self.bound == 0 {
+            return;
+        }
+        if let Some(worst) = &self.worst
+            && compare_keys(self.keys, &key, worst) != Ordering::Less
+        {
+            return;
+        }
+        self.kept.push((key, row));
+        if self.kept.len() >= (2 * self.bound).max(1024) {
+            self.cut();
+        }
+    }
+
+    fn cut(&mut self) {
+        let keys = self.keys;
+        self.kept.sort_by(|a, b| compare_keys(keys, &a.0, &b.0));
+        self.kept.truncate(self.bound);
+        if self.kept.len() == self.bound {
+            self.worst = self.kept.last().map(|(k, _)| k.clone());
+        }
     }
 }
 
 impl Blocking for SortOp<'_> {
     fn run(&mut self, ctx: &mut ExecContext<'_>) -> Result<Vec<Row>> {
+        if let Some(bound) = self.bound {
+            let mut top = TopN { keys: self.keys, bound, kept: Vec::new(), worst: None };
+            while let Some(batch) = self.input.next(ctx)? {
+                let keys = self.keys;
+                let evaluated = with_env(ctx, &self.outer, |env, _| {
+                    batch
+                        .into_iter()
+                        .map(|row| Ok((keys.iter().map(|k| k.expr.eval(&row, env)).collect::<Result<Row>>()?, row)))
+                        .collect::<Result<Vec<_>>>()
+                })?;
+                for (key, row) in evaluated {
+                    top.offer(key, row);
+                }
+            }
+            top.cut();
+            for (k, row) in &top.kept {
+                ctx.hold_row(k, "a sort")?;
+                ctx.hold_row(row, "a sort")?;
+            }
+            return Ok(top.kept.into_iter().map(|(_, row)| row).collect());
+        }
         let mut keyed: Vec<(Row, Row)> = Vec::new();
         while let Some(batch) = self.input.next(ctx)? {
             let keys = self.keys;
