@@ -46,9 +46,13 @@ async fn scans_stay_within_the_pool_and_statements_within_their_budget() {
     assert!(growth < 4 << 20, "scanning {table_bytes} bytes through a 1 MiB pool grew the server by {growth} bytes");
 
     // Statements that would hold every row: refused with 53200, and the session goes on.
-    for sql in ["SELECT * FROM t", "SELECT id FROM t ORDER BY v LIMIT 1", "UPDATE t SET id = id + 1"] {
+    let full_sort = "SELECT count(*) FROM (SELECT id FROM t ORDER BY v OFFSET 0) s";
+    for sql in ["SELECT * FROM t", full_sort, "UPDATE t SET id = id + 1"] {
         assert_eq!(sqlstate(&c, sql).await, SqlState::OUT_OF_MEMORY, "{sql}");
     }
+    // A sort under a LIMIT keeps only the rows the limit returns (top-N): it fits.
+    let top = c.simple_query("SELECT id FROM t ORDER BY v LIMIT 1").await.unwrap();
+    assert_eq!(top.iter().filter(|m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(_))).count(), 1);
     let few = c.simple_query("SELECT id FROM t WHERE id = 7").await.unwrap();
     assert_eq!(few.iter().filter(|m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(_))).count(), 256);
     let limited = c.simple_query("SELECT v FROM t LIMIT 3").await.unwrap();

@@ -104,6 +104,61 @@ pub fn decode_row(bytes: &[u8], width: usize) -> Result<Vec<Value>> {
     Ok(values)
 }
 
+/// [`decode_row`] for the columns `needed` marks; the others are skipped over without being
+/// decoded (no allocation, no UTF-8 check) and read as NULL. Columns past `needed` are decoded.
+pub fn decode_row_projected(bytes: &[u8], width: usize, needed: &[bool]) -> Result<Vec<Value>> {
+    let mut reader = LeReader::new(bytes, "row");
+    let count = reader.u16()? as usize;
+    let mut values = Vec::with_capacity(width.max(count));
+    for i in 0..count {
+        if needed.get(i).copied().unwrap_or(true) {
+            values.push(read_value(&mut reader)?);
+        } else {
+            skip_value(&mut reader)?;
+            values.push(Value::Null);
+        }
+    }
+    reader.finish()?;
+    values.resize(width.max(count), Value::Null);
+    Ok(values)
+}
+
+/// Moves past one encoded value.
+fn skip_value(reader: &mut LeReader<'_>) -> Result<()> {
+    match reader.u8()? {
+        0..=2 => {}
+        3 => {
+            reader.take(2)?;
+        }
+        4 | 6 | 9 => {
+            reader.take(4)?;
+        }
+        5 | 7 | 10 | 11 => {
+            reader.take(8)?;
+        }
+        8 => {
+            let len = reader.u32()? as usize;
+            reader.take(len)?;
+        }
+        12 => {
+            reader.u8()?;
+            for _ in 0..reader.u32()? {
+                skip_value(reader)?;
+            }
+        }
+        13 => {
+            reader.take(3)?;
+            let count = reader.u32()? as usize;
+            reader.take(count.checked_mul(4).ok_or_else(|| reader.error("numeric too long"))?)?;
+        }
+        14 => {
+            reader.take(16)?;
+        }
+        other => return Err(reader.error(&format!("unknown value tag {other}"))),
+    }
+    Ok(())
+}
+
 fn read_value(reader: &mut LeReader<'_>) -> Result<Value> {
     Ok(match reader.u8()? {
         0 => Value::Null,
@@ -188,6 +243,11 @@ mod tests {
         let mut bytes = Vec::new();
         encode_row(&row, &mut bytes);
         assert_eq!(decode_row(&bytes, row.len()).unwrap(), row);
+        let mask: Vec<bool> = (0..row.len()).map(|i| i % 3 == 0).collect();
+        let projected = decode_row_projected(&bytes, row.len(), &mask).unwrap();
+        for (i, v) in projected.iter().enumerate() {
+            assert_eq!(v, if mask[i] { &row[i] } else { &Value::Null }, "column {i}");
+        }
         let padded = decode_row(&bytes, row.len() + 2).unwrap();
         assert_eq!(padded[row.len()..], [Value::Null, Value::Null]);
         assert!(decode_row(&bytes[..bytes.len() - 1], row.len()).is_err());

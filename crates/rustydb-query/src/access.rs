@@ -12,6 +12,16 @@ use rustydb_txn::{Delete, Liveness, LockMode, LockTarget, Predicate, WaitPolicy,
 
 /// Visible rows on one page of `table`.
 pub fn scan_page(ctx: &mut ExecContext<'_>, table: &TableDef, page: u32) -> Result<Vec<(TupleId, Vec<Value>)>> {
+    scan_page_decoding(ctx, table, page, None)
+}
+
+/// Visible rows on one page of `table`, decoding only the columns `needed` marks.
+pub fn scan_page_decoding(
+    ctx: &mut ExecContext<'_>,
+    table: &TableDef,
+    page: u32,
+    needed: Option<&[bool]>,
+) -> Result<Vec<(TupleId, Vec<Value>)>> {
     let heap = ctx.engine.txn_manager().storage().heap(table.file())?;
     let width = table.schema.len();
     let footprint = ctx.scan.footprint();
@@ -19,7 +29,14 @@ pub fn scan_page(ctx: &mut ExecContext<'_>, table: &TableDef, page: u32) -> Resu
     // The arena keeps what it grew to for the rest of the statement: count it (a page of large
     // values can be far larger than the page).
     ctx.memory.charge(ctx.scan.footprint().saturating_sub(footprint), "a page of tuples")?;
-    ctx.scan.iter().map(|(tid, t)| Ok((tid, decode_row(tuple::body(t), width)?))).collect()
+    match needed {
+        None => ctx.scan.iter().map(|(tid, t)| Ok((tid, decode_row(tuple::body(t), width)?))).collect(),
+        Some(mask) => ctx
+            .scan
+            .iter()
+            .map(|(tid, t)| Ok((tid, rustydb_foundation::row::decode_row_projected(tuple::body(t), width, mask)?)))
+            .collect(),
+    }
 }
 
 /// Locks `table` in `mode` until the transaction ends. Returns `true` if that meant waiting:

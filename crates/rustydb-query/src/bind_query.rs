@@ -1317,6 +1317,7 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
                     filter: None,
                     access: crate::plan::Access::SeqScan,
                     tid,
+                    needed: None,
                 };
                 match policies {
                     None => Ok(scan),

@@ -78,6 +78,7 @@ pub(crate) fn over_join<T>(
         filter: None,
         access: Access::SeqScan,
         tid: true,
+        needed: None,
     };
     let joined = Rel::Join {
         kind: JoinKind::Inner,

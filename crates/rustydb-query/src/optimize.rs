@@ -23,7 +23,37 @@ use std::collections::{HashMap, HashSet};
 
 /// Optimizes a bound plan.
 pub fn optimize(rel: Rel) -> Rel {
-    push_down(rel, Vec::new())
+    let mut rel = push_down(rel, Vec::new());
+    let required: HashSet<ColumnId> = rel.output().into_iter().collect();
+    prune_columns(&mut rel, &required);
+    rel
+}
+
+/// Projection pushdown into scans: marks in each scan which table columns anything above it
+/// reads, so the others are never decoded (a text column skipped is an allocation and a UTF-8
+/// check saved per row). `required` is what the node's consumer reads of its output. Each node
+/// asks of its inputs what passes through it plus every column its own expressions read
+/// (subqueries' outer references included); the nodes whose result depends on whole rows
+/// (DISTINCT, set operations, recursion, row locks, the left side of LATERAL) ask for all.
+/// Subqueries' own plans are not pruned: their scans decode every column.
+fn prune_columns(rel: &mut Rel, required: &HashSet<ColumnId>) {
+    let mut needs = required.clone();
+    for e in rel.exprs() {
+        needs.extend(free_columns(e));
+    }
+    let whole_rows =
+        matches!(rel, Rel::Distinct { .. } | Rel::SetOp { .. } | Rel::RecursiveUnion { .. } | Rel::LockRows { .. });
+    let lateral = matches!(rel, Rel::Lateral { .. });
+    if let Rel::Scan { table, output, needed, .. } = rel {
+        let mask: Vec<bool> = output.iter().take(table.schema.len()).map(|id| needs.contains(id)).collect();
+        *needed = (!mask.iter().all(|n| *n)).then(|| mask.into_boxed_slice());
+        return;
+    }
+    for (i, input) in rel.inputs_mut().into_iter().enumerate() {
+        let input_required: HashSet<ColumnId> =
+            if whole_rows || (lateral && i == 0) { input.output().into_iter().collect() } else { needs.clone() };
+        prune_columns(input, &input_required);
+    }
 }
 
 /// Splits `e` into its AND-ed conjuncts.
@@ -150,11 +180,11 @@ fn push_down(rel: Rel, mut preds: Vec<Expr>) -> Rel {
             let (equi, condition) = hash_keys(on, &left_ids, &right_ids);
             filtered(Rel::Join { kind, left: Box::new(left), right: Box::new(right), equi, condition }, above)
         }
-        Rel::Scan { table, output, filter, access, tid } => {
+        Rel::Scan { table, output, filter, access, tid, needed } => {
             if let Some(f) = filter {
                 split_and(f, &mut preds);
             }
-            Rel::Scan { table, output, filter: and_all(preds), access, tid }
+            Rel::Scan { table, output, filter: and_all(preds), access, tid, needed }
         }
         Rel::Project { input, exprs, output } => {
             let map: HashMap<ColumnId, &Expr> = output.iter().copied().zip(exprs.iter()).collect();

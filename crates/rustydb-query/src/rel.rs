@@ -165,6 +165,9 @@ pub struct WindowCall {
 }
 
 /// A relational operator and its inputs.
+// A plan has one `Rel` per operator, built once per statement: the scan variant's size (its
+// access path) costs nothing worth an extra box on every scan.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Rel {
     /// Literal rows (`VALUES`, or the one empty row of a SELECT without FROM).
@@ -186,6 +189,9 @@ pub enum Rel {
         access: Access,
         /// Output each row's tuple id (as int8) after its columns, for `LockRows`.
         tid: bool,
+        /// Which table columns anything reads (set by the optimizer's column pruning): the
+        /// others are not decoded and read as NULL. `None`: all.
+        needed: Option<Box<[bool]>>,
     },
     /// Rows passing a predicate.
     Filter {
@@ -354,6 +360,25 @@ impl Rel {
             | Rel::Limit { input, .. }
             | Rel::Distinct { input }
             | Rel::LockRows { input, .. } => input.output(),
+        }
+    }
+
+    /// The inputs, mutably (in the order [`Rel::inputs`] gives them).
+    pub fn inputs_mut(&mut self) -> Vec<&mut Rel> {
+        match self {
+            Rel::Values { .. } | Rel::Scan { .. } | Rel::WorkTable { .. } | Rel::Function { .. } => Vec::new(),
+            Rel::Join { left, right, .. } | Rel::SetOp { left, right, .. } | Rel::Lateral { left, right, .. } => {
+                vec![left, right]
+            }
+            Rel::RecursiveUnion { base, recursive, .. } => vec![base, recursive],
+            Rel::Filter { input, .. }
+            | Rel::Project { input, .. }
+            | Rel::Aggregate { input, .. }
+            | Rel::Window { input, .. }
+            | Rel::Sort { input, .. }
+            | Rel::Limit { input, .. }
+            | Rel::Distinct { input }
+            | Rel::LockRows { input, .. } => vec![input],
         }
     }
 

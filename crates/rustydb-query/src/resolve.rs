@@ -42,10 +42,10 @@ impl Resolver<'_> {
                 let rows = rows.into_iter().map(|r| exprs(r, &[], &mut used)).collect::<Result<_>>()?;
                 Rel::Values { rows, output }
             }
-            Rel::Scan { table, output, filter, tid, .. } => {
+            Rel::Scan { table, output, filter, tid, needed, .. } => {
                 let filter = filter.map(|f| self.expr(f, &output, outer, &mut used)).transpose()?;
                 let access = choose_access(&table, filter.as_ref());
-                Rel::Scan { table, output, filter, access, tid }
+                Rel::Scan { table, output, filter, access, tid, needed }
             }
             Rel::Filter { input, predicate } => {
                 let (input, u) = self.rel(*input, outer)?;

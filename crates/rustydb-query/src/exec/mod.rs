@@ -147,8 +147,9 @@ impl Operator for Interruptible<'_> {
 fn open_operator<'p>(rel: &'p Rel, outer: &Rc<[Value]>) -> Box<dyn Operator + 'p> {
     match rel {
         Rel::Values { rows, .. } => Box::new(ValuesOp { rows, outer: outer.clone(), done: false }),
-        Rel::Scan { table, filter, access, tid, .. } => {
-            Box::new(scan::ScanOp::new(TableScan::new(table, access, filter.as_ref()), *tid, outer.clone()))
+        Rel::Scan { table, filter, access, tid, needed, .. } => {
+            let scan = TableScan::new(table, access, filter.as_ref()).decoding(needed.as_deref());
+            Box::new(scan::ScanOp::new(scan, *tid, outer.clone()))
         }
         Rel::Filter { input, predicate } => {
             Box::new(FilterOp { input: open(input, outer), predicate, outer: outer.clone() })

@@ -26,6 +26,8 @@ pub struct TableScan<'p> {
     access: &'p Access,
     filter: Option<&'p Expr>,
     state: State,
+    /// Which columns to decode on a sequential scan (`None`: all).
+    needed: Option<&'p [bool]>,
 }
 
 impl std::fmt::Debug for TableScan<'_> {
@@ -40,7 +42,13 @@ impl std::fmt::Debug for TableScan<'_> {
 impl<'p> TableScan<'p> {
     /// A scan of `table` by `access`, keeping rows that pass `filter`.
     pub fn new(table: &'p TableDef, access: &'p Access, filter: Option<&'p Expr>) -> Self {
-        TableScan { table, access, filter, state: State::Start }
+        TableScan { table, access, filter, state: State::Start, needed: None }
+    }
+
+    /// The same scan decoding only the columns `needed` marks (the rest read as NULL).
+    pub fn decoding(mut self, needed: Option<&'p [bool]>) -> Self {
+        self.needed = needed;
+        self
     }
 
     /// The next rows (with their tuple ids), or `None` at the end. `outer` is the outer row
@@ -57,7 +65,7 @@ impl<'p> TableScan<'p> {
                 State::Pages { next, count } => {
                     let mut rows = Vec::new();
                     while *next < *count && rows.len() < BATCH_ROWS / 2 {
-                        rows.extend(access::scan_page(ctx, self.table, *next)?);
+                        rows.extend(access::scan_page_decoding(ctx, self.table, *next, self.needed)?);
                         *next += 1;
                     }
                     if rows.is_empty() && *next >= *count {
