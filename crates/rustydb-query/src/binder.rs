@@ -462,14 +462,24 @@ fn lookup_table(ctx: &mut ExecContext<'_>, name: &ast::ObjectName, mode: LockMod
 
 /// Binds, optimizes and resolves a query.
 pub fn bind_select(ctx: &mut ExecContext<'_>, q: &ast::Query) -> Result<QueryPlan> {
+    let (optimized, names, columns) = plan_query(ctx, q)?;
+    let rel = crate::resolve::resolve(optimized, &names)?;
+    Ok(QueryPlan { rel, columns })
+}
+
+/// Binds and optimizes a query (noting what it reads for the privilege checks): the tree before
+/// resolution, the names of its column ids, and its result columns.
+fn plan_query(
+    ctx: &mut ExecContext<'_>,
+    q: &ast::Query,
+) -> Result<(crate::rel::Rel, Vec<String>, Vec<crate::result::ResultColumn>)> {
     let first_request = ctx.access_requests.len();
     let mut binder = QueryBinder::new(ctx);
     let bound = binder.query(q)?;
     let names = binder.into_names();
     crate::acl::note_reads(ctx, first_request, &bound.rel);
     let columns = bound.result_columns();
-    let rel = crate::resolve::resolve(crate::optimize::optimize(bound.rel), &names)?;
-    Ok(QueryPlan { rel, columns })
+    Ok((crate::optimize::optimize(bound.rel), names, columns))
 }
 
 /// CREATE VIEW: the query is bound now (so a bad one fails here, as in PostgreSQL) and stored
@@ -855,13 +865,7 @@ fn bind_explain(
     let ast::Statement::Query(q) = statement else {
         return Err(DbError::unsupported("EXPLAIN of statements other than queries"));
     };
-    let first_request = ctx.access_requests.len();
-    let mut binder = QueryBinder::new(ctx);
-    let bound = binder.query(q)?;
-    let names = binder.into_names();
-    crate::acl::note_reads(ctx, first_request, &bound.rel);
-    let columns = bound.result_columns();
-    let shown = crate::optimize::optimize(bound.rel);
+    let (shown, names, columns) = plan_query(ctx, q)?;
     let rel = crate::resolve::resolve(shown.clone(), &names)?;
     Ok(Statement::Explain(Box::new(crate::explain::Explain {
         plan: QueryPlan { rel, columns },

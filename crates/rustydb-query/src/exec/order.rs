@@ -103,18 +103,26 @@ impl TopN<'_> {
     }
 }
 
+impl SortOp<'_> {
+    /// The next input batch, each row with its evaluated sort keys.
+    fn next_keyed(&mut self, ctx: &mut ExecContext<'_>) -> Result<Option<Vec<(Row, Row)>>> {
+        let Some(batch) = self.input.next(ctx)? else { return Ok(None) };
+        let keys = self.keys;
+        with_env(ctx, &self.outer, |env, _| {
+            batch
+                .into_iter()
+                .map(|row| Ok((keys.iter().map(|k| k.expr.eval(&row, env)).collect::<Result<Row>>()?, row)))
+                .collect::<Result<Vec<_>>>()
+        })
+        .map(Some)
+    }
+}
+
 impl Blocking for SortOp<'_> {
     fn run(&mut self, ctx: &mut ExecContext<'_>) -> Result<Vec<Row>> {
         if let Some(bound) = self.bound {
             let mut top = TopN { keys: self.keys, bound, kept: Vec::new(), worst: None };
-            while let Some(batch) = self.input.next(ctx)? {
-                let keys = self.keys;
-                let evaluated = with_env(ctx, &self.outer, |env, _| {
-                    batch
-                        .into_iter()
-                        .map(|row| Ok((keys.iter().map(|k| k.expr.eval(&row, env)).collect::<Result<Row>>()?, row)))
-                        .collect::<Result<Vec<_>>>()
-                })?;
+            while let Some(evaluated) = self.next_keyed(ctx)? {
                 for (key, row) in evaluated {
                     top.offer(key, row);
                 }
@@ -127,14 +135,7 @@ impl Blocking for SortOp<'_> {
             return Ok(top.kept.into_iter().map(|(_, row)| row).collect());
         }
         let mut keyed: Vec<(Row, Row)> = Vec::new();
-        while let Some(batch) = self.input.next(ctx)? {
-            let keys = self.keys;
-            let evaluated = with_env(ctx, &self.outer, |env, _| {
-                batch
-                    .into_iter()
-                    .map(|row| Ok((keys.iter().map(|k| k.expr.eval(&row, env)).collect::<Result<Row>>()?, row)))
-                    .collect::<Result<Vec<_>>>()
-            })?;
+        while let Some(evaluated) = self.next_keyed(ctx)? {
             for (k, row) in &evaluated {
                 ctx.hold_row(k, "a sort")?;
                 ctx.hold_row(row, "a sort")?;
