@@ -42,6 +42,18 @@ fn invalid(text: &str) -> DbError {
     DbError::sql(SqlState::InvalidDatetimeFormat, format!("invalid input syntax for type interval: \"{text}\""))
 }
 
+/// Makes `high` and `low` agree in sign by moving one `unit` of `low` across (what the
+/// `justify_*` functions do after carrying whole units up).
+fn agree(high: &mut i128, low: &mut i128, unit: i128) {
+    if *high > 0 && *low < 0 {
+        *low += unit;
+        *high -= 1;
+    } else if *high < 0 && *low > 0 {
+        *low -= unit;
+        *high += 1;
+    }
+}
+
 fn narrow(v: i128) -> Result<i32> {
     i32::try_from(v).map_err(|_| out_of_range())
 }
@@ -120,28 +132,16 @@ impl Interval {
     /// Whole days out of the time part (`justify_hours`): `'50 hours'` is `2 days 02:00:00`.
     pub fn justify_hours(&self) -> Result<Interval> {
         let mut days = i128::from(self.days) + i128::from(self.micros / USECS_PER_DAY);
-        let mut micros = self.micros % USECS_PER_DAY;
-        if days > 0 && micros < 0 {
-            micros += USECS_PER_DAY;
-            days -= 1;
-        } else if days < 0 && micros > 0 {
-            micros -= USECS_PER_DAY;
-            days += 1;
-        }
-        Ok(Interval { months: self.months, days: narrow(days)?, micros })
+        let mut micros = i128::from(self.micros % USECS_PER_DAY);
+        agree(&mut days, &mut micros, i128::from(USECS_PER_DAY));
+        Ok(Interval { months: self.months, days: narrow(days)?, micros: micros as i64 })
     }
 
     /// Whole months out of the days (`justify_days`): `'45 days'` is `1 mon 15 days`.
     pub fn justify_days(&self) -> Result<Interval> {
         let mut months = i128::from(self.months) + i128::from(self.days) / i128::from(DAYS_PER_MONTH);
         let mut days = i128::from(self.days) % i128::from(DAYS_PER_MONTH);
-        if months > 0 && days < 0 {
-            days += i128::from(DAYS_PER_MONTH);
-            months -= 1;
-        } else if months < 0 && days > 0 {
-            days -= i128::from(DAYS_PER_MONTH);
-            months += 1;
-        }
+        agree(&mut months, &mut days, i128::from(DAYS_PER_MONTH));
         Ok(Interval { months: narrow(months)?, days: narrow(days)?, micros: self.micros })
     }
 
@@ -161,14 +161,9 @@ impl Interval {
             days -= i128::from(DAYS_PER_MONTH);
             months += 1;
         }
-        if days > 0 && micros < 0 {
-            micros += USECS_PER_DAY;
-            days -= 1;
-        } else if days < 0 && micros > 0 {
-            micros -= USECS_PER_DAY;
-            days += 1;
-        }
-        Ok(Interval { months: narrow(months)?, days: narrow(days)?, micros })
+        let mut wide_micros = i128::from(micros);
+        agree(&mut days, &mut wide_micros, i128::from(USECS_PER_DAY));
+        Ok(Interval { months: narrow(months)?, days: narrow(days)?, micros: wide_micros as i64 })
     }
 
     /// PostgreSQL's `interval_in` (see the module docs); 22007 for text it cannot read.
