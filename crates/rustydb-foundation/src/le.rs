@@ -37,11 +37,20 @@ impl<'a> LeReader<'a> {
     /// The next `n` bytes.
     #[inline]
     pub fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        let end = self.pos.checked_add(n).filter(|&end| end <= self.bytes.len());
-        let end = end.ok_or_else(|| self.error(&format!("truncated at byte {} (wanted {n} more)", self.pos)))?;
-        let out = &self.bytes[self.pos..end];
-        self.pos = end;
-        Ok(out)
+        match self.bytes.get(self.pos..).and_then(|rest| rest.get(..n)) {
+            Some(out) => {
+                self.pos += n;
+                Ok(out)
+            }
+            None => Err(self.truncated(n)),
+        }
+    }
+
+    /// The error for a read of `n` bytes past the end (kept out of line: readers are hot).
+    #[cold]
+    #[inline(never)]
+    fn truncated(&self, n: usize) -> DbError {
+        self.error(&format!("truncated at byte {} (wanted {n} more)", self.pos))
     }
 
     /// The next `N` bytes as an array.

@@ -123,9 +123,92 @@ pub fn decode_row_projected(bytes: &[u8], width: usize, needed: &[bool]) -> Resu
     Ok(values)
 }
 
+/// One decoded value as [`visit_row`] hands it over: the fixed-width kinds unboxed (an
+/// integer of any width as `Int`, a float of either width as `Float`), everything else as a
+/// [`Value`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scalar {
+    /// NULL.
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// An int2, int4 or int8.
+    Int(i64),
+    /// A float4 or float8 (a float4 widened exactly).
+    Float(f64),
+    /// Any other value.
+    Other(Value),
+}
+
+/// Calls `visit(column, value)` for each column of the row that `needed` marks, in column
+/// order, skipping the others without decoding them; returns the row's column count (columns
+/// past it read as NULL and are not visited). A vectorized scan fills typed column vectors
+/// from this without building a `Vec<Value>` per row.
+pub fn visit_row(bytes: &[u8], needed: &[bool], mut visit: impl FnMut(usize, Scalar)) -> Result<usize> {
+    let Some(head) = bytes.get(..2) else { return Err(LeReader::new(bytes, "row").error("no column count")) };
+    let count = u16::from_le_bytes([head[0], head[1]]) as usize;
+    // Nothing past the last needed column is looked at.
+    let last = needed.iter().rposition(|n| *n).map_or(0, |i| i + 1).min(count);
+    let mut pos = 2;
+    let truncated = || LeReader::new(bytes, "row").error("truncated value");
+    for (i, &want) in needed.iter().enumerate().take(last) {
+        let tag = *bytes.get(pos).ok_or_else(truncated)?;
+        pos += 1;
+        // Fixed-width kinds are read (or stepped over) in place; the rest through the reader.
+        let width = match tag {
+            0..=2 => 0,
+            3 => 2,
+            4 | 6 | 9 => 4,
+            5 | 7 | 10 | 11 => 8,
+            14 => 16,
+            8 => {
+                let len = bytes.get(pos..pos + 4).ok_or_else(truncated)?;
+                4 + u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize
+            }
+            _ => usize::MAX,
+        };
+        if width == usize::MAX || (want && tag > 7) {
+            // Variable-width values, and wanted values other than numbers and booleans, go
+            // through the general reader.
+            let mut reader = LeReader::new(bytes, "row");
+            reader.take(pos)?;
+            if want {
+                visit(i, Scalar::Other(read_tagged(&mut reader, tag)?));
+            } else {
+                skip_tagged(&mut reader, tag)?;
+            }
+            pos = reader.position();
+            continue;
+        }
+        let payload = bytes.get(pos..pos + width).ok_or_else(truncated)?;
+        pos += width;
+        if !want {
+            continue;
+        }
+        let scalar = match tag {
+            0 => Scalar::Null,
+            1 => Scalar::Bool(false),
+            2 => Scalar::Bool(true),
+            3 => Scalar::Int(i64::from(i16::from_le_bytes([payload[0], payload[1]]))),
+            4 => Scalar::Int(i64::from(i32::from_le_bytes([payload[0], payload[1], payload[2], payload[3]]))),
+            5 => Scalar::Int(i64::from_le_bytes(payload.try_into().map_err(|_| truncated())?)),
+            6 => Scalar::Float(f64::from(f32::from_le_bytes([payload[0], payload[1], payload[2], payload[3]]))),
+            _ => Scalar::Float(f64::from_le_bytes(payload.try_into().map_err(|_| truncated())?)),
+        };
+        visit(i, scalar);
+    }
+    Ok(count)
+}
+
 /// Moves past one encoded value.
 fn skip_value(reader: &mut LeReader<'_>) -> Result<()> {
-    match reader.u8()? {
+    let tag = reader.u8()?;
+    skip_tagged(reader, tag)
+}
+
+/// Moves past the value whose tag byte `tag` was just read.
+fn skip_tagged(reader: &mut LeReader<'_>, tag: u8) -> Result<()> {
+    match tag {
         0..=2 => {}
         3 => {
             reader.take(2)?;
@@ -160,7 +243,13 @@ fn skip_value(reader: &mut LeReader<'_>) -> Result<()> {
 }
 
 fn read_value(reader: &mut LeReader<'_>) -> Result<Value> {
-    Ok(match reader.u8()? {
+    let tag = reader.u8()?;
+    read_tagged(reader, tag)
+}
+
+/// The value whose tag byte `tag` was just read.
+fn read_tagged(reader: &mut LeReader<'_>, tag: u8) -> Result<Value> {
+    Ok(match tag {
         0 => Value::Null,
         1 => Value::Bool(false),
         2 => Value::Bool(true),
@@ -250,6 +339,34 @@ mod tests {
         }
         let padded = decode_row(&bytes, row.len() + 2).unwrap();
         assert_eq!(padded[row.len()..], [Value::Null, Value::Null]);
+        // visit_row against decode_row under many masks (every column kind wanted or skipped
+        // before and after every other).
+        let full = decode_row(&bytes, row.len()).unwrap();
+        for bits in (0u32..1 << row.len()).step_by(7) {
+            let mask: Vec<bool> = (0..row.len()).map(|i| bits & (1 << i) != 0).collect();
+            let mut visited = Vec::new();
+            let count = visit_row(&bytes, &mask, |i, v| visited.push((i, v))).unwrap();
+            assert_eq!(count, row.len());
+            let expected: Vec<(usize, Scalar)> = (0..row.len())
+                .filter(|i| mask[*i])
+                .map(|i| {
+                    let v = match &full[i] {
+                        Value::Null => Scalar::Null,
+                        Value::Bool(b) => Scalar::Bool(*b),
+                        Value::Int2(_) | Value::Int4(_) | Value::Int8(_) => Scalar::Int(full[i].as_i64().unwrap()),
+                        Value::Float4(_) | Value::Float8(_) => Scalar::Float(full[i].as_f64().unwrap()),
+                        other => Scalar::Other(other.clone()),
+                    };
+                    (i, v)
+                })
+                .collect();
+            assert_eq!(visited, expected, "mask {bits:b}");
+        }
+        assert!(visit_row(&bytes[..bytes.len() - 1], &vec![true; row.len()], |_, _| {}).is_err());
+        // Columns past the last one needed are not looked at.
+        let mut seen = 0;
+        assert_eq!(visit_row(&bytes, &[false, true], |_, _| seen += 1).unwrap(), row.len());
+        assert_eq!(seen, 1);
         assert!(decode_row(&bytes[..bytes.len() - 1], row.len()).is_err());
         assert!(decode_row(&[1, 0, 99], 1).is_err());
     }

@@ -22,13 +22,8 @@ pub fn scan_page_decoding(
     page: u32,
     needed: Option<&[bool]>,
 ) -> Result<Vec<(TupleId, Vec<Value>)>> {
-    let heap = ctx.engine.txn_manager().storage().heap(table.file())?;
     let width = table.schema.len();
-    let footprint = ctx.scan.footprint();
-    ctx.engine.txn_manager().visible_on_page_into(ctx.txn, &ctx.snapshot, &heap, page, &mut ctx.scan)?;
-    // The arena keeps what it grew to for the rest of the statement: count it (a page of large
-    // values can be far larger than the page).
-    ctx.memory.charge(ctx.scan.footprint().saturating_sub(footprint), "a page of tuples")?;
+    load_visible(ctx, table, page)?;
     match needed {
         None => ctx.scan.iter().map(|(tid, t)| Ok((tid, decode_row(tuple::body(t), width)?))).collect(),
         Some(mask) => ctx
@@ -37,6 +32,17 @@ pub fn scan_page_decoding(
             .map(|(tid, t)| Ok((tid, rustydb_foundation::row::decode_row_projected(tuple::body(t), width, mask)?)))
             .collect(),
     }
+}
+
+/// Leaves in the statement's scan arena (`ctx.scan`) the tuples of `table`'s page `page`
+/// visible to the statement; [`tuple::body`] finds each one's row.
+pub fn load_visible(ctx: &mut ExecContext<'_>, table: &TableDef, page: u32) -> Result<()> {
+    let heap = ctx.engine.txn_manager().storage().heap(table.file())?;
+    let footprint = ctx.scan.footprint();
+    ctx.engine.txn_manager().visible_on_page_into(ctx.txn, &ctx.snapshot, &heap, page, &mut ctx.scan)?;
+    // The arena keeps what it grew to for the rest of the statement: count it (a page of large
+    // values can be far larger than the page).
+    ctx.memory.charge(ctx.scan.footprint().saturating_sub(footprint), "a page of tuples")
 }
 
 /// Locks `table` in `mode` until the transaction ends. Returns `true` if that meant waiting:

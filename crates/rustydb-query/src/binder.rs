@@ -67,7 +67,14 @@ pub fn bind_transaction_control(stmt: &ast::Statement) -> Result<Option<Statemen
         },
         ast::Statement::ShowVariable { variable } => {
             let words: Vec<String> = variable.iter().map(|i| i.value.to_ascii_lowercase()).collect();
-            Some(Statement::Show { name: words.join(" ") })
+            // The parser splits `SHOW class.name` at the dot as it splits the words of
+            // `SHOW TIME ZONE`: only PostgreSQL's few multi-word names keep their spaces.
+            let spaced = words.join(" ");
+            let name = match spaced.as_str() {
+                "transaction isolation level" | "time zone" | "session authorization" => spaced,
+                _ => words.join("."),
+            };
+            Some(Statement::Show { name })
         }
         ast::Statement::Deallocate { name, .. } => Some(Statement::Deallocate {
             name: (!(name.quote_style.is_none() && name.value.eq_ignore_ascii_case("all"))).then(|| ident_name(name)),

@@ -46,6 +46,8 @@ pub struct ExecContext<'a> {
     /// The sequence functions (sequence id, function) whose privileges this statement has
     /// checked.
     pub sequence_checks: std::collections::HashSet<(u32, u8)>,
+    /// Whether plans may run on the vectorized executor (`rustydb.vectorize`).
+    pub vectorize: bool,
 }
 
 impl<'a> ExecContext<'a> {
@@ -76,6 +78,7 @@ impl<'a> ExecContext<'a> {
             sequence_defs: Default::default(),
             access_requests: Vec::new(),
             sequence_checks: Default::default(),
+            vectorize: true,
         }
     }
 

@@ -138,6 +138,11 @@ impl Drop for Measuring {
     }
 }
 
+/// True while an EXPLAIN ANALYZE runs its statement on this thread.
+pub(crate) fn measuring() -> bool {
+    MEASURING.with(|m| m.borrow().is_some())
+}
+
 /// Wraps `op` (opened for `rel`) in a counter when an EXPLAIN ANALYZE is running.
 pub(crate) fn instrument<'p>(
     rel: &'p Rel,

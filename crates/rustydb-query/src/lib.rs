@@ -84,6 +84,7 @@ pub mod statement_stats;
 pub mod table_function;
 pub mod types;
 pub mod vacuum;
+pub mod vector;
 
 pub use engine::{Engine, EngineOptions};
 pub use result::{CopyResponse, Notice, ResultColumn, StatementResult};

@@ -44,6 +44,9 @@ pub struct SessionSettings {
     pub log_min_duration_statement: Option<Duration>,
     /// What `RESET log_min_duration_statement` returns to: the server's configured value.
     pub log_min_duration_default: Option<Duration>,
+    /// `rustydb.vectorize`: whether plans the vectorized executor can run run on column
+    /// batches (on, the default) or all on rows (off: to compare the two, or rule one out).
+    pub vectorize: bool,
     kept: BTreeMap<&'static str, String>,
 }
 
@@ -58,6 +61,7 @@ impl Default for SessionSettings {
             idle_in_transaction_timeout: Duration::ZERO,
             log_min_duration_statement: None,
             log_min_duration_default: None,
+            vectorize: true,
             kept: KEPT.iter().map(|(k, v)| (*k, v.to_string())).collect(),
         }
     }
@@ -115,6 +119,12 @@ impl SessionSettings {
                 self.deadlock_timeout = d;
             }
             "statement_timeout" => self.statement_timeout = parse_or(&name, value, defaults.statement_timeout)?,
+            "rustydb.vectorize" => {
+                self.vectorize = match value {
+                    None => defaults.vectorize,
+                    Some(v) => parse_bool(v).ok_or_else(|| invalid_value(&name, v))?,
+                }
+            }
             "idle_in_transaction_session_timeout" => {
                 self.idle_in_transaction_timeout = parse_or(&name, value, defaults.idle_in_transaction_timeout)?
             }
@@ -148,6 +158,7 @@ impl SessionSettings {
             "lock_timeout" => format_ms(self.lock_timeout),
             "deadlock_timeout" => format_ms(self.deadlock_timeout),
             "statement_timeout" => format_ms(self.statement_timeout),
+            "rustydb.vectorize" => on_off(self.vectorize),
             "idle_in_transaction_session_timeout" => format_ms(self.idle_in_transaction_timeout),
             "log_min_duration_statement" => self.log_min_duration_statement.map_or_else(|| "-1".into(), format_ms),
             other => self.kept.get(other).cloned().ok_or_else(|| unknown(other))?,
@@ -164,6 +175,7 @@ impl SessionSettings {
             "idle_in_transaction_session_timeout",
             "lock_timeout",
             "log_min_duration_statement",
+            "rustydb.vectorize",
             "statement_timeout",
             "transaction_isolation",
             "transaction_read_only",

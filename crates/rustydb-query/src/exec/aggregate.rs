@@ -4,7 +4,8 @@
 //! even for no input (`count(*)` of an empty table is 0, `sum` is NULL).
 //!
 //! Accumulators follow PostgreSQL: NULL inputs are skipped; `sum` of int2/int4 is exact (in
-//! i128) and 22003 past bigint; `sum` and `avg` of bigint and numeric, and the variances of
+//! i128) and 22003 past bigint; `sum` of real adds in single precision, as `float4pl` does,
+//! and float sums are 22003 when they overflow; `sum` and `avg` of bigint and numeric, and the variances of
 //! integers and numeric, are exact numerics with PostgreSQL's result scales (integer inputs
 //! are summed in i128 and converted once, at the end); over floats, `avg` and the variances
 //! use double precision (Welford's method). DISTINCT remembers the argument values seen per
@@ -116,7 +117,9 @@ pub(super) fn update(a: &mut Accumulator, call: &AggCall, row: &[Value], env: &E
     match &mut a.acc {
         Acc::Count(n) => *n += 1,
         Acc::SumInt(s) => *s = Some(s.unwrap_or(0) + i128::from(v.as_i64().unwrap_or(0))),
-        Acc::SumFloat(s) => *s = Some(s.unwrap_or(0.0) + v.as_f64().unwrap_or(0.0)),
+        Acc::SumFloat(s) => {
+            *s = Some(float_sum(s.unwrap_or(0.0), v.as_f64().unwrap_or(0.0), call.ty == DataType::Float4)?);
+        }
         Acc::SumNumeric(s) => {
             let x = crate::expr::as_numeric(v)?;
             *s = Some(match s.take() {
@@ -153,7 +156,7 @@ pub(super) fn update(a: &mut Accumulator, call: &AggCall, row: &[Value], env: &E
             if *integral {
                 *exact += i128::from(v.as_i64().unwrap_or(0));
             } else {
-                *sum += v.as_f64().unwrap_or(0.0);
+                *sum = float_sum(*sum, v.as_f64().unwrap_or(0.0), false)?;
             }
             *n += 1;
         }
@@ -198,6 +201,19 @@ pub(super) fn update(a: &mut Accumulator, call: &AggCall, row: &[Value], env: &E
         }
     }
     Ok(())
+}
+
+/// `sum + x` as PostgreSQL's `float8pl` (or `float4pl`, in single precision, when `single`)
+/// adds them: 22003 when finite operands overflow.
+pub(crate) fn float_sum(sum: f64, x: f64, single: bool) -> Result<f64> {
+    let total = if single { f64::from(sum as f32 + x as f32) } else { sum + x };
+    if total.is_infinite() && sum.is_finite() && x.is_finite() {
+        return Err(rustydb_foundation::DbError::sql(
+            rustydb_foundation::SqlState::NumericValueOutOfRange,
+            "value out of range: overflow",
+        ));
+    }
+    Ok(total)
 }
 
 /// The variance or standard deviation of `n` exact values from their sum and sum of squares,

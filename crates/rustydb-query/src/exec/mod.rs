@@ -3,9 +3,9 @@
 //! batch is the unit of work: expressions, hash probes and memory accounting run over a batch
 //! at a time, and a LIMIT stops its input pulling after the batch that fills it.
 //!
-//! Rows are `Vec<Value>`s in a batch (row-major). Column-major typed vectors with SIMD kernels
-//! are the next step for scans and aggregates; operators see batches only through `Batch`, so
-//! the change stays inside this module.
+//! Rows are `Vec<Value>`s in a batch (row-major). An aggregate over filters and projections
+//! of a sequential scan runs instead on typed column batches when every expression in it
+//! allows (see `crate::vector`).
 //!
 //! Subqueries: expressions reach them through [`Runner`], which holds the statement's context
 //! while operators evaluate. An uncorrelated subquery runs once per statement and its result
@@ -25,7 +25,9 @@ mod set_op;
 mod subquery;
 mod window;
 
+pub(crate) use aggregate::float_sum;
 pub use key::HashKey;
+pub(crate) use order::TopN;
 pub use recursive::WorkTables;
 pub use scan::{TableScan, decode_tid, encode_tid};
 pub use subquery::SubqueryCache;
@@ -166,12 +168,9 @@ fn open_operator<'p>(rel: &'p Rel, outer: &Rc<[Value]>) -> Box<dyn Operator + 'p
             (left.output().len(), right.output().len()),
             outer,
         ),
-        Rel::Aggregate { input, groups, aggregates, .. } => Box::new(Materialized::new(aggregate::AggregateOp::new(
-            open(input, outer),
-            groups,
-            aggregates,
-            outer.clone(),
-        ))),
+        Rel::Aggregate { input, groups, aggregates, .. } => {
+            Box::new(Materialized::new(Aggregate { input, groups, aggregates, outer: outer.clone() }))
+        }
         Rel::Sort { input, keys } => {
             Box::new(Materialized::new(order::SortOp::new(open(input, outer), keys, outer.clone())))
         }
@@ -183,7 +182,7 @@ fn open_operator<'p>(rel: &'p Rel, outer: &Rc<[Value]>) -> Box<dyn Operator + 'p
             let inner = match (input.as_ref(), limit) {
                 (Rel::Sort { input: sorted, keys }, Some(limit)) => {
                     let bound = usize::try_from(limit.saturating_add(*offset)).unwrap_or(usize::MAX);
-                    let sort = order::SortOp::bounded(open(sorted, outer), keys, outer.clone(), bound);
+                    let sort = BoundedSort { input: sorted, keys, bound, outer: outer.clone() };
                     wrap(input, Box::new(Materialized::new(sort)))
                 }
                 _ => open(input, outer),
@@ -215,6 +214,51 @@ fn open_operator<'p>(rel: &'p Rel, outer: &Rc<[Value]>) -> Box<dyn Operator + 'p
 trait Blocking {
     /// All the output rows.
     fn run(&mut self, ctx: &mut ExecContext<'_>) -> Result<Vec<Row>>;
+}
+
+/// An aggregate, run on column batches when the vectorized executor takes its plan and the
+/// session allows, on rows otherwise. EXPLAIN ANALYZE runs it on rows, so that every node it
+/// shows is counted.
+struct Aggregate<'p> {
+    input: &'p Rel,
+    groups: &'p [Expr],
+    aggregates: &'p [crate::rel::AggCall],
+    outer: Rc<[Value]>,
+}
+
+impl Blocking for Aggregate<'_> {
+    fn run(&mut self, ctx: &mut ExecContext<'_>) -> Result<Vec<Row>> {
+        if ctx.vectorize
+            && !crate::explain::measuring()
+            && let Some(mut vectorized) =
+                crate::vector::aggregate::VectorAggregate::build(self.input, self.groups, self.aggregates)
+        {
+            return vectorized.run(ctx);
+        }
+        aggregate::AggregateOp::new(open(self.input, &self.outer), self.groups, self.aggregates, self.outer.clone())
+            .run(ctx)
+    }
+}
+
+/// A sort under a LIMIT (top-N), run on column batches when the vectorized executor takes its
+/// plan and the session allows, on rows otherwise (and under EXPLAIN ANALYZE).
+struct BoundedSort<'p> {
+    input: &'p Rel,
+    keys: &'p [crate::plan::SortKey],
+    bound: usize,
+    outer: Rc<[Value]>,
+}
+
+impl Blocking for BoundedSort<'_> {
+    fn run(&mut self, ctx: &mut ExecContext<'_>) -> Result<Vec<Row>> {
+        if ctx.vectorize
+            && !crate::explain::measuring()
+            && let Some(mut vectorized) = crate::vector::top_n::VectorTopN::build(self.input, self.keys, self.bound)
+        {
+            return vectorized.run(ctx);
+        }
+        order::SortOp::bounded(open(self.input, &self.outer), self.keys, self.outer.clone(), self.bound).run(ctx)
+    }
 }
 
 /// A [`Blocking`] operator as an [`Operator`].

@@ -70,15 +70,32 @@ impl<'p> SortOp<'p> {
 /// The best `bound` of the (key, row) pairs offered, in stable order: offers accumulate and
 /// are sorted and cut back to `bound` now and then; between cuts, a row whose key is not
 /// better than the worst kept one is dismissed at once (a later equal row would sort after it).
-struct TopN<'k> {
+pub(crate) struct TopN<'k> {
     keys: &'k [SortKey],
     bound: usize,
     kept: Vec<(Row, Row)>,
     worst: Option<Row>,
 }
 
-impl TopN<'_> {
-    fn offer(&mut self, key: Row, row: Row) {
+impl<'k> TopN<'k> {
+    /// Keeps the best `bound` rows by `keys`.
+    pub(crate) fn new(keys: &'k [SortKey], bound: usize) -> Self {
+        TopN { keys, bound, kept: Vec::new(), worst: None }
+    }
+
+    /// The worst key kept, once `bound` rows are: a row not better than it is not wanted.
+    pub(crate) fn worst(&self) -> Option<&[Value]> {
+        self.worst.as_deref()
+    }
+
+    /// The best rows, in order (with their keys, to count their memory).
+    pub(crate) fn finish(mut self) -> Vec<(Row, Row)> {
+        self.cut();
+        self.kept
+    }
+
+    /// Offers a row with its evaluated keys.
+    pub(crate) fn offer(&mut self, key: Row, row: Row) {
         if self.bound == 0 {
             return;
         }
@@ -121,18 +138,18 @@ impl SortOp<'_> {
 impl Blocking for SortOp<'_> {
     fn run(&mut self, ctx: &mut ExecContext<'_>) -> Result<Vec<Row>> {
         if let Some(bound) = self.bound {
-            let mut top = TopN { keys: self.keys, bound, kept: Vec::new(), worst: None };
+            let mut top = TopN::new(self.keys, bound);
             while let Some(evaluated) = self.next_keyed(ctx)? {
                 for (key, row) in evaluated {
                     top.offer(key, row);
                 }
             }
-            top.cut();
-            for (k, row) in &top.kept {
+            let kept = top.finish();
+            for (k, row) in &kept {
                 ctx.hold_row(k, "a sort")?;
                 ctx.hold_row(row, "a sort")?;
             }
-            return Ok(top.kept.into_iter().map(|(_, row)| row).collect());
+            return Ok(kept.into_iter().map(|(_, row)| row).collect());
         }
         let mut keyed: Vec<(Row, Row)> = Vec::new();
         while let Some(evaluated) = self.next_keyed(ctx)? {

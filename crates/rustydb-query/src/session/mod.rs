@@ -597,6 +597,7 @@ impl Session {
         ctx.params = params.clone();
         ctx.interrupt = interrupt.clone();
         ctx.sequences = self.sequences.clone();
+        ctx.vectorize = self.settings.vectorize;
         let timed_out = |e: DbError| match interrupt.deadline() {
             Some(d) if e.sqlstate() == SqlState::LockNotAvailable && Instant::now() >= d => {
                 crate::interrupt::timed_out()

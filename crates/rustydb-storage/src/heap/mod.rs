@@ -734,6 +734,7 @@ impl HeapFile {
         let mut deferred = Vec::new();
         {
             let guard = self.pool.read(id)?;
+            prefetch_page(&guard);
             for slot in 0..read::slot_count(&guard) {
                 let Some(stored) = read::tuple(&guard, slot) else { continue };
                 let tid = TupleId { page: id, slot };
@@ -845,6 +846,20 @@ fn next_value_id() -> u64 {
         let _ = NEXT.compare_exchange(0, seed, Ordering::Relaxed, Ordering::Relaxed);
     }
     NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Asks the CPU to start loading all of a page's cache lines at once, before its tuples are
+/// walked one by one: a scan then waits for memory once per page rather than once per tuple.
+#[inline]
+fn prefetch_page(bytes: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in bytes.chunks(64) {
+        // SAFETY: a prefetch is a hint that never faults, whatever the address; SSE, which
+        // provides it, is part of the x86_64 baseline.
+        unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(line.as_ptr().cast()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = bytes;
 }
 
 #[cfg(test)]

@@ -189,7 +189,12 @@ pub fn encode_forward(target: Addr) -> Vec<u8> {
 }
 
 /// Parses a stored piece.
+#[inline]
 pub fn decode(bytes: &[u8]) -> Result<Piece<'_>> {
+    // The common case first: an uncompressed tuple stored inline where it was inserted.
+    if let Some((&INLINE, prefix)) = bytes.split_first() {
+        return Ok(Piece::Head { origin: None, prefix, rest: Rest::None });
+    }
     let mut r = LeReader::new(bytes, "stored tuple piece");
     let tag = r.u8()?;
     match tag & KIND_MASK {

@@ -1,0 +1,443 @@
+//! Hash aggregation over column batches.
+//!
+//! Each batch's group keys are evaluated as columns and turned into one group number per row
+//! (a hash table from the keys, unboxed, to the group's number); each aggregate then runs a
+//! tight loop over its argument column, adding into that aggregate's array of per-group
+//! states. Groups are numbered, and output, in the order they first appear, as in the row
+//! executor.
+//!
+//! The aggregates taken: `count(*)`, `count`, `sum`, `avg`, `min` and `max` of integers and
+//! floats, `bool_and` and `bool_or`, each with FILTER but without DISTINCT. Their results are
+//! the row executor's to the bit: integer sums are exact (in i128) and become bigint or
+//! numeric as the call's type says, float sums add in scan order (real in single precision)
+//! and fail on overflow, and `min`/`max` keep the
+//! newer of two equal values (`-0` against `0`). Group keys are integers or booleans.
+
+use super::Pipeline;
+use super::column::{Column, Data, Kind};
+use super::expr::VExpr;
+use crate::context::ExecContext;
+use crate::exec::Row;
+use crate::exec::float_sum;
+use crate::rel::{AggCall, AggFunc, Rel};
+use crate::types::out_of_range;
+use rustydb_foundation::value::total_float_cmp;
+use rustydb_foundation::{DataType, DbError, Numeric, Result, Value};
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A multiply-rotate hash for the unboxed keys (SipHash's resistance to chosen keys buys
+/// nothing for a statement's own group table and costs a third of the aggregation).
+#[derive(Default)]
+pub(super) struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    #[inline]
+    fn write_i64(&mut self, n: i64) {
+        self.write_u64(n as u64);
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
+
+type KeyMap<K> = HashMap<K, u32, BuildHasherDefault<KeyHasher>>;
+
+/// The per-group states of one aggregate call.
+#[derive(Debug)]
+enum States {
+    Count(Vec<i64>),
+    SumInt { sums: Vec<i128>, seen: Vec<bool> },
+    SumFloat { sums: Vec<f64>, seen: Vec<bool> },
+    AvgInt { sums: Vec<i128>, counts: Vec<i64> },
+    AvgFloat { sums: Vec<f64>, counts: Vec<i64> },
+    ExtremeInt { best: Vec<i64>, seen: Vec<bool> },
+    ExtremeFloat { best: Vec<f64>, seen: Vec<bool> },
+    Bool { acc: Vec<bool>, seen: Vec<bool> },
+}
+
+impl States {
+    fn grow(&mut self, groups: usize) {
+        match self {
+            States::Count(v) => v.resize(groups, 0),
+            States::SumInt { sums, seen } => {
+                sums.resize(groups, 0);
+                seen.resize(groups, false);
+            }
+            States::SumFloat { sums, seen } => {
+                sums.resize(groups, 0.0);
+                seen.resize(groups, false);
+            }
+            States::AvgInt { sums, counts } => {
+                sums.resize(groups, 0);
+                counts.resize(groups, 0);
+            }
+            States::AvgFloat { sums, counts } => {
+                sums.resize(groups, 0.0);
+                counts.resize(groups, 0);
+            }
+            States::ExtremeInt { best, seen } => {
+                best.resize(groups, 0);
+                seen.resize(groups, false);
+            }
+            States::ExtremeFloat { best, seen } => {
+                best.resize(groups, 0.0);
+                seen.resize(groups, false);
+            }
+            States::Bool { acc, seen } => {
+                acc.resize(groups, false);
+                seen.resize(groups, false);
+            }
+        }
+    }
+}
+
+/// One aggregate call, vectorized.
+#[derive(Debug)]
+struct Call<'p> {
+    call: &'p AggCall,
+    arg: Option<VExpr>,
+    filter: Option<VExpr>,
+    states: States,
+}
+
+impl<'p> Call<'p> {
+    fn compile(call: &'p AggCall) -> Option<Call<'p>> {
+        if call.distinct {
+            return None;
+        }
+        let filter = match &call.filter {
+            Some(f) => Some(VExpr::compile(f).filter(|f| f.ty() == DataType::Bool)?),
+            None => None,
+        };
+        let arg = match call.args.as_slice() {
+            [] => None,
+            [a] => Some(VExpr::compile(a)?),
+            _ => return None,
+        };
+        let kind = arg.as_ref().and_then(|a| Kind::of(a.ty()));
+        let states = match (call.func, kind) {
+            (AggFunc::CountStar, None) | (AggFunc::Count, Some(_)) => States::Count(Vec::new()),
+            (AggFunc::Sum, Some(Kind::Int)) => States::SumInt { sums: Vec::new(), seen: Vec::new() },
+            (AggFunc::Sum, Some(Kind::Float)) => States::SumFloat { sums: Vec::new(), seen: Vec::new() },
+            (AggFunc::Avg, Some(Kind::Int)) => States::AvgInt { sums: Vec::new(), counts: Vec::new() },
+            (AggFunc::Avg, Some(Kind::Float)) => States::AvgFloat { sums: Vec::new(), counts: Vec::new() },
+            (AggFunc::Min | AggFunc::Max, Some(Kind::Int)) => States::ExtremeInt { best: Vec::new(), seen: Vec::new() },
+            (AggFunc::Min | AggFunc::Max, Some(Kind::Float)) => {
+                States::ExtremeFloat { best: Vec::new(), seen: Vec::new() }
+            }
+            (AggFunc::BoolAnd | AggFunc::BoolOr, Some(Kind::Bool)) => {
+                States::Bool { acc: Vec::new(), seen: Vec::new() }
+            }
+            _ => return None,
+        };
+        Some(Call { call, arg, filter, states })
+    }
+
+    /// Adds the batch's rows (`groups[i]` is row `i`'s group) into the states.
+    fn update(&mut self, batch: &super::batch::ColumnBatch, groups: &[u32]) -> Result<()> {
+        let rows = batch.selection.as_deref();
+        // With a FILTER, the argument is evaluated only on the rows that pass it (as the row
+        // executor does: `sum(1 / k) FILTER (WHERE k <> 0)` must not divide by zero).
+        let narrowed: Option<(Vec<u32>, Vec<u32>)> = match &self.filter {
+            None => None,
+            Some(f) => {
+                let c = f.eval(batch, rows)?;
+                let Data::Bool(v) = &c.data else {
+                    return Err(DbError::Internal("a FILTER that is not boolean".into()));
+                };
+                let passing: Vec<usize> = (0..v.len()).filter(|&i| v[i] && !c.is_null(i)).collect();
+                let physical = passing.iter().map(|&i| rows.map_or(i as u32, |r| r[i])).collect();
+                Some((physical, passing.iter().map(|&i| groups[i]).collect()))
+            }
+        };
+        let (rows, groups) = match &narrowed {
+            None => (rows, groups),
+            Some((physical, groups)) => (Some(physical.as_slice()), groups.as_slice()),
+        };
+        let Some(arg) = &self.arg else {
+            // count(*)
+            if let States::Count(n) = &mut self.states {
+                for g in groups {
+                    n[*g as usize] += 1;
+                }
+            }
+            return Ok(());
+        };
+        let column = arg.eval(batch, rows)?;
+        let take = |i: usize| !column.is_null(i);
+        let min = self.call.func == AggFunc::Min;
+        match (&mut self.states, &column.data) {
+            (States::Count(n), _) => {
+                for (i, g) in groups.iter().enumerate() {
+                    n[*g as usize] += i64::from(take(i));
+                }
+            }
+            (States::SumInt { sums, seen }, Data::Int(v)) => {
+                for (i, g) in groups.iter().enumerate() {
+                    if take(i) {
+                        sums[*g as usize] += i128::from(v[i]);
+                        seen[*g as usize] = true;
+                    }
+                }
+            }
+            (States::SumFloat { sums, seen }, Data::Float(v)) => {
+                let single = self.call.ty == DataType::Float4;
+                for (i, g) in groups.iter().enumerate() {
+                    if take(i) {
+                        let g = *g as usize;
+                        sums[g] = float_sum(sums[g], v[i], single)?;
+                        seen[g] = true;
+                    }
+                }
+            }
+            (States::AvgInt { sums, counts }, Data::Int(v)) => {
+                for (i, g) in groups.iter().enumerate() {
+                    if take(i) {
+                        sums[*g as usize] += i128::from(v[i]);
+                        counts[*g as usize] += 1;
+                    }
+                }
+            }
+            (States::AvgFloat { sums, counts }, Data::Float(v)) => {
+                for (i, g) in groups.iter().enumerate() {
+                    if take(i) {
+                        let g = *g as usize;
+                        sums[g] = float_sum(sums[g], v[i], false)?;
+                        counts[g] += 1;
+                    }
+                }
+            }
+            (States::ExtremeInt { best, seen }, Data::Int(v)) => {
+                for (i, g) in groups.iter().enumerate() {
+                    let g = *g as usize;
+                    if take(i) && (!seen[g] || if min { v[i] <= best[g] } else { v[i] >= best[g] }) {
+                        best[g] = v[i];
+                        seen[g] = true;
+                    }
+                }
+            }
+            (States::ExtremeFloat { best, seen }, Data::Float(v)) => {
+                for (i, g) in groups.iter().enumerate() {
+                    let g = *g as usize;
+                    if take(i) {
+                        // Ties take the newer value, as the row executor does (-0 against 0).
+                        let ord = total_float_cmp(v[i], best[g]);
+                        if !seen[g] || if min { ord.is_le() } else { ord.is_ge() } {
+                            best[g] = v[i];
+                            seen[g] = true;
+                        }
+                    }
+                }
+            }
+            (States::Bool { acc, seen }, Data::Bool(v)) => {
+                let and = self.call.func == AggFunc::BoolAnd;
+                for (i, g) in groups.iter().enumerate() {
+                    let g = *g as usize;
+                    if take(i) {
+                        acc[g] = if !seen[g] {
+                            v[i]
+                        } else if and {
+                            acc[g] && v[i]
+                        } else {
+                            acc[g] || v[i]
+                        };
+                        seen[g] = true;
+                    }
+                }
+            }
+            _ => return Err(DbError::Internal(format!("vectorized {:?} over {}", self.call.func, column.ty))),
+        }
+        Ok(())
+    }
+
+    /// Group `g`'s result.
+    fn finish(&self, g: usize) -> Result<Value> {
+        let ty = self.call.ty;
+        let arg_ty = self.arg.as_ref().map_or(DataType::Int8, VExpr::ty);
+        Ok(match &self.states {
+            States::Count(n) => Value::Int8(n[g]),
+            States::SumInt { seen, .. }
+            | States::SumFloat { seen, .. }
+            | States::ExtremeInt { seen, .. }
+            | States::ExtremeFloat { seen, .. }
+            | States::Bool { seen, .. }
+                if !seen[g] =>
+            {
+                Value::Null
+            }
+            States::AvgInt { counts, .. } | States::AvgFloat { counts, .. } if counts[g] == 0 => Value::Null,
+            States::SumInt { sums, .. } if ty == DataType::Numeric(None) => Value::Numeric(Numeric::from_i128(sums[g])),
+            States::SumInt { sums, .. } => {
+                Value::Int8(i64::try_from(sums[g]).map_err(|_| out_of_range(DataType::Int8))?)
+            }
+            States::SumFloat { sums, .. } if ty == DataType::Float4 => Value::Float4(sums[g] as f32),
+            States::SumFloat { sums, .. } => Value::Float8(sums[g]),
+            States::AvgInt { sums, counts } => {
+                Value::Numeric(Numeric::from_i128(sums[g]).div(&Numeric::from_i64(counts[g]))?)
+            }
+            States::AvgFloat { sums, counts } => Value::Float8(sums[g] / counts[g] as f64),
+            States::ExtremeInt { best, .. } => {
+                let c = Column { ty: arg_ty, data: Data::Int(vec![best[g]]), nulls: None };
+                c.value(0)
+            }
+            States::ExtremeFloat { best, .. } => {
+                let c = Column { ty: arg_ty, data: Data::Float(vec![best[g]]), nulls: None };
+                c.value(0)
+            }
+            States::Bool { acc, .. } => Value::Bool(acc[g]),
+        })
+    }
+}
+
+/// Group numbers for rows by their key columns.
+#[derive(Debug)]
+enum Grouping {
+    /// No keys: one group.
+    Single,
+    /// One integer or boolean key.
+    One { map: KeyMap<i64>, null: Option<u32> },
+    /// Several: the keys, with a leading word of NULL flags.
+    Many(KeyMap<Box<[i64]>>),
+}
+
+/// An aggregate over a vectorized pipeline.
+#[derive(Debug)]
+pub struct VectorAggregate<'p> {
+    input: Pipeline<'p>,
+    keys: Vec<VExpr>,
+    calls: Vec<Call<'p>>,
+}
+
+impl<'p> VectorAggregate<'p> {
+    /// The vectorized form of an aggregate of `input` by `groups`, if there is one.
+    pub fn build(input: &'p Rel, groups: &'p [crate::expr::Expr], aggregates: &'p [AggCall]) -> Option<Self> {
+        if groups.len() > 63 {
+            return None;
+        }
+        let keys = groups
+            .iter()
+            .map(|g| VExpr::compile(g).filter(|k| matches!(Kind::of(k.ty()), Some(Kind::Int | Kind::Bool))))
+            .collect::<Option<Vec<_>>>()?;
+        let calls = aggregates.iter().map(Call::compile).collect::<Option<Vec<_>>>()?;
+        let mut above: Vec<&VExpr> = keys.iter().collect();
+        for c in &calls {
+            above.extend(c.arg.iter().chain(c.filter.iter()));
+        }
+        let input = Pipeline::build(input, &above)?;
+        Some(VectorAggregate { input, keys, calls })
+    }
+
+    /// All the output rows: each group's keys, then its aggregates.
+    pub fn run(&mut self, ctx: &mut ExecContext<'_>) -> Result<Vec<Row>> {
+        let mut grouping = match self.keys.len() {
+            0 => Grouping::Single,
+            1 => Grouping::One { map: KeyMap::default(), null: None },
+            _ => Grouping::Many(KeyMap::default()),
+        };
+        let mut key_rows: Vec<Row> = Vec::new();
+        if self.keys.is_empty() {
+            key_rows.push(Vec::new());
+            self.calls.iter_mut().for_each(|c| c.states.grow(1));
+        }
+        let mut groups: Vec<u32> = Vec::new();
+        while let Some(batch) = self.input.next(ctx)? {
+            let rows = batch.selection.as_deref();
+            let columns = self.keys.iter().map(|k| k.eval(&batch, rows)).collect::<Result<Vec<_>>>()?;
+            let before = key_rows.len();
+            groups.clear();
+            assign(&mut grouping, &columns, batch.rows(), &mut groups, &mut key_rows);
+            if key_rows.len() > before {
+                self.calls.iter_mut().for_each(|c| c.states.grow(key_rows.len()));
+                for row in &key_rows[before..] {
+                    ctx.hold_row(row, "a hash aggregate")?;
+                }
+            }
+            for call in &mut self.calls {
+                call.update(&batch, &groups)?;
+            }
+        }
+        let mut out = Vec::with_capacity(key_rows.len());
+        for (g, mut row) in key_rows.into_iter().enumerate() {
+            for call in &self.calls {
+                row.push(call.finish(g)?);
+            }
+            out.push(row);
+        }
+        Ok(out)
+    }
+}
+
+/// Appends to `groups` the group number of each of the `len` rows whose keys are `columns`,
+/// numbering new groups as they appear (and appending their keys to `key_rows`).
+fn assign(grouping: &mut Grouping, columns: &[Column], len: usize, groups: &mut Vec<u32>, key_rows: &mut Vec<Row>) {
+    let word = |c: &Column, i: usize| match &c.data {
+        Data::Int(v) => v[i],
+        Data::Bool(v) => i64::from(v[i]),
+        Data::Float(v) => v[i].to_bits() as i64,
+    };
+    match grouping {
+        Grouping::Single => groups.resize(len, 0),
+        Grouping::One { map, null } => {
+            let c = &columns[0];
+            for i in 0..len {
+                let g = if c.is_null(i) {
+                    *null.get_or_insert_with(|| {
+                        key_rows.push(vec![Value::Null]);
+                        (key_rows.len() - 1) as u32
+                    })
+                } else {
+                    *map.entry(word(c, i)).or_insert_with(|| {
+                        key_rows.push(vec![c.value(i)]);
+                        (key_rows.len() - 1) as u32
+                    })
+                };
+                groups.push(g);
+            }
+        }
+        Grouping::Many(map) => {
+            let mut key = vec![0i64; columns.len() + 1];
+            for i in 0..len {
+                let mut nulls = 0i64;
+                for (k, c) in columns.iter().enumerate() {
+                    if c.is_null(i) {
+                        nulls |= 1 << k;
+                        key[k + 1] = 0;
+                    } else {
+                        key[k + 1] = word(c, i);
+                    }
+                }
+                key[0] = nulls;
+                let g = match map.get(key.as_slice()) {
+                    Some(g) => *g,
+                    None => {
+                        let g = key_rows.len() as u32;
+                        key_rows.push(columns.iter().map(|c| c.value(i)).collect());
+                        map.insert(key.clone().into_boxed_slice(), g);
+                        g
+                    }
+                };
+                groups.push(g);
+            }
+        }
+    }
+}

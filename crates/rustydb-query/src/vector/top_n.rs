@@ -1,0 +1,110 @@
+//! ORDER BY ... LIMIT over column batches (a vectorized top-N).
+//!
+//! The sort keys are evaluated a batch at a time; once the best `limit + offset` rows are
+//! known, a row is compared with the worst kept key straight from the key columns, unboxed,
+//! and only a row that beats it becomes a `Vec<Value>` and joins the row executor's top-N
+//! ([`crate::exec::TopN`]), which keeps the result and its stability (ties in input order)
+//! exactly as a row plan would.
+
+use super::Pipeline;
+use super::column::{Column, Data};
+use super::expr::VExpr;
+use crate::context::ExecContext;
+use crate::exec::{Row, TopN};
+use crate::plan::SortKey;
+use crate::rel::Rel;
+use rustydb_foundation::value::total_float_cmp;
+use rustydb_foundation::{Result, Value};
+use std::cmp::Ordering;
+
+/// A vectorized bounded sort.
+#[derive(Debug)]
+pub struct VectorTopN<'p> {
+    input: Pipeline<'p>,
+    keys: &'p [SortKey],
+    compiled: Vec<VExpr>,
+    width: usize,
+    bound: usize,
+}
+
+impl<'p> VectorTopN<'p> {
+    /// The vectorized form of the first `bound` rows of `input` ordered by `keys`, if there
+    /// is one (every key and every output column of integer, float or boolean type).
+    pub fn build(input: &'p Rel, keys: &'p [SortKey], bound: usize) -> Option<Self> {
+        let compiled = keys.iter().map(|k| VExpr::compile(&k.expr)).collect::<Option<Vec<_>>>()?;
+        let width = input.output().len();
+        let all: Vec<VExpr> =
+            (0..width).map(|index| VExpr::Column { index, ty: rustydb_foundation::DataType::Unknown }).collect();
+        let mut above: Vec<&VExpr> = all.iter().collect();
+        above.extend(compiled.iter());
+        let input = Pipeline::build(input, &above)?;
+        // Every output column must be decoded (a text column cannot be, yet).
+        if input.output_types().iter().take(width).filter(|t| t.is_some()).count() != width {
+            return None;
+        }
+        Some(VectorTopN { input, keys, compiled, width, bound })
+    }
+
+    /// The best rows, in order.
+    pub fn run(&mut self, ctx: &mut ExecContext<'_>) -> Result<Vec<Row>> {
+        let mut top = TopN::new(self.keys, self.bound);
+        while let Some(batch) = self.input.next(ctx)? {
+            let rows = batch.selection.as_deref();
+            let keys = self.compiled.iter().map(|k| k.eval(&batch, rows)).collect::<Result<Vec<_>>>()?;
+            for k in 0..batch.rows() {
+                if let Some(worst) = top.worst()
+                    && compare(self.keys, &keys, k, worst) != Ordering::Less
+                {
+                    continue;
+                }
+                let physical = rows.map_or(k, |r| r[k] as usize);
+                let row = (0..self.width).map(|c| Ok(batch.column(c)?.value(physical))).collect::<Result<Row>>()?;
+                top.offer(keys.iter().map(|c| c.value(k)).collect(), row);
+            }
+        }
+        let kept = top.finish();
+        for (key, row) in &kept {
+            ctx.hold_row(key, "a sort")?;
+            ctx.hold_row(row, "a sort")?;
+        }
+        Ok(kept.into_iter().map(|(_, row)| row).collect())
+    }
+}
+
+/// Row `k`'s keys against `worst`, as `crate::exec::compare_keys` orders them.
+fn compare(keys: &[SortKey], columns: &[Column], k: usize, worst: &[Value]) -> Ordering {
+    for ((key, column), w) in keys.iter().zip(columns).zip(worst) {
+        let ord = match (column.is_null(k), w.is_null()) {
+            (true, true) => Ordering::Equal,
+            (true, false) => {
+                if key.nulls_first {
+                    Ordering::Less
+                } else {
+                    Ordering::Greater
+                }
+            }
+            (false, true) => {
+                if key.nulls_first {
+                    Ordering::Greater
+                } else {
+                    Ordering::Less
+                }
+            }
+            _ => {
+                let o = match &column.data {
+                    Data::Int(v) => w.as_i64().map_or(Ordering::Equal, |x| v[k].cmp(&x)),
+                    Data::Float(v) => w.as_f64().map_or(Ordering::Equal, |x| total_float_cmp(v[k], x)),
+                    Data::Bool(v) => match w {
+                        Value::Bool(x) => v[k].cmp(x),
+                        _ => Ordering::Equal,
+                    },
+                };
+                if key.descending { o.reverse() } else { o }
+            }
+        };
+        if ord != Ordering::Equal {
+            return ord;
+        }
+    }
+    Ordering::Equal
+}
