@@ -5,6 +5,7 @@ import asyncio
 import datetime as dt
 import sys
 from decimal import Decimal
+import uuid
 
 import asyncpg
 
@@ -67,6 +68,15 @@ async def main(dsn):
             raise AssertionError("numeric field overflow: no error")
         except asyncpg.NumericValueOutOfRangeError as e:
             check(e.sqlstate, "22003", "numeric field overflow")
+
+        # uuid and bytea over the binary protocol.
+        await conn.execute("CREATE TABLE apg_blobs (id uuid PRIMARY KEY, b bytea)")
+        key = uuid.UUID("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")
+        await conn.execute("INSERT INTO apg_blobs VALUES ($1, $2), ($3, $4)", key, b"\x00\x01\xfe", uuid.UUID(int=1), None)
+        got = await conn.fetch("SELECT id, b FROM apg_blobs ORDER BY id")
+        check([(r["id"], r["b"]) for r in got], [(uuid.UUID(int=1), None), (key, b"\x00\x01\xfe")], "uuid and bytea rows")
+        check(await conn.fetchval("SELECT b || $1 FROM apg_blobs WHERE id = $2", b"!", key), b"\x00\x01\xfe!", "bytea parameter")
+        check(len(str(await conn.fetchval("SELECT gen_random_uuid()"))), 36, "gen_random_uuid")
 
         # Transactions.
         try:

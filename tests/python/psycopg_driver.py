@@ -4,6 +4,7 @@ prepared statements, transactions, and errors with their SQLSTATE. Usage: psycop
 import datetime as dt
 import sys
 from decimal import Decimal
+import uuid
 
 import psycopg
 from psycopg import errors
@@ -78,6 +79,25 @@ def main(dsn):
         except errors.NumericValueOutOfRange as e:
             check(e.sqlstate, "22003", "numeric field overflow")
             conn.rollback()
+
+        # uuid and bytea both ways, in text and binary.
+        with conn.cursor() as cur:
+            cur.execute("CREATE TABLE py_blobs (id uuid PRIMARY KEY, b bytea)")
+            blobs = [
+                (uuid.UUID("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"), b"\x00\xffabc\\"),
+                (uuid.UUID("00000000-0000-0000-0000-000000000001"), b""),
+                (uuid.UUID("ffffffff-ffff-ffff-ffff-ffffffffffff"), None),
+            ]
+            cur.execute("INSERT INTO py_blobs VALUES (%s, %s)", blobs[0])
+            cur.executemany("INSERT INTO py_blobs VALUES (%b, %b)", blobs[1:])
+        conn.commit()
+        for binary in (False, True):
+            with conn.cursor(binary=binary) as cur:
+                cur.execute("SELECT id, b FROM py_blobs ORDER BY id DESC")
+                got = [(i, None if b is None else bytes(b)) for i, b in cur.fetchall()]
+                check(got, sorted(blobs, reverse=True), f"uuid and bytea rows (binary={binary})")
+                cur.execute("SELECT b FROM py_blobs WHERE id = %s", (blobs[0][0],))
+                check(bytes(cur.fetchone()[0]), blobs[0][1], f"uuid parameter (binary={binary})")
 
         # A prepared statement executed many times with different parameters.
         with conn.cursor() as cur:

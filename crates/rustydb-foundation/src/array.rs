@@ -48,10 +48,14 @@ pub enum ElementType {
     Numeric,
     /// `interval[]`
     Interval,
+    /// `uuid[]`
+    Uuid,
+    /// `bytea[]`
+    Bytea,
 }
 
 impl ElementType {
-    const ALL: [ElementType; 13] = [
+    const ALL: [ElementType; 15] = [
         ElementType::Bool,
         ElementType::Int2,
         ElementType::Int4,
@@ -65,6 +69,8 @@ impl ElementType {
         ElementType::TimestampTz,
         ElementType::Numeric,
         ElementType::Interval,
+        ElementType::Uuid,
+        ElementType::Bytea,
     ];
 
     /// The element type of arrays of `ty` (`char(n)` and untyped literals make `text[]`);
@@ -84,6 +90,8 @@ impl ElementType {
             DataType::TimestampTz => ElementType::TimestampTz,
             DataType::Numeric(_) => ElementType::Numeric,
             DataType::Interval => ElementType::Interval,
+            DataType::Uuid => ElementType::Uuid,
+            DataType::Bytea => ElementType::Bytea,
             DataType::Array(_) => return None,
         })
     }
@@ -104,6 +112,8 @@ impl ElementType {
             ElementType::TimestampTz => DataType::TimestampTz,
             ElementType::Numeric => DataType::Numeric(None),
             ElementType::Interval => DataType::Interval,
+            ElementType::Uuid => DataType::Uuid,
+            ElementType::Bytea => DataType::Bytea,
         }
     }
 
@@ -123,6 +133,8 @@ impl ElementType {
             ElementType::TimestampTz => 1185,
             ElementType::Numeric => 1231,
             ElementType::Interval => 1187,
+            ElementType::Uuid => 2951,
+            ElementType::Bytea => 1001,
         }
     }
 
@@ -150,6 +162,8 @@ impl ElementType {
             ElementType::TimestampTz => "timestamp with time zone[]",
             ElementType::Numeric => "numeric[]",
             ElementType::Interval => "interval[]",
+            ElementType::Uuid => "uuid[]",
+            ElementType::Bytea => "bytea[]",
         }
     }
 
@@ -169,6 +183,8 @@ impl ElementType {
             ElementType::TimestampTz => "_timestamptz",
             ElementType::Numeric => "_numeric",
             ElementType::Interval => "_interval",
+            ElementType::Uuid => "_uuid",
+            ElementType::Bytea => "_bytea",
         }
     }
 

@@ -22,6 +22,7 @@
 #![deny(missing_docs)]
 
 pub mod array;
+pub mod bytes;
 pub mod checksum;
 pub mod clock;
 pub mod codec;

@@ -61,6 +61,8 @@ pub fn send(value: &Value, out: &mut impl Extend<u8>) -> bool {
         Value::Float4(v) => put(&v.to_be_bytes()),
         Value::Float8(v) => put(&v.to_be_bytes()),
         Value::Text(s) => put(s.as_bytes()),
+        Value::Uuid(u) => put(u),
+        Value::Bytea(b) => put(b),
     }
     true
 }
@@ -110,6 +112,8 @@ pub fn recv(raw: &[u8], ty: DataType) -> Result<Value, RecvError> {
                 BinaryError::Invalid(why) => RecvError::Invalid(why),
             })?)
         }
+        DataType::Uuid => Value::Uuid(fixed(raw)?),
+        DataType::Bytea => Value::Bytea(raw.to_vec()),
         DataType::Text | DataType::Unknown | DataType::Varchar(_) | DataType::Char(_) => {
             let text = std::str::from_utf8(raw)
                 .map_err(|e| RecvError::NotUtf8(raw.get(e.valid_up_to()).copied().unwrap_or(0)))?;

@@ -23,6 +23,8 @@
 //! | 11 | timestamptz | 8 bytes (microseconds since 2000-01-01 UTC) |
 //! | 12 | array | element type code (u8, [`crate::ElementType::code`]), u32 count, then each element as a value here |
 //! | 14 | interval | months (i32), days (i32), microseconds (i64) |
+//! | 15 | uuid | 16 bytes |
+//! | 16 | bytea | u32 length, then the bytes |
 //! | 13 | numeric | class (u8: 0 positive, 1 negative, 2 NaN, 3 Infinity, 4 -Infinity), scale (u16), u32 limb count, then the base-10⁹ limbs (u32 each, least significant first) |
 
 use crate::le::LeReader;
@@ -52,6 +54,12 @@ fn encode_value(value: &Value, out: &mut Vec<u8>) {
             out.push(8);
             out.extend_from_slice(&(s.len() as u32).to_le_bytes());
             out.extend_from_slice(s.as_bytes());
+        }
+        Value::Uuid(u) => push_tagged(out, 15, u),
+        Value::Bytea(b) => {
+            out.push(16);
+            out.extend_from_slice(&(b.len() as u32).to_le_bytes());
+            out.extend_from_slice(b);
         }
         Value::Interval(i) => {
             out.push(14);
@@ -160,8 +168,8 @@ pub fn visit_row(bytes: &[u8], needed: &[bool], mut visit: impl FnMut(usize, Sca
             3 => 2,
             4 | 6 | 9 => 4,
             5 | 7 | 10 | 11 => 8,
-            14 => 16,
-            8 => {
+            14 | 15 => 16,
+            8 | 16 => {
                 let len = bytes.get(pos..pos + 4).ok_or_else(truncated)?;
                 4 + u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize
             }
@@ -219,9 +227,12 @@ fn skip_tagged(reader: &mut LeReader<'_>, tag: u8) -> Result<()> {
         5 | 7 | 10 | 11 => {
             reader.take(8)?;
         }
-        8 => {
+        8 | 16 => {
             let len = reader.u32()? as usize;
             reader.take(len)?;
+        }
+        15 => {
+            reader.take(16)?;
         }
         12 => {
             reader.u8()?;
@@ -297,6 +308,11 @@ fn read_tagged(reader: &mut LeReader<'_>, tag: u8) -> Result<Value> {
             let n = crate::Numeric::from_parts(class, scale, limbs).ok_or_else(|| reader.error("malformed numeric"))?;
             Value::Numeric(n)
         }
+        15 => Value::Uuid(reader.array()?),
+        16 => {
+            let len = reader.u32()? as usize;
+            Value::Bytea(reader.take(len)?.to_vec())
+        }
         14 => Value::Interval(crate::Interval::new(
             i32::from_le_bytes(reader.array()?),
             i32::from_le_bytes(reader.array()?),
@@ -328,6 +344,8 @@ mod tests {
             Value::Numeric(crate::Numeric::parse("-1234567890123.4500").unwrap()),
             Value::Numeric(crate::Numeric::parse("NaN").unwrap()),
             Value::Interval(crate::Interval::new(-14, 3, -5_000_001)),
+            Value::Uuid(*b"0123456789abcdef"),
+            Value::Bytea(vec![0, 255, 7]),
         ];
         let mut bytes = Vec::new();
         encode_row(&row, &mut bytes);

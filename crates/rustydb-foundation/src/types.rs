@@ -39,6 +39,10 @@ pub enum DataType {
     Numeric(Option<(u16, i16)>),
     /// `interval`: months, days and microseconds (see [`crate::interval`]).
     Interval,
+    /// `uuid`: 16 bytes.
+    Uuid,
+    /// `bytea`: a byte string.
+    Bytea,
 }
 
 impl DataType {
@@ -60,6 +64,8 @@ impl DataType {
             DataType::Array(e) => e.array_oid(),
             DataType::Numeric(_) => 1700,
             DataType::Interval => 1186,
+            DataType::Uuid => 2950,
+            DataType::Bytea => 17,
         }
     }
 
@@ -82,6 +88,8 @@ impl DataType {
             705 => DataType::Unknown,
             1700 => DataType::Numeric(None),
             1186 => DataType::Interval,
+            2950 => DataType::Uuid,
+            17 => DataType::Bytea,
             other => DataType::Array(crate::ElementType::from_array_oid(other)?),
         })
     }
@@ -93,8 +101,9 @@ impl DataType {
             DataType::Int2 => 2,
             DataType::Int4 | DataType::Float4 | DataType::Date => 4,
             DataType::Int8 | DataType::Float8 | DataType::Timestamp | DataType::TimestampTz => 8,
-            DataType::Interval => 16,
-            DataType::Text
+            DataType::Interval | DataType::Uuid => 16,
+            DataType::Bytea
+            | DataType::Text
             | DataType::Unknown
             | DataType::Varchar(_)
             | DataType::Char(_)
@@ -152,6 +161,8 @@ impl DataType {
             DataType::Array(e) => e.array_name(),
             DataType::Numeric(_) => "numeric",
             DataType::Interval => "interval",
+            DataType::Uuid => "uuid",
+            DataType::Bytea => "bytea",
         }
     }
 }

@@ -36,6 +36,10 @@ pub enum Value {
     Numeric(crate::Numeric),
     /// interval: months, days, microseconds (see [`crate::interval`]).
     Interval(crate::Interval),
+    /// uuid
+    Uuid([u8; 16]),
+    /// bytea
+    Bytea(Vec<u8>),
 }
 
 impl Value {
@@ -44,6 +48,7 @@ impl Value {
         std::mem::size_of::<Value>()
             + match self {
                 Value::Text(s) => s.capacity(),
+                Value::Bytea(b) => b.capacity(),
                 Value::Array(_, values) => values.iter().map(Value::footprint).sum(),
                 Value::Numeric(n) => n.limbs().len() * 4,
                 _ => 0,
@@ -72,6 +77,8 @@ impl Value {
             Value::Array(e, _) => DataType::Array(*e),
             Value::Numeric(_) => DataType::Numeric(None),
             Value::Interval(_) => DataType::Interval,
+            Value::Uuid(_) => DataType::Uuid,
+            Value::Bytea(_) => DataType::Bytea,
         })
     }
 
@@ -112,6 +119,8 @@ impl Value {
             Value::Array(_, values) => crate::array::to_text(values),
             Value::Numeric(n) => n.to_string(),
             Value::Interval(i) => i.to_string(),
+            Value::Uuid(u) => crate::bytes::format_uuid(u),
+            Value::Bytea(b) => crate::bytes::format_bytea(b),
         })
     }
 
@@ -136,6 +145,8 @@ impl Value {
             DataType::Array(e) => crate::array::parse(text, e),
             DataType::Numeric(None) => crate::Numeric::parse(text).map(Value::Numeric),
             DataType::Interval => crate::Interval::parse(text).map(Value::Interval),
+            DataType::Uuid => crate::bytes::parse_uuid(text).map(Value::Uuid),
+            DataType::Bytea => crate::bytes::parse_bytea(text).map(Value::Bytea),
             DataType::Numeric(Some((p, s))) => crate::Numeric::parse(text)?.fit(p, s).map(Value::Numeric),
         }
     }
@@ -162,6 +173,9 @@ impl Value {
             (Value::Numeric(a), Value::Numeric(b)) => Some(a.total_cmp(b)),
             (Value::Interval(a), Value::Interval(b)) => Some(a.sql_cmp(b)),
             (Value::Interval(_), _) | (_, Value::Interval(_)) => None,
+            (Value::Uuid(a), Value::Uuid(b)) => Some(a.cmp(b)),
+            (Value::Bytea(a), Value::Bytea(b)) => Some(a.cmp(b)),
+            (Value::Uuid(_) | Value::Bytea(_), _) | (_, Value::Uuid(_) | Value::Bytea(_)) => None,
             (Value::Numeric(a), b) if b.as_i64().is_some() => {
                 Some(a.total_cmp(&crate::Numeric::from_i64(b.as_i64().unwrap_or_default())))
             }

@@ -37,15 +37,11 @@ pub fn encode_value(value: &Value, out: &mut Vec<u8>) {
             out.push(NOT_NULL);
             out.extend_from_slice(&float_key(value.as_f64().unwrap_or(f64::NAN)));
         }
-        Value::Text(s) => {
+        Value::Text(s) => bytes_key(s.as_bytes(), out),
+        Value::Bytea(b) => bytes_key(b, out),
+        Value::Uuid(u) => {
             out.push(NOT_NULL);
-            for &b in s.as_bytes() {
-                out.push(b);
-                if b == 0 {
-                    out.push(0xFF);
-                }
-            }
-            out.extend_from_slice(&[0, 0]);
+            out.extend_from_slice(u);
         }
         Value::Date(d) => integer_key(i64::from(*d), out),
         Value::Timestamp(ts) | Value::TimestampTz(ts) => integer_key(*ts, out),
@@ -69,6 +65,19 @@ pub fn encode_value(value: &Value, out: &mut Vec<u8>) {
         }
         integer => integer_key(integer.as_i64().unwrap_or_default(), out),
     }
+}
+
+/// A byte string, order-preserving and prefix-free: each 0x00 escaped as 0x00 0xFF, then 0x00
+/// 0x00 (a prefix sorts first, as memcmp-then-length orders text and bytea).
+fn bytes_key(bytes: &[u8], out: &mut Vec<u8>) {
+    out.push(NOT_NULL);
+    for &b in bytes {
+        out.push(b);
+        if b == 0 {
+            out.push(0xFF);
+        }
+    }
+    out.extend_from_slice(&[0, 0]);
 }
 
 fn numeric_key(n: &Numeric, out: &mut Vec<u8>) {

@@ -445,7 +445,9 @@ pub fn binary(op: BinaryOp, left: Expr, right: Expr) -> Result<Expr> {
         unify(left, right, op)?
     };
     let (lt, rt) = (left.data_type(), right.data_type());
-    let ty = if op == BinaryOp::Concat {
+    let ty = if op == BinaryOp::Concat && lt == DataType::Bytea && rt == DataType::Bytea {
+        Some(DataType::Bytea)
+    } else if op == BinaryOp::Concat {
         (lt.is_string() || rt.is_string()).then_some(DataType::Text)
     } else if op.is_regex() {
         (lt.is_string() && rt.is_string()).then_some(DataType::Bool)
@@ -521,6 +523,7 @@ fn unify(left: Expr, right: Expr, op: BinaryOp) -> Result<(Expr, Expr)> {
 
 fn literal_target(other: DataType, op: BinaryOp) -> DataType {
     match (op, other) {
+        (BinaryOp::Concat, DataType::Bytea) => DataType::Bytea,
         (BinaryOp::Concat, _) => DataType::Text,
         _ if op.is_regex() => DataType::Text,
         // `ts + '1 day'`: the only `+` a timestamp has takes an interval.
@@ -752,6 +755,8 @@ pub fn convert_type(ty: &ast::DataType) -> Result<DataType> {
         T::Float(_) => DataType::Float8,
         T::Numeric(info) | T::Decimal(info) | T::Dec(info) => numeric_type(info)?,
         T::Interval { .. } => DataType::Interval,
+        T::Uuid => DataType::Uuid,
+        T::Bytea => DataType::Bytea,
         T::Text | T::String(None) => DataType::Text,
         T::Varchar(l) | T::CharacterVarying(l) => DataType::Varchar(length(l, "varchar")?),
         T::Char(l) | T::Character(l) => DataType::Char(length(l, "char")?.unwrap_or(1)),
@@ -812,6 +817,8 @@ fn custom_type(name: &str) -> Result<DataType> {
         "timestamp" => DataType::Timestamp,
         "numeric" | "decimal" => DataType::Numeric(None),
         "interval" => DataType::Interval,
+        "uuid" => DataType::Uuid,
+        "bytea" => DataType::Bytea,
         // Object identifiers are int4 here, as the catalog relations hold them; a relation's
         // name cast to regclass is looked up when bound (see `Expr::Cast` in `bind`).
         "oid" | "regclass" | "regtype" | "regnamespace" | "regproc" | "regprocedure" | "regrole" | "regoper" => {

@@ -264,7 +264,7 @@ fn type_width(ty: DataType) -> usize {
         DataType::Int2 => 2,
         DataType::Int4 | DataType::Float4 | DataType::Date => 4,
         DataType::Int8 | DataType::Float8 | DataType::Timestamp | DataType::TimestampTz => 8,
-        DataType::Interval => 16,
+        DataType::Interval | DataType::Uuid => 16,
         DataType::Char(n) | DataType::Varchar(Some(n)) => n.min(1000) as usize + 1,
         _ => 32,
     }

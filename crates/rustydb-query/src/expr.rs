@@ -508,6 +508,13 @@ pub(crate) fn binary(op: BinaryOp, l: Value, r: Value, ty: DataType) -> Result<V
         return Ok(Value::Bool(crate::regex_match::is_match(text, pattern, ci)? != negated));
     }
     match op {
+        BinaryOp::Concat if ty == DataType::Bytea => match (l, r) {
+            (Value::Bytea(mut a), Value::Bytea(b)) => {
+                a.extend_from_slice(&b);
+                Ok(Value::Bytea(a))
+            }
+            (l, r) => Err(DbError::Internal(format!("bytea concatenation of {l:?} and {r:?}"))),
+        },
         BinaryOp::Concat => {
             Ok(Value::Text(format!("{}{}", l.to_pg_text().unwrap_or_default(), r.to_pg_text().unwrap_or_default())))
         }

@@ -87,6 +87,14 @@ pub enum Function {
     Repeat,
     /// `reverse(s)`
     Reverse,
+    /// `length(bytea)`, `octet_length(bytea | text)`: bytes
+    OctetLength,
+    /// `encode(bytea, format)`
+    Encode,
+    /// `decode(text, format)`
+    Decode,
+    /// `gen_random_uuid()`
+    GenRandomUuid,
     /// `nextval(regclass)`, `currval(regclass)`, `setval(regclass, bigint [, boolean])`,
     /// `lastval()`: volatile, evaluated through the statement's context.
     Sequence(crate::sequence::SequenceCall),
@@ -119,7 +127,7 @@ pub enum Function {
 impl Function {
     /// True for functions whose every call may give a new value (never folded at bind time).
     pub fn is_volatile(self) -> bool {
-        matches!(self, Function::Sequence(_) | Function::Key(_))
+        matches!(self, Function::Sequence(_) | Function::Key(_) | Function::GenRandomUuid)
     }
 }
 
@@ -293,6 +301,15 @@ pub fn resolve(name: &str, args: Vec<Expr>, bare: bool) -> Result<Expr> {
             call(Function::Length, to(args, &[T::Text])?, T::Int4)
         }
         ("reverse", [t]) if stringy(t) => call(Function::Reverse, to(args, &[T::Text])?, T::Text),
+        ("length" | "octet_length", [T::Bytea]) => call(Function::OctetLength, args, T::Int4),
+        ("octet_length", [t]) if stringy(t) => call(Function::OctetLength, to(args, &[T::Text])?, T::Int4),
+        ("encode", [T::Bytea | T::Unknown, f]) if stringy(f) => {
+            call(Function::Encode, to(args, &[T::Bytea, T::Text])?, T::Text)
+        }
+        ("decode", [t, f]) if stringy(t) && stringy(f) => {
+            call(Function::Decode, to(args, &[T::Text, T::Text])?, T::Bytea)
+        }
+        ("gen_random_uuid", []) => call(Function::GenRandomUuid, args, T::Uuid),
         ("extract", [T::Text, T::Timestamp | T::TimestampTz | T::Date | T::Interval]) => {
             call(Function::Extract, args, NUMERIC)
         }
@@ -555,6 +572,16 @@ fn strict(func: Function, v: Vec<Value>) -> Result<Value> {
         Function::Lower => Value::Text(text(&v[0]).to_lowercase()),
         Function::Length => Value::Int4(text(&v[0]).chars().count() as i32),
         Function::Reverse => Value::Text(text(&v[0]).chars().rev().collect()),
+        Function::OctetLength => Value::Int4(match &v[0] {
+            Value::Bytea(b) => b.len(),
+            other => text(other).len(),
+        } as i32),
+        Function::Encode => match &v[0] {
+            Value::Bytea(b) => Value::Text(crate::bytea_functions::encode(b, text(&v[1]))?),
+            _ => Value::Null,
+        },
+        Function::Decode => Value::Bytea(crate::bytea_functions::decode(text(&v[0]), text(&v[1]))?),
+        Function::GenRandomUuid => Value::Uuid(crate::bytea_functions::random_uuid()?),
         Function::ArrayLength => match (&v[0], int(&v[1])) {
             (Value::Array(_, elements), 1) if !elements.is_empty() => Value::Int4(elements.len() as i32),
             _ => Value::Null,

@@ -46,6 +46,7 @@ pub(crate) mod bind_dml;
 pub mod bind_expr;
 pub mod bind_query;
 pub mod binder;
+pub mod bytea_functions;
 pub mod catalog;
 pub mod catalog_cache;
 pub mod check_constraint;

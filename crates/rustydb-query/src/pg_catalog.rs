@@ -353,7 +353,8 @@ fn information_columns(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
             Value::Int4(position as i32 + 1),
             column.default.as_deref().map_or(Value::Null, |d| text(&crate::pg_describe::shown_default(d, ty))),
             text(if nullable { "YES" } else { "NO" }),
-            text(ty.sql_name()),
+            // information_schema names every array type ARRAY (udt_name says which).
+            text(if matches!(ty, DataType::Array(_)) { "ARRAY" } else { ty.sql_name() }),
             int(length),
             int(precision),
             int(radix),

@@ -125,6 +125,8 @@ pub fn type_name(ty: DataType) -> &'static str {
         DataType::Array(e) => e.typname(),
         DataType::Numeric(_) => "numeric",
         DataType::Interval => "interval",
+        DataType::Uuid => "uuid",
+        DataType::Bytea => "bytea",
     }
 }
 
@@ -205,6 +207,8 @@ pub fn cast_value(v: Value, to: DataType, explicit: bool) -> Result<Value> {
     match v {
         Value::Numeric(n) => numeric_to(&n, to),
         Value::Interval(i) if to == DataType::Interval => Ok(Value::Interval(i)),
+        Value::Uuid(u) if to == DataType::Uuid => Ok(Value::Uuid(u)),
+        Value::Bytea(b) if to == DataType::Bytea => Ok(Value::Bytea(b)),
         Value::Text(s) => Value::parse_as(&s, to),
         Value::Array(_, values) => match to {
             DataType::Array(element) => Ok(Value::Array(

@@ -28,6 +28,14 @@ fn hash_value<H: Hasher>(v: &Value, state: &mut H) {
             state.write_u8(2);
             s.hash(state);
         }
+        Value::Uuid(u) => {
+            state.write_u8(12);
+            u.hash(state);
+        }
+        Value::Bytea(b) => {
+            state.write_u8(13);
+            b.hash(state);
+        }
         Value::Float4(_) | Value::Float8(_) => {
             let f = v.as_f64().unwrap_or(0.0);
             // Integral floats hash as the integer they equal, so 1.0 meets 1.
