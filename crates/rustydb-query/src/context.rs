@@ -48,6 +48,8 @@ pub struct ExecContext<'a> {
     pub sequence_checks: std::collections::HashSet<(u32, u8)>,
     /// Whether plans may run on the vectorized executor (`rustydb.vectorize`).
     pub vectorize: bool,
+    /// The session's settings, for `pg_settings` (`None` outside a session).
+    pub settings: Option<&'a crate::settings::SessionSettings>,
 }
 
 impl<'a> ExecContext<'a> {
@@ -79,6 +81,7 @@ impl<'a> ExecContext<'a> {
             access_requests: Vec::new(),
             sequence_checks: Default::default(),
             vectorize: true,
+            settings: None,
         }
     }
 

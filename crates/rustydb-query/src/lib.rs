@@ -69,6 +69,7 @@ pub mod params;
 pub mod parser;
 pub mod pg_catalog;
 pub mod pg_describe;
+pub mod pg_settings;
 pub mod pg_stat;
 pub mod plan;
 pub mod planner;

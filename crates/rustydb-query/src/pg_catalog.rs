@@ -66,6 +66,7 @@ const RELATIONS: [&str; 14] = [
 pub fn is_relation(name: &str) -> bool {
     RELATIONS.contains(&name)
         || crate::pg_stat::RELATIONS.contains(&name)
+        || name == "pg_settings"
         || crate::pg_describe::RELATIONS.contains(&name)
 }
 
@@ -296,6 +297,7 @@ pub fn relation(ctx: &mut ExecContext<'_>, name: &str) -> Result<Relation> {
                 .collect(),
         ),
         other if crate::pg_stat::RELATIONS.contains(&other) => crate::pg_stat::relation(ctx, other)?,
+        "pg_settings" => crate::pg_settings::relation(ctx),
         other if crate::pg_describe::RELATIONS.contains(&other) => crate::pg_describe::relation(ctx, other)?,
         other => return Err(DbError::Internal(format!("no catalog relation {other}"))),
     })

@@ -24,6 +24,25 @@ const KEPT: [(&str, &str); 12] = [
     ("work_mem", "4MB"),
 ];
 
+/// Settings fixed by the server (PostgreSQL's `internal` context): shown, never set.
+fn fixed() -> [(&'static str, String); 8] {
+    [
+        ("block_size", "8192".into()),
+        ("integer_datetimes", "on".into()),
+        ("lc_collate", "C".into()),
+        ("lc_ctype", "C".into()),
+        ("max_identifier_length", "63".into()),
+        ("server_encoding", "UTF8".into()),
+        ("server_version", rustydb_foundation::version::server_version()),
+        ("server_version_num", rustydb_foundation::version::SERVER_VERSION_NUM.into()),
+    ]
+}
+
+/// True for a setting the server fixes (see [`SessionSettings::set`]'s 55P02).
+pub fn is_fixed(name: &str) -> bool {
+    fixed().iter().any(|(n, _)| *n == name)
+}
+
 /// One session's settings.
 #[derive(Debug, Clone)]
 pub struct SessionSettings {
@@ -135,6 +154,12 @@ impl SessionSettings {
                     Some(v) => Some(parse_duration_ms(v).ok_or_else(|| invalid_value(&name, v))?),
                 }
             }
+            other if is_fixed(other) => {
+                return Err(DbError::sql(
+                    SqlState::CantChangeRuntimeParam,
+                    format!("parameter \"{other}\" cannot be changed"),
+                ));
+            }
             other => {
                 let Some((key, default)) = KEPT.iter().find(|(k, _)| *k == other) else {
                     return Err(unknown(other));
@@ -161,13 +186,17 @@ impl SessionSettings {
             "rustydb.vectorize" => on_off(self.vectorize),
             "idle_in_transaction_session_timeout" => format_ms(self.idle_in_transaction_timeout),
             "log_min_duration_statement" => self.log_min_duration_statement.map_or_else(|| "-1".into(), format_ms),
-            other => self.kept.get(other).cloned().ok_or_else(|| unknown(other))?,
+            other => match fixed().into_iter().find(|(n, _)| *n == other) {
+                Some((_, value)) => value,
+                None => self.kept.get(other).cloned().ok_or_else(|| unknown(other))?,
+            },
         })
     }
 
     /// Every setting and its value, sorted by name (`SHOW ALL`).
     pub fn all(&self, txn: Option<InTransaction>) -> Vec<(String, String)> {
         let mut names: Vec<&str> = KEPT.iter().map(|(k, _)| *k).collect();
+        names.extend(fixed().iter().map(|(k, _)| *k));
         names.extend([
             "default_transaction_isolation",
             "default_transaction_read_only",

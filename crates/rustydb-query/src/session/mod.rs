@@ -287,6 +287,7 @@ impl Session {
             let snapshot = s.engine.txn_manager().statement_snapshot(txn);
             let mut ctx = ExecContext::new(&s.engine, txn, snapshot, &s.user, &s.database);
             ctx.in_block = in_block;
+            ctx.settings = Some(&s.settings);
             ctx.params = params.clone();
             if crate::bind_copy::is_copy_from_stdin(stmt) {
                 // Checked now (table, columns, options), as PostgreSQL checks it at Parse.
@@ -598,6 +599,7 @@ impl Session {
         ctx.interrupt = interrupt.clone();
         ctx.sequences = self.sequences.clone();
         ctx.vectorize = self.settings.vectorize;
+        ctx.settings = Some(&self.settings);
         let timed_out = |e: DbError| match interrupt.deadline() {
             Some(d) if e.sqlstate() == SqlState::LockNotAvailable && Instant::now() >= d => {
                 crate::interrupt::timed_out()
