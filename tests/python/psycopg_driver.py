@@ -99,6 +99,21 @@ def main(dsn):
                 cur.execute("SELECT b FROM py_blobs WHERE id = %s", (blobs[0][0],))
                 check(bytes(cur.fetchone()[0]), blobs[0][1], f"uuid parameter (binary={binary})")
 
+        # json and jsonb: documents in, dicts out, in text and binary.
+        from psycopg.types.json import Json, Jsonb
+        doc = {"b": [1, 2.5, None, "x"], "a": {"nested": True}}
+        with conn.cursor() as cur:
+            cur.execute("CREATE TABLE py_docs (id int PRIMARY KEY, j json, jb jsonb)")
+            cur.execute("INSERT INTO py_docs VALUES (%s, %s, %s)", (1, Json(doc), Jsonb(doc)))
+            cur.execute("INSERT INTO py_docs VALUES (%b, %b, %b)", (2, Json([1]), Jsonb({"k": "v"})))
+        conn.commit()
+        for binary in (False, True):
+            with conn.cursor(binary=binary) as cur:
+                cur.execute("SELECT j, jb, jb -> 'b' ->> 3 FROM py_docs WHERE id = 1")
+                check(cur.fetchone(), (doc, doc, "x"), f"json documents (binary={binary})")
+                cur.execute("SELECT id FROM py_docs WHERE jb @> %s", (Jsonb({"k": "v"}),))
+                check(cur.fetchall(), [(2,)], f"jsonb containment parameter (binary={binary})")
+
         # A prepared statement executed many times with different parameters.
         with conn.cursor() as cur:
             for i in range(1, 4):

@@ -52,10 +52,14 @@ pub enum ElementType {
     Uuid,
     /// `bytea[]`
     Bytea,
+    /// `json[]`
+    Json,
+    /// `jsonb[]`
+    Jsonb,
 }
 
 impl ElementType {
-    const ALL: [ElementType; 15] = [
+    const ALL: [ElementType; 17] = [
         ElementType::Bool,
         ElementType::Int2,
         ElementType::Int4,
@@ -71,6 +75,8 @@ impl ElementType {
         ElementType::Interval,
         ElementType::Uuid,
         ElementType::Bytea,
+        ElementType::Json,
+        ElementType::Jsonb,
     ];
 
     /// The element type of arrays of `ty` (`char(n)` and untyped literals make `text[]`);
@@ -92,6 +98,8 @@ impl ElementType {
             DataType::Interval => ElementType::Interval,
             DataType::Uuid => ElementType::Uuid,
             DataType::Bytea => ElementType::Bytea,
+            DataType::Json => ElementType::Json,
+            DataType::Jsonb => ElementType::Jsonb,
             DataType::Array(_) => return None,
         })
     }
@@ -114,6 +122,8 @@ impl ElementType {
             ElementType::Interval => DataType::Interval,
             ElementType::Uuid => DataType::Uuid,
             ElementType::Bytea => DataType::Bytea,
+            ElementType::Json => DataType::Json,
+            ElementType::Jsonb => DataType::Jsonb,
         }
     }
 
@@ -135,6 +145,8 @@ impl ElementType {
             ElementType::Interval => 1187,
             ElementType::Uuid => 2951,
             ElementType::Bytea => 1001,
+            ElementType::Json => 199,
+            ElementType::Jsonb => 3807,
         }
     }
 
@@ -164,6 +176,8 @@ impl ElementType {
             ElementType::Interval => "interval[]",
             ElementType::Uuid => "uuid[]",
             ElementType::Bytea => "bytea[]",
+            ElementType::Json => "json[]",
+            ElementType::Jsonb => "jsonb[]",
         }
     }
 
@@ -185,6 +199,8 @@ impl ElementType {
             ElementType::Interval => "_interval",
             ElementType::Uuid => "_uuid",
             ElementType::Bytea => "_bytea",
+            ElementType::Json => "_json",
+            ElementType::Jsonb => "_jsonb",
         }
     }
 

@@ -61,6 +61,8 @@ pub enum SqlState {
     InvalidBinaryRepresentation,
     /// 22021 character_not_in_repertoire
     CharacterNotInRepertoire,
+    /// 22P05 untranslatable_character
+    UntranslatableCharacter,
     /// 26000 invalid_sql_statement_name
     InvalidSqlStatementName,
     /// 34000 invalid_cursor_name
@@ -211,6 +213,7 @@ impl SqlState {
             DatetimeFieldOverflow => "22008",
             InvalidBinaryRepresentation => "22P03",
             CharacterNotInRepertoire => "22021",
+            UntranslatableCharacter => "22P05",
             InvalidSqlStatementName => "26000",
             InvalidCursorName => "34000",
             DuplicatePreparedStatement => "42P05",

@@ -33,6 +33,7 @@ pub mod datetime_fields;
 pub mod error;
 pub mod ids;
 pub mod interval;
+pub mod json;
 pub mod le;
 pub mod metric_names;
 pub mod numeric;

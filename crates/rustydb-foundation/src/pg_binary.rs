@@ -63,6 +63,12 @@ pub fn send(value: &Value, out: &mut impl Extend<u8>) -> bool {
         Value::Text(s) => put(s.as_bytes()),
         Value::Uuid(u) => put(u),
         Value::Bytea(b) => put(b),
+        Value::Json(s) => put(s.as_bytes()),
+        // jsonb's binary form: a version byte (1), then the text.
+        Value::Jsonb(j) => {
+            put(&[1]);
+            put(j.to_text().as_bytes());
+        }
     }
     true
 }
@@ -114,6 +120,25 @@ pub fn recv(raw: &[u8], ty: DataType) -> Result<Value, RecvError> {
         }
         DataType::Uuid => Value::Uuid(fixed(raw)?),
         DataType::Bytea => Value::Bytea(raw.to_vec()),
+        DataType::Json | DataType::Jsonb => {
+            let body = if ty == DataType::Jsonb {
+                match raw.split_first() {
+                    Some((1, rest)) => rest,
+                    _ => return Err(RecvError::Invalid("unsupported jsonb version number")),
+                }
+            } else {
+                raw
+            };
+            let text = std::str::from_utf8(body)
+                .map_err(|e| RecvError::NotUtf8(body.get(e.valid_up_to()).copied().unwrap_or(0)))?;
+            let parsed =
+                crate::json::parse(text).map_err(|_| RecvError::Invalid("invalid input syntax for type json"))?;
+            if ty == DataType::Json {
+                Value::Json(text.to_string())
+            } else {
+                Value::Jsonb(Box::new(parsed.canonical()))
+            }
+        }
         DataType::Text | DataType::Unknown | DataType::Varchar(_) | DataType::Char(_) => {
             let text = std::str::from_utf8(raw)
                 .map_err(|e| RecvError::NotUtf8(raw.get(e.valid_up_to()).copied().unwrap_or(0)))?;

@@ -43,6 +43,10 @@ pub enum DataType {
     Uuid,
     /// `bytea`: a byte string.
     Bytea,
+    /// `json`: JSON text, kept as written (see [`crate::json`]).
+    Json,
+    /// `jsonb`: parsed JSON in canonical form.
+    Jsonb,
 }
 
 impl DataType {
@@ -66,6 +70,8 @@ impl DataType {
             DataType::Interval => 1186,
             DataType::Uuid => 2950,
             DataType::Bytea => 17,
+            DataType::Json => 114,
+            DataType::Jsonb => 3802,
         }
     }
 
@@ -90,6 +96,8 @@ impl DataType {
             1186 => DataType::Interval,
             2950 => DataType::Uuid,
             17 => DataType::Bytea,
+            114 => DataType::Json,
+            3802 => DataType::Jsonb,
             other => DataType::Array(crate::ElementType::from_array_oid(other)?),
         })
     }
@@ -103,6 +111,8 @@ impl DataType {
             DataType::Int8 | DataType::Float8 | DataType::Timestamp | DataType::TimestampTz => 8,
             DataType::Interval | DataType::Uuid => 16,
             DataType::Bytea
+            | DataType::Json
+            | DataType::Jsonb
             | DataType::Text
             | DataType::Unknown
             | DataType::Varchar(_)
@@ -163,6 +173,8 @@ impl DataType {
             DataType::Interval => "interval",
             DataType::Uuid => "uuid",
             DataType::Bytea => "bytea",
+            DataType::Json => "json",
+            DataType::Jsonb => "jsonb",
         }
     }
 }

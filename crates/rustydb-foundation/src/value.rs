@@ -40,6 +40,10 @@ pub enum Value {
     Uuid([u8; 16]),
     /// bytea
     Bytea(Vec<u8>),
+    /// json: the text as written (it parses)
+    Json(String),
+    /// jsonb: canonical parsed JSON
+    Jsonb(Box<crate::json::Json>),
 }
 
 impl Value {
@@ -49,6 +53,9 @@ impl Value {
             + match self {
                 Value::Text(s) => s.capacity(),
                 Value::Bytea(b) => b.capacity(),
+                Value::Json(s) => s.capacity(),
+                // Roughly: its text's length.
+                Value::Jsonb(j) => j.to_text().len(),
                 Value::Array(_, values) => values.iter().map(Value::footprint).sum(),
                 Value::Numeric(n) => n.limbs().len() * 4,
                 _ => 0,
@@ -79,6 +86,8 @@ impl Value {
             Value::Interval(_) => DataType::Interval,
             Value::Uuid(_) => DataType::Uuid,
             Value::Bytea(_) => DataType::Bytea,
+            Value::Json(_) => DataType::Json,
+            Value::Jsonb(_) => DataType::Jsonb,
         })
     }
 
@@ -121,6 +130,8 @@ impl Value {
             Value::Interval(i) => i.to_string(),
             Value::Uuid(u) => crate::bytes::format_uuid(u),
             Value::Bytea(b) => crate::bytes::format_bytea(b),
+            Value::Json(s) => s.clone(),
+            Value::Jsonb(j) => j.to_text(),
         })
     }
 
@@ -147,6 +158,8 @@ impl Value {
             DataType::Interval => crate::Interval::parse(text).map(Value::Interval),
             DataType::Uuid => crate::bytes::parse_uuid(text).map(Value::Uuid),
             DataType::Bytea => crate::bytes::parse_bytea(text).map(Value::Bytea),
+            DataType::Json => crate::json::parse(text).map(|_| Value::Json(text.to_string())),
+            DataType::Jsonb => crate::json::parse(text).map(|j| Value::Jsonb(Box::new(j.canonical()))),
             DataType::Numeric(Some((p, s))) => crate::Numeric::parse(text)?.fit(p, s).map(Value::Numeric),
         }
     }
@@ -175,7 +188,9 @@ impl Value {
             (Value::Interval(_), _) | (_, Value::Interval(_)) => None,
             (Value::Uuid(a), Value::Uuid(b)) => Some(a.cmp(b)),
             (Value::Bytea(a), Value::Bytea(b)) => Some(a.cmp(b)),
-            (Value::Uuid(_) | Value::Bytea(_), _) | (_, Value::Uuid(_) | Value::Bytea(_)) => None,
+            (Value::Jsonb(a), Value::Jsonb(b)) => Some(a.sql_cmp(b)),
+            (Value::Uuid(_) | Value::Bytea(_) | Value::Json(_) | Value::Jsonb(_), _)
+            | (_, Value::Uuid(_) | Value::Bytea(_) | Value::Json(_) | Value::Jsonb(_)) => None,
             (Value::Numeric(a), b) if b.as_i64().is_some() => {
                 Some(a.total_cmp(&crate::Numeric::from_i64(b.as_i64().unwrap_or_default())))
             }

@@ -39,6 +39,10 @@ pub fn encode_value(value: &Value, out: &mut Vec<u8>) {
         }
         Value::Text(s) => bytes_key(s.as_bytes(), out),
         Value::Bytea(b) => bytes_key(b, out),
+        // By text: equal jsonb values have the same canonical text, so keys find them; the
+        // order of a range over a json index is the text's, not jsonb's.
+        Value::Json(s) => bytes_key(s.as_bytes(), out),
+        Value::Jsonb(j) => bytes_key(j.to_text().as_bytes(), out),
         Value::Uuid(u) => {
             out.push(NOT_NULL);
             out.extend_from_slice(u);

@@ -36,9 +36,11 @@ pub fn bind(expr: &ast::Expr, b: &mut QueryBinder<'_, '_>) -> Result<Expr> {
         E::Nested(inner) => bind(inner, b),
         E::UnaryOp { op, expr: inner } => unary(*op, inner, b),
         E::BinaryOp { left, op, right } => {
-            let op = binary_op(op)?;
             let (l, r) = (bind(left, b)?, bind(right, b)?);
-            binary(op, l, r)
+            if let Some(json) = crate::json_functions::operator(op, l.clone(), r.clone()) {
+                return json;
+            }
+            binary(binary_op(op)?, l, r)
         }
         E::IsNull(inner) => Ok(Expr::IsNull { arg: Box::new(bind(inner, b)?), negated: false }),
         E::IsNotNull(inner) => Ok(Expr::IsNull { arg: Box::new(bind(inner, b)?), negated: true }),
@@ -470,6 +472,10 @@ pub fn binary(op: BinaryOp, left: Expr, right: Expr) -> Result<Expr> {
 }
 
 fn comparable(a: DataType, b: DataType) -> bool {
+    // json has no equality (PostgreSQL: "could not identify an equality operator for type json").
+    if a == DataType::Json || b == DataType::Json {
+        return false;
+    }
     (a.is_numeric() && b.is_numeric())
         || (a.is_string() && b.is_string())
         || (a.is_datetime() && b.is_datetime())
@@ -756,6 +762,8 @@ pub fn convert_type(ty: &ast::DataType) -> Result<DataType> {
         T::Numeric(info) | T::Decimal(info) | T::Dec(info) => numeric_type(info)?,
         T::Interval { .. } => DataType::Interval,
         T::Uuid => DataType::Uuid,
+        T::JSON => DataType::Json,
+        T::JSONB => DataType::Jsonb,
         T::Bytea => DataType::Bytea,
         T::Text | T::String(None) => DataType::Text,
         T::Varchar(l) | T::CharacterVarying(l) => DataType::Varchar(length(l, "varchar")?),
@@ -819,6 +827,8 @@ fn custom_type(name: &str) -> Result<DataType> {
         "interval" => DataType::Interval,
         "uuid" => DataType::Uuid,
         "bytea" => DataType::Bytea,
+        "json" => DataType::Json,
+        "jsonb" => DataType::Jsonb,
         // Object identifiers are int4 here, as the catalog relations hold them; a relation's
         // name cast to regclass is looked up when bound (see `Expr::Cast` in `bind`).
         "oid" | "regclass" | "regtype" | "regnamespace" | "regproc" | "regprocedure" | "regrole" | "regoper" => {

@@ -95,6 +95,8 @@ pub enum Function {
     Decode,
     /// `gen_random_uuid()`
     GenRandomUuid,
+    /// A JSON operator or function.
+    Json(crate::json_functions::JsonOp),
     /// `nextval(regclass)`, `currval(regclass)`, `setval(regclass, bigint [, boolean])`,
     /// `lastval()`: volatile, evaluated through the statement's context.
     Sequence(crate::sequence::SequenceCall),
@@ -310,6 +312,9 @@ pub fn resolve(name: &str, args: Vec<Expr>, bare: bool) -> Result<Expr> {
             call(Function::Decode, to(args, &[T::Text, T::Text])?, T::Bytea)
         }
         ("gen_random_uuid", []) => call(Function::GenRandomUuid, args, T::Uuid),
+        (name, _) if let Some((op, ty)) = crate::json_functions::function(name, &args) => {
+            call(Function::Json(op), args, ty)
+        }
         ("extract", [T::Text, T::Timestamp | T::TimestampTz | T::Date | T::Interval]) => {
             call(Function::Extract, args, NUMERIC)
         }
@@ -582,6 +587,7 @@ fn strict(func: Function, v: Vec<Value>) -> Result<Value> {
         },
         Function::Decode => Value::Bytea(crate::bytea_functions::decode(text(&v[0]), text(&v[1]))?),
         Function::GenRandomUuid => Value::Uuid(crate::bytea_functions::random_uuid()?),
+        Function::Json(op) => crate::json_functions::eval(op, &v)?,
         Function::ArrayLength => match (&v[0], int(&v[1])) {
             (Value::Array(_, elements), 1) if !elements.is_empty() => Value::Int4(elements.len() as i32),
             _ => Value::Null,

@@ -64,6 +64,7 @@ pub mod foreign_key;
 pub mod functions;
 pub mod grant;
 pub mod interrupt;
+pub mod json_functions;
 pub mod optimize;
 pub mod params;
 pub mod parser;

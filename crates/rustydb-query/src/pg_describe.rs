@@ -238,6 +238,8 @@ fn type_rows() -> Vec<Vec<Value>> {
         Interval,
         Uuid,
         Bytea,
+        Json,
+        Jsonb,
     ];
     let mut rows = Vec::new();
     let row = |ty: DataType, elem: u32, array: u32, category: &str| {
@@ -269,7 +271,7 @@ fn type_rows() -> Vec<Vec<Value>> {
             Int2 | Int4 | Int8 | Float4 | Float8 | Numeric(_) => "N",
             Date | Timestamp | TimestampTz => "D",
             Interval => "T",
-            Uuid | Bytea => "U",
+            Uuid | Bytea | Json | Jsonb => "U",
             _ => "S",
         };
         let element = ElementType::of(ty);

@@ -50,6 +50,9 @@ pub fn can_cast(from: DataType, to: DataType, context: CastContext) -> bool {
     if let (DataType::Array(a), DataType::Array(b)) = (from, to) {
         return can_cast(a.scalar(), b.scalar(), context);
     }
+    if matches!((from, to), (DataType::Json, DataType::Jsonb) | (DataType::Jsonb, DataType::Json)) {
+        return context >= CastContext::Assignment;
+    }
     if let (Some(a), Some(b)) = (datetime_rank(from), datetime_rank(to)) {
         // date → timestamp → timestamptz widen implicitly; the other way on assignment.
         return a <= b || context >= CastContext::Assignment;
@@ -127,6 +130,8 @@ pub fn type_name(ty: DataType) -> &'static str {
         DataType::Interval => "interval",
         DataType::Uuid => "uuid",
         DataType::Bytea => "bytea",
+        DataType::Json => "json",
+        DataType::Jsonb => "jsonb",
     }
 }
 
@@ -209,6 +214,10 @@ pub fn cast_value(v: Value, to: DataType, explicit: bool) -> Result<Value> {
         Value::Interval(i) if to == DataType::Interval => Ok(Value::Interval(i)),
         Value::Uuid(u) if to == DataType::Uuid => Ok(Value::Uuid(u)),
         Value::Bytea(b) if to == DataType::Bytea => Ok(Value::Bytea(b)),
+        Value::Json(s) if to == DataType::Json => Ok(Value::Json(s)),
+        Value::Json(s) => Value::parse_as(&s, to),
+        Value::Jsonb(j) if to == DataType::Jsonb => Ok(Value::Jsonb(j)),
+        Value::Jsonb(j) if to == DataType::Json => Ok(Value::Json(j.to_text())),
         Value::Text(s) => Value::parse_as(&s, to),
         Value::Array(_, values) => match to {
             DataType::Array(element) => Ok(Value::Array(

@@ -36,6 +36,14 @@ fn hash_value<H: Hasher>(v: &Value, state: &mut H) {
             state.write_u8(13);
             b.hash(state);
         }
+        Value::Json(s) => {
+            state.write_u8(14);
+            s.hash(state);
+        }
+        Value::Jsonb(j) => {
+            state.write_u8(15);
+            hash_json(j, state);
+        }
         Value::Float4(_) | Value::Float8(_) => {
             let f = v.as_f64().unwrap_or(0.0);
             // Integral floats hash as the integer they equal, so 1.0 meets 1.
@@ -90,6 +98,28 @@ fn hash_value<H: Hasher>(v: &Value, state: &mut H) {
         other => {
             state.write_u8(3);
             other.as_i64().unwrap_or(0).hash(state);
+        }
+    }
+}
+
+/// Hashes jsonb so that values equal under jsonb's comparison (`1.0` and `1`) meet.
+fn hash_json<H: Hasher>(j: &rustydb_foundation::json::Json, state: &mut H) {
+    use rustydb_foundation::json::Json;
+    match j {
+        Json::Null => state.write_u8(0),
+        Json::Bool(b) => b.hash(state),
+        Json::Number(n) => hash_value(&Value::Numeric(n.clone()), state),
+        Json::String(s) => s.hash(state),
+        Json::Array(items) => {
+            state.write_usize(items.len());
+            items.iter().for_each(|i| hash_json(i, state));
+        }
+        Json::Object(members) => {
+            state.write_usize(members.len());
+            for (k, v) in members {
+                k.hash(state);
+                hash_json(v, state);
+            }
         }
     }
 }
