@@ -99,6 +99,12 @@ def main(dsn):
                 cur.execute("SELECT b FROM py_blobs WHERE id = %s", (blobs[0][0],))
                 check(bytes(cur.fetchone()[0]), blobs[0][1], f"uuid parameter (binary={binary})")
 
+        # time of day, both ways, in text and binary.
+        for binary in (False, True):
+            with conn.cursor(binary=binary) as cur:
+                cur.execute("SELECT '04:05:06.789'::time, %s::time + interval '1 hour'", (dt.time(23, 30, 0, 5),))
+                check(cur.fetchone(), (dt.time(4, 5, 6, 789000), dt.time(0, 30, 0, 5)), f"time values (binary={binary})")
+
         # json and jsonb: documents in, dicts out, in text and binary.
         from psycopg.types.json import Json, Jsonb
         doc = {"b": [1, 2.5, None, "x"], "a": {"nested": True}}

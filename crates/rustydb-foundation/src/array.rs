@@ -56,10 +56,12 @@ pub enum ElementType {
     Json,
     /// `jsonb[]`
     Jsonb,
+    /// `time[]`
+    Time,
 }
 
 impl ElementType {
-    const ALL: [ElementType; 17] = [
+    const ALL: [ElementType; 18] = [
         ElementType::Bool,
         ElementType::Int2,
         ElementType::Int4,
@@ -77,6 +79,7 @@ impl ElementType {
         ElementType::Bytea,
         ElementType::Json,
         ElementType::Jsonb,
+        ElementType::Time,
     ];
 
     /// The element type of arrays of `ty` (`char(n)` and untyped literals make `text[]`);
@@ -100,6 +103,7 @@ impl ElementType {
             DataType::Bytea => ElementType::Bytea,
             DataType::Json => ElementType::Json,
             DataType::Jsonb => ElementType::Jsonb,
+            DataType::Time => ElementType::Time,
             DataType::Array(_) => return None,
         })
     }
@@ -124,6 +128,7 @@ impl ElementType {
             ElementType::Bytea => DataType::Bytea,
             ElementType::Json => DataType::Json,
             ElementType::Jsonb => DataType::Jsonb,
+            ElementType::Time => DataType::Time,
         }
     }
 
@@ -147,6 +152,7 @@ impl ElementType {
             ElementType::Bytea => 1001,
             ElementType::Json => 199,
             ElementType::Jsonb => 3807,
+            ElementType::Time => 1183,
         }
     }
 
@@ -178,6 +184,7 @@ impl ElementType {
             ElementType::Bytea => "bytea[]",
             ElementType::Json => "json[]",
             ElementType::Jsonb => "jsonb[]",
+            ElementType::Time => "time without time zone[]",
         }
     }
 
@@ -201,6 +208,7 @@ impl ElementType {
             ElementType::Bytea => "_bytea",
             ElementType::Json => "_json",
             ElementType::Jsonb => "_jsonb",
+            ElementType::Time => "_time",
         }
     }
 

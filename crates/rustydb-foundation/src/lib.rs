@@ -40,6 +40,7 @@ pub mod numeric;
 pub mod pg_binary;
 pub mod row;
 pub mod schema;
+pub mod time_of_day;
 pub mod types;
 pub mod value;
 pub mod version;

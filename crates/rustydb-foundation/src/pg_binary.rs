@@ -57,7 +57,7 @@ pub fn send(value: &Value, out: &mut impl Extend<u8>) -> bool {
         Value::Bool(b) => put(&[u8::from(*b)]),
         Value::Int2(v) => put(&v.to_be_bytes()),
         Value::Int4(v) | Value::Date(v) => put(&v.to_be_bytes()),
-        Value::Int8(v) | Value::Timestamp(v) | Value::TimestampTz(v) => put(&v.to_be_bytes()),
+        Value::Int8(v) | Value::Timestamp(v) | Value::TimestampTz(v) | Value::Time(v) => put(&v.to_be_bytes()),
         Value::Float4(v) => put(&v.to_be_bytes()),
         Value::Float8(v) => put(&v.to_be_bytes()),
         Value::Text(s) => put(s.as_bytes()),
@@ -97,6 +97,13 @@ pub fn recv(raw: &[u8], ty: DataType) -> Result<Value, RecvError> {
         DataType::Date => Value::Date(i32::from_be_bytes(fixed(raw)?)),
         DataType::Timestamp => Value::Timestamp(i64::from_be_bytes(fixed(raw)?)),
         DataType::TimestampTz => Value::TimestampTz(i64::from_be_bytes(fixed(raw)?)),
+        DataType::Time => {
+            let t = i64::from_be_bytes(fixed(raw)?);
+            if !(0..=crate::time_of_day::DAY).contains(&t) {
+                return Err(RecvError::Invalid("time out of range"));
+            }
+            Value::Time(t)
+        }
         DataType::Array(element) => return crate::array::recv(raw, element),
         DataType::Interval => {
             let b: [u8; 16] = fixed(raw)?;

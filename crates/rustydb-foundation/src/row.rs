@@ -27,6 +27,7 @@
 //! | 16 | bytea | u32 length, then the bytes |
 //! | 17 | json | u32 length, then the text as written |
 //! | 18 | jsonb | u32 length, then the canonical text |
+//! | 19 | time | 8 bytes (microseconds since midnight) |
 //! | 13 | numeric | class (u8: 0 positive, 1 negative, 2 NaN, 3 Infinity, 4 -Infinity), scale (u16), u32 limb count, then the base-10⁹ limbs (u32 each, least significant first) |
 
 use crate::le::LeReader;
@@ -52,6 +53,7 @@ fn encode_value(value: &Value, out: &mut Vec<u8>) {
         Value::Date(v) => push_tagged(out, 9, &v.to_le_bytes()),
         Value::Timestamp(v) => push_tagged(out, 10, &v.to_le_bytes()),
         Value::TimestampTz(v) => push_tagged(out, 11, &v.to_le_bytes()),
+        Value::Time(v) => push_tagged(out, 19, &v.to_le_bytes()),
         Value::Text(s) => {
             out.push(8);
             out.extend_from_slice(&(s.len() as u32).to_le_bytes());
@@ -180,7 +182,7 @@ pub fn visit_row(bytes: &[u8], needed: &[bool], mut visit: impl FnMut(usize, Sca
             0..=2 => 0,
             3 => 2,
             4 | 6 | 9 => 4,
-            5 | 7 | 10 | 11 => 8,
+            5 | 7 | 10 | 11 | 19 => 8,
             14 | 15 => 16,
             8 | 16 | 17 | 18 => {
                 let len = bytes.get(pos..pos + 4).ok_or_else(truncated)?;
@@ -237,7 +239,7 @@ fn skip_tagged(reader: &mut LeReader<'_>, tag: u8) -> Result<()> {
         4 | 6 | 9 => {
             reader.take(4)?;
         }
-        5 | 7 | 10 | 11 => {
+        5 | 7 | 10 | 11 | 19 => {
             reader.take(8)?;
         }
         8 | 16 | 17 | 18 => {
@@ -291,6 +293,7 @@ fn read_tagged(reader: &mut LeReader<'_>, tag: u8) -> Result<Value> {
         9 => Value::Date(i32::from_le_bytes(reader.array()?)),
         10 => Value::Timestamp(i64::from_le_bytes(reader.array()?)),
         11 => Value::TimestampTz(i64::from_le_bytes(reader.array()?)),
+        19 => Value::Time(i64::from_le_bytes(reader.array()?)),
         12 => {
             let code = reader.u8()?;
             let element = crate::ElementType::from_code(code)
@@ -370,6 +373,7 @@ mod tests {
             Value::Interval(crate::Interval::new(-14, 3, -5_000_001)),
             Value::Uuid(*b"0123456789abcdef"),
             Value::Bytea(vec![0, 255, 7]),
+            Value::Time(45_296_000_001),
             Value::Json("{\"b\": 1,  \"a\": [true]}".into()),
             Value::Jsonb(Box::new(crate::json::parse("{\"b\": 1, \"a\": [null, 1.50]}").unwrap().canonical())),
         ];
@@ -386,7 +390,7 @@ mod tests {
         // visit_row against decode_row under many masks (every column kind wanted or skipped
         // before and after every other).
         let full = decode_row(&bytes, row.len()).unwrap();
-        for bits in (0u32..1 << row.len()).step_by(29) {
+        for bits in (0u32..1 << row.len()).step_by(61) {
             let mask: Vec<bool> = (0..row.len()).map(|i| bits & (1 << i) != 0).collect();
             let mut visited = Vec::new();
             let count = visit_row(&bytes, &mask, |i, v| visited.push((i, v))).unwrap();

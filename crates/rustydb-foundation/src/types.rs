@@ -47,6 +47,8 @@ pub enum DataType {
     Json,
     /// `jsonb`: parsed JSON in canonical form.
     Jsonb,
+    /// `time [without time zone]`: microseconds since midnight (see [`crate::time_of_day`]).
+    Time,
 }
 
 impl DataType {
@@ -72,6 +74,7 @@ impl DataType {
             DataType::Bytea => 17,
             DataType::Json => 114,
             DataType::Jsonb => 3802,
+            DataType::Time => 1083,
         }
     }
 
@@ -98,6 +101,7 @@ impl DataType {
             17 => DataType::Bytea,
             114 => DataType::Json,
             3802 => DataType::Jsonb,
+            1083 => DataType::Time,
             other => DataType::Array(crate::ElementType::from_array_oid(other)?),
         })
     }
@@ -108,7 +112,7 @@ impl DataType {
             DataType::Bool => 1,
             DataType::Int2 => 2,
             DataType::Int4 | DataType::Float4 | DataType::Date => 4,
-            DataType::Int8 | DataType::Float8 | DataType::Timestamp | DataType::TimestampTz => 8,
+            DataType::Int8 | DataType::Float8 | DataType::Timestamp | DataType::TimestampTz | DataType::Time => 8,
             DataType::Interval | DataType::Uuid => 16,
             DataType::Bytea
             | DataType::Json
@@ -175,6 +179,7 @@ impl DataType {
             DataType::Bytea => "bytea",
             DataType::Json => "json",
             DataType::Jsonb => "jsonb",
+            DataType::Time => "time without time zone",
         }
     }
 }

@@ -44,6 +44,8 @@ pub enum Value {
     Json(String),
     /// jsonb: canonical parsed JSON
     Jsonb(Box<crate::json::Json>),
+    /// time: microseconds since midnight
+    Time(i64),
 }
 
 impl Value {
@@ -88,6 +90,7 @@ impl Value {
             Value::Bytea(_) => DataType::Bytea,
             Value::Json(_) => DataType::Json,
             Value::Jsonb(_) => DataType::Jsonb,
+            Value::Time(_) => DataType::Time,
         })
     }
 
@@ -132,6 +135,7 @@ impl Value {
             Value::Bytea(b) => crate::bytes::format_bytea(b),
             Value::Json(s) => s.clone(),
             Value::Jsonb(j) => j.to_text(),
+            Value::Time(t) => crate::time_of_day::format(*t),
         })
     }
 
@@ -158,6 +162,7 @@ impl Value {
             DataType::Interval => crate::Interval::parse(text).map(Value::Interval),
             DataType::Uuid => crate::bytes::parse_uuid(text).map(Value::Uuid),
             DataType::Bytea => crate::bytes::parse_bytea(text).map(Value::Bytea),
+            DataType::Time => crate::time_of_day::parse(text).map(Value::Time),
             DataType::Json => crate::json::parse(text).map(|_| Value::Json(text.to_string())),
             DataType::Jsonb => crate::json::parse(text).map(|j| Value::Jsonb(Box::new(j.canonical()))),
             DataType::Numeric(Some((p, s))) => crate::Numeric::parse(text)?.fit(p, s).map(Value::Numeric),
@@ -189,6 +194,8 @@ impl Value {
             (Value::Uuid(a), Value::Uuid(b)) => Some(a.cmp(b)),
             (Value::Bytea(a), Value::Bytea(b)) => Some(a.cmp(b)),
             (Value::Jsonb(a), Value::Jsonb(b)) => Some(a.sql_cmp(b)),
+            (Value::Time(a), Value::Time(b)) => Some(a.cmp(b)),
+            (Value::Time(_), _) | (_, Value::Time(_)) => None,
             (Value::Uuid(_) | Value::Bytea(_) | Value::Json(_) | Value::Jsonb(_), _)
             | (_, Value::Uuid(_) | Value::Bytea(_) | Value::Json(_) | Value::Jsonb(_)) => None,
             (Value::Numeric(a), b) if b.as_i64().is_some() => {

@@ -48,7 +48,7 @@ pub fn encode_value(value: &Value, out: &mut Vec<u8>) {
             out.extend_from_slice(u);
         }
         Value::Date(d) => integer_key(i64::from(*d), out),
-        Value::Timestamp(ts) | Value::TimestampTz(ts) => integer_key(*ts, out),
+        Value::Timestamp(ts) | Value::TimestampTz(ts) | Value::Time(ts) => integer_key(*ts, out),
         // Element by element, each after a 0x01 byte, then 0x00: a prefix sorts first, and a
         // NULL element (0x02) after every value, as PostgreSQL orders arrays.
         Value::Array(_, elements) => {

@@ -144,7 +144,17 @@ impl Drop for Connection {
         if let Some(pid) = self.pid.lock().take() {
             self.shared.cancels.unregister(pid);
         }
-        if self.holds_slot.load(Ordering::Acquire) {
+        self.release_slots();
+    }
+}
+
+impl Connection {
+    /// Gives back this connection's place under max_connections and its role's CONNECTION
+    /// LIMIT (once; again is a no-op). Done as soon as startup fails, before the FATAL goes
+    /// out, so that a client reconnecting at once does not find the refused connection still
+    /// counted while its thread winds down.
+    fn release_slots(&self) {
+        if self.holds_slot.swap(false, Ordering::AcqRel) {
             self.shared.limits.active.fetch_sub(1, Ordering::AcqRel);
             metrics::gauge!(CONNECTIONS_ACTIVE).decrement(1.0);
         }
@@ -210,6 +220,22 @@ impl ServerParameterProvider for Parameters {
 #[async_trait]
 impl StartupHandler for Connection {
     async fn on_startup<C>(&self, client: &mut C, message: PgWireFrontendMessage) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let result = self.startup_step(client, message).await;
+        if result.is_err() {
+            // A failed startup ends the connection.
+            self.release_slots();
+        }
+        result
+    }
+}
+
+impl Connection {
+    async fn startup_step<C>(&self, client: &mut C, message: PgWireFrontendMessage) -> PgWireResult<()>
     where
         C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::Error: Debug,

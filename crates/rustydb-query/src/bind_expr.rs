@@ -455,7 +455,7 @@ pub fn binary(op: BinaryOp, left: Expr, right: Expr) -> Result<Expr> {
         (lt.is_string() && rt.is_string()).then_some(DataType::Bool)
     } else if op.is_comparison() {
         comparable(lt, rt).then_some(DataType::Bool)
-    } else if [lt, rt].iter().any(|t| t.is_datetime() || *t == DataType::Interval) {
+    } else if [lt, rt].iter().any(|t| t.is_datetime() || matches!(t, DataType::Interval | DataType::Time)) {
         date_arithmetic(op, lt, rt)
     } else {
         arithmetic_type(lt, rt).filter(|t| op != BinaryOp::Mod || t.is_integer() || matches!(t, DataType::Numeric(_)))
@@ -497,6 +497,9 @@ fn date_arithmetic(op: BinaryOp, lt: DataType, rt: DataType) -> Option<DataType>
         (Add | Sub, TimestampTz, Interval) | (Add, Interval, TimestampTz) => Some(TimestampTz),
         (Sub, Date | Timestamp | TimestampTz, Date | Timestamp | TimestampTz) => Some(Interval),
         (Add | Sub, Interval, Interval) => Some(Interval),
+        (Add, Date, DataType::Time) | (Add, DataType::Time, Date) => Some(Timestamp),
+        (Sub, DataType::Time, DataType::Time) => Some(Interval),
+        (Add | Sub, DataType::Time, Interval) | (Add, Interval, DataType::Time) => Some(DataType::Time),
         (Mul, Interval, n) | (Mul, n, Interval) if n.is_numeric() => Some(Interval),
         (Div, Interval, n) if n.is_numeric() => Some(Interval),
         _ => None,
@@ -772,6 +775,7 @@ pub fn convert_type(ty: &ast::DataType) -> Result<DataType> {
         // A precision is accepted; fractional seconds are kept to the microsecond.
         T::Timestamp(_, ast::TimezoneInfo::WithTimeZone | ast::TimezoneInfo::Tz) => DataType::TimestampTz,
         T::Timestamp(_, ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) => DataType::Timestamp,
+        T::Time(_, ast::TimezoneInfo::None | ast::TimezoneInfo::WithoutTimeZone) => DataType::Time,
         T::Custom(name, mods) if mods.is_empty() => custom_type(&name.to_string().to_lowercase())?,
         T::Regclass => DataType::Int4,
         T::Array(ast::ArrayElemTypeDef::SquareBracket(inner, _) | ast::ArrayElemTypeDef::Qualified(inner, _)) => {
@@ -828,6 +832,7 @@ fn custom_type(name: &str) -> Result<DataType> {
         "uuid" => DataType::Uuid,
         "bytea" => DataType::Bytea,
         "json" => DataType::Json,
+        "time" => DataType::Time,
         "jsonb" => DataType::Jsonb,
         // Object identifiers are int4 here, as the catalog relations hold them; a relation's
         // name cast to regclass is looked up when bound (see `Expr::Cast` in `bind`).

@@ -518,6 +518,7 @@ pub(crate) fn binary(op: BinaryOp, l: Value, r: Value, ty: DataType) -> Result<V
         BinaryOp::Concat => {
             Ok(Value::Text(format!("{}{}", l.to_pg_text().unwrap_or_default(), r.to_pg_text().unwrap_or_default())))
         }
+        _ if matches!(l, Value::Time(_)) || matches!(r, Value::Time(_)) => time_arith(op, &l, &r),
         _ if ty == DataType::Interval || matches!(l, Value::Interval(_)) || matches!(r, Value::Interval(_)) => {
             interval_arith(op, &l, &r, ty)
         }
@@ -564,6 +565,30 @@ fn interval_arith(op: BinaryOp, l: &Value, r: &Value, ty: DataType) -> Result<Va
             _ => return Err(DbError::Internal(format!("{a:?} - {b:?}"))),
         },
         _ => return Err(DbError::Internal(format!("interval arithmetic {l:?} {} {r:?}", op.symbol()))),
+    })
+}
+
+/// The `time` operators: `time ± interval` (the interval's time part, wrapping at midnight),
+/// `time - time` (an interval), and `date + time` (a timestamp).
+fn time_arith(op: BinaryOp, l: &Value, r: &Value) -> Result<Value> {
+    use rustydb_foundation::time_of_day::DAY;
+    Ok(match (op, l, r) {
+        (BinaryOp::Add, Value::Time(t), Value::Interval(i)) | (BinaryOp::Add, Value::Interval(i), Value::Time(t)) => {
+            Value::Time((t + i.micros % DAY).rem_euclid(DAY))
+        }
+        (BinaryOp::Sub, Value::Time(t), Value::Interval(i)) => Value::Time((t - i.micros % DAY).rem_euclid(DAY)),
+        (BinaryOp::Sub, Value::Time(a), Value::Time(b)) => {
+            Value::Interval(rustydb_foundation::Interval::new(0, 0, a - b))
+        }
+        (BinaryOp::Add, Value::Date(d), Value::Time(t)) | (BinaryOp::Add, Value::Time(t), Value::Date(d)) => {
+            let base = datetime::date_timestamp(*d)?;
+            if base == datetime::TIMESTAMP_INFINITY || base == datetime::TIMESTAMP_NEG_INFINITY {
+                Value::Timestamp(base)
+            } else {
+                Value::Timestamp(base + t)
+            }
+        }
+        _ => return Err(DbError::Internal(format!("time arithmetic {l:?} {} {r:?}", op.symbol()))),
     })
 }
 

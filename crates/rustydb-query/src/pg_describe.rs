@@ -236,6 +236,7 @@ fn type_rows() -> Vec<Vec<Value>> {
         Timestamp,
         TimestampTz,
         Interval,
+        Time,
         Uuid,
         Bytea,
         Json,
@@ -269,7 +270,7 @@ fn type_rows() -> Vec<Vec<Value>> {
         let category = match ty {
             Bool => "B",
             Int2 | Int4 | Int8 | Float4 | Float8 | Numeric(_) => "N",
-            Date | Timestamp | TimestampTz => "D",
+            Date | Timestamp | TimestampTz | Time => "D",
             Interval => "T",
             Uuid | Bytea | Json | Jsonb => "U",
             _ => "S",

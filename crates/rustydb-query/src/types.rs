@@ -50,7 +50,12 @@ pub fn can_cast(from: DataType, to: DataType, context: CastContext) -> bool {
     if let (DataType::Array(a), DataType::Array(b)) = (from, to) {
         return can_cast(a.scalar(), b.scalar(), context);
     }
-    if matches!((from, to), (DataType::Json, DataType::Jsonb) | (DataType::Jsonb, DataType::Json)) {
+    if matches!(
+        (from, to),
+        (DataType::Json, DataType::Jsonb)
+            | (DataType::Jsonb, DataType::Json)
+            | (DataType::Timestamp | DataType::TimestampTz, DataType::Time)
+    ) {
         return context >= CastContext::Assignment;
     }
     if let (Some(a), Some(b)) = (datetime_rank(from), datetime_rank(to)) {
@@ -132,6 +137,7 @@ pub fn type_name(ty: DataType) -> &'static str {
         DataType::Bytea => "bytea",
         DataType::Json => "json",
         DataType::Jsonb => "jsonb",
+        DataType::Time => "time",
     }
 }
 
@@ -214,6 +220,7 @@ pub fn cast_value(v: Value, to: DataType, explicit: bool) -> Result<Value> {
         Value::Interval(i) if to == DataType::Interval => Ok(Value::Interval(i)),
         Value::Uuid(u) if to == DataType::Uuid => Ok(Value::Uuid(u)),
         Value::Bytea(b) if to == DataType::Bytea => Ok(Value::Bytea(b)),
+        Value::Time(t) if to == DataType::Time => Ok(Value::Time(t)),
         Value::Json(s) if to == DataType::Json => Ok(Value::Json(s)),
         Value::Json(s) => Value::parse_as(&s, to),
         Value::Jsonb(j) if to == DataType::Jsonb => Ok(Value::Jsonb(j)),
@@ -240,6 +247,11 @@ pub fn cast_value(v: Value, to: DataType, explicit: bool) -> Result<Value> {
             DataType::Date => Ok(Value::Date(datetime::timestamp_date(ts))),
             DataType::Timestamp => Ok(Value::Timestamp(ts)),
             DataType::TimestampTz => Ok(Value::TimestampTz(ts)),
+            // The time of day (infinite timestamps have none: PostgreSQL's 22008 too).
+            DataType::Time if ts == datetime::TIMESTAMP_INFINITY || ts == datetime::TIMESTAMP_NEG_INFINITY => {
+                Err(DbError::sql(SqlState::DatetimeFieldOverflow, "timestamp out of range"))
+            }
+            DataType::Time => Ok(Value::Time(ts.rem_euclid(datetime::USECS_PER_DAY))),
             _ => Err(DbError::Internal(format!("cast of a timestamp to {to}"))),
         },
         other => match other.as_i64() {

@@ -36,6 +36,10 @@ fn hash_value<H: Hasher>(v: &Value, state: &mut H) {
             state.write_u8(13);
             b.hash(state);
         }
+        Value::Time(t) => {
+            state.write_u8(16);
+            t.hash(state);
+        }
         Value::Json(s) => {
             state.write_u8(14);
             s.hash(state);
