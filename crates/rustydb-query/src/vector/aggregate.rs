@@ -161,13 +161,23 @@ impl<'p> Call<'p> {
         let narrowed: Option<(Vec<u32>, Vec<u32>)> = match &self.filter {
             None => None,
             Some(f) => {
-                let c = f.eval(batch, rows)?;
-                let Data::Bool(v) = &c.data else {
-                    return Err(DbError::Internal("a FILTER that is not boolean".into()));
-                };
-                let passing: Vec<usize> = (0..v.len()).filter(|&i| v[i] && !c.is_null(i)).collect();
-                let physical = passing.iter().map(|&i| rows.map_or(i as u32, |r| r[i])).collect();
-                Some((physical, passing.iter().map(|&i| groups[i]).collect()))
+                // Selected as WHERE selects (a NULL left side of AND stops there).
+                let physical = super::select(batch, rows.map(<[u32]>::to_vec), f)?;
+                // Each passing row's position among the rows in play, for its group.
+                let mut dense = Vec::with_capacity(physical.len());
+                let mut k = 0;
+                for &p in &physical {
+                    match rows {
+                        None => k = p as usize,
+                        Some(r) => {
+                            while r[k] != p {
+                                k += 1;
+                            }
+                        }
+                    }
+                    dense.push(groups[k]);
+                }
+                Some((physical, dense))
             }
         };
         let (rows, groups) = match &narrowed {
@@ -364,6 +374,10 @@ impl<'p> VectorAggregate<'p> {
             let rows = batch.selection.as_deref();
             let columns = self.keys.iter().map(|k| k.eval(&batch, rows)).collect::<Result<Vec<_>>>()?;
             let before = key_rows.len();
+            // Groups are numbered in u32 (the memory limit normally comes first).
+            if before + batch.rows() >= u32::MAX as usize {
+                return Err(super::join::too_many("a hash aggregate"));
+            }
             groups.clear();
             assign(&mut grouping, &columns, batch.rows(), &mut groups, &mut key_rows);
             if key_rows.len() > before {

@@ -45,6 +45,14 @@ struct Pending {
     chain: u32,
 }
 
+/// 54000 for more rows than a u32 numbers (the memory limit normally comes first).
+pub(super) fn too_many(what: &str) -> rustydb_foundation::DbError {
+    rustydb_foundation::DbError::sql(
+        rustydb_foundation::SqlState::ProgramLimitExceeded,
+        format!("{what} has more than {} rows", NO_ROW - 1),
+    )
+}
+
 /// A vectorized hash join.
 #[derive(Debug)]
 pub struct HashJoin<'p> {
@@ -192,6 +200,10 @@ impl<'p> HashJoin<'p> {
             }
             let n = batch.rows();
             ctx.memory.charge(bytes + n * 32, "a join's inner side")?;
+            // Build rows are numbered in u32, NO_ROW excepted.
+            if rows as usize + n >= NO_ROW as usize {
+                return Err(too_many("a join's inner side"));
+            }
             for k in 0..n {
                 let row = rows + k as u32;
                 self.next.push(NO_ROW);

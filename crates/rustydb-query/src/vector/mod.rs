@@ -13,6 +13,12 @@
 //! (see [`expr::VExpr::compile`] for the expressions and [`aggregate`] for the aggregates);
 //! otherwise the row executor runs the plan, unchanged. EXPLAIN ANALYZE runs plans on rows,
 //! so that every node it shows is counted.
+//!
+//! Two differences from the row executor, both as PostgreSQL behaves: a subquery's output
+//! that nothing reads is not computed (its errors are not raised), and when a batch holds
+//! rows that fail in different ways, the error reported is the first found column by column
+//! rather than row by row (PostgreSQL does not fix the order in which a query's expressions
+//! are evaluated either).
 
 pub mod aggregate;
 pub mod batch;
@@ -32,19 +38,34 @@ use join::HashJoin;
 use rustydb_foundation::Result;
 use scan::ColumnScan;
 
-/// Narrows `batch`'s selection to the rows where `predicate` is TRUE.
+/// Narrows `batch`'s selection to the rows where `predicate` is TRUE (see [`select`]).
 pub fn narrow(batch: &mut ColumnBatch, predicate: &VExpr) -> Result<()> {
-    let verdict = predicate.eval(batch, batch.selection.as_deref())?;
+    let rows = batch.selection.take();
+    batch.selection = Some(select(batch, rows, predicate)?);
+    Ok(())
+}
+
+/// The rows of `rows` (all of the batch's if `None`) where `predicate` is TRUE, ascending. A
+/// top-level AND selects by its left side first and evaluates its right side only on the
+/// rows left, as the row executor's `Expr::qual` does: a row whose left side is NULL never
+/// reaches the right side (`x > 0 AND 10 / y > 1` does not divide where x is NULL).
+pub fn select(batch: &ColumnBatch, rows: Option<Vec<u32>>, predicate: &VExpr) -> Result<Vec<u32>> {
+    if let VExpr::And(left, right) = predicate {
+        let kept = select(batch, rows, left)?;
+        if kept.is_empty() {
+            return Ok(kept);
+        }
+        return select(batch, Some(kept), right);
+    }
+    let verdict = predicate.eval(batch, rows.as_deref())?;
     let Data::Bool(pass) = &verdict.data else {
         return Err(rustydb_foundation::DbError::Internal("a vectorized filter that is not boolean".into()));
     };
     let kept = |i: usize| pass[i] && !verdict.is_null(i);
-    let selection: Vec<u32> = match &batch.selection {
+    Ok(match rows {
         None => (0..batch.len).filter(|&i| kept(i)).map(|i| i as u32).collect(),
         Some(rows) => rows.iter().enumerate().filter(|(k, _)| kept(*k)).map(|(_, r)| *r).collect(),
-    };
-    batch.selection = Some(selection);
-    Ok(())
+    })
 }
 
 #[derive(Debug)]
@@ -107,6 +128,9 @@ impl<'p> Pipeline<'p> {
                 let mut below = vec![false; input.output().len()];
                 let mut compiled = Vec::with_capacity(exprs.len());
                 for (i, e) in exprs.iter().enumerate() {
+                    // A column nothing reads is not computed, as PostgreSQL drops a
+                    // subquery's unused outputs: `SELECT count(*) FROM (SELECT 10 / y ...)`
+                    // does not divide. (The row executor still computes it.)
                     if reads.get(i).copied().unwrap_or(false) {
                         let v = VExpr::compile(e)?;
                         mark(&v, &mut below).then_some(())?;
