@@ -676,6 +676,21 @@ pub fn bind_function(mut ctx: Option<&mut ExecContext<'_>>, name: &str, args: &[
             crate::bind_expr::cast(expr.clone(), DataType::Text, crate::types::CastContext::Implicit)?
         }
         ("current_schema", []) => Expr::literal(text("public")),
+        // current_setting(name [, missing_ok]): the session's value when the statement is
+        // bound (settings do not change while a statement runs).
+        ("current_setting", [name] | [name, _]) => {
+            let (Expr::Literal { value: Value::Text(setting), .. }, Some(settings)) =
+                (name, ctx.as_ref().and_then(|c| c.settings))
+            else {
+                return Err(DbError::unsupported("current_setting of a name that is not a constant"));
+            };
+            let missing_ok = matches!(args.get(1), Some(Expr::Literal { value: Value::Bool(true), .. }));
+            match settings.show(&setting.to_ascii_lowercase(), None) {
+                Ok(value) => Expr::literal(text(&value)),
+                Err(_) if missing_ok => Expr::Literal { value: Value::Null, ty: DataType::Text },
+                Err(e) => return Err(e),
+            }
+        }
         _ => return Ok(None),
     }))
 }
