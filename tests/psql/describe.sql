@@ -18,3 +18,5 @@ CREATE ROLE reader;
 CREATE ROLE alice LOGIN CREATEDB CONNECTION LIMIT 3;
 GRANT reader TO alice;
 \du
+CREATE VIEW tag_names AS SELECT id, upper(tag) AS shout, id * 2.5 AS scaled FROM tags;
+\d tag_names

@@ -371,6 +371,12 @@ fn information_columns(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
             add("public", &t.name, i, c);
         }
     }
+    for (_, view) in catalog::list_views(ctx)? {
+        let Some(types) = view_column_types(ctx, &view) else { continue };
+        for (i, (name, ty)) in view.columns.iter().zip(types).enumerate() {
+            add("public", &view.name, i, &rustydb_foundation::Column::new(name.as_str(), ty));
+        }
+    }
     Ok(rows)
 }
 
@@ -532,7 +538,41 @@ fn attribute_rows(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
             }
         }
     }
+    // A view's columns, with the types its query gives them now (bound afresh; a view
+    // whose query no longer binds shows none, as its use would fail).
+    for (tid, view) in catalog::list_views(ctx)? {
+        let id = VIEW_OIDS | (tid.page.number << 8) | u32::from(tid.slot & 0xff);
+        let Some(types) = view_column_types(ctx, &view) else { continue };
+        for (i, (name, ty)) in view.columns.iter().zip(types).enumerate() {
+            rows.push(vec![
+                oid(id),
+                text(name),
+                oid(ty.oid()),
+                Value::Int2(ty.type_len()),
+                Value::Int2(i as i16 + 1),
+                Value::Int4(ty.type_modifier()),
+                Value::Bool(false),
+                Value::Bool(false),
+                text(""),
+                text(""),
+                Value::Bool(false),
+                Value::Int4(0),
+                acl_value(&security, ObjectRef::new(ObjectKind::View, &view.name), Some(i)),
+            ]);
+        }
+    }
     Ok(rows)
+}
+
+/// The types of `view`'s columns, from binding its query now (`None` if it does not bind).
+fn view_column_types(ctx: &mut ExecContext<'_>, view: &catalog::ViewDef) -> Option<Vec<DataType>> {
+    let statements = crate::parser::parse(&view.definition).ok()?;
+    let [sqlparser::ast::Statement::Query(q)] = statements.as_slice() else { return None };
+    // Describing the view is not reading it: no privilege checks are recorded.
+    let first_request = ctx.access_requests.len();
+    let plan = crate::binder::bind_select(ctx, q);
+    ctx.access_requests.truncate(first_request);
+    Some(plan.ok()?.columns.into_iter().map(|c| c.data_type).collect())
 }
 
 /// `pg_policy`: row-level security policies (`polqual` and `polwithcheck` hold the SQL text
