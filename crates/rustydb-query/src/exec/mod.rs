@@ -27,7 +27,7 @@ mod window;
 
 pub(crate) use aggregate::float_sum;
 pub use key::HashKey;
-pub(crate) use order::TopN;
+pub(crate) use order::{TopN, key_order};
 pub use recursive::WorkTables;
 pub use scan::{TableScan, decode_tid, encode_tid};
 pub use subquery::SubqueryCache;

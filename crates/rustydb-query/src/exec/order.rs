@@ -18,32 +18,25 @@ use std::rc::Rc;
 /// Compares two rows' evaluated sort keys.
 pub fn compare_keys(keys: &[SortKey], a: &[Value], b: &[Value]) -> Ordering {
     for (k, (x, y)) in keys.iter().zip(a.iter().zip(b)) {
-        let ord = match (x.is_null(), y.is_null()) {
-            (true, true) => Ordering::Equal,
-            (true, false) => {
-                if k.nulls_first {
-                    Ordering::Less
-                } else {
-                    Ordering::Greater
-                }
-            }
-            (false, true) => {
-                if k.nulls_first {
-                    Ordering::Greater
-                } else {
-                    Ordering::Less
-                }
-            }
-            _ => {
-                let o = x.sql_cmp(y).unwrap_or(Ordering::Equal);
-                if k.descending { o.reverse() } else { o }
-            }
-        };
+        let ord = key_order(k, (x.is_null(), y.is_null()), || x.sql_cmp(y).unwrap_or(Ordering::Equal));
         if ord != Ordering::Equal {
             return ord;
         }
     }
     Ordering::Equal
+}
+
+/// One sort key's order of two values, given which are NULL and, for two non-NULL values,
+/// their ascending order: NULLs placed as the key says, DESC reversing the values' order.
+pub(crate) fn key_order(key: &SortKey, (a_null, b_null): (bool, bool), values: impl FnOnce() -> Ordering) -> Ordering {
+    let nulls_low = |o: Ordering| if key.nulls_first { o } else { o.reverse() };
+    match (a_null, b_null) {
+        (true, true) => Ordering::Equal,
+        (true, false) => nulls_low(Ordering::Less),
+        (false, true) => nulls_low(Ordering::Greater),
+        (false, false) if key.descending => values().reverse(),
+        (false, false) => values(),
+    }
 }
 
 /// The sort operator.

@@ -71,37 +71,18 @@ impl<'p> VectorTopN<'p> {
     }
 }
 
-/// Row `k`'s keys against `worst`, as `crate::exec::compare_keys` orders them.
+/// Row `k`'s keys against `worst`, as `crate::exec::compare_keys` orders them (the values
+/// read straight from the key columns).
 fn compare(keys: &[SortKey], columns: &[Column], k: usize, worst: &[Value]) -> Ordering {
     for ((key, column), w) in keys.iter().zip(columns).zip(worst) {
-        let ord = match (column.is_null(k), w.is_null()) {
-            (true, true) => Ordering::Equal,
-            (true, false) => {
-                if key.nulls_first {
-                    Ordering::Less
-                } else {
-                    Ordering::Greater
-                }
-            }
-            (false, true) => {
-                if key.nulls_first {
-                    Ordering::Greater
-                } else {
-                    Ordering::Less
-                }
-            }
-            _ => {
-                let o = match &column.data {
-                    Data::Int(v) => w.as_i64().map_or(Ordering::Equal, |x| v[k].cmp(&x)),
-                    Data::Float(v) => w.as_f64().map_or(Ordering::Equal, |x| total_float_cmp(v[k], x)),
-                    Data::Bool(v) => match w {
-                        Value::Bool(x) => v[k].cmp(x),
-                        _ => Ordering::Equal,
-                    },
-                };
-                if key.descending { o.reverse() } else { o }
-            }
-        };
+        let ord = crate::exec::key_order(key, (column.is_null(k), w.is_null()), || match &column.data {
+            Data::Int(v) => w.as_i64().map_or(Ordering::Equal, |x| v[k].cmp(&x)),
+            Data::Float(v) => w.as_f64().map_or(Ordering::Equal, |x| total_float_cmp(v[k], x)),
+            Data::Bool(v) => match w {
+                Value::Bool(x) => v[k].cmp(x),
+                _ => Ordering::Equal,
+            },
+        });
         if ord != Ordering::Equal {
             return ord;
         }
