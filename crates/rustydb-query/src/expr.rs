@@ -628,6 +628,18 @@ fn compare(op: BinaryOp, ord: Ordering) -> bool {
 
 fn integer_arith(op: BinaryOp, a: Option<i64>, b: Option<i64>, ty: DataType) -> Result<Value> {
     let (Some(a), Some(b)) = (a, b) else { return Err(DbError::Internal("integer arithmetic on non-integers".into())) };
+    let v = integer_op(op, a, b, ty)?;
+    Ok(match ty {
+        DataType::Int2 => Value::Int2(v as i16),
+        DataType::Int4 => Value::Int4(v as i32),
+        _ => Value::Int8(v),
+    })
+}
+
+/// `a op b` for integers of result type `ty`: 22012 dividing by zero, 22003 past `ty`'s range
+/// (the row and the vectorized executor both compute through this).
+#[inline]
+pub(crate) fn integer_op(op: BinaryOp, a: i64, b: i64, ty: DataType) -> Result<i64> {
     if matches!(op, BinaryOp::Div | BinaryOp::Mod) && b == 0 {
         return Err(DbError::division_by_zero());
     }
@@ -640,12 +652,17 @@ fn integer_arith(op: BinaryOp, a: Option<i64>, b: Option<i64>, ty: DataType) -> 
         BinaryOp::Mod => Some(a.checked_rem(b).unwrap_or(0)),
         _ => None,
     };
-    let v = result.ok_or_else(|| out_of_range(ty))?;
-    Ok(match ty {
-        DataType::Int2 => Value::Int2(i16::try_from(v).map_err(|_| out_of_range(ty))?),
-        DataType::Int4 => Value::Int4(i32::try_from(v).map_err(|_| out_of_range(ty))?),
-        _ => Value::Int8(v),
-    })
+    let (min, max) = integer_range(ty);
+    result.filter(|v| (min..=max).contains(v)).ok_or_else(|| out_of_range(ty))
+}
+
+/// The values an integer type holds, as i64s.
+pub(crate) fn integer_range(ty: DataType) -> (i64, i64) {
+    match ty {
+        DataType::Int2 => (i64::from(i16::MIN), i64::from(i16::MAX)),
+        DataType::Int4 => (i64::from(i32::MIN), i64::from(i32::MAX)),
+        _ => (i64::MIN, i64::MAX),
+    }
 }
 
 /// The operand as a numeric (integers convert exactly).

@@ -296,32 +296,9 @@ fn arith(op: BinaryOp, l: &Column, r: &Column, ty: DataType) -> Result<Column> {
     let null = |i: usize| nulls.as_ref().is_some_and(|n| n[i]);
     let data = match (&l.data, &r.data, Kind::of(ty)) {
         (Data::Int(a), Data::Int(b), Some(Kind::Int)) => {
-            let (min, max) = match ty {
-                DataType::Int2 => (i64::from(i16::MIN), i64::from(i16::MAX)),
-                DataType::Int4 => (i64::from(i32::MIN), i64::from(i32::MAX)),
-                _ => (i64::MIN, i64::MAX),
-            };
             let mut out = Vec::with_capacity(a.len());
             for i in 0..a.len() {
-                if null(i) {
-                    out.push(0);
-                    continue;
-                }
-                let (x, y) = (a[i], b[i]);
-                if matches!(op, BinaryOp::Div | BinaryOp::Mod) && y == 0 {
-                    return Err(DbError::division_by_zero());
-                }
-                let v = match op {
-                    BinaryOp::Add => x.checked_add(y),
-                    BinaryOp::Sub => x.checked_sub(y),
-                    BinaryOp::Mul => x.checked_mul(y),
-                    BinaryOp::Div => x.checked_div(y),
-                    _ => Some(x.checked_rem(y).unwrap_or(0)),
-                };
-                match v {
-                    Some(v) if (min..=max).contains(&v) => out.push(v),
-                    _ => return Err(out_of_range(ty)),
-                }
+                out.push(if null(i) { 0 } else { crate::expr::integer_op(op, a[i], b[i], ty)? });
             }
             Data::Int(out)
         }
@@ -457,11 +434,7 @@ fn negate(mut c: Column) -> Result<Column> {
 fn cast(c: Column, to: DataType) -> Result<Column> {
     let data = match (&c.data, Kind::of(to)) {
         (Data::Int(v), Some(Kind::Int)) => {
-            let (min, max) = match to {
-                DataType::Int2 => (i64::from(i16::MIN), i64::from(i16::MAX)),
-                DataType::Int4 => (i64::from(i32::MIN), i64::from(i32::MAX)),
-                _ => (i64::MIN, i64::MAX),
-            };
+            let (min, max) = crate::expr::integer_range(to);
             for (i, x) in v.iter().enumerate() {
                 if !c.is_null(i) && !(min..=max).contains(x) {
                     return Err(out_of_range(to));
@@ -488,11 +461,7 @@ fn cast(c: Column, to: DataType) -> Result<Column> {
             Data::Float(out)
         }
         (Data::Float(v), Some(Kind::Int)) => {
-            let (min, max) = match to {
-                DataType::Int2 => (i64::from(i16::MIN), i64::from(i16::MAX)),
-                DataType::Int4 => (i64::from(i32::MIN), i64::from(i32::MAX)),
-                _ => (i64::MIN, i64::MAX),
-            };
+            let (min, max) = crate::expr::integer_range(to);
             let mut out = Vec::with_capacity(v.len());
             for (i, x) in v.iter().enumerate() {
                 if c.is_null(i) {
