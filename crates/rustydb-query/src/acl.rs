@@ -722,6 +722,40 @@ pub fn forget(ctx: &mut ExecContext<'_>, object: &ObjectRef) -> Result<()> {
     Ok(())
 }
 
+/// A relation's name changed: its owner and ACL rows follow (and, for a table, its policies).
+pub fn rename_object(ctx: &mut ExecContext<'_>, object: &ObjectRef, to: &str) -> Result<()> {
+    for table in [PrivilegeTable::Owners, PrivilegeTable::Acl] {
+        catalog::rewrite_rows(ctx, catalog::privilege_table(table), |row| {
+            Ok(row_names(row, object) && {
+                row[1] = Value::Text(to.into());
+                true
+            })
+        })?;
+    }
+    if object.kind == ObjectKind::Table {
+        crate::row_security::rename_table(ctx, &object.name, to)?;
+    }
+    Ok(())
+}
+
+/// Column `position` of table `table` was dropped: its privileges go, and those of the
+/// columns after it move down one place.
+pub fn drop_column(ctx: &mut ExecContext<'_>, table: &str, position: usize) -> Result<()> {
+    let object = ObjectRef::new(ObjectKind::Table, table);
+    let column = Value::Int4(position as i32);
+    delete_rows(ctx, PrivilegeTable::Acl, |row| row_names(row, &object) && row[2] == column)?;
+    catalog::rewrite_rows(ctx, catalog::privilege_table(PrivilegeTable::Acl), |row| {
+        Ok(row_names(row, &object) && matches!(row[2], Value::Int4(p) if p > position as i32) && {
+            if let Value::Int4(p) = row[2] {
+                row[2] = Value::Int4(p - 1);
+            }
+            true
+        })
+    })?;
+    catalog::note_change(ctx);
+    Ok(())
+}
+
 fn row_names(row: &[Value], object: &ObjectRef) -> bool {
     row[0] == kind_tag(object.kind) && row[1] == Value::Text(object.name.clone())
 }

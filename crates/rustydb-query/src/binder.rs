@@ -168,6 +168,10 @@ pub fn bind(ctx: &mut ExecContext<'_>, stmt: &ast::Statement) -> Result<Statemen
         ast::Statement::CreateTable(create) => bind_create_table(ctx, create),
         ast::Statement::Lock(lock) => bind_lock(lock),
         ast::Statement::AlterTable(alter) => bind_alter_table(ctx, alter),
+        ast::Statement::AlterIndex { name, operation } => Ok(Statement::AlterTable {
+            action: crate::alter_table::bind_alter_index(ctx, name, operation)?,
+            command: "ALTER INDEX",
+        }),
         ast::Statement::CreateIndex(create) => bind_create_index(ctx, create),
         ast::Statement::Drop { object_type: ast::ObjectType::Index, if_exists, names, .. } => {
             Ok(Statement::DropIndex {
@@ -243,6 +247,9 @@ pub fn bind(ctx: &mut ExecContext<'_>, stmt: &ast::Statement) -> Result<Statemen
 
 /// ALTER TABLE: one action, adding a PRIMARY KEY or UNIQUE constraint.
 fn bind_alter_table(ctx: &mut ExecContext<'_>, alter: &ast::AlterTable) -> Result<Statement> {
+    if let Some(action) = crate::alter_table::bind(ctx, alter)? {
+        return Ok(Statement::AlterTable { action, command: "ALTER TABLE" });
+    }
     if alter.only || alter.if_exists {
         return Err(DbError::unsupported("ALTER TABLE ONLY and IF EXISTS"));
     }
@@ -1088,6 +1095,7 @@ fn bind_create_table(ctx: &mut ExecContext<'_>, create: &ast::CreateTable) -> Re
         indexes: Vec::new(),
         checks: Vec::new(),
         foreign_keys: Vec::new(),
+        primary_key_constraint: None,
     };
     let mut checks: Vec<crate::catalog::CheckDef> = Vec::new();
     for (check_name, predicate, column) in pending_checks {

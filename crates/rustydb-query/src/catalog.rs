@@ -5,7 +5,7 @@
 //!
 //! | file | table | columns |
 //! |---|---|---|
-//! | 1 | `rustydb_tables`    | table_id int4, name text, primary_key text (comma-separated column positions), compression text (`lz4`, `zstd` or `none`) |
+//! | 1 | `rustydb_tables`    | table_id int4, name text, primary_key text (comma-separated column positions), compression text (`lz4`, `zstd` or `none`), checks text, foreign_keys text, primary_key_name text (empty or NULL: `<table>_pkey`) |
 //! | 2 | `rustydb_columns`   | table_id int4, position int4, name text, type_oid int4, typmod int4, not_null bool, default_expr text (SQL text; empty: none) |
 //! | 3 | `rustydb_roles`     | name text, superuser bool, can_login bool, create_db bool, create_role bool, inherit bool, connection_limit int4 (-1: none), valid_until timestamptz (infinity: none), password text (a SCRAM-SHA-256 verifier, or empty: none), password_outside text (argon2 hash for REST/embedded checks, or empty), password_history text (earlier verifiers, newline-separated) |
 //! | 4 | `rustydb_databases` | name text, owner text |
@@ -50,6 +50,9 @@ pub struct TableDef {
     pub checks: Vec<CheckDef>,
     /// Its foreign keys (the references it makes), in the order they were added.
     pub foreign_keys: Vec<ForeignKeyDef>,
+    /// The name of its primary key constraint (declared by CREATE TABLE) when that is not
+    /// `<table>_pkey`: the table was renamed since, or the constraint.
+    pub primary_key_constraint: Option<String>,
 }
 
 /// What a foreign key does to the rows referencing a key that is deleted or changed.
@@ -222,7 +225,7 @@ impl TableDef {
 
     /// The name PostgreSQL gives the primary key constraint and its index.
     pub fn primary_key_name(&self) -> String {
-        format!("{}_pkey", self.name)
+        self.primary_key_constraint.clone().unwrap_or_else(|| format!("{}_pkey", self.name))
     }
 }
 
@@ -306,6 +309,7 @@ fn system_table(id: u32, name: &str, columns: &[(&str, DataType)]) -> TableDef {
         indexes: Vec::new(),
         checks: Vec::new(),
         foreign_keys: Vec::new(),
+        primary_key_constraint: None,
     }
 }
 
@@ -372,6 +376,7 @@ static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 12]> = std::sync::LazyLock:
                 ("compression", Text),
                 ("checks", Text),
                 ("foreign_keys", Text),
+                ("primary_key_name", Text),
             ],
         ),
         system_table(
@@ -580,6 +585,10 @@ fn read_table(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<TableDef>>
         indexes,
         checks: decode_checks(row.get(4))?,
         foreign_keys: decode_foreign_keys(row.get(5))?,
+        primary_key_constraint: match row.get(6) {
+            Some(Value::Text(name)) if !name.is_empty() => Some(name.clone()),
+            _ => None,
+        },
     }))
 }
 
@@ -723,6 +732,17 @@ fn index_columns(list: &str) -> Result<(Vec<usize>, Vec<bool>)> {
     Ok((columns, descending))
 }
 
+/// The stored form [`index_columns`] reads.
+fn encode_index_columns(index: &IndexDef) -> String {
+    let columns: Vec<String> = index
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| if index.descending.get(i) == Some(&true) { format!("{c} desc") } else { c.to_string() })
+        .collect();
+    columns.join(",")
+}
+
 fn index_from_row(row: &[Value]) -> Result<IndexDef> {
     let method = text(&row[5])?;
     let (columns, descending) = index_columns(&text(&row[3])?)?;
@@ -767,12 +787,6 @@ pub fn find_index(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<IndexD
 /// Records a new index in the catalog (in the context's transaction).
 pub fn create_index(ctx: &mut ExecContext<'_>, index: &IndexDef) -> Result<()> {
     changing(ctx);
-    let columns: Vec<String> = index
-        .columns
-        .iter()
-        .enumerate()
-        .map(|(i, c)| if index.descending.get(i) == Some(&true) { format!("{c} desc") } else { c.to_string() })
-        .collect();
     access::insert_raw(
         ctx,
         system(System::Indexes),
@@ -780,7 +794,7 @@ pub fn create_index(ctx: &mut ExecContext<'_>, index: &IndexDef) -> Result<()> {
             Value::Int4(index.id.0 as i32),
             Value::Text(index.name.clone()),
             Value::Int4(index.table.0 as i32),
-            Value::Text(columns.join(",")),
+            Value::Text(encode_index_columns(index)),
             Value::Bool(index.unique),
             Value::Text(index.method.name().into()),
             Value::Bool(index.primary),
@@ -980,6 +994,7 @@ pub fn create_table(ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<()> {
             Value::Text(table.compression.name().into()),
             encode_checks(&table.checks),
             encode_foreign_keys(&table.foreign_keys),
+            Value::Text(table.primary_key_constraint.clone().unwrap_or_default()),
         ],
     )?;
     for (pos, col) in table.schema.columns.iter().enumerate() {
@@ -1041,6 +1056,114 @@ fn rewrite_column(
             }
         }
     }
+    Ok(())
+}
+
+/// Replaces, in system table `def`, each row `change` alters (it returns whether it did), in
+/// the context's transaction. Rows are widened to the table's columns first (rows written
+/// before a later column existed are shorter).
+pub(crate) fn rewrite_rows(
+    ctx: &mut ExecContext<'_>,
+    def: &TableDef,
+    mut change: impl FnMut(&mut Vec<Value>) -> Result<bool>,
+) -> Result<usize> {
+    let mut changed = 0;
+    for (tid, mut row) in access::scan(ctx, def)? {
+        let width = row.len().max(def.schema.len());
+        row.resize(width, Value::Null);
+        if change(&mut row)? {
+            changing(ctx);
+            access::delete(ctx, def, tid)?;
+            access::insert_raw(ctx, def, &row)?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
+}
+
+/// Renames table `table` (in the context's transaction). Its primary key keeps its name, as
+/// in PostgreSQL.
+pub fn rename_table(ctx: &mut ExecContext<'_>, table: &TableDef, to: &str) -> Result<()> {
+    let pkey = (!table.primary_key.is_empty()).then(|| table.primary_key_name());
+    rewrite_table_row(ctx, table, |row| {
+        row[1] = Value::Text(to.into());
+        if let Some(name) = &pkey {
+            row[6] = Value::Text(name.clone());
+        }
+    })
+}
+
+/// Renames the primary key constraint CREATE TABLE declared for `table`.
+pub fn rename_primary_key(ctx: &mut ExecContext<'_>, table: &TableDef, to: &str) -> Result<()> {
+    rewrite_table_row(ctx, table, |row| row[6] = Value::Text(to.into()))
+}
+
+/// Renames column `position` of `table` (in the context's transaction).
+pub fn rename_column(ctx: &mut ExecContext<'_>, table: &TableDef, position: usize, to: &str) -> Result<()> {
+    rewrite_column(ctx, table, position, |row| row[2] = Value::Text(to.into()))
+}
+
+/// Renames index `index` (in the context's transaction).
+pub fn rename_index(ctx: &mut ExecContext<'_>, index: &IndexDef, to: &str) -> Result<()> {
+    let id = Value::Int4(index.id.0 as i32);
+    rewrite_rows(ctx, system(System::Indexes), |row| {
+        Ok(row[0] == id && {
+            row[1] = Value::Text(to.into());
+            true
+        })
+    })?;
+    Ok(())
+}
+
+/// Replaces view `view`'s catalog row (at `tid`) with `view` (in the context's transaction).
+pub fn replace_view(ctx: &mut ExecContext<'_>, tid: TupleId, view: &ViewDef) -> Result<()> {
+    drop_view(ctx, tid)?;
+    create_view(ctx, view)
+}
+
+/// Removes column `position` from `table`'s catalog rows, leaving the definition `narrowed`
+/// (the table without it: later positions one less, and the keys, indexes, CHECK constraints
+/// and foreign keys that remain). Indexes `narrowed` no longer holds are the caller's to drop;
+/// the sequences the table's columns own move with their columns.
+pub fn drop_column(ctx: &mut ExecContext<'_>, table: &TableDef, position: usize, narrowed: &TableDef) -> Result<()> {
+    changing(ctx);
+    let id = Value::Int4(table.id.0 as i32);
+    let columns = system(System::Columns);
+    for (tid, mut row) in access::scan(ctx, columns)? {
+        if row[0] != id {
+            continue;
+        }
+        let pos = int(&row[1])? as usize;
+        if pos >= position {
+            access::delete(ctx, columns, tid)?;
+        }
+        if pos > position {
+            row[1] = Value::Int4(pos as i32 - 1);
+            access::insert_raw(ctx, columns, &row)?;
+        }
+    }
+    let pk: Vec<String> = narrowed.primary_key.iter().map(usize::to_string).collect();
+    rewrite_table_row(ctx, table, |row| {
+        row[2] = Value::Text(pk.join(","));
+        row[4] = encode_checks(&narrowed.checks);
+        row[5] = encode_foreign_keys(&narrowed.foreign_keys);
+    })?;
+    for index in &narrowed.indexes {
+        let index_id = Value::Int4(index.id.0 as i32);
+        rewrite_rows(ctx, system(System::Indexes), |row| {
+            let list = Value::Text(encode_index_columns(index));
+            Ok(row[0] == index_id && row[3] != list && {
+                row[3] = list;
+                true
+            })
+        })?;
+    }
+    rewrite_rows(ctx, system(System::Sequences), |row| {
+        Ok(row[7] == id && int(&row[8])? as usize > position && {
+            row[8] = Value::Int4(int(&row[8])? - 1);
+            true
+        })
+    })?;
     Ok(())
 }
 

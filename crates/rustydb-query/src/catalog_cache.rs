@@ -111,6 +111,7 @@ mod tests {
             indexes: Vec::new(),
             checks: Vec::new(),
             foreign_keys: Vec::new(),
+            primary_key_constraint: None,
         })
     }
 

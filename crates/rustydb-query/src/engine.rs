@@ -393,6 +393,10 @@ impl Engine {
 
     /// The primary key index of `table`, if it has one.
     pub fn primary_index(&self, table: &TableDef) -> Option<Arc<PrimaryKey>> {
+        // A key dropped by this transaction (DROP COLUMN) stays open until it commits.
+        if table.primary_key.is_empty() {
+            return None;
+        }
         self.indexes.read().get(&table.id).cloned()
     }
 
@@ -459,16 +463,22 @@ impl Engine {
     pub fn drop_table_on_commit(&self, txn: &mut Transaction, table: &TableDef) {
         txn.drop_file_on_commit(table.file());
         if !table.primary_key.is_empty() {
-            let indexes = self.indexes.clone();
-            let id = table.id;
-            txn.on_commit(move || {
-                indexes.write().remove(&id);
-            });
-            txn.drop_file_on_commit(table.primary_index_file());
+            self.drop_primary_index_on_commit(txn, table);
         }
         for index in &table.indexes {
             self.drop_index_on_commit(txn, index);
         }
+    }
+
+    /// Drops `table`'s primary key index from what `txn` removes at commit: its file, and the
+    /// open index (DROP COLUMN of a key column takes the key with it).
+    pub fn drop_primary_index_on_commit(&self, txn: &mut Transaction, table: &TableDef) {
+        let indexes = self.indexes.clone();
+        let id = table.id;
+        txn.on_commit(move || {
+            indexes.write().remove(&id);
+        });
+        txn.drop_file_on_commit(table.primary_index_file());
     }
 
     /// Drops the index `def` from what `txn` removes at commit: its file, and the open index

@@ -87,6 +87,7 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
             catalog::set_checks(ctx, table, &checks)?;
             Ok(StatementResult::tag("ALTER TABLE"))
         }
+        Statement::AlterTable { action, command } => crate::alter_table::execute(ctx, action, command),
         Statement::DropConstraint { table, name, if_exists } => drop_constraint(ctx, table, name, *if_exists),
         Statement::AddForeignKey { table, fk } => {
             acl::require_owner(ctx, ObjectKind::Table, &table.name)?;
@@ -779,6 +780,7 @@ fn new_table(
             .iter()
             .map(|k| catalog::ForeignKeyDef { parent: if k.parent.0 == 0 { id } else { k.parent }, ..k.clone() })
             .collect(),
+        primary_key_constraint: None,
     };
     if encrypt {
         // The key is durable, and the cipher installed, before any page of the table exists.

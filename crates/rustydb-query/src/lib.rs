@@ -37,6 +37,7 @@
 pub mod access;
 pub mod acl;
 pub mod acl_functions;
+pub mod alter_table;
 pub mod audit;
 mod autovacuum;
 pub mod backends;
@@ -83,6 +84,7 @@ pub mod row_security;
 pub mod sequence;
 pub mod session;
 pub mod settings;
+pub mod sql_names;
 pub mod statement_stats;
 pub mod table_function;
 pub mod types;

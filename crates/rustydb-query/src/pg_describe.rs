@@ -16,8 +16,9 @@ use crate::pg_catalog::{BOOTSTRAP_SUPERUSER, PG_CATALOG_NAMESPACE, PUBLIC_NAMESP
 use rustydb_foundation::{DataType, ElementType, Result, Value};
 
 /// The relations this module provides.
-pub const RELATIONS: [&str; 10] = [
+pub const RELATIONS: [&str; 11] = [
     "pg_attrdef",
+    "pg_indexes",
     "pg_type",
     "pg_collation",
     "pg_constraint",
@@ -69,6 +70,31 @@ pub fn relation(ctx: &mut ExecContext<'_>, name: &str) -> Result<Relation> {
             }
             rows
         }),
+        "pg_indexes" => rel(
+            vec![
+                ("schemaname", Text),
+                ("tablename", Text),
+                ("indexname", Text),
+                ("tablespace", Text),
+                ("indexdef", Text),
+            ],
+            {
+                let mut rows = Vec::new();
+                for t in catalog::list_tables(ctx)? {
+                    let mut add = |name: &str, index: Option<&IndexDef>| {
+                        let definition = index_definition(&t, name, index);
+                        rows.push(vec![text("public"), text(&t.name), text(name), Value::Null, text(&definition)]);
+                    };
+                    if !t.primary_key.is_empty() {
+                        add(&t.primary_key_name(), None);
+                    }
+                    for i in &t.indexes {
+                        add(&i.name, Some(i));
+                    }
+                }
+                rows
+            },
+        ),
         "pg_type" => rel(
             vec![
                 ("oid", Int4),

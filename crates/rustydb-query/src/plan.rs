@@ -267,6 +267,14 @@ pub enum Statement {
         /// Foreign keys, named (a parent of `TableId(0)` is the new table itself).
         foreign_keys: Vec<crate::catalog::ForeignKeyDef>,
     },
+    /// `ALTER TABLE ... DROP COLUMN | RENAME ...`, `ALTER INDEX ... RENAME TO` (see
+    /// `alter_table.rs`).
+    AlterTable {
+        /// The change.
+        action: crate::alter_table::AlterAction,
+        /// The command tag (`ALTER TABLE`, `ALTER INDEX`).
+        command: &'static str,
+    },
     /// `ALTER TABLE ... ADD [CONSTRAINT name] FOREIGN KEY ...`.
     AddForeignKey {
         /// The table (locked SHARE ROW EXCLUSIVE).
@@ -455,6 +463,7 @@ impl Statement {
                 | Statement::AddColumn { .. }
                 | Statement::AddForeignKey { .. }
                 | Statement::DropConstraint { .. }
+                | Statement::AlterTable { .. }
                 | Statement::Role(_)
                 | Statement::Grant(_)
                 | Statement::Policy(_)
@@ -488,6 +497,7 @@ impl Statement {
             Statement::Grant(g) => g.command_name(),
             Statement::Policy(p) => p.command_name(),
             Statement::SetDefault { .. } => "ALTER TABLE",
+            Statement::AlterTable { command, .. } => command,
             Statement::CreateSequence { .. } => "CREATE SEQUENCE",
             Statement::DropSequence { .. } => "DROP SEQUENCE",
             Statement::CopyTo { .. } => "COPY",

@@ -285,6 +285,81 @@ fn delete_policies(ctx: &mut ExecContext<'_>, table: &str, name: Option<&str>) -
     Ok(n)
 }
 
+/// A table's name changed: its policies and flags follow, and policy expressions that name it
+/// are rewritten.
+pub(crate) fn rename_table(ctx: &mut ExecContext<'_>, from: &str, to: &str) -> Result<()> {
+    let (from_v, to_v) = (Value::Text(from.into()), Value::Text(to.into()));
+    catalog::rewrite_rows(ctx, catalog::privilege_table(PrivilegeTable::RowSecurity), |row| {
+        Ok(row[0] == from_v && {
+            row[0] = to_v.clone();
+            true
+        })
+    })?;
+    let renaming = crate::sql_names::Renaming::Table { from, to };
+    catalog::rewrite_rows(ctx, catalog::privilege_table(PrivilegeTable::Policies), |row| {
+        let changed = row[0] == from_v;
+        if changed {
+            row[0] = to_v.clone();
+        }
+        Ok(rewrite_expressions(row, renaming)? || changed)
+    })?;
+    Ok(())
+}
+
+/// Column `from` of table `table` is now `to`: the expressions of the table's policies, and
+/// of other policies naming the table, are rewritten.
+pub(crate) fn rename_column(ctx: &mut ExecContext<'_>, table: &str, from: &str, to: &str) -> Result<()> {
+    let renaming = crate::sql_names::Renaming::Column { table, from, to };
+    let table_v = Value::Text(table.into());
+    catalog::rewrite_rows(ctx, catalog::privilege_table(PrivilegeTable::Policies), |row| {
+        let concerned = row[0] == table_v
+            || [5, 6].iter().any(|&c| match &row[c] {
+                Value::Text(sql) => crate::sql_names::mentions_relation(sql, table).unwrap_or(true),
+                _ => false,
+            });
+        Ok(concerned && rewrite_expressions(row, renaming)?)
+    })?;
+    Ok(())
+}
+
+/// Applies `renaming` to a policy row's USING and WITH CHECK texts; whether either changed.
+fn rewrite_expressions(row: &mut [Value], renaming: crate::sql_names::Renaming<'_>) -> Result<bool> {
+    let mut changed = false;
+    for c in [5, 6] {
+        if let Value::Text(sql) = &row[c]
+            && !sql.is_empty()
+            && let Some(new) = crate::sql_names::rename(sql, renaming)?
+        {
+            row[c] = Value::Text(new);
+            changed = true;
+        }
+    }
+    Ok(changed)
+}
+
+/// The names of table `table`'s policies whose expressions mention `column`.
+pub(crate) fn policies_mentioning(ctx: &mut ExecContext<'_>, table: &str, column: &str) -> Result<Vec<String>> {
+    let (policies, _) = read(ctx)?;
+    let mut out = Vec::new();
+    for p in policies.into_iter().filter(|p| p.table == table) {
+        let texts = [p.using.as_deref(), p.with_check.as_deref()];
+        if texts
+            .into_iter()
+            .flatten()
+            .map(|sql| crate::sql_names::mentions(sql, column, false))
+            .any(|m| m.unwrap_or(true))
+        {
+            out.push(p.name);
+        }
+    }
+    Ok(out)
+}
+
+/// Drops policy `name` of table `table` (a dependent of a dropped column).
+pub(crate) fn drop_policy(ctx: &mut ExecContext<'_>, table: &str, name: &str) -> Result<()> {
+    delete_policies(ctx, table, Some(name)).map(drop)
+}
+
 /// Forgets a dropped table's policies and flags.
 pub(crate) fn forget_table(ctx: &mut ExecContext<'_>, table: &str) -> Result<()> {
     delete_policies(ctx, table, None)?;

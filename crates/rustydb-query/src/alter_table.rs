@@ -1,0 +1,631 @@
+//! ALTER TABLE's structural changes: DROP COLUMN, RENAME COLUMN, RENAME TO (of a table, view
+//! or index) and RENAME CONSTRAINT, with PostgreSQL's rules for what depends on what.
+//!
+//! - **DROP COLUMN** takes the indexes, CHECK constraints and foreign keys of the table that
+//!   involve the column with it, and the primary key if the column is in it. Objects elsewhere
+//!   that need the column — a view reading it, a policy testing it, another table's foreign
+//!   key referencing it — stop the drop with 2BP01, or go too under CASCADE. PostgreSQL keeps a
+//!   dropped column's bytes in every row and hides it; rows here are read by position, so the
+//!   table is rewritten instead: each row that holds the column gets a new version without it
+//!   (the old versions stay for older snapshots, as an UPDATE's do), under the ACCESS
+//!   EXCLUSIVE lock the statement holds.
+//! - **Renames** change the catalog rows that hold the name, and rewrite the stored SQL texts
+//!   that mention it (see `sql_names.rs`). A view is bound again after its text is rewritten;
+//!   if it no longer binds to the same column types the rewrite guessed wrong (a bare name
+//!   that belonged to another table), and the rename is refused rather than leave a broken
+//!   view.
+//!
+//! Everything happens in the statement's transaction: a rollback restores the old definition
+//! and the old rows.
+
+use crate::acl::{self, ObjectKind, ObjectRef};
+use crate::bind_expr::ident_name;
+use crate::catalog::{self, IndexDef, TableDef, ViewDef};
+use crate::context::ExecContext;
+use crate::result::{Notice, StatementResult};
+use crate::sql_names::{self, Renaming};
+use crate::{access, vacuum};
+use rustydb_foundation::{DataType, DbError, Result, Schema, SqlState, TupleId};
+use rustydb_txn::{Delete, LockMode, WaitPolicy};
+use sqlparser::ast;
+
+/// One of the changes this module makes, bound.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AlterAction {
+    /// IF EXISTS met a missing table or column: nothing to do but tell.
+    Skip(String),
+    /// `DROP COLUMN`.
+    DropColumn {
+        /// The table (locked ACCESS EXCLUSIVE).
+        table: TableDef,
+        /// The column's position.
+        position: usize,
+        /// CASCADE: dependent objects elsewhere go too.
+        cascade: bool,
+    },
+    /// `RENAME COLUMN ... TO ...`.
+    RenameColumn {
+        /// The table (locked ACCESS EXCLUSIVE).
+        table: TableDef,
+        /// The column's position.
+        position: usize,
+        /// The new name.
+        to: String,
+    },
+    /// `RENAME TO ...` of a table, view or index.
+    RenameRelation {
+        /// What is renamed.
+        relation: Relation,
+        /// The new name.
+        to: String,
+    },
+    /// `RENAME CONSTRAINT ... TO ...`.
+    RenameConstraint {
+        /// The table (locked ACCESS EXCLUSIVE).
+        table: TableDef,
+        /// The constraint's name.
+        from: String,
+        /// Its new name.
+        to: String,
+    },
+}
+
+/// A relation a RENAME TO names.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Relation {
+    /// A table (locked ACCESS EXCLUSIVE).
+    Table(TableDef),
+    /// A view, by name.
+    View(String),
+    /// An index (its table locked ACCESS EXCLUSIVE).
+    Index(IndexDef),
+}
+
+/// Binds an ALTER TABLE whose single operation is one this module makes; `None` for others.
+pub fn bind(ctx: &mut ExecContext<'_>, alter: &ast::AlterTable) -> Result<Option<AlterAction>> {
+    let [op] = alter.operations.as_slice() else { return Ok(None) };
+    let name = crate::binder::table_name(&alter.name)?;
+    let handled = matches!(
+        op,
+        ast::AlterTableOperation::DropColumn { .. }
+            | ast::AlterTableOperation::RenameColumn { .. }
+            | ast::AlterTableOperation::RenameTable { .. }
+            | ast::AlterTableOperation::RenameConstraint { .. }
+    );
+    if !handled {
+        return Ok(None);
+    }
+    if let ast::AlterTableOperation::RenameTable { table_name } = op {
+        let (ast::RenameTableNameKind::To(to) | ast::RenameTableNameKind::As(to)) = table_name;
+        let to = new_relation_name(to)?;
+        return match open_relation(ctx, &name)? {
+            Some(relation) => Ok(Some(AlterAction::RenameRelation { relation, to })),
+            None if alter.if_exists => Ok(Some(skip_missing_relation(&name))),
+            None => Err(DbError::undefined_table(&name)),
+        };
+    }
+    let Some(table) = access::open_table(ctx, &name, LockMode::AccessExclusive, WaitPolicy::Block)? else {
+        if alter.if_exists {
+            return Ok(Some(skip_missing_relation(&name)));
+        }
+        if catalog::find_view(ctx, &name)?.is_some() {
+            return Err(DbError::sql(SqlState::WrongObjectType, format!("\"{name}\" is not a table")));
+        }
+        return Err(DbError::undefined_table(&name));
+    };
+    if table.is_system() {
+        return Err(DbError::sql(
+            SqlState::InsufficientPrivilege,
+            format!("permission denied: \"{name}\" is a system catalog"),
+        ));
+    }
+    Ok(Some(match op {
+        ast::AlterTableOperation::DropColumn { column_names, if_exists, drop_behavior, .. } => {
+            let [column] = column_names.as_slice() else {
+                return Err(DbError::unsupported("DROP COLUMN of several columns at once"));
+            };
+            let column = ident_name(column);
+            match table.schema.index_of(&column) {
+                Some(position) => {
+                    let cascade = matches!(drop_behavior, Some(ast::DropBehavior::Cascade));
+                    AlterAction::DropColumn { table, position, cascade }
+                }
+                None if *if_exists => AlterAction::Skip(format!(
+                    "column \"{column}\" of relation \"{}\" does not exist, skipping",
+                    table.name
+                )),
+                None => {
+                    return Err(DbError::sql(
+                        SqlState::UndefinedColumn,
+                        format!("column \"{column}\" of relation \"{}\" does not exist", table.name),
+                    ));
+                }
+            }
+        }
+        ast::AlterTableOperation::RenameColumn { old_column_name, new_column_name } => {
+            let from = ident_name(old_column_name);
+            let position = table
+                .schema
+                .index_of(&from)
+                .ok_or_else(|| DbError::sql(SqlState::UndefinedColumn, format!("column \"{from}\" does not exist")))?;
+            AlterAction::RenameColumn { table, position, to: ident_name(new_column_name) }
+        }
+        ast::AlterTableOperation::RenameConstraint { old_name, new_name } => {
+            AlterAction::RenameConstraint { table, from: ident_name(old_name), to: ident_name(new_name) }
+        }
+        _ => unreachable!("filtered above"),
+    }))
+}
+
+/// Binds `ALTER INDEX name RENAME TO new`.
+pub fn bind_alter_index(
+    ctx: &mut ExecContext<'_>,
+    name: &ast::ObjectName,
+    operation: &ast::AlterIndexOperation,
+) -> Result<AlterAction> {
+    let ast::AlterIndexOperation::RenameIndex { index_name } = operation;
+    let name = crate::binder::table_name(name)?;
+    let to = new_relation_name(index_name)?;
+    // PostgreSQL lets ALTER INDEX rename any relation, as ALTER TABLE does.
+    match open_relation(ctx, &name)? {
+        Some(relation) => Ok(AlterAction::RenameRelation { relation, to }),
+        None => Err(DbError::undefined_table(&name)),
+    }
+}
+
+/// The new name of a RENAME TO: unqualified, or in `public` (the one schema).
+fn new_relation_name(name: &ast::ObjectName) -> Result<String> {
+    crate::binder::table_name(name)
+}
+
+fn skip_missing_relation(name: &str) -> AlterAction {
+    AlterAction::Skip(format!("relation \"{name}\" does not exist, skipping"))
+}
+
+/// The table, view or index called `name`, locked for a rename.
+fn open_relation(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<Relation>> {
+    if let Some(table) = access::open_table(ctx, name, LockMode::AccessExclusive, WaitPolicy::Block)? {
+        if table.is_system() {
+            return Err(DbError::sql(
+                SqlState::InsufficientPrivilege,
+                format!("permission denied: \"{name}\" is a system catalog"),
+            ));
+        }
+        return Ok(Some(Relation::Table(table)));
+    }
+    if catalog::find_view(ctx, name)?.is_some() {
+        return Ok(Some(Relation::View(name.to_string())));
+    }
+    if let Some(index) = ctx.with_catalog_snapshot(|ctx| catalog::find_index(ctx, name))? {
+        if let Some(table) = ctx.with_catalog_snapshot(|ctx| catalog::find_table_by_id(ctx, index.table))? {
+            access::lock_table(ctx, &table, LockMode::AccessExclusive, WaitPolicy::Block)?;
+        }
+        // Resolved again: a rename or drop may have committed while the lock was waited for.
+        return Ok(ctx.with_catalog_snapshot(|ctx| catalog::find_index(ctx, name))?.map(Relation::Index));
+    }
+    if catalog::find_sequence(ctx, name)?.is_some() {
+        return Err(DbError::unsupported("renaming a sequence"));
+    }
+    Ok(None)
+}
+
+/// Runs a bound ALTER; `command` is the tag it answers with.
+pub fn execute(ctx: &mut ExecContext<'_>, action: &AlterAction, command: &'static str) -> Result<StatementResult> {
+    let mut result = StatementResult::tag(command);
+    match action {
+        AlterAction::Skip(message) => result.notices.push(Notice::plain(message.clone())),
+        AlterAction::DropColumn { table, position, cascade } => {
+            acl::require_owner(ctx, ObjectKind::Table, &table.name)?;
+            result.notices = drop_column(ctx, table, *position, *cascade)?;
+        }
+        AlterAction::RenameColumn { table, position, to } => {
+            acl::require_owner(ctx, ObjectKind::Table, &table.name)?;
+            rename_column(ctx, table, *position, to)?;
+        }
+        AlterAction::RenameRelation { relation, to } => rename_relation(ctx, relation, to)?,
+        AlterAction::RenameConstraint { table, from, to } => {
+            acl::require_owner(ctx, ObjectKind::Table, &table.name)?;
+            rename_constraint(ctx, table, from, to)?;
+        }
+    }
+    Ok(result)
+}
+
+/// Something outside the table that needs a column being dropped.
+enum Dependent {
+    /// Another table's foreign key: (table, constraint).
+    ForeignKey(TableDef, String),
+    /// A view reading the column.
+    View(TupleId, String),
+    /// A policy of the table testing the column.
+    Policy(String),
+}
+
+impl Dependent {
+    fn describe(&self, table: &str) -> String {
+        match self {
+            Dependent::ForeignKey(other, name) => format!("constraint {name} on table {}", other.name),
+            Dependent::View(_, name) => format!("view {name}"),
+            Dependent::Policy(name) => format!("policy {name} on table {table}"),
+        }
+    }
+}
+
+/// DROP COLUMN: see the module comment. Returns the notices of what CASCADE dropped.
+fn drop_column(ctx: &mut ExecContext<'_>, table: &TableDef, position: usize, cascade: bool) -> Result<Vec<Notice>> {
+    let column = table.schema.columns[position].name.clone();
+    let _ddl = ctx.engine.ddl_lock().lock();
+    let mut dependents = Vec::new();
+    for other in catalog::list_tables(ctx)? {
+        if other.id == table.id {
+            continue;
+        }
+        for k in &other.foreign_keys {
+            if k.parent == table.id && k.parent_columns.contains(&position) {
+                dependents.push(Dependent::ForeignKey(other.clone(), k.name.clone()));
+            }
+        }
+    }
+    for (tid, view) in catalog::list_views(ctx)? {
+        if sql_names::mentions_relation(&view.definition, &table.name)?
+            && sql_names::mentions(&view.definition, &column, true)?
+        {
+            dependents.push(Dependent::View(tid, view.name));
+        }
+    }
+    for name in crate::row_security::policies_mentioning(ctx, &table.name, &column)? {
+        dependents.push(Dependent::Policy(name));
+    }
+    if !dependents.is_empty() && !cascade {
+        let detail: Vec<String> = dependents
+            .iter()
+            .map(|d| format!("{} depends on column {column} of table {}", d.describe(&table.name), table.name))
+            .collect();
+        return Err(DbError::sql(
+            SqlState::DependentObjectsStillExist,
+            format!("cannot drop column {column} of table {} because other objects depend on it", table.name),
+        )
+        .with_detail(if dependents.len() == 1 { detail[0].clone() } else { detail.join("\n") })
+        .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
+    }
+    let mut notices = Vec::new();
+    for d in &dependents {
+        notices.push(Notice::plain(format!("drop cascades to {}", d.describe(&table.name))));
+        match d {
+            Dependent::ForeignKey(other, name) => {
+                // Read again: an earlier dependent may have been a key of the same table.
+                let other = catalog::find_table(ctx, &other.name)?.unwrap_or_else(|| other.clone());
+                let kept: Vec<_> = other.foreign_keys.iter().filter(|k| &k.name != name).cloned().collect();
+                catalog::set_foreign_keys(ctx, &other, &kept)?;
+            }
+            Dependent::View(tid, name) => {
+                catalog::drop_view(ctx, *tid)?;
+                acl::forget(ctx, &ObjectRef::new(ObjectKind::View, name.as_str()))?;
+            }
+            Dependent::Policy(name) => crate::row_security::drop_policy(ctx, &table.name, name)?,
+        }
+    }
+    let narrowed = narrowed(table, position, &column)?;
+    // Other tables' foreign keys into this one follow the columns after it.
+    let shift = |c: &usize| if *c > position { c - 1 } else { *c };
+    for other in catalog::list_tables(ctx)? {
+        if other.id != table.id && other.foreign_keys.iter().any(|k| k.parent == table.id) {
+            let mut keys = other.foreign_keys.clone();
+            for k in keys.iter_mut().filter(|k| k.parent == table.id) {
+                k.parent_columns = k.parent_columns.iter().map(shift).collect();
+            }
+            catalog::set_foreign_keys(ctx, &other, &keys)?;
+        }
+    }
+    catalog::drop_column(ctx, table, position, &narrowed)?;
+    for index in table.indexes.iter().filter(|i| !narrowed.indexes.iter().any(|n| n.id == i.id)) {
+        catalog::drop_index(ctx, index)?;
+        ctx.engine.drop_index_on_commit(ctx.txn, index);
+    }
+    if !table.primary_key.is_empty() && narrowed.primary_key.is_empty() {
+        ctx.engine.drop_primary_index_on_commit(ctx.txn, table);
+    }
+    for (tid, seq) in catalog::list_sequences(ctx)? {
+        if seq.owner == Some((table.id.0, position)) {
+            crate::sequence::drop(ctx, tid, &seq)?;
+        }
+    }
+    acl::drop_column(ctx, &table.name, position)?;
+    rewrite_rows(ctx, table, &narrowed, position)?;
+    Ok(notices)
+}
+
+/// `table`'s definition without column `position` (named `column`): later positions one
+/// less; the primary key, indexes, CHECK constraints and own foreign keys that involve it
+/// gone.
+fn narrowed(table: &TableDef, position: usize, column: &str) -> Result<TableDef> {
+    let shift = |c: &usize| if *c > position { c - 1 } else { *c };
+    let mut out = table.clone();
+    let mut columns = table.schema.columns.clone();
+    columns.remove(position);
+    out.schema = Schema::new(columns);
+    out.primary_key =
+        if table.primary_key.contains(&position) { Vec::new() } else { table.primary_key.iter().map(shift).collect() };
+    out.indexes = table
+        .indexes
+        .iter()
+        .filter(|i| !i.columns.contains(&position))
+        .map(|i| IndexDef { columns: i.columns.iter().map(shift).collect(), ..i.clone() })
+        .collect();
+    out.checks = Vec::new();
+    for check in &table.checks {
+        if !sql_names::mentions(&check.predicate, column, false)? {
+            out.checks.push(check.clone());
+        }
+    }
+    out.foreign_keys = table
+        .foreign_keys
+        .iter()
+        .filter(|k| !(k.columns.contains(&position) || k.parent == table.id && k.parent_columns.contains(&position)))
+        .map(|k| {
+            let mut k = k.clone();
+            k.columns = k.columns.iter().map(shift).collect();
+            if k.parent == table.id {
+                k.parent_columns = k.parent_columns.iter().map(shift).collect();
+            }
+            k
+        })
+        .collect();
+    Ok(out)
+}
+
+/// Gives each row of `table` that holds column `position` a new version without it, written
+/// as `narrowed` (whose indexes get entries for the new versions). Rows stored before the
+/// column was added are shorter and read the same either way: they stay.
+fn rewrite_rows(ctx: &mut ExecContext<'_>, table: &TableDef, narrowed: &TableDef, position: usize) -> Result<()> {
+    let mut rewritten = 0;
+    let done = access::scan(ctx, table)?.into_iter().try_for_each(|(tid, mut row)| {
+        if row.len() <= position {
+            return Ok(());
+        }
+        row.remove(position);
+        if access::delete(ctx, table, tid)? != Delete::Done {
+            return Err(DbError::Internal("a row changed under ACCESS EXCLUSIVE".into()));
+        }
+        let new_tid = access::insert(ctx, narrowed, &row)?;
+        access::link_update(ctx, narrowed, tid, new_tid)?;
+        rewritten += 1;
+        Ok(())
+    });
+    vacuum::note_changes(ctx, table, rewritten, rewritten);
+    done
+}
+
+/// The result column types of a stored view query, bound now (without noting privileges: the
+/// rename is the owner's business, not a read).
+fn view_types(ctx: &mut ExecContext<'_>, definition: &str) -> Result<Vec<DataType>> {
+    let statements = crate::parser::parse(definition)?;
+    let [ast::Statement::Query(q)] = statements.as_slice() else {
+        return Err(DbError::Corruption(format!("a view stores something other than a query: {definition}")));
+    };
+    let saved = std::mem::take(&mut ctx.access_requests);
+    let bound = crate::binder::bind_select(ctx, q);
+    ctx.access_requests = saved;
+    Ok(bound?.columns.into_iter().map(|c| c.data_type).collect())
+}
+
+/// The views whose text `renaming` changes: each with its row, its new definition, and the
+/// column types it has now.
+fn views_to_rewrite(
+    ctx: &mut ExecContext<'_>,
+    table: &str,
+    renaming: Renaming<'_>,
+) -> Result<Vec<(TupleId, ViewDef, Vec<DataType>)>> {
+    let mut out = Vec::new();
+    for (tid, view) in catalog::list_views(ctx)? {
+        if !sql_names::mentions_relation(&view.definition, table)? {
+            continue;
+        }
+        if let Some(definition) = sql_names::rename(&view.definition, renaming)? {
+            let types = view_types(ctx, &view.definition).unwrap_or_default();
+            out.push((tid, ViewDef { definition, ..view }, types));
+        }
+    }
+    Ok(out)
+}
+
+/// Stores the rewritten views, each checked to bind to the column types it had.
+fn replace_views(ctx: &mut ExecContext<'_>, views: Vec<(TupleId, ViewDef, Vec<DataType>)>, what: &str) -> Result<()> {
+    for (tid, view, types) in views {
+        if view_types(ctx, &view.definition).ok().as_ref() != Some(&types) {
+            return Err(DbError::sql(
+                SqlState::FeatureNotSupported,
+                format!("cannot rename {what}: view {} refers to it in a way that cannot be rewritten", view.name),
+            )
+            .with_hint(format!("Drop view {} and create it again after the rename.", view.name)));
+        }
+        catalog::replace_view(ctx, tid, &view)?;
+    }
+    Ok(())
+}
+
+/// RENAME COLUMN: the catalog row, and the CHECK constraints, policies and views naming it.
+fn rename_column(ctx: &mut ExecContext<'_>, table: &TableDef, position: usize, to: &str) -> Result<()> {
+    let from = table.schema.columns[position].name.clone();
+    if table.schema.index_of(to).is_some() {
+        return Err(DbError::sql(
+            SqlState::DuplicateColumn,
+            format!("column \"{to}\" of relation \"{}\" already exists", table.name),
+        ));
+    }
+    let _ddl = ctx.engine.ddl_lock().lock();
+    let renaming = Renaming::Column { table: &table.name, from: &from, to };
+    let views = views_to_rewrite(ctx, &table.name, renaming)?;
+    catalog::rename_column(ctx, table, position, to)?;
+    let mut checks = table.checks.clone();
+    let mut changed = false;
+    for check in &mut checks {
+        if let Some(predicate) = sql_names::rename(&check.predicate, renaming)? {
+            check.predicate = predicate;
+            changed = true;
+        }
+    }
+    if changed {
+        catalog::set_checks(ctx, table, &checks)?;
+    }
+    crate::row_security::rename_column(ctx, &table.name, &from, to)?;
+    replace_views(ctx, views, &format!("column \"{from}\" of table \"{}\"", table.name))
+}
+
+/// RENAME TO: a table (with its privileges, policies and the views and CHECK texts naming
+/// it), a view (and the views naming it) or an index.
+fn rename_relation(ctx: &mut ExecContext<'_>, relation: &Relation, to: &str) -> Result<()> {
+    let (kind, from) = match relation {
+        Relation::Table(t) => (ObjectKind::Table, t.name.clone()),
+        Relation::View(name) => (ObjectKind::View, name.clone()),
+        Relation::Index(index) => {
+            let table = catalog::find_table_by_id(ctx, index.table)?.map(|t| t.name).unwrap_or_default();
+            acl::require_owner(ctx, ObjectKind::Table, &table).map_err(|e| match e.sqlstate() {
+                SqlState::InsufficientPrivilege => {
+                    DbError::sql(SqlState::InsufficientPrivilege, format!("must be owner of index {}", index.name))
+                }
+                _ => e,
+            })?;
+            (ObjectKind::Table, index.name.clone())
+        }
+    };
+    if !matches!(relation, Relation::Index(_)) {
+        acl::require_owner(ctx, kind, &from)?;
+    }
+    let _ddl = ctx.engine.ddl_lock().lock();
+    if catalog::name_in_use(ctx, to)? {
+        return Err(DbError::sql(SqlState::DuplicateTable, format!("relation \"{to}\" already exists")));
+    }
+    if let Relation::Index(index) = relation {
+        return catalog::rename_index(ctx, index, to);
+    }
+    let renaming = Renaming::Table { from: &from, to };
+    // Bound before the rename, to know what each view means.
+    let views = views_to_rewrite(ctx, &from, renaming)?;
+    match relation {
+        Relation::Index(_) => unreachable!("renamed above"),
+        Relation::Table(table) => {
+            catalog::rename_table(ctx, table, to)?;
+            let mut checks = table.checks.clone();
+            let mut changed = false;
+            for check in &mut checks {
+                if let Some(predicate) = sql_names::rename(&check.predicate, renaming)? {
+                    check.predicate = predicate;
+                    changed = true;
+                }
+            }
+            if changed {
+                let renamed = TableDef { name: to.to_string(), ..table.clone() };
+                catalog::set_checks(ctx, &renamed, &checks)?;
+            }
+        }
+        Relation::View(name) => {
+            let Some((tid, view)) = catalog::find_view(ctx, name)? else { return Err(DbError::undefined_table(name)) };
+            catalog::replace_view(ctx, tid, &ViewDef { name: to.to_string(), ..view })?;
+        }
+    }
+    acl::rename_object(ctx, &ObjectRef::new(kind, from.as_str()), to)?;
+    replace_views(ctx, views, &format!("relation \"{from}\""))
+}
+
+/// RENAME CONSTRAINT: a CHECK constraint, a foreign key, or the index of a UNIQUE or PRIMARY
+/// KEY constraint.
+fn rename_constraint(ctx: &mut ExecContext<'_>, table: &TableDef, from: &str, to: &str) -> Result<()> {
+    let _ddl = ctx.engine.ddl_lock().lock();
+    let taken = table.checks.iter().any(|c| c.name == to)
+        || table.foreign_keys.iter().any(|k| k.name == to)
+        || table.indexes.iter().any(|i| i.name == to && (i.constraint || i.primary))
+        || (!table.primary_key.is_empty() && table.primary_key_name() == to);
+    if taken {
+        return Err(DbError::sql(
+            SqlState::DuplicateObject,
+            format!("constraint \"{to}\" for relation \"{}\" already exists", table.name),
+        ));
+    }
+    if table.checks.iter().any(|c| c.name == from) {
+        let mut checks = table.checks.clone();
+        checks.iter_mut().filter(|c| c.name == from).for_each(|c| c.name = to.to_string());
+        return catalog::set_checks(ctx, table, &checks);
+    }
+    if table.foreign_keys.iter().any(|k| k.name == from) {
+        let mut keys = table.foreign_keys.clone();
+        keys.iter_mut().filter(|k| k.name == from).for_each(|k| k.name = to.to_string());
+        return catalog::set_foreign_keys(ctx, table, &keys);
+    }
+    if let Some(index) = table.indexes.iter().find(|i| i.name == from && (i.constraint || i.primary)) {
+        if catalog::name_in_use(ctx, to)? {
+            return Err(DbError::sql(SqlState::DuplicateTable, format!("relation \"{to}\" already exists")));
+        }
+        return catalog::rename_index(ctx, index, to);
+    }
+    if !table.primary_key.is_empty() && table.primary_key_name() == from {
+        if catalog::name_in_use(ctx, to)? {
+            return Err(DbError::sql(SqlState::DuplicateTable, format!("relation \"{to}\" already exists")));
+        }
+        return catalog::rename_primary_key(ctx, table, to);
+    }
+    Err(DbError::sql(
+        SqlState::UndefinedObject,
+        format!("constraint \"{from}\" for table \"{}\" does not exist", table.name),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustydb_foundation::Column;
+
+    #[test]
+    fn narrowing_drops_what_involves_the_column_and_shifts_the_rest() {
+        let table = TableDef {
+            id: rustydb_foundation::TableId(20000),
+            name: "t".into(),
+            schema: Schema::new(vec![
+                Column::new("a", DataType::Int4),
+                Column::new("b", DataType::Int4),
+                Column::new("c", DataType::Text),
+            ]),
+            primary_key: vec![2],
+            compression: rustydb_storage::Compression::None,
+            indexes: vec![
+                IndexDef {
+                    id: rustydb_foundation::TableId(20001),
+                    name: "ab".into(),
+                    table: rustydb_foundation::TableId(20000),
+                    columns: vec![0, 1],
+                    descending: vec![false, false],
+                    unique: false,
+                    method: catalog::IndexMethod::BTree,
+                    primary: false,
+                    constraint: false,
+                },
+                IndexDef {
+                    id: rustydb_foundation::TableId(20002),
+                    name: "c".into(),
+                    table: rustydb_foundation::TableId(20000),
+                    columns: vec![2],
+                    descending: vec![true],
+                    unique: true,
+                    method: catalog::IndexMethod::BTree,
+                    primary: false,
+                    constraint: true,
+                },
+            ],
+            checks: vec![
+                catalog::CheckDef { name: "x".into(), predicate: "a < b".into() },
+                catalog::CheckDef { name: "y".into(), predicate: "c <> 'a'".into() },
+            ],
+            foreign_keys: Vec::new(),
+            primary_key_constraint: None,
+        };
+        let n = narrowed(&table, 0, "a").unwrap();
+        assert_eq!(n.schema.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["b", "c"]);
+        assert_eq!(n.primary_key, [1]);
+        assert_eq!(n.indexes.len(), 1);
+        assert_eq!((n.indexes[0].name.as_str(), n.indexes[0].columns.as_slice()), ("c", &[1][..]));
+        assert_eq!(n.checks.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["y"]);
+        let n = narrowed(&table, 2, "c").unwrap();
+        assert!(n.primary_key.is_empty());
+        assert_eq!(n.indexes.len(), 1);
+    }
+}

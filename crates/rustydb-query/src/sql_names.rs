@@ -1,0 +1,285 @@
+//! Names inside SQL text the catalog stores: view definitions, CHECK predicates, policy
+//! expressions.
+//!
+//! PostgreSQL stores those as parsed trees that point at objects by id, so renaming a table or
+//! a column changes nothing in them. RustyDB stores SQL text (bound again by each statement,
+//! see `check_constraint.rs`), so a rename must rewrite the text, and DROP COLUMN must find
+//! the texts that mention the column. Both work on the tokens of the text, not on a printed
+//! syntax tree: the text keeps its spelling, its literals and its comments, and only the
+//! identifiers that change are replaced, in place.
+//!
+//! What counts as a reference is decided per identifier, from the tokens beside it:
+//! - `name(` is a function call, never a column or a table;
+//! - `q.name` refers to a column of the relation called, or aliased, `q`;
+//! - a bare `name` is taken as a reference. A view that names another relation's column of
+//!   the same name is caught afterwards: the caller binds the rewritten view again and refuses
+//!   the rename if it no longer means the same (see `alter_table.rs`).
+
+use rustydb_foundation::{DbError, Result};
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::keywords::Keyword;
+use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, Word};
+
+/// What a rewrite renames.
+#[derive(Debug, Clone, Copy)]
+pub enum Renaming<'a> {
+    /// Column `from` of table `table` becomes `to`.
+    Column {
+        /// The table (its current name).
+        table: &'a str,
+        /// The column's old name.
+        from: &'a str,
+        /// Its new name.
+        to: &'a str,
+    },
+    /// Table `from` becomes `to`.
+    Table {
+        /// The old name.
+        from: &'a str,
+        /// The new name.
+        to: &'a str,
+    },
+}
+
+/// `name` as PostgreSQL's `quote_ident` writes it: bare if it is lower case letters, digits
+/// and underscores and no keyword, otherwise in double quotes (inner quotes doubled).
+pub fn quote_ident(name: &str) -> String {
+    let plain = name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$')
+        && !is_keyword(name);
+    if plain { name.to_string() } else { format!("\"{}\"", name.replace('"', "\"\"")) }
+}
+
+fn is_keyword(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    sqlparser::keywords::ALL_KEYWORDS.binary_search(&upper.as_str()).is_ok()
+}
+
+/// The tokens of `sql`, with the byte range each covers.
+struct Tokens {
+    tokens: Vec<(Token, std::ops::Range<usize>)>,
+}
+
+impl Tokens {
+    fn new(sql: &str) -> Result<Self> {
+        let dialect = PostgreSqlDialect {};
+        let spanned: Vec<TokenWithSpan> = Tokenizer::new(&dialect, sql)
+            .tokenize_with_location()
+            .map_err(|e| DbError::Internal(format!("stored SQL text does not tokenize: {e}")))?;
+        // Spans count lines and characters from 1; the text is edited by byte offsets.
+        let mut line_starts = vec![0usize];
+        line_starts.extend(sql.match_indices('\n').map(|(i, _)| i + 1));
+        let offset = |line: u64, column: u64| -> usize {
+            let start = line_starts.get(line.saturating_sub(1) as usize).copied().unwrap_or(sql.len());
+            sql[start..].char_indices().nth(column.saturating_sub(1) as usize).map_or(sql.len(), |(i, _)| start + i)
+        };
+        let tokens = spanned
+            .into_iter()
+            .filter(|t| !matches!(t.token, Token::EOF))
+            .map(|t| {
+                let range = offset(t.span.start.line, t.span.start.column)..offset(t.span.end.line, t.span.end.column);
+                (t.token, range)
+            })
+            .collect();
+        Ok(Tokens { tokens })
+    }
+
+    /// The index of the nearest token before `i` that is not whitespace.
+    fn before(&self, i: usize) -> Option<usize> {
+        (0..i).rev().find(|&j| !matches!(self.tokens[j].0, Token::Whitespace(_)))
+    }
+
+    /// The index of the nearest token after `i` that is not whitespace.
+    fn after(&self, i: usize) -> Option<usize> {
+        (i + 1..self.tokens.len()).find(|&j| !matches!(self.tokens[j].0, Token::Whitespace(_)))
+    }
+
+    fn word(&self, i: usize) -> Option<&Word> {
+        match &self.tokens[i].0 {
+            Token::Word(w) => Some(w),
+            _ => None,
+        }
+    }
+
+    /// The qualifier of the word at `i` (`q` in `q.name`), if it has one.
+    fn qualifier(&self, i: usize) -> Option<String> {
+        let dot = self.before(i)?;
+        if self.tokens[dot].0 != Token::Period {
+            return None;
+        }
+        self.before(dot).and_then(|q| self.word(q)).map(normalized)
+    }
+
+    /// Whether the word at `i` is called as a function (`name(`).
+    fn is_call(&self, i: usize) -> bool {
+        self.after(i).is_some_and(|j| self.tokens[j].0 == Token::LParen)
+    }
+
+    /// Whether the word at `i` is followed by a period (it qualifies what follows).
+    fn qualifies(&self, i: usize) -> bool {
+        self.after(i).is_some_and(|j| self.tokens[j].0 == Token::Period)
+    }
+
+    /// Whether the `*` at `i` is a select list's (`SELECT *`, `, *`, `t.*`), not a product
+    /// or `count(*)`.
+    fn is_select_star(&self, i: usize) -> bool {
+        self.before(i).is_some_and(|j| match &self.tokens[j].0 {
+            Token::Comma | Token::Period => true,
+            Token::Word(w) => {
+                w.quote_style.is_none() && matches!(w.keyword, Keyword::SELECT | Keyword::DISTINCT | Keyword::ALL)
+            }
+            _ => false,
+        })
+    }
+
+    /// Whether the word at `i` names relation `table`: bare or as `public.table`, or as the
+    /// qualifier of a column.
+    fn names_relation(&self, i: usize, table: &str) -> bool {
+        self.word(i).is_some_and(|w| normalized(w) == table)
+            && !self.is_call(i)
+            && (self.qualifier(i).is_none_or(|q| q == "public") || self.qualifies(i))
+    }
+
+    /// The names `table` goes by in the text: its own, and each alias given where it is named
+    /// as a relation (`table [AS] alias`).
+    fn names_of(&self, table: &str) -> Vec<String> {
+        let mut names = vec![table.to_string()];
+        for i in 0..self.tokens.len() {
+            let Some(w) = self.word(i) else { continue };
+            if normalized(w) != table || self.qualifier(i).is_some() || self.qualifies(i) || self.is_call(i) {
+                continue;
+            }
+            let Some(mut next) = self.after(i) else { continue };
+            if self.word(next).is_some_and(|w| w.quote_style.is_none() && w.keyword == Keyword::AS) {
+                let Some(n) = self.after(next) else { continue };
+                next = n;
+            }
+            if let Some(alias) = self.word(next)
+                && (alias.quote_style.is_some() || alias.keyword == Keyword::NoKeyword)
+            {
+                names.push(normalized(alias));
+            }
+        }
+        names
+    }
+}
+
+/// A word's identifier: as written if quoted, else folded to lower case.
+fn normalized(w: &Word) -> String {
+    if w.quote_style.is_some() { w.value.clone() } else { w.value.to_lowercase() }
+}
+
+/// Whether `sql` mentions identifier `name` (in any position but a function's name), or
+/// a select list's `*` when `star` (it takes every column, the one asked about too).
+pub fn mentions(sql: &str, name: &str, star: bool) -> Result<bool> {
+    let tokens = Tokens::new(sql)?;
+    Ok((0..tokens.tokens.len()).any(|i| match &tokens.tokens[i].0 {
+        Token::Word(w) => normalized(w) == name && !tokens.is_call(i),
+        Token::Mul => star && tokens.is_select_star(i),
+        _ => false,
+    }))
+}
+
+/// Whether `sql` names relation `table` (as a relation, or as a column's qualifier).
+pub fn mentions_relation(sql: &str, table: &str) -> Result<bool> {
+    let tokens = Tokens::new(sql)?;
+    Ok((0..tokens.tokens.len()).any(|i| tokens.names_relation(i, table)))
+}
+
+/// `sql` with `renaming` applied; `None` if nothing in it changes.
+pub fn rename(sql: &str, renaming: Renaming<'_>) -> Result<Option<String>> {
+    let tokens = Tokens::new(sql)?;
+    let mut edits: Vec<(std::ops::Range<usize>, String)> = Vec::new();
+    match renaming {
+        Renaming::Column { table, from, to } => {
+            let names = tokens.names_of(table);
+            for i in 0..tokens.tokens.len() {
+                let Some(w) = tokens.word(i) else { continue };
+                if normalized(w) != from || tokens.is_call(i) || tokens.qualifies(i) {
+                    continue;
+                }
+                if tokens.qualifier(i).is_none_or(|q| names.contains(&q)) {
+                    edits.push((tokens.tokens[i].1.clone(), quote_ident(to)));
+                }
+            }
+        }
+        Renaming::Table { from, to } => {
+            for i in 0..tokens.tokens.len() {
+                if tokens.names_relation(i, from) {
+                    edits.push((tokens.tokens[i].1.clone(), quote_ident(to)));
+                }
+            }
+        }
+    }
+    if edits.is_empty() {
+        return Ok(None);
+    }
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut at = 0;
+    for (range, text) in edits {
+        out.push_str(&sql[at..range.start]);
+        out.push_str(&text);
+        at = range.end;
+    }
+    out.push_str(&sql[at..]);
+    Ok(Some(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn column(sql: &str, table: &str, from: &str, to: &str) -> String {
+        rename(sql, Renaming::Column { table, from, to }).unwrap().unwrap_or_else(|| sql.to_string())
+    }
+
+    #[test]
+    fn identifiers_are_quoted_only_when_they_must_be() {
+        assert_eq!(quote_ident("abc_1"), "abc_1");
+        assert_eq!(quote_ident("Abc"), "\"Abc\"");
+        assert_eq!(quote_ident("select"), "\"select\"");
+        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
+        assert_eq!(quote_ident("1a"), "\"1a\"");
+    }
+
+    #[test]
+    fn a_column_rename_touches_references_and_nothing_else() {
+        assert_eq!(column("a > 0 AND b <> 'a'", "t", "a", "z"), "z > 0 AND b <> 'a'");
+        assert_eq!(column("(\"a\" + t.a) * A", "t", "a", "New"), "(\"New\" + t.\"New\") * \"New\"");
+        // Another relation's column, a function and a literal keep their names.
+        assert_eq!(
+            column("SELECT u.a, a(1), 'a' FROM t JOIN u ON true", "t", "a", "z"),
+            "SELECT u.a, a(1), 'a' FROM t JOIN u ON true"
+        );
+        // An alias of the table qualifies its columns.
+        assert_eq!(column("SELECT x.a FROM t AS x", "t", "a", "z"), "SELECT x.z FROM t AS x");
+        assert_eq!(column("SELECT x.a FROM t x WHERE x.a > 1", "t", "a", "z"), "SELECT x.z FROM t x WHERE x.z > 1");
+        // Comments and spacing survive.
+        assert_eq!(column("a /* the key */ >\n  0", "t", "a", "b"), "b /* the key */ >\n  0");
+        assert_eq!(rename("b > 0", Renaming::Column { table: "t", from: "a", to: "z" }).unwrap(), None);
+    }
+
+    #[test]
+    fn a_table_rename_touches_relations_and_qualifiers() {
+        let r = |sql: &str| rename(sql, Renaming::Table { from: "t", to: "new t" }).unwrap();
+        assert_eq!(
+            r("SELECT t.a FROM t WHERE u.t = 1").as_deref(),
+            Some("SELECT \"new t\".a FROM \"new t\" WHERE u.t = 1")
+        );
+        assert_eq!(r("SELECT a FROM public.t").as_deref(), Some("SELECT a FROM public.\"new t\""));
+        assert_eq!(r("SELECT x FROM u"), None);
+    }
+
+    #[test]
+    fn mentions_find_columns_and_stars() {
+        assert!(mentions("SELECT a FROM t", "a", false).unwrap());
+        assert!(!mentions("SELECT a(1) FROM t", "a", false).unwrap());
+        assert!(!mentions("SELECT * FROM t", "a", false).unwrap());
+        assert!(mentions("SELECT * FROM t", "a", true).unwrap());
+        assert!(!mentions("SELECT 'a' FROM t", "a", true).unwrap());
+        assert!(!mentions("SELECT count(*), b * c FROM t", "a", true).unwrap());
+        assert!(mentions("SELECT u.*, b FROM t, u", "a", true).unwrap());
+        assert!(mentions_relation("SELECT b FROM public.t", "t").unwrap());
+        assert!(!mentions_relation("SELECT t(b) FROM u", "t").unwrap());
+    }
+}
