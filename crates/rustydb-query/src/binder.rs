@@ -827,7 +827,7 @@ pub(crate) fn column_default(ctx: &mut ExecContext<'_>, column: &Column) -> Resu
 
 /// Binds a DEFAULT expression for `column`: no column references (there is no row), no
 /// subqueries (0A000, as PostgreSQL), and a type that assignment can turn into the column's.
-fn bind_default(ctx: &mut ExecContext<'_>, column: &Column, e: &ast::Expr) -> Result<Expr> {
+pub(crate) fn bind_default(ctx: &mut ExecContext<'_>, column: &Column, e: &ast::Expr) -> Result<Expr> {
     let mut binder = QueryBinder::new(ctx);
     let bound = bind_expr::bind(e, &mut binder)?;
     let names = binder.into_names();
@@ -1132,7 +1132,7 @@ fn bind_create_table(ctx: &mut ExecContext<'_>, create: &ast::CreateTable) -> Re
 
 /// The integer type and value range of a SERIAL type name (`serial`, `bigserial`,
 /// `smallserial`, `serial4`, `serial8`, `serial2`).
-fn serial_range(ty: &ast::DataType) -> Option<(rustydb_foundation::DataType, (i64, i64))> {
+pub(crate) fn serial_range(ty: &ast::DataType) -> Option<(rustydb_foundation::DataType, (i64, i64))> {
     use rustydb_foundation::DataType as T;
     let ast::DataType::Custom(name, modifiers) = ty else { return None };
     if !modifiers.is_empty() {

@@ -1029,6 +1029,19 @@ pub fn set_not_null(ctx: &mut ExecContext<'_>, table: &TableDef, position: usize
     rewrite_column(ctx, table, position, |row| row[5] = Value::Bool(true))
 }
 
+/// Lets column `position` of `table` hold NULL (in the context's transaction).
+pub fn set_nullable(ctx: &mut ExecContext<'_>, table: &TableDef, position: usize) -> Result<()> {
+    rewrite_column(ctx, table, position, |row| row[5] = Value::Bool(false))
+}
+
+/// Gives column `position` of `table` type `to` (in the context's transaction).
+pub fn set_column_type(ctx: &mut ExecContext<'_>, table: &TableDef, position: usize, to: DataType) -> Result<()> {
+    rewrite_column(ctx, table, position, |row| {
+        row[3] = Value::Int4(to.oid() as i32);
+        row[4] = Value::Int4(to.type_modifier());
+    })
+}
+
 /// Sets or drops column `position`'s DEFAULT (in the context's transaction).
 pub fn set_default(ctx: &mut ExecContext<'_>, table: &TableDef, position: usize, default: Option<&str>) -> Result<()> {
     rewrite_column(ctx, table, position, |row| row[6] = Value::Text(default.unwrap_or_default().to_string()))

@@ -1023,6 +1023,13 @@ fn create_index(ctx: &mut ExecContext<'_>, spec: &IndexSpec<'_>, if_not_exists: 
         primary: spec.primary,
         constraint: spec.constraint,
     };
+    build_index(ctx, table, &def)?;
+    Ok(StatementResult::tag("CREATE INDEX"))
+}
+
+/// Builds index `def` over `table`'s rows and records it in the catalog (its name already
+/// checked free): 23505 if a unique index meets two visible rows with one key.
+pub(crate) fn build_index(ctx: &mut ExecContext<'_>, table: &TableDef, def: &IndexDef) -> Result<()> {
     if let Some(encryption) = ctx.engine.encryption()
         && encryption.is_encrypted(table.id)
     {
@@ -1045,10 +1052,9 @@ fn create_index(ctx: &mut ExecContext<'_>, spec: &IndexSpec<'_>, if_not_exists: 
     let mut entries: Vec<(Vec<u8>, TupleId)> =
         access::scan_all_versions(ctx, table)?.into_iter().map(|(tid, row)| (def.key(&key_of(&row)), tid)).collect();
     entries.sort_unstable();
-    let open = ctx.engine.create_index(&def, table)?;
+    let open = ctx.engine.create_index(def, table)?;
     open.index.build(entries)?;
-    catalog::create_index(ctx, &def)?;
-    Ok(StatementResult::tag("CREATE INDEX"))
+    catalog::create_index(ctx, def)
 }
 
 /// `ALTER TABLE t ADD [CONSTRAINT name] PRIMARY KEY | UNIQUE (cols)`: a unique B+tree index

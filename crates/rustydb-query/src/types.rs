@@ -209,7 +209,11 @@ pub fn cast_value(v: Value, to: DataType, explicit: bool) -> Result<Value> {
         return Ok(Value::Null);
     }
     if to.is_string() {
-        let text = v.to_pg_text().unwrap_or_default();
+        // A boolean's cast to text spells the word (`true`), unlike its output form (`t`).
+        let text = match v {
+            Value::Bool(b) => b.to_string(),
+            v => v.to_pg_text().unwrap_or_default(),
+        };
         return fit_string(text, to, explicit);
     }
     if let DataType::Numeric(typmod) = to {
