@@ -247,6 +247,16 @@ pub fn bind(ctx: &mut ExecContext<'_>, stmt: &ast::Statement) -> Result<Statemen
 
 /// ALTER TABLE: one action, adding a PRIMARY KEY or UNIQUE constraint.
 fn bind_alter_table(ctx: &mut ExecContext<'_>, alter: &ast::AlterTable) -> Result<Statement> {
+    if alter.operations.len() > 1 {
+        // Several actions: each is bound when the one before it has run, against the table
+        // as that left it.
+        let steps = alter
+            .operations
+            .iter()
+            .map(|op| ast::Statement::AlterTable(ast::AlterTable { operations: vec![op.clone()], ..alter.clone() }))
+            .collect();
+        return Ok(Statement::AlterTableSteps(steps));
+    }
     if let Some(action) = crate::alter_table::bind(ctx, alter)? {
         return Ok(Statement::AlterTable { action, command: "ALTER TABLE" });
     }

@@ -88,6 +88,15 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
             Ok(StatementResult::tag("ALTER TABLE"))
         }
         Statement::AlterTable { action, command } => crate::alter_table::execute(ctx, action, command),
+        Statement::AlterTableSteps(steps) => {
+            let mut result = StatementResult::tag("ALTER TABLE");
+            for step in steps {
+                let bound = crate::binder::bind(ctx, step)?;
+                acl::check_statement(ctx)?;
+                result.notices.extend(execute(ctx, &bound)?.notices);
+            }
+            Ok(result)
+        }
         Statement::DropConstraint { table, name, if_exists } => drop_constraint(ctx, table, name, *if_exists),
         Statement::AddForeignKey { table, fk } => {
             acl::require_owner(ctx, ObjectKind::Table, &table.name)?;

@@ -275,6 +275,8 @@ pub enum Statement {
         /// The command tag (`ALTER TABLE`, `ALTER INDEX`).
         command: &'static str,
     },
+    /// An ALTER TABLE of several actions, one statement each, bound and run in turn.
+    AlterTableSteps(Vec<sqlparser::ast::Statement>),
     /// `ALTER TABLE ... ADD [CONSTRAINT name] FOREIGN KEY ...`.
     AddForeignKey {
         /// The table (locked SHARE ROW EXCLUSIVE).
@@ -464,6 +466,7 @@ impl Statement {
                 | Statement::AddForeignKey { .. }
                 | Statement::DropConstraint { .. }
                 | Statement::AlterTable { .. }
+                | Statement::AlterTableSteps(_)
                 | Statement::Role(_)
                 | Statement::Grant(_)
                 | Statement::Policy(_)
@@ -498,6 +501,7 @@ impl Statement {
             Statement::Policy(p) => p.command_name(),
             Statement::SetDefault { .. } => "ALTER TABLE",
             Statement::AlterTable { command, .. } => command,
+            Statement::AlterTableSteps(_) => "ALTER TABLE",
             Statement::CreateSequence { .. } => "CREATE SEQUENCE",
             Statement::DropSequence { .. } => "DROP SEQUENCE",
             Statement::CopyTo { .. } => "COPY",

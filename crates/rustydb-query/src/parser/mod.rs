@@ -82,7 +82,33 @@ fn tokenize(sql: &str) -> Result<Vec<TokenWithSpan>> {
     check_operator_chains(&tokens)?;
     let mut tokens = tokens;
     copy_option_booleans(&mut tokens);
+    alter_view_rename(&mut tokens);
     Ok(tokens)
+}
+
+/// `ALTER VIEW name RENAME ...`, which sqlparser does not parse, is read as the `ALTER TABLE`
+/// PostgreSQL also accepts for a view.
+fn alter_view_rename(tokens: &mut [TokenWithSpan]) {
+    let is_word = |t: &Token, word: &str| matches!(t, Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(word));
+    let mut start = 0;
+    while start < tokens.len() {
+        let end = tokens[start..].iter().position(|t| t.token == Token::SemiColon).map_or(tokens.len(), |p| start + p);
+        let words: Vec<usize> =
+            (start..end).filter(|&i| !matches!(tokens[i].token, Token::Whitespace(_))).take(8).collect();
+        if let [alter, view, rest @ ..] = words.as_slice()
+            && is_word(&tokens[*alter].token, "alter")
+            && is_word(&tokens[*view].token, "view")
+            && let Some(rename) = rest.iter().position(|&i| is_word(&tokens[i].token, "rename"))
+            && rest[..rename].iter().all(|&i| match &tokens[i].token {
+                Token::Period => true,
+                t @ Token::Word(_) => !is_word(t, "as"),
+                _ => false,
+            })
+        {
+            tokens[*view].token = Token::make_keyword("TABLE");
+        }
+        start = end + 1;
+    }
 }
 
 /// PostgreSQL's COPY options take `on`/`off` for booleans (`WITH (FREEZE on)`, which pgbench
