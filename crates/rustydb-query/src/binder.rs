@@ -168,6 +168,7 @@ pub fn bind(ctx: &mut ExecContext<'_>, stmt: &ast::Statement) -> Result<Statemen
         ast::Statement::CreateTable(create) => bind_create_table(ctx, create),
         ast::Statement::Lock(lock) => bind_lock(lock),
         ast::Statement::AlterTable(alter) => bind_alter_table(ctx, alter),
+        ast::Statement::Merge(merge) => Ok(Statement::Merge(Box::new(crate::merge::bind(ctx, merge)?))),
         ast::Statement::AlterIndex { name, operation } => Ok(Statement::AlterTable {
             action: crate::alter_table::bind_alter_index(ctx, name, operation)?,
             command: "ALTER INDEX",
@@ -916,7 +917,7 @@ fn bind_update(ctx: &mut ExecContext<'_>, update: &ast::Update) -> Result<Statem
             &alias,
             access,
             items,
-            update.selection.as_ref(),
+            crate::dml_join::Shape::Where(update.selection.as_ref()),
             |b| {
                 let assignments = bind_dml::assignment_values(b, &table, &targets)?;
                 let returning = update.returning.as_deref().map(|items| b.returning_list(items)).transpose()?;
@@ -987,7 +988,7 @@ fn bind_delete(ctx: &mut ExecContext<'_>, delete: &ast::Delete) -> Result<Statem
             &alias,
             access,
             items,
-            delete.selection.as_ref(),
+            crate::dml_join::Shape::Where(delete.selection.as_ref()),
             |b| delete.returning.as_deref().map(|items| b.returning_list(items)).transpose(),
             |returning| returning.iter_mut().flatten().map(|(_, e)| e).collect(),
         )?;

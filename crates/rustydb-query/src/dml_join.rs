@@ -20,6 +20,17 @@ use rustydb_foundation::{DataType, DbError, Result};
 use sqlparser::ast;
 use std::collections::BTreeSet;
 
+/// How the target meets the other relations.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Shape<'a> {
+    /// UPDATE ... FROM, DELETE ... USING: an inner join, filtered by the WHERE clause.
+    Where(Option<&'a ast::Expr>),
+    /// MERGE: the source LEFT JOIN the target ON this condition (target columns and tuple id
+    /// NULL where no target row matched). The filter returned is the condition, for
+    /// re-checking a target row's newer version.
+    MergeOn(&'a ast::Expr),
+}
+
 /// Binds the join for a target `table` (aliased `alias`) and the FROM/USING `items`, with
 /// `work` binding the statement's own expressions in its scope; `exprs` lists them for
 /// resolution over the joined row. Returns `work`'s result and the join.
@@ -30,7 +41,7 @@ pub(crate) fn over_join<T>(
     alias: &str,
     mut access: RelationAccess,
     items: &[ast::TableWithJoins],
-    selection: Option<&ast::Expr>,
+    shape: Shape<'_>,
     work: impl FnOnce(&mut QueryBinder<'_, '_>) -> Result<T>,
     exprs: impl Fn(&mut T) -> Vec<&mut Expr>,
 ) -> Result<(T, JoinedRows)> {
@@ -52,7 +63,10 @@ pub(crate) fn over_join<T>(
         });
     }
     let source = source.ok_or_else(|| DbError::Internal("FROM without relations".into()))?;
-    let filter = selection.map(|w| boolean(bind_expr::bind(w, &mut binder)?, "WHERE")).transpose()?;
+    let filter = match shape {
+        Shape::Where(selection) => selection.map(|w| boolean(bind_expr::bind(w, &mut binder)?, "WHERE")).transpose()?,
+        Shape::MergeOn(on) => Some(boolean(bind_expr::bind(on, &mut binder)?, "JOIN/ON")?),
+    };
     let mut out = work(&mut binder)?;
     let tid = binder.add_column("ctid", DataType::Int8);
 
@@ -80,16 +94,27 @@ pub(crate) fn over_join<T>(
         tid: true,
         needed: None,
     };
-    let joined = Rel::Join {
-        kind: JoinKind::Inner,
-        left: Box::new(scan),
-        right: Box::new(source),
-        equi: Vec::new(),
-        condition: None,
-    };
-    let joined = match &filter {
-        Some(predicate) => Rel::Filter { input: Box::new(joined), predicate: predicate.clone() },
-        None => joined,
+    let joined = match shape {
+        Shape::Where(_) => {
+            let joined = Rel::Join {
+                kind: JoinKind::Inner,
+                left: Box::new(scan),
+                right: Box::new(source),
+                equi: Vec::new(),
+                condition: None,
+            };
+            match &filter {
+                Some(predicate) => Rel::Filter { input: Box::new(joined), predicate: predicate.clone() },
+                None => joined,
+            }
+        }
+        Shape::MergeOn(_) => Rel::Join {
+            kind: JoinKind::Left,
+            left: Box::new(source),
+            right: Box::new(scan),
+            equi: Vec::new(),
+            condition: filter.clone(),
+        },
     };
     // Only what the statement reads goes up: the target row, its tuple id, the read columns.
     let mut output: Vec<ColumnId> = (0..width).collect();

@@ -88,6 +88,7 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
             Ok(StatementResult::tag("ALTER TABLE"))
         }
         Statement::AlterTable { action, command } => crate::alter_table::execute(ctx, action, command),
+        Statement::Merge(plan) => crate::merge::execute(ctx, plan),
         Statement::AlterTableSteps(steps) => {
             let mut result = StatementResult::tag("ALTER TABLE");
             for step in steps {
@@ -644,7 +645,7 @@ pub(crate) fn claim(
 }
 
 /// [`claim`] with the re-check on a newer version given as `recheck`.
-fn claim_checked(
+pub(crate) fn claim_checked(
     ctx: &mut ExecContext<'_>,
     table: &TableDef,
     mut tid: TupleId,

@@ -66,6 +66,7 @@ pub mod functions;
 pub mod grant;
 pub mod interrupt;
 pub mod json_functions;
+pub mod merge;
 pub mod optimize;
 pub mod params;
 pub mod parser;

@@ -121,6 +121,18 @@ pub fn inferred_types(stmt: &Statement, declared: &Params) -> Vec<DataType> {
                 exprs.extend(&j.filter);
             }
         }
+        Statement::Merge(plan) => {
+            rels.push(&plan.joined.rel);
+            exprs.extend(&plan.joined.filter);
+            for clause in &plan.clauses {
+                exprs.extend(&clause.predicate);
+                match &clause.action {
+                    crate::merge::MergeDo::Update(assignments) => exprs.extend(assignments.iter().map(|(_, e)| e)),
+                    crate::merge::MergeDo::Insert(row) => exprs.extend(row),
+                    crate::merge::MergeDo::Delete | crate::merge::MergeDo::Nothing => {}
+                }
+            }
+        }
         _ => {}
     }
     rels.into_iter().for_each(|r| walk_rel(r, &mut note));

@@ -275,6 +275,8 @@ pub enum Statement {
         /// The command tag (`ALTER TABLE`, `ALTER INDEX`).
         command: &'static str,
     },
+    /// MERGE.
+    Merge(Box<crate::merge::MergePlan>),
     /// An ALTER TABLE of several actions, one statement each, bound and run in turn.
     AlterTableSteps(Vec<sqlparser::ast::Statement>),
     /// `ALTER TABLE ... ADD [CONSTRAINT name] FOREIGN KEY ...`.
@@ -467,6 +469,7 @@ impl Statement {
                 | Statement::DropConstraint { .. }
                 | Statement::AlterTable { .. }
                 | Statement::AlterTableSteps(_)
+                | Statement::Merge(_)
                 | Statement::Role(_)
                 | Statement::Grant(_)
                 | Statement::Policy(_)
@@ -502,6 +505,7 @@ impl Statement {
             Statement::SetDefault { .. } => "ALTER TABLE",
             Statement::AlterTable { command, .. } => command,
             Statement::AlterTableSteps(_) => "ALTER TABLE",
+            Statement::Merge(_) => "MERGE",
             Statement::CreateSequence { .. } => "CREATE SEQUENCE",
             Statement::DropSequence { .. } => "DROP SEQUENCE",
             Statement::CopyTo { .. } => "COPY",
