@@ -442,6 +442,7 @@ fn set_type(ctx: &mut ExecContext<'_>, table: &TableDef, position: usize, to: Da
             }
         }
         catalog::set_column_type(ctx, table, position, to)?;
+        catalog::forget_statistics(ctx, table)?;
         for index in &rebuilt {
             catalog::drop_index(ctx, index)?;
             ctx.engine.drop_index_on_commit(ctx.txn, index);
@@ -589,6 +590,8 @@ fn drop_column(ctx: &mut ExecContext<'_>, table: &TableDef, position: usize, cas
         }
     }
     acl::drop_column(ctx, &table.name, position)?;
+    // Statistics are by position: ANALYZE again to have them.
+    catalog::forget_statistics(ctx, table)?;
     // The table's lock keeps others out of it; other DDL need not wait for the rewrite.
     drop(ddl);
     rewrite_rows(ctx, table, &narrowed, position)?;

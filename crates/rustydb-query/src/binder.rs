@@ -168,6 +168,24 @@ pub fn bind(ctx: &mut ExecContext<'_>, stmt: &ast::Statement) -> Result<Statemen
         ast::Statement::CreateTable(create) => bind_create_table(ctx, create),
         ast::Statement::Lock(lock) => bind_lock(lock),
         ast::Statement::AlterTable(alter) => bind_alter_table(ctx, alter),
+        ast::Statement::Analyze(a) => {
+            if a.partitions.is_some() || a.for_columns || a.cache_metadata || a.noscan || a.compute_statistics {
+                return Err(DbError::unsupported(format!("the statement \"{}\"", first_words(&a.to_string()))));
+            }
+            let targets = match &a.table_name {
+                None => Vec::new(),
+                // `ANALYZE VERBOSE` (sqlparser reads the word as a table's name).
+                Some(name)
+                    if a.columns.is_empty()
+                        && table_name(name).is_ok_and(|n| n == "verbose")
+                        && crate::catalog::find_table(ctx, "verbose")?.is_none() =>
+                {
+                    return Ok(Statement::Analyze { targets: Vec::new(), verbose: true });
+                }
+                Some(name) => vec![(table_name(name)?, a.columns.iter().map(ident_name).collect())],
+            };
+            Ok(Statement::Analyze { targets, verbose: false })
+        }
         ast::Statement::Merge(merge) => Ok(Statement::Merge(Box::new(crate::merge::bind(ctx, merge)?))),
         ast::Statement::AlterIndex { name, operation } => Ok(Statement::AlterTable {
             action: crate::alter_table::bind_alter_index(ctx, name, operation)?,

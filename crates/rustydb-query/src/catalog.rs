@@ -17,6 +17,7 @@
 //! | 10 | `rustydb_owners`   | kind text, object text, owner text (no row: the bootstrap superuser owns it) |
 //! | 11 | `rustydb_policies` | table_name text, name text, command text, permissive bool, roles text (comma-separated; empty: PUBLIC), using_expr text, check_expr text (see `row_security.rs`) |
 //! | 12 | `rustydb_row_security` | table_name text, enabled bool, forced bool |
+//! | 13 | `rustydb_statistic` | table_id int4, position int4 (-1: the table's own row), type_oid int4, typmod int4, row_count float8, null_frac float8, avg_width int4, n_distinct float8, mcv text, mcf text (comma-separated), histogram text (see `statistics.rs`) |
 //!
 //! User tables get ids from [`FIRST_USER_TABLE`] up; a table's heap is the file with its id.
 //! Indexes take ids from the same sequence (PostgreSQL's relations share one namespace too);
@@ -27,6 +28,7 @@ use crate::context::ExecContext;
 use rustydb_foundation::{Column, DataType, DbError, FileId, Result, Schema, TableId, TupleId, Value};
 use rustydb_storage::Compression;
 use rustydb_txn::Liveness;
+use std::collections::HashMap;
 
 /// The first id handed to a user table.
 pub const FIRST_USER_TABLE: u32 = 16384;
@@ -328,6 +330,7 @@ enum System {
     Owners = 10,
     Policies = 11,
     RowSecurity = 12,
+    Statistic = 13,
 }
 
 /// The privilege catalogs (`acl.rs` reads and writes their rows).
@@ -362,7 +365,7 @@ pub(crate) fn note_change(ctx: &mut ExecContext<'_>) {
 }
 
 /// The system tables' definitions, built once.
-static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 12]> = std::sync::LazyLock::new(|| {
+static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 13]> = std::sync::LazyLock::new(|| {
     use DataType::*;
     [
         system_table(
@@ -478,6 +481,23 @@ static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 12]> = std::sync::LazyLock:
             System::RowSecurity as u32,
             "rustydb_row_security",
             &[("table_name", Text), ("enabled", Bool), ("forced", Bool)],
+        ),
+        system_table(
+            System::Statistic as u32,
+            "rustydb_statistic",
+            &[
+                ("table_id", Int4),
+                ("position", Int4),
+                ("type_oid", Int4),
+                ("typmod", Int4),
+                ("row_count", Float8),
+                ("null_frac", Float8),
+                ("avg_width", Int4),
+                ("n_distinct", Float8),
+                ("mcv", Text),
+                ("mcf", Text),
+                ("histogram", Text),
+            ],
         ),
     ]
 });
@@ -1180,6 +1200,109 @@ pub fn drop_column(ctx: &mut ExecContext<'_>, table: &TableDef, position: usize,
     Ok(())
 }
 
+/// Replaces table `table`'s statistics by `stats` (in the context's transaction).
+pub fn replace_statistics(
+    ctx: &mut ExecContext<'_>,
+    table: &TableDef,
+    stats: &crate::statistics::TableStats,
+) -> Result<()> {
+    forget_statistics(ctx, table)?;
+    let sys = system(System::Statistic);
+    let id = Value::Int4(table.id.0 as i32);
+    let float = Value::Float8;
+    access::insert_raw(
+        ctx,
+        sys,
+        &[
+            id.clone(),
+            Value::Int4(-1),
+            Value::Int4(0),
+            Value::Int4(-1),
+            float(stats.rows),
+            float(0.0),
+            Value::Int4(0),
+            float(0.0),
+            Value::Text(String::new()),
+            Value::Text(String::new()),
+            Value::Text(String::new()),
+        ],
+    )?;
+    for (position, column) in stats.columns.iter().enumerate() {
+        let (Some(c), Some(def)) = (column, table.schema.columns.get(position)) else { continue };
+        let freqs: Vec<String> = c.mcf.iter().map(|f| f.to_string()).collect();
+        access::insert_raw(
+            ctx,
+            sys,
+            &[
+                id.clone(),
+                Value::Int4(position as i32),
+                Value::Int4(def.data_type.oid() as i32),
+                Value::Int4(def.data_type.type_modifier()),
+                float(stats.rows),
+                float(c.null_frac),
+                Value::Int4(c.avg_width),
+                float(c.n_distinct),
+                Value::Text(crate::statistics::encode_values(&c.mcv)),
+                Value::Text(freqs.join(",")),
+                Value::Text(crate::statistics::encode_values(&c.histogram)),
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+/// Removes table `table`'s statistics (it was dropped, or its columns moved or changed type).
+pub fn forget_statistics(ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<()> {
+    let sys = system(System::Statistic);
+    let id = Value::Int4(table.id.0 as i32);
+    for (tid, row) in access::scan(ctx, sys)? {
+        if row[0] == id {
+            changing(ctx);
+            access::delete(ctx, sys, tid)?;
+        }
+    }
+    Ok(())
+}
+
+/// Every table's statistics as the catalog holds them.
+pub fn read_statistics(ctx: &mut ExecContext<'_>) -> Result<HashMap<TableId, crate::statistics::TableStats>> {
+    let mut out: HashMap<TableId, crate::statistics::TableStats> = HashMap::new();
+    let float = |v: &Value| match v {
+        Value::Float8(f) => Ok(*f),
+        other => Err(DbError::Corruption(format!("statistics expected a double, found {other:?}"))),
+    };
+    for (_, row) in access::scan(ctx, system(System::Statistic))? {
+        let table = TableId(int(&row[0])? as u32);
+        let position = int(&row[1])?;
+        let entry =
+            out.entry(table).or_insert_with(|| crate::statistics::TableStats { rows: 0.0, columns: Vec::new() });
+        entry.rows = float(&row[4])?;
+        if position < 0 {
+            continue;
+        }
+        let ty = data_type_from_oid(int(&row[2])?, int(&row[3])?)?;
+        let mcf = text(&row[9])?
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse::<f64>().map_err(|_| DbError::Corruption(format!("bad frequency list {s:?}"))))
+            .collect::<Result<Vec<_>>>()?;
+        let column = crate::statistics::ColumnStats {
+            null_frac: float(&row[5])?,
+            avg_width: int(&row[6])?,
+            n_distinct: float(&row[7])?,
+            mcv: crate::statistics::decode_values(&text(&row[8])?, ty)?,
+            mcf,
+            histogram: crate::statistics::decode_values(&text(&row[10])?, ty)?,
+        };
+        let position = position as usize;
+        if entry.columns.len() <= position {
+            entry.columns.resize(position + 1, None);
+        }
+        entry.columns[position] = Some(column);
+    }
+    Ok(out)
+}
+
 /// Removes a table's catalog rows (in the context's transaction).
 pub fn drop_table(ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<()> {
     changing(ctx);
@@ -1194,6 +1317,7 @@ pub fn drop_table(ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<()> {
     for index in &table.indexes {
         drop_index(ctx, index)?;
     }
+    forget_statistics(ctx, table)?;
     Ok(())
 }
 

@@ -31,6 +31,8 @@ pub struct CatalogCache {
     security: RwLock<Option<(u64, Arc<crate::acl::SecurityCatalog>)>>,
     /// The tables whose foreign keys reference each table, with the generation read.
     referrers: RwLock<Option<(u64, Referrers)>>,
+    /// ANALYZE's statistics (see `statistics.rs`), with the generation read.
+    statistics: RwLock<Option<(u64, crate::statistics::Statistics)>>,
 }
 
 /// The names of the tables whose foreign keys reference each table, by its id.
@@ -87,6 +89,20 @@ impl CatalogCache {
         let mut slot = self.referrers.write();
         if generation == self.generation() {
             *slot = Some((generation, referrers));
+        }
+    }
+
+    /// The cached statistics, if they are still valid.
+    pub fn statistics(&self) -> Option<crate::statistics::Statistics> {
+        let generation = self.generation();
+        self.statistics.read().as_ref().filter(|(g, _)| *g == generation).map(|(_, s)| s.clone())
+    }
+
+    /// Records the statistics as read at `generation`.
+    pub fn insert_statistics(&self, generation: u64, statistics: crate::statistics::Statistics) {
+        let mut slot = self.statistics.write();
+        if generation == self.generation() {
+            *slot = Some((generation, statistics));
         }
     }
 

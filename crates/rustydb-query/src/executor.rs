@@ -89,6 +89,7 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
         }
         Statement::AlterTable { action, command } => crate::alter_table::execute(ctx, action, command),
         Statement::Merge(plan) => crate::merge::execute(ctx, plan),
+        Statement::Analyze { targets, verbose } => crate::statistics::analyze(ctx, targets, *verbose),
         Statement::AlterTableSteps(steps) => {
             let mut result = StatementResult::tag("ALTER TABLE");
             for step in steps {

@@ -87,6 +87,7 @@ pub mod session;
 pub mod settings;
 pub mod sql_names;
 pub mod statement_stats;
+pub mod statistics;
 pub mod table_function;
 pub mod types;
 pub mod vacuum;

@@ -277,6 +277,13 @@ pub enum Statement {
     },
     /// MERGE.
     Merge(Box<crate::merge::MergePlan>),
+    /// `ANALYZE [table [(columns)]]` (see `statistics.rs`).
+    Analyze {
+        /// The tables with the columns to look at (none: all); empty for every table.
+        targets: Vec<(String, Vec<String>)>,
+        /// VERBOSE.
+        verbose: bool,
+    },
     /// An ALTER TABLE of several actions, one statement each, bound and run in turn.
     AlterTableSteps(Vec<sqlparser::ast::Statement>),
     /// `ALTER TABLE ... ADD [CONSTRAINT name] FOREIGN KEY ...`.
@@ -470,6 +477,7 @@ impl Statement {
                 | Statement::AlterTable { .. }
                 | Statement::AlterTableSteps(_)
                 | Statement::Merge(_)
+                | Statement::Analyze { .. }
                 | Statement::Role(_)
                 | Statement::Grant(_)
                 | Statement::Policy(_)
@@ -506,6 +514,7 @@ impl Statement {
             Statement::AlterTable { command, .. } => command,
             Statement::AlterTableSteps(_) => "ALTER TABLE",
             Statement::Merge(_) => "MERGE",
+            Statement::Analyze { .. } => "ANALYZE",
             Statement::CreateSequence { .. } => "CREATE SEQUENCE",
             Statement::DropSequence { .. } => "DROP SEQUENCE",
             Statement::CopyTo { .. } => "COPY",

@@ -453,7 +453,7 @@ impl Session {
     ///
     /// Divergences, documented: `FULL` runs a plain vacuum (space is reused inside the table's
     /// file, not handed back to the file system), `FREEZE` has nothing to do (transaction ids
-    /// are 64-bit), and `ANALYZE` gathers nothing yet (the planner keeps no statistics).
+    /// are 64-bit). `ANALYZE` runs after the vacuum, in a transaction of its own.
     fn vacuum(&mut self, cmd: &VacuumCommand) -> Result<StatementResult> {
         match self.state {
             State::Failed { .. } => return Err(in_failed_block()),
@@ -500,6 +500,10 @@ impl Session {
                 )),
                 None => {}
             }
+        }
+        if cmd.analyze {
+            let analyzed = self.in_own_transaction(|ctx| crate::statistics::analyze(ctx, &names, cmd.verbose))?;
+            result.notices.extend(analyzed.notices);
         }
         Ok(result)
     }
