@@ -22,16 +22,73 @@ pub fn scan_page_decoding(
     page: u32,
     needed: Option<&[bool]>,
 ) -> Result<Vec<(TupleId, Vec<Value>)>> {
-    let width = table.schema.len();
     load_visible(ctx, table, page)?;
     match needed {
-        None => ctx.scan.iter().map(|(tid, t)| Ok((tid, decode_row(tuple::body(t), width)?))).collect(),
-        Some(mask) => ctx
-            .scan
-            .iter()
-            .map(|(tid, t)| Ok((tid, rustydb_foundation::row::decode_row_projected(tuple::body(t), width, mask)?)))
-            .collect(),
+        None => ctx.scan.iter().map(|(tid, t)| Ok((tid, decode(table, tuple::body(t))?))).collect(),
+        Some(mask) => {
+            let mask = physical_mask(table, mask);
+            ctx.scan
+                .iter()
+                .map(|(tid, t)| {
+                    let width = if table.plain_layout() { table.schema.len() } else { table.slot_count() };
+                    let stored = rustydb_foundation::row::decode_row_projected(tuple::body(t), width, &mask)?;
+                    Ok((tid, logical(table, stored)))
+                })
+                .collect()
+        }
     }
+}
+
+/// A stored row of `table` decoded into its columns (see [`crate::catalog::Layout`]).
+pub fn decode(table: &TableDef, body: &[u8]) -> Result<Vec<Value>> {
+    if table.plain_layout() {
+        let mut row = decode_row(body, table.schema.len())?;
+        // A dropped last column's values are still there, unread.
+        row.truncate(table.schema.len());
+        return Ok(row);
+    }
+    Ok(logical(table, decode_row(body, table.slot_count())?))
+}
+
+/// The columns of a stored row (its slots, decoded).
+fn logical(table: &TableDef, mut stored: Vec<Value>) -> Vec<Value> {
+    if table.plain_layout() {
+        stored.truncate(table.schema.len());
+        return stored;
+    }
+    table
+        .layout
+        .slots
+        .iter()
+        .map(|&slot| stored.get_mut(slot).map_or(Value::Null, |v| std::mem::replace(v, Value::Null)))
+        .collect()
+}
+
+/// A mask over columns as a mask over `table`'s slots.
+pub fn physical_mask(table: &TableDef, needed: &[bool]) -> Vec<bool> {
+    if table.plain_layout() {
+        return needed.to_vec();
+    }
+    let mut mask = vec![false; table.slot_count()];
+    for (position, &slot) in table.layout.slots.iter().enumerate() {
+        if let Some(m) = mask.get_mut(slot) {
+            *m = needed.get(position).copied().unwrap_or(true);
+        }
+    }
+    mask
+}
+
+/// A row of `table` as stored: each column in its slot, dropped columns' slots NULL.
+fn stored(table: &TableDef, row: &[Value]) -> Option<Vec<Value>> {
+    if table.plain_layout() {
+        return None;
+    }
+    let width = table.layout.slots.iter().max().map_or(0, |m| m + 1);
+    let mut out = vec![Value::Null; width];
+    for (value, &slot) in row.iter().zip(&table.layout.slots) {
+        out[slot] = value.clone();
+    }
+    Some(out)
 }
 
 /// Leaves in the statement's scan arena (`ctx.scan`) the tuples of `table`'s page `page`
@@ -106,7 +163,7 @@ pub fn scan_all_versions(ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<
     for page in 0..heap.page_count() {
         for (tid, bytes) in heap.scan_page(page)? {
             if !tm.created_by_aborted(&bytes)? {
-                out.push((tid, decode_row(tuple::body(&bytes), table.schema.len())?));
+                out.push((tid, decode(table, tuple::body(&bytes))?));
             }
         }
     }
@@ -117,7 +174,7 @@ pub fn scan_all_versions(ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<
 pub fn fetch(ctx: &mut ExecContext<'_>, table: &TableDef, tid: TupleId) -> Result<Option<Vec<Value>>> {
     let heap = ctx.engine.txn_manager().storage().heap(table.file())?;
     let body = ctx.engine.txn_manager().fetch_visible(ctx.txn, &ctx.snapshot, &heap, tid)?;
-    body.map(|b| decode_row(&b, table.schema.len())).transpose()
+    body.map(|b| decode(table, &b)).transpose()
 }
 
 /// Applies the table's storage settings from the catalog (its compression) to its heap: when
@@ -129,11 +186,13 @@ pub fn apply_storage_settings(ctx: &ExecContext<'_>, table: &TableDef) -> Result
     Ok(())
 }
 
-/// Writes a row with no constraint checks (the catalog's own rows).
+/// Writes a row with no constraint checks (the catalog's own rows, and the heap write of
+/// [`insert`]).
 pub fn insert_raw(ctx: &mut ExecContext<'_>, table: &TableDef, row: &[Value]) -> Result<TupleId> {
     let heap = ctx.engine.txn_manager().storage().heap(table.file())?;
     let mut body = Vec::with_capacity(64);
-    encode_row(row, &mut body);
+    let stored = stored(table, row);
+    encode_row(stored.as_deref().unwrap_or(row), &mut body);
     ctx.engine.txn_manager().insert(ctx.txn, &heap, &body)
 }
 
@@ -316,7 +375,7 @@ pub fn link_update(ctx: &mut ExecContext<'_>, table: &TableDef, old: TupleId, ne
 pub fn fetch_newer(ctx: &mut ExecContext<'_>, table: &TableDef, tid: TupleId) -> Result<Option<Vec<Value>>> {
     let heap = ctx.engine.txn_manager().storage().heap(table.file())?;
     let Some((_, body)) = ctx.engine.txn_manager().fetch_version(&heap, tid)? else { return Ok(None) };
-    decode_row(&body, table.schema.len()).map(Some)
+    decode(table, &body).map(Some)
 }
 
 fn check_not_null(table: &TableDef, row: &[Value]) -> Result<()> {

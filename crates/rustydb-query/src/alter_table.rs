@@ -4,11 +4,10 @@
 //! - **DROP COLUMN** takes the indexes, CHECK constraints and foreign keys of the table that
 //!   involve the column with it, and the primary key if the column is in it. Objects elsewhere
 //!   that need the column — a view reading it, a policy testing it, another table's foreign
-//!   key referencing it — stop the drop with 2BP01, or go too under CASCADE. PostgreSQL keeps a
-//!   dropped column's bytes in every row and hides it; rows here are read by position, so the
-//!   table is rewritten instead: each row that holds the column gets a new version without it
-//!   (the old versions stay for older snapshots, as an UPDATE's do), under the ACCESS
-//!   EXCLUSIVE lock the statement holds.
+//!   key referencing it — stop the drop with 2BP01, or go too under CASCADE. As in
+//!   PostgreSQL, no row is rewritten: the column's slot in the stored rows is left unread (see
+//!   `catalog::Layout`), so every version of a row, whichever snapshot or VACUUM reads it,
+//!   decodes the same way.
 //! - **Renames** change the catalog rows that hold the name, and rewrite the stored SQL texts
 //!   that mention it (see `sql_names.rs`). A view is bound again after its text is rewritten;
 //!   if it no longer binds to the same column types the rewrite guessed wrong (a bare name
@@ -308,6 +307,12 @@ pub fn execute(ctx: &mut ExecContext<'_>, action: &AlterAction, command: &'stati
         AlterAction::Skip(message) => result.notices.push(Notice::plain(message.clone())),
         AlterAction::DropColumn { table, position, cascade } => {
             acl::require_owner(ctx, ObjectKind::Table, &table.name)?;
+            // The tables whose foreign keys point here change too: lock them first (before
+            // the DDL lock, as every path takes table locks before it).
+            let referrers = catalog::referencing_tables(ctx)?.get(&table.id).cloned().unwrap_or_default();
+            for name in referrers {
+                access::open_table(ctx, &name, LockMode::ShareRowExclusive, WaitPolicy::Block)?;
+            }
             result.notices = drop_column(ctx, table, *position, *cascade)?;
         }
         AlterAction::RenameColumn { table, position, to } => {
@@ -338,7 +343,9 @@ fn set_not_null(ctx: &mut ExecContext<'_>, table: &TableDef, position: usize, no
         if !column.nullable {
             return Ok(());
         }
-        for (_, row) in access::scan(ctx, table)? {
+        // Every row committed before the lock was granted, not only those the statement's
+        // snapshot sees.
+        for (_, row) in ctx.with_catalog_snapshot(|ctx| access::scan(ctx, table))? {
             if row.get(position).is_none_or(Value::is_null) {
                 return Err(DbError::sql(
                     SqlState::NotNullViolation,
@@ -409,14 +416,25 @@ fn set_type(ctx: &mut ExecContext<'_>, table: &TableDef, position: usize, to: Da
             )
             .with_detail(format!("policy {policy} on table {} depends on column \"{}\"", table.name, column.name)));
         }
-        if recode {
+        if recode && table.primary_key.contains(&position) {
+            return Err(DbError::unsupported(format!(
+                "changing a key column's type from {} to {} (the key's index would need rebuilding)",
+                column.data_type.sql_name(),
+                to.sql_name()
+            )));
+        }
+        // A foreign key's columns keep their values only between integer types (a value
+        // changes or the conversion fails); other conversions could orphan references.
+        let integer = |t: DataType| matches!(t, DataType::Int2 | DataType::Int4 | DataType::Int8);
+        if !(integer(column.data_type) && integer(to)) && column.data_type != to {
             let in_foreign_key = table.foreign_keys.iter().any(|k| k.columns.contains(&position))
                 || catalog::list_tables(ctx)?.iter().any(|o| {
                     o.foreign_keys.iter().any(|k| k.parent == table.id && k.parent_columns.contains(&position))
                 });
-            if table.primary_key.contains(&position) || in_foreign_key {
+            if in_foreign_key {
                 return Err(DbError::unsupported(format!(
-                    "changing a key column's type from {} to {} (the key's index would need rebuilding)",
+                    "changing the type of foreign key column \"{}\" from {} to {}",
+                    column.name,
                     column.data_type.sql_name(),
                     to.sql_name()
                 )));
@@ -576,6 +594,12 @@ fn drop_column(ctx: &mut ExecContext<'_>, table: &TableDef, position: usize, cas
             catalog::set_foreign_keys(ctx, &other, &keys)?;
         }
     }
+    // The sequence the column owns goes with it (before the owners after it move down).
+    for (tid, seq) in catalog::list_sequences(ctx)? {
+        if seq.owner == Some((table.id.0, position)) {
+            crate::sequence::drop(ctx, tid, &seq)?;
+        }
+    }
     catalog::drop_column(ctx, table, position, &narrowed)?;
     for index in table.indexes.iter().filter(|i| !narrowed.indexes.iter().any(|n| n.id == i.id)) {
         catalog::drop_index(ctx, index)?;
@@ -584,17 +608,10 @@ fn drop_column(ctx: &mut ExecContext<'_>, table: &TableDef, position: usize, cas
     if !table.primary_key.is_empty() && narrowed.primary_key.is_empty() {
         ctx.engine.drop_primary_index_on_commit(ctx.txn, table);
     }
-    for (tid, seq) in catalog::list_sequences(ctx)? {
-        if seq.owner == Some((table.id.0, position)) {
-            crate::sequence::drop(ctx, tid, &seq)?;
-        }
-    }
     acl::drop_column(ctx, &table.name, position)?;
     // Statistics are by position: ANALYZE again to have them.
     catalog::forget_statistics(ctx, table)?;
-    // The table's lock keeps others out of it; other DDL need not wait for the rewrite.
     drop(ddl);
-    rewrite_rows(ctx, table, &narrowed, position)?;
     Ok(notices)
 }
 
@@ -607,6 +624,10 @@ fn narrowed(table: &TableDef, position: usize, column: &str) -> Result<TableDef>
     let mut columns = table.schema.columns.clone();
     columns.remove(position);
     out.schema = Schema::new(columns);
+    // The other columns keep their slots; the dropped one's is never used again.
+    let mut slots: Vec<usize> = (0..table.schema.len()).map(|p| table.slot(p)).collect();
+    slots.remove(position);
+    out.layout = catalog::Layout { slots, count: table.slot_count() };
     out.primary_key =
         if table.primary_key.contains(&position) { Vec::new() } else { table.primary_key.iter().map(shift).collect() };
     out.indexes = table
@@ -637,28 +658,6 @@ fn narrowed(table: &TableDef, position: usize, column: &str) -> Result<TableDef>
     Ok(out)
 }
 
-/// Gives each row of `table` that holds column `position` a new version without it, written
-/// as `narrowed` (whose indexes get entries for the new versions). Rows stored before the
-/// column was added are shorter and read the same either way: they stay.
-fn rewrite_rows(ctx: &mut ExecContext<'_>, table: &TableDef, narrowed: &TableDef, position: usize) -> Result<()> {
-    let mut rewritten = 0;
-    let done = access::scan(ctx, table)?.into_iter().try_for_each(|(tid, mut row)| {
-        if row.len() <= position {
-            return Ok(());
-        }
-        row.remove(position);
-        if access::delete(ctx, table, tid)? != Delete::Done {
-            return Err(DbError::Internal("a row changed under ACCESS EXCLUSIVE".into()));
-        }
-        let new_tid = access::insert(ctx, narrowed, &row)?;
-        access::link_update(ctx, narrowed, tid, new_tid)?;
-        rewritten += 1;
-        Ok(())
-    });
-    vacuum::note_changes(ctx, table, rewritten, rewritten);
-    done
-}
-
 /// The result column types of a stored view query, bound now (without noting privileges: the
 /// rename is the owner's business, not a read).
 fn view_types(ctx: &mut ExecContext<'_>, definition: &str) -> Result<Vec<DataType>> {
@@ -684,7 +683,13 @@ fn views_to_rewrite(
         if !sql_names::mentions_relation(&view.definition, table)? {
             continue;
         }
-        if let Some(definition) = sql_names::rename(&view.definition, renaming)? {
+        let what = match renaming {
+            Renaming::Column { table, from, .. } => format!("column \"{from}\" of table \"{table}\""),
+            Renaming::Table { from, .. } => format!("relation \"{from}\""),
+        };
+        let rewritten = sql_names::rename(&view.definition, renaming)
+            .map_err(unrewritable(&what, &format!("view {}", view.name)))?;
+        if let Some(definition) = rewritten {
             let types = view_types(ctx, &view.definition).unwrap_or_default();
             out.push((tid, ViewDef { definition, ..view }, types));
         }
@@ -692,9 +697,14 @@ fn views_to_rewrite(
     Ok(out)
 }
 
-/// Stores the rewritten views, each checked to bind to the column types it had.
+/// Stores the rewritten views, then checks each binds to the column types it had (all
+/// stored first: a view may read another one rewritten here). Runs without the DDL lock, as
+/// binding a view waits for the locks of the tables it reads.
 fn replace_views(ctx: &mut ExecContext<'_>, views: Vec<(TupleId, ViewDef, Vec<DataType>)>, what: &str) -> Result<()> {
-    for (tid, view, types) in views {
+    for (tid, view, _) in &views {
+        catalog::replace_view(ctx, *tid, view)?;
+    }
+    for (_, view, types) in views {
         if view_types(ctx, &view.definition).ok().as_ref() != Some(&types) {
             return Err(DbError::sql(
                 SqlState::FeatureNotSupported,
@@ -702,9 +712,18 @@ fn replace_views(ctx: &mut ExecContext<'_>, views: Vec<(TupleId, ViewDef, Vec<Da
             )
             .with_hint(format!("Drop view {} and create it again after the rename.", view.name)));
         }
-        catalog::replace_view(ctx, tid, &view)?;
     }
     Ok(())
+}
+
+/// The error of a text [`sql_names::rename`] refuses, naming what holds it.
+fn unrewritable(what: &str, holder: &str) -> impl FnOnce(DbError) -> DbError {
+    let message = format!("cannot rename {what}: {holder} refers to it in a way that cannot be rewritten");
+    move |e| match e.sqlstate() {
+        SqlState::FeatureNotSupported => DbError::sql(SqlState::FeatureNotSupported, message)
+            .with_hint("Qualify the column with its table's name there, or drop and recreate it around the rename."),
+        _ => e,
+    }
 }
 
 /// RENAME COLUMN: the catalog row, and the CHECK constraints, policies and views naming it.
@@ -716,23 +735,30 @@ fn rename_column(ctx: &mut ExecContext<'_>, table: &TableDef, position: usize, t
             format!("column \"{to}\" of relation \"{}\" already exists", table.name),
         ));
     }
-    let _ddl = ctx.engine.ddl_lock().lock();
     let renaming = Renaming::Column { table: &table.name, from: &from, to };
+    let what = format!("column \"{from}\" of table \"{}\"", table.name);
+    // Bound before the rename, to know what each view means (and before the DDL lock, as
+    // binding waits for table locks).
     let views = views_to_rewrite(ctx, &table.name, renaming)?;
-    catalog::rename_column(ctx, table, position, to)?;
-    let mut checks = table.checks.clone();
-    let mut changed = false;
-    for check in &mut checks {
-        if let Some(predicate) = sql_names::rename(&check.predicate, renaming)? {
-            check.predicate = predicate;
-            changed = true;
+    {
+        let _ddl = ctx.engine.ddl_lock().lock();
+        catalog::rename_column(ctx, table, position, to)?;
+        let mut checks = table.checks.clone();
+        let mut changed = false;
+        for check in &mut checks {
+            let rewritten = sql_names::rename(&check.predicate, renaming)
+                .map_err(unrewritable(&what, &format!("constraint {}", check.name)))?;
+            if let Some(predicate) = rewritten {
+                check.predicate = predicate;
+                changed = true;
+            }
         }
+        if changed {
+            catalog::set_checks(ctx, table, &checks)?;
+        }
+        crate::row_security::rename_column(ctx, &table.name, &from, to).map_err(unrewritable(&what, "a policy"))?;
     }
-    if changed {
-        catalog::set_checks(ctx, table, &checks)?;
-    }
-    crate::row_security::rename_column(ctx, &table.name, &from, to)?;
-    replace_views(ctx, views, &format!("column \"{from}\" of table \"{}\"", table.name))
+    replace_views(ctx, views, &what)
 }
 
 /// RENAME TO: a table (with its privileges, policies and the views and CHECK texts naming
@@ -755,16 +781,21 @@ fn rename_relation(ctx: &mut ExecContext<'_>, relation: &Relation, to: &str) -> 
     if !matches!(relation, Relation::Index(_)) {
         acl::require_owner(ctx, kind, &from)?;
     }
-    let _ddl = ctx.engine.ddl_lock().lock();
+    let renaming = Renaming::Table { from: &from, to };
+    // Bound before the rename (and the DDL lock), to know what each view means; a renamed
+    // view is stored under its new name below, not rewritten as a reader of itself.
+    let mut views =
+        if matches!(relation, Relation::Index(_)) { Vec::new() } else { views_to_rewrite(ctx, &from, renaming)? };
+    if let Relation::View(name) = relation {
+        views.retain(|(_, v, _)| &v.name != name);
+    }
+    let ddl = ctx.engine.ddl_lock().lock();
     if catalog::name_in_use(ctx, to)? {
         return Err(DbError::sql(SqlState::DuplicateTable, format!("relation \"{to}\" already exists")));
     }
     if let Relation::Index(index) = relation {
         return catalog::rename_index(ctx, index, to);
     }
-    let renaming = Renaming::Table { from: &from, to };
-    // Bound before the rename, to know what each view means.
-    let views = views_to_rewrite(ctx, &from, renaming)?;
     match relation {
         Relation::Index(_) => unreachable!("renamed above"),
         Relation::Table(table) => {
@@ -788,6 +819,7 @@ fn rename_relation(ctx: &mut ExecContext<'_>, relation: &Relation, to: &str) -> 
         }
     }
     acl::rename_object(ctx, &ObjectRef::new(kind, from.as_str()), to)?;
+    drop(ddl);
     replace_views(ctx, views, &format!("relation \"{from}\""))
 }
 
@@ -880,6 +912,7 @@ mod tests {
             ],
             foreign_keys: Vec::new(),
             primary_key_constraint: None,
+            layout: Default::default(),
         };
         let n = narrowed(&table, 0, "a").unwrap();
         assert_eq!(n.schema.columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["b", "c"]);

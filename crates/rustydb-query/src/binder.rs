@@ -396,6 +396,7 @@ fn bind_add_column(
             let mut columns = shape.schema.columns.clone();
             columns.push(column.clone());
             shape.schema = rustydb_foundation::Schema::new(columns);
+            shape.layout = table.layout_with_added_column();
             let taken: Vec<String> = table.checks.iter().map(|c| c.name.clone()).collect();
             let column_name = column.name.clone();
             Some(crate::check_constraint::define(ctx, &shape, name, predicate, Some(&column_name), &taken)?)
@@ -1125,6 +1126,7 @@ fn bind_create_table(ctx: &mut ExecContext<'_>, create: &ast::CreateTable) -> Re
         checks: Vec::new(),
         foreign_keys: Vec::new(),
         primary_key_constraint: None,
+        layout: Default::default(),
     };
     let mut checks: Vec<crate::catalog::CheckDef> = Vec::new();
     for (check_name, predicate, column) in pending_checks {

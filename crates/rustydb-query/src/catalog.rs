@@ -5,8 +5,8 @@
 //!
 //! | file | table | columns |
 //! |---|---|---|
-//! | 1 | `rustydb_tables`    | table_id int4, name text, primary_key text (comma-separated column positions), compression text (`lz4`, `zstd` or `none`), checks text, foreign_keys text, primary_key_name text (empty or NULL: `<table>_pkey`) |
-//! | 2 | `rustydb_columns`   | table_id int4, position int4, name text, type_oid int4, typmod int4, not_null bool, default_expr text (SQL text; empty: none) |
+//! | 1 | `rustydb_tables`    | table_id int4, name text, primary_key text (comma-separated column positions), compression text (`lz4`, `zstd` or `none`), checks text, foreign_keys text, primary_key_name text (empty or NULL: `<table>_pkey`), slot_count int4 (slots ever handed out; NULL: the number of columns) |
+//! | 2 | `rustydb_columns`   | table_id int4, position int4, name text, type_oid int4, typmod int4, not_null bool, default_expr text (SQL text; empty: none), slot int4 (where its value sits in a stored row; NULL: its position) |
 //! | 3 | `rustydb_roles`     | name text, superuser bool, can_login bool, create_db bool, create_role bool, inherit bool, connection_limit int4 (-1: none), valid_until timestamptz (infinity: none), password text (a SCRAM-SHA-256 verifier, or empty: none), password_outside text (argon2 hash for REST/embedded checks, or empty), password_history text (earlier verifiers, newline-separated) |
 //! | 4 | `rustydb_databases` | name text, owner text |
 //! | 5 | `rustydb_indexes`   | index_id int4, name text, table_id int4, columns text (comma-separated column positions, each with ` desc` if descending), is_unique bool, method text (`btree`, `hash` or `lsm`) |
@@ -55,6 +55,20 @@ pub struct TableDef {
     /// The name of its primary key constraint (declared by CREATE TABLE) when that is not
     /// `<table>_pkey`: the table was renamed since, or the constraint.
     pub primary_key_constraint: Option<String>,
+    /// Where its columns sit in its stored rows.
+    pub layout: Layout,
+}
+
+/// Where a table's columns sit in its stored rows. A dropped column keeps its slot, as
+/// PostgreSQL keeps a dropped attribute: rows are never rewritten for a drop, every version
+/// of a row (those older snapshots and VACUUM read too) decodes the same way, and a slot is
+/// never handed out twice, so a column added later cannot read a dropped one's values.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Layout {
+    /// Per column position, its slot; empty when each column sits at its own position.
+    pub slots: Vec<usize>,
+    /// Slots ever handed out; 0 when that is the number of columns.
+    pub count: usize,
 }
 
 /// What a foreign key does to the rows referencing a key that is deleted or changed.
@@ -225,6 +239,33 @@ impl TableDef {
         self.id.0 < FIRST_USER_TABLE
     }
 
+    /// Column `position`'s slot in a stored row.
+    pub fn slot(&self, position: usize) -> usize {
+        self.layout.slots.get(position).copied().unwrap_or(position)
+    }
+
+    /// Slots ever handed out: the next column added takes this one.
+    pub fn slot_count(&self) -> usize {
+        if self.layout.count > 0 { self.layout.count } else { self.schema.len() }
+    }
+
+    /// The layout once one more column is added (it takes the next slot).
+    pub fn layout_with_added_column(&self) -> Layout {
+        let slot = self.slot_count();
+        let position = self.schema.len();
+        if self.plain_layout() && slot == position {
+            return Layout::default();
+        }
+        let mut slots: Vec<usize> = (0..position).map(|p| self.slot(p)).collect();
+        slots.push(slot);
+        Layout { slots, count: slot + 1 }
+    }
+
+    /// Whether each column sits at its own position in stored rows.
+    pub fn plain_layout(&self) -> bool {
+        self.layout.slots.is_empty()
+    }
+
     /// The name PostgreSQL gives the primary key constraint and its index.
     pub fn primary_key_name(&self) -> String {
         self.primary_key_constraint.clone().unwrap_or_else(|| format!("{}_pkey", self.name))
@@ -312,6 +353,7 @@ fn system_table(id: u32, name: &str, columns: &[(&str, DataType)]) -> TableDef {
         checks: Vec::new(),
         foreign_keys: Vec::new(),
         primary_key_constraint: None,
+        layout: Default::default(),
     }
 }
 
@@ -380,6 +422,8 @@ static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 13]> = std::sync::LazyLock:
                 ("checks", Text),
                 ("foreign_keys", Text),
                 ("primary_key_name", Text),
+                // NULL: as many slots as columns.
+                ("slot_count", Int4),
             ],
         ),
         system_table(
@@ -393,6 +437,8 @@ static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 13]> = std::sync::LazyLock:
                 ("typmod", Int4),
                 ("not_null", Bool),
                 ("default_expr", Text),
+                // Added later: older rows read it as NULL, which is the column's position.
+                ("slot", Int4),
             ],
         ),
         system_table(
@@ -578,8 +624,17 @@ fn read_table(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<TableDef>>
     };
     let id = int(&row[0])?;
     let mut columns: Vec<(i32, Column)> = Vec::new();
+    let mut slots: Vec<(i32, usize)> = Vec::new();
     for (_, c) in access::scan(ctx, system(System::Columns))? {
         if int(&c[0])? == id {
+            let position = int(&c[1])?;
+            slots.push((
+                position,
+                match c.get(7) {
+                    Some(Value::Int4(s)) => *s as usize,
+                    _ => position as usize,
+                },
+            ));
             let ty = data_type_from_oid(int(&c[3])?, int(&c[4])?)?;
             let mut col = Column::new(text(&c[2])?, ty);
             col.nullable = c[5] != Value::Bool(true);
@@ -591,6 +646,18 @@ fn read_table(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<TableDef>>
         }
     }
     columns.sort_by_key(|(pos, _)| *pos);
+    slots.sort_by_key(|(pos, _)| *pos);
+    let slots: Vec<usize> = slots.into_iter().map(|(_, s)| s).collect();
+    let count = match row.get(7) {
+        Some(Value::Int4(n)) => *n as usize,
+        _ => columns.len(),
+    };
+    let layout = if slots.iter().enumerate().all(|(p, s)| p == *s) && count == columns.len() {
+        Layout::default()
+    } else {
+        let plain = slots.iter().enumerate().all(|(p, s)| p == *s);
+        Layout { slots: if plain { Vec::new() } else { slots }, count }
+    };
     let primary_key = positions(&text(&row[2])?)?;
     let indexes = table_indexes(ctx, TableId(id as u32))?;
     let compression = text(&row[3])?;
@@ -609,6 +676,7 @@ fn read_table(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<TableDef>>
             Some(Value::Text(name)) if !name.is_empty() => Some(name.clone()),
             _ => None,
         },
+        layout,
     }))
 }
 
@@ -720,7 +788,7 @@ fn rewrite_table_row(ctx: &mut ExecContext<'_>, table: &TableDef, change: impl F
         if row[0] == id {
             row.resize(sys.schema.len(), Value::Null);
             change(&mut row);
-            access::delete(ctx, sys, tid)?;
+            replaced(access::delete(ctx, sys, tid)?)?;
             access::insert_raw(ctx, sys, &row)?;
         }
     }
@@ -995,8 +1063,10 @@ pub fn create_view(ctx: &mut ExecContext<'_>, view: &ViewDef) -> Result<()> {
 /// Removes a view's catalog row (in the context's transaction).
 pub fn drop_view(ctx: &mut ExecContext<'_>, tid: TupleId) -> Result<()> {
     changing(ctx);
-    access::delete(ctx, system(System::Views), tid)?;
-    Ok(())
+    match access::delete(ctx, system(System::Views), tid)? {
+        rustydb_txn::Delete::Done => Ok(()),
+        _ => Err(DbError::serialization_failure()),
+    }
 }
 
 /// Records a new table in the catalog (in the context's transaction).
@@ -1015,16 +1085,17 @@ pub fn create_table(ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<()> {
             encode_checks(&table.checks),
             encode_foreign_keys(&table.foreign_keys),
             Value::Text(table.primary_key_constraint.clone().unwrap_or_default()),
+            Value::Int4(table.slot_count() as i32),
         ],
     )?;
     for (pos, col) in table.schema.columns.iter().enumerate() {
-        access::insert_raw(ctx, system(System::Columns), &column_row(table, pos, col))?;
+        access::insert_raw(ctx, system(System::Columns), &column_row(table, pos, col, table.slot(pos)))?;
     }
     Ok(())
 }
 
 /// A `rustydb_columns` row.
-fn column_row(table: &TableDef, position: usize, col: &Column) -> [Value; 7] {
+fn column_row(table: &TableDef, position: usize, col: &Column, slot: usize) -> [Value; 8] {
     [
         Value::Int4(table.id.0 as i32),
         Value::Int4(position as i32),
@@ -1033,6 +1104,7 @@ fn column_row(table: &TableDef, position: usize, col: &Column) -> [Value; 7] {
         Value::Int4(col.data_type.type_modifier()),
         Value::Bool(!col.nullable),
         Value::Text(col.default.clone().unwrap_or_default()),
+        Value::Int4(slot as i32),
     ]
 }
 
@@ -1040,8 +1112,9 @@ fn column_row(table: &TableDef, position: usize, col: &Column) -> [Value; 7] {
 /// stored are shorter; they read the new column as NULL until rewritten.
 pub fn add_column(ctx: &mut ExecContext<'_>, table: &TableDef, col: &Column) -> Result<()> {
     changing(ctx);
-    access::insert_raw(ctx, system(System::Columns), &column_row(table, table.schema.len(), col))?;
-    Ok(())
+    let slot = table.slot_count();
+    access::insert_raw(ctx, system(System::Columns), &column_row(table, table.schema.len(), col, slot))?;
+    rewrite_table_row(ctx, table, |row| row[7] = Value::Int4(slot as i32 + 1))
 }
 
 /// Marks column `position` of `table` NOT NULL (in the context's transaction).
@@ -1081,7 +1154,9 @@ fn rewrite_column(
     for (tid, mut row) in access::scan(ctx, sys)? {
         if row[0] == id && row[1] == pos {
             let before = row.clone();
-            row.resize(sys.schema.len(), Value::Text(String::new()));
+            // Rows from before `default_expr` and `slot` existed: none, and the position.
+            row.resize(7, Value::Text(String::new()));
+            row.resize(sys.schema.len(), Value::Null);
             change(&mut row);
             if row != before {
                 access::delete(ctx, sys, tid)?;
@@ -1106,12 +1181,21 @@ pub(crate) fn rewrite_rows(
         row.resize(width, Value::Null);
         if change(&mut row)? {
             changing(ctx);
-            access::delete(ctx, def, tid)?;
+            replaced(access::delete(ctx, def, tid)?)?;
             access::insert_raw(ctx, def, &row)?;
             changed += 1;
         }
     }
     Ok(changed)
+}
+
+/// A catalog row about to be replaced must have been deleted now: one another transaction
+/// changed meanwhile is a conflict (40001), never a second copy of the row.
+fn replaced(outcome: rustydb_txn::Delete) -> Result<()> {
+    match outcome {
+        rustydb_txn::Delete::Done | rustydb_txn::Delete::AlreadyMine => Ok(()),
+        _ => Err(DbError::serialization_failure()),
+    }
 }
 
 /// Renames table `table` (in the context's transaction). Its primary key keeps its name, as
@@ -1171,12 +1255,17 @@ pub fn drop_column(ctx: &mut ExecContext<'_>, table: &TableDef, position: usize,
             access::delete(ctx, columns, tid)?;
         }
         if pos > position {
+            // The column keeps its slot (stored explicitly: NULL would now mean pos - 1).
+            row.resize(columns.schema.len(), Value::Null);
             row[1] = Value::Int4(pos as i32 - 1);
+            row[7] = Value::Int4(table.slot(pos) as i32);
             access::insert_raw(ctx, columns, &row)?;
         }
     }
     let pk: Vec<String> = narrowed.primary_key.iter().map(usize::to_string).collect();
+    let slot_count = table.slot_count();
     rewrite_table_row(ctx, table, |row| {
+        row[7] = Value::Int4(slot_count as i32);
         row[2] = Value::Text(pk.join(","));
         row[4] = encode_checks(&narrowed.checks);
         row[5] = encode_foreign_keys(&narrowed.foreign_keys);
@@ -1192,8 +1281,9 @@ pub fn drop_column(ctx: &mut ExecContext<'_>, table: &TableDef, position: usize,
         })?;
     }
     rewrite_rows(ctx, system(System::Sequences), |row| {
-        Ok(row[7] == id && int(&row[8])? as usize > position && {
-            row[8] = Value::Int4(int(&row[8])? - 1);
+        let owner_column = int(&row[8]).unwrap_or(0);
+        Ok(row[7] == id && owner_column as usize > position && {
+            row[8] = Value::Int4(owner_column - 1);
             true
         })
     })?;

@@ -95,6 +95,11 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
             for step in steps {
                 let bound = crate::binder::bind(ctx, step)?;
                 acl::check_statement(ctx)?;
+                // As for a statement of its own: one that waited for a lock reads what the
+                // holder committed.
+                if ctx.waited_for_lock && ctx.txn.isolation() == IsolationLevel::ReadCommitted {
+                    ctx.snapshot = ctx.engine.txn_manager().retake_snapshot(ctx.txn);
+                }
                 result.notices.extend(execute(ctx, &bound)?.notices);
             }
             Ok(result)
@@ -266,6 +271,7 @@ fn add_column(
     let mut columns = table.schema.columns.clone();
     columns.push(column.clone());
     widened.schema = Schema::new(columns);
+    widened.layout = table.layout_with_added_column();
     {
         let _ddl = ctx.engine.ddl_lock().lock();
         catalog::add_column(ctx, table, column)?;
@@ -792,6 +798,7 @@ fn new_table(
             .map(|k| catalog::ForeignKeyDef { parent: if k.parent.0 == 0 { id } else { k.parent }, ..k.clone() })
             .collect(),
         primary_key_constraint: None,
+        layout: Default::default(),
     };
     if encrypt {
         // The key is durable, and the cipher installed, before any page of the table exists.

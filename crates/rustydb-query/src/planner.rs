@@ -151,6 +151,7 @@ mod tests {
             checks: Vec::new(),
             foreign_keys: Vec::new(),
             primary_key_constraint: None,
+            layout: Default::default(),
         }
     }
 

@@ -58,6 +58,8 @@ fn is_keyword(name: &str) -> bool {
 /// The tokens of `sql`, with the byte range each covers.
 struct Tokens {
     tokens: Vec<(Token, std::ops::Range<usize>)>,
+    /// Per token, whether it stands where a FROM list names a relation.
+    in_from: Vec<bool>,
 }
 
 impl Tokens {
@@ -73,7 +75,7 @@ impl Tokens {
             let start = line_starts.get(line.saturating_sub(1) as usize).copied().unwrap_or(sql.len());
             sql[start..].char_indices().nth(column.saturating_sub(1) as usize).map_or(sql.len(), |(i, _)| start + i)
         };
-        let tokens = spanned
+        let tokens: Vec<(Token, std::ops::Range<usize>)> = spanned
             .into_iter()
             .filter(|t| !matches!(t.token, Token::EOF))
             .map(|t| {
@@ -81,7 +83,125 @@ impl Tokens {
                 (t.token, range)
             })
             .collect();
-        Ok(Tokens { tokens })
+        let mut out = Tokens { tokens, in_from: Vec::new() };
+        out.in_from = out.relation_positions();
+        Ok(out)
+    }
+
+    /// Per token, whether it stands where a FROM list names a relation: right after FROM,
+    /// JOIN or UPDATE, or after a comma of a FROM list (until the clause that ends it).
+    fn relation_positions(&self) -> Vec<bool> {
+        let mut out = vec![false; self.tokens.len()];
+        // One flag per parenthesis depth: whether that level is inside a FROM list.
+        let mut levels = vec![false];
+        let mut expect = false;
+        for i in 0..self.tokens.len() {
+            match &self.tokens[i].0 {
+                Token::Whitespace(_) => continue,
+                Token::LParen => {
+                    levels.push(false);
+                    expect = false;
+                    continue;
+                }
+                Token::RParen => {
+                    levels.pop();
+                    if levels.is_empty() {
+                        levels.push(false);
+                    }
+                    expect = false;
+                    continue;
+                }
+                Token::Comma => {
+                    expect = levels.last().copied().unwrap_or(false);
+                    continue;
+                }
+                Token::Word(w) if w.quote_style.is_none() => {
+                    use Keyword as K;
+                    match w.keyword {
+                        K::FROM | K::JOIN | K::UPDATE => {
+                            if let Some(l) = levels.last_mut() {
+                                *l = w.keyword != K::UPDATE;
+                            }
+                            expect = true;
+                            continue;
+                        }
+                        K::WHERE
+                        | K::GROUP
+                        | K::HAVING
+                        | K::ORDER
+                        | K::LIMIT
+                        | K::OFFSET
+                        | K::ON
+                        | K::USING
+                        | K::UNION
+                        | K::INTERSECT
+                        | K::EXCEPT
+                        | K::SELECT
+                        | K::WINDOW
+                        | K::RETURNING
+                        | K::SET => {
+                            if let Some(l) = levels.last_mut() {
+                                *l = false;
+                            }
+                            expect = false;
+                            continue;
+                        }
+                        K::LATERAL | K::ONLY => continue,
+                        _ => {}
+                    }
+                }
+                _ => {}
+            }
+            if expect {
+                out[i] = true;
+                // `schema.table`: the name after the period stands there too.
+                if self.after(i).is_some_and(|j| self.tokens[j].0 == Token::Period) {
+                    continue;
+                }
+            }
+            if !matches!(self.tokens[i].0, Token::Period) {
+                expect = false;
+            } else if i > 0 && out[self.before(i).unwrap_or(0)] {
+                expect = true;
+            }
+        }
+        out
+    }
+
+    /// Whether the word at `i` stands where no column can: a type name (`x::date`,
+    /// `CAST(x AS date)`, `date '2020-01-01'`), an alias (`AS name`), or a field of EXTRACT
+    /// or of an interval literal.
+    fn not_a_name(&self, i: usize) -> bool {
+        let prev = self.before(i).map(|j| &self.tokens[j].0);
+        let next = self.after(i).map(|j| &self.tokens[j].0);
+        let prev_word_is =
+            |k: Keyword| matches!(prev, Some(Token::Word(w)) if w.quote_style.is_none() && w.keyword == k);
+        matches!(prev, Some(Token::DoubleColon | Token::SingleQuotedString(_)))
+            || prev_word_is(Keyword::AS)
+            || matches!(next, Some(Token::SingleQuotedString(_)))
+            || (matches!(prev, Some(Token::LParen))
+                && self
+                    .before(i)
+                    .and_then(|j| self.before(j))
+                    .and_then(|j| self.word(j))
+                    .is_some_and(|w| w.quote_style.is_none() && w.value.eq_ignore_ascii_case("extract")))
+    }
+
+    /// The relations the text's FROM lists name (bare names, lower-cased as identifiers).
+    fn relations(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for i in 0..self.tokens.len() {
+            if self.in_from[i]
+                && !self.qualifies(i)
+                && let Some(w) = self.word(i)
+            {
+                let name = normalized(w);
+                if !out.contains(&name) {
+                    out.push(name);
+                }
+            }
+        }
+        out
     }
 
     /// The index of the nearest token before `i` that is not whitespace.
@@ -132,12 +252,13 @@ impl Tokens {
         })
     }
 
-    /// Whether the word at `i` names relation `table`: bare or as `public.table`, or as the
-    /// qualifier of a column.
+    /// Whether the word at `i` names relation `table`: in a FROM list (bare or as
+    /// `public.table`), or as the qualifier of a column.
     fn names_relation(&self, i: usize, table: &str) -> bool {
         self.word(i).is_some_and(|w| normalized(w) == table)
             && !self.is_call(i)
-            && (self.qualifier(i).is_none_or(|q| q == "public") || self.qualifies(i))
+            && ((self.in_from[i] && self.qualifier(i).is_none_or(|q| q == "public"))
+                || (self.qualifies(i) && self.qualifier(i).is_none()))
     }
 
     /// The names `table` goes by in the text: its own, and each alias given where it is named
@@ -146,7 +267,7 @@ impl Tokens {
         let mut names = vec![table.to_string()];
         for i in 0..self.tokens.len() {
             let Some(w) = self.word(i) else { continue };
-            if normalized(w) != table || self.qualifier(i).is_some() || self.qualifies(i) || self.is_call(i) {
+            if normalized(w) != table || !self.in_from[i] || self.qualifies(i) {
                 continue;
             }
             let Some(mut next) = self.after(i) else { continue };
@@ -174,7 +295,7 @@ fn normalized(w: &Word) -> String {
 pub fn mentions(sql: &str, name: &str, star: bool) -> Result<bool> {
     let tokens = Tokens::new(sql)?;
     Ok((0..tokens.tokens.len()).any(|i| match &tokens.tokens[i].0 {
-        Token::Word(w) => normalized(w) == name && !tokens.is_call(i),
+        Token::Word(w) => normalized(w) == name && !tokens.is_call(i) && !tokens.not_a_name(i) && !tokens.in_from[i],
         Token::Mul => star && tokens.is_select_star(i),
         _ => false,
     }))
@@ -193,13 +314,29 @@ pub fn rename(sql: &str, renaming: Renaming<'_>) -> Result<Option<String>> {
     match renaming {
         Renaming::Column { table, from, to } => {
             let names = tokens.names_of(table);
+            // With other relations in the text a bare name may be theirs: only the binder
+            // could tell, so such a text is refused rather than guessed at.
+            let others = tokens.relations().iter().any(|r| r != table);
             for i in 0..tokens.tokens.len() {
                 let Some(w) = tokens.word(i) else { continue };
-                if normalized(w) != from || tokens.is_call(i) || tokens.qualifies(i) {
+                if normalized(w) != from || tokens.is_call(i) || tokens.qualifies(i) || tokens.not_a_name(i) {
                     continue;
                 }
-                if tokens.qualifier(i).is_none_or(|q| names.contains(&q)) {
-                    edits.push((tokens.tokens[i].1.clone(), quote_ident(to)));
+                if tokens.in_from[i] {
+                    continue;
+                }
+                match tokens.qualifier(i) {
+                    Some(q) if names.contains(&q) => edits.push((tokens.tokens[i].1.clone(), quote_ident(to))),
+                    Some(_) => {}
+                    None if others => {
+                        return Err(DbError::sql(
+                            rustydb_foundation::SqlState::FeatureNotSupported,
+                            format!(
+                                "cannot rewrite the unqualified reference to \"{from}\" in a text that reads other relations too"
+                            ),
+                        ));
+                    }
+                    None => edits.push((tokens.tokens[i].1.clone(), quote_ident(to))),
                 }
             }
         }
@@ -268,6 +405,37 @@ mod tests {
         );
         assert_eq!(r("SELECT a FROM public.t").as_deref(), Some("SELECT a FROM public.\"new t\""));
         assert_eq!(r("SELECT x FROM u"), None);
+    }
+
+    #[test]
+    fn type_names_fields_and_aliases_are_not_columns() {
+        let sql = "d::date > date '2020-01-01' AND CAST(x AS date) IS NOT NULL AND extract(year FROM d) > 1 AND i < interval '1' year";
+        assert_eq!(rename(sql, Renaming::Column { table: "t", from: "date", to: "z" }).unwrap(), None);
+        assert_eq!(rename(sql, Renaming::Column { table: "t", from: "year", to: "z" }).unwrap(), None);
+        assert!(!mentions(sql, "date", false).unwrap());
+        assert!(!mentions("SELECT a AS b FROM t", "b", false).unwrap());
+    }
+
+    #[test]
+    fn a_column_named_like_its_table_is_no_table() {
+        // `status IN (...)` reads the column; renaming the table leaves it be.
+        let r =
+            rename("status IN ('a', 'b') AND status.status <> ''", Renaming::Table { from: "status", to: "states" });
+        assert_eq!(r.unwrap().as_deref(), Some("status IN ('a', 'b') AND states.status <> ''"));
+        assert!(!mentions_relation("status = 'x'", "status").unwrap());
+        assert!(mentions_relation("SELECT 1 FROM a, status WHERE true", "status").unwrap());
+    }
+
+    #[test]
+    fn bare_names_among_several_relations_are_refused() {
+        let sql = "org IN (SELECT org FROM memberships WHERE member = current_user)";
+        assert!(rename(sql, Renaming::Column { table: "t", from: "org", to: "org_id" }).is_err());
+        // Qualified, they are rewritten.
+        let sql = "SELECT t.org FROM t JOIN m ON m.org = t.org";
+        assert_eq!(
+            rename(sql, Renaming::Column { table: "t", from: "org", to: "o" }).unwrap().as_deref(),
+            Some("SELECT t.o FROM t JOIN m ON m.org = t.o")
+        );
     }
 
     #[test]

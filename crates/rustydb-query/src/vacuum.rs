@@ -153,7 +153,7 @@ impl Indexes {
         if self.primary.is_none() && self.secondary.is_empty() {
             return Ok(0);
         }
-        let row = decode_row(&dead.body, table.schema.len()).map_err(|e| damaged(table, dead.tid, e))?;
+        let row = crate::access::decode(table, &dead.body).map_err(|e| damaged(table, dead.tid, e))?;
         let key_of = |columns: &[usize]| -> Vec<Value> { columns.iter().map(|&i| row[i].clone()).collect() };
         let mut removed = 0;
         if let Some(pk) = &self.primary {

@@ -99,11 +99,22 @@ fn alter_view_rename(tokens: &mut [TokenWithSpan]) {
             && is_word(&tokens[*alter].token, "alter")
             && is_word(&tokens[*view].token, "view")
             && let Some(rename) = rest.iter().position(|&i| is_word(&tokens[i].token, "rename"))
-            && rest[..rename].iter().all(|&i| match &tokens[i].token {
-                Token::Period => true,
-                t @ Token::Word(_) => !is_word(t, "as"),
-                _ => false,
-            })
+            && {
+                // The view's name, `name` or `schema.name`, maybe after IF EXISTS.
+                let mut name = &rest[..rename];
+                if let [first, second, tail @ ..] = name
+                    && is_word(&tokens[*first].token, "if")
+                    && is_word(&tokens[*second].token, "exists")
+                {
+                    name = tail;
+                }
+                let word = |i: &usize| matches!(tokens[*i].token, Token::Word(_));
+                match name {
+                    [n] => word(n),
+                    [s, dot, n] => word(s) && tokens[*dot].token == Token::Period && word(n),
+                    _ => false,
+                }
+            }
         {
             tokens[*view].token = Token::make_keyword("TABLE");
         }

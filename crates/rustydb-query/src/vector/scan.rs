@@ -25,6 +25,7 @@ pub struct ColumnScan<'p> {
     /// Per table column: its type if the plan reads it.
     read: Vec<Option<DataType>>,
     needed: Vec<bool>,
+    column_of: Vec<Option<usize>>,
     next: u32,
     pages: Option<u32>,
 }
@@ -33,8 +34,16 @@ impl<'p> ColumnScan<'p> {
     /// A scan of `table` decoding the columns `read` marks (with their types) and keeping
     /// the rows that pass `filter`.
     pub fn new(table: &'p TableDef, read: Vec<Option<DataType>>, filter: Option<VExpr>) -> Self {
-        let needed = read.iter().map(Option::is_some).collect();
-        ColumnScan { table, filter, read, needed, next: 0, pages: None }
+        let wanted: Vec<bool> = read.iter().map(Option::is_some).collect();
+        let needed = access::physical_mask(table, &wanted);
+        // Which column each slot holds (a dropped column's: none).
+        let mut column_of = vec![None; needed.len()];
+        for position in 0..table.schema.len() {
+            if let Some(c) = column_of.get_mut(table.slot(position)) {
+                *c = Some(position);
+            }
+        }
+        ColumnScan { table, filter, read, needed, column_of, next: 0, pages: None }
     }
 
     /// Per table column, its type if the scan decodes it.
@@ -60,7 +69,7 @@ impl<'p> ColumnScan<'p> {
                 access::load_visible(ctx, self.table, self.next)?;
                 self.next += 1;
                 for (_, t) in ctx.scan.iter() {
-                    decode_into(tuple::body(t), &self.needed, &mut columns, &self.table.name)?;
+                    decode_into(tuple::body(t), (&self.needed, &self.column_of), &mut columns, self.table)?;
                     len += 1;
                 }
             }
@@ -75,10 +84,17 @@ impl<'p> ColumnScan<'p> {
     }
 }
 
-/// Appends one row's needed values to `columns`.
-fn decode_into(body: &[u8], needed: &[bool], columns: &mut [Option<Column>], table: &str) -> Result<()> {
+/// Appends one row's needed values to `columns`: `needed` marks the slots to decode, and
+/// `column_of` names the column each slot holds.
+fn decode_into(
+    body: &[u8],
+    (needed, column_of): (&[bool], &[Option<usize>]),
+    columns: &mut [Option<Column>],
+    table: &TableDef,
+) -> Result<()> {
     let mut mismatch = None;
-    let count = visit_row(body, needed, |i, value| {
+    let count = visit_row(body, needed, |slot, value| {
+        let Some(i) = column_of.get(slot).copied().flatten() else { return };
         let Some(column) = columns[i].as_mut() else { return };
         match (&mut column.data, value) {
             (_, Scalar::Null) => return column.push_null(),
@@ -94,13 +110,18 @@ fn decode_into(body: &[u8], needed: &[bool], columns: &mut [Option<Column>], tab
     })?;
     if let Some((i, value)) = mismatch {
         return Err(DbError::Corruption(format!(
-            "column {} of table \"{table}\" holds {value:?}, not a value of its type",
-            i + 1
+            "column {} of table \"{}\" holds {value:?}, not a value of its type",
+            i + 1,
+            table.name
         )));
     }
     // Columns the row predates (ADD COLUMN after it was written) read as NULL.
-    for column in columns.iter_mut().skip(count).flatten() {
-        column.push_null();
+    for (position, column) in columns.iter_mut().enumerate() {
+        if let Some(column) = column
+            && table.slot(position) >= count
+        {
+            column.push_null();
+        }
     }
     Ok(())
 }
