@@ -460,7 +460,7 @@ fn set_type(ctx: &mut ExecContext<'_>, table: &TableDef, position: usize, to: Da
             }
         }
         catalog::set_column_type(ctx, table, position, to)?;
-        catalog::forget_statistics(ctx, table)?;
+        catalog::forget_column_statistics(ctx, table, position, false)?;
         for index in &rebuilt {
             catalog::drop_index(ctx, index)?;
             ctx.engine.drop_index_on_commit(ctx.txn, index);
@@ -609,8 +609,7 @@ fn drop_column(ctx: &mut ExecContext<'_>, table: &TableDef, position: usize, cas
         ctx.engine.drop_primary_index_on_commit(ctx.txn, table);
     }
     acl::drop_column(ctx, &table.name, position)?;
-    // Statistics are by position: ANALYZE again to have them.
-    catalog::forget_statistics(ctx, table)?;
+    catalog::forget_column_statistics(ctx, table, position, true)?;
     drop(ddl);
     Ok(notices)
 }

@@ -13,7 +13,7 @@ use crate::context::ExecContext;
 use crate::expr::Expr;
 use crate::plan::{InsertSource, QueryPlan, Statement};
 use crate::planner::choose_access;
-use crate::rel::ColumnId;
+use crate::rel::{ColumnId, Rel};
 use crate::row_security::{PolicyCommand, RowFilter};
 use crate::types::CastContext;
 use rustydb_foundation::{Column, DbError, Result, SqlState, Value};
@@ -507,7 +507,7 @@ fn lookup_table(ctx: &mut ExecContext<'_>, name: &ast::ObjectName, mode: LockMod
 /// Binds, optimizes and resolves a query.
 pub fn bind_select(ctx: &mut ExecContext<'_>, q: &ast::Query) -> Result<QueryPlan> {
     let (optimized, names, columns) = plan_query(ctx, q)?;
-    let rel = crate::resolve::resolve(optimized, &names)?;
+    let rel = resolve_planned(ctx, optimized, &names)?;
     Ok(QueryPlan { rel, columns })
 }
 
@@ -523,7 +523,15 @@ fn plan_query(
     let names = binder.into_names();
     crate::acl::note_reads(ctx, first_request, &bound.rel);
     let columns = bound.result_columns();
-    Ok((crate::optimize::optimize(bound.rel), names, columns))
+    let stats = crate::statistics::load(ctx)?;
+    let stats = (!stats.is_empty()).then_some(&stats);
+    Ok((crate::optimize::optimize_with(bound.rel, stats), names, columns))
+}
+
+/// [`crate::resolve::resolve`] with the statistics, for a plan [`plan_query`] made.
+fn resolve_planned(ctx: &mut ExecContext<'_>, rel: Rel, names: &[String]) -> Result<Rel> {
+    let stats = crate::statistics::load(ctx)?;
+    crate::resolve::resolve_with(rel, names, (!stats.is_empty()).then_some(&stats))
 }
 
 /// CREATE VIEW: the query is bound now (so a bad one fails here, as in PostgreSQL) and stored
@@ -910,7 +918,7 @@ fn bind_explain(
         return Err(DbError::unsupported("EXPLAIN of statements other than queries"));
     };
     let (shown, names, columns) = plan_query(ctx, q)?;
-    let rel = crate::resolve::resolve(shown.clone(), &names)?;
+    let rel = resolve_planned(ctx, shown.clone(), &names)?;
     Ok(Statement::Explain(Box::new(crate::explain::Explain {
         plan: QueryPlan { rel, columns },
         shown,

@@ -1296,6 +1296,7 @@ pub fn replace_statistics(
     table: &TableDef,
     stats: &crate::statistics::TableStats,
 ) -> Result<()> {
+    changing(ctx);
     forget_statistics(ctx, table)?;
     let sys = system(System::Statistic);
     let id = Value::Int4(table.id.0 as i32);
@@ -1349,6 +1350,33 @@ pub fn forget_statistics(ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<
         if row[0] == id {
             changing(ctx);
             access::delete(ctx, sys, tid)?;
+        }
+    }
+    Ok(())
+}
+
+/// Removes column `position`'s statistics; with `shift`, those of the columns after it move
+/// down one place (the column was dropped).
+pub fn forget_column_statistics(
+    ctx: &mut ExecContext<'_>,
+    table: &TableDef,
+    position: usize,
+    shift: bool,
+) -> Result<()> {
+    let sys = system(System::Statistic);
+    let id = Value::Int4(table.id.0 as i32);
+    for (tid, mut row) in access::scan(ctx, sys)? {
+        if row[0] != id {
+            continue;
+        }
+        let pos = int(&row[1])?;
+        if pos == position as i32 || (shift && pos > position as i32) {
+            changing(ctx);
+            replaced(access::delete(ctx, sys, tid)?)?;
+        }
+        if shift && pos > position as i32 {
+            row[1] = Value::Int4(pos - 1);
+            access::insert_raw(ctx, sys, &row)?;
         }
     }
     Ok(())

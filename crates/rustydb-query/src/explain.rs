@@ -199,8 +199,10 @@ pub fn execute(ctx: &mut ExecContext<'_>, explain: &Explain) -> Result<Statement
         None
     };
     let relations = count_relations(&explain.shown);
+    let stats = crate::statistics::load(ctx)?;
     let mut printer = Printer {
         ctx,
+        stats,
         names: &explain.names,
         options: explain.options,
         measured: measured.as_ref().map(|(m, _)| m),
@@ -300,6 +302,8 @@ fn conjuncts(e: &Expr) -> usize {
 
 struct Printer<'a, 'c> {
     ctx: &'a mut ExecContext<'c>,
+    /// ANALYZE's statistics: row counts and selectivities where tables have them.
+    stats: crate::statistics::Statistics,
     names: &'a [String],
     options: ExplainOptions,
     measured: Option<&'a HashMap<usize, Measured>>,
@@ -367,9 +371,14 @@ impl Printer<'_, '_> {
                 let pages = f64::from(access::page_count(self.ctx, table)?);
                 let width: usize = table.schema.columns.iter().map(|c| type_width(c.data_type)).sum();
                 let per_page = (8160 / (width + 28)).max(1) as f64;
-                let rows_in = (pages * per_page).max(1.0);
+                let analyzed = self.stats.get(&table.id).cloned();
+                let rows_in = analyzed.as_ref().map_or(pages * per_page, |s| s.rows).max(1.0);
                 let quals = filter.as_ref().map_or(0, conjuncts) as f64;
-                let selectivity = filter.as_ref().map_or(1.0, selectivity);
+                let selectivity = match (&analyzed, filter) {
+                    (Some(s), Some(f)) => crate::estimate::selectivity(f, &|i| s.column(i).map(|c| (c, s.rows))),
+                    (None, Some(f)) => selectivity(f),
+                    (_, None) => 1.0,
+                };
                 let (name, est) = match access {
                     Access::SeqScan => {
                         let total = pages * PAGE + rows_in * (ROW + quals * OPERATOR);
@@ -426,7 +435,12 @@ impl Printer<'_, '_> {
                     child.lines.insert(at + i, line);
                 }
                 let rows_in = child.est.rows;
-                child.est.rows = (rows_in * selectivity(predicate)).max(1.0);
+                let origins = rel.inputs().first().map(|i| crate::estimate::provenance(i)).unwrap_or_default();
+                let stats = &self.stats;
+                let s = crate::estimate::selectivity(predicate, &|i| {
+                    crate::estimate::column_of(stats, origins.get(i).copied().flatten())
+                });
+                child.est.rows = (rows_in * s).max(1.0);
                 child.est.total += rows_in * OPERATOR * conjuncts(predicate) as f64;
                 let mut block = child;
                 self.subplans(&mut block, vec![predicate], vec![shown_predicate])?;
@@ -466,10 +480,20 @@ impl Printer<'_, '_> {
                     if let Some(c) = shown_condition {
                         props.push(format!("Join Filter: {}", self.expr(c)));
                     }
-                    let rows = (left.rows
-                        * right.rows
-                        * EQUALITY.powi(equi.len() as i32).max(1.0 / left.rows.max(right.rows).max(1.0)))
-                    .max(1.0);
+                    let (lo, ro) = match rel {
+                        Rel::Join { left, right, .. } => {
+                            (crate::estimate::provenance(left), crate::estimate::provenance(right))
+                        }
+                        _ => (Vec::new(), Vec::new()),
+                    };
+                    let analyzed: Option<f64> = equi
+                        .iter()
+                        .map(|(l, r)| crate::estimate::key_selectivity(&self.stats, (l, r), (&lo, &ro)))
+                        .product();
+                    let s = analyzed.unwrap_or_else(|| {
+                        EQUALITY.powi(equi.len() as i32).max(1.0 / left.rows.max(right.rows).max(1.0))
+                    });
+                    let rows = (left.rows * right.rows * s).max(1.0);
                     let startup = right.total + right.rows * ROW;
                     let total = startup + left.total + left.rows * OPERATOR * equi.len() as f64 + rows * ROW;
                     let inner = children.pop().map(|c| self.wrap("Hash", c));

@@ -18,12 +18,19 @@
 
 use crate::expr::{BinaryOp, Expr};
 use crate::rel::{ColumnId, JoinKind, Rel};
+use crate::statistics::Statistics;
 use rustydb_foundation::DataType;
 use std::collections::{HashMap, HashSet};
 
-/// Optimizes a bound plan.
+/// Optimizes a bound plan (joins in the heuristic order: no statistics).
 pub fn optimize(rel: Rel) -> Rel {
-    let mut rel = push_down(rel, Vec::new());
+    optimize_with(rel, None)
+}
+
+/// Optimizes a bound plan, ordering joins by ANALYZE's statistics where every table joined
+/// has them.
+pub fn optimize_with(rel: Rel, stats: Option<&Statistics>) -> Rel {
+    let mut rel = push_down(rel, Vec::new(), stats);
     let required: HashSet<ColumnId> = rel.output().into_iter().collect();
     prune_columns(&mut rel, &required);
     rel
@@ -135,7 +142,7 @@ fn substitute(e: Expr, map: &HashMap<ColumnId, &Expr>) -> Expr {
     }
 }
 
-fn push_down(rel: Rel, mut preds: Vec<Expr>) -> Rel {
+fn push_down(rel: Rel, mut preds: Vec<Expr>, stats: Option<&Statistics>) -> Rel {
     match rel {
         Rel::Filter { input, predicate } => {
             // A lower filter's conjuncts come first, so they are evaluated first: row-level
@@ -144,9 +151,9 @@ fn push_down(rel: Rel, mut preds: Vec<Expr>) -> Rel {
             let mut lower = Vec::new();
             split_and(predicate, &mut lower);
             lower.append(&mut preds);
-            push_down(*input, lower)
+            push_down(*input, lower, stats)
         }
-        Rel::Join { kind: JoinKind::Inner, .. } => join_cluster(rel, preds),
+        Rel::Join { kind: JoinKind::Inner, .. } => join_cluster(rel, preds, stats),
         Rel::Join { kind, left, right, condition, .. } => {
             let left_ids: HashSet<ColumnId> = left.output().into_iter().collect();
             let right_ids: HashSet<ColumnId> = right.output().into_iter().collect();
@@ -175,8 +182,8 @@ fn push_down(rel: Rel, mut preds: Vec<Expr>) -> Rel {
                     on.push(c);
                 }
             }
-            let left = push_down(*left, to_left);
-            let right = push_down(*right, to_right);
+            let left = push_down(*left, to_left, stats);
+            let right = push_down(*right, to_right, stats);
             let (equi, condition) = hash_keys(on, &left_ids, &right_ids);
             filtered(Rel::Join { kind, left: Box::new(left), right: Box::new(right), equi, condition }, above)
         }
@@ -194,7 +201,7 @@ fn push_down(rel: Rel, mut preds: Vec<Expr>) -> Rel {
                 let movable = !p.has_subquery() && f.iter().all(|id| map.get(id).is_some_and(|e| !e.has_subquery()));
                 if movable { down.push(substitute(p, &map)) } else { keep.push(p) }
             }
-            let input = push_down(*input, down);
+            let input = push_down(*input, down, stats);
             filtered(Rel::Project { input: Box::new(input), exprs, output }, keep)
         }
         Rel::Aggregate { input, groups, aggregates, output } => {
@@ -207,33 +214,34 @@ fn push_down(rel: Rel, mut preds: Vec<Expr>) -> Rel {
                     && f.iter().all(|id| map.get(id).is_some_and(|e| !e.has_subquery()));
                 if movable { down.push(substitute(p, &map)) } else { keep.push(p) }
             }
-            let input = push_down(*input, down);
+            let input = push_down(*input, down, stats);
             filtered(Rel::Aggregate { input: Box::new(input), groups, aggregates, output }, keep)
         }
-        Rel::Sort { input, keys } => Rel::Sort { input: Box::new(push_down(*input, preds)), keys },
+        Rel::Sort { input, keys } => Rel::Sort { input: Box::new(push_down(*input, preds, stats)), keys },
         Rel::Window { input, calls, output } => {
-            filtered(Rel::Window { input: Box::new(push_down(*input, Vec::new())), calls, output }, preds)
+            filtered(Rel::Window { input: Box::new(push_down(*input, Vec::new(), stats)), calls, output }, preds)
         }
-        Rel::Distinct { input } => Rel::Distinct { input: Box::new(push_down(*input, preds)) },
+        Rel::Distinct { input } => Rel::Distinct { input: Box::new(push_down(*input, preds, stats)) },
         Rel::Limit { input, limit, offset } => {
-            filtered(Rel::Limit { input: Box::new(push_down(*input, Vec::new())), limit, offset }, preds)
+            filtered(Rel::Limit { input: Box::new(push_down(*input, Vec::new(), stats)), limit, offset }, preds)
         }
-        Rel::LockRows { input, table, filter, lock } => {
-            filtered(Rel::LockRows { input: Box::new(push_down(*input, Vec::new())), table, filter, lock }, preds)
-        }
+        Rel::LockRows { input, table, filter, lock } => filtered(
+            Rel::LockRows { input: Box::new(push_down(*input, Vec::new(), stats)), table, filter, lock },
+            preds,
+        ),
         Rel::SetOp { kind, all, left, right, output } => {
-            let left = Box::new(push_down(*left, Vec::new()));
-            let right = Box::new(push_down(*right, Vec::new()));
+            let left = Box::new(push_down(*left, Vec::new(), stats));
+            let right = Box::new(push_down(*right, Vec::new(), stats));
             filtered(Rel::SetOp { kind, all, left, right, output }, preds)
         }
         Rel::RecursiveUnion { base, recursive, all, work, output } => {
-            let base = Box::new(push_down(*base, Vec::new()));
-            let recursive = Box::new(push_down(*recursive, Vec::new()));
+            let base = Box::new(push_down(*base, Vec::new(), stats));
+            let recursive = Box::new(push_down(*recursive, Vec::new(), stats));
             filtered(Rel::RecursiveUnion { base, recursive, all, work, output }, preds)
         }
         leaf @ (Rel::Values { .. } | Rel::WorkTable { .. } | Rel::Function { .. }) => filtered(leaf, preds),
         Rel::Lateral { kind, left, right, condition } => {
-            let (left, right) = (push_down(*left, Vec::new()), push_down(*right, Vec::new()));
+            let (left, right) = (push_down(*left, Vec::new(), stats), push_down(*right, Vec::new(), stats));
             filtered(Rel::Lateral { kind, left: Box::new(left), right: Box::new(right), condition }, preds)
         }
     }
@@ -261,7 +269,7 @@ fn flatten(rel: Rel, leaves: &mut Vec<Rel>, conditions: &mut Vec<Expr>) {
     }
 }
 
-fn join_cluster(rel: Rel, preds: Vec<Expr>) -> Rel {
+fn join_cluster(rel: Rel, preds: Vec<Expr>, stats: Option<&Statistics>) -> Rel {
     let mut leaves = Vec::new();
     let mut conditions = preds;
     flatten(rel, &mut leaves, &mut conditions);
@@ -275,16 +283,17 @@ fn join_cluster(rel: Rel, preds: Vec<Expr>) -> Rel {
             None => spanning.push((c, f)),
         }
     }
-    let mut remaining: Vec<(Rel, HashSet<ColumnId>)> =
-        leaves.into_iter().zip(own).map(|(l, p)| push_down(l, p)).zip(leaf_ids).collect();
-    let (mut current, mut ids) = remaining.remove(0);
-    while !remaining.is_empty() {
-        let connected = remaining.iter().position(|(_, leaf)| {
-            spanning.iter().any(|(_, f)| {
-                !f.is_disjoint(leaf) && !f.is_disjoint(&ids) && f.iter().all(|c| leaf.contains(c) || ids.contains(c))
-            })
-        });
-        let (leaf, leaf_set) = remaining.remove(connected.unwrap_or(0));
+    let leaves: Vec<Rel> = leaves.into_iter().zip(own).map(|(l, p)| push_down(l, p, stats)).collect();
+    let order = stats
+        .and_then(|s| crate::join_order::by_cost(s, &leaves, &leaf_ids, &spanning))
+        .unwrap_or_else(|| connected_order(&leaf_ids, &spanning));
+    let mut slots: Vec<Option<(Rel, HashSet<ColumnId>)>> = leaves.into_iter().zip(leaf_ids).map(Some).collect();
+    let mut take = |i: usize| {
+        slots[i].take().unwrap_or_else(|| (Rel::Values { rows: Vec::new(), output: Vec::new() }, HashSet::new()))
+    };
+    let (mut current, mut ids) = take(order[0]);
+    for &next in &order[1..] {
+        let (leaf, leaf_set) = take(next);
         let joined: HashSet<ColumnId> = ids.union(&leaf_set).copied().collect();
         let (now, later): (Vec<_>, Vec<_>) = spanning.into_iter().partition(|(_, f)| f.is_subset(&joined));
         spanning = later;
@@ -295,6 +304,27 @@ fn join_cluster(rel: Rel, preds: Vec<Expr>) -> Rel {
     // Conditions reading columns of no leaf (enclosing queries' only) were placed on a leaf;
     // anything left here reads outside the cluster and stays above it.
     filtered(current, spanning.into_iter().map(|(c, _)| c).collect())
+}
+
+/// The join order without statistics: FROM order, except that each step takes the first
+/// relation some condition connects to those joined so far (no cross product while a
+/// connected relation is left).
+fn connected_order(leaf_ids: &[HashSet<ColumnId>], spanning: &[(Expr, HashSet<ColumnId>)]) -> Vec<usize> {
+    let mut remaining: Vec<usize> = (1..leaf_ids.len()).collect();
+    let mut order = vec![0];
+    let mut ids: HashSet<ColumnId> = leaf_ids[0].clone();
+    while !remaining.is_empty() {
+        let connected = remaining.iter().position(|&i| {
+            let leaf = &leaf_ids[i];
+            spanning.iter().any(|(_, f)| {
+                !f.is_disjoint(leaf) && !f.is_disjoint(&ids) && f.iter().all(|c| leaf.contains(c) || ids.contains(c))
+            })
+        });
+        let next = remaining.remove(connected.unwrap_or(0));
+        ids.extend(leaf_ids[next].iter().copied());
+        order.push(next);
+    }
+    order
 }
 
 /// Splits a join's conjuncts into equality keys (left expression, right expression) and the

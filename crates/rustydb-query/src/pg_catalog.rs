@@ -434,6 +434,8 @@ fn acl_value(security: &crate::acl::SecurityCatalog, object: ObjectRef, column: 
     }
 }
 
+/// Index of `reltuples` in a `pg_class` row (-1 until ANALYZE, as in PostgreSQL).
+const RELTUPLES: usize = 7;
 /// Index of `relchecks` in a `pg_class` row.
 const RELCHECKS: usize = 11;
 /// Index of `relacl` in a `pg_class` row.
@@ -447,9 +449,13 @@ fn class_rows(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
     for t in catalog::system_tables() {
         rows.push(class_row(t.id.0, &t.name, PG_CATALOG_NAMESPACE, "r", AM_HEAP, false, t.schema.len()));
     }
+    let stats = crate::statistics::load(ctx)?;
     for t in catalog::list_tables(ctx)? {
         let has_index = !t.primary_key.is_empty() || !t.indexes.is_empty();
         let mut row = class_row(t.id.0, &t.name, PUBLIC_NAMESPACE, "r", AM_HEAP, has_index, t.schema.len());
+        if let Some(s) = stats.get(&t.id) {
+            row[RELTUPLES] = Value::Float4(s.rows as f32);
+        }
         row[RELCHECKS] = Value::Int2(t.checks.len() as i16);
         row[RELACL] = acl_value(&security, ObjectRef::new(ObjectKind::Table, &t.name), None);
         let (enabled, forced) = security.rls.get(&t.name).copied().unwrap_or_default();

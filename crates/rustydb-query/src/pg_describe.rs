@@ -16,9 +16,10 @@ use crate::pg_catalog::{BOOTSTRAP_SUPERUSER, PG_CATALOG_NAMESPACE, PUBLIC_NAMESP
 use rustydb_foundation::{DataType, ElementType, Result, Value};
 
 /// The relations this module provides.
-pub const RELATIONS: [&str; 11] = [
+pub const RELATIONS: [&str; 12] = [
     "pg_attrdef",
     "pg_indexes",
+    "pg_stats",
     "pg_type",
     "pg_collation",
     "pg_constraint",
@@ -70,6 +71,57 @@ pub fn relation(ctx: &mut ExecContext<'_>, name: &str) -> Result<Relation> {
             }
             rows
         }),
+        "pg_stats" => rel(
+            vec![
+                ("schemaname", Text),
+                ("tablename", Text),
+                ("attname", Text),
+                ("inherited", Bool),
+                ("null_frac", DataType::Float4),
+                ("avg_width", Int4),
+                ("n_distinct", DataType::Float4),
+                ("most_common_vals", texts),
+                ("most_common_freqs", DataType::Array(ElementType::Float4)),
+                ("histogram_bounds", texts),
+                ("correlation", DataType::Float4),
+            ],
+            {
+                let stats = crate::statistics::load(ctx)?;
+                let mut rows = Vec::new();
+                for t in catalog::list_tables(ctx)? {
+                    let Some(table_stats) = stats.get(&t.id) else { continue };
+                    for (position, column) in t.schema.columns.iter().enumerate() {
+                        let Some(c) = table_stats.column(position) else { continue };
+                        let values = |list: &[Value]| {
+                            if list.is_empty() {
+                                return Value::Null;
+                            }
+                            let items = list.iter().map(|v| Value::Text(v.to_pg_text().unwrap_or_default()));
+                            Value::Array(ElementType::Text, items.collect())
+                        };
+                        let freqs = if c.mcf.is_empty() {
+                            Value::Null
+                        } else {
+                            Value::Array(ElementType::Float4, c.mcf.iter().map(|f| Value::Float4(*f as f32)).collect())
+                        };
+                        rows.push(vec![
+                            text("public"),
+                            text(&t.name),
+                            text(&column.name),
+                            Value::Bool(false),
+                            Value::Float4(c.null_frac as f32),
+                            Value::Int4(c.avg_width),
+                            Value::Float4(c.n_distinct as f32),
+                            values(&c.mcv),
+                            freqs,
+                            values(&c.histogram),
+                            Value::Null,
+                        ]);
+                    }
+                }
+                rows
+            },
+        ),
         "pg_indexes" => rel(
             vec![
                 ("schemaname", Text),

@@ -4,20 +4,47 @@
 //! (in creation order) whose every column is pinned so; otherwise scan. The full filter is still
 //! applied to what an index returns, so the choice never changes results. Without an equality
 //! key, comparisons (`<`, `<=`, `>`, `>=`, BETWEEN) with constants on the first column of the
-//! primary key or of an ordered index (B+tree or LSM) scan that range of it. Cost-based choice over
-//! statistics comes with the optimizer.
+//! primary key or of an ordered index (B+tree or LSM) scan that range of it. Where ANALYZE has
+//! statistics for the table, the index expected to return the fewest rows is taken, and none
+//! when that is more than a fifth of the table.
 
 use crate::catalog::TableDef;
 use crate::expr::{BinaryOp, Expr};
 use crate::plan::{Access, RangeEnd};
+use crate::statistics::TableStats;
 use rustydb_foundation::DataType;
 
 /// Chooses how to find the rows of `table` that pass `filter`.
 pub fn choose_access(table: &TableDef, filter: Option<&Expr>) -> Access {
+    choose_access_with(table, filter, None)
+}
+
+/// The fraction of a table's rows past which an index scan is not worth it: the heap pages
+/// it reads at random cost more than reading them all in order.
+const INDEX_FRACTION: f64 = 0.2;
+
+/// [`choose_access`], with ANALYZE's statistics of the table if it has them: among the
+/// indexes a filter can use, the one expected to return the fewest rows, and none (a
+/// sequential scan) when even that returns more than [`INDEX_FRACTION`] of the table.
+pub fn choose_access_with(table: &TableDef, filter: Option<&Expr>, stats: Option<&TableStats>) -> Access {
     let mut conjuncts = Vec::new();
     if let Some(f) = filter {
         split_and(f, &mut conjuncts);
     }
+    // The fraction of rows the conjuncts on `columns` keep, if the table has statistics.
+    let fraction = |columns: &[usize]| -> Option<f64> {
+        let stats = stats?;
+        let lookup = |i: usize| stats.column(i).map(|c| (c, stats.rows));
+        let on: Vec<&&Expr> = conjuncts
+            .iter()
+            .filter(|c| {
+                let read = crate::optimize::free_columns(c);
+                !read.is_empty() && read.iter().all(|r| columns.contains(r))
+            })
+            .collect();
+        Some(on.iter().map(|c| crate::estimate::selectivity(c, &lookup)).product())
+    };
+    let worth = |columns: &[usize]| fraction(columns).is_none_or(|f| f <= INDEX_FRACTION);
     let pinned = |columns: &[usize]| -> Option<Vec<Expr>> {
         if columns.is_empty() {
             return None;
@@ -31,10 +58,21 @@ pub fn choose_access(table: &TableDef, filter: Option<&Expr>) -> Access {
         return Access::PrimaryKey(key);
     }
     let by_preference = table.indexes.iter().filter(|i| i.unique).chain(table.indexes.iter().filter(|i| !i.unique));
+    let mut best: Option<(f64, Access)> = None;
     for index in by_preference {
         if let Some(key) = pinned(&index.columns) {
-            return Access::Index { index: index.clone(), key };
+            let access = Access::Index { index: index.clone(), key };
+            // A unique index finds one row; without statistics the first usable one is taken.
+            let Some(f) = fraction(&index.columns).filter(|_| !index.unique) else { return access };
+            if best.as_ref().is_none_or(|(b, _)| f < *b) {
+                best = Some((f, access));
+            }
         }
+    }
+    if let Some((f, access)) = best
+        && f <= INDEX_FRACTION
+    {
+        return access;
     }
     let range = |column: usize| {
         let ty = table.schema.columns[column].data_type;
@@ -49,11 +87,17 @@ pub fn choose_access(table: &TableDef, filter: Option<&Expr>) -> Access {
         }
         (lower.is_some() || upper.is_some()).then_some((lower, upper))
     };
-    if let Some((lower, upper)) = table.primary_key.first().and_then(|&c| range(c)) {
+    if let Some(&c) = table.primary_key.first()
+        && let Some((lower, upper)) = range(c)
+        && worth(&[c])
+    {
         return Access::IndexRange { index: None, lower, upper };
     }
     for index in table.indexes.iter().filter(|i| i.method.ordered()) {
-        if let Some((lower, upper)) = index.columns.first().and_then(|&c| range(c)) {
+        if let Some(&c) = index.columns.first()
+            && let Some((lower, upper)) = range(c)
+            && worth(&[c])
+        {
             return Access::IndexRange { index: Some(index.clone()), lower, upper };
         }
     }

@@ -8,25 +8,32 @@
 //! operator's input is passed on as that operator's own outer reference.
 
 use crate::expr::{Expr, SubqueryKind};
-use crate::planner::choose_access;
+use crate::planner::choose_access_with;
 use crate::rel::{ColumnId, Rel};
+use crate::statistics::Statistics;
 use rustydb_foundation::{DbError, Result, SqlState};
 use std::collections::BTreeSet;
 
 /// Resolves a bound plan, given the names of its column ids (for messages).
 pub fn resolve(rel: Rel, names: &[String]) -> Result<Rel> {
-    let (rel, _) = Resolver { names }.rel(rel, &[])?;
+    resolve_with(rel, names, None)
+}
+
+/// [`resolve`], choosing access paths with ANALYZE's statistics where tables have them.
+pub fn resolve_with(rel: Rel, names: &[String], stats: Option<&Statistics>) -> Result<Rel> {
+    let (rel, _) = Resolver { names, stats }.rel(rel, &[])?;
     Ok(rel)
 }
 
 /// Resolves an expression over a row laid out as `layout` (UPDATE and DELETE expressions over
 /// their table's columns).
 pub fn resolve_expr(e: Expr, layout: &[ColumnId], names: &[String]) -> Result<Expr> {
-    Resolver { names }.expr(e, layout, &[], &mut BTreeSet::new())
+    Resolver { names, stats: None }.expr(e, layout, &[], &mut BTreeSet::new())
 }
 
 struct Resolver<'n> {
     names: &'n [String],
+    stats: Option<&'n Statistics>,
 }
 
 impl Resolver<'_> {
@@ -44,7 +51,8 @@ impl Resolver<'_> {
             }
             Rel::Scan { table, output, filter, tid, needed, .. } => {
                 let filter = filter.map(|f| self.expr(f, &output, outer, &mut used)).transpose()?;
-                let access = choose_access(&table, filter.as_ref());
+                let stats = self.stats.and_then(|s| s.get(&table.id)).map(|s| s.as_ref());
+                let access = choose_access_with(&table, filter.as_ref(), stats);
                 Rel::Scan { table, output, filter, access, tid, needed }
             }
             Rel::Filter { input, predicate } => {
