@@ -94,3 +94,37 @@ async fn racing_merges_keep_every_increment() {
     let total: i64 = setup.query_one("select sum(n)::int8 from counters", &[]).await.unwrap().get(0);
     assert_eq!(total, CLIENTS as i64 * ROUNDS, "an increment was lost");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_deleted_meanwhile_is_merged_as_not_matched() {
+    let server = TestServer::start();
+    let a = server.connect().await;
+    let b = Arc::new(server.connect().await);
+    a.batch_execute("create table t (k int primary key, n int not null); insert into t values (1, 5), (2, 5)")
+        .await
+        .unwrap();
+    // A deletes k = 1 and updates k = 2, not yet committed; B's MERGE waits for both rows.
+    a.batch_execute("begin; delete from t where k = 1; update t set n = 0 where k = 2").await.unwrap();
+    let merging = {
+        let b = b.clone();
+        tokio::spawn(async move {
+            b.execute(
+                "merge into t using (select g as k from generate_series(1, 2) g) s on t.k = s.k
+                 when matched and t.n > 0 then update set n = t.n + 1
+                 when matched then delete
+                 when not matched then insert values (s.k, 100)",
+                &[],
+            )
+            .await
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    a.batch_execute("commit").await.unwrap();
+    let n = merging.await.unwrap().unwrap();
+    assert_eq!(n, 2);
+    let rows = a.query("select k, n from t order by k", &[]).await.unwrap();
+    let got: Vec<(i32, i32)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    // k = 1 went: inserted anew. k = 2 now has n = 0: the clauses chosen again on that
+    // version pick DELETE, not the UPDATE its old version met.
+    assert_eq!(got, vec![(1, 100)]);
+}

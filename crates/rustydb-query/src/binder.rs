@@ -79,6 +79,7 @@ pub fn bind_transaction_control(stmt: &ast::Statement) -> Result<Option<Statemen
         ast::Statement::Deallocate { name, .. } => Some(Statement::Deallocate {
             name: (!(name.quote_style.is_none() && name.value.eq_ignore_ascii_case("all"))).then(|| ident_name(name)),
         }),
+        ast::Statement::Query(q) => set_config_call(q)?,
         ast::Statement::Commit { chain: false, .. } => Some(Statement::Commit),
         ast::Statement::Rollback { chain: false, savepoint: None } => Some(Statement::Rollback),
         ast::Statement::Rollback { chain: false, savepoint: Some(name) } => {
@@ -90,6 +91,63 @@ pub fn bind_transaction_control(stmt: &ast::Statement) -> Result<Option<Statemen
         }
         _ => None,
     })
+}
+
+/// `SELECT set_config('name', 'value', is_local)` (what pg_dump and drivers send): a SET that
+/// answers with the setting's new value. Only the call alone, with constant arguments, is
+/// one; anything else is an ordinary query.
+fn set_config_call(q: &ast::Query) -> Result<Option<Statement>> {
+    let ast::SetExpr::Select(select) = q.body.as_ref() else { return Ok(None) };
+    if q.with.is_some() || q.order_by.is_some() || q.limit_clause.is_some() || !select.from.is_empty() {
+        return Ok(None);
+    }
+    if select.selection.is_some() || select.having.is_some() || select.distinct.is_some() {
+        return Ok(None);
+    }
+    let [item] = select.projection.as_slice() else { return Ok(None) };
+    let (expr, column) = match item {
+        ast::SelectItem::UnnamedExpr(e) => (e, "set_config".to_string()),
+        ast::SelectItem::ExprWithAlias { expr, alias } => (expr, ident_name(alias)),
+        _ => return Ok(None),
+    };
+    let ast::Expr::Function(f) = expr else { return Ok(None) };
+    let parts: Vec<String> = f.name.0.iter().filter_map(|p| p.as_ident().map(ident_name)).collect();
+    if !matches!(
+        parts.iter().map(String::as_str).collect::<Vec<_>>().as_slice(),
+        ["set_config"] | ["pg_catalog", "set_config"]
+    ) {
+        return Ok(None);
+    }
+    let ast::FunctionArguments::List(list) = &f.args else { return Ok(None) };
+    let args: Vec<&ast::Expr> = list
+        .args
+        .iter()
+        .filter_map(|a| match a {
+            ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => Some(e),
+            _ => None,
+        })
+        .collect();
+    let text = |e: &ast::Expr| match e {
+        ast::Expr::Value(v) => match &v.value {
+            ast::Value::SingleQuotedString(s) => Some(Some(s.clone())),
+            ast::Value::Null => Some(None),
+            _ => None,
+        },
+        _ => None,
+    };
+    let [name, value, local] = args.as_slice() else { return Ok(None) };
+    let (Some(name), Some(value)) = (text(name), text(value)) else { return Ok(None) };
+    let local = match local {
+        ast::Expr::Value(v) => match &v.value {
+            ast::Value::Boolean(b) => *b,
+            _ => return Ok(None),
+        },
+        _ => return Ok(None),
+    };
+    let Some(name) = name else {
+        return Err(DbError::sql(SqlState::NullValueNotAllowed, "SET requires parameter name"));
+    };
+    Ok(Some(Statement::SetConfig { name: name.to_ascii_lowercase(), value, local, column }))
 }
 
 /// The isolation level and access mode named in BEGIN or SET TRANSACTION.

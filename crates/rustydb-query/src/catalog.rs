@@ -1155,7 +1155,9 @@ fn rewrite_column(
         if row[0] == id && row[1] == pos {
             let before = row.clone();
             // Rows from before `default_expr` and `slot` existed: none, and the position.
-            row.resize(7, Value::Text(String::new()));
+            if row.len() < 7 {
+                row.resize(7, Value::Text(String::new()));
+            }
             row.resize(sys.schema.len(), Value::Null);
             change(&mut row);
             if row != before {
@@ -1349,7 +1351,7 @@ pub fn forget_statistics(ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<
     for (tid, row) in access::scan(ctx, sys)? {
         if row[0] == id {
             changing(ctx);
-            access::delete(ctx, sys, tid)?;
+            replaced(access::delete(ctx, sys, tid)?)?;
         }
     }
     Ok(())
@@ -1404,13 +1406,23 @@ pub fn read_statistics(ctx: &mut ExecContext<'_>) -> Result<HashMap<TableId, cra
             .filter(|s| !s.is_empty())
             .map(|s| s.parse::<f64>().map_err(|_| DbError::Corruption(format!("bad frequency list {s:?}"))))
             .collect::<Result<Vec<_>>>()?;
+        // A column whose values no longer read (its type changed since) has no statistics.
+        let (Ok(mcv), Ok(histogram)) = (
+            crate::statistics::decode_values(&text(&row[8])?, ty),
+            crate::statistics::decode_values(&text(&row[10])?, ty),
+        ) else {
+            continue;
+        };
+        if mcv.len() != mcf.len() {
+            continue;
+        }
         let column = crate::statistics::ColumnStats {
             null_frac: float(&row[5])?,
             avg_width: int(&row[6])?,
             n_distinct: float(&row[7])?,
-            mcv: crate::statistics::decode_values(&text(&row[8])?, ty)?,
+            mcv,
             mcf,
-            histogram: crate::statistics::decode_values(&text(&row[10])?, ty)?,
+            histogram,
         };
         let position = position as usize;
         if entry.columns.len() <= position {

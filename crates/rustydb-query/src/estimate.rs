@@ -145,8 +145,8 @@ fn key(v: &Value) -> Vec<u8> {
 /// `col = v`, in a table of `rows` rows.
 fn equals(stats: &ColumnStats, rows: f64, v: &Value) -> f64 {
     let k = key(v);
-    if let Some(i) = stats.mcv.iter().position(|m| key(m) == k) {
-        return stats.mcf[i];
+    if let Some(f) = stats.mcv.iter().position(|m| key(m) == k).and_then(|i| stats.mcf.get(i)) {
+        return *f;
     }
     let common: f64 = stats.mcf.iter().sum();
     let others = (stats.distinct(rows) - stats.mcv.len() as f64).max(1.0);

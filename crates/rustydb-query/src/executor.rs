@@ -189,6 +189,7 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
         | Statement::RollbackToSavepoint { .. }
         | Statement::SetTransaction { .. }
         | Statement::Set { .. }
+        | Statement::SetConfig { .. }
         | Statement::Show { .. }
         | Statement::Deallocate { .. } => Err(DbError::Internal("transaction control reached the executor".into())),
     }

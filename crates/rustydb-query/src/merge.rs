@@ -8,9 +8,9 @@
 //! inserts (or does nothing). A target row two source rows match may be changed once only:
 //! the second change is 21000, as in PostgreSQL.
 //!
-//! Updates and deletes go through the same claim as UPDATE's: under READ COMMITTED a target
-//! row a concurrent transaction changed is re-checked against the ON condition in its newest
-//! version, and left alone if it no longer matches. Every row written passes the table's NOT
+//! Under READ COMMITTED a target row a concurrent transaction changed is taken in its newest
+//! version, as PostgreSQL 15 does: if it still meets ON, the WHEN MATCHED clauses are chosen
+//! again on it; if it went or no longer meets ON, the source row is handled as not matched. Every row written passes the table's NOT
 //! NULL, CHECK and foreign key rules, as an INSERT's or UPDATE's would.
 
 use crate::acl::{ObjectKind, ObjectRef, Privilege, PrivilegeSet, RelationAccess};
@@ -27,7 +27,7 @@ use crate::result::StatementResult;
 use crate::row_security::PolicyCommand;
 use crate::{access, vacuum};
 use rustydb_foundation::{DbError, Result, SqlState, TupleId, Value};
-use rustydb_txn::{LockMode, WaitPolicy};
+use rustydb_txn::{Delete, LockMode, WaitPolicy};
 use sqlparser::ast;
 use std::collections::HashSet;
 
@@ -214,6 +214,23 @@ pub fn bind(ctx: &mut ExecContext<'_>, merge: &ast::Merge) -> Result<MergePlan> 
                         MergeDo::Insert(row)
                     }
                 };
+                // A NOT MATCHED clause has no target row: it may read the source only.
+                if !*matched {
+                    let width = table.schema.len();
+                    let exprs = predicate.iter().chain(match &action {
+                        MergeDo::Insert(row) => row.as_slice(),
+                        _ => &[],
+                    });
+                    if exprs.flat_map(crate::optimize::free_columns).any(|id| id < width) {
+                        return Err(DbError::sql(
+                            SqlState::UndefinedTable,
+                            format!("invalid reference to FROM-clause entry for table \"{alias}\""),
+                        )
+                        .with_hint(format!(
+                            "There is an entry for table \"{alias}\", but it cannot be referenced from this part of the query."
+                        )));
+                    }
+                }
                 clauses.push(MergeWhen { matched: *matched, predicate, action });
             }
             Ok(clauses)
@@ -245,68 +262,143 @@ enum Target<'a> {
 
 /// Runs a bound MERGE: `MERGE n`, n the rows inserted, updated and deleted.
 pub fn execute(ctx: &mut ExecContext<'_>, plan: &MergePlan) -> Result<StatementResult> {
-    let MergePlan { table, joined: j, clauses, constraints } = plan;
-    let fks = crate::foreign_key::ForeignKeys::load(ctx, table)?;
-    let rows = exec::collect(ctx, &j.rel, "the rows to merge")?;
-    let mut changed: HashSet<TupleId> = HashSet::new();
-    let (mut count, mut dead) = (0u64, 0u64);
-    let done = rows.into_iter().try_for_each(|joined| -> Result<()> {
-        let matched = !joined[j.width].is_null();
-        let mut chosen = None;
-        for clause in clauses.iter().filter(|c| c.matched == matched) {
-            if exec::passes(ctx, clause.predicate.as_ref(), &joined)? {
-                chosen = Some(&clause.action);
-                break;
+    let fks = crate::foreign_key::ForeignKeys::load(ctx, &plan.table)?;
+    let rows = exec::collect(ctx, &plan.joined.rel, "the rows to merge")?;
+    let mut run = Run { plan, fks: &fks, changed: HashSet::new(), count: 0, dead: 0 };
+    let done = rows.into_iter().try_for_each(|joined| run.row(ctx, joined));
+    vacuum::note_changes(ctx, &plan.table, run.count, run.dead);
+    done?;
+    Ok(StatementResult::tag(format!("MERGE {}", run.count)))
+}
+
+/// One MERGE's progress.
+struct Run<'p> {
+    plan: &'p MergePlan,
+    fks: &'p crate::foreign_key::ForeignKeys,
+    /// Target rows this statement changed (their versions before and after).
+    changed: HashSet<TupleId>,
+    count: u64,
+    dead: u64,
+}
+
+/// What became of a matched source row.
+enum Matched {
+    /// A WHEN MATCHED clause acted, or none applied.
+    Handled,
+    /// The target row went, or no longer meets ON (a concurrent change): the source row is
+    /// handled as not matched, as PostgreSQL 15 does.
+    NotMatched,
+}
+
+impl Run<'_> {
+    fn row(&mut self, ctx: &mut ExecContext<'_>, mut joined: Vec<Value>) -> Result<()> {
+        let width = self.plan.joined.width;
+        if !joined[width].is_null() {
+            if let Matched::Handled = self.matched(ctx, &joined)? {
+                return Ok(());
+            }
+            for v in &mut joined[..=width] {
+                *v = Value::Null;
             }
         }
-        let Some(action) = chosen else { return Ok(()) };
-        if let MergeDo::Insert(exprs) = action {
-            let row = exprs.iter().map(|e| exec::eval(ctx, e, &joined)).collect::<Result<Vec<_>>>()?;
-            crate::check_constraint::enforce(ctx, table, constraints, &row)?;
-            crate::foreign_key::check_references(ctx, table, &fks, None, &row)?;
-            access::insert(ctx, table, &row)?;
-            count += 1;
-            return Ok(());
+        self.not_matched(ctx, &joined)
+    }
+
+    /// The first clause of the kind whose predicate holds over `scope`.
+    fn choose(&self, ctx: &mut ExecContext<'_>, matched: bool, scope: &[Value]) -> Result<Option<&MergeDo>> {
+        for clause in self.plan.clauses.iter().filter(|c| c.matched == matched) {
+            if exec::passes(ctx, clause.predicate.as_ref(), scope)? {
+                return Ok(Some(&clause.action));
+            }
         }
-        if matches!(action, MergeDo::Nothing) {
-            return Ok(());
-        }
-        let tid = exec::decode_tid(table, &joined[j.width])?;
-        if changed.contains(&tid) {
-            return Err(DbError::sql(SqlState::CardinalityViolation, "MERGE command cannot affect row a second time")
-                .with_hint("Ensure that not more than one source row matches any one target row."));
-        }
+        Ok(None)
+    }
+
+    fn not_matched(&mut self, ctx: &mut ExecContext<'_>, scope: &[Value]) -> Result<()> {
+        let Some(MergeDo::Insert(exprs)) = self.choose(ctx, false, scope)? else { return Ok(()) };
+        let table = &self.plan.table;
+        let row = exprs.iter().map(|e| exec::eval(ctx, e, scope)).collect::<Result<Vec<_>>>()?;
+        crate::check_constraint::enforce(ctx, table, &self.plan.constraints, &row)?;
+        crate::foreign_key::check_references(ctx, table, self.fks, None, &row)?;
+        access::insert(ctx, table, &row)?;
+        self.count += 1;
+        Ok(())
+    }
+
+    /// A source row with a target row: the WHEN MATCHED clauses, chosen again on the target
+    /// row's newest version if a concurrent transaction changed it (READ COMMITTED).
+    fn matched(&mut self, ctx: &mut ExecContext<'_>, joined: &[Value]) -> Result<Matched> {
+        let (table, width) = (&self.plan.table, self.plan.joined.width);
         let scope = |row: &[Value]| {
-            let mut scope = joined.clone();
-            scope[..j.width].clone_from_slice(row);
+            let mut scope = joined.to_vec();
+            scope[..width].clone_from_slice(row);
             scope
         };
-        let claimed = crate::executor::claim_checked(ctx, table, tid, joined[..j.width].to_vec(), |ctx, newer| {
-            exec::passes(ctx, j.filter.as_ref(), &scope(newer))
-        })?;
-        let Some((tid, old)) = claimed else { return Ok(()) };
-        changed.insert(tid);
-        dead += 1;
-        count += 1;
+        let first = exec::decode_tid(table, &joined[width])?;
+        let (mut tid, mut row) = (first, joined[..width].to_vec());
+        loop {
+            let action = match self.choose(ctx, true, &scope(&row))? {
+                None | Some(MergeDo::Nothing) => return Ok(Matched::Handled),
+                Some(action) => action.clone(),
+            };
+            if self.changed.contains(&tid) {
+                return Err(twice());
+            }
+            match access::delete(ctx, table, tid)? {
+                Delete::Done => {
+                    self.changed.extend([first, tid]);
+                    self.apply(ctx, &action, tid, &row, &scope(&row))?;
+                    return Ok(Matched::Handled);
+                }
+                // Changed by this statement already: a second source row matched it.
+                Delete::AlreadyMine => return Err(twice()),
+                Delete::Gone => return Ok(Matched::NotMatched),
+                Delete::Updated(newer) => {
+                    let Some(newer_row) = access::fetch_newer(ctx, table, newer)? else {
+                        return Ok(Matched::NotMatched);
+                    };
+                    if !exec::passes(ctx, self.plan.joined.filter.as_ref(), &scope(&newer_row))? {
+                        return Ok(Matched::NotMatched);
+                    }
+                    (tid, row) = (newer, newer_row);
+                }
+            }
+        }
+    }
+
+    /// UPDATE or DELETE of the target row `old` (at `tid`, deleted already).
+    fn apply(
+        &mut self,
+        ctx: &mut ExecContext<'_>,
+        action: &MergeDo,
+        tid: TupleId,
+        old: &[Value],
+        scope: &[Value],
+    ) -> Result<()> {
+        let table = &self.plan.table;
+        self.dead += 1;
+        self.count += 1;
         match action {
             MergeDo::Update(assignments) => {
-                let scope = scope(&old);
-                let mut new = old.clone();
+                let mut new = old.to_vec();
                 for (position, e) in assignments {
-                    new[*position] = exec::eval(ctx, e, &scope)?;
+                    new[*position] = exec::eval(ctx, e, scope)?;
                 }
-                crate::check_constraint::enforce(ctx, table, constraints, &new)?;
-                crate::foreign_key::check_references(ctx, table, &fks, Some(&old), &new)?;
+                crate::check_constraint::enforce(ctx, table, &self.plan.constraints, &new)?;
+                crate::foreign_key::check_references(ctx, table, self.fks, Some(old), &new)?;
                 let new_tid = access::insert(ctx, table, &new)?;
                 access::link_update(ctx, table, tid, new_tid)?;
-                changed.insert(new_tid);
-                crate::foreign_key::on_update(ctx, table, &fks, &old, &new)
+                self.changed.insert(new_tid);
+                crate::foreign_key::on_update(ctx, table, self.fks, old, &new)
             }
-            MergeDo::Delete => crate::foreign_key::on_delete(ctx, table, &fks, &old),
-            MergeDo::Insert(_) | MergeDo::Nothing => unreachable!("handled above"),
+            MergeDo::Delete => crate::foreign_key::on_delete(ctx, table, self.fks, old),
+            MergeDo::Insert(_) | MergeDo::Nothing => Ok(()),
         }
-    });
-    vacuum::note_changes(ctx, table, count, dead);
-    done?;
-    Ok(StatementResult::tag(format!("MERGE {count}")))
+    }
+}
+
+/// 21000: a target row two source rows match is changed once only.
+fn twice() -> DbError {
+    DbError::sql(SqlState::CardinalityViolation, "MERGE command cannot affect row a second time")
+        .with_hint("Ensure that not more than one source row matches any one target row.")
 }

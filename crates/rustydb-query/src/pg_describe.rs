@@ -87,11 +87,27 @@ pub fn relation(ctx: &mut ExecContext<'_>, name: &str) -> Result<Relation> {
             ],
             {
                 let stats = crate::statistics::load(ctx)?;
+                let rls = crate::acl::load(ctx)?.rls.clone();
                 let mut rows = Vec::new();
                 for t in catalog::list_tables(ctx)? {
                     let Some(table_stats) = stats.get(&t.id) else { continue };
+                    // As PostgreSQL's view: only columns the user may read, and no table whose
+                    // row-level security applies to the user (the values are the table's data).
+                    let object = crate::acl::ObjectRef::new(crate::acl::ObjectKind::Table, &t.name);
+                    let owner = crate::acl::require_owner(ctx, crate::acl::ObjectKind::Table, &t.name).is_ok();
+                    if rls.get(&t.name).is_some_and(|(enabled, _)| *enabled) && !owner {
+                        continue;
+                    }
                     for (position, column) in t.schema.columns.iter().enumerate() {
                         let Some(c) = table_stats.column(position) else { continue };
+                        let mut read = crate::acl::RelationAccess::new(
+                            object.clone(),
+                            crate::acl::PrivilegeSet::of(&[crate::acl::Privilege::Select]),
+                        );
+                        read.selected.insert(position);
+                        if crate::acl::require(ctx, crate::acl::AccessRequest::Relation(read)).is_err() {
+                            continue;
+                        }
                         let values = |list: &[Value]| {
                             if list.is_empty() {
                                 return Value::Null;

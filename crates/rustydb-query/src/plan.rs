@@ -432,6 +432,17 @@ pub enum Statement {
         /// `SET LOCAL`: until the transaction ends, not beyond.
         local: bool,
     },
+    /// `SELECT set_config(name, value, is_local)`: a SET answering with the new value.
+    SetConfig {
+        /// The setting, lower case.
+        name: String,
+        /// The value (NULL: the default).
+        value: Option<String>,
+        /// `is_local`: until the transaction ends.
+        local: bool,
+        /// The result column's name.
+        column: String,
+    },
     /// LOCK TABLE.
     LockTable {
         /// The tables.
@@ -498,6 +509,9 @@ impl Statement {
             Statement::Insert { returning, .. }
             | Statement::Update { returning, .. }
             | Statement::Delete { returning, .. } => returning.as_ref().map(|r| r.columns.clone()),
+            Statement::SetConfig { column, .. } => {
+                Some(vec![ResultColumn { name: column.clone(), data_type: rustydb_foundation::DataType::Text }])
+            }
             _ => None,
         }
     }
@@ -540,6 +554,7 @@ impl Statement {
             Statement::ReleaseSavepoint { .. } => "RELEASE",
             Statement::RollbackToSavepoint { .. } => "ROLLBACK",
             Statement::SetTransaction { .. } | Statement::Set { .. } => "SET",
+            Statement::SetConfig { .. } => "SELECT",
             Statement::Show { .. } => "SHOW",
             Statement::Deallocate { .. } => "DEALLOCATE",
             Statement::LockTable { .. } => "LOCK TABLE",

@@ -22,6 +22,8 @@ use std::sync::Arc;
 pub const SAMPLE_ROWS: usize = 30_000;
 /// The most common values and histogram buckets kept per column (the statistics target).
 pub const TARGET: usize = 100;
+/// Values whose key is longer than this (bytes) stay out of the value lists.
+const WIDTH_THRESHOLD: usize = 1024;
 
 /// What ANALYZE found about one column.
 #[derive(Debug, Clone, PartialEq)]
@@ -107,18 +109,19 @@ fn sample(ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<(Vec<Vec<Value>
 /// being `n` rows of a table of `total`.
 pub fn column_stats(values: Vec<Value>, total: f64) -> ColumnStats {
     let n = values.len() as f64;
-    let mut keyed: Vec<(Vec<u8>, Value)> = values
+    let all: Vec<(Vec<u8>, Value)> = values
         .into_iter()
         .filter(|v| !v.is_null())
         .map(|v| (rustydb_index::keycode::encode_key(std::slice::from_ref(&v)), v))
         .collect();
-    let non_null = keyed.len() as f64;
+    let non_null = all.len() as f64;
+    let widths: usize = all.iter().map(|(k, _)| k.len().saturating_sub(1)).sum();
+    // Values wider than this count as distinct and stay out of the lists, as PostgreSQL
+    // leaves out values over 1 kB: statistics stay small.
+    let (mut keyed, wide): (Vec<_>, Vec<_>) = all.into_iter().partition(|(k, _)| k.len() <= WIDTH_THRESHOLD);
+    let wide = wide.len() as f64;
     let null_frac = if n > 0.0 { 1.0 - non_null / n } else { 0.0 };
-    let avg_width = if keyed.is_empty() {
-        0
-    } else {
-        (keyed.iter().map(|(k, _)| k.len().saturating_sub(1)).sum::<usize>() as f64 / non_null).round() as i32
-    };
+    let avg_width = if non_null == 0.0 { 0 } else { (widths as f64 / non_null).round() as i32 };
     keyed.sort_by(|a, b| a.0.cmp(&b.0));
     // Runs of equal values: (value, count), in value order.
     let mut runs: Vec<(Value, usize)> = Vec::new();
@@ -131,8 +134,8 @@ pub fn column_stats(values: Vec<Value>, total: f64) -> ColumnStats {
         runs.push((keyed[i].1.clone(), j - i));
         i = j;
     }
-    let d = runs.len() as f64;
-    let f1 = runs.iter().filter(|(_, c)| *c == 1).count() as f64;
+    let d = runs.len() as f64 + wide;
+    let f1 = runs.iter().filter(|(_, c)| *c == 1).count() as f64 + wide;
     let sampled_all = n >= total;
     let mut n_distinct = if sampled_all || f1 == 0.0 {
         // Every value seen more than once, or the whole table read: the count is d.
@@ -201,7 +204,16 @@ pub fn analyze_table(ctx: &mut ExecContext<'_>, table: &TableDef, only: &[usize]
 pub fn analyze(ctx: &mut ExecContext<'_>, targets: &[(String, Vec<String>)], verbose: bool) -> Result<StatementResult> {
     let mut result = StatementResult::tag("ANALYZE");
     let tables: Vec<(TableDef, Vec<usize>)> = if targets.is_empty() {
-        catalog::list_tables(ctx)?.into_iter().map(|t| (t, Vec::new())).collect()
+        // Each locked as a named one is, and read again under the lock (one dropped
+        // meanwhile is passed over).
+        let mut out = Vec::new();
+        for t in catalog::list_tables(ctx)? {
+            let lock = rustydb_txn::LockMode::ShareUpdateExclusive;
+            if let Some(t) = access::open_table(ctx, &t.name, lock, rustydb_txn::WaitPolicy::Block)? {
+                out.push((t, Vec::new()));
+            }
+        }
+        out
     } else {
         let mut out = Vec::new();
         for (name, columns) in targets {
@@ -256,8 +268,14 @@ pub fn load(ctx: &mut ExecContext<'_>) -> Result<Statistics> {
         return Ok(s);
     }
     let generation = cache.generation();
-    let map: HashMap<TableId, Arc<TableStats>> =
-        catalog::read_statistics(ctx)?.into_iter().map(|(id, s)| (id, Arc::new(s))).collect();
+    // What is committed now, as the cache holds for everyone: not this transaction's
+    // (possibly older) snapshot, unless it changed the catalog itself.
+    let read = if ctx.txn.catalog_changed {
+        catalog::read_statistics(ctx)?
+    } else {
+        ctx.with_catalog_snapshot(catalog::read_statistics)?
+    };
+    let map: HashMap<TableId, Arc<TableStats>> = read.into_iter().map(|(id, s)| (id, Arc::new(s))).collect();
     let map = Arc::new(map);
     if !ctx.txn.catalog_changed {
         cache.insert_statistics(generation, map.clone());
@@ -265,22 +283,36 @@ pub fn load(ctx: &mut ExecContext<'_>) -> Result<Statistics> {
     Ok(map)
 }
 
-/// A stored value list: `v`, then each value's text, NUL-separated (no text value holds
-/// NUL); the empty string for none.
+/// A stored value list: `v`, then each value's text after its length in bytes and a colon
+/// (`v1:a3:b c`); the empty string for none. Lengths, not separators: a text value may hold
+/// any character.
 pub(crate) fn encode_values(values: &[Value]) -> String {
     if values.is_empty() {
         return String::new();
     }
-    let texts: Vec<String> = values.iter().map(|v| v.to_pg_text().unwrap_or_default()).collect();
-    format!("v{}", texts.join("\u{0}"))
+    let mut out = String::from("v");
+    for v in values {
+        let text = v.to_pg_text().unwrap_or_default();
+        out.push_str(&text.len().to_string());
+        out.push(':');
+        out.push_str(&text);
+    }
+    out
 }
 
 /// The values [`encode_values`] wrote, read as `ty`.
 pub(crate) fn decode_values(text: &str, ty: DataType) -> Result<Vec<Value>> {
-    match text.strip_prefix('v') {
-        None => Ok(Vec::new()),
-        Some(list) => list.split('\u{0}').map(|s| Value::parse_as(s, ty)).collect(),
+    let Some(mut rest) = text.strip_prefix('v') else { return Ok(Vec::new()) };
+    let bad = || DbError::Corruption(format!("bad statistics value list {text:?}"));
+    let mut out = Vec::new();
+    while !rest.is_empty() {
+        let (len, tail) = rest.split_once(':').ok_or_else(bad)?;
+        let len: usize = len.parse().map_err(|_| bad())?;
+        let value = tail.get(..len).ok_or_else(bad)?;
+        out.push(Value::parse_as(value, ty)?);
+        rest = &tail[len..];
     }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -331,6 +363,8 @@ mod tests {
         assert_eq!(decode_values(&text, DataType::Text).unwrap(), values);
         let empty = vec![Value::Text(String::new())];
         assert_eq!(decode_values(&encode_values(&empty), DataType::Text).unwrap(), empty);
+        let odd = vec![Value::Text("a\u{0}b:3".into()), Value::Text("é:".into())];
+        assert_eq!(decode_values(&encode_values(&odd), DataType::Text).unwrap(), odd);
         assert!(decode_values(&encode_values(&[]), DataType::Int4).unwrap().is_empty());
     }
 }

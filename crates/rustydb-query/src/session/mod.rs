@@ -280,6 +280,9 @@ impl Session {
             if let Statement::Show { name } = &control {
                 prepared.columns = Some(show_columns(name));
             }
+            if let Statement::SetConfig { .. } = &control {
+                prepared.columns = control.result_columns();
+            }
             return Ok(prepared);
         }
         let params = Params::preparing(declared.to_vec());
@@ -766,6 +769,42 @@ impl Session {
                     txn.wait = self.settings.lock_wait();
                 }
                 result.map(|()| StatementResult::tag("SET"))
+            }
+            (Statement::SetConfig { name, value, local, column }, state) => {
+                // Outside a block a local change would end with its own statement: none.
+                let in_block = matches!(state, State::InBlock { .. });
+                // Checked (and shown) on a copy when it would change nothing.
+                let mut probe = self.settings.clone();
+                let mut result = if local && !in_block {
+                    probe.set(&name, value.as_deref())
+                } else {
+                    self.settings.set(&name, value.as_deref())
+                };
+                if let (Ok(()), false, Some(block)) = (&result, local, &mut self.block_settings) {
+                    result = block.session.set(&name, value.as_deref());
+                }
+                let in_txn = match &state {
+                    State::InBlock { txn, read_only } => {
+                        Some(InTransaction { isolation: txn.isolation(), read_only: *read_only })
+                    }
+                    _ => None,
+                };
+                let shown = result.and_then(|()| {
+                    if local && !in_block { probe.show(&name, in_txn) } else { self.settings.show(&name, in_txn) }
+                });
+                self.state = match state {
+                    State::InBlock { txn, read_only } => self.after(shown.is_ok(), txn, read_only),
+                    other => other,
+                };
+                if let State::InBlock { txn, .. } = &mut self.state {
+                    txn.wait = self.settings.lock_wait();
+                }
+                shown.map(|v| StatementResult {
+                    tag: "SELECT 1".into(),
+                    columns: Some(vec![ResultColumn { name: column, data_type: DataType::Text }]),
+                    rows: vec![vec![Value::Text(v)]],
+                    ..Default::default()
+                })
             }
             (Statement::Deallocate { name }, state) => {
                 self.state = state;
