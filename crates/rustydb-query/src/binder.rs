@@ -98,10 +98,18 @@ pub fn bind_transaction_control(stmt: &ast::Statement) -> Result<Option<Statemen
 /// one; anything else is an ordinary query.
 fn set_config_call(q: &ast::Query) -> Result<Option<Statement>> {
     let ast::SetExpr::Select(select) = q.body.as_ref() else { return Ok(None) };
-    if q.with.is_some() || q.order_by.is_some() || q.limit_clause.is_some() || !select.from.is_empty() {
+    if q.with.is_some() || q.order_by.is_some() || q.limit_clause.is_some() || q.fetch.is_some() || !q.locks.is_empty()
+    {
         return Ok(None);
     }
-    if select.selection.is_some() || select.having.is_some() || select.distinct.is_some() {
+    let grouped = !matches!(&select.group_by, ast::GroupByExpr::Expressions(e, m) if e.is_empty() && m.is_empty());
+    if !select.from.is_empty()
+        || select.selection.is_some()
+        || select.having.is_some()
+        || select.distinct.is_some()
+        || select.into.is_some()
+        || grouped
+    {
         return Ok(None);
     }
     let [item] = select.projection.as_slice() else { return Ok(None) };

@@ -350,8 +350,10 @@ impl Run<'_> {
                     self.apply(ctx, &action, tid, &row, &scope(&row))?;
                     return Ok(Matched::Handled);
                 }
-                // Changed by this statement already: a second source row matched it.
-                Delete::AlreadyMine => return Err(twice()),
+                // Changed by this statement already: a second source row matched it (21000);
+                // or a cascade of this statement reached it first: nothing left to do.
+                Delete::AlreadyMine if self.changed.contains(&tid) => return Err(twice()),
+                Delete::AlreadyMine => return Ok(Matched::Handled),
                 Delete::Gone => return Ok(Matched::NotMatched),
                 Delete::Updated(newer) => {
                     let Some(newer_row) = access::fetch_newer(ctx, table, newer)? else {

@@ -208,6 +208,12 @@ pub fn analyze(ctx: &mut ExecContext<'_>, targets: &[(String, Vec<String>)], ver
         // meanwhile is passed over).
         let mut out = Vec::new();
         for t in catalog::list_tables(ctx)? {
+            // Only the tables the user owns are locked (and analyzed); the others are skipped
+            // with a warning below.
+            if crate::acl::require_owner(ctx, crate::acl::ObjectKind::Table, &t.name).is_err() {
+                out.push((t, Vec::new()));
+                continue;
+            }
             let lock = rustydb_txn::LockMode::ShareUpdateExclusive;
             if let Some(t) = access::open_table(ctx, &t.name, lock, rustydb_txn::WaitPolicy::Block)? {
                 out.push((t, Vec::new()));
@@ -240,6 +246,11 @@ pub fn analyze(ctx: &mut ExecContext<'_>, targets: &[(String, Vec<String>)], ver
                 format!("permission denied to analyze \"{}\", skipping it", table.name),
             ));
             continue;
+        }
+        // A wait for the table's lock: read what its holder committed (a concurrent ANALYZE's
+        // statistics), as a statement that waited does under READ COMMITTED.
+        if ctx.waited_for_lock && ctx.txn.isolation() == rustydb_txn::IsolationLevel::ReadCommitted {
+            ctx.snapshot = ctx.engine.txn_manager().retake_snapshot(ctx.txn);
         }
         let stats = analyze_table(ctx, &table, &columns)?;
         if verbose {

@@ -546,8 +546,17 @@ impl Session {
         if crate::bind_copy::is_copy_from_stdin(stmt) {
             return self.start_copy_in(stmt);
         }
-        if let Some(control) = binder::bind_transaction_control(stmt)? {
-            return self.control(control);
+        match binder::bind_transaction_control(stmt) {
+            Ok(Some(control)) => return self.control(control),
+            Ok(None) => {}
+            // A SET or set_config() that does not bind fails the block like any statement.
+            Err(_) if matches!(self.state, State::Failed { .. }) => return Err(in_failed_block()),
+            Err(e) => {
+                if let State::InBlock { .. } = self.state {
+                    self.fail_block();
+                }
+                return Err(e);
+            }
         }
         match std::mem::replace(&mut self.state, State::Idle) {
             failed @ State::Failed { .. } => {
