@@ -364,6 +364,24 @@ pub fn delete(ctx: &mut ExecContext<'_>, table: &TableDef, tid: TupleId) -> Resu
     ctx.engine.txn_manager().delete(ctx.txn, &heap, tid)
 }
 
+/// Replaces the version at `tid` of a row of `table` by `row`, written as `written` (the
+/// table's definition after an ALTER that rewrites its rows): the update path, so indexes and
+/// the log follow. The table is locked ACCESS EXCLUSIVE, so the row cannot have changed.
+pub fn rewrite_version(
+    ctx: &mut ExecContext<'_>,
+    table: &TableDef,
+    written: &TableDef,
+    tid: TupleId,
+    row: &[Value],
+) -> Result<TupleId> {
+    if delete(ctx, table, tid)? != Delete::Done {
+        return Err(DbError::Internal("a row changed under ACCESS EXCLUSIVE".into()));
+    }
+    let new_tid = insert(ctx, written, row)?;
+    link_update(ctx, written, tid, new_tid)?;
+    Ok(new_tid)
+}
+
 /// Records that the version at `old`, just deleted, was updated into the one at `new`.
 pub fn link_update(ctx: &mut ExecContext<'_>, table: &TableDef, old: TupleId, new: TupleId) -> Result<()> {
     let heap = ctx.engine.txn_manager().storage().heap(table.file())?;

@@ -28,7 +28,7 @@ use crate::sql_names::{self, Renaming};
 use crate::types::CastContext;
 use crate::{access, vacuum};
 use rustydb_foundation::{DataType, DbError, Result, Schema, SqlState, TupleId, Value};
-use rustydb_txn::{Delete, LockMode, WaitPolicy};
+use rustydb_txn::{LockMode, WaitPolicy};
 use sqlparser::ast;
 
 /// One of the changes this module makes, bound.
@@ -490,11 +490,7 @@ fn set_type(ctx: &mut ExecContext<'_>, table: &TableDef, position: usize, to: Da
                 ));
             }
         }
-        if access::delete(ctx, table, tid)? != Delete::Done {
-            return Err(DbError::Internal("a row changed under ACCESS EXCLUSIVE".into()));
-        }
-        let new_tid = access::insert(ctx, &widened, &row)?;
-        access::link_update(ctx, &widened, tid, new_tid)?;
+        access::rewrite_version(ctx, table, &widened, tid, &row)?;
         rewritten += 1;
         Ok(())
     });
@@ -657,19 +653,6 @@ fn narrowed(table: &TableDef, position: usize, column: &str) -> Result<TableDef>
     Ok(out)
 }
 
-/// The result column types of a stored view query, bound now (without noting privileges: the
-/// rename is the owner's business, not a read).
-fn view_types(ctx: &mut ExecContext<'_>, definition: &str) -> Result<Vec<DataType>> {
-    let statements = crate::parser::parse(definition)?;
-    let [ast::Statement::Query(q)] = statements.as_slice() else {
-        return Err(DbError::Corruption(format!("a view stores something other than a query: {definition}")));
-    };
-    let saved = std::mem::take(&mut ctx.access_requests);
-    let bound = crate::binder::bind_select(ctx, q);
-    ctx.access_requests = saved;
-    Ok(bound?.columns.into_iter().map(|c| c.data_type).collect())
-}
-
 /// The views whose text `renaming` changes: each with its row, its new definition, and the
 /// column types it has now.
 fn views_to_rewrite(
@@ -689,7 +672,7 @@ fn views_to_rewrite(
         let rewritten = sql_names::rename(&view.definition, renaming)
             .map_err(unrewritable(&what, &format!("view {}", view.name)))?;
         if let Some(definition) = rewritten {
-            let types = view_types(ctx, &view.definition).unwrap_or_default();
+            let types = crate::pg_catalog::view_column_types(ctx, &view).unwrap_or_default();
             out.push((tid, ViewDef { definition, ..view }, types));
         }
     }
@@ -704,7 +687,7 @@ fn replace_views(ctx: &mut ExecContext<'_>, views: Vec<(TupleId, ViewDef, Vec<Da
         catalog::replace_view(ctx, *tid, view)?;
     }
     for (_, view, types) in views {
-        if view_types(ctx, &view.definition).ok().as_ref() != Some(&types) {
+        if crate::pg_catalog::view_column_types(ctx, &view).as_ref() != Some(&types) {
             return Err(DbError::sql(
                 SqlState::FeatureNotSupported,
                 format!("cannot rename {what}: view {} refers to it in a way that cannot be rewritten", view.name),

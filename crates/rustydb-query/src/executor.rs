@@ -291,11 +291,7 @@ fn add_column(
             if column.default.is_some() {
                 row.resize(table.schema.len(), Value::Null);
                 row.push(value);
-                if access::delete(ctx, table, tid)? != Delete::Done {
-                    return Err(DbError::Internal("a row changed under ACCESS EXCLUSIVE".into()));
-                }
-                let new_tid = access::insert(ctx, &widened, &row)?;
-                access::link_update(ctx, &widened, tid, new_tid)?;
+                access::rewrite_version(ctx, table, &widened, tid, &row)?;
                 rewritten += 1;
             }
             Ok(())

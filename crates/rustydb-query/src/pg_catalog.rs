@@ -571,7 +571,7 @@ fn attribute_rows(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
 }
 
 /// The types of `view`'s columns, from binding its query now (`None` if it does not bind).
-fn view_column_types(ctx: &mut ExecContext<'_>, view: &catalog::ViewDef) -> Option<Vec<DataType>> {
+pub(crate) fn view_column_types(ctx: &mut ExecContext<'_>, view: &catalog::ViewDef) -> Option<Vec<DataType>> {
     let statements = crate::parser::parse(&view.definition).ok()?;
     let [sqlparser::ast::Statement::Query(q)] = statements.as_slice() else { return None };
     // Describing the view is not reading it: no privilege checks are recorded.
