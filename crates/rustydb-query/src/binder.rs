@@ -13,7 +13,7 @@ use crate::context::ExecContext;
 use crate::expr::Expr;
 use crate::plan::{InsertSource, QueryPlan, Statement};
 use crate::planner::choose_access;
-use crate::rel::{ColumnId, Rel};
+use crate::rel::ColumnId;
 use crate::row_security::{PolicyCommand, RowFilter};
 use crate::types::CastContext;
 use rustydb_foundation::{Column, DbError, Result, SqlState, Value};
@@ -572,8 +572,9 @@ fn lookup_table(ctx: &mut ExecContext<'_>, name: &ast::ObjectName, mode: LockMod
 
 /// Binds, optimizes and resolves a query.
 pub fn bind_select(ctx: &mut ExecContext<'_>, q: &ast::Query) -> Result<QueryPlan> {
-    let (optimized, names, columns) = plan_query(ctx, q)?;
-    let rel = resolve_planned(ctx, optimized, &names)?;
+    let stats = crate::statistics::load(ctx)?;
+    let (optimized, names, columns) = plan_query(ctx, q, &stats)?;
+    let rel = crate::resolve::resolve_with(optimized, &names, analyzed(&stats))?;
     Ok(QueryPlan { rel, columns })
 }
 
@@ -582,6 +583,7 @@ pub fn bind_select(ctx: &mut ExecContext<'_>, q: &ast::Query) -> Result<QueryPla
 fn plan_query(
     ctx: &mut ExecContext<'_>,
     q: &ast::Query,
+    stats: &crate::statistics::Statistics,
 ) -> Result<(crate::rel::Rel, Vec<String>, Vec<crate::result::ResultColumn>)> {
     let first_request = ctx.access_requests.len();
     let mut binder = QueryBinder::new(ctx);
@@ -589,15 +591,12 @@ fn plan_query(
     let names = binder.into_names();
     crate::acl::note_reads(ctx, first_request, &bound.rel);
     let columns = bound.result_columns();
-    let stats = crate::statistics::load(ctx)?;
-    let stats = (!stats.is_empty()).then_some(&stats);
-    Ok((crate::optimize::optimize_with(bound.rel, stats), names, columns))
+    Ok((crate::optimize::optimize_with(bound.rel, analyzed(stats)), names, columns))
 }
 
-/// [`crate::resolve::resolve`] with the statistics, for a plan [`plan_query`] made.
-fn resolve_planned(ctx: &mut ExecContext<'_>, rel: Rel, names: &[String]) -> Result<Rel> {
-    let stats = crate::statistics::load(ctx)?;
-    crate::resolve::resolve_with(rel, names, (!stats.is_empty()).then_some(&stats))
+/// The statistics for planning, if any table has them (the planners' cheap path otherwise).
+fn analyzed(stats: &crate::statistics::Statistics) -> Option<&crate::statistics::Statistics> {
+    (!stats.is_empty()).then_some(stats)
 }
 
 /// CREATE VIEW: the query is bound now (so a bad one fails here, as in PostgreSQL) and stored
@@ -983,8 +982,9 @@ fn bind_explain(
     let ast::Statement::Query(q) = statement else {
         return Err(DbError::unsupported("EXPLAIN of statements other than queries"));
     };
-    let (shown, names, columns) = plan_query(ctx, q)?;
-    let rel = resolve_planned(ctx, shown.clone(), &names)?;
+    let stats = crate::statistics::load(ctx)?;
+    let (shown, names, columns) = plan_query(ctx, q, &stats)?;
+    let rel = crate::resolve::resolve_with(shown.clone(), &names, analyzed(&stats))?;
     Ok(Statement::Explain(Box::new(crate::explain::Explain {
         plan: QueryPlan { rel, columns },
         shown,

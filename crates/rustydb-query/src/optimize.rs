@@ -287,13 +287,19 @@ fn join_cluster(rel: Rel, preds: Vec<Expr>, stats: Option<&Statistics>) -> Rel {
     let order = stats
         .and_then(|s| crate::join_order::by_cost(s, &leaves, &leaf_ids, &spanning))
         .unwrap_or_else(|| connected_order(&leaf_ids, &spanning));
-    let mut slots: Vec<Option<(Rel, HashSet<ColumnId>)>> = leaves.into_iter().zip(leaf_ids).map(Some).collect();
-    let mut take = |i: usize| {
-        slots[i].take().unwrap_or_else(|| (Rel::Values { rows: Vec::new(), output: Vec::new() }, HashSet::new()))
+    // The leaves in join order (`order` is a permutation of their indexes; a cluster has two
+    // or more).
+    let mut rank = vec![0; order.len()];
+    for (r, &i) in order.iter().enumerate() {
+        rank[i] = r;
+    }
+    let mut ordered: Vec<(usize, (Rel, HashSet<ColumnId>))> = leaves.into_iter().zip(leaf_ids).enumerate().collect();
+    ordered.sort_by_key(|(i, _)| rank[*i]);
+    let mut ordered = ordered.into_iter().map(|(_, leaf)| leaf);
+    let Some((mut current, mut ids)) = ordered.next() else {
+        return filtered(Rel::Values { rows: Vec::new(), output: Vec::new() }, Vec::new());
     };
-    let (mut current, mut ids) = take(order[0]);
-    for &next in &order[1..] {
-        let (leaf, leaf_set) = take(next);
+    for (leaf, leaf_set) in ordered {
         let joined: HashSet<ColumnId> = ids.union(&leaf_set).copied().collect();
         let (now, later): (Vec<_>, Vec<_>) = spanning.into_iter().partition(|(_, f)| f.is_subset(&joined));
         spanning = later;

@@ -115,12 +115,15 @@ fn decode_into(
             table.name
         )));
     }
-    // Columns the row predates (ADD COLUMN after it was written) read as NULL.
-    for (position, column) in columns.iter_mut().enumerate() {
-        if let Some(column) = column
-            && table.slot(position) >= count
-        {
-            column.push_null();
+    // Columns the row predates (ADD COLUMN after it was written) read as NULL. A row holding
+    // every slot (nearly every one) has none.
+    if count < needed.len() {
+        for (position, column) in columns.iter_mut().enumerate() {
+            if let Some(column) = column
+                && table.slot(position) >= count
+            {
+                column.push_null();
+            }
         }
     }
     Ok(())
