@@ -128,6 +128,8 @@ pub enum SqlState {
     UndefinedTable,
     /// 42P07 duplicate_table
     DuplicateTable,
+    /// 42P04 duplicate_database
+    DuplicateDatabase,
     /// 42701 duplicate_column
     DuplicateColumn,
     /// 42P16 invalid_table_definition
@@ -246,6 +248,7 @@ impl SqlState {
             UndefinedFunction => "42883",
             UndefinedTable => "42P01",
             DuplicateTable => "42P07",
+            DuplicateDatabase => "42P04",
             DuplicateColumn => "42701",
             InvalidTableDefinition => "42P16",
             GroupingError => "42803",

@@ -145,13 +145,41 @@ pub fn page_count(ctx: &ExecContext<'_>, table: &TableDef) -> Result<u32> {
     Ok(ctx.engine.txn_manager().storage().heap(table.file())?.page_count())
 }
 
-/// Every visible row of `table`.
+/// Every visible row of `table`. For a catalog whose rows belong to one database (see
+/// [`crate::catalog::namespace_column`]), only the rows of the context's database: this is
+/// what keeps databases apart.
 pub fn scan(ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<Vec<(TupleId, Vec<Value>)>> {
+    let mut out = scan_unscoped(ctx, table)?;
+    if let Some(column) = scoped(table) {
+        let namespace = ctx.namespace()?;
+        out.retain(|(_, row)| crate::catalog::row_namespace(table, row, column).is_none_or(|n| n == namespace));
+    }
+    Ok(out)
+}
+
+/// Every visible row of `table`, whatever database a catalog row belongs to (for lookups by a
+/// table id, unique across databases, and for what spans databases: roles, DROP DATABASE).
+/// A catalog row's NULL namespace reads as [`crate::catalog::PUBLIC_NAMESPACE`], so a row
+/// rewritten from here keeps the namespace it had.
+pub fn scan_unscoped(ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<Vec<(TupleId, Vec<Value>)>> {
     let mut out = Vec::new();
     for page in 0..page_count(ctx, table)? {
         out.extend(scan_page(ctx, table, page)?);
     }
+    if let Some(column) = scoped(table) {
+        for (_, row) in &mut out {
+            if !matches!(row.get(column), Some(Value::Int4(_))) {
+                row.resize(row.len().max(column + 1), Value::Null);
+                row[column] = Value::Int4(crate::catalog::PUBLIC_NAMESPACE as i32);
+            }
+        }
+    }
     Ok(out)
+}
+
+/// The namespace column of a catalog whose rows belong to one database.
+fn scoped(table: &TableDef) -> Option<usize> {
+    if table.is_system() { crate::catalog::namespace_column(table) } else { None }
 }
 
 /// Every version of every row not created by an aborted transaction, whatever the snapshot
@@ -189,6 +217,18 @@ pub fn apply_storage_settings(ctx: &ExecContext<'_>, table: &TableDef) -> Result
 /// Writes a row with no constraint checks (the catalog's own rows, and the heap write of
 /// [`insert`]).
 pub fn insert_raw(ctx: &mut ExecContext<'_>, table: &TableDef, row: &[Value]) -> Result<TupleId> {
+    // A new catalog row of one database's object belongs to the context's database.
+    let placed;
+    let row = match scoped(table) {
+        Some(column) if !matches!(row.get(column), Some(Value::Int4(_))) => {
+            let mut full = row.to_vec();
+            full.resize(full.len().max(column + 1), Value::Null);
+            full[column] = Value::Int4(ctx.namespace()? as i32);
+            placed = full;
+            &placed[..]
+        }
+        _ => row,
+    };
     let heap = ctx.engine.txn_manager().storage().heap(table.file())?;
     let mut body = Vec::with_capacity(64);
     let stored = stored(table, row);

@@ -363,7 +363,7 @@ pub struct SecurityCatalog {
     pub acls: HashMap<AclKey, Vec<AclItem>>,
     /// Recorded owners.
     pub owners: HashMap<ObjectRef, String>,
-    /// Databases and their owners; the first is the bootstrap database.
+    /// Databases and their owners; the first is the session's database.
     pub databases: Vec<(String, String)>,
     /// Row-level security policies.
     pub policies: Vec<crate::row_security::Policy>,
@@ -372,7 +372,7 @@ pub struct SecurityCatalog {
 }
 
 impl SecurityCatalog {
-    /// The owner of `object`: recorded, or the database owner (the bootstrap superuser).
+    /// The owner of `object`: recorded, or the owner of the session's database.
     pub fn owner(&self, object: &ObjectRef) -> &str {
         if object.kind == ObjectKind::Database
             && let Some((_, owner)) = self.databases.iter().find(|(name, _)| *name == object.name)
@@ -537,12 +537,13 @@ pub fn load(ctx: &mut ExecContext<'_>) -> Result<Arc<SecurityCatalog>> {
         return read(ctx).map(Arc::new);
     }
     let cache = ctx.engine.catalog_cache().clone();
-    if let Some(c) = cache.security() {
+    let namespace = ctx.namespace()?;
+    if let Some(c) = cache.security(namespace) {
         return Ok(c);
     }
     let generation = cache.generation();
     let loaded = Arc::new(ctx.with_catalog_snapshot(read)?);
-    cache.insert_security(generation, loaded.clone());
+    cache.insert_security(generation, namespace, loaded.clone());
     Ok(loaded)
 }
 
@@ -567,6 +568,11 @@ fn read(ctx: &mut ExecContext<'_>) -> Result<SecurityCatalog> {
         out.acls.entry(key).or_default().push(item);
     }
     out.databases = catalog::list_databases(ctx)?;
+    // The session's database first: its owner owns what has no recorded owner.
+    if let Some(i) = out.databases.iter().position(|(name, _)| name == ctx.database) {
+        let current = out.databases.remove(i);
+        out.databases.insert(0, current);
+    }
     let (policies, flags) = crate::row_security::read(ctx)?;
     out.policies = policies;
     out.rls = flags.into_iter().map(|(t, e, f)| (t, (e, f))).collect();
@@ -844,7 +850,8 @@ pub fn rename_role(ctx: &mut ExecContext<'_>, from: &str, to: &str) -> Result<()
         (PrivilegeTable::Members, &[0, 1, 3][..]),
     ] {
         let def = catalog::privilege_table(table);
-        for (tid, mut row) in crate::access::scan(ctx, def)? {
+        // Roles are shared by every database: so are the rows naming them.
+        for (tid, mut row) in crate::access::scan_unscoped(ctx, def)? {
             if columns.iter().any(|&c| row[c] == from_v) {
                 catalog::note_change(ctx);
                 for &c in columns {
@@ -889,6 +896,34 @@ pub fn role_dependents(ctx: &mut ExecContext<'_>, role: &str) -> Result<Vec<Stri
         out.push(match key.column {
             None => format!("privileges for {}", key.object.describe()),
             Some(c) => format!("privileges for column {} of {}", c + 1, key.object.describe()),
+        });
+    }
+    out.extend(dependents_elsewhere(ctx, role)?);
+    Ok(out)
+}
+
+/// "N objects in database D" for each other database where `role` owns objects or holds or
+/// granted privileges, as PostgreSQL's DROP ROLE detail counts them.
+fn dependents_elsewhere(ctx: &mut ExecContext<'_>, role: &str) -> Result<Vec<String>> {
+    let here = ctx.namespace()?;
+    let name = Value::Text(role.into());
+    let mut counts: std::collections::BTreeMap<u32, usize> = std::collections::BTreeMap::new();
+    for (table, columns) in [(PrivilegeTable::Owners, &[2usize][..]), (PrivilegeTable::Acl, &[3, 4][..])] {
+        let def = catalog::privilege_table(table);
+        let column = catalog::namespace_column(def).unwrap_or(usize::MAX);
+        for (_, row) in crate::access::scan_unscoped(ctx, def)? {
+            let namespace = catalog::row_namespace(def, &row, column);
+            if namespace.is_some_and(|n| n != here) && columns.iter().any(|&c| row[c] == name) {
+                *counts.entry(namespace.unwrap_or(here)).or_default() += 1;
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (namespace, count) in counts {
+        let database = crate::databases::database_of_namespace(ctx, namespace)?.unwrap_or_else(|| "?".into());
+        out.push(match count {
+            1 => format!("1 object in database {database}"),
+            n => format!("{n} objects in database {database}"),
         });
     }
     Ok(out)

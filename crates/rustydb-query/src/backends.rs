@@ -115,6 +115,11 @@ impl Backends {
         self.live.lock().remove(&backend.key);
     }
 
+    /// How many sessions other than `except` are connected to `database`.
+    pub fn count_on(&self, database: &str, except: &Backend) -> usize {
+        self.live.lock().values().filter(|b| b.key != except.key && b.database == database).count()
+    }
+
     /// A copy of every live backend, oldest first.
     pub fn snapshot(&self) -> Vec<(Arc<Backend>, BackendInfo)> {
         let live: Vec<Arc<Backend>> = self.live.lock().values().cloned().collect();

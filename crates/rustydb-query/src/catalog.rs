@@ -373,7 +373,45 @@ enum System {
     Policies = 11,
     RowSecurity = 12,
     Statistic = 13,
+    Namespaces = 14,
 }
+
+/// Where the catalog rows naming objects of one database keep their namespace: the column
+/// [`access::scan`] filters on and [`access::insert_raw`] fills (see `databases.rs`). `None`
+/// for catalogs shared by every database (roles, memberships, databases, namespaces) and for
+/// those whose rows hang off a table id (columns, statistics), unique across databases.
+pub(crate) fn namespace_column(table: &TableDef) -> Option<usize> {
+    Some(match table.id.0 {
+        t if t == System::Tables as u32 => 8,
+        t if t == System::Indexes as u32 => 8,
+        t if t == System::Views as u32 => 3,
+        t if t == System::Sequences as u32 => 9,
+        t if t == System::Acl as u32 => 7,
+        t if t == System::Owners as u32 => 3,
+        t if t == System::Policies as u32 => 7,
+        t if t == System::RowSecurity as u32 => 3,
+        _ => return None,
+    })
+}
+
+/// The namespace of a row of a catalog with a [`namespace_column`], `None` for a row every
+/// database sees: the owner and ACL rows of databases themselves. A NULL namespace (a row
+/// written before databases had namespaces) is [`PUBLIC_NAMESPACE`].
+pub(crate) fn row_namespace(table: &TableDef, row: &[Value], column: usize) -> Option<u32> {
+    let shared_kind = table.id.0 == System::Acl as u32 || table.id.0 == System::Owners as u32;
+    if shared_kind && row.first().is_some_and(|k| *k == Value::Text("database".into())) {
+        return None;
+    }
+    match row.get(column) {
+        Some(Value::Int4(n)) => Some(*n as u32),
+        _ => Some(PUBLIC_NAMESPACE),
+    }
+}
+
+/// The internal id of the bootstrap database's `public` namespace, which every row from before
+/// namespaces belongs to. It is PostgreSQL's oid of `public`, which `pg_namespace` shows for
+/// every database's `public`.
+pub const PUBLIC_NAMESPACE: u32 = 2200;
 
 /// The privilege catalogs (`acl.rs` reads and writes their rows).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -407,7 +445,7 @@ pub(crate) fn note_change(ctx: &mut ExecContext<'_>) {
 }
 
 /// The system tables' definitions, built once.
-static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 13]> = std::sync::LazyLock::new(|| {
+static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 14]> = std::sync::LazyLock::new(|| {
     use DataType::*;
     [
         system_table(
@@ -424,6 +462,8 @@ static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 13]> = std::sync::LazyLock:
                 ("primary_key_name", Text),
                 // NULL: as many slots as columns.
                 ("slot_count", Int4),
+                // The namespace the table is in (see `databases.rs`); NULL: `PUBLIC_NAMESPACE`.
+                ("namespace", Int4),
             ],
         ),
         system_table(
@@ -459,7 +499,12 @@ static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 13]> = std::sync::LazyLock:
                 ("password_history", Text),
             ],
         ),
-        system_table(System::Databases as u32, "rustydb_databases", &[("name", Text), ("owner", Text)]),
+        // `database_id` was added later: NULL is the bootstrap database's id (`BOOTSTRAP_DATABASE`).
+        system_table(
+            System::Databases as u32,
+            "rustydb_databases",
+            &[("name", Text), ("owner", Text), ("database_id", Int4)],
+        ),
         system_table(
             System::Indexes as u32,
             "rustydb_indexes",
@@ -473,9 +518,14 @@ static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 13]> = std::sync::LazyLock:
                 // Added later: older rows read them as NULL, which is false.
                 ("is_primary", Bool),
                 ("is_constraint", Bool),
+                ("namespace", Int4),
             ],
         ),
-        system_table(System::Views as u32, "rustydb_views", &[("name", Text), ("definition", Text), ("columns", Text)]),
+        system_table(
+            System::Views as u32,
+            "rustydb_views",
+            &[("name", Text), ("definition", Text), ("columns", Text), ("namespace", Int4)],
+        ),
         system_table(
             System::Sequences as u32,
             "rustydb_sequences",
@@ -489,6 +539,7 @@ static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 13]> = std::sync::LazyLock:
                 ("cycle", Bool),
                 ("owner_table", Int4),
                 ("owner_column", Int4),
+                ("namespace", Int4),
             ],
         ),
         system_table(
@@ -502,6 +553,7 @@ static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 13]> = std::sync::LazyLock:
                 ("grantor", Text),
                 ("privileges", Text),
                 ("grant_options", Text),
+                ("namespace", Int4),
             ],
         ),
         system_table(
@@ -509,7 +561,11 @@ static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 13]> = std::sync::LazyLock:
             "rustydb_members",
             &[("role", Text), ("member", Text), ("admin_option", Bool), ("grantor", Text)],
         ),
-        system_table(System::Owners as u32, "rustydb_owners", &[("kind", Text), ("object", Text), ("owner", Text)]),
+        system_table(
+            System::Owners as u32,
+            "rustydb_owners",
+            &[("kind", Text), ("object", Text), ("owner", Text), ("namespace", Int4)],
+        ),
         system_table(
             System::Policies as u32,
             "rustydb_policies",
@@ -521,12 +577,13 @@ static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 13]> = std::sync::LazyLock:
                 ("roles", Text),
                 ("using_expr", Text),
                 ("check_expr", Text),
+                ("namespace", Int4),
             ],
         ),
         system_table(
             System::RowSecurity as u32,
             "rustydb_row_security",
-            &[("table_name", Text), ("enabled", Bool), ("forced", Bool)],
+            &[("table_name", Text), ("enabled", Bool), ("forced", Bool), ("namespace", Int4)],
         ),
         system_table(
             System::Statistic as u32,
@@ -544,6 +601,11 @@ static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 13]> = std::sync::LazyLock:
                 ("mcf", Text),
                 ("histogram", Text),
             ],
+        ),
+        system_table(
+            System::Namespaces as u32,
+            "rustydb_namespaces",
+            &[("namespace_id", Int4), ("name", Text), ("database_id", Int4), ("owner", Text)],
         ),
     ]
 });
@@ -579,11 +641,12 @@ pub fn data_type_from_oid(oid: i32, typmod: i32) -> Result<DataType> {
 
 /// The table with id `id`, if it exists.
 pub fn find_table_by_id(ctx: &mut ExecContext<'_>, id: TableId) -> Result<Option<TableDef>> {
-    let tables = access::scan(ctx, system(System::Tables))?;
+    // Ids are unique across databases: whichever database the table is in.
+    let tables = access::scan_unscoped(ctx, system(System::Tables))?;
     let Some((_, row)) = tables.into_iter().find(|(_, r)| r[0] == Value::Int4(id.0 as i32)) else {
         return Ok(None);
     };
-    find_table(ctx, &text(&row[1])?)
+    table_from_row(ctx, &row).map(Some)
 }
 
 /// The table called `name`, if it exists: from the catalog cache when it holds it (see
@@ -596,13 +659,14 @@ pub fn find_table(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<TableD
         return read_table(ctx, name);
     }
     let cache = ctx.engine.catalog_cache().clone();
-    if let Some(t) = cache.table(name) {
+    let namespace = ctx.namespace()?;
+    if let Some(t) = cache.table(namespace, name) {
         return Ok(Some(TableDef::clone(&t)));
     }
     let generation = cache.generation();
     let found = read_table(ctx, name)?;
     if let Some(t) = &found {
-        cache.insert(generation, std::sync::Arc::new(t.clone()));
+        cache.insert(generation, namespace, std::sync::Arc::new(t.clone()));
     }
     Ok(found)
 }
@@ -622,6 +686,12 @@ fn read_table(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<TableDef>>
     let Some((_, row)) = tables.into_iter().find(|(_, r)| r[1] == Value::Text(name.into())) else {
         return Ok(None);
     };
+    table_from_row(ctx, &row).map(Some)
+}
+
+/// The definition of the table whose `rustydb_tables` row is `row`.
+fn table_from_row(ctx: &mut ExecContext<'_>, row: &[Value]) -> Result<TableDef> {
+    let name = text(&row[1])?;
     let id = int(&row[0])?;
     let mut columns: Vec<(i32, Column)> = Vec::new();
     let mut slots: Vec<(i32, usize)> = Vec::new();
@@ -663,9 +733,9 @@ fn read_table(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<TableDef>>
     let compression = text(&row[3])?;
     let compression = Compression::parse(&compression)
         .ok_or_else(|| DbError::Corruption(format!("catalog names unknown compression {compression:?}")))?;
-    Ok(Some(TableDef {
+    Ok(TableDef {
         id: TableId(id as u32),
-        name: name.into(),
+        name,
         schema: Schema::new(columns.into_iter().map(|(_, c)| c).collect()),
         primary_key,
         compression,
@@ -677,7 +747,7 @@ fn read_table(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<TableDef>>
             _ => None,
         },
         layout,
-    }))
+    })
 }
 
 /// The `foreign_keys` column: six NUL-separated fields per key (name, columns, parent id,
@@ -732,8 +802,9 @@ pub fn set_foreign_keys(ctx: &mut ExecContext<'_>, table: &TableDef, keys: &[For
 /// catalog cache when it holds them (most tables are referenced by none, and every write asks).
 pub fn referencing_tables(ctx: &mut ExecContext<'_>) -> Result<crate::catalog_cache::Referrers> {
     let cache = ctx.engine.catalog_cache().clone();
+    let namespace = ctx.namespace()?;
     if !ctx.txn.catalog_changed
-        && let Some(r) = cache.referrers()
+        && let Some(r) = cache.referrers(namespace)
     {
         return Ok(r);
     }
@@ -749,7 +820,7 @@ pub fn referencing_tables(ctx: &mut ExecContext<'_>) -> Result<crate::catalog_ca
     }
     let map = std::sync::Arc::new(map);
     if !ctx.txn.catalog_changed {
-        cache.insert_referrers(generation, map.clone());
+        cache.insert_referrers(generation, namespace, map.clone());
     }
     Ok(map)
 }
@@ -852,7 +923,8 @@ fn index_from_row(row: &[Value]) -> Result<IndexDef> {
 fn table_indexes(ctx: &mut ExecContext<'_>, table: TableId) -> Result<Vec<IndexDef>> {
     let id = Value::Int4(table.0 as i32);
     let mut out = Vec::new();
-    for (_, row) in access::scan(ctx, system(System::Indexes))? {
+    // By table id, unique across databases.
+    for (_, row) in access::scan_unscoped(ctx, system(System::Indexes))? {
         if row[2] == id {
             out.push(index_from_row(&row)?);
         }
@@ -916,6 +988,12 @@ pub fn list_tables(ctx: &mut ExecContext<'_>) -> Result<Vec<TableDef>> {
     Ok(out)
 }
 
+/// Every user table of every database (the engine's startup).
+pub fn list_all_tables(ctx: &mut ExecContext<'_>) -> Result<Vec<TableDef>> {
+    let rows = access::scan_unscoped(ctx, system(System::Tables))?;
+    rows.iter().map(|(_, row)| table_from_row(ctx, row)).collect()
+}
+
 /// True if a table called `name` exists for anyone: visible to this transaction, or created by
 /// a transaction still in progress (whose snapshot this one cannot see). The DDL lock is held
 /// while this is asked and the new row written, so two sessions cannot both create `name`.
@@ -924,6 +1002,7 @@ pub fn name_in_use(ctx: &mut ExecContext<'_>, name: &str) -> Result<bool> {
         return Ok(true);
     }
     // Tables, indexes, views and sequences share one namespace.
+    let namespace = ctx.namespace()?;
     for (sys, column) in [
         (system(System::Tables), 1),
         (system(System::Indexes), 1),
@@ -933,6 +1012,7 @@ pub fn name_in_use(ctx: &mut ExecContext<'_>, name: &str) -> Result<bool> {
         let heap = ctx.engine.txn_manager().storage().heap(sys.file())?;
         for (tid, row) in access::scan_all_versions(ctx, sys)? {
             if row[column] == Value::Text(name.into())
+                && namespace_column(sys).is_none_or(|c| row_namespace(sys, &row, c) == Some(namespace))
                 && ctx.engine.txn_manager().liveness(ctx.txn, &heap, tid)? != Liveness::Dead
             {
                 return Ok(true);
@@ -1573,6 +1653,31 @@ pub fn drop_role(ctx: &mut ExecContext<'_>, tid: TupleId) -> Result<()> {
     Ok(())
 }
 
+/// `rustydb_databases`: name, owner, database id (see `databases.rs`).
+pub(crate) fn databases_table() -> &'static TableDef {
+    system(System::Databases)
+}
+
+/// `rustydb_namespaces`: namespace id, name, database id, owner (see `databases.rs`).
+pub(crate) fn namespaces_table() -> &'static TableDef {
+    system(System::Namespaces)
+}
+
+/// Deletes every catalog row of the context's database's objects that is left once its tables
+/// and sequences are dropped (views, owners, ACLs, policies): DROP DATABASE.
+pub(crate) fn delete_namespace_rows(ctx: &mut ExecContext<'_>) -> Result<()> {
+    changing(ctx);
+    for sys in system_tables() {
+        let Some(column) = namespace_column(sys) else { continue };
+        for (tid, row) in access::scan(ctx, sys)? {
+            if row_namespace(sys, &row, column).is_some() {
+                access::delete(ctx, sys, tid)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Every database: its name and its owner's name.
 pub fn list_databases(ctx: &mut ExecContext<'_>) -> Result<Vec<(String, String)>> {
     let mut databases = Vec::new();
@@ -1593,8 +1698,10 @@ pub fn rename_database_owner(ctx: &mut ExecContext<'_>, from: &str, to: &str) ->
     for (tid, r) in access::scan(ctx, table)? {
         if r[1] == Value::Text(from.into()) {
             changing(ctx);
-            access::delete(ctx, table, tid)?;
-            access::insert_raw(ctx, table, &[r[0].clone(), Value::Text(to.into())])?;
+            let mut row = r.clone();
+            row[1] = Value::Text(to.into());
+            replaced(access::delete(ctx, table, tid)?)?;
+            access::insert_raw(ctx, table, &row)?;
         }
     }
     Ok(())
@@ -1605,13 +1712,12 @@ pub fn database_exists(ctx: &mut ExecContext<'_>, name: &str) -> Result<bool> {
     Ok(access::scan(ctx, system(System::Databases))?.iter().any(|(_, r)| r[0] == Value::Text(name.into())))
 }
 
-/// Writes the first-start contents: the bootstrap superuser and database.
+/// Writes the first-start contents: the bootstrap superuser and databases.
 pub fn bootstrap(ctx: &mut ExecContext<'_>, superuser: &str, database: &str) -> Result<()> {
     let role =
         RoleDef { superuser: true, can_login: true, create_db: true, create_role: true, ..RoleDef::new(superuser) };
     access::insert_raw(ctx, system(System::Roles), &role_row(&role))?;
-    access::insert_raw(ctx, system(System::Databases), &[Value::Text(database.into()), Value::Text(superuser.into())])?;
-    Ok(())
+    crate::databases::bootstrap(ctx, superuser, database)
 }
 
 fn int(v: &Value) -> Result<i32> {

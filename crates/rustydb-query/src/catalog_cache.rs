@@ -22,21 +22,29 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Committed table definitions by name.
+/// Committed table definitions by namespace and name, and what else is read per database.
 #[derive(Debug, Default)]
 pub struct CatalogCache {
     generation: AtomicU64,
-    tables: RwLock<HashMap<String, (u64, Arc<TableDef>)>>,
-    /// Roles, owners, ACLs and memberships (see `acl.rs`), with the generation read.
-    security: RwLock<Option<(u64, Arc<crate::acl::SecurityCatalog>)>>,
-    /// The tables whose foreign keys reference each table, with the generation read.
-    referrers: RwLock<Option<(u64, Referrers)>>,
+    tables: RwLock<HashMap<TableKey, (u64, Arc<TableDef>)>>,
+    /// Roles, owners, ACLs and memberships (see `acl.rs`) by namespace, with the generation read.
+    security: RwLock<HashMap<u32, (u64, Arc<crate::acl::SecurityCatalog>)>>,
+    /// The tables whose foreign keys reference each table, by namespace, with the generation read.
+    referrers: RwLock<HashMap<u32, (u64, Referrers)>>,
     /// ANALYZE's statistics (see `statistics.rs`), with the generation read.
     statistics: RwLock<Option<(u64, crate::statistics::Statistics)>>,
+    /// Each database's `public` namespace by the database's name, with the generation read.
+    namespaces: RwLock<HashMap<String, (u64, u32)>>,
 }
+
+/// A table's namespace and name.
+type TableKey = (u32, String);
 
 /// The names of the tables whose foreign keys reference each table, by its id.
 pub type Referrers = Arc<HashMap<rustydb_foundation::TableId, Vec<String>>>;
+
+/// Entries of older generations are dead; a map is pruned of them past this many entries.
+const PRUNE_PAST: usize = 4096;
 
 impl CatalogCache {
     /// The current generation: read it before scanning the catalog to fill an entry.
@@ -44,52 +52,54 @@ impl CatalogCache {
         self.generation.load(Ordering::Acquire)
     }
 
-    /// The cached definition of table `name`, if it is still valid.
-    pub fn table(&self, name: &str) -> Option<Arc<TableDef>> {
+    /// The cached definition of table `name` in `namespace`, if it is still valid.
+    pub fn table(&self, namespace: u32, name: &str) -> Option<Arc<TableDef>> {
         let generation = self.generation();
         let tables = self.tables.read();
-        tables.get(name).filter(|(g, _)| *g == generation).map(|(_, t)| t.clone())
+        tables.get(&(namespace, name.to_string())).filter(|(g, _)| *g == generation).map(|(_, t)| t.clone())
     }
 
-    /// Records `table` as read from the catalog at `generation`.
-    pub fn insert(&self, generation: u64, table: Arc<TableDef>) {
+    /// Records `table`, of `namespace`, as read from the catalog at `generation`.
+    pub fn insert(&self, generation: u64, namespace: u32, table: Arc<TableDef>) {
         let mut tables = self.tables.write();
         if generation != self.generation() {
             return;
         }
-        // Entries of older generations are dead; drop them now and then so the map stays small.
-        if tables.len() > 4096 {
+        if tables.len() > PRUNE_PAST {
             tables.retain(|_, (g, _)| *g == generation);
         }
-        tables.insert(table.name.clone(), (generation, table));
+        tables.insert((namespace, table.name.clone()), (generation, table));
     }
 
-    /// The cached security catalog, if it is still valid.
-    pub fn security(&self) -> Option<Arc<crate::acl::SecurityCatalog>> {
+    /// The cached security catalog of `namespace`, if it is still valid.
+    pub fn security(&self, namespace: u32) -> Option<Arc<crate::acl::SecurityCatalog>> {
+        current(&self.security.read(), &namespace, self.generation())
+    }
+
+    /// Records the security catalog of `namespace` as read at `generation`.
+    pub fn insert_security(&self, generation: u64, namespace: u32, catalog: Arc<crate::acl::SecurityCatalog>) {
+        self.put(&self.security, generation, namespace, catalog);
+    }
+
+    /// The cached map of referencing tables of `namespace`, if it is still valid.
+    pub fn referrers(&self, namespace: u32) -> Option<Referrers> {
+        current(&self.referrers.read(), &namespace, self.generation())
+    }
+
+    /// Records the map of referencing tables of `namespace` as read at `generation`.
+    pub fn insert_referrers(&self, generation: u64, namespace: u32, referrers: Referrers) {
+        self.put(&self.referrers, generation, namespace, referrers);
+    }
+
+    /// The cached `public` namespace of database `database`, if it is still valid.
+    pub fn namespace(&self, database: &str) -> Option<u32> {
         let generation = self.generation();
-        self.security.read().as_ref().filter(|(g, _)| *g == generation).map(|(_, c)| c.clone())
+        self.namespaces.read().get(database).filter(|(g, _)| *g == generation).map(|(_, n)| *n)
     }
 
-    /// Records the security catalog as read at `generation`.
-    pub fn insert_security(&self, generation: u64, catalog: Arc<crate::acl::SecurityCatalog>) {
-        let mut security = self.security.write();
-        if generation == self.generation() {
-            *security = Some((generation, catalog));
-        }
-    }
-
-    /// The cached map of referencing tables, if it is still valid.
-    pub fn referrers(&self) -> Option<Referrers> {
-        let generation = self.generation();
-        self.referrers.read().as_ref().filter(|(g, _)| *g == generation).map(|(_, r)| r.clone())
-    }
-
-    /// Records the map of referencing tables as read at `generation`.
-    pub fn insert_referrers(&self, generation: u64, referrers: Referrers) {
-        let mut slot = self.referrers.write();
-        if generation == self.generation() {
-            *slot = Some((generation, referrers));
-        }
+    /// Records database `database`'s `public` namespace as read at `generation`.
+    pub fn insert_namespace(&self, generation: u64, database: &str, namespace: u32) {
+        self.put(&self.namespaces, generation, database.to_string(), namespace);
     }
 
     /// The cached statistics, if they are still valid.
@@ -110,6 +120,22 @@ impl CatalogCache {
     pub fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
+
+    fn put<K: std::hash::Hash + Eq, V>(&self, map: &RwLock<HashMap<K, (u64, V)>>, generation: u64, key: K, value: V) {
+        let mut map = map.write();
+        if generation != self.generation() {
+            return;
+        }
+        if map.len() > PRUNE_PAST {
+            map.retain(|_, (g, _)| *g == generation);
+        }
+        map.insert(key, (generation, value));
+    }
+}
+
+/// The entry of `key` in `map` if it was read at `generation`.
+fn current<K: std::hash::Hash + Eq, V: Clone>(map: &HashMap<K, (u64, V)>, key: &K, generation: u64) -> Option<V> {
+    map.get(key).filter(|(g, _)| *g == generation).map(|(_, v)| v.clone())
 }
 
 #[cfg(test)]
@@ -136,14 +162,15 @@ mod tests {
     fn entries_live_only_within_their_generation() {
         let cache = CatalogCache::default();
         let g = cache.generation();
-        cache.insert(g, table("t"));
-        assert!(cache.table("t").is_some());
+        cache.insert(g, 2200, table("t"));
+        assert!(cache.table(2200, "t").is_some());
+        assert!(cache.table(16_384, "t").is_none(), "a table was found in another database");
         cache.invalidate();
-        assert!(cache.table("t").is_none(), "an entry outlived a catalog change");
+        assert!(cache.table(2200, "t").is_none(), "an entry outlived a catalog change");
         // A scan that overlapped a change is not cached.
-        cache.insert(g, table("t"));
-        assert!(cache.table("t").is_none());
-        cache.insert(cache.generation(), table("t"));
-        assert!(cache.table("t").is_some());
+        cache.insert(g, 2200, table("t"));
+        assert!(cache.table(2200, "t").is_none());
+        cache.insert(cache.generation(), 2200, table("t"));
+        assert!(cache.table(2200, "t").is_some());
     }
 }

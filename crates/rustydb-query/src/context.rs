@@ -20,6 +20,8 @@ pub struct ExecContext<'a> {
     pub user: &'a str,
     /// The session's database.
     pub database: &'a str,
+    /// The database's `public` namespace, once looked up (see [`ExecContext::namespace`]).
+    namespace: Option<u32>,
     /// Where scans copy each page's tuples, reused page after page.
     pub scan: TupleArena,
     /// What the statement may hold, and holds, in materialised rows.
@@ -68,6 +70,7 @@ impl<'a> ExecContext<'a> {
             snapshot,
             user,
             database,
+            namespace: None,
             scan: TupleArena::new(),
             memory,
             in_block: false,
@@ -83,6 +86,17 @@ impl<'a> ExecContext<'a> {
             vectorize: true,
             settings: None,
         }
+    }
+
+    /// The namespace the session's names resolve in: its database's `public` (see
+    /// `databases.rs`). 3D000 if the database does not exist (any more).
+    pub fn namespace(&mut self) -> rustydb_foundation::Result<u32> {
+        if let Some(n) = self.namespace {
+            return Ok(n);
+        }
+        let n = crate::databases::public_namespace(self)?;
+        self.namespace = Some(n);
+        Ok(n)
     }
 
     /// Runs `work` (catalog lookups) under a snapshot taken now rather than the statement's, as

@@ -274,7 +274,7 @@ impl Engine {
             ctx.engine.next_table_id.store(max + 1, Ordering::Release);
             let mut lsm_files = std::collections::HashSet::new();
             let mut live = std::collections::HashSet::new();
-            for table in catalog::list_tables(ctx)? {
+            for table in catalog::list_all_tables(ctx)? {
                 live.insert(table.id);
                 access::apply_storage_settings(ctx, &table)?;
                 if !table.primary_key.is_empty() {

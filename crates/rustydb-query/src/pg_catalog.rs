@@ -653,23 +653,18 @@ fn index_rows(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
     Ok(rows)
 }
 
-/// The oid of the `i`th database (the bootstrap one is 5, as PostgreSQL's `postgres`).
-pub(crate) fn database_oid(i: usize) -> i32 {
-    if i == 0 { 5 } else { 16_384 + i as i32 }
-}
-
 fn database_rows(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
     let security = crate::acl::load(ctx)?;
     let roles = catalog::list_roles(ctx)?;
     let owner = |name: &str| roles.iter().position(|r| r.name == name).map_or(BOOTSTRAP_SUPERUSER, role_oid);
-    Ok(catalog::list_databases(ctx)?
+    Ok(crate::databases::list(ctx)?
         .into_iter()
-        .enumerate()
-        .map(|(i, (name, dba))| {
+        .map(|(_, db)| {
+            let name = db.name;
             vec![
-                Value::Int4(database_oid(i)),
+                Value::Int4(db.id as i32),
                 text(&name),
-                Value::Int4(owner(&dba)),
+                Value::Int4(owner(&db.owner)),
                 Value::Int4(6),
                 text("c"),
                 Value::Bool(false),

@@ -7,7 +7,7 @@
 
 use crate::catalog;
 use crate::context::ExecContext;
-use crate::pg_catalog::{Relation, database_oid, role_oid};
+use crate::pg_catalog::{Relation, role_oid};
 use rustydb_foundation::{DataType, DbError, Result, Value};
 
 /// The views this module provides.
@@ -23,12 +23,12 @@ fn text(s: &str) -> Value {
 pub fn relation(ctx: &mut ExecContext<'_>, name: &str) -> Result<Relation> {
     use DataType::{Bool, Float8, Int4, Int8, Text, TimestampTz};
     let roles = catalog::list_roles(ctx)?;
-    let databases = catalog::list_databases(ctx)?;
+    let databases = crate::databases::list(ctx)?;
     let superuser = roles.iter().any(|r| r.name == ctx.user && r.superuser);
     let role_id =
         |name: &str| roles.iter().position(|r| r.name == name).map_or(Value::Null, |i| Value::Int4(role_oid(i)));
     let db_id = |name: &str| {
-        databases.iter().position(|(d, _)| d == name).map_or(Value::Null, |i| Value::Int4(database_oid(i)))
+        databases.iter().find(|(_, d)| d.name == name).map_or(Value::Null, |(_, d)| Value::Int4(d.id as i32))
     };
     let ts = |t: Option<i64>| t.map_or(Value::Null, Value::TimestampTz);
     match name {

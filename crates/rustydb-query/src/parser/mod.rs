@@ -18,9 +18,11 @@ const RECURSION_LIMIT: usize = 200;
 /// stack and abort the whole server. Checked on the tokens before parsing.
 pub const MAX_OPERATOR_CHAIN: usize = 1000;
 
+mod database;
 mod maintenance;
 mod role_grants;
 
+pub use database::{CreateOption, DatabaseCommand, OptionValue};
 pub use maintenance::{VacuumCommand, VacuumTarget};
 
 /// One statement of a query string.
@@ -32,6 +34,8 @@ pub enum Parsed {
     Checkpoint,
     /// `VACUUM`, which sqlparser parses only in Redshift's form.
     Vacuum(VacuumCommand),
+    /// `CREATE`, `DROP` or `ALTER DATABASE`, which sqlparser parses in other dialects' forms.
+    Database(DatabaseCommand),
 }
 
 /// Parses a query string that may hold several statements. An empty string (or only
@@ -46,7 +50,8 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
 pub fn parse_script(sql: &str) -> Result<Vec<Parsed>> {
     let tokens = tokenize(sql)?;
     let segments: Vec<&[TokenWithSpan]> = tokens.split(|t| t.token == Token::SemiColon).collect();
-    if !segments.iter().any(|s| maintenance::command(s).is_some()) {
+    let special = |s: &[TokenWithSpan]| maintenance::command(s).is_some() || database::is_database_command(s);
+    if !segments.iter().any(|s| special(s)) {
         return Ok(parse_tokens(tokens)?.into_iter().map(|s| Parsed::Sql(Box::new(s))).collect());
     }
     let mut parsed = Vec::new();
@@ -57,6 +62,7 @@ pub fn parse_script(sql: &str) -> Result<Vec<Parsed>> {
                 parsed.push(Parsed::Checkpoint);
             }
             Some(maintenance::Command::Vacuum) => parsed.push(Parsed::Vacuum(maintenance::parse_vacuum(segment)?)),
+            None if database::is_database_command(segment) => parsed.push(Parsed::Database(database::parse(segment)?)),
             None => parsed.extend(parse_tokens(segment.to_vec())?.into_iter().map(|s| Parsed::Sql(Box::new(s)))),
         }
     }

@@ -26,7 +26,7 @@ use crate::engine::Engine;
 use crate::executor;
 use crate::interrupt::Interrupt;
 use crate::params::{self, Params};
-use crate::parser::{self, Parsed, VacuumCommand};
+use crate::parser::{self, DatabaseCommand, Parsed, VacuumCommand};
 use crate::plan::Statement;
 use crate::result::ResultColumn;
 use crate::result::{Notice, StatementResult};
@@ -342,6 +342,7 @@ impl Session {
                 Some(Parsed::Sql(stmt)) => s.run(stmt, &params),
                 Some(Parsed::Checkpoint) => s.checkpoint(),
                 Some(Parsed::Vacuum(cmd)) => s.vacuum(cmd),
+                Some(Parsed::Database(cmd)) => s.database_command(cmd),
             },
             Err,
         );
@@ -373,7 +374,7 @@ impl Session {
             }
         };
         let has_control = statements.iter().any(|s| match s {
-            Parsed::Checkpoint | Parsed::Vacuum(_) => false,
+            Parsed::Checkpoint | Parsed::Vacuum(_) | Parsed::Database(_) => false,
             Parsed::Sql(s) => matches!(binder::bind_transaction_control(s), Ok(Some(_)) | Err(_)),
         });
         if statements.len() > 1 && !has_control && matches!(self.state, State::Idle) {
@@ -385,6 +386,7 @@ impl Session {
                 Parsed::Sql(stmt) => self.run(stmt, &Params::default()),
                 Parsed::Checkpoint => self.checkpoint(),
                 Parsed::Vacuum(cmd) => self.vacuum(cmd),
+                Parsed::Database(cmd) => self.database_command(cmd),
             };
             let failed = result.is_err();
             results.push(result);
@@ -409,6 +411,8 @@ impl Session {
                 }
                 // VACUUM runs transactions of its own: never inside this one.
                 Parsed::Vacuum(_) => Err(cannot_run_in_block("VACUUM")),
+                Parsed::Database(cmd) if cmd.needs_own_transaction() => Err(cannot_run_in_block(cmd.tag())),
+                Parsed::Database(cmd) => self.database_in(guard.txn(), read_only, cmd),
             };
             let failed = result.is_err();
             results.push(result);
@@ -531,6 +535,66 @@ impl Session {
                 .map(|t| t.name.clone())
                 .collect()
         })
+    }
+
+    /// CREATE, DROP or ALTER DATABASE: the first two in a transaction of their own (never in a
+    /// block, as in PostgreSQL), ALTER in the session's transaction like any statement.
+    fn database_command(&mut self, cmd: &DatabaseCommand) -> Result<StatementResult> {
+        if cmd.needs_own_transaction() {
+            match self.state {
+                State::Failed { .. } => return Err(in_failed_block()),
+                State::InBlock { .. } => {
+                    self.fail_block();
+                    return Err(cannot_run_in_block(cmd.tag()));
+                }
+                State::Idle => {}
+            }
+            let backend = self.backend.clone();
+            let engine = self.engine.clone();
+            let others = move |name: &str| engine.backends().count_on(name, &backend);
+            return self.in_own_transaction(|ctx| crate::databases::execute(ctx, cmd, &others));
+        }
+        match std::mem::replace(&mut self.state, State::Idle) {
+            failed @ State::Failed { .. } => {
+                self.state = failed;
+                Err(in_failed_block())
+            }
+            State::InBlock { txn, read_only } => {
+                let engine = self.engine.clone();
+                let mut guard = engine.txn_manager().guard(txn);
+                let result = self.database_in(guard.txn(), read_only, cmd);
+                let txn = guard.release();
+                self.state = self.after(result.is_ok(), txn, read_only);
+                result
+            }
+            State::Idle => {
+                let engine = self.engine.clone();
+                let mut guard = engine.txn_manager().guard(self.begin(None));
+                match self.database_in(guard.txn(), self.settings.default_read_only, cmd) {
+                    Ok(r) => guard.commit().map(|()| r),
+                    Err(e) => {
+                        guard.abort();
+                        Err(e)
+                    }
+                }
+            }
+        }
+    }
+
+    /// ALTER DATABASE in `txn`.
+    fn database_in(&self, txn: &mut Transaction, read_only: bool, cmd: &DatabaseCommand) -> Result<StatementResult> {
+        if read_only {
+            return Err(DbError::sql(
+                SqlState::ReadOnlySqlTransaction,
+                format!("cannot execute {} in a read-only transaction", cmd.tag()),
+            ));
+        }
+        txn.wait = self.settings.lock_wait();
+        let snapshot = self.engine.txn_manager().statement_snapshot(txn);
+        let mut ctx = ExecContext::new(&self.engine, txn, snapshot, &self.user, &self.database);
+        ctx.interrupt = self.interrupt();
+        let others = |name: &str| self.engine.backends().count_on(name, &self.backend);
+        crate::databases::execute(&mut ctx, cmd, &others)
     }
 
     /// Runs `work` in a transaction of its own that waits for locks as the session's settings
