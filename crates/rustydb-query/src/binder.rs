@@ -214,7 +214,10 @@ fn isolation_level(level: &ast::TransactionIsolationLevel) -> Result<IsolationLe
 /// Binds a data or schema statement.
 pub fn bind(ctx: &mut ExecContext<'_>, stmt: &ast::Statement) -> Result<Statement> {
     match stmt {
-        ast::Statement::Query(q) => Ok(Statement::Select(bind_select(ctx, q)?)),
+        ast::Statement::Query(q) => match crate::create_table_as::bind_select_into(ctx, q)? {
+            Some(into) => Ok(into),
+            None => Ok(Statement::Select(bind_select(ctx, q)?)),
+        },
         ast::Statement::Copy { to: true, .. } => crate::bind_copy::bind_copy_to(ctx, stmt),
         ast::Statement::Copy { .. } => {
             Err(DbError::unsupported("COPY FROM STDIN with other statements in the same query string"))
@@ -1114,8 +1117,11 @@ fn bind_delete(ctx: &mut ExecContext<'_>, delete: &ast::Delete) -> Result<Statem
 }
 
 fn bind_create_table(ctx: &mut ExecContext<'_>, create: &ast::CreateTable) -> Result<Statement> {
-    if create.query.is_some() || create.like.is_some() || create.clone.is_some() {
-        return Err(DbError::unsupported("CREATE TABLE AS, LIKE and CLONE"));
+    if let Some(query) = &create.query {
+        return crate::create_table_as::bind(ctx, create, query);
+    }
+    if create.like.is_some() || create.clone.is_some() {
+        return Err(DbError::unsupported("CREATE TABLE LIKE and CLONE"));
     }
     let name = table_name(&create.name)?;
     let mut columns: Vec<Column> = Vec::new();
@@ -1287,7 +1293,7 @@ fn check_unique_options(u: &ast::UniqueConstraint) -> Result<()> {
 /// The storage parameters of `CREATE TABLE ... WITH (...)`: RustyDB's `compression` (`lz4`, the
 /// default; `zstd`; `none`) and `encrypted` (a boolean; unset: the server's default). Others
 /// are refused as PostgreSQL refuses unknown ones (22023).
-fn table_options(options: &ast::CreateTableOptions) -> Result<(Compression, Option<bool>)> {
+pub(crate) fn table_options(options: &ast::CreateTableOptions) -> Result<(Compression, Option<bool>)> {
     let options = match options {
         ast::CreateTableOptions::None => return Ok((Compression::default(), None)),
         ast::CreateTableOptions::With(options) => options,

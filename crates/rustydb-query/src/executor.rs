@@ -145,6 +145,7 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
             };
             create_table(ctx, &spec, *if_not_exists)
         }
+        Statement::CreateTableAs(create) => crate::create_table_as::execute(ctx, create),
         Statement::CreateSequence { def, if_not_exists } => {
             acl::require_create_in_schema(ctx)?;
             let _ddl = ctx.engine.ddl_lock().lock();
@@ -699,19 +700,23 @@ fn delete_rows(
 }
 
 /// What CREATE TABLE asks for.
-struct TableSpec<'a> {
-    name: &'a str,
-    columns: &'a [rustydb_foundation::Column],
-    primary_key: &'a [usize],
-    unique: &'a [(Option<String>, Vec<usize>)],
-    compression: rustydb_storage::Compression,
-    encrypted: Option<bool>,
-    serials: &'a [(usize, (i64, i64))],
-    checks: &'a [catalog::CheckDef],
-    foreign_keys: &'a [catalog::ForeignKeyDef],
+pub(crate) struct TableSpec<'a> {
+    pub name: &'a str,
+    pub columns: &'a [rustydb_foundation::Column],
+    pub primary_key: &'a [usize],
+    pub unique: &'a [(Option<String>, Vec<usize>)],
+    pub compression: rustydb_storage::Compression,
+    pub encrypted: Option<bool>,
+    pub serials: &'a [(usize, (i64, i64))],
+    pub checks: &'a [catalog::CheckDef],
+    pub foreign_keys: &'a [catalog::ForeignKeyDef],
 }
 
-fn create_table(ctx: &mut ExecContext<'_>, spec: &TableSpec<'_>, if_not_exists: bool) -> Result<StatementResult> {
+pub(crate) fn create_table(
+    ctx: &mut ExecContext<'_>,
+    spec: &TableSpec<'_>,
+    if_not_exists: bool,
+) -> Result<StatementResult> {
     let TableSpec { name, columns, primary_key, unique, compression, encrypted, serials, checks, foreign_keys } = *spec;
     acl::require_create_in_schema(ctx)?;
     let table = {

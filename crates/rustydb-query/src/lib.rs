@@ -54,6 +54,7 @@ pub mod check_constraint;
 mod checkpointer;
 pub mod context;
 pub mod copy;
+pub mod create_table_as;
 pub mod databases;
 pub mod dml_join;
 pub mod encryption;

@@ -267,6 +267,8 @@ pub enum Statement {
         /// Foreign keys, named (a parent of `TableId(0)` is the new table itself).
         foreign_keys: Vec<crate::catalog::ForeignKeyDef>,
     },
+    /// `CREATE TABLE ... AS` and `SELECT ... INTO` (see `create_table_as.rs`).
+    CreateTableAs(crate::create_table_as::CreateTableAs),
     /// `ALTER TABLE ... DROP COLUMN | RENAME ...`, `ALTER INDEX ... RENAME TO` (see
     /// `alter_table.rs`).
     AlterTable {
@@ -474,6 +476,7 @@ impl Statement {
                 | Statement::Update { .. }
                 | Statement::Delete { .. }
                 | Statement::CreateTable { .. }
+                | Statement::CreateTableAs(_)
                 | Statement::DropTable { .. }
                 | Statement::Truncate { .. }
                 | Statement::CreateView { .. }
@@ -541,6 +544,7 @@ impl Statement {
             Statement::Update { .. } => "UPDATE",
             Statement::Delete { .. } => "DELETE",
             Statement::CreateTable { .. } => "CREATE TABLE",
+            Statement::CreateTableAs(_) => "CREATE TABLE AS",
             Statement::DropTable { .. } => "DROP TABLE",
             Statement::Truncate { .. } => "TRUNCATE TABLE",
             Statement::CreateView { .. } => "CREATE VIEW",
