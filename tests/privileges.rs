@@ -279,3 +279,61 @@ async fn function_execute_is_revoked_from_public_and_granted_back() {
     ok(&admin, "GRANT EXECUTE ON FUNCTION upper(text) TO PUBLIC").await;
     ok(&bob, call).await;
 }
+
+#[tokio::test]
+async fn set_role_acts_with_the_roles_privileges_until_reset() {
+    let server = TestServer::start();
+    let admin = server.connect().await;
+    admin
+        .batch_execute(
+            "create table secret (a int); insert into secret values (1);
+             create role reader login; create role auditor; grant auditor to reader;
+             grant select on secret to auditor; create role stranger;",
+        )
+        .await
+        .unwrap();
+    let reader = server.connect_as("reader", "rustydb").await.unwrap();
+    // reader inherits auditor's SELECT; as itself it may read, after SET ROLE too.
+    reader.query("select * from secret", &[]).await.unwrap();
+    reader.batch_execute("set role auditor").await.unwrap();
+    let who: String = reader.query_one("select current_user", &[]).await.unwrap().get(0);
+    assert_eq!(who, "auditor");
+    let shown: String = reader.query_one("show role", &[]).await.unwrap().get(0);
+    assert_eq!(shown, "auditor");
+    reader.query("select * from secret", &[]).await.unwrap();
+    // Not a role it is not a member of, nor one that does not exist.
+    assert_eq!(sqlstate(&reader, "set role stranger").await, SqlState::INSUFFICIENT_PRIVILEGE);
+    assert_eq!(sqlstate(&reader, "set role nobody").await, SqlState::UNDEFINED_OBJECT);
+    reader.batch_execute("reset role").await.unwrap();
+    let who: String = reader.query_one("select current_user", &[]).await.unwrap().get(0);
+    assert_eq!(who, "reader");
+    // A superuser that sets a plain role gives up its powers: it reads what the role may.
+    admin.batch_execute("set role stranger").await.unwrap();
+    denied(&admin, "select * from secret").await;
+    // SET LOCAL ROLE ends with its transaction, and a rolled-back SET ROLE is undone.
+    admin.batch_execute("set role none").await.unwrap();
+    admin.batch_execute("begin; set local role stranger; commit").await.unwrap();
+    admin.query("select * from secret", &[]).await.unwrap();
+    admin.batch_execute("begin; set role stranger; rollback").await.unwrap();
+    admin.query("select * from secret", &[]).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_database_owner_owns_its_public_schema_but_not_the_catalogs() {
+    let server = TestServer::start();
+    let admin = server.connect().await;
+    admin.batch_execute("create role maker login createdb").await.unwrap();
+    let maker = server.connect_as("maker", "rustydb").await.unwrap();
+    maker.batch_execute("create database makers").await.unwrap();
+    let own = server.connect_as("maker", "makers").await.unwrap();
+    // Its database's public schema is its own (PostgreSQL 15's pg_database_owner)…
+    own.batch_execute("create table mine (a int); insert into mine values (1)").await.unwrap();
+    // …but the catalogs, shared by every database, are not: no reading or writing them.
+    denied(&own, "update rustydb_roles set superuser = true where name = current_user").await;
+    denied(&own, "select password from rustydb_roles").await;
+    let superuser: bool =
+        admin.query_one("select rolsuper from pg_roles where rolname = 'maker'", &[]).await.unwrap().get(0);
+    assert!(!superuser);
+    // In the bootstrap database, owned by the superuser, it may not create tables.
+    assert_eq!(sqlstate(&maker, "create table nope (a int)").await, SqlState::INSUFFICIENT_PRIVILEGE);
+}

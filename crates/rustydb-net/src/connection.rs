@@ -399,6 +399,11 @@ impl Connection {
         self.shared.auth.login_succeeded(&principal.user, &principal.database, Some(client.socket_addr().ip()));
         tracing::debug!(user = %principal.user, database = %principal.database, peer = %client.socket_addr(), "connection authenticated");
         let mut session = self.shared.engine.session(&principal.user, &principal.database);
+        if session.database_closing() {
+            let e =
+                DbError::sql(SqlState::ObjectInUse, format!("database \"{}\" is being dropped", principal.database));
+            return Err(fatal(&e));
+        }
         let (pid, secret) = PID_GENERATOR.generate(&*client);
         session.set_client(pid, &application_name, Some(client.socket_addr()));
         self.shared.cancels.register(pid, secret.clone(), session.cancel_flag());

@@ -363,8 +363,11 @@ pub struct SecurityCatalog {
     pub acls: HashMap<AclKey, Vec<AclItem>>,
     /// Recorded owners.
     pub owners: HashMap<ObjectRef, String>,
-    /// Databases and their owners; the first is the session's database.
+    /// Databases and their owners; the first is the bootstrap database.
     pub databases: Vec<(String, String)>,
+    /// The session's database, whose owner owns its `public` schema (PostgreSQL 15's
+    /// `pg_database_owner`).
+    pub database: String,
     /// Row-level security policies.
     pub policies: Vec<crate::row_security::Policy>,
     /// Tables with RLS flags: (enabled, forced).
@@ -372,10 +375,17 @@ pub struct SecurityCatalog {
 }
 
 impl SecurityCatalog {
-    /// The owner of `object`: recorded, or the owner of the session's database.
+    /// The owner of `object`: recorded; for schema `public`, the session's database's owner;
+    /// otherwise (the system catalogs, built-in functions) the bootstrap database's owner, the
+    /// bootstrap superuser.
     pub fn owner(&self, object: &ObjectRef) -> &str {
-        if object.kind == ObjectKind::Database
-            && let Some((_, owner)) = self.databases.iter().find(|(name, _)| *name == object.name)
+        let database = match object.kind {
+            ObjectKind::Database => Some(object.name.as_str()),
+            ObjectKind::Schema if object.name == "public" => Some(self.database.as_str()),
+            _ => None,
+        };
+        if let Some(database) = database
+            && let Some((_, owner)) = self.databases.iter().find(|(name, _)| name == database)
         {
             return owner;
         }
@@ -567,12 +577,9 @@ fn read(ctx: &mut ExecContext<'_>) -> Result<SecurityCatalog> {
         let (key, item) = acl_from_row(&row)?;
         out.acls.entry(key).or_default().push(item);
     }
-    out.databases = catalog::list_databases(ctx)?;
-    // The session's database first: its owner owns what has no recorded owner.
-    if let Some(i) = out.databases.iter().position(|(name, _)| name == ctx.database) {
-        let current = out.databases.remove(i);
-        out.databases.insert(0, current);
-    }
+    // In id order: the bootstrap database first.
+    out.databases = crate::databases::list(ctx)?.into_iter().map(|(_, d)| (d.name, d.owner)).collect();
+    out.database = ctx.database.to_string();
     let (policies, flags) = crate::row_security::read(ctx)?;
     out.policies = policies;
     out.rls = flags.into_iter().map(|(t, e, f)| (t, (e, f))).collect();

@@ -82,6 +82,9 @@ pub struct Backends {
     /// Made-up pids for sessions without a wire connection (until the wire layer gives its own).
     next_local_pid: AtomicI32,
     live: Mutex<HashMap<u64, Arc<Backend>>>,
+    /// Databases a DROP DATABASE has claimed: no session may start on them (see
+    /// [`Backends::try_claim`]). Locked after `live`.
+    closing: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Backends {
@@ -118,6 +121,32 @@ impl Backends {
     /// How many sessions other than `except` are connected to `database`.
     pub fn count_on(&self, database: &str, except: &Backend) -> usize {
         self.live.lock().values().filter(|b| b.key != except.key && b.database == database).count()
+    }
+
+    /// Claims `database` for DROP DATABASE if no session but `except` is connected to it;
+    /// otherwise how many are. While claimed, a session that starts on it is refused (see
+    /// [`Backends::is_closing`]): counting and claiming under the lock that registering takes
+    /// means a session is either counted here or sees the claim. Give it back with
+    /// [`Backends::release`] once the DROP has committed or failed.
+    pub fn try_claim(&self, database: &str, except: &Backend) -> Result<(), usize> {
+        let live = self.live.lock();
+        let others = live.values().filter(|b| b.key != except.key && b.database == database).count();
+        if others > 0 {
+            return Err(others);
+        }
+        self.closing.lock().insert(database.to_string());
+        Ok(())
+    }
+
+    /// Gives back a claim [`Backends::try_claim`] took.
+    pub fn release(&self, database: &str) {
+        self.closing.lock().remove(database);
+    }
+
+    /// True while a DROP DATABASE of `database` is under way: a session registered on it
+    /// must not start.
+    pub fn is_closing(&self, database: &str) -> bool {
+        self.closing.lock().contains(database)
     }
 
     /// A copy of every live backend, oldest first.

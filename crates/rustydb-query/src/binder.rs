@@ -54,6 +54,11 @@ pub fn bind_transaction_control(stmt: &ast::Statement) -> Result<Option<Statemen
             }
             Some(Statement::Set { name, value: setting_value(values)?, local })
         }
+        ast::Statement::Set(ast::Set::SetRole { context_modifier, role_name }) => Some(Statement::Set {
+            name: "role".into(),
+            value: Some(role_name.as_ref().map_or_else(|| "none".into(), ident_name)),
+            local: matches!(context_modifier, Some(ast::ContextModifier::Local)),
+        }),
         ast::Statement::Set(ast::Set::SetTimeZone { local, value }) => Some(Statement::Set {
             name: "timezone".into(),
             value: setting_value(std::slice::from_ref(value))?,

@@ -646,6 +646,12 @@ pub fn find_table_by_id(ctx: &mut ExecContext<'_>, id: TableId) -> Result<Option
     let Some((_, row)) = tables.into_iter().find(|(_, r)| r[0] == Value::Int4(id.0 as i32)) else {
         return Ok(None);
     };
+    // A table of the session's database is read through the cache (foreign key checks ask
+    // for their parents by id on every write).
+    let here = ctx.namespace().ok();
+    if here.is_some() && row_namespace(system(System::Tables), &row, 8) == here {
+        return find_table(ctx, &text(&row[1])?);
+    }
     table_from_row(ctx, &row).map(Some)
 }
 
@@ -1543,20 +1549,26 @@ pub fn max_table_id(ctx: &mut ExecContext<'_>) -> Result<u32> {
     Ok(max)
 }
 
-/// What VACUUM must keep of the catalogs [`max_table_id`] reads: in `rustydb_tables` and
-/// `rustydb_indexes`, the versions holding the highest id any version holds. That version may
-/// be dead (its table or index dropped), and is then the only record that the id was handed
-/// out: removing it would let a restart hand the id out again, to a table whose file the log's
-/// record of the old DROP could remove at the next recovery. `None` for every other table.
-pub fn id_high_water(ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<Option<i32>> {
-    if table.id.0 != System::Tables as u32 && table.id.0 != System::Indexes as u32 {
-        return Ok(None);
-    }
+/// What VACUUM must keep of the catalogs that hand out ids: in `rustydb_tables` and
+/// `rustydb_indexes` ([`max_table_id`] reads them), `rustydb_databases` and
+/// `rustydb_namespaces`, the versions holding the highest id any version holds, as (the id's
+/// column, the id). That version may be dead (its object dropped), and is then the only record
+/// that the id was handed out: removing it would let the id be handed out again — to a table
+/// whose file the log's record of the old DROP could remove at the next recovery, or to a
+/// database that would inherit what was left of the old one's. `None` for every other table.
+pub fn id_high_water(ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<Option<(usize, i32)>> {
+    let column = match table.id.0 {
+        t if t == System::Tables as u32 || t == System::Indexes as u32 || t == System::Namespaces as u32 => 0,
+        t if t == System::Databases as u32 => 2,
+        _ => return Ok(None),
+    };
     let mut max = None;
     for (_, row) in access::scan_all_versions(ctx, table)? {
-        max = max.max(Some(int(&row[0])?));
+        if let Some(Value::Int4(id)) = row.get(column) {
+            max = max.max(Some(*id));
+        }
     }
-    Ok(max)
+    Ok(max.map(|id| (column, id)))
 }
 
 /// Finds a role by name.

@@ -180,7 +180,8 @@ fn name_taken(ctx: &mut ExecContext<'_>, name: &str) -> Result<bool> {
 
 /// Runs a database command in the context's transaction (CREATE and DROP in one of their
 /// own: the session sees to that). `sessions_on` counts the other sessions connected to a
-/// database.
+/// database; for DROP, a count of 0 also claims the database until the command's transaction
+/// ends (see `Backends::try_claim`).
 pub fn execute(
     ctx: &mut ExecContext<'_>,
     command: &DatabaseCommand,
@@ -412,13 +413,15 @@ fn rename(
     sessions_on: &dyn Fn(&str) -> usize,
 ) -> Result<StatementResult> {
     let Some((tid, db)) = find(ctx, name)? else { return Err(undefined_database(name)) };
-    let _ddl = ctx.engine.ddl_lock().lock();
-    if name_taken(ctx, to)? {
-        return Err(DbError::sql(SqlState::DuplicateDatabase, format!("database \"{to}\" already exists")));
-    }
+    // PostgreSQL's order: the privileges, then the new name (so a name's existence is not
+    // told to whoever may not rename).
     acl::require_owner(ctx, ObjectKind::Database, name)?;
     if caller(ctx)?.is_some_and(|c| !c.create_db) {
         return Err(denied("permission denied to rename database"));
+    }
+    let _ddl = ctx.engine.ddl_lock().lock();
+    if name_taken(ctx, to)? {
+        return Err(DbError::sql(SqlState::DuplicateDatabase, format!("database \"{to}\" already exists")));
     }
     if name == ctx.database {
         return Err(unsupported("current database cannot be renamed"));

@@ -443,3 +443,21 @@ fn drop(ctx: &mut ExecContext<'_>, me: &RoleDef, names: &[String], if_exists: bo
     }
     Ok(result)
 }
+
+/// May `user` (the session user) `SET ROLE role`? The role must exist, and `user` must be a
+/// superuser or a member of it (directly or not, whether or not it inherits), as PostgreSQL
+/// requires: 42704 or 42501 otherwise.
+pub fn check_set_role(engine: &crate::engine::Engine, user: &str, database: &str, role: &str) -> Result<()> {
+    let Some(control) = engine.access_control().cloned() else {
+        return Ok(());
+    };
+    engine.with_security_catalog(database, |catalog| {
+        if !catalog.roles.contains_key(role) {
+            return Err(DbError::sql(SqlState::UndefinedObject, format!("role \"{role}\" does not exist")));
+        }
+        if role == user || catalog.is_superuser(user) || control.is_member_of(catalog, user, role) {
+            return Ok(());
+        }
+        Err(denied(format!("permission denied to set role \"{role}\"")))
+    })?
+}

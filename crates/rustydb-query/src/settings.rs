@@ -66,6 +66,9 @@ pub struct SessionSettings {
     /// `rustydb.vectorize`: whether plans the vectorized executor can run run on column
     /// batches (on, the default) or all on rows (off: to compare the two, or rule one out).
     pub vectorize: bool,
+    /// `role`: the role `SET ROLE` made current (`None`: the session user; shown as `none`).
+    /// Checked by the session before it is set (see `roles::check_set_role`).
+    pub role: Option<String>,
     kept: BTreeMap<&'static str, String>,
 }
 
@@ -81,6 +84,7 @@ impl Default for SessionSettings {
             log_min_duration_statement: None,
             log_min_duration_default: None,
             vectorize: true,
+            role: None,
             kept: KEPT.iter().map(|(k, v)| (*k, v.to_string())).collect(),
         }
     }
@@ -147,6 +151,13 @@ impl SessionSettings {
             "idle_in_transaction_session_timeout" => {
                 self.idle_in_transaction_timeout = parse_or(&name, value, defaults.idle_in_transaction_timeout)?
             }
+            "role" => {
+                self.role = match value {
+                    None => None,
+                    Some(v) if v.eq_ignore_ascii_case("none") => None,
+                    Some(v) => Some(v.to_string()),
+                }
+            }
             "log_min_duration_statement" => {
                 self.log_min_duration_statement = match value.map(str::trim) {
                     None => self.log_min_duration_default,
@@ -184,6 +195,7 @@ impl SessionSettings {
             "deadlock_timeout" => format_ms(self.deadlock_timeout),
             "statement_timeout" => format_ms(self.statement_timeout),
             "rustydb.vectorize" => on_off(self.vectorize),
+            "role" => self.role.clone().unwrap_or_else(|| "none".into()),
             "idle_in_transaction_session_timeout" => format_ms(self.idle_in_transaction_timeout),
             "log_min_duration_statement" => self.log_min_duration_statement.map_or_else(|| "-1".into(), format_ms),
             other => match fixed().into_iter().find(|(n, _)| *n == other) {
@@ -204,6 +216,7 @@ impl SessionSettings {
             "idle_in_transaction_session_timeout",
             "lock_timeout",
             "log_min_duration_statement",
+            "role",
             "rustydb.vectorize",
             "statement_timeout",
             "transaction_isolation",

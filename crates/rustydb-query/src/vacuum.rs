@@ -115,7 +115,7 @@ pub fn vacuum_table(ctx: &mut ExecContext<'_>, table: &TableDef, busy: Busy) -> 
         report.remain += sweep.live;
         report.recently_dead += sweep.recently_dead;
         for dead in &sweep.dead {
-            if keep_id.is_some_and(|id| holds_id(&table, dead, id)) {
+            if keep_id.is_some_and(|(column, id)| holds_id(&table, dead, column, id)) {
                 report.remain += 1;
                 continue;
             }
@@ -178,8 +178,8 @@ fn absent_if_too_big(deleted: Result<()>) -> Result<u64> {
 }
 
 /// True if the dead catalog row `dead` holds the id `id` in its first column.
-fn holds_id(table: &TableDef, dead: &DeadVersion, id: i32) -> bool {
-    decode_row(&dead.body, table.schema.len()).is_ok_and(|row| row.first() == Some(&Value::Int4(id)))
+fn holds_id(table: &TableDef, dead: &DeadVersion, column: usize, id: i32) -> bool {
+    decode_row(&dead.body, table.schema.len()).is_ok_and(|row| row.get(column) == Some(&Value::Int4(id)))
 }
 
 fn damaged(table: &TableDef, tid: TupleId, e: DbError) -> DbError {

@@ -121,6 +121,15 @@ pub fn is_database_command(segment: &[TokenWithSpan]) -> bool {
         && matches!(second, Some(Token::Word(w)) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("database"))
 }
 
+/// A database name, never empty (PostgreSQL refuses `""` as an identifier).
+fn database_name(parser: &mut Parser<'_>) -> Result<ast::Ident> {
+    let ident = parser.parse_identifier().map_err(syntax_error)?;
+    if ident.value.is_empty() {
+        return Err(DbError::syntax("zero-length delimited identifier at or near \"\"\"\""));
+    }
+    Ok(ident)
+}
+
 /// Parses a segment [`is_database_command`] accepted.
 pub fn parse(segment: &[TokenWithSpan]) -> Result<DatabaseCommand> {
     let mut parser = Parser::new(&PostgreSqlDialect {}).with_tokens_with_locations(segment.to_vec());
@@ -136,12 +145,13 @@ pub fn parse(segment: &[TokenWithSpan]) -> Result<DatabaseCommand> {
 }
 
 fn parse_create(parser: &mut Parser<'_>) -> Result<DatabaseCommand> {
-    let name = parser.parse_identifier().map_err(syntax_error)?;
+    let name = database_name(parser)?;
     word(parser, &["with"]);
     let mut options: Vec<CreateOption> = Vec::new();
     while !at_end(parser) {
         let mut option = match parser.next_token().token {
-            Token::Word(w) => w.value.to_lowercase(),
+            Token::Word(w) if w.quote_style.is_none() => w.value.to_lowercase(),
+            Token::Word(w) => return Err(DbError::syntax(format!("option \"{}\" not recognized", w.value))),
             other => return Err(DbError::syntax(format!("syntax error at or near \"{other}\""))),
         };
         if option == "connection" {
@@ -174,6 +184,10 @@ fn option_value(parser: &mut Parser<'_>) -> Result<Option<OptionValue>> {
         }
         Token::SingleQuotedString(s) => OptionValue::Text(s),
         Token::Number(n, _) => OptionValue::Number(n),
+        Token::Plus => match parser.next_token().token {
+            Token::Number(n, _) => OptionValue::Number(n),
+            other => return Err(DbError::syntax(format!("syntax error at or near \"{other}\""))),
+        },
         Token::Minus => match parser.next_token().token {
             Token::Number(n, _) => OptionValue::Number(format!("-{n}")),
             other => return Err(DbError::syntax(format!("syntax error at or near \"{other}\""))),
@@ -189,7 +203,7 @@ fn token_span() -> sqlparser::tokenizer::Span {
 
 fn parse_drop(parser: &mut Parser<'_>) -> Result<DatabaseCommand> {
     let if_exists = parser.parse_keywords(&[sqlparser::keywords::Keyword::IF, sqlparser::keywords::Keyword::EXISTS]);
-    let name = parser.parse_identifier().map_err(syntax_error)?;
+    let name = database_name(parser)?;
     let mut force = false;
     if !at_end(parser) {
         word(parser, &["with"]);
@@ -210,15 +224,15 @@ fn parse_drop(parser: &mut Parser<'_>) -> Result<DatabaseCommand> {
 }
 
 fn parse_alter(parser: &mut Parser<'_>) -> Result<DatabaseCommand> {
-    let name = parser.parse_identifier().map_err(syntax_error)?;
+    let name = database_name(parser)?;
     if word(parser, &["rename"]) {
         expect_word(parser, "to")?;
-        let to = parser.parse_identifier().map_err(syntax_error)?;
+        let to = database_name(parser)?;
         return Ok(DatabaseCommand::Rename { name, to });
     }
     if word(parser, &["owner"]) {
         expect_word(parser, "to")?;
-        let to = parser.parse_identifier().map_err(syntax_error)?;
+        let to = database_name(parser)?;
         return Ok(DatabaseCommand::Owner { name, to });
     }
     let rest = parser.peek_token().token;

@@ -73,7 +73,7 @@ impl Session {
         };
         let bound = {
             let snapshot = tm.statement_snapshot(&mut txn);
-            let mut ctx = ExecContext::new(&engine, &mut txn, snapshot, &self.user, &self.database);
+            let mut ctx = ExecContext::new(&engine, &mut txn, snapshot, self.role(), &self.database);
             ctx.in_block = !own;
             bind_copy::bind_copy_from(&mut ctx, stmt)
         };
@@ -186,13 +186,14 @@ impl Session {
             return Ok(());
         }
         let engine = self.engine.clone();
+        let role = self.settings.role.clone().unwrap_or_else(|| self.user.clone());
         let txn = match (&mut copy.own, &mut self.state) {
             (Some(txn), _) => txn,
             (None, State::InBlock { txn, .. }) => txn,
             (None, _) => return Err(DbError::Internal("COPY lost its transaction block".into())),
         };
         let snapshot = engine.txn_manager().statement_snapshot(txn);
-        let mut ctx = ExecContext::new(&engine, txn, snapshot, &self.user, &self.database);
+        let mut ctx = ExecContext::new(&engine, txn, snapshot, &role, &self.database);
         ctx.interrupt = copy.interrupt.clone();
         ctx.sequences = self.sequences.clone();
         ctx.interrupt.check()?;

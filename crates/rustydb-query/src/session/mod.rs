@@ -161,6 +161,18 @@ impl Session {
         Interrupt::new(self.cancel.clone(), (!timeout.is_zero()).then(|| Instant::now() + timeout))
     }
 
+    /// The role the session acts as: `SET ROLE`'s, or the user it logged in as. Privileges are
+    /// checked against it, and it is `current_user`.
+    pub fn role(&self) -> &str {
+        self.settings.role.as_deref().unwrap_or(&self.user)
+    }
+
+    /// True if the session's database is being dropped: a session that has just started must
+    /// then end at once (see [`crate::backends::Backends::try_claim`]).
+    pub fn database_closing(&self) -> bool {
+        self.engine.backends().is_closing(&self.database)
+    }
+
     /// The session's user.
     pub fn user(&self) -> &str {
         &self.user
@@ -288,7 +300,7 @@ impl Session {
         let params = Params::preparing(declared.to_vec());
         let describe = |s: &Self, txn: &mut Transaction, in_block: bool| -> Result<(Vec<DataType>, _)> {
             let snapshot = s.engine.txn_manager().statement_snapshot(txn);
-            let mut ctx = ExecContext::new(&s.engine, txn, snapshot, &s.user, &s.database);
+            let mut ctx = ExecContext::new(&s.engine, txn, snapshot, s.role(), &s.database);
             ctx.in_block = in_block;
             ctx.settings = Some(&s.settings);
             ctx.params = params.clone();
@@ -431,7 +443,7 @@ impl Session {
     /// PostgreSQL 15: CHECKPOINT is for superusers (there is no `pg_checkpoint` role here).
     fn may_checkpoint(&self) -> Result<()> {
         if self.engine.access_control().is_none()
-            || self.engine.with_security_catalog(&self.database, |c| c.is_superuser(&self.user))?
+            || self.engine.with_security_catalog(&self.database, |c| c.is_superuser(self.role()))?
         {
             return Ok(());
         }
@@ -482,11 +494,12 @@ impl Session {
         let skipped = self.not_vacuumable(&tables)?;
         for table in &tables {
             if skipped.contains(&table.name) {
-                // PostgreSQL 15's wording: the table's owner or the database's may vacuum it.
-                let who = if table.is_system() { "superuser" } else { "table" };
+                // PostgreSQL 15's wording: the table's owner or the database's may vacuum it; a
+                // shared catalog, only a superuser.
+                let who = if table.is_system() { "superuser" } else { "table or database owner" };
                 result.notices.push(Notice::warning(
                     "01000",
-                    format!("skipping \"{}\" --- only {who} or database owner can vacuum it", table.name),
+                    format!("skipping \"{}\" --- only {who} can vacuum it", table.name),
                 ));
                 continue;
             }
@@ -520,17 +533,19 @@ impl Session {
     fn not_vacuumable(&self, tables: &[crate::catalog::TableDef]) -> Result<Vec<String>> {
         let Some(control) = self.engine.access_control().cloned() else { return Ok(Vec::new()) };
         self.engine.with_security_catalog(&self.database, |catalog| {
-            let database = crate::acl::ObjectRef::new(crate::acl::ObjectKind::Database, self.database.as_str());
-            if catalog.is_superuser(&self.user)
-                || control.has_privileges_of(catalog, &self.user, catalog.owner(&database))
-            {
+            if catalog.is_superuser(self.role()) {
                 return Vec::new();
             }
+            let database = crate::acl::ObjectRef::new(crate::acl::ObjectKind::Database, self.database.as_str());
+            let database_owner = control.has_privileges_of(catalog, self.role(), catalog.owner(&database));
+            // The catalogs are shared by every database: only a superuser vacuums them, as
+            // PostgreSQL's shared catalogs.
             tables
                 .iter()
                 .filter(|t| {
                     let table = crate::acl::ObjectRef::new(crate::acl::ObjectKind::Table, t.name.as_str());
-                    t.is_system() || !control.has_privileges_of(catalog, &self.user, catalog.owner(&table))
+                    t.is_system()
+                        || !(database_owner || control.has_privileges_of(catalog, self.role(), catalog.owner(&table)))
                 })
                 .map(|t| t.name.clone())
                 .collect()
@@ -549,10 +564,24 @@ impl Session {
                 }
                 State::Idle => {}
             }
-            let backend = self.backend.clone();
-            let engine = self.engine.clone();
-            let others = move |name: &str| engine.backends().count_on(name, &backend);
-            return self.in_own_transaction(|ctx| crate::databases::execute(ctx, cmd, &others));
+            if self.settings.default_read_only {
+                return Err(read_only_refusal(cmd.tag()));
+            }
+            // A database dropped is claimed until the DROP has committed (or failed): no session
+            // can start on it meanwhile.
+            let claimed = std::cell::RefCell::new(Vec::new());
+            let claim = |name: &str| match self.engine.backends().try_claim(name, &self.backend) {
+                Ok(()) => {
+                    claimed.borrow_mut().push(name.to_string());
+                    0
+                }
+                Err(others) => others,
+            };
+            let result = self.in_own_transaction(|ctx| crate::databases::execute(ctx, cmd, &claim));
+            for name in claimed.borrow().iter() {
+                self.engine.backends().release(name);
+            }
+            return result;
         }
         match std::mem::replace(&mut self.state, State::Idle) {
             failed @ State::Failed { .. } => {
@@ -584,14 +613,11 @@ impl Session {
     /// ALTER DATABASE in `txn`.
     fn database_in(&self, txn: &mut Transaction, read_only: bool, cmd: &DatabaseCommand) -> Result<StatementResult> {
         if read_only {
-            return Err(DbError::sql(
-                SqlState::ReadOnlySqlTransaction,
-                format!("cannot execute {} in a read-only transaction", cmd.tag()),
-            ));
+            return Err(read_only_refusal(cmd.tag()));
         }
         txn.wait = self.settings.lock_wait();
         let snapshot = self.engine.txn_manager().statement_snapshot(txn);
-        let mut ctx = ExecContext::new(&self.engine, txn, snapshot, &self.user, &self.database);
+        let mut ctx = ExecContext::new(&self.engine, txn, snapshot, self.role(), &self.database);
         ctx.interrupt = self.interrupt();
         let others = |name: &str| self.engine.backends().count_on(name, &self.backend);
         crate::databases::execute(&mut ctx, cmd, &others)
@@ -600,7 +626,7 @@ impl Session {
     /// Runs `work` in a transaction of its own that waits for locks as the session's settings
     /// say.
     fn in_own_transaction<T>(&self, work: impl FnOnce(&mut ExecContext<'_>) -> Result<T>) -> Result<T> {
-        self.engine.with_transaction_waiting(&self.user, &self.database, self.settings.lock_wait(), work)
+        self.engine.with_transaction_waiting(self.role(), &self.database, self.settings.lock_wait(), work)
     }
 
     fn run(&mut self, stmt: &ast::Statement, params: &Params) -> Result<StatementResult> {
@@ -673,7 +699,7 @@ impl Session {
         }
         let first = !txn.started();
         let snapshot = self.engine.txn_manager().statement_snapshot(txn);
-        let mut ctx = ExecContext::new(&self.engine, txn, snapshot, &self.user, &self.database);
+        let mut ctx = ExecContext::new(&self.engine, txn, snapshot, self.role(), &self.database);
         ctx.in_block = in_block;
         ctx.params = params.clone();
         ctx.interrupt = interrupt.clone();
@@ -830,7 +856,16 @@ impl Session {
             (Statement::Set { local: true, .. }, State::Idle) => Ok(StatementResult::tag("SET")
                 .with_notice(Notice::warning("25P01", "SET LOCAL can only be used in transaction blocks"))),
             (Statement::Set { name, value, local }, state) => {
-                let mut result = self.settings.set(&name, value.as_deref());
+                let mut result = if name == "role"
+                    && let Some(role) = value.as_deref().filter(|v| !v.eq_ignore_ascii_case("none"))
+                {
+                    crate::roles::check_set_role(&self.engine, &self.user, &self.database, role)
+                } else {
+                    Ok(())
+                };
+                if result.is_ok() {
+                    result = self.settings.set(&name, value.as_deref());
+                }
                 if let (Ok(()), false, Some(block)) = (&result, local, &mut self.block_settings) {
                     result = block.session.set(&name, value.as_deref());
                 }
@@ -1046,6 +1081,11 @@ fn outside_block(command: &str) -> DbError {
 }
 
 /// 25001 for a command that runs its own transactions.
+/// 25006, for a command that writes in a read-only transaction.
+fn read_only_refusal(command: &str) -> DbError {
+    DbError::sql(SqlState::ReadOnlySqlTransaction, format!("cannot execute {command} in a read-only transaction"))
+}
+
 fn cannot_run_in_block(command: &str) -> DbError {
     DbError::sql(SqlState::ActiveSqlTransaction, format!("{command} cannot run inside a transaction block"))
 }
