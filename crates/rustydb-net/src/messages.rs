@@ -59,7 +59,9 @@ pub fn error_info(error: &DbError, severity: &str) -> ErrorInfo {
 
 /// The NoticeResponse fields of a notice.
 pub fn notice_info(notice: &Notice) -> ErrorInfo {
-    ErrorInfo::new(notice.severity.to_string(), notice.code.to_string(), notice.message.clone())
+    let mut info = ErrorInfo::new(notice.severity.to_string(), notice.code.to_string(), notice.message.clone());
+    info.detail = notice.detail.clone();
+    info
 }
 
 /// The ParameterStatus values sent after AuthenticationOk: the 13 PostgreSQL 15 sends.

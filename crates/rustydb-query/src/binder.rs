@@ -323,10 +323,13 @@ pub fn bind(ctx: &mut ExecContext<'_>, stmt: &ast::Statement) -> Result<Statemen
             }
             Ok(Statement::Truncate { names: t.table_names.iter().map(|n| table_name(&n.name)).collect::<Result<_>>()? })
         }
-        ast::Statement::Drop { object_type: ast::ObjectType::View, if_exists, names, .. } => Ok(Statement::DropView {
-            names: names.iter().map(table_name).collect::<Result<_>>()?,
-            if_exists: *if_exists,
-        }),
+        ast::Statement::Drop { object_type: ast::ObjectType::View, if_exists, names, cascade, .. } => {
+            Ok(Statement::DropView {
+                names: names.iter().map(table_name).collect::<Result<_>>()?,
+                if_exists: *if_exists,
+                cascade: *cascade,
+            })
+        }
         ast::Statement::Drop { object_type: ast::ObjectType::Table, if_exists, names, cascade, .. } => {
             Ok(Statement::DropTable {
                 names: names.iter().map(table_name).collect::<Result<_>>()?,

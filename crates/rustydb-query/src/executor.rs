@@ -161,7 +161,7 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
         Statement::DropTable { names, if_exists, cascade } => drop_tables(ctx, names, *if_exists, *cascade),
         Statement::CreateView { view, or_replace } => create_view(ctx, view, *or_replace),
         Statement::Truncate { names } => truncate(ctx, names),
-        Statement::DropView { names, if_exists } => drop_views(ctx, names, *if_exists),
+        Statement::DropView { names, if_exists, cascade } => drop_views(ctx, names, *if_exists, *cascade),
         Statement::CreateIndex { name, table, columns, descending, unique, method, if_not_exists } => {
             acl::require_owner(ctx, ObjectKind::Table, &table.name)?;
             let spec = IndexSpec {
@@ -842,31 +842,39 @@ fn drop_tables(ctx: &mut ExecContext<'_>, names: &[String], if_exists: bool, cas
     for table in &found {
         acl::require_owner(ctx, ObjectKind::Table, &table.name)?;
     }
-    // Foreign keys of other tables referencing these: 2BP01, or dropped with CASCADE.
+    // Foreign keys of other tables referencing these, and views reading them: 2BP01, or
+    // dropped with CASCADE.
     let ids: Vec<rustydb_foundation::TableId> = found.iter().map(|t| t.id).collect();
+    let mut dependents = crate::dependents::Dependents::default();
+    let mut narrowed: Vec<(TableDef, Vec<catalog::ForeignKeyDef>)> = Vec::new();
     for other in catalog::list_tables(ctx)? {
         if ids.contains(&other.id) {
             continue;
         }
         let (dependent, kept): (Vec<_>, Vec<_>) =
             other.foreign_keys.iter().cloned().partition(|k| ids.contains(&k.parent));
-        let Some(first) = dependent.first() else { continue };
-        let parent = found.iter().find(|t| t.id == first.parent).map_or("?", |t| t.name.as_str());
-        if !cascade {
-            return Err(DbError::sql(
-                SqlState::DependentObjectsStillExist,
-                format!("cannot drop table {parent} because other objects depend on it"),
-            )
-            .with_detail(format!("constraint {} on table {} depends on table {parent}", first.name, other.name))
-            .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
+        if dependent.is_empty() {
+            continue;
         }
         for k in &dependent {
-            result
-                .notices
-                .push(Notice::plain(format!("drop cascades to constraint {} on table {}", k.name, other.name)));
+            let parent = found.iter().find(|t| t.id == k.parent).map_or("?", |t| t.name.as_str());
+            dependents.add(format!("constraint {} on table {}", k.name, other.name), &format!("table {parent}"));
         }
+        narrowed.push((other, kept));
+    }
+    let relations: Vec<(&str, String)> = found.iter().map(|t| ("table", t.name.clone())).collect();
+    dependents.add_views(ctx, &relations, &[])?;
+    let what = match found.as_slice() {
+        [one] => Some(format!("table {}", one.name)),
+        _ => None,
+    };
+    if let Some(notice) = dependents.check(what.as_deref(), cascade)? {
+        result.notices.push(notice);
+    }
+    for (other, kept) in narrowed {
         catalog::set_foreign_keys(ctx, &other, &kept)?;
     }
+    dependents.drop_views(ctx)?;
     for table in found {
         catalog::drop_table(ctx, &table)?;
         acl::forget(ctx, &ObjectRef::new(ObjectKind::Table, &table.name))?;
@@ -958,7 +966,7 @@ fn create_view(ctx: &mut ExecContext<'_>, view: &catalog::ViewDef, or_replace: b
     Ok(StatementResult::tag("CREATE VIEW"))
 }
 
-fn drop_views(ctx: &mut ExecContext<'_>, names: &[String], if_exists: bool) -> Result<StatementResult> {
+fn drop_views(ctx: &mut ExecContext<'_>, names: &[String], if_exists: bool, cascade: bool) -> Result<StatementResult> {
     let _ddl = ctx.engine.ddl_lock().lock();
     let mut result = StatementResult::tag("DROP VIEW");
     let mut found = Vec::new();
@@ -977,6 +985,18 @@ fn drop_views(ctx: &mut ExecContext<'_>, names: &[String], if_exists: bool) -> R
             None => return Err(DbError::sql(SqlState::UndefinedTable, format!("view \"{name}\" does not exist"))),
         }
     }
+    // Views reading these: 2BP01, or dropped with CASCADE.
+    let mut dependents = crate::dependents::Dependents::default();
+    let relations: Vec<(&str, String)> = found.iter().map(|(_, name)| ("view", name.to_string())).collect();
+    dependents.add_views(ctx, &relations, names)?;
+    let what = match found.as_slice() {
+        [(_, one)] => Some(format!("view {one}")),
+        _ => None,
+    };
+    if let Some(notice) = dependents.check(what.as_deref(), cascade)? {
+        result.notices.push(notice);
+    }
+    dependents.drop_views(ctx)?;
     for (tid, name) in found {
         catalog::drop_view(ctx, tid)?;
         acl::forget(ctx, &ObjectRef::new(ObjectKind::View, name.as_str()))?;

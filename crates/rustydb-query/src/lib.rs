@@ -56,6 +56,7 @@ pub mod context;
 pub mod copy;
 pub mod create_table_as;
 pub mod databases;
+pub mod dependents;
 pub mod dml_join;
 pub mod encryption;
 pub mod engine;

@@ -375,6 +375,8 @@ pub enum Statement {
         names: Vec<String>,
         /// IF EXISTS.
         if_exists: bool,
+        /// CASCADE: views reading these go too.
+        cascade: bool,
     },
     /// TRUNCATE.
     Truncate {

@@ -21,22 +21,30 @@ pub struct Notice {
     pub code: &'static str,
     /// The message.
     pub message: String,
+    /// Its DETAIL line(s), if any.
+    pub detail: Option<String>,
 }
 
 impl Notice {
     /// A NOTICE with SQLSTATE 00000.
     pub fn plain(message: impl Into<String>) -> Self {
-        Notice { severity: "NOTICE", code: "00000", message: message.into() }
+        Notice { severity: "NOTICE", code: "00000", message: message.into(), detail: None }
     }
 
     /// An INFO message (what VERBOSE options report), SQLSTATE 00000.
     pub fn info(message: impl Into<String>) -> Self {
-        Notice { severity: "INFO", code: "00000", message: message.into() }
+        Notice { severity: "INFO", code: "00000", message: message.into(), detail: None }
     }
 
     /// A WARNING with a SQLSTATE.
     pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
-        Notice { severity: "WARNING", code, message: message.into() }
+        Notice { severity: "WARNING", code, message: message.into(), detail: None }
+    }
+
+    /// The notice with a DETAIL.
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
     }
 }
 

@@ -1,0 +1,105 @@
+//! What depends on a relation being dropped: foreign keys of other tables (found by the
+//! caller) and views, whose stored query names the relation, directly or through another view.
+//! PostgreSQL records these dependencies in `pg_depend`; RustyDB finds the views by reading
+//! their definitions (`sql_names::mentions_relation`), which never misses one (a text that
+//! names a relation in any position counts) and may, rarely, count one that only uses the name
+//! as an alias.
+//!
+//! The report reads as PostgreSQL's: without CASCADE, 2BP01 listing every dependent object;
+//! with it, one notice (`drop cascades to view v`, or `drop cascades to N other objects` with
+//! the list as its DETAIL).
+
+use crate::catalog::{self, ViewDef};
+use crate::context::ExecContext;
+use crate::result::Notice;
+use rustydb_foundation::{DbError, Result, SqlState, TupleId};
+
+/// The objects that depend on what a DROP names, in the order PostgreSQL lists them.
+#[derive(Debug, Default)]
+pub struct Dependents {
+    /// "constraint k on table c depends on table t", "view v depends on view w", ...
+    lines: Vec<String>,
+    /// "constraint k on table c", "view v", ...: what CASCADE drops.
+    objects: Vec<String>,
+    /// The dependent views, with their catalog rows.
+    pub views: Vec<(TupleId, ViewDef)>,
+}
+
+impl Dependents {
+    /// Records that `object` (e.g. "constraint k on table c") depends on `on` (e.g. "table t").
+    pub fn add(&mut self, object: String, on: &str) {
+        self.lines.push(format!("{object} depends on {on}"));
+        self.objects.push(object);
+    }
+
+    /// Adds the views that depend on `relations` (noun and name: `("table", "t")`), and the
+    /// views that depend on those, leaving out the views named in `dropped` (dropped anyway).
+    pub fn add_views(
+        &mut self,
+        ctx: &mut ExecContext<'_>,
+        relations: &[(&str, String)],
+        dropped: &[String],
+    ) -> Result<()> {
+        let mut remaining: Vec<(TupleId, ViewDef)> =
+            catalog::list_views(ctx)?.into_iter().filter(|(_, v)| !dropped.contains(&v.name)).collect();
+        for (noun, name) in relations {
+            self.visit(&mut remaining, noun, name)?;
+        }
+        Ok(())
+    }
+
+    /// Depth first, as PostgreSQL lists them: each view found, then what reads it.
+    fn visit(&mut self, remaining: &mut Vec<(TupleId, ViewDef)>, noun: &str, name: &str) -> Result<()> {
+        let mut i = 0;
+        while i < remaining.len() {
+            if !crate::sql_names::mentions_relation(&remaining[i].1.definition, name)? {
+                i += 1;
+                continue;
+            }
+            let (tid, view) = remaining.remove(i);
+            self.add(format!("view {}", view.name), &format!("{noun} {name}"));
+            let view_name = view.name.clone();
+            self.views.push((tid, view));
+            self.visit(remaining, "view", &view_name)?;
+            // What the visit took out shifted the rest: look again from the start.
+            i = 0;
+        }
+        Ok(())
+    }
+
+    /// True if nothing depends.
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// Without CASCADE: 2BP01 if anything depends on `what` ("table t"; `None` for several
+    /// objects). With it: the notice telling what goes too, if anything does.
+    pub fn check(&self, what: Option<&str>, cascade: bool) -> Result<Option<Notice>> {
+        if self.is_empty() {
+            return Ok(None);
+        }
+        if !cascade {
+            let message = match what {
+                Some(what) => format!("cannot drop {what} because other objects depend on it"),
+                None => "cannot drop desired object(s) because other objects depend on them".into(),
+            };
+            return Err(DbError::sql(SqlState::DependentObjectsStillExist, message)
+                .with_detail(self.lines.join("\n"))
+                .with_hint("Use DROP ... CASCADE to drop the dependent objects too."));
+        }
+        Ok(Some(match self.objects.as_slice() {
+            [one] => Notice::plain(format!("drop cascades to {one}")),
+            many => Notice::plain(format!("drop cascades to {} other objects", many.len()))
+                .with_detail(many.iter().map(|o| format!("drop cascades to {o}")).collect::<Vec<_>>().join("\n")),
+        }))
+    }
+
+    /// Drops the dependent views (CASCADE).
+    pub fn drop_views(&self, ctx: &mut ExecContext<'_>) -> Result<()> {
+        for (tid, view) in &self.views {
+            catalog::drop_view(ctx, *tid)?;
+            crate::acl::forget(ctx, &crate::acl::ObjectRef::new(crate::acl::ObjectKind::View, view.name.as_str()))?;
+        }
+        Ok(())
+    }
+}
