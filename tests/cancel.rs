@@ -64,3 +64,50 @@ async fn a_cancel_request_stops_the_running_statement_only() {
     let three: i32 = c.query_one("SELECT 3", &[]).await.unwrap().get(0);
     assert_eq!(three, 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_are_signalled_by_pid_and_sleep_is_interruptible() {
+    let server = TestServer::start();
+    let admin = server.connect().await;
+    // pg_sleep sleeps, and statement_timeout cuts it short.
+    let started = Instant::now();
+    admin.batch_execute("select pg_sleep(0.2)").await.unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(200));
+    admin.batch_execute("set statement_timeout = '100ms'").await.unwrap();
+    let e = admin.simple_query("select pg_sleep(30)").await.unwrap_err();
+    assert_eq!(e.code(), Some(&SqlState::QUERY_CANCELED));
+    admin.batch_execute("reset statement_timeout; create role plain login").await.unwrap();
+
+    // pg_cancel_backend stops another session's statement; the session goes on.
+    let sleeper = server.connect().await;
+    let pid: i32 = sleeper.query_one("select pg_backend_pid()", &[]).await.unwrap().get(0);
+    let listed: i64 =
+        admin.query_one("select count(*) from pg_stat_activity where pid = $1", &[&pid]).await.unwrap().get(0);
+    assert_eq!(listed, 1, "pg_backend_pid() is the pid pg_stat_activity shows");
+    let sleeping = tokio::spawn(async move {
+        let result = sleeper.simple_query("select pg_sleep(30)").await;
+        (sleeper, result)
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let cancelled: bool = admin.query_one("select pg_cancel_backend($1)", &[&pid]).await.unwrap().get(0);
+    assert!(cancelled);
+    let (sleeper, result) = tokio::time::timeout(Duration::from_secs(10), sleeping).await.unwrap().unwrap();
+    assert_eq!(result.unwrap_err().code(), Some(&SqlState::QUERY_CANCELED));
+    sleeper.query_one("select 1", &[]).await.unwrap();
+
+    // A plain role may not signal a superuser's session.
+    let plain = server.connect_as("plain", "rustydb").await.unwrap();
+    let e = plain.query_one("select pg_terminate_backend($1)", &[&pid]).await.unwrap_err();
+    assert_eq!(e.code(), Some(&SqlState::INSUFFICIENT_PRIVILEGE));
+    // No such session: false.
+    let found: bool = admin.query_one("select pg_cancel_backend(2000000000)", &[]).await.unwrap().get(0);
+    assert!(!found);
+
+    // pg_terminate_backend ends the session (with a timeout: true once it is gone).
+    let ended: bool = admin.query_one("select pg_terminate_backend($1, 5000)", &[&pid]).await.unwrap().get(0);
+    assert!(ended);
+    assert!(sleeper.query_one("select 1", &[]).await.is_err(), "the terminated session still answers");
+    let listed: i64 =
+        admin.query_one("select count(*) from pg_stat_activity where pid = $1", &[&pid]).await.unwrap().get(0);
+    assert_eq!(listed, 0);
+}

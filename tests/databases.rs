@@ -114,6 +114,15 @@ async fn drop_database_removes_its_files_and_waits_for_no_one() {
     assert_eq!(sqlstate(&scratch, "drop database scratch").await, SqlState::OBJECT_IN_USE);
     // Not in a transaction block, where a failed DROP could not be undone.
     assert_eq!(sqlstate(&scratch, "begin; drop database rustydb").await, SqlState::ACTIVE_SQL_TRANSACTION);
+    // WITH (FORCE) ends the sessions on it first, idle or busy.
+    main.batch_execute("create database forced").await.unwrap();
+    let idle = server.connect_as("rustydb", "forced").await.unwrap();
+    let busy = server.connect_as("rustydb", "forced").await.unwrap();
+    let sleeping = tokio::spawn(async move { busy.simple_query("select pg_sleep(60)").await });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    main.batch_execute("drop database forced with (force)").await.unwrap();
+    assert!(tokio::time::timeout(std::time::Duration::from_secs(10), sleeping).await.unwrap().unwrap().is_err());
+    assert!(idle.query_one("select 1", &[]).await.is_err(), "a session on a dropped database still answers");
     drop(scratch);
     // The session's end is noticed a moment after the client closes.
     let mut dropped = false;

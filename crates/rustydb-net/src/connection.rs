@@ -118,6 +118,9 @@ pub struct Connection {
     secure: AtomicBool,
     /// The role whose connection count this connection adds to.
     counted_role: Mutex<Option<String>>,
+    /// Notified when `pg_terminate_backend` (or DROP DATABASE ... WITH (FORCE)) ends the
+    /// session: the connection closes with 57P01.
+    terminated: Arc<tokio::sync::Notify>,
 }
 
 impl Connection {
@@ -133,6 +136,7 @@ impl Connection {
             copy_buffer: Mutex::new(Vec::new()),
             pid: Mutex::new(None),
             idle_deadline: tokio::sync::watch::Sender::new(None),
+            terminated: Arc::new(tokio::sync::Notify::new()),
             secure: AtomicBool::new(false),
             counted_role: Mutex::new(None),
         }
@@ -347,6 +351,11 @@ impl Connection {
     }
 
     /// Watches the idle-in-transaction deadline.
+    /// Completes once the session has been terminated.
+    pub(crate) async fn terminated(&self) {
+        self.terminated.notified().await;
+    }
+
     pub(crate) fn idle_deadline(&self) -> tokio::sync::watch::Receiver<Option<Instant>> {
         self.idle_deadline.subscribe()
     }
@@ -406,6 +415,8 @@ impl Connection {
         }
         let (pid, secret) = PID_GENERATOR.generate(&*client);
         session.set_client(pid, &application_name, Some(client.socket_addr()));
+        let terminated = self.terminated.clone();
+        session.on_terminate(Box::new(move || terminated.notify_one()));
         self.shared.cancels.register(pid, secret.clone(), session.cancel_flag());
         *self.pid.lock() = Some(pid);
         *self.session.lock() = Some(session);

@@ -106,7 +106,7 @@ impl Drop for LiveGuard<'_> {
 }
 
 /// Completes when the connection must end while it waits for the client: the server is
-/// shutting down (57P01), or it sat idle in a transaction block past
+/// shutting down or the session was terminated (57P01), or it sat idle in a transaction block past
 /// `idle_in_transaction_session_timeout` (25P03). It is polled only between messages, so a
 /// running statement always finishes first (or is cancelled by the shutdown's grace period).
 async fn terminator(connection: &Connection) -> DbError {
@@ -122,6 +122,9 @@ async fn terminator(connection: &Connection) -> DbError {
         };
         tokio::select! {
             _ = shutdown.wait_for(|down| *down) => {
+                return DbError::sql(SqlState::AdminShutdown, "terminating connection due to administrator command");
+            }
+            () = connection.terminated() => {
                 return DbError::sql(SqlState::AdminShutdown, "terminating connection due to administrator command");
             }
             changed = idle.changed() => {

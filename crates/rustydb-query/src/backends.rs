@@ -12,7 +12,7 @@ use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 
 /// What a backend is doing, as `pg_stat_activity.state` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,8 +61,10 @@ pub struct BackendInfo {
     pub state_change: i64,
 }
 
+/// Called when a backend is told to end (the wire layer closes its connection).
+pub type TerminateHook = Box<dyn Fn() + Send + Sync>;
+
 /// One session's entry.
-#[derive(Debug)]
 pub struct Backend {
     key: u64,
     /// Its database.
@@ -73,6 +75,50 @@ pub struct Backend {
     pub started: i64,
     /// What changes.
     pub info: Mutex<BackendInfo>,
+    /// The session's cancel flag: `pg_cancel_backend` sets it.
+    cancel: Arc<AtomicBool>,
+    /// Set by `pg_terminate_backend`: the session must end.
+    terminated: AtomicBool,
+    /// What ends the session's connection (installed by the wire layer).
+    on_terminate: Mutex<Option<TerminateHook>>,
+}
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Backend").field("database", &self.database).field("user", &self.user).finish_non_exhaustive()
+    }
+}
+
+impl Backend {
+    /// Cancels the running statement, if any (`pg_cancel_backend`).
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+
+    /// Ends the session (`pg_terminate_backend`): its running statement is cancelled and its
+    /// connection closed with 57P01 as soon as the statement has stopped.
+    pub fn terminate(&self) {
+        self.terminated.store(true, Ordering::Release);
+        self.cancel();
+        if let Some(hook) = self.on_terminate.lock().as_ref() {
+            hook();
+        }
+    }
+
+    /// True once [`Backend::terminate`] was called.
+    pub fn is_terminated(&self) -> bool {
+        self.terminated.load(Ordering::Acquire)
+    }
+
+    /// Installs what closes the session's connection; runs it at once if the session was
+    /// terminated already.
+    pub fn on_terminate(&self, hook: TerminateHook) {
+        let mut slot = self.on_terminate.lock();
+        if self.is_terminated() {
+            hook();
+        }
+        *slot = Some(hook);
+    }
 }
 
 /// The registry.
@@ -89,7 +135,7 @@ pub struct Backends {
 
 impl Backends {
     /// Registers a new session's backend.
-    pub fn register(&self, user: &str, database: &str) -> Arc<Backend> {
+    pub fn register(&self, user: &str, database: &str, cancel: Arc<AtomicBool>) -> Arc<Backend> {
         let key = self.next_key.fetch_add(1, Ordering::Relaxed);
         let pid = 1 + (self.next_local_pid.fetch_add(1, Ordering::Relaxed) & 0x3fff_ffff);
         let now = rustydb_foundation::datetime::now();
@@ -108,6 +154,9 @@ impl Backends {
                 xact_start: None,
                 state_change: now,
             }),
+            cancel,
+            terminated: AtomicBool::new(false),
+            on_terminate: Mutex::new(None),
         });
         self.live.lock().insert(key, backend.clone());
         backend
@@ -149,6 +198,30 @@ impl Backends {
         self.closing.lock().contains(database)
     }
 
+    /// The live backend whose pid is `pid`.
+    pub fn find(&self, pid: i32) -> Option<Arc<Backend>> {
+        self.live.lock().values().find(|b| b.info.lock().pid == pid).cloned()
+    }
+
+    /// The roles of the sessions on `database`.
+    pub fn users_on(&self, database: &str) -> Vec<String> {
+        self.live.lock().values().filter(|b| b.database == database).map(|b| b.user.clone()).collect()
+    }
+
+    /// Terminates every session on `database` (DROP DATABASE ... WITH (FORCE), run from
+    /// another database).
+    pub fn terminate_all_on(&self, database: &str) {
+        let doomed: Vec<Arc<Backend>> = self.live.lock().values().filter(|b| b.database == database).cloned().collect();
+        for backend in &doomed {
+            backend.terminate();
+        }
+    }
+
+    /// True while the backend of `pid` lives.
+    pub fn alive(&self, pid: i32) -> bool {
+        self.find(pid).is_some()
+    }
+
     /// A copy of every live backend, oldest first.
     pub fn snapshot(&self) -> Vec<(Arc<Backend>, BackendInfo)> {
         let live: Vec<Arc<Backend>> = self.live.lock().values().cloned().collect();
@@ -181,8 +254,8 @@ mod tests {
     #[test]
     fn sessions_come_and_go_with_distinct_pids() {
         let backends = Backends::default();
-        let a = backends.register("alice", "db");
-        let b = backends.register("bob", "db");
+        let a = backends.register("alice", "db", Default::default());
+        let b = backends.register("bob", "db", Default::default());
         assert_ne!(a.info.lock().pid, b.info.lock().pid);
         assert!(a.info.lock().pid > 0);
         let seen: Vec<String> = backends.snapshot().iter().map(|(b, _)| b.user.clone()).collect();

@@ -52,6 +52,8 @@ pub struct ExecContext<'a> {
     pub vectorize: bool,
     /// The session's settings, for `pg_settings` (`None` outside a session).
     pub settings: Option<&'a crate::settings::SessionSettings>,
+    /// The session's pid (`pg_backend_pid()`; 0 outside a session).
+    pub backend_pid: i32,
 }
 
 impl<'a> ExecContext<'a> {
@@ -85,6 +87,7 @@ impl<'a> ExecContext<'a> {
             sequence_checks: Default::default(),
             vectorize: true,
             settings: None,
+            backend_pid: 0,
         }
     }
 

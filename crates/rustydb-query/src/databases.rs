@@ -34,6 +34,9 @@ use rustydb_txn::{LockMode, WaitPolicy};
 /// The bootstrap database's id (and `pg_database.oid`): PostgreSQL's `postgres` has 5.
 pub const BOOTSTRAP_DATABASE: u32 = 5;
 
+/// How long DROP DATABASE ... WITH (FORCE) waits for the sessions it ended to go.
+const FORCE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Ids handed out to databases and namespaces created later start here.
 const FIRST_CREATED_ID: u32 = 16_384;
 
@@ -357,14 +360,22 @@ fn drop(
     if name == ctx.database {
         return Err(DbError::sql(SqlState::ObjectInUse, "cannot drop the currently open database"));
     }
-    let others = sessions_on(name);
-    if others > 0 {
-        if force {
-            return Err(unsupported(
-                "DROP DATABASE ... WITH (FORCE) cannot end other sessions yet; disconnect them first",
-            )
-            .with_detail(others_detail(others)));
+    let mut others = sessions_on(name);
+    if others > 0 && force {
+        // FORCE: end them (if this role may), then wait up to 5 seconds for them to go, as
+        // PostgreSQL does.
+        for user in ctx.engine.backends().users_on(name) {
+            crate::admin_functions::may_signal(ctx, &user, crate::admin_functions::AdminCall::Terminate)?;
         }
+        ctx.engine.backends().terminate_all_on(name);
+        let until = std::time::Instant::now() + FORCE_WAIT;
+        while others > 0 && std::time::Instant::now() < until {
+            ctx.interrupt.check()?;
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            others = sessions_on(name);
+        }
+    }
+    if others > 0 {
         return Err(being_accessed(name, others));
     }
     // Its tables' locks first, then the DDL lock (the order DROP TABLE takes them in).

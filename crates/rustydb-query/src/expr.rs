@@ -134,6 +134,10 @@ pub trait SubqueryRunner {
 
     /// Runs an encryption key function, which needs the engine and the session.
     fn key(&self, call: crate::encryption::KeyCall, args: &[Value]) -> Result<Value>;
+
+    /// Runs an administration function (`pg_sleep`, `pg_terminate_backend` and the like),
+    /// which needs the engine and the session.
+    fn admin(&self, call: crate::admin_functions::AdminCall, args: &[Value]) -> Result<Value>;
 }
 
 /// What an expression asks of a subquery.

@@ -3,6 +3,7 @@
 //! function, so adding one touches this file only. Names, argument types and errors follow
 //! PostgreSQL 15: a call no signature matches is 42883 with PostgreSQL's hint.
 
+use crate::admin_functions::AdminCall as Admin;
 use crate::bind_expr::{cast, coerce_unknown};
 use crate::expr::{EvalEnv, Expr, negate};
 use crate::types::{CastContext, common_type, out_of_range};
@@ -103,6 +104,9 @@ pub enum Function {
     /// The encryption key functions (`rustydb_rotate_table_key` and the like): evaluated
     /// through the statement's context.
     Key(crate::encryption::KeyCall),
+    /// `pg_sleep`, `pg_backend_pid`, `pg_cancel_backend`, `pg_terminate_backend`: evaluated
+    /// through the statement's context.
+    Admin(crate::admin_functions::AdminCall),
     /// `ARRAY[a, b, ...]`: its elements (NULLs kept).
     ArrayOf(rustydb_foundation::ElementType),
     /// `x op ANY (array)` / `x op ALL (array)`.
@@ -129,7 +133,7 @@ pub enum Function {
 impl Function {
     /// True for functions whose every call may give a new value (never folded at bind time).
     pub fn is_volatile(self) -> bool {
-        matches!(self, Function::Sequence(_) | Function::Key(_) | Function::GenRandomUuid)
+        matches!(self, Function::Sequence(_) | Function::Key(_) | Function::Admin(_) | Function::GenRandomUuid)
     }
 }
 
@@ -266,6 +270,17 @@ pub fn resolve(name: &str, args: Vec<Expr>, bare: bool) -> Result<Expr> {
         }
         ("rustydb_table_key_id", [t]) if stringy(t) || *t == T::Unknown => {
             call(Function::Key(crate::encryption::KeyCall::TableKeyId), to(args, &[T::Text])?, T::Int8)
+        }
+        ("pg_sleep", [t]) if numeric(t) => call(Function::Admin(Admin::Sleep), to(args, &[T::Float8])?, T::Text),
+        ("pg_backend_pid", []) => call(Function::Admin(Admin::BackendPid), args, T::Int4),
+        ("pg_cancel_backend", [t]) if integral(t) => {
+            call(Function::Admin(Admin::Cancel), to(args, &[T::Int4])?, T::Bool)
+        }
+        ("pg_terminate_backend", [t]) if integral(t) => {
+            call(Function::Admin(Admin::Terminate), to(args, &[T::Int4])?, T::Bool)
+        }
+        ("pg_terminate_backend", [t, n]) if integral(t) && integral(n) => {
+            call(Function::Admin(Admin::Terminate), to(args, &[T::Int4, T::Int8])?, T::Bool)
         }
         ("rustydb_rotate_master_key", []) => {
             call(Function::Key(crate::encryption::KeyCall::RotateMasterKey), args, T::Int8)
@@ -498,6 +513,13 @@ pub fn call(func: Function, args: &[Expr], row: &[Value], env: &EvalEnv<'_>) -> 
             let runner =
                 env.subqueries.ok_or_else(|| DbError::Internal("a key function evaluated without a context".into()))?;
             return runner.key(which, &values);
+        }
+        Function::Admin(which) => {
+            let values = args.iter().map(|a| a.eval(row, env)).collect::<Result<Vec<_>>>()?;
+            let runner = env
+                .subqueries
+                .ok_or_else(|| DbError::Internal("an administration function evaluated without a context".into()))?;
+            return runner.admin(which, &values);
         }
         Function::Coalesce => {
             for a in args {

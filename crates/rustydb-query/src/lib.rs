@@ -37,6 +37,7 @@
 pub mod access;
 pub mod acl;
 pub mod acl_functions;
+pub mod admin_functions;
 pub mod alter_table;
 pub mod audit;
 mod autovacuum;

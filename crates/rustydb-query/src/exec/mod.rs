@@ -98,6 +98,15 @@ impl crate::expr::SubqueryRunner for Runner<'_, '_> {
         })?;
         crate::encryption::call(&mut ctx, call, args)
     }
+
+    fn admin(&self, call: crate::admin_functions::AdminCall, args: &[Value]) -> Result<Value> {
+        let mut ctx = self.ctx.try_borrow_mut().map_err(|_| {
+            rustydb_foundation::DbError::Internal(
+                "an administration function evaluated while the context was in use".into(),
+            )
+        })?;
+        crate::admin_functions::call(&mut ctx, call, args)
+    }
 }
 
 /// Calls `work` with an environment for evaluating expressions whose outer row is `outer`

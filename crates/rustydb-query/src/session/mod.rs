@@ -112,7 +112,8 @@ struct BlockSettings {
 impl Session {
     /// A session of `user` in `database` (already authenticated).
     pub fn new(engine: Arc<Engine>, user: &str, database: &str) -> Self {
-        let backend = engine.backends().register(user, database);
+        let cancel: Arc<AtomicBool> = Arc::default();
+        let backend = engine.backends().register(user, database, cancel.clone());
         let mut settings = SessionSettings::default();
         settings.log_min_duration_statement = engine.log_min_duration_statement();
         settings.log_min_duration_default = engine.log_min_duration_statement();
@@ -124,7 +125,7 @@ impl Session {
             settings,
             block_settings: None,
             copy: None,
-            cancel: Arc::default(),
+            cancel,
             sequences: Arc::default(),
             backend,
             normalized: Default::default(),
@@ -147,6 +148,12 @@ impl Session {
     /// The pid `pg_stat_activity` and `pg_backend_pid()` show for this session.
     pub fn pid(&self) -> i32 {
         self.backend.info.lock().pid
+    }
+
+    /// Installs what closes the session's connection when `pg_terminate_backend` (or DROP
+    /// DATABASE ... WITH (FORCE)) ends the session.
+    pub fn on_terminate(&self, hook: crate::backends::TerminateHook) {
+        self.backend.on_terminate(hook);
     }
 
     /// The flag a cancel request sets to stop the session's running statement (the wire
@@ -706,6 +713,7 @@ impl Session {
         ctx.sequences = self.sequences.clone();
         ctx.vectorize = self.settings.vectorize;
         ctx.settings = Some(&self.settings);
+        ctx.backend_pid = self.pid();
         let timed_out = |e: DbError| match interrupt.deadline() {
             Some(d) if e.sqlstate() == SqlState::LockNotAvailable && Instant::now() >= d => {
                 crate::interrupt::timed_out()
