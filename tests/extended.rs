@@ -403,3 +403,19 @@ async fn arrays_travel_as_parameters_and_results_in_binary() {
     });
     assert_eq!(text.as_deref(), Some(r#"{"a b",NULL,""}"#));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_table_as_takes_parameters() {
+    let server = TestServer::start();
+    let client = server.connect().await;
+    let n = client
+        .execute(
+            "create table picked as select g as n, $1::text as label from generate_series(1, $2::int) g",
+            &[&"x", &5i32],
+        )
+        .await
+        .unwrap();
+    assert_eq!(n, 5);
+    let row = client.query_one("select count(*), min(label) from picked", &[]).await.unwrap();
+    assert_eq!((row.get::<_, i64>(0), row.get::<_, String>(1)), (5, "x".to_string()));
+}

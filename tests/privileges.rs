@@ -304,6 +304,16 @@ async fn set_role_acts_with_the_roles_privileges_until_reset() {
     // Not a role it is not a member of, nor one that does not exist.
     assert_eq!(sqlstate(&reader, "set role stranger").await, SqlState::INSUFFICIENT_PRIVILEGE);
     assert_eq!(sqlstate(&reader, "set role nobody").await, SqlState::UNDEFINED_OBJECT);
+    // set_config() is held to the same rule as SET ROLE.
+    assert_eq!(
+        sqlstate(&reader, "select set_config('role', 'rustydb', false)").await,
+        SqlState::INSUFFICIENT_PRIVILEGE
+    );
+    let row = reader.query_one("select current_user, session_user", &[]).await.unwrap();
+    assert_eq!((row.get::<_, String>(0), row.get::<_, String>(1)), ("auditor".into(), "reader".into()));
+    // The login role cannot be dropped from under the session.
+    assert_eq!(sqlstate(&admin, "set role reader; drop role reader").await, SqlState::OBJECT_IN_USE);
+    admin.batch_execute("reset role").await.unwrap();
     reader.batch_execute("reset role").await.unwrap();
     let who: String = reader.query_one("select current_user", &[]).await.unwrap().get(0);
     assert_eq!(who, "reader");

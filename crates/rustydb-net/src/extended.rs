@@ -177,9 +177,11 @@ impl Connection {
         let rows: Vec<Vec<Value>> = result.rows[start..end].iter_mut().map(std::mem::take).collect();
         portal.sent = end;
         let complete = end == result.rows.len();
+        // A query's tag counts the rows this Execute sent; a command's (CREATE TABLE AS's
+        // `SELECT n`) is its own.
         let tag = complete.then(|| match result.tag.strip_prefix("SELECT ") {
-            Some(_) => format!("SELECT {}", end - start),
-            None => result.tag.clone(),
+            Some(_) if result.columns.is_some() => format!("SELECT {}", end - start),
+            _ => result.tag.clone(),
         });
         let has_rows = result.columns.is_some();
         Ok(Fetched { rows, formats, notices, tag, has_rows, copy })

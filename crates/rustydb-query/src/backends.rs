@@ -61,6 +61,9 @@ pub struct BackendInfo {
     pub state_change: i64,
 }
 
+/// Where the pids of sessions without a wire connection start.
+const LOCAL_PIDS: i32 = 0x4000_0000;
+
 /// Called when a backend is told to end (the wire layer closes its connection).
 pub type TerminateHook = Box<dyn Fn() + Send + Sync>;
 
@@ -137,7 +140,9 @@ impl Backends {
     /// Registers a new session's backend.
     pub fn register(&self, user: &str, database: &str, cancel: Arc<AtomicBool>) -> Arc<Backend> {
         let key = self.next_key.fetch_add(1, Ordering::Relaxed);
-        let pid = 1 + (self.next_local_pid.fetch_add(1, Ordering::Relaxed) & 0x3fff_ffff);
+        // The upper half of the positive pids: the wire layer hands out its own from 100000
+        // up, and a pid must name one session (pg_cancel_backend finds sessions by it).
+        let pid = LOCAL_PIDS + (self.next_local_pid.fetch_add(1, Ordering::Relaxed) & 0x3fff_ffff);
         let now = rustydb_foundation::datetime::now();
         let backend = Arc::new(Backend {
             key,
@@ -203,18 +208,9 @@ impl Backends {
         self.live.lock().values().find(|b| b.info.lock().pid == pid).cloned()
     }
 
-    /// The roles of the sessions on `database`.
-    pub fn users_on(&self, database: &str) -> Vec<String> {
-        self.live.lock().values().filter(|b| b.database == database).map(|b| b.user.clone()).collect()
-    }
-
-    /// Terminates every session on `database` (DROP DATABASE ... WITH (FORCE), run from
-    /// another database).
-    pub fn terminate_all_on(&self, database: &str) {
-        let doomed: Vec<Arc<Backend>> = self.live.lock().values().filter(|b| b.database == database).cloned().collect();
-        for backend in &doomed {
-            backend.terminate();
-        }
+    /// The sessions on `database`.
+    pub fn sessions_on(&self, database: &str) -> Vec<Arc<Backend>> {
+        self.live.lock().values().filter(|b| b.database == database).cloned().collect()
     }
 
     /// True while the backend of `pid` lives.

@@ -16,8 +16,11 @@ pub struct ExecContext<'a> {
     pub txn: &'a mut Transaction,
     /// The statement's snapshot.
     pub snapshot: Snapshot,
-    /// The session's user.
+    /// The session's current role: privileges are checked against it (`current_user`).
     pub user: &'a str,
+    /// The user the session logged in as (`session_user`; the same as `user` unless
+    /// `SET ROLE` changed that).
+    pub session_user: &'a str,
     /// The session's database.
     pub database: &'a str,
     /// The database's `public` namespace, once looked up (see [`ExecContext::namespace`]).
@@ -71,6 +74,7 @@ impl<'a> ExecContext<'a> {
             txn,
             snapshot,
             user,
+            session_user: user,
             database,
             namespace: None,
             scan: TupleArena::new(),

@@ -364,10 +364,14 @@ fn drop(
     if others > 0 && force {
         // FORCE: end them (if this role may), then wait up to 5 seconds for them to go, as
         // PostgreSQL does.
-        for user in ctx.engine.backends().users_on(name) {
-            crate::admin_functions::may_signal(ctx, &user, crate::admin_functions::AdminCall::Terminate)?;
+        // Exactly the sessions checked are ended: one starting meanwhile is counted below.
+        let doomed = ctx.engine.backends().sessions_on(name);
+        for backend in &doomed {
+            crate::admin_functions::may_signal(ctx, &backend.user, crate::admin_functions::AdminCall::Terminate)?;
         }
-        ctx.engine.backends().terminate_all_on(name);
+        for backend in &doomed {
+            backend.terminate();
+        }
         let until = std::time::Instant::now() + FORCE_WAIT;
         while others > 0 && std::time::Instant::now() < until {
             ctx.interrupt.check()?;

@@ -1,9 +1,9 @@
 //! What depends on a relation being dropped: foreign keys of other tables (found by the
 //! caller) and views, whose stored query names the relation, directly or through another view.
 //! PostgreSQL records these dependencies in `pg_depend`; RustyDB finds the views by reading
-//! their definitions (`sql_names::mentions_relation`), which never misses one (a text that
-//! names a relation in any position counts) and may, rarely, count one that only uses the name
-//! as an alias.
+//! their definitions (`sql_names::reads_relation`: the name in a FROM list, unless the text
+//! declares a CTE of that name). The views are read with a catalog snapshot taken after the
+//! DROP's locks, so one created meanwhile is seen.
 //!
 //! The report reads as PostgreSQL's: without CASCADE, 2BP01 listing every dependent object;
 //! with it, one notice (`drop cascades to view v`, or `drop cascades to N other objects` with
@@ -40,8 +40,9 @@ impl Dependents {
         relations: &[(&str, String)],
         dropped: &[String],
     ) -> Result<()> {
+        let views = ctx.with_catalog_snapshot(catalog::list_views)?;
         let mut remaining: Vec<(TupleId, ViewDef)> =
-            catalog::list_views(ctx)?.into_iter().filter(|(_, v)| !dropped.contains(&v.name)).collect();
+            views.into_iter().filter(|(_, v)| !dropped.contains(&v.name)).collect();
         for (noun, name) in relations {
             self.visit(&mut remaining, noun, name)?;
         }
@@ -52,7 +53,7 @@ impl Dependents {
     fn visit(&mut self, remaining: &mut Vec<(TupleId, ViewDef)>, noun: &str, name: &str) -> Result<()> {
         let mut i = 0;
         while i < remaining.len() {
-            if !crate::sql_names::mentions_relation(&remaining[i].1.definition, name)? {
+            if !crate::sql_names::reads_relation(&remaining[i].1.definition, name)? {
                 i += 1;
                 continue;
             }

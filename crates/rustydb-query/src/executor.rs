@@ -824,6 +824,19 @@ fn drop_tables(ctx: &mut ExecContext<'_>, names: &[String], if_exists: bool, cas
         opened.push(access::open_table(ctx, name, LockMode::AccessExclusive, WaitPolicy::Block)?);
     }
     let _ddl = ctx.engine.ddl_lock().lock();
+    // The catalog as it is now that the locks are held, as PostgreSQL's DDL reads it: a view
+    // or a referencing table committed while this waited is seen (and its rows changed).
+    ctx.with_catalog_snapshot(|ctx| drop_opened_tables(ctx, names, opened, if_exists, cascade))
+}
+
+/// DROP TABLE once the tables are locked.
+fn drop_opened_tables(
+    ctx: &mut ExecContext<'_>,
+    names: &[String],
+    opened: Vec<Option<TableDef>>,
+    if_exists: bool,
+    cascade: bool,
+) -> Result<StatementResult> {
     let mut result = StatementResult::tag("DROP TABLE");
     let mut found = Vec::new();
     for (name, table) in names.iter().zip(opened) {

@@ -98,8 +98,10 @@ impl BinaryOp {
 /// runs for, and whoever runs subqueries.
 #[derive(Clone, Copy)]
 pub struct EvalEnv<'a> {
-    /// The session's user.
+    /// The session's current role (`current_user`).
     pub user: &'a str,
+    /// The user the session logged in as (`session_user`).
+    pub session_user: &'a str,
     /// The session's database.
     pub database: &'a str,
     /// The enclosing queries' row ([`Expr::Outer`] indexes it); empty at the top level.
@@ -117,7 +119,7 @@ impl std::fmt::Debug for EvalEnv<'_> {
 impl<'a> EvalEnv<'a> {
     /// An environment with no enclosing row and no subqueries.
     pub const fn new(user: &'a str, database: &'a str) -> Self {
-        EvalEnv { user, database, outer: &[], subqueries: None }
+        EvalEnv { user, session_user: user, database, outer: &[], subqueries: None }
     }
 }
 

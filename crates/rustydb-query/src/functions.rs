@@ -16,6 +16,8 @@ pub enum Function {
     Version,
     /// `current_user`, `session_user`, `user`
     CurrentUser,
+    /// `session_user`: who logged in, whatever `SET ROLE` made current.
+    SessionUser,
     /// `current_database()`
     CurrentDatabase,
     /// `current_schema()`
@@ -309,7 +311,8 @@ pub fn resolve(name: &str, args: Vec<Expr>, bare: bool) -> Result<Expr> {
             call(Function::FormatType, to(args, &[T::Int4, T::Int4])?, T::Text)
         }
         ("lastval", []) => call(Function::Sequence(crate::sequence::SequenceCall::Last), args, T::Int8),
-        ("current_user" | "session_user" | "user", []) if bare => call(Function::CurrentUser, args, T::Text),
+        ("current_user" | "user" | "current_role", []) if bare => call(Function::CurrentUser, args, T::Text),
+        ("session_user", []) if bare => call(Function::SessionUser, args, T::Text),
         ("current_database", []) => call(Function::CurrentDatabase, args, T::Text),
         ("current_schema", []) => call(Function::CurrentSchema, args, T::Text),
         ("upper", [t]) if stringy(t) => call(Function::Upper, to(args, &[T::Text])?, T::Text),
@@ -458,6 +461,7 @@ pub fn call(func: Function, args: &[Expr], row: &[Value], env: &EvalEnv<'_>) -> 
     match func {
         Function::Version => return Ok(Value::Text(rustydb_foundation::version::version_string())),
         Function::CurrentUser => return Ok(Value::Text(env.user.to_string())),
+        Function::SessionUser => return Ok(Value::Text(env.session_user.to_string())),
         Function::CurrentDatabase => return Ok(Value::Text(env.database.to_string())),
         Function::CurrentSchema => return Ok(Value::Text("public".into())),
         Function::Sequence(which) => {

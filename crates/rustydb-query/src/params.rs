@@ -92,6 +92,7 @@ pub fn inferred_types(stmt: &Statement, declared: &Params) -> Vec<DataType> {
     let mut exprs: Vec<&Expr> = Vec::new();
     match stmt {
         Statement::Select(plan) => rels.push(&plan.rel),
+        Statement::CreateTableAs(create) => rels.push(&create.query.rel),
         Statement::Insert { source, on_conflict, returning, .. } => {
             match source {
                 InsertSource::Values(rows) => exprs.extend(rows.iter().flatten()),

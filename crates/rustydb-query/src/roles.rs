@@ -377,8 +377,11 @@ fn alter(ctx: &mut ExecContext<'_>, me: &RoleDef, name: &str, options: &RoleOpti
 
 fn rename(ctx: &mut ExecContext<'_>, me: &RoleDef, name: &str, to: &str) -> Result<StatementResult> {
     let (tid, mut role) = catalog::find_role_row(ctx, name)?.ok_or_else(|| undefined(name))?;
-    if role.name == ctx.user {
+    if role.name == ctx.session_user {
         return Err(DbError::sql(SqlState::FeatureNotSupported, "session user cannot be renamed"));
+    }
+    if role.name == ctx.user {
+        return Err(DbError::sql(SqlState::FeatureNotSupported, "current user cannot be renamed"));
     }
     if role.name == ctx.engine.bootstrap_user() {
         // PostgreSQL knows its bootstrap superuser by oid and allows this; RustyDB knows it by
@@ -420,6 +423,9 @@ fn drop(ctx: &mut ExecContext<'_>, me: &RoleDef, names: &[String], if_exists: bo
         };
         if role.name == ctx.user {
             return Err(DbError::sql(SqlState::ObjectInUse, "current user cannot be dropped"));
+        }
+        if role.name == ctx.session_user {
+            return Err(DbError::sql(SqlState::ObjectInUse, "session user cannot be dropped"));
         }
         if role.name == bootstrap {
             return Err(DbError::sql(

@@ -210,6 +210,30 @@ impl Tokens {
     }
 
     /// The index of the nearest token after `i` that is not whitespace.
+    /// The names the text declares for itself: CTEs (`name AS (`, `name (columns) AS (`) and
+    /// windows (`name AS (`).
+    fn declared_names(&self) -> Vec<String> {
+        let is_as = |j: usize| self.word(j).is_some_and(|w| w.quote_style.is_none() && w.keyword == Keyword::AS);
+        let is = |j: Option<usize>, t: Token| j.is_some_and(|j| self.tokens[j].0 == t);
+        let mut out = Vec::new();
+        for i in 0..self.tokens.len() {
+            let Some(w) = self.word(i) else { continue };
+            let Some(mut next) = self.after(i) else { continue };
+            if self.tokens[next].0 == Token::LParen {
+                // A column list: skip to its closing parenthesis.
+                let Some(close) = (next..self.tokens.len()).find(|&j| self.tokens[j].0 == Token::RParen) else {
+                    continue;
+                };
+                let Some(n) = self.after(close) else { continue };
+                next = n;
+            }
+            if is_as(next) && is(self.after(next), Token::LParen) {
+                out.push(normalized(w));
+            }
+        }
+        out
+    }
+
     fn after(&self, i: usize) -> Option<usize> {
         (i + 1..self.tokens.len()).find(|&j| !matches!(self.tokens[j].0, Token::Whitespace(_)))
     }
@@ -305,6 +329,23 @@ pub fn mentions(sql: &str, name: &str, star: bool) -> Result<bool> {
 pub fn mentions_relation(sql: &str, table: &str) -> Result<bool> {
     let tokens = Tokens::new(sql)?;
     Ok((0..tokens.tokens.len()).any(|i| tokens.names_relation(i, table)))
+}
+
+/// Whether `sql` reads relation `table`: names it where a FROM list names a relation, and
+/// does not declare a CTE of that name (which such a FROM would name instead). What DROP
+/// finds dependent views by; an alias or qualifier of the same name does not count.
+pub fn reads_relation(sql: &str, table: &str) -> Result<bool> {
+    let tokens = Tokens::new(sql)?;
+    if tokens.declared_names().iter().any(|n| n == table) {
+        return Ok(false);
+    }
+    Ok((0..tokens.tokens.len()).any(|i| {
+        tokens.in_from[i]
+            && tokens.word(i).is_some_and(|w| normalized(w) == table)
+            && !tokens.is_call(i)
+            && !tokens.qualifies(i)
+            && tokens.qualifier(i).is_none_or(|q| q == "public")
+    }))
 }
 
 /// `sql` with `renaming` applied; `None` if nothing in it changes.
@@ -436,6 +477,19 @@ mod tests {
             rename(sql, Renaming::Column { table: "t", from: "org", to: "o" }).unwrap().as_deref(),
             Some("SELECT t.o FROM t JOIN m ON m.org = t.o")
         );
+    }
+
+    #[test]
+    fn reads_relation_counts_from_lists_only() {
+        assert!(reads_relation("SELECT a FROM t", "t").unwrap());
+        assert!(reads_relation("SELECT x.a FROM public.t x JOIN u ON true", "t").unwrap());
+        assert!(reads_relation("SELECT (SELECT max(a) FROM t) AS m", "t").unwrap());
+        // An alias or a qualifier of the same name is not the table.
+        assert!(!reads_relation("SELECT t.a FROM foo t", "t").unwrap());
+        // Nor is a CTE of that name.
+        assert!(!reads_relation("WITH t AS (SELECT 1 AS a) SELECT a FROM t", "t").unwrap());
+        assert!(!reads_relation("WITH RECURSIVE t(n) AS (SELECT 1) SELECT n FROM t", "t").unwrap());
+        assert!(!reads_relation("SELECT lower(t) FROM u", "t").unwrap());
     }
 
     #[test]

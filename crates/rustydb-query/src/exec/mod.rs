@@ -116,9 +116,9 @@ pub fn with_env<T>(
     outer: &[Value],
     work: impl FnOnce(&EvalEnv<'_>, &Runner<'_, '_>) -> Result<T>,
 ) -> Result<T> {
-    let (user, database) = (ctx.user, ctx.database);
+    let (user, session_user, database) = (ctx.user, ctx.session_user, ctx.database);
     let runner = Runner::new(ctx);
-    let env = EvalEnv { user, database, outer, subqueries: Some(&runner) };
+    let env = EvalEnv { user, session_user, database, outer, subqueries: Some(&runner) };
     work(&env, &runner)
 }
 

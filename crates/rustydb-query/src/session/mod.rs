@@ -214,10 +214,24 @@ impl Session {
     /// of stack: on the caller's stack when it has that much left, on a fresh segment otherwise.
     pub fn execute(&mut self, sql: &str) -> Vec<Result<StatementResult>> {
         self.cancel.store(false, Ordering::Relaxed);
+        if let Err(e) = self.check_terminated() {
+            return vec![Err(e)];
+        }
         let started = self.observe_start(sql);
         let results = self.guarded(|s| s.execute_here(sql), |e| vec![Err(e)]);
         self.observe_end(sql, started, results.last());
         results
+    }
+
+    /// 57P01 once the session has been terminated (`pg_terminate_backend`): it runs nothing
+    /// more, whether or not its interface closes it (checked after the cancel flag is
+    /// cleared, so a termination arriving between statements is not lost).
+    fn check_terminated(&self) -> Result<()> {
+        if self.backend.is_terminated() {
+            self.cancel.store(true, Ordering::Relaxed);
+            return Err(DbError::sql(SqlState::AdminShutdown, "terminating connection due to administrator command"));
+        }
+        Ok(())
     }
 
     /// Runs every statement of `sql` (as [`Session::execute`]) and returns the last one's
@@ -352,6 +366,7 @@ impl Session {
     /// again with the values, so it is planned for them and sees the tables as they are now.
     pub fn execute_prepared(&mut self, prepared: &PreparedStatement, values: Vec<Value>) -> Result<StatementResult> {
         self.cancel.store(false, Ordering::Relaxed);
+        self.check_terminated()?;
         params::check_count(values.len(), prepared.param_types.len(), "")?;
         let params = Params { types: prepared.param_types.clone(), values: Some(values.into()) };
         let started = self.observe_start(&prepared.sql);
@@ -559,6 +574,17 @@ impl Session {
         })
     }
 
+    /// The checks a setting needs beyond its value's, whichever statement sets it (SET,
+    /// set_config()): `role` must name a role the session user may become.
+    fn may_set(&self, name: &str, value: Option<&str>) -> Result<()> {
+        match value {
+            Some(role) if name.eq_ignore_ascii_case("role") && !role.eq_ignore_ascii_case("none") => {
+                crate::roles::check_set_role(&self.engine, &self.user, &self.database, role)
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// CREATE, DROP or ALTER DATABASE: the first two in a transaction of their own (never in a
     /// block, as in PostgreSQL), ALTER in the session's transaction like any statement.
     fn database_command(&mut self, cmd: &DatabaseCommand) -> Result<StatementResult> {
@@ -714,6 +740,7 @@ impl Session {
         ctx.vectorize = self.settings.vectorize;
         ctx.settings = Some(&self.settings);
         ctx.backend_pid = self.pid();
+        ctx.session_user = &self.user;
         let timed_out = |e: DbError| match interrupt.deadline() {
             Some(d) if e.sqlstate() == SqlState::LockNotAvailable && Instant::now() >= d => {
                 crate::interrupt::timed_out()
@@ -864,13 +891,7 @@ impl Session {
             (Statement::Set { local: true, .. }, State::Idle) => Ok(StatementResult::tag("SET")
                 .with_notice(Notice::warning("25P01", "SET LOCAL can only be used in transaction blocks"))),
             (Statement::Set { name, value, local }, state) => {
-                let mut result = if name == "role"
-                    && let Some(role) = value.as_deref().filter(|v| !v.eq_ignore_ascii_case("none"))
-                {
-                    crate::roles::check_set_role(&self.engine, &self.user, &self.database, role)
-                } else {
-                    Ok(())
-                };
+                let mut result = self.may_set(&name, value.as_deref());
                 if result.is_ok() {
                     result = self.settings.set(&name, value.as_deref());
                 }
@@ -891,11 +912,14 @@ impl Session {
                 let in_block = matches!(state, State::InBlock { .. });
                 // Checked (and shown) on a copy when it would change nothing.
                 let mut probe = self.settings.clone();
-                let mut result = if local && !in_block {
-                    probe.set(&name, value.as_deref())
-                } else {
-                    self.settings.set(&name, value.as_deref())
-                };
+                let mut result = self.may_set(&name, value.as_deref());
+                if result.is_ok() {
+                    result = if local && !in_block {
+                        probe.set(&name, value.as_deref())
+                    } else {
+                        self.settings.set(&name, value.as_deref())
+                    };
+                }
                 if let (Ok(()), false, Some(block)) = (&result, local, &mut self.block_settings) {
                     result = block.session.set(&name, value.as_deref());
                 }
