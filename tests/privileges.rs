@@ -311,8 +311,9 @@ async fn set_role_acts_with_the_roles_privileges_until_reset() {
     );
     let row = reader.query_one("select current_user, session_user", &[]).await.unwrap();
     assert_eq!((row.get::<_, String>(0), row.get::<_, String>(1)), ("auditor".into(), "reader".into()));
-    // The login role cannot be dropped from under the session.
-    assert_eq!(sqlstate(&admin, "set role reader; drop role reader").await, SqlState::OBJECT_IN_USE);
+    // The login role cannot be dropped from under the session, whatever role it acts as.
+    admin.batch_execute("create role boss createrole").await.unwrap();
+    assert_eq!(sqlstate(&admin, "set role boss; drop role rustydb").await, SqlState::OBJECT_IN_USE);
     admin.batch_execute("reset role").await.unwrap();
     reader.batch_execute("reset role").await.unwrap();
     let who: String = reader.query_one("select current_user", &[]).await.unwrap().get(0);
