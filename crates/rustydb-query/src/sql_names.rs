@@ -55,6 +55,36 @@ fn is_keyword(name: &str) -> bool {
     sqlparser::keywords::ALL_KEYWORDS.binary_search(&upper.as_str()).is_ok()
 }
 
+/// A position in a text, as a line and character (both from 1) and as a byte offset.
+struct Cursor {
+    line: u64,
+    column: u64,
+    byte: usize,
+}
+
+impl Cursor {
+    /// The byte offset of (`line`, `column`), moving the cursor there: forward from where it
+    /// is, or from the line's start if that is behind it.
+    fn advance(&mut self, sql: &str, line_starts: &[usize], line: u64, column: u64) -> usize {
+        if line != self.line || column < self.column {
+            self.line = line;
+            self.column = 1;
+            self.byte = line_starts.get(line.saturating_sub(1) as usize).copied().unwrap_or(sql.len());
+        }
+        let mut chars = sql[self.byte..].chars();
+        while self.column < column {
+            match chars.next() {
+                Some(c) => {
+                    self.byte += c.len_utf8();
+                    self.column += 1;
+                }
+                None => return sql.len(),
+            }
+        }
+        self.byte
+    }
+}
+
 /// The tokens of `sql`, with the byte range each covers.
 struct Tokens {
     tokens: Vec<(Token, std::ops::Range<usize>)>,
@@ -68,19 +98,20 @@ impl Tokens {
         let spanned: Vec<TokenWithSpan> = Tokenizer::new(&dialect, sql)
             .tokenize_with_location()
             .map_err(|e| DbError::Internal(format!("stored SQL text does not tokenize: {e}")))?;
-        // Spans count lines and characters from 1; the text is edited by byte offsets.
+        // Spans count lines and characters from 1; the text is edited by byte offsets. The
+        // positions asked for only move forward (each token's start, then its end), so one
+        // cursor walks the text once: a long one-line definition costs no more per token.
         let mut line_starts = vec![0usize];
         line_starts.extend(sql.match_indices('\n').map(|(i, _)| i + 1));
-        let offset = |line: u64, column: u64| -> usize {
-            let start = line_starts.get(line.saturating_sub(1) as usize).copied().unwrap_or(sql.len());
-            sql[start..].char_indices().nth(column.saturating_sub(1) as usize).map_or(sql.len(), |(i, _)| start + i)
-        };
+        let mut cursor = Cursor { line: 1, column: 1, byte: 0 };
+        let mut offset = |line: u64, column: u64| -> usize { cursor.advance(sql, &line_starts, line, column) };
         let tokens: Vec<(Token, std::ops::Range<usize>)> = spanned
             .into_iter()
             .filter(|t| !matches!(t.token, Token::EOF))
             .map(|t| {
-                let range = offset(t.span.start.line, t.span.start.column)..offset(t.span.end.line, t.span.end.column);
-                (t.token, range)
+                let start = offset(t.span.start.line, t.span.start.column);
+                let end = offset(t.span.end.line, t.span.end.column);
+                (t.token, start..end)
             })
             .collect();
         let mut out = Tokens { tokens, in_from: Vec::new() };

@@ -4,6 +4,7 @@
 //! here on sqlparser's tokens, as `maintenance.rs` parses VACUUM.
 
 use super::syntax_error;
+use super::words::{at_end, expect_end, word};
 use rustydb_foundation::{DbError, Result, SqlState};
 use sqlparser::ast;
 use sqlparser::dialect::PostgreSqlDialect;
@@ -249,18 +250,6 @@ fn word_text(token: &Token) -> String {
     }
 }
 
-fn at_end(parser: &Parser<'_>) -> bool {
-    matches!(parser.peek_token_ref().token, Token::EOF | Token::SemiColon)
-}
-
-fn expect_end(parser: &mut Parser<'_>) -> Result<()> {
-    if at_end(parser) {
-        return Ok(());
-    }
-    let found = parser.next_token();
-    Err(DbError::syntax(format!("syntax error at or near \"{}\"", found.token)))
-}
-
 fn expect_word(parser: &mut Parser<'_>, expected: &str) -> Result<()> {
     if word(parser, &[expected]) {
         return Ok(());
@@ -270,16 +259,6 @@ fn expect_word(parser: &mut Parser<'_>, expected: &str) -> Result<()> {
         Token::EOF => DbError::syntax("syntax error at end of input"),
         other => DbError::syntax(format!("syntax error at or near \"{other}\"")),
     })
-}
-
-/// Consumes the next token if it is one of the unquoted `words`.
-fn word(parser: &mut Parser<'_>, words: &[&str]) -> bool {
-    let matched = matches!(&parser.peek_token_ref().token,
-        Token::Word(w) if w.quote_style.is_none() && words.iter().any(|k| w.value.eq_ignore_ascii_case(k)));
-    if matched {
-        parser.next_token();
-    }
-    matched
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! tokens and with its parser's primitives, so names and errors read as everywhere else.
 
 use super::syntax_error;
+use super::words::{at_end, expect_end, word};
 use rustydb_foundation::{DbError, Result, SqlState};
 use sqlparser::ast;
 use sqlparser::dialect::PostgreSqlDialect;
@@ -111,28 +112,6 @@ pub fn parse_vacuum(segment: &[TokenWithSpan]) -> Result<VacuumCommand> {
 
 fn parser(segment: &[TokenWithSpan]) -> Parser<'static> {
     Parser::new(&PostgreSqlDialect {}).with_tokens_with_locations(segment.to_vec())
-}
-
-fn at_end(parser: &Parser<'_>) -> bool {
-    matches!(parser.peek_token_ref().token, Token::EOF | Token::SemiColon)
-}
-
-fn expect_end(parser: &mut Parser<'_>) -> Result<()> {
-    if at_end(parser) {
-        return Ok(());
-    }
-    let found = parser.next_token();
-    Err(DbError::syntax(format!("syntax error at or near \"{}\"", found.token)))
-}
-
-/// Consumes the next token if it is one of the unquoted `words`.
-fn word(parser: &mut Parser<'_>, words: &[&str]) -> bool {
-    let matched = matches!(&parser.peek_token_ref().token,
-        Token::Word(w) if w.quote_style.is_none() && words.iter().any(|k| w.value.eq_ignore_ascii_case(k)));
-    if matched {
-        parser.next_token();
-    }
-    matched
 }
 
 /// One `name [value]` of the parenthesised option list.

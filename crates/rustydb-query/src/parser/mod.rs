@@ -21,6 +21,7 @@ pub const MAX_OPERATOR_CHAIN: usize = 1000;
 mod database;
 mod maintenance;
 mod role_grants;
+mod words;
 
 pub use database::{CreateOption, DatabaseCommand, OptionValue};
 pub use maintenance::{VacuumCommand, VacuumTarget};

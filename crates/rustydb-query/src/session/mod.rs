@@ -616,6 +616,16 @@ impl Session {
             }
             return result;
         }
+        self.in_session_transaction(|s, txn, read_only, _| s.database_in(txn, read_only, cmd))
+    }
+
+    /// Runs `work` (given the session, the transaction, whether it is read-only and whether it
+    /// is a block) as a statement of the session's transaction: in its block (failing the
+    /// block if `work` fails), or in a transaction of its own committed after it.
+    fn in_session_transaction(
+        &mut self,
+        work: impl FnOnce(&Self, &mut Transaction, bool, bool) -> Result<StatementResult>,
+    ) -> Result<StatementResult> {
         match std::mem::replace(&mut self.state, State::Idle) {
             failed @ State::Failed { .. } => {
                 self.state = failed;
@@ -624,7 +634,7 @@ impl Session {
             State::InBlock { txn, read_only } => {
                 let engine = self.engine.clone();
                 let mut guard = engine.txn_manager().guard(txn);
-                let result = self.database_in(guard.txn(), read_only, cmd);
+                let result = work(self, guard.txn(), read_only, true);
                 let txn = guard.release();
                 self.state = self.after(result.is_ok(), txn, read_only);
                 result
@@ -632,7 +642,7 @@ impl Session {
             State::Idle => {
                 let engine = self.engine.clone();
                 let mut guard = engine.txn_manager().guard(self.begin(None));
-                match self.database_in(guard.txn(), self.settings.default_read_only, cmd) {
+                match work(self, guard.txn(), self.settings.default_read_only, false) {
                     Ok(r) => guard.commit().map(|()| r),
                     Err(e) => {
                         guard.abort();
@@ -681,32 +691,7 @@ impl Session {
                 return Err(e);
             }
         }
-        match std::mem::replace(&mut self.state, State::Idle) {
-            failed @ State::Failed { .. } => {
-                self.state = failed;
-                Err(in_failed_block())
-            }
-            State::InBlock { txn, read_only } => {
-                let engine = self.engine.clone();
-                let mut guard = engine.txn_manager().guard(txn);
-                let result = self.run_in(guard.txn(), read_only, true, stmt, params);
-                let txn = guard.release();
-                self.state = self.after(result.is_ok(), txn, read_only);
-                result
-            }
-            State::Idle => {
-                let engine = self.engine.clone();
-                let tm = engine.txn_manager();
-                let mut guard = tm.guard(self.begin(None));
-                match self.run_in(guard.txn(), self.settings.default_read_only, false, stmt, params) {
-                    Ok(r) => guard.commit().map(|()| r),
-                    Err(e) => {
-                        guard.abort();
-                        Err(e)
-                    }
-                }
-            }
-        }
+        self.in_session_transaction(|s, txn, read_only, in_block| s.run_in(txn, read_only, in_block, stmt, params))
     }
 
     fn run_in(
