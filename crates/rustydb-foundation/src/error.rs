@@ -152,6 +152,12 @@ pub enum SqlState {
     InvalidGrantOperation,
     /// 3F000 invalid_schema_name (unknown schema)
     InvalidSchemaName,
+    /// 42602 invalid_name (a relation name given as text that does not parse)
+    InvalidName,
+    /// 42P06 duplicate_schema
+    DuplicateSchema,
+    /// 42939 reserved_name (a schema named `pg_...`)
+    ReservedName,
     /// 28P01 invalid_password
     InvalidPassword,
     /// 54001 statement_too_complex (PostgreSQL's "stack depth limit exceeded")
@@ -261,6 +267,9 @@ impl SqlState {
             ObjectInUse => "55006",
             InvalidGrantOperation => "0LP01",
             InvalidSchemaName => "3F000",
+            InvalidName => "42602",
+            DuplicateSchema => "42P06",
+            ReservedName => "42939",
             InvalidPassword => "28P01",
             TooManyConnections => "53300",
             StatementTooComplex => "54001",
@@ -391,7 +400,7 @@ impl DbError {
     }
 
     /// 42P01: `relation "name" does not exist`.
-    pub fn undefined_table(name: &str) -> Self {
+    pub fn undefined_table(name: impl std::fmt::Display) -> Self {
         Self::sql(SqlState::UndefinedTable, format!("relation \"{name}\" does not exist"))
     }
 

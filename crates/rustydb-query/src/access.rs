@@ -127,17 +127,35 @@ pub fn lock_table(ctx: &mut ExecContext<'_>, table: &TableDef, mode: LockMode, p
 /// are not locked); if the lock had to be waited for, resolves it again.
 pub fn open_table(
     ctx: &mut ExecContext<'_>,
-    name: &str,
+    name: &crate::catalog::QualifiedName,
     mode: LockMode,
     policy: WaitPolicy,
 ) -> Result<Option<TableDef>> {
-    let Some(table) = ctx.with_catalog_snapshot(|ctx| crate::catalog::find_table(ctx, name))? else {
+    let Some(table) = ctx.with_catalog_snapshot(|ctx| crate::catalog::find_table_named(ctx, name))? else {
         return Ok(None);
     };
     if table.is_system() || !lock_table(ctx, &table, mode, policy)? {
         return Ok(Some(table));
     }
-    ctx.with_catalog_snapshot(|ctx| crate::catalog::find_table(ctx, name))
+    // Looked up again in the namespace it was found in: what the name meant when it was locked.
+    ctx.with_catalog_snapshot(|ctx| crate::catalog::find_table_in(ctx, table.namespace, &table.name))
+}
+
+/// Resolves table `name` of namespace `namespace` and locks it, as [`open_table`] does.
+pub fn open_table_in(
+    ctx: &mut ExecContext<'_>,
+    namespace: u32,
+    name: &str,
+    mode: LockMode,
+    policy: WaitPolicy,
+) -> Result<Option<TableDef>> {
+    let Some(table) = ctx.with_catalog_snapshot(|ctx| crate::catalog::find_table_in(ctx, namespace, name))? else {
+        return Ok(None);
+    };
+    if table.is_system() || !lock_table(ctx, &table, mode, policy)? {
+        return Ok(Some(table));
+    }
+    ctx.with_catalog_snapshot(|ctx| crate::catalog::find_table_in(ctx, namespace, name))
 }
 
 /// Number of pages in `table`'s heap.
@@ -151,8 +169,8 @@ pub fn page_count(ctx: &ExecContext<'_>, table: &TableDef) -> Result<u32> {
 pub fn scan(ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<Vec<(TupleId, Vec<Value>)>> {
     let mut out = scan_unscoped(ctx, table)?;
     if let Some(column) = scoped(table) {
-        let namespace = ctx.namespace()?;
-        out.retain(|(_, row)| crate::catalog::row_namespace(table, row, column).is_none_or(|n| n == namespace));
+        let schemas = ctx.schemas()?;
+        out.retain(|(_, row)| crate::catalog::row_namespace(table, row, column).is_none_or(|n| schemas.contains(n)));
     }
     Ok(out)
 }

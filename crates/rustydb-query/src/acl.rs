@@ -27,6 +27,7 @@
 //!
 //! Roles are referred to by name everywhere; renaming a role rewrites the three tables.
 
+use crate::catalog::QualifiedName;
 use crate::catalog::{self, PrivilegeTable, RoleDef, text};
 use crate::context::ExecContext;
 use rustydb_foundation::{DbError, Result, SqlState, TupleId, Value};
@@ -221,6 +222,11 @@ impl ObjectKind {
         }
     }
 
+    /// Whether objects of the kind live in a schema (relations: tables, views, sequences).
+    pub fn in_schema(self) -> bool {
+        matches!(self, ObjectKind::Table | ObjectKind::View | ObjectKind::Sequence)
+    }
+
     fn parse(tag: &str) -> Result<Self> {
         Ok(match tag {
             "table" => ObjectKind::Table,
@@ -248,19 +254,42 @@ impl ObjectKind {
     }
 }
 
-/// An object: its kind and name.
+/// An object: its kind, name and, for a relation, the namespace (schema) it is in.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ObjectRef {
     /// What it is.
     pub kind: ObjectKind,
     /// Its name.
     pub name: String,
+    /// A relation's namespace; 0 for the kinds outside schemas (databases, schemas, functions).
+    pub namespace: u32,
 }
 
 impl ObjectRef {
-    /// The object `name` of `kind`.
+    /// The object `name` of a kind outside schemas (a database, schema or function).
     pub fn new(kind: ObjectKind, name: impl Into<String>) -> Self {
-        ObjectRef { kind, name: name.into() }
+        debug_assert!(!kind.in_schema(), "a relation named without its namespace");
+        ObjectRef { kind, name: name.into(), namespace: 0 }
+    }
+
+    /// Relation `name` of `kind` in `namespace`.
+    pub fn relation(kind: ObjectKind, namespace: u32, name: impl Into<String>) -> Self {
+        ObjectRef { kind, name: name.into(), namespace }
+    }
+
+    /// Table `table`.
+    pub fn table(table: &crate::catalog::TableDef) -> Self {
+        ObjectRef::relation(ObjectKind::Table, table.namespace, table.name.as_str())
+    }
+
+    /// View `view`.
+    pub fn view(view: &crate::catalog::ViewDef) -> Self {
+        ObjectRef::relation(ObjectKind::View, view.namespace, view.name.as_str())
+    }
+
+    /// Sequence `sequence`.
+    pub fn sequence(sequence: &crate::catalog::SequenceDef) -> Self {
+        ObjectRef::relation(ObjectKind::Sequence, sequence.namespace, sequence.name.as_str())
     }
 
     /// "table t", as messages name it.
@@ -371,7 +400,9 @@ pub struct SecurityCatalog {
     /// Row-level security policies.
     pub policies: Vec<crate::row_security::Policy>,
     /// Tables with RLS flags: (enabled, forced).
-    pub rls: HashMap<String, (bool, bool)>,
+    pub rls: HashMap<ObjectRef, (bool, bool)>,
+    /// The database's schemas by namespace: what a relation's USAGE check names.
+    pub schema_names: HashMap<u32, String>,
 }
 
 impl SecurityCatalog {
@@ -534,7 +565,7 @@ pub trait AccessControl: Send + Sync + std::fmt::Debug {
         &self,
         catalog: &SecurityCatalog,
         user: &str,
-        table: &str,
+        table: &ObjectRef,
         command: crate::row_security::PolicyCommand,
         with_check: bool,
     ) -> Option<crate::row_security::RowFilter>;
@@ -570,8 +601,9 @@ fn read(ctx: &mut ExecContext<'_>) -> Result<SecurityCatalog> {
             grantor: text(&row[3])?,
         });
     }
-    for (_, row) in crate::access::scan(ctx, catalog::privilege_table(PrivilegeTable::Owners))? {
-        out.owners.insert(ObjectRef::new(ObjectKind::parse(&text(&row[0])?)?, text(&row[1])?), text(&row[2])?);
+    let owners = catalog::privilege_table(PrivilegeTable::Owners);
+    for (_, row) in crate::access::scan(ctx, owners)? {
+        out.owners.insert(object_of_row(owners, &row)?, text(&row[2])?);
     }
     for (_, row) in crate::access::scan(ctx, catalog::privilege_table(PrivilegeTable::Acl))? {
         let (key, item) = acl_from_row(&row)?;
@@ -583,7 +615,24 @@ fn read(ctx: &mut ExecContext<'_>) -> Result<SecurityCatalog> {
     let (policies, flags) = crate::row_security::read(ctx)?;
     out.policies = policies;
     out.rls = flags.into_iter().map(|(t, e, f)| (t, (e, f))).collect();
+    out.schema_names = ctx.schemas()?.iter().map(|s| (s.id, s.name.clone())).collect();
     Ok(out)
+}
+
+/// The object a row of `rustydb_owners` or `rustydb_acl` (`table`) is about.
+fn object_of_row(table: &crate::catalog::TableDef, row: &[Value]) -> Result<ObjectRef> {
+    let kind = ObjectKind::parse(&text(&row[0])?)?;
+    let namespace = match catalog::namespace_column(table) {
+        Some(column) if kind.in_schema() => catalog::row_namespace(table, row, column).unwrap_or_default(),
+        _ => 0,
+    };
+    Ok(ObjectRef { kind, name: text(&row[1])?, namespace })
+}
+
+/// The namespace column's value for a row about `object`: a relation's namespace; `None` for
+/// the other kinds, whose rows [`crate::access::insert_raw`] puts in the database's `public`.
+fn namespace_value(object: &ObjectRef) -> Option<Value> {
+    object.kind.in_schema().then_some(Value::Int4(object.namespace as i32))
 }
 
 fn acl_from_row(row: &[Value]) -> Result<(AclKey, AclItem)> {
@@ -593,7 +642,7 @@ fn acl_from_row(row: &[Value]) -> Result<(AclKey, AclItem)> {
     };
     let grantee = text(&row[3])?;
     Ok((
-        AclKey { object: ObjectRef::new(ObjectKind::parse(&text(&row[0])?)?, text(&row[1])?), column },
+        AclKey { object: object_of_row(catalog::privilege_table(PrivilegeTable::Acl), row)?, column },
         AclItem {
             grantee: (!grantee.is_empty()).then_some(grantee),
             grantor: text(&row[4])?,
@@ -629,16 +678,19 @@ pub fn require(ctx: &mut ExecContext<'_>, request: AccessRequest) -> Result<()> 
 }
 
 /// Checks that the session's user owns `object` (42501 "must be owner of ...").
-pub fn require_owner(ctx: &mut ExecContext<'_>, kind: ObjectKind, name: &str) -> Result<()> {
-    require(ctx, AccessRequest::Owner { object: ObjectRef::new(kind, name) })
+pub fn require_owner(ctx: &mut ExecContext<'_>, object: ObjectRef) -> Result<()> {
+    require(ctx, AccessRequest::Owner { object })
 }
 
-/// The CREATE privilege on the `public` schema, which new tables, views and sequences need.
-pub fn require_create_in_schema(ctx: &mut ExecContext<'_>) -> Result<()> {
+/// The CREATE privilege on the schema of namespace `namespace`, which new tables, views and
+/// sequences need.
+pub fn require_create_in_schema(ctx: &mut ExecContext<'_>, namespace: u32) -> Result<()> {
+    let schemas = ctx.schemas()?;
+    let name = schemas.name(namespace).unwrap_or("public");
     require(
         ctx,
         AccessRequest::Object {
-            object: ObjectRef::new(ObjectKind::Schema, "public"),
+            object: ObjectRef::new(ObjectKind::Schema, name),
             any_of: PrivilegeSet::of(&[Privilege::Create]),
         },
     )
@@ -695,6 +747,31 @@ fn read_ids(rel: &crate::rel::Rel, out: &mut std::collections::HashSet<usize>, t
     }
 }
 
+/// Gives `object` to `new_owner` (ALTER ... OWNER TO): its explicit ACL's items naming the old
+/// owner, as grantor or grantee, name the new one, and the owner row changes.
+pub fn transfer_ownership(
+    ctx: &mut ExecContext<'_>,
+    catalog: &SecurityCatalog,
+    object: &ObjectRef,
+    new_owner: &str,
+) -> Result<()> {
+    let old_owner = catalog.owner(object).to_string();
+    let key = AclKey { object: object.clone(), column: None };
+    if catalog.acls.contains_key(&key) {
+        let mut items = catalog.acl(object, None);
+        for item in &mut items {
+            if item.grantor == old_owner {
+                item.grantor = new_owner.to_string();
+            }
+            if item.grantee.as_deref() == Some(old_owner.as_str()) {
+                item.grantee = Some(new_owner.to_string());
+            }
+        }
+        write_acl(ctx, &key, &items)?;
+    }
+    set_owner(ctx, object, new_owner)
+}
+
 /// Records that the session's user owns the new object `object`.
 pub fn record_owner(ctx: &mut ExecContext<'_>, object: &ObjectRef) -> Result<()> {
     let owner = ctx.user.to_string();
@@ -704,8 +781,9 @@ pub fn record_owner(ctx: &mut ExecContext<'_>, object: &ObjectRef) -> Result<()>
 /// Makes `owner` the owner of `object` (ALTER ... OWNER TO).
 pub fn set_owner(ctx: &mut ExecContext<'_>, object: &ObjectRef, owner: &str) -> Result<()> {
     catalog::note_change(ctx);
-    delete_rows(ctx, PrivilegeTable::Owners, |row| row_names(row, object))?;
-    let row = [kind_tag(object.kind), Value::Text(object.name.clone()), Value::Text(owner.into())];
+    delete_rows(ctx, PrivilegeTable::Owners, |row| row_names(PrivilegeTable::Owners, row, object))?;
+    let mut row = vec![kind_tag(object.kind), Value::Text(object.name.clone()), Value::Text(owner.into())];
+    row.extend(namespace_value(object));
     crate::access::insert_raw(ctx, catalog::privilege_table(PrivilegeTable::Owners), &row)?;
     Ok(())
 }
@@ -727,10 +805,10 @@ pub fn note_execute(ctx: &mut ExecContext<'_>, name: &str) {
 /// Forgets a dropped object's owner and ACLs (a new object of the same name starts afresh).
 pub fn forget(ctx: &mut ExecContext<'_>, object: &ObjectRef) -> Result<()> {
     catalog::note_change(ctx);
-    delete_rows(ctx, PrivilegeTable::Owners, |row| row_names(row, object))?;
-    delete_rows(ctx, PrivilegeTable::Acl, |row| row_names(row, object))?;
+    delete_rows(ctx, PrivilegeTable::Owners, |row| row_names(PrivilegeTable::Owners, row, object))?;
+    delete_rows(ctx, PrivilegeTable::Acl, |row| row_names(PrivilegeTable::Acl, row, object))?;
     if object.kind == ObjectKind::Table {
-        crate::row_security::forget_table(ctx, &object.name)?;
+        crate::row_security::forget_table(ctx, object.namespace, &object.name)?;
     }
     Ok(())
 }
@@ -739,26 +817,26 @@ pub fn forget(ctx: &mut ExecContext<'_>, object: &ObjectRef) -> Result<()> {
 pub fn rename_object(ctx: &mut ExecContext<'_>, object: &ObjectRef, to: &str) -> Result<()> {
     for table in [PrivilegeTable::Owners, PrivilegeTable::Acl] {
         catalog::rewrite_rows(ctx, catalog::privilege_table(table), |row| {
-            Ok(row_names(row, object) && {
+            Ok(row_names(table, row, object) && {
                 row[1] = Value::Text(to.into());
                 true
             })
         })?;
     }
     if object.kind == ObjectKind::Table {
-        crate::row_security::rename_table(ctx, &object.name, to)?;
+        crate::row_security::rename_table(ctx, object.namespace, &object.name, to)?;
     }
     Ok(())
 }
 
 /// Column `position` of table `table` was dropped: its privileges go, and those of the
 /// columns after it move down one place.
-pub fn drop_column(ctx: &mut ExecContext<'_>, table: &str, position: usize) -> Result<()> {
-    let object = ObjectRef::new(ObjectKind::Table, table);
+pub fn drop_column(ctx: &mut ExecContext<'_>, table: &crate::catalog::TableDef, position: usize) -> Result<()> {
+    let object = ObjectRef::table(table);
     let column = Value::Int4(position as i32);
-    delete_rows(ctx, PrivilegeTable::Acl, |row| row_names(row, &object) && row[2] == column)?;
+    delete_rows(ctx, PrivilegeTable::Acl, |row| row_names(PrivilegeTable::Acl, row, &object) && row[2] == column)?;
     catalog::rewrite_rows(ctx, catalog::privilege_table(PrivilegeTable::Acl), |row| {
-        Ok(row_names(row, &object) && matches!(row[2], Value::Int4(p) if p > position as i32) && {
+        Ok(row_names(PrivilegeTable::Acl, row, &object) && matches!(row[2], Value::Int4(p) if p > position as i32) && {
             if let Value::Int4(p) = row[2] {
                 row[2] = Value::Int4(p - 1);
             }
@@ -769,8 +847,14 @@ pub fn drop_column(ctx: &mut ExecContext<'_>, table: &str, position: usize) -> R
     Ok(())
 }
 
-fn row_names(row: &[Value], object: &ObjectRef) -> bool {
-    row[0] == kind_tag(object.kind) && row[1] == Value::Text(object.name.clone())
+/// Whether `row`, of the owners or ACL catalog, is about `object`.
+fn row_names(table: PrivilegeTable, row: &[Value], object: &ObjectRef) -> bool {
+    row[0] == kind_tag(object.kind)
+        && row[1] == Value::Text(object.name.clone())
+        && (!object.kind.in_schema() || {
+            let def = catalog::privilege_table(table);
+            catalog::namespace_column(def).and_then(|c| catalog::row_namespace(def, row, c)) == Some(object.namespace)
+        })
 }
 
 fn delete_rows(ctx: &mut ExecContext<'_>, table: PrivilegeTable, matches: impl Fn(&[Value]) -> bool) -> Result<usize> {
@@ -792,7 +876,7 @@ fn delete_rows(ctx: &mut ExecContext<'_>, table: PrivilegeTable, matches: impl F
 pub fn write_acl(ctx: &mut ExecContext<'_>, key: &AclKey, items: &[AclItem]) -> Result<()> {
     catalog::note_change(ctx);
     let column = Value::Int4(key.column.map_or(-1, |c| c as i32));
-    delete_rows(ctx, PrivilegeTable::Acl, |row| row_names(row, &key.object) && row[2] == column)?;
+    delete_rows(ctx, PrivilegeTable::Acl, |row| row_names(PrivilegeTable::Acl, row, &key.object) && row[2] == column)?;
     let def = catalog::privilege_table(PrivilegeTable::Acl);
     let placeholder;
     let items: &[AclItem] = if items.is_empty() && key.column.is_none() {
@@ -808,7 +892,7 @@ pub fn write_acl(ctx: &mut ExecContext<'_>, key: &AclKey, items: &[AclItem]) -> 
         items
     };
     for item in items {
-        let row = [
+        let mut row = vec![
             kind_tag(key.object.kind),
             Value::Text(key.object.name.clone()),
             column.clone(),
@@ -817,6 +901,7 @@ pub fn write_acl(ctx: &mut ExecContext<'_>, key: &AclKey, items: &[AclItem]) -> 
             Value::Text(item.privileges.letters()),
             Value::Text(item.grant_options.letters()),
         ];
+        row.extend(namespace_value(&key.object));
         crate::access::insert_raw(ctx, def, &row)?;
     }
     Ok(())
@@ -951,17 +1036,25 @@ fn flags(role: &RoleDef) -> RoleFlags {
     RoleFlags { superuser: role.superuser, inherit: role.inherit, create_role: role.create_role }
 }
 
-/// The relation called `name` (table, view or sequence), with its kind; `None` if there is
-/// none or it is a system catalog.
-pub fn find_relation(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<ObjectRef>> {
-    if let Some(t) = catalog::find_table(ctx, name)? {
-        return Ok((!t.is_system()).then(|| ObjectRef::new(ObjectKind::Table, name)));
+/// The relation `name` stands for (table, view or sequence), with its kind; `None` if there
+/// is none or it is a system catalog. Each namespace of the search path is looked in for all
+/// three kinds before the next, as they share one namespace in PostgreSQL.
+pub fn find_relation(ctx: &mut ExecContext<'_>, name: &QualifiedName) -> Result<Option<ObjectRef>> {
+    if name.namespace(ctx)? != crate::catalog::Lookup::Nowhere
+        && catalog::system_tables().iter().any(|t| t.name == name.name)
+    {
+        return Ok(None);
     }
-    if catalog::find_view(ctx, name)?.is_some() {
-        return Ok(Some(ObjectRef::new(ObjectKind::View, name)));
-    }
-    if catalog::find_sequence(ctx, name)?.is_some() {
-        return Ok(Some(ObjectRef::new(ObjectKind::Sequence, name)));
+    for namespace in name.namespaces(ctx)? {
+        if catalog::find_table_in(ctx, namespace, &name.name)?.is_some() {
+            return Ok(Some(ObjectRef::relation(ObjectKind::Table, namespace, name.name.as_str())));
+        }
+        if catalog::find_view_in(ctx, namespace, &name.name)?.is_some() {
+            return Ok(Some(ObjectRef::relation(ObjectKind::View, namespace, name.name.as_str())));
+        }
+        if catalog::find_sequence_in(ctx, namespace, &name.name)?.is_some() {
+            return Ok(Some(ObjectRef::relation(ObjectKind::Sequence, namespace, name.name.as_str())));
+        }
     }
     Ok(None)
 }
@@ -970,10 +1063,9 @@ pub fn find_relation(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<Obj
 /// has none of that name.
 pub fn column_position(ctx: &mut ExecContext<'_>, object: &ObjectRef, column: &str) -> Result<usize> {
     let columns: Vec<String> = match object.kind {
-        ObjectKind::Table => {
-            catalog::find_table(ctx, &object.name)?.map(|t| t.schema.columns.iter().map(|c| c.name.clone()).collect())
-        }
-        ObjectKind::View => catalog::find_view(ctx, &object.name)?.map(|(_, v)| v.columns),
+        ObjectKind::Table => catalog::find_table_in(ctx, object.namespace, &object.name)?
+            .map(|t| t.schema.columns.iter().map(|c| c.name.clone()).collect()),
+        ObjectKind::View => catalog::find_view_in(ctx, object.namespace, &object.name)?.map(|(_, v)| v.columns),
         _ => None,
     }
     .unwrap_or_default();

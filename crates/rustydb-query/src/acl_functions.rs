@@ -103,8 +103,7 @@ fn privileges(list: &str) -> Result<Vec<(Privilege, bool)>> {
 
 /// The object a function's name argument names; 42P01 (3D000, 3F000) if there is none.
 fn object(ctx: &mut ExecContext<'_>, function: &str, name: &str) -> Result<ObjectRef> {
-    let bare = name.trim_matches('"');
-    let bare = bare.strip_prefix("public.").unwrap_or(bare).to_string();
+    let bare = name.trim_matches('"').to_string();
     match function {
         "has_database_privilege" => {
             if !crate::catalog::database_exists(ctx, &bare)? {
@@ -119,15 +118,16 @@ fn object(ctx: &mut ExecContext<'_>, function: &str, name: &str) -> Result<Objec
             Ok(ObjectRef::new(ObjectKind::Function, function))
         }
         "has_schema_privilege" => {
-            if bare != "public" {
-                return Err(DbError::sql(SqlState::InvalidSchemaName, format!("schema \"{bare}\" does not exist")));
+            if ctx.schemas()?.by_name(&bare).is_none() {
+                return Err(crate::schemas::undefined_schema(&bare));
             }
             Ok(ObjectRef::new(ObjectKind::Schema, bare))
         }
         _ => {
-            let object = acl::find_relation(ctx, &bare)?.ok_or_else(|| DbError::undefined_table(&bare))?;
+            let named = crate::schemas::parse_qualified(name, ctx.database)?;
+            let object = acl::find_relation(ctx, &named)?.ok_or_else(|| DbError::undefined_table(named.to_string()))?;
             if function == "has_sequence_privilege" && object.kind != ObjectKind::Sequence {
-                return Err(DbError::sql(SqlState::WrongObjectType, format!("\"{bare}\" is not a sequence")));
+                return Err(DbError::sql(SqlState::WrongObjectType, format!("\"{named}\" is not a sequence")));
             }
             Ok(object)
         }

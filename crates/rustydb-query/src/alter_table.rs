@@ -20,6 +20,7 @@
 use crate::acl::{self, ObjectKind, ObjectRef};
 use crate::bind_expr::ident_name;
 use crate::bind_query::QueryBinder;
+use crate::catalog::QualifiedName;
 use crate::catalog::{self, IndexDef, TableDef, ViewDef};
 use crate::context::ExecContext;
 use crate::expr::Expr;
@@ -98,8 +99,8 @@ pub enum AlterAction {
 pub enum Relation {
     /// A table (locked ACCESS EXCLUSIVE).
     Table(TableDef),
-    /// A view, by name.
-    View(String),
+    /// A view.
+    View(ViewDef),
     /// An index (its table locked ACCESS EXCLUSIVE).
     Index(IndexDef),
 }
@@ -130,7 +131,7 @@ pub fn bind(ctx: &mut ExecContext<'_>, alter: &ast::AlterTable) -> Result<Option
         return match open_relation(ctx, &name)? {
             Some(relation) => Ok(Some(AlterAction::RenameRelation { relation, to })),
             None if alter.if_exists => Ok(Some(skip_missing_relation(&name))),
-            None => Err(DbError::undefined_table(&name)),
+            None => Err(DbError::undefined_table(name.to_string())),
         };
     }
     let Some(table) = access::open_table(ctx, &name, LockMode::AccessExclusive, WaitPolicy::Block)? else {
@@ -138,9 +139,9 @@ pub fn bind(ctx: &mut ExecContext<'_>, alter: &ast::AlterTable) -> Result<Option
             return Ok(Some(skip_missing_relation(&name)));
         }
         if catalog::find_view(ctx, &name)?.is_some() {
-            return Err(DbError::sql(SqlState::WrongObjectType, format!("\"{name}\" is not a table")));
+            return Err(DbError::sql(SqlState::WrongObjectType, format!("\"{}\" is not a table", name.name)));
         }
-        return Err(DbError::undefined_table(&name));
+        return Err(DbError::undefined_table(name.to_string()));
     };
     if table.is_system() {
         return Err(DbError::sql(
@@ -260,21 +261,21 @@ pub fn bind_alter_index(
     // PostgreSQL lets ALTER INDEX rename any relation, as ALTER TABLE does.
     match open_relation(ctx, &name)? {
         Some(relation) => Ok(AlterAction::RenameRelation { relation, to }),
-        None => Err(DbError::undefined_table(&name)),
+        None => Err(DbError::undefined_table(name.to_string())),
     }
 }
 
-/// The new name of a RENAME TO: unqualified, or in `public` (the one schema).
+/// The new name of a RENAME TO: unqualified (the relation stays in its schema).
 fn new_relation_name(name: &ast::ObjectName) -> Result<String> {
-    crate::binder::table_name(name)
+    crate::binder::unqualified_name(name)
 }
 
-fn skip_missing_relation(name: &str) -> AlterAction {
+fn skip_missing_relation(name: &QualifiedName) -> AlterAction {
     AlterAction::Skip(format!("relation \"{name}\" does not exist, skipping"))
 }
 
-/// The table, view or index called `name`, locked for a rename.
-fn open_relation(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<Relation>> {
+/// The table, view or index `name` stands for, locked for a rename.
+fn open_relation(ctx: &mut ExecContext<'_>, name: &QualifiedName) -> Result<Option<Relation>> {
     if let Some(table) = access::open_table(ctx, name, LockMode::AccessExclusive, WaitPolicy::Block)? {
         if table.is_system() {
             return Err(DbError::sql(
@@ -284,8 +285,8 @@ fn open_relation(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<Relatio
         }
         return Ok(Some(Relation::Table(table)));
     }
-    if catalog::find_view(ctx, name)?.is_some() {
-        return Ok(Some(Relation::View(name.to_string())));
+    if let Some((_, view)) = catalog::find_view(ctx, name)? {
+        return Ok(Some(Relation::View(view)));
     }
     if let Some(index) = ctx.with_catalog_snapshot(|ctx| catalog::find_index(ctx, name))? {
         if let Some(table) = ctx.with_catalog_snapshot(|ctx| catalog::find_table_by_id(ctx, index.table))? {
@@ -306,30 +307,30 @@ pub fn execute(ctx: &mut ExecContext<'_>, action: &AlterAction, command: &'stati
     match action {
         AlterAction::Skip(message) => result.notices.push(Notice::plain(message.clone())),
         AlterAction::DropColumn { table, position, cascade } => {
-            acl::require_owner(ctx, ObjectKind::Table, &table.name)?;
+            acl::require_owner(ctx, ObjectRef::table(table))?;
             // The tables whose foreign keys point here change too: lock them first (before
             // the DDL lock, as every path takes table locks before it).
             let referrers = catalog::referencing_tables(ctx)?.get(&table.id).cloned().unwrap_or_default();
-            for name in referrers {
-                access::open_table(ctx, &name, LockMode::ShareRowExclusive, WaitPolicy::Block)?;
+            for (namespace, name) in referrers {
+                access::open_table_in(ctx, namespace, &name, LockMode::ShareRowExclusive, WaitPolicy::Block)?;
             }
             result.notices = drop_column(ctx, table, *position, *cascade)?;
         }
         AlterAction::RenameColumn { table, position, to } => {
-            acl::require_owner(ctx, ObjectKind::Table, &table.name)?;
+            acl::require_owner(ctx, ObjectRef::table(table))?;
             rename_column(ctx, table, *position, to)?;
         }
         AlterAction::RenameRelation { relation, to } => rename_relation(ctx, relation, to)?,
         AlterAction::RenameConstraint { table, from, to } => {
-            acl::require_owner(ctx, ObjectKind::Table, &table.name)?;
+            acl::require_owner(ctx, ObjectRef::table(table))?;
             rename_constraint(ctx, table, from, to)?;
         }
         AlterAction::SetNotNull { table, position, not_null } => {
-            acl::require_owner(ctx, ObjectKind::Table, &table.name)?;
+            acl::require_owner(ctx, ObjectRef::table(table))?;
             set_not_null(ctx, table, *position, *not_null)?;
         }
         AlterAction::SetType { table, position, to, using } => {
-            acl::require_owner(ctx, ObjectKind::Table, &table.name)?;
+            acl::require_owner(ctx, ObjectRef::table(table))?;
             set_type(ctx, table, *position, *to, using)?;
         }
     }
@@ -409,7 +410,7 @@ fn set_type(ctx: &mut ExecContext<'_>, table: &TableDef, position: usize, to: Da
                 .with_detail(format!("rule _RETURN on view {} depends on column \"{}\"", view.name, column.name)));
             }
         }
-        if let Some(policy) = crate::row_security::policies_mentioning(ctx, &table.name, &column.name)?.first() {
+        if let Some(policy) = crate::row_security::policies_mentioning(ctx, table, &column.name)?.first() {
             return Err(DbError::sql(
                 SqlState::FeatureNotSupported,
                 "cannot alter type of a column used in a policy definition",
@@ -509,7 +510,7 @@ enum Dependent {
     /// Another table's foreign key: (table, constraint).
     ForeignKey(TableDef, String),
     /// A view reading the column.
-    View(TupleId, String),
+    View(TupleId, ViewDef),
     /// A policy of the table testing the column.
     Policy(String),
 }
@@ -518,7 +519,7 @@ impl Dependent {
     fn describe(&self, table: &str) -> String {
         match self {
             Dependent::ForeignKey(other, name) => format!("constraint {name} on table {}", other.name),
-            Dependent::View(_, name) => format!("view {name}"),
+            Dependent::View(_, view) => format!("view {}", view.name),
             Dependent::Policy(name) => format!("policy {name} on table {table}"),
         }
     }
@@ -543,10 +544,10 @@ fn drop_column(ctx: &mut ExecContext<'_>, table: &TableDef, position: usize, cas
         if sql_names::mentions_relation(&view.definition, &table.name)?
             && sql_names::mentions(&view.definition, &column, true)?
         {
-            dependents.push(Dependent::View(tid, view.name));
+            dependents.push(Dependent::View(tid, view));
         }
     }
-    for name in crate::row_security::policies_mentioning(ctx, &table.name, &column)? {
+    for name in crate::row_security::policies_mentioning(ctx, table, &column)? {
         dependents.push(Dependent::Policy(name));
     }
     if !dependents.is_empty() && !cascade {
@@ -567,15 +568,15 @@ fn drop_column(ctx: &mut ExecContext<'_>, table: &TableDef, position: usize, cas
         match d {
             Dependent::ForeignKey(other, name) => {
                 // Read again: an earlier dependent may have been a key of the same table.
-                let other = catalog::find_table(ctx, &other.name)?.unwrap_or_else(|| other.clone());
+                let other = catalog::find_table_in(ctx, other.namespace, &other.name)?.unwrap_or_else(|| other.clone());
                 let kept: Vec<_> = other.foreign_keys.iter().filter(|k| &k.name != name).cloned().collect();
                 catalog::set_foreign_keys(ctx, &other, &kept)?;
             }
-            Dependent::View(tid, name) => {
+            Dependent::View(tid, view) => {
                 catalog::drop_view(ctx, *tid)?;
-                acl::forget(ctx, &ObjectRef::new(ObjectKind::View, name.as_str()))?;
+                acl::forget(ctx, &ObjectRef::view(view))?;
             }
-            Dependent::Policy(name) => crate::row_security::drop_policy(ctx, &table.name, name)?,
+            Dependent::Policy(name) => crate::row_security::drop_policy(ctx, table, name)?,
         }
     }
     let narrowed = narrowed(table, position, &column)?;
@@ -604,7 +605,7 @@ fn drop_column(ctx: &mut ExecContext<'_>, table: &TableDef, position: usize, cas
     if !table.primary_key.is_empty() && narrowed.primary_key.is_empty() {
         ctx.engine.drop_primary_index_on_commit(ctx.txn, table);
     }
-    acl::drop_column(ctx, &table.name, position)?;
+    acl::drop_column(ctx, table, position)?;
     catalog::forget_column_statistics(ctx, table, position, true)?;
     drop(ddl);
     Ok(notices)
@@ -657,12 +658,15 @@ fn narrowed(table: &TableDef, position: usize, column: &str) -> Result<TableDef>
 /// column types it has now.
 fn views_to_rewrite(
     ctx: &mut ExecContext<'_>,
-    table: &str,
+    relation: &catalog::Relation,
     renaming: Renaming<'_>,
 ) -> Result<Vec<(TupleId, ViewDef, Vec<DataType>)>> {
     let mut out = Vec::new();
     for (tid, view) in catalog::list_views(ctx)? {
-        if !sql_names::mentions_relation(&view.definition, table)? {
+        // Only views reading the relation itself, not one of the same name in another schema.
+        if !sql_names::mentions_relation(&view.definition, &relation.name)?
+            || !crate::dependents::view_reads(ctx, &view, relation)?
+        {
             continue;
         }
         let what = match renaming {
@@ -721,7 +725,7 @@ fn rename_column(ctx: &mut ExecContext<'_>, table: &TableDef, position: usize, t
     let what = format!("column \"{from}\" of table \"{}\"", table.name);
     // Bound before the rename, to know what each view means (and before the DDL lock, as
     // binding waits for table locks).
-    let views = views_to_rewrite(ctx, &table.name, renaming)?;
+    let views = views_to_rewrite(ctx, &catalog::Relation::new(table.namespace, &table.name), renaming)?;
     {
         let _ddl = ctx.engine.ddl_lock().lock();
         catalog::rename_column(ctx, table, position, to)?;
@@ -746,33 +750,38 @@ fn rename_column(ctx: &mut ExecContext<'_>, table: &TableDef, position: usize, t
 /// RENAME TO: a table (with its privileges, policies and the views and CHECK texts naming
 /// it), a view (and the views naming it) or an index.
 fn rename_relation(ctx: &mut ExecContext<'_>, relation: &Relation, to: &str) -> Result<()> {
-    let (kind, from) = match relation {
-        Relation::Table(t) => (ObjectKind::Table, t.name.clone()),
-        Relation::View(name) => (ObjectKind::View, name.clone()),
+    let object = match relation {
+        Relation::Table(t) => ObjectRef::table(t),
+        Relation::View(view) => ObjectRef::view(view),
         Relation::Index(index) => {
-            let table = catalog::find_table_by_id(ctx, index.table)?.map(|t| t.name).unwrap_or_default();
-            acl::require_owner(ctx, ObjectKind::Table, &table).map_err(|e| match e.sqlstate() {
-                SqlState::InsufficientPrivilege => {
-                    DbError::sql(SqlState::InsufficientPrivilege, format!("must be owner of index {}", index.name))
-                }
-                _ => e,
-            })?;
-            (ObjectKind::Table, index.name.clone())
+            if let Some(table) = catalog::find_table_by_id(ctx, index.table)? {
+                acl::require_owner(ctx, ObjectRef::table(&table)).map_err(|e| match e.sqlstate() {
+                    SqlState::InsufficientPrivilege => {
+                        DbError::sql(SqlState::InsufficientPrivilege, format!("must be owner of index {}", index.name))
+                    }
+                    _ => e,
+                })?;
+            }
+            ObjectRef::relation(ObjectKind::Table, index.namespace, index.name.as_str())
         }
     };
     if !matches!(relation, Relation::Index(_)) {
-        acl::require_owner(ctx, kind, &from)?;
+        acl::require_owner(ctx, object.clone())?;
     }
+    let from = object.name.clone();
     let renaming = Renaming::Table { from: &from, to };
     // Bound before the rename (and the DDL lock), to know what each view means; a renamed
     // view is stored under its new name below, not rewritten as a reader of itself.
-    let mut views =
-        if matches!(relation, Relation::Index(_)) { Vec::new() } else { views_to_rewrite(ctx, &from, renaming)? };
-    if let Relation::View(name) = relation {
-        views.retain(|(_, v, _)| &v.name != name);
+    let mut views = if matches!(relation, Relation::Index(_)) {
+        Vec::new()
+    } else {
+        views_to_rewrite(ctx, &catalog::Relation::new(object.namespace, &from), renaming)?
+    };
+    if let Relation::View(view) = relation {
+        views.retain(|(_, v, _)| !(v.name == view.name && v.namespace == view.namespace));
     }
     let ddl = ctx.engine.ddl_lock().lock();
-    if catalog::name_in_use(ctx, to)? {
+    if catalog::name_in_use(ctx, object.namespace, to)? {
         return Err(DbError::sql(SqlState::DuplicateTable, format!("relation \"{to}\" already exists")));
     }
     if let Relation::Index(index) = relation {
@@ -795,12 +804,16 @@ fn rename_relation(ctx: &mut ExecContext<'_>, relation: &Relation, to: &str) -> 
                 catalog::set_checks(ctx, &renamed, &checks)?;
             }
         }
-        Relation::View(name) => {
-            let Some((tid, view)) = catalog::find_view(ctx, name)? else { return Err(DbError::undefined_table(name)) };
+        Relation::View(view) => {
+            let Some((tid, view)) = catalog::find_view_in(ctx, view.namespace, &view.name)? else {
+                return Err(DbError::undefined_table(&view.name));
+            };
             catalog::replace_view(ctx, tid, &ViewDef { name: to.to_string(), ..view })?;
         }
     }
-    acl::rename_object(ctx, &ObjectRef::new(kind, from.as_str()), to)?;
+    if !matches!(relation, Relation::Index(_)) {
+        acl::rename_object(ctx, &object, to)?;
+    }
     drop(ddl);
     replace_views(ctx, views, &format!("relation \"{from}\""))
 }
@@ -830,13 +843,13 @@ fn rename_constraint(ctx: &mut ExecContext<'_>, table: &TableDef, from: &str, to
         return catalog::set_foreign_keys(ctx, table, &keys);
     }
     if let Some(index) = table.indexes.iter().find(|i| i.name == from && (i.constraint || i.primary)) {
-        if catalog::name_in_use(ctx, to)? {
+        if catalog::name_in_use(ctx, table.namespace, to)? {
             return Err(DbError::sql(SqlState::DuplicateTable, format!("relation \"{to}\" already exists")));
         }
         return catalog::rename_index(ctx, index, to);
     }
     if !table.primary_key.is_empty() && table.primary_key_name() == from {
-        if catalog::name_in_use(ctx, to)? {
+        if catalog::name_in_use(ctx, table.namespace, to)? {
             return Err(DbError::sql(SqlState::DuplicateTable, format!("relation \"{to}\" already exists")));
         }
         return catalog::rename_primary_key(ctx, table, to);
@@ -857,6 +870,7 @@ mod tests {
         let table = TableDef {
             id: rustydb_foundation::TableId(20000),
             name: "t".into(),
+            namespace: catalog::PUBLIC_NAMESPACE,
             schema: Schema::new(vec![
                 Column::new("a", DataType::Int4),
                 Column::new("b", DataType::Int4),
@@ -868,6 +882,7 @@ mod tests {
                 IndexDef {
                     id: rustydb_foundation::TableId(20001),
                     name: "ab".into(),
+                    namespace: catalog::PUBLIC_NAMESPACE,
                     table: rustydb_foundation::TableId(20000),
                     columns: vec![0, 1],
                     descending: vec![false, false],
@@ -879,6 +894,7 @@ mod tests {
                 IndexDef {
                     id: rustydb_foundation::TableId(20002),
                     name: "c".into(),
+                    namespace: catalog::PUBLIC_NAMESPACE,
                     table: rustydb_foundation::TableId(20000),
                     columns: vec![2],
                     descending: vec![true],

@@ -53,7 +53,7 @@ pub fn classify(statement: &Statement) -> Option<(AuditKind, Vec<String>)> {
         Statement::Insert { table, .. } | Statement::Update { table, .. } | Statement::Delete { table, .. } => {
             (AuditKind::Dml, vec![table.name.clone()])
         }
-        Statement::Truncate { names } => (AuditKind::Dml, names.clone()),
+        Statement::Truncate { names } => (AuditKind::Dml, names.iter().map(ToString::to_string).collect()),
         Statement::Role(_) => (AuditKind::Role, Vec::new()),
         Statement::Grant(_) => (AuditKind::Grant, Vec::new()),
         // Every other statement that writes changes the schema.

@@ -62,13 +62,13 @@ pub fn bind_copy_from(ctx: &mut ExecContext<'_>, stmt: &ast::Statement) -> Resul
         .ok_or_else(|| DbError::undefined_table(&name))?;
     let columns = crate::binder::target_positions(&table, columns.iter().map(ident_name))?;
     let mut access = crate::acl::RelationAccess::new(
-        crate::acl::ObjectRef::new(crate::acl::ObjectKind::Table, &table.name),
+        crate::acl::ObjectRef::table(&table),
         crate::acl::PrivilegeSet::of(&[crate::acl::Privilege::Insert]),
     );
     access.inserted = columns.iter().copied().collect();
     crate::acl::require(ctx, crate::acl::AccessRequest::Relation(access))?;
     let policies = crate::row_security::PolicyCommand::Insert;
-    if crate::row_security::filter_for(ctx, &table.name, policies, true, None)?.is_some() {
+    if crate::row_security::filter_for(ctx, &table, policies, true, None)?.is_some() {
         return Err(
             DbError::unsupported("COPY FROM with row-level security").with_hint("Use INSERT statements instead.")
         );

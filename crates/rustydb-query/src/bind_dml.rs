@@ -7,7 +7,7 @@
 //! inserts a row, under the same index locks that make uniqueness hold, so a conflict found
 //! there cannot be raced by a concurrent insert (see `access::insert_arbitrated`).
 
-use crate::acl::{AccessRequest, ObjectKind, ObjectRef, Privilege, PrivilegeSet, RelationAccess};
+use crate::acl::{AccessRequest, ObjectRef, Privilege, PrivilegeSet, RelationAccess};
 use crate::bind_expr::{self, boolean, ident_name};
 use crate::bind_query::QueryBinder;
 use crate::binder::{assign, column_default, column_name, is_default, over_table, row_check, target_column};
@@ -79,7 +79,7 @@ pub(crate) fn returning(
     alias: &str,
     items: &[ast::SelectItem],
 ) -> Result<Returning> {
-    let access = RelationAccess::new(ObjectRef::new(ObjectKind::Table, &table.name), PrivilegeSet::of(&[]));
+    let access = RelationAccess::new(ObjectRef::table(table), PrivilegeSet::of(&[]));
     let items = over_table(
         ctx,
         table,
@@ -135,8 +135,7 @@ pub(crate) fn on_conflict(
     };
     if clause.conflict_target.is_some() {
         // Naming the arbiter reads its columns: SELECT on them, as PostgreSQL requires.
-        let mut read =
-            RelationAccess::new(ObjectRef::new(ObjectKind::Table, &table.name), PrivilegeSet::of(&[Privilege::Select]));
+        let mut read = RelationAccess::new(ObjectRef::table(table), PrivilegeSet::of(&[Privilege::Select]));
         if arbiters.primary_key {
             read.selected.extend(&table.primary_key);
         }
@@ -149,10 +148,7 @@ pub(crate) fn on_conflict(
         ast::OnConflictAction::DoNothing => ConflictAction::Nothing,
         ast::OnConflictAction::DoUpdate(update) => {
             let targets = assignment_targets(ctx, table, &update.assignments)?;
-            let mut access = RelationAccess::new(
-                ObjectRef::new(ObjectKind::Table, &table.name),
-                PrivilegeSet::of(&[Privilege::Update]),
-            );
+            let mut access = RelationAccess::new(ObjectRef::table(table), PrivilegeSet::of(&[Privilege::Update]));
             access.updated = targets.iter().map(|t| t.position).collect();
             let (assignments, filter) = over_table(
                 ctx,

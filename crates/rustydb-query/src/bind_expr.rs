@@ -19,6 +19,20 @@ pub fn ident_name(ident: &ast::Ident) -> String {
     }
 }
 
+/// `'name'::regclass`: the relation's oid (42P01 if there is none). Kept out of [`bind`],
+/// whose frame every level of a deep expression pays for.
+#[inline(never)]
+fn regclass(ctx: &mut crate::context::ExecContext<'_>, name: &str) -> Result<Expr> {
+    if let Ok(oid) = name.parse::<i32>() {
+        return Ok(Expr::Literal { value: Value::Int4(oid), ty: DataType::Int4 });
+    }
+    let named = crate::schemas::parse_qualified(name, ctx.database)?;
+    match crate::pg_catalog::relation_oid(ctx, &named)? {
+        Some(oid) => Ok(Expr::Literal { value: Value::Int4(oid), ty: DataType::Int4 }),
+        None => Err(DbError::undefined_table(name)),
+    }
+}
+
 /// Binds an expression in the binder's current scope.
 pub fn bind(expr: &ast::Expr, b: &mut QueryBinder<'_, '_>) -> Result<Expr> {
     use ast::Expr as E;
@@ -26,9 +40,8 @@ pub fn bind(expr: &ast::Expr, b: &mut QueryBinder<'_, '_>) -> Result<Expr> {
         E::Identifier(ident) => b.column(None, &ident_name(ident)),
         E::CompoundIdentifier(parts) => match parts.as_slice() {
             [table, col] => b.column(Some(&ident_name(table)), &ident_name(col)),
-            [schema, table, col] if ident_name(schema) == "public" => {
-                b.column(Some(&ident_name(table)), &ident_name(col))
-            }
+            // `s.t.c`: the FROM item named `t` (the schema is the table's, checked when bound).
+            [_schema, table, col] => b.column(Some(&ident_name(table)), &ident_name(col)),
             _ => Err(DbError::unsupported(format!("the name {expr}"))),
         },
         E::Value(ast::ValueWithSpan { value: ast::Value::Placeholder(p), .. }) => b.param(p),
@@ -80,14 +93,7 @@ pub fn bind(expr: &ast::Expr, b: &mut QueryBinder<'_, '_>) -> Result<Expr> {
                 && let ast::Value::SingleQuotedString(name) = &v.value
                 && data_type.to_string().trim_start_matches("pg_catalog.").eq_ignore_ascii_case("regclass")
             {
-                if let Ok(oid) = name.parse::<i32>() {
-                    return Ok(Expr::Literal { value: Value::Int4(oid), ty: DataType::Int4 });
-                }
-                let unqualified = name.strip_prefix("public.").unwrap_or(name);
-                return match crate::pg_catalog::relation_oid(ctx, unqualified)? {
-                    Some(oid) => Ok(Expr::Literal { value: Value::Int4(oid), ty: DataType::Int4 }),
-                    None => Err(DbError::undefined_table(name)),
-                };
+                return regclass(ctx, name);
             }
             // `ARRAY[]::int[]`: an empty constructor takes its type from the cast.
             if let (E::Array(array), DataType::Array(element)) = (inner.as_ref(), to)

@@ -15,10 +15,10 @@
 //! over the group keys, and a reference to a column neither grouped nor aggregated is 42803.
 
 use crate::access;
-use crate::acl::{ObjectKind, ObjectRef, Privilege, PrivilegeSet, RelationAccess};
+use crate::acl::{ObjectRef, Privilege, PrivilegeSet, RelationAccess};
 use crate::bind_aggregate;
 use crate::bind_expr::{self, boolean, cast, coerce_unknown, ident_name};
-use crate::catalog::TableDef;
+use crate::catalog::{QualifiedName, TableDef};
 use crate::context::ExecContext;
 use crate::expr::{EvalEnv, Expr};
 use crate::params::Params;
@@ -1269,7 +1269,7 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
                 }
                 let table_name = crate::binder::table_name(name)?;
                 if name.0.len() == 1
-                    && let Some(rel) = self.cte_reference(&table_name, alias.as_ref())?
+                    && let Some(rel) = self.cte_reference(&table_name.name, alias.as_ref())?
                 {
                     if tid {
                         return Err(DbError::unsupported("FOR UPDATE on a WITH query"));
@@ -1285,8 +1285,7 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
                 let mut output = self.add_stored_item(item_name, stored, alias.as_ref())?;
                 // FOR UPDATE / FOR SHARE need UPDATE as well, as in PostgreSQL.
                 let required = if tid { &[Privilege::Select, Privilege::Update][..] } else { &[Privilege::Select] };
-                let mut request =
-                    RelationAccess::new(ObjectRef::new(ObjectKind::Table, &table.name), PrivilegeSet::of(required));
+                let mut request = RelationAccess::new(ObjectRef::table(&table), PrivilegeSet::of(required));
                 request.column_ids = output.clone();
                 request.check_as = self.check_as.last().cloned();
                 crate::acl::note_relation(self.ctx()?, request);
@@ -1305,7 +1304,7 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
                 let as_user = self.check_as.last().cloned();
                 let policies = crate::row_security::filter_for(
                     self.ctx()?,
-                    &table.name,
+                    &table,
                     crate::row_security::PolicyCommand::Select,
                     false,
                     as_user.as_deref(),
@@ -1476,9 +1475,10 @@ impl QueryBinder<'_, '_> {
 
     /// A view named in FROM: its stored query, bound as a subquery in FROM with the view's
     /// name (or the alias) and column names.
-    fn view(&mut self, name: &str, alias: Option<&ast::TableAlias>, tid: bool) -> Result<Rel> {
-        let found = self.ctx()?.with_catalog_snapshot(|ctx| crate::catalog::find_view(ctx, name))?;
-        let Some((_, view)) = found else { return Err(DbError::undefined_table(name)) };
+    fn view(&mut self, named: &QualifiedName, alias: Option<&ast::TableAlias>, tid: bool) -> Result<Rel> {
+        let found = self.ctx()?.with_catalog_snapshot(|ctx| crate::catalog::find_view(ctx, named))?;
+        let Some((_, view)) = found else { return Err(DbError::undefined_table(named)) };
+        let name = view.name.as_str();
         if tid {
             return Err(DbError::unsupported("FOR UPDATE on a view"));
         }
@@ -1492,7 +1492,7 @@ impl QueryBinder<'_, '_> {
         let [ast::Statement::Query(q)] = statements.as_slice() else {
             return Err(DbError::Corruption(format!("view {name} stores something other than a query")));
         };
-        let object = ObjectRef::new(ObjectKind::View, name);
+        let object = ObjectRef::view(&view);
         let mut request = RelationAccess::new(object.clone(), PrivilegeSet::of(&[Privilege::Select]));
         request.check_as = self.check_as.last().cloned();
         let ctx = self.ctx()?;
@@ -1503,7 +1503,12 @@ impl QueryBinder<'_, '_> {
         };
         self.views_expanding += 1;
         self.check_as.push(owner);
+        // The view's names resolve along the search path of its CREATE VIEW.
+        let saved = self.ctx()?.swap_view_search_path(Some(view.search_path.as_slice().into()));
         let bound = self.query(q);
+        if let Ok(ctx) = self.ctx() {
+            ctx.swap_view_search_path(saved);
+        }
         self.check_as.pop();
         self.views_expanding -= 1;
         let bound = bound?;

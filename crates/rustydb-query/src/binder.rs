@@ -4,11 +4,11 @@
 //! half-executed.
 
 use crate::access;
-use crate::acl::{AccessRequest, ObjectKind, ObjectRef, Privilege, PrivilegeSet, RelationAccess};
+use crate::acl::{AccessRequest, ObjectRef, Privilege, PrivilegeSet, RelationAccess};
 use crate::bind_dml;
 use crate::bind_expr::{self, boolean, cast, convert_type, ident_name};
 use crate::bind_query::QueryBinder;
-use crate::catalog::{IndexMethod, TableDef};
+use crate::catalog::{IndexMethod, QualifiedName, TableDef};
 use crate::context::ExecContext;
 use crate::expr::Expr;
 use crate::plan::{InsertSource, QueryPlan, Statement};
@@ -240,6 +240,11 @@ pub fn bind(ctx: &mut ExecContext<'_>, stmt: &ast::Statement) -> Result<Statemen
         } => bind_explain(ctx, *analyze, *verbose, statement, format.as_ref(), options.as_deref()),
         ast::Statement::Delete(delete) => bind_delete(ctx, delete),
         ast::Statement::CreateTable(create) => bind_create_table(ctx, create),
+        ast::Statement::CreateSchema { .. }
+        | ast::Statement::AlterSchema(_)
+        | ast::Statement::Drop { object_type: ast::ObjectType::Schema, .. } => crate::schemas::bind(stmt)?
+            .map(Statement::Schema)
+            .ok_or_else(|| DbError::Internal("a schema statement did not bind".into())),
         ast::Statement::Lock(lock) => bind_lock(lock),
         ast::Statement::AlterTable(alter) => bind_alter_table(ctx, alter),
         ast::Statement::Analyze(a) => {
@@ -251,7 +256,7 @@ pub fn bind(ctx: &mut ExecContext<'_>, stmt: &ast::Statement) -> Result<Statemen
                 // `ANALYZE VERBOSE` (sqlparser reads the word as a table's name).
                 Some(name)
                     if a.columns.is_empty()
-                        && table_name(name).is_ok_and(|n| n == "verbose")
+                        && table_name(name).is_ok_and(|n| n == QualifiedName::bare("verbose"))
                         && crate::catalog::find_table(ctx, "verbose")?.is_none() =>
                 {
                     return Ok(Statement::Analyze { targets: Vec::new(), verbose: true });
@@ -295,7 +300,9 @@ pub fn bind(ctx: &mut ExecContext<'_>, stmt: &ast::Statement) -> Result<Statemen
                     }
                 },
             };
-            let def = crate::sequence::define(0, &table_name(name)?, sequence_options, range)?;
+            let name = table_name(name)?;
+            let mut def = crate::sequence::define(0, &name.name, sequence_options, range)?;
+            def.namespace = name.creation_namespace(ctx)?;
             Ok(Statement::CreateSequence { def, if_not_exists: *if_not_exists })
         }
         ast::Statement::CreateSequence { .. } => Err(DbError::unsupported("TEMPORARY sequences and OWNED BY")),
@@ -549,7 +556,7 @@ fn bind_create_index(ctx: &mut ExecContext<'_>, create: &ast::CreateIndex) -> Re
         return Err(DbError::unsupported("access method \"hash\" does not support unique indexes"));
     }
     Ok(Statement::CreateIndex {
-        name: create.name.as_ref().map(table_name).transpose()?,
+        name: create.name.as_ref().map(unqualified_name).transpose()?,
         table,
         columns,
         descending,
@@ -563,14 +570,23 @@ fn first_words(sql: &str) -> String {
     sql.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
 }
 
-/// A table name: `t` or `public.t`.
-pub(crate) fn table_name(name: &ast::ObjectName) -> Result<String> {
+/// A relation's name as written: `t` or `s.t`.
+pub(crate) fn table_name(name: &ast::ObjectName) -> Result<QualifiedName> {
     let parts: Vec<String> = name.0.iter().filter_map(|p| p.as_ident().map(ident_name)).collect();
     match parts.as_slice() {
-        [t] => Ok(t.clone()),
-        [schema, t] if schema == "public" => Ok(t.clone()),
-        [schema, _] => Err(DbError::sql(SqlState::UndefinedObject, format!("schema \"{schema}\" does not exist"))),
-        _ => Err(DbError::syntax(format!("improper relation name: {name}"))),
+        [t] => Ok(QualifiedName::bare(t.clone())),
+        [schema, t] => Ok(QualifiedName::qualified(schema.clone(), t.clone())),
+        [_, _, _] => Err(DbError::unsupported(format!("cross-database references: \"{name}\""))),
+        _ => Err(DbError::syntax(format!("improper relation name (too many dotted names): {name}"))),
+    }
+}
+
+/// A name that cannot be schema-qualified (an index's in CREATE INDEX, a constraint's).
+pub(crate) fn unqualified_name(name: &ast::ObjectName) -> Result<String> {
+    let name = table_name(name)?;
+    match name.schema {
+        None => Ok(name.name),
+        Some(_) => Err(DbError::syntax(format!("syntax error at or near \".\" in \"{name}\""))),
     }
 }
 
@@ -578,7 +594,7 @@ pub(crate) fn table_name(name: &ast::ObjectName) -> Result<String> {
 /// [`access::open_table`]).
 fn lookup_table(ctx: &mut ExecContext<'_>, name: &ast::ObjectName, mode: LockMode) -> Result<TableDef> {
     let name = table_name(name)?;
-    access::open_table(ctx, &name, mode, WaitPolicy::Block)?.ok_or_else(|| DbError::undefined_table(&name))
+    access::open_table(ctx, &name, mode, WaitPolicy::Block)?.ok_or_else(|| DbError::undefined_table(name.to_string()))
 }
 
 /// Binds, optimizes and resolves a query.
@@ -622,6 +638,8 @@ fn bind_create_view(ctx: &mut ExecContext<'_>, create: &ast::CreateView) -> Resu
         return Err(DbError::unsupported("materialized and temporary views"));
     }
     let name = table_name(&create.name)?;
+    let namespace = name.creation_namespace(ctx)?;
+    let search_path = ctx.search_path()?.to_vec();
     // The view's reads are checked when it is used, against its owner's privileges.
     let first_request = ctx.access_requests.len();
     let plan = bind_select(ctx, &create.query)?;
@@ -638,7 +656,13 @@ fn bind_create_view(ctx: &mut ExecContext<'_>, create: &ast::CreateView) -> Resu
             return Err(DbError::sql(SqlState::DuplicateColumn, format!("column \"{c}\" specified more than once")));
         }
     }
-    let view = crate::catalog::ViewDef { name, definition: create.query.to_string(), columns };
+    let view = crate::catalog::ViewDef {
+        name: name.name,
+        namespace,
+        search_path,
+        definition: create.query.to_string(),
+        columns,
+    };
     Ok(Statement::CreateView { view, or_replace: create.or_replace })
 }
 
@@ -724,8 +748,7 @@ fn bind_insert(ctx: &mut ExecContext<'_>, insert: &ast::Insert) -> Result<Statem
             targets.truncate(width);
         }
     }
-    let mut access =
-        RelationAccess::new(ObjectRef::new(ObjectKind::Table, &table.name), PrivilegeSet::of(&[Privilege::Insert]));
+    let mut access = RelationAccess::new(ObjectRef::table(&table), PrivilegeSet::of(&[Privilege::Insert]));
     if insert.source.is_some() {
         access.inserted = targets.iter().copied().collect();
     }
@@ -810,7 +833,7 @@ pub(crate) fn combine_filter(filter: &RowFilter, mut bind: impl FnMut(&str) -> R
 
 /// Row-level security's check on rows `command` writes to `table`, if RLS applies.
 pub(crate) fn row_check(ctx: &mut ExecContext<'_>, table: &TableDef, command: PolicyCommand) -> Result<Option<Expr>> {
-    match crate::row_security::filter_for(ctx, &table.name, command, true, None)? {
+    match crate::row_security::filter_for(ctx, table, command, true, None)? {
         None => Ok(None),
         Some(filter) => combine_filter(&filter, |sql| bind_row_predicate(ctx, table, sql)).map(Some),
     }
@@ -828,7 +851,7 @@ fn row_using(
     let mut filter = filter;
     let commands: &[PolicyCommand] = if reads { &[command, PolicyCommand::Select] } else { &[command] };
     for &c in commands {
-        if let Some(f) = crate::row_security::filter_for(ctx, &table.name, c, false, None)? {
+        if let Some(f) = crate::row_security::filter_for(ctx, table, c, false, None)? {
             let policy = combine_filter(&f, |sql| bind_row_predicate(ctx, table, sql))?;
             filter = Some(match filter {
                 None => policy,
@@ -1011,8 +1034,7 @@ fn bind_update(ctx: &mut ExecContext<'_>, update: &ast::Update) -> Result<Statem
     }
     let (table, alias) = from_table(ctx, &update.table, LockMode::RowExclusive)?;
     let targets = bind_dml::assignment_targets(ctx, &table, &update.assignments)?;
-    let mut access =
-        RelationAccess::new(ObjectRef::new(ObjectKind::Table, &table.name), PrivilegeSet::of(&[Privilege::Update]));
+    let mut access = RelationAccess::new(ObjectRef::table(&table), PrivilegeSet::of(&[Privilege::Update]));
     access.updated = targets.iter().map(|t| t.position).collect();
     if let Some(items) = crate::dml_join::update_from(update) {
         let ((assignments, returning), mut from) = crate::dml_join::over_join(
@@ -1083,8 +1105,7 @@ fn bind_delete(ctx: &mut ExecContext<'_>, delete: &ast::Delete) -> Result<Statem
     };
     let [from] = from.as_slice() else { return Err(DbError::unsupported("DELETE from several tables")) };
     let (table, alias) = from_table(ctx, from, LockMode::RowExclusive)?;
-    let access =
-        RelationAccess::new(ObjectRef::new(ObjectKind::Table, &table.name), PrivilegeSet::of(&[Privilege::Delete]));
+    let access = RelationAccess::new(ObjectRef::table(&table), PrivilegeSet::of(&[Privilege::Delete]));
     if let Some(items) = &delete.using {
         let (returning, mut using) = crate::dml_join::over_join(
             ctx,
@@ -1131,7 +1152,9 @@ fn bind_create_table(ctx: &mut ExecContext<'_>, create: &ast::CreateTable) -> Re
     if create.like.is_some() || create.clone.is_some() {
         return Err(DbError::unsupported("CREATE TABLE LIKE and CLONE"));
     }
-    let name = table_name(&create.name)?;
+    let qualified = table_name(&create.name)?;
+    let namespace = qualified.creation_namespace(ctx)?;
+    let name = qualified.name;
     let mut columns: Vec<Column> = Vec::new();
     let mut serials = Vec::new();
     let mut unique: Vec<(Option<String>, Vec<usize>)> = Vec::new();
@@ -1207,6 +1230,7 @@ fn bind_create_table(ctx: &mut ExecContext<'_>, create: &ast::CreateTable) -> Re
     let shape = TableDef {
         id: rustydb_foundation::TableId(0),
         name: name.clone(),
+        namespace,
         schema: rustydb_foundation::Schema::new(columns.clone()),
         primary_key: Vec::new(),
         compression: Compression::default(),
@@ -1237,6 +1261,7 @@ fn bind_create_table(ctx: &mut ExecContext<'_>, create: &ast::CreateTable) -> Re
     let (compression, encrypted) = table_options(&create.table_options)?;
     Ok(Statement::CreateTable {
         name,
+        namespace,
         columns,
         primary_key,
         unique,

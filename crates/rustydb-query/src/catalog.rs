@@ -25,6 +25,7 @@
 
 use crate::access;
 use crate::context::ExecContext;
+pub use crate::schemas::{Lookup, QualifiedName};
 use rustydb_foundation::{Column, DataType, DbError, FileId, Result, Schema, TableId, TupleId, Value};
 use rustydb_storage::Compression;
 use rustydb_txn::Liveness;
@@ -40,6 +41,8 @@ pub struct TableDef {
     pub id: TableId,
     /// Its name.
     pub name: String,
+    /// The namespace (schema) it is in (see `schemas.rs`).
+    pub namespace: u32,
     /// Its columns.
     pub schema: Schema,
     /// Positions of the primary key columns (empty if none).
@@ -187,6 +190,8 @@ pub struct IndexDef {
     pub id: TableId,
     /// Its name.
     pub name: String,
+    /// The namespace (schema) it is in: its table's.
+    pub namespace: u32,
     /// The indexed table.
     pub table: TableId,
     /// Positions of the key columns, in key order.
@@ -346,6 +351,7 @@ fn system_table(id: u32, name: &str, columns: &[(&str, DataType)]) -> TableDef {
     TableDef {
         id: TableId(id),
         name: name.into(),
+        namespace: crate::schemas::PG_CATALOG_NAMESPACE,
         schema: Schema::new(columns),
         primary_key: Vec::new(),
         compression: Compression::default(),
@@ -524,7 +530,8 @@ static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 14]> = std::sync::LazyLock:
         system_table(
             System::Views as u32,
             "rustydb_views",
-            &[("name", Text), ("definition", Text), ("columns", Text), ("namespace", Int4)],
+            // `search_path` was added later: NULL is the view's own namespace.
+            &[("name", Text), ("definition", Text), ("columns", Text), ("namespace", Int4), ("search_path", Text)],
         ),
         system_table(
             System::Sequences as u32,
@@ -648,29 +655,49 @@ pub fn find_table_by_id(ctx: &mut ExecContext<'_>, id: TableId) -> Result<Option
     };
     // A table of the session's database is read through the cache (foreign key checks ask
     // for their parents by id on every write).
-    let here = ctx.namespace().ok();
-    if here.is_some() && row_namespace(system(System::Tables), &row, 8) == here {
-        return find_table(ctx, &text(&row[1])?);
+    let namespace = row_namespace(system(System::Tables), &row, 8).unwrap_or(PUBLIC_NAMESPACE);
+    if ctx.schemas().is_ok_and(|s| s.contains(namespace)) {
+        return find_table_in(ctx, namespace, &text(&row[1])?);
     }
     table_from_row(ctx, &row).map(Some)
 }
 
-/// The table called `name`, if it exists: from the catalog cache when it holds it (see
-/// `catalog_cache.rs`), otherwise read from the catalog (and cached).
+/// The table an unqualified `name` stands for, if any: a system table, or the first of that
+/// name along the search path (see `schemas.rs`).
 pub fn find_table(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<TableDef>> {
     if let Some(t) = system_tables().iter().find(|t| t.name == name).cloned() {
         return Ok(Some(t));
     }
+    for namespace in ctx.search_path()?.iter() {
+        if let Some(t) = find_table_in(ctx, *namespace, name)? {
+            return Ok(Some(t));
+        }
+    }
+    Ok(None)
+}
+
+/// The table `name` stands for, qualified or not.
+pub fn find_table_named(ctx: &mut ExecContext<'_>, name: &QualifiedName) -> Result<Option<TableDef>> {
+    match name.namespace(ctx)? {
+        Lookup::Path => find_table(ctx, &name.name),
+        Lookup::In(namespace) => find_table_in(ctx, namespace, &name.name),
+        Lookup::Catalog => Ok(system_tables().iter().find(|t| t.name == name.name).cloned()),
+        Lookup::Nowhere => Ok(None),
+    }
+}
+
+/// The table called `name` in namespace `namespace`, if it exists: from the catalog cache
+/// when it holds it (see `catalog_cache.rs`), otherwise read from the catalog (and cached).
+pub fn find_table_in(ctx: &mut ExecContext<'_>, namespace: u32, name: &str) -> Result<Option<TableDef>> {
     if ctx.txn.catalog_changed {
-        return read_table(ctx, name);
+        return read_table(ctx, namespace, name);
     }
     let cache = ctx.engine.catalog_cache().clone();
-    let namespace = ctx.namespace()?;
     if let Some(t) = cache.table(namespace, name) {
         return Ok(Some(TableDef::clone(&t)));
     }
     let generation = cache.generation();
-    let found = read_table(ctx, name)?;
+    let found = read_table(ctx, namespace, name)?;
     if let Some(t) = &found {
         cache.insert(generation, namespace, std::sync::Arc::new(t.clone()));
     }
@@ -686,10 +713,14 @@ fn changing(ctx: &mut ExecContext<'_>) {
     ctx.txn.on_commit(move || cache.invalidate());
 }
 
-/// Reads the definition of table `name` from the catalog.
-fn read_table(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<TableDef>> {
-    let tables = access::scan(ctx, system(System::Tables))?;
-    let Some((_, row)) = tables.into_iter().find(|(_, r)| r[1] == Value::Text(name.into())) else {
+/// Reads the definition of table `name` of `namespace` from the catalog.
+fn read_table(ctx: &mut ExecContext<'_>, namespace: u32, name: &str) -> Result<Option<TableDef>> {
+    let sys = system(System::Tables);
+    let tables = access::scan(ctx, sys)?;
+    let Some((_, row)) = tables
+        .into_iter()
+        .find(|(_, r)| r[1] == Value::Text(name.into()) && row_namespace(sys, r, 8) == Some(namespace))
+    else {
         return Ok(None);
     };
     table_from_row(ctx, &row).map(Some)
@@ -742,6 +773,7 @@ fn table_from_row(ctx: &mut ExecContext<'_>, row: &[Value]) -> Result<TableDef> 
     Ok(TableDef {
         id: TableId(id as u32),
         name,
+        namespace: row_namespace(system(System::Tables), row, 8).unwrap_or(PUBLIC_NAMESPACE),
         schema: Schema::new(columns.into_iter().map(|(_, c)| c).collect()),
         primary_key,
         compression,
@@ -815,12 +847,13 @@ pub fn referencing_tables(ctx: &mut ExecContext<'_>) -> Result<crate::catalog_ca
         return Ok(r);
     }
     let generation = cache.generation();
-    let mut map: std::collections::HashMap<TableId, Vec<String>> = std::collections::HashMap::new();
+    let mut map: std::collections::HashMap<TableId, Vec<(u32, String)>> = std::collections::HashMap::new();
     for t in list_tables(ctx)? {
         for k in &t.foreign_keys {
             let children = map.entry(k.parent).or_default();
-            if !children.contains(&t.name) {
-                children.push(t.name.clone());
+            let child = (t.namespace, t.name.clone());
+            if !children.contains(&child) {
+                children.push(child);
             }
         }
     }
@@ -914,6 +947,7 @@ fn index_from_row(row: &[Value]) -> Result<IndexDef> {
     Ok(IndexDef {
         id: TableId(int(&row[0])? as u32),
         name: text(&row[1])?,
+        namespace: row_namespace(system(System::Indexes), row, 8).unwrap_or(PUBLIC_NAMESPACE),
         table: TableId(int(&row[2])? as u32),
         columns,
         descending,
@@ -939,12 +973,16 @@ fn table_indexes(ctx: &mut ExecContext<'_>, table: TableId) -> Result<Vec<IndexD
     Ok(out)
 }
 
-/// Finds an index by name.
-pub fn find_index(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<IndexDef>> {
-    let name = Value::Text(name.into());
-    for (_, row) in access::scan(ctx, system(System::Indexes))? {
-        if row[1] == name {
-            return index_from_row(&row).map(Some);
+/// Finds an index by its name, qualified or not.
+pub fn find_index(ctx: &mut ExecContext<'_>, name: &QualifiedName) -> Result<Option<IndexDef>> {
+    let sys = system(System::Indexes);
+    let rows = access::scan(ctx, sys)?;
+    let wanted = Value::Text(name.name.clone());
+    let find =
+        |namespace: u32| rows.iter().find(|(_, r)| r[1] == wanted && row_namespace(sys, r, 8) == Some(namespace));
+    for namespace in name.namespaces(ctx)? {
+        if let Some((_, row)) = find(namespace) {
+            return index_from_row(row).map(Some);
         }
     }
     Ok(None)
@@ -965,6 +1003,7 @@ pub fn create_index(ctx: &mut ExecContext<'_>, index: &IndexDef) -> Result<()> {
             Value::Text(index.method.name().into()),
             Value::Bool(index.primary),
             Value::Bool(index.constraint),
+            Value::Int4(index.namespace as i32),
         ],
     )?;
     Ok(())
@@ -983,13 +1022,16 @@ pub fn drop_index(ctx: &mut ExecContext<'_>, index: &IndexDef) -> Result<()> {
     Ok(())
 }
 
-/// Every user table visible to the context's snapshot.
+/// Every user table of the context's database visible to its snapshot.
 pub fn list_tables(ctx: &mut ExecContext<'_>) -> Result<Vec<TableDef>> {
-    let names: Vec<String> =
-        access::scan(ctx, system(System::Tables))?.into_iter().map(|(_, r)| text(&r[1])).collect::<Result<_>>()?;
+    let sys = system(System::Tables);
+    let names: Vec<(u32, String)> = access::scan(ctx, sys)?
+        .into_iter()
+        .map(|(_, r)| Ok((row_namespace(sys, &r, 8).unwrap_or(PUBLIC_NAMESPACE), text(&r[1])?)))
+        .collect::<Result<_>>()?;
     let mut out = Vec::with_capacity(names.len());
-    for name in names {
-        out.extend(find_table(ctx, &name)?);
+    for (namespace, name) in names {
+        out.extend(find_table_in(ctx, namespace, &name)?);
     }
     Ok(out)
 }
@@ -1000,15 +1042,15 @@ pub fn list_all_tables(ctx: &mut ExecContext<'_>) -> Result<Vec<TableDef>> {
     rows.iter().map(|(_, row)| table_from_row(ctx, row)).collect()
 }
 
-/// True if a table called `name` exists for anyone: visible to this transaction, or created by
-/// a transaction still in progress (whose snapshot this one cannot see). The DDL lock is held
-/// while this is asked and the new row written, so two sessions cannot both create `name`.
-pub fn name_in_use(ctx: &mut ExecContext<'_>, name: &str) -> Result<bool> {
+/// True if a relation called `name` exists in `namespace` for anyone: visible to this
+/// transaction, or created by a transaction still in progress (whose snapshot this one cannot
+/// see). The DDL lock is held while this is asked and the new row written, so two sessions
+/// cannot both create `name`.
+pub fn name_in_use(ctx: &mut ExecContext<'_>, namespace: u32, name: &str) -> Result<bool> {
     if system_tables().iter().any(|t| t.name == name) {
         return Ok(true);
     }
     // Tables, indexes, views and sequences share one namespace.
-    let namespace = ctx.namespace()?;
     for (sys, column) in [
         (system(System::Tables), 1),
         (system(System::Indexes), 1),
@@ -1028,6 +1070,27 @@ pub fn name_in_use(ctx: &mut ExecContext<'_>, name: &str) -> Result<bool> {
     Ok(false)
 }
 
+/// A relation by namespace and name (what a view or a DROP names).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Relation {
+    /// The namespace (schema) it is in.
+    pub namespace: u32,
+    /// Its name.
+    pub name: String,
+}
+
+impl Relation {
+    /// Relation `name` of `namespace`.
+    pub fn new(namespace: u32, name: &str) -> Self {
+        Relation { namespace, name: name.to_string() }
+    }
+}
+
+/// Whether a table or view called `name` is in `namespace` (what a name in FROM finds).
+pub fn relation_exists(ctx: &mut ExecContext<'_>, namespace: u32, name: &str) -> Result<bool> {
+    Ok(find_table_in(ctx, namespace, name)?.is_some() || find_view_in(ctx, namespace, name)?.is_some())
+}
+
 /// A sequence (CREATE SEQUENCE, or a SERIAL column's).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SequenceDef {
@@ -1035,6 +1098,8 @@ pub struct SequenceDef {
     pub id: u32,
     /// Its name.
     pub name: String,
+    /// The namespace (schema) it is in.
+    pub namespace: u32,
     /// INCREMENT BY (never 0).
     pub increment: i64,
     /// MINVALUE.
@@ -1058,6 +1123,7 @@ fn sequence_from_row(r: &[Value]) -> Result<SequenceDef> {
     Ok(SequenceDef {
         id: int(&r[0])? as u32,
         name: text(&r[1])?,
+        namespace: row_namespace(system(System::Sequences), r, 9).unwrap_or(PUBLIC_NAMESPACE),
         increment: big(&r[2])?,
         min: big(&r[3])?,
         max: big(&r[4])?,
@@ -1081,6 +1147,7 @@ pub fn create_sequence(ctx: &mut ExecContext<'_>, seq: &SequenceDef) -> Result<(
         Value::Bool(seq.cycle),
         Value::Int4(owner_table),
         Value::Int4(owner_column),
+        Value::Int4(seq.namespace as i32),
     ];
     access::insert_raw(ctx, system(System::Sequences), &row)?;
     Ok(())
@@ -1095,9 +1162,24 @@ pub fn list_sequences(ctx: &mut ExecContext<'_>) -> Result<Vec<(TupleId, Sequenc
     Ok(out)
 }
 
-/// The sequence named `name`, with its catalog row's address.
-pub fn find_sequence(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<(TupleId, SequenceDef)>> {
-    Ok(list_sequences(ctx)?.into_iter().find(|(_, s)| s.name == name))
+/// The sequence `name` stands for, qualified or not, with its catalog row's address.
+pub fn find_sequence(ctx: &mut ExecContext<'_>, name: &QualifiedName) -> Result<Option<(TupleId, SequenceDef)>> {
+    let all = list_sequences(ctx)?;
+    for namespace in name.namespaces(ctx)? {
+        if let Some(found) = all.iter().find(|(_, s)| s.name == name.name && s.namespace == namespace) {
+            return Ok(Some(found.clone()));
+        }
+    }
+    Ok(None)
+}
+
+/// The sequence called `name` in namespace `namespace`.
+pub fn find_sequence_in(
+    ctx: &mut ExecContext<'_>,
+    namespace: u32,
+    name: &str,
+) -> Result<Option<(TupleId, SequenceDef)>> {
+    Ok(list_sequences(ctx)?.into_iter().find(|(_, s)| s.name == name && s.namespace == namespace))
 }
 
 /// Removes a sequence's catalog row (in the context's transaction).
@@ -1112,6 +1194,10 @@ pub fn drop_sequence(ctx: &mut ExecContext<'_>, tid: TupleId) -> Result<()> {
 pub struct ViewDef {
     /// The view's name.
     pub name: String,
+    /// The namespace (schema) it is in.
+    pub namespace: u32,
+    /// The search path its query's names resolve along: its CREATE VIEW's.
+    pub search_path: Vec<u32>,
     /// The query, as SQL text.
     pub definition: String,
     /// Its column names (the query's own, or those CREATE VIEW gave).
@@ -1121,27 +1207,46 @@ pub struct ViewDef {
 /// Separates the stored column names (no identifier holds it: the tokenizer refuses it).
 const NAME_SEPARATOR: char = '\u{0}';
 
-/// The view called `name`, if it exists.
-pub fn find_view(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<(TupleId, ViewDef)>> {
-    for (tid, row) in access::scan(ctx, system(System::Views))? {
-        if row[0] == Value::Text(name.into()) {
-            return Ok(Some((tid, view_from_row(&row)?)));
+/// The view `name` stands for, qualified or not, if it exists.
+pub fn find_view(ctx: &mut ExecContext<'_>, name: &QualifiedName) -> Result<Option<(TupleId, ViewDef)>> {
+    let all = list_views(ctx)?;
+    for namespace in name.namespaces(ctx)? {
+        if let Some(found) = all.iter().find(|(_, v)| v.name == name.name && v.namespace == namespace) {
+            return Ok(Some(found.clone()));
         }
     }
     Ok(None)
 }
 
+/// The view called `name` in namespace `namespace`.
+pub fn find_view_in(ctx: &mut ExecContext<'_>, namespace: u32, name: &str) -> Result<Option<(TupleId, ViewDef)>> {
+    Ok(list_views(ctx)?.into_iter().find(|(_, v)| v.name == name && v.namespace == namespace))
+}
+
 fn view_from_row(row: &[Value]) -> Result<ViewDef> {
     let columns = text(&row[2])?;
     let columns = columns.split(NAME_SEPARATOR).filter(|c| !c.is_empty()).map(str::to_string).collect();
-    Ok(ViewDef { name: text(&row[0])?, definition: text(&row[1])?, columns })
+    let namespace = row_namespace(system(System::Views), row, 3).unwrap_or(PUBLIC_NAMESPACE);
+    let search_path = match row.get(4) {
+        Some(Value::Text(path)) => positions(path)?.into_iter().map(|n| n as u32).collect(),
+        // Written before schemas: its own namespace, the only one there was.
+        _ => vec![namespace],
+    };
+    Ok(ViewDef { name: text(&row[0])?, namespace, search_path, definition: text(&row[1])?, columns })
 }
 
 /// Records a new view (in the context's transaction).
 pub fn create_view(ctx: &mut ExecContext<'_>, view: &ViewDef) -> Result<()> {
     changing(ctx);
     let columns = view.columns.join(&NAME_SEPARATOR.to_string());
-    let row = [Value::Text(view.name.clone()), Value::Text(view.definition.clone()), Value::Text(columns)];
+    let path: Vec<String> = view.search_path.iter().map(u32::to_string).collect();
+    let row = [
+        Value::Text(view.name.clone()),
+        Value::Text(view.definition.clone()),
+        Value::Text(columns),
+        Value::Int4(view.namespace as i32),
+        Value::Text(path.join(",")),
+    ];
     access::insert_raw(ctx, system(System::Views), &row)?;
     Ok(())
 }
@@ -1172,6 +1277,7 @@ pub fn create_table(ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<()> {
             encode_foreign_keys(&table.foreign_keys),
             Value::Text(table.primary_key_constraint.clone().unwrap_or_default()),
             Value::Int4(table.slot_count() as i32),
+            Value::Int4(table.namespace as i32),
         ],
     )?;
     for (pos, col) in table.schema.columns.iter().enumerate() {

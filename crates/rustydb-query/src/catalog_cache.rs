@@ -33,15 +33,15 @@ pub struct CatalogCache {
     referrers: RwLock<HashMap<u32, (u64, Referrers)>>,
     /// ANALYZE's statistics (see `statistics.rs`), with the generation read.
     statistics: RwLock<Option<(u64, crate::statistics::Statistics)>>,
-    /// Each database's `public` namespace by the database's name, with the generation read.
-    namespaces: RwLock<HashMap<String, (u64, u32)>>,
+    /// Each database's schemas by the database's name, with the generation read.
+    schemas: RwLock<HashMap<String, (u64, Arc<crate::schemas::SchemaSet>)>>,
 }
 
 /// A table's namespace and name.
 type TableKey = (u32, String);
 
 /// The names of the tables whose foreign keys reference each table, by its id.
-pub type Referrers = Arc<HashMap<rustydb_foundation::TableId, Vec<String>>>;
+pub type Referrers = Arc<HashMap<rustydb_foundation::TableId, Vec<(u32, String)>>>;
 
 /// Entries of older generations are dead; a map is pruned of them past this many entries.
 const PRUNE_PAST: usize = 4096;
@@ -91,15 +91,15 @@ impl CatalogCache {
         self.put(&self.referrers, generation, namespace, referrers);
     }
 
-    /// The cached `public` namespace of database `database`, if it is still valid.
-    pub fn namespace(&self, database: &str) -> Option<u32> {
+    /// The cached schemas of database `database`, if they are still valid.
+    pub fn schemas(&self, database: &str) -> Option<Arc<crate::schemas::SchemaSet>> {
         let generation = self.generation();
-        self.namespaces.read().get(database).filter(|(g, _)| *g == generation).map(|(_, n)| *n)
+        self.schemas.read().get(database).filter(|(g, _)| *g == generation).map(|(_, n)| n.clone())
     }
 
-    /// Records database `database`'s `public` namespace as read at `generation`.
-    pub fn insert_namespace(&self, generation: u64, database: &str, namespace: u32) {
-        self.put(&self.namespaces, generation, database.to_string(), namespace);
+    /// Records database `database`'s schemas as read at `generation`.
+    pub fn insert_schemas(&self, generation: u64, database: &str, schemas: Arc<crate::schemas::SchemaSet>) {
+        self.put(&self.schemas, generation, database.to_string(), schemas);
     }
 
     /// The cached statistics, if they are still valid.
@@ -147,6 +147,7 @@ mod tests {
         Arc::new(TableDef {
             id: TableId(20_000),
             name: name.into(),
+            namespace: crate::catalog::PUBLIC_NAMESPACE,
             schema: Schema::new(Vec::new()),
             primary_key: Vec::new(),
             compression: Default::default(),

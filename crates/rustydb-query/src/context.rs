@@ -23,8 +23,12 @@ pub struct ExecContext<'a> {
     pub session_user: &'a str,
     /// The session's database.
     pub database: &'a str,
-    /// The database's `public` namespace, once looked up (see [`ExecContext::namespace`]).
-    namespace: Option<u32>,
+    /// The database's schemas, once looked up (see [`ExecContext::schemas`]).
+    schemas: Option<std::sync::Arc<crate::schemas::SchemaSet>>,
+    /// The namespaces of the search path, once resolved (see [`ExecContext::search_path`]).
+    search_path: Option<std::sync::Arc<[u32]>>,
+    /// The path a view's query is bound under, while it is (see [`ExecContext::with_search_path`]).
+    view_search_path: Option<std::sync::Arc<[u32]>>,
     /// Where scans copy each page's tuples, reused page after page.
     pub scan: TupleArena,
     /// What the statement may hold, and holds, in materialised rows.
@@ -76,7 +80,9 @@ impl<'a> ExecContext<'a> {
             user,
             session_user: user,
             database,
-            namespace: None,
+            schemas: None,
+            search_path: None,
+            view_search_path: None,
             scan: TupleArena::new(),
             memory,
             in_block: false,
@@ -95,15 +101,53 @@ impl<'a> ExecContext<'a> {
         }
     }
 
-    /// The namespace the session's names resolve in: its database's `public` (see
-    /// `databases.rs`). 3D000 if the database does not exist (any more).
+    /// The namespace of the database's `public` schema, which keys what is cached per
+    /// database (see `schemas.rs`). 3D000 if the database does not exist (any more).
     pub fn namespace(&mut self) -> rustydb_foundation::Result<u32> {
-        if let Some(n) = self.namespace {
-            return Ok(n);
+        Ok(self.schemas()?.public)
+    }
+
+    /// The schemas of the session's database (see `schemas.rs`).
+    pub fn schemas(&mut self) -> rustydb_foundation::Result<std::sync::Arc<crate::schemas::SchemaSet>> {
+        if let Some(set) = &self.schemas
+            && !self.txn.catalog_changed
+        {
+            return Ok(set.clone());
         }
-        let n = crate::databases::public_namespace(self)?;
-        self.namespace = Some(n);
-        Ok(n)
+        let set = crate::schemas::load(self)?;
+        self.schemas = Some(set.clone());
+        Ok(set)
+    }
+
+    /// The namespaces unqualified names resolve in, in order: the session's `search_path`,
+    /// or the path a view is bound under ([`ExecContext::with_search_path`]).
+    pub fn search_path(&mut self) -> rustydb_foundation::Result<std::sync::Arc<[u32]>> {
+        if let Some(path) = &self.view_search_path {
+            return Ok(path.clone());
+        }
+        if let Some(path) = &self.search_path
+            && !self.txn.catalog_changed
+        {
+            return Ok(path.clone());
+        }
+        let path: std::sync::Arc<[u32]> = crate::schemas::search_path(self)?.into();
+        self.search_path = Some(path.clone());
+        Ok(path)
+    }
+
+    /// Makes unqualified names resolve along `path` (`None`: the session's search path again),
+    /// giving back what was in effect (for a binder, which cannot lend the context out).
+    pub fn swap_view_search_path(&mut self, path: Option<std::sync::Arc<[u32]>>) -> Option<std::sync::Arc<[u32]>> {
+        std::mem::replace(&mut self.view_search_path, path)
+    }
+
+    /// Runs `work` with unqualified names resolving along `path` (a view's query, bound
+    /// under the search path of its CREATE VIEW).
+    pub fn with_search_path<T>(&mut self, path: &[u32], work: impl FnOnce(&mut Self) -> T) -> T {
+        let saved = self.view_search_path.replace(path.into());
+        let out = work(self);
+        self.view_search_path = saved;
+        out
     }
 
     /// Runs `work` (catalog lookups) under a snapshot taken now rather than the statement's, as

@@ -15,6 +15,8 @@ use sqlparser::ast;
 pub struct CreateTableAs {
     /// The new table.
     pub name: String,
+    /// The namespace (schema) it goes in.
+    pub namespace: u32,
     /// Its columns, from the query's result.
     pub columns: Vec<Column>,
     /// The query.
@@ -41,10 +43,12 @@ pub fn bind(ctx: &mut ExecContext<'_>, create: &ast::CreateTable, query: &ast::Q
     let names: Vec<String> = create.columns.iter().map(|c| crate::bind_expr::ident_name(&c.name)).collect();
     let (compression, encrypted) = table_options(&create.table_options)?;
     let name = table_name(&create.name)?;
+    let namespace = name.creation_namespace(ctx)?;
     let plan = bind_select(ctx, query)?;
     Ok(Statement::CreateTableAs(CreateTableAs {
         columns: columns(&plan, &names)?,
-        name,
+        name: name.name,
+        namespace,
         query: Box::new(plan),
         if_not_exists: create.if_not_exists,
         compression,
@@ -68,10 +72,12 @@ pub fn bind_select_into(ctx: &mut ExecContext<'_>, query: &ast::Query) -> Result
     if let ast::SetExpr::Select(select) = plain.body.as_mut() {
         select.into = None;
     }
+    let namespace = name.creation_namespace(ctx)?;
     let plan = bind_select(ctx, &plain)?;
     Ok(Some(Statement::CreateTableAs(CreateTableAs {
         columns: columns(&plan, &[])?,
-        name,
+        name: name.name,
+        namespace,
         query: Box::new(plan),
         if_not_exists: false,
         compression: Default::default(),
@@ -100,6 +106,7 @@ fn columns(plan: &QueryPlan, names: &[String]) -> Result<Vec<Column>> {
 pub fn execute(ctx: &mut ExecContext<'_>, create: &CreateTableAs) -> Result<StatementResult> {
     let spec = crate::executor::TableSpec {
         name: &create.name,
+        namespace: create.namespace,
         columns: &create.columns,
         primary_key: &[],
         unique: &[],
@@ -115,7 +122,7 @@ pub fn execute(ctx: &mut ExecContext<'_>, create: &CreateTableAs) -> Result<Stat
         return Ok(StatementResult { tag: "CREATE TABLE AS".into(), ..created });
     }
     let rows = crate::executor::select(ctx, &create.query)?;
-    let table = crate::catalog::find_table(ctx, &create.name)?
+    let table = crate::catalog::find_table_in(ctx, create.namespace, &create.name)?
         .ok_or_else(|| DbError::Internal(format!("table \"{}\" vanished while being created", create.name)))?;
     for row in &rows {
         crate::access::insert(ctx, &table, row)?;

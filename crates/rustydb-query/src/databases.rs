@@ -10,14 +10,14 @@
 //!   row written before namespaces existed (a NULL namespace) belongs to.
 //! - The catalogs of named objects (tables, indexes, views, sequences, owners, ACLs, policies)
 //!   carry the namespace column [`catalog::namespace_column`] names. [`access::scan`] returns a
-//!   session only its database's rows, and [`access::insert_raw`] puts new rows in it, so every
-//!   lookup by name is confined to one database without knowing it. Lookups by table id (ids
+//!   session only its database's rows, so every lookup by name is confined to one database
+//!   without knowing it. Lookups by table id (ids
 //!   are unique across databases) and what spans databases (roles, the engine's startup,
 //!   DROP DATABASE's sweep) read through [`access::scan_unscoped`].
 //! - The catalog cache keys its entries by namespace.
 //!
-//! Schemas, when they come, are more namespaces per database and a search path over them; the
-//! rows are already tagged.
+//! A database's schemas are its namespaces, `public` among them (see `schemas.rs`): a scan
+//! returns the rows of any of them, and a lookup by name picks one along the search path.
 //!
 //! DROP DATABASE drops the database's tables and sequences (their files go at commit, as DROP
 //! TABLE's do) and sweeps its remaining rows, in one transaction: all or nothing.
@@ -77,40 +77,6 @@ pub fn find(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<(TupleId, Da
     Ok(list(ctx)?.into_iter().find(|(_, d)| d.name == name))
 }
 
-/// The `public` namespace of the context's database (see [`ExecContext::namespace`]): from the
-/// catalog cache when it holds it.
-pub(crate) fn public_namespace(ctx: &mut ExecContext<'_>) -> Result<u32> {
-    if ctx.txn.catalog_changed {
-        return read_public_namespace(ctx);
-    }
-    let cache = ctx.engine.catalog_cache().clone();
-    if let Some(n) = cache.namespace(ctx.database) {
-        return Ok(n);
-    }
-    let generation = cache.generation();
-    let namespace = ctx.with_catalog_snapshot(read_public_namespace)?;
-    cache.insert_namespace(generation, ctx.database, namespace);
-    Ok(namespace)
-}
-
-fn read_public_namespace(ctx: &mut ExecContext<'_>) -> Result<u32> {
-    let name = ctx.database.to_string();
-    let Some((_, db)) = find(ctx, &name)? else { return Err(undefined_database(&name)) };
-    for (_, row) in access::scan(ctx, catalog::namespaces_table())? {
-        if row[2] == Value::Int4(db.id as i32)
-            && row[1] == Value::Text("public".into())
-            && let Value::Int4(n) = row[0]
-        {
-            return Ok(n as u32);
-        }
-    }
-    // A data directory from before namespaces: its one database owns every row.
-    if db.id == BOOTSTRAP_DATABASE {
-        return Ok(PUBLIC_NAMESPACE);
-    }
-    Err(DbError::Corruption(format!("database \"{name}\" has no public namespace")))
-}
-
 /// The name of the database namespace `namespace` belongs to.
 pub(crate) fn database_of_namespace(ctx: &mut ExecContext<'_>, namespace: u32) -> Result<Option<String>> {
     let mut database = None;
@@ -154,7 +120,7 @@ fn write_database(ctx: &mut ExecContext<'_>, id: u32, namespace: u32, name: &str
 
 /// The next free id for a database and its namespace: past every id any version of any row
 /// holds, committed or not, so none is handed out twice.
-fn next_id(ctx: &mut ExecContext<'_>) -> Result<u32> {
+pub(crate) fn next_id(ctx: &mut ExecContext<'_>) -> Result<u32> {
     let mut max = FIRST_CREATED_ID;
     for (table, column) in [(catalog::databases_table(), 2), (catalog::namespaces_table(), 0)] {
         for (_, row) in access::scan_all_versions(ctx, table)? {
@@ -356,7 +322,7 @@ fn drop(
         }
         return Err(undefined_database(name));
     };
-    acl::require_owner(ctx, ObjectKind::Database, name)?;
+    acl::require_owner(ctx, ObjectRef::new(ObjectKind::Database, name))?;
     if name == ctx.database {
         return Err(DbError::sql(SqlState::ObjectInUse, "cannot drop the currently open database"));
     }
@@ -430,7 +396,7 @@ fn rename(
     let Some((tid, db)) = find(ctx, name)? else { return Err(undefined_database(name)) };
     // PostgreSQL's order: the privileges, then the new name (so a name's existence is not
     // told to whoever may not rename).
-    acl::require_owner(ctx, ObjectKind::Database, name)?;
+    acl::require_owner(ctx, ObjectRef::new(ObjectKind::Database, name))?;
     if caller(ctx)?.is_some_and(|c| !c.create_db) {
         return Err(denied("permission denied to rename database"));
     }
@@ -460,7 +426,7 @@ fn set_owner(ctx: &mut ExecContext<'_>, name: &str, to: &str) -> Result<Statemen
     }
     let me = caller(ctx)?;
     if me.as_ref().is_some_and(|c| !c.superuser) {
-        acl::require_owner(ctx, ObjectKind::Database, name)?;
+        acl::require_owner(ctx, ObjectRef::new(ObjectKind::Database, name))?;
         check_new_owner(ctx, me.as_ref(), to)?;
         if me.as_ref().is_some_and(|c| !c.create_db) {
             return Err(denied("permission denied to change owner of database"));
@@ -541,7 +507,7 @@ fn boolean(option: &str, value: &str) -> Result<bool> {
     }
 }
 
-fn undefined_database(name: &str) -> DbError {
+pub(crate) fn undefined_database(name: &str) -> DbError {
     DbError::sql(SqlState::InvalidCatalogName, format!("database \"{name}\" does not exist"))
 }
 

@@ -9,10 +9,28 @@
 //! with it, one notice (`drop cascades to view v`, or `drop cascades to N other objects` with
 //! the list as its DETAIL).
 
-use crate::catalog::{self, ViewDef};
+use crate::catalog::{self, Relation, ViewDef};
 use crate::context::ExecContext;
 use crate::result::Notice;
 use rustydb_foundation::{DbError, Result, SqlState, TupleId};
+
+/// Whether `view`'s query reads `relation`: names it in a FROM list qualified with its
+/// schema, or unqualified where the view's search path finds it first.
+pub(crate) fn view_reads(ctx: &mut ExecContext<'_>, view: &ViewDef, relation: &Relation) -> Result<bool> {
+    let schemas = ctx.schemas()?;
+    let schema = schemas.name(relation.namespace).unwrap_or_default().to_string();
+    let mut unqualified_here = false;
+    for &namespace in &view.search_path {
+        if catalog::relation_exists(ctx, namespace, &relation.name)? {
+            unqualified_here = namespace == relation.namespace;
+            break;
+        }
+    }
+    crate::sql_names::reads_relation(&view.definition, &relation.name, |qualifier| match qualifier {
+        None => unqualified_here,
+        Some(q) => q == schema,
+    })
+}
 
 /// The objects that depend on what a DROP names, in the order PostgreSQL lists them.
 #[derive(Debug, Default)]
@@ -32,36 +50,44 @@ impl Dependents {
         self.objects.push(object);
     }
 
-    /// Adds the views that depend on `relations` (noun and name: `("table", "t")`), and the
-    /// views that depend on those, leaving out the views named in `dropped` (dropped anyway).
+    /// Adds the views that depend on `relations` (noun and relation: `("table", t)`), and the
+    /// views that depend on those, leaving out the views in `dropped` (dropped anyway).
     pub fn add_views(
         &mut self,
         ctx: &mut ExecContext<'_>,
-        relations: &[(&str, String)],
-        dropped: &[String],
+        relations: &[(&str, Relation)],
+        dropped: &[Relation],
     ) -> Result<()> {
         let views = ctx.with_catalog_snapshot(catalog::list_views)?;
-        let mut remaining: Vec<(TupleId, ViewDef)> =
-            views.into_iter().filter(|(_, v)| !dropped.contains(&v.name)).collect();
-        for (noun, name) in relations {
-            self.visit(&mut remaining, noun, name)?;
+        let mut remaining: Vec<(TupleId, ViewDef)> = views
+            .into_iter()
+            .filter(|(_, v)| !dropped.iter().any(|d| d.namespace == v.namespace && d.name == v.name))
+            .collect();
+        for (noun, relation) in relations {
+            self.visit(ctx, &mut remaining, noun, relation)?;
         }
         Ok(())
     }
 
     /// Depth first, as PostgreSQL lists them: each view found, then what reads it.
-    fn visit(&mut self, remaining: &mut Vec<(TupleId, ViewDef)>, noun: &str, name: &str) -> Result<()> {
+    fn visit(
+        &mut self,
+        ctx: &mut ExecContext<'_>,
+        remaining: &mut Vec<(TupleId, ViewDef)>,
+        noun: &str,
+        relation: &Relation,
+    ) -> Result<()> {
         let mut i = 0;
         while i < remaining.len() {
-            if !crate::sql_names::reads_relation(&remaining[i].1.definition, name)? {
+            if !view_reads(ctx, &remaining[i].1, relation)? {
                 i += 1;
                 continue;
             }
             let (tid, view) = remaining.remove(i);
-            self.add(format!("view {}", view.name), &format!("{noun} {name}"));
-            let view_name = view.name.clone();
+            self.add(format!("view {}", view.name), &format!("{noun} {}", relation.name));
+            let read = Relation::new(view.namespace, &view.name);
             self.views.push((tid, view));
-            self.visit(remaining, "view", &view_name)?;
+            self.visit(ctx, remaining, "view", &read)?;
             // What the visit took out shifted the rest: look again from the start.
             i = 0;
         }
@@ -99,7 +125,7 @@ impl Dependents {
     pub fn drop_views(&self, ctx: &mut ExecContext<'_>) -> Result<()> {
         for (tid, view) in &self.views {
             catalog::drop_view(ctx, *tid)?;
-            crate::acl::forget(ctx, &crate::acl::ObjectRef::new(crate::acl::ObjectKind::View, view.name.as_str()))?;
+            crate::acl::forget(ctx, &crate::acl::ObjectRef::view(view))?;
         }
         Ok(())
     }

@@ -123,7 +123,7 @@ fn require_superuser(ctx: &ExecContext<'_>, what: &str) -> Result<()> {
 
 fn named_table(ctx: &mut ExecContext<'_>, name: &Value) -> Result<crate::catalog::TableDef> {
     let Value::Text(name) = name else { return Err(DbError::Internal("a table name that is not text".into())) };
-    let name = name.trim_matches('"').to_string();
+    let name = crate::schemas::parse_qualified(name, ctx.database)?;
     // ACCESS SHARE: the table cannot be dropped meanwhile, and its writers go on.
     crate::access::open_table(ctx, &name, LockMode::AccessShare, WaitPolicy::Block)?
         .ok_or_else(|| DbError::undefined_table(&name))

@@ -5,8 +5,8 @@
 
 use crate::access;
 use crate::access::Insertion;
-use crate::acl::{self, ObjectKind, ObjectRef};
-use crate::catalog::{self, IndexDef, IndexMethod, TableDef};
+use crate::acl::{self, ObjectRef};
+use crate::catalog::{self, IndexDef, IndexMethod, QualifiedName, TableDef};
 use crate::context::ExecContext;
 use crate::exec;
 use crate::expr::Expr;
@@ -64,7 +64,7 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
         Statement::Grant(statement) => crate::grant::execute(ctx, statement),
         Statement::Policy(statement) => crate::row_security::execute(ctx, statement),
         Statement::SetDefault { table, position, default } => {
-            acl::require_owner(ctx, ObjectKind::Table, &table.name)?;
+            acl::require_owner(ctx, ObjectRef::table(table))?;
             let _ddl = ctx.engine.ddl_lock().lock();
             catalog::set_default(ctx, table, *position, default.as_deref())?;
             Ok(StatementResult::tag("ALTER TABLE"))
@@ -79,7 +79,7 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
             update(ctx, &target, assignments, &checks, returning.as_ref())
         }
         Statement::AddCheck { table, check } => {
-            acl::require_owner(ctx, ObjectKind::Table, &table.name)?;
+            acl::require_owner(ctx, ObjectRef::table(table))?;
             let _ddl = ctx.engine.ddl_lock().lock();
             crate::check_constraint::validate_existing(ctx, table, check)?;
             let mut checks = table.checks.clone();
@@ -106,7 +106,7 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
         }
         Statement::DropConstraint { table, name, if_exists } => drop_constraint(ctx, table, name, *if_exists),
         Statement::AddForeignKey { table, fk } => {
-            acl::require_owner(ctx, ObjectKind::Table, &table.name)?;
+            acl::require_owner(ctx, ObjectRef::table(table))?;
             crate::foreign_key::validate_existing(ctx, table, fk)?;
             let _ddl = ctx.engine.ddl_lock().lock();
             let mut keys = table.foreign_keys.clone();
@@ -122,6 +122,7 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
         }
         Statement::CreateTable {
             name,
+            namespace,
             columns,
             primary_key,
             unique,
@@ -134,6 +135,7 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
         } => {
             let spec = TableSpec {
                 name,
+                namespace: *namespace,
                 columns,
                 primary_key,
                 unique,
@@ -146,10 +148,11 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
             create_table(ctx, &spec, *if_not_exists)
         }
         Statement::CreateTableAs(create) => crate::create_table_as::execute(ctx, create),
+        Statement::Schema(command) => crate::schemas::execute(ctx, command),
         Statement::CreateSequence { def, if_not_exists } => {
-            acl::require_create_in_schema(ctx)?;
+            acl::require_create_in_schema(ctx, def.namespace)?;
             let _ddl = ctx.engine.ddl_lock().lock();
-            if *if_not_exists && catalog::name_in_use(ctx, &def.name)? {
+            if *if_not_exists && catalog::name_in_use(ctx, def.namespace, &def.name)? {
                 let message = format!("relation \"{}\" already exists, skipping", def.name);
                 return Ok(StatementResult::tag("CREATE SEQUENCE").with_notice(Notice::plain(message)));
             }
@@ -163,7 +166,7 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
         Statement::Truncate { names } => truncate(ctx, names),
         Statement::DropView { names, if_exists, cascade } => drop_views(ctx, names, *if_exists, *cascade),
         Statement::CreateIndex { name, table, columns, descending, unique, method, if_not_exists } => {
-            acl::require_owner(ctx, ObjectKind::Table, &table.name)?;
+            acl::require_owner(ctx, ObjectRef::table(table))?;
             let spec = IndexSpec {
                 name: name.as_deref(),
                 table,
@@ -179,7 +182,7 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
         Statement::DropIndex { names, if_exists } => drop_indexes(ctx, names, *if_exists),
         Statement::LockTable { names, mode, nowait } => lock_tables(ctx, names, *mode, *nowait),
         Statement::AddKey { table, name, columns, primary } => {
-            acl::require_owner(ctx, ObjectKind::Table, &table.name)?;
+            acl::require_owner(ctx, ObjectRef::table(table))?;
             add_key(ctx, table, name.as_deref(), columns, *primary)
         }
         Statement::Begin { .. }
@@ -207,7 +210,12 @@ fn system_catalog(name: &str) -> DbError {
 }
 
 /// LOCK TABLE: only in a transaction block, where the locks last until it ends.
-fn lock_tables(ctx: &mut ExecContext<'_>, names: &[String], mode: LockMode, nowait: bool) -> Result<StatementResult> {
+fn lock_tables(
+    ctx: &mut ExecContext<'_>,
+    names: &[QualifiedName],
+    mode: LockMode,
+    nowait: bool,
+) -> Result<StatementResult> {
     if !ctx.in_block {
         return Err(DbError::sql(
             SqlState::NoActiveSqlTransaction,
@@ -217,8 +225,8 @@ fn lock_tables(ctx: &mut ExecContext<'_>, names: &[String], mode: LockMode, nowa
     let policy = if nowait { WaitPolicy::NoWait } else { WaitPolicy::Block };
     for name in names {
         match access::open_table(ctx, name, mode, policy)? {
-            Some(t) if t.is_system() => return Err(system_catalog(name)),
-            Some(_) => {
+            Some(t) if t.is_system() => return Err(system_catalog(&t.name)),
+            Some(table) => {
                 // PostgreSQL's LockTableAclCheck: SELECT for ACCESS SHARE, a write privilege
                 // for ROW EXCLUSIVE, UPDATE, DELETE or TRUNCATE for anything stronger.
                 use acl::Privilege::*;
@@ -227,7 +235,7 @@ fn lock_tables(ctx: &mut ExecContext<'_>, names: &[String], mode: LockMode, nowa
                     LockMode::RowExclusive => acl::PrivilegeSet::of(&[Insert, Update, Delete, Truncate]),
                     _ => acl::PrivilegeSet::of(&[Update, Delete, Truncate]),
                 };
-                let object = ObjectRef::new(ObjectKind::Table, name.as_str());
+                let object = ObjectRef::table(&table);
                 acl::require(ctx, acl::AccessRequest::Object { object, any_of })?;
             }
             None => return Err(DbError::undefined_table(name)),
@@ -261,7 +269,7 @@ fn add_column(
     if_not_exists: bool,
     (unique, check): (Option<&Option<String>>, Option<&catalog::CheckDef>),
 ) -> Result<StatementResult> {
-    acl::require_owner(ctx, ObjectKind::Table, &table.name)?;
+    acl::require_owner(ctx, ObjectRef::table(table))?;
     if table.schema.index_of(&column.name).is_some() {
         let message = format!("column \"{}\" of relation \"{}\" already exists", column.name, table.name);
         if if_not_exists {
@@ -324,7 +332,7 @@ fn drop_constraint(
     name: &str,
     if_exists: bool,
 ) -> Result<StatementResult> {
-    acl::require_owner(ctx, ObjectKind::Table, &table.name)?;
+    acl::require_owner(ctx, ObjectRef::table(table))?;
     if table.checks.iter().any(|c| c.name == name) {
         let _ddl = ctx.engine.ddl_lock().lock();
         let checks: Vec<catalog::CheckDef> = table.checks.iter().filter(|c| c.name != name).cloned().collect();
@@ -338,7 +346,9 @@ fn drop_constraint(
         return Ok(StatementResult::tag("ALTER TABLE"));
     }
     if table.indexes.iter().any(|i| i.name == name && (i.constraint || i.primary)) {
-        drop_indexes(ctx, &[name.to_string()], false)?;
+        let schema = ctx.schemas()?.name(table.namespace).map(str::to_string);
+        let index = QualifiedName { schema, name: name.to_string() };
+        drop_indexes(ctx, &[index], false)?;
         return Ok(StatementResult::tag("ALTER TABLE"));
     }
     if !table.primary_key.is_empty() && name == table.primary_key_name() {
@@ -702,6 +712,7 @@ fn delete_rows(
 /// What CREATE TABLE asks for.
 pub(crate) struct TableSpec<'a> {
     pub name: &'a str,
+    pub namespace: u32,
     pub columns: &'a [rustydb_foundation::Column],
     pub primary_key: &'a [usize],
     pub unique: &'a [(Option<String>, Vec<usize>)],
@@ -717,22 +728,48 @@ pub(crate) fn create_table(
     spec: &TableSpec<'_>,
     if_not_exists: bool,
 ) -> Result<StatementResult> {
-    let TableSpec { name, columns, primary_key, unique, compression, encrypted, serials, checks, foreign_keys } = *spec;
-    acl::require_create_in_schema(ctx)?;
+    let TableSpec {
+        name,
+        namespace,
+        columns,
+        primary_key,
+        unique,
+        compression,
+        encrypted,
+        serials,
+        checks,
+        foreign_keys,
+    } = *spec;
+    acl::require_create_in_schema(ctx, namespace)?;
     let table = {
         let _ddl = ctx.engine.ddl_lock().lock();
         // Each SERIAL column's sequence, named as PostgreSQL names it (t_id_seq, t_id_seq1...).
         let mut columns = columns.to_vec();
         let mut sequences = Vec::new();
-        if !catalog::name_in_use(ctx, name)? {
+        if !catalog::name_in_use(ctx, namespace, name)? {
             for &(position, range) in serials {
-                let seq_name = first_free_name(ctx, &format!("{name}_{}_seq", columns[position].name))?;
-                columns[position].default = Some(format!("nextval('{seq_name}')"));
-                let def = crate::sequence::define(0, &seq_name, &[], range)?;
+                let seq_name = first_free_name(ctx, namespace, &format!("{name}_{}_seq", columns[position].name))?;
+                // The default names the sequence as it would be written to reach it from
+                // the search path's default (`public`): outside `public`, qualified.
+                let schemas = ctx.schemas()?;
+                let reach = match schemas.name(namespace) {
+                    Some(schema) if namespace != schemas.public => {
+                        format!(
+                            "{}.{}",
+                            crate::sql_names::quote_ident(schema),
+                            crate::sql_names::quote_ident(&seq_name)
+                        )
+                    }
+                    _ => seq_name.clone(),
+                };
+                columns[position].default = Some(format!("nextval('{}')", reach.replace('\'', "''")));
+                let mut def = crate::sequence::define(0, &seq_name, &[], range)?;
+                def.namespace = namespace;
                 sequences.push((position, def));
             }
         }
-        let created = new_table(ctx, name, &columns, primary_key, (compression, encrypted), (checks, foreign_keys))?;
+        let created =
+            new_table(ctx, (namespace, name), &columns, primary_key, (compression, encrypted), (checks, foreign_keys))?;
         if let Some(table) = &created {
             for (position, def) in sequences {
                 let id = ctx.engine.allocate_table_id().0;
@@ -754,7 +791,7 @@ pub(crate) fn create_table(
             Some(n) => n.clone(),
             None => {
                 let names: Vec<&str> = key.iter().map(|&c| table.schema.columns[c].name.as_str()).collect();
-                first_free_name(ctx, &format!("{}_{}_key", table.name, names.join("_")))?
+                first_free_name(ctx, table.namespace, &format!("{}_{}_key", table.name, names.join("_")))?
             }
         };
         let spec = IndexSpec {
@@ -775,13 +812,13 @@ pub(crate) fn create_table(
 /// Records a new table (under the DDL lock); `None` if the name is taken.
 fn new_table(
     ctx: &mut ExecContext<'_>,
-    name: &str,
+    (namespace, name): (u32, &str),
     columns: &[rustydb_foundation::Column],
     primary_key: &[usize],
     (compression, encrypted): (rustydb_storage::Compression, Option<bool>),
     (checks, foreign_keys): (&[catalog::CheckDef], &[catalog::ForeignKeyDef]),
 ) -> Result<Option<TableDef>> {
-    if catalog::name_in_use(ctx, name)? {
+    if catalog::name_in_use(ctx, namespace, name)? {
         return Ok(None);
     }
     let encrypt = encrypted.unwrap_or_else(|| ctx.engine.encryption().is_some_and(|e| e.encrypt_by_default()));
@@ -789,6 +826,7 @@ fn new_table(
     let table = TableDef {
         id,
         name: name.to_string(),
+        namespace,
         schema: Schema::new(columns.to_vec()),
         primary_key: primary_key.to_vec(),
         compression,
@@ -808,7 +846,7 @@ fn new_table(
         crate::encryption::store(ctx)?.encrypt_table(ctx.engine.txn_manager().storage().disk(), table.id, &files)?;
     }
     catalog::create_table(ctx, &table)?;
-    acl::record_owner(ctx, &ObjectRef::new(ObjectKind::Table, name))?;
+    acl::record_owner(ctx, &ObjectRef::table(&table))?;
     access::apply_storage_settings(ctx, &table)?;
     if !table.primary_key.is_empty() {
         ctx.engine.create_primary_index(&table)?;
@@ -816,11 +854,21 @@ fn new_table(
     Ok(Some(table))
 }
 
-fn drop_tables(ctx: &mut ExecContext<'_>, names: &[String], if_exists: bool, cascade: bool) -> Result<StatementResult> {
+fn drop_tables(
+    ctx: &mut ExecContext<'_>,
+    names: &[QualifiedName],
+    if_exists: bool,
+    cascade: bool,
+) -> Result<StatementResult> {
     // The tables' locks first: waiting for them while holding the DDL lock could deadlock
     // with a transaction that holds one and wants the DDL lock, unseen by the lock manager.
     let mut opened = Vec::with_capacity(names.len());
     for name in names {
+        if let Err(e) = name.check_schema(ctx)
+            && !if_exists
+        {
+            return Err(e);
+        }
         opened.push(access::open_table(ctx, name, LockMode::AccessExclusive, WaitPolicy::Block)?);
     }
     let _ddl = ctx.engine.ddl_lock().lock();
@@ -832,7 +880,7 @@ fn drop_tables(ctx: &mut ExecContext<'_>, names: &[String], if_exists: bool, cas
 /// DROP TABLE once the tables are locked.
 fn drop_opened_tables(
     ctx: &mut ExecContext<'_>,
-    names: &[String],
+    names: &[QualifiedName],
     opened: Vec<Option<TableDef>>,
     if_exists: bool,
     cascade: bool,
@@ -841,19 +889,17 @@ fn drop_opened_tables(
     let mut found = Vec::new();
     for (name, table) in names.iter().zip(opened) {
         match table {
-            Some(t) if t.is_system() => return Err(system_catalog(name)),
+            Some(t) if t.is_system() => return Err(system_catalog(&t.name)),
             Some(t) => found.push(t),
             None if catalog::find_view(ctx, name)?.is_some() => {
-                return Err(wrong_kind(name, "table", "DROP VIEW", "view"));
+                return Err(wrong_kind(&name.name, "table", "DROP VIEW", "view"));
             }
-            None if if_exists => {
-                result.notices.push(Notice::plain(format!("table \"{name}\" does not exist, skipping")))
-            }
+            None if if_exists => result.notices.push(skipping(ctx, name, "table")?),
             None => return Err(DbError::sql(SqlState::UndefinedTable, format!("table \"{name}\" does not exist"))),
         }
     }
     for table in &found {
-        acl::require_owner(ctx, ObjectKind::Table, &table.name)?;
+        acl::require_owner(ctx, ObjectRef::table(table))?;
     }
     // Foreign keys of other tables referencing these, and views reading them: 2BP01, or
     // dropped with CASCADE.
@@ -875,7 +921,8 @@ fn drop_opened_tables(
         }
         narrowed.push((other, kept));
     }
-    let relations: Vec<(&str, String)> = found.iter().map(|t| ("table", t.name.clone())).collect();
+    let relations: Vec<(&str, catalog::Relation)> =
+        found.iter().map(|t| ("table", catalog::Relation::new(t.namespace, &t.name))).collect();
     dependents.add_views(ctx, &relations, &[])?;
     let what = match found.as_slice() {
         [one] => Some(format!("table {}", one.name)),
@@ -890,7 +937,7 @@ fn drop_opened_tables(
     dependents.drop_views(ctx)?;
     for table in found {
         catalog::drop_table(ctx, &table)?;
-        acl::forget(ctx, &ObjectRef::new(ObjectKind::Table, &table.name))?;
+        acl::forget(ctx, &ObjectRef::table(&table))?;
         // The sequences of its SERIAL columns go with it.
         for (tid, seq) in catalog::list_sequences(ctx)? {
             if seq.owner.is_some_and(|(t, _)| t == table.id.0) {
@@ -905,23 +952,21 @@ fn drop_opened_tables(
 /// TRUNCATE: every row deleted, under an ACCESS EXCLUSIVE lock on each table. Unlike
 /// PostgreSQL's (which swaps in an empty file), this TRUNCATE is an MVCC delete: slower on a
 /// large table, but a snapshot taken before it still reads the rows, and VACUUM reclaims them.
-fn truncate(ctx: &mut ExecContext<'_>, names: &[String]) -> Result<StatementResult> {
+fn truncate(ctx: &mut ExecContext<'_>, names: &[QualifiedName]) -> Result<StatementResult> {
     let mut tables = Vec::with_capacity(names.len());
     for name in names {
         match access::open_table(ctx, name, LockMode::AccessExclusive, WaitPolicy::Block)? {
-            Some(t) if t.is_system() => return Err(system_catalog(name)),
+            Some(t) if t.is_system() => return Err(system_catalog(&t.name)),
             Some(t) => tables.push(t),
             None if catalog::find_view(ctx, name)?.is_some() => {
-                return Err(DbError::sql(SqlState::WrongObjectType, format!("\"{name}\" is not a table")));
+                return Err(DbError::sql(SqlState::WrongObjectType, format!("\"{}\" is not a table", name.name)));
             }
             None => return Err(DbError::undefined_table(name)),
         }
     }
     for table in &tables {
-        let access = acl::RelationAccess::new(
-            ObjectRef::new(ObjectKind::Table, &table.name),
-            acl::PrivilegeSet::of(&[acl::Privilege::Truncate]),
-        );
+        let access =
+            acl::RelationAccess::new(ObjectRef::table(table), acl::PrivilegeSet::of(&[acl::Privilege::Truncate]));
         acl::require(ctx, acl::AccessRequest::Relation(access))?;
     }
     // A table referenced by one not truncated with it cannot be emptied (0A000).
@@ -955,73 +1000,95 @@ fn wrong_kind(name: &str, expected: &str, instead: &str, actual: &str) -> DbErro
 fn create_view(ctx: &mut ExecContext<'_>, view: &catalog::ViewDef, or_replace: bool) -> Result<StatementResult> {
     let _ddl = ctx.engine.ddl_lock().lock();
     let mut replaced = false;
-    if let Some((tid, old)) = catalog::find_view(ctx, &view.name)?
+    if let Some((tid, old)) = catalog::find_view_in(ctx, view.namespace, &view.name)?
         && or_replace
     {
         // A replacement keeps the view's owner and privileges; only its owner may make one.
-        acl::require_owner(ctx, ObjectKind::View, &view.name)?;
+        acl::require_owner(ctx, ObjectRef::view(&old))?;
         replaced = true;
         // PostgreSQL lets a replacement add columns at the end, not change or drop any.
         if old.columns.len() > view.columns.len() {
             return Err(DbError::sql(SqlState::InvalidTableDefinition, "cannot drop columns from view"));
         }
         catalog::drop_view(ctx, tid)?;
-    } else if catalog::name_in_use(ctx, &view.name)? {
+    } else if catalog::name_in_use(ctx, view.namespace, &view.name)? {
         return Err(DbError::sql(SqlState::DuplicateTable, format!("relation \"{}\" already exists", view.name)));
     }
     if !replaced {
-        acl::require_create_in_schema(ctx)?;
+        acl::require_create_in_schema(ctx, view.namespace)?;
     }
     catalog::create_view(ctx, view)?;
     if !replaced {
-        acl::record_owner(ctx, &ObjectRef::new(ObjectKind::View, &view.name))?;
+        acl::record_owner(ctx, &ObjectRef::view(view))?;
     }
     Ok(StatementResult::tag("CREATE VIEW"))
 }
 
-fn drop_views(ctx: &mut ExecContext<'_>, names: &[String], if_exists: bool, cascade: bool) -> Result<StatementResult> {
+fn drop_views(
+    ctx: &mut ExecContext<'_>,
+    names: &[QualifiedName],
+    if_exists: bool,
+    cascade: bool,
+) -> Result<StatementResult> {
     let _ddl = ctx.engine.ddl_lock().lock();
     let mut result = StatementResult::tag("DROP VIEW");
-    let mut found = Vec::new();
+    let mut found: Vec<(TupleId, catalog::ViewDef)> = Vec::new();
     for name in names {
+        if let Err(e) = name.check_schema(ctx)
+            && !if_exists
+        {
+            return Err(e);
+        }
         match catalog::find_view(ctx, name)? {
-            Some((tid, _)) => {
-                acl::require_owner(ctx, ObjectKind::View, name)?;
-                found.push((tid, name));
+            Some((tid, view)) => {
+                acl::require_owner(ctx, ObjectRef::view(&view))?;
+                found.push((tid, view));
             }
-            None if catalog::find_table(ctx, name)?.is_some() => {
-                return Err(wrong_kind(name, "view", "DROP TABLE", "table"));
+            None if catalog::find_table_named(ctx, name)?.is_some() => {
+                return Err(wrong_kind(&name.name, "view", "DROP TABLE", "table"));
             }
-            None if if_exists => {
-                result.notices.push(Notice::plain(format!("view \"{name}\" does not exist, skipping")))
+            None if if_exists => result.notices.push(skipping(ctx, name, "view")?),
+            None => {
+                return Err(DbError::sql(SqlState::UndefinedTable, format!("view \"{}\" does not exist", name.name)));
             }
-            None => return Err(DbError::sql(SqlState::UndefinedTable, format!("view \"{name}\" does not exist"))),
         }
     }
     // Views reading these: 2BP01, or dropped with CASCADE.
     let mut dependents = crate::dependents::Dependents::default();
-    let relations: Vec<(&str, String)> = found.iter().map(|(_, name)| ("view", name.to_string())).collect();
-    dependents.add_views(ctx, &relations, names)?;
+    let relations: Vec<(&str, catalog::Relation)> =
+        found.iter().map(|(_, v)| ("view", catalog::Relation::new(v.namespace, &v.name))).collect();
+    let dropping: Vec<catalog::Relation> = relations.iter().map(|(_, r)| r.clone()).collect();
+    dependents.add_views(ctx, &relations, &dropping)?;
     let what = match found.as_slice() {
-        [(_, one)] => Some(format!("view {one}")),
+        [(_, one)] => Some(format!("view {}", one.name)),
         _ => None,
     };
     if let Some(notice) = dependents.check(what.as_deref(), cascade)? {
         result.notices.push(notice);
     }
     dependents.drop_views(ctx)?;
-    for (tid, name) in found {
+    for (tid, view) in found {
         catalog::drop_view(ctx, tid)?;
-        acl::forget(ctx, &ObjectRef::new(ObjectKind::View, name.as_str()))?;
+        acl::forget(ctx, &ObjectRef::view(&view))?;
     }
     Ok(result)
 }
 
-/// `base`, or `base1`, `base2`... whichever is free first (PostgreSQL's naming of indexes).
-fn first_free_name(ctx: &mut ExecContext<'_>, base: &str) -> Result<String> {
+/// The notice of DROP ... IF EXISTS for a missing `name` of `kind`: PostgreSQL names the
+/// schema when that is what is missing.
+pub(crate) fn skipping(ctx: &mut ExecContext<'_>, name: &QualifiedName, kind: &str) -> Result<Notice> {
+    Ok(Notice::plain(match (&name.schema, name.namespace(ctx)?) {
+        (Some(schema), catalog::Lookup::Nowhere) => format!("schema \"{schema}\" does not exist, skipping"),
+        _ => format!("{kind} \"{}\" does not exist, skipping", name.name),
+    }))
+}
+
+/// `base`, or `base1`, `base2`... whichever is free first in `namespace` (PostgreSQL's
+/// naming of indexes).
+fn first_free_name(ctx: &mut ExecContext<'_>, namespace: u32, base: &str) -> Result<String> {
     let mut candidate = base.to_string();
     let mut n = 0;
-    while catalog::name_in_use(ctx, &candidate)? {
+    while catalog::name_in_use(ctx, namespace, &candidate)? {
         n += 1;
         candidate = format!("{base}{n}");
     }
@@ -1055,10 +1122,10 @@ fn create_index(ctx: &mut ExecContext<'_>, spec: &IndexSpec<'_>, if_not_exists: 
         Some(n) => n.to_string(),
         None => {
             // An unnamed index takes the first free name of table_col_idx, table_col_idx1, ...
-            first_free_name(ctx, &default_index_name(table, spec.columns))?
+            first_free_name(ctx, table.namespace, &default_index_name(table, spec.columns))?
         }
     };
-    if catalog::name_in_use(ctx, &name)? {
+    if catalog::name_in_use(ctx, table.namespace, &name)? {
         let message = format!("relation \"{name}\" already exists");
         if if_not_exists {
             return Ok(StatementResult::tag("CREATE INDEX").with_notice(Notice::plain(format!("{message}, skipping"))));
@@ -1068,6 +1135,7 @@ fn create_index(ctx: &mut ExecContext<'_>, spec: &IndexSpec<'_>, if_not_exists: 
     let def = IndexDef {
         id: ctx.engine.allocate_table_id(),
         name,
+        namespace: table.namespace,
         table: table.id,
         columns: spec.columns.to_vec(),
         descending: spec.descending.to_vec(),
@@ -1141,10 +1209,10 @@ fn add_key(
     }
     let name = match name {
         Some(n) => n.to_string(),
-        None if primary => first_free_name(ctx, &table.primary_key_name())?,
+        None if primary => first_free_name(ctx, table.namespace, &table.primary_key_name())?,
         None => {
             let names: Vec<&str> = columns.iter().map(|&c| table.schema.columns[c].name.as_str()).collect();
-            first_free_name(ctx, &format!("{}_{}_key", table.name, names.join("_")))?
+            first_free_name(ctx, table.namespace, &format!("{}_{}_key", table.name, names.join("_")))?
         }
     };
     let spec = IndexSpec {
@@ -1166,11 +1234,16 @@ fn add_key(
     Ok(StatementResult::tag("ALTER TABLE"))
 }
 
-fn drop_indexes(ctx: &mut ExecContext<'_>, names: &[String], if_exists: bool) -> Result<StatementResult> {
+fn drop_indexes(ctx: &mut ExecContext<'_>, names: &[QualifiedName], if_exists: bool) -> Result<StatementResult> {
     // Each index is resolved as the catalog holds it now and its table locked before the DDL
     // lock (see drop_tables); one whose lock was waited for is resolved again.
     let mut resolved = Vec::with_capacity(names.len());
     for name in names {
+        if let Err(e) = name.check_schema(ctx)
+            && !if_exists
+        {
+            return Err(e);
+        }
         let mut index = ctx.with_catalog_snapshot(|ctx| catalog::find_index(ctx, name))?;
         if let Some(def) = &index
             && let Some(table) = ctx.with_catalog_snapshot(|ctx| catalog::find_table_by_id(ctx, def.table))?
@@ -1187,6 +1260,7 @@ fn drop_indexes(ctx: &mut ExecContext<'_>, names: &[String], if_exists: bool) ->
         match index {
             Some(index) if index.primary => {
                 let table = catalog::find_table_by_id(ctx, index.table)?.map(|t| t.name).unwrap_or_default();
+                let name = &index.name;
                 return Err(DbError::sql(
                     SqlState::DependentObjectsStillExist,
                     format!("cannot drop index {name} because constraint {name} on table {table} requires it"),
@@ -1194,19 +1268,21 @@ fn drop_indexes(ctx: &mut ExecContext<'_>, names: &[String], if_exists: bool) ->
             }
             Some(index) => {
                 // An index belongs to its table's owner (PostgreSQL: "must be owner of index").
-                let table = catalog::find_table_by_id(ctx, index.table)?.map(|t| t.name).unwrap_or_default();
-                acl::require_owner(ctx, ObjectKind::Table, &table).map_err(|e| match e.sqlstate() {
-                    SqlState::InsufficientPrivilege => {
-                        DbError::sql(SqlState::InsufficientPrivilege, format!("must be owner of index {name}"))
-                    }
-                    _ => e,
-                })?;
+                if let Some(table) = catalog::find_table_by_id(ctx, index.table)? {
+                    acl::require_owner(ctx, ObjectRef::table(&table)).map_err(|e| match e.sqlstate() {
+                        SqlState::InsufficientPrivilege => DbError::sql(
+                            SqlState::InsufficientPrivilege,
+                            format!("must be owner of index {}", index.name),
+                        ),
+                        _ => e,
+                    })?;
+                }
                 found.push(index)
             }
-            None if if_exists => {
-                result.notices.push(Notice::plain(format!("index \"{name}\" does not exist, skipping")))
+            None if if_exists => result.notices.push(skipping(ctx, name, "index")?),
+            None => {
+                return Err(DbError::sql(SqlState::UndefinedObject, format!("index \"{}\" does not exist", name.name)));
             }
-            None => return Err(DbError::sql(SqlState::UndefinedObject, format!("index \"{name}\" does not exist"))),
         }
     }
     for index in found {

@@ -58,7 +58,11 @@ pub fn define(
         .collect::<Result<Vec<usize>>>()?;
     let parent_name = crate::binder::table_name(&fk.foreign_table)?;
     // A table may reference itself: while it is being created it is `child`, with id 0.
-    let parent = if parent_name == child.name {
+    let same_schema = match &parent_name.schema {
+        None => true,
+        Some(schema) => ctx.schemas()?.name(child.namespace) == Some(schema.as_str()),
+    };
+    let parent = if parent_name.name == child.name && same_schema {
         child.clone()
     } else {
         let Some(parent) = access::open_table(ctx, &parent_name, LockMode::ShareRowExclusive, WaitPolicy::Block)?
@@ -193,11 +197,11 @@ impl ForeignKeys {
             fks.references.push(Reference { fk: fk.clone(), parent });
         }
         let referencing = catalog::referencing_tables(ctx)?;
-        for name in referencing.get(&table.id).into_iter().flatten() {
-            let child = if *name == table.name {
+        for (namespace, name) in referencing.get(&table.id).into_iter().flatten() {
+            let child = if *name == table.name && *namespace == table.namespace {
                 table.clone()
             } else {
-                let Some(child) = catalog::find_table(ctx, name)? else { continue };
+                let Some(child) = catalog::find_table_in(ctx, *namespace, name)? else { continue };
                 access::lock_table(ctx, &child, LockMode::RowExclusive, WaitPolicy::Block)?;
                 child
             };

@@ -463,6 +463,7 @@ pub fn call(func: Function, args: &[Expr], row: &[Value], env: &EvalEnv<'_>) -> 
         Function::CurrentUser => return Ok(Value::Text(env.user.to_string())),
         Function::SessionUser => return Ok(Value::Text(env.session_user.to_string())),
         Function::CurrentDatabase => return Ok(Value::Text(env.database.to_string())),
+        // Bound to a constant where a session binds it (`pg_catalog::bind_function`).
         Function::CurrentSchema => return Ok(Value::Text("public".into())),
         Function::Sequence(which) => {
             let values = args.iter().map(|a| a.eval(row, env)).collect::<Result<Vec<_>>>()?;

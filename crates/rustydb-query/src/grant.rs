@@ -14,7 +14,7 @@
 
 use crate::acl::{self, AclItem, AclKey, Membership, ObjectKind, ObjectRef, Privilege, PrivilegeSet};
 use crate::bind_expr::ident_name;
-use crate::catalog;
+use crate::catalog::{self, QualifiedName};
 use crate::context::ExecContext;
 use crate::result::{Notice, StatementResult};
 use rustydb_foundation::{DbError, Result, SqlState};
@@ -24,9 +24,9 @@ use sqlparser::ast;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     /// `[TABLE] names` (tables, views and sequences).
-    Relations(Vec<String>),
+    Relations(Vec<QualifiedName>),
     /// `SEQUENCE names`.
-    Sequences(Vec<String>),
+    Sequences(Vec<QualifiedName>),
     /// `DATABASE names`.
     Databases(Vec<String>),
     /// `SCHEMA names`.
@@ -80,7 +80,7 @@ pub enum GrantStatement {
     /// `ALTER TABLE name OWNER TO role` (tables, views and sequences).
     Owner {
         /// The relation.
-        name: String,
+        name: QualifiedName,
         /// The new owner.
         owner: String,
     },
@@ -262,11 +262,10 @@ fn undefined_role(name: &str) -> DbError {
     DbError::sql(SqlState::UndefinedObject, format!("role \"{name}\" does not exist"))
 }
 
-fn check_schemas(schemas: &[String]) -> Result<()> {
-    match schemas.iter().find(|s| *s != "public") {
-        Some(s) => Err(DbError::sql(SqlState::InvalidSchemaName, format!("schema \"{s}\" does not exist"))),
-        None => Ok(()),
-    }
+/// The namespaces of `schemas`; 3F000 for one that does not exist.
+fn check_schemas(ctx: &mut ExecContext<'_>, schemas: &[String]) -> Result<Vec<u32>> {
+    let set = ctx.schemas()?;
+    schemas.iter().map(|s| set.by_name(s).map(|d| d.id).ok_or_else(|| crate::schemas::undefined_schema(s))).collect()
 }
 
 /// The objects a target names, each checked to exist.
@@ -283,7 +282,10 @@ fn objects(ctx: &mut ExecContext<'_>, target: &Target) -> Result<Vec<ObjectRef>>
                 match acl::find_relation(ctx, name)? {
                     Some(o) if o.kind == ObjectKind::Sequence => out.push(o),
                     Some(_) => {
-                        return Err(DbError::sql(SqlState::WrongObjectType, format!("\"{name}\" is not a sequence")));
+                        return Err(DbError::sql(
+                            SqlState::WrongObjectType,
+                            format!("\"{}\" is not a sequence", name.name),
+                        ));
                     }
                     None => return Err(DbError::undefined_table(name)),
                 }
@@ -301,18 +303,20 @@ fn objects(ctx: &mut ExecContext<'_>, target: &Target) -> Result<Vec<ObjectRef>>
             }
         }
         Target::Schemas(names) => {
-            check_schemas(names)?;
+            check_schemas(ctx, names)?;
             out.extend(names.iter().map(|n| ObjectRef::new(ObjectKind::Schema, n.as_str())));
         }
         Target::AllTables(schemas) => {
-            check_schemas(schemas)?;
+            let namespaces = check_schemas(ctx, schemas)?;
             for t in catalog::list_tables(ctx)? {
-                if !t.is_system() {
-                    out.push(ObjectRef::new(ObjectKind::Table, t.name));
+                if !t.is_system() && namespaces.contains(&t.namespace) {
+                    out.push(ObjectRef::table(&t));
                 }
             }
             for (_, v) in catalog::list_views(ctx)? {
-                out.push(ObjectRef::new(ObjectKind::View, v.name));
+                if namespaces.contains(&v.namespace) {
+                    out.push(ObjectRef::view(&v));
+                }
             }
             out.sort();
         }
@@ -324,11 +328,15 @@ fn objects(ctx: &mut ExecContext<'_>, target: &Target) -> Result<Vec<ObjectRef>>
             }
             out.push(ObjectRef::new(ObjectKind::Function, name.as_str()));
         }
-        Target::AllFunctions(schemas) => check_schemas(schemas)?,
+        Target::AllFunctions(schemas) => {
+            check_schemas(ctx, schemas)?;
+        }
         Target::AllSequences(schemas) => {
-            check_schemas(schemas)?;
+            let namespaces = check_schemas(ctx, schemas)?;
             for (_, s) in catalog::list_sequences(ctx)? {
-                out.push(ObjectRef::new(ObjectKind::Sequence, s.name));
+                if namespaces.contains(&s.namespace) {
+                    out.push(ObjectRef::sequence(&s));
+                }
             }
             out.sort();
         }
@@ -604,7 +612,7 @@ fn membership(ctx: &mut ExecContext<'_>, grant: bool, role: &str, member: &str, 
 
 /// `ALTER TABLE name OWNER TO role`: the owner (or a superuser) gives a relation to a role it
 /// is a member of; the ACL's items naming the old owner name the new one.
-fn change_owner(ctx: &mut ExecContext<'_>, name: &str, new_owner: &str) -> Result<()> {
+fn change_owner(ctx: &mut ExecContext<'_>, name: &QualifiedName, new_owner: &str) -> Result<()> {
     let new_owner = if new_owner == "current_user" { ctx.user } else { new_owner }.to_string();
     let object = acl::find_relation(ctx, name)?.ok_or_else(|| DbError::undefined_table(name))?;
     let catalog = acl::load(ctx)?;
@@ -628,20 +636,7 @@ fn change_owner(ctx: &mut ExecContext<'_>, name: &str, new_owner: &str) -> Resul
             ));
         }
     }
-    let key = AclKey { object: object.clone(), column: None };
-    if catalog.acls.contains_key(&key) {
-        let mut items = catalog.acl(&object, None);
-        for item in &mut items {
-            if item.grantor == old_owner {
-                item.grantor = new_owner.clone();
-            }
-            if item.grantee.as_deref() == Some(old_owner.as_str()) {
-                item.grantee = Some(new_owner.clone());
-            }
-        }
-        acl::write_acl(ctx, &key, &items)?;
-    }
-    acl::set_owner(ctx, &object, &new_owner)
+    acl::transfer_ownership(ctx, &catalog, &object, &new_owner)
 }
 
 /// Whether `name` is a function (scalar, aggregate, window or catalog) taking `arguments`, or,

@@ -88,6 +88,7 @@ pub mod resolve;
 pub mod result;
 pub mod roles;
 pub mod row_security;
+pub mod schemas;
 pub mod sequence;
 pub mod session;
 pub mod settings;

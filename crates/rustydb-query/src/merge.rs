@@ -13,7 +13,7 @@
 //! again on it; if it went or no longer meets ON, the source row is handled as not matched. Every row written passes the table's NOT
 //! NULL, CHECK and foreign key rules, as an INSERT's or UPDATE's would.
 
-use crate::acl::{ObjectKind, ObjectRef, Privilege, PrivilegeSet, RelationAccess};
+use crate::acl::{ObjectRef, Privilege, PrivilegeSet, RelationAccess};
 use crate::bind_dml;
 use crate::bind_expr::{self, boolean, ident_name};
 use crate::binder::{assign, column_default, target_column};
@@ -91,7 +91,7 @@ pub fn bind(ctx: &mut ExecContext<'_>, merge: &ast::Merge) -> Result<MergePlan> 
     // Row-level security would filter and check each action by its own command's policies;
     // until MERGE applies them, a table they guard is refused rather than passed through.
     for command in [PolicyCommand::Insert, PolicyCommand::Update, PolicyCommand::Delete, PolicyCommand::Select] {
-        if crate::row_security::filter_for(ctx, &table.name, command, false, None)?.is_some() {
+        if crate::row_security::filter_for(ctx, &table, command, false, None)?.is_some() {
             return Err(DbError::unsupported("MERGE into a table with row-level security"));
         }
     }
@@ -185,7 +185,7 @@ pub fn bind(ctx: &mut ExecContext<'_>, merge: &ast::Merge) -> Result<MergePlan> 
     }
     let defaults: Vec<Expr> = table.schema.columns.iter().map(|c| column_default(ctx, c)).collect::<Result<_>>()?;
 
-    let mut access = RelationAccess::new(ObjectRef::new(ObjectKind::Table, &table.name), PrivilegeSet::of(&required));
+    let mut access = RelationAccess::new(ObjectRef::table(&table), PrivilegeSet::of(&required));
     access.updated = updated.into_iter().collect();
     access.inserted = inserted.into_iter().collect();
     let source = ast::TableWithJoins { relation: merge.source.clone(), joins: Vec::new() };

@@ -84,18 +84,9 @@ pub fn relation(ctx: &mut ExecContext<'_>, name: &str) -> Result<Relation> {
     let acl_list = DataType::Array(rustydb_foundation::ElementType::Text);
     let rel = |columns: Vec<(&'static str, DataType)>, rows| Relation { columns, rows };
     Ok(match name {
-        "pg_namespace" => rel(
-            vec![("oid", Int4), ("nspname", Text), ("nspowner", Int4), ("nspacl", acl_list)],
-            [
-                (PG_CATALOG_NAMESPACE, "pg_catalog"),
-                (99, "pg_toast"),
-                (PUBLIC_NAMESPACE, "public"),
-                (13_000, "information_schema"),
-            ]
-            .into_iter()
-            .map(|(id, n)| vec![Value::Int4(id), text(n), Value::Int4(BOOTSTRAP_SUPERUSER), Value::Null])
-            .collect(),
-        ),
+        "pg_namespace" => {
+            rel(vec![("oid", Int4), ("nspname", Text), ("nspowner", Int4), ("nspacl", acl_list)], namespace_rows(ctx)?)
+        }
         "pg_am" => rel(
             vec![("oid", Int4), ("amname", Text), ("amtype", Text)],
             [(AM_HEAP, "heap", "t"), (AM_BTREE, "btree", "i"), (AM_HASH, "hash", "i"), (AM_LSM, "lsm", "i")]
@@ -282,19 +273,29 @@ pub fn relation(ctx: &mut ExecContext<'_>, name: &str) -> Result<Relation> {
         ),
         "information_schema.schemata" => {
             rel(vec![("catalog_name", Text), ("schema_name", Text), ("schema_owner", Text)], {
-                let owner = catalog::list_roles(ctx)?.first().map(|r| r.name.clone()).unwrap_or_default();
-                ["pg_catalog", "public", "information_schema"]
-                    .into_iter()
-                    .map(|n| vec![text(ctx.database), text(n), text(&owner)])
-                    .collect()
+                let security = crate::acl::load(ctx)?;
+                let bootstrap = catalog::list_roles(ctx)?.first().map(|r| r.name.clone()).unwrap_or_default();
+                let mut rows = vec![vec![text(ctx.database), text("pg_catalog"), text(&bootstrap)]];
+                for s in ctx.schemas()?.iter() {
+                    let owner = security.owner(&ObjectRef::new(ObjectKind::Schema, s.name.as_str()));
+                    rows.push(vec![text(ctx.database), text(&s.name), text(owner)]);
+                }
+                rows.push(vec![text(ctx.database), text("information_schema"), text(&bootstrap)]);
+                rows
             })
         }
         "information_schema.views" => rel(
             vec![("table_catalog", Text), ("table_schema", Text), ("table_name", Text), ("view_definition", Text)],
-            catalog::list_views(ctx)?
-                .into_iter()
-                .map(|(_, v)| vec![text(ctx.database), text("public"), text(&v.name), text(&v.definition)])
-                .collect(),
+            {
+                let schemas = ctx.schemas()?;
+                catalog::list_views(ctx)?
+                    .into_iter()
+                    .map(|(_, v)| {
+                        let schema = schemas.name(v.namespace).unwrap_or_default();
+                        vec![text(ctx.database), text(schema), text(&v.name), text(&v.definition)]
+                    })
+                    .collect()
+            },
         ),
         other if crate::pg_stat::RELATIONS.contains(&other) => crate::pg_stat::relation(ctx, other)?,
         "pg_settings" => crate::pg_settings::relation(ctx),
@@ -311,8 +312,10 @@ fn information_tables(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
     };
     let mut rows: Vec<Vec<Value>> =
         catalog::system_tables().iter().map(|t| row("pg_catalog", &t.name, "BASE TABLE")).collect();
-    rows.extend(catalog::list_tables(ctx)?.iter().map(|t| row("public", &t.name, "BASE TABLE")));
-    rows.extend(catalog::list_views(ctx)?.iter().map(|(_, v)| row("public", &v.name, "VIEW")));
+    let schemas = ctx.schemas()?;
+    let schema = |namespace: u32| schemas.name(namespace).unwrap_or_default().to_string();
+    rows.extend(catalog::list_tables(ctx)?.iter().map(|t| row(&schema(t.namespace), &t.name, "BASE TABLE")));
+    rows.extend(catalog::list_views(ctx)?.iter().map(|(_, v)| row(&schema(v.namespace), &v.name, "VIEW")));
     Ok(rows)
 }
 
@@ -366,15 +369,17 @@ fn information_columns(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
             text("YES"),
         ]);
     };
+    let schemas = ctx.schemas()?;
     for t in catalog::list_tables(ctx)? {
         for (i, c) in t.schema.columns.iter().enumerate() {
-            add("public", &t.name, i, c);
+            add(schemas.name(t.namespace).unwrap_or_default(), &t.name, i, c);
         }
     }
     for (_, view) in catalog::list_views(ctx)? {
         let Some(types) = view_column_types(ctx, &view) else { continue };
         for (i, (name, ty)) in view.columns.iter().zip(types).enumerate() {
-            add("public", &view.name, i, &rustydb_foundation::Column::new(name.as_str(), ty));
+            let column = rustydb_foundation::Column::new(name.as_str(), ty);
+            add(schemas.name(view.namespace).unwrap_or_default(), &view.name, i, &column);
         }
     }
     Ok(rows)
@@ -450,50 +455,105 @@ fn class_rows(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
         rows.push(class_row(t.id.0, &t.name, PG_CATALOG_NAMESPACE, "r", AM_HEAP, false, t.schema.len()));
     }
     let stats = crate::statistics::load(ctx)?;
+    let schemas = ctx.schemas()?;
     for t in catalog::list_tables(ctx)? {
         let has_index = !t.primary_key.is_empty() || !t.indexes.is_empty();
-        let mut row = class_row(t.id.0, &t.name, PUBLIC_NAMESPACE, "r", AM_HEAP, has_index, t.schema.len());
+        let namespace = schemas.oid(t.namespace) as i32;
+        let mut row = class_row(t.id.0, &t.name, namespace, "r", AM_HEAP, has_index, t.schema.len());
         if let Some(s) = stats.get(&t.id) {
             row[RELTUPLES] = Value::Float4(s.rows as f32);
         }
         row[RELCHECKS] = Value::Int2(t.checks.len() as i16);
-        row[RELACL] = acl_value(&security, ObjectRef::new(ObjectKind::Table, &t.name), None);
-        let (enabled, forced) = security.rls.get(&t.name).copied().unwrap_or_default();
+        row[RELACL] = acl_value(&security, ObjectRef::table(&t), None);
+        let (enabled, forced) = security.rls.get(&ObjectRef::table(&t)).copied().unwrap_or_default();
         row[RELROWSECURITY] = Value::Bool(enabled);
         row[RELROWSECURITY + 1] = Value::Bool(forced);
         rows.push(row);
         if !t.primary_key.is_empty() {
             let pk = t.primary_index_file().0;
-            rows.push(class_row(
-                pk,
-                &t.primary_key_name(),
-                PUBLIC_NAMESPACE,
-                "i",
-                AM_BTREE,
-                false,
-                t.primary_key.len(),
-            ));
+            rows.push(class_row(pk, &t.primary_key_name(), namespace, "i", AM_BTREE, false, t.primary_key.len()));
         }
         for i in &t.indexes {
-            rows.push(class_row(i.id.0, &i.name, PUBLIC_NAMESPACE, "i", am_of(i.method), false, i.columns.len()));
+            rows.push(class_row(i.id.0, &i.name, namespace, "i", am_of(i.method), false, i.columns.len()));
         }
     }
     for (tid, view) in catalog::list_views(ctx)? {
         let id = VIEW_OIDS | (tid.page.number << 8) | u32::from(tid.slot & 0xff);
-        let mut row = class_row(id, &view.name, PUBLIC_NAMESPACE, "v", 0, false, view.columns.len());
-        row[RELACL] = acl_value(&security, ObjectRef::new(ObjectKind::View, &view.name), None);
+        let namespace = schemas.oid(view.namespace) as i32;
+        let mut row = class_row(id, &view.name, namespace, "v", 0, false, view.columns.len());
+        row[RELACL] = acl_value(&security, ObjectRef::view(&view), None);
         rows.push(row);
     }
     Ok(rows)
 }
 
-/// The oid of the relation called `name` (a table, index or view), if there is one.
-pub(crate) fn relation_oid(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<i32>> {
-    let name = Value::Text(name.to_string());
-    Ok(class_rows(ctx)?.into_iter().find(|row| row[1] == name).and_then(|row| match row[0] {
-        Value::Int4(id) => Some(id),
-        _ => None,
-    }))
+/// The oid of the relation `name` stands for (a table, index or view), if there is one: a
+/// system table first, then along the search path (or in the schema named).
+pub(crate) fn relation_oid(ctx: &mut ExecContext<'_>, name: &crate::catalog::QualifiedName) -> Result<Option<i32>> {
+    let schemas = ctx.schemas()?;
+    let mut namespaces: Vec<i32> = match name.namespace(ctx)? {
+        crate::catalog::Lookup::Nowhere => return Ok(None),
+        crate::catalog::Lookup::Catalog => Vec::new(),
+        _ => name.namespaces(ctx)?.into_iter().map(|n| schemas.oid(n) as i32).collect(),
+    };
+    if name.schema.is_none() || name.namespace(ctx)? == crate::catalog::Lookup::Catalog {
+        namespaces.insert(0, PG_CATALOG_NAMESPACE);
+    }
+    let rows = class_rows(ctx)?;
+    let wanted = Value::Text(name.name.clone());
+    for namespace in namespaces {
+        let found = rows.iter().find(|row| row[1] == wanted && row[2] == Value::Int4(namespace));
+        if let Some(Value::Int4(id)) = found.map(|row| &row[0]) {
+            return Ok(Some(*id));
+        }
+    }
+    Ok(None)
+}
+
+/// The oids of the relations an unqualified name cannot reach: those outside the search
+/// path, and those a relation of the same name earlier on the path hides.
+fn invisible_relations(ctx: &mut ExecContext<'_>) -> Result<Vec<i32>> {
+    let schemas = ctx.schemas()?;
+    let mut path: Vec<i32> = vec![PG_CATALOG_NAMESPACE];
+    path.extend(ctx.search_path()?.iter().map(|n| schemas.oid(*n) as i32));
+    let rows = class_rows(ctx)?;
+    let id = |row: &Vec<Value>| match row[0] {
+        Value::Int4(id) => id,
+        _ => 0,
+    };
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut visible: std::collections::HashSet<i32> = std::collections::HashSet::new();
+    for namespace in &path {
+        for row in rows.iter().filter(|row| row[2] == Value::Int4(*namespace)) {
+            if let Value::Text(name) = &row[1]
+                && seen.insert(name.clone())
+            {
+                visible.insert(id(row));
+            }
+        }
+    }
+    Ok(rows.iter().map(id).filter(|oid| !visible.contains(oid)).collect())
+}
+
+/// `pg_namespace`: the system schemas and the database's own.
+fn namespace_rows(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
+    let security = crate::acl::load(ctx)?;
+    let roles = catalog::list_roles(ctx)?;
+    let owner = |name: &str| roles.iter().position(|r| r.name == name).map_or(BOOTSTRAP_SUPERUSER, role_oid);
+    let system = |id: i32, name: &str| vec![Value::Int4(id), text(name), Value::Int4(BOOTSTRAP_SUPERUSER), Value::Null];
+    let mut rows = vec![system(PG_CATALOG_NAMESPACE, "pg_catalog"), system(99, "pg_toast")];
+    let schemas = ctx.schemas()?;
+    for s in schemas.iter() {
+        let object = ObjectRef::new(ObjectKind::Schema, s.name.as_str());
+        rows.push(vec![
+            Value::Int4(schemas.oid(s.id) as i32),
+            text(&s.name),
+            Value::Int4(owner(security.owner(&object))),
+            acl_value(&security, object, None),
+        ]);
+    }
+    rows.push(system(crate::schemas::INFORMATION_SCHEMA_NAMESPACE as i32, "information_schema"));
+    Ok(rows)
 }
 
 /// `pg_attribute`: the user tables' columns, with their column privileges.
@@ -515,7 +575,7 @@ fn attribute_rows(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
                 text(""),
                 Value::Bool(false),
                 Value::Int4(0),
-                acl_value(&security, ObjectRef::new(ObjectKind::Table, &t.name), Some(i)),
+                acl_value(&security, ObjectRef::table(&t), Some(i)),
             ]);
         }
         // An index's own attributes: its key columns, in key order.
@@ -563,7 +623,7 @@ fn attribute_rows(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
                 text(""),
                 Value::Bool(false),
                 Value::Int4(0),
-                acl_value(&security, ObjectRef::new(ObjectKind::View, &view.name), Some(i)),
+                acl_value(&security, ObjectRef::view(&view), Some(i)),
             ]);
         }
     }
@@ -689,8 +749,26 @@ pub fn bind_function(mut ctx: Option<&mut ExecContext<'_>>, name: &str, args: &[
         return Ok(Some(call));
     }
     Ok(Some(match (name, args) {
-        // Every relation is in `public` or `pg_catalog`, both on the search path.
-        ("pg_table_is_visible", [_]) => Expr::literal(Value::Bool(true)),
+        // Visible: an unqualified name reaches it (see `invisible_relations`).
+        ("pg_table_is_visible", [arg]) => {
+            let hidden = match ctx {
+                Some(ctx) => invisible_relations(ctx)?,
+                None => Vec::new(),
+            };
+            let mut any: Option<Expr> = None;
+            for id in hidden {
+                let is = crate::bind_expr::binary(BinaryOp::Eq, arg.clone(), Expr::literal(Value::Int4(id)))?;
+                any = Some(match any {
+                    None => is,
+                    Some(other) => crate::bind_expr::binary(BinaryOp::Or, other, is)?,
+                });
+            }
+            match any {
+                None => Expr::literal(Value::Bool(true)),
+                // NULL for a NULL oid, as PostgreSQL's strict function.
+                Some(hidden) => Expr::Not(Box::new(hidden)),
+            }
+        }
         ("pg_encoding_to_char", [arg]) => {
             let utf8 = crate::bind_expr::binary(BinaryOp::Eq, arg.clone(), Expr::literal(Value::Int4(6)))?;
             Expr::Case {
@@ -716,7 +794,27 @@ pub fn bind_function(mut ctx: Option<&mut ExecContext<'_>>, name: &str, args: &[
         ("pg_get_expr", [expr, _] | [expr, _, _]) if expr.data_type().is_string() => {
             crate::bind_expr::cast(expr.clone(), DataType::Text, crate::types::CastContext::Implicit)?
         }
-        ("current_schema", []) => Expr::literal(text("public")),
+        // The first schema of the search path that exists; NULL if none does.
+        ("current_schema", []) => match ctx {
+            Some(ctx) => {
+                let schemas = ctx.schemas()?;
+                match ctx.search_path()?.first().and_then(|n| schemas.name(*n)) {
+                    Some(name) => Expr::literal(text(name)),
+                    None => Expr::Literal { value: Value::Null, ty: DataType::Text },
+                }
+            }
+            None => Expr::literal(text("public")),
+        },
+        // The search path's schemas that exist, `pg_catalog` first when `implicit`.
+        ("current_schemas", [Expr::Literal { value: Value::Bool(implicit), .. }]) => {
+            let mut names = if *implicit { vec![Value::Text("pg_catalog".into())] } else { Vec::new() };
+            if let Some(ctx) = ctx {
+                let schemas = ctx.schemas()?;
+                names.extend(ctx.search_path()?.iter().filter_map(|n| schemas.name(*n)).map(|n| Value::Text(n.into())));
+            }
+            let ty = DataType::Array(rustydb_foundation::ElementType::Text);
+            Expr::Literal { value: Value::Array(rustydb_foundation::ElementType::Text, names), ty }
+        }
         // current_setting(name [, missing_ok]): the session's value when the statement is
         // bound (settings do not change while a statement runs).
         ("current_setting", [name] | [name, _]) => {

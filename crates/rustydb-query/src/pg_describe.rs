@@ -12,7 +12,7 @@
 use crate::catalog::{self, FkAction, INDEX_FILES, IndexDef, TableDef};
 use crate::context::ExecContext;
 use crate::expr::{BinaryOp, Expr};
-use crate::pg_catalog::{BOOTSTRAP_SUPERUSER, PG_CATALOG_NAMESPACE, PUBLIC_NAMESPACE, Relation, role_oid};
+use crate::pg_catalog::{BOOTSTRAP_SUPERUSER, PG_CATALOG_NAMESPACE, Relation, role_oid};
 use rustydb_foundation::{DataType, ElementType, Result, Value};
 
 /// The relations this module provides.
@@ -93,9 +93,9 @@ pub fn relation(ctx: &mut ExecContext<'_>, name: &str) -> Result<Relation> {
                     let Some(table_stats) = stats.get(&t.id) else { continue };
                     // As PostgreSQL's view: only columns the user may read, and no table whose
                     // row-level security applies to the user (the values are the table's data).
-                    let object = crate::acl::ObjectRef::new(crate::acl::ObjectKind::Table, &t.name);
-                    let owner = crate::acl::require_owner(ctx, crate::acl::ObjectKind::Table, &t.name).is_ok();
-                    if rls.get(&t.name).is_some_and(|(enabled, _)| *enabled) && !owner {
+                    let object = crate::acl::ObjectRef::table(&t);
+                    let owner = crate::acl::require_owner(ctx, crate::acl::ObjectRef::table(&t)).is_ok();
+                    if rls.get(&object).is_some_and(|(enabled, _)| *enabled) && !owner {
                         continue;
                     }
                     for (position, column) in t.schema.columns.iter().enumerate() {
@@ -121,7 +121,7 @@ pub fn relation(ctx: &mut ExecContext<'_>, name: &str) -> Result<Relation> {
                             Value::Array(ElementType::Float4, c.mcf.iter().map(|f| Value::Float4(*f as f32)).collect())
                         };
                         rows.push(vec![
-                            text("public"),
+                            text(ctx.schemas()?.name(t.namespace).unwrap_or_default()),
                             text(&t.name),
                             text(&column.name),
                             Value::Bool(false),
@@ -148,10 +148,12 @@ pub fn relation(ctx: &mut ExecContext<'_>, name: &str) -> Result<Relation> {
             ],
             {
                 let mut rows = Vec::new();
+                let schemas = ctx.schemas()?;
                 for t in catalog::list_tables(ctx)? {
+                    let schema = schemas.name(t.namespace).unwrap_or_default();
                     let mut add = |name: &str, index: Option<&IndexDef>| {
-                        let definition = index_definition(&t, name, index);
-                        rows.push(vec![text("public"), text(&t.name), text(name), Value::Null, text(&definition)]);
+                        let definition = index_definition(&t, schema, name, index);
+                        rows.push(vec![text(schema), text(&t.name), text(name), Value::Null, text(&definition)]);
                     };
                     if !t.primary_key.is_empty() {
                         add(&t.primary_key_name(), None);
@@ -224,7 +226,7 @@ pub fn relation(ctx: &mut ExecContext<'_>, name: &str) -> Result<Relation> {
                     vec![
                         oid(c.oid),
                         text(&c.name),
-                        Value::Int4(PUBLIC_NAMESPACE),
+                        Value::Int4(c.namespace),
                         text(c.kind.code()),
                         Value::Bool(false),
                         Value::Bool(false),
@@ -437,6 +439,8 @@ struct Constraint {
     name: String,
     kind: ConstraintKind,
     table: u32,
+    /// The `pg_namespace` oid of the table's schema.
+    namespace: i32,
     /// The index of a key constraint (0 for CHECK).
     index: u32,
     columns: Vec<usize>,
@@ -447,6 +451,7 @@ struct Constraint {
 }
 
 fn constraints(ctx: &mut ExecContext<'_>) -> Result<Vec<Constraint>> {
+    let schemas = ctx.schemas()?;
     let mut out = Vec::new();
     let mut checks = 0;
     for t in catalog::list_tables(ctx)? {
@@ -457,6 +462,7 @@ fn constraints(ctx: &mut ExecContext<'_>) -> Result<Vec<Constraint>> {
                 name: t.primary_key_name(),
                 kind: ConstraintKind::Primary,
                 table: t.id.0,
+                namespace: schemas.oid(t.namespace) as i32,
                 index,
                 columns: t.primary_key.clone(),
                 predicate: None,
@@ -469,6 +475,7 @@ fn constraints(ctx: &mut ExecContext<'_>) -> Result<Vec<Constraint>> {
                 name: i.name.clone(),
                 kind: if i.primary { ConstraintKind::Primary } else { ConstraintKind::Unique },
                 table: t.id.0,
+                namespace: schemas.oid(t.namespace) as i32,
                 index: i.id.0,
                 columns: i.columns.clone(),
                 predicate: None,
@@ -481,6 +488,7 @@ fn constraints(ctx: &mut ExecContext<'_>) -> Result<Vec<Constraint>> {
                 name: k.name.clone(),
                 kind: ConstraintKind::Foreign,
                 table: t.id.0,
+                namespace: schemas.oid(t.namespace) as i32,
                 index: 0,
                 columns: k.columns.clone(),
                 predicate: None,
@@ -494,6 +502,7 @@ fn constraints(ctx: &mut ExecContext<'_>) -> Result<Vec<Constraint>> {
                 name: c.name.clone(),
                 kind: ConstraintKind::Check,
                 table: t.id.0,
+                namespace: schemas.oid(t.namespace) as i32,
                 index: 0,
                 columns: Vec::new(),
                 predicate: Some(c.predicate.clone()),
@@ -506,7 +515,7 @@ fn constraints(ctx: &mut ExecContext<'_>) -> Result<Vec<Constraint>> {
 }
 
 /// `pg_get_indexdef`'s text: `CREATE [UNIQUE] INDEX name ON public.table USING method (keys)`.
-fn index_definition(table: &TableDef, name: &str, index: Option<&IndexDef>) -> String {
+fn index_definition(table: &TableDef, schema: &str, name: &str, index: Option<&IndexDef>) -> String {
     let (columns, descending, unique, method) = match index {
         Some(i) => (&i.columns[..], &i.descending[..], i.unique, i.method.name()),
         None => (&table.primary_key[..], &[][..], true, "btree"),
@@ -520,7 +529,7 @@ fn index_definition(table: &TableDef, name: &str, index: Option<&IndexDef>) -> S
         })
         .collect();
     let unique = if unique { "UNIQUE " } else { "" };
-    format!("CREATE {unique}INDEX {name} ON public.{} USING {method} ({})", table.name, keys.join(", "))
+    format!("CREATE {unique}INDEX {name} ON {schema}.{} USING {method} ({})", table.name, keys.join(", "))
 }
 
 /// A CASE on `arg` mapping each oid to its text, NULL for any other.
@@ -544,9 +553,11 @@ pub fn bind_function(ctx: Option<&mut ExecContext<'_>>, name: &str, args: &[Expr
             // Column 0 (or no column argument): the whole definition; column k: its k-th key.
             let mut entries: Vec<(u32, i32, String)> = Vec::new();
             if let Some(ctx) = ctx {
+                let schemas = ctx.schemas()?;
                 for t in catalog::list_tables(ctx)? {
+                    let schema = schemas.name(t.namespace).unwrap_or_default();
                     let mut add = |id: u32, name: &str, index: Option<&IndexDef>| {
-                        entries.push((id, 0, index_definition(&t, name, index)));
+                        entries.push((id, 0, index_definition(&t, schema, name, index)));
                         let columns = index.map_or(&t.primary_key[..], |i| &i.columns[..]);
                         for (k, &c) in columns.iter().enumerate() {
                             entries.push((id, k as i32 + 1, t.schema.columns[c].name.clone()));

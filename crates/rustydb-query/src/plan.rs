@@ -242,10 +242,14 @@ pub enum Statement {
         /// `USING`: the rows come from this join (and RETURNING is over its rows).
         using: Option<JoinedRows>,
     },
+    /// CREATE / DROP / ALTER SCHEMA (see `schemas.rs`).
+    Schema(crate::schemas::SchemaCommand),
     /// CREATE TABLE.
     CreateTable {
         /// Name.
         name: String,
+        /// The namespace (schema) it goes in.
+        namespace: u32,
         /// Columns.
         columns: Vec<Column>,
         /// Primary key column positions.
@@ -282,7 +286,7 @@ pub enum Statement {
     /// `ANALYZE [table [(columns)]]` (see `statistics.rs`).
     Analyze {
         /// The tables with the columns to look at (none: all); empty for every table.
-        targets: Vec<(String, Vec<String>)>,
+        targets: Vec<(crate::catalog::QualifiedName, Vec<String>)>,
         /// VERBOSE.
         verbose: bool,
     },
@@ -334,7 +338,7 @@ pub enum Statement {
     /// DROP SEQUENCE.
     DropSequence {
         /// Names.
-        names: Vec<String>,
+        names: Vec<crate::catalog::QualifiedName>,
         /// IF EXISTS.
         if_exists: bool,
     },
@@ -358,7 +362,7 @@ pub enum Statement {
     /// DROP INDEX.
     DropIndex {
         /// Names.
-        names: Vec<String>,
+        names: Vec<crate::catalog::QualifiedName>,
         /// IF EXISTS.
         if_exists: bool,
     },
@@ -372,7 +376,7 @@ pub enum Statement {
     /// DROP VIEW.
     DropView {
         /// Names.
-        names: Vec<String>,
+        names: Vec<crate::catalog::QualifiedName>,
         /// IF EXISTS.
         if_exists: bool,
         /// CASCADE: views reading these go too.
@@ -381,12 +385,12 @@ pub enum Statement {
     /// TRUNCATE.
     Truncate {
         /// The tables.
-        names: Vec<String>,
+        names: Vec<crate::catalog::QualifiedName>,
     },
     /// DROP TABLE.
     DropTable {
         /// Names.
-        names: Vec<String>,
+        names: Vec<crate::catalog::QualifiedName>,
         /// IF EXISTS.
         if_exists: bool,
         /// CASCADE: foreign keys of other tables referencing them are dropped too.
@@ -450,7 +454,7 @@ pub enum Statement {
     /// LOCK TABLE.
     LockTable {
         /// The tables.
-        names: Vec<String>,
+        names: Vec<crate::catalog::QualifiedName>,
         /// The mode.
         mode: LockMode,
         /// NOWAIT.
@@ -479,6 +483,7 @@ impl Statement {
                 | Statement::Delete { .. }
                 | Statement::CreateTable { .. }
                 | Statement::CreateTableAs(_)
+                | Statement::Schema(_)
                 | Statement::DropTable { .. }
                 | Statement::Truncate { .. }
                 | Statement::CreateView { .. }
@@ -547,6 +552,7 @@ impl Statement {
             Statement::Delete { .. } => "DELETE",
             Statement::CreateTable { .. } => "CREATE TABLE",
             Statement::CreateTableAs(_) => "CREATE TABLE AS",
+            Statement::Schema(c) => c.tag(),
             Statement::DropTable { .. } => "DROP TABLE",
             Statement::Truncate { .. } => "TRUNCATE TABLE",
             Statement::CreateView { .. } => "CREATE VIEW",

@@ -188,6 +188,7 @@ mod tests {
         TableDef {
             id: TableId(20000),
             name: "t".into(),
+            namespace: crate::catalog::PUBLIC_NAMESPACE,
             schema: Schema::new(vec![Column::new("id", DataType::Int4), Column::new("v", DataType::Float8)]),
             primary_key: vec![0],
             compression: Default::default(),
@@ -256,6 +257,7 @@ mod tests {
         let index = |id, unique| IndexDef {
             id: TableId(id),
             name: format!("i{id}"),
+            namespace: crate::catalog::PUBLIC_NAMESPACE,
             table: t.id,
             columns: vec![1],
             descending: vec![false],

@@ -21,9 +21,9 @@
 //! may be evaluated before them (PostgreSQL orders them first, "security barrier" quals); a
 //! predicate that fails on hidden rows can reveal that such rows exist.
 
-use crate::acl::{self, ObjectKind};
+use crate::acl::{self, ObjectKind, ObjectRef};
 use crate::bind_expr::ident_name;
-use crate::catalog::{self, PrivilegeTable};
+use crate::catalog::{self, PrivilegeTable, QualifiedName, TableDef};
 use crate::context::ExecContext;
 use crate::result::StatementResult;
 use rustydb_foundation::{DbError, Result, SqlState, Value};
@@ -72,6 +72,8 @@ impl PolicyCommand {
 pub struct Policy {
     /// Its table.
     pub table: String,
+    /// The table's namespace.
+    pub namespace: u32,
     /// Its name (unique per table).
     pub name: String,
     /// The command it is for.
@@ -99,11 +101,16 @@ pub struct RowFilter {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PolicyStatement {
     /// CREATE POLICY.
-    Create(Policy),
+    Create {
+        /// The table, as named.
+        table: QualifiedName,
+        /// The policy (its table's namespace is filled in when it runs).
+        policy: Policy,
+    },
     /// ALTER POLICY: what is given changes.
     Alter {
         /// The table.
-        table: String,
+        table: QualifiedName,
         /// The policy.
         name: String,
         /// RENAME TO.
@@ -118,7 +125,7 @@ pub enum PolicyStatement {
     /// DROP POLICY.
     Drop {
         /// The table.
-        table: String,
+        table: QualifiedName,
         /// The policy.
         name: String,
         /// IF EXISTS.
@@ -127,7 +134,7 @@ pub enum PolicyStatement {
     /// ALTER TABLE ... [ENABLE | DISABLE | FORCE | NO FORCE] ROW LEVEL SECURITY.
     Table {
         /// The table.
-        table: String,
+        table: QualifiedName,
         /// ENABLE / DISABLE.
         enabled: Option<bool>,
         /// FORCE / NO FORCE.
@@ -139,7 +146,7 @@ impl PolicyStatement {
     /// The command tag.
     pub fn command_name(&self) -> &'static str {
         match self {
-            PolicyStatement::Create(_) => "CREATE POLICY",
+            PolicyStatement::Create { .. } => "CREATE POLICY",
             PolicyStatement::Alter { .. } => "ALTER POLICY",
             PolicyStatement::Drop { .. } => "DROP POLICY",
             PolicyStatement::Table { .. } => "ALTER TABLE",
@@ -177,15 +184,20 @@ pub fn bind_create(p: &ast::CreatePolicy) -> Result<PolicyStatement> {
     if matches!(command, PolicyCommand::Select | PolicyCommand::Delete) && p.with_check.is_some() {
         return Err(DbError::syntax("WITH CHECK cannot be applied to SELECT or DELETE"));
     }
-    Ok(PolicyStatement::Create(Policy {
-        table: crate::binder::table_name(&p.table_name)?,
-        name: ident_name(&p.name),
-        command,
-        permissive: !matches!(p.policy_type, Some(ast::CreatePolicyType::Restrictive)),
-        roles: roles(&p.to)?.unwrap_or_default(),
-        using: p.using.as_ref().map(ToString::to_string),
-        with_check: p.with_check.as_ref().map(ToString::to_string),
-    }))
+    let table = crate::binder::table_name(&p.table_name)?;
+    Ok(PolicyStatement::Create {
+        policy: Policy {
+            table: table.name.clone(),
+            namespace: 0,
+            name: ident_name(&p.name),
+            command,
+            permissive: !matches!(p.policy_type, Some(ast::CreatePolicyType::Restrictive)),
+            roles: roles(&p.to)?.unwrap_or_default(),
+            using: p.using.as_ref().map(ToString::to_string),
+            with_check: p.with_check.as_ref().map(ToString::to_string),
+        },
+        table,
+    })
 }
 
 /// Binds ALTER POLICY.
@@ -227,8 +239,10 @@ fn policy_from_row(row: &[Value]) -> Result<Policy> {
         other => Err(DbError::Corruption(format!("policy catalog expected text, found {other:?}"))),
     };
     let optional = |i: usize| text(i).map(|s| (!s.is_empty()).then_some(s));
+    let def = catalog::privilege_table(PrivilegeTable::Policies);
     Ok(Policy {
         table: text(0)?,
+        namespace: catalog::row_namespace(def, row, 7).unwrap_or_default(),
         name: text(1)?,
         command: PolicyCommand::parse(&text(2)?)?,
         permissive: row[3] == Value::Bool(true),
@@ -239,7 +253,7 @@ fn policy_from_row(row: &[Value]) -> Result<Policy> {
 }
 
 /// A table's RLS flags: (table, enabled, forced).
-pub(crate) type TableFlags = (String, bool, bool);
+pub(crate) type TableFlags = (ObjectRef, bool, bool);
 
 /// Every policy, and every table's RLS flags.
 pub(crate) fn read(ctx: &mut ExecContext<'_>) -> Result<(Vec<Policy>, Vec<TableFlags>)> {
@@ -248,9 +262,12 @@ pub(crate) fn read(ctx: &mut ExecContext<'_>) -> Result<(Vec<Policy>, Vec<TableF
         policies.push(policy_from_row(&row)?);
     }
     let mut flags = Vec::new();
-    for (_, row) in crate::access::scan(ctx, catalog::privilege_table(PrivilegeTable::RowSecurity))? {
+    let def = catalog::privilege_table(PrivilegeTable::RowSecurity);
+    for (_, row) in crate::access::scan(ctx, def)? {
         if let Value::Text(t) = &row[0] {
-            flags.push((t.clone(), row[1] == Value::Bool(true), row[2] == Value::Bool(true)));
+            let namespace = catalog::row_namespace(def, &row, 3).unwrap_or_default();
+            let table = ObjectRef::relation(ObjectKind::Table, namespace, t.as_str());
+            flags.push((table, row[1] == Value::Bool(true), row[2] == Value::Bool(true)));
         }
     }
     Ok((policies, flags))
@@ -266,18 +283,29 @@ fn write_policy(ctx: &mut ExecContext<'_>, p: &Policy) -> Result<()> {
         Value::Text(p.roles.join(",")),
         Value::Text(p.using.clone().unwrap_or_default()),
         Value::Text(p.with_check.clone().unwrap_or_default()),
+        Value::Int4(p.namespace as i32),
     ];
     crate::access::insert_raw(ctx, catalog::privilege_table(PrivilegeTable::Policies), &row)?;
     Ok(())
 }
 
+/// Whether `row` of `table` (the policies or the RLS flags) is about table `name` of
+/// `namespace`: the name first, then the namespace column.
+fn row_of_table(table: PrivilegeTable, row: &[Value], namespace: u32, name: &str) -> bool {
+    let def = catalog::privilege_table(table);
+    row[0] == Value::Text(name.into())
+        && catalog::namespace_column(def).and_then(|c| catalog::row_namespace(def, row, c)) == Some(namespace)
+}
+
 /// Removes the policies of `table` named `name` (all of them for `None`); how many went.
-fn delete_policies(ctx: &mut ExecContext<'_>, table: &str, name: Option<&str>) -> Result<usize> {
+fn delete_policies(ctx: &mut ExecContext<'_>, table: &TableDef, name: Option<&str>) -> Result<usize> {
     catalog::note_change(ctx);
     let def = catalog::privilege_table(PrivilegeTable::Policies);
     let mut n = 0;
     for (tid, row) in crate::access::scan(ctx, def)? {
-        if row[0] == Value::Text(table.into()) && name.is_none_or(|n| row[1] == Value::Text(n.into())) {
+        if row_of_table(PrivilegeTable::Policies, &row, table.namespace, &table.name)
+            && name.is_none_or(|n| row[1] == Value::Text(n.into()))
+        {
             crate::access::delete(ctx, def, tid)?;
             n += 1;
         }
@@ -287,17 +315,17 @@ fn delete_policies(ctx: &mut ExecContext<'_>, table: &str, name: Option<&str>) -
 
 /// A table's name changed: its policies and flags follow, and policy expressions that name it
 /// are rewritten.
-pub(crate) fn rename_table(ctx: &mut ExecContext<'_>, from: &str, to: &str) -> Result<()> {
-    let (from_v, to_v) = (Value::Text(from.into()), Value::Text(to.into()));
+pub(crate) fn rename_table(ctx: &mut ExecContext<'_>, namespace: u32, from: &str, to: &str) -> Result<()> {
+    let to_v = Value::Text(to.into());
     catalog::rewrite_rows(ctx, catalog::privilege_table(PrivilegeTable::RowSecurity), |row| {
-        Ok(row[0] == from_v && {
+        Ok(row_of_table(PrivilegeTable::RowSecurity, row, namespace, from) && {
             row[0] = to_v.clone();
             true
         })
     })?;
     let renaming = crate::sql_names::Renaming::Table { from, to };
     catalog::rewrite_rows(ctx, catalog::privilege_table(PrivilegeTable::Policies), |row| {
-        let changed = row[0] == from_v;
+        let changed = row_of_table(PrivilegeTable::Policies, row, namespace, from);
         if changed {
             row[0] = to_v.clone();
         }
@@ -338,10 +366,10 @@ fn rewrite_expressions(row: &mut [Value], renaming: crate::sql_names::Renaming<'
 }
 
 /// The names of table `table`'s policies whose expressions mention `column`.
-pub(crate) fn policies_mentioning(ctx: &mut ExecContext<'_>, table: &str, column: &str) -> Result<Vec<String>> {
+pub(crate) fn policies_mentioning(ctx: &mut ExecContext<'_>, table: &TableDef, column: &str) -> Result<Vec<String>> {
     let (policies, _) = read(ctx)?;
     let mut out = Vec::new();
-    for p in policies.into_iter().filter(|p| p.table == table) {
+    for p in policies.into_iter().filter(|p| p.table == table.name && p.namespace == table.namespace) {
         let texts = [p.using.as_deref(), p.with_check.as_deref()];
         if texts
             .into_iter()
@@ -356,16 +384,22 @@ pub(crate) fn policies_mentioning(ctx: &mut ExecContext<'_>, table: &str, column
 }
 
 /// Drops policy `name` of table `table` (a dependent of a dropped column).
-pub(crate) fn drop_policy(ctx: &mut ExecContext<'_>, table: &str, name: &str) -> Result<()> {
+pub(crate) fn drop_policy(ctx: &mut ExecContext<'_>, table: &TableDef, name: &str) -> Result<()> {
     delete_policies(ctx, table, Some(name)).map(drop)
 }
 
 /// Forgets a dropped table's policies and flags.
-pub(crate) fn forget_table(ctx: &mut ExecContext<'_>, table: &str) -> Result<()> {
-    delete_policies(ctx, table, None)?;
+pub(crate) fn forget_table(ctx: &mut ExecContext<'_>, namespace: u32, table: &str) -> Result<()> {
+    catalog::note_change(ctx);
+    let policies = catalog::privilege_table(PrivilegeTable::Policies);
+    for (tid, row) in crate::access::scan(ctx, policies)? {
+        if row_of_table(PrivilegeTable::Policies, &row, namespace, table) {
+            crate::access::delete(ctx, policies, tid)?;
+        }
+    }
     let def = catalog::privilege_table(PrivilegeTable::RowSecurity);
     for (tid, row) in crate::access::scan(ctx, def)? {
-        if row[0] == Value::Text(table.into()) {
+        if row_of_table(PrivilegeTable::RowSecurity, &row, namespace, table) {
             crate::access::delete(ctx, def, tid)?;
         }
     }
@@ -375,35 +409,37 @@ pub(crate) fn forget_table(ctx: &mut ExecContext<'_>, table: &str) -> Result<()>
 /// Runs a policy or RLS statement: the table's owner only.
 pub fn execute(ctx: &mut ExecContext<'_>, statement: &PolicyStatement) -> Result<StatementResult> {
     let _ddl = ctx.engine.ddl_lock().lock();
-    let table = match statement {
-        PolicyStatement::Create(p) => &p.table,
-        PolicyStatement::Alter { table, .. }
+    let named = match statement {
+        PolicyStatement::Create { table, .. }
+        | PolicyStatement::Alter { table, .. }
         | PolicyStatement::Drop { table, .. }
         | PolicyStatement::Table { table, .. } => table,
     };
-    let def = catalog::find_table(ctx, table)?.ok_or_else(|| DbError::undefined_table(table))?;
+    let def = catalog::find_table_named(ctx, named)?.ok_or_else(|| DbError::undefined_table(named.to_string()))?;
+    let table = &def.name;
     if def.is_system() {
         return Err(DbError::sql(
             SqlState::InsufficientPrivilege,
             format!("permission denied: \"{table}\" is a system catalog"),
         ));
     }
-    acl::require_owner(ctx, ObjectKind::Table, table)?;
-    let existing: Vec<Policy> = read(ctx)?.0.into_iter().filter(|p| p.table == *table).collect();
+    acl::require_owner(ctx, ObjectRef::table(&def))?;
+    let existing: Vec<Policy> =
+        read(ctx)?.0.into_iter().filter(|p| p.table == *table && p.namespace == def.namespace).collect();
     let find = |name: &str| existing.iter().find(|p| p.name == name).cloned();
     let missing = |name: &str| {
         DbError::sql(SqlState::UndefinedObject, format!("policy \"{name}\" for table \"{table}\" does not exist"))
     };
     let mut result = StatementResult::tag(statement.command_name());
     match statement {
-        PolicyStatement::Create(p) => {
+        PolicyStatement::Create { policy: p, .. } => {
             if find(&p.name).is_some() {
                 return Err(DbError::sql(
                     SqlState::DuplicateObject,
                     format!("policy \"{}\" for table \"{table}\" already exists", p.name),
                 ));
             }
-            let p = Policy { roles: resolve_roles(ctx, &p.roles)?, ..p.clone() };
+            let p = Policy { roles: resolve_roles(ctx, &p.roles)?, namespace: def.namespace, ..p.clone() };
             validate(ctx, &def, &p)?;
             catalog::note_change(ctx);
             write_policy(ctx, &p)?;
@@ -429,11 +465,11 @@ pub fn execute(ctx: &mut ExecContext<'_>, statement: &PolicyStatement) -> Result
                 p.with_check = with_check.clone();
             }
             validate(ctx, &def, &p)?;
-            delete_policies(ctx, table, Some(name))?;
+            delete_policies(ctx, &def, Some(name))?;
             write_policy(ctx, &p)?;
         }
         PolicyStatement::Drop { name, if_exists, .. } => {
-            if delete_policies(ctx, table, Some(name))? == 0 {
+            if delete_policies(ctx, &def, Some(name))? == 0 {
                 if !*if_exists {
                     return Err(missing(name));
                 }
@@ -444,17 +480,20 @@ pub fn execute(ctx: &mut ExecContext<'_>, statement: &PolicyStatement) -> Result
         }
         PolicyStatement::Table { enabled, forced, .. } => {
             let (_, flags) = read(ctx)?;
-            let (mut e, mut f) = flags.iter().find(|(t, _, _)| t == table).map_or((false, false), |(_, e, f)| (*e, *f));
+            let object = ObjectRef::table(&def);
+            let (mut e, mut f) =
+                flags.iter().find(|(t, _, _)| *t == object).map_or((false, false), |(_, e, f)| (*e, *f));
             e = enabled.unwrap_or(e);
             f = forced.unwrap_or(f);
-            let def = catalog::privilege_table(PrivilegeTable::RowSecurity);
+            let flags_table = catalog::privilege_table(PrivilegeTable::RowSecurity);
             catalog::note_change(ctx);
-            for (tid, row) in crate::access::scan(ctx, def)? {
-                if row[0] == Value::Text(table.clone()) {
-                    crate::access::delete(ctx, def, tid)?;
+            for (tid, row) in crate::access::scan(ctx, flags_table)? {
+                if row_of_table(PrivilegeTable::RowSecurity, &row, def.namespace, table) {
+                    crate::access::delete(ctx, flags_table, tid)?;
                 }
             }
-            crate::access::insert_raw(ctx, def, &[Value::Text(table.clone()), Value::Bool(e), Value::Bool(f)])?;
+            let row = [Value::Text(table.clone()), Value::Bool(e), Value::Bool(f), Value::Int4(def.namespace as i32)];
+            crate::access::insert_raw(ctx, flags_table, &row)?;
         }
     }
     Ok(result)
@@ -491,18 +530,19 @@ fn validate(ctx: &mut ExecContext<'_>, table: &crate::catalog::TableDef, p: &Pol
 /// applies: `None` when it does not (no access control, RLS off, superuser, owner).
 pub fn filter_for(
     ctx: &mut ExecContext<'_>,
-    table: &str,
+    table: &TableDef,
     command: PolicyCommand,
     with_check: bool,
     user: Option<&str>,
 ) -> Result<Option<RowFilter>> {
     let Some(control) = ctx.engine.access_control().cloned() else { return Ok(None) };
     let catalog = acl::load(ctx)?;
-    if !catalog.rls.get(table).is_some_and(|(enabled, _)| *enabled) {
+    let object = ObjectRef::table(table);
+    if !catalog.rls.get(&object).is_some_and(|(enabled, _)| *enabled) {
         return Ok(None);
     }
     let user = user.unwrap_or(ctx.user);
-    Ok(control.row_filter(&catalog, user, table, command, with_check))
+    Ok(control.row_filter(&catalog, user, &object, command, with_check))
 }
 
 /// 42501 for a written row the policies refuse.

@@ -12,10 +12,10 @@
 //! values up to it from memory. After a crash the sequence resumes after the durable value:
 //! values may be skipped, never repeated. `setval` is made durable at once.
 
-use crate::acl::{ObjectKind, ObjectRef};
+use crate::acl::ObjectRef;
 use crate::catalog::{self, SequenceDef};
 use crate::context::ExecContext;
-use crate::result::{Notice, StatementResult};
+use crate::result::StatementResult;
 use parking_lot::Mutex;
 use rustydb_foundation::{DbError, Result, SqlState, Value, checksum};
 use rustydb_storage::{FileHandle, Vfs};
@@ -230,15 +230,9 @@ fn named(ctx: &mut ExecContext<'_>, name: &Value) -> Result<SequenceDef> {
         return Ok(seq.clone());
     }
     // Unquoted parts fold to lower case, "quoted" ones do not.
-    let folded = match name.strip_prefix('"').and_then(|n| n.strip_suffix('"')) {
-        Some(quoted) => quoted.replace("\"\"", "\""),
-        None => name.to_lowercase(),
-    };
-    let folded = folded.strip_prefix("public.").unwrap_or(&folded).to_string();
+    let folded = crate::schemas::parse_qualified(name, ctx.database)?;
     let found = ctx.with_catalog_snapshot(|ctx| catalog::find_sequence(ctx, &folded))?;
-    let seq = found
-        .map(|(_, s)| s)
-        .ok_or_else(|| DbError::sql(SqlState::UndefinedTable, format!("relation \"{folded}\" does not exist")))?;
+    let seq = found.map(|(_, s)| s).ok_or_else(|| DbError::undefined_table(&folded))?;
     ctx.sequence_defs.insert(name.clone(), seq.clone());
     Ok(seq)
 }
@@ -255,7 +249,7 @@ fn allowed(ctx: &mut ExecContext<'_>, seq: &SequenceDef, call: SequenceCall) -> 
         SequenceCall::Current | SequenceCall::Last => &[Select, Usage],
         SequenceCall::Set => &[Update],
     });
-    let object = ObjectRef::new(ObjectKind::Sequence, &seq.name);
+    let object = ObjectRef::sequence(seq);
     let checked = crate::acl::require(ctx, crate::acl::AccessRequest::Object { object, any_of });
     if checked.is_err() {
         ctx.sequence_checks.remove(&(seq.id, call as u8));
@@ -356,24 +350,25 @@ pub fn define(
             format!("START value ({start}) cannot be {which} ({bound})"),
         ));
     }
-    Ok(SequenceDef { id, name: name.to_string(), increment, min, max, start, cycle, owner: None })
+    // The namespace is the binder's to fill (0 until then).
+    Ok(SequenceDef { id, name: name.to_string(), namespace: 0, increment, min, max, start, cycle, owner: None })
 }
 
 /// Creates `seq` in the context's transaction: its catalog row and its state file (a
 /// rolled-back CREATE leaves an unused file behind, named by an id never handed out again).
 pub fn create(ctx: &mut ExecContext<'_>, seq: &SequenceDef) -> Result<()> {
-    if catalog::name_in_use(ctx, &seq.name)? {
+    if catalog::name_in_use(ctx, seq.namespace, &seq.name)? {
         return Err(DbError::sql(SqlState::DuplicateTable, format!("relation \"{}\" already exists", seq.name)));
     }
     catalog::create_sequence(ctx, seq)?;
-    crate::acl::record_owner(ctx, &ObjectRef::new(ObjectKind::Sequence, &seq.name))?;
+    crate::acl::record_owner(ctx, &ObjectRef::sequence(seq))?;
     ctx.engine.sequences().create(seq)
 }
 
 /// Drops a sequence in the context's transaction; its state file goes when the drop commits.
 pub fn drop(ctx: &mut ExecContext<'_>, tid: rustydb_foundation::TupleId, seq: &SequenceDef) -> Result<()> {
     catalog::drop_sequence(ctx, tid)?;
-    crate::acl::forget(ctx, &ObjectRef::new(ObjectKind::Sequence, &seq.name))?;
+    crate::acl::forget(ctx, &ObjectRef::sequence(seq))?;
     let store = ctx.engine.sequences().clone();
     let id = seq.id;
     ctx.txn.on_commit(move || store.remove(id));
@@ -381,23 +376,33 @@ pub fn drop(ctx: &mut ExecContext<'_>, tid: rustydb_foundation::TupleId, seq: &S
 }
 
 /// `DROP SEQUENCE [IF EXISTS] names`.
-pub fn drop_statement(ctx: &mut ExecContext<'_>, names: &[String], if_exists: bool) -> Result<StatementResult> {
+pub fn drop_statement(
+    ctx: &mut ExecContext<'_>,
+    names: &[catalog::QualifiedName],
+    if_exists: bool,
+) -> Result<StatementResult> {
     let _ddl = ctx.engine.ddl_lock().lock();
     let mut result = StatementResult::tag("DROP SEQUENCE");
     let mut found = Vec::new();
     for name in names {
+        if let Err(e) = name.check_schema(ctx)
+            && !if_exists
+        {
+            return Err(e);
+        }
         match catalog::find_sequence(ctx, name)? {
             Some(pair) => found.push(pair),
-            None if if_exists => {
-                result.notices.push(Notice::plain(format!("sequence \"{name}\" does not exist, skipping")))
-            }
+            None if if_exists => result.notices.push(crate::executor::skipping(ctx, name, "sequence")?),
             None => {
-                return Err(DbError::sql(SqlState::UndefinedTable, format!("sequence \"{name}\" does not exist")));
+                return Err(DbError::sql(
+                    SqlState::UndefinedTable,
+                    format!("sequence \"{}\" does not exist", name.name),
+                ));
             }
         }
     }
     for (tid, seq) in found {
-        crate::acl::require_owner(ctx, ObjectKind::Sequence, &seq.name)?;
+        crate::acl::require_owner(ctx, ObjectRef::sequence(&seq))?;
         if let Some((table, _)) = seq.owner
             && catalog::find_table_by_id(ctx, rustydb_foundation::TableId(table))?.is_some()
         {
@@ -420,6 +425,7 @@ mod tests {
         SequenceDef {
             id: 7,
             name: "s".into(),
+            namespace: crate::catalog::PUBLIC_NAMESPACE,
             increment,
             min,
             max,

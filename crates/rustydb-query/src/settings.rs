@@ -9,6 +9,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Settings accepted and kept as text (their meaning belongs to later layers), with defaults.
+/// `search_path`'s default: the schema named as the user, then `public`.
+pub const DEFAULT_SEARCH_PATH: &str = "\"$user\", public";
+
 const KEPT: [(&str, &str); 12] = [
     ("application_name", ""),
     ("bytea_output", "hex"),
@@ -17,7 +20,7 @@ const KEPT: [(&str, &str); 12] = [
     ("datestyle", "ISO, MDY"),
     ("extra_float_digits", "1"),
     ("intervalstyle", "postgres"),
-    ("search_path", "\"$user\", public"),
+    ("search_path", DEFAULT_SEARCH_PATH),
     ("standard_conforming_strings", "on"),
     ("synchronous_commit", "on"),
     ("timezone", "UTC"),
@@ -106,6 +109,11 @@ impl SessionSettings {
             lock_timeout: (!self.lock_timeout.is_zero()).then_some(self.lock_timeout),
             deadlock_timeout: self.deadlock_timeout,
         }
+    }
+
+    /// `search_path`'s text (see `schemas::parse_search_path`).
+    pub fn search_path(&self) -> String {
+        self.kept.get("search_path").cloned().unwrap_or_else(|| DEFAULT_SEARCH_PATH.to_string())
     }
 
     /// `application_name`, without copying it.

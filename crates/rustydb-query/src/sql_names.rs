@@ -365,18 +365,28 @@ pub fn mentions_relation(sql: &str, table: &str) -> Result<bool> {
 /// Whether `sql` reads relation `table`: names it where a FROM list names a relation, and
 /// does not declare a CTE of that name (which such a FROM would name instead). What DROP
 /// finds dependent views by; an alias or qualifier of the same name does not count.
-pub fn reads_relation(sql: &str, table: &str) -> Result<bool> {
+/// `qualified` tells whether the name with that qualifier (`None`: unqualified) is the
+/// relation meant (which depends on the schema it is in and on the search path).
+pub fn reads_relation(sql: &str, table: &str, qualified: impl Fn(Option<&str>) -> bool) -> Result<bool> {
     let tokens = Tokens::new(sql)?;
-    if tokens.declared_names().iter().any(|n| n == table) {
-        return Ok(false);
-    }
+    let declared = tokens.declared_names().iter().any(|n| n == table);
     Ok((0..tokens.tokens.len()).any(|i| {
         tokens.in_from[i]
             && tokens.word(i).is_some_and(|w| normalized(w) == table)
             && !tokens.is_call(i)
             && !tokens.qualifies(i)
-            && tokens.qualifier(i).is_none_or(|q| q == "public")
+            && match tokens.qualifier(i) {
+                // A CTE of the name is what an unqualified name in FROM reads.
+                None => !declared && qualified(None),
+                Some(q) => qualified(Some(q.as_str())),
+            }
     }))
+}
+
+/// Whether `sql` uses `name` as a qualifier (`name.x`) anywhere.
+pub fn mentions_qualifier(sql: &str, name: &str) -> Result<bool> {
+    let tokens = Tokens::new(sql)?;
+    Ok((0..tokens.tokens.len()).any(|i| tokens.word(i).is_some_and(|w| normalized(w) == name) && tokens.qualifies(i)))
 }
 
 /// `sql` with `renaming` applied; `None` if nothing in it changes.
@@ -512,15 +522,16 @@ mod tests {
 
     #[test]
     fn reads_relation_counts_from_lists_only() {
-        assert!(reads_relation("SELECT a FROM t", "t").unwrap());
-        assert!(reads_relation("SELECT x.a FROM public.t x JOIN u ON true", "t").unwrap());
-        assert!(reads_relation("SELECT (SELECT max(a) FROM t) AS m", "t").unwrap());
+        let public = |q: Option<&str>| q.is_none_or(|q| q == "public");
+        assert!(reads_relation("SELECT a FROM t", "t", public).unwrap());
+        assert!(reads_relation("SELECT x.a FROM public.t x JOIN u ON true", "t", public).unwrap());
+        assert!(reads_relation("SELECT (SELECT max(a) FROM t) AS m", "t", public).unwrap());
         // An alias or a qualifier of the same name is not the table.
-        assert!(!reads_relation("SELECT t.a FROM foo t", "t").unwrap());
+        assert!(!reads_relation("SELECT t.a FROM foo t", "t", public).unwrap());
         // Nor is a CTE of that name.
-        assert!(!reads_relation("WITH t AS (SELECT 1 AS a) SELECT a FROM t", "t").unwrap());
-        assert!(!reads_relation("WITH RECURSIVE t(n) AS (SELECT 1) SELECT n FROM t", "t").unwrap());
-        assert!(!reads_relation("SELECT lower(t) FROM u", "t").unwrap());
+        assert!(!reads_relation("WITH t AS (SELECT 1 AS a) SELECT a FROM t", "t", public).unwrap());
+        assert!(!reads_relation("WITH RECURSIVE t(n) AS (SELECT 1) SELECT n FROM t", "t", public).unwrap());
+        assert!(!reads_relation("SELECT lower(t) FROM u", "t", public).unwrap());
     }
 
     #[test]

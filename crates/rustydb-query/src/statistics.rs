@@ -201,7 +201,11 @@ pub fn analyze_table(ctx: &mut ExecContext<'_>, table: &TableDef, only: &[usize]
 
 /// `ANALYZE [VERBOSE] [table [(columns)], ...]` (and VACUUM's ANALYZE option): every user
 /// table when none is named.
-pub fn analyze(ctx: &mut ExecContext<'_>, targets: &[(String, Vec<String>)], verbose: bool) -> Result<StatementResult> {
+pub fn analyze(
+    ctx: &mut ExecContext<'_>,
+    targets: &[(catalog::QualifiedName, Vec<String>)],
+    verbose: bool,
+) -> Result<StatementResult> {
     let mut result = StatementResult::tag("ANALYZE");
     let tables: Vec<(TableDef, Vec<usize>)> = if targets.is_empty() {
         // Each locked as a named one is, and read again under the lock (one dropped
@@ -210,12 +214,12 @@ pub fn analyze(ctx: &mut ExecContext<'_>, targets: &[(String, Vec<String>)], ver
         for t in catalog::list_tables(ctx)? {
             // Only the tables the user owns are locked (and analyzed); the others are skipped
             // with a warning below.
-            if crate::acl::require_owner(ctx, crate::acl::ObjectKind::Table, &t.name).is_err() {
+            if crate::acl::require_owner(ctx, crate::acl::ObjectRef::table(&t)).is_err() {
                 out.push((t, Vec::new()));
                 continue;
             }
             let lock = rustydb_txn::LockMode::ShareUpdateExclusive;
-            if let Some(t) = access::open_table(ctx, &t.name, lock, rustydb_txn::WaitPolicy::Block)? {
+            if let Some(t) = access::open_table_in(ctx, t.namespace, &t.name, lock, rustydb_txn::WaitPolicy::Block)? {
                 out.push((t, Vec::new()));
             }
         }
@@ -240,7 +244,7 @@ pub fn analyze(ctx: &mut ExecContext<'_>, targets: &[(String, Vec<String>)], ver
         if table.is_system() {
             continue;
         }
-        if crate::acl::require_owner(ctx, crate::acl::ObjectKind::Table, &table.name).is_err() {
+        if crate::acl::require_owner(ctx, crate::acl::ObjectRef::table(&table)).is_err() {
             result.notices.push(Notice::warning(
                 "01000",
                 format!("permission denied to analyze \"{}\", skipping it", table.name),

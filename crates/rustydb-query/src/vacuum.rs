@@ -189,7 +189,10 @@ fn damaged(table: &TableDef, tid: TupleId, e: DbError) -> DbError {
 /// The tables named by a VACUUM, each with the columns its ANALYZE list names (all tables
 /// when `names` is empty: the catalog's and the users'), as visible now. An unknown table is
 /// 42P01 and an unknown column 42703, before anything is vacuumed.
-pub fn targets(ctx: &mut ExecContext<'_>, names: &[(String, Vec<String>)]) -> Result<Vec<TableDef>> {
+pub fn targets(
+    ctx: &mut ExecContext<'_>,
+    names: &[(crate::catalog::QualifiedName, Vec<String>)],
+) -> Result<Vec<TableDef>> {
     if names.is_empty() {
         let mut all: Vec<TableDef> = crate::catalog::system_tables().to_vec();
         all.extend(crate::catalog::list_tables(ctx)?);
@@ -199,12 +202,12 @@ pub fn targets(ctx: &mut ExecContext<'_>, names: &[(String, Vec<String>)]) -> Re
         .iter()
         .map(|(name, columns)| {
             let table = ctx
-                .with_catalog_snapshot(|ctx| crate::catalog::find_table(ctx, name))?
+                .with_catalog_snapshot(|ctx| crate::catalog::find_table_named(ctx, name))?
                 .ok_or_else(|| DbError::undefined_table(name))?;
             if let Some(missing) = columns.iter().find(|c| table.schema.columns.iter().all(|col| &col.name != *c)) {
                 return Err(DbError::sql(
                     SqlState::UndefinedColumn,
-                    format!("column \"{missing}\" of relation \"{name}\" does not exist"),
+                    format!("column \"{missing}\" of relation \"{}\" does not exist", table.name),
                 ));
             }
             Ok(table)

@@ -51,8 +51,24 @@ impl PrivilegeChecker {
         held
     }
 
+    /// A relation is reached through its schema: USAGE on that (PostgreSQL checks it when
+    /// the name is looked up).
+    fn check_schema_usage(catalog: &SecurityCatalog, roles: &[String], object: &ObjectRef) -> Result<()> {
+        if !object.kind.in_schema() {
+            return Ok(());
+        }
+        let Some(name) = catalog.schema_names.get(&object.namespace) else { return Ok(()) };
+        let schema = ObjectRef::new(ObjectKind::Schema, name.as_str());
+        if Self::held_by(catalog, roles, &schema, None).privileges.contains(Privilege::Usage) {
+            Ok(())
+        } else {
+            Err(acl::permission_denied(&schema))
+        }
+    }
+
     fn check_relation(catalog: &SecurityCatalog, user: &str, r: &acl::RelationAccess) -> Result<()> {
         let roles = Self::privileged_roles(catalog, user);
+        Self::check_schema_usage(catalog, &roles, &r.object)?;
         let held = Self::held_by(catalog, &roles, &r.object, None).privileges;
         let missing = r.required.minus(held);
         if missing.is_empty() {
@@ -95,6 +111,7 @@ impl AccessControl for PrivilegeChecker {
         match request {
             AccessRequest::Relation(r) => Self::check_relation(catalog, user, r),
             AccessRequest::Object { object, any_of } => {
+                Self::check_schema_usage(catalog, &Self::privileged_roles(catalog, user), object)?;
                 let held = self.held(catalog, user, object, None).privileges;
                 if held.intersect(*any_of).is_empty() {
                     return Err(acl::permission_denied(object));
@@ -145,7 +162,7 @@ impl AccessControl for PrivilegeChecker {
         &self,
         catalog: &SecurityCatalog,
         user: &str,
-        table: &str,
+        table: &ObjectRef,
         command: PolicyCommand,
         with_check: bool,
     ) -> Option<RowFilter> {
@@ -154,13 +171,13 @@ impl AccessControl for PrivilegeChecker {
             return None;
         }
         // The owner bypasses its table's policies unless the table FORCEs them.
-        let owner = catalog.owner(&ObjectRef::new(ObjectKind::Table, table));
+        let owner = catalog.owner(table);
         if !forced && self.has_privileges_of(catalog, user, owner) {
             return None;
         }
         let roles = Self::privileged_roles(catalog, user);
         let mut filter = RowFilter::default();
-        for p in catalog.policies.iter().filter(|p| p.table == table) {
+        for p in catalog.policies.iter().filter(|p| p.table == table.name && p.namespace == table.namespace) {
             if p.command != PolicyCommand::All && p.command != command {
                 continue;
             }
@@ -215,7 +232,7 @@ mod tests {
         };
         c.members.push(member("staff", "alice"));
         c.members.push(member("staff", "bob"));
-        let t = ObjectRef::new(ObjectKind::Table, "t");
+        let t = ObjectRef::relation(ObjectKind::Table, 2200, "t");
         c.owners.insert(t.clone(), "owner".into());
         let item = |grantee: &str, privileges: &[Privilege]| AclItem {
             grantee: Some(grantee.into()),
@@ -232,7 +249,7 @@ mod tests {
     }
 
     fn relation(required: &[Privilege]) -> RelationAccess {
-        RelationAccess::new(ObjectRef::new(ObjectKind::Table, "t"), PrivilegeSet::of(required))
+        RelationAccess::new(ObjectRef::relation(ObjectKind::Table, 2200, "t"), PrivilegeSet::of(required))
     }
 
     fn code(r: Result<()>) -> &'static str {
@@ -250,7 +267,7 @@ mod tests {
         assert_eq!(check("admin", relation(&[Privilege::Delete])), "ok");
         // The owner revoked its own DELETE (the explicit ACL lacks it) but may still grant it.
         assert_eq!(check("owner", relation(&[Privilege::Delete])), "42501");
-        let held = PrivilegeChecker.held(&c, "owner", &ObjectRef::new(ObjectKind::Table, "t"), None);
+        let held = PrivilegeChecker.held(&c, "owner", &ObjectRef::relation(ObjectKind::Table, 2200, "t"), None);
         assert!(held.grant_options.contains(Privilege::Delete));
         assert!(PrivilegeChecker.is_member_of(&c, "bob", "staff"));
         assert!(!PrivilegeChecker.has_privileges_of(&c, "bob", "staff"));

@@ -508,7 +508,7 @@ impl Session {
             .tables
             .iter()
             .map(|t| Ok((binder::table_name(&t.name)?, t.columns.iter().map(bind_expr::ident_name).collect())))
-            .collect::<Result<Vec<(String, Vec<String>)>>>()?;
+            .collect::<Result<Vec<(crate::catalog::QualifiedName, Vec<String>)>>>()?;
         let engine = self.engine.clone();
         let tables = self.in_own_transaction(|ctx| vacuum::targets(ctx, &names))?;
         let busy = if cmd.skip_locked { Busy::Skip } else { Busy::Wait };
@@ -565,7 +565,7 @@ impl Session {
             tables
                 .iter()
                 .filter(|t| {
-                    let table = crate::acl::ObjectRef::new(crate::acl::ObjectKind::Table, t.name.as_str());
+                    let table = crate::acl::ObjectRef::table(t);
                     t.is_system()
                         || !(database_owner || control.has_privileges_of(catalog, self.role(), catalog.owner(&table)))
                 })
