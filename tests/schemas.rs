@@ -1,6 +1,7 @@
 //! Schemas over the wire: the same names in two schemas and in two databases stay apart,
 //! a session's search path chooses among them, prepared statements follow it, and all of it
-//! survives a crash.
+//! survives a crash. Temporary tables are their session's alone and go with it, or at the
+//! next start after a crash.
 
 #![allow(clippy::unwrap_used)]
 
@@ -50,6 +51,18 @@ async fn schemas_keep_their_objects_apart_and_survive_a_crash() {
     assert_eq!(who(other.query_one("select who from app.t", &[]).await.unwrap()), "other");
     drop(other);
 
+    // A database's `public` keys what is cached per database: it stays (0A000), though its
+    // owner may change.
+    assert_eq!(sqlstate(&main, "drop schema public cascade").await, SqlState::FEATURE_NOT_SUPPORTED);
+    assert_eq!(sqlstate(&main, "alter schema public rename to old").await, SqlState::FEATURE_NOT_SUPPORTED);
+    main.batch_execute("create role keeper; alter schema public owner to keeper").await.unwrap();
+    let owner: String = main
+        .query_one("select pg_get_userbyid(nspowner) from pg_namespace where nspname = 'public'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(owner, "keeper");
+
     // An uncommitted schema is nobody else's, and a rolled-back one is gone.
     main.batch_execute("begin; create schema pending; create table pending.x (a int); rollback").await.unwrap();
     assert_eq!(sqlstate(&main, "select * from pending.x").await, SqlState::UNDEFINED_TABLE);
@@ -75,5 +88,68 @@ async fn schemas_keep_their_objects_apart_and_survive_a_crash() {
     assert_eq!(schemas, ["app", "information_schema", "public"]);
     let other = server.connect_as("rustydb", "other").await.unwrap();
     assert_eq!(who(other.query_one("select who from app.t", &[]).await.unwrap()), "other");
+    drop(temp);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn temporary_tables_are_their_sessions_own_and_go_with_them() {
+    let mut server = TestServer::start();
+    let a = server.connect().await;
+    let b = server.connect().await;
+    a.batch_execute("create temp table scratch (n int); insert into scratch values (1)").await.unwrap();
+    b.batch_execute("create temp table scratch (n int); insert into scratch values (2), (3)").await.unwrap();
+    let n = |row: tokio_postgres::Row| row.get::<_, i64>(0);
+    assert_eq!(n(a.query_one("select count(*) from scratch", &[]).await.unwrap()), 1);
+    assert_eq!(n(b.query_one("select count(*) from scratch", &[]).await.unwrap()), 2);
+    // Another session's temporary schema cannot be reached by its name.
+    let a_schema: String = a
+        .query_one(
+            "select n.nspname from pg_class c join pg_namespace n on n.oid = c.relnamespace \
+             where c.relname = 'scratch' and pg_table_is_visible(c.oid)",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(a_schema.starts_with("pg_temp_"), "{a_schema}");
+    assert_eq!(sqlstate(&b, &format!("select * from {a_schema}.scratch")).await, SqlState::UNDEFINED_TABLE);
+
+    // A session's end takes its temporary tables: the schema and the table are gone.
+    drop(a);
+    let gone = |schema: String| async move {
+        for _ in 0..100 {
+            let left: i64 =
+                b.query_one("select count(*) from pg_namespace where nspname = $1", &[&schema]).await.unwrap().get(0);
+            if left == 0 {
+                return b;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("{schema} outlived its session");
+    };
+    let b = gone(a_schema).await;
+
+    // A crash ends no session cleanly: the next start drops what they left.
+    let b_schema: String = b
+        .query_one(
+            "select n.nspname from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relname = 'scratch'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    b.batch_execute("create table kept (n int); insert into kept values (9)").await.unwrap();
+    drop(b);
+    let temp = server.keep_dir();
+    let dir = server.data_dir.clone();
+    server.kill9();
+    server = TestServer::start_in(&dir);
+    let c = server.connect().await;
+    let left: i64 =
+        c.query_one("select count(*) from pg_namespace where nspname like 'pg\\_temp\\_%'", &[]).await.unwrap().get(0);
+    assert_eq!(left, 0, "{b_schema} survived a restart");
+    assert_eq!(sqlstate(&c, "select * from scratch").await, SqlState::UNDEFINED_TABLE);
+    let kept: i32 = c.query_one("select n from kept", &[]).await.unwrap().get(0);
+    assert_eq!(kept, 9);
     drop(temp);
 }

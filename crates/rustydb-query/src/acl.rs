@@ -406,13 +406,16 @@ pub struct SecurityCatalog {
 }
 
 impl SecurityCatalog {
-    /// The owner of `object`: recorded; for schema `public`, the session's database's owner;
-    /// otherwise (the system catalogs, built-in functions) the bootstrap database's owner, the
-    /// bootstrap superuser.
+    /// The owner of `object`: a database's own; otherwise recorded; for schema `public`
+    /// without a recorded owner (no ALTER SCHEMA ... OWNER TO), the session's database's owner
+    /// (PostgreSQL 15's `pg_database_owner`); otherwise (the system catalogs, built-in
+    /// functions) the bootstrap database's owner, the bootstrap superuser.
     pub fn owner(&self, object: &ObjectRef) -> &str {
         let database = match object.kind {
             ObjectKind::Database => Some(object.name.as_str()),
-            ObjectKind::Schema if object.name == "public" => Some(self.database.as_str()),
+            ObjectKind::Schema if object.name == "public" && !self.owners.contains_key(object) => {
+                Some(self.database.as_str())
+            }
             _ => None,
         };
         if let Some(database) = database

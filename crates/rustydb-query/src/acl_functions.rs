@@ -118,7 +118,8 @@ fn object(ctx: &mut ExecContext<'_>, function: &str, name: &str) -> Result<Objec
             Ok(ObjectRef::new(ObjectKind::Function, function))
         }
         "has_schema_privilege" => {
-            if ctx.schemas()?.by_name(&bare).is_none() {
+            let system = bare == "pg_catalog" || bare == "information_schema";
+            if !system && ctx.schemas()?.by_name(&bare).is_none() {
                 return Err(crate::schemas::undefined_schema(&bare));
             }
             Ok(ObjectRef::new(ObjectKind::Schema, bare))

@@ -399,8 +399,9 @@ fn set_type(ctx: &mut ExecContext<'_>, table: &TableDef, position: usize, to: Da
     };
     {
         let _ddl = ctx.engine.ddl_lock().lock();
+        let relation = catalog::Relation::new(table.namespace, &table.name);
         for (_, view) in catalog::list_views(ctx)? {
-            if sql_names::mentions_relation(&view.definition, &table.name)?
+            if crate::dependents::view_reads(ctx, &view, &relation)?
                 && sql_names::mentions(&view.definition, &column.name, true)?
             {
                 return Err(DbError::sql(
@@ -540,8 +541,9 @@ fn drop_column(ctx: &mut ExecContext<'_>, table: &TableDef, position: usize, cas
             }
         }
     }
+    let relation = catalog::Relation::new(table.namespace, &table.name);
     for (tid, view) in catalog::list_views(ctx)? {
-        if sql_names::mentions_relation(&view.definition, &table.name)?
+        if crate::dependents::view_reads(ctx, &view, &relation)?
             && sql_names::mentions(&view.definition, &column, true)?
         {
             dependents.push(Dependent::View(tid, view));
@@ -742,7 +744,7 @@ fn rename_column(ctx: &mut ExecContext<'_>, table: &TableDef, position: usize, t
         if changed {
             catalog::set_checks(ctx, table, &checks)?;
         }
-        crate::row_security::rename_column(ctx, &table.name, &from, to).map_err(unrewritable(&what, "a policy"))?;
+        crate::row_security::rename_column(ctx, table, &from, to).map_err(unrewritable(&what, "a policy"))?;
     }
     replace_views(ctx, views, &what)
 }

@@ -93,6 +93,11 @@ impl std::fmt::Debug for Backend {
 }
 
 impl Backend {
+    /// The key the registry knows it by: unique among the run's sessions, never reused.
+    pub fn key(&self) -> u64 {
+        self.key
+    }
+
     /// Cancels the running statement, if any (`pg_cancel_backend`).
     pub fn cancel(&self) {
         self.cancel.store(true, Ordering::Relaxed);

@@ -1465,9 +1465,15 @@ impl QueryBinder<'_, '_> {
             columns.into_iter().map(|(name, id, ty)| ScopeColumn { name, id, ty, unqualified: true }).collect();
         level.items.push(ScopeItem { name: table.to_string(), columns });
         self.levels.push(level);
-        let bound = crate::binder::combine_filter(filter, |sql| {
-            let parsed = crate::parser::parse_expr(sql)?;
-            boolean(bind_expr::bind(&parsed, self)?, "POLICY")
+        let bound = crate::binder::combine_filter(filter, |clause| {
+            let parsed = crate::parser::parse_expr(&clause.sql)?;
+            // The policy's names resolve along its own search path, not the querying user's.
+            let saved = self.ctx()?.swap_view_search_path(Some(clause.search_path.as_slice().into()));
+            let bound = bind_expr::bind(&parsed, self);
+            if let Ok(ctx) = self.ctx() {
+                ctx.swap_view_search_path(saved);
+            }
+            boolean(bound?, "POLICY")
         });
         self.levels.pop();
         bound

@@ -804,29 +804,38 @@ fn bind_insert(ctx: &mut ExecContext<'_>, insert: &ast::Insert) -> Result<Statem
 }
 
 /// Binds one SQL predicate (a policy's) over `table`'s row: resolved to table positions.
-pub(crate) fn bind_row_predicate(ctx: &mut ExecContext<'_>, table: &TableDef, sql: &str) -> Result<Expr> {
-    let parsed = crate::parser::parse_expr(sql)?;
-    let mut binder = QueryBinder::for_table(ctx, table, &table.name);
-    let bound = boolean(bind_expr::bind(&parsed, &mut binder)?, "POLICY")?;
-    let names = binder.into_names();
-    let layout: Vec<ColumnId> = (0..table.schema.len()).collect();
-    crate::resolve::resolve_expr(bound, &layout, &names)
+pub(crate) fn bind_row_predicate(
+    ctx: &mut ExecContext<'_>,
+    table: &TableDef,
+    clause: &crate::row_security::PolicyClause,
+) -> Result<Expr> {
+    let parsed = crate::parser::parse_expr(&clause.sql)?;
+    ctx.with_search_path(&clause.search_path, |ctx| {
+        let mut binder = QueryBinder::for_table(ctx, table, &table.name);
+        let bound = boolean(bind_expr::bind(&parsed, &mut binder)?, "POLICY")?;
+        let names = binder.into_names();
+        let layout: Vec<ColumnId> = (0..table.schema.len()).collect();
+        crate::resolve::resolve_expr(bound, &layout, &names)
+    })
 }
 
 /// A row filter as one predicate: its permissive clauses ORed (FALSE without any), ANDed with
 /// its restrictive ones. `bind` binds one clause.
-pub(crate) fn combine_filter(filter: &RowFilter, mut bind: impl FnMut(&str) -> Result<Expr>) -> Result<Expr> {
+pub(crate) fn combine_filter(
+    filter: &RowFilter,
+    mut bind: impl FnMut(&crate::row_security::PolicyClause) -> Result<Expr>,
+) -> Result<Expr> {
     let mut permissive: Option<Expr> = None;
-    for sql in &filter.permissive {
-        let e = bind(sql)?;
+    for clause in &filter.permissive {
+        let e = bind(clause)?;
         permissive = Some(match permissive {
             None => e,
             Some(p) => bind_expr::binary(crate::expr::BinaryOp::Or, p, e)?,
         });
     }
     let mut all = permissive.unwrap_or_else(|| Expr::literal(Value::Bool(false)));
-    for sql in &filter.restrictive {
-        all = bind_expr::binary(crate::expr::BinaryOp::And, all, bind(sql)?)?;
+    for clause in &filter.restrictive {
+        all = bind_expr::binary(crate::expr::BinaryOp::And, all, bind(clause)?)?;
     }
     Ok(all)
 }
@@ -1153,7 +1162,11 @@ fn bind_create_table(ctx: &mut ExecContext<'_>, create: &ast::CreateTable) -> Re
         return Err(DbError::unsupported("CREATE TABLE LIKE and CLONE"));
     }
     let qualified = table_name(&create.name)?;
-    let namespace = qualified.creation_namespace(ctx)?;
+    let namespace = if create.temporary {
+        crate::schemas::temp_creation_namespace(ctx, &qualified, create.on_commit.as_ref())?
+    } else {
+        qualified.creation_namespace(ctx)?
+    };
     let name = qualified.name;
     let mut columns: Vec<Column> = Vec::new();
     let mut serials = Vec::new();

@@ -585,6 +585,8 @@ static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 14]> = std::sync::LazyLock:
                 ("using_expr", Text),
                 ("check_expr", Text),
                 ("namespace", Int4),
+                // Added later: NULL is the table's namespace (see `row_security::Policy`).
+                ("search_path", Text),
             ],
         ),
         system_table(
@@ -668,9 +670,14 @@ pub fn find_table(ctx: &mut ExecContext<'_>, name: &str) -> Result<Option<TableD
     if let Some(t) = system_tables().iter().find(|t| t.name == name).cloned() {
         return Ok(Some(t));
     }
-    for namespace in ctx.search_path()?.iter() {
+    let path = ctx.search_path()?;
+    for (i, namespace) in path.iter().enumerate() {
         if let Some(t) = find_table_in(ctx, *namespace, name)? {
             return Ok(Some(t));
+        }
+        // A view of the name in this schema is what the name means, not a table further on.
+        if i + 1 < path.len() && find_view_in(ctx, *namespace, name)?.is_some() {
+            return Ok(None);
         }
     }
     Ok(None)
@@ -1091,6 +1098,23 @@ pub fn relation_exists(ctx: &mut ExecContext<'_>, namespace: u32, name: &str) ->
     Ok(find_table_in(ctx, namespace, name)?.is_some() || find_view_in(ctx, namespace, name)?.is_some())
 }
 
+/// Whether a transaction other than the context's is creating or dropping a table, view,
+/// index or sequence in `namespace` (DROP SCHEMA must not take the schema from under it).
+pub(crate) fn namespace_has_pending_rows(ctx: &mut ExecContext<'_>, namespace: u32) -> Result<bool> {
+    for sys in [system(System::Tables), system(System::Indexes), system(System::Views), system(System::Sequences)] {
+        let Some(column) = namespace_column(sys) else { continue };
+        let heap = ctx.engine.txn_manager().storage().heap(sys.file())?;
+        for (tid, row) in access::scan_all_versions(ctx, sys)? {
+            if row_namespace(sys, &row, column) == Some(namespace)
+                && matches!(ctx.engine.txn_manager().liveness(ctx.txn, &heap, tid)?, Liveness::Pending(_))
+            {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
 /// A sequence (CREATE SEQUENCE, or a SERIAL column's).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SequenceDef {
@@ -1209,10 +1233,15 @@ const NAME_SEPARATOR: char = '\u{0}';
 
 /// The view `name` stands for, qualified or not, if it exists.
 pub fn find_view(ctx: &mut ExecContext<'_>, name: &QualifiedName) -> Result<Option<(TupleId, ViewDef)>> {
-    let all = list_views(ctx)?;
+    let all = views(ctx)?;
+    let along_path = name.schema.is_none();
     for namespace in name.namespaces(ctx)? {
         if let Some(found) = all.iter().find(|(_, v)| v.name == name.name && v.namespace == namespace) {
             return Ok(Some(found.clone()));
+        }
+        // A table of the name in this schema is what an unqualified name means.
+        if along_path && find_table_in(ctx, namespace, &name.name)?.is_some() {
+            return Ok(None);
         }
     }
     Ok(None)
@@ -1220,7 +1249,7 @@ pub fn find_view(ctx: &mut ExecContext<'_>, name: &QualifiedName) -> Result<Opti
 
 /// The view called `name` in namespace `namespace`.
 pub fn find_view_in(ctx: &mut ExecContext<'_>, namespace: u32, name: &str) -> Result<Option<(TupleId, ViewDef)>> {
-    Ok(list_views(ctx)?.into_iter().find(|(_, v)| v.name == name && v.namespace == namespace))
+    Ok(views(ctx)?.iter().find(|(_, v)| v.name == name && v.namespace == namespace).cloned())
 }
 
 fn view_from_row(row: &[Value]) -> Result<ViewDef> {
@@ -1807,7 +1836,30 @@ pub fn list_databases(ctx: &mut ExecContext<'_>) -> Result<Vec<(String, String)>
 
 /// Every view, with where its catalog row is.
 pub fn list_views(ctx: &mut ExecContext<'_>) -> Result<Vec<(TupleId, ViewDef)>> {
-    access::scan(ctx, system(System::Views))?.into_iter().map(|(tid, row)| Ok((tid, view_from_row(&row)?))).collect()
+    Ok(views(ctx)?.to_vec())
+}
+
+/// The database's views: from the catalog cache when it holds them (every reference to a
+/// view, and every unqualified name the search path passes, asks).
+fn views(ctx: &mut ExecContext<'_>) -> Result<crate::catalog_cache::Views> {
+    let read = |ctx: &mut ExecContext<'_>| -> Result<Vec<(TupleId, ViewDef)>> {
+        access::scan(ctx, system(System::Views))?
+            .into_iter()
+            .map(|(tid, row)| Ok((tid, view_from_row(&row)?)))
+            .collect()
+    };
+    if ctx.txn.catalog_changed {
+        return Ok(std::sync::Arc::new(read(ctx)?));
+    }
+    let cache = ctx.engine.catalog_cache().clone();
+    let namespace = ctx.namespace()?;
+    if let Some(views) = cache.views(namespace) {
+        return Ok(views);
+    }
+    let generation = cache.generation();
+    let views = std::sync::Arc::new(ctx.with_catalog_snapshot(read)?);
+    cache.insert_views(generation, namespace, views.clone());
+    Ok(views)
 }
 
 /// Gives the databases owned by role `from` to the same role under its new name `to`.

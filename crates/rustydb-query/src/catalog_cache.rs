@@ -33,12 +33,17 @@ pub struct CatalogCache {
     referrers: RwLock<HashMap<u32, (u64, Referrers)>>,
     /// ANALYZE's statistics (see `statistics.rs`), with the generation read.
     statistics: RwLock<Option<(u64, crate::statistics::Statistics)>>,
+    /// Each database's views (keyed by its `public` namespace), with the generation read.
+    views: RwLock<HashMap<u32, (u64, Views)>>,
     /// Each database's schemas by the database's name, with the generation read.
     schemas: RwLock<HashMap<String, (u64, Arc<crate::schemas::SchemaSet>)>>,
 }
 
 /// A table's namespace and name.
 type TableKey = (u32, String);
+
+/// A database's views, with their catalog rows' addresses.
+pub type Views = Arc<Vec<(rustydb_foundation::TupleId, crate::catalog::ViewDef)>>;
 
 /// The names of the tables whose foreign keys reference each table, by its id.
 pub type Referrers = Arc<HashMap<rustydb_foundation::TableId, Vec<(u32, String)>>>;
@@ -89,6 +94,16 @@ impl CatalogCache {
     /// Records the map of referencing tables of `namespace` as read at `generation`.
     pub fn insert_referrers(&self, generation: u64, namespace: u32, referrers: Referrers) {
         self.put(&self.referrers, generation, namespace, referrers);
+    }
+
+    /// The cached views of the database whose `public` is `namespace`, if still valid.
+    pub fn views(&self, namespace: u32) -> Option<Views> {
+        current(&self.views.read(), &namespace, self.generation())
+    }
+
+    /// Records the views of the database whose `public` is `namespace`, read at `generation`.
+    pub fn insert_views(&self, generation: u64, namespace: u32, views: Views) {
+        self.put(&self.views, generation, namespace, views);
     }
 
     /// The cached schemas of database `database`, if they are still valid.

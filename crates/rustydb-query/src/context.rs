@@ -61,6 +61,8 @@ pub struct ExecContext<'a> {
     pub settings: Option<&'a crate::settings::SessionSettings>,
     /// The session's pid (`pg_backend_pid()`; 0 outside a session).
     pub backend_pid: i32,
+    /// The session's temporary schema (`None` outside a session; see `schemas.rs`).
+    pub temp_schema: Option<std::sync::Arc<crate::schemas::TempSchema>>,
 }
 
 impl<'a> ExecContext<'a> {
@@ -98,6 +100,7 @@ impl<'a> ExecContext<'a> {
             vectorize: true,
             settings: None,
             backend_pid: 0,
+            temp_schema: None,
         }
     }
 
@@ -109,9 +112,9 @@ impl<'a> ExecContext<'a> {
 
     /// The schemas of the session's database (see `schemas.rs`).
     pub fn schemas(&mut self) -> rustydb_foundation::Result<std::sync::Arc<crate::schemas::SchemaSet>> {
-        if let Some(set) = &self.schemas
-            && !self.txn.catalog_changed
-        {
+        // Read once per statement: only the schema commands change them within one, and they
+        // say so (`forget_schemas`).
+        if let Some(set) = &self.schemas {
             return Ok(set.clone());
         }
         let set = crate::schemas::load(self)?;
@@ -125,14 +128,19 @@ impl<'a> ExecContext<'a> {
         if let Some(path) = &self.view_search_path {
             return Ok(path.clone());
         }
-        if let Some(path) = &self.search_path
-            && !self.txn.catalog_changed
-        {
+        if let Some(path) = &self.search_path {
             return Ok(path.clone());
         }
         let path: std::sync::Arc<[u32]> = crate::schemas::search_path(self)?.into();
         self.search_path = Some(path.clone());
         Ok(path)
+    }
+
+    /// The statement created, dropped or renamed a schema: read the schemas (and the search
+    /// path over them) again.
+    pub(crate) fn forget_schemas(&mut self) {
+        self.schemas = None;
+        self.search_path = None;
     }
 
     /// Makes unqualified names resolve along `path` (`None`: the session's search path again),

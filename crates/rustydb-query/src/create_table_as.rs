@@ -31,9 +31,6 @@ pub struct CreateTableAs {
 
 /// Binds `CREATE TABLE name [(column, ...)] [WITH (...)] AS query`.
 pub fn bind(ctx: &mut ExecContext<'_>, create: &ast::CreateTable, query: &ast::Query) -> Result<Statement> {
-    if create.temporary {
-        return Err(DbError::unsupported("temporary tables"));
-    }
     if create.like.is_some() || create.clone.is_some() || !create.constraints.is_empty() {
         return Err(DbError::syntax("syntax error at or near \"AS\""));
     }
@@ -43,7 +40,11 @@ pub fn bind(ctx: &mut ExecContext<'_>, create: &ast::CreateTable, query: &ast::Q
     let names: Vec<String> = create.columns.iter().map(|c| crate::bind_expr::ident_name(&c.name)).collect();
     let (compression, encrypted) = table_options(&create.table_options)?;
     let name = table_name(&create.name)?;
-    let namespace = name.creation_namespace(ctx)?;
+    let namespace = if create.temporary {
+        crate::schemas::temp_creation_namespace(ctx, &name, create.on_commit.as_ref())?
+    } else {
+        name.creation_namespace(ctx)?
+    };
     let plan = bind_select(ctx, query)?;
     Ok(Statement::CreateTableAs(CreateTableAs {
         columns: columns(&plan, &names)?,
@@ -60,9 +61,6 @@ pub fn bind(ctx: &mut ExecContext<'_>, create: &ast::CreateTable, query: &ast::Q
 pub fn bind_select_into(ctx: &mut ExecContext<'_>, query: &ast::Query) -> Result<Option<Statement>> {
     let ast::SetExpr::Select(select) = query.body.as_ref() else { return Ok(None) };
     let Some(into) = &select.into else { return Ok(None) };
-    if into.temporary {
-        return Err(DbError::unsupported("temporary tables"));
-    }
     let name = match into.targets.as_slice() {
         [ast::Expr::Identifier(ident)] => table_name(&ast::ObjectName::from(vec![ident.clone()]))?,
         [ast::Expr::CompoundIdentifier(parts)] => table_name(&ast::ObjectName::from(parts.clone()))?,
@@ -72,7 +70,11 @@ pub fn bind_select_into(ctx: &mut ExecContext<'_>, query: &ast::Query) -> Result
     if let ast::SetExpr::Select(select) = plain.body.as_mut() {
         select.into = None;
     }
-    let namespace = name.creation_namespace(ctx)?;
+    let namespace = if into.temporary {
+        crate::schemas::temp_creation_namespace(ctx, &name, None)?
+    } else {
+        name.creation_namespace(ctx)?
+    };
     let plan = bind_select(ctx, &plain)?;
     Ok(Some(Statement::CreateTableAs(CreateTableAs {
         columns: columns(&plan, &[])?,
@@ -122,7 +124,11 @@ pub fn execute(ctx: &mut ExecContext<'_>, create: &CreateTableAs) -> Result<Stat
         return Ok(StatementResult { tag: "CREATE TABLE AS".into(), ..created });
     }
     let rows = crate::executor::select(ctx, &create.query)?;
-    let table = crate::catalog::find_table_in(ctx, create.namespace, &create.name)?
+    let namespace = match create.namespace {
+        crate::schemas::SESSION_TEMP => crate::schemas::temp_namespace(ctx)?.unwrap_or_default(),
+        n => n,
+    };
+    let table = crate::catalog::find_table_in(ctx, namespace, &create.name)?
         .ok_or_else(|| DbError::Internal(format!("table \"{}\" vanished while being created", create.name)))?;
     for row in &rows {
         crate::access::insert(ctx, &table, row)?;

@@ -17,19 +17,36 @@ use rustydb_foundation::{DbError, Result, SqlState, TupleId};
 /// Whether `view`'s query reads `relation`: names it in a FROM list qualified with its
 /// schema, or unqualified where the view's search path finds it first.
 pub(crate) fn view_reads(ctx: &mut ExecContext<'_>, view: &ViewDef, relation: &Relation) -> Result<bool> {
+    text_reads(ctx, &view.definition, &view.search_path, relation)
+}
+
+/// Whether stored SQL `sql`, whose names resolve along `search_path`, reads `relation` (see
+/// [`view_reads`]; policies' expressions are read the same way).
+pub(crate) fn text_reads(
+    ctx: &mut ExecContext<'_>,
+    sql: &str,
+    search_path: &[u32],
+    relation: &Relation,
+) -> Result<bool> {
+    let qualifiers = crate::sql_names::relation_qualifiers(sql, &relation.name)?;
+    if qualifiers.is_empty() {
+        return Ok(false);
+    }
     let schemas = ctx.schemas()?;
-    let schema = schemas.name(relation.namespace).unwrap_or_default().to_string();
-    let mut unqualified_here = false;
-    for &namespace in &view.search_path {
+    let schema = schemas.name(relation.namespace).unwrap_or_default();
+    if qualifiers.iter().flatten().any(|q| q == schema) {
+        return Ok(true);
+    }
+    if !qualifiers.contains(&None) {
+        return Ok(false);
+    }
+    // Unqualified: the relation if its schema is the first on the text's path holding the name.
+    for &namespace in search_path {
         if catalog::relation_exists(ctx, namespace, &relation.name)? {
-            unqualified_here = namespace == relation.namespace;
-            break;
+            return Ok(namespace == relation.namespace);
         }
     }
-    crate::sql_names::reads_relation(&view.definition, &relation.name, |qualifier| match qualifier {
-        None => unqualified_here,
-        Some(q) => q == schema,
-    })
+    Ok(false)
 }
 
 /// The objects that depend on what a DROP names, in the order PostgreSQL lists them.

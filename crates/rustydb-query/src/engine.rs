@@ -197,6 +197,7 @@ impl Engine {
             engine.bootstrap(dir, options)?;
         }
         let live = engine.load(options)?;
+        engine.drop_orphan_temp_schemas(options)?;
         // The end-of-recovery checkpoint: what recovery settled is saved, and the next crash
         // does not replay this log again.
         let report = engine.checkpoint()?;
@@ -290,6 +291,22 @@ impl Engine {
             }
             Ok(live)
         })
+    }
+
+    /// Drops the temporary schemas the sessions of the last run left behind (a crash ends no
+    /// session cleanly), each in its own database, before any session starts.
+    fn drop_orphan_temp_schemas(&self, options: &EngineOptions) -> Result<()> {
+        let orphans = self.with_transaction(
+            &options.bootstrap_user,
+            &options.bootstrap_database,
+            crate::schemas::orphan_temp_schemas,
+        )?;
+        for (database, schema) in orphans {
+            self.with_transaction(&options.bootstrap_user, &database, |ctx| {
+                crate::schemas::drop_schema_named(ctx, &schema)
+            })?;
+        }
+        Ok(())
     }
 
     /// Opens a table's primary key index; one that was never written (a data directory from

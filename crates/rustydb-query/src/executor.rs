@@ -740,6 +740,11 @@ pub(crate) fn create_table(
         checks,
         foreign_keys,
     } = *spec;
+    // CREATE TEMP TABLE makes the session's temporary schema if it has none yet.
+    let namespace = match namespace {
+        crate::schemas::SESSION_TEMP => crate::schemas::ensure_temp_namespace(ctx)?,
+        n => n,
+    };
     acl::require_create_in_schema(ctx, namespace)?;
     let table = {
         let _ddl = ctx.engine.ddl_lock().lock();
@@ -749,19 +754,15 @@ pub(crate) fn create_table(
         if !catalog::name_in_use(ctx, namespace, name)? {
             for &(position, range) in serials {
                 let seq_name = first_free_name(ctx, namespace, &format!("{name}_{}_seq", columns[position].name))?;
-                // The default names the sequence as it would be written to reach it from
-                // the search path's default (`public`): outside `public`, qualified.
+                // The default names the sequence with its schema, so whatever search path
+                // the inserting session has, it reaches this one (PostgreSQL keeps its oid).
                 let schemas = ctx.schemas()?;
-                let reach = match schemas.name(namespace) {
-                    Some(schema) if namespace != schemas.public => {
-                        format!(
-                            "{}.{}",
-                            crate::sql_names::quote_ident(schema),
-                            crate::sql_names::quote_ident(&seq_name)
-                        )
-                    }
-                    _ => seq_name.clone(),
-                };
+                let schema = schemas.name(namespace).unwrap_or("public");
+                let reach = format!(
+                    "{}.{}",
+                    crate::sql_names::quote_name_part(schema),
+                    crate::sql_names::quote_name_part(&seq_name)
+                );
                 columns[position].default = Some(format!("nextval('{}')", reach.replace('\'', "''")));
                 let mut def = crate::sequence::define(0, &seq_name, &[], range)?;
                 def.namespace = namespace;
@@ -818,6 +819,7 @@ fn new_table(
     (compression, encrypted): (rustydb_storage::Compression, Option<bool>),
     (checks, foreign_keys): (&[catalog::CheckDef], &[catalog::ForeignKeyDef]),
 ) -> Result<Option<TableDef>> {
+    crate::schemas::require_live(ctx, namespace)?;
     if catalog::name_in_use(ctx, namespace, name)? {
         return Ok(None);
     }
@@ -999,6 +1001,7 @@ fn wrong_kind(name: &str, expected: &str, instead: &str, actual: &str) -> DbErro
 
 fn create_view(ctx: &mut ExecContext<'_>, view: &catalog::ViewDef, or_replace: bool) -> Result<StatementResult> {
     let _ddl = ctx.engine.ddl_lock().lock();
+    crate::schemas::require_live(ctx, view.namespace)?;
     let mut replaced = false;
     if let Some((tid, old)) = catalog::find_view_in(ctx, view.namespace, &view.name)?
         && or_replace

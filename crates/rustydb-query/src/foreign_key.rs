@@ -58,11 +58,26 @@ pub fn define(
         .collect::<Result<Vec<usize>>>()?;
     let parent_name = crate::binder::table_name(&fk.foreign_table)?;
     // A table may reference itself: while it is being created it is `child`, with id 0.
-    let same_schema = match &parent_name.schema {
-        None => true,
-        Some(schema) => ctx.schemas()?.name(child.namespace) == Some(schema.as_str()),
-    };
-    let parent = if parent_name.name == child.name && same_schema {
+    // The child is itself the parent if the name reaches it: qualified with its schema, or,
+    // unqualified, if the child's schema comes first on the search path among those holding a
+    // table of the name (the child counting as there while CREATE TABLE makes it).
+    let reaches_child = parent_name.name == child.name
+        && match &parent_name.schema {
+            Some(schema) => ctx.schemas()?.name(child.namespace) == Some(schema.as_str()),
+            None => {
+                let mut first = None;
+                for namespace in ctx.search_path()?.iter().copied() {
+                    if namespace == child.namespace
+                        || crate::catalog::find_table_in(ctx, namespace, &parent_name.name)?.is_some()
+                    {
+                        first = Some(namespace);
+                        break;
+                    }
+                }
+                first == Some(child.namespace)
+            }
+        };
+    let parent = if reaches_child {
         child.clone()
     } else {
         let Some(parent) = access::open_table(ctx, &parent_name, LockMode::ShareRowExclusive, WaitPolicy::Block)?

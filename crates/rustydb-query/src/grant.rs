@@ -635,6 +635,13 @@ fn change_owner(ctx: &mut ExecContext<'_>, name: &QualifiedName, new_owner: &str
                 format!("must be member of role \"{new_owner}\""),
             ));
         }
+        // The new owner must be able to create in the relation's schema, as PostgreSQL asks.
+        if let Some(schema) = catalog.schema_names.get(&object.namespace) {
+            let schema = ObjectRef::new(ObjectKind::Schema, schema.as_str());
+            if !control.held(&catalog, &new_owner, &schema, None).privileges.contains(Privilege::Create) {
+                return Err(acl::permission_denied(&schema));
+            }
+        }
     }
     acl::transfer_ownership(ctx, &catalog, &object, &new_owner)
 }

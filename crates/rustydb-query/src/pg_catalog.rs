@@ -443,6 +443,8 @@ fn acl_value(security: &crate::acl::SecurityCatalog, object: ObjectRef, column: 
 const RELTUPLES: usize = 7;
 /// Index of `relchecks` in a `pg_class` row.
 const RELCHECKS: usize = 11;
+/// Index of `relpersistence` in a `pg_class` row.
+const RELPERSISTENCE: usize = 9;
 /// Index of `relacl` in a `pg_class` row.
 const RELACL: usize = 21;
 /// Indexes of `relrowsecurity` and `relforcerowsecurity`.
@@ -464,6 +466,9 @@ fn class_rows(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
             row[RELTUPLES] = Value::Float4(s.rows as f32);
         }
         row[RELCHECKS] = Value::Int2(t.checks.len() as i16);
+        if schemas.name(t.namespace).is_some_and(crate::schemas::is_temp_name) {
+            row[RELPERSISTENCE] = text("t");
+        }
         row[RELACL] = acl_value(&security, ObjectRef::table(&t), None);
         let (enabled, forced) = security.rls.get(&ObjectRef::table(&t)).copied().unwrap_or_default();
         row[RELROWSECURITY] = Value::Bool(enabled);
@@ -798,7 +803,9 @@ pub fn bind_function(mut ctx: Option<&mut ExecContext<'_>>, name: &str, args: &[
         ("current_schema", []) => match ctx {
             Some(ctx) => {
                 let schemas = ctx.schemas()?;
-                match ctx.search_path()?.first().and_then(|n| schemas.name(*n)) {
+                // The temporary schema is searched first but is never the current one.
+                let temp = crate::schemas::temp_namespace(ctx)?;
+                match ctx.search_path()?.iter().find(|n| Some(**n) != temp).and_then(|n| schemas.name(*n)) {
                     Some(name) => Expr::literal(text(name)),
                     None => Expr::Literal { value: Value::Null, ty: DataType::Text },
                 }

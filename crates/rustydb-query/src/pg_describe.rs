@@ -407,6 +407,8 @@ pub fn shown_default(default: &str, ty: DataType) -> String {
     if let Some(seq) = default.strip_prefix("nextval('").and_then(|s| s.strip_suffix("')"))
         && !seq.contains('\'')
     {
+        // A SERIAL column's default is stored qualified; PostgreSQL shows a `public` one bare.
+        let seq = seq.strip_prefix("public.").unwrap_or(seq);
         return format!("nextval('{seq}'::regclass)");
     }
     default.to_string()

@@ -86,15 +86,28 @@ pub struct Policy {
     pub using: Option<String>,
     /// WITH CHECK, as SQL text.
     pub with_check: Option<String>,
+    /// The search path the expressions' names resolve along: that of the CREATE or ALTER
+    /// POLICY that wrote them (whoever's statement the policy filters, a name in it means
+    /// what it meant to the table's owner).
+    pub search_path: Vec<u32>,
 }
 
-/// The row filter for one table, command and role: the SQL texts of the policies that apply.
+/// One clause of a row filter: a policy's expression, and the search path it is bound under.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PolicyClause {
+    /// The expression, as SQL text.
+    pub sql: String,
+    /// Its policy's search path.
+    pub search_path: Vec<u32>,
+}
+
+/// The row filter for one table, command and role: the clauses of the policies that apply.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RowFilter {
     /// Combined with OR; none allows no row at all.
-    pub permissive: Vec<String>,
+    pub permissive: Vec<PolicyClause>,
     /// Combined with AND with the rest.
-    pub restrictive: Vec<String>,
+    pub restrictive: Vec<PolicyClause>,
 }
 
 /// A bound policy or RLS statement.
@@ -195,6 +208,7 @@ pub fn bind_create(p: &ast::CreatePolicy) -> Result<PolicyStatement> {
             roles: roles(&p.to)?.unwrap_or_default(),
             using: p.using.as_ref().map(ToString::to_string),
             with_check: p.with_check.as_ref().map(ToString::to_string),
+            search_path: Vec::new(),
         },
         table,
     })
@@ -240,9 +254,20 @@ fn policy_from_row(row: &[Value]) -> Result<Policy> {
     };
     let optional = |i: usize| text(i).map(|s| (!s.is_empty()).then_some(s));
     let def = catalog::privilege_table(PrivilegeTable::Policies);
+    let namespace = catalog::row_namespace(def, row, 7).unwrap_or_default();
+    let search_path = match row.get(8) {
+        Some(Value::Text(path)) => path
+            .split(',')
+            .filter(|n| !n.is_empty())
+            .map(|n| n.parse().map_err(|_| DbError::Corruption(format!("bad policy search path {path:?}"))))
+            .collect::<Result<Vec<u32>>>()?,
+        // Written before schemas: its table's namespace, the only one there was.
+        _ => vec![namespace],
+    };
     Ok(Policy {
         table: text(0)?,
-        namespace: catalog::row_namespace(def, row, 7).unwrap_or_default(),
+        namespace,
+        search_path,
         name: text(1)?,
         command: PolicyCommand::parse(&text(2)?)?,
         permissive: row[3] == Value::Bool(true),
@@ -284,6 +309,7 @@ fn write_policy(ctx: &mut ExecContext<'_>, p: &Policy) -> Result<()> {
         Value::Text(p.using.clone().unwrap_or_default()),
         Value::Text(p.with_check.clone().unwrap_or_default()),
         Value::Int4(p.namespace as i32),
+        Value::Text(p.search_path.iter().map(u32::to_string).collect::<Vec<_>>().join(",")),
     ];
     crate::access::insert_raw(ctx, catalog::privilege_table(PrivilegeTable::Policies), &row)?;
     Ok(())
@@ -316,6 +342,7 @@ fn delete_policies(ctx: &mut ExecContext<'_>, table: &TableDef, name: Option<&st
 /// A table's name changed: its policies and flags follow, and policy expressions that name it
 /// are rewritten.
 pub(crate) fn rename_table(ctx: &mut ExecContext<'_>, namespace: u32, from: &str, to: &str) -> Result<()> {
+    let readers = policies_reading(ctx, &catalog::Relation::new(namespace, from))?;
     let to_v = Value::Text(to.into());
     catalog::rewrite_rows(ctx, catalog::privilege_table(PrivilegeTable::RowSecurity), |row| {
         Ok(row_of_table(PrivilegeTable::RowSecurity, row, namespace, from) && {
@@ -325,26 +352,48 @@ pub(crate) fn rename_table(ctx: &mut ExecContext<'_>, namespace: u32, from: &str
     })?;
     let renaming = crate::sql_names::Renaming::Table { from, to };
     catalog::rewrite_rows(ctx, catalog::privilege_table(PrivilegeTable::Policies), |row| {
-        let changed = row_of_table(PrivilegeTable::Policies, row, namespace, from);
-        if changed {
+        let own = row_of_table(PrivilegeTable::Policies, row, namespace, from);
+        let reads = readers.contains(&policy_key(row));
+        if own {
             row[0] = to_v.clone();
         }
-        Ok(rewrite_expressions(row, renaming)? || changed)
+        // A policy of the table itself changes (its table's name) even if its text does not.
+        let rewritten = (own || reads) && rewrite_expressions(row, renaming)?;
+        Ok(rewritten || own)
     })?;
     Ok(())
 }
 
+/// A policy row's identity: its table's namespace and name, and its own name.
+fn policy_key(row: &[Value]) -> (u32, Value, Value) {
+    let def = catalog::privilege_table(PrivilegeTable::Policies);
+    (catalog::row_namespace(def, row, 7).unwrap_or_default(), row[0].clone(), row[1].clone())
+}
+
+/// The policies of other tables whose expressions read `relation` (in a subquery), as their
+/// own search paths resolve names: only those a rename of it rewrites.
+fn policies_reading(ctx: &mut ExecContext<'_>, relation: &catalog::Relation) -> Result<Vec<(u32, Value, Value)>> {
+    let mut out = Vec::new();
+    for p in read(ctx)?.0 {
+        let mut reads = false;
+        for sql in p.using.iter().chain(&p.with_check) {
+            reads |= crate::dependents::text_reads(ctx, sql, &p.search_path, relation)?;
+        }
+        if reads {
+            out.push((p.namespace, Value::Text(p.table.clone()), Value::Text(p.name.clone())));
+        }
+    }
+    Ok(out)
+}
+
 /// Column `from` of table `table` is now `to`: the expressions of the table's policies, and
-/// of other policies naming the table, are rewritten.
-pub(crate) fn rename_column(ctx: &mut ExecContext<'_>, table: &str, from: &str, to: &str) -> Result<()> {
-    let renaming = crate::sql_names::Renaming::Column { table, from, to };
-    let table_v = Value::Text(table.into());
+/// of other policies reading the table, are rewritten.
+pub(crate) fn rename_column(ctx: &mut ExecContext<'_>, table: &TableDef, from: &str, to: &str) -> Result<()> {
+    let readers = policies_reading(ctx, &catalog::Relation::new(table.namespace, &table.name))?;
+    let renaming = crate::sql_names::Renaming::Column { table: &table.name, from, to };
     catalog::rewrite_rows(ctx, catalog::privilege_table(PrivilegeTable::Policies), |row| {
-        let concerned = row[0] == table_v
-            || [5, 6].iter().any(|&c| match &row[c] {
-                Value::Text(sql) => crate::sql_names::mentions_relation(sql, table).unwrap_or(true),
-                _ => false,
-            });
+        let concerned = row_of_table(PrivilegeTable::Policies, row, table.namespace, &table.name)
+            || readers.contains(&policy_key(row));
         Ok(concerned && rewrite_expressions(row, renaming)?)
     })?;
     Ok(())
@@ -439,7 +488,8 @@ pub fn execute(ctx: &mut ExecContext<'_>, statement: &PolicyStatement) -> Result
                     format!("policy \"{}\" for table \"{table}\" already exists", p.name),
                 ));
             }
-            let p = Policy { roles: resolve_roles(ctx, &p.roles)?, namespace: def.namespace, ..p.clone() };
+            let search_path = ctx.search_path()?.to_vec();
+            let p = Policy { roles: resolve_roles(ctx, &p.roles)?, namespace: def.namespace, search_path, ..p.clone() };
             validate(ctx, &def, &p)?;
             catalog::note_change(ctx);
             write_policy(ctx, &p)?;
@@ -463,6 +513,10 @@ pub fn execute(ctx: &mut ExecContext<'_>, statement: &PolicyStatement) -> Result
             }
             if with_check.is_some() {
                 p.with_check = with_check.clone();
+            }
+            // New expressions are read as their ALTER POLICY's search path reads them.
+            if using.is_some() || with_check.is_some() {
+                p.search_path = ctx.search_path()?.to_vec();
             }
             validate(ctx, &def, &p)?;
             delete_policies(ctx, &def, Some(name))?;
@@ -520,7 +574,8 @@ fn resolve_roles(ctx: &mut ExecContext<'_>, roles: &[String]) -> Result<Vec<Stri
 fn validate(ctx: &mut ExecContext<'_>, table: &crate::catalog::TableDef, p: &Policy) -> Result<()> {
     let first = ctx.access_requests.len();
     for sql in p.using.iter().chain(&p.with_check) {
-        crate::binder::bind_row_predicate(ctx, table, sql)?;
+        let clause = PolicyClause { sql: sql.clone(), search_path: p.search_path.clone() };
+        crate::binder::bind_row_predicate(ctx, table, &clause)?;
     }
     ctx.access_requests.truncate(first);
     Ok(())

@@ -20,6 +20,13 @@
 //!
 //! Each database's `public` shows as oid 2200, as in PostgreSQL, whatever its internal id
 //! ([`SchemaSet::oid`]).
+//!
+//! **Temporary tables** live in a schema of their session's own, `pg_temp_N`, made by the
+//! session's first CREATE TEMP TABLE (in that statement's transaction) and dropped with
+//! everything in it when the session ends; what a crash leaves behind goes at the next start
+//! ([`orphan_temp_schemas`]). As in PostgreSQL, it is searched before the search path (unless
+//! the path names `pg_temp` elsewhere), never receives an unqualified CREATE that is not TEMP,
+//! is `pg_temp` to its own session, and cannot be reached from another.
 
 use crate::access;
 use crate::acl::{self, ObjectKind, ObjectRef};
@@ -31,6 +38,44 @@ use rustydb_foundation::{DbError, Result, SqlState, TupleId, Value};
 use rustydb_txn::{LockMode, WaitPolicy};
 use sqlparser::ast;
 use std::sync::Arc;
+
+/// Stands for the session's temporary schema before it exists: a CREATE TEMP TABLE bound
+/// with it makes the schema when it runs ([`ensure_temp_namespace`]).
+pub const SESSION_TEMP: u32 = u32::MAX;
+
+/// The prefix of temporary schemas' names.
+const TEMP_PREFIX: &str = "pg_temp_";
+
+/// A session's temporary schema: its name, and whether the session ever made it (so a
+/// session that never did has nothing to drop when it ends).
+#[derive(Debug)]
+pub struct TempSchema {
+    /// `pg_temp_N`.
+    pub name: String,
+    /// Set once the session has made it.
+    pub made: std::sync::atomic::AtomicBool,
+}
+
+impl TempSchema {
+    /// The temporary schema of the session with backend key `key`.
+    pub fn for_session(key: u64) -> Self {
+        TempSchema { name: format!("{TEMP_PREFIX}{key}"), made: Default::default() }
+    }
+}
+
+/// Whether `name` is a temporary schema's.
+pub fn is_temp_name(name: &str) -> bool {
+    name.strip_prefix(TEMP_PREFIX).is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The namespace of the session's temporary schema, if the session has made it.
+pub(crate) fn temp_namespace(ctx: &mut ExecContext<'_>) -> Result<Option<u32>> {
+    let Some(temp) = ctx.temp_schema.clone() else { return Ok(None) };
+    if !temp.made.load(std::sync::atomic::Ordering::Acquire) {
+        return Ok(None);
+    }
+    Ok(ctx.schemas()?.by_name(&temp.name).map(|s| s.id))
+}
 
 /// `pg_catalog`'s oid: the namespace the system tables and built-ins are in.
 pub const PG_CATALOG_NAMESPACE: u32 = 11;
@@ -141,6 +186,13 @@ impl QualifiedName {
         if schema == "pg_catalog" || schema == "information_schema" {
             return Ok(Lookup::Catalog);
         }
+        if schema == "pg_temp" {
+            return Ok(temp_namespace(ctx)?.map_or(Lookup::Nowhere, Lookup::In));
+        }
+        // Another session's temporary schema cannot be reached (its tables are its own).
+        if is_temp_name(schema) && ctx.temp_schema.as_ref().is_none_or(|t| t.name != *schema) {
+            return Ok(Lookup::Nowhere);
+        }
         Ok(ctx.schemas()?.by_name(schema).map_or(Lookup::Nowhere, |s| Lookup::In(s.id)))
     }
 
@@ -156,6 +208,9 @@ impl QualifiedName {
     /// The namespace a new object of this name goes in: the schema named (3F000 if it does not
     /// exist), or the first of the search path.
     pub fn creation_namespace(&self, ctx: &mut ExecContext<'_>) -> Result<u32> {
+        if self.schema.as_deref() == Some("pg_temp") && ctx.temp_schema.is_some() {
+            return Ok(temp_namespace(ctx)?.unwrap_or(SESSION_TEMP));
+        }
         match self.namespace(ctx)? {
             Lookup::Path => creation_namespace(ctx),
             Lookup::In(namespace) => Ok(namespace),
@@ -344,25 +399,179 @@ pub fn parse_search_path(text: &str) -> Vec<String> {
 
 /// The namespaces of the session's search path that exist, in order (`$user` is the schema
 /// named as the current user, if there is one; `pg_catalog`, where named, is left out: the
-/// system tables are found first anyway).
+/// system tables are found first anyway). The session's temporary schema, once made, comes
+/// first unless the path names `pg_temp` elsewhere; other temporary schemas never count.
 pub(crate) fn search_path(ctx: &mut ExecContext<'_>) -> Result<Vec<u32>> {
     let text = ctx.settings.map_or_else(|| crate::settings::DEFAULT_SEARCH_PATH.to_string(), |s| s.search_path());
     let set = ctx.schemas()?;
+    let temp = temp_namespace(ctx)?;
     let mut out = Vec::new();
+    let mut temp_placed = false;
     for name in parse_search_path(&text) {
+        if name == "pg_temp" {
+            out.extend(temp);
+            temp_placed = true;
+            continue;
+        }
         let name = if name == "$user" { ctx.user.to_string() } else { name };
         if let Some(s) = set.by_name(&name)
+            && !is_temp_name(&s.name)
             && !out.contains(&s.id)
         {
             out.push(s.id);
         }
     }
+    if !temp_placed && let Some(temp) = temp {
+        out.insert(0, temp);
+    }
     Ok(out)
 }
 
-/// The namespace a new object with no schema named goes in: the first of the search path.
+/// The namespace a new object with no schema named goes in: the first of the search path
+/// that is not the temporary schema (which only CREATE TEMP puts things in).
 pub(crate) fn creation_namespace(ctx: &mut ExecContext<'_>) -> Result<u32> {
-    ctx.search_path()?.first().copied().ok_or_else(no_schema_selected)
+    let temp = temp_namespace(ctx)?;
+    ctx.search_path()?.iter().copied().find(|n| Some(*n) != temp).ok_or_else(no_schema_selected)
+}
+
+/// The namespace of the session's temporary schema, made now (in the context's transaction)
+/// if the session has none: TEMPORARY on the database is needed, as in PostgreSQL.
+pub(crate) fn ensure_temp_namespace(ctx: &mut ExecContext<'_>) -> Result<u32> {
+    if let Some(namespace) = temp_namespace(ctx)? {
+        return Ok(namespace);
+    }
+    let Some(temp) = ctx.temp_schema.clone() else {
+        return Err(DbError::unsupported("temporary tables outside a session"));
+    };
+    let database = ctx.database.to_string();
+    acl::require(
+        ctx,
+        acl::AccessRequest::Object {
+            object: ObjectRef::new(ObjectKind::Database, database),
+            any_of: acl::PrivilegeSet::of(&[acl::Privilege::Temporary]),
+        },
+    )?;
+    // A schema of the name left by a session before a crash went at startup; one made by a
+    // statement of this session that rolled back is gone. So the name is free.
+    let _ddl = ctx.engine.ddl_lock().lock();
+    catalog::note_change(ctx);
+    let id = crate::databases::next_id(ctx)?;
+    let database_id = ctx.schemas()?.database_id;
+    let owner = ctx.session_user.to_string();
+    let row = [
+        Value::Int4(id as i32),
+        Value::Text(temp.name.clone()),
+        Value::Int4(database_id as i32),
+        Value::Text(owner.clone()),
+    ];
+    access::insert_raw(ctx, catalog::namespaces_table(), &row)?;
+    ctx.forget_schemas();
+    let object = ObjectRef::new(ObjectKind::Schema, temp.name.as_str());
+    acl::set_owner(ctx, &object, &owner)?;
+    // Only its session can name it, whatever role that session takes on.
+    let all = ObjectKind::Schema.applicable();
+    let items =
+        [acl::AclItem { grantee: None, grantor: owner, privileges: all, grant_options: acl::PrivilegeSet::EMPTY }];
+    acl::write_acl(ctx, &acl::AclKey { object, column: None }, &items)?;
+    temp.made.store(true, std::sync::atomic::Ordering::Release);
+    Ok(id)
+}
+
+/// Drops the session's temporary schema and everything in it (the session is ending).
+pub(crate) fn drop_temp_schema(ctx: &mut ExecContext<'_>) -> Result<()> {
+    let Some(temp) = ctx.temp_schema.clone() else { return Ok(()) };
+    drop_schema_named(ctx, &temp.name)
+}
+
+/// Drops schema `name` of the context's database with everything in it, no privilege asked
+/// (a temporary schema its session or a crash left).
+pub(crate) fn drop_schema_named(ctx: &mut ExecContext<'_>, name: &str) -> Result<()> {
+    let Some(schema) = ctx.schemas()?.by_name(name).cloned() else { return Ok(()) };
+    let mut tables = Vec::new();
+    for t in catalog::list_tables(ctx)?.into_iter().filter(|t| t.namespace == schema.id) {
+        tables.extend(access::open_table_in(ctx, schema.id, &t.name, LockMode::AccessExclusive, WaitPolicy::Block)?);
+    }
+    let _ddl = ctx.engine.ddl_lock().lock();
+    ctx.with_catalog_snapshot(|ctx| drop_locked(ctx, &schema, tables, true)).map(|_| ())
+}
+
+/// The temporary schemas of every database, as (database, schema) names: at startup, what
+/// the sessions of the run before left.
+pub(crate) fn orphan_temp_schemas(ctx: &mut ExecContext<'_>) -> Result<Vec<(String, String)>> {
+    let databases = crate::databases::list(ctx)?;
+    let mut out = Vec::new();
+    for (_, row) in access::scan_unscoped(ctx, catalog::namespaces_table())? {
+        let name = catalog::text(&row[1])?;
+        if !is_temp_name(&name) {
+            continue;
+        }
+        if let Some((_, db)) = databases.iter().find(|(_, d)| Value::Int4(d.id as i32) == row[2]) {
+            out.push((db.name.clone(), name));
+        }
+    }
+    Ok(out)
+}
+
+/// Where CREATE TEMP puts `name`: the session's temporary schema ([`SESSION_TEMP`] until it
+/// exists). 42P16 for another schema named; 0A000 for ON COMMIT DELETE ROWS and DROP, which
+/// are not kept yet.
+pub(crate) fn temp_creation_namespace(
+    ctx: &mut ExecContext<'_>,
+    name: &QualifiedName,
+    on_commit: Option<&ast::OnCommit>,
+) -> Result<u32> {
+    let Some(temp) = ctx.temp_schema.clone() else {
+        return Err(DbError::unsupported("temporary tables outside a session"));
+    };
+    if let Some(schema) = &name.schema
+        && schema != "pg_temp"
+        && *schema != temp.name
+    {
+        return Err(DbError::sql(
+            SqlState::InvalidTableDefinition,
+            "cannot create temporary relation in non-temporary schema",
+        ));
+    }
+    if matches!(on_commit, Some(ast::OnCommit::DeleteRows | ast::OnCommit::Drop)) {
+        return Err(DbError::unsupported("ON COMMIT DELETE ROWS and ON COMMIT DROP"));
+    }
+    Ok(temp_namespace(ctx)?.unwrap_or(SESSION_TEMP))
+}
+
+/// 55006: another transaction is changing what is in schema `name` (PostgreSQL would wait for
+/// its lock on the schema).
+fn being_changed(name: &str) -> DbError {
+    DbError::sql(SqlState::ObjectInUse, format!("schema \"{name}\" is being changed by another transaction"))
+}
+
+/// Checks, under the DDL lock, that namespace `namespace` still exists for everyone, before
+/// an object is created in it: a DROP SCHEMA committed or in progress since the statement
+/// resolved the name means 3F000 or 55006.
+pub(crate) fn require_live(ctx: &mut ExecContext<'_>, namespace: u32) -> Result<()> {
+    if namespace == PG_CATALOG_NAMESPACE {
+        return Ok(());
+    }
+    let table = catalog::namespaces_table();
+    let heap = ctx.engine.txn_manager().storage().heap(table.file())?;
+    let mut seen = false;
+    let mut busy = None;
+    for (tid, row) in access::scan_all_versions(ctx, table)? {
+        if row[0] != Value::Int4(namespace as i32) {
+            continue;
+        }
+        seen = true;
+        match ctx.engine.txn_manager().liveness(ctx.txn, &heap, tid)? {
+            rustydb_txn::Liveness::Live => return Ok(()),
+            rustydb_txn::Liveness::Pending(_) => busy = Some(catalog::text(&row[1])?),
+            rustydb_txn::Liveness::Dead => {}
+        }
+    }
+    match busy {
+        // The bootstrap database's `public` of a data directory from before namespaces.
+        None if !seen && namespace == PUBLIC_NAMESPACE => Ok(()),
+        Some(name) => Err(being_changed(&name)),
+        None => Err(DbError::sql(SqlState::InvalidSchemaName, "the schema was dropped meanwhile")),
+    }
 }
 
 /// 3F000, for creating an object when no schema of the search path exists.
@@ -504,6 +713,9 @@ pub fn execute(ctx: &mut ExecContext<'_>, command: &SchemaCommand) -> Result<Sta
 
 /// 42939 for a name only system schemas may have.
 fn check_name(name: &str) -> Result<()> {
+    if name == "information_schema" {
+        return Err(already_exists(name));
+    }
     if name.starts_with("pg_") {
         return Err(DbError::sql(SqlState::ReservedName, format!("unacceptable schema name \"{name}\""))
             .with_detail("The prefix \"pg_\" is reserved for system schemas."));
@@ -590,6 +802,7 @@ fn create(
         Value::Text(owner.clone()),
     ];
     access::insert_raw(ctx, catalog::namespaces_table(), &row)?;
+    ctx.forget_schemas();
     let object = ObjectRef::new(ObjectKind::Schema, name.as_str());
     acl::set_owner(ctx, &object, &owner)?;
     // A new schema's ACL is its owner's alone (PostgreSQL's default for a schema other than
@@ -605,6 +818,15 @@ fn create(
     Ok(None)
 }
 
+/// A database's `public` is what caches and new databases key on: it cannot go or be renamed
+/// yet (PostgreSQL allows both).
+fn refuse_public(ctx: &mut ExecContext<'_>, schema: &SchemaDef, what: &str) -> Result<()> {
+    if schema.id == ctx.schemas()?.public {
+        return Err(DbError::unsupported(format!("{what} a database's public schema")));
+    }
+    Ok(())
+}
+
 /// The schema called `name` of the session's database; 3F000 if there is none.
 fn existing(ctx: &mut ExecContext<'_>, name: &str) -> Result<SchemaDef> {
     ctx.schemas()?.by_name(name).cloned().ok_or_else(|| undefined_schema(name))
@@ -617,6 +839,7 @@ fn drop(ctx: &mut ExecContext<'_>, name: &str, if_exists: bool, cascade: bool) -
         None => return Err(undefined_schema(name)),
     };
     acl::require_owner(ctx, ObjectRef::new(ObjectKind::Schema, name))?;
+    refuse_public(ctx, &schema, "dropping")?;
     let namespace = schema.id;
     // The tables' locks before the DDL lock, as DROP TABLE takes them.
     let mut tables = Vec::new();
@@ -637,6 +860,14 @@ fn drop_locked(
 ) -> Result<Vec<Notice>> {
     let namespace = schema.id;
     let name = &schema.name;
+    // What was created in the schema meanwhile: a table committed since the locks were taken
+    // (not locked), or anything another transaction is still creating in it.
+    let locked: Vec<rustydb_foundation::TableId> = tables.iter().map(|t| t.id).collect();
+    if catalog::list_tables(ctx)?.iter().any(|t| t.namespace == namespace && !locked.contains(&t.id))
+        || catalog::namespace_has_pending_rows(ctx, namespace)?
+    {
+        return Err(being_changed(name));
+    }
     let views: Vec<(TupleId, catalog::ViewDef)> =
         catalog::list_views(ctx)?.into_iter().filter(|(_, v)| v.namespace == namespace).collect();
     // A SERIAL column's sequence goes with its table, as an internal dependency.
@@ -701,6 +932,7 @@ fn drop_locked(
     if let Some((tid, _)) = schema_row(ctx, namespace)? {
         access::delete(ctx, catalog::namespaces_table(), tid)?;
     }
+    ctx.forget_schemas();
     acl::forget(ctx, &ObjectRef::new(ObjectKind::Schema, name.as_str()))?;
     Ok(match objects.as_slice() {
         [] => Vec::new(),
@@ -715,6 +947,7 @@ fn drop_locked(
 fn rename(ctx: &mut ExecContext<'_>, name: &str, to: &str) -> Result<()> {
     let schema = existing(ctx, name)?;
     acl::require_owner(ctx, ObjectRef::new(ObjectKind::Schema, name))?;
+    refuse_public(ctx, &schema, "renaming")?;
     require_create_in_database(ctx)?;
     check_name(to)?;
     let _ddl = ctx.engine.ddl_lock().lock();
@@ -743,6 +976,7 @@ fn rename(ctx: &mut ExecContext<'_>, name: &str, to: &str) -> Result<()> {
     row[1] = Value::Text(to.into());
     access::delete(ctx, catalog::namespaces_table(), tid)?;
     access::insert_raw(ctx, catalog::namespaces_table(), &row)?;
+    ctx.forget_schemas();
     acl::rename_object(ctx, &ObjectRef::new(ObjectKind::Schema, name), to)
 }
 
@@ -764,6 +998,7 @@ fn change_owner(ctx: &mut ExecContext<'_>, name: &str, owner: &str) -> Result<()
         row[3] = Value::Text(owner.clone());
         access::delete(ctx, catalog::namespaces_table(), tid)?;
         access::insert_raw(ctx, catalog::namespaces_table(), &row)?;
+        ctx.forget_schemas();
     }
     acl::transfer_ownership(ctx, &catalog, &object, &owner)
 }

@@ -357,6 +357,7 @@ pub fn define(
 /// Creates `seq` in the context's transaction: its catalog row and its state file (a
 /// rolled-back CREATE leaves an unused file behind, named by an id never handed out again).
 pub fn create(ctx: &mut ExecContext<'_>, seq: &SequenceDef) -> Result<()> {
+    crate::schemas::require_live(ctx, seq.namespace)?;
     if catalog::name_in_use(ctx, seq.namespace, &seq.name)? {
         return Err(DbError::sql(SqlState::DuplicateTable, format!("relation \"{}\" already exists", seq.name)));
     }

@@ -50,6 +50,14 @@ pub fn quote_ident(name: &str) -> String {
     if plain { name.to_string() } else { format!("\"{}\"", name.replace('"', "\"\"")) }
 }
 
+/// `name` as a part of a relation name given as text (`nextval('s.t_id_seq')`): bare if it
+/// is lower case letters, digits and underscores, else quoted (keywords need no quotes there).
+pub fn quote_name_part(name: &str) -> String {
+    let plain = name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$');
+    if plain { name.to_string() } else { format!("\"{}\"", name.replace('"', "\"\"")) }
+}
+
 fn is_keyword(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
     sqlparser::keywords::ALL_KEYWORDS.binary_search(&upper.as_str()).is_ok()
@@ -307,13 +315,13 @@ impl Tokens {
         })
     }
 
-    /// Whether the word at `i` names relation `table`: in a FROM list (bare or as
-    /// `public.table`), or as the qualifier of a column.
+    /// Whether the word at `i` names relation `table`: in a FROM list (bare or with any schema:
+    /// callers choose the texts that read the relation itself, see `dependents::text_reads`),
+    /// or as the qualifier of a column.
     fn names_relation(&self, i: usize, table: &str) -> bool {
         self.word(i).is_some_and(|w| normalized(w) == table)
             && !self.is_call(i)
-            && ((self.in_from[i] && self.qualifier(i).is_none_or(|q| q == "public"))
-                || (self.qualifies(i) && self.qualifier(i).is_none()))
+            && ((self.in_from[i] && !self.qualifies(i)) || (self.qualifies(i) && self.qualifier(i).is_none()))
     }
 
     /// The names `table` goes by in the text: its own, and each alias given where it is named
@@ -368,19 +376,25 @@ pub fn mentions_relation(sql: &str, table: &str) -> Result<bool> {
 /// `qualified` tells whether the name with that qualifier (`None`: unqualified) is the
 /// relation meant (which depends on the schema it is in and on the search path).
 pub fn reads_relation(sql: &str, table: &str, qualified: impl Fn(Option<&str>) -> bool) -> Result<bool> {
+    Ok(relation_qualifiers(sql, table)?.iter().any(|q| qualified(q.as_deref())))
+}
+
+/// The qualifiers `sql` names relation `table` with where a FROM list names a relation
+/// (`None`: unqualified), leaving out unqualified mentions a CTE of the name shadows.
+pub fn relation_qualifiers(sql: &str, table: &str) -> Result<Vec<Option<String>>> {
     let tokens = Tokens::new(sql)?;
     let declared = tokens.declared_names().iter().any(|n| n == table);
-    Ok((0..tokens.tokens.len()).any(|i| {
-        tokens.in_from[i]
-            && tokens.word(i).is_some_and(|w| normalized(w) == table)
-            && !tokens.is_call(i)
-            && !tokens.qualifies(i)
-            && match tokens.qualifier(i) {
-                // A CTE of the name is what an unqualified name in FROM reads.
-                None => !declared && qualified(None),
-                Some(q) => qualified(Some(q.as_str())),
-            }
-    }))
+    Ok((0..tokens.tokens.len())
+        .filter(|&i| {
+            tokens.in_from[i]
+                && tokens.word(i).is_some_and(|w| normalized(w) == table)
+                && !tokens.is_call(i)
+                && !tokens.qualifies(i)
+        })
+        .map(|i| tokens.qualifier(i))
+        // A CTE of the name is what an unqualified name in FROM reads.
+        .filter(|q| q.is_some() || !declared)
+        .collect())
 }
 
 /// Whether `sql` uses `name` as a qualifier (`name.x`) anywhere.

@@ -215,14 +215,20 @@ pub fn targets(
         .collect()
 }
 
-/// `database.schema.table`, as VACUUM VERBOSE names a table.
-pub fn qualified_name(database: &str, table: &TableDef) -> String {
-    let schema = if table.is_system() { "pg_catalog" } else { "public" };
+/// `database.schema.table`, as VACUUM VERBOSE names a table (`schemas`: the database's).
+pub fn qualified_name(database: &str, schemas: &crate::schemas::SchemaSet, table: &TableDef) -> String {
+    let schema = schemas.name(table.namespace).unwrap_or("public");
     format!("{database}.{schema}.{}", table.name)
 }
 
 /// VACUUM VERBOSE's report of one table, worded as PostgreSQL 15's.
-pub fn verbose_report(database: &str, table: &TableDef, report: &VacuumReport, next: TxnId) -> String {
+pub fn verbose_report(
+    database: &str,
+    schemas: &crate::schemas::SchemaSet,
+    table: &TableDef,
+    report: &VacuumReport,
+    next: TxnId,
+) -> String {
     let index_scans = u64::from(report.index_entries_removed > 0);
     format!(
         "finished vacuuming \"{name}\": index scans: {index_scans}\n\
@@ -231,7 +237,7 @@ pub fn verbose_report(database: &str, table: &TableDef, report: &VacuumReport, n
          removable cutoff: {cutoff}, which was {age} XIDs old when operation ended\n\
          index entries: {entries} removed\n\
          system usage: elapsed: {elapsed:.2} s",
-        name = qualified_name(database, table),
+        name = qualified_name(database, schemas, table),
         pages = report.pages,
         removed = report.removed,
         remain = report.remain,

@@ -25,7 +25,7 @@ use rustydb_foundation::{DbError, Result, SqlState};
 use rustydb_query::acl::{
     self, AccessControl, AccessRequest, Held, ObjectKind, ObjectRef, Privilege, PrivilegeSet, SecurityCatalog,
 };
-use rustydb_query::row_security::{PolicyCommand, RowFilter};
+use rustydb_query::row_security::{PolicyClause, PolicyCommand, RowFilter};
 
 /// PostgreSQL's privilege rules over the catalog's ACLs.
 #[derive(Debug, Default, Clone, Copy)]
@@ -188,9 +188,9 @@ impl AccessControl for PrivilegeChecker {
             let clause = if with_check { p.with_check.as_ref().or(p.using.as_ref()) } else { p.using.as_ref() };
             let clause = clause.cloned().unwrap_or_else(|| "true".to_string());
             if p.permissive {
-                filter.permissive.push(clause);
+                filter.permissive.push(PolicyClause { sql: clause, search_path: p.search_path.clone() });
             } else {
-                filter.restrictive.push(clause);
+                filter.restrictive.push(PolicyClause { sql: clause, search_path: p.search_path.clone() });
             }
         }
         Some(filter)

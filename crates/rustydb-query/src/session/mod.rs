@@ -94,6 +94,8 @@ pub struct Session {
     /// The last statement text and its normalised form (`pg_stat_statements`), so a statement
     /// run again is not normalised again.
     normalized: parking_lot::Mutex<(String, String)>,
+    /// Its temporary schema (see `schemas.rs`), dropped when it ends.
+    temp_schema: Arc<crate::schemas::TempSchema>,
 }
 
 /// Settings are transactional, as PostgreSQL's: a `SET` inside a block lasts if the block
@@ -114,6 +116,7 @@ impl Session {
     pub fn new(engine: Arc<Engine>, user: &str, database: &str) -> Self {
         let cancel: Arc<AtomicBool> = Arc::default();
         let backend = engine.backends().register(user, database, cancel.clone());
+        let temp_schema = Arc::new(crate::schemas::TempSchema::for_session(backend.key()));
         let mut settings = SessionSettings::default();
         settings.log_min_duration_statement = engine.log_min_duration_statement();
         settings.log_min_duration_default = engine.log_min_duration_statement();
@@ -129,6 +132,7 @@ impl Session {
             sequences: Arc::default(),
             backend,
             normalized: Default::default(),
+            temp_schema,
         }
     }
 
@@ -324,6 +328,7 @@ impl Session {
             let mut ctx = ExecContext::new(&s.engine, txn, snapshot, s.role(), &s.database);
             ctx.in_block = in_block;
             ctx.settings = Some(&s.settings);
+            ctx.temp_schema = Some(s.temp_schema.clone());
             ctx.params = params.clone();
             if crate::bind_copy::is_copy_from_stdin(stmt) {
                 // Checked now (table, columns, options), as PostgreSQL checks it at Parse.
@@ -510,7 +515,7 @@ impl Session {
             .map(|t| Ok((binder::table_name(&t.name)?, t.columns.iter().map(bind_expr::ident_name).collect())))
             .collect::<Result<Vec<(crate::catalog::QualifiedName, Vec<String>)>>>()?;
         let engine = self.engine.clone();
-        let tables = self.in_own_transaction(|ctx| vacuum::targets(ctx, &names))?;
+        let (tables, schemas) = self.in_own_transaction(|ctx| Ok((vacuum::targets(ctx, &names)?, ctx.schemas()?)))?;
         let busy = if cmd.skip_locked { Busy::Skip } else { Busy::Wait };
         let mut result = StatementResult::tag("VACUUM");
         let skipped = self.not_vacuumable(&tables)?;
@@ -526,14 +531,20 @@ impl Session {
                 continue;
             }
             if cmd.verbose {
-                let name = vacuum::qualified_name(&self.database, table);
+                let name = vacuum::qualified_name(&self.database, &schemas, table);
                 result.notices.push(Notice::info(format!("vacuuming \"{name}\"")));
             }
             let report = self.in_own_transaction(|ctx| vacuum::vacuum_table(ctx, table, busy))?;
             match report {
                 Some(report) if cmd.verbose => {
                     let next = engine.txn_manager().current_snapshot().xmax;
-                    result.notices.push(Notice::info(vacuum::verbose_report(&self.database, table, &report, next)));
+                    result.notices.push(Notice::info(vacuum::verbose_report(
+                        &self.database,
+                        &schemas,
+                        table,
+                        &report,
+                        next,
+                    )));
                 }
                 Some(_) => {}
                 None if cmd.skip_locked => result.notices.push(Notice::warning(
@@ -726,6 +737,7 @@ impl Session {
         ctx.settings = Some(&self.settings);
         ctx.backend_pid = self.pid();
         ctx.session_user = &self.user;
+        ctx.temp_schema = Some(self.temp_schema.clone());
         let timed_out = |e: DbError| match interrupt.deadline() {
             Some(d) if e.sqlstate() == SqlState::LockNotAvailable && Instant::now() >= d => {
                 crate::interrupt::timed_out()
@@ -1123,6 +1135,17 @@ impl Drop for Session {
         match std::mem::replace(&mut self.state, State::Idle) {
             State::InBlock { txn, .. } | State::Failed { open: Some((txn, _)) } => self.engine.txn_manager().abort(txn),
             State::Idle | State::Failed { open: None } => {}
+        }
+        // Its temporary tables go with it.
+        if self.temp_schema.made.load(Ordering::Acquire) {
+            let temp = self.temp_schema.clone();
+            let dropped = self.engine.with_transaction(&self.user, &self.database, |ctx| {
+                ctx.temp_schema = Some(temp);
+                crate::schemas::drop_temp_schema(ctx)
+            });
+            if let Err(e) = dropped {
+                tracing::warn!(schema = %self.temp_schema.name, error = %e, "could not drop a session's temporary schema");
+            }
         }
         self.engine.backends().unregister(&self.backend);
     }
