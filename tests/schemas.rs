@@ -114,6 +114,32 @@ async fn temporary_tables_are_their_sessions_own_and_go_with_them() {
     assert!(a_schema.starts_with("pg_temp_"), "{a_schema}");
     assert_eq!(sqlstate(&b, &format!("select * from {a_schema}.scratch")).await, SqlState::UNDEFINED_TABLE);
 
+    // A session's first temporary table may reference itself, whatever `public` holds.
+    let c = server.connect().await;
+    c.batch_execute(
+        "create table tree (id int primary key);
+         create temp table tree (id int primary key, up int references tree (id));
+         insert into tree values (1, null), (2, 1);",
+    )
+    .await
+    .unwrap();
+    assert_eq!(n(c.query_one("select count(*) from public.tree", &[]).await.unwrap()), 0);
+    // A view made by a session with temporary tables reads the permanent ones, for everyone,
+    // even once the session has a temporary table of the name.
+    c.batch_execute(
+        "create table orders (n int); insert into orders values (1);
+         create view report as select n from orders;
+         create temp table orders (n int); insert into orders values (99);",
+    )
+    .await
+    .unwrap();
+    let n32 = |row: tokio_postgres::Row| row.get::<_, i32>(0);
+    assert_eq!(n32(c.query_one("select n from report", &[]).await.unwrap()), 1);
+    assert_eq!(n32(b.query_one("select n from report", &[]).await.unwrap()), 1);
+    // Another session's temporary schema is no one's to drop or rename.
+    assert_eq!(sqlstate(&b, &format!("drop schema {a_schema} cascade")).await, SqlState::FEATURE_NOT_SUPPORTED);
+    drop(c);
+
     // A session's end takes its temporary tables: the schema and the table are gone.
     drop(a);
     let gone = |schema: String| async move {

@@ -303,6 +303,11 @@ pub fn bind(ctx: &mut ExecContext<'_>, stmt: &ast::Statement) -> Result<Statemen
             let name = table_name(name)?;
             let mut def = crate::sequence::define(0, &name.name, sequence_options, range)?;
             def.namespace = name.creation_namespace(ctx)?;
+            if def.namespace == crate::schemas::SESSION_TEMP
+                || crate::schemas::temp_namespace(ctx)? == Some(def.namespace)
+            {
+                return Err(DbError::unsupported("temporary sequences"));
+            }
             Ok(Statement::CreateSequence { def, if_not_exists: *if_not_exists })
         }
         ast::Statement::CreateSequence { .. } => Err(DbError::unsupported("TEMPORARY sequences and OWNED BY")),
@@ -639,10 +644,15 @@ fn bind_create_view(ctx: &mut ExecContext<'_>, create: &ast::CreateView) -> Resu
     }
     let name = table_name(&create.name)?;
     let namespace = name.creation_namespace(ctx)?;
-    let search_path = ctx.search_path()?.to_vec();
+    if namespace == crate::schemas::SESSION_TEMP || crate::schemas::temp_namespace(ctx)? == Some(namespace) {
+        return Err(DbError::unsupported("temporary views"));
+    }
+    // The path it keeps, and is bound under now already: without the session's temporary
+    // schema, which other sessions' uses of the view must not reach.
+    let search_path = crate::schemas::stored_search_path(ctx)?;
     // The view's reads are checked when it is used, against its owner's privileges.
     let first_request = ctx.access_requests.len();
-    let plan = bind_select(ctx, &create.query)?;
+    let plan = ctx.with_search_path(&search_path, |ctx| bind_select(ctx, &create.query))?;
     ctx.access_requests.truncate(first_request);
     if create.columns.len() > plan.columns.len() {
         return Err(DbError::syntax("CREATE VIEW specifies more column names than columns"));

@@ -1249,6 +1249,7 @@ pub fn find_view(ctx: &mut ExecContext<'_>, name: &QualifiedName) -> Result<Opti
 
 /// The view called `name` in namespace `namespace`.
 pub fn find_view_in(ctx: &mut ExecContext<'_>, namespace: u32, name: &str) -> Result<Option<(TupleId, ViewDef)>> {
+    // A namespace is one database's: no other database's view matches it.
     Ok(views(ctx)?.iter().find(|(_, v)| v.name == name && v.namespace == namespace).cloned())
 }
 
@@ -1836,30 +1837,34 @@ pub fn list_databases(ctx: &mut ExecContext<'_>) -> Result<Vec<(String, String)>
 
 /// Every view, with where its catalog row is.
 pub fn list_views(ctx: &mut ExecContext<'_>) -> Result<Vec<(TupleId, ViewDef)>> {
-    Ok(views(ctx)?.to_vec())
+    let all = views(ctx)?;
+    let schemas = ctx.schemas()?;
+    Ok(all.iter().filter(|(_, v)| schemas.contains(v.namespace)).cloned().collect())
 }
 
-/// The database's views: from the catalog cache when it holds them (every reference to a
-/// view, and every unqualified name the search path passes, asks).
+/// Views, from the catalog cache when it holds them (every reference to a view, and every
+/// unqualified name the search path passes, asks). The cache holds every database's:
+/// callers pick their database's by namespace.
 fn views(ctx: &mut ExecContext<'_>) -> Result<crate::catalog_cache::Views> {
-    let read = |ctx: &mut ExecContext<'_>| -> Result<Vec<(TupleId, ViewDef)>> {
-        access::scan(ctx, system(System::Views))?
-            .into_iter()
-            .map(|(tid, row)| Ok((tid, view_from_row(&row)?)))
-            .collect()
+    let decode = |rows: Vec<(TupleId, Vec<Value>)>| -> Result<Vec<(TupleId, ViewDef)>> {
+        rows.into_iter().map(|(tid, row)| Ok((tid, view_from_row(&row)?))).collect()
     };
     if ctx.txn.catalog_changed {
-        return Ok(std::sync::Arc::new(read(ctx)?));
+        let rows = access::scan(ctx, system(System::Views))?;
+        return Ok(std::sync::Arc::new(decode(rows)?));
     }
     let cache = ctx.engine.catalog_cache().clone();
-    let namespace = ctx.namespace()?;
-    if let Some(views) = cache.views(namespace) {
-        return Ok(views);
-    }
-    let generation = cache.generation();
-    let views = std::sync::Arc::new(ctx.with_catalog_snapshot(read)?);
-    cache.insert_views(generation, namespace, views.clone());
-    Ok(views)
+    let all = match cache.views() {
+        Some(all) => all,
+        None => {
+            let generation = cache.generation();
+            let rows = ctx.with_catalog_snapshot(|ctx| access::scan_unscoped(ctx, system(System::Views)))?;
+            let all: crate::catalog_cache::Views = std::sync::Arc::new(decode(rows)?);
+            cache.insert_views(generation, all.clone());
+            all
+        }
+    };
+    Ok(all)
 }
 
 /// Gives the databases owned by role `from` to the same role under its new name `to`.

@@ -33,8 +33,10 @@ pub struct CatalogCache {
     referrers: RwLock<HashMap<u32, (u64, Referrers)>>,
     /// ANALYZE's statistics (see `statistics.rs`), with the generation read.
     statistics: RwLock<Option<(u64, crate::statistics::Statistics)>>,
-    /// Each database's views (keyed by its `public` namespace), with the generation read.
-    views: RwLock<HashMap<u32, (u64, Views)>>,
+    /// The views of every database, with the generation read (a session picks its own
+    /// database's when it looks: filtering them when filling would depend on whose schemas,
+    /// read when, did the filling).
+    views: RwLock<Option<(u64, Views)>>,
     /// Each database's schemas by the database's name, with the generation read.
     schemas: RwLock<HashMap<String, (u64, Arc<crate::schemas::SchemaSet>)>>,
 }
@@ -42,7 +44,7 @@ pub struct CatalogCache {
 /// A table's namespace and name.
 type TableKey = (u32, String);
 
-/// A database's views, with their catalog rows' addresses.
+/// Views, with their catalog rows' addresses.
 pub type Views = Arc<Vec<(rustydb_foundation::TupleId, crate::catalog::ViewDef)>>;
 
 /// The names of the tables whose foreign keys reference each table, by its id.
@@ -96,14 +98,18 @@ impl CatalogCache {
         self.put(&self.referrers, generation, namespace, referrers);
     }
 
-    /// The cached views of the database whose `public` is `namespace`, if still valid.
-    pub fn views(&self, namespace: u32) -> Option<Views> {
-        current(&self.views.read(), &namespace, self.generation())
+    /// The cached views of every database, if still valid.
+    pub fn views(&self) -> Option<Views> {
+        let generation = self.generation();
+        self.views.read().as_ref().filter(|(g, _)| *g == generation).map(|(_, v)| v.clone())
     }
 
-    /// Records the views of the database whose `public` is `namespace`, read at `generation`.
-    pub fn insert_views(&self, generation: u64, namespace: u32, views: Views) {
-        self.put(&self.views, generation, namespace, views);
+    /// Records the views of every database, as read at `generation`.
+    pub fn insert_views(&self, generation: u64, views: Views) {
+        let mut slot = self.views.write();
+        if generation == self.generation() {
+            *slot = Some((generation, views));
+        }
     }
 
     /// The cached schemas of database `database`, if they are still valid.

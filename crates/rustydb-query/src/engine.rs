@@ -302,9 +302,14 @@ impl Engine {
             crate::schemas::orphan_temp_schemas,
         )?;
         for (database, schema) in orphans {
-            self.with_transaction(&options.bootstrap_user, &database, |ctx| {
-                crate::schemas::drop_schema_named(ctx, &schema)
-            })?;
+            let dropped = self.with_transaction(&options.bootstrap_user, &database, |ctx| {
+                crate::schemas::drop_schema_named(ctx, &schema, rustydb_txn::WaitPolicy::Block)
+            });
+            // One that cannot go (a damaged table file) must not keep the server down: it is
+            // unreachable, and the next start tries again.
+            if let Err(e) = dropped {
+                tracing::warn!(%database, %schema, error = %e, "could not drop a temporary schema left by a crash");
+            }
         }
         Ok(())
     }

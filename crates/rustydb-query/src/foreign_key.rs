@@ -61,9 +61,14 @@ pub fn define(
     // The child is itself the parent if the name reaches it: qualified with its schema, or,
     // unqualified, if the child's schema comes first on the search path among those holding a
     // table of the name (the child counting as there while CREATE TABLE makes it).
+    let temp = crate::schemas::temp_namespace(ctx)?;
+    let child_is_temp = child.namespace == crate::schemas::SESSION_TEMP || Some(child.namespace) == temp;
     let reaches_child = parent_name.name == child.name
         && match &parent_name.schema {
+            Some(schema) if schema == "pg_temp" => child_is_temp,
             Some(schema) => ctx.schemas()?.name(child.namespace) == Some(schema.as_str()),
+            // A temporary table is searched first: its own name reaches it.
+            None if child_is_temp => true,
             None => {
                 let mut first = None;
                 for namespace in ctx.search_path()?.iter().copied() {
@@ -84,6 +89,16 @@ pub fn define(
         else {
             return Err(DbError::undefined_table(&parent_name));
         };
+        // Other sessions write a permanent table; a temporary one is one session's alone.
+        let parent_is_temp = Some(parent.namespace) == temp;
+        if parent_is_temp != child_is_temp {
+            let message = if child_is_temp {
+                "constraints on temporary tables may reference only temporary tables"
+            } else {
+                "constraints on permanent tables may reference only permanent tables"
+            };
+            return Err(DbError::sql(SqlState::InvalidTableDefinition, message));
+        }
         parent
     };
     let parent_columns = if fk.referred_columns.is_empty() {

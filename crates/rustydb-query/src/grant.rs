@@ -265,7 +265,16 @@ fn undefined_role(name: &str) -> DbError {
 /// The namespaces of `schemas`; 3F000 for one that does not exist.
 fn check_schemas(ctx: &mut ExecContext<'_>, schemas: &[String]) -> Result<Vec<u32>> {
     let set = ctx.schemas()?;
-    schemas.iter().map(|s| set.by_name(s).map(|d| d.id).ok_or_else(|| crate::schemas::undefined_schema(s))).collect()
+    schemas
+        .iter()
+        .map(|s| {
+            // Temporary schemas are their sessions' own: not granted on.
+            set.by_name(s)
+                .filter(|_| !crate::schemas::is_temp_name(s))
+                .map(|d| d.id)
+                .ok_or_else(|| crate::schemas::undefined_schema(s))
+        })
+        .collect()
 }
 
 /// The objects a target names, each checked to exist.

@@ -488,7 +488,7 @@ pub fn execute(ctx: &mut ExecContext<'_>, statement: &PolicyStatement) -> Result
                     format!("policy \"{}\" for table \"{table}\" already exists", p.name),
                 ));
             }
-            let search_path = ctx.search_path()?.to_vec();
+            let search_path = crate::schemas::stored_search_path(ctx)?;
             let p = Policy { roles: resolve_roles(ctx, &p.roles)?, namespace: def.namespace, search_path, ..p.clone() };
             validate(ctx, &def, &p)?;
             catalog::note_change(ctx);
@@ -516,7 +516,7 @@ pub fn execute(ctx: &mut ExecContext<'_>, statement: &PolicyStatement) -> Result
             }
             // New expressions are read as their ALTER POLICY's search path reads them.
             if using.is_some() || with_check.is_some() {
-                p.search_path = ctx.search_path()?.to_vec();
+                p.search_path = crate::schemas::stored_search_path(ctx)?;
             }
             validate(ctx, &def, &p)?;
             delete_policies(ctx, &def, Some(name))?;

@@ -63,6 +63,14 @@ impl TempSchema {
     }
 }
 
+/// Whether namespace `namespace` is another session's temporary schema (whose tables
+/// database-wide ANALYZE and VACUUM pass over, as PostgreSQL's do).
+pub(crate) fn is_others_temp(ctx: &mut ExecContext<'_>, namespace: u32) -> Result<bool> {
+    let schemas = ctx.schemas()?;
+    let Some(name) = schemas.name(namespace) else { return Ok(false) };
+    Ok(is_temp_name(name) && ctx.temp_schema.as_ref().is_none_or(|t| t.name != name))
+}
+
 /// Whether `name` is a temporary schema's.
 pub fn is_temp_name(name: &str) -> bool {
     name.strip_prefix(TEMP_PREFIX).is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
@@ -427,6 +435,13 @@ pub(crate) fn search_path(ctx: &mut ExecContext<'_>) -> Result<Vec<u32>> {
     Ok(out)
 }
 
+/// The search path a view or policy keeps for its stored text: the session's, without its
+/// temporary schema (other sessions bind the text too, and must not reach into it).
+pub(crate) fn stored_search_path(ctx: &mut ExecContext<'_>) -> Result<Vec<u32>> {
+    let temp = temp_namespace(ctx)?;
+    Ok(ctx.search_path()?.iter().copied().filter(|n| Some(*n) != temp).collect())
+}
+
 /// The namespace a new object with no schema named goes in: the first of the search path
 /// that is not the temporary schema (which only CREATE TEMP puts things in).
 pub(crate) fn creation_namespace(ctx: &mut ExecContext<'_>) -> Result<u32> {
@@ -477,19 +492,21 @@ pub(crate) fn ensure_temp_namespace(ctx: &mut ExecContext<'_>) -> Result<u32> {
     Ok(id)
 }
 
-/// Drops the session's temporary schema and everything in it (the session is ending).
+/// Drops the session's temporary schema and everything in it (the session is ending). Its
+/// tables' locks are not waited for: a session's end must not hang on another's transaction
+/// (what cannot go now goes at the next start).
 pub(crate) fn drop_temp_schema(ctx: &mut ExecContext<'_>) -> Result<()> {
     let Some(temp) = ctx.temp_schema.clone() else { return Ok(()) };
-    drop_schema_named(ctx, &temp.name)
+    drop_schema_named(ctx, &temp.name, WaitPolicy::NoWait)
 }
 
 /// Drops schema `name` of the context's database with everything in it, no privilege asked
-/// (a temporary schema its session or a crash left).
-pub(crate) fn drop_schema_named(ctx: &mut ExecContext<'_>, name: &str) -> Result<()> {
+/// (a temporary schema its session or a crash left); its tables' locks are taken by `policy`.
+pub(crate) fn drop_schema_named(ctx: &mut ExecContext<'_>, name: &str, policy: WaitPolicy) -> Result<()> {
     let Some(schema) = ctx.schemas()?.by_name(name).cloned() else { return Ok(()) };
     let mut tables = Vec::new();
     for t in catalog::list_tables(ctx)?.into_iter().filter(|t| t.namespace == schema.id) {
-        tables.extend(access::open_table_in(ctx, schema.id, &t.name, LockMode::AccessExclusive, WaitPolicy::Block)?);
+        tables.extend(access::open_table_in(ctx, schema.id, &t.name, LockMode::AccessExclusive, policy)?);
     }
     let _ddl = ctx.engine.ddl_lock().lock();
     ctx.with_catalog_snapshot(|ctx| drop_locked(ctx, &schema, tables, true)).map(|_| ())
@@ -694,6 +711,16 @@ pub fn bind(statement: &ast::Statement) -> Result<Option<SchemaCommand>> {
 /// Runs a schema command in the context's transaction.
 pub fn execute(ctx: &mut ExecContext<'_>, command: &SchemaCommand) -> Result<StatementResult> {
     let mut result = StatementResult::tag(command.tag());
+    // A session's temporary schema is its own: no statement drops, renames or gives it away
+    // (its session's end does).
+    let named: Vec<&String> = match command {
+        SchemaCommand::Drop { names, .. } => names.iter().collect(),
+        SchemaCommand::Rename { name, .. } | SchemaCommand::Owner { name, .. } => vec![name],
+        SchemaCommand::Create { .. } => Vec::new(),
+    };
+    if let Some(temp) = named.into_iter().find(|n| is_temp_name(n)) {
+        return Err(DbError::unsupported(format!("changing the temporary schema \"{temp}\"")));
+    }
     match command {
         SchemaCommand::Create { name, owner, if_not_exists } => {
             if let Some(notice) = create(ctx, name.as_deref(), owner.as_deref(), *if_not_exists)? {

@@ -212,6 +212,9 @@ pub fn analyze(
         // meanwhile is passed over).
         let mut out = Vec::new();
         for t in catalog::list_tables(ctx)? {
+            if crate::schemas::is_others_temp(ctx, t.namespace)? {
+                continue;
+            }
             // Only the tables the user owns are locked (and analyzed); the others are skipped
             // with a warning below.
             if crate::acl::require_owner(ctx, crate::acl::ObjectRef::table(&t)).is_err() {

@@ -195,7 +195,11 @@ pub fn targets(
 ) -> Result<Vec<TableDef>> {
     if names.is_empty() {
         let mut all: Vec<TableDef> = crate::catalog::system_tables().to_vec();
-        all.extend(crate::catalog::list_tables(ctx)?);
+        for t in crate::catalog::list_tables(ctx)? {
+            if !crate::schemas::is_others_temp(ctx, t.namespace)? {
+                all.push(t);
+            }
+        }
         return Ok(all);
     }
     names

@@ -75,6 +75,8 @@ impl Session {
             let snapshot = tm.statement_snapshot(&mut txn);
             let mut ctx = ExecContext::new(&engine, &mut txn, snapshot, self.role(), &self.database);
             ctx.in_block = !own;
+            ctx.settings = Some(&self.settings);
+            ctx.temp_schema = Some(self.temp_schema.clone());
             bind_copy::bind_copy_from(&mut ctx, stmt)
         };
         let target = match bound {
@@ -196,6 +198,8 @@ impl Session {
         let mut ctx = ExecContext::new(&engine, txn, snapshot, &role, &self.database);
         ctx.interrupt = copy.interrupt.clone();
         ctx.sequences = self.sequences.clone();
+        ctx.settings = Some(&self.settings);
+        ctx.temp_schema = Some(self.temp_schema.clone());
         ctx.interrupt.check()?;
         let table = &copy.target.table;
         let fks = crate::foreign_key::ForeignKeys::load(&mut ctx, table)?;

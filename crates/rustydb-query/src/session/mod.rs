@@ -680,7 +680,27 @@ impl Session {
     /// Runs `work` in a transaction of its own that waits for locks as the session's settings
     /// say.
     fn in_own_transaction<T>(&self, work: impl FnOnce(&mut ExecContext<'_>) -> Result<T>) -> Result<T> {
-        self.engine.with_transaction_waiting(self.role(), &self.database, self.settings.lock_wait(), work)
+        let tm = self.engine.txn_manager();
+        let mut txn = tm.begin(IsolationLevel::ReadCommitted);
+        txn.wait = self.settings.lock_wait();
+        let snapshot = tm.statement_snapshot(&mut txn);
+        let outcome = {
+            let mut ctx = ExecContext::new(&self.engine, &mut txn, snapshot, self.role(), &self.database);
+            // Names resolve as in the session's statements: its search path and temporary schema.
+            ctx.settings = Some(&self.settings);
+            ctx.temp_schema = Some(self.temp_schema.clone());
+            work(&mut ctx)
+        };
+        match outcome {
+            Ok(v) => {
+                tm.commit(txn)?;
+                Ok(v)
+            }
+            Err(e) => {
+                tm.abort(txn);
+                Err(e)
+            }
+        }
     }
 
     fn run(&mut self, stmt: &ast::Statement, params: &Params) -> Result<StatementResult> {
