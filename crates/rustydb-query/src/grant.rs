@@ -177,7 +177,8 @@ fn bind(
     Ok(GrantStatement::Privileges { grant, privileges, target, grantees: names, grant_option: option, cascade })
 }
 
-fn object_name(name: &ast::ObjectName) -> Result<String> {
+/// A name that has one part (a role's, a database's, a schema's).
+pub(crate) fn object_name(name: &ast::ObjectName) -> Result<String> {
     match name.0.as_slice() {
         [part] => part.as_ident().map(ident_name).ok_or_else(|| DbError::syntax(format!("improper name: {name}"))),
         _ => Err(DbError::syntax(format!("improper qualified name (too many dotted names): {name}"))),

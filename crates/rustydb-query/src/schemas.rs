@@ -458,37 +458,37 @@ pub(crate) fn ensure_temp_namespace(ctx: &mut ExecContext<'_>) -> Result<u32> {
     let Some(temp) = ctx.temp_schema.clone() else {
         return Err(DbError::unsupported("temporary tables outside a session"));
     };
-    let database = ctx.database.to_string();
-    acl::require(
-        ctx,
-        acl::AccessRequest::Object {
-            object: ObjectRef::new(ObjectKind::Database, database),
-            any_of: acl::PrivilegeSet::of(&[acl::Privilege::Temporary]),
-        },
-    )?;
+    require_on_database(ctx, acl::Privilege::Temporary)?;
     // A schema of the name left by a session before a crash went at startup; one made by a
     // statement of this session that rolled back is gone. So the name is free.
     let _ddl = ctx.engine.ddl_lock().lock();
+    let owner = ctx.session_user.to_string();
+    // Only its session can name it, whatever role that session takes on: PUBLIC holds all.
+    let id = record_schema(ctx, &temp.name, &owner, None)?;
+    temp.made.store(true, std::sync::atomic::Ordering::Release);
+    Ok(id)
+}
+
+/// Records a new schema of the context's database (under the DDL lock): its namespace row,
+/// its owner, and an ACL giving `grantee` (`None`: PUBLIC) every privilege on it. Returns its
+/// namespace.
+fn record_schema(ctx: &mut ExecContext<'_>, name: &str, owner: &str, grantee: Option<&str>) -> Result<u32> {
     catalog::note_change(ctx);
     let id = crate::databases::next_id(ctx)?;
     let database_id = ctx.schemas()?.database_id;
-    let owner = ctx.session_user.to_string();
-    let row = [
-        Value::Int4(id as i32),
-        Value::Text(temp.name.clone()),
-        Value::Int4(database_id as i32),
-        Value::Text(owner.clone()),
-    ];
+    let row =
+        [Value::Int4(id as i32), Value::Text(name.into()), Value::Int4(database_id as i32), Value::Text(owner.into())];
     access::insert_raw(ctx, catalog::namespaces_table(), &row)?;
     ctx.forget_schemas();
-    let object = ObjectRef::new(ObjectKind::Schema, temp.name.as_str());
-    acl::set_owner(ctx, &object, &owner)?;
-    // Only its session can name it, whatever role that session takes on.
-    let all = ObjectKind::Schema.applicable();
-    let items =
-        [acl::AclItem { grantee: None, grantor: owner, privileges: all, grant_options: acl::PrivilegeSet::EMPTY }];
+    let object = ObjectRef::new(ObjectKind::Schema, name);
+    acl::set_owner(ctx, &object, owner)?;
+    let items = [acl::AclItem {
+        grantee: grantee.map(str::to_string),
+        grantor: owner.into(),
+        privileges: ObjectKind::Schema.applicable(),
+        grant_options: acl::PrivilegeSet::EMPTY,
+    }];
     acl::write_acl(ctx, &acl::AclKey { object, column: None }, &items)?;
-    temp.made.store(true, std::sync::atomic::Ordering::Release);
     Ok(id)
 }
 
@@ -651,12 +651,7 @@ impl SchemaCommand {
 
 /// Binds CREATE / DROP / ALTER SCHEMA; `None` for other statements.
 pub fn bind(statement: &ast::Statement) -> Result<Option<SchemaCommand>> {
-    let single = |name: &ast::ObjectName| -> Result<String> {
-        match name.0.as_slice() {
-            [part] => part.as_ident().map(ident_name).ok_or_else(|| DbError::syntax(format!("improper name: {name}"))),
-            _ => Err(DbError::syntax(format!("improper qualified name (too many dotted names): {name}"))),
-        }
-    };
+    let single = crate::grant::object_name;
     let role = |i: &ast::Ident| {
         if i.quote_style.is_none() && i.value.eq_ignore_ascii_case("current_user") {
             "current_user".to_string()
@@ -752,12 +747,17 @@ fn check_name(name: &str) -> Result<()> {
 
 /// The CREATE privilege on the session's database, which creating and renaming schemas need.
 fn require_create_in_database(ctx: &mut ExecContext<'_>) -> Result<()> {
+    require_on_database(ctx, acl::Privilege::Create)
+}
+
+/// `privilege` on the session's database (42501 without it).
+fn require_on_database(ctx: &mut ExecContext<'_>, privilege: acl::Privilege) -> Result<()> {
     let database = ctx.database.to_string();
     acl::require(
         ctx,
         acl::AccessRequest::Object {
             object: ObjectRef::new(ObjectKind::Database, database),
-            any_of: acl::PrivilegeSet::of(&[acl::Privilege::Create]),
+            any_of: acl::PrivilegeSet::of(&[privilege]),
         },
     )
 }
@@ -819,29 +819,9 @@ fn create(
         }
         return Err(already_exists(&name));
     }
-    catalog::note_change(ctx);
-    let id = crate::databases::next_id(ctx)?;
-    let database_id = ctx.schemas()?.database_id;
-    let row = [
-        Value::Int4(id as i32),
-        Value::Text(name.clone()),
-        Value::Int4(database_id as i32),
-        Value::Text(owner.clone()),
-    ];
-    access::insert_raw(ctx, catalog::namespaces_table(), &row)?;
-    ctx.forget_schemas();
-    let object = ObjectRef::new(ObjectKind::Schema, name.as_str());
-    acl::set_owner(ctx, &object, &owner)?;
     // A new schema's ACL is its owner's alone (PostgreSQL's default for a schema other than
     // `public`, which also lets PUBLIC use it).
-    let all = ObjectKind::Schema.applicable();
-    let items = [acl::AclItem {
-        grantee: Some(owner.clone()),
-        grantor: owner,
-        privileges: all,
-        grant_options: acl::PrivilegeSet::EMPTY,
-    }];
-    acl::write_acl(ctx, &acl::AclKey { object, column: None }, &items)?;
+    record_schema(ctx, &name, &owner, Some(&owner))?;
     Ok(None)
 }
 
