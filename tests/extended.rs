@@ -419,3 +419,55 @@ async fn create_table_as_takes_parameters() {
     let row = client.query_one("select count(*), min(label) from picked", &[]).await.unwrap();
     assert_eq!((row.get::<_, i64>(0), row.get::<_, String>(1)), (5, "x".to_string()));
 }
+
+/// A statement prepared once and executed many times runs a cached plan (see the query
+/// crate's `plan_cache.rs`). That plan must still answer as a fresh one would: privileges
+/// checked for whoever runs it now, and a table dropped and made again while the execution
+/// waited for its lock read anew.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_plans_check_privileges_and_follow_changes_made_while_they_waited() {
+    let server = TestServer::start();
+    let c = server.connect().await;
+    c.batch_execute(
+        "CREATE TABLE t (id INT PRIMARY KEY, v TEXT);
+         INSERT INTO t SELECT g, 'old' || g FROM generate_series(1, 50) g;
+         CREATE ROLE reader; CREATE ROLE nobody;
+         GRANT SELECT ON t TO reader",
+    )
+    .await
+    .unwrap();
+    let lookup = c.prepare("SELECT v FROM t WHERE id = $1").await.unwrap();
+    for id in 1..=10 {
+        let v: String = c.query_one(&lookup, &[&id]).await.unwrap().get(0);
+        assert_eq!(v, format!("old{id}"));
+    }
+    c.batch_execute("SET ROLE reader").await.unwrap();
+    let v: String = c.query_one(&lookup, &[&3]).await.unwrap().get(0);
+    assert_eq!(v, "old3");
+    c.batch_execute("SET ROLE nobody").await.unwrap();
+    let err = c.query_one(&lookup, &[&3]).await.unwrap_err();
+    assert_eq!(code(&err), SqlState::INSUFFICIENT_PRIVILEGE);
+    c.batch_execute("RESET ROLE").await.unwrap();
+    // A revoke by another session applies to the next execution.
+    c.batch_execute("SET ROLE reader").await.unwrap();
+    c.query_one(&lookup, &[&4]).await.unwrap();
+    let admin = server.connect().await;
+    admin.batch_execute("REVOKE SELECT ON t FROM reader").await.unwrap();
+    assert_eq!(code(&c.query_one(&lookup, &[&4]).await.unwrap_err()), SqlState::INSUFFICIENT_PRIVILEGE);
+    c.batch_execute("RESET ROLE").await.unwrap();
+
+    // The table is replaced while an execution waits for its lock: the execution reads the
+    // new table, as a statement bound after the wait would.
+    c.query_one(&lookup, &[&5]).await.unwrap();
+    admin
+        .batch_execute(
+            "BEGIN; DROP TABLE t; CREATE TABLE t (id INT PRIMARY KEY, v TEXT); INSERT INTO t VALUES (5, 'new')",
+        )
+        .await
+        .unwrap();
+    let waiting = tokio::spawn(async move { c.query_one(&lookup, &[&5]).await.map(|r| r.get::<_, String>(0)) });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished(), "the execution did not wait for the replacing transaction");
+    admin.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(waiting.await.unwrap().unwrap(), "new");
+}

@@ -105,22 +105,43 @@ pub fn load_visible(ctx: &mut ExecContext<'_>, table: &TableDef, page: u32) -> R
 /// Locks `table` in `mode` until the transaction ends. Returns `true` if that meant waiting:
 /// the table may have changed or gone meanwhile, and the caller resolves it again.
 pub fn lock_table(ctx: &mut ExecContext<'_>, table: &TableDef, mode: LockMode, policy: WaitPolicy) -> Result<bool> {
+    let lock = TakenLock { target: LockTarget::Relation(table.file()), mode, policy, relation: table.name.clone() };
+    let waited = relock(ctx, &lock)?;
+    ctx.locks_taken.push(lock);
+    Ok(waited)
+}
+
+/// Takes `lock` again (a cached plan's tables, see `plan_cache.rs`). Returns `true` if that
+/// meant waiting.
+pub fn relock(ctx: &mut ExecContext<'_>, lock: &TakenLock) -> Result<bool> {
     let tm = ctx.engine.txn_manager();
-    let target = LockTarget::Relation(table.file());
-    if tm.locks().try_lock(ctx.txn.id(), target, mode) {
+    if tm.locks().try_lock(ctx.txn.id(), lock.target, lock.mode) {
         return Ok(false);
     }
-    match tm.lock(ctx.txn, target, mode, policy) {
+    match tm.lock(ctx.txn, lock.target, lock.mode, lock.policy) {
         Ok(_) => {
             ctx.waited_for_lock = true;
             Ok(true)
         }
-        Err(e) if policy == WaitPolicy::NoWait && e.sqlstate() == SqlState::LockNotAvailable => Err(DbError::sql(
+        Err(e) if lock.policy == WaitPolicy::NoWait && e.sqlstate() == SqlState::LockNotAvailable => Err(DbError::sql(
             SqlState::LockNotAvailable,
-            format!("could not obtain lock on relation \"{}\"", table.name),
+            format!("could not obtain lock on relation \"{}\"", lock.relation),
         )),
         Err(e) => Err(e),
     }
+}
+
+/// A table lock a statement took while it was bound.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TakenLock {
+    /// What was locked.
+    pub target: LockTarget,
+    /// In which mode.
+    pub mode: LockMode,
+    /// Whether a conflicting holder was waited for.
+    pub policy: WaitPolicy,
+    /// The table's name, for the message of a lock not obtained.
+    pub relation: String,
 }
 
 /// Resolves table `name` as the catalog holds it now and locks it in `mode` (system tables

@@ -707,7 +707,7 @@ fn function(f: &ast::Function, b: &mut QueryBinder<'_, '_>) -> Result<Expr> {
 /// `current_timestamp` and the like (fixed for the whole transaction, as in PostgreSQL), the
 /// time of binding for `statement_timestamp()` and `clock_timestamp()` (a statement is bound
 /// as it starts). Times are in UTC, the session's time zone.
-fn current_time(name: &str, args: &[Expr], no_parens: bool, b: &QueryBinder<'_, '_>) -> Result<Option<Expr>> {
+fn current_time(name: &str, args: &[Expr], no_parens: bool, b: &mut QueryBinder<'_, '_>) -> Result<Option<Expr>> {
     // `current_timestamp(p)` and `localtimestamp(p)` give a precision, kept to the microsecond.
     let called = match (name, no_parens, args.len()) {
         ("current_timestamp" | "localtimestamp", false, 1) => args[0].is_constant(),
@@ -717,6 +717,9 @@ fn current_time(name: &str, args: &[Expr], no_parens: bool, b: &QueryBinder<'_, 
     };
     if !called {
         return Ok(None);
+    }
+    if let Some(ctx) = b.context() {
+        ctx.plan_volatile = true;
     }
     let start = b.transaction_time();
     let value = match name {

@@ -1438,7 +1438,10 @@ impl QueryBinder<'_, '_> {
             let qualified = if name.contains('.') { name.to_string() } else { format!("pg_catalog.{name}") };
             return Err(DbError::undefined_table(&qualified));
         }
-        let relation = self.ctx()?.with_catalog_snapshot(|ctx| crate::pg_catalog::relation(ctx, name))?;
+        let ctx = self.ctx()?;
+        // Rows of the moment (activity, statistics): a plan holding them is not kept.
+        ctx.plan_volatile = true;
+        let relation = ctx.with_catalog_snapshot(|ctx| crate::pg_catalog::relation(ctx, name))?;
         let unqualified = name.rsplit('.').next().unwrap_or(name);
         let item_name = alias.map_or_else(|| unqualified.to_string(), |a| ident_name(&a.name));
         let stored = relation.columns.iter().map(|(n, t)| (n.to_string(), *t)).collect();

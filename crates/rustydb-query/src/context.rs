@@ -63,6 +63,13 @@ pub struct ExecContext<'a> {
     pub backend_pid: i32,
     /// The session's temporary schema (`None` outside a session; see `schemas.rs`).
     pub temp_schema: Option<std::sync::Arc<crate::schemas::TempSchema>>,
+    /// The table locks taken so far, in order (a cached plan takes them again; see
+    /// `plan_cache.rs`).
+    pub locks_taken: Vec<crate::access::TakenLock>,
+    /// Set when binding put into the plan something that changes with neither the catalog nor
+    /// the session's settings (the time of `now()`, the rows of `pg_stat_activity`): such a
+    /// plan is never cached.
+    pub plan_volatile: bool,
 }
 
 impl<'a> ExecContext<'a> {
@@ -101,6 +108,8 @@ impl<'a> ExecContext<'a> {
             settings: None,
             backend_pid: 0,
             temp_schema: None,
+            locks_taken: Vec::new(),
+            plan_volatile: false,
         }
     }
 

@@ -374,6 +374,17 @@ impl Expr {
         }
     }
 
+    /// True if the expression has one value for the whole statement: [`Expr::is_constant`],
+    /// parameters allowed (a prepared statement's generic plan looks keys up by them).
+    pub fn is_fixed(&self) -> bool {
+        match self {
+            Expr::Literal { .. } | Expr::Param { .. } => true,
+            Expr::Column { .. } | Expr::Outer { .. } | Expr::Subquery(_) => false,
+            Expr::Call { func, .. } if func.is_volatile() => false,
+            other => other.children().into_iter().all(Expr::is_fixed),
+        }
+    }
+
     /// The expression's operands (a subquery's plan is not among them; its left operand is).
     pub fn children(&self) -> Vec<&Expr> {
         match self {

@@ -81,6 +81,7 @@ pub mod pg_describe;
 pub mod pg_settings;
 pub mod pg_stat;
 pub mod plan;
+pub mod plan_cache;
 pub mod planner;
 pub mod regex_match;
 pub mod rel;

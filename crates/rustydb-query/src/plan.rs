@@ -36,6 +36,19 @@ pub enum Access {
     },
 }
 
+impl Access {
+    /// The key and range-end expressions, mutably.
+    pub fn exprs_mut(&mut self) -> Vec<&mut Expr> {
+        match self {
+            Access::SeqScan => Vec::new(),
+            Access::PrimaryKey(key) | Access::Index { key, .. } => key.iter_mut().collect(),
+            Access::IndexRange { lower, upper, .. } => {
+                lower.iter_mut().chain(upper.iter_mut()).map(|end| &mut end.value).collect()
+            }
+        }
+    }
+}
+
 /// One end of an index range: a constant, and whether it is included.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RangeEnd {

@@ -165,18 +165,20 @@ fn equality_constant(e: &Expr, column: usize, column_type: DataType) -> Option<E
 /// do, an integer converted to numeric for a numeric column (numeric keys are not integer
 /// keys), `None` otherwise.
 fn keyed_constant(constant: &Expr, column_type: DataType) -> Option<Expr> {
-    if !constant.is_constant() {
+    if !constant.is_fixed() {
         return None;
     }
     let ty = constant.data_type();
     if same_encoding(ty, column_type) {
         return Some(constant.clone());
     }
-    (matches!(column_type, DataType::Numeric(_)) && ty.is_integer()).then(|| Expr::Cast {
-        arg: Box::new(constant.clone()),
-        to: DataType::Numeric(None),
-        explicit: false,
-    })
+    if !(matches!(column_type, DataType::Numeric(_)) && ty.is_integer()) {
+        return None;
+    }
+    // Folded as binding folds a cast of a constant (so a cached plan filled with a value is
+    // the plan bound with it; see `plan_cache.rs`).
+    crate::bind_expr::fold(Expr::Cast { arg: Box::new(constant.clone()), to: DataType::Numeric(None), explicit: false })
+        .ok()
 }
 
 #[cfg(test)]

@@ -430,4 +430,41 @@ impl Rel {
             | Rel::WorkTable { .. } => Vec::new(),
         }
     }
+
+    /// Every expression the operator holds, mutably: those [`Rel::exprs`] gives, and a scan's
+    /// access path keys as well (the plan cache puts parameter values into all of them).
+    pub fn exprs_mut(&mut self) -> Vec<&mut Expr> {
+        match self {
+            Rel::Values { rows, .. } => rows.iter_mut().flatten().collect(),
+            Rel::Scan { filter, access, .. } => filter.iter_mut().chain(access.exprs_mut()).collect(),
+            Rel::LockRows { filter, .. } => filter.iter_mut().collect(),
+            Rel::Filter { predicate, .. } => vec![predicate],
+            Rel::Function { calls, .. } => calls.iter_mut().flat_map(|c| &mut c.args).collect(),
+            Rel::Lateral { condition, .. } => condition.iter_mut().collect(),
+            Rel::Project { exprs, .. } => exprs.iter_mut().collect(),
+            Rel::Join { equi, condition, .. } => {
+                equi.iter_mut().flat_map(|(l, r)| [l, r]).chain(condition.iter_mut()).collect()
+            }
+            Rel::Aggregate { groups, aggregates, .. } => groups
+                .iter_mut()
+                .chain(aggregates.iter_mut().flat_map(|a| a.args.iter_mut().chain(a.filter.iter_mut())))
+                .collect(),
+            Rel::Window { calls, .. } => calls
+                .iter_mut()
+                .flat_map(|c| {
+                    c.args
+                        .iter_mut()
+                        .chain(c.partition.iter_mut())
+                        .chain(c.order.iter_mut().map(|k| &mut k.expr))
+                        .chain(c.filter.iter_mut())
+                })
+                .collect(),
+            Rel::Sort { keys, .. } => keys.iter_mut().map(|k| &mut k.expr).collect(),
+            Rel::Limit { .. }
+            | Rel::Distinct { .. }
+            | Rel::SetOp { .. }
+            | Rel::RecursiveUnion { .. }
+            | Rel::WorkTable { .. } => Vec::new(),
+        }
+    }
 }

@@ -47,7 +47,7 @@ pub fn is_fixed(name: &str) -> bool {
 }
 
 /// One session's settings.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SessionSettings {
     /// `default_transaction_isolation`.
     pub default_isolation: IsolationLevel,

@@ -28,6 +28,7 @@ use crate::interrupt::Interrupt;
 use crate::params::{self, Params};
 use crate::parser::{self, DatabaseCommand, Parsed, VacuumCommand};
 use crate::plan::Statement;
+use crate::plan_cache::{PlanSlot, Runner};
 use crate::result::ResultColumn;
 use crate::result::{Notice, StatementResult};
 use crate::settings::{InTransaction, SessionSettings};
@@ -302,6 +303,7 @@ impl Session {
             statement: statements.pop(),
             param_types: declared.iter().map(|t| if *t == DataType::Unknown { DataType::Text } else { *t }).collect(),
             columns: None,
+            plan: Arc::default(),
         };
         let Some(Parsed::Sql(stmt)) = &prepared.statement else { return Ok(prepared) };
         let control = match binder::bind_transaction_control(stmt) {
@@ -378,7 +380,7 @@ impl Session {
         let result = self.guarded(
             |s| match &prepared.statement {
                 None => Ok(StatementResult::default()),
-                Some(Parsed::Sql(stmt)) => s.run(stmt, &params),
+                Some(Parsed::Sql(stmt)) => s.run(stmt, &params, Some(&prepared.plan)),
                 Some(Parsed::Checkpoint) => s.checkpoint(),
                 Some(Parsed::Vacuum(cmd)) => s.vacuum(cmd),
                 Some(Parsed::Database(cmd)) => s.database_command(cmd),
@@ -422,7 +424,7 @@ impl Session {
         let mut results = Vec::with_capacity(statements.len());
         for stmt in &statements {
             let result = match stmt {
-                Parsed::Sql(stmt) => self.run(stmt, &Params::default()),
+                Parsed::Sql(stmt) => self.run(stmt, &Params::default(), None),
                 Parsed::Checkpoint => self.checkpoint(),
                 Parsed::Vacuum(cmd) => self.vacuum(cmd),
                 Parsed::Database(cmd) => self.database_command(cmd),
@@ -444,7 +446,7 @@ impl Session {
         let mut results = Vec::with_capacity(statements.len());
         for stmt in statements {
             let result = match stmt {
-                Parsed::Sql(stmt) => self.run_in(guard.txn(), read_only, true, stmt, &Params::default()),
+                Parsed::Sql(stmt) => self.run_in(guard.txn(), read_only, true, stmt, &Params::default(), None),
                 Parsed::Checkpoint => {
                     self.may_checkpoint().and_then(|()| engine.checkpoint()).map(|_| StatementResult::tag("CHECKPOINT"))
                 }
@@ -703,7 +705,7 @@ impl Session {
         }
     }
 
-    fn run(&mut self, stmt: &ast::Statement, params: &Params) -> Result<StatementResult> {
+    fn run(&mut self, stmt: &ast::Statement, params: &Params, slot: Option<&PlanSlot>) -> Result<StatementResult> {
         if self.copy.is_some() {
             return Err(DbError::sql(SqlState::ProtocolViolation, "a statement arrived during COPY FROM STDIN"));
         }
@@ -722,7 +724,9 @@ impl Session {
                 return Err(e);
             }
         }
-        self.in_session_transaction(|s, txn, read_only, in_block| s.run_in(txn, read_only, in_block, stmt, params))
+        self.in_session_transaction(|s, txn, read_only, in_block| {
+            s.run_in(txn, read_only, in_block, stmt, params, slot)
+        })
     }
 
     fn run_in(
@@ -732,6 +736,7 @@ impl Session {
         in_block: bool,
         stmt: &ast::Statement,
         params: &Params,
+        slot: Option<&PlanSlot>,
     ) -> Result<StatementResult> {
         #[cfg(test)]
         tests::maybe_panic();
@@ -764,7 +769,22 @@ impl Session {
             }
             _ => e,
         };
-        let bound = binder::bind(&mut ctx, stmt).map_err(timed_out)?;
+        let runner = Runner { role: self.role(), in_block, settings: &self.settings };
+        let cached = match slot {
+            Some(slot) => slot.reuse(&mut ctx, &runner).map_err(timed_out)?,
+            None => None,
+        };
+        let bound = match cached {
+            Some(bound) => bound,
+            None => {
+                let generation = self.engine.catalog_cache().generation();
+                let bound = binder::bind(&mut ctx, stmt).map_err(timed_out)?;
+                if let Some(slot) = slot {
+                    slot.consider(&mut ctx, stmt, &bound, generation, &runner);
+                }
+                bound
+            }
+        };
         let audited = self.engine.audit().and_then(|audit| {
             let (kind, tables) = crate::audit::classify(&bound)?;
             audit.wants(kind, &tables).then(|| (audit.clone(), kind))
@@ -1115,6 +1135,8 @@ pub struct PreparedStatement {
     pub param_types: Vec<DataType>,
     /// The columns of its result; `None` for a statement that returns no rows.
     pub columns: Option<Vec<ResultColumn>>,
+    /// Its generic plan, once made (see `plan_cache.rs`).
+    pub plan: Arc<PlanSlot>,
 }
 
 impl PreparedStatement {
