@@ -84,7 +84,8 @@ pub struct Config {
     pub log_min_duration_statement_ms: i64,
     /// The data directory; created on first start.
     pub data_dir: PathBuf,
-    /// Buffer pool size in pages (of the data directory's page size).
+    /// Buffer pool size in pages (of the data directory's page size); 0, the default, sizes it
+    /// from the machine's memory: an eighth, at least 128 MiB and at most 1 GiB.
     pub buffer_pool_pages: usize,
     /// Page size in bytes of a data directory created by this server: a power of two from 4096
     /// to 32768. An existing directory keeps the size it was created with.
@@ -175,8 +176,8 @@ impl Default for Config {
         Config {
             listen: "127.0.0.1:5432".into(),
             data_dir: PathBuf::from("rustydb-data"),
-            // 128 MiB of 4 KiB pages, as PostgreSQL's shared_buffers default.
-            buffer_pool_pages: 32_768,
+            // Sized from the machine's memory (see rustydb-storage's `pool_size.rs`).
+            buffer_pool_pages: 0,
             page_size: 4096,
             direct_io: false,
             buffer_pool_policy: BufferPoolPolicy::default(),

@@ -1037,7 +1037,7 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
         if !keys.is_empty() {
             rel = Rel::Sort { input: Box::new(rel), keys };
         }
-        rel = Rel::LockRows { input: Box::new(rel), table: Box::new(table), filter, lock };
+        rel = Rel::LockRows { input: Box::new(rel), table: std::sync::Arc::new(table), filter, lock };
         rel = limit(rel, limits);
         let (rel, columns) = self.project(rel, items);
         Ok(Bound { rel, columns })
@@ -1311,7 +1311,7 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
                 )?;
                 let name = table.name.clone();
                 let scan = Rel::Scan {
-                    table: Box::new(table),
+                    table: std::sync::Arc::new(table),
                     output,
                     filter: None,
                     access: crate::plan::Access::SeqScan,

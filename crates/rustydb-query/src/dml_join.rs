@@ -87,7 +87,7 @@ pub(crate) fn over_join<T>(
     let mut scan_output: Vec<ColumnId> = (0..width).collect();
     scan_output.push(tid);
     let scan = Rel::Scan {
-        table: Box::new(table.clone()),
+        table: std::sync::Arc::new(table.clone()),
         output: scan_output,
         filter: None,
         access: Access::SeqScan,

@@ -180,7 +180,7 @@ pub enum Rel {
     /// A table's visible rows, filtered.
     Scan {
         /// The table.
-        table: Box<TableDef>,
+        table: std::sync::Arc<TableDef>,
         /// One id per table column, then the row's tuple id if `tid` is set.
         output: Vec<ColumnId>,
         /// Rows that do not pass are not returned.
@@ -328,7 +328,7 @@ pub enum Rel {
         /// Input: a table's columns and tuple id.
         input: Box<Rel>,
         /// The table.
-        table: Box<TableDef>,
+        table: std::sync::Arc<TableDef>,
         /// The query's WHERE over the table's columns, re-checked on a newer version of a row
         /// updated concurrently (READ COMMITTED).
         filter: Option<Expr>,

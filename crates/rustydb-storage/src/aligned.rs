@@ -12,10 +12,14 @@ use std::ptr::NonNull;
 /// Alignment of every page buffer, in bytes.
 pub const ALIGN: usize = 4096;
 
-/// A zeroed, [`ALIGN`]-aligned byte buffer of fixed length.
+/// A zeroed, [`ALIGN`]-aligned byte buffer of fixed length: an allocation of its own, or a
+/// piece of a larger region someone else owns (the buffer pool's frames, see
+/// [`AlignedBuf::in_region`]).
 pub struct AlignedBuf {
     ptr: NonNull<u8>,
     len: usize,
+    /// Whether dropping the buffer frees its memory.
+    owned: bool,
 }
 
 // SAFETY: the buffer owns its allocation exclusively (like a Box<[u8]>); shared references only
@@ -31,7 +35,18 @@ impl AlignedBuf {
         // SAFETY: the layout has a non-zero size (asserted in `layout`).
         let raw = unsafe { alloc_zeroed(layout) };
         let Some(ptr) = NonNull::new(raw) else { handle_alloc_error(layout) };
-        AlignedBuf { ptr, len }
+        AlignedBuf { ptr, len, owned: true }
+    }
+
+    /// A buffer over `len` bytes at `ptr`, which it does not free.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be [`ALIGN`]-aligned and valid for reads and writes of `len` initialised
+    /// bytes for as long as the buffer lives, and no other reference may use them meanwhile.
+    pub unsafe fn in_region(ptr: NonNull<u8>, len: usize) -> Self {
+        debug_assert!(len > 0 && (ptr.as_ptr() as usize).is_multiple_of(ALIGN));
+        AlignedBuf { ptr, len, owned: false }
     }
 
     /// A buffer holding a copy of `bytes`.
@@ -52,8 +67,11 @@ impl AlignedBuf {
 
 impl Drop for AlignedBuf {
     fn drop(&mut self) {
-        // SAFETY: `ptr` came from `alloc_zeroed` with exactly this layout and is freed once.
-        unsafe { dealloc(self.ptr.as_ptr(), Self::layout(self.len)) }
+        if self.owned {
+            // SAFETY: an owned `ptr` came from `alloc_zeroed` with exactly this layout and is
+            // freed once.
+            unsafe { dealloc(self.ptr.as_ptr(), Self::layout(self.len)) }
+        }
     }
 }
 

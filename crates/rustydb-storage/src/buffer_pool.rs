@@ -59,10 +59,14 @@ struct Table {
 pub struct BufferPool {
     disk: Arc<DiskManager>,
     log: Arc<LogDevice>,
+    /// Declared before `_region`: the frames' buffers are pieces of it.
     frames: Vec<Frame>,
     table: Mutex<Table>,
     /// Where the background writer's next sweep starts.
     sweep_hand: std::sync::atomic::AtomicUsize,
+    /// The memory of every frame: one anonymous mapping, so a large pool costs nothing until
+    /// its frames are used (the kernel supplies zeroed pages on first touch).
+    _region: memmap2::MmapMut,
 }
 
 /// Shared access to a pinned page.
@@ -121,12 +125,22 @@ impl BufferPool {
     pub fn with_policy(disk: Arc<DiskManager>, log: Arc<LogDevice>, capacity: usize, policy: PolicyKind) -> Self {
         let capacity = capacity.max(8);
         let page_size = disk.page_size();
+        let bytes = capacity.checked_mul(page_size).unwrap_or_else(|| panic!("a pool of {capacity} pages overflows"));
+        let mut region = memmap2::MmapMut::map_anon(bytes)
+            .unwrap_or_else(|e| panic!("could not map {bytes} bytes for the buffer pool: {e}"));
+        let base = region.as_mut_ptr();
         let frames = (0..capacity)
-            .map(|_| Frame {
-                data: RwLock::new(AlignedBuf::zeroed(page_size)),
-                pins: AtomicU32::new(0),
-                dirty: AtomicBool::new(false),
-                failed: AtomicBool::new(false),
+            .map(|i| {
+                // SAFETY: the mapping is page-aligned (so frame `i`, at a multiple of the page
+                // size, is `ALIGN`-aligned), zero-filled, and outlives the frames (field
+                // order); each frame's piece is its own and only reached through its latch.
+                let piece = unsafe { std::ptr::NonNull::new_unchecked(base.add(i * page_size)) };
+                Frame {
+                    data: RwLock::new(unsafe { AlignedBuf::in_region(piece, page_size) }),
+                    pins: AtomicU32::new(0),
+                    dirty: AtomicBool::new(false),
+                    failed: AtomicBool::new(false),
+                }
             })
             .collect();
         let table = Table {
@@ -137,7 +151,14 @@ impl BufferPool {
             hits: 0,
             misses: 0,
         };
-        BufferPool { disk, log, frames, table: Mutex::new(table), sweep_hand: std::sync::atomic::AtomicUsize::new(0) }
+        BufferPool {
+            disk,
+            log,
+            frames,
+            table: Mutex::new(table),
+            sweep_hand: std::sync::atomic::AtomicUsize::new(0),
+            _region: region,
+        }
     }
 
     /// Pins so far that found their page resident, and that had to read it.

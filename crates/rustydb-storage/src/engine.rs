@@ -27,7 +27,7 @@ use std::time::Duration;
 /// How to open a storage engine.
 #[derive(Debug, Clone)]
 pub struct StorageOptions {
-    /// Buffer pool size in pages.
+    /// Buffer pool size in pages; 0 sizes it from the machine's memory (see `pool_size.rs`).
     pub pool_pages: usize,
     /// The file system everything goes through.
     pub vfs: Arc<dyn Vfs>,
@@ -114,7 +114,12 @@ impl StorageEngine {
         let log_from = control.checkpoint.map_or(rustydb_foundation::Lsn(0), |c| c.log_from);
         let log = Arc::new(LogDevice::open_at(vfs.clone(), &wal, crate::log_device::SEGMENT_SIZE, log_from)?);
         log.set_ciphers(disk.ciphers().clone());
-        let pool = Arc::new(BufferPool::with_policy(disk.clone(), log.clone(), options.pool_pages, options.eviction));
+        let pool_pages = match options.pool_pages {
+            0 => crate::pool_size::auto_pool_bytes() / control.page_size,
+            pages => pages,
+        };
+        tracing::debug!(pages = pool_pages, mib = (pool_pages * control.page_size) >> 20, "buffer pool");
+        let pool = Arc::new(BufferPool::with_policy(disk.clone(), log.clone(), pool_pages, options.eviction));
         let background_writer = match options.background_writer {
             Some(interval) => Some(
                 BackgroundWriter::start(pool.clone(), interval, BACKGROUND_WRITER_BATCH)
