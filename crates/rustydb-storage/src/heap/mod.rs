@@ -44,6 +44,7 @@
 
 mod change;
 mod compression;
+mod free_space;
 pub mod piece;
 
 pub use change::HeapChange;
@@ -56,7 +57,6 @@ use crate::page::{KIND_HEAP, Page, max_tuple, read};
 use parking_lot::Mutex;
 use piece::{Addr, External, HeadForm, Piece, Rest};
 use rustydb_foundation::{DbError, FileId, Lsn, PageId, Result, SqlState, TupleId};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 
@@ -82,7 +82,7 @@ pub struct HeapFile {
     structure: Mutex<()>,
     /// Pages known to have reclaimable space, with that space (approximate, rechecked under the
     /// page latch).
-    free_space: Mutex<BTreeMap<u32, usize>>,
+    free_space: Mutex<free_space::FreeSpaceMap>,
     /// Bytes new pages keep free at their end for the file's page cipher.
     cipher_tail: usize,
     /// The table's compression method (its [`Compression::code`]).
@@ -147,7 +147,7 @@ impl HeapFile {
             pool,
             pages: AtomicU32::new(pages),
             structure: Mutex::new(()),
-            free_space: Mutex::new(BTreeMap::new()),
+            free_space: Mutex::new(free_space::FreeSpaceMap::default()),
             compression: AtomicU8::new(Compression::default().code()),
             #[cfg(test)]
             patch_pause: Mutex::new(Hook::default()),
@@ -308,19 +308,21 @@ impl HeapFile {
         {
             return Ok(last);
         }
-        let candidates: Vec<u32> = self
-            .free_space
-            .lock()
-            .iter()
-            .filter(|(p, free)| **free >= len + 4 && Some(**p) != avoid)
-            .map(|(p, _)| *p)
-            .collect();
-        for number in candidates {
-            if self.page_fits(number, len)? {
-                return Ok(number);
+        // A few candidates at a time: the map lock is not held while a page is read.
+        const BATCH: usize = 8;
+        let mut after = None;
+        loop {
+            let batch = self.free_space.lock().candidates(len + 4, after, avoid, BATCH);
+            for &(_, number) in &batch {
+                if self.page_fits(number, len)? {
+                    return Ok(number);
+                }
             }
+            if batch.len() < BATCH {
+                return Ok(self.pages.fetch_add(1, Ordering::AcqRel));
+            }
+            after = batch.last().copied();
         }
-        Ok(self.pages.fetch_add(1, Ordering::AcqRel))
     }
 
     fn note_free_space(&self, number: u32, free: usize) {
@@ -328,7 +330,7 @@ impl HeapFile {
         if free >= FSM_MIN_FREE {
             map.insert(number, free);
         } else {
-            map.remove(&number);
+            map.remove(number);
         }
     }
 
