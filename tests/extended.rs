@@ -421,7 +421,8 @@ async fn create_table_as_takes_parameters() {
 }
 
 /// A statement prepared once and executed many times runs a cached plan (see the query
-/// crate's `plan_cache.rs`). That plan must still answer as a fresh one would: privileges
+/// crate's `plan_cache.rs`), as `pg_prepared_statements` shows. That plan must still answer
+/// as a fresh one would: privileges
 /// checked for whoever runs it now, and a table dropped and made again while the execution
 /// waited for its lock read anew.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -441,6 +442,19 @@ async fn cached_plans_check_privileges_and_follow_changes_made_while_they_waited
         let v: String = c.query_one(&lookup, &[&id]).await.unwrap().get(0);
         assert_eq!(v, format!("old{id}"));
     }
+    // The first execution bound a custom plan and kept the generic one the other nine ran.
+    let listed = c
+        .query_one(
+            "SELECT parameter_types::text, from_sql, generic_plans, custom_plans, prepare_time <= now()
+             FROM pg_prepared_statements WHERE statement = 'SELECT v FROM t WHERE id = $1'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(listed.get::<_, String>(0), "{integer}");
+    assert!(!listed.get::<_, bool>(1));
+    assert_eq!((listed.get::<_, i64>(2), listed.get::<_, i64>(3)), (9, 1));
+    assert!(listed.get::<_, bool>(4));
     c.batch_execute("SET ROLE reader").await.unwrap();
     let v: String = c.query_one(&lookup, &[&3]).await.unwrap().get(0);
     assert_eq!(v, "old3");

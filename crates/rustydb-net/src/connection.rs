@@ -419,6 +419,7 @@ impl Connection {
         session.on_terminate(Box::new(move || terminated.notify_one()));
         self.shared.cancels.register(pid, secret.clone(), session.cancel_flag());
         *self.pid.lock() = Some(pid);
+        self.keep_statements_in(&session);
         *self.session.lock() = Some(session);
         client.set_pid_and_secret_key(pid, secret);
         let parameters = Parameters(server_parameters(&principal.user, &application_name, principal.superuser));

@@ -33,6 +33,7 @@ use pgwire::messages::extendedquery::{
 };
 use pgwire::messages::response::{CommandComplete, EmptyQueryResponse, ReadyForQuery};
 use rustydb_foundation::{DataType, DbError, Result, SqlState, Value};
+use rustydb_query::prepared_statements::PreparedStatements;
 use rustydb_query::{PreparedStatement, Session, StatementResult, TransactionStatus as SessionStatus};
 use std::collections::HashMap;
 use std::fmt::Debug;
@@ -41,11 +42,18 @@ use std::sync::Arc;
 /// The connection's prepared statements and portals ("" is the unnamed one of each).
 #[derive(Debug, Default)]
 pub struct ExtendedState {
-    statements: HashMap<String, Arc<PreparedStatement>>,
+    /// The session's (see [`Connection::keep_statements_in`]).
+    statements: Arc<PreparedStatements>,
     portals: HashMap<String, Portal>,
 }
 
 impl Connection {
+    /// Keeps the connection's prepared statements in its session's list, where
+    /// `pg_prepared_statements` reads them (called once the session exists).
+    pub(crate) fn keep_statements_in(&self, session: &Session) {
+        self.extended.lock().statements = session.prepared_statements();
+    }
+
     /// Carries out a DEALLOCATE the session passed on: forgets the named prepared statement
     /// (26000 if there is none), or all of them. Other results pass through.
     pub(crate) fn deallocate(&self, result: Result<StatementResult>) -> Result<StatementResult> {
@@ -53,7 +61,7 @@ impl Connection {
         match result.deallocate.take() {
             None => {}
             Some(None) => self.extended.lock().statements.clear(),
-            Some(Some(name)) if self.extended.lock().statements.remove(&name).is_none() => {
+            Some(Some(name)) if !self.extended.lock().statements.remove(&name) => {
                 return Err(DbError::sql(
                     SqlState::InvalidSqlStatementName,
                     format!("prepared statement \"{name}\" does not exist"),
@@ -89,7 +97,7 @@ fn quoted(name: &str) -> String {
 
 impl Connection {
     fn statement(&self, name: &str) -> Result<Arc<PreparedStatement>> {
-        self.extended.lock().statements.get(name).cloned().ok_or_else(|| {
+        self.extended.lock().statements.get(name).ok_or_else(|| {
             DbError::sql(
                 SqlState::InvalidSqlStatementName,
                 format!("prepared statement {} does not exist", quoted(name)),
@@ -215,7 +223,7 @@ impl ExtendedQueryHandler for Connection {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let name = name_of(&message.name);
-        if !name.is_empty() && self.extended.lock().statements.contains_key(&name) {
+        if !name.is_empty() && self.extended.lock().statements.contains(&name) {
             let e = DbError::sql(
                 SqlState::DuplicatePreparedStatement,
                 format!("prepared statement \"{name}\" already exists"),

@@ -70,6 +70,9 @@ pub struct ExecContext<'a> {
     /// the session's settings (the time of `now()`, the rows of `pg_stat_activity`): such a
     /// plan is never cached.
     pub plan_volatile: bool,
+    /// The session's named prepared statements (`pg_prepared_statements`; `None` outside a
+    /// session).
+    pub prepared: Option<std::sync::Arc<crate::prepared_statements::PreparedStatements>>,
 }
 
 impl<'a> ExecContext<'a> {
@@ -110,6 +113,7 @@ impl<'a> ExecContext<'a> {
             temp_schema: None,
             locks_taken: Vec::new(),
             plan_volatile: false,
+            prepared: None,
         }
     }
 

@@ -83,6 +83,7 @@ pub mod pg_stat;
 pub mod plan;
 pub mod plan_cache;
 pub mod planner;
+pub mod prepared_statements;
 pub mod regex_match;
 pub mod rel;
 pub mod resolve;

@@ -67,6 +67,7 @@ pub fn is_relation(name: &str) -> bool {
     RELATIONS.contains(&name)
         || crate::pg_stat::RELATIONS.contains(&name)
         || name == "pg_settings"
+        || name == "pg_prepared_statements"
         || crate::pg_describe::RELATIONS.contains(&name)
 }
 
@@ -299,6 +300,11 @@ pub fn relation(ctx: &mut ExecContext<'_>, name: &str) -> Result<Relation> {
         ),
         other if crate::pg_stat::RELATIONS.contains(&other) => crate::pg_stat::relation(ctx, other)?,
         "pg_settings" => crate::pg_settings::relation(ctx),
+        "pg_prepared_statements" => ctx
+            .prepared
+            .as_ref()
+            .map(|p| p.relation())
+            .unwrap_or_else(|| crate::prepared_statements::PreparedStatements::default().relation()),
         other if crate::pg_describe::RELATIONS.contains(&other) => crate::pg_describe::relation(ctx, other)?,
         other => return Err(DbError::Internal(format!("no catalog relation {other}"))),
     })

@@ -97,6 +97,8 @@ pub struct Session {
     normalized: parking_lot::Mutex<(String, String)>,
     /// Its temporary schema (see `schemas.rs`), dropped when it ends.
     temp_schema: Arc<crate::schemas::TempSchema>,
+    /// Its named prepared statements, kept by the wire layer.
+    prepared: Arc<crate::prepared_statements::PreparedStatements>,
 }
 
 /// Settings are transactional, as PostgreSQL's: a `SET` inside a block lasts if the block
@@ -134,7 +136,14 @@ impl Session {
             backend,
             normalized: Default::default(),
             temp_schema,
+            prepared: Arc::default(),
         }
+    }
+
+    /// The session's named prepared statements: the wire layer keeps what Parse prepares
+    /// there, so that `pg_prepared_statements` lists them.
+    pub fn prepared_statements(&self) -> Arc<crate::prepared_statements::PreparedStatements> {
+        self.prepared.clone()
     }
 
     /// Tells `pg_stat_activity` who the client is: the pid it was given, its
@@ -303,6 +312,7 @@ impl Session {
             statement: statements.pop(),
             param_types: declared.iter().map(|t| if *t == DataType::Unknown { DataType::Text } else { *t }).collect(),
             columns: None,
+            prepared_at: rustydb_foundation::datetime::now(),
             plan: Arc::default(),
         };
         let Some(Parsed::Sql(stmt)) = &prepared.statement else { return Ok(prepared) };
@@ -763,6 +773,7 @@ impl Session {
         ctx.backend_pid = self.pid();
         ctx.session_user = &self.user;
         ctx.temp_schema = Some(self.temp_schema.clone());
+        ctx.prepared = Some(self.prepared.clone());
         let timed_out = |e: DbError| match interrupt.deadline() {
             Some(d) if e.sqlstate() == SqlState::LockNotAvailable && Instant::now() >= d => {
                 crate::interrupt::timed_out()
@@ -1135,6 +1146,8 @@ pub struct PreparedStatement {
     pub param_types: Vec<DataType>,
     /// The columns of its result; `None` for a statement that returns no rows.
     pub columns: Option<Vec<ResultColumn>>,
+    /// When it was prepared (`pg_prepared_statements.prepare_time`).
+    pub prepared_at: i64,
     /// Its generic plan, once made (see `plan_cache.rs`).
     pub plan: Arc<PlanSlot>,
 }
