@@ -58,7 +58,7 @@ impl PreparedStatements {
                     Value::Text(p.sql.clone()),
                     Value::TimestampTz(p.prepared_at),
                     Value::Array(ElementType::Text, types),
-                    Value::Bool(false),
+                    Value::Bool(p.from_sql),
                     Value::Int8(generic as i64),
                     Value::Int8(custom as i64),
                 ]

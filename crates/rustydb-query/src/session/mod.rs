@@ -18,6 +18,7 @@
 
 mod copy_in;
 mod observe;
+mod prepare_sql;
 
 use crate::bind_expr;
 use crate::binder;
@@ -313,6 +314,7 @@ impl Session {
             param_types: declared.iter().map(|t| if *t == DataType::Unknown { DataType::Text } else { *t }).collect(),
             columns: None,
             prepared_at: rustydb_foundation::datetime::now(),
+            from_sql: false,
             plan: Arc::default(),
         };
         let Some(Parsed::Sql(stmt)) = &prepared.statement else { return Ok(prepared) };
@@ -385,18 +387,8 @@ impl Session {
         self.cancel.store(false, Ordering::Relaxed);
         self.check_terminated()?;
         params::check_count(values.len(), prepared.param_types.len(), "")?;
-        let params = Params { types: prepared.param_types.clone(), values: Some(values.into()) };
         let started = self.observe_start(&prepared.sql);
-        let result = self.guarded(
-            |s| match &prepared.statement {
-                None => Ok(StatementResult::default()),
-                Some(Parsed::Sql(stmt)) => s.run(stmt, &params, Some(&prepared.plan)),
-                Some(Parsed::Checkpoint) => s.checkpoint(),
-                Some(Parsed::Vacuum(cmd)) => s.vacuum(cmd),
-                Some(Parsed::Database(cmd)) => s.database_command(cmd),
-            },
-            Err,
-        );
+        let result = self.guarded(|s| s.run_prepared_statement(prepared, values), Err);
         self.observe_end(&prepared.sql, started, Some(&result));
         result
     }
@@ -426,7 +418,11 @@ impl Session {
         };
         let has_control = statements.iter().any(|s| match s {
             Parsed::Checkpoint | Parsed::Vacuum(_) | Parsed::Database(_) => false,
-            Parsed::Sql(s) => matches!(binder::bind_transaction_control(s), Ok(Some(_)) | Err(_)),
+            // PREPARE and EXECUTE run as their own statements (see `prepare_sql.rs`).
+            Parsed::Sql(s) => {
+                matches!(**s, ast::Statement::Prepare { .. } | ast::Statement::Execute { .. })
+                    || matches!(binder::bind_transaction_control(s), Ok(Some(_)) | Err(_))
+            }
         });
         if statements.len() > 1 && !has_control && matches!(self.state, State::Idle) {
             return self.execute_implicit_block(&statements);
@@ -721,6 +717,17 @@ impl Session {
         }
         if crate::bind_copy::is_copy_from_stdin(stmt) {
             return self.start_copy_in(stmt);
+        }
+        match stmt {
+            ast::Statement::Prepare { name, data_types, statement } => {
+                return self.prepare_sql(name, data_types, statement);
+            }
+            ast::Statement::Execute { name: Some(name), parameters, immediate: false, into, using, .. }
+                if into.is_empty() && using.is_empty() =>
+            {
+                return self.execute_sql(name, parameters);
+            }
+            _ => {}
         }
         match binder::bind_transaction_control(stmt) {
             Ok(Some(control)) => return self.control(control),
@@ -1148,6 +1155,8 @@ pub struct PreparedStatement {
     pub columns: Option<Vec<ResultColumn>>,
     /// When it was prepared (`pg_prepared_statements.prepare_time`).
     pub prepared_at: i64,
+    /// Prepared by the SQL statement PREPARE (not the protocol's Parse).
+    pub from_sql: bool,
     /// Its generic plan, once made (see `plan_cache.rs`).
     pub plan: Arc<PlanSlot>,
 }
