@@ -499,7 +499,6 @@ impl Connection {
     /// afterwards.
     async fn run(&self, sql: String) -> PgWireResult<(Vec<Result<StatementResult>>, SessionStatus)> {
         let results = self.with_session(move |s| s.execute(&sql)).await?;
-        let results = results.into_iter().map(|r| self.deallocate(r)).collect();
         Ok((results, self.status()))
     }
 

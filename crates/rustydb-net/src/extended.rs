@@ -53,24 +53,6 @@ impl Connection {
     pub(crate) fn keep_statements_in(&self, session: &Session) {
         self.extended.lock().statements = session.prepared_statements();
     }
-
-    /// Carries out a DEALLOCATE the session passed on: forgets the named prepared statement
-    /// (26000 if there is none), or all of them. Other results pass through.
-    pub(crate) fn deallocate(&self, result: Result<StatementResult>) -> Result<StatementResult> {
-        let mut result = result?;
-        match result.deallocate.take() {
-            None => {}
-            Some(None) => self.extended.lock().statements.clear(),
-            Some(Some(name)) if !self.extended.lock().statements.remove(&name) => {
-                return Err(DbError::sql(
-                    SqlState::InvalidSqlStatementName,
-                    format!("prepared statement \"{name}\" does not exist"),
-                ));
-            }
-            Some(Some(_)) => {}
-        }
-        Ok(result)
-    }
 }
 
 /// A bound statement, waiting for Execute or part-way through its rows.
@@ -166,7 +148,7 @@ impl Connection {
         let mut copy = None;
         if let Some((statement, params)) = pending {
             let result = self.run_prepared(statement, params).await?;
-            let mut result = self.deallocate(result).map_err(|e| user_error(&e))?;
+            let mut result = result.map_err(|e| user_error(&e))?;
             notices = std::mem::take(&mut result.notices);
             copy = result.copy.take();
             let mut state = self.extended.lock();

@@ -698,6 +698,11 @@ fn function(f: &ast::Function, b: &mut QueryBinder<'_, '_>) -> Result<Expr> {
         return Ok(now);
     }
     if let Some(call) = crate::pg_catalog::bind_function(b.context(), &name, &args)? {
+        // Computed now from the catalog as this statement's snapshot sees it (and from its
+        // arguments as given): a plan holding the answer is not cached.
+        if let Some(ctx) = b.context() {
+            ctx.plan_volatile = true;
+        }
         return Ok(call);
     }
     functions::resolve(&name, args, no_parens)

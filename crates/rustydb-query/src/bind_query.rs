@@ -1758,8 +1758,9 @@ impl QueryBinder<'_, '_> {
     }
 
     /// One LIMIT or OFFSET count. While preparing, a parameter's count is not known: its type
-    /// (bigint) is noted for the statement's description and the plan, which is thrown away,
-    /// gets no limit.
+    /// (bigint) is noted for the statement's description, and the plan, which gets no limit,
+    /// is marked never to be cached (`plan_cache.rs`: the count is a number in the plan, with
+    /// no parameter left to fill).
     fn row_count(&mut self, e: Option<&ast::Expr>, state: SqlState, what: &str) -> Result<Option<u64>> {
         let Some(e) = e else { return Ok(None) };
         let mut binder = QueryBinder::constant();
@@ -1767,6 +1768,7 @@ impl QueryBinder<'_, '_> {
         let bound = cast(bind_expr::bind(e, &mut binder)?, DataType::Int8, CastContext::Assignment)?;
         if self.params.is_preparing() && !bound.is_constant() {
             if let Some(ctx) = self.ctx.as_deref_mut() {
+                ctx.plan_volatile = true;
                 bound.walk(&mut |e| {
                     if let Expr::Param { index, ty } = e {
                         ctx.params.note(*index, *ty);

@@ -7,7 +7,8 @@
 //!   binder's untyped-literal rules then give it the type its context asks for (`id = $1`
 //!   makes it `id`'s type, `VALUES ($1)` the column's), as PostgreSQL infers parameter types.
 //!   [`inferred_types`] reads those types back from the bound statement; a parameter no context
-//!   typed is `text`. The plan itself is thrown away.
+//!   typed is `text`. Parse throws the plan away; the plan cache binds this way too, to make a
+//!   generic plan (see `plan_cache.rs`).
 //! - **Executing** (Execute): each `$n` binds to its value as a typed constant. The statement
 //!   is planned with the values in hand (PostgreSQL's "custom plan"), so an index is chosen
 //!   for `id = $1` exactly as for `id = 42`, and no value is ever spliced into SQL text.

@@ -478,8 +478,8 @@ pub enum Statement {
         /// The setting, lower case.
         name: String,
     },
-    /// `DEALLOCATE [PREPARE] name | ALL`: the wire layer owns prepared statements, so the
-    /// session only passes the request on ([`crate::result::StatementResult::deallocate`]).
+    /// `DEALLOCATE [PREPARE] name | ALL`: forgets one of the session's prepared statements
+    /// (those of the protocol's Parse and of PREPARE alike), or all of them.
     Deallocate {
         /// The statement, or `None` for ALL.
         name: Option<String>,

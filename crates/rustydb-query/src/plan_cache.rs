@@ -172,8 +172,12 @@ impl PlanSlot {
         let requests = std::mem::take(&mut ctx.access_requests);
         let waited = ctx.waited_for_lock;
         ctx.params = Params::preparing(values.types.clone());
-        // The tables are locked already: this binding does not wait.
+        // The tables are locked already. A name that now means another table (one created
+        // meanwhile earlier on the search path) is not waited for: the attempt just fails.
+        let wait = ctx.txn.wait;
+        ctx.txn.wait.lock_timeout = Some(std::time::Duration::from_millis(1));
         let generic = crate::binder::bind(ctx, stmt);
+        ctx.txn.wait = wait;
         ctx.params = values;
         ctx.waited_for_lock = waited;
         let generic_locks = std::mem::replace(&mut ctx.locks_taken, locks);
@@ -370,6 +374,13 @@ mod tests {
             assert_eq!(run(&mut s, &limit, vec![Value::Int8(n)]).len(), n as usize);
         }
         assert_eq!(limit.plan.runs(), (0, 5));
+        // An OFFSET of 0 binds as no offset at all: the generic plan must not be kept from it.
+        let page = s.prepare("SELECT id FROM t ORDER BY id LIMIT 2 OFFSET $1", &[]).unwrap();
+        for _ in 0..3 {
+            assert_eq!(run(&mut s, &page, vec![Value::Int8(0)]), [vec![int(1)], vec![int(2)]]);
+        }
+        assert_eq!(run(&mut s, &page, vec![Value::Int8(4)]), [vec![int(5)], vec![int(6)]]);
+        assert_eq!(page.plan.runs(), (0, 4));
         // now() is the transaction's start: never kept in a plan.
         let now = s.prepare("SELECT now() FROM t WHERE id = $1", &[]).unwrap();
         let first = run(&mut s, &now, vec![int(1)]);

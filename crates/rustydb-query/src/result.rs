@@ -61,8 +61,6 @@ pub struct StatementResult {
     pub notices: Vec<Notice>,
     /// For COPY: the data to send, or the start of data to receive.
     pub copy: Option<CopyResponse>,
-    /// For DEALLOCATE: the prepared statement the wire layer must forget (`Some(None)`: all).
-    pub deallocate: Option<Option<String>>,
 }
 
 /// What a COPY statement asks of the wire layer.

@@ -29,9 +29,17 @@ fn physical_memory() -> Option<u64> {
     kib.checked_mul(1024)
 }
 
-/// The cgroup v2 memory limit of this process, if one is set.
+/// The cgroup v2 memory limit of this process (its own cgroup's, as `/proc/self/cgroup`
+/// names it, or the root's), if one is set.
 fn cgroup_limit() -> Option<u64> {
-    std::fs::read_to_string("/sys/fs/cgroup/memory.max").ok()?.trim().parse().ok()
+    let own = std::fs::read_to_string("/proc/self/cgroup").ok().and_then(|text| {
+        text.lines().find_map(|l| l.strip_prefix("0::")).map(|path| path.trim().trim_start_matches('/').to_string())
+    });
+    let read = |dir: &str| -> Option<u64> {
+        let path = std::path::Path::new("/sys/fs/cgroup").join(dir).join("memory.max");
+        std::fs::read_to_string(path).ok()?.trim().parse().ok()
+    };
+    own.as_deref().and_then(read).or_else(|| read(""))
 }
 
 #[cfg(test)]

@@ -381,8 +381,9 @@ impl Session {
     }
 
     /// Executes a prepared statement with `values` for its parameters, each already of its
-    /// parameter's type (the extended protocol's Bind and Execute). The statement is bound
-    /// again with the values, so it is planned for them and sees the tables as they are now.
+    /// parameter's type (the extended protocol's Bind and Execute). It runs its cached generic
+    /// plan where that is valid and equal to the custom plan (see `plan_cache.rs`), else it is
+    /// bound again with the values, so it is planned for them and sees the tables as they are.
     pub fn execute_prepared(&mut self, prepared: &PreparedStatement, values: Vec<Value>) -> Result<StatementResult> {
         self.cancel.store(false, Ordering::Relaxed);
         self.check_terminated()?;
@@ -718,16 +719,24 @@ impl Session {
         if crate::bind_copy::is_copy_from_stdin(stmt) {
             return self.start_copy_in(stmt);
         }
-        match stmt {
+        // An error of PREPARE or EXECUTE before their statement runs fails a block, as any
+        // statement's error does.
+        let prepared = match stmt {
             ast::Statement::Prepare { name, data_types, statement } => {
-                return self.prepare_sql(name, data_types, statement);
+                Some(self.prepare_sql(name, data_types, statement))
             }
             ast::Statement::Execute { name: Some(name), parameters, immediate: false, into, using, .. }
                 if into.is_empty() && using.is_empty() =>
             {
-                return self.execute_sql(name, parameters);
+                Some(self.execute_sql(name, parameters))
             }
-            _ => {}
+            _ => None,
+        };
+        if let Some(result) = prepared {
+            if result.is_err() && matches!(self.state, State::InBlock { .. }) {
+                self.fail_block();
+            }
+            return result;
         }
         match binder::bind_transaction_control(stmt) {
             Ok(Some(control)) => return self.control(control),
@@ -1002,9 +1011,22 @@ impl Session {
                 })
             }
             (Statement::Deallocate { name }, state) => {
-                self.state = state;
-                let tag = if name.is_some() { "DEALLOCATE" } else { "DEALLOCATE ALL" };
-                Ok(StatementResult { deallocate: Some(name), ..StatementResult::tag(tag) })
+                let result = match &name {
+                    Some(name) if !self.prepared.remove(name) => Err(DbError::sql(
+                        SqlState::InvalidSqlStatementName,
+                        format!("prepared statement \"{name}\" does not exist"),
+                    )),
+                    Some(_) => Ok(StatementResult::tag("DEALLOCATE")),
+                    None => {
+                        self.prepared.clear();
+                        Ok(StatementResult::tag("DEALLOCATE ALL"))
+                    }
+                };
+                self.state = match state {
+                    State::InBlock { txn, read_only } => self.after(result.is_ok(), txn, read_only),
+                    other => other,
+                };
+                result
             }
             (Statement::Show { name }, state) => {
                 let in_txn = match &state {

@@ -25,6 +25,9 @@ impl Session {
         types: &[ast::DataType],
         statement: &ast::Statement,
     ) -> Result<StatementResult> {
+        if matches!(self.state, super::State::Failed { .. }) {
+            return Err(super::in_failed_block());
+        }
         let name = bind_expr::ident_name(name);
         if self.prepared.contains(&name) {
             return Err(DbError::sql(
@@ -41,6 +44,9 @@ impl Session {
 
     /// `EXECUTE name [(values)]`.
     pub(super) fn execute_sql(&mut self, name: &ast::ObjectName, values: &[ast::Expr]) -> Result<StatementResult> {
+        if matches!(self.state, super::State::Failed { .. }) {
+            return Err(super::in_failed_block());
+        }
         let name = crate::grant::object_name(name)?;
         let prepared = self.prepared.get(&name).ok_or_else(|| {
             DbError::sql(SqlState::InvalidSqlStatementName, format!("prepared statement \"{name}\" does not exist"))
