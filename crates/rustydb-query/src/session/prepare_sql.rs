@@ -28,6 +28,18 @@ impl Session {
         if matches!(self.state, super::State::Failed { .. }) {
             return Err(super::in_failed_block());
         }
+        // PostgreSQL's grammar takes these statements only (42601 at the first word otherwise).
+        if !matches!(
+            statement,
+            ast::Statement::Query(_)
+                | ast::Statement::Insert(_)
+                | ast::Statement::Update(_)
+                | ast::Statement::Delete(_)
+                | ast::Statement::Merge(_)
+        ) {
+            let first = statement.to_string().split_whitespace().next().unwrap_or_default().to_uppercase();
+            return Err(DbError::syntax(format!("syntax error at or near \"{first}\"")));
+        }
         let name = bind_expr::ident_name(name);
         if self.prepared.contains(&name) {
             return Err(DbError::sql(
