@@ -165,18 +165,66 @@ pub enum Scalar {
 
 /// Calls `visit(column, value)` for each column of the row that `needed` marks, in column
 /// order, skipping the others without decoding them; returns the row's column count (columns
-/// past it read as NULL and are not visited). A vectorized scan fills typed column vectors
-/// from this without building a `Vec<Value>` per row.
-pub fn visit_row(bytes: &[u8], needed: &[bool], mut visit: impl FnMut(usize, Scalar)) -> Result<usize> {
+/// past it read as NULL and are not visited). [`sink_row`] is the same walk with the values
+/// delivered to a [`RowSink`] by target.
+pub fn visit_row(bytes: &[u8], needed: &[bool], visit: impl FnMut(usize, Scalar)) -> Result<usize> {
+    struct Visit<F>(F);
+    impl<F: FnMut(usize, Scalar)> RowSink for Visit<F> {
+        fn null(&mut self, target: u32) {
+            (self.0)(target as usize, Scalar::Null)
+        }
+        fn boolean(&mut self, target: u32, v: bool) {
+            (self.0)(target as usize, Scalar::Bool(v))
+        }
+        fn int(&mut self, target: u32, v: i64) {
+            (self.0)(target as usize, Scalar::Int(v))
+        }
+        fn float(&mut self, target: u32, v: f64) {
+            (self.0)(target as usize, Scalar::Float(v))
+        }
+        fn other(&mut self, target: u32, v: Value) {
+            (self.0)(target as usize, Scalar::Other(v))
+        }
+    }
+    let targets: Vec<u32> = needed.iter().enumerate().map(|(i, &n)| if n { i as u32 } else { SKIP }).collect();
+    sink_row(bytes, &targets, &mut Visit(visit))
+}
+
+/// A [`sink_row`] target that means "skip this column".
+pub const SKIP: u32 = u32::MAX;
+
+/// Where [`sink_row`] delivers a row's values: each with the target its column was given.
+/// Numbers and booleans come unboxed (an integer of any width as `i64`, a float of either
+/// width as `f64`); everything else as a [`Value`].
+pub trait RowSink {
+    /// A NULL.
+    fn null(&mut self, target: u32);
+    /// A boolean.
+    fn boolean(&mut self, target: u32, v: bool);
+    /// An int2, int4 or int8.
+    fn int(&mut self, target: u32, v: i64);
+    /// A float4 or float8.
+    fn float(&mut self, target: u32, v: f64);
+    /// Any other value.
+    fn other(&mut self, target: u32, v: Value);
+}
+
+/// Walks the row's columns up to the last one `targets` wants (`targets[i]` is column `i`'s
+/// target, or [`SKIP`]), delivering each wanted value to `sink` and stepping over the rest
+/// undecoded; returns the row's column count (columns past it read as NULL and are not
+/// delivered). This is a vectorized scan's inner loop, so it reads fixed-width values in place.
+#[inline]
+pub fn sink_row(bytes: &[u8], targets: &[u32], sink: &mut impl RowSink) -> Result<usize> {
     let Some(head) = bytes.get(..2) else { return Err(LeReader::new(bytes, "row").error("no column count")) };
     let count = u16::from_le_bytes([head[0], head[1]]) as usize;
-    // Nothing past the last needed column is looked at.
-    let last = needed.iter().rposition(|n| *n).map_or(0, |i| i + 1).min(count);
+    // Nothing past the last wanted column is looked at.
+    let last = targets.iter().rposition(|t| *t != SKIP).map_or(0, |i| i + 1).min(count);
     let mut pos = 2;
     let truncated = || LeReader::new(bytes, "row").error("truncated value");
-    for (i, &want) in needed.iter().enumerate().take(last) {
+    for &target in &targets[..last] {
         let tag = *bytes.get(pos).ok_or_else(truncated)?;
         pos += 1;
+        let want = target != SKIP;
         // Fixed-width kinds are read (or stepped over) in place; the rest through the reader.
         let width = match tag {
             0..=2 => 0,
@@ -196,7 +244,7 @@ pub fn visit_row(bytes: &[u8], needed: &[bool], mut visit: impl FnMut(usize, Sca
             let mut reader = LeReader::new(bytes, "row");
             reader.take(pos)?;
             if want {
-                visit(i, Scalar::Other(read_tagged(&mut reader, tag)?));
+                sink.other(target, read_tagged(&mut reader, tag)?);
             } else {
                 skip_tagged(&mut reader, tag)?;
             }
@@ -208,17 +256,16 @@ pub fn visit_row(bytes: &[u8], needed: &[bool], mut visit: impl FnMut(usize, Sca
         if !want {
             continue;
         }
-        let scalar = match tag {
-            0 => Scalar::Null,
-            1 => Scalar::Bool(false),
-            2 => Scalar::Bool(true),
-            3 => Scalar::Int(i64::from(i16::from_le_bytes([payload[0], payload[1]]))),
-            4 => Scalar::Int(i64::from(i32::from_le_bytes([payload[0], payload[1], payload[2], payload[3]]))),
-            5 => Scalar::Int(i64::from_le_bytes(payload.try_into().map_err(|_| truncated())?)),
-            6 => Scalar::Float(f64::from(f32::from_le_bytes([payload[0], payload[1], payload[2], payload[3]]))),
-            _ => Scalar::Float(f64::from_le_bytes(payload.try_into().map_err(|_| truncated())?)),
-        };
-        visit(i, scalar);
+        match tag {
+            0 => sink.null(target),
+            1 => sink.boolean(target, false),
+            2 => sink.boolean(target, true),
+            3 => sink.int(target, i64::from(i16::from_le_bytes([payload[0], payload[1]]))),
+            4 => sink.int(target, i64::from(i32::from_le_bytes([payload[0], payload[1], payload[2], payload[3]]))),
+            5 => sink.int(target, i64::from_le_bytes(payload.try_into().map_err(|_| truncated())?)),
+            6 => sink.float(target, f64::from(f32::from_le_bytes([payload[0], payload[1], payload[2], payload[3]]))),
+            _ => sink.float(target, f64::from_le_bytes(payload.try_into().map_err(|_| truncated())?)),
+        }
     }
     Ok(count)
 }

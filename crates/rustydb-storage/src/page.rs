@@ -94,7 +94,7 @@ pub mod read {
     }
 
     /// The tuple in `slot`, or `None` if the slot is empty or out of range.
-    #[inline]
+    #[inline(always)]
     pub fn tuple(bytes: &[u8], slot: u16) -> Option<&[u8]> {
         if slot >= slot_count(bytes) {
             return None;
@@ -104,7 +104,7 @@ pub mod read {
     }
 
     /// A slot's (offset, length); offset 0 means empty.
-    #[inline]
+    #[inline(always)]
     pub(super) fn slot_entry(bytes: &[u8], slot: u16) -> (usize, usize) {
         let at = HEADER_SIZE + slot as usize * SLOT_SIZE;
         (u16_at(bytes, at) as usize, u16_at(bytes, at + 2) as usize)

@@ -269,6 +269,8 @@ impl Drop for TxnGuard<'_> {
 #[derive(Debug)]
 pub struct TxnManager {
     pub(crate) storage: Arc<StorageEngine>,
+    /// Lock order: a page latch, then this; nobody holding it waits for a page latch (see
+    /// [`TxnManager::visit_visible_on_page`]).
     pub(crate) status: RwLock<StatusTable>,
     locks: LockManager,
     /// Serializable transactions' reads and antidependencies. Lock order: this before the
@@ -830,6 +832,62 @@ impl TxnManager {
             });
         }
         damaged.map_or(Ok(()), Err)?;
+        writers.sort_unstable();
+        writers.dedup();
+        self.conflict_out(txn, &writers)
+    }
+
+    /// Calls `visit` with the body of each version on page `number` of `heap` that `txn` sees
+    /// under `snapshot`, in slot order: what [`TxnManager::visible_on_page_into`] gathers, but
+    /// read in place (under the page's shared latch) where the page holds its tuples whole,
+    /// so a sequential scan copies nothing. Pages with moved or large tuples go through
+    /// `arena` instead.
+    ///
+    /// Visibility is decided once per distinct (`xmin`, `xmax`) pair met in a row: a table
+    /// loaded by one transaction has one, so the check costs a comparison per tuple.
+    pub fn visit_visible_on_page(
+        &self,
+        txn: &Transaction,
+        snapshot: &Snapshot,
+        heap: &HeapFile,
+        number: u32,
+        arena: &mut TupleArena,
+        mut visit: impl FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
+        let serializable = self.is_serializable(txn) && self.tracks(heap.file());
+        if serializable {
+            self.ssi.lock().lock(txn.id, Predicate::Relation(heap.file()));
+        }
+        let mut writers = Vec::new();
+        // The status table is read under the page latch (the order `status` documents), once
+        // per page and only if some pair is new.
+        let mut status = None;
+        let mut last: Option<(TxnId, TxnId, bool)> = None;
+        let whole = heap.visit_inline_page(number, |_, bytes| {
+            let visible = match (last, tuple::versions(bytes)) {
+                (Some((xmin, xmax, seen)), Some(versions)) if (xmin, xmax) == versions && !serializable => seen,
+                _ => {
+                    let header = tuple::header(bytes)?;
+                    let status = status.get_or_insert_with(|| self.status.read());
+                    let seen = snapshot.sees(&header, &txn.mine, status);
+                    if serializable && let Some(w) = conflict_out_writer(&header, seen, txn, snapshot, status) {
+                        writers.push(w);
+                    }
+                    last = Some((header.xmin, header.xmax, seen));
+                    seen
+                }
+            };
+            if visible { visit(tuple::body(bytes)) } else { Ok(()) }
+        })?;
+        drop(status);
+        if !whole {
+            // The SIREAD lock is taken again there; it is idempotent.
+            self.visible_on_page_into(txn, snapshot, heap, number, arena)?;
+            for (_, bytes) in arena.iter() {
+                visit(tuple::body(bytes))?;
+            }
+            return Ok(());
+        }
         writers.sort_unstable();
         writers.dedup();
         self.conflict_out(txn, &writers)

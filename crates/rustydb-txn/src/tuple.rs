@@ -78,6 +78,20 @@ pub fn header(tuple: &[u8]) -> Result<Header> {
     Ok(Header { xmin: word(0), xmax: word(XMAX_AT), next })
 }
 
+/// The tuple's `xmin` and `xmax` alone (what a scan's visibility test reads), or `None` if it
+/// is too short to have a header.
+#[inline]
+pub fn versions(tuple: &[u8]) -> Option<(TxnId, TxnId)> {
+    let xmin = tuple.get(..8)?;
+    let xmax = tuple.get(XMAX_AT..XMAX_AT + 8)?;
+    (tuple.len() >= HEADER).then(|| {
+        (
+            TxnId(u64::from_le_bytes(xmin.try_into().unwrap_or_default())),
+            TxnId(u64::from_le_bytes(xmax.try_into().unwrap_or_default())),
+        )
+    })
+}
+
 /// The row body after the header.
 pub fn body(tuple: &[u8]) -> &[u8] {
     tuple.get(HEADER..).unwrap_or_default()

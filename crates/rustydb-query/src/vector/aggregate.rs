@@ -212,12 +212,16 @@ impl<'p> Call<'p> {
             }
             (States::SumFloat { sums, seen }, Data::Float(v)) => {
                 let single = self.call.ty == DataType::Float4;
-                for (i, g) in groups.iter().enumerate() {
-                    if take(i) {
-                        let g = *g as usize;
-                        sums[g] = float_sum(sums[g], v[i], single)?;
-                        seen[g] = true;
+                if single {
+                    for (i, g) in groups.iter().enumerate() {
+                        if take(i) {
+                            let g = *g as usize;
+                            sums[g] = float_sum(sums[g], v[i], single)?;
+                            seen[g] = true;
+                        }
                     }
+                } else {
+                    add_floats(sums, seen, v, groups, column.nulls.as_deref())?;
                 }
             }
             (States::AvgInt { sums, counts }, Data::Int(v)) => {
@@ -454,4 +458,51 @@ fn assign(grouping: &mut Grouping, columns: &[Column], len: usize, groups: &mut 
             }
         }
     }
+}
+
+/// Groups up to this many get [`add_floats`]'s plain pass (it saves their sums first).
+const PLAIN_SUM_GROUPS: usize = 4096;
+
+/// Adds `v[i]` into `sums[groups[i]]` for each row `i` not NULL, in row order, with
+/// PostgreSQL's overflow check (a sum of finite values that comes out infinite is 22003).
+///
+/// The check costs more than the addition, so the additions run plainly first; only if some
+/// sum ends up not finite is the batch redone value by value from the saved sums, which finds
+/// the error exactly: once a sum is infinite or NaN it stays so, so a batch whose sums all end
+/// finite met no overflow.
+fn add_floats(sums: &mut [f64], seen: &mut [bool], v: &[f64], groups: &[u32], nulls: Option<&[bool]>) -> Result<()> {
+    let take = |i: usize| nulls.is_none_or(|n| !n[i]);
+    if sums.len() <= PLAIN_SUM_GROUPS {
+        let saved = sums.to_vec();
+        match nulls {
+            None if sums.len() == 1 => {
+                let mut total = sums[0];
+                for x in &v[..groups.len()] {
+                    total += x;
+                }
+                sums[0] = total;
+                seen[0] |= !groups.is_empty();
+            }
+            _ => {
+                for (i, g) in groups.iter().enumerate() {
+                    if take(i) {
+                        sums[*g as usize] += v[i];
+                        seen[*g as usize] = true;
+                    }
+                }
+            }
+        }
+        if sums.iter().all(|s| s.is_finite()) {
+            return Ok(());
+        }
+        sums.copy_from_slice(&saved);
+    }
+    for (i, g) in groups.iter().enumerate() {
+        if take(i) {
+            let g = *g as usize;
+            sums[g] = float_sum(sums[g], v[i], false)?;
+            seen[g] = true;
+        }
+    }
+    Ok(())
 }

@@ -1,8 +1,9 @@
 //! A sequential scan that decodes straight into typed columns.
 //!
-//! Each page's visible tuples are walked once ([`visit_row`]); the columns the plan reads go
-//! into their [`Column`]s, the rest are skipped over undecoded. No `Vec<Value>` is built per
-//! row. The scan's own filter, vectorized, narrows the batch's selection.
+//! Each page's visible tuples are walked once ([`sink_row`]), in place on the latched page
+//! (nothing is copied out); the columns the plan reads go into their [`Column`]s, the rest are
+//! skipped over undecoded. No `Vec<Value>` is built per row. The scan's own filter,
+//! vectorized, narrows the batch's selection.
 
 use super::batch::ColumnBatch;
 use super::column::{Column, Data};
@@ -10,9 +11,8 @@ use super::expr::VExpr;
 use crate::access;
 use crate::catalog::TableDef;
 use crate::context::ExecContext;
-use rustydb_foundation::row::{Scalar, visit_row};
-use rustydb_foundation::{DataType, DbError, Result};
-use rustydb_txn::tuple;
+use rustydb_foundation::row::{RowSink, SKIP, sink_row};
+use rustydb_foundation::{DataType, DbError, Result, Value};
 
 /// Rows a scan gathers before handing a batch up (whole pages, so a little more).
 const TARGET_ROWS: usize = 2048;
@@ -24,8 +24,11 @@ pub struct ColumnScan<'p> {
     filter: Option<VExpr>,
     /// Per table column: its type if the plan reads it.
     read: Vec<Option<DataType>>,
-    needed: Vec<bool>,
-    column_of: Vec<Option<usize>>,
+    /// Per stored slot: the index among the read columns (in position order) of the column it
+    /// holds, or [`SKIP`].
+    targets: Vec<u32>,
+    /// The positions of the read columns, in order.
+    positions: Vec<usize>,
     next: u32,
     pages: Option<u32>,
 }
@@ -34,16 +37,18 @@ impl<'p> ColumnScan<'p> {
     /// A scan of `table` decoding the columns `read` marks (with their types) and keeping
     /// the rows that pass `filter`.
     pub fn new(table: &'p TableDef, read: Vec<Option<DataType>>, filter: Option<VExpr>) -> Self {
-        let wanted: Vec<bool> = read.iter().map(Option::is_some).collect();
-        let needed = access::physical_mask(table, &wanted);
-        // Which column each slot holds (a dropped column's: none).
-        let mut column_of = vec![None; needed.len()];
-        for position in 0..table.schema.len() {
-            if let Some(c) = column_of.get_mut(table.slot(position)) {
-                *c = Some(position);
+        let positions: Vec<usize> = (0..read.len()).filter(|&p| read[p].is_some()).collect();
+        let slots = table.slot_count().max(table.schema.len());
+        let mut targets = vec![SKIP; slots];
+        for (dense, &position) in positions.iter().enumerate() {
+            if let Some(t) = targets.get_mut(table.slot(position)) {
+                *t = dense as u32;
             }
         }
-        ColumnScan { table, filter, read, needed, column_of, next: 0, pages: None }
+        // Nothing past the last read slot is walked.
+        let used = targets.iter().rposition(|t| *t != SKIP).map_or(0, |i| i + 1);
+        targets.truncate(used);
+        ColumnScan { table, filter, read, targets, positions, next: 0, pages: None }
     }
 
     /// Per table column, its type if the scan decodes it.
@@ -62,16 +67,44 @@ impl<'p> ColumnScan<'p> {
             if self.next >= pages {
                 return Ok(None);
             }
-            let mut columns: Vec<Option<Column>> =
-                self.read.iter().map(|t| t.map(|t| Column::with_capacity(t, TARGET_ROWS + 256))).collect();
+            let mut sink = Sink {
+                columns: self
+                    .positions
+                    .iter()
+                    .filter_map(|&p| self.read[p].map(|t| Column::with_capacity(t, TARGET_ROWS + 256)))
+                    .collect(),
+                mismatch: None,
+            };
             let mut len = 0;
             while self.next < pages && len < TARGET_ROWS {
-                access::load_visible(ctx, self.table, self.next)?;
-                self.next += 1;
-                for (_, t) in ctx.scan.iter() {
-                    decode_into(tuple::body(t), (&self.needed, &self.column_of), &mut columns, self.table)?;
+                let (targets, table, sink) = (&self.targets, self.table, &mut sink);
+                access::visit_visible(ctx, table, self.next, |body| {
                     len += 1;
-                }
+                    let count = sink_row(body, targets, sink)?;
+                    if count < targets.len() {
+                        // Columns the row predates (ADD COLUMN after it was written) read as
+                        // NULL. A row holding every slot (nearly every one) has none.
+                        for &t in &targets[count..] {
+                            if t != SKIP {
+                                sink.columns[t as usize].push_null();
+                            }
+                        }
+                    }
+                    Ok(())
+                })?;
+                self.next += 1;
+            }
+            if let Some((dense, value)) = sink.mismatch {
+                let position = self.positions[dense as usize];
+                return Err(DbError::Corruption(format!(
+                    "column {} of table \"{}\" holds {value:?}, not a value of its type",
+                    position + 1,
+                    self.table.name
+                )));
+            }
+            let mut columns: Vec<Option<Column>> = vec![None; self.read.len()];
+            for (column, &position) in sink.columns.into_iter().zip(&self.positions) {
+                columns[position] = Some(column);
             }
             let mut batch = ColumnBatch { len, columns, selection: None };
             if let Some(filter) = &self.filter {
@@ -84,47 +117,58 @@ impl<'p> ColumnScan<'p> {
     }
 }
 
-/// Appends one row's needed values to `columns`: `needed` marks the slots to decode, and
-/// `column_of` names the column each slot holds.
-fn decode_into(
-    body: &[u8],
-    (needed, column_of): (&[bool], &[Option<usize>]),
-    columns: &mut [Option<Column>],
-    table: &TableDef,
-) -> Result<()> {
-    let mut mismatch = None;
-    let count = visit_row(body, needed, |slot, value| {
-        let Some(i) = column_of.get(slot).copied().flatten() else { return };
-        let Some(column) = columns[i].as_mut() else { return };
-        match (&mut column.data, value) {
-            (_, Scalar::Null) => return column.push_null(),
-            (Data::Int(v), Scalar::Int(x)) => v.push(x),
-            (Data::Float(v), Scalar::Float(x)) => v.push(x),
-            (Data::Bool(v), Scalar::Bool(x)) => v.push(x),
-            (_, other) => {
-                mismatch.get_or_insert((i, other));
-                return column.push_null();
-            }
+/// Receives a row's values into the batch's columns (by their index among the read columns).
+struct Sink {
+    columns: Vec<Column>,
+    /// The first value found whose kind is not its column's (corruption).
+    mismatch: Option<(u32, Value)>,
+}
+
+impl RowSink for Sink {
+    #[inline]
+    fn null(&mut self, target: u32) {
+        self.columns[target as usize].push_null();
+    }
+
+    #[inline]
+    fn boolean(&mut self, target: u32, v: bool) {
+        let column = &mut self.columns[target as usize];
+        match &mut column.data {
+            Data::Bool(d) => d.push(v),
+            _ => return self.mismatched(target, Value::Bool(v)),
         }
         column.pushed_value();
-    })?;
-    if let Some((i, value)) = mismatch {
-        return Err(DbError::Corruption(format!(
-            "column {} of table \"{}\" holds {value:?}, not a value of its type",
-            i + 1,
-            table.name
-        )));
     }
-    // Columns the row predates (ADD COLUMN after it was written) read as NULL. A row holding
-    // every slot (nearly every one) has none.
-    if count < needed.len() {
-        for (position, column) in columns.iter_mut().enumerate() {
-            if let Some(column) = column
-                && table.slot(position) >= count
-            {
-                column.push_null();
-            }
+
+    #[inline]
+    fn int(&mut self, target: u32, v: i64) {
+        let column = &mut self.columns[target as usize];
+        match &mut column.data {
+            Data::Int(d) => d.push(v),
+            _ => return self.mismatched(target, Value::Int8(v)),
         }
+        column.pushed_value();
     }
-    Ok(())
+
+    #[inline]
+    fn float(&mut self, target: u32, v: f64) {
+        let column = &mut self.columns[target as usize];
+        match &mut column.data {
+            Data::Float(d) => d.push(v),
+            _ => return self.mismatched(target, Value::Float8(v)),
+        }
+        column.pushed_value();
+    }
+
+    fn other(&mut self, target: u32, v: Value) {
+        self.mismatched(target, v)
+    }
+}
+
+impl Sink {
+    #[cold]
+    fn mismatched(&mut self, target: u32, value: Value) {
+        self.mismatch.get_or_insert((target, value));
+        self.columns[target as usize].push_null();
+    }
 }

@@ -765,6 +765,38 @@ impl HeapFile {
         Ok(())
     }
 
+    /// Calls `visit` for each tuple on page `number`, in slot order, reading it in place under
+    /// the page's shared latch: the scan path that copies nothing. Returns `false`, without
+    /// calling `visit` at all, if some tuple there is not stored whole on the page (moved,
+    /// compressed or external): the caller then reads the page with
+    /// [`HeapFile::scan_page_into`], which reassembles those.
+    ///
+    /// `visit` runs with the latch held, so it must be short and take no lock that someone
+    /// holding a page latch could be waiting behind (see the lock order in `txn`'s manager).
+    pub fn visit_inline_page(&self, number: u32, mut visit: impl FnMut(TupleId, &[u8]) -> Result<()>) -> Result<bool> {
+        let id = PageId::new(self.file, number);
+        let guard = self.pool.read(id)?;
+        prefetch_page(&guard);
+        let slots = read::slot_count(&guard);
+        // First pass: is every tuple whole?
+        for slot in 0..slots {
+            let Some(stored) = read::tuple(&guard, slot) else { continue };
+            if piece::inline_tuple(stored).is_some() {
+                continue;
+            }
+            match piece::decode(stored)? {
+                Piece::Head { origin: Some(_), .. } | Piece::Chunk { .. } => {}
+                Piece::Head { origin: None, .. } | Piece::Forward { .. } => return Ok(false),
+            }
+        }
+        for slot in 0..slots {
+            if let Some(tuple) = read::tuple(&guard, slot).and_then(piece::inline_tuple) {
+                visit(TupleId { page: id, slot }, tuple)?;
+            }
+        }
+        Ok(true)
+    }
+
     /// Recovery: page `number` exists (a full-page image restored it), even if it lies past
     /// the heap's end on disk.
     pub fn note_page(&self, number: u32) {

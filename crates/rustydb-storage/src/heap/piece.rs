@@ -188,6 +188,16 @@ pub fn encode_forward(target: Addr) -> Vec<u8> {
     out
 }
 
+/// The tuple `bytes` holds if it is the common piece, a tuple stored whole where it was
+/// inserted (what [`decode`] gives as a head with no origin and no rest): the scan's fast path.
+#[inline]
+pub fn inline_tuple(bytes: &[u8]) -> Option<&[u8]> {
+    match bytes.split_first() {
+        Some((&INLINE, prefix)) => Some(prefix),
+        _ => None,
+    }
+}
+
 /// Parses a stored piece.
 #[inline]
 pub fn decode(bytes: &[u8]) -> Result<Piece<'_>> {
