@@ -44,6 +44,7 @@ pub mod heap;
 pub mod io;
 pub mod log_device;
 pub mod page;
+pub mod page_map;
 pub mod pool_size;
 pub mod uring;
 

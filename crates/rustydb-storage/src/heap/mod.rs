@@ -777,6 +777,11 @@ impl HeapFile {
         let id = PageId::new(self.file, number);
         let guard = self.pool.read(id)?;
         prefetch_page(&guard);
+        // A scan reads the pages in order: the one after next loads meanwhile (the next one
+        // is on its way already).
+        if number + 2 < self.page_count() {
+            self.pool.prefetch(PageId::new(self.file, number + 2));
+        }
         let slots = read::slot_count(&guard);
         // First pass: is every tuple whole?
         for slot in 0..slots {
