@@ -118,7 +118,9 @@ pub(super) fn update(a: &mut Accumulator, call: &AggCall, row: &[Value], env: &E
         Acc::Count(n) => *n += 1,
         Acc::SumInt(s) => *s = Some(s.unwrap_or(0) + i128::from(v.as_i64().unwrap_or(0))),
         Acc::SumFloat(s) => {
-            *s = Some(float_sum(s.unwrap_or(0.0), v.as_f64().unwrap_or(0.0), call.ty == DataType::Float4)?);
+            // The first value is the sum, as PostgreSQL's float8pl starts from it: -0.0 is
+            // addition's identity (a sum of negative zeros is -0).
+            *s = Some(float_sum(s.unwrap_or(-0.0), v.as_f64().unwrap_or(0.0), call.ty == DataType::Float4)?);
         }
         Acc::SumNumeric(s) => {
             let x = crate::expr::as_numeric(v)?;

@@ -84,7 +84,8 @@ impl States {
                 seen.resize(groups, false);
             }
             States::SumFloat { sums, seen } => {
-                sums.resize(groups, 0.0);
+                // -0.0, addition's identity: a sum of negative zeros is -0, as in PostgreSQL.
+                sums.resize(groups, -0.0);
                 seen.resize(groups, false);
             }
             States::AvgInt { sums, counts } => {
@@ -467,9 +468,9 @@ const PLAIN_SUM_GROUPS: usize = 4096;
 /// PostgreSQL's overflow check (a sum of finite values that comes out infinite is 22003).
 ///
 /// The check costs more than the addition, so the additions run plainly first; only if some
-/// sum ends up not finite is the batch redone value by value from the saved sums, which finds
-/// the error exactly: once a sum is infinite or NaN it stays so, so a batch whose sums all end
-/// finite met no overflow.
+/// sum that was finite ends up not finite is the batch redone value by value from the saved
+/// sums, which finds the error exactly: once a sum is infinite or NaN it stays so, so a batch
+/// after which every sum that was finite still is met no overflow.
 fn add_floats(sums: &mut [f64], seen: &mut [bool], v: &[f64], groups: &[u32], nulls: Option<&[bool]>) -> Result<()> {
     let take = |i: usize| nulls.is_none_or(|n| !n[i]);
     if sums.len() <= PLAIN_SUM_GROUPS {
@@ -492,7 +493,9 @@ fn add_floats(sums: &mut [f64], seen: &mut [bool], v: &[f64], groups: &[u32], nu
                 }
             }
         }
-        if sums.iter().all(|s| s.is_finite()) {
+        // Only a sum that was finite can have overflowed (one already infinite or NaN, from
+        // such an input, stays so without an error).
+        if !sums.iter().zip(&saved).any(|(now, before)| before.is_finite() && !now.is_finite()) {
             return Ok(());
         }
         sums.copy_from_slice(&saved);

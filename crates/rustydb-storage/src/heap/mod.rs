@@ -771,8 +771,9 @@ impl HeapFile {
     /// compressed or external): the caller then reads the page with
     /// [`HeapFile::scan_page_into`], which reassembles those.
     ///
-    /// `visit` runs with the latch held, so it must be short and take no lock that someone
-    /// holding a page latch could be waiting behind (see the lock order in `txn`'s manager).
+    /// `visit` runs with the latch held, so it must be short, and any lock it takes must be one
+    /// whose holders never wait for a page latch (the transaction status table is such a lock:
+    /// see the lock order in `txn`'s manager).
     pub fn visit_inline_page(&self, number: u32, mut visit: impl FnMut(TupleId, &[u8]) -> Result<()>) -> Result<bool> {
         let id = PageId::new(self.file, number);
         let guard = self.pool.read(id)?;
