@@ -145,6 +145,10 @@ pub mod read {
         if kind(bytes) == 0 {
             return len > 0 && len <= max_tuple(bytes.len());
         }
+        // The common case without walking the slots (see `fits_in`).
+        if gap_holds(bytes, len + SLOT_SIZE) {
+            return len > 0;
+        }
         fits_in(bytes, len, insertion_slot(bytes) == slot_count(bytes))
     }
 
@@ -154,7 +158,18 @@ pub mod read {
     }
 
     pub(super) fn fits_in(bytes: &[u8], len: usize, new_slot: bool) -> bool {
-        len > 0 && reclaimable_space(bytes) >= len + if new_slot { SLOT_SIZE } else { 0 }
+        let needed = len + if new_slot { SLOT_SIZE } else { 0 };
+        // The free gap alone is enough in the common case; removed tuples' space only adds to
+        // it, so the slots are walked only when it is not.
+        len > 0 && (gap_holds(bytes, needed) || reclaimable_space(bytes) >= needed)
+    }
+
+    /// True if the contiguous free gap between the slot array and the tuple data holds `needed`
+    /// bytes.
+    #[inline]
+    fn gap_holds(bytes: &[u8], needed: usize) -> bool {
+        let (start, end) = (u16_at(bytes, FREE_START_AT) as usize, u16_at(bytes, FREE_END_AT) as usize);
+        end.saturating_sub(start) >= needed
     }
 }
 
