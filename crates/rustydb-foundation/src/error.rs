@@ -23,6 +23,10 @@ pub enum SqlState {
     DivisionByZero,
     /// 2201F invalid_argument_for_power_function
     InvalidArgumentForPowerFunction,
+    /// 2201E invalid_argument_for_logarithm
+    InvalidArgumentForLogarithm,
+    /// 2201G invalid_argument_for_width_bucket_function
+    InvalidArgumentForWidthBucketFunction,
     /// 22011 substring_error
     SubstringError,
     /// 21000 cardinality_violation (a scalar subquery returned several rows)
@@ -202,6 +206,8 @@ impl SqlState {
             NumericValueOutOfRange => "22003",
             DivisionByZero => "22012",
             InvalidArgumentForPowerFunction => "2201F",
+            InvalidArgumentForLogarithm => "2201E",
+            InvalidArgumentForWidthBucketFunction => "2201G",
             SubstringError => "22011",
             CardinalityViolation => "21000",
             DuplicateAlias => "42712",

@@ -130,12 +130,22 @@ pub enum Function {
     FormatType,
     /// `array || array` (`array_cat`): a NULL array counts as empty.
     ArrayCat,
+    /// A string function of [`crate::text_functions`].
+    Text(crate::text_functions::TextFn),
+    /// A mathematical function of [`crate::math_functions`].
+    Math(crate::math_functions::MathFn),
+    /// `to_char`, `to_date`, `to_timestamp`, `to_number` ([`crate::formatting`]).
+    Format(crate::formatting::FormatFn),
 }
 
 impl Function {
     /// True for functions whose every call may give a new value (never folded at bind time).
     pub fn is_volatile(self) -> bool {
-        matches!(self, Function::Sequence(_) | Function::Key(_) | Function::Admin(_) | Function::GenRandomUuid)
+        match self {
+            Function::Sequence(_) | Function::Key(_) | Function::Admin(_) | Function::GenRandomUuid => true,
+            Function::Math(m) => m.is_volatile(),
+            _ => false,
+        }
     }
 }
 
@@ -443,6 +453,24 @@ pub fn resolve(name: &str, args: Vec<Expr>, bare: bool) -> Result<Expr> {
         ("repeat", [s, n]) if stringy(s) && integral(n) => {
             call(Function::Repeat, to(args, &[T::Text, T::Int4])?, T::Text)
         }
+        (name, _) if let Some((op, casts, ty)) = crate::text_functions::signature(name, &types) => {
+            use crate::text_functions::Arg;
+            let args = args
+                .into_iter()
+                .zip(casts)
+                .map(|(a, c)| match c {
+                    Arg::To(t) => cast(a, t, CastContext::Implicit),
+                    Arg::Any => coerce_unknown(a, T::Text),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            call(Function::Text(op), args, ty)
+        }
+        (name, _) if let Some((op, casts, ty)) = crate::math_functions::signature(name, &types) => {
+            call(Function::Math(op), to(args, &casts)?, ty)
+        }
+        (name, _) if let Some((op, casts, ty)) = crate::formatting::signature(name, &types) => {
+            call(Function::Format(op), to(args, &casts)?, ty)
+        }
         _ => Err(no_function(name, &types)),
     }
 }
@@ -562,6 +590,10 @@ pub fn call(func: Function, args: &[Expr], row: &[Value], env: &EvalEnv<'_>) -> 
             }
             return Ok(best.unwrap_or(Value::Null));
         }
+        Function::Text(op) if !op.is_strict() => {
+            let values = args.iter().map(|a| a.eval(row, env)).collect::<Result<Vec<_>>>()?;
+            return crate::text_functions::eval_lenient(op, &values);
+        }
         Function::NullIf => {
             let a = args[0].eval(row, env)?;
             let b = args[1].eval(row, env)?;
@@ -615,6 +647,9 @@ fn strict(func: Function, v: Vec<Value>) -> Result<Value> {
         Function::Decode => Value::Bytea(crate::bytea_functions::decode(text(&v[0]), text(&v[1]))?),
         Function::GenRandomUuid => Value::Uuid(crate::bytea_functions::random_uuid()?),
         Function::Json(op) => crate::json_functions::eval(op, &v)?,
+        Function::Text(op) => crate::text_functions::eval(op, &v)?,
+        Function::Math(op) => crate::math_functions::eval(op, &v)?,
+        Function::Format(op) => crate::formatting::eval(op, &v)?,
         Function::ArrayLength => match (&v[0], int(&v[1])) {
             (Value::Array(_, elements), 1) if !elements.is_empty() => Value::Int4(elements.len() as i32),
             _ => Value::Null,
@@ -797,6 +832,12 @@ fn format_type(oid: i64, typmod: i64) -> String {
 
 /// A function's name as EXPLAIN prints a call (`upper`, `date_trunc`).
 pub fn display_name(func: &Function) -> String {
+    match func {
+        Function::Text(op) => return op.name().to_string(),
+        Function::Math(op) => return op.name().to_string(),
+        Function::Format(op) => return op.name().to_string(),
+        _ => {}
+    }
     let debug = format!("{func:?}");
     let base = debug.split(['(', ' ', '{']).next().unwrap_or(&debug);
     // CamelCase to snake_case: DateTrunc -> date_trunc.
