@@ -142,8 +142,11 @@ impl Trig {
             Trig::Sinh => x.sinh(),
             Trig::Cosh => x.cosh(),
             Trig::Tanh => x.tanh(),
+            // Past about 1e154 the textbook formulas overflow: ln(2x) is exact enough there.
+            Trig::Asinh if x.abs() > 1e150 => (x.abs().ln() + std::f64::consts::LN_2).copysign(x),
             Trig::Asinh => x.asinh(),
             Trig::Acosh if x < 1.0 => return None,
+            Trig::Acosh if x > 1e150 => x.ln() + std::f64::consts::LN_2,
             Trig::Acosh => x.acosh(),
             Trig::Atanh if !(-1.0..=1.0).contains(&x) => return None,
             Trig::Atanh if x == 1.0 => f64::INFINITY,
@@ -336,6 +339,9 @@ fn numeric(v: &Value) -> Result<Numeric> {
 
 /// `div(a, b)`: `a / b` truncated toward zero, as an integral numeric.
 fn div(a: Numeric, b: Numeric) -> Result<Numeric> {
+    if a.is_nan() || b.is_nan() {
+        return Ok(Numeric::nan());
+    }
     if b.is_zero() {
         return Err(DbError::division_by_zero());
     }
@@ -398,6 +404,8 @@ fn width_bucket(x: f64, low: f64, high: f64, count: i64) -> Result<i32> {
         return Err(bad("lower and upper bounds must be finite"));
     }
     let count_f = count as f64;
+    // A range too wide for a double is measured in halves, as PostgreSQL does.
+    let (x, low, high) = if (high - low).is_infinite() { (x / 2.0, low / 2.0, high / 2.0) } else { (x, low, high) };
     let bucket = if low < high {
         if x < low {
             0
@@ -526,6 +534,7 @@ mod tests {
         assert_eq!(width_bucket(1.0, 0.0, 10.0, 0).unwrap_err().sqlstate().code(), "2201G");
         assert_eq!(width_bucket(1.0, 1.0, 1.0, 5).unwrap_err().sqlstate().code(), "2201G");
         assert_eq!(width_bucket(f64::NAN, 0.0, 1.0, 5).unwrap_err().sqlstate().code(), "2201G");
+        assert_eq!(width_bucket(0.0, -1e308, 1e308, 10).unwrap(), 6);
     }
 
     #[test]

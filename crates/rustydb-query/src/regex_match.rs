@@ -23,6 +23,12 @@ pub struct Options {
     pub newline_sensitive: bool,
     /// `x`: whitespace and `#` comments in the pattern are ignored.
     pub extended: bool,
+    /// `p`: `.` does not match a newline (`^`/`$` still only at the ends).
+    pub dot_stops_at_newline: bool,
+    /// `w`: `^`/`$` match at line ends (`.` still matches a newline).
+    pub anchors_at_newlines: bool,
+    /// `q`: the pattern is a literal string.
+    pub literal: bool,
 }
 
 thread_local! {
@@ -38,11 +44,18 @@ pub fn with_regex<T>(pattern: &str, options: Options, f: impl FnOnce(&regex::Reg
         if let Some(re) = cache.get(&key) {
             return Ok(f(re));
         }
-        let re = regex::RegexBuilder::new(pattern)
+        let escaped;
+        let source = if options.literal {
+            escaped = regex::escape(pattern);
+            &escaped
+        } else {
+            pattern
+        };
+        let re = regex::RegexBuilder::new(source)
             .case_insensitive(options.case_insensitive)
-            .dot_matches_new_line(!options.newline_sensitive)
-            .multi_line(options.newline_sensitive)
-            .ignore_whitespace(options.extended)
+            .dot_matches_new_line(!(options.newline_sensitive || options.dot_stops_at_newline))
+            .multi_line(options.newline_sensitive || options.anchors_at_newlines)
+            .ignore_whitespace(options.extended && !options.literal)
             .build()
             .map_err(|e| {
                 DbError::sql(SqlState::InvalidRegularExpression, format!("invalid regular expression: {e}"))

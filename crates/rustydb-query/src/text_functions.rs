@@ -487,6 +487,8 @@ fn format(template: &str, args: &[Value]) -> Result<String> {
                     if n == 0 {
                         return Err(bad("format specifies argument 0, but arguments are numbered from 1".into()));
                     }
+                    // The value then comes from the argument after the width's.
+                    next_arg = n;
                     n - 1
                 }
                 _ => {
@@ -535,7 +537,7 @@ fn format(template: &str, args: &[Value]) -> Result<String> {
             None => (left, 0),
         };
         let pad = width.saturating_sub(piece.chars().count());
-        if pad > MAX_CHARS {
+        if pad > MAX_CHARS || out.len().saturating_add(pad).saturating_add(piece.len()) > MAX_CHARS {
             return Err(too_long());
         }
         if !left {
@@ -567,6 +569,16 @@ impl Flags {
                 // Newline-sensitive matching: `.` stops at newlines, `^`/`$` match at them.
                 'n' | 'm' => out.options.newline_sensitive = true,
                 's' => out.options.newline_sensitive = false,
+                // Partial newline sensitivity: 'p' for `.` only, 'w' for `^`/`$` only.
+                'p' => {
+                    out.options.newline_sensitive = false;
+                    out.options.dot_stops_at_newline = true;
+                }
+                'w' => {
+                    out.options.newline_sensitive = false;
+                    out.options.anchors_at_newlines = true;
+                }
+                'q' => out.options.literal = true,
                 'x' => out.options.extended = true,
                 't' => out.options.extended = false,
                 other => {
@@ -698,6 +710,11 @@ mod tests {
         assert_eq!(format("%z", &[Value::Int4(1)]).unwrap_err().sqlstate().code(), "22023");
         assert_eq!(format("%I", &[Value::Null]).unwrap_err().sqlstate().code(), "22004");
         assert_eq!(format("50%", &[]).unwrap_err().sqlstate().code(), "22023");
+        // After a width from an explicit position the value is the next argument.
+        assert_eq!(format("%*1$s|%s", &[Value::Int4(5), t("x")]).unwrap_err().sqlstate().code(), "22023");
+        assert_eq!(format("%*1$s", &[Value::Int4(3), t("x")]).unwrap(), "  x");
+        let huge = "%268435456s".repeat(3);
+        assert_eq!(format(&huge, &[t("a"), t("b"), t("c")]).unwrap_err().sqlstate().code(), "54000");
     }
 
     #[test]

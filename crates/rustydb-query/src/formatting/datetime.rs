@@ -363,7 +363,9 @@ fn iso_week(days: i64) -> (i64, i64) {
     // 2000-01-03 was a Monday.
     let weekday = (days - 2).rem_euclid(7); // 0 = Monday
     let thursday = days - weekday + 3;
-    let year = dt::fields(thursday * rustydb_foundation::datetime::USECS_PER_DAY).year;
+    // Days far outside the timestamp range (an interval's) have no calendar year here.
+    let Some(ts) = thursday.checked_mul(rustydb_foundation::datetime::USECS_PER_DAY) else { return (0, 0) };
+    let year = dt::fields(ts).year;
     let jan1 = days_of(year, 1, 1);
     (year, (thursday - jan1) / 7 + 1)
 }
@@ -655,11 +657,10 @@ fn skip_spaces(input: &str, at: &mut usize) {
 
 /// Reads `names` (case-insensitively, the longest first) at `at`, returning the index.
 fn read_name(input: &str, at: &mut usize, names: &[&str], abbreviate: bool, key: &str) -> Result<usize> {
-    let rest = input[*at..].to_lowercase();
     let mut best: Option<(usize, usize)> = None;
     for (i, name) in names.iter().enumerate() {
         let candidate = if abbreviate { &name[..3] } else { name };
-        if rest.starts_with(&candidate.to_lowercase()) && best.is_none_or(|(_, len)| candidate.len() > len) {
+        if starts_with_ignoring_case(input, *at, candidate) && best.is_none_or(|(_, len)| candidate.len() > len) {
             best = Some((i, candidate.len()));
         }
     }
@@ -672,6 +673,12 @@ fn read_name(input: &str, at: &mut usize, names: &[&str], abbreviate: bool, key:
     })?;
     *at += len;
     Ok(index)
+}
+
+/// True if `input` holds the ASCII `word` at byte `at`, in any case (then `at + word.len()`
+/// is a character boundary).
+fn starts_with_ignoring_case(input: &str, at: usize, word: &str) -> bool {
+    input.as_bytes().get(at..at + word.len()).is_some_and(|b| b.eq_ignore_ascii_case(word.as_bytes()))
 }
 
 /// Parses `input` by `template` (`to_timestamp(text, text)`): the timestamp in UTC.
@@ -720,15 +727,23 @@ pub fn parse_timestamp(input: &str, template: &str) -> Result<i64> {
                 return Err(bad_value(&rest.chars().take(width_of(key).min(9)).collect::<String>(), spelling));
             }
             *at += digits.len() + usize::from(sign < 0);
-            let v: i64 = digits.parse().map_err(|_| bad_value(&digits, spelling))?;
-            Ok((sign * v, digits.len()))
+            // As PostgreSQL, a field holds a 32-bit integer.
+            let v = digits.parse::<i64>().ok().map(|v| sign * v).filter(|v| i32::try_from(*v).is_ok()).ok_or_else(
+                || {
+                    DbError::sql(
+                        SqlState::DatetimeFieldOverflow,
+                        format!("value for \"{spelling}\" in source string is out of range"),
+                    )
+                    .with_detail("Value must be in the range -2147483648 to 2147483647.")
+                },
+            )?;
+            Ok((v, digits.len()))
         };
         match key {
             Key::Fx | Key::Tz { .. } | Key::Of | Key::Tzh | Key::Tzm => {}
             Key::Era { .. } => {
-                let rest = input[at..].to_lowercase();
                 for (word, bc) in [("b.c.", true), ("a.d.", false), ("bc", true), ("ad", false)] {
-                    if rest.starts_with(word) {
+                    if starts_with_ignoring_case(input, at, word) {
                         p.bc = bc;
                         at += word.len();
                         break;
@@ -736,10 +751,9 @@ pub fn parse_timestamp(input: &str, template: &str) -> Result<i64> {
                 }
             }
             Key::Meridiem { .. } => {
-                let rest = input[at..].to_lowercase();
                 let mut found = false;
                 for (word, pm) in [("a.m.", false), ("p.m.", true), ("am", false), ("pm", true)] {
-                    if rest.starts_with(word) {
+                    if starts_with_ignoring_case(input, at, word) {
                         p.pm = Some(pm);
                         at += word.len();
                         found = true;
@@ -765,10 +779,19 @@ pub fn parse_timestamp(input: &str, template: &str) -> Result<i64> {
                 read_name(input, &mut at, &DAYS, matches!(key, Key::DayAbbrev(_)), spelling)?;
             }
             Key::Rm { .. } => {
-                let upper = input[at..].to_uppercase();
-                let best =
-                    ROMAN_MONTHS.iter().enumerate().filter(|(_, r)| upper.starts_with(*r)).max_by_key(|(_, r)| r.len());
-                let (i, r) = best.ok_or_else(|| bad_value(&input[at..], spelling))?;
+                let best = ROMAN_MONTHS
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, r)| starts_with_ignoring_case(input, at, r))
+                    .max_by_key(|(_, r)| r.len());
+                let (i, r) = best.ok_or_else(|| {
+                    let word = input[at..].split_whitespace().next().unwrap_or("");
+                    DbError::sql(
+                        SqlState::InvalidDatetimeFormat,
+                        format!("invalid value \"{word}\" for \"{spelling}\""),
+                    )
+                    .with_detail("The given value did not match any of the allowed values for this field.")
+                })?;
                 at += r.len();
                 p.month = Some(i as i64 + 1);
             }
@@ -784,6 +807,8 @@ pub fn parse_timestamp(input: &str, template: &str) -> Result<i64> {
                 let (y, len) = number(&mut at, key)?;
                 // A year of fewer than four digits in a short field is the one nearest 2020.
                 let y = if len < 4 && !matches!(key, Key::Yyyy | Key::Iyyy) { nearest_2020(y) } else { y };
+                // A negative year counts BC: -5 is 5 BC, astronomical year -4.
+                let y = if y < 0 { y + 1 } else { y };
                 if matches!(key, Key::Iyyy | Key::Iyy | Key::Iy | Key::I) {
                     p.iso_year = Some(y);
                 } else {
@@ -810,12 +835,22 @@ pub fn parse_timestamp(input: &str, template: &str) -> Result<i64> {
             }
             Key::Mi => p.minute = number(&mut at, key)?.0,
             Key::Ss => p.second = number(&mut at, key)?.0,
-            Key::Sssss => p.seconds_of_day = Some(number(&mut at, key)?.0),
+            Key::Sssss => {
+                let (s, _) = number(&mut at, key)?;
+                if !(0..86_400).contains(&s) {
+                    return Err(out_of_range(input));
+                }
+                p.seconds_of_day = Some(s);
+            }
             Key::Ms | Key::Us | Key::Ff(_) => {
                 let (v, len) = number(&mut at, key)?;
                 // Fewer digits than the field's width are a fraction: `.5` is 500 ms.
                 let width = if key == Key::Ms { 3 } else { 6 };
                 let scaled = if len < width { v * 10i64.pow((width - len) as u32) } else { v };
+                let limit = if key == Key::Ms { 999 } else { 999_999 };
+                if !(0..=limit).contains(&scaled) {
+                    return Err(out_of_range(input));
+                }
                 p.micros = if key == Key::Ms { scaled * 1000 } else { scaled };
             }
             Key::Iw => p.iso_week = Some(number(&mut at, key)?.0),
@@ -846,6 +881,11 @@ fn out_of_range(input: &str) -> DbError {
 
 fn assemble(p: &Parsed, input: &str) -> Result<i64> {
     use rustydb_foundation::datetime::USECS_PER_DAY;
+    let gregorian = p.year.is_some() || p.month.is_some() || p.day.is_some() || p.yday.is_some();
+    if gregorian && (p.iso_week.is_some() || p.iso_day.is_some() || p.iso_year.is_some()) {
+        return Err(DbError::sql(SqlState::InvalidDatetimeFormat, "invalid combination of date conventions")
+            .with_hint("Do not mix Gregorian and ISO week date conventions in a formatting template."));
+    }
     let mut year = match (p.year.or(p.iso_year), p.century) {
         (Some(y), _) => y,
         (None, Some(c)) => (c - 1) * 100 + 1,
@@ -864,7 +904,7 @@ fn assemble(p: &Parsed, input: &str) -> Result<i64> {
                 hour = 0;
             }
         }
-        if !(0..=24).contains(&hour) || !(0..60).contains(&p.minute) || !(0..=60).contains(&p.second) {
+        if !(0..24).contains(&hour) || !(0..60).contains(&p.minute) || !(0..60).contains(&p.second) {
             return Err(out_of_range(input));
         }
         if let Some(s) = p.seconds_of_day {
@@ -878,7 +918,12 @@ fn assemble(p: &Parsed, input: &str) -> Result<i64> {
     } else if let Some(week) = p.iso_week {
         iso_year_start(year) + (week - 1) * 7 + p.iso_day.unwrap_or(1) - 1
     } else if let (Some(yday), None) = (p.yday, p.month) {
-        days_of(year, 1, 1) + yday - 1
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+        if yday > 365 + i64::from(leap) {
+            return Err(out_of_range(input));
+        }
+        // Day 0 reads as day 1, as PostgreSQL has it.
+        days_of(year, 1, 1) + yday.max(1) - 1
     } else {
         let month = p.month.unwrap_or(1);
         let day = p.day.unwrap_or(1);

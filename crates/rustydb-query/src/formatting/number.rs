@@ -25,15 +25,25 @@ enum Key {
     Mi,
     Pl,
     Pr,
-    Rn { lower: bool },
+    Rn {
+        lower: bool,
+    },
     Sg,
     S,
-    Th { upper: bool },
+    Th {
+        upper: bool,
+    },
     V,
+    /// `C` and `SP`: accepted and print nothing, as in PostgreSQL.
+    Ignored,
 }
 
 const KEYWORDS: &[(&str, Key)] = &[
     (",", Key::Comma),
+    ("C", Key::Ignored),
+    ("SP", Key::Ignored),
+    ("c", Key::Ignored),
+    ("sp", Key::Ignored),
     (".", Key::Dec),
     ("0", Key::Zero),
     ("9", Key::Nine),
@@ -248,7 +258,7 @@ fn parse_template(template: &str) -> Result<(Vec<Node>, Desc)> {
                 }
                 d.eeee = true;
             }
-            Key::Comma | Key::G | Key::L | Key::Th { .. } => {}
+            Key::Comma | Key::G | Key::L | Key::Th { .. } | Key::Ignored => {}
         }
         nodes.push(Node::Key(key));
     }
@@ -312,7 +322,7 @@ pub fn number_to_char(value: Num, template: &str) -> Result<String> {
     };
     let pre_len = digits.find('.').unwrap_or(digits.len());
     let mut pre_spaces = 0;
-    if digits == "#" || (pre_len > d.pre && digits != "NaN") {
+    if digits == "#" || pre_len > d.pre {
         digits = "#".repeat(d.pre) + if d.post > 0 || d.decimal { "." } else { "" } + &"#".repeat(d.post);
         if !d.decimal {
             digits.truncate(d.pre);
@@ -417,29 +427,28 @@ fn scientific(value: &Num, pre: usize, post: usize) -> String {
     if body.starts_with('-') { body } else { format!(" {body}") }
 }
 
-/// `numeric_out_sci`: the exponent from the decimal digits and the significand rounded to
-/// `post` digits once (9.999 with two digits is `10.00e+00`, as PostgreSQL prints it).
+/// `numeric_out_sci`: the exponent from the decimal digits and the significand, read from
+/// the digits themselves, rounded to `post` digits once (9.999 with two digits is
+/// `10.00e+00`, as PostgreSQL prints it).
 fn exact_scientific(n: &Numeric, post: usize) -> String {
     let text = n.abs().to_string();
     let (int, frac) = text.split_once('.').unwrap_or((&text, ""));
-    let exponent: i64 = if int.trim_start_matches('0').is_empty() {
-        let leading = frac.len() - frac.trim_start_matches('0').len();
-        -(leading as i64) - 1
-    } else {
-        int.trim_start_matches('0').len() as i64 - 1
+    let digits: Vec<u8> = int.bytes().chain(frac.bytes()).collect();
+    let Some(first) = digits.iter().position(|&d| d != b'0') else {
+        return format!(" {}e+00", with_fraction("0".into(), post));
     };
-    // Multiplying by a power of ten is exact.
-    let shift = match exponent {
-        0 => "1".to_string(),
-        e if e > 0 => format!("0.{}1", "0".repeat(e as usize - 1)),
-        e => format!("1{}", "0".repeat(e.unsigned_abs() as usize)),
-    };
-    let significand = Numeric::parse(&shift)
-        .and_then(|s| n.abs().mul(&s))
-        .map(|m| m.round(post as i32))
-        .unwrap_or_else(|_| Numeric::zero());
+    let exponent = int.len() as i64 - 1 - first as i64;
+    let mut significand = String::with_capacity(digits.len() + 1);
+    significand.push(digits[first] as char);
+    // Rounding half away from zero looks at one digit past those kept.
+    let end = digits.len().min(first + 2 + post);
+    if first + 1 < end {
+        significand.push('.');
+        significand.extend(digits[first + 1..end].iter().map(|&d| d as char));
+    }
+    let rounded = Numeric::parse(&significand).map(|m| m.round(post as i32).to_string()).unwrap_or(significand);
     let sign = if exponent < 0 { '-' } else { '+' };
-    let body = format!("{}e{sign}{:02}", with_fraction(significand.to_string(), post), exponent.abs());
+    let body = format!("{}e{sign}{:02}", with_fraction(rounded, post), exponent.abs());
     if n.is_negative() { format!("-{body}") } else { format!(" {body}") }
 }
 
@@ -567,7 +576,7 @@ impl<'d> Processor<'d> {
                     }
                 }
                 Key::Sg => self.out.push(if self.negative { '-' } else { '+' }),
-                Key::B | Key::Eeee | Key::Fm | Key::Pr | Key::Rn { .. } | Key::S | Key::V => {}
+                Key::B | Key::Eeee | Key::Fm | Key::Pr | Key::Rn { .. } | Key::S | Key::V | Key::Ignored => {}
             }
         }
         self.out
