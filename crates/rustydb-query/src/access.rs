@@ -102,19 +102,24 @@ pub fn load_visible(ctx: &mut ExecContext<'_>, table: &TableDef, page: u32) -> R
     ctx.memory.charge(ctx.scan.footprint().saturating_sub(footprint), "a page of tuples")
 }
 
+/// The heap file holding `table`'s rows.
+pub fn heap(ctx: &ExecContext<'_>, table: &TableDef) -> Result<std::sync::Arc<rustydb_storage::heap::HeapFile>> {
+    ctx.engine.txn_manager().storage().heap(table.file())
+}
+
 /// Calls `visit` with the body of each row version on page `page` of `table` that the
 /// statement sees, reading it in place where the page allows (see
 /// `TxnManager::visit_visible_on_page`): `visit` runs under the page's latch, so it only
 /// decodes.
+/// `heap` is the table's ([`heap`]), found once per scan rather than once per page.
 pub fn visit_visible(
     ctx: &mut ExecContext<'_>,
-    table: &TableDef,
+    heap: &rustydb_storage::heap::HeapFile,
     page: u32,
     visit: impl FnMut(&[u8]) -> Result<()>,
 ) -> Result<()> {
-    let heap = ctx.engine.txn_manager().storage().heap(table.file())?;
     let footprint = ctx.scan.footprint();
-    ctx.engine.txn_manager().visit_visible_on_page(ctx.txn, &ctx.snapshot, &heap, page, &mut ctx.scan, visit)?;
+    ctx.engine.txn_manager().visit_visible_on_page(ctx.txn, &ctx.snapshot, heap, page, &mut ctx.scan, visit)?;
     ctx.memory.charge(ctx.scan.footprint().saturating_sub(footprint), "a page of tuples")
 }
 

@@ -35,7 +35,7 @@ use batch::ColumnBatch;
 use column::{Data, Kind};
 use expr::VExpr;
 use join::HashJoin;
-use rustydb_foundation::Result;
+use rustydb_foundation::{Result, Value};
 use scan::ColumnScan;
 
 /// Narrows `batch`'s selection to the rows where `predicate` is TRUE (see [`select`]).
@@ -57,6 +57,9 @@ pub fn select(batch: &ColumnBatch, rows: Option<Vec<u32>>, predicate: &VExpr) ->
         }
         return select(batch, Some(kept), right);
     }
+    if let Some(kept) = select_by_constant(batch, rows.as_deref(), predicate)? {
+        return Ok(kept);
+    }
     let verdict = predicate.eval(batch, rows.as_deref())?;
     let Data::Bool(pass) = &verdict.data else {
         return Err(rustydb_foundation::DbError::Internal("a vectorized filter that is not boolean".into()));
@@ -66,6 +69,93 @@ pub fn select(batch: &ColumnBatch, rows: Option<Vec<u32>>, predicate: &VExpr) ->
         None => (0..batch.len).filter(|&i| kept(i)).map(|i| i as u32).collect(),
         Some(rows) => rows.iter().enumerate().filter(|(k, _)| kept(*k)).map(|(_, r)| *r).collect(),
     })
+}
+
+/// `column op constant` (either way round) read straight into the rows that pass, the
+/// commonest filter spared its boolean column and its column of constants. `None` where it
+/// does not apply (a NULL or NaN constant, a boolean column, any other shape), and the general
+/// path decides. A float compares as PostgreSQL's `float8` does: NaN is above every number.
+fn select_by_constant(batch: &ColumnBatch, rows: Option<&[u32]>, predicate: &VExpr) -> Result<Option<Vec<u32>>> {
+    use crate::expr::BinaryOp as Op;
+    let VExpr::Compare { op, left, right } = predicate else { return Ok(None) };
+    let (index, value, op) = match (&**left, &**right) {
+        (VExpr::Column { index, .. }, VExpr::Const { value, .. }) => (*index, value, *op),
+        (VExpr::Const { value, .. }, VExpr::Column { index, .. }) => {
+            let mirrored = match op {
+                Op::Lt => Op::Gt,
+                Op::LtEq => Op::GtEq,
+                Op::Gt => Op::Lt,
+                Op::GtEq => Op::LtEq,
+                other => *other,
+            };
+            (*index, value, mirrored)
+        }
+        _ => return Ok(None),
+    };
+    if !matches!(op, Op::Eq | Op::NotEq | Op::Lt | Op::LtEq | Op::Gt | Op::GtEq) {
+        return Ok(None);
+    }
+    let column = batch.column(index)?;
+    let nulls = column.nulls.as_deref();
+    // One loop per operator, so that each compiles to a tight comparison.
+    macro_rules! by_op {
+        ($data:expr, $x:ident => $key:expr, $k:expr, nan: $nan:expr) => {{
+            let k = $k;
+            Some(match op {
+                Op::Eq => pick($data, nulls, rows, |$x| $key == k),
+                Op::NotEq => pick($data, nulls, rows, |$x| $key != k),
+                Op::Lt => pick($data, nulls, rows, |$x| $key < k),
+                Op::LtEq => pick($data, nulls, rows, |$x| $key <= k),
+                Op::Gt => pick($data, nulls, rows, |$x| $key > k || $nan($key)),
+                _ => pick($data, nulls, rows, |$x| $key >= k || $nan($key)),
+            })
+        }};
+    }
+    let is_nan = |f: f64| f.is_nan();
+    let never = |_: i64| false;
+    Ok(match (&column.data, value) {
+        (Data::Int(data), Value::Int2(_) | Value::Int4(_) | Value::Int8(_)) => {
+            by_op!(data, x => x, value.as_i64().unwrap_or(0), nan: never)
+        }
+        (Data::Float(data), v) if v.as_f64().is_some_and(|k| !k.is_nan()) => {
+            by_op!(data, x => x, v.as_f64().unwrap_or(0.0), nan: is_nan)
+        }
+        (Data::Int(data), v @ (Value::Float4(_) | Value::Float8(_))) if v.as_f64().is_some_and(|k| !k.is_nan()) => {
+            by_op!(data, x => x as f64, v.as_f64().unwrap_or(0.0), nan: is_nan)
+        }
+        _ => None,
+    })
+}
+
+/// The rows (among `rows`, or all of `data`'s) whose value passes and is not NULL.
+#[inline]
+fn pick<T: Copy>(data: &[T], nulls: Option<&[bool]>, rows: Option<&[u32]>, pass: impl Fn(T) -> bool) -> Vec<u32> {
+    let mut out = Vec::new();
+    match (rows, nulls) {
+        (None, None) => {
+            for (i, &x) in data.iter().enumerate() {
+                if pass(x) {
+                    out.push(i as u32);
+                }
+            }
+        }
+        (None, Some(nulls)) => {
+            for (i, (&x, &null)) in data.iter().zip(nulls).enumerate() {
+                if pass(x) && !null {
+                    out.push(i as u32);
+                }
+            }
+        }
+        (Some(rows), _) => {
+            for &r in rows {
+                let i = r as usize;
+                if pass(data[i]) && !nulls.is_some_and(|n| n[i]) {
+                    out.push(r);
+                }
+            }
+        }
+    }
+    out
 }
 
 #[derive(Debug)]
@@ -214,5 +304,77 @@ impl<'p> Pipeline<'p> {
             }
             return Ok(Some(batch));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expr::BinaryOp;
+    use column::Column;
+    use rustydb_foundation::DataType;
+
+    fn batch() -> ColumnBatch {
+        let floats = Column {
+            ty: DataType::Float8,
+            data: Data::Float(vec![1.0, f64::NAN, -0.0, 3.0, 2.0]),
+            nulls: Some(vec![false, false, false, false, true]),
+        };
+        let ints = Column { ty: DataType::Int8, data: Data::Int(vec![5, -1, 0, 7, 2]), nulls: None };
+        ColumnBatch { len: 5, columns: vec![Some(floats), Some(ints)], selection: None }
+    }
+
+    fn compare(op: BinaryOp, index: usize, value: Value, constant_first: bool) -> VExpr {
+        let ty = batch().columns[index].as_ref().map_or(DataType::Int8, |c| c.ty);
+        let column = Box::new(VExpr::Column { index, ty });
+        let constant = Box::new(VExpr::Const { ty: value.data_type().unwrap_or(ty), value });
+        let (left, right) = if constant_first { (constant, column) } else { (column, constant) };
+        VExpr::Compare { op, left, right }
+    }
+
+    /// The fast path and the general one (a boolean column, then the rows) agree.
+    #[test]
+    fn constant_comparisons_select_what_the_general_path_selects() {
+        let b = batch();
+        let ops = [BinaryOp::Eq, BinaryOp::NotEq, BinaryOp::Lt, BinaryOp::LtEq, BinaryOp::Gt, BinaryOp::GtEq];
+        let cases = [
+            (0, Value::Float8(1.0)),
+            (0, Value::Float8(0.0)),
+            (0, Value::Int4(2)),
+            (1, Value::Int8(0)),
+            (1, Value::Float8(0.5)),
+        ];
+        for op in ops {
+            for (index, value) in &cases {
+                for constant_first in [false, true] {
+                    for rows in [None, Some(vec![0u32, 1, 3, 4])] {
+                        let predicate = compare(op, *index, value.clone(), constant_first);
+                        let fast = select_by_constant(&b, rows.as_deref(), &predicate)
+                            .unwrap()
+                            .expect("the fast path applies");
+                        let verdict = predicate.eval(&b, rows.as_deref()).unwrap();
+                        let Data::Bool(pass) = &verdict.data else { panic!("not boolean") };
+                        let general: Vec<u32> = match &rows {
+                            None => (0..b.len).filter(|&i| pass[i] && !verdict.is_null(i)).map(|i| i as u32).collect(),
+                            Some(r) => r
+                                .iter()
+                                .enumerate()
+                                .filter(|(k, _)| pass[*k] && !verdict.is_null(*k))
+                                .map(|(_, r)| *r)
+                                .collect(),
+                        };
+                        assert_eq!(
+                            fast, general,
+                            "{op:?} column {index} {value:?} constant first {constant_first} rows {rows:?}"
+                        );
+                    }
+                }
+            }
+        }
+        // A NULL or NaN constant goes the general way.
+        assert!(select_by_constant(&b, None, &compare(BinaryOp::Lt, 0, Value::Null, false)).unwrap().is_none());
+        assert!(
+            select_by_constant(&b, None, &compare(BinaryOp::Lt, 0, Value::Float8(f64::NAN), false)).unwrap().is_none()
+        );
     }
 }

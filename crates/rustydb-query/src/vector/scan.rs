@@ -31,6 +31,8 @@ pub struct ColumnScan<'p> {
     positions: Vec<usize>,
     next: u32,
     pages: Option<u32>,
+    /// The table's heap file, found on the first batch.
+    heap: Option<std::sync::Arc<rustydb_storage::heap::HeapFile>>,
 }
 
 impl<'p> ColumnScan<'p> {
@@ -48,7 +50,7 @@ impl<'p> ColumnScan<'p> {
         // Nothing past the last read slot is walked.
         let used = targets.iter().rposition(|t| *t != SKIP).map_or(0, |i| i + 1);
         targets.truncate(used);
-        ColumnScan { table, filter, read, targets, positions, next: 0, pages: None }
+        ColumnScan { table, filter, read, targets, positions, next: 0, pages: None, heap: None }
     }
 
     /// Per table column, its type if the scan decodes it.
@@ -61,6 +63,10 @@ impl<'p> ColumnScan<'p> {
         let pages = match self.pages {
             Some(p) => p,
             None => *self.pages.insert(access::page_count(ctx, self.table)?),
+        };
+        let heap = match &self.heap {
+            Some(h) => h.clone(),
+            None => self.heap.insert(access::heap(ctx, self.table)?).clone(),
         };
         loop {
             ctx.interrupt.check()?;
@@ -77,8 +83,8 @@ impl<'p> ColumnScan<'p> {
             };
             let mut len = 0;
             while self.next < pages && len < TARGET_ROWS {
-                let (targets, table, sink) = (&self.targets, self.table, &mut sink);
-                access::visit_visible(ctx, table, self.next, |body| {
+                let (targets, sink) = (&self.targets, &mut sink);
+                access::visit_visible(ctx, &heap, self.next, |body| {
                     len += 1;
                     let count = sink_row(body, targets, sink)?;
                     if count < targets.len() {
