@@ -23,6 +23,8 @@ pub enum SqlState {
     DivisionByZero,
     /// 2201F invalid_argument_for_power_function
     InvalidArgumentForPowerFunction,
+    /// 2202E array_subscript_error
+    ArraySubscriptError,
     /// 2201E invalid_argument_for_logarithm
     InvalidArgumentForLogarithm,
     /// 2201G invalid_argument_for_width_bucket_function
@@ -207,6 +209,7 @@ impl SqlState {
             DivisionByZero => "22012",
             InvalidArgumentForPowerFunction => "2201F",
             InvalidArgumentForLogarithm => "2201E",
+            ArraySubscriptError => "2202E",
             InvalidArgumentForWidthBucketFunction => "2201G",
             SubstringError => "22011",
             CardinalityViolation => "21000",

@@ -129,11 +129,45 @@ pub fn bind(expr: &ast::Expr, b: &mut QueryBinder<'_, '_>) -> Result<Expr> {
             let unit = Expr::Literal { value: Value::Text(field.to_string().to_lowercase()), ty: DataType::Text };
             functions::resolve("extract", vec![unit, bind(arg, b)?], false)
         }
-        E::Substring { .. } | E::Trim { .. } | E::Position { .. } | E::Ceil { .. } | E::Floor { .. } => {
-            special_function(expr, b)
-        }
+        E::Substring { .. }
+        | E::Trim { .. }
+        | E::Position { .. }
+        | E::Ceil { .. }
+        | E::Floor { .. }
+        | E::Overlay { .. } => special_function(expr, b),
         other => Err(DbError::unsupported(format!("the expression {other}"))),
     }
+}
+
+/// Places named arguments (`make_interval(days => 3)`) at their parameters' positions, the
+/// parameters not given taking their defaults. Only functions with declared parameter names
+/// take them; anything else is 42883, as in PostgreSQL.
+fn named_arguments(name: &str, mut args: Vec<Expr>, named: Vec<(String, Expr)>) -> Result<Vec<Expr>> {
+    let describe = |args: &[Expr], named: &[(String, Expr)]| {
+        let mut parts: Vec<String> = args.iter().map(|a| a.data_type().sql_name().to_string()).collect();
+        parts.extend(named.iter().map(|(n, e)| format!("{n} => {}", e.data_type().sql_name())));
+        parts.join(", ")
+    };
+    let no_function = |args: &[Expr], named: &[(String, Expr)]| {
+        DbError::sql(SqlState::UndefinedFunction, format!("function {name}({}) does not exist", describe(args, named)))
+            .with_hint(
+                "No function matches the given name and argument types. You might need to add explicit type casts.",
+            )
+    };
+    let parameters: &[&str] = match name {
+        "make_interval" => &crate::datetime_functions::MAKE_INTERVAL_PARAMETERS,
+        _ => return Err(no_function(&args, &named)),
+    };
+    let mut slots: Vec<Option<Expr>> = args.drain(..).map(Some).collect();
+    slots.resize_with(parameters.len().max(slots.len()), || None);
+    for (arg, value) in &named {
+        let Some(at) = parameters.iter().position(|p| p == arg) else { return Err(no_function(&[], &named)) };
+        if slots[at].is_some() {
+            return Err(DbError::sql(SqlState::SyntaxError, format!("argument name \"{arg}\" used more than once")));
+        }
+        slots[at] = Some(value.clone());
+    }
+    Ok(slots.into_iter().map(|s| s.unwrap_or_else(|| Expr::literal(Value::Int4(0)))).collect())
 }
 
 /// `INTERVAL '1 day'`, and `INTERVAL '3' DAY` / `INTERVAL '1:30' HOUR TO MINUTE`, where a bare
@@ -236,6 +270,13 @@ fn array_subquery(q: &ast::Query, b: &mut QueryBinder<'_, '_>) -> Result<Expr> {
 fn special_function(expr: &ast::Expr, b: &mut QueryBinder<'_, '_>) -> Result<Expr> {
     use ast::Expr as E;
     match expr {
+        E::Overlay { expr: inner, overlay_what, overlay_from, overlay_for } => {
+            let mut args = vec![bind(inner, b)?, bind(overlay_what, b)?, bind(overlay_from, b)?];
+            if let Some(n) = overlay_for {
+                args.push(bind(n, b)?);
+            }
+            functions::resolve("overlay", args, false)
+        }
         E::Substring { expr: inner, substring_from, substring_for, .. } => {
             let mut args = vec![bind(inner, b)?];
             args.push(match substring_from {
@@ -675,11 +716,31 @@ fn function(f: &ast::Function, b: &mut QueryBinder<'_, '_>) -> Result<Expr> {
                 ));
             }
             let mut args = Vec::with_capacity(list.args.len());
+            let mut named = Vec::new();
             for a in &list.args {
-                args.push(match a {
-                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => bind(e, b)?,
+                match a {
+                    ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) if named.is_empty() => {
+                        args.push(bind(e, b)?)
+                    }
+                    ast::FunctionArg::Named { name: arg, arg: ast::FunctionArgExpr::Expr(e), .. }
+                    | ast::FunctionArg::ExprNamed {
+                        name: ast::Expr::Identifier(arg),
+                        arg: ast::FunctionArgExpr::Expr(e),
+                        ..
+                    } => {
+                        named.push((arg.value.to_lowercase(), bind(e, b)?));
+                    }
+                    ast::FunctionArg::Unnamed(_) => {
+                        return Err(DbError::sql(
+                            SqlState::SyntaxError,
+                            "positional argument cannot follow named argument",
+                        ));
+                    }
                     other => return Err(DbError::unsupported(format!("the function argument {other}"))),
-                });
+                }
+            }
+            if !named.is_empty() {
+                args = named_arguments(&name, args, named)?;
             }
             args
         }

@@ -136,6 +136,11 @@ pub enum Function {
     Math(crate::math_functions::MathFn),
     /// `to_char`, `to_date`, `to_timestamp`, `to_number` ([`crate::formatting`]).
     Format(crate::formatting::FormatFn),
+    /// An array function of [`crate::array_functions`], with the element type of the array
+    /// it builds or reads.
+    Array(crate::array_functions::ArrayFn, rustydb_foundation::ElementType),
+    /// A date/time function of [`crate::datetime_functions`].
+    Time(crate::datetime_functions::TimeFn),
 }
 
 impl Function {
@@ -144,6 +149,7 @@ impl Function {
         match self {
             Function::Sequence(_) | Function::Key(_) | Function::Admin(_) | Function::GenRandomUuid => true,
             Function::Math(m) => m.is_volatile(),
+            Function::Time(t) => t == crate::datetime_functions::TimeFn::TimeOfDay,
             _ => false,
         }
     }
@@ -246,6 +252,10 @@ fn no_function(name: &str, types: &[DataType]) -> DbError {
 /// SQL-standard forms written without parentheses (`current_user`).
 pub fn resolve(name: &str, args: Vec<Expr>, bare: bool) -> Result<Expr> {
     use DataType as T;
+    let args = match crate::array_functions::bind(name, args)? {
+        Ok(call) => return Ok(call),
+        Err(args) => args,
+    };
     let types: Vec<DataType> = args.iter().map(Expr::data_type).collect();
     let call = |func, args: Vec<Expr>, ty| Ok(Expr::Call { func, args, ty });
     let to = |args: Vec<Expr>, tys: &[DataType]| -> Result<Vec<Expr>> {
@@ -471,6 +481,9 @@ pub fn resolve(name: &str, args: Vec<Expr>, bare: bool) -> Result<Expr> {
         (name, _) if let Some((op, casts, ty)) = crate::formatting::signature(name, &types) => {
             call(Function::Format(op), to(args, &casts)?, ty)
         }
+        (name, _) if let Some((op, casts, ty)) = crate::datetime_functions::signature(name, &types) => {
+            call(Function::Time(op), to(args, &casts)?, ty)
+        }
         _ => Err(no_function(name, &types)),
     }
 }
@@ -590,6 +603,10 @@ pub fn call(func: Function, args: &[Expr], row: &[Value], env: &EvalEnv<'_>) -> 
             }
             return Ok(best.unwrap_or(Value::Null));
         }
+        Function::Array(op, element) if !op.is_strict() => {
+            let values = args.iter().map(|a| a.eval(row, env)).collect::<Result<Vec<_>>>()?;
+            return crate::array_functions::eval(op, element, &values);
+        }
         Function::Text(op) if !op.is_strict() => {
             let values = args.iter().map(|a| a.eval(row, env)).collect::<Result<Vec<_>>>()?;
             return crate::text_functions::eval_lenient(op, &values);
@@ -650,6 +667,8 @@ fn strict(func: Function, v: Vec<Value>) -> Result<Value> {
         Function::Text(op) => crate::text_functions::eval(op, &v)?,
         Function::Math(op) => crate::math_functions::eval(op, &v)?,
         Function::Format(op) => crate::formatting::eval(op, &v)?,
+        Function::Array(op, element) => crate::array_functions::eval(op, element, &v)?,
+        Function::Time(op) => crate::datetime_functions::eval(op, &v)?,
         Function::ArrayLength => match (&v[0], int(&v[1])) {
             (Value::Array(_, elements), 1) if !elements.is_empty() => Value::Int4(elements.len() as i32),
             _ => Value::Null,
@@ -836,6 +855,8 @@ pub fn display_name(func: &Function) -> String {
         Function::Text(op) => return op.name().to_string(),
         Function::Math(op) => return op.name().to_string(),
         Function::Format(op) => return op.name().to_string(),
+        Function::Array(op, _) => return op.name().to_string(),
+        Function::Time(op) => return op.name().to_string(),
         _ => {}
     }
     let debug = format!("{func:?}");

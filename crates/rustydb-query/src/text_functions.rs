@@ -63,6 +63,16 @@ pub enum TextFn {
     RegexpCount,
     /// `string_to_array(s, delimiter [, null_string])`
     StringToArray,
+    /// `regexp_split_to_array(s, pattern [, flags])`
+    RegexpSplitToArray,
+    /// `bit_length(text)`
+    BitLength,
+    /// `num_nulls(...)`
+    NumNulls,
+    /// `num_nonnulls(...)`
+    NumNonNulls,
+    /// `overlay(s placing r from n [for m])`
+    Overlay,
 }
 
 impl TextFn {
@@ -92,12 +102,25 @@ impl TextFn {
             TextFn::RegexpLike => "regexp_like",
             TextFn::RegexpCount => "regexp_count",
             TextFn::StringToArray => "string_to_array",
+            TextFn::RegexpSplitToArray => "regexp_split_to_array",
+            TextFn::BitLength => "bit_length",
+            TextFn::NumNulls => "num_nulls",
+            TextFn::NumNonNulls => "num_nonnulls",
+            TextFn::Overlay => "overlay",
         }
     }
 
     /// False for the functions that see NULL arguments ([`eval_lenient`]).
     pub fn is_strict(self) -> bool {
-        !matches!(self, TextFn::ConcatWs | TextFn::Format | TextFn::QuoteNullable | TextFn::StringToArray)
+        !matches!(
+            self,
+            TextFn::ConcatWs
+                | TextFn::Format
+                | TextFn::QuoteNullable
+                | TextFn::StringToArray
+                | TextFn::NumNulls
+                | TextFn::NumNonNulls
+        )
     }
 }
 
@@ -164,6 +187,22 @@ pub fn signature(name: &str, types: &[DataType]) -> Option<(TextFn, Vec<Arg>, Da
         ("regexp_count", [a, p, n]) if s(a) && s(p) && i(n) => (TextFn::RegexpCount, vec![text, text, int], T::Int4),
         ("regexp_count", [a, p, n, f]) if s(a) && s(p) && i(n) && s(f) => {
             (TextFn::RegexpCount, vec![text, text, int, text], T::Int4)
+        }
+        ("regexp_split_to_array", [a, p]) if s(a) && s(p) => {
+            (TextFn::RegexpSplitToArray, vec![text; 2], T::Array(ElementType::Text))
+        }
+        ("regexp_split_to_array", [a, p, f]) if s(a) && s(p) && s(f) => {
+            (TextFn::RegexpSplitToArray, vec![text; 3], T::Array(ElementType::Text))
+        }
+        ("bit_length", [T::Bytea]) => (TextFn::BitLength, vec![Arg::To(T::Bytea)], T::Int4),
+        ("bit_length", [a]) if s(a) => (TextFn::BitLength, vec![text], T::Int4),
+        ("num_nulls" | "num_nonnulls", args) if !args.is_empty() => {
+            let f = if name == "num_nulls" { TextFn::NumNulls } else { TextFn::NumNonNulls };
+            (f, args.iter().map(|_| Arg::Any).collect(), T::Int4)
+        }
+        ("overlay", [a, r, n]) if s(a) && s(r) && i(n) => (TextFn::Overlay, vec![text, text, int], T::Text),
+        ("overlay", [a, r, n, l]) if s(a) && s(r) && i(n) && i(l) => {
+            (TextFn::Overlay, vec![text, text, int, int], T::Text)
         }
         ("string_to_array", [a, d]) if s(a) && s(d) => {
             (TextFn::StringToArray, vec![text; 2], T::Array(ElementType::Text))
@@ -280,7 +319,42 @@ pub fn eval(f: TextFn, v: &[Value]) -> Result<Value> {
             let count = regex_match::with_regex(text(&v[1]), flags.options(), |re| matches(re, s, from).count())?;
             Value::Int4(count as i32)
         }
-        TextFn::QuoteNullable | TextFn::ConcatWs | TextFn::Format | TextFn::StringToArray => eval_lenient(f, v)?,
+        TextFn::RegexpSplitToArray => {
+            let flags = Flags::parse(v.get(2).map_or("", text))?;
+            if flags.global {
+                return Err(DbError::sql(
+                    SqlState::InvalidParameterValue,
+                    "regexp_split_to_array() does not support the \"global\" option",
+                ));
+            }
+            let parts = regexp_split(text(&v[0]), text(&v[1]), flags)?;
+            Value::Array(ElementType::Text, parts.into_iter().map(Value::Text).collect())
+        }
+        TextFn::BitLength => Value::Int4(match &v[0] {
+            Value::Bytea(b) => b.len() as i32 * 8,
+            other => text(other).len() as i32 * 8,
+        }),
+        TextFn::Overlay => {
+            let s: Vec<char> = text(&v[0]).chars().collect();
+            let replacement = text(&v[1]);
+            let from = int(&v[2]);
+            let count = v.get(3).map_or(replacement.chars().count() as i64, int);
+            if from < 1 || count < 0 {
+                return Err(DbError::sql(SqlState::SubstringError, "negative substring length not allowed"));
+            }
+            let head = (from - 1).min(s.len() as i64) as usize;
+            let tail = (from - 1).saturating_add(count).min(s.len() as i64) as usize;
+            let mut out: String = s[..head].iter().collect();
+            out.push_str(replacement);
+            out.extend(&s[tail..]);
+            Value::Text(out)
+        }
+        TextFn::QuoteNullable
+        | TextFn::ConcatWs
+        | TextFn::Format
+        | TextFn::StringToArray
+        | TextFn::NumNulls
+        | TextFn::NumNonNulls => eval_lenient(f, v)?,
     })
 }
 
@@ -319,6 +393,8 @@ pub fn eval_lenient(f: TextFn, v: &[Value]) -> Result<Value> {
                 .collect();
             Value::Array(ElementType::Text, elements)
         }
+        TextFn::NumNulls => Value::Int4(v.iter().filter(|x| x.is_null()).count() as i32),
+        TextFn::NumNonNulls => Value::Int4(v.iter().filter(|x| !x.is_null()).count() as i32),
         strict => {
             if v.iter().any(Value::is_null) {
                 Value::Null
@@ -659,6 +735,25 @@ where
             Some(whole.end())
         };
         Some(captures)
+    })
+}
+
+/// `regexp_split_to_array`: the pieces between matches. As PostgreSQL, an empty match at the
+/// start or end of the string, or right after a previous match, splits nothing.
+fn regexp_split(s: &str, pattern: &str, flags: Flags) -> Result<Vec<String>> {
+    regex_match::with_regex(pattern, flags.options(), |re| {
+        let mut parts = Vec::new();
+        let mut last = 0;
+        for captures in matches(re, s, 0) {
+            let Some(m) = captures.get(0) else { continue };
+            if m.is_empty() && (m.start() == 0 || m.start() == s.len() || m.start() == last) {
+                continue;
+            }
+            parts.push(s[last..m.start()].to_string());
+            last = m.end();
+        }
+        parts.push(s[last..].to_string());
+        parts
     })
 }
 
