@@ -141,6 +141,8 @@ pub enum Function {
     Array(crate::array_functions::ArrayFn, rustydb_foundation::ElementType),
     /// A date/time function of [`crate::datetime_functions`].
     Time(crate::datetime_functions::TimeFn),
+    /// `to_json`, `json_build_object` and the like ([`crate::json_build`]).
+    JsonBuild(crate::json_build::JsonBuild),
 }
 
 impl Function {
@@ -484,6 +486,10 @@ pub fn resolve(name: &str, args: Vec<Expr>, bare: bool) -> Result<Expr> {
         (name, _) if let Some((op, casts, ty)) = crate::datetime_functions::signature(name, &types) => {
             call(Function::Time(op), to(args, &casts)?, ty)
         }
+        (name, _) if let Some((op, ty)) = crate::json_build::signature(name, args.len()) => {
+            let args = args.into_iter().map(|a| coerce_unknown(a, T::Text)).collect::<Result<Vec<_>>>()?;
+            call(Function::JsonBuild(op), args, ty)
+        }
         _ => Err(no_function(name, &types)),
     }
 }
@@ -607,6 +613,10 @@ pub fn call(func: Function, args: &[Expr], row: &[Value], env: &EvalEnv<'_>) -> 
             let values = args.iter().map(|a| a.eval(row, env)).collect::<Result<Vec<_>>>()?;
             return crate::array_functions::eval(op, element, &values);
         }
+        Function::JsonBuild(op) if !op.is_strict() => {
+            let values = args.iter().map(|a| a.eval(row, env)).collect::<Result<Vec<_>>>()?;
+            return crate::json_build::eval(op, &values);
+        }
         Function::Text(op) if !op.is_strict() => {
             let values = args.iter().map(|a| a.eval(row, env)).collect::<Result<Vec<_>>>()?;
             return crate::text_functions::eval_lenient(op, &values);
@@ -669,6 +679,7 @@ fn strict(func: Function, v: Vec<Value>) -> Result<Value> {
         Function::Format(op) => crate::formatting::eval(op, &v)?,
         Function::Array(op, element) => crate::array_functions::eval(op, element, &v)?,
         Function::Time(op) => crate::datetime_functions::eval(op, &v)?,
+        Function::JsonBuild(op) => crate::json_build::eval(op, &v)?,
         Function::ArrayLength => match (&v[0], int(&v[1])) {
             (Value::Array(_, elements), 1) if !elements.is_empty() => Value::Int4(elements.len() as i32),
             _ => Value::Null,
@@ -857,6 +868,7 @@ pub fn display_name(func: &Function) -> String {
         Function::Format(op) => return op.name().to_string(),
         Function::Array(op, _) => return op.name().to_string(),
         Function::Time(op) => return op.name().to_string(),
+        Function::JsonBuild(op) => return op.name().to_string(),
         _ => {}
     }
     let debug = format!("{func:?}");

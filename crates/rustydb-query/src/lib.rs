@@ -74,6 +74,7 @@ pub mod functions;
 pub mod grant;
 pub mod interrupt;
 pub mod join_order;
+pub mod json_build;
 pub mod json_functions;
 pub mod math_functions;
 pub mod merge;
