@@ -67,6 +67,18 @@ pub(crate) fn days_in_month(year: i64, month: u32) -> u32 {
     }
 }
 
+/// The date (days since 2000-01-01) of a proleptic Gregorian calendar date, `year`
+/// astronomical (0 is 1 BC); `None` outside the date range (4714-11-24 BC to 5874897 AD).
+pub fn date_of(year: i64, month: u32, day: u32) -> Option<i32> {
+    if !(-4713..=5_874_897).contains(&year) {
+        return None;
+    }
+    let days = days_from_civil(year, month, day) - UNIX_TO_PG_DAYS;
+    // The first date is the start of the Julian day count, 4714-11-24 BC.
+    let first = days_from_civil(-4713, 11, 24) - UNIX_TO_PG_DAYS;
+    i32::try_from(days).ok().filter(|d| i64::from(*d) >= first && *d != DATE_INFINITY)
+}
+
 /// `ts` if it lies in the timestamp range (4714-11-24 BC to 294276 AD); 22008 otherwise.
 pub fn check_timestamp(ts: i64) -> Result<i64> {
     if (MIN_TIMESTAMP..END_TIMESTAMP).contains(&ts) {

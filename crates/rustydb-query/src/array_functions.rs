@@ -218,7 +218,9 @@ pub fn eval(f: ArrayFn, element: ElementType, v: &[Value]) -> Result<Value> {
         ArrayFn::Position => {
             let Some((_, items)) = items(&v[0]) else { return Ok(Value::Null) };
             let start = match v.get(2) {
-                Some(Value::Null) => return Ok(Value::Null),
+                Some(Value::Null) => {
+                    return Err(DbError::sql(SqlState::NullValueNotAllowed, "initial position must not be null"));
+                }
                 Some(s) => s.as_i64().unwrap_or(1).max(1) as usize,
                 None => 1,
             };
@@ -275,7 +277,9 @@ pub fn eval(f: ArrayFn, element: ElementType, v: &[Value]) -> Result<Value> {
                     let n = n.as_i64().ok_or_else(|| {
                         DbError::sql(SqlState::NullValueNotAllowed, "dimension values cannot be null")
                     })?;
-                    if !(0..=(1 << 24)).contains(&n) {
+                    // Each element is a copy of the value: bound the whole, as `repeat` does.
+                    let each = v[0].to_pg_text().map_or(16, |t| t.len() + 16) as i64;
+                    if !(0..=(1 << 24)).contains(&n) || n.saturating_mul(each) > 1 << 30 {
                         return Err(DbError::sql(
                             SqlState::ProgramLimitExceeded,
                             "array size exceeds the maximum allowed",

@@ -158,10 +158,16 @@ fn named_arguments(name: &str, mut args: Vec<Expr>, named: Vec<(String, Expr)>) 
         "make_interval" => &crate::datetime_functions::MAKE_INTERVAL_PARAMETERS,
         _ => return Err(no_function(&args, &named)),
     };
+    let positional = args.len();
     let mut slots: Vec<Option<Expr>> = args.drain(..).map(Some).collect();
     slots.resize_with(parameters.len().max(slots.len()), || None);
     for (arg, value) in &named {
         let Some(at) = parameters.iter().position(|p| p == arg) else { return Err(no_function(&[], &named)) };
+        if at < positional {
+            // A name for a parameter a positional argument already gave matches no function.
+            let given: Vec<Expr> = slots[..positional].iter().flatten().cloned().collect();
+            return Err(no_function(&given, &named));
+        }
         if slots[at].is_some() {
             return Err(DbError::sql(SqlState::SyntaxError, format!("argument name \"{arg}\" used more than once")));
         }

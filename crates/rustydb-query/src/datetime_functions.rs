@@ -81,8 +81,9 @@ pub fn signature(name: &str, types: &[DataType]) -> Option<(TimeFn, Vec<DataType
         ("date_bin", [T::Interval | T::Unknown, t @ (T::Timestamp | T::TimestampTz), _]) => {
             (TimeFn::DateBin, vec![T::Interval, *t, *t], *t)
         }
-        ("date_bin", [s, T::Unknown | T::Date, o]) if matches!(s, T::Interval | T::Unknown) && *o != T::TimestampTz => {
-            (TimeFn::DateBin, vec![T::Interval, T::Timestamp, T::Timestamp], T::Timestamp)
+        // An untyped or date source is read as timestamptz, the preferred type of its category.
+        ("date_bin", [T::Interval | T::Unknown, T::Unknown | T::Date, _]) => {
+            (TimeFn::DateBin, vec![T::Interval, T::TimestampTz, T::TimestampTz], T::TimestampTz)
         }
         ("timeofday", []) => (TimeFn::TimeOfDay, vec![], T::Text),
         _ => return None,
@@ -113,8 +114,7 @@ fn make_days(y: i64, m: i64, d: i64) -> Result<i64> {
     if d > last {
         return Err(date_out_of_range(y, m, d));
     }
-    let ts = dt::from_fields(astronomical, m as u32, d as u32, 0).map_err(|_| date_out_of_range(y, m, d))?;
-    Ok(ts.div_euclid(USECS_PER_DAY))
+    datetime::date_of(astronomical, m as u32, d as u32).map(i64::from).ok_or_else(|| date_out_of_range(y, m, d))
 }
 
 /// Microseconds since midnight of hour, minute and (fractional) second; up to 24:00:00.
@@ -155,14 +155,15 @@ pub fn eval(f: TimeFn, v: &[Value]) -> Result<Value> {
             let field = |i: usize| v.get(i).map_or(0, int);
             let months = field(0).checked_mul(12).and_then(|y| y.checked_add(field(1)));
             let days = field(2).checked_mul(7).and_then(|w| w.checked_add(field(3)));
-            let secs = v.get(6).and_then(Value::as_f64).unwrap_or(0.0);
-            let micros =
-                (field(4) as f64 * 3_600_000_000.0 + field(5) as f64 * 60_000_000.0 + (secs * 1_000_000.0).round())
-                    .clamp(i64::MIN as f64, i64::MAX as f64);
-            match (months.and_then(|m| i32::try_from(m).ok()), days.and_then(|d| i32::try_from(d).ok())) {
-                (Some(months), Some(days)) if micros.is_finite() && micros.abs() < 9.2e18 => {
-                    Value::Interval(Interval::new(months, days, micros as i64))
-                }
+            // Whole hours and minutes in integers; only the seconds pass through a double.
+            let secs = (v.get(6).and_then(Value::as_f64).unwrap_or(0.0) * 1_000_000.0).round();
+            let secs = (secs.is_finite() && secs.abs() < 9.2e18).then_some(secs as i64);
+            let micros = field(4)
+                .checked_mul(3_600_000_000)
+                .and_then(|h| h.checked_add(field(5).checked_mul(60_000_000)?))
+                .and_then(|hm| hm.checked_add(secs?));
+            match (months.and_then(|m| i32::try_from(m).ok()), days.and_then(|d| i32::try_from(d).ok()), micros) {
+                (Some(months), Some(days), Some(micros)) => Value::Interval(Interval::new(months, days, micros)),
                 _ => return Err(rustydb_foundation::interval::out_of_range()),
             }
         }
@@ -211,8 +212,11 @@ fn date_bin(stride: &Interval, ts: i64, origin: i64) -> Result<i64> {
     if !is_finite(ts) || !is_finite(origin) {
         return Err(DbError::sql(SqlState::FeatureNotSupported, "timestamps cannot be binned into infinite intervals"));
     }
-    let diff = ts.checked_sub(origin).ok_or_else(dt::timestamp_out_of_range)?;
-    let bin = origin + diff.div_euclid(width) * width;
+    let bin = ts
+        .checked_sub(origin)
+        .and_then(|diff| diff.div_euclid(width).checked_mul(width))
+        .and_then(|offset| origin.checked_add(offset))
+        .ok_or_else(dt::timestamp_out_of_range)?;
     datetime::check_timestamp(bin).map_err(|_| dt::timestamp_out_of_range())
 }
 

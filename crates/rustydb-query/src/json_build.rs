@@ -79,10 +79,23 @@ pub fn eval(f: JsonBuild, v: &[Value]) -> Result<Value> {
             }
             let mut members = Vec::with_capacity(v.len() / 2);
             for (i, pair) in v.chunks(2).enumerate() {
-                let key = pair[0].to_pg_text().ok_or_else(|| {
-                    DbError::sql(SqlState::InvalidParameterValue, format!("argument {} cannot be null", 2 * i + 1))
-                        .with_hint("Object keys should be text.")
-                })?;
+                let key = match &pair[0] {
+                    Value::Null => {
+                        return Err(DbError::sql(
+                            SqlState::InvalidParameterValue,
+                            format!("argument {} cannot be null", 2 * i + 1),
+                        )
+                        .with_hint("Object keys should be text."));
+                    }
+                    Value::Array(..) | Value::Json(_) | Value::Jsonb(_) => {
+                        return Err(DbError::sql(
+                            SqlState::InvalidParameterValue,
+                            "key value must be scalar, not array, composite, or json",
+                        ));
+                    }
+                    Value::Bool(b) => if *b { "true" } else { "false" }.to_string(),
+                    other => datetime_text(other).unwrap_or_else(|| other.to_pg_text().unwrap_or_default()),
+                };
                 members.push((key, &pair[1]));
             }
             if f == JsonBuild::Object {

@@ -330,10 +330,13 @@ pub fn eval(f: TextFn, v: &[Value]) -> Result<Value> {
             let parts = regexp_split(text(&v[0]), text(&v[1]), flags)?;
             Value::Array(ElementType::Text, parts.into_iter().map(Value::Text).collect())
         }
-        TextFn::BitLength => Value::Int4(match &v[0] {
-            Value::Bytea(b) => b.len() as i32 * 8,
-            other => text(other).len() as i32 * 8,
-        }),
+        TextFn::BitLength => {
+            let bytes = match &v[0] {
+                Value::Bytea(b) => b.len(),
+                other => text(other).len(),
+            };
+            Value::Int4(i32::try_from(bytes * 8).map_err(|_| crate::types::out_of_range(DataType::Int4))?)
+        }
         TextFn::Overlay => {
             let s: Vec<char> = text(&v[0]).chars().collect();
             let replacement = text(&v[1]);
@@ -343,7 +346,10 @@ pub fn eval(f: TextFn, v: &[Value]) -> Result<Value> {
                 return Err(DbError::sql(SqlState::SubstringError, "negative substring length not allowed"));
             }
             let head = (from - 1).min(s.len() as i64) as usize;
-            let tail = (from - 1).saturating_add(count).min(s.len() as i64) as usize;
+            // PostgreSQL computes from + count as an integer, which may overflow.
+            let end = from.checked_add(count).filter(|e| *e <= i64::from(i32::MAX));
+            let tail =
+                (end.ok_or_else(|| crate::types::out_of_range(DataType::Int4))? - 1).min(s.len() as i64) as usize;
             let mut out: String = s[..head].iter().collect();
             out.push_str(replacement);
             out.extend(&s[tail..]);
