@@ -9,6 +9,7 @@
 
 use crate::bind_expr::{cast, coerce_unknown};
 use crate::expr::Expr;
+use crate::functions::no_function;
 use crate::types::{CastContext, common_type};
 use rustydb_foundation::{DataType, DbError, ElementType, Result, SqlState, Value};
 
@@ -145,14 +146,6 @@ pub fn bind(name: &str, args: Vec<Expr>) -> Result<std::result::Result<Expr, Vec
         }
         _ => Err(no_function(name, &types)),
     }
-}
-
-fn no_function(name: &str, types: &[DataType]) -> DbError {
-    let list: Vec<&str> = types.iter().map(|t| t.sql_name()).collect();
-    DbError::sql(SqlState::UndefinedFunction, format!("function {name}({}) does not exist", list.join(", ")))
-        .with_detail(
-            "No function matches the given name and argument types. You might need to add explicit type casts.",
-        )
 }
 
 /// An array and elements brought to one element type: the common type of the array's

@@ -3,6 +3,7 @@
 //! `make_timestamptz`, `make_interval` (also with named arguments), `isfinite`, `date_bin`
 //! and `timeofday`. Errors are PostgreSQL 15's (22008 for a field out of range).
 
+use crate::functions::int;
 use rustydb_foundation::datetime::{self, USECS_PER_DAY};
 use rustydb_foundation::datetime_fields as dt;
 use rustydb_foundation::{DataType, DbError, Interval, Result, SqlState, Value};
@@ -88,10 +89,6 @@ pub fn signature(name: &str, types: &[DataType]) -> Option<(TimeFn, Vec<DataType
         ("timeofday", []) => (TimeFn::TimeOfDay, vec![], T::Text),
         _ => return None,
     })
-}
-
-fn int(v: &Value) -> i64 {
-    v.as_i64().unwrap_or(0)
 }
 
 fn date_out_of_range(y: i64, m: i64, d: i64) -> DbError {

@@ -242,7 +242,8 @@ pub fn quantified_array(arg: Expr, op: crate::expr::BinaryOp, array: Expr, all: 
     Ok(Expr::Call { func: Function::Quantified { op, all }, args: vec![arg, array], ty: DataType::Bool })
 }
 
-fn no_function(name: &str, types: &[DataType]) -> DbError {
+/// 42883: no function `name` takes arguments of `types`, with PostgreSQL's detail.
+pub(crate) fn no_function(name: &str, types: &[DataType]) -> DbError {
     let list: Vec<&str> = types.iter().map(|t| t.sql_name()).collect();
     DbError::sql(SqlState::UndefinedFunction, format!("function {name}({}) does not exist", list.join(", ")))
         .with_detail(
@@ -635,18 +636,21 @@ pub fn call(func: Function, args: &[Expr], row: &[Value], env: &EvalEnv<'_>) -> 
     strict(func, values)
 }
 
-fn text(v: &Value) -> &str {
+/// A text argument's string (`""` for any other value; callers have checked the type).
+pub(crate) fn text(v: &Value) -> &str {
     match v {
         Value::Text(s) => s,
         _ => "",
     }
 }
 
-fn int(v: &Value) -> i64 {
+/// An integer argument's value (0 for any other value).
+pub(crate) fn int(v: &Value) -> i64 {
     v.as_i64().unwrap_or(0)
 }
 
-fn float(v: &Value) -> f64 {
+/// A numeric argument's value as a double (0 for any other value).
+pub(crate) fn float(v: &Value) -> f64 {
     v.as_f64().unwrap_or(0.0)
 }
 

@@ -8,6 +8,7 @@
 //! are computed in double precision (PostgreSQL computes them in numeric and returns a
 //! numeric; the values agree to about 15 significant digits).
 
+use crate::functions::float;
 use rustydb_foundation::{DataType, DbError, Numeric, Result, SqlState, Value};
 use std::cell::Cell;
 
@@ -230,10 +231,6 @@ pub fn signature(name: &str, types: &[DataType]) -> Option<(MathFn, Vec<DataType
         _ => return None,
     };
     Some((f, args, ty))
-}
-
-fn float(v: &Value) -> f64 {
-    v.as_f64().unwrap_or(0.0)
 }
 
 fn out_of_range_input() -> DbError {

@@ -7,6 +7,7 @@
 //! PostgreSQL 15 (`tests/sql/text_functions.slt`). Lengths count characters, not bytes, as
 //! PostgreSQL does in a UTF8 database.
 
+use crate::functions::{int, text};
 use crate::regex_match;
 use rustydb_foundation::{DataType, DbError, ElementType, Result, SqlState, Value};
 
@@ -217,17 +218,6 @@ pub fn signature(name: &str, types: &[DataType]) -> Option<(TextFn, Vec<Arg>, Da
 
 fn pad(name: &str) -> TextFn {
     if name == "lpad" { TextFn::Lpad } else { TextFn::Rpad }
-}
-
-fn text(v: &Value) -> &str {
-    match v {
-        Value::Text(s) => s,
-        _ => "",
-    }
-}
-
-fn int(v: &Value) -> i64 {
-    v.as_i64().unwrap_or(0)
 }
 
 fn too_long() -> DbError {

@@ -280,24 +280,8 @@ fn parse_template(template: &str) -> Vec<Node> {
             continue;
         }
         if c == '"' {
-            let mut text = String::new();
-            let mut chars = rest[1..].char_indices();
-            let mut end = rest.len();
-            while let Some((i, ch)) = chars.next() {
-                match ch {
-                    '"' => {
-                        end = i + 2;
-                        break;
-                    }
-                    '\\' => {
-                        if let Some((_, next)) = chars.next() {
-                            text.push(next);
-                        }
-                    }
-                    other => text.push(other),
-                }
-            }
-            rest = &rest[end.min(rest.len())..];
+            let (text, taken) = super::quoted(rest);
+            rest = &rest[taken..];
             nodes.push(Node::Text(text));
             continue;
         }

@@ -6,6 +6,7 @@
 pub mod datetime;
 pub mod number;
 
+use crate::functions::text;
 use rustydb_foundation::{DataType, DbError, Result, SqlState, Value};
 
 /// One of the formatting functions.
@@ -63,11 +64,23 @@ pub fn signature(name: &str, types: &[DataType]) -> Option<(FormatFn, Vec<DataTy
     })
 }
 
-fn text(v: &Value) -> &str {
-    match v {
-        Value::Text(s) => s,
-        _ => "",
+/// The text of the double-quoted part `rest` starts with (a backslash escapes the next
+/// character) and the bytes it takes: to the closing quote, or all of `rest` if none closes it.
+fn quoted(rest: &str) -> (String, usize) {
+    let mut text = String::new();
+    let mut chars = rest.char_indices().skip(1);
+    while let Some((i, ch)) = chars.next() {
+        match ch {
+            '"' => return (text, i + 1),
+            '\\' => {
+                if let Some((_, next)) = chars.next() {
+                    text.push(next);
+                }
+            }
+            other => text.push(other),
+        }
     }
+    (text, rest.len())
 }
 
 /// Evaluates a call on non-NULL arguments.

@@ -141,22 +141,9 @@ fn parse_template(template: &str) -> Result<(Vec<Node>, Desc)> {
     while let Some(c) = rest.chars().next() {
         // Double-quoted text is copied as it is (a backslash escapes the next character).
         if c == '"' {
-            let mut chars = rest[1..].char_indices();
-            let mut end = rest.len();
-            while let Some((i, ch)) = chars.next() {
-                match ch {
-                    '"' => {
-                        end = i + 2;
-                        break;
-                    }
-                    '\\' => match chars.next() {
-                        Some((_, next)) => nodes.push(Node::Char(next)),
-                        None => break,
-                    },
-                    other => nodes.push(Node::Char(other)),
-                }
-            }
-            rest = &rest[end.min(rest.len())..];
+            let (text, taken) = super::quoted(rest);
+            nodes.extend(text.chars().map(Node::Char));
+            rest = &rest[taken..];
             continue;
         }
         let found = KEYWORDS.iter().filter(|(s, _)| rest.starts_with(s)).max_by_key(|(s, _)| s.len());
