@@ -57,116 +57,9 @@ fn rows(client: &mut Client, sql: &str) -> Result<Vec<Vec<Option<String>>>> {
     client.rows(sql).map_err(|e| DbError::Internal(format!("{sql}: {e}")))
 }
 
-/// PostgreSQL's reserved key words: as identifiers they must be quoted.
-const RESERVED: &[&str] = &[
-    "all",
-    "analyse",
-    "analyze",
-    "and",
-    "any",
-    "array",
-    "as",
-    "asc",
-    "asymmetric",
-    "authorization",
-    "binary",
-    "both",
-    "case",
-    "cast",
-    "check",
-    "collate",
-    "collation",
-    "column",
-    "concurrently",
-    "constraint",
-    "create",
-    "cross",
-    "current_catalog",
-    "current_date",
-    "current_role",
-    "current_schema",
-    "current_time",
-    "current_timestamp",
-    "current_user",
-    "default",
-    "deferrable",
-    "desc",
-    "distinct",
-    "do",
-    "else",
-    "end",
-    "except",
-    "false",
-    "fetch",
-    "for",
-    "foreign",
-    "freeze",
-    "from",
-    "full",
-    "grant",
-    "group",
-    "having",
-    "ilike",
-    "in",
-    "initially",
-    "inner",
-    "intersect",
-    "into",
-    "is",
-    "isnull",
-    "join",
-    "lateral",
-    "leading",
-    "left",
-    "like",
-    "limit",
-    "localtime",
-    "localtimestamp",
-    "natural",
-    "not",
-    "notnull",
-    "null",
-    "offset",
-    "on",
-    "only",
-    "or",
-    "order",
-    "outer",
-    "overlaps",
-    "placing",
-    "primary",
-    "references",
-    "returning",
-    "right",
-    "select",
-    "session_user",
-    "similar",
-    "some",
-    "symmetric",
-    "table",
-    "tablesample",
-    "then",
-    "to",
-    "trailing",
-    "true",
-    "union",
-    "unique",
-    "user",
-    "using",
-    "variadic",
-    "verbose",
-    "when",
-    "where",
-    "window",
-    "with",
-];
-
 /// An identifier as SQL text, quoted only when it must be (as pg_dump writes them).
 pub fn ident(name: &str) -> String {
-    let plain = name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && !RESERVED.contains(&name);
-    if plain { name.to_string() } else { format!("\"{}\"", name.replace('"', "\"\"")) }
+    rustydb_query::sql_names::quote_identifier(name)
 }
 
 fn literal(text: &str) -> String {
@@ -324,6 +217,9 @@ mod tests {
         assert_eq!(ident("a b\""), "\"a b\"\"\"");
         assert_eq!(ident("1st"), "\"1st\"");
         assert_eq!(ident("order"), "\"order\"");
+        // Type and function-like keywords too, as pg_dump's fmtId quotes them.
+        assert_eq!(ident("int"), "\"int\"");
+        assert_eq!(ident("name"), "name");
         assert_eq!(ddl_type("character varying", Some("20")), "character varying(20)");
         assert_eq!(ddl_type("integer", None), "integer");
     }

@@ -440,7 +440,7 @@ fn exact_scientific(n: &Numeric, post: usize) -> String {
 }
 
 /// The template walk (PostgreSQL's `NUM_processor` for `to_char`).
-struct Processor<'d> {
+struct Processor {
     d: Desc,
     number: Vec<u8>,
     /// Index of the next digit of `number` to write.
@@ -454,11 +454,10 @@ struct Processor<'d> {
     num_curr: usize,
     num_in: bool,
     out: String,
-    _desc: std::marker::PhantomData<&'d ()>,
 }
 
-impl<'d> Processor<'d> {
-    fn new(d: &'d Desc, digits: String, negative: bool, pre_spaces: usize) -> Processor<'d> {
+impl Processor {
+    fn new(d: &Desc, digits: String, negative: bool, pre_spaces: usize) -> Processor {
         let mut d = d.clone();
         let number = digits.into_bytes();
         let sign_wrote;
@@ -504,7 +503,6 @@ impl<'d> Processor<'d> {
             num_curr: 0,
             num_in: false,
             out: String::new(),
-            _desc: std::marker::PhantomData,
         }
     }
 
