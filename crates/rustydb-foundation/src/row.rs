@@ -186,7 +186,9 @@ pub fn visit_row(bytes: &[u8], needed: &[bool], visit: impl FnMut(usize, Scalar)
             (self.0)(target as usize, Scalar::Other(v))
         }
     }
-    let targets: Vec<u32> = needed.iter().enumerate().map(|(i, &n)| if n { i as u32 } else { SKIP }).collect();
+    let wanted = needed.iter().rposition(|&n| n).map_or(0, |i| i + 1);
+    let targets: Vec<u32> =
+        needed[..wanted].iter().enumerate().map(|(i, &n)| if n { i as u32 } else { SKIP }).collect();
     sink_row(bytes, &targets, &mut Visit(visit))
 }
 
@@ -209,16 +211,16 @@ pub trait RowSink {
     fn other(&mut self, target: u32, v: Value);
 }
 
-/// Walks the row's columns up to the last one `targets` wants (`targets[i]` is column `i`'s
-/// target, or [`SKIP`]), delivering each wanted value to `sink` and stepping over the rest
-/// undecoded; returns the row's column count (columns past it read as NULL and are not
-/// delivered). This is a vectorized scan's inner loop, so it reads fixed-width values in place.
+/// Walks the row's first `targets.len()` columns (`targets[i]` is column `i`'s target, or
+/// [`SKIP`]), delivering each wanted value to `sink` and stepping over the rest undecoded;
+/// returns the row's column count (columns past it read as NULL and are not delivered). Callers
+/// cut `targets` after its last wanted column once, rather than every row paying for trailing
+/// skips. This is a vectorized scan's inner loop, so it reads fixed-width values in place.
 #[inline]
 pub fn sink_row(bytes: &[u8], targets: &[u32], sink: &mut impl RowSink) -> Result<usize> {
     let Some(head) = bytes.get(..2) else { return Err(LeReader::new(bytes, "row").error("no column count")) };
     let count = u16::from_le_bytes([head[0], head[1]]) as usize;
-    // Nothing past the last wanted column is looked at.
-    let last = targets.iter().rposition(|t| *t != SKIP).map_or(0, |i| i + 1).min(count);
+    let last = targets.len().min(count);
     let mut pos = 2;
     let truncated = || LeReader::new(bytes, "row").error("truncated value");
     for &target in &targets[..last] {

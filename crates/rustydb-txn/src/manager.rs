@@ -863,7 +863,7 @@ impl TxnManager {
         // per page and only if some pair is new.
         let mut status = None;
         let mut last: Option<(TxnId, TxnId, bool)> = None;
-        let whole = heap.visit_inline_page(number, |_, bytes| {
+        let stopped = heap.visit_inline_page(number, |_, bytes| {
             let visible = match (last, tuple::versions(bytes)) {
                 (Some((xmin, xmax, seen)), Some(versions)) if (xmin, xmax) == versions && !serializable => seen,
                 _ => {
@@ -880,11 +880,17 @@ impl TxnManager {
             if visible { visit(tuple::body(bytes)) } else { Ok(()) }
         })?;
         drop(status);
-        if !whole {
-            // The SIREAD lock is taken again there; it is idempotent.
+        if let Some(from) = stopped {
+            // A tuple not stored whole: the page again through the arena, which reassembles
+            // it, for the slots not visited yet. Slot numbers are stable while the table is
+            // open to this statement, and a version that appeared meanwhile is one this
+            // snapshot does not see. The SIREAD lock and the conflicts are taken again there,
+            // for every tuple of the page; both are idempotent.
             self.visible_on_page_into(txn, snapshot, heap, number, arena)?;
-            for (_, bytes) in arena.iter() {
-                visit(tuple::body(bytes))?;
+            for (tid, bytes) in arena.iter() {
+                if tid.slot >= from {
+                    visit(tuple::body(bytes))?;
+                }
             }
             return Ok(());
         }

@@ -766,15 +766,22 @@ impl HeapFile {
     }
 
     /// Calls `visit` for each tuple on page `number`, in slot order, reading it in place under
-    /// the page's shared latch: the scan path that copies nothing. Returns `false`, without
-    /// calling `visit` at all, if some tuple there is not stored whole on the page (moved,
-    /// compressed or external): the caller then reads the page with
-    /// [`HeapFile::scan_page_into`], which reassembles those.
+    /// the page's shared latch: the scan path that copies nothing. It stops at the first tuple
+    /// not stored whole on the page (moved, compressed or external) and returns that tuple's
+    /// slot; the caller reads the page with [`HeapFile::scan_page_into`], which reassembles
+    /// those, and takes the tuples from that slot on. `None`: every tuple was visited.
+    ///
+    /// One pass, not a check of the whole page first: nearly every page holds only whole
+    /// tuples, and a first pass over the slots cost a tenth of a sequential scan.
     ///
     /// `visit` runs with the latch held, so it must be short, and any lock it takes must be one
     /// whose holders never wait for a page latch (the transaction status table is such a lock:
     /// see the lock order in `txn`'s manager).
-    pub fn visit_inline_page(&self, number: u32, mut visit: impl FnMut(TupleId, &[u8]) -> Result<()>) -> Result<bool> {
+    pub fn visit_inline_page(
+        &self,
+        number: u32,
+        mut visit: impl FnMut(TupleId, &[u8]) -> Result<()>,
+    ) -> Result<Option<u16>> {
         let id = PageId::new(self.file, number);
         let guard = self.pool.read(id)?;
         prefetch_page(&guard);
@@ -783,24 +790,19 @@ impl HeapFile {
         if number + 2 < self.page_count() {
             self.pool.prefetch(PageId::new(self.file, number + 2));
         }
-        let slots = read::slot_count(&guard);
-        // First pass: is every tuple whole?
-        for slot in 0..slots {
+        for slot in 0..read::slot_count(&guard) {
             let Some(stored) = read::tuple(&guard, slot) else { continue };
-            if piece::inline_tuple(stored).is_some() {
+            if let Some(tuple) = piece::inline_tuple(stored) {
+                visit(TupleId { page: id, slot }, tuple)?;
                 continue;
             }
             match piece::decode(stored)? {
+                // Pieces of tuples whose heads live elsewhere: those are visited from there.
                 Piece::Head { origin: Some(_), .. } | Piece::Chunk { .. } => {}
-                Piece::Head { origin: None, .. } | Piece::Forward { .. } => return Ok(false),
+                Piece::Head { origin: None, .. } | Piece::Forward { .. } => return Ok(Some(slot)),
             }
         }
-        for slot in 0..slots {
-            if let Some(tuple) = read::tuple(&guard, slot).and_then(piece::inline_tuple) {
-                visit(TupleId { page: id, slot }, tuple)?;
-            }
-        }
-        Ok(true)
+        Ok(None)
     }
 
     /// Recovery: page `number` exists (a full-page image restored it), even if it lies past
@@ -1064,6 +1066,38 @@ mod tests {
         assert!(heap.remove(tids[1], logger(&log, &mut kept)).unwrap());
         assert_eq!(heap.get(tids[1]).unwrap(), None);
         assert_eq!(pieces(&pool, &heap), 3, "moved heads and chunks were all freed");
+    }
+
+    #[test]
+    fn the_in_place_visit_stops_at_the_first_tuple_not_stored_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, pool) = log_and_pool(dir.path(), 16);
+        let mut kept = Vec::new();
+        let heap = HeapFile::open(pool.clone(), FileId(36)).unwrap();
+        heap.set_compression(Compression::None);
+        let tids: Vec<TupleId> =
+            (0..4u8).map(|i| heap.insert(&noise(1010, u64::from(i)), logger(&log, &mut kept)).unwrap()).collect();
+        let visit = |number| {
+            let mut seen = Vec::new();
+            let stopped = heap
+                .visit_inline_page(number, |tid, bytes| {
+                    seen.push((tid, bytes.to_vec()));
+                    Ok(())
+                })
+                .unwrap();
+            (seen, stopped)
+        };
+        let (seen, stopped) = visit(0);
+        assert_eq!(stopped, None);
+        assert_eq!(seen.iter().map(|(t, _)| *t).collect::<Vec<_>>(), tids);
+        assert_eq!(seen[2].1, noise(1010, 2));
+        // The second tuple moves to a page of its own: the visit of its home page gives the one
+        // before it and stops at it; its new page holds no tuple whose home it is.
+        assert!(heap.update(tids[1], &noise(1020, 9), |_| Ok(true), logger(&log, &mut kept)).unwrap());
+        let (seen, stopped) = visit(0);
+        assert_eq!(stopped, Some(tids[1].slot));
+        assert_eq!(seen.iter().map(|(t, _)| *t).collect::<Vec<_>>(), vec![tids[0]]);
+        assert_eq!(visit(1), (Vec::new(), None));
     }
 
     /// Replays the kept changes into a fresh directory: redo rebuilds the same heap, and applying
