@@ -38,3 +38,7 @@ pub const CONNECTIONS_ACTIVE: &str = "rustydb_connections_active";
 pub const CONNECTIONS_TOTAL: &str = "rustydb_connections_total";
 /// Connections refused for a limit (max_connections, a role's CONNECTION LIMIT).
 pub const CONNECTIONS_REFUSED: &str = "rustydb_connections_refused_total";
+/// Temporary files written by sorts and hashes that outgrew `work_mem`.
+pub const TEMP_FILES: &str = "rustydb_temp_files_total";
+/// Bytes written to those temporary files.
+pub const TEMP_BYTES: &str = "rustydb_temp_bytes_total";

@@ -183,6 +183,10 @@ impl Value {
     /// as in PostgreSQL.
     pub fn sql_cmp(&self, other: &Value) -> Option<Ordering> {
         match (self, other) {
+            // The commonest pairs first: sorts and merges compare these by the million.
+            (Value::Int8(a), Value::Int8(b)) => Some(a.cmp(b)),
+            (Value::Int4(a), Value::Int4(b)) => Some(a.cmp(b)),
+            (Value::Float8(a), Value::Float8(b)) => Some(total_float_cmp(*a, *b)),
             (Value::Null, _) | (_, Value::Null) => None,
             (Value::Bool(a), Value::Bool(b)) => Some(a.cmp(b)),
             (Value::Text(a), Value::Text(b)) => Some(a.cmp(b)),

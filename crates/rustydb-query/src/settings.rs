@@ -111,6 +111,12 @@ impl SessionSettings {
         }
     }
 
+    /// `work_mem` in bytes: what a sort or hash holds in memory before it spills to disk.
+    pub fn work_mem_bytes(&self) -> usize {
+        let kb = self.kept.get("work_mem").and_then(|v| parse_work_mem_kb(v).ok()).unwrap_or(DEFAULT_WORK_MEM_KB);
+        usize::try_from(kb).unwrap_or(usize::MAX / 1024).saturating_mul(1024)
+    }
+
     /// `search_path`'s text (see `schemas::parse_search_path`).
     pub fn search_path(&self) -> String {
         self.kept.get("search_path").cloned().unwrap_or_else(|| DEFAULT_SEARCH_PATH.to_string())
@@ -172,6 +178,13 @@ impl SessionSettings {
                     Some("-1") => None,
                     Some(v) => Some(parse_duration_ms(v).ok_or_else(|| invalid_value(&name, v))?),
                 }
+            }
+            "work_mem" => {
+                let kb = match value {
+                    None => DEFAULT_WORK_MEM_KB,
+                    Some(v) => parse_work_mem_kb(v)?,
+                };
+                self.kept.insert("work_mem", format_kb(kb));
             }
             other if is_fixed(other) => {
                 return Err(DbError::sql(
@@ -304,6 +317,58 @@ fn unknown(name: &str) -> DbError {
     DbError::sql(SqlState::UndefinedObject, format!("unrecognized configuration parameter \"{name}\""))
 }
 
+/// `work_mem`'s default, in kilobytes (4MB, as in PostgreSQL).
+pub const DEFAULT_WORK_MEM_KB: i64 = 4096;
+
+/// A memory setting's value in kilobytes, read as PostgreSQL's `parse_int` reads one whose base
+/// unit is kB: a number (a fraction is rounded after the unit is applied), then optionally one
+/// of the units `B`, `kB`, `MB`, `GB`, `TB`, spelled exactly so; `work_mem`'s range is
+/// 64 .. 2147483647 kB.
+pub fn parse_work_mem_kb(text: &str) -> Result<i64> {
+    let name = "work_mem";
+    let invalid = || invalid_value(name, text);
+    let trimmed = text.trim_start();
+    let digits_end = trimmed
+        .char_indices()
+        .find(|&(i, c)| !(c.is_ascii_digit() || c == '.' || (i == 0 && (c == '-' || c == '+'))))
+        .map_or(trimmed.len(), |(i, _)| i);
+    let number: f64 = trimmed[..digits_end].parse().map_err(|_| invalid())?;
+    let unit = trimmed[digits_end..].trim();
+    let scale = match unit {
+        "" | "kB" => 1.0,
+        "B" => 1.0 / 1024.0,
+        "MB" => 1024.0,
+        "GB" => 1024.0 * 1024.0,
+        "TB" => 1024.0 * 1024.0 * 1024.0,
+        _ => {
+            return Err(
+                invalid().with_hint("Valid units for this parameter are \"B\", \"kB\", \"MB\", \"GB\", and \"TB\".")
+            );
+        }
+    };
+    let kb = (number * scale).round_ties_even();
+    if !kb.is_finite() || kb > f64::from(i32::MAX) || kb < f64::from(i32::MIN) {
+        return Err(invalid().with_hint("Value exceeds integer range."));
+    }
+    let kb = kb as i64;
+    if !(64..=i64::from(i32::MAX)).contains(&kb) {
+        return Err(DbError::sql(
+            SqlState::InvalidParameterValue,
+            format!("{kb} kB is outside the valid range for parameter \"{name}\" (64 .. 2147483647)"),
+        ));
+    }
+    Ok(kb)
+}
+
+/// Kilobytes as PostgreSQL shows a memory setting: in the largest unit that divides them.
+fn format_kb(kb: i64) -> String {
+    const UNITS: [(i64, &str); 3] = [(1 << 30, "TB"), (1 << 20, "GB"), (1 << 10, "MB")];
+    match UNITS.iter().find(|(size, _)| kb % size == 0) {
+        Some((size, unit)) => format!("{}{unit}", kb / size),
+        None => format!("{kb}kB"),
+    }
+}
+
 fn invalid_value(name: &str, value: &str) -> DbError {
     DbError::sql(SqlState::InvalidParameterValue, format!("invalid value for parameter \"{name}\": \"{value}\""))
 }
@@ -311,6 +376,35 @@ fn invalid_value(name: &str, value: &str) -> DbError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn work_mem_reads_and_prints_as_postgres_does() {
+        let mut s = SessionSettings::default();
+        assert_eq!(s.work_mem_bytes(), 4 << 20);
+        for (given, shown) in [
+            ("65536", "64MB"),
+            ("1000kB", "1000kB"),
+            ("2048MB", "2GB"),
+            ("65536B", "64kB"),
+            ("100000B", "98kB"),
+            ("1.5MB", "1536kB"),
+            (" 8 MB ", "8MB"),
+            ("1TB", "1TB"),
+        ] {
+            s.set("work_mem", Some(given)).unwrap();
+            assert_eq!(s.show("work_mem", None).unwrap(), shown, "{given}");
+        }
+        assert_eq!(s.work_mem_bytes(), 1 << 40);
+        for bad in ["abc", "10", "-1", "8mb", "3TB", ""] {
+            let e = s.set("work_mem", Some(bad)).unwrap_err();
+            assert_eq!(e.sqlstate(), SqlState::InvalidParameterValue, "{bad}");
+        }
+        assert!(s.set("work_mem", Some("8mb")).unwrap_err().hint().unwrap().contains("\"kB\""));
+        assert!(s.set("work_mem", Some("10")).unwrap_err().to_string().contains("10 kB is outside the valid range"));
+        assert_eq!(s.show("work_mem", None).unwrap(), "1TB", "a refused value changes nothing");
+        s.set("work_mem", None).unwrap();
+        assert_eq!(s.show("work_mem", None).unwrap(), "4MB");
+    }
 
     #[test]
     fn time_settings_read_and_print_as_postgres_does() {

@@ -14,6 +14,7 @@
 //! as its answer is known (the first row for EXISTS, the first match for IN).
 
 mod aggregate;
+mod external_sort;
 mod join;
 mod key;
 mod lateral;
@@ -22,6 +23,7 @@ mod order;
 mod recursive;
 mod scan;
 mod set_op;
+mod spill;
 mod subquery;
 mod window;
 
@@ -180,9 +182,7 @@ fn open_operator<'p>(rel: &'p Rel, outer: &Rc<[Value]>) -> Box<dyn Operator + 'p
         Rel::Aggregate { input, groups, aggregates, .. } => {
             Box::new(Materialized::new(Aggregate { input, groups, aggregates, outer: outer.clone() }))
         }
-        Rel::Sort { input, keys } => {
-            Box::new(Materialized::new(order::SortOp::new(open(input, outer), keys, outer.clone())))
-        }
+        Rel::Sort { input, keys } => Box::new(order::SortOp::new(open(input, outer), keys, outer.clone())),
         Rel::Window { input, calls, .. } => {
             Box::new(Materialized::new(window::WindowOp::new(open(input, outer), calls, outer.clone())))
         }

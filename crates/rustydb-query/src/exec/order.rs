@@ -4,9 +4,10 @@
 //! with equal keys keep their input order). Under a LIMIT the sort is bounded (top-N): it
 //! keeps only the best `limit + offset` rows seen so far, so `ORDER BY v LIMIT 10` over a
 //! large table holds ten rows, not the table, and most rows are dismissed by one comparison
-//! with the current worst kept key. Still to come: spilling to disk past `work_mem`; today an
-//! unbounded sort past the statement's memory limit fails with 53200.
+//! with the current worst kept key. An unbounded sort holds at most `work_mem` of rows and
+//! merges sorted runs from temporary files beyond that ([`super::external_sort`]).
 
+use super::external_sort::{ExternalSort, Sorted};
 use super::{Batch, Blocking, HashKey, Operator, Row, with_env};
 use crate::context::ExecContext;
 use crate::plan::SortKey;
@@ -46,17 +47,46 @@ pub struct SortOp<'p> {
     outer: Rc<[Value]>,
     /// Only the first `bound` rows are wanted (a LIMIT above).
     bound: Option<usize>,
+    /// The sorted rows, once the input has been read (unbounded sorts).
+    output: Option<Sorted>,
 }
 
 impl<'p> SortOp<'p> {
     /// Sorts `input` by `keys`.
     pub fn new(input: Box<dyn Operator + 'p>, keys: &'p [SortKey], outer: Rc<[Value]>) -> Self {
-        SortOp { input, keys, outer, bound: None }
+        SortOp { input, keys, outer, bound: None, output: None }
     }
 
     /// Sorts `input` by `keys`, keeping only the first `bound` rows.
     pub fn bounded(input: Box<dyn Operator + 'p>, keys: &'p [SortKey], outer: Rc<[Value]>, bound: usize) -> Self {
-        SortOp { input, keys, outer, bound: Some(bound) }
+        SortOp { input, keys, outer, bound: Some(bound), output: None }
+    }
+
+    /// Reads the whole input into a sort that spills past `work_mem`.
+    fn sort_all(&mut self, ctx: &mut ExecContext<'_>) -> Result<Sorted> {
+        let work_mem =
+            ctx.settings.map_or(crate::settings::DEFAULT_WORK_MEM_KB as usize * 1024, |s| s.work_mem_bytes());
+        let mut sort = ExternalSort::new(self.keys, work_mem);
+        while let Some(evaluated) = self.next_keyed(ctx)? {
+            for (key, row) in evaluated {
+                sort.push(ctx, key, row)?;
+            }
+        }
+        sort.finish(ctx)
+    }
+}
+
+impl Operator for SortOp<'_> {
+    fn next(&mut self, ctx: &mut ExecContext<'_>) -> Result<Option<Batch>> {
+        let output = match &mut self.output {
+            Some(sorted) => sorted,
+            None => {
+                let sorted = self.sort_all(ctx)?;
+                self.output.insert(sorted)
+            }
+        };
+        let batch = output.next_rows(super::BATCH_ROWS)?;
+        Ok((!batch.is_empty()).then_some(batch))
     }
 }
 
@@ -144,16 +174,11 @@ impl Blocking for SortOp<'_> {
             }
             return Ok(kept.into_iter().map(|(_, row)| row).collect());
         }
-        let mut keyed: Vec<(Row, Row)> = Vec::new();
-        while let Some(evaluated) = self.next_keyed(ctx)? {
-            for (k, row) in &evaluated {
-                ctx.hold_row(k, "a sort")?;
-                ctx.hold_row(row, "a sort")?;
-            }
-            keyed.extend(evaluated);
+        let mut rows = Vec::new();
+        while let Some(batch) = Operator::next(self, ctx)? {
+            rows.extend(batch);
         }
-        keyed.sort_by(|a, b| compare_keys(self.keys, &a.0, &b.0));
-        Ok(keyed.into_iter().map(|(_, row)| row).collect())
+        Ok(rows)
     }
 }
 

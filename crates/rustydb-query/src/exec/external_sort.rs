@@ -1,0 +1,271 @@
+//! A sort that holds at most `work_mem` of rows: past it, sorted runs go to temporary files
+//! ([`super::spill`]) and are merged at the end — PostgreSQL's "external merge".
+//!
+//! Rows arrive with their evaluated keys. While they fit in `work_mem` they are only gathered;
+//! a sort that never fills it is the in-memory sort it always was. Each time they fill it,
+//! they are sorted and written out as a run, and their memory is given back to the statement.
+//! At the end the runs are merged through a heap of their head rows, the rows still in memory
+//! taking part as the last run.
+//!
+//! **Stability**: runs are cut in input order, each is sorted stably, and among equal keys the
+//! merge takes the earlier run's row first; so rows with equal keys leave in the order they
+//! came, exactly as the in-memory stable sort gives them.
+//!
+//! **Fan-in**: each run being merged holds a block in memory, so a merge takes as many runs as
+//! `work_mem` has blocks for (at least [`MIN_FAN_IN`], at most [`MAX_FAN_IN`]); beyond that,
+//! passes merge consecutive groups of runs into one run each (which keeps the order among equal
+//! keys, since each stands where its group stood). PostgreSQL sizes its merge from `work_mem`
+//! the same way.
+
+use super::Row;
+use super::order::compare_keys;
+use super::spill::{Spill, SpillReader, SpillWriter};
+use crate::context::ExecContext;
+use crate::plan::SortKey;
+use rustydb_foundation::row::{decode_row, encode_row};
+use rustydb_foundation::{DbError, Result, Value};
+use std::cmp::Ordering;
+
+/// Runs merged at once, whatever `work_mem` is.
+const MIN_FAN_IN: usize = 8;
+/// Runs merged at once at most.
+const MAX_FAN_IN: usize = 512;
+
+/// What a (key, row) pair counts against memory.
+fn pair_bytes(key: &[Value], row: &[Value]) -> usize {
+    2 * std::mem::size_of::<Vec<Value>>() + key.iter().chain(row).map(Value::footprint).sum::<usize>()
+}
+
+/// Gathers keyed rows, spilling sorted runs past `work_mem`.
+pub(crate) struct ExternalSort<'k> {
+    keys: &'k [SortKey],
+    work_mem: usize,
+    rows: Vec<(Row, Row)>,
+    /// Bytes `rows` holds, counted against the statement's memory.
+    held: usize,
+    runs: Vec<SpillReader>,
+    spill: Option<Spill>,
+}
+
+impl<'k> ExternalSort<'k> {
+    /// A sort by `keys` that holds at most `work_mem` bytes of rows.
+    pub(crate) fn new(keys: &'k [SortKey], work_mem: usize) -> Self {
+        ExternalSort { keys, work_mem, rows: Vec::new(), held: 0, runs: Vec::new(), spill: None }
+    }
+
+    /// Adds a row with its evaluated keys.
+    pub(crate) fn push(&mut self, ctx: &mut ExecContext<'_>, key: Row, row: Row) -> Result<()> {
+        let bytes = pair_bytes(&key, &row);
+        ctx.memory.charge(bytes, "a sort")?;
+        self.held += bytes;
+        self.rows.push((key, row));
+        if self.held > self.work_mem {
+            self.spill_run(ctx)?;
+        }
+        Ok(())
+    }
+
+    /// Sorts the rows in memory and writes them out as the next run.
+    fn spill_run(&mut self, ctx: &mut ExecContext<'_>) -> Result<()> {
+        let keys = self.keys;
+        self.rows.sort_by(|a, b| compare_keys(keys, &a.0, &b.0));
+        let spill = match &self.spill {
+            Some(s) => s,
+            None => self.spill.insert(Spill::new(ctx.engine.txn_manager().storage().dir())?),
+        };
+        let mut writer = spill.create()?;
+        for (key, row) in self.rows.drain(..) {
+            write_pair(&mut writer, &key, &row)?;
+        }
+        self.runs.push(writer.finish()?);
+        ctx.memory.release(self.held);
+        self.held = 0;
+        ctx.interrupt.check()
+    }
+
+    /// Every row, in order.
+    pub(crate) fn finish(mut self, ctx: &mut ExecContext<'_>) -> Result<Sorted> {
+        let keys = self.keys;
+        self.rows.sort_by(|a, b| compare_keys(keys, &a.0, &b.0));
+        if self.runs.is_empty() {
+            return Ok(Sorted::Memory(self.rows.into_iter()));
+        }
+        // Too many runs to merge at once: merge consecutive groups of them into one run each
+        // (a pass reads and writes every row once), until few enough are left to merge with
+        // the rows in memory. Groups are consecutive, so equal keys keep their order.
+        let fan_in = (self.work_mem / super::spill::BLOCK_BYTES).clamp(MIN_FAN_IN, MAX_FAN_IN);
+        while self.runs.len() + 1 > fan_in {
+            let spill = self.spill.clone().expect("runs were spilled");
+            let mut merged = Vec::new();
+            let mut runs = std::mem::take(&mut self.runs).into_iter().peekable();
+            while runs.peek().is_some() {
+                let group: Vec<Source> = runs.by_ref().take(fan_in).map(Source::Run).collect();
+                let buffers = group.len() * super::spill::BLOCK_BYTES;
+                ctx.memory.charge(buffers, "a sort's merge")?;
+                let mut merge = Merge::new(keys, group)?;
+                let mut writer = spill.create()?;
+                while let Some((key, row)) = merge.pop()? {
+                    write_pair(&mut writer, &key, &row)?;
+                    if writer.records() % 65536 == 0 {
+                        ctx.interrupt.check()?;
+                    }
+                }
+                merged.push(writer.finish()?);
+                ctx.memory.release(buffers);
+            }
+            self.runs = merged;
+        }
+        // Each run being merged holds one block in memory.
+        ctx.memory.charge(self.runs.len() * super::spill::BLOCK_BYTES, "a sort's merge")?;
+        let mut sources: Vec<Source> = self.runs.into_iter().map(Source::Run).collect();
+        sources.push(Source::Memory(self.rows.into_iter()));
+        Ok(Sorted::Merge(Box::new(Merge::new(keys, sources)?)))
+    }
+}
+
+/// Writes one (key, row) pair as a record: the key's encoding, its length first, then the row's.
+fn write_pair(writer: &mut SpillWriter, key: &[Value], row: &[Value]) -> Result<()> {
+    if key.len().max(row.len()) > usize::from(u16::MAX) {
+        return Err(DbError::Internal(format!("a row of {} columns is too wide to sort on disk", row.len())));
+    }
+    writer.write_with(|out| {
+        let at = out.len();
+        out.extend_from_slice(&[0; 4]);
+        encode_row(key, out);
+        let key_len = (out.len() - at - 4) as u32;
+        out[at..at + 4].copy_from_slice(&key_len.to_le_bytes());
+        encode_row(row, out);
+    })
+}
+
+/// Reads a pair [`write_pair`] wrote.
+fn read_pair(record: &[u8]) -> Result<(Row, Row)> {
+    let damaged = || DbError::Corruption("a sort's temporary file holds a damaged row".into());
+    let head = record.get(..4).ok_or_else(damaged)?;
+    let key_len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as usize;
+    let key = record.get(4..4 + key_len).ok_or_else(damaged)?;
+    let row = &record[4 + key_len..];
+    Ok((decode_row(key, 0)?, decode_row(row, 0)?))
+}
+
+/// The sorted output.
+pub(crate) enum Sorted {
+    /// Everything fitted in memory.
+    Memory(std::vec::IntoIter<(Row, Row)>),
+    /// Runs on disk (and the rows left in memory) being merged.
+    Merge(Box<Merge>),
+}
+
+impl Sorted {
+    /// Up to `n` more rows, in order; empty at the end.
+    pub(crate) fn next_rows(&mut self, n: usize) -> Result<Vec<Row>> {
+        match self {
+            Sorted::Memory(rows) => Ok(rows.by_ref().take(n).map(|(_, row)| row).collect()),
+            Sorted::Merge(merge) => {
+                let mut out = Vec::with_capacity(n);
+                while out.len() < n {
+                    let Some((_, row)) = merge.pop()? else { break };
+                    out.push(row);
+                }
+                Ok(out)
+            }
+        }
+    }
+}
+
+/// One sorted input of a merge.
+enum Source {
+    Run(SpillReader),
+    Memory(std::vec::IntoIter<(Row, Row)>),
+}
+
+impl Source {
+    fn next(&mut self) -> Result<Option<(Row, Row)>> {
+        match self {
+            Source::Run(reader) => reader.next()?.map(read_pair).transpose(),
+            Source::Memory(rows) => Ok(rows.next()),
+        }
+    }
+}
+
+/// A k-way merge: a binary min-heap of the sources' head rows, ordered by key, then by source
+/// (an earlier source first among equal keys).
+pub(crate) struct Merge {
+    keys: Vec<SortKey>,
+    sources: Vec<Source>,
+    /// The head row of each source (`None` once it is exhausted).
+    heads: Vec<Option<(Row, Row)>>,
+    /// Indexes of sources with a head, as a heap.
+    heap: Vec<usize>,
+}
+
+impl Merge {
+    fn new(keys: &[SortKey], mut sources: Vec<Source>) -> Result<Merge> {
+        let mut heads = Vec::with_capacity(sources.len());
+        for source in &mut sources {
+            heads.push(source.next()?);
+        }
+        let mut merge = Merge { keys: keys.to_vec(), sources, heads, heap: Vec::new() };
+        for i in 0..merge.heads.len() {
+            if merge.heads[i].is_some() {
+                merge.heap.push(i);
+                merge.sift_up(merge.heap.len() - 1);
+            }
+        }
+        Ok(merge)
+    }
+
+    /// Whether source `a`'s head comes before source `b`'s.
+    fn before(&self, a: usize, b: usize) -> bool {
+        let (Some((ka, _)), Some((kb, _))) = (&self.heads[a], &self.heads[b]) else { return false };
+        match compare_keys(&self.keys, ka, kb) {
+            Ordering::Less => true,
+            Ordering::Greater => false,
+            Ordering::Equal => a < b,
+        }
+    }
+
+    fn sift_up(&mut self, mut at: usize) {
+        while at > 0 {
+            let parent = (at - 1) / 2;
+            if !self.before(self.heap[at], self.heap[parent]) {
+                break;
+            }
+            self.heap.swap(at, parent);
+            at = parent;
+        }
+    }
+
+    fn sift_down(&mut self, mut at: usize) {
+        loop {
+            let (left, right) = (2 * at + 1, 2 * at + 2);
+            let mut best = at;
+            if left < self.heap.len() && self.before(self.heap[left], self.heap[best]) {
+                best = left;
+            }
+            if right < self.heap.len() && self.before(self.heap[right], self.heap[best]) {
+                best = right;
+            }
+            if best == at {
+                return;
+            }
+            self.heap.swap(at, best);
+            at = best;
+        }
+    }
+
+    /// The smallest head, replaced by its source's next row.
+    fn pop(&mut self) -> Result<Option<(Row, Row)>> {
+        let Some(&top) = self.heap.first() else { return Ok(None) };
+        let next = self.sources[top].next()?;
+        let out = std::mem::replace(&mut self.heads[top], next);
+        if self.heads[top].is_none() {
+            let last = self.heap.pop().expect("the heap holds the top");
+            if !self.heap.is_empty() {
+                self.heap[0] = last;
+            }
+        }
+        self.sift_down(0);
+        Ok(out)
+    }
+}
