@@ -1,6 +1,7 @@
 //! The server's memory stays within its configuration: the buffer pool is as large as
-//! `buffer_pool_pages` says however large the tables it reads, and a statement that would hold
-//! more than `statement_memory_limit_mb` in rows fails with 53200 while the server goes on.
+//! `buffer_pool_pages` says however large the tables it reads, a statement that would hold
+//! more than `statement_memory_limit_mb` in rows fails with 53200 while the server goes on, and
+//! a sort larger than that spills to temporary files instead.
 
 #![allow(clippy::unwrap_used)] // Tests assert by unwrapping; a panic is the failure report.
 
@@ -46,10 +47,21 @@ async fn scans_stay_within_the_pool_and_statements_within_their_budget() {
     assert!(growth < 4 << 20, "scanning {table_bytes} bytes through a 1 MiB pool grew the server by {growth} bytes");
 
     // Statements that would hold every row: refused with 53200, and the session goes on.
-    let full_sort = "SELECT count(*) FROM (SELECT id FROM t ORDER BY v OFFSET 0) s";
-    for sql in ["SELECT * FROM t", full_sort, "UPDATE t SET id = id + 1"] {
+    for sql in ["SELECT * FROM t", "UPDATE t SET id = id + 1"] {
         assert_eq!(sqlstate(&c, sql).await, SqlState::OUT_OF_MEMORY, "{sql}");
     }
+    // A sort of every row holds at most work_mem (or what the budget leaves) and merges the
+    // rest from temporary files: it fits, and leaves no file behind.
+    let full_sort = "SELECT count(*), min(v) = max(v) FROM (SELECT id, v FROM t ORDER BY v OFFSET 0) s";
+    let sorted = c.simple_query(full_sort).await.unwrap();
+    let row = sorted.iter().find_map(|m| match m {
+        tokio_postgres::SimpleQueryMessage::Row(r) => {
+            Some((r.get(0).unwrap().to_string(), r.get(1).unwrap().to_string()))
+        }
+        _ => None,
+    });
+    assert_eq!(row, Some(("25600".into(), "f".into())));
+    assert_eq!(std::fs::read_dir(data_dir.join("tmp")).unwrap().count(), 0);
     // A sort under a LIMIT keeps only the rows the limit returns (top-N): it fits.
     let top = c.simple_query("SELECT id FROM t ORDER BY v LIMIT 1").await.unwrap();
     assert_eq!(top.iter().filter(|m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(_))).count(), 1);

@@ -25,13 +25,7 @@ fn in_base_unit(name: &str, shown: &str) -> (String, Option<&'static str>) {
         return (ms.to_string(), Some("ms"));
     }
     if name == "work_mem" {
-        let digits: String = shown.chars().take_while(char::is_ascii_digit).collect();
-        let n: u64 = digits.parse().unwrap_or(0);
-        let kb = match shown[digits.len()..].trim() {
-            "MB" => n * 1024,
-            "GB" => n * 1024 * 1024,
-            _ => n,
-        };
+        let kb = crate::settings::parse_work_mem_kb(shown).unwrap_or(crate::settings::DEFAULT_WORK_MEM_KB);
         return (kb.to_string(), Some("kB"));
     }
     (shown.into(), None)

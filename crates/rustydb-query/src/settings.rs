@@ -321,32 +321,40 @@ fn unknown(name: &str) -> DbError {
 pub const DEFAULT_WORK_MEM_KB: i64 = 4096;
 
 /// A memory setting's value in kilobytes, read as PostgreSQL's `parse_int` reads one whose base
-/// unit is kB: a number (a fraction is rounded after the unit is applied), then optionally one
-/// of the units `B`, `kB`, `MB`, `GB`, `TB`, spelled exactly so; `work_mem`'s range is
-/// 64 .. 2147483647 kB.
+/// unit is kB: an integer as C's `strtol` reads it in base 0 (so `0x40` and `0100` are 64), or a
+/// decimal fraction or exponent as `strtod` reads it; then optionally one of the units `B`,
+/// `kB`, `MB`, `GB`, `TB`, spelled exactly so. A fractional value is rounded to a whole number
+/// of the next smaller unit (`1.0001GB` is 1024MB), then to whole kilobytes. `work_mem`'s range
+/// is 64 .. 2147483647 kB.
 pub fn parse_work_mem_kb(text: &str) -> Result<i64> {
     let name = "work_mem";
     let invalid = || invalid_value(name, text);
-    let trimmed = text.trim_start();
-    let digits_end = trimmed
-        .char_indices()
-        .find(|&(i, c)| !(c.is_ascii_digit() || c == '.' || (i == 0 && (c == '-' || c == '+'))))
-        .map_or(trimmed.len(), |(i, _)| i);
-    let number: f64 = trimmed[..digits_end].parse().map_err(|_| invalid())?;
-    let unit = trimmed[digits_end..].trim();
-    let scale = match unit {
-        "" | "kB" => 1.0,
-        "B" => 1.0 / 1024.0,
-        "MB" => 1024.0,
-        "GB" => 1024.0 * 1024.0,
-        "TB" => 1024.0 * 1024.0 * 1024.0,
+    let is_space = |c: char| matches!(c, ' ' | '\t' | '\n' | '\x0b' | '\x0c' | '\r');
+    let start = text.trim_start_matches(is_space);
+    let (number, rest) = match c_integer(start) {
+        Some((n, rest)) if !rest.starts_with(['.', 'e', 'E']) => (n as f64, rest),
+        _ => c_decimal(start).ok_or_else(invalid)?,
+    };
+    let unit = rest.trim_matches(is_space);
+    // (multiplier to kB, the next smaller unit's multiplier a fraction is rounded to)
+    let (scale, round_to) = match unit {
+        "" => (1.0, None),
+        "TB" => (1024.0 * 1024.0 * 1024.0, Some(1024.0 * 1024.0)),
+        "GB" => (1024.0 * 1024.0, Some(1024.0)),
+        "MB" => (1024.0, Some(1.0)),
+        "kB" => (1.0, Some(1.0 / 1024.0)),
+        "B" => (1.0 / 1024.0, None),
         _ => {
             return Err(
                 invalid().with_hint("Valid units for this parameter are \"B\", \"kB\", \"MB\", \"GB\", and \"TB\".")
             );
         }
     };
-    let kb = (number * scale).round_ties_even();
+    let mut kb = number * scale;
+    if let Some(step) = round_to {
+        kb = (kb / step).round_ties_even() * step;
+    }
+    let kb = kb.round_ties_even();
     if !kb.is_finite() || kb > f64::from(i32::MAX) || kb < f64::from(i32::MIN) {
         return Err(invalid().with_hint("Value exceeds integer range."));
     }
@@ -358,6 +366,54 @@ pub fn parse_work_mem_kb(text: &str) -> Result<i64> {
         ));
     }
     Ok(kb)
+}
+
+/// An integer at the start of `text` as `strtol(text, &end, 0)` reads it (sign, then `0x` hex,
+/// `0` octal or decimal), with what follows; `None` if there is none or it overflows.
+fn c_integer(text: &str) -> Option<(i64, &str)> {
+    let (negative, body) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let bytes = body.as_bytes();
+    let (radix, digits_at) = match bytes {
+        [b'0', b'x' | b'X', d, ..] if d.is_ascii_hexdigit() => (16, 2),
+        [b'0', ..] => (8, 0),
+        _ => (10, 0),
+    };
+    let digits = body[digits_at..].bytes().take_while(|b| (*b as char).is_digit(radix)).count();
+    if digits == 0 {
+        return None;
+    }
+    let magnitude = i64::from_str_radix(&body[digits_at..digits_at + digits], radix).ok()?;
+    Some((if negative { -magnitude } else { magnitude }, &body[digits_at + digits..]))
+}
+
+/// A decimal number at the start of `text` as `strtod` reads one (sign, digits with an optional
+/// point, an optional exponent), with what follows.
+fn c_decimal(text: &str) -> Option<(f64, &str)> {
+    let bytes = text.as_bytes();
+    let mut end = usize::from(matches!(bytes.first(), Some(b'-' | b'+')));
+    let digits = |from: usize| bytes[from..].iter().take_while(|b| b.is_ascii_digit()).count();
+    let whole = digits(end);
+    end += whole;
+    let mut fraction = 0;
+    if bytes.get(end) == Some(&b'.') {
+        fraction = digits(end + 1);
+        end += 1 + fraction;
+    }
+    if whole + fraction == 0 {
+        return None;
+    }
+    if matches!(bytes.get(end), Some(b'e' | b'E')) {
+        let sign = usize::from(matches!(bytes.get(end + 1), Some(b'-' | b'+')));
+        let exponent = digits(end + 1 + sign);
+        if exponent > 0 {
+            end += 1 + sign + exponent;
+        }
+    }
+    Some((text[..end].parse().ok()?, &text[end..]))
 }
 
 /// Kilobytes as PostgreSQL shows a memory setting: in the largest unit that divides them.
@@ -395,7 +451,13 @@ mod tests {
             assert_eq!(s.show("work_mem", None).unwrap(), shown, "{given}");
         }
         assert_eq!(s.work_mem_bytes(), 1 << 40);
-        for bad in ["abc", "10", "-1", "8mb", "3TB", ""] {
+        for (given, kb) in [("1e3", 1000), ("1.5e3kB", 1500), ("0x40", 64), ("0100", 64), (".5MB", 512), ("64 kB", 64)]
+        {
+            assert_eq!(parse_work_mem_kb(given).unwrap(), kb, "{given}");
+        }
+        assert_eq!(parse_work_mem_kb("1.0001GB").unwrap(), 1_048_576, "rounded to whole megabytes first");
+        assert!(parse_work_mem_kb("0.0001GB").is_err(), "0 kB once rounded to megabytes");
+        for bad in ["abc", "10", "-1", "8mb", "3TB", "", "9999999999", "0x", "e3"] {
             let e = s.set("work_mem", Some(bad)).unwrap_err();
             assert_eq!(e.sqlstate(), SqlState::InvalidParameterValue, "{bad}");
         }

@@ -882,10 +882,13 @@ impl TxnManager {
         drop(status);
         if let Some(from) = stopped {
             // A tuple not stored whole: the page again through the arena, which reassembles
-            // it, for the slots not visited yet. Slot numbers are stable while the table is
-            // open to this statement, and a version that appeared meanwhile is one this
-            // snapshot does not see. The SIREAD lock and the conflicts are taken again there,
-            // for every tuple of the page; both are idempotent.
+            // it, for the slots not visited yet. A tuple keeps its slot when it is updated or
+            // moved; slots are freed and reused only for versions this snapshot cannot see. The
+            // conflicts met so far are recorded now; the SIREAD lock and the conflicts are taken
+            // again there, for every tuple of the page (both are idempotent).
+            writers.sort_unstable();
+            writers.dedup();
+            self.conflict_out(txn, &writers)?;
             self.visible_on_page_into(txn, snapshot, heap, number, arena)?;
             for (tid, bytes) in arena.iter() {
                 if tid.slot >= from {

@@ -4,8 +4,8 @@
 //! Rows arrive with their evaluated keys. While they fit in `work_mem` they are only gathered;
 //! a sort that never fills it is the in-memory sort it always was. Each time they fill it,
 //! they are sorted and written out as a run, and their memory is given back to the statement.
-//! At the end the runs are merged through a heap of their head rows, the rows still in memory
-//! taking part as the last run.
+//! At the end the rows still in memory become the last run, and the runs are merged through a
+//! heap of their head rows.
 //!
 //! **Stability**: runs are cut in input order, each is sorted stably, and among equal keys the
 //! merge takes the earlier run's row first; so rows with equal keys leave in the order they
@@ -56,7 +56,14 @@ impl<'k> ExternalSort<'k> {
     /// Adds a row with its evaluated keys.
     pub(crate) fn push(&mut self, ctx: &mut ExecContext<'_>, key: Row, row: Row) -> Result<()> {
         let bytes = pair_bytes(&key, &row);
-        ctx.memory.charge(bytes, "a sort")?;
+        if let Err(e) = ctx.memory.charge(bytes, "a sort") {
+            // The statement's limit came before `work_mem`: what is held goes to disk instead.
+            if self.rows.is_empty() {
+                return Err(e);
+            }
+            self.spill_run(ctx)?;
+            ctx.memory.charge(bytes, "a sort")?;
+        }
         self.held += bytes;
         self.rows.push((key, row));
         if self.held > self.work_mem {
@@ -73,7 +80,7 @@ impl<'k> ExternalSort<'k> {
             Some(s) => s,
             None => self.spill.insert(Spill::new(ctx.engine.txn_manager().storage().dir())?),
         };
-        let mut writer = spill.create()?;
+        let mut writer = spill.create();
         for (key, row) in self.rows.drain(..) {
             write_pair(&mut writer, &key, &row)?;
         }
@@ -86,27 +93,39 @@ impl<'k> ExternalSort<'k> {
     /// Every row, in order.
     pub(crate) fn finish(mut self, ctx: &mut ExecContext<'_>) -> Result<Sorted> {
         let keys = self.keys;
-        self.rows.sort_by(|a, b| compare_keys(keys, &a.0, &b.0));
         if self.runs.is_empty() {
+            self.rows.sort_by(|a, b| compare_keys(keys, &a.0, &b.0));
             return Ok(Sorted::Memory(self.rows.into_iter()));
+        }
+        // The rows still held become the last run, so that the statement's memory is free for
+        // what consumes the sorted rows.
+        if !self.rows.is_empty() {
+            self.spill_run(ctx)?;
         }
         // Too many runs to merge at once: merge consecutive groups of them into one run each
         // (a pass reads and writes every row once), until few enough are left to merge with
         // the rows in memory. Groups are consecutive, so equal keys keep their order.
         let fan_in = (self.work_mem / super::spill::BLOCK_BYTES).clamp(MIN_FAN_IN, MAX_FAN_IN);
-        while self.runs.len() + 1 > fan_in {
+        while self.runs.len() > fan_in {
             let spill = self.spill.clone().expect("runs were spilled");
             let mut merged = Vec::new();
             let mut runs = std::mem::take(&mut self.runs).into_iter().peekable();
             while runs.peek().is_some() {
-                let group: Vec<Source> = runs.by_ref().take(fan_in).map(Source::Run).collect();
+                let mut group: Vec<Source> = runs.by_ref().take(fan_in).map(Source).collect();
+                if group.len() == 1 {
+                    // A last group of one run is that run.
+                    if let Some(Source(run)) = group.pop() {
+                        merged.push(run);
+                    }
+                    continue;
+                }
                 let buffers = group.len() * super::spill::BLOCK_BYTES;
                 ctx.memory.charge(buffers, "a sort's merge")?;
                 let mut merge = Merge::new(keys, group)?;
-                let mut writer = spill.create()?;
+                let mut writer = spill.create();
                 while let Some((key, row)) = merge.pop()? {
                     write_pair(&mut writer, &key, &row)?;
-                    if writer.records() % 65536 == 0 {
+                    if writer.records().is_multiple_of(65536) {
                         ctx.interrupt.check()?;
                     }
                 }
@@ -117,8 +136,7 @@ impl<'k> ExternalSort<'k> {
         }
         // Each run being merged holds one block in memory.
         ctx.memory.charge(self.runs.len() * super::spill::BLOCK_BYTES, "a sort's merge")?;
-        let mut sources: Vec<Source> = self.runs.into_iter().map(Source::Run).collect();
-        sources.push(Source::Memory(self.rows.into_iter()));
+        let sources: Vec<Source> = self.runs.into_iter().map(Source).collect();
         Ok(Sorted::Merge(Box::new(Merge::new(keys, sources)?)))
     }
 }
@@ -157,10 +175,18 @@ pub(crate) enum Sorted {
 }
 
 impl Sorted {
-    /// Up to `n` more rows, in order; empty at the end.
-    pub(crate) fn next_rows(&mut self, n: usize) -> Result<Vec<Row>> {
+    /// Up to `n` more rows, in order; empty at the end. Rows held in memory are no longer
+    /// counted against the statement once they leave (their consumer counts what it keeps).
+    pub(crate) fn next_rows(&mut self, ctx: &mut ExecContext<'_>, n: usize) -> Result<Vec<Row>> {
         match self {
-            Sorted::Memory(rows) => Ok(rows.by_ref().take(n).map(|(_, row)| row).collect()),
+            Sorted::Memory(rows) => Ok(rows
+                .by_ref()
+                .take(n)
+                .map(|(key, row)| {
+                    ctx.memory.release(pair_bytes(&key, &row));
+                    row
+                })
+                .collect()),
             Sorted::Merge(merge) => {
                 let mut out = Vec::with_capacity(n);
                 while out.len() < n {
@@ -173,18 +199,12 @@ impl Sorted {
     }
 }
 
-/// One sorted input of a merge.
-enum Source {
-    Run(SpillReader),
-    Memory(std::vec::IntoIter<(Row, Row)>),
-}
+/// One sorted input of a merge: a run on disk.
+struct Source(SpillReader);
 
 impl Source {
     fn next(&mut self) -> Result<Option<(Row, Row)>> {
-        match self {
-            Source::Run(reader) => reader.next()?.map(read_pair).transpose(),
-            Source::Memory(rows) => Ok(rows.next()),
-        }
+        self.0.next()?.map(read_pair).transpose()
     }
 }
 

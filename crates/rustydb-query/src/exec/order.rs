@@ -85,7 +85,7 @@ impl Operator for SortOp<'_> {
                 self.output.insert(sorted)
             }
         };
-        let batch = output.next_rows(super::BATCH_ROWS)?;
+        let batch = output.next_rows(ctx, super::BATCH_ROWS)?;
         Ok((!batch.is_empty()).then_some(batch))
     }
 }

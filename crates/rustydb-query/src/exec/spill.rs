@@ -1,29 +1,33 @@
-//! Temporary files for operators that outgrow `work_mem`: a stream of records written once,
-//! then read back from the start.
+//! Temporary storage for operators that outgrow `work_mem`: streams of records ("runs"), each
+//! written once and then read back from its start, all in one file per operator.
 //!
-//! **Where**: unnamed files (`O_TMPFILE` where the kernel offers it) in the data directory's
-//! `tmp/`. Nothing has a name, so nothing outlives the statement — not even a crash, which
-//! PostgreSQL has to clean up after by removing `pgsql_tmp` at start-up.
+//! **One file, unnamed**: every run of an operator lives in the same file (`O_TMPFILE` where
+//! the kernel offers it) in the data directory's `tmp/`, at offsets the run remembers, so a
+//! sort of any size holds one file descriptor, and nothing has a name: nothing outlives the
+//! statement — not even a crash, which PostgreSQL has to clean up after by removing
+//! `pgsql_tmp` at start-up.
 //!
 //! **Sealed**: a table may be encrypted at rest, and a sort of its rows must not leave them on
 //! disk in the clear. Each spill has a key of its own, drawn at random and held only in memory,
-//! and every block is sealed with AES-256-GCM under it: the files are unreadable once the
-//! statement ends, and a flipped bit is an error, not a wrong row. (AES-NI seals at gigabytes
-//! per second, a small cost beside the encoding of the rows.)
+//! and every block is sealed with AES-256-GCM under it, with its offset in the file as the
+//! associated data: the file is unreadable once the statement ends, and a flipped bit or a
+//! block read from the wrong place is an error, not a wrong row. (AES-NI seals at gigabytes per
+//! second, a small cost beside the encoding of the rows.)
 //!
 //! **Layout**: records (`u32` length, then the bytes) are gathered into blocks of about
-//! [`BLOCK_BYTES`]; each block is written as its sealed length (`u32`), its nonce's counter
-//! (`u64`), then the ciphertext and tag. A record larger than a block gets a block of its own.
-//! Nonces count up across every file of one spill, so none repeats under its key.
+//! [`BLOCK_BYTES`]; a record larger than that gets a block of its own. The file holds only the
+//! sealed blocks; where each one starts, its length and its nonce stay in memory with its run,
+//! so nothing read back from the disk decides how much to read. Nonces count up across the
+//! spill, so none repeats under its key.
 
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use rustydb_foundation::metric_names::{TEMP_BYTES, TEMP_FILES};
 use rustydb_foundation::{DbError, Result};
+use std::cell::Cell;
 use std::fs::File;
-use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::rc::Rc;
 
 /// Plain bytes gathered before a block is sealed and written.
 pub(crate) const BLOCK_BYTES: usize = 16 << 10;
@@ -35,22 +39,30 @@ fn io(what: &str, e: std::io::Error) -> DbError {
     DbError::io(format!("{what} a temporary file"), e)
 }
 
-/// The key and nonce counter shared by the files of one spill (one operator's).
+/// One operator's temporary file, its key, and the counters that place and seal its blocks.
+/// Cloning shares them (writers and readers of its runs hold a clone).
 #[derive(Clone)]
 pub(crate) struct Spill {
-    dir: PathBuf,
-    key: Arc<LessSafeKey>,
-    nonces: Arc<AtomicU64>,
+    inner: Rc<Shared>,
+}
+
+struct Shared {
+    file: File,
+    key: LessSafeKey,
+    /// Where the next block goes.
+    end: Cell<u64>,
+    /// The next nonce's counter.
+    nonces: Cell<u64>,
 }
 
 impl std::fmt::Debug for Spill {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Spill").field("dir", &self.dir).finish_non_exhaustive()
+        f.debug_struct("Spill").field("bytes", &self.inner.end.get()).finish_non_exhaustive()
     }
 }
 
 impl Spill {
-    /// A spill under data directory `data_dir`, with a fresh random key.
+    /// A new temporary file under data directory `data_dir`, with a fresh random key.
     pub(crate) fn new(data_dir: &Path) -> Result<Self> {
         use ring::rand::SecureRandom;
         let mut bytes = [0u8; 32];
@@ -59,20 +71,17 @@ impl Spill {
             .map_err(|_| DbError::Internal("no randomness for a temporary file's key".into()))?;
         let key = UnboundKey::new(&AES_256_GCM, &bytes)
             .map_err(|_| DbError::Internal("could not make a temporary file's key".into()))?;
-        Ok(Spill { dir: data_dir.join(SPILL_DIR), key: Arc::new(LessSafeKey::new(key)), nonces: Arc::default() })
+        let dir = data_dir.join(SPILL_DIR);
+        std::fs::create_dir_all(&dir).map_err(|e| io("creating the directory for", e))?;
+        let file = tempfile::tempfile_in(&dir).map_err(|e| io("creating", e))?;
+        metrics::counter!(TEMP_FILES).increment(1);
+        let shared = Shared { file, key: LessSafeKey::new(key), end: Cell::new(0), nonces: Cell::new(0) };
+        Ok(Spill { inner: Rc::new(shared) })
     }
 
-    /// A new, empty file to write records to.
-    pub(crate) fn create(&self) -> Result<SpillWriter> {
-        std::fs::create_dir_all(&self.dir).map_err(|e| io("creating the directory for", e))?;
-        let file = tempfile::tempfile_in(&self.dir).map_err(|e| io("creating", e))?;
-        Ok(SpillWriter {
-            spill: self.clone(),
-            file: BufWriter::with_capacity(BLOCK_BYTES, file),
-            block: Vec::new(),
-            records: 0,
-            written: 0,
-        })
+    /// A new, empty run to write records to.
+    pub(crate) fn create(&self) -> SpillWriter {
+        SpillWriter { spill: self.clone(), block: Vec::new(), blocks: Vec::new(), records: 0 }
     }
 
     fn nonce(counter: u64) -> Nonce {
@@ -82,18 +91,24 @@ impl Spill {
     }
 }
 
-/// Writes records to a spill file; [`SpillWriter::finish`] turns it into a reader.
+/// Where one sealed block of a run lies, and its nonce's counter.
+#[derive(Debug, Clone, Copy)]
+struct Block {
+    offset: u64,
+    len: usize,
+    counter: u64,
+}
+
+/// Writes the records of one run; [`SpillWriter::finish`] turns it into a reader.
 pub(crate) struct SpillWriter {
     spill: Spill,
-    file: BufWriter<File>,
     block: Vec<u8>,
+    blocks: Vec<Block>,
     records: u64,
-    /// Bytes written to the file.
-    written: u64,
 }
 
 impl SpillWriter {
-    /// Appends one record that `fill` writes into the buffer it is given.
+    /// Appends one record, which `fill` writes into the buffer it is given.
     pub(crate) fn write_with(&mut self, fill: impl FnOnce(&mut Vec<u8>)) -> Result<()> {
         let at = self.block.len();
         self.block.extend_from_slice(&[0; 4]);
@@ -120,37 +135,41 @@ impl SpillWriter {
         if self.block.is_empty() {
             return Ok(());
         }
-        let counter = self.spill.nonces.fetch_add(1, Ordering::Relaxed);
-        self.spill
+        let shared = &self.spill.inner;
+        let counter = shared.nonces.get();
+        shared.nonces.set(counter + 1);
+        let offset = shared.end.get();
+        shared
             .key
-            .seal_in_place_append_tag(Spill::nonce(counter), Aad::empty(), &mut self.block)
+            .seal_in_place_append_tag(Spill::nonce(counter), Aad::from(offset.to_le_bytes()), &mut self.block)
             .map_err(|_| DbError::Internal("could not seal a temporary file's block".into()))?;
-        let len = u32::try_from(self.block.len())
-            .map_err(|_| DbError::Internal("a temporary file's block is too large".into()))?;
-        self.file.write_all(&len.to_le_bytes()).map_err(|e| io("writing", e))?;
-        self.file.write_all(&counter.to_le_bytes()).map_err(|e| io("writing", e))?;
-        self.file.write_all(&self.block).map_err(|e| io("writing", e))?;
-        self.written += 12 + u64::from(len);
+        shared.file.write_all_at(&self.block, offset).map_err(|e| io("writing", e))?;
+        let len = self.block.len();
+        shared.end.set(offset + len as u64);
+        metrics::counter!(TEMP_BYTES).increment(len as u64);
+        self.blocks.push(Block { offset, len, counter });
         self.block.clear();
         Ok(())
     }
 
-    /// Ends the writing; the reader starts at the first record.
+    /// Ends the run; the reader starts at its first record.
     pub(crate) fn finish(mut self) -> Result<SpillReader> {
         self.seal_block()?;
-        metrics::counter!(TEMP_FILES).increment(1);
-        metrics::counter!(TEMP_BYTES).increment(self.written);
-        let mut file = self.file.into_inner().map_err(|e| io("writing", e.into_error()))?;
-        file.seek(SeekFrom::Start(0)).map_err(|e| io("rewinding", e))?;
-        Ok(SpillReader { key: self.spill.key, file, block: Vec::new(), at: 0, end: 0, remaining: self.records })
+        Ok(SpillReader {
+            spill: self.spill,
+            blocks: self.blocks.into_iter(),
+            block: Vec::new(),
+            at: 0,
+            end: 0,
+            remaining: self.records,
+        })
     }
 }
 
-/// Reads a spill file's records in the order they were written.
+/// Reads a run's records in the order they were written.
 pub(crate) struct SpillReader {
-    key: Arc<LessSafeKey>,
-    /// Read a whole block at a time, so without a buffer of its own.
-    file: File,
+    spill: Spill,
+    blocks: std::vec::IntoIter<Block>,
     /// The current block, opened: its plain bytes are `block[..end]`.
     block: Vec<u8>,
     at: usize,
@@ -180,16 +199,16 @@ impl SpillReader {
     }
 
     fn load_block(&mut self) -> Result<()> {
-        let mut head = [0u8; 12];
-        self.file.read_exact(&mut head).map_err(|e| io("reading", e))?;
-        let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as usize;
-        let counter = u64::from_le_bytes(head[4..].try_into().expect("eight bytes"));
+        let Some(block) = self.blocks.next() else {
+            return Err(DbError::Corruption("a temporary file's run ended before its last record".into()));
+        };
+        let shared = &self.spill.inner;
         self.block.clear();
-        self.block.resize(len, 0);
-        self.file.read_exact(&mut self.block).map_err(|e| io("reading", e))?;
-        let plain = self
+        self.block.resize(block.len, 0);
+        shared.file.read_exact_at(&mut self.block, block.offset).map_err(|e| io("reading", e))?;
+        let plain = shared
             .key
-            .open_in_place(Spill::nonce(counter), Aad::empty(), &mut self.block)
+            .open_in_place(Spill::nonce(block.counter), Aad::from(block.offset.to_le_bytes()), &mut self.block)
             .map_err(|_| DbError::Corruption("a temporary file's block failed its integrity check".into()))?;
         self.end = plain.len();
         self.at = 0;
@@ -202,45 +221,51 @@ mod tests {
     use super::*;
 
     #[test]
-    fn records_come_back_in_order_across_blocks_and_none_is_on_disk_in_the_clear() {
+    fn runs_come_back_in_order_from_one_unnamed_file() {
         let dir = tempfile::tempdir().unwrap();
         let spill = Spill::new(dir.path()).unwrap();
-        let mut writer = spill.create().unwrap();
         let records: Vec<Vec<u8>> = (0..5000u32)
             .map(|i| format!("row {i} {}", "x".repeat((i % 97) as usize)).into_bytes())
             .chain([vec![b'z'; 3 * BLOCK_BYTES], Vec::new()])
             .collect();
+        // Two runs written block by block in turn: each still reads back as written.
+        let (mut a, mut b) = (spill.create(), spill.create());
         for r in &records {
-            writer.write_with(|out| out.extend_from_slice(r)).unwrap();
+            a.write_with(|out| out.extend_from_slice(r)).unwrap();
+            b.write_with(|out| out.extend_from_slice(&r[..r.len() / 2])).unwrap();
         }
-        assert_eq!(writer.records(), records.len() as u64);
+        assert_eq!(a.records(), records.len() as u64);
         // The file is unnamed: the directory lists nothing.
         assert_eq!(std::fs::read_dir(dir.path().join(SPILL_DIR)).unwrap().count(), 0);
-        let mut reader = writer.finish().unwrap();
-        let mut back = Vec::new();
-        while let Some(r) = reader.next().unwrap() {
-            back.push(r.to_vec());
+        let (mut a, mut b) = (a.finish().unwrap(), b.finish().unwrap());
+        for r in &records {
+            assert_eq!(a.next().unwrap().unwrap(), &r[..]);
+            assert_eq!(b.next().unwrap().unwrap(), &r[..r.len() / 2]);
         }
-        assert_eq!(back, records);
-        assert!(reader.next().unwrap().is_none());
+        assert!(a.next().unwrap().is_none());
+        assert!(b.next().unwrap().is_none());
     }
 
     #[test]
-    fn a_damaged_block_is_an_error_not_a_wrong_record() {
+    fn a_damaged_or_misplaced_block_is_an_error_not_a_wrong_record() {
         let dir = tempfile::tempdir().unwrap();
         let spill = Spill::new(dir.path()).unwrap();
-        let mut writer = spill.create().unwrap();
+        let mut writer = spill.create();
         writer.write_with(|out| out.extend_from_slice(b"secret row")).unwrap();
         let mut reader = writer.finish().unwrap();
+        let file = &spill.inner.file;
+        let mut sealed = vec![0u8; 64];
+        let n = file.read_at(&mut sealed, 0).unwrap();
+        assert!(n > 10 && !sealed[..n].windows(6).any(|w| w == b"secret"), "sealed on disk");
         // Flip a byte of the ciphertext under the reader.
-        {
-            use std::os::unix::fs::FileExt;
-            let file = &reader.file;
-            let mut sealed = [0u8; 32];
-            let n = file.read_at(&mut sealed, 0).unwrap();
-            assert!(n > 12 && !sealed.windows(6).any(|w| w == b"secret"), "sealed on disk");
-            file.write_at(&[sealed[14] ^ 1], 14).unwrap();
-        }
+        file.write_at(&[sealed[2] ^ 1], 2).unwrap();
         assert!(matches!(reader.next(), Err(DbError::Corruption(_))));
+        // A block copied to another place does not open there.
+        let mut second = spill.create();
+        second.write_with(|out| out.extend_from_slice(b"other row!")).unwrap();
+        let mut moved = second.finish().unwrap();
+        let at = moved.blocks.as_slice()[0].offset;
+        file.write_all_at(&sealed[..n], at).unwrap();
+        assert!(matches!(moved.next(), Err(DbError::Corruption(_))));
     }
 }
