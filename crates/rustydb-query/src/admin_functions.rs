@@ -20,6 +20,8 @@ pub enum AdminCall {
     Cancel,
     /// `pg_terminate_backend(pid [, timeout])`.
     Terminate,
+    /// `pg_relation_size` and its kin (see `size_functions.rs`).
+    Size(crate::size_functions::SizeOf),
 }
 
 /// How often a sleep or a wait looks at the statement's interrupt.
@@ -48,6 +50,7 @@ pub fn call(ctx: &mut ExecContext<'_>, call: AdminCall, args: &[Value]) -> Resul
             }
         }
         AdminCall::BackendPid => Ok(Value::Int4(ctx.backend_pid)),
+        AdminCall::Size(what) => crate::size_functions::call(ctx, what, args),
         AdminCall::Cancel | AdminCall::Terminate => {
             let Some(Value::Int4(pid)) = args.first() else { return Ok(Value::Null) };
             let Some(backend) = ctx.engine.backends().find(*pid) else {

@@ -298,6 +298,22 @@ pub fn resolve(name: &str, args: Vec<Expr>, bare: bool) -> Result<Expr> {
         }
         ("pg_sleep", [t]) if numeric(t) => call(Function::Admin(Admin::Sleep), to(args, &[T::Float8])?, T::Text),
         ("pg_backend_pid", []) => call(Function::Admin(Admin::BackendPid), args, T::Int4),
+        ("pg_relation_size" | "pg_table_size" | "pg_indexes_size" | "pg_total_relation_size", [r, rest @ ..])
+            if (integral(r) || stringy(r) || *r == T::Unknown)
+                && (rest.is_empty()
+                    || (name == "pg_relation_size" && matches!(rest, [f] if stringy(f) || *f == T::Unknown))) =>
+        {
+            use crate::size_functions::SizeOf;
+            let what = match name {
+                "pg_relation_size" => SizeOf::Relation,
+                "pg_table_size" => SizeOf::Table,
+                "pg_indexes_size" => SizeOf::Indexes,
+                _ => SizeOf::Total,
+            };
+            let relation = if stringy(r) || *r == T::Unknown { T::Text } else { T::Int8 };
+            let types: Vec<T> = std::iter::once(relation).chain(rest.iter().map(|_| T::Text)).collect();
+            call(Function::Admin(Admin::Size(what)), to(args, &types)?, T::Int8)
+        }
         ("pg_cancel_backend", [t]) if integral(t) => {
             call(Function::Admin(Admin::Cancel), to(args, &[T::Int4])?, T::Bool)
         }

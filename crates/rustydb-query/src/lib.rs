@@ -99,6 +99,7 @@ pub mod schemas;
 pub mod sequence;
 pub mod session;
 pub mod settings;
+pub mod size_functions;
 pub mod sql_names;
 pub mod statement_stats;
 pub mod statistics;

@@ -28,7 +28,7 @@ pub const BOOTSTRAP_SUPERUSER: i32 = 10;
 /// The first oid of other roles.
 const FIRST_ROLE: i32 = 16_384;
 /// The bit that marks a view's oid.
-const VIEW_OIDS: u32 = 1 << 29;
+pub(crate) const VIEW_OIDS: u32 = 1 << 29;
 
 const AM_HEAP: i32 = 2;
 const AM_BTREE: i32 = 403;
@@ -139,6 +139,9 @@ pub fn relation(ctx: &mut ExecContext<'_>, name: &str) -> Result<Relation> {
                 ("attisdropped", Bool),
                 ("attcollation", Int4),
                 ("attacl", acl_list),
+                ("attstattarget", Int4),
+                ("attstorage", Text),
+                ("attcompression", Text),
             ],
             attribute_rows(ctx)?,
         ),
@@ -638,6 +641,17 @@ fn attribute_rows(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
             ]);
         }
     }
+    // The statistics target (-1: the default), and the storage strategy as the type's
+    // `typstorage` gives it: plain for fixed-length types, main for numeric, extended for the
+    // other variable-length ones; no column sets a compression method of its own.
+    for row in &mut rows {
+        let storage = match (&row[3], &row[2]) {
+            (Value::Int2(len), _) if *len > 0 => "p",
+            (_, Value::Int4(1700)) => "m",
+            _ => "x",
+        };
+        row.extend([Value::Int4(-1), text(storage), text("")]);
+    }
     Ok(rows)
 }
 
@@ -779,6 +793,11 @@ pub fn bind_function(mut ctx: Option<&mut ExecContext<'_>>, name: &str, args: &[
                 // NULL for a NULL oid, as PostgreSQL's strict function.
                 Some(hidden) => Expr::Not(Box::new(hidden)),
             }
+        }
+        // No object has a description: COMMENT ON is not supported yet (0A000), so the text
+        // every description function returns is NULL, as PostgreSQL's for an uncommented one.
+        ("obj_description", [_] | [_, _]) | ("col_description" | "shobj_description", [_, _]) => {
+            Expr::Literal { value: Value::Null, ty: DataType::Text }
         }
         ("pg_encoding_to_char", [arg]) => {
             let utf8 = crate::bind_expr::binary(BinaryOp::Eq, arg.clone(), Expr::literal(Value::Int4(6)))?;

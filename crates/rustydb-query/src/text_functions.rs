@@ -44,6 +44,8 @@ pub enum TextFn {
     StartsWith,
     /// `to_hex(int | bigint)`
     ToHex,
+    /// `pg_size_pretty(bigint | numeric)`
+    SizePretty,
     /// `quote_ident(s)`
     QuoteIdent,
     /// `quote_literal(value)`
@@ -93,6 +95,7 @@ impl TextFn {
             TextFn::Translate => "translate",
             TextFn::StartsWith => "starts_with",
             TextFn::ToHex => "to_hex",
+            TextFn::SizePretty => "pg_size_pretty",
             TextFn::QuoteIdent => "quote_ident",
             TextFn::QuoteLiteral => "quote_literal",
             TextFn::QuoteNullable => "quote_nullable",
@@ -165,6 +168,8 @@ pub fn signature(name: &str, types: &[DataType]) -> Option<(TextFn, Vec<Arg>, Da
         ("starts_with", [a, b]) if s(a) && s(b) => (TextFn::StartsWith, vec![text, text], T::Bool),
         ("to_hex", [T::Int8]) => (TextFn::ToHex, vec![Arg::To(T::Int8)], T::Text),
         ("to_hex", [n]) if i(n) => (TextFn::ToHex, vec![int], T::Text),
+        ("pg_size_pretty", [T::Int8]) => (TextFn::SizePretty, vec![Arg::To(T::Int8)], T::Text),
+        ("pg_size_pretty", [T::Numeric(_)]) => (TextFn::SizePretty, vec![Arg::Any], T::Text),
         ("quote_ident", [a]) if s(a) => (TextFn::QuoteIdent, vec![text], T::Text),
         ("quote_literal", [_]) => (TextFn::QuoteLiteral, vec![Arg::Any], T::Text),
         ("quote_nullable", [_]) => (TextFn::QuoteNullable, vec![Arg::Any], T::Text),
@@ -224,6 +229,26 @@ fn too_long() -> DbError {
     DbError::sql(SqlState::ProgramLimitExceeded, "requested length too large")
 }
 
+/// A byte count as `pg_size_pretty` prints it: bytes below 10 kB, then the largest of kB, MB,
+/// GB, TB and PB that keeps the number under 20479 halves (rounded half away from zero), as
+/// PostgreSQL 15's `pg_size_pretty` steps through its units.
+fn size_pretty(bytes: i64) -> String {
+    if bytes.unsigned_abs() < 10 * 1024 {
+        return format!("{bytes} bytes");
+    }
+    let half_rounded = |x: i64| (x + if x < 0 { -1 } else { 1 }) / 2;
+    // One extra bit kept for the rounding; division rather than a shift, so that negative
+    // sizes round as positive ones do.
+    let mut size = bytes / 512;
+    for unit in ["kB", "MB", "GB", "TB"] {
+        if size.unsigned_abs() < 20 * 1024 - 1 {
+            return format!("{} {unit}", half_rounded(size));
+        }
+        size /= 1024;
+    }
+    format!("{} PB", half_rounded(size))
+}
+
 /// Evaluates a strict function on non-NULL arguments.
 pub fn eval(f: TextFn, v: &[Value]) -> Result<Value> {
     Ok(match f {
@@ -260,6 +285,13 @@ pub fn eval(f: TextFn, v: &[Value]) -> Result<Value> {
         TextFn::ToHex => Value::Text(match v[0] {
             Value::Int8(n) => format!("{:x}", n as u64),
             ref other => format!("{:x}", int(other) as i32 as u32),
+        }),
+        TextFn::SizePretty => Value::Text(match &v[0] {
+            // Beyond bigint's range only exabytes remain: the count saturates there.
+            Value::Numeric(n) => {
+                size_pretty(n.to_i128_rounded().map_or(i64::MAX, |b| b.clamp(i64::MIN.into(), i64::MAX.into()) as i64))
+            }
+            other => size_pretty(int(other)),
         }),
         TextFn::QuoteIdent => Value::Text(crate::sql_names::quote_identifier(text(&v[0]))),
         TextFn::QuoteLiteral => Value::Text(quote_literal(&v[0].to_pg_text().unwrap_or_default())),
@@ -854,6 +886,23 @@ mod tests {
         assert_eq!(chr(0).unwrap_err().sqlstate().code(), "54000");
         assert_eq!(chr(0x110000).unwrap_err().sqlstate().code(), "54000");
         assert_eq!(chr(0xD800).unwrap_err().sqlstate().code(), "54000");
+        for (bytes, shown) in [
+            (0, "0 bytes"),
+            (10239, "10239 bytes"),
+            (10240, "10 kB"),
+            (-10240, "-10 kB"),
+            (20971008, "20 MB"),
+            (10_485_000, "10239 kB"),
+            (10_485_760, "10 MB"),
+            (21_474_836_479, "20 GB"),
+            (-21_474_836_479, "-20 GB"),
+            (20971520, "20 MB"),
+            (1_234_567_890, "1177 MB"),
+            (i64::MAX, "8192 PB"),
+            (i64::MIN, "-8192 PB"),
+        ] {
+            assert_eq!(eval(TextFn::SizePretty, &[Value::Int8(bytes)]).unwrap(), t(shown), "{bytes}");
+        }
         assert_eq!(eval(TextFn::ToHex, &[Value::Int4(-1)]).unwrap(), t("ffffffff"));
         assert_eq!(eval(TextFn::ToHex, &[Value::Int8(-1)]).unwrap(), t("ffffffffffffffff"));
         assert_eq!(eval(TextFn::Md5, &[t("abc")]).unwrap(), t("900150983cd24fb0d6963f7d28e17f72"));

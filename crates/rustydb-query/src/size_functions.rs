@@ -1,0 +1,139 @@
+//! The object size functions: `pg_relation_size`, `pg_table_size`, `pg_indexes_size` and
+//! `pg_total_relation_size`, in bytes, as psql's `\dt+` and monitoring queries read them.
+//!
+//! A relation is named by its oid (`c.oid`, an integer) or by text (`'t'`, `'s.t'`), which
+//! is looked up as `regclass` input is (42P01 if there is no such relation); an oid that names
+//! no relation gives NULL, as in PostgreSQL. What each counts:
+//!
+//! | function | a table | an index |
+//! |---|---|---|
+//! | `pg_relation_size` | its heap | its file |
+//! | `pg_table_size` | its heap (RustyDB stores large values in the heap itself: no TOAST) | its file |
+//! | `pg_indexes_size` | its indexes, the primary key's included | 0 |
+//! | `pg_total_relation_size` | heap and indexes | its file |
+//!
+//! An index's size is its file's pages as the disk has them, plus the files of an LSM index's
+//! directory: pages an index grew by since the last checkpoint count once they are written.
+//! Views have no storage and count 0.
+
+use crate::catalog::{IndexDef, TableDef};
+use crate::context::ExecContext;
+use rustydb_foundation::{DbError, FileId, Result, SqlState, Value};
+
+/// Which size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SizeOf {
+    /// `pg_relation_size(regclass [, fork])`.
+    Relation,
+    /// `pg_table_size(regclass)`.
+    Table,
+    /// `pg_indexes_size(regclass)`.
+    Indexes,
+    /// `pg_total_relation_size(regclass)`.
+    Total,
+}
+
+/// What an oid names.
+enum Relation {
+    Table(Box<TableDef>),
+    Index(FileId),
+    NoStorage,
+}
+
+/// Runs `what` with its evaluated arguments: the relation, and for `pg_relation_size` an
+/// optional fork name (only `main` has data here; `fsm`, `vm` and `init` are empty).
+pub fn call(ctx: &mut ExecContext<'_>, what: SizeOf, args: &[Value]) -> Result<Value> {
+    let oid = match args.first() {
+        None | Some(Value::Null) => return Ok(Value::Null),
+        Some(Value::Text(name)) => {
+            let named = crate::schemas::parse_qualified(name, ctx.database)?;
+            match crate::pg_catalog::relation_oid(ctx, &named)? {
+                Some(oid) => oid as u32,
+                None => return Err(DbError::undefined_table(name)),
+            }
+        }
+        Some(other) => match other.as_i64().and_then(|n| u32::try_from(n).ok()) {
+            Some(oid) => oid,
+            None => return Ok(Value::Null),
+        },
+    };
+    let main_fork = match args.get(1) {
+        None => true,
+        Some(Value::Null) => return Ok(Value::Null),
+        Some(Value::Text(fork)) => match fork.as_str() {
+            "main" => true,
+            "fsm" | "vm" | "init" => false,
+            _ => {
+                return Err(DbError::sql(SqlState::InvalidParameterValue, "invalid fork name")
+                    .with_hint("Valid fork names are \"main\", \"fsm\", \"vm\", and \"init\"."));
+            }
+        },
+        Some(_) => true,
+    };
+    let Some(relation) = find(ctx, oid)? else { return Ok(Value::Null) };
+    if !main_fork {
+        return Ok(Value::Int8(0));
+    }
+    let bytes = match (relation, what) {
+        (Relation::NoStorage, _) | (Relation::Index(_), SizeOf::Indexes) => 0,
+        (Relation::Index(file), _) => index_bytes(ctx, file)?,
+        (Relation::Table(t), SizeOf::Relation | SizeOf::Table) => heap_bytes(ctx, &t)?,
+        (Relation::Table(t), SizeOf::Indexes) => indexes_bytes(ctx, &t)?,
+        (Relation::Table(t), SizeOf::Total) => heap_bytes(ctx, &t)? + indexes_bytes(ctx, &t)?,
+    };
+    Ok(Value::Int8(bytes))
+}
+
+/// The relation whose oid is `oid`, among the system tables and the current database's.
+fn find(ctx: &mut ExecContext<'_>, oid: u32) -> Result<Option<Relation>> {
+    let mut tables: Vec<TableDef> = crate::catalog::system_tables().to_vec();
+    tables.extend(crate::catalog::list_tables(ctx)?);
+    for t in tables {
+        if t.id.0 == oid {
+            return Ok(Some(Relation::Table(Box::new(t))));
+        }
+        if !t.primary_key.is_empty() && t.primary_index_file().0 == oid {
+            return Ok(Some(Relation::Index(t.primary_index_file())));
+        }
+        if let Some(index) = t.indexes.iter().find(|i| i.id.0 == oid) {
+            return Ok(Some(Relation::Index(index.file())));
+        }
+    }
+    let is_view = crate::catalog::list_views(ctx)?
+        .iter()
+        .any(|(tid, _)| crate::pg_catalog::VIEW_OIDS | (tid.page.number << 8) | u32::from(tid.slot & 0xff) == oid);
+    Ok(is_view.then_some(Relation::NoStorage))
+}
+
+fn page_bytes(ctx: &ExecContext<'_>, pages: u32) -> i64 {
+    i64::from(pages) * ctx.engine.txn_manager().storage().disk().page_size() as i64
+}
+
+fn heap_bytes(ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<i64> {
+    let pages = ctx.engine.txn_manager().storage().heap(table.file())?.page_count();
+    Ok(page_bytes(ctx, pages))
+}
+
+fn indexes_bytes(ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<i64> {
+    let mut total = 0;
+    if !table.primary_key.is_empty() {
+        total += index_bytes(ctx, table.primary_index_file())?;
+    }
+    for index in &table.indexes {
+        total += index_bytes(ctx, IndexDef::file(index))?;
+    }
+    Ok(total)
+}
+
+fn index_bytes(ctx: &mut ExecContext<'_>, file: FileId) -> Result<i64> {
+    let storage = ctx.engine.txn_manager().storage();
+    let pages = storage.disk().page_count(file)?;
+    let mut bytes = page_bytes(ctx, pages);
+    // An LSM index keeps its runs in a directory of its own.
+    if let Ok(entries) = std::fs::read_dir(storage.aux_dir(file)) {
+        for entry in entries.flatten() {
+            bytes += entry.metadata().map_or(0, |m| m.len() as i64);
+        }
+    }
+    Ok(bytes)
+}
