@@ -187,6 +187,12 @@ impl<'a> ExecContext<'a> {
         self.memory.charge(row_bytes(row), what)
     }
 
+    /// `work_mem` in bytes: the session's, or the default for a statement without a session.
+    pub fn work_mem(&self) -> usize {
+        self.settings
+            .map_or_else(|| crate::settings::SessionSettings::default().work_mem_bytes(), |s| s.work_mem_bytes())
+    }
+
     /// Gives back what [`hold_row`](Self::hold_row) counted for `rows`, let go of.
     pub fn release_rows(&mut self, rows: &[Vec<Value>]) {
         self.memory.release(rows.iter().map(|r| row_bytes(r)).sum());
@@ -194,6 +200,6 @@ impl<'a> ExecContext<'a> {
 }
 
 /// What a row counts against a statement's memory.
-fn row_bytes(row: &[Value]) -> usize {
+pub(crate) fn row_bytes(row: &[Value]) -> usize {
     std::mem::size_of::<Vec<Value>>() + row.iter().map(Value::footprint).sum::<usize>()
 }

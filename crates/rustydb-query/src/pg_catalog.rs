@@ -28,7 +28,12 @@ pub const BOOTSTRAP_SUPERUSER: i32 = 10;
 /// The first oid of other roles.
 const FIRST_ROLE: i32 = 16_384;
 /// The bit that marks a view's oid.
-pub(crate) const VIEW_OIDS: u32 = 1 << 29;
+const VIEW_OIDS: u32 = 1 << 29;
+
+/// The oid a view is known by: its catalog row's address, above the table oids.
+pub(crate) fn view_oid(tid: rustydb_foundation::TupleId) -> u32 {
+    VIEW_OIDS | (tid.page.number << 8) | u32::from(tid.slot & 0xff)
+}
 
 const AM_HEAP: i32 = 2;
 const AM_BTREE: i32 = 403;
@@ -492,7 +497,7 @@ fn class_rows(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
         }
     }
     for (tid, view) in catalog::list_views(ctx)? {
-        let id = VIEW_OIDS | (tid.page.number << 8) | u32::from(tid.slot & 0xff);
+        let id = view_oid(tid);
         let namespace = schemas.oid(view.namespace) as i32;
         let mut row = class_row(id, &view.name, namespace, "v", 0, false, view.columns.len());
         row[RELACL] = acl_value(&security, ObjectRef::view(&view), None);
@@ -621,7 +626,7 @@ fn attribute_rows(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
     // A view's columns, with the types its query gives them now (bound afresh; a view
     // whose query no longer binds shows none, as its use would fail).
     for (tid, view) in catalog::list_views(ctx)? {
-        let id = VIEW_OIDS | (tid.page.number << 8) | u32::from(tid.slot & 0xff);
+        let id = view_oid(tid);
         let Some(types) = view_column_types(ctx, &view) else { continue };
         for (i, (name, ty)) in view.columns.iter().zip(types).enumerate() {
             rows.push(vec![

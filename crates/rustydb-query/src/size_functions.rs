@@ -99,9 +99,7 @@ fn find(ctx: &mut ExecContext<'_>, oid: u32) -> Result<Option<Relation>> {
             return Ok(Some(Relation::Index(index.file())));
         }
     }
-    let is_view = crate::catalog::list_views(ctx)?
-        .iter()
-        .any(|(tid, _)| crate::pg_catalog::VIEW_OIDS | (tid.page.number << 8) | u32::from(tid.slot & 0xff) == oid);
+    let is_view = crate::catalog::list_views(ctx)?.iter().any(|(tid, _)| crate::pg_catalog::view_oid(*tid) == oid);
     Ok(is_view.then_some(Relation::NoStorage))
 }
 

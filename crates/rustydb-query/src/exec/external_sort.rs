@@ -20,7 +20,7 @@
 use super::Row;
 use super::order::compare_keys;
 use super::spill::{Spill, SpillReader, SpillWriter};
-use crate::context::ExecContext;
+use crate::context::{ExecContext, row_bytes};
 use crate::plan::SortKey;
 use rustydb_foundation::row::{decode_row, encode_row};
 use rustydb_foundation::{DbError, Result, Value};
@@ -31,9 +31,9 @@ const MIN_FAN_IN: usize = 8;
 /// Runs merged at once at most.
 const MAX_FAN_IN: usize = 512;
 
-/// What a (key, row) pair counts against memory.
+/// What a (key, row) pair counts against memory: what the two rows count as held rows.
 fn pair_bytes(key: &[Value], row: &[Value]) -> usize {
-    2 * std::mem::size_of::<Vec<Value>>() + key.iter().chain(row).map(Value::footprint).sum::<usize>()
+    row_bytes(key) + row_bytes(row)
 }
 
 /// Gathers keyed rows, spilling sorted runs past `work_mem`.

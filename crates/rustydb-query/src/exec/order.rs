@@ -64,9 +64,7 @@ impl<'p> SortOp<'p> {
 
     /// Reads the whole input into a sort that spills past `work_mem`.
     fn sort_all(&mut self, ctx: &mut ExecContext<'_>) -> Result<Sorted> {
-        let work_mem =
-            ctx.settings.map_or(crate::settings::DEFAULT_WORK_MEM_KB as usize * 1024, |s| s.work_mem_bytes());
-        let mut sort = ExternalSort::new(self.keys, work_mem);
+        let mut sort = ExternalSort::new(self.keys, ctx.work_mem());
         while let Some(evaluated) = self.next_keyed(ctx)? {
             for (key, row) in evaluated {
                 sort.push(ctx, key, row)?;
