@@ -62,6 +62,18 @@ async fn scans_stay_within_the_pool_and_statements_within_their_budget() {
     });
     assert_eq!(row, Some(("25600".into(), "f".into())));
     assert_eq!(std::fs::read_dir(data_dir.join("tmp")).unwrap().count(), 0);
+    // So does a hash aggregate of groups 50 times the budget: past work_mem × hash_mem_multiplier
+    // (or what the budget leaves), rows of new groups go to hash partitions on disk.
+    let grouped = "SELECT count(*), sum(n) FROM (SELECT lpad(g::text, 2000, 'x') AS k, count(*) AS n \
+                   FROM generate_series(1, 25000) g GROUP BY 1) s";
+    let row = c.simple_query(grouped).await.unwrap().iter().find_map(|m| match m {
+        tokio_postgres::SimpleQueryMessage::Row(r) => {
+            Some((r.get(0).unwrap().to_string(), r.get(1).unwrap().to_string()))
+        }
+        _ => None,
+    });
+    assert_eq!(row, Some(("25000".into(), "25000".into())));
+    assert_eq!(std::fs::read_dir(data_dir.join("tmp")).unwrap().count(), 0);
     // A sort under a LIMIT keeps only the rows the limit returns (top-N): it fits.
     let top = c.simple_query("SELECT id FROM t ORDER BY v LIMIT 1").await.unwrap();
     assert_eq!(top.iter().filter(|m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(_))).count(), 1);

@@ -193,6 +193,14 @@ impl<'a> ExecContext<'a> {
             .map_or_else(|| crate::settings::SessionSettings::default().work_mem_bytes(), |s| s.work_mem_bytes())
     }
 
+    /// What a hash table may hold before it spills: `work_mem` × `hash_mem_multiplier`, and
+    /// never more than the statement may hold (the partitions it spills to are sized from it).
+    pub fn hash_mem(&self) -> usize {
+        self.settings
+            .map_or_else(|| crate::settings::SessionSettings::default().hash_mem_bytes(), |s| s.hash_mem_bytes())
+            .min(self.memory.limit())
+    }
+
     /// Gives back what [`hold_row`](Self::hold_row) counted for `rows`, let go of.
     pub fn release_rows(&mut self, rows: &[Vec<Value>]) {
         self.memory.release(rows.iter().map(|r| row_bytes(r)).sum());

@@ -50,6 +50,8 @@ fn vartype(name: &str, value: &str) -> &'static str {
         )
     {
         "integer"
+    } else if name == "hash_mem_multiplier" {
+        "real"
     } else if matches!(value, "on" | "off") {
         "bool"
     } else if matches!(

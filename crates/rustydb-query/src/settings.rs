@@ -12,13 +12,14 @@ use std::time::Duration;
 /// `search_path`'s default: the schema named as the user, then `public`.
 pub const DEFAULT_SEARCH_PATH: &str = "\"$user\", public";
 
-const KEPT: [(&str, &str); 12] = [
+const KEPT: [(&str, &str); 13] = [
     ("application_name", ""),
     ("bytea_output", "hex"),
     ("client_encoding", "UTF8"),
     ("client_min_messages", "notice"),
     ("datestyle", "ISO, MDY"),
     ("extra_float_digits", "1"),
+    ("hash_mem_multiplier", "2"),
     ("intervalstyle", "postgres"),
     ("search_path", DEFAULT_SEARCH_PATH),
     ("standard_conforming_strings", "on"),
@@ -117,6 +118,17 @@ impl SessionSettings {
         usize::try_from(kb).unwrap_or(usize::MAX / 1024).saturating_mul(1024)
     }
 
+    /// What a hash table (of an aggregate, a join, a DISTINCT) holds in memory before it spills:
+    /// `work_mem` times `hash_mem_multiplier`, as PostgreSQL's `get_hash_memory_limit` has it.
+    pub fn hash_mem_bytes(&self) -> usize {
+        let multiplier = self
+            .kept
+            .get("hash_mem_multiplier")
+            .and_then(|v| parse_hash_mem_multiplier(v).ok())
+            .unwrap_or(DEFAULT_HASH_MEM_MULTIPLIER);
+        (self.work_mem_bytes() as f64 * multiplier).min(usize::MAX as f64 / 2.0) as usize
+    }
+
     /// `search_path`'s text (see `schemas::parse_search_path`).
     pub fn search_path(&self) -> String {
         self.kept.get("search_path").cloned().unwrap_or_else(|| DEFAULT_SEARCH_PATH.to_string())
@@ -185,6 +197,13 @@ impl SessionSettings {
                     Some(v) => parse_work_mem_kb(v)?,
                 };
                 self.kept.insert("work_mem", format_kb(kb));
+            }
+            "hash_mem_multiplier" => {
+                let m = match value {
+                    None => DEFAULT_HASH_MEM_MULTIPLIER,
+                    Some(v) => parse_hash_mem_multiplier(v)?,
+                };
+                self.kept.insert("hash_mem_multiplier", format_real(m));
             }
             other if is_fixed(other) => {
                 return Err(DbError::sql(
@@ -317,6 +336,30 @@ fn unknown(name: &str) -> DbError {
     DbError::sql(SqlState::UndefinedObject, format!("unrecognized configuration parameter \"{name}\""))
 }
 
+/// `hash_mem_multiplier`'s default (as in PostgreSQL 15).
+pub const DEFAULT_HASH_MEM_MULTIPLIER: f64 = 2.0;
+
+/// `hash_mem_multiplier`: a real number in 1 .. 1000, read as `strtod` reads it.
+pub fn parse_hash_mem_multiplier(text: &str) -> Result<f64> {
+    let name = "hash_mem_multiplier";
+    let m: f64 = text.trim().parse().map_err(|_| invalid_value(name, text))?;
+    if m.is_nan() {
+        return Err(invalid_value(name, text));
+    }
+    if !(1.0..=1000.0).contains(&m) {
+        return Err(DbError::sql(
+            SqlState::InvalidParameterValue,
+            format!("{} is outside the valid range for parameter \"{name}\" (1 .. 1000)", format_real(m)),
+        ));
+    }
+    Ok(m)
+}
+
+/// A real setting as `SHOW` prints it (C's `%g`: `2`, `1.5`, `100`).
+fn format_real(m: f64) -> String {
+    format!("{m}")
+}
+
 /// `work_mem`'s default, in kilobytes (4MB, as in PostgreSQL).
 pub const DEFAULT_WORK_MEM_KB: i64 = 4096;
 
@@ -432,6 +475,33 @@ fn invalid_value(name: &str, value: &str) -> DbError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hash_mem_multiplier_reads_and_prints_as_postgres_does() {
+        let mut s = SessionSettings::default();
+        assert_eq!(s.show("hash_mem_multiplier", None).unwrap(), "2");
+        assert_eq!(s.hash_mem_bytes(), 8 << 20);
+        // Shown as PostgreSQL 15 shows them.
+        for (given, shown) in [("1.5", "1.5"), ("2.0", "2"), ("1e2", "100"), (" 3 ", "3"), ("1000", "1000")] {
+            s.set("hash_mem_multiplier", Some(given)).unwrap();
+            assert_eq!(s.show("hash_mem_multiplier", None).unwrap(), shown, "{given}");
+        }
+        s.set("work_mem", Some("1MB")).unwrap();
+        s.set("hash_mem_multiplier", Some("1.5")).unwrap();
+        assert_eq!(s.hash_mem_bytes(), 1536 << 10);
+        for (bad, message) in [
+            ("0.5", "0.5 is outside the valid range for parameter \"hash_mem_multiplier\" (1 .. 1000)"),
+            ("1001", "1001 is outside the valid range for parameter \"hash_mem_multiplier\" (1 .. 1000)"),
+            ("abc", "invalid value for parameter \"hash_mem_multiplier\": \"abc\""),
+        ] {
+            let e = s.set("hash_mem_multiplier", Some(bad)).unwrap_err();
+            assert_eq!(e.sqlstate(), SqlState::InvalidParameterValue, "{bad}");
+            assert_eq!(e.to_string(), message);
+        }
+        assert_eq!(s.show("hash_mem_multiplier", None).unwrap(), "1.5", "a refused value changes nothing");
+        s.set("hash_mem_multiplier", None).unwrap();
+        assert_eq!(s.show("hash_mem_multiplier", None).unwrap(), "2");
+    }
 
     #[test]
     fn work_mem_reads_and_prints_as_postgres_does() {

@@ -447,3 +447,117 @@ fn a_sort_past_work_mem_merges_runs_from_temporary_files() {
     // The files had no names; nothing is left.
     assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
 }
+
+/// Counts the temporary files statements on this thread create (through the server's metric).
+#[derive(Default)]
+struct TempFiles(Arc<std::sync::atomic::AtomicU64>);
+
+impl metrics::Recorder for TempFiles {
+    fn describe_counter(&self, _: metrics::KeyName, _: Option<metrics::Unit>, _: metrics::SharedString) {}
+    fn describe_gauge(&self, _: metrics::KeyName, _: Option<metrics::Unit>, _: metrics::SharedString) {}
+    fn describe_histogram(&self, _: metrics::KeyName, _: Option<metrics::Unit>, _: metrics::SharedString) {}
+    fn register_counter(&self, key: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Counter {
+        if key.name() == rustydb_foundation::metric_names::TEMP_FILES {
+            metrics::Counter::from_arc(self.0.clone())
+        } else {
+            metrics::Counter::noop()
+        }
+    }
+    fn register_gauge(&self, _: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Gauge {
+        metrics::Gauge::noop()
+    }
+    fn register_histogram(&self, _: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Histogram {
+        metrics::Histogram::noop()
+    }
+}
+
+/// Runs `sql` and counts the temporary files it made.
+fn temp_files_of(s: &mut Session, sql: &str) -> (StatementResult, u64) {
+    let recorder = TempFiles::default();
+    let counter = recorder.0.clone();
+    let result = metrics::with_local_recorder(&recorder, || ok(s, sql));
+    (result, counter.load(std::sync::atomic::Ordering::Relaxed))
+}
+
+#[test]
+fn a_hash_aggregate_past_hash_mem_spills_partitions_and_loses_no_row() {
+    use std::collections::BTreeMap;
+    let dir = tempfile::tempdir().unwrap();
+    let options = EngineOptions { statement_memory_limit: 12 << 20, ..EngineOptions::with_pool_pages(256) };
+    let engine = Engine::open(dir.path(), &options).unwrap();
+    let mut s = engine.session("rustydb", "rustydb");
+    let (rows, groups) = (40_000i64, 15_000i64);
+    ok(&mut s, "CREATE TABLE t (id int, k int, v float8, s text)");
+    for from in (1..=rows).step_by(5000) {
+        ok(
+            &mut s,
+            &format!(
+                "INSERT INTO t SELECT g, g % {groups}, g * 0.5, lpad((g % {groups})::text, 8, '0') || repeat('x', 700) \
+                 FROM generate_series({from}, {}) g",
+                from + 4999
+            ),
+        );
+    }
+    let scanned: Vec<i64> = texts(&ok(&mut s, "SELECT id FROM t")).into_iter().map(|r| r[0].parse().unwrap()).collect();
+    // Per group: count, sum of ids, ids in scan order.
+    let mut expected: BTreeMap<i64, (i64, i64, Vec<i64>)> = BTreeMap::new();
+    for &id in &scanned {
+        let e = expected.entry(id % groups).or_default();
+        e.0 += 1;
+        e.1 += id;
+        e.2.push(id);
+    }
+    let sorted = |r: StatementResult| {
+        let mut rows = texts(&r);
+        rows.sort();
+        rows
+    };
+    // An integer key (the vectorized first pass), a table of 64kB: thousands of partitions'
+    // passes, splitting again and again.
+    ok(&mut s, "SET work_mem = '64kB'");
+    ok(&mut s, "SET hash_mem_multiplier = 1");
+    for vectorize in ["on", "off"] {
+        ok(&mut s, &format!("SET rustydb.vectorize = {vectorize}"));
+        let (result, files) = temp_files_of(&mut s, "SELECT k, count(*), sum(id), max(v) FROM t GROUP BY k");
+        assert_eq!(files, 1, "vectorize {vectorize}: one temporary file");
+        let got = sorted(result);
+        assert_eq!(got.len(), groups as usize, "vectorize {vectorize}");
+        for row in &got {
+            let k: i64 = row[0].parse().unwrap();
+            let (n, sum, ids) = &expected[&k];
+            assert_eq!((row[1].parse::<i64>().unwrap(), row[2].parse::<i64>().unwrap()), (*n, *sum), "group {k}");
+            assert_eq!(row[3].parse::<f64>().unwrap(), *ids.iter().max().unwrap() as f64 * 0.5, "group {k}");
+        }
+    }
+    // A text key of some 700 bytes (the row executor): the groups need more than the statement
+    // may hold, so with a work_mem past that limit the limit decides when rows go to disk.
+    ok(&mut s, "SET work_mem = '1GB'");
+    let (result, files) = temp_files_of(
+        &mut s,
+        "SELECT substr(s, 1, 8)::int, count(*), string_agg(id::text, ','), count(DISTINCT v) FROM t GROUP BY s",
+    );
+    assert_eq!(files, 1);
+    let got = sorted(result);
+    assert_eq!(got.len(), groups as usize);
+    for row in &got {
+        let k: i64 = row[0].parse().unwrap();
+        let (n, _, ids) = &expected[&k];
+        let joined = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        assert_eq!(row[1].parse::<i64>().unwrap(), *n, "group {k}");
+        assert_eq!(row[2], joined, "group {k}: rows keep their order through the partitions");
+        assert_eq!(row[3].parse::<i64>().unwrap(), *n, "group {k}");
+    }
+    // HAVING and ORDER BY over the spilled groups, and an aggregate without keys.
+    let got = texts(&ok(&mut s, "SELECT k FROM t GROUP BY k HAVING count(*) = 3 ORDER BY k LIMIT 3"));
+    let want: Vec<Vec<String>> =
+        expected.iter().filter(|(_, e)| e.0 == 3).take(3).map(|(k, _)| vec![k.to_string()]).collect();
+    assert_eq!(got, want);
+    assert_eq!(
+        texts(&ok(&mut s, "SELECT count(*) FROM (SELECT s FROM t GROUP BY s) g")),
+        vec![vec![groups.to_string()]]
+    );
+    // Within memory, nothing goes to disk.
+    ok(&mut s, "SET work_mem = '4MB'");
+    assert_eq!(temp_files_of(&mut s, "SELECT k % 100, count(*) FROM t GROUP BY 1").1, 0);
+    assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+}

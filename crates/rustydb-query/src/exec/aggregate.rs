@@ -11,15 +11,14 @@
 //! use double precision (Welford's method). DISTINCT remembers the argument values seen per
 //! group, FILTER skips rows.
 
-use super::{Blocking, HashKey, Operator, Row, with_env};
-use crate::context::ExecContext;
+use super::{HashKey, Row, Runner};
+use crate::context::row_bytes;
 use crate::expr::{EvalEnv, Expr};
 use crate::rel::{AggCall, AggFunc};
 use crate::types::out_of_range;
 use rustydb_foundation::{DataType, Interval, Numeric, Result, Value};
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
-use std::rc::Rc;
 
 #[derive(Debug, Clone)]
 enum Acc {
@@ -298,70 +297,103 @@ pub(super) fn finish(a: Accumulator, call: &AggCall) -> Result<Value> {
     })
 }
 
-/// The aggregate operator.
-pub struct AggregateOp<'p> {
-    input: Box<dyn Operator + 'p>,
-    groups: &'p [Expr],
+/// A hash table of groups, each with an accumulator per aggregate call, that holds at most
+/// about `limit` bytes: once full, it still takes rows of the groups it has, and gives back
+/// the keys of rows of any other (for the caller to send to disk).
+pub(super) struct GroupTable<'p> {
     aggregates: &'p [AggCall],
-    outer: Rc<[Value]>,
+    index: HashMap<HashKey, usize>,
+    keys: Vec<Row>,
+    states: Vec<Vec<Accumulator>>,
+    /// Bytes counted against the statement's memory for the groups.
+    held: usize,
+    limit: usize,
+    /// Memory kept free for the partitions the table spills to (see `hash_spill`).
+    reserve: usize,
+    full: bool,
 }
 
-impl<'p> AggregateOp<'p> {
-    /// Aggregates `input` by `groups`.
-    pub fn new(
-        input: Box<dyn Operator + 'p>,
-        groups: &'p [Expr],
-        aggregates: &'p [AggCall],
-        outer: Rc<[Value]>,
-    ) -> Self {
-        AggregateOp { input, groups, aggregates, outer }
+impl<'p> GroupTable<'p> {
+    /// An empty table for `aggregates`, allowed `limit` bytes.
+    pub(super) fn new(aggregates: &'p [AggCall], limit: usize) -> Self {
+        let reserve = super::hash_spill::partition_buffers(limit);
+        GroupTable {
+            aggregates,
+            index: HashMap::new(),
+            keys: Vec::new(),
+            states: Vec::new(),
+            held: 0,
+            limit,
+            reserve,
+            full: false,
+        }
     }
-}
 
-impl Blocking for AggregateOp<'_> {
-    fn run(&mut self, ctx: &mut ExecContext<'_>) -> Result<Vec<Row>> {
-        let mut index: HashMap<HashKey, usize> = HashMap::new();
-        let mut keys: Vec<Row> = Vec::new();
-        let mut states: Vec<Vec<Accumulator>> = Vec::new();
-        let fresh = || self.aggregates.iter().map(initial).collect::<Vec<_>>();
-        if self.groups.is_empty() {
-            index.insert(HashKey(Vec::new()), 0);
-            keys.push(Vec::new());
-            states.push(fresh());
-        }
-        while let Some(batch) = self.input.next(ctx)? {
-            let new_groups = with_env(ctx, &self.outer, |env, _| {
-                let mut new_groups = Vec::new();
-                for row in &batch {
-                    let key = HashKey(self.groups.iter().map(|g| g.eval(row, env)).collect::<Result<_>>()?);
-                    let slot = match index.get(&key) {
-                        Some(&i) => i,
-                        None => {
-                            let i = keys.len();
-                            new_groups.push(i);
-                            keys.push(key.0.clone());
-                            states.push(fresh());
-                            index.insert(key, i);
-                            i
-                        }
-                    };
-                    for (acc, call) in states[slot].iter_mut().zip(self.aggregates) {
-                        update(acc, call, row, env)?;
+    /// The table of an aggregate without group keys: its one group, which exists even for no
+    /// input (`count(*)` of an empty table is 0).
+    pub(super) fn single(aggregates: &'p [AggCall]) -> Self {
+        let mut table = GroupTable::new(aggregates, usize::MAX);
+        table.index.insert(HashKey(Vec::new()), 0);
+        table.keys.push(Vec::new());
+        table.states.push(aggregates.iter().map(initial).collect());
+        table
+    }
+
+    /// Adds `row`, whose group keys are `key`, to its group, which is made if the table has
+    /// room. If it has not, the row is left out and its key given back.
+    pub(super) fn add(
+        &mut self,
+        runner: &Runner<'_, '_>,
+        env: &EvalEnv<'_>,
+        key: Row,
+        row: &[Value],
+    ) -> Result<Option<Row>> {
+        let key = HashKey(key);
+        let slot = match self.index.get(&key) {
+            Some(&i) => i,
+            None if self.full => return Ok(Some(key.0)),
+            None => {
+                // The key is held twice (in the index and in the output's key rows).
+                let bytes = 2 * row_bytes(&key.0)
+                    + self.aggregates.len() * std::mem::size_of::<Accumulator>()
+                    + 2 * std::mem::size_of::<usize>();
+                let mut ctx = runner.ctx();
+                if let Err(e) = ctx.memory.charge(bytes + self.reserve, "a hash aggregate") {
+                    // The statement's limit came first: rows of new groups go to disk from now
+                    // on (unless there is no group to make room for).
+                    if self.keys.is_empty() {
+                        return Err(e);
                     }
+                    self.full = true;
+                    return Ok(Some(key.0));
                 }
-                Ok(new_groups)
-            })?;
-            for i in new_groups {
-                ctx.hold_row(&keys[i], "a hash aggregate")?;
+                ctx.memory.release(self.reserve);
+                drop(ctx);
+                self.held += bytes;
+                self.full = self.held > self.limit;
+                let i = self.keys.len();
+                self.keys.push(key.0.clone());
+                self.states.push(self.aggregates.iter().map(initial).collect());
+                self.index.insert(key, i);
+                i
             }
+        };
+        for (acc, call) in self.states[slot].iter_mut().zip(self.aggregates) {
+            update(acc, call, row, env)?;
         }
-        let mut out = Vec::with_capacity(keys.len());
-        for (mut key, accs) in keys.into_iter().zip(states) {
+        Ok(None)
+    }
+
+    /// Each group's row (its keys, then its aggregates), and the bytes counted for the groups,
+    /// which the caller releases once the rows are consumed.
+    pub(super) fn finish(self) -> Result<(Vec<Row>, usize)> {
+        let mut out = Vec::with_capacity(self.keys.len());
+        for (mut key, accs) in self.keys.into_iter().zip(self.states) {
             for (acc, call) in accs.into_iter().zip(self.aggregates) {
                 key.push(finish(acc, call)?);
             }
             out.push(key);
         }
-        Ok(out)
+        Ok((out, self.held))
     }
 }

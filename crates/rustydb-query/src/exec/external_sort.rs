@@ -19,11 +19,10 @@
 
 use super::Row;
 use super::order::compare_keys;
-use super::spill::{Spill, SpillReader, SpillWriter};
+use super::spill::{Spill, SpillReader, read_pair, write_pair};
 use crate::context::{ExecContext, row_bytes};
 use crate::plan::SortKey;
-use rustydb_foundation::row::{decode_row, encode_row};
-use rustydb_foundation::{DbError, Result, Value};
+use rustydb_foundation::{Result, Value};
 use std::cmp::Ordering;
 
 /// Runs merged at once, whatever `work_mem` is.
@@ -76,10 +75,7 @@ impl<'k> ExternalSort<'k> {
     fn spill_run(&mut self, ctx: &mut ExecContext<'_>) -> Result<()> {
         let keys = self.keys;
         self.rows.sort_by(|a, b| compare_keys(keys, &a.0, &b.0));
-        let spill = match &self.spill {
-            Some(s) => s,
-            None => self.spill.insert(Spill::new(ctx.engine.txn_manager().storage().dir())?),
-        };
+        let spill = Spill::get_or_create(&mut self.spill, ctx)?;
         let mut writer = spill.create();
         for (key, row) in self.rows.drain(..) {
             write_pair(&mut writer, &key, &row)?;
@@ -139,31 +135,6 @@ impl<'k> ExternalSort<'k> {
         let sources: Vec<Source> = self.runs.into_iter().map(Source).collect();
         Ok(Sorted::Merge(Box::new(Merge::new(keys, sources)?)))
     }
-}
-
-/// Writes one (key, row) pair as a record: the key's encoding, its length first, then the row's.
-fn write_pair(writer: &mut SpillWriter, key: &[Value], row: &[Value]) -> Result<()> {
-    if key.len().max(row.len()) > usize::from(u16::MAX) {
-        return Err(DbError::Internal(format!("a row of {} columns is too wide to sort on disk", row.len())));
-    }
-    writer.write_with(|out| {
-        let at = out.len();
-        out.extend_from_slice(&[0; 4]);
-        encode_row(key, out);
-        let key_len = (out.len() - at - 4) as u32;
-        out[at..at + 4].copy_from_slice(&key_len.to_le_bytes());
-        encode_row(row, out);
-    })
-}
-
-/// Reads a pair [`write_pair`] wrote.
-fn read_pair(record: &[u8]) -> Result<(Row, Row)> {
-    let damaged = || DbError::Corruption("a sort's temporary file holds a damaged row".into());
-    let head = record.get(..4).ok_or_else(damaged)?;
-    let key_len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as usize;
-    let key = record.get(4..4 + key_len).ok_or_else(damaged)?;
-    let row = &record[4 + key_len..];
-    Ok((decode_row(key, 0)?, decode_row(row, 0)?))
 }
 
 /// The sorted output.

@@ -130,9 +130,14 @@ fn hash_json<H: Hasher>(j: &rustydb_foundation::json::Json, state: &mut H) {
 
 impl Hash for HashKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        for v in &self.0 {
-            hash_value(v, state);
-        }
+        hash_row(&self.0, state);
+    }
+}
+
+/// Hashes `values` as a [`HashKey`] of them hashes: rows equal under grouping equality meet.
+pub(crate) fn hash_row<H: Hasher>(values: &[Value], state: &mut H) {
+    for v in values {
+        hash_value(v, state);
     }
 }
 

@@ -15,6 +15,8 @@
 
 mod aggregate;
 mod external_sort;
+mod hash_aggregate;
+mod hash_spill;
 mod join;
 mod key;
 mod lateral;
@@ -28,6 +30,7 @@ mod subquery;
 mod window;
 
 pub(crate) use aggregate::float_sum;
+pub(crate) use hash_spill::{Overflow, partition_buffers};
 pub use key::HashKey;
 pub(crate) use order::{TopN, key_order};
 pub use recursive::WorkTables;
@@ -180,7 +183,7 @@ fn open_operator<'p>(rel: &'p Rel, outer: &Rc<[Value]>) -> Box<dyn Operator + 'p
             outer,
         ),
         Rel::Aggregate { input, groups, aggregates, .. } => {
-            Box::new(Materialized::new(Aggregate { input, groups, aggregates, outer: outer.clone() }))
+            Box::new(hash_aggregate::HashAggregateOp::new(input, groups, aggregates, outer.clone()))
         }
         Rel::Sort { input, keys } => Box::new(order::SortOp::new(open(input, outer), keys, outer.clone())),
         Rel::Window { input, calls, .. } => {
@@ -223,30 +226,6 @@ fn open_operator<'p>(rel: &'p Rel, outer: &Rc<[Value]>) -> Box<dyn Operator + 'p
 trait Blocking {
     /// All the output rows.
     fn run(&mut self, ctx: &mut ExecContext<'_>) -> Result<Vec<Row>>;
-}
-
-/// An aggregate, run on column batches when the vectorized executor takes its plan and the
-/// session allows, on rows otherwise. EXPLAIN ANALYZE runs it on rows, so that every node it
-/// shows is counted.
-struct Aggregate<'p> {
-    input: &'p Rel,
-    groups: &'p [Expr],
-    aggregates: &'p [crate::rel::AggCall],
-    outer: Rc<[Value]>,
-}
-
-impl Blocking for Aggregate<'_> {
-    fn run(&mut self, ctx: &mut ExecContext<'_>) -> Result<Vec<Row>> {
-        if ctx.vectorize
-            && !crate::explain::measuring()
-            && let Some(mut vectorized) =
-                crate::vector::aggregate::VectorAggregate::build(self.input, self.groups, self.aggregates)
-        {
-            return vectorized.run(ctx);
-        }
-        aggregate::AggregateOp::new(open(self.input, &self.outer), self.groups, self.aggregates, self.outer.clone())
-            .run(ctx)
-    }
 }
 
 /// A sort under a LIMIT (top-N), run on column batches when the vectorized executor takes its

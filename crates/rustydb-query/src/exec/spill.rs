@@ -20,9 +20,12 @@
 //! so nothing read back from the disk decides how much to read. Nonces count up across the
 //! spill, so none repeats under its key.
 
+use super::Row;
+use crate::context::ExecContext;
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use rustydb_foundation::metric_names::{TEMP_BYTES, TEMP_FILES};
-use rustydb_foundation::{DbError, Result};
+use rustydb_foundation::row::{decode_row, encode_row};
+use rustydb_foundation::{DbError, Result, Value};
 use std::cell::Cell;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -77,6 +80,16 @@ impl Spill {
         metrics::counter!(TEMP_FILES).increment(1);
         let shared = Shared { file, key: LessSafeKey::new(key), end: Cell::new(0), nonces: Cell::new(0) };
         Ok(Spill { inner: Rc::new(shared) })
+    }
+
+    /// The operator's spill file in `slot`, created (in the statement's data directory) the
+    /// first time one is needed.
+    pub(crate) fn get_or_create(slot: &mut Option<Spill>, ctx: &ExecContext<'_>) -> Result<Spill> {
+        if let Some(spill) = slot {
+            return Ok(spill.clone());
+        }
+        let spill = Spill::new(ctx.engine.txn_manager().storage().dir())?;
+        Ok(slot.insert(spill).clone())
     }
 
     /// A new, empty run to write records to.
@@ -214,6 +227,31 @@ impl SpillReader {
         self.at = 0;
         Ok(())
     }
+}
+
+/// Writes one (key, row) pair as a record: the key's encoding, its length first, then the row's.
+pub(crate) fn write_pair(writer: &mut SpillWriter, key: &[Value], row: &[Value]) -> Result<()> {
+    if key.len().max(row.len()) > usize::from(u16::MAX) {
+        return Err(DbError::Internal(format!("a row of {} columns is too wide to spill to disk", row.len())));
+    }
+    writer.write_with(|out| {
+        let at = out.len();
+        out.extend_from_slice(&[0; 4]);
+        encode_row(key, out);
+        let key_len = (out.len() - at - 4) as u32;
+        out[at..at + 4].copy_from_slice(&key_len.to_le_bytes());
+        encode_row(row, out);
+    })
+}
+
+/// Reads a pair [`write_pair`] wrote.
+pub(crate) fn read_pair(record: &[u8]) -> Result<(Row, Row)> {
+    let damaged = || DbError::Corruption("a temporary file holds a damaged row".into());
+    let head = record.get(..4).ok_or_else(damaged)?;
+    let key_len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as usize;
+    let key = record.get(4..4 + key_len).ok_or_else(damaged)?;
+    let row = &record[4 + key_len..];
+    Ok((decode_row(key, 0)?, decode_row(row, 0)?))
 }
 
 #[cfg(test)]

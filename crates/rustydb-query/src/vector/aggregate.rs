@@ -362,8 +362,17 @@ impl<'p> VectorAggregate<'p> {
         Some(VectorAggregate { input, keys, calls })
     }
 
-    /// All the output rows: each group's keys, then its aggregates.
-    pub fn run(&mut self, ctx: &mut ExecContext<'_>) -> Result<Vec<Row>> {
+    /// Aggregates the input, keeping at most about `hash_mem` bytes of groups: once the groups
+    /// fill it, rows of groups not yet in the table go to `overflow` (as rows of the input's
+    /// columns, with their keys) for the row executor to aggregate later. Gives back each
+    /// group's row (its keys, then its aggregates) and the bytes counted for them against the
+    /// statement's memory, which the caller releases once the rows are consumed.
+    pub(crate) fn run(
+        &mut self,
+        ctx: &mut ExecContext<'_>,
+        hash_mem: usize,
+        overflow: &mut crate::exec::Overflow<'_>,
+    ) -> Result<(Vec<Row>, usize)> {
         let mut grouping = match self.keys.len() {
             0 => Grouping::Single,
             1 => Grouping::One { map: KeyMap::default(), null: None },
@@ -374,8 +383,13 @@ impl<'p> VectorAggregate<'p> {
             key_rows.push(Vec::new());
             self.calls.iter_mut().for_each(|c| c.states.grow(1));
         }
+        // What a group costs besides its key row: its map entry and a state per call.
+        let per_group = 16 + 8 * (self.keys.len() + 1) + 24 * self.calls.len();
+        let reserve = crate::exec::partition_buffers(hash_mem);
+        let mut held = 0usize;
+        let mut full = false;
         let mut groups: Vec<u32> = Vec::new();
-        while let Some(batch) = self.input.next(ctx)? {
+        while let Some(mut batch) = self.input.next(ctx)? {
             let rows = batch.selection.as_deref();
             let columns = self.keys.iter().map(|k| k.eval(&batch, rows)).collect::<Result<Vec<_>>>()?;
             let before = key_rows.len();
@@ -384,12 +398,25 @@ impl<'p> VectorAggregate<'p> {
                 return Err(super::join::too_many("a hash aggregate"));
             }
             groups.clear();
-            assign(&mut grouping, &columns, batch.rows(), &mut groups, &mut key_rows);
+            assign(&mut grouping, &columns, batch.rows(), &mut groups, &mut key_rows, !full);
+            if full {
+                spill_missing(&mut batch, &columns, &mut groups, overflow, ctx)?;
+            }
             if key_rows.len() > before {
                 self.calls.iter_mut().for_each(|c| c.states.grow(key_rows.len()));
-                for row in &key_rows[before..] {
-                    ctx.hold_row(row, "a hash aggregate")?;
+                let bytes: usize = key_rows[before..].iter().map(|r| crate::context::row_bytes(r) + per_group).sum();
+                // (Charged with room to spare for the partitions a spill needs.)
+                match ctx.memory.charge(bytes + reserve, "a hash aggregate") {
+                    Ok(()) => {
+                        ctx.memory.release(reserve);
+                        held += bytes;
+                    }
+                    // The statement's limit came first: the groups made so far stay (uncounted
+                    // for this batch's), and rows of new ones go to disk from now on.
+                    Err(_) if before > 0 => full = true,
+                    Err(e) => return Err(e),
                 }
+                full |= held > hash_mem;
             }
             for call in &mut self.calls {
                 call.update(&batch, &groups)?;
@@ -402,13 +429,53 @@ impl<'p> VectorAggregate<'p> {
             }
             out.push(row);
         }
-        Ok(out)
+        Ok((out, held))
     }
 }
 
+/// The group number [`assign`] gives a row whose group is not in the table (and may not be made).
+const NO_GROUP: u32 = u32::MAX;
+
+/// Sends the rows of `batch` whose group is not in the table ([`NO_GROUP`] in `groups`) to
+/// `overflow`, and takes them out of the batch and of `groups`. `columns` are the rows' keys.
+fn spill_missing(
+    batch: &mut super::batch::ColumnBatch,
+    columns: &[Column],
+    groups: &mut Vec<u32>,
+    overflow: &mut crate::exec::Overflow<'_>,
+    ctx: &mut ExecContext<'_>,
+) -> Result<()> {
+    if !groups.contains(&NO_GROUP) {
+        return Ok(());
+    }
+    let physical = |i: usize| batch.selection.as_ref().map_or(i, |s| s[i] as usize);
+    let mut kept = Vec::with_capacity(groups.len());
+    for (i, &g) in groups.iter().enumerate() {
+        if g != NO_GROUP {
+            kept.push(physical(i) as u32);
+            continue;
+        }
+        let key: Row = columns.iter().map(|c| c.value(i)).collect();
+        let at = physical(i);
+        let row: Row = batch.columns.iter().map(|c| c.as_ref().map_or(Value::Null, |c| c.value(at))).collect();
+        overflow.write(ctx, &key, &row)?;
+    }
+    groups.retain(|&g| g != NO_GROUP);
+    batch.selection = Some(kept);
+    Ok(())
+}
+
 /// Appends to `groups` the group number of each of the `len` rows whose keys are `columns`,
-/// numbering new groups as they appear (and appending their keys to `key_rows`).
-fn assign(grouping: &mut Grouping, columns: &[Column], len: usize, groups: &mut Vec<u32>, key_rows: &mut Vec<Row>) {
+/// numbering new groups as they appear (and appending their keys to `key_rows`) if `admit`,
+/// else giving rows of groups not in the table [`NO_GROUP`].
+fn assign(
+    grouping: &mut Grouping,
+    columns: &[Column],
+    len: usize,
+    groups: &mut Vec<u32>,
+    key_rows: &mut Vec<Row>,
+    admit: bool,
+) {
     let word = |c: &Column, i: usize| match &c.data {
         Data::Int(v) => v[i],
         Data::Bool(v) => i64::from(v[i]),
@@ -419,7 +486,13 @@ fn assign(grouping: &mut Grouping, columns: &[Column], len: usize, groups: &mut 
         Grouping::One { map, null } => {
             let c = &columns[0];
             for i in 0..len {
-                let g = if c.is_null(i) {
+                let g = if !admit {
+                    if c.is_null(i) {
+                        null.unwrap_or(NO_GROUP)
+                    } else {
+                        map.get(&word(c, i)).copied().unwrap_or(NO_GROUP)
+                    }
+                } else if c.is_null(i) {
                     *null.get_or_insert_with(|| {
                         key_rows.push(vec![Value::Null]);
                         (key_rows.len() - 1) as u32
@@ -448,6 +521,7 @@ fn assign(grouping: &mut Grouping, columns: &[Column], len: usize, groups: &mut 
                 key[0] = nulls;
                 let g = match map.get(key.as_slice()) {
                     Some(g) => *g,
+                    None if !admit => NO_GROUP,
                     None => {
                         let g = key_rows.len() as u32;
                         key_rows.push(columns.iter().map(|c| c.value(i)).collect());

@@ -1,0 +1,131 @@
+//! Hash partitions on disk, for hash tables that outgrow their memory (PostgreSQL's "hybrid
+//! hash" spilling, as its hash aggregate has done since version 13).
+//!
+//! An operator whose table is full keeps the groups (or keys) it holds and sends every row
+//! whose key is not among them to one of a few partitions, chosen by a hash of the key. Rows
+//! with equal keys always meet in the same partition, so once the table's own groups are done,
+//! each partition is a smaller input of the same problem, worked through with the memory the
+//! table gave back. A partition that again overflows is split the same way with a hash seeded
+//! by its depth, so that its keys spread over new partitions instead of landing together again.
+//!
+//! A row goes to disk with its evaluated key (see [`write_pair`]): keys are not evaluated twice,
+//! so a volatile key expression still groups each row once.
+//!
+//! Every partition is a run of the operator's one [`Spill`] file, sealed as every spilled block
+//! is.
+
+use super::Row;
+use super::key::hash_row;
+use super::spill::{BLOCK_BYTES, Spill, SpillReader, SpillWriter, read_pair, write_pair};
+use crate::context::ExecContext;
+use rustydb_foundation::{Result, Value};
+use std::hash::{Hash, Hasher};
+
+/// Partitions at each split, at least.
+const MIN_PARTITIONS: usize = 4;
+/// Partitions at each split, at most.
+const MAX_PARTITIONS: usize = 64;
+
+/// How many partitions a split of a table allowed `hash_mem` bytes makes: each partition holds
+/// a block in memory while it is written, and together they take at most a quarter of it (as
+/// PostgreSQL's `hash_choose_num_partitions` bounds them).
+fn partition_count(hash_mem: usize) -> usize {
+    (hash_mem / 4 / BLOCK_BYTES).clamp(MIN_PARTITIONS, MAX_PARTITIONS)
+}
+
+/// The memory a split's partitions take while they are written: a table keeps this much of the
+/// statement's memory free, so that it can always spill.
+pub(crate) fn partition_buffers(hash_mem: usize) -> usize {
+    partition_count(hash_mem) * BLOCK_BYTES
+}
+
+/// The partition of `key` among `count`, at split depth `depth`.
+pub(crate) fn partition_of(key: &[Value], depth: u32, count: usize) -> usize {
+    let mut h = std::hash::DefaultHasher::new();
+    depth.hash(&mut h);
+    hash_row(key, &mut h);
+    (h.finish() % count as u64) as usize
+}
+
+/// Rows sent to disk by one split, partitioned by their keys.
+pub(crate) struct Partitions {
+    depth: u32,
+    writers: Vec<SpillWriter>,
+    /// Memory counted for the writers' blocks.
+    buffers: usize,
+}
+
+impl Partitions {
+    /// A split at depth `depth` (0 for the operator's input, 1 for a partition of it, ...) of a
+    /// table allowed `hash_mem` bytes, writing to the operator's spill file in `spill`.
+    fn new(ctx: &mut ExecContext<'_>, spill: &mut Option<Spill>, depth: u32, hash_mem: usize) -> Result<Self> {
+        let spill = Spill::get_or_create(spill, ctx)?;
+        let count = partition_count(hash_mem);
+        let buffers = partition_buffers(hash_mem);
+        ctx.memory.charge(buffers, "a hash table's partitions on disk")?;
+        Ok(Partitions { depth, writers: (0..count).map(|_| spill.create()).collect(), buffers })
+    }
+
+    /// Sends a row, with its key, to the key's partition.
+    pub(crate) fn write(&mut self, key: &[Value], row: &[Value]) -> Result<()> {
+        let p = partition_of(key, self.depth, self.writers.len());
+        write_pair(&mut self.writers[p], key, row)
+    }
+
+    /// The partitions that got rows, each to be read back, with the depth to split them at.
+    pub(crate) fn finish(self, ctx: &mut ExecContext<'_>) -> Result<Vec<Partition>> {
+        ctx.memory.release(self.buffers);
+        let depth = self.depth + 1;
+        let mut out = Vec::new();
+        for writer in self.writers {
+            if writer.records() > 0 {
+                out.push(Partition { reader: writer.finish()?, depth });
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// One partition's rows, read back in the order they were written.
+pub(crate) struct Partition {
+    reader: SpillReader,
+    /// The depth a split of this partition is at.
+    pub(crate) depth: u32,
+}
+
+impl Partition {
+    /// The next (key, row) pair, or `None` after the last.
+    pub(crate) fn next(&mut self) -> Result<Option<(Row, Row)>> {
+        self.reader.next()?.map(read_pair).transpose()
+    }
+}
+
+/// A table's way to disk at one depth: its [`Partitions`], made when the first row is sent.
+pub(crate) struct Overflow<'s> {
+    spill: &'s mut Option<Spill>,
+    depth: u32,
+    hash_mem: usize,
+    partitions: Option<Partitions>,
+}
+
+impl<'s> Overflow<'s> {
+    /// Rows a table at depth `depth`, allowed `hash_mem` bytes, has no room for, written to the
+    /// operator's spill file in `spill` (made when needed).
+    pub(crate) fn new(spill: &'s mut Option<Spill>, depth: u32, hash_mem: usize) -> Self {
+        Overflow { spill, depth, hash_mem, partitions: None }
+    }
+
+    /// Sends a row, with its key, to disk.
+    pub(crate) fn write(&mut self, ctx: &mut ExecContext<'_>, key: &[Value], row: &[Value]) -> Result<()> {
+        let partitions = match &mut self.partitions {
+            Some(p) => p,
+            None => self.partitions.insert(Partitions::new(ctx, self.spill, self.depth, self.hash_mem)?),
+        };
+        partitions.write(key, row)
+    }
+
+    /// The partitions that got rows (none if no row was sent).
+    pub(crate) fn finish(self, ctx: &mut ExecContext<'_>) -> Result<Vec<Partition>> {
+        self.partitions.map_or_else(|| Ok(Vec::new()), |p| p.finish(ctx))
+    }
+}
