@@ -561,3 +561,63 @@ fn a_hash_aggregate_past_hash_mem_spills_partitions_and_loses_no_row() {
     assert_eq!(temp_files_of(&mut s, "SELECT k % 100, count(*) FROM t GROUP BY 1").1, 0);
     assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
 }
+
+#[test]
+fn a_hash_join_past_hash_mem_joins_partition_pairs_from_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(dir.path());
+    let mut s = engine.session("rustydb", "rustydb");
+    ok(&mut s, "CREATE TABLE a (id int, k int, s text)");
+    ok(&mut s, "CREATE TABLE b (id int, k int, s text)");
+    // Keys of a: 0..3000, some NULL; keys of b: 1500..6000 (some twice), some NULL, and a
+    // thousand rows of key 7 (one key with more rows than a partition may hold).
+    ok(
+        &mut s,
+        "INSERT INTO a SELECT g, CASE WHEN g % 97 = 0 THEN NULL ELSE g % 3000 END, \
+         CASE WHEN g % 89 = 0 THEN NULL ELSE 'k' || (g % 3000) END FROM generate_series(1, 6000) g",
+    );
+    ok(
+        &mut s,
+        "INSERT INTO b SELECT g, CASE WHEN g % 101 = 0 THEN NULL ELSE 1500 + g % 4500 END, \
+         CASE WHEN g % 83 = 0 THEN NULL ELSE 'k' || (1500 + g % 4500) END FROM generate_series(1, 9000) g",
+    );
+    ok(&mut s, "INSERT INTO b SELECT 100000 + g, 7, 'k7' FROM generate_series(1, 1000) g");
+    let sorted = |r: StatementResult| {
+        let mut rows = texts(&r);
+        rows.sort();
+        rows
+    };
+    let queries = [
+        // Vectorized (integer keys): inner, with a further condition, and left.
+        "SELECT count(*), sum(a.id), sum(b.id) FROM a JOIN b ON a.k = b.k",
+        "SELECT count(*), sum(a.id + b.id) FROM a JOIN b ON a.k = b.k AND a.id < b.id",
+        "SELECT count(*), sum(a.id), sum(b.id), count(b.id) FROM a LEFT JOIN b ON a.k = b.k",
+        "SELECT a.k % 10, count(*), max(b.id) FROM b JOIN a ON a.k = b.k GROUP BY 1",
+        "SELECT a.id, b.id FROM a JOIN b ON a.k = b.k AND a.id < b.id",
+        "SELECT a.id, b.id FROM a LEFT JOIN b ON a.k = b.k",
+        // On rows (text keys): every kind, NULL keys on both sides.
+        "SELECT a.id, b.id FROM a JOIN b ON a.s = b.s",
+        "SELECT a.id, b.id FROM a LEFT JOIN b ON a.s = b.s",
+        "SELECT a.id, b.id FROM a RIGHT JOIN b ON a.s = b.s",
+        "SELECT a.id, b.id FROM a FULL JOIN b ON a.s = b.s AND a.id % 2 = 0",
+    ];
+    ok(&mut s, "SET work_mem = '1GB'");
+    let in_memory: Vec<Vec<Vec<String>>> = queries.iter().map(|q| sorted(ok(&mut s, q))).collect();
+    assert_eq!(in_memory[0][0][0], "6883", "a.k meets b.k (counted in Python): {:?}", in_memory[0]);
+    assert!(in_memory.iter().all(|rows| !rows.is_empty()));
+    for q in &queries {
+        assert_eq!(temp_files_of(&mut s, q).1, 0, "{q}: within memory");
+    }
+    ok(&mut s, "SET work_mem = '64kB'");
+    ok(&mut s, "SET hash_mem_multiplier = 1");
+    for vectorize in ["on", "off"] {
+        ok(&mut s, &format!("SET rustydb.vectorize = {vectorize}"));
+        for (q, want) in queries.iter().zip(&in_memory) {
+            let (result, files) = temp_files_of(&mut s, q);
+            assert_eq!(files, 1, "{q} (vectorize {vectorize}): one temporary file");
+            let got = sorted(result);
+            assert!(got == *want, "{q} (vectorize {vectorize}): {} rows, {} expected", got.len(), want.len());
+        }
+    }
+    assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+}

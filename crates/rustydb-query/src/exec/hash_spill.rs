@@ -58,7 +58,12 @@ pub(crate) struct Partitions {
 impl Partitions {
     /// A split at depth `depth` (0 for the operator's input, 1 for a partition of it, ...) of a
     /// table allowed `hash_mem` bytes, writing to the operator's spill file in `spill`.
-    fn new(ctx: &mut ExecContext<'_>, spill: &mut Option<Spill>, depth: u32, hash_mem: usize) -> Result<Self> {
+    pub(crate) fn new(
+        ctx: &mut ExecContext<'_>,
+        spill: &mut Option<Spill>,
+        depth: u32,
+        hash_mem: usize,
+    ) -> Result<Self> {
         let spill = Spill::get_or_create(spill, ctx)?;
         let count = partition_count(hash_mem);
         let buffers = partition_buffers(hash_mem);
@@ -70,6 +75,21 @@ impl Partitions {
     pub(crate) fn write(&mut self, key: &[Value], row: &[Value]) -> Result<()> {
         let p = partition_of(key, self.depth, self.writers.len());
         write_pair(&mut self.writers[p], key, row)
+    }
+
+    /// Sends a row to its key's partition without the key (for a reader that evaluates it
+    /// again).
+    pub(crate) fn write_row(&mut self, key: &[Value], row: &[Value]) -> Result<()> {
+        let p = partition_of(key, self.depth, self.writers.len());
+        write_pair(&mut self.writers[p], &[], row)
+    }
+
+    /// Every partition, in order, those without rows too (so that two splits of the same
+    /// depth and size pair up).
+    pub(crate) fn finish_all(self, ctx: &mut ExecContext<'_>) -> Result<Vec<Partition>> {
+        ctx.memory.release(self.buffers);
+        let depth = self.depth + 1;
+        self.writers.into_iter().map(|w| Ok(Partition { reader: w.finish()?, depth })).collect()
     }
 
     /// The partitions that got rows, each to be read back, with the depth to split them at.
@@ -94,6 +114,11 @@ pub(crate) struct Partition {
 }
 
 impl Partition {
+    /// True if the partition holds no row.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.reader.remaining() == 0
+    }
+
     /// The next (key, row) pair, or `None` after the last.
     pub(crate) fn next(&mut self) -> Result<Option<(Row, Row)>> {
         self.reader.next()?.map(read_pair).transpose()

@@ -4,9 +4,22 @@
 //! keys match is still checked against the rest of the condition. Outer joins pad unmatched
 //! rows with NULLs: left rows as they pass, right rows (tracked in a bitmap) at the end.
 //! A NULL key matches nothing, as `=` says.
+//!
+//! **Spilling** (a Grace hash join): a hash join's build side may hold `work_mem` ×
+//! `hash_mem_multiplier`. Past that, the build rows (those held and those still to come) go to
+//! hash partitions on disk by their keys, then the probe rows go to partitions of the same
+//! split, and each pair of partitions is joined by a join of its own, one pair at a time: rows
+//! that can match always share a pair. A pair whose build side overflows again splits again,
+//! with a hash seeded by its depth; past [`MAX_DEPTH`] splits (many build rows with one key)
+//! a pair is joined in memory whatever it holds, up to the statement's limit. Unmatched rows
+//! of an outer join are padded within their pair, NULL keys included (they match nothing in
+//! any pair). Pairs come out one after another, so the join's output order changes when it
+//! spills, which SQL allows.
 
+use super::hash_spill::{Partition, Partitions, partition_buffers};
+use super::spill::Spill;
 use super::{BATCH_ROWS, Batch, HashKey, Operator, Row, drain, with_env};
-use crate::context::ExecContext;
+use crate::context::{ExecContext, row_bytes};
 use crate::expr::{EvalEnv, Expr};
 use crate::rel::JoinKind;
 use rustydb_foundation::{Result, Value};
@@ -23,22 +36,81 @@ pub fn open<'p>(
     (left_width, right_width): (usize, usize),
     outer: &Rc<[Value]>,
 ) -> Box<dyn Operator + 'p> {
-    Box::new(JoinOp {
-        kind,
-        left,
-        right: Some(right),
-        equi,
-        condition,
-        left_width,
-        right_width,
-        outer: outer.clone(),
-        build: Vec::new(),
-        table: HashMap::new(),
-        matched: Vec::new(),
-        pending: None,
-        left_done: false,
-        finished: false,
-    })
+    let shape = Shape { kind, equi, condition, left_width, right_width, outer: outer.clone() };
+    Box::new(JoinOp::new(shape, left, right, 0, None))
+}
+
+/// The join of pairs of partitions that a vectorized hash join spilled: `pairs` of (probe,
+/// build) partitions of one split, in the operator's spill file `spill`.
+pub(crate) fn join_partitions<'p>(
+    kind: JoinKind,
+    equi: &'p [(Expr, Expr)],
+    condition: Option<&'p Expr>,
+    (left_width, right_width): (usize, usize),
+    pairs: Vec<(Partition, Partition)>,
+    spill: Option<Spill>,
+) -> Box<dyn Operator + 'p> {
+    let shape = Shape { kind, equi, condition, left_width, right_width, outer: Rc::from(Vec::new()) };
+    let depth = pairs.first().map_or(1, |(p, _)| p.depth);
+    let mut op = JoinOp::new(shape, Box::new(PartitionOp(None)), Box::new(PartitionOp(None)), depth, spill);
+    op.right = None;
+    op.spilled = Some(Spilled { pairs: pairs_worth_joining(kind, pairs), current: None });
+    Box::new(op)
+}
+
+/// Splits deeper than this are not made: the build side is held whatever it takes.
+pub(crate) const MAX_DEPTH: u32 = 6;
+
+/// What a build row costs besides its values: its key in the table and its place in a chain.
+const PER_BUILD_ROW: usize = 48;
+
+/// What a join is, apart from its inputs.
+#[derive(Clone)]
+struct Shape<'p> {
+    kind: JoinKind,
+    equi: &'p [(Expr, Expr)],
+    condition: Option<&'p Expr>,
+    left_width: usize,
+    right_width: usize,
+    outer: Rc<[Value]>,
+}
+
+/// Partition pairs that can yield rows: an inner join needs both sides, a left join the left,
+/// a right join the right.
+fn pairs_worth_joining(kind: JoinKind, pairs: Vec<(Partition, Partition)>) -> Vec<(Partition, Partition)> {
+    pairs
+        .into_iter()
+        .filter(|(probe, build)| match kind {
+            JoinKind::Inner => !probe.is_empty() && !build.is_empty(),
+            JoinKind::Left => !probe.is_empty(),
+            JoinKind::Right => !build.is_empty(),
+            JoinKind::Full => !probe.is_empty() || !build.is_empty(),
+        })
+        .rev()
+        .collect()
+}
+
+/// A partition's rows as an operator's output.
+struct PartitionOp(Option<Partition>);
+
+impl Operator for PartitionOp {
+    fn next(&mut self, _ctx: &mut ExecContext<'_>) -> Result<Option<Batch>> {
+        let Some(partition) = &mut self.0 else { return Ok(None) };
+        let mut batch = Vec::new();
+        while batch.len() < BATCH_ROWS
+            && let Some((_, row)) = partition.next()?
+        {
+            batch.push(row);
+        }
+        Ok((!batch.is_empty()).then_some(batch))
+    }
+}
+
+/// A join that spilled: the partition pairs still to join, and the join of the current one.
+struct Spilled<'p> {
+    /// (probe, build) pairs, the next last.
+    pairs: Vec<(Partition, Partition)>,
+    current: Option<Box<JoinOp<'p>>>,
 }
 
 struct JoinOp<'p> {
@@ -50,6 +122,13 @@ struct JoinOp<'p> {
     left_width: usize,
     right_width: usize,
     outer: Rc<[Value]>,
+    /// Splits above this join (0 for a join of the plan's inputs).
+    depth: u32,
+    /// Bytes counted against the statement's memory for the build side.
+    held: usize,
+    /// The spill file this join and the joins of its partitions share.
+    spill: Option<Spill>,
+    spilled: Option<Spilled<'p>>,
     build: Vec<Row>,
     table: HashMap<HashKey, Vec<usize>>,
     matched: Vec<bool>,
@@ -59,9 +138,85 @@ struct JoinOp<'p> {
     finished: bool,
 }
 
-impl JoinOp<'_> {
-    fn build(&mut self, ctx: &mut ExecContext<'_>, mut right: Box<dyn Operator + '_>) -> Result<()> {
-        self.build = drain(ctx, right.as_mut(), "a join's inner side")?;
+impl<'p> JoinOp<'p> {
+    fn new(
+        shape: Shape<'p>,
+        left: Box<dyn Operator + 'p>,
+        right: Box<dyn Operator + 'p>,
+        depth: u32,
+        spill: Option<Spill>,
+    ) -> Self {
+        JoinOp {
+            kind: shape.kind,
+            left,
+            right: Some(right),
+            equi: shape.equi,
+            condition: shape.condition,
+            left_width: shape.left_width,
+            right_width: shape.right_width,
+            outer: shape.outer,
+            depth,
+            held: 0,
+            spill,
+            spilled: None,
+            build: Vec::new(),
+            table: HashMap::new(),
+            matched: Vec::new(),
+            pending: None,
+            left_done: false,
+            finished: false,
+        }
+    }
+
+    fn shape(&self) -> Shape<'p> {
+        Shape {
+            kind: self.kind,
+            equi: self.equi,
+            condition: self.condition,
+            left_width: self.left_width,
+            right_width: self.right_width,
+            outer: self.outer.clone(),
+        }
+    }
+
+    /// Reads the build side; a hash join's that outgrows its memory spills (see the module
+    /// documentation), and the join becomes a join of partition pairs.
+    fn build(&mut self, ctx: &mut ExecContext<'_>, mut right: Box<dyn Operator + 'p>) -> Result<()> {
+        if self.equi.is_empty() || self.depth >= MAX_DEPTH {
+            // A nested loop (or a pair past the deepest split) holds its inner side whole.
+            self.build = drain(ctx, right.as_mut(), "a join's inner side")?;
+            self.held = 0;
+        } else {
+            let hash_mem = ctx.hash_mem();
+            let reserve = partition_buffers(hash_mem);
+            while let Some(batch) = right.next(ctx)? {
+                let mut rows = batch.into_iter();
+                while let Some(row) = rows.next() {
+                    let bytes = row_bytes(&row) + PER_BUILD_ROW;
+                    // The first row is always taken, so that every split makes progress.
+                    if self.build.is_empty() || self.held + bytes <= hash_mem {
+                        // (Charged with room to spare for the partitions a spill needs.)
+                        match ctx.memory.charge(bytes + reserve, "a join's inner side") {
+                            Ok(()) => {
+                                ctx.memory.release(reserve);
+                                self.held += bytes;
+                                self.build.push(row);
+                                continue;
+                            }
+                            Err(e) if self.build.is_empty() => return Err(e),
+                            Err(_) => {}
+                        }
+                    }
+                    let first = std::iter::once(row).chain(rows);
+                    return self.spill_inputs(ctx, first, right);
+                }
+            }
+        }
+        self.index(ctx)
+    }
+
+    /// Hashes the build rows on their keys.
+    fn index(&mut self, ctx: &mut ExecContext<'_>) -> Result<()> {
         if !self.equi.is_empty() {
             let build = &self.build;
             let equi = self.equi;
@@ -79,6 +234,72 @@ impl JoinOp<'_> {
         self.matched =
             vec![false; if matches!(self.kind, JoinKind::Right | JoinKind::Full) { self.build.len() } else { 0 }];
         Ok(())
+    }
+
+    /// Sends the build rows held, `more` of them and the rest of `right` to partitions of a
+    /// split at this join's depth, then the left rows to partitions of the same split; the
+    /// join goes on as a join of the pairs.
+    fn spill_inputs(
+        &mut self,
+        ctx: &mut ExecContext<'_>,
+        more: impl Iterator<Item = Row>,
+        mut right: Box<dyn Operator + 'p>,
+    ) -> Result<()> {
+        let hash_mem = ctx.hash_mem();
+        let (equi, kind) = (self.equi, self.kind);
+        // A row with a NULL key matches nothing: only an outer join's padding needs it.
+        let keep_null_right = matches!(kind, JoinKind::Right | JoinKind::Full);
+        let keep_null_left = matches!(kind, JoinKind::Left | JoinKind::Full);
+        let mut builds = Partitions::new(ctx, &mut self.spill, self.depth, hash_mem)?;
+        let held = std::mem::take(&mut self.build);
+        let write = |ctx: &mut ExecContext<'_>,
+                     parts: &mut Partitions,
+                     rows: &mut dyn Iterator<Item = Row>,
+                     left: bool| {
+            with_env(ctx, &self.outer, |env, _| {
+                for row in rows {
+                    let key =
+                        equi.iter().map(|(l, r)| if left { l } else { r }.eval(&row, env)).collect::<Result<Row>>()?;
+                    let keep = if left { keep_null_left } else { keep_null_right };
+                    if keep || !key.iter().any(Value::is_null) {
+                        parts.write_row(&key, &row)?;
+                    }
+                }
+                Ok(())
+            })
+        };
+        write(ctx, &mut builds, &mut held.into_iter().chain(more), false)?;
+        ctx.memory.release(std::mem::take(&mut self.held));
+        while let Some(batch) = right.next(ctx)? {
+            write(ctx, &mut builds, &mut batch.into_iter(), false)?;
+        }
+        let builds = builds.finish_all(ctx)?;
+        let mut probes = Partitions::new(ctx, &mut self.spill, self.depth, hash_mem)?;
+        while let Some(batch) = self.left.next(ctx)? {
+            write(ctx, &mut probes, &mut batch.into_iter(), true)?;
+        }
+        let pairs = probes.finish_all(ctx)?.into_iter().zip(builds).collect();
+        self.spilled = Some(Spilled { pairs: pairs_worth_joining(kind, pairs), current: None });
+        Ok(())
+    }
+
+    /// The next batch of a join that spilled: the current pair's, or the next pair's.
+    fn next_spilled(&mut self, ctx: &mut ExecContext<'_>) -> Result<Option<Batch>> {
+        let shape = self.shape();
+        let spill = self.spill.clone();
+        let Some(spilled) = &mut self.spilled else { return Ok(None) };
+        loop {
+            if let Some(current) = &mut spilled.current {
+                if let Some(batch) = current.next(ctx)? {
+                    return Ok(Some(batch));
+                }
+                spilled.current = None;
+            }
+            let Some((probe, build)) = spilled.pairs.pop() else { return Ok(None) };
+            let depth = probe.depth;
+            let (left, right) = (Box::new(PartitionOp(Some(probe))), Box::new(PartitionOp(Some(build))));
+            spilled.current = Some(Box::new(JoinOp::new(shape.clone(), left, right, depth, spill.clone())));
+        }
     }
 
     /// Joins left rows of the pending batch until the output holds a batch's worth.
@@ -130,6 +351,9 @@ impl Operator for JoinOp<'_> {
         if let Some(right) = self.right.take() {
             self.build(ctx, right)?;
         }
+        if self.spilled.is_some() {
+            return self.next_spilled(ctx);
+        }
         let mut out = Vec::new();
         while out.len() < BATCH_ROWS && !self.finished {
             if self.pending.is_none() && !self.left_done {
@@ -152,6 +376,10 @@ impl Operator for JoinOp<'_> {
                     out.push(padded);
                 }
             }
+            // The build side is let go of (a join of partition pairs makes room for the next).
+            self.build = Vec::new();
+            self.table = HashMap::new();
+            ctx.memory.release(std::mem::take(&mut self.held));
         }
         Ok(if out.is_empty() { None } else { Some(out) })
     }

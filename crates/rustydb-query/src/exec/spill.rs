@@ -191,6 +191,11 @@ pub(crate) struct SpillReader {
 }
 
 impl SpillReader {
+    /// Records not yet read.
+    pub(crate) fn remaining(&self) -> u64 {
+        self.remaining
+    }
+
     /// The next record, or `None` after the last.
     pub(crate) fn next(&mut self) -> Result<Option<&[u8]>> {
         if self.remaining == 0 {

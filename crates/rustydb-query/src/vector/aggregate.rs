@@ -457,8 +457,7 @@ fn spill_missing(
         }
         let key: Row = columns.iter().map(|c| c.value(i)).collect();
         let at = physical(i);
-        let row: Row = batch.columns.iter().map(|c| c.as_ref().map_or(Value::Null, |c| c.value(at))).collect();
-        overflow.write(ctx, &key, &row)?;
+        overflow.write(ctx, &key, &batch.row(at))?;
     }
     groups.retain(|&g| g != NO_GROUP);
     batch.selection = Some(kept);

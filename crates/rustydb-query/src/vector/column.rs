@@ -135,6 +135,20 @@ impl Column {
         }
     }
 
+    /// Appends `v`, a value of the column's type (or NULL), as [`Column::value`] gives it back.
+    pub fn push_value(&mut self, v: &Value) {
+        if v.is_null() {
+            self.push_null();
+            return;
+        }
+        match &mut self.data {
+            Data::Int(d) => d.push(v.as_i64().unwrap_or(0)),
+            Data::Float(d) => d.push(v.as_f64().unwrap_or(0.0)),
+            Data::Bool(d) => d.push(*v == Value::Bool(true)),
+        }
+        self.pushed_value();
+    }
+
     /// Appends `other`'s rows (of the same type).
     pub fn append(&mut self, other: &Column) {
         let before = self.len();
@@ -183,6 +197,20 @@ impl Column {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pushed_values_come_back_as_they_went_in() {
+        let values = [Value::Float4(1.5), Value::Null, Value::Float4(-0.0), Value::Float4(f32::NAN)];
+        let mut c = Column::with_capacity(DataType::Float4, 4);
+        values.iter().for_each(|v| c.push_value(v));
+        let back: Vec<Value> = (0..4).map(|i| c.value(i)).collect();
+        assert_eq!(back[..2], values[..2]);
+        assert!(matches!(back[2], Value::Float4(z) if z == 0.0 && z.is_sign_negative()));
+        assert!(matches!(back[3], Value::Float4(n) if n.is_nan()));
+        let mut b = Column::with_capacity(DataType::Bool, 2);
+        [Value::Bool(true), Value::Null].iter().for_each(|v| b.push_value(v));
+        assert_eq!((b.value(0), b.value(1)), (Value::Bool(true), Value::Null));
+    }
 
     #[test]
     fn values_come_back_with_their_sql_type_and_nulls() {

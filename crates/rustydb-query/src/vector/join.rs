@@ -8,6 +8,11 @@
 //! rows the pairs name. Pairs come out in the row executor's order (left rows in order, each
 //! with its partners in build order); a left join pads an unpaired left row with NULLs.
 //!
+//! **Spilling**: past `work_mem` × `hash_mem_multiplier` of build rows, the join spills as the
+//! row executor's does (see `exec::join`): the build rows held and to come, then the probe
+//! rows, go as rows to hash partitions of one split, and the row executor joins the pairs; its
+//! rows come back up as column batches.
+//!
 //! Taken: inner joins (any further condition becomes a filter over the joined rows) and left
 //! joins without one, on equality keys that are integers or booleans on both sides. A NULL
 //! key matches nothing.
@@ -54,7 +59,6 @@ pub(super) fn too_many(what: &str) -> rustydb_foundation::DbError {
 }
 
 /// A vectorized hash join.
-#[derive(Debug)]
 pub struct HashJoin<'p> {
     kind: JoinKind,
     probe: Pipeline<'p>,
@@ -63,6 +67,12 @@ pub struct HashJoin<'p> {
     right_keys: Vec<VExpr>,
     left_reads: Vec<bool>,
     right_reads: Vec<bool>,
+    /// The build side's columns the join reads: those read above, and those its keys read.
+    build_reads: Vec<bool>,
+    equi: &'p [(Expr, Expr)],
+    condition: Option<&'p Expr>,
+    /// Once spilled: the row executor's join of the partition pairs.
+    spilled: Option<Box<dyn crate::exec::Operator + 'p>>,
     /// The build side's output types.
     right_types: Vec<Option<rustydb_foundation::DataType>>,
     /// The build side's columns (those read above), all its rows.
@@ -71,6 +81,39 @@ pub struct HashJoin<'p> {
     next: Vec<u32>,
     pending: Option<Pending>,
     done: bool,
+}
+
+impl std::fmt::Debug for HashJoin<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HashJoin")
+            .field("kind", &self.kind)
+            .field("probe", &self.probe)
+            .field("spilled", &self.spilled.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Writes the rows in play of `batch` (cut or padded to `width` columns) to `partitions` by
+/// their `keys`, those with a NULL key only if `keep_null`.
+fn write_rows(
+    batch: &ColumnBatch,
+    keys: &[VExpr],
+    width: usize,
+    keep_null: bool,
+    partitions: &mut crate::exec::Partitions,
+) -> Result<()> {
+    let selection = batch.selection.as_deref();
+    let keys = keys.iter().map(|k| k.eval(batch, selection)).collect::<Result<Vec<_>>>()?;
+    for i in 0..batch.rows() {
+        let key: Vec<rustydb_foundation::Value> = keys.iter().map(|c| c.value(i)).collect();
+        if !keep_null && key.iter().any(rustydb_foundation::Value::is_null) {
+            continue;
+        }
+        let mut row = batch.row(selection.map_or(i, |s| s[i] as usize));
+        row.resize(width, rustydb_foundation::Value::Null);
+        partitions.write_row(&key, &row)?;
+    }
+    Ok(())
 }
 
 /// Which kind a key is hashed as, if it can be.
@@ -163,6 +206,10 @@ impl<'p> HashJoin<'p> {
                 right_keys,
                 left_reads,
                 right_reads,
+                build_reads,
+                equi,
+                condition,
+                spilled: None,
                 right_types,
                 columns: Vec::new(),
                 table,
@@ -174,17 +221,32 @@ impl<'p> HashJoin<'p> {
         ))
     }
 
-    /// Reads the build side whole and chains its rows by key.
-    fn load(&mut self, ctx: &mut ExecContext<'_>, mut build: Pipeline<'_>) -> Result<()> {
-        self.columns = vec![None; self.right_reads.len()];
+    /// Reads the build side whole and chains its rows by key; past the join's memory, spills
+    /// it and the probe side instead (see the module documentation).
+    fn load(&mut self, ctx: &mut ExecContext<'_>, mut build: Pipeline<'p>) -> Result<()> {
+        self.columns = vec![None; self.build_reads.len()];
+        let hash_mem = ctx.hash_mem();
+        let reserve = crate::exec::partition_buffers(hash_mem);
+        let mut held = 0usize;
         let mut rows = 0u32;
         let mut key = vec![0i64; self.right_keys.len()];
         while let Some(batch) = build.next(ctx)? {
             let selection = batch.selection.as_deref();
+            let n = batch.rows();
+            let bytes = n * (32 + 9 * self.build_reads.iter().filter(|r| **r).count());
+            if rows > 0 && held + bytes > hash_mem {
+                return self.spill(ctx, batch, build, held);
+            }
+            // (Charged with room to spare for the partitions a spill needs.)
+            match ctx.memory.charge(bytes + reserve, "a join's inner side") {
+                Ok(()) => ctx.memory.release(reserve),
+                Err(e) if rows == 0 => return Err(e),
+                Err(_) => return self.spill(ctx, batch, build, held),
+            }
+            held += bytes;
             let keys = self.right_keys.iter().map(|k| k.eval(&batch, selection)).collect::<Result<Vec<_>>>()?;
-            let mut bytes = 0;
             for (i, slot) in self.columns.iter_mut().enumerate() {
-                if !self.right_reads[i] {
+                if !self.build_reads[i] {
                     continue;
                 }
                 let part = batch.column(i)?;
@@ -192,14 +254,11 @@ impl<'p> HashJoin<'p> {
                     None => part.clone(),
                     Some(s) => part.gather(s),
                 };
-                bytes += part.len() * 9;
                 match slot {
                     None => *slot = Some(part),
                     Some(c) => c.append(&part),
                 }
             }
-            let n = batch.rows();
-            ctx.memory.charge(bytes + n * 32, "a join's inner side")?;
             // Build rows are numbered in u32, NO_ROW excepted.
             if rows as usize + n >= NO_ROW as usize {
                 return Err(too_many("a join's inner side"));
@@ -232,6 +291,62 @@ impl<'p> HashJoin<'p> {
         Ok(())
     }
 
+    /// Spills the build rows held, `batch` and the rest of `build`, then every probe row, to
+    /// hash partitions of one split, and hands their pairs to the row executor's join.
+    /// `held_bytes` is what the rows held count against the statement's memory.
+    fn spill(
+        &mut self,
+        ctx: &mut ExecContext<'_>,
+        batch: ColumnBatch,
+        mut build: Pipeline<'p>,
+        held_bytes: usize,
+    ) -> Result<()> {
+        let hash_mem = ctx.hash_mem();
+        let (left_width, right_width) = (self.left_reads.len(), self.right_reads.len());
+        let mut spill = None;
+        let mut builds = crate::exec::Partitions::new(ctx, &mut spill, 0, hash_mem)?;
+        // The rows held, as a batch of their columns.
+        let len = self.next.len();
+        let held = ColumnBatch { len, columns: std::mem::take(&mut self.columns), selection: None };
+        self.table = match self.table {
+            Table::One(_) => Table::One(KeyMap::default()),
+            Table::Many(_) => Table::Many(KeyMap::default()),
+        };
+        self.next = Vec::new();
+        let mut batch = Some(batch);
+        let mut from = Some(held).filter(|h| h.len > 0);
+        loop {
+            let Some(b) = from.take().or_else(|| batch.take()) else {
+                match build.next(ctx)? {
+                    Some(b) => {
+                        from = Some(b);
+                        continue;
+                    }
+                    None => break,
+                }
+            };
+            // Build rows with a NULL key match nothing, and this join pads no build row.
+            write_rows(&b, &self.right_keys, right_width, false, &mut builds)?;
+        }
+        ctx.memory.release(held_bytes);
+        let builds = builds.finish_all(ctx)?;
+        let mut probes = crate::exec::Partitions::new(ctx, &mut spill, 0, hash_mem)?;
+        let pad_left = self.kind == JoinKind::Left;
+        while let Some(b) = self.probe.next(ctx)? {
+            write_rows(&b, &self.left_keys, left_width, pad_left, &mut probes)?;
+        }
+        let pairs = probes.finish_all(ctx)?.into_iter().zip(builds).collect();
+        self.spilled = Some(crate::exec::join_partitions(
+            self.kind,
+            self.equi,
+            self.condition,
+            (left_width, right_width),
+            pairs,
+            spill,
+        ));
+        Ok(())
+    }
+
     /// The type of each joined column the batches hold (`None` for those left out).
     pub fn output_types(&self) -> Vec<Option<rustydb_foundation::DataType>> {
         let mut types = self.probe.output_types();
@@ -261,6 +376,10 @@ impl<'p> HashJoin<'p> {
     pub fn next(&mut self, ctx: &mut ExecContext<'_>) -> Result<Option<ColumnBatch>> {
         if let Some(build) = self.build.take() {
             self.load(ctx, build)?;
+        }
+        if let Some(spilled) = &mut self.spilled {
+            let Some(rows) = spilled.next(ctx)? else { return Ok(None) };
+            return Ok(Some(ColumnBatch::from_rows(&rows, &self.output_types())));
         }
         let mut scratch = Vec::new();
         loop {
