@@ -14,9 +14,9 @@
 //! Every partition is a run of the operator's one [`Spill`] file, sealed as every spilled block
 //! is.
 
-use super::Row;
 use super::key::hash_row;
 use super::spill::{BLOCK_BYTES, Spill, SpillReader, SpillWriter, read_pair, write_pair};
+use super::{BATCH_ROWS, Batch, Operator, Row};
 use crate::context::ExecContext;
 use rustydb_foundation::{Result, Value};
 use std::hash::{Hash, Hasher};
@@ -152,5 +152,21 @@ impl<'s> Overflow<'s> {
     /// The partitions that got rows (none if no row was sent).
     pub(crate) fn finish(self, ctx: &mut ExecContext<'_>) -> Result<Vec<Partition>> {
         self.partitions.map_or_else(|| Ok(Vec::new()), |p| p.finish(ctx))
+    }
+}
+
+/// A partition's rows (without their keys) as an operator's output.
+pub(crate) struct PartitionOp(pub(crate) Option<Partition>);
+
+impl Operator for PartitionOp {
+    fn next(&mut self, _ctx: &mut ExecContext<'_>) -> Result<Option<Batch>> {
+        let Some(partition) = &mut self.0 else { return Ok(None) };
+        let mut batch = Vec::new();
+        while batch.len() < BATCH_ROWS
+            && let Some((_, row)) = partition.next()?
+        {
+            batch.push(row);
+        }
+        Ok((!batch.is_empty()).then_some(batch))
     }
 }

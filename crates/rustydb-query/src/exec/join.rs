@@ -16,7 +16,7 @@
 //! any pair). Pairs come out one after another, so the join's output order changes when it
 //! spills, which SQL allows.
 
-use super::hash_spill::{Partition, Partitions, partition_buffers};
+use super::hash_spill::{Partition, PartitionOp, Partitions, partition_buffers};
 use super::spill::Spill;
 use super::{BATCH_ROWS, Batch, HashKey, Operator, Row, drain, with_env};
 use crate::context::{ExecContext, row_bytes};
@@ -88,22 +88,6 @@ fn pairs_worth_joining(kind: JoinKind, pairs: Vec<(Partition, Partition)>) -> Ve
         })
         .rev()
         .collect()
-}
-
-/// A partition's rows as an operator's output.
-struct PartitionOp(Option<Partition>);
-
-impl Operator for PartitionOp {
-    fn next(&mut self, _ctx: &mut ExecContext<'_>) -> Result<Option<Batch>> {
-        let Some(partition) = &mut self.0 else { return Ok(None) };
-        let mut batch = Vec::new();
-        while batch.len() < BATCH_ROWS
-            && let Some((_, row)) = partition.next()?
-        {
-            batch.push(row);
-        }
-        Ok((!batch.is_empty()).then_some(batch))
-    }
 }
 
 /// A join that spilled: the partition pairs still to join, and the join of the current one.

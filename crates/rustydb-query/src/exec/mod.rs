@@ -14,6 +14,7 @@
 //! as its answer is known (the first row for EXISTS, the first match for IN).
 
 mod aggregate;
+mod distinct;
 mod external_sort;
 mod hash_aggregate;
 mod hash_spill;
@@ -202,9 +203,11 @@ fn open_operator<'p>(rel: &'p Rel, outer: &Rc<[Value]>) -> Box<dyn Operator + 'p
             };
             Box::new(order::LimitOp::new(inner, *limit, *offset))
         }
-        Rel::Distinct { input } => Box::new(order::DistinctOp::new(open(input, outer))),
+        Rel::Distinct { input } => Box::new(distinct::DistinctOp::new(open(input, outer))),
         Rel::SetOp { kind, all, left, right, .. } => {
-            Box::new(set_op::SetOpOp::new(*kind, *all, open(left, outer), open(right, outer)))
+            let op = Box::new(set_op::SetOpOp::new(*kind, *all, open(left, outer), open(right, outer)));
+            // Without ALL, the operator's rows made distinct.
+            if *all { op } else { Box::new(distinct::DistinctOp::new(op)) }
         }
         Rel::RecursiveUnion { base, recursive, all, work, .. } => {
             Box::new(recursive::RecursiveUnionOp::new(base, recursive, *all, *work, outer.clone()))

@@ -8,12 +8,11 @@
 //! merges sorted runs from temporary files beyond that ([`super::external_sort`]).
 
 use super::external_sort::{ExternalSort, Sorted};
-use super::{Batch, Blocking, HashKey, Operator, Row, with_env};
+use super::{Batch, Blocking, Operator, Row, with_env};
 use crate::context::ExecContext;
 use crate::plan::SortKey;
 use rustydb_foundation::{Result, Value};
 use std::cmp::Ordering;
-use std::collections::HashSet;
 use std::rc::Rc;
 
 /// Compares two rows' evaluated sort keys.
@@ -214,38 +213,5 @@ impl Operator for LimitOp<'_> {
                 return Ok(Some(batch));
             }
         }
-    }
-}
-
-/// Duplicate rows removed, first occurrences kept, streaming.
-pub struct DistinctOp<'p> {
-    input: Box<dyn Operator + 'p>,
-    seen: HashSet<HashKey>,
-}
-
-impl<'p> DistinctOp<'p> {
-    /// Distinct rows of `input`.
-    pub fn new(input: Box<dyn Operator + 'p>) -> Self {
-        DistinctOp { input, seen: HashSet::new() }
-    }
-}
-
-impl Operator for DistinctOp<'_> {
-    fn next(&mut self, ctx: &mut ExecContext<'_>) -> Result<Option<Batch>> {
-        while let Some(batch) = self.input.next(ctx)? {
-            let mut out = Vec::new();
-            for row in batch {
-                let key = HashKey(row);
-                if !self.seen.contains(&key) {
-                    ctx.hold_row(&key.0, "DISTINCT")?;
-                    out.push(key.0.clone());
-                    self.seen.insert(key);
-                }
-            }
-            if !out.is_empty() {
-                return Ok(Some(out));
-            }
-        }
-        Ok(None)
     }
 }

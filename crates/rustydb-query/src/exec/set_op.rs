@@ -1,16 +1,30 @@
-//! UNION, INTERSECT and EXCEPT, with and without ALL. The right input is read into a
-//! multiset first (except for UNION, which streams both); left rows then stream through:
-//! - UNION ALL: left, then right; UNION: the same with duplicates removed.
-//! - INTERSECT [ALL]: a left row passes while the right has copies of it left (ALL consumes
-//!   one per row; without ALL each distinct row passes once).
-//! - EXCEPT [ALL]: a left row passes if the right has no copy left (ALL consumes one copy per
-//!   left row instead); without ALL each distinct row passes once.
+//! UNION ALL, INTERSECT [ALL] and EXCEPT [ALL]. (UNION, INTERSECT and EXCEPT without ALL are
+//! these under a [`super::distinct::DistinctOp`], which removes the duplicates.)
+//!
+//! - UNION ALL: left, then right.
+//! - INTERSECT and EXCEPT: the right input is read into a multiset first; left rows then
+//!   stream through. With ALL a left row consumes one copy: INTERSECT ALL passes it while the
+//!   right has copies left, EXCEPT ALL passes it when none is left. Without ALL nothing is
+//!   consumed: INTERSECT passes a left row the right holds, EXCEPT one it does not.
+//!
+//! **Spilling**: the multiset may hold `work_mem` × `hash_mem_multiplier`. Past that, both
+//! inputs go to hash partitions of one split on disk (the right's rows held as well, a copy per
+//! count) and each pair of partitions is worked by an operator of its own, one after another,
+//! splitting again if its multiset overflows: copies of a row always share a pair.
 
-use super::{Batch, HashKey, Operator};
-use crate::context::ExecContext;
+use super::hash_spill::{Partition, PartitionOp, Partitions, partition_buffers};
+use super::spill::Spill;
+use super::{Batch, HashKey, Operator, Row};
+use crate::context::{ExecContext, row_bytes};
 use crate::rel::SetOpKind;
 use rustydb_foundation::Result;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+
+/// Splits deeper than this are not made: the multiset is held whatever it takes.
+const MAX_DEPTH: u32 = 6;
+
+/// What a distinct row of the multiset costs besides its values.
+const PER_ROW: usize = 24;
 
 /// The set operation operator.
 pub struct SetOpOp<'p> {
@@ -20,11 +34,18 @@ pub struct SetOpOp<'p> {
     right: Option<Box<dyn Operator + 'p>>,
     left_done: bool,
     counts: HashMap<HashKey, usize>,
-    emitted: HashSet<HashKey>,
+    /// Bytes counted against the statement's memory for `counts`.
+    held: usize,
+    depth: u32,
+    spill: Option<Spill>,
+    /// Once spilled: the (left, right) pairs still to work, the next last, and the current one.
+    pairs: Vec<(Partition, Partition)>,
+    current: Option<Box<SetOpOp<'p>>>,
+    spilled: bool,
 }
 
 impl<'p> SetOpOp<'p> {
-    /// `left kind [ALL] right`.
+    /// `left kind [ALL] right`; without ALL, the caller removes duplicates from the output.
     pub fn new(kind: SetOpKind, all: bool, left: Box<dyn Operator + 'p>, right: Box<dyn Operator + 'p>) -> Self {
         SetOpOp {
             kind,
@@ -33,17 +54,107 @@ impl<'p> SetOpOp<'p> {
             right: Some(right),
             left_done: false,
             counts: HashMap::new(),
-            emitted: HashSet::new(),
+            held: 0,
+            depth: 0,
+            spill: None,
+            pairs: Vec::new(),
+            current: None,
+            spilled: false,
         }
     }
 
-    fn first_time(&mut self, ctx: &mut ExecContext<'_>, key: &HashKey) -> Result<bool> {
-        if self.emitted.contains(key) {
-            return Ok(false);
+    /// Reads the right input into the multiset, or spills both inputs if it outgrows its memory.
+    fn read_right(&mut self, ctx: &mut ExecContext<'_>, mut right: Box<dyn Operator + 'p>) -> Result<()> {
+        let hash_mem = ctx.hash_mem();
+        let reserve = partition_buffers(hash_mem);
+        let can_spill = self.depth < MAX_DEPTH;
+        while let Some(batch) = right.next(ctx)? {
+            let mut rows = batch.into_iter();
+            while let Some(row) = rows.next() {
+                let key = HashKey(row);
+                if let Some(n) = self.counts.get_mut(&key) {
+                    *n += 1;
+                    continue;
+                }
+                let bytes = row_bytes(&key.0) + PER_ROW;
+                if !can_spill || self.counts.is_empty() || self.held + bytes <= hash_mem {
+                    // (Charged with room to spare for the partitions a spill needs.)
+                    let spare = if can_spill { reserve } else { 0 };
+                    match ctx.memory.charge(bytes + spare, "a set operation") {
+                        Ok(()) => {
+                            ctx.memory.release(spare);
+                            self.held += bytes;
+                            self.counts.insert(key, 1);
+                            continue;
+                        }
+                        Err(e) if !can_spill || self.counts.is_empty() => return Err(e),
+                        Err(_) => {}
+                    }
+                }
+                return self.spill_inputs(ctx, std::iter::once(key.0).chain(rows), right);
+            }
         }
-        ctx.hold_row(&key.0, "a set operation")?;
-        self.emitted.insert(key.clone());
-        Ok(true)
+        Ok(())
+    }
+
+    /// Sends the right rows held (a copy per count), `more` and the rest of `right`, then the
+    /// left rows, to partitions of one split; the operator goes on as a walk over the pairs.
+    fn spill_inputs(
+        &mut self,
+        ctx: &mut ExecContext<'_>,
+        more: impl Iterator<Item = Row>,
+        mut right: Box<dyn Operator + 'p>,
+    ) -> Result<()> {
+        let hash_mem = ctx.hash_mem();
+        let mut rights = Partitions::new(ctx, &mut self.spill, self.depth, hash_mem)?;
+        for (key, n) in std::mem::take(&mut self.counts) {
+            for _ in 0..n {
+                rights.write_row(&key.0, &key.0)?;
+            }
+        }
+        ctx.memory.release(std::mem::take(&mut self.held));
+        for row in more {
+            rights.write_row(&row, &row)?;
+        }
+        while let Some(batch) = right.next(ctx)? {
+            for row in batch {
+                rights.write_row(&row, &row)?;
+            }
+        }
+        let rights = rights.finish_all(ctx)?;
+        let mut lefts = Partitions::new(ctx, &mut self.spill, self.depth, hash_mem)?;
+        while let Some(batch) = self.left.next(ctx)? {
+            for row in batch {
+                lefts.write_row(&row, &row)?;
+            }
+        }
+        // Only a pair with left rows can output any.
+        self.pairs = lefts.finish_all(ctx)?.into_iter().zip(rights).filter(|(l, _)| !l.is_empty()).rev().collect();
+        self.spilled = true;
+        Ok(())
+    }
+
+    /// The next batch of an operator that spilled: the current pair's, or the next pair's.
+    fn next_spilled(&mut self, ctx: &mut ExecContext<'_>) -> Result<Option<Batch>> {
+        loop {
+            if let Some(current) = &mut self.current {
+                if let Some(batch) = current.next(ctx)? {
+                    return Ok(Some(batch));
+                }
+                self.current = None;
+            }
+            let Some((left, right)) = self.pairs.pop() else { return Ok(None) };
+            let depth = left.depth;
+            let mut op = SetOpOp::new(
+                self.kind,
+                self.all,
+                Box::new(PartitionOp(Some(left))),
+                Box::new(PartitionOp(Some(right))),
+            );
+            op.depth = depth;
+            op.spill = self.spill.clone();
+            self.current = Some(Box::new(op));
+        }
     }
 }
 
@@ -68,31 +179,14 @@ impl Operator for SetOpOp<'_> {
                         None => return Ok(None),
                     }
                 };
-                if self.all {
-                    return Ok(Some(batch));
-                }
-                let mut out = Vec::new();
-                for row in batch {
-                    let key = HashKey(row);
-                    if self.first_time(ctx, &key)? {
-                        out.push(key.0);
-                    }
-                }
-                if !out.is_empty() {
-                    return Ok(Some(out));
-                }
+                return Ok(Some(batch));
             }
         }
-        if let Some(mut right) = self.right.take() {
-            while let Some(batch) = right.next(ctx)? {
-                for row in batch {
-                    let key = HashKey(row);
-                    if !self.counts.contains_key(&key) {
-                        ctx.hold_row(&key.0, "a set operation")?;
-                    }
-                    *self.counts.entry(key).or_default() += 1;
-                }
-            }
+        if let Some(right) = self.right.take() {
+            self.read_right(ctx, right)?;
+        }
+        if self.spilled {
+            return self.next_spilled(ctx);
         }
         while let Some(batch) = self.left.next(ctx)? {
             let mut out = Vec::new();
@@ -106,7 +200,7 @@ impl Operator for SetOpOp<'_> {
                         }
                         _ => false,
                     },
-                    (SetOpKind::Intersect, false) => self.counts.contains_key(&key) && self.first_time(ctx, &key)?,
+                    (SetOpKind::Intersect, false) => self.counts.contains_key(&key),
                     (SetOpKind::Except, true) => match self.counts.get_mut(&key) {
                         Some(n) if *n > 0 => {
                             *n -= 1;
@@ -114,7 +208,7 @@ impl Operator for SetOpOp<'_> {
                         }
                         _ => true,
                     },
-                    (SetOpKind::Except, false) => !self.counts.contains_key(&key) && self.first_time(ctx, &key)?,
+                    (SetOpKind::Except, false) => !self.counts.contains_key(&key),
                     (SetOpKind::Union, _) => true,
                 };
                 if pass {
@@ -125,6 +219,9 @@ impl Operator for SetOpOp<'_> {
                 return Ok(Some(out));
             }
         }
+        // Done: the multiset's memory is free (for the next pair, if this is one).
+        self.counts = HashMap::new();
+        ctx.memory.release(std::mem::take(&mut self.held));
         Ok(None)
     }
 }
