@@ -355,9 +355,24 @@ pub fn parse_hash_mem_multiplier(text: &str) -> Result<f64> {
     Ok(m)
 }
 
-/// A real setting as `SHOW` prints it (C's `%g`: `2`, `1.5`, `100`).
+/// A real setting as `SHOW` prints it: C's `%g`, six significant digits without trailing
+/// zeros (`2`, `1.5`, `100`, `1.23457`).
 fn format_real(m: f64) -> String {
-    format!("{m}")
+    // The exponent after rounding to six digits (999.9999 rounds to 1000).
+    let scientific = format!("{m:.5e}");
+    let exponent: i32 = scientific.rsplit('e').next().and_then(|e| e.parse().ok()).unwrap_or(0);
+    if !(-4..6).contains(&exponent) {
+        let (mantissa, _) = scientific.split_once('e').unwrap_or((&scientific, ""));
+        let mantissa = trim_fraction(mantissa);
+        return format!("{mantissa}e{}{:02}", if exponent < 0 { '-' } else { '+' }, exponent.abs());
+    }
+    let decimals = usize::try_from(5 - exponent).unwrap_or(0);
+    trim_fraction(&format!("{m:.decimals$}")).to_string()
+}
+
+/// `text` without the trailing zeros of its fraction (and without a bare point).
+fn trim_fraction(text: &str) -> &str {
+    if text.contains('.') { text.trim_end_matches('0').trim_end_matches('.') } else { text }
 }
 
 /// `work_mem`'s default, in kilobytes (4MB, as in PostgreSQL).
@@ -482,7 +497,16 @@ mod tests {
         assert_eq!(s.show("hash_mem_multiplier", None).unwrap(), "2");
         assert_eq!(s.hash_mem_bytes(), 8 << 20);
         // Shown as PostgreSQL 15 shows them.
-        for (given, shown) in [("1.5", "1.5"), ("2.0", "2"), ("1e2", "100"), (" 3 ", "3"), ("1000", "1000")] {
+        for (given, shown) in [
+            ("1.5", "1.5"),
+            ("2.0", "2"),
+            ("1e2", "100"),
+            (" 3 ", "3"),
+            ("1000", "1000"),
+            ("1.23456789", "1.23457"),
+            ("999.9999", "1000"),
+            ("1.000001", "1"),
+        ] {
             s.set("hash_mem_multiplier", Some(given)).unwrap();
             assert_eq!(s.show("hash_mem_multiplier", None).unwrap(), shown, "{given}");
         }

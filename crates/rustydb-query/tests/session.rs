@@ -547,6 +547,16 @@ fn a_hash_aggregate_past_hash_mem_spills_partitions_and_loses_no_row() {
         assert_eq!(row[2], joined, "group {k}: rows keep their order through the partitions");
         assert_eq!(row[3].parse::<i64>().unwrap(), *n, "group {k}");
     }
+    // Accumulators that keep values fill the table too: of 50 groups of 14 kB strings (whose
+    // rows come one group after another), the first few fill it and the others spill.
+    ok(&mut s, "SET work_mem = '64kB'");
+    let (result, files) =
+        temp_files_of(&mut s, "SELECT (id - 1) / 20, length(string_agg(s, '')) FROM t WHERE id <= 1000 GROUP BY 1");
+    assert_eq!(files, 1, "string_agg's strings count against hash_mem");
+    let got = sorted(result);
+    assert_eq!(got.len(), 50);
+    assert!(got.iter().all(|r| r[1] == (20 * 708).to_string()), "{:?}", &got[..3]);
+    ok(&mut s, "SET work_mem = '1GB'");
     // HAVING and ORDER BY over the spilled groups, and an aggregate without keys.
     let got = texts(&ok(&mut s, "SELECT k FROM t GROUP BY k HAVING count(*) = 3 ORDER BY k LIMIT 3"));
     let want: Vec<Vec<String>> =
@@ -673,4 +683,24 @@ fn distinct_and_set_operations_past_hash_mem_spill_and_keep_their_meaning() {
     // DISTINCT still streams: a LIMIT over it stops early.
     assert_eq!(texts(&ok(&mut s, "SELECT count(*) FROM (SELECT DISTINCT x FROM a LIMIT 5) d")), vec![vec!["5"]]);
     assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+}
+
+#[test]
+fn what_a_subquery_or_lateral_item_held_is_given_back_after_each_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = EngineOptions { statement_memory_limit: 12 << 20, ..EngineOptions::with_pool_pages(256) };
+    let engine = Engine::open(dir.path(), &options).unwrap();
+    let mut s = engine.session("rustydb", "rustydb");
+    ok(&mut s, "CREATE TABLE a (id int, k int)");
+    ok(&mut s, "CREATE TABLE b (id int, k int, pad text)");
+    ok(&mut s, "INSERT INTO a SELECT g, g FROM generate_series(1, 300) g");
+    ok(&mut s, "INSERT INTO b SELECT g, g % 400, repeat('p', 60) FROM generate_series(1, 2000) g");
+    // Each run of the correlated subquery fills a DISTINCT's set with a batch of rows (some
+    // 200 kB) and stops at its first row; 300 runs would hold 60 MB if nothing were given back.
+    let r = ok(&mut s, "SELECT count(*) FROM a WHERE EXISTS (SELECT DISTINCT b.pad || b.id FROM b WHERE b.id > a.id)");
+    assert_eq!(texts(&r), vec![vec!["300"]]);
+    // Each left row's LATERAL rows (some 200 kB) are given back once joined.
+    let r = ok(&mut s, "SELECT count(*) FROM a, LATERAL (SELECT * FROM b WHERE b.id > a.id) x");
+    let want: i64 = (1..=300).map(|i| 2000 - i).sum();
+    assert_eq!(texts(&r), vec![vec![want.to_string()]]);
 }

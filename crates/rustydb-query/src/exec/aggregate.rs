@@ -90,27 +90,31 @@ pub(super) fn initial(call: &AggCall) -> Accumulator {
     Accumulator { acc, seen: call.distinct.then(HashSet::new) }
 }
 
-pub(super) fn update(a: &mut Accumulator, call: &AggCall, row: &[Value], env: &EvalEnv<'_>) -> Result<()> {
+/// Adds `row` to accumulator `a` of `call`. Gives back how many bytes the accumulator grew by
+/// (the values `string_agg`, `array_agg` and DISTINCT keep), for the caller to count.
+pub(super) fn update(a: &mut Accumulator, call: &AggCall, row: &[Value], env: &EvalEnv<'_>) -> Result<usize> {
     if let Some(f) = &call.filter
         && !f.qual(row, env)?
     {
-        return Ok(());
+        return Ok(0);
     }
     if call.func == AggFunc::CountStar {
         if let Acc::Count(n) = &mut a.acc {
             *n += 1;
         }
-        return Ok(());
+        return Ok(0);
     }
     let args = call.args.iter().map(|e| e.eval(row, env)).collect::<Result<Vec<_>>>()?;
     // Every aggregate but array_agg skips NULL inputs.
     if args.first().is_none_or(Value::is_null) && call.func != AggFunc::ArrayAgg {
-        return Ok(());
+        return Ok(0);
     }
-    if let Some(seen) = &mut a.seen
-        && !seen.insert(HashKey(args.clone()))
-    {
-        return Ok(());
+    let mut grew = 0;
+    if let Some(seen) = &mut a.seen {
+        if !seen.insert(HashKey(args.clone())) {
+            return Ok(0);
+        }
+        grew += row_bytes(&args) + 16;
     }
     let v = &args[0];
     match &mut a.acc {
@@ -184,15 +188,21 @@ pub(super) fn update(a: &mut Accumulator, call: &AggCall, row: &[Value], env: &E
         }
         Acc::Text(t) => {
             let piece = v.to_pg_text().unwrap_or_default();
+            grew += piece.len();
             match t {
                 None => *t = Some(piece),
                 Some(s) => {
-                    s.push_str(&args.get(1).and_then(Value::to_pg_text).unwrap_or_default());
+                    let delimiter = args.get(1).and_then(Value::to_pg_text).unwrap_or_default();
+                    grew += delimiter.len();
+                    s.push_str(&delimiter);
                     s.push_str(&piece);
                 }
             }
         }
-        Acc::Array(values) => values.get_or_insert_with(Vec::new).push(v.clone()),
+        Acc::Array(values) => {
+            grew += v.footprint();
+            values.get_or_insert_with(Vec::new).push(v.clone());
+        }
         Acc::Moments { n, mean, m2 } => {
             let x = v.as_f64().unwrap_or(0.0);
             *n += 1.0;
@@ -201,7 +211,7 @@ pub(super) fn update(a: &mut Accumulator, call: &AggCall, row: &[Value], env: &E
             *m2 += delta * (x - *mean);
         }
     }
-    Ok(())
+    Ok(grew)
 }
 
 /// `sum + x` as PostgreSQL's `float8pl` (or `float4pl`, in single precision, when `single`)
@@ -308,7 +318,7 @@ pub(super) struct GroupTable<'p> {
     /// Bytes counted against the statement's memory for the groups.
     held: usize,
     limit: usize,
-    /// Memory kept free for the partitions the table spills to (see `hash_spill`).
+    /// Memory kept free when a group is made (see [`GroupTable::new`]).
     reserve: usize,
     full: bool,
 }
@@ -316,7 +326,9 @@ pub(super) struct GroupTable<'p> {
 impl<'p> GroupTable<'p> {
     /// An empty table for `aggregates`, allowed `limit` bytes.
     pub(super) fn new(aggregates: &'p [AggCall], limit: usize) -> Self {
-        let reserve = super::hash_spill::partition_buffers(limit);
+        // Room kept free when a group is made: for the partitions a spill needs, and for the
+        // growth of the groups' accumulators once the statement's limit has made it full.
+        let reserve = super::hash_spill::partition_buffers(limit) + limit / 8;
         GroupTable {
             aggregates,
             index: HashMap::new(),
@@ -378,8 +390,16 @@ impl<'p> GroupTable<'p> {
                 i
             }
         };
+        let mut grew = 0;
         for (acc, call) in self.states[slot].iter_mut().zip(self.aggregates) {
-            update(acc, call, row, env)?;
+            grew += update(acc, call, row, env)?;
+        }
+        if grew > 0 {
+            // Accumulators that keep values count them too: a table they fill takes no more
+            // groups (and past the statement's limit, it is 53200).
+            runner.ctx().memory.charge(grew, "a hash aggregate")?;
+            self.held += grew;
+            self.full |= self.held > self.limit;
         }
         Ok(None)
     }

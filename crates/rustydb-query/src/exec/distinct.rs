@@ -61,6 +61,7 @@ impl<'p> DistinctOp<'p> {
                 }
                 self.input = None;
             } else if let Some(partition) = &mut self.current {
+                ctx.interrupt.check()?;
                 let mut batch = Vec::new();
                 while batch.len() < BATCH_ROWS
                     && let Some((_, row)) = partition.next()?

@@ -8,8 +8,9 @@
 //! table gave back. A partition that again overflows is split the same way with a hash seeded
 //! by its depth, so that its keys spread over new partitions instead of landing together again.
 //!
-//! A row goes to disk with its evaluated key (see [`write_pair`]): keys are not evaluated twice,
-//! so a volatile key expression still groups each row once.
+//! An aggregate's row goes to disk with its evaluated key (see [`write_pair`]), so a volatile
+//! group key is evaluated once per row. Joins and set operations send rows alone
+//! ([`Partitions::write_row`]) and evaluate their keys again when they read them back.
 //!
 //! Every partition is a run of the operator's one [`Spill`] file, sealed as every spilled block
 //! is.
@@ -159,7 +160,8 @@ impl<'s> Overflow<'s> {
 pub(crate) struct PartitionOp(pub(crate) Option<Partition>);
 
 impl Operator for PartitionOp {
-    fn next(&mut self, _ctx: &mut ExecContext<'_>) -> Result<Option<Batch>> {
+    fn next(&mut self, ctx: &mut ExecContext<'_>) -> Result<Option<Batch>> {
+        ctx.interrupt.check()?;
         let Some(partition) = &mut self.0 else { return Ok(None) };
         let mut batch = Vec::new();
         while batch.len() < BATCH_ROWS

@@ -169,7 +169,7 @@ impl<'p> JoinOp<'p> {
         if self.equi.is_empty() || self.depth >= MAX_DEPTH {
             // A nested loop (or a pair past the deepest split) holds its inner side whole.
             self.build = drain(ctx, right.as_mut(), "a join's inner side")?;
-            self.held = 0;
+            self.held = self.build.iter().map(|r| row_bytes(r)).sum();
         } else {
             let hash_mem = ctx.hash_mem();
             let reserve = partition_buffers(hash_mem);

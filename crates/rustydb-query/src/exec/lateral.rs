@@ -97,7 +97,13 @@ impl Operator for LateralOp<'_> {
             let mut out = Vec::new();
             for left in lefts {
                 let inner_outer: Rc<[Value]> = left.iter().chain(self.outer.iter()).cloned().collect();
-                let rights = drain(ctx, open(self.right, &inner_outer).as_mut(), "a LATERAL item's rows")?;
+                // What the item's run counts (its rows, and whatever its operators held) is
+                // given back once its rows are joined.
+                let before = ctx.memory.used();
+                let rights = drain(ctx, open(self.right, &inner_outer).as_mut(), "a LATERAL item's rows");
+                let counted = ctx.memory.used().saturating_sub(before);
+                ctx.memory.release(counted);
+                let rights = rights?;
                 let mut matched = false;
                 for right in rights {
                     let joined: Row = left.iter().cloned().chain(right).collect();

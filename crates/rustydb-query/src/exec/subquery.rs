@@ -62,7 +62,18 @@ pub fn run(
         return answer_cached(sq, &cached, arg);
     }
     let inner_outer: Rc<[Value]> = row.iter().chain(outer).cloned().collect::<Vec<_>>().into();
-    let mut op = open(&sq.plan, &inner_outer);
+    // The run stops as soon as the answer is known, before its operators give back what they
+    // hold: once they are dropped, everything the run counted is given back at once.
+    let before = ctx.memory.used();
+    let answer = run_correlated(ctx, sq, &inner_outer, arg);
+    let counted = ctx.memory.used().saturating_sub(before);
+    ctx.memory.release(counted);
+    answer
+}
+
+/// Runs a correlated subquery until its answer is known.
+fn run_correlated(ctx: &mut ExecContext<'_>, sq: &Subquery, outer: &Rc<[Value]>, arg: Option<Value>) -> Result<Value> {
+    let mut op = open(&sq.plan, outer);
     let mut state = Streaming::new(&sq.kind, arg);
     while let Some(batch) = op.next(ctx)? {
         for r in batch {

@@ -254,7 +254,7 @@ impl Partition<'_> {
             ty: self.call.ty,
         };
         let m = self.len();
-        let add = |acc: &mut Accumulator, q: usize| update(acc, &call, &self.rows[self.part[q]], self.env);
+        let add = |acc: &mut Accumulator, q: usize| update(acc, &call, &self.rows[self.part[q]], self.env).map(|_| ());
         if self.call.frame.start == FrameBound::UnboundedPreceding {
             // Frames grow with the position: add rows as the frame end passes them.
             let mut acc = initial(&call);

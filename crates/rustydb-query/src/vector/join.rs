@@ -81,6 +81,8 @@ pub struct HashJoin<'p> {
     next: Vec<u32>,
     pending: Option<Pending>,
     done: bool,
+    /// Bytes counted against the statement's memory for the build side, given back at the end.
+    held: usize,
 }
 
 impl std::fmt::Debug for HashJoin<'_> {
@@ -216,6 +218,7 @@ impl<'p> HashJoin<'p> {
                 next: Vec::new(),
                 pending: None,
                 done: false,
+                held: 0,
             },
             filter,
         ))
@@ -288,6 +291,7 @@ impl<'p> HashJoin<'p> {
             }
             rows += n as u32;
         }
+        self.held = held;
         Ok(())
     }
 
@@ -390,7 +394,15 @@ impl<'p> HashJoin<'p> {
                 Some(p) => p,
                 None => match self.probe.next(ctx)? {
                     None => {
+                        // The build side is let go of.
                         self.done = true;
+                        self.columns = Vec::new();
+                        self.next = Vec::new();
+                        self.table = match self.table {
+                            Table::One(_) => Table::One(KeyMap::default()),
+                            Table::Many(_) => Table::Many(KeyMap::default()),
+                        };
+                        ctx.memory.release(std::mem::take(&mut self.held));
                         return Ok(None);
                     }
                     Some(batch) => {
