@@ -247,3 +247,29 @@ async fn compression_is_chosen_per_table_and_kept() {
     assert!(server.terminate().success());
     assert!(size(16385) * 10 < plain, "after the restart the table still compresses: {}", size(16385));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_in_the_startup_options_apply_to_the_session() {
+    let server = TestServer::start();
+    let connect = |options: &str| {
+        let conn = format!("{} options='{options}'", server.conn_str("rustydb", "rustydb"));
+        async move {
+            let (client, connection) = tokio_postgres::connect(&conn, tokio_postgres::NoTls).await?;
+            tokio::spawn(connection);
+            Ok::<_, tokio_postgres::Error>(client)
+        }
+    };
+    // PGOPTIONS-style switches, both spellings, a dash for an underscore, an escaped space.
+    let c = connect("-c work_mem=64MB --statement-timeout=5s -c application_name=with\\\\ space").await.unwrap();
+    assert_eq!(rows(&c, "SHOW work_mem").await, [text(&["64MB"])]);
+    assert_eq!(rows(&c, "SHOW statement_timeout").await, [text(&["5s"])]);
+    assert_eq!(rows(&c, "SHOW application_name").await, [text(&["with space"])]);
+    // A setting PostgreSQL has and this server has not is passed over.
+    let c = connect("-c geqo=off -c max_parallel_workers_per_gather=0").await.unwrap();
+    assert_eq!(rows(&c, "SELECT 1").await, [text(&["1"])]);
+    // A bad value refuses the connection, with the SET's SQLSTATE, as PostgreSQL does.
+    let Err(e) = connect("-c work_mem=lots").await else { panic!("a bad value is refused") };
+    assert_eq!(e.code(), Some(&tokio_postgres::error::SqlState::INVALID_PARAMETER_VALUE), "{e}");
+    // And the server goes on.
+    assert_eq!(rows(&server.connect().await, "SHOW work_mem").await, [text(&["4MB"])]);
+}

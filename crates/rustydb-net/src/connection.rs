@@ -413,6 +413,16 @@ impl Connection {
                 DbError::sql(SqlState::ObjectInUse, format!("database \"{}\" is being dropped", principal.database));
             return Err(fatal(&e));
         }
+        // Settings the startup packet asks for: a bad value refuses the connection, as in
+        // PostgreSQL; a setting this server does not have is passed over (drivers send some
+        // PostgreSQL has and this server has not), with a note in the log.
+        for (name, value) in crate::startup_options::requested_settings(client.metadata()) {
+            if session.settings().show(&name, None).is_err() {
+                tracing::debug!(%name, "startup parameter names no setting this server has; ignored");
+                continue;
+            }
+            session.set_startup(&name, &value).map_err(|e| fatal(&e))?;
+        }
         let (pid, secret) = PID_GENERATOR.generate(&*client);
         session.set_client(pid, &application_name, Some(client.socket_addr()));
         let terminated = self.terminated.clone();

@@ -38,6 +38,7 @@ pub mod extended;
 pub mod formats;
 pub mod messages;
 pub mod server;
+pub mod startup_options;
 pub mod tls;
 
 pub use server::WireServer;

@@ -130,7 +130,7 @@ enum Blocked {
 }
 
 /// Work for after a commit (closing what the transaction dropped).
-struct CommitHook(Box<dyn FnOnce() + Send>);
+struct CommitHook(Box<dyn FnOnce() + Send + Sync>);
 
 impl std::fmt::Debug for CommitHook {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -182,7 +182,7 @@ impl Transaction {
     /// before its locks are released (so a transaction that waited for one of them sees what
     /// the hook did) and before its dropped files are removed (the layer above closes what it
     /// holds open of them).
-    pub fn on_commit(&mut self, hook: impl FnOnce() + Send + 'static) {
+    pub fn on_commit(&mut self, hook: impl FnOnce() + Send + Sync + 'static) {
         self.on_commit.push((self.savepoints.len(), CommitHook(Box::new(hook))));
     }
 
@@ -1021,3 +1021,10 @@ fn concurrent_change(updated: bool) -> DbError {
     let what = if updated { "update" } else { "delete" };
     DbError::sql(SqlState::SerializationFailure, format!("could not serialize access due to concurrent {what}"))
 }
+
+/// Parallel scans share the transaction with their worker threads.
+const _: fn() = || {
+    fn shared<T: Sync + Send>() {}
+    shared::<Transaction>();
+    shared::<TxnManager>();
+};

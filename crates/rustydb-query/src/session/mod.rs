@@ -200,6 +200,13 @@ impl Session {
         &self.user
     }
 
+    /// Applies a setting the client's startup packet asks for (see the wire layer's
+    /// `startup_options`), checked as `SET` checks it.
+    pub fn set_startup(&mut self, name: &str, value: &str) -> Result<()> {
+        self.may_set(name, Some(value))?;
+        self.settings.set(name, Some(value))
+    }
+
     /// The session's settings.
     pub fn settings(&self) -> &SessionSettings {
         &self.settings
