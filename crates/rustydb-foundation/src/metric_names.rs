@@ -42,3 +42,5 @@ pub const CONNECTIONS_REFUSED: &str = "rustydb_connections_refused_total";
 pub const TEMP_FILES: &str = "rustydb_temp_files_total";
 /// Bytes written to those temporary files.
 pub const TEMP_BYTES: &str = "rustydb_temp_bytes_total";
+/// Worker threads started by parallel scans.
+pub const PARALLEL_WORKERS: &str = "rustydb_parallel_workers_total";

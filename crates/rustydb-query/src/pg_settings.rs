@@ -46,7 +46,12 @@ fn vartype(name: &str, value: &str) -> &'static str {
     if DURATIONS.contains(&name)
         || matches!(
             name,
-            "work_mem" | "block_size" | "max_identifier_length" | "server_version_num" | "extra_float_digits"
+            "work_mem"
+                | "block_size"
+                | "max_identifier_length"
+                | "server_version_num"
+                | "extra_float_digits"
+                | "max_parallel_workers_per_gather"
         )
     {
         "integer"

@@ -12,7 +12,7 @@ use std::time::Duration;
 /// `search_path`'s default: the schema named as the user, then `public`.
 pub const DEFAULT_SEARCH_PATH: &str = "\"$user\", public";
 
-const KEPT: [(&str, &str); 13] = [
+const KEPT: [(&str, &str); 14] = [
     ("application_name", ""),
     ("bytea_output", "hex"),
     ("client_encoding", "UTF8"),
@@ -21,6 +21,7 @@ const KEPT: [(&str, &str); 13] = [
     ("extra_float_digits", "1"),
     ("hash_mem_multiplier", "2"),
     ("intervalstyle", "postgres"),
+    ("max_parallel_workers_per_gather", "2"),
     ("search_path", DEFAULT_SEARCH_PATH),
     ("standard_conforming_strings", "on"),
     ("synchronous_commit", "on"),
@@ -129,6 +130,15 @@ impl SessionSettings {
         (self.work_mem_bytes() as f64 * multiplier).min(usize::MAX as f64 / 2.0) as usize
     }
 
+    /// `max_parallel_workers_per_gather`: how many worker threads a parallel scan may start
+    /// besides the statement's own (0: none).
+    pub fn parallel_workers(&self) -> usize {
+        self.kept
+            .get("max_parallel_workers_per_gather")
+            .and_then(|v| parse_parallel_workers(v).ok())
+            .unwrap_or(DEFAULT_PARALLEL_WORKERS)
+    }
+
     /// `search_path`'s text (see `schemas::parse_search_path`).
     pub fn search_path(&self) -> String {
         self.kept.get("search_path").cloned().unwrap_or_else(|| DEFAULT_SEARCH_PATH.to_string())
@@ -197,6 +207,13 @@ impl SessionSettings {
                     Some(v) => parse_work_mem_kb(v)?,
                 };
                 self.kept.insert("work_mem", format_kb(kb));
+            }
+            "max_parallel_workers_per_gather" => {
+                let n = match value {
+                    None => DEFAULT_PARALLEL_WORKERS,
+                    Some(v) => parse_parallel_workers(v)?,
+                };
+                self.kept.insert("max_parallel_workers_per_gather", n.to_string());
             }
             "hash_mem_multiplier" => {
                 let m = match value {
@@ -334,6 +351,27 @@ pub fn format_ms(d: Duration) -> String {
 
 fn unknown(name: &str) -> DbError {
     DbError::sql(SqlState::UndefinedObject, format!("unrecognized configuration parameter \"{name}\""))
+}
+
+/// `max_parallel_workers_per_gather`'s default (as in PostgreSQL 15).
+pub const DEFAULT_PARALLEL_WORKERS: usize = 2;
+
+/// `max_parallel_workers_per_gather`: an integer in 0 .. 1024 (a fraction is rounded, as
+/// PostgreSQL's `parse_int` rounds it).
+pub fn parse_parallel_workers(text: &str) -> Result<usize> {
+    let name = "max_parallel_workers_per_gather";
+    let n: f64 = text.trim().parse().map_err(|_| invalid_value(name, text))?;
+    if !n.is_finite() {
+        return Err(invalid_value(name, text));
+    }
+    let n = n.round();
+    if !(0.0..=1024.0).contains(&n) {
+        return Err(DbError::sql(
+            SqlState::InvalidParameterValue,
+            format!("{n} is outside the valid range for parameter \"{name}\" (0 .. 1024)"),
+        ));
+    }
+    Ok(n as usize)
 }
 
 /// `hash_mem_multiplier`'s default (as in PostgreSQL 15).
@@ -490,6 +528,26 @@ fn invalid_value(name: &str, value: &str) -> DbError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn max_parallel_workers_per_gather_reads_as_postgres_does() {
+        let mut s = SessionSettings::default();
+        assert_eq!(s.parallel_workers(), 2);
+        for (given, shown) in [("0", "0"), ("1024", "1024"), ("3.5", "4"), (" 1 ", "1")] {
+            s.set("max_parallel_workers_per_gather", Some(given)).unwrap();
+            assert_eq!(s.show("max_parallel_workers_per_gather", None).unwrap(), shown, "{given}");
+        }
+        for (bad, message) in [
+            ("1025", "1025 is outside the valid range for parameter \"max_parallel_workers_per_gather\" (0 .. 1024)"),
+            ("-1", "-1 is outside the valid range for parameter \"max_parallel_workers_per_gather\" (0 .. 1024)"),
+            ("abc", "invalid value for parameter \"max_parallel_workers_per_gather\": \"abc\""),
+        ] {
+            let e = s.set("max_parallel_workers_per_gather", Some(bad)).unwrap_err();
+            assert_eq!(e.sqlstate(), SqlState::InvalidParameterValue, "{bad}");
+            assert_eq!(e.to_string(), message);
+        }
+        assert_eq!(s.parallel_workers(), 1);
+    }
 
     #[test]
     fn hash_mem_multiplier_reads_and_prints_as_postgres_does() {

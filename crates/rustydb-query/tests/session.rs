@@ -448,20 +448,18 @@ fn a_sort_past_work_mem_merges_runs_from_temporary_files() {
     assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
 }
 
-/// Counts the temporary files statements on this thread create (through the server's metric).
-#[derive(Default)]
-struct TempFiles(Arc<std::sync::atomic::AtomicU64>);
+/// Counts what statements on this thread add to one of the server's counters.
+struct Counted {
+    name: &'static str,
+    n: Arc<std::sync::atomic::AtomicU64>,
+}
 
-impl metrics::Recorder for TempFiles {
+impl metrics::Recorder for Counted {
     fn describe_counter(&self, _: metrics::KeyName, _: Option<metrics::Unit>, _: metrics::SharedString) {}
     fn describe_gauge(&self, _: metrics::KeyName, _: Option<metrics::Unit>, _: metrics::SharedString) {}
     fn describe_histogram(&self, _: metrics::KeyName, _: Option<metrics::Unit>, _: metrics::SharedString) {}
     fn register_counter(&self, key: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Counter {
-        if key.name() == rustydb_foundation::metric_names::TEMP_FILES {
-            metrics::Counter::from_arc(self.0.clone())
-        } else {
-            metrics::Counter::noop()
-        }
+        if key.name() == self.name { metrics::Counter::from_arc(self.n.clone()) } else { metrics::Counter::noop() }
     }
     fn register_gauge(&self, _: &metrics::Key, _: &metrics::Metadata<'_>) -> metrics::Gauge {
         metrics::Gauge::noop()
@@ -471,12 +469,16 @@ impl metrics::Recorder for TempFiles {
     }
 }
 
+/// Runs `sql` and counts what it adds to counter `name`.
+fn counting(s: &mut Session, sql: &str, name: &'static str) -> (StatementResult, u64) {
+    let recorder = Counted { name, n: Arc::default() };
+    let result = metrics::with_local_recorder(&recorder, || ok(s, sql));
+    (result, recorder.n.load(std::sync::atomic::Ordering::Relaxed))
+}
+
 /// Runs `sql` and counts the temporary files it made.
 fn temp_files_of(s: &mut Session, sql: &str) -> (StatementResult, u64) {
-    let recorder = TempFiles::default();
-    let counter = recorder.0.clone();
-    let result = metrics::with_local_recorder(&recorder, || ok(s, sql));
-    (result, counter.load(std::sync::atomic::Ordering::Relaxed))
+    counting(s, sql, rustydb_foundation::metric_names::TEMP_FILES)
 }
 
 #[test]
@@ -703,4 +705,65 @@ fn what_a_subquery_or_lateral_item_held_is_given_back_after_each_run() {
     let r = ok(&mut s, "SELECT count(*) FROM a, LATERAL (SELECT * FROM b WHERE b.id > a.id) x");
     let want: i64 = (1..=300).map(|i| 2000 - i).sum();
     assert_eq!(texts(&r), vec![vec![want.to_string()]]);
+}
+
+#[test]
+fn a_parallel_aggregate_gives_what_the_serial_one_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(dir.path());
+    let mut s = engine.session("rustydb", "rustydb");
+    ok(&mut s, "CREATE TABLE t (id int, k int, v float8, b bool, pad text) WITH (compression = none)");
+    // Some 25 MB (past three times 8 MB): two workers besides the statement's thread.
+    for from in (1..=30_000).step_by(5000) {
+        ok(
+            &mut s,
+            &format!(
+                "INSERT INTO t SELECT g, CASE WHEN g % 101 = 0 THEN NULL ELSE g % 37 END, (g % 1000)::float8, \
+                 g % 7 <> 0, repeat('x', 750) FROM generate_series({from}, {}) g",
+                from + 4999
+            ),
+        );
+    }
+    let workers = rustydb_foundation::metric_names::PARALLEL_WORKERS;
+    let sorted = |r: StatementResult| {
+        let mut rows = texts(&r);
+        rows.sort();
+        rows
+    };
+    let queries = [
+        "SELECT k, count(*), sum(id), min(v), max(v), avg(id), sum(v), bool_and(b), bool_or(b), count(v) \
+         FROM t GROUP BY k",
+        "SELECT k, b, count(*), max(id) FROM t WHERE id % 3 = 0 GROUP BY k, b",
+        "SELECT count(*), sum(id), avg(v), min(id) FILTER (WHERE k = 5) FROM t",
+        "SELECT count(*) FROM t WHERE id < 0",
+    ];
+    ok(&mut s, "SET max_parallel_workers_per_gather = 0");
+    let serial: Vec<_> = queries
+        .iter()
+        .map(|q| {
+            let (result, started) = counting(&mut s, q, workers);
+            assert_eq!(started, 0, "{q}: no worker when the setting says none");
+            sorted(result)
+        })
+        .collect();
+    assert_eq!(serial[0].len(), 38, "37 keys and NULL");
+    ok(&mut s, "SET max_parallel_workers_per_gather = 2");
+    for (q, want) in queries.iter().zip(&serial) {
+        let (result, started) = counting(&mut s, q, workers);
+        assert_eq!(started, 2, "{q}: two workers for a table of 24 MB or more (PostgreSQL's count)");
+        assert_eq!(sorted(result), *want, "{q}");
+    }
+    ok(&mut s, "SET max_parallel_workers_per_gather = 1");
+    let (result, started) = counting(&mut s, queries[0], workers);
+    assert_eq!((started, sorted(result)), (1, serial[0].clone()), "at most as many workers as the setting allows");
+    ok(&mut s, "SET max_parallel_workers_per_gather = 2");
+    // A small table is scanned serially.
+    ok(&mut s, "CREATE TABLE small AS SELECT * FROM t WHERE id <= 100");
+    assert_eq!(counting(&mut s, "SELECT k, count(*) FROM small GROUP BY k", workers).1, 0);
+    // A worker whose table outgrows its share gives up, and the pass runs serially, spilling.
+    ok(&mut s, "SET work_mem = '64kB'");
+    let (result, started) = counting(&mut s, "SELECT id, count(*) FROM t GROUP BY id", workers);
+    assert_eq!(started, 2);
+    assert_eq!(texts(&result).len(), 30_000);
+    assert!(texts(&result).iter().all(|r| r[1] == "1"));
 }

@@ -10,6 +10,13 @@
 //! lands in exactly one group, in the order the input gave it, so a spilled aggregate computes
 //! exactly what one in memory does (float sums add in the same order).
 //!
+//! **Parallel**: over a sequential scan of a table of 8 MB or more, the first pass runs on
+//! worker threads as well (`max_parallel_workers_per_gather`; see `crate::vector::parallel`),
+//! each aggregating its share of the pages into a table of its own, merged at the end. Sums of
+//! floats then add in another order, as in PostgreSQL's parallel aggregates. A worker whose
+//! table outgrows its share of the memory stops them all, and the pass runs serially instead,
+//! spilling as it must.
+//!
 //! Groups come out table by table: those of the first pass in the order they first appeared,
 //! then each partition's. SQL promises no order without ORDER BY, and PostgreSQL's own order
 //! changes as its aggregate spills.
@@ -66,8 +73,20 @@ impl<'p> HashAggregateOp<'p> {
         } else {
             None
         };
+        // A table big enough is scanned by worker threads too, unless the session says none
+        // (max_parallel_workers_per_gather = 0) or the transaction is SERIALIZABLE (its reads
+        // are tracked through one thread).
+        let workers = ctx.settings.map_or(0, |s| s.parallel_workers());
+        let serializable = ctx.txn.isolation() == rustydb_txn::IsolationLevel::Serializable;
         let (rows, held) = match vectorized {
-            Some(mut vectorized) => vectorized.run(ctx, hash_mem, &mut overflow)?,
+            Some(mut vectorized) => {
+                let parallel =
+                    if workers > 0 && !serializable { vectorized.run_parallel(ctx, hash_mem, workers)? } else { None };
+                match parallel {
+                    Some(done) => done,
+                    None => vectorized.run(ctx, hash_mem, &mut overflow)?,
+                }
+            }
             None => {
                 let mut table = if self.groups.is_empty() {
                     GroupTable::single(self.aggregates)

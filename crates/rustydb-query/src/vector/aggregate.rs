@@ -14,6 +14,7 @@
 //! newer of two equal values (`-0` against `0`). Group keys are integers or booleans.
 
 use super::Pipeline;
+use super::batch::ColumnBatch;
 use super::column::{Column, Data, Kind};
 use super::expr::VExpr;
 use crate::context::ExecContext;
@@ -63,7 +64,7 @@ impl Hasher for KeyHasher {
 type KeyMap<K> = HashMap<K, u32, BuildHasherDefault<KeyHasher>>;
 
 /// The per-group states of one aggregate call.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum States {
     Count(Vec<i64>),
     SumInt { sums: Vec<i128>, seen: Vec<bool> },
@@ -113,16 +114,18 @@ impl States {
 }
 
 /// One aggregate call, vectorized.
-#[derive(Debug)]
-struct Call<'p> {
-    call: &'p AggCall,
+#[derive(Debug, Clone)]
+struct Call {
+    func: AggFunc,
+    /// The result's type.
+    ty: DataType,
     arg: Option<VExpr>,
     filter: Option<VExpr>,
     states: States,
 }
 
-impl<'p> Call<'p> {
-    fn compile(call: &'p AggCall) -> Option<Call<'p>> {
+impl Call {
+    fn compile(call: &AggCall) -> Option<Call> {
         if call.distinct {
             return None;
         }
@@ -151,7 +154,7 @@ impl<'p> Call<'p> {
             }
             _ => return None,
         };
-        Some(Call { call, arg, filter, states })
+        Some(Call { func: call.func, ty: call.ty, arg, filter, states })
     }
 
     /// Adds the batch's rows (`groups[i]` is row `i`'s group) into the states.
@@ -196,7 +199,7 @@ impl<'p> Call<'p> {
         };
         let column = arg.eval(batch, rows)?;
         let take = |i: usize| !column.is_null(i);
-        let min = self.call.func == AggFunc::Min;
+        let min = self.func == AggFunc::Min;
         match (&mut self.states, &column.data) {
             (States::Count(n), _) => {
                 for (i, g) in groups.iter().enumerate() {
@@ -212,7 +215,7 @@ impl<'p> Call<'p> {
                 }
             }
             (States::SumFloat { sums, seen }, Data::Float(v)) => {
-                let single = self.call.ty == DataType::Float4;
+                let single = self.ty == DataType::Float4;
                 if single {
                     for (i, g) in groups.iter().enumerate() {
                         if take(i) {
@@ -265,7 +268,7 @@ impl<'p> Call<'p> {
                 }
             }
             (States::Bool { acc, seen }, Data::Bool(v)) => {
-                let and = self.call.func == AggFunc::BoolAnd;
+                let and = self.func == AggFunc::BoolAnd;
                 for (i, g) in groups.iter().enumerate() {
                     let g = *g as usize;
                     if take(i) {
@@ -280,14 +283,70 @@ impl<'p> Call<'p> {
                     }
                 }
             }
-            _ => return Err(DbError::Internal(format!("vectorized {:?} over {}", self.call.func, column.ty))),
+            _ => return Err(DbError::Internal(format!("vectorized {:?} over {}", self.func, column.ty))),
+        }
+        Ok(())
+    }
+
+    /// Adds group `s` of `other` (states of the same call, from another table) into group `d`.
+    fn combine(&mut self, d: usize, other: &States, s: usize) -> Result<()> {
+        let min = self.func == AggFunc::Min;
+        match (&mut self.states, other) {
+            (States::Count(a), States::Count(b)) => a[d] += b[s],
+            (States::SumInt { sums, seen }, States::SumInt { sums: b, seen: b_seen }) if b_seen[s] => {
+                sums[d] += b[s];
+                seen[d] = true;
+            }
+            (States::SumFloat { sums, seen }, States::SumFloat { sums: b, seen: b_seen }) if b_seen[s] => {
+                sums[d] = if seen[d] { float_sum(sums[d], b[s], self.ty == DataType::Float4)? } else { b[s] };
+                seen[d] = true;
+            }
+            (States::AvgInt { sums, counts }, States::AvgInt { sums: b, counts: b_counts }) => {
+                sums[d] += b[s];
+                counts[d] += b_counts[s];
+            }
+            (States::AvgFloat { sums, counts }, States::AvgFloat { sums: b, counts: b_counts }) if b_counts[s] > 0 => {
+                sums[d] = if counts[d] > 0 { float_sum(sums[d], b[s], false)? } else { b[s] };
+                counts[d] += b_counts[s];
+            }
+            (States::ExtremeInt { best, seen }, States::ExtremeInt { best: b, seen: b_seen }) if b_seen[s] => {
+                if !seen[d] || if min { b[s] <= best[d] } else { b[s] >= best[d] } {
+                    best[d] = b[s];
+                    seen[d] = true;
+                }
+            }
+            (States::ExtremeFloat { best, seen }, States::ExtremeFloat { best: b, seen: b_seen }) if b_seen[s] => {
+                let ord = total_float_cmp(b[s], best[d]);
+                if !seen[d] || if min { ord.is_le() } else { ord.is_ge() } {
+                    best[d] = b[s];
+                    seen[d] = true;
+                }
+            }
+            (States::Bool { acc, seen }, States::Bool { acc: b, seen: b_seen }) if b_seen[s] => {
+                acc[d] = if !seen[d] {
+                    b[s]
+                } else if self.func == AggFunc::BoolAnd {
+                    acc[d] && b[s]
+                } else {
+                    acc[d] || b[s]
+                };
+                seen[d] = true;
+            }
+            // The other side saw no value for the group: nothing to add.
+            (States::SumInt { .. }, States::SumInt { .. })
+            | (States::SumFloat { .. }, States::SumFloat { .. })
+            | (States::AvgFloat { .. }, States::AvgFloat { .. })
+            | (States::ExtremeInt { .. }, States::ExtremeInt { .. })
+            | (States::ExtremeFloat { .. }, States::ExtremeFloat { .. })
+            | (States::Bool { .. }, States::Bool { .. }) => {}
+            _ => return Err(DbError::Internal("merging states of different aggregates".into())),
         }
         Ok(())
     }
 
     /// Group `g`'s result.
     fn finish(&self, g: usize) -> Result<Value> {
-        let ty = self.call.ty;
+        let ty = self.ty;
         let arg_ty = self.arg.as_ref().map_or(DataType::Int8, VExpr::ty);
         Ok(match &self.states {
             States::Count(n) => Value::Int8(n[g]),
@@ -340,7 +399,7 @@ enum Grouping {
 pub struct VectorAggregate<'p> {
     input: Pipeline<'p>,
     keys: Vec<VExpr>,
-    calls: Vec<Call<'p>>,
+    calls: Vec<Call>,
 }
 
 impl<'p> VectorAggregate<'p> {
@@ -373,38 +432,17 @@ impl<'p> VectorAggregate<'p> {
         hash_mem: usize,
         overflow: &mut crate::exec::Overflow<'_>,
     ) -> Result<(Vec<Row>, usize)> {
-        let mut grouping = match self.keys.len() {
-            0 => Grouping::Single,
-            1 => Grouping::One { map: KeyMap::default(), null: None },
-            _ => Grouping::Many(KeyMap::default()),
-        };
-        let mut key_rows: Vec<Row> = Vec::new();
-        if self.keys.is_empty() {
-            key_rows.push(Vec::new());
-            self.calls.iter_mut().for_each(|c| c.states.grow(1));
-        }
-        // What a group costs besides its key row: its map entry and a state per call.
-        let per_group = 16 + 8 * (self.keys.len() + 1) + 24 * self.calls.len();
+        let mut table = Table::new(self.keys.len(), self.calls.clone());
         let reserve = crate::exec::partition_buffers(hash_mem);
         let mut held = 0usize;
         let mut full = false;
-        let mut groups: Vec<u32> = Vec::new();
         while let Some(mut batch) = self.input.next(ctx)? {
-            let rows = batch.selection.as_deref();
-            let columns = self.keys.iter().map(|k| k.eval(&batch, rows)).collect::<Result<Vec<_>>>()?;
-            let before = key_rows.len();
-            // Groups are numbered in u32 (the memory limit normally comes first).
-            if before + batch.rows() >= u32::MAX as usize {
-                return Err(super::join::too_many("a hash aggregate"));
-            }
-            groups.clear();
-            assign(&mut grouping, &columns, batch.rows(), &mut groups, &mut key_rows, !full);
+            let (columns, before) = table.assign(&self.keys, &batch, !full)?;
             if full {
-                spill_missing(&mut batch, &columns, &mut groups, overflow, ctx)?;
+                spill_missing(&mut batch, &columns, &mut table.groups, overflow, ctx)?;
             }
-            if key_rows.len() > before {
-                self.calls.iter_mut().for_each(|c| c.states.grow(key_rows.len()));
-                let bytes: usize = key_rows[before..].iter().map(|r| crate::context::row_bytes(r) + per_group).sum();
+            let bytes = table.grow_from(before);
+            if bytes > 0 {
                 // (Charged with room to spare for the partitions a spill needs.)
                 match ctx.memory.charge(bytes + reserve, "a hash aggregate") {
                     Ok(()) => {
@@ -418,18 +456,189 @@ impl<'p> VectorAggregate<'p> {
                 }
                 full |= held > hash_mem;
             }
-            for call in &mut self.calls {
-                call.update(&batch, &groups)?;
+            table.update(&batch)?;
+        }
+        Ok((table.finish()?, held))
+    }
+
+    /// Aggregates the input on the statement's thread and `workers` more, each scanning its
+    /// share of the table's pages into a table of its own (see `super::parallel`); the tables
+    /// are then merged. `None` if the input is not a scan the workers can share, or if a
+    /// worker's table outgrew its share of `hash_mem` (the caller then aggregates serially,
+    /// spilling as it must: the input has not been read).
+    pub(crate) fn run_parallel(
+        &mut self,
+        ctx: &mut ExecContext<'_>,
+        hash_mem: usize,
+        workers: usize,
+    ) -> Result<Option<(Vec<Row>, usize)>> {
+        let Some((scan, stages)) = self.input.scan_and_stages() else { return Ok(None) };
+        let keys = &self.keys;
+        let template = &self.calls;
+        let outcome = super::parallel::run(ctx, scan, stages, workers, |shares| {
+            let limit = hash_mem / shares;
+            move |next: &mut dyn FnMut() -> Result<Option<ColumnBatch>>, stop: &std::sync::atomic::AtomicBool| {
+                // A worker gives up (and the others with it) when its table outgrows its share.
+                let mut table = Table::new(keys.len(), template.clone());
+                let mut held = 0usize;
+                while let Some(batch) = next()? {
+                    let (_, before) = table.assign(keys, &batch, true)?;
+                    held += table.grow_from(before);
+                    if held > limit {
+                        return Ok(None);
+                    }
+                    table.update(&batch)?;
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        return Ok(None);
+                    }
+                }
+                Ok(Some((table, held)))
+            }
+        })?;
+        let Some(tables) = outcome else { return Ok(None) };
+        let mut tables = tables.into_iter();
+        let Some((mut merged, _)) = tables.next() else { return Ok(None) };
+        for (table, _) in tables {
+            merged.merge(table)?;
+        }
+        let held = merged.bytes();
+        ctx.memory.charge(held, "a hash aggregate")?;
+        Ok(Some((merged.finish()?, held)))
+    }
+}
+
+/// One table of groups: their keys, numbers and per-call states.
+struct Table {
+    grouping: Grouping,
+    key_rows: Vec<Row>,
+    calls: Vec<Call>,
+    /// The group of each row of the last batch assigned.
+    groups: Vec<u32>,
+    /// What a group costs besides its key row: its map entry and a state per call.
+    per_group: usize,
+}
+
+impl Table {
+    /// An empty table for `keys` group keys (with its one group if there are none).
+    fn new(keys: usize, mut calls: Vec<Call>) -> Self {
+        let grouping = match keys {
+            0 => Grouping::Single,
+            1 => Grouping::One { map: KeyMap::default(), null: None },
+            _ => Grouping::Many(KeyMap::default()),
+        };
+        let mut key_rows: Vec<Row> = Vec::new();
+        if keys == 0 {
+            key_rows.push(Vec::new());
+            calls.iter_mut().for_each(|c| c.states.grow(1));
+        }
+        let per_group = 16 + 8 * (keys + 1) + 24 * calls.len();
+        Table { grouping, key_rows, calls, groups: Vec::new(), per_group }
+    }
+
+    /// Gives each row of `batch` its group (in `groups`), making new groups if `admit` (else
+    /// rows of groups not in the table get [`NO_GROUP`]). Returns the rows' key columns and the
+    /// number of groups before the batch.
+    fn assign(&mut self, keys: &[VExpr], batch: &ColumnBatch, admit: bool) -> Result<(Vec<Column>, usize)> {
+        let rows = batch.selection.as_deref();
+        let columns = keys.iter().map(|k| k.eval(batch, rows)).collect::<Result<Vec<_>>>()?;
+        let before = self.key_rows.len();
+        // Groups are numbered in u32 (the memory limit normally comes first).
+        if before + batch.rows() >= u32::MAX as usize {
+            return Err(super::join::too_many("a hash aggregate"));
+        }
+        self.groups.clear();
+        assign(&mut self.grouping, &columns, batch.rows(), &mut self.groups, &mut self.key_rows, admit);
+        Ok((columns, before))
+    }
+
+    /// Makes room in the states for the groups made since there were `before`; returns what
+    /// they cost.
+    fn grow_from(&mut self, before: usize) -> usize {
+        if self.key_rows.len() == before {
+            return 0;
+        }
+        let len = self.key_rows.len();
+        self.calls.iter_mut().for_each(|c| c.states.grow(len));
+        self.key_rows[before..].iter().map(|r| crate::context::row_bytes(r) + self.per_group).sum()
+    }
+
+    /// Adds the rows of `batch` (whose groups [`Table::assign`] gave) into the states.
+    fn update(&mut self, batch: &ColumnBatch) -> Result<()> {
+        for call in &mut self.calls {
+            call.update(batch, &self.groups)?;
+        }
+        Ok(())
+    }
+
+    /// What the table's groups cost.
+    fn bytes(&self) -> usize {
+        self.key_rows.iter().map(|r| crate::context::row_bytes(r) + self.per_group).sum()
+    }
+
+    /// Adds the groups of `other` (a table of the same aggregate) into this one.
+    fn merge(&mut self, other: Table) -> Result<()> {
+        for (g, key) in other.key_rows.iter().enumerate() {
+            let before = self.key_rows.len();
+            let target = self.find_or_make(key);
+            self.grow_from(before);
+            for (mine, theirs) in self.calls.iter_mut().zip(&other.calls) {
+                mine.combine(target as usize, &theirs.states, g)?;
             }
         }
-        let mut out = Vec::with_capacity(key_rows.len());
-        for (g, mut row) in key_rows.into_iter().enumerate() {
+        Ok(())
+    }
+
+    /// The number of the group with keys `key`, made if there is none.
+    fn find_or_make(&mut self, key: &[Value]) -> u32 {
+        let word = |v: &Value| match v {
+            Value::Bool(b) => i64::from(*b),
+            other => other.as_i64().unwrap_or(0),
+        };
+        let next = self.key_rows.len() as u32;
+        let (g, made) = match &mut self.grouping {
+            Grouping::Single => (0, false),
+            Grouping::One { null, .. } if key[0].is_null() => match null {
+                Some(g) => (*g, false),
+                None => (*null.insert(next), true),
+            },
+            Grouping::One { map, .. } => match map.entry(word(&key[0])) {
+                std::collections::hash_map::Entry::Occupied(e) => (*e.get(), false),
+                std::collections::hash_map::Entry::Vacant(e) => (*e.insert(next), true),
+            },
+            Grouping::Many(map) => {
+                let mut words = vec![0i64; key.len() + 1];
+                for (k, v) in key.iter().enumerate() {
+                    if v.is_null() {
+                        words[0] |= 1 << k;
+                    } else {
+                        words[k + 1] = word(v);
+                    }
+                }
+                match map.get(words.as_slice()) {
+                    Some(g) => (*g, false),
+                    None => {
+                        map.insert(words.into_boxed_slice(), next);
+                        (next, true)
+                    }
+                }
+            }
+        };
+        if made {
+            self.key_rows.push(key.to_vec());
+        }
+        g
+    }
+
+    /// Each group's row: its keys, then its aggregates.
+    fn finish(self) -> Result<Vec<Row>> {
+        let mut out = Vec::with_capacity(self.key_rows.len());
+        for (g, mut row) in self.key_rows.into_iter().enumerate() {
             for call in &self.calls {
                 row.push(call.finish(g)?);
             }
             out.push(row);
         }
-        Ok((out, held))
+        Ok(out)
     }
 }
 

@@ -25,6 +25,7 @@ pub mod batch;
 pub mod column;
 pub mod expr;
 pub mod join;
+pub mod parallel;
 pub mod scan;
 pub mod top_n;
 
@@ -158,8 +159,10 @@ fn pick<T: Copy>(data: &[T], nulls: Option<&[bool]>, rows: Option<&[u32]>, pass:
     out
 }
 
+/// A step of a pipeline over its source's batches.
 #[derive(Debug)]
-enum Stage {
+pub enum Stage {
+    /// Keeps the rows that pass.
     Filter(VExpr),
     /// One expression per output column; `None` for a column nothing above reads.
     Project(Vec<Option<VExpr>>),
@@ -280,31 +283,47 @@ impl<'p> Pipeline<'p> {
 
     /// The next batch with rows in play, or `None` at the end.
     pub fn next(&mut self, ctx: &mut ExecContext<'_>) -> Result<Option<ColumnBatch>> {
-        'batches: loop {
+        loop {
             let batch = match &mut self.source {
                 Source::Scan(scan) => scan.next(ctx)?,
                 Source::Join(join) => join.next(ctx)?,
             };
-            let Some(mut batch) = batch else { return Ok(None) };
-            for stage in &self.stages {
-                match stage {
-                    Stage::Filter(p) => narrow(&mut batch, p)?,
-                    Stage::Project(exprs) => {
-                        let rows = batch.selection.as_deref();
-                        let columns = exprs
-                            .iter()
-                            .map(|e| e.as_ref().map(|e| e.eval(&batch, rows)).transpose())
-                            .collect::<Result<Vec<_>>>()?;
-                        batch = ColumnBatch { len: batch.rows(), columns, selection: None };
-                    }
-                }
-                if batch.rows() == 0 {
-                    continue 'batches;
-                }
+            let Some(batch) = batch else { return Ok(None) };
+            if let Some(batch) = apply_stages(&self.stages, batch)? {
+                return Ok(Some(batch));
             }
-            return Ok(Some(batch));
         }
     }
+
+    /// The scan and the stages over it, if the pipeline is a sequential scan followed by
+    /// filters and projections (what a parallel scan can split among workers).
+    pub fn scan_and_stages(&self) -> Option<(&ColumnScan<'p>, &[Stage])> {
+        match &self.source {
+            Source::Scan(scan) => Some((scan, &self.stages)),
+            Source::Join(_) => None,
+        }
+    }
+}
+
+/// `batch` through the filters and projections `stages`; `None` if no row is left in play.
+pub fn apply_stages(stages: &[Stage], mut batch: ColumnBatch) -> Result<Option<ColumnBatch>> {
+    for stage in stages {
+        match stage {
+            Stage::Filter(p) => narrow(&mut batch, p)?,
+            Stage::Project(exprs) => {
+                let rows = batch.selection.as_deref();
+                let columns = exprs
+                    .iter()
+                    .map(|e| e.as_ref().map(|e| e.eval(&batch, rows)).transpose())
+                    .collect::<Result<Vec<_>>>()?;
+                batch = ColumnBatch { len: batch.rows(), columns, selection: None };
+            }
+        }
+        if batch.rows() == 0 {
+            return Ok(None);
+        }
+    }
+    Ok(Some(batch))
 }
 
 #[cfg(test)]

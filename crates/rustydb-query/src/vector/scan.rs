@@ -58,21 +58,33 @@ impl<'p> ColumnScan<'p> {
         &self.read
     }
 
+    /// The table's heap file and its number of pages (as the statement sees it).
+    pub fn heap_and_pages(
+        &self,
+        ctx: &ExecContext<'_>,
+    ) -> Result<(std::sync::Arc<rustydb_storage::heap::HeapFile>, u32)> {
+        Ok((access::heap(ctx, self.table)?, access::page_count(ctx, self.table)?))
+    }
+
     /// The next batch with rows in play, or `None` at the end of the table.
     pub fn next(&mut self, ctx: &mut ExecContext<'_>) -> Result<Option<ColumnBatch>> {
-        let pages = match self.pages {
-            Some(p) => p,
-            None => *self.pages.insert(access::page_count(ctx, self.table)?),
-        };
-        let heap = match &self.heap {
-            Some(h) => h.clone(),
-            None => self.heap.insert(access::heap(ctx, self.table)?).clone(),
-        };
+        if self.heap.is_none() {
+            let (heap, pages) = self.heap_and_pages(ctx)?;
+            self.heap = Some(heap);
+            self.pages = Some(pages);
+        }
+        let (Some(heap), Some(pages)) = (self.heap.clone(), self.pages) else { return Ok(None) };
+        let mut source = SerialPages { ctx, heap: &heap, next: self.next, pages };
+        let batch = self.gather(&mut source);
+        self.next = source.next;
+        batch
+    }
+
+    /// The next batch with rows in play from the pages `source` hands out, or `None` when it
+    /// has no more.
+    pub fn gather(&self, source: &mut dyn PageSource) -> Result<Option<ColumnBatch>> {
         loop {
-            ctx.interrupt.check()?;
-            if self.next >= pages {
-                return Ok(None);
-            }
+            source.check()?;
             let mut sink = Sink {
                 columns: self
                     .positions
@@ -82,9 +94,12 @@ impl<'p> ColumnScan<'p> {
                 mismatch: None,
             };
             let mut len = 0;
-            while self.next < pages && len < TARGET_ROWS {
+            let mut any = false;
+            while len < TARGET_ROWS {
+                let Some(page) = source.next_page() else { break };
+                any = true;
                 let (targets, sink) = (&self.targets, &mut sink);
-                access::visit_visible(ctx, &heap, self.next, |body| {
+                source.visit(page, &mut |body| {
                     len += 1;
                     let count = sink_row(body, targets, sink)?;
                     if count < targets.len() {
@@ -98,7 +113,9 @@ impl<'p> ColumnScan<'p> {
                     }
                     Ok(())
                 })?;
-                self.next += 1;
+            }
+            if !any {
+                return Ok(None);
             }
             if let Some((dense, value)) = sink.mismatch {
                 let position = self.positions[dense as usize];
@@ -120,6 +137,42 @@ impl<'p> ColumnScan<'p> {
                 return Ok(Some(batch));
             }
         }
+    }
+}
+
+/// Where a scan's pages come from, and how their visible rows are read: the statement's own
+/// context for a serial scan, or a worker's share of a parallel one (see `super::parallel`).
+pub trait PageSource {
+    /// The next page to read, or `None` when there are no more.
+    fn next_page(&mut self) -> Option<u32>;
+    /// Calls `visit` with the body of each row version on `page` the statement sees.
+    fn visit(&mut self, page: u32, visit: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()>;
+    /// Whether the statement must stop (a cancel, its timeout).
+    fn check(&self) -> Result<()>;
+}
+
+/// The pages of a serial scan, read through the statement's context.
+struct SerialPages<'c, 'a, 'h> {
+    ctx: &'c mut ExecContext<'a>,
+    heap: &'h rustydb_storage::heap::HeapFile,
+    next: u32,
+    pages: u32,
+}
+
+impl PageSource for SerialPages<'_, '_, '_> {
+    fn next_page(&mut self) -> Option<u32> {
+        (self.next < self.pages).then(|| {
+            self.next += 1;
+            self.next - 1
+        })
+    }
+
+    fn visit(&mut self, page: u32, visit: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()> {
+        access::visit_visible(self.ctx, self.heap, page, visit)
+    }
+
+    fn check(&self) -> Result<()> {
+        self.ctx.interrupt.check()
     }
 }
 
