@@ -2,7 +2,8 @@
 # analytics.sh A_PORT B_PORT -- issue 6's analytic queries over a ROWS-row table
 # t (id bigint, k int, v double precision, s text) and a 100,000-row table d, on two endpoints
 # on 127.0.0.1, printing each query's best time of REPEATS runs and the speed-up B/A.
-# PostgreSQL runs with parallelism off (max_parallel_workers_per_gather=0), as the issue asks.
+# Both run with parallelism off (max_parallel_workers_per_gather=0, through PGOPTIONS, which
+# both servers read), as the issue asks; PARALLEL=n allows n workers per query on both.
 #
 #   count_sum   SELECT count(*), sum(v) FROM t
 #   group_k100  SELECT k % 100, count(*), sum(v) FROM t GROUP BY k % 100
@@ -10,13 +11,13 @@
 #   order_limit SELECT id, v FROM t ORDER BY v LIMIT 10
 #   filtered    SELECT count(*) FROM t WHERE v < 0.001
 #
-# Knobs: ROWS [10000000], REPEATS [3], LOAD [1] (0 reuses loaded tables), A_USER [rustydb],
+# Knobs: ROWS [10000000], REPEATS [3], LOAD [1] (0 reuses loaded tables), PARALLEL [0], A_USER [rustydb],
 # B_USER [postgres], A_DB [rustydb], B_DB [bench].
 set -eu -o pipefail
 A_PORT=${1:?A port}; B_PORT=${2:?B port}
 ROWS=${ROWS:-10000000}; REPEATS=${REPEATS:-3}; LOAD=${LOAD:-1}
 A_USER=${A_USER:-rustydb}; B_USER=${B_USER:-postgres}; A_DB=${A_DB:-rustydb}; B_DB=${B_DB:-bench}
-export PGOPTIONS="-c max_parallel_workers_per_gather=0"
+export PGOPTIONS="-c max_parallel_workers_per_gather=${PARALLEL:-0}"
 
 sql() { # port user db sql...
   local port=$1 user=$2 db=$3; shift 3

@@ -92,7 +92,7 @@ impl PageSource for WorkerPages<'_, '_> {
         Some(self.at - 1)
     }
 
-    fn visit(&mut self, page: u32, visit: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()> {
+    fn visit(&mut self, page: u32, visit: impl FnMut(&[u8]) -> Result<()>) -> Result<()> {
         let s = self.shared;
         s.tm.visit_visible_on_page(s.txn, s.snapshot, s.heap, page, &mut self.arena, visit)
     }

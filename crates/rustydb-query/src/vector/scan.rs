@@ -82,7 +82,7 @@ impl<'p> ColumnScan<'p> {
 
     /// The next batch with rows in play from the pages `source` hands out, or `None` when it
     /// has no more.
-    pub fn gather(&self, source: &mut dyn PageSource) -> Result<Option<ColumnBatch>> {
+    pub fn gather(&self, source: &mut impl PageSource) -> Result<Option<ColumnBatch>> {
         loop {
             source.check()?;
             let mut sink = Sink {
@@ -99,7 +99,7 @@ impl<'p> ColumnScan<'p> {
                 let Some(page) = source.next_page() else { break };
                 any = true;
                 let (targets, sink) = (&self.targets, &mut sink);
-                source.visit(page, &mut |body| {
+                source.visit(page, |body| {
                     len += 1;
                     let count = sink_row(body, targets, sink)?;
                     if count < targets.len() {
@@ -146,7 +146,8 @@ pub trait PageSource {
     /// The next page to read, or `None` when there are no more.
     fn next_page(&mut self) -> Option<u32>;
     /// Calls `visit` with the body of each row version on `page` the statement sees.
-    fn visit(&mut self, page: u32, visit: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()>;
+    /// (Generic, so that the per-row call inlines into the page's loop.)
+    fn visit(&mut self, page: u32, visit: impl FnMut(&[u8]) -> Result<()>) -> Result<()>;
     /// Whether the statement must stop (a cancel, its timeout).
     fn check(&self) -> Result<()>;
 }
@@ -167,7 +168,7 @@ impl PageSource for SerialPages<'_, '_, '_> {
         })
     }
 
-    fn visit(&mut self, page: u32, visit: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()> {
+    fn visit(&mut self, page: u32, visit: impl FnMut(&[u8]) -> Result<()>) -> Result<()> {
         access::visit_visible(self.ctx, self.heap, page, visit)
     }
 
