@@ -736,7 +736,13 @@ fn a_parallel_aggregate_gives_what_the_serial_one_gives() {
         "SELECT k, b, count(*), max(id) FROM t WHERE id % 3 = 0 GROUP BY k, b",
         "SELECT count(*), sum(id), avg(v), min(id) FILTER (WHERE k = 5) FROM t",
         "SELECT count(*) FROM t WHERE id < 0",
+        // A hash join built once and probed by every thread's share of t.
+        "SELECT d.g, count(*), sum(t.id), max(t.v) FROM t JOIN d ON t.k = d.k WHERE t.b GROUP BY d.g",
+        "SELECT count(*), count(d.k), sum(d.g) FROM t LEFT JOIN d ON t.k = d.k",
     ];
+    ok(&mut s, "CREATE TABLE d (k int, g int)");
+    ok(&mut s, "INSERT INTO d SELECT g, g % 5 FROM generate_series(0, 30) g");
+    ok(&mut s, "INSERT INTO d SELECT g, 9 FROM generate_series(3, 6) g");
     ok(&mut s, "SET max_parallel_workers_per_gather = 0");
     let serial: Vec<_> = queries
         .iter()

@@ -462,8 +462,9 @@ impl<'p> VectorAggregate<'p> {
     }
 
     /// Aggregates the input on the statement's thread and `workers` more, each scanning its
-    /// share of the table's pages into a table of its own (see `super::parallel`); the tables
-    /// are then merged. `None` if the input is not a scan the workers can share, or if a
+    /// share of the table's pages (and probing the input's hash join, if it has one) into a
+    /// table of its own (see `super::parallel`); the tables are then merged. `None` if the
+    /// input is not a scan (or a join probed by a scan) the workers can share, or if a
     /// worker's table outgrew its share of `hash_mem` (the caller then aggregates serially,
     /// spilling as it must: the input has not been read).
     pub(crate) fn run_parallel(
@@ -472,10 +473,13 @@ impl<'p> VectorAggregate<'p> {
         hash_mem: usize,
         workers: usize,
     ) -> Result<Option<(Vec<Row>, usize)>> {
-        let Some((scan, stages)) = self.input.scan_and_stages() else { return Ok(None) };
+        if !self.input.prepare_parallel(ctx)? {
+            return Ok(None);
+        }
+        let Some(plan) = self.input.parallel_plan() else { return Ok(None) };
         let keys = &self.keys;
         let template = &self.calls;
-        let outcome = super::parallel::run(ctx, scan, stages, workers, |shares| {
+        let outcome = super::parallel::run(ctx, &plan, workers, |shares| {
             let limit = hash_mem / shares;
             move |next: &mut dyn FnMut() -> Result<Option<ColumnBatch>>, stop: &std::sync::atomic::AtomicBool| {
                 // A worker gives up (and the others with it) when its table outgrows its share.

@@ -41,13 +41,20 @@ enum Table {
 
 /// A left batch being probed.
 #[derive(Debug)]
-struct Pending {
+pub struct Pending {
     batch: ColumnBatch,
     keys: Vec<Column>,
     /// The next row (of the batch's rows in play) to probe.
     next: usize,
     /// The next build row of that row's chain, if it is part-way through it.
     chain: u32,
+}
+
+impl Pending {
+    /// True once every row of the batch is joined.
+    pub fn is_done(&self) -> bool {
+        self.next >= self.batch.rows()
+    }
 }
 
 /// 54000 for more rows than a u32 numbers (the memory limit normally comes first).
@@ -83,6 +90,98 @@ pub struct HashJoin<'p> {
     done: bool,
     /// Bytes counted against the statement's memory for the build side, given back at the end.
     held: usize,
+}
+
+/// What probing needs of a loaded join, borrowed read-only: every thread of a parallel scan
+/// probes through one (see `super::parallel`).
+#[derive(Debug, Clone, Copy)]
+pub struct Probe<'j> {
+    kind: JoinKind,
+    left_keys: &'j [VExpr],
+    left_reads: &'j [bool],
+    right_reads: &'j [bool],
+    right_types: &'j [Option<rustydb_foundation::DataType>],
+    columns: &'j [Option<Column>],
+    table: &'j Table,
+    next: &'j [u32],
+}
+
+impl Probe<'_> {
+    /// A probe batch, its keys evaluated, ready for [`Probe::pairs`].
+    pub fn start(&self, batch: ColumnBatch) -> Result<Pending> {
+        let keys =
+            self.left_keys.iter().map(|k| k.eval(&batch, batch.selection.as_deref())).collect::<Result<Vec<_>>>()?;
+        Ok(Pending { batch, keys, next: 0, chain: NO_ROW })
+    }
+
+    /// The next joined rows of `pending` (about [`TARGET_PAIRS`] pairs, possibly none), in the
+    /// row executor's order.
+    pub fn pairs(&self, pending: &mut Pending, scratch: &mut Vec<i64>) -> Result<ColumnBatch> {
+        let rows = pending.batch.rows();
+        let (mut lefts, mut rights) = (Vec::new(), Vec::new());
+        while pending.next < rows && lefts.len() < TARGET_PAIRS {
+            let k = pending.next;
+            let physical = pending.batch.selection.as_ref().map_or(k as u32, |s| s[k]);
+            let fresh = pending.chain == NO_ROW;
+            let mut at = if fresh { self.first(&pending.keys, k, scratch) } else { pending.chain };
+            if fresh && at == NO_ROW && self.kind == JoinKind::Left {
+                lefts.push(physical);
+                rights.push(NO_ROW);
+            }
+            while at != NO_ROW && lefts.len() < TARGET_PAIRS {
+                lefts.push(physical);
+                rights.push(at);
+                at = self.next[at as usize];
+            }
+            pending.chain = at;
+            if at == NO_ROW {
+                pending.next += 1;
+            }
+        }
+        self.joined(&pending.batch, &lefts, &rights)
+    }
+
+    /// The first build row with the keys of the pending batch's row `k`.
+    fn first(&self, keys: &[Column], k: usize, scratch: &mut Vec<i64>) -> u32 {
+        if keys.iter().any(|c| c.is_null(k)) {
+            return NO_ROW;
+        }
+        let found = match &self.table {
+            Table::One(map) => map.get(&word(&keys[0], k)),
+            Table::Many(map) => {
+                scratch.clear();
+                scratch.extend(keys.iter().map(|c| word(c, k)));
+                map.get(scratch.as_slice())
+            }
+        };
+        found.map_or(NO_ROW, |chain| chain.0)
+    }
+
+    /// The joined rows for the pairs (`lefts[i]`, `rights[i]`).
+    fn joined(&self, left: &ColumnBatch, lefts: &[u32], rights: &[u32]) -> Result<ColumnBatch> {
+        let mut columns = Vec::with_capacity(self.left_reads.len() + self.right_reads.len());
+        for (i, r) in self.left_reads.iter().enumerate() {
+            columns.push(if *r { Some(left.column(i)?.gather(lefts)) } else { None });
+        }
+        for (i, r) in self.right_reads.iter().enumerate() {
+            columns.push(match (&self.columns[i], r) {
+                (Some(c), true) => Some(c.gather_or_null(rights)),
+                // A build side with no rows: every read right column is NULL.
+                (None, true) => {
+                    let ty = self.right_types.get(i).copied().flatten().ok_or_else(|| {
+                        rustydb_foundation::DbError::Internal(format!("join column {i} read but not built"))
+                    })?;
+                    let mut c = Column::with_capacity(ty, rights.len());
+                    for _ in rights {
+                        c.push_null();
+                    }
+                    Some(c)
+                }
+                _ => None,
+            });
+        }
+        Ok(ColumnBatch { len: lefts.len(), columns, selection: None })
+    }
 }
 
 impl std::fmt::Debug for HashJoin<'_> {
@@ -351,6 +450,36 @@ impl<'p> HashJoin<'p> {
         Ok(())
     }
 
+    /// The loaded join, to probe through.
+    fn view(&self) -> Probe<'_> {
+        Probe {
+            kind: self.kind,
+            left_keys: &self.left_keys,
+            left_reads: &self.left_reads,
+            right_reads: &self.right_reads,
+            right_types: &self.right_types,
+            columns: &self.columns,
+            table: &self.table,
+            next: &self.next,
+        }
+    }
+
+    /// Loads the build side if it is not yet; true if the join can then be probed by worker
+    /// threads (it did not spill, and nothing of it has been output).
+    pub fn prepare_parallel(&mut self, ctx: &mut ExecContext<'_>) -> Result<bool> {
+        if let Some(build) = self.build.take() {
+            self.load(ctx, build)?;
+        }
+        Ok(self.spilled.is_none() && self.pending.is_none() && !self.done)
+    }
+
+    /// The join to probe through and its probe side's scan and stages, if that side is a scan
+    /// worker threads can share (after [`HashJoin::prepare_parallel`]).
+    pub fn parallel_parts(&self) -> Option<(Probe<'_>, &super::scan::ColumnScan<'p>, &[Stage])> {
+        let (scan, stages) = self.probe.scan_and_stages()?;
+        Some((self.view(), scan, stages))
+    }
+
     /// The type of each joined column the batches hold (`None` for those left out).
     pub fn output_types(&self) -> Vec<Option<rustydb_foundation::DataType>> {
         let mut types = self.probe.output_types();
@@ -358,22 +487,6 @@ impl<'p> HashJoin<'p> {
         types.iter_mut().zip(&self.left_reads).for_each(|(t, r)| *t = t.filter(|_| *r));
         types.extend(self.right_types.iter().zip(&self.right_reads).map(|(t, r)| t.filter(|_| *r)));
         types
-    }
-
-    /// The first build row with the keys of the pending batch's row `k`.
-    fn first(&self, keys: &[Column], k: usize, scratch: &mut Vec<i64>) -> u32 {
-        if keys.iter().any(|c| c.is_null(k)) {
-            return NO_ROW;
-        }
-        let found = match &self.table {
-            Table::One(map) => map.get(&word(&keys[0], k)),
-            Table::Many(map) => {
-                scratch.clear();
-                scratch.extend(keys.iter().map(|c| word(c, k)));
-                map.get(scratch.as_slice())
-            }
-        };
-        found.map_or(NO_ROW, |chain| chain.0)
     }
 
     /// The next joined batch, or `None` at the end.
@@ -405,70 +518,16 @@ impl<'p> HashJoin<'p> {
                         ctx.memory.release(std::mem::take(&mut self.held));
                         return Ok(None);
                     }
-                    Some(batch) => {
-                        let keys = self
-                            .left_keys
-                            .iter()
-                            .map(|k| k.eval(&batch, batch.selection.as_deref()))
-                            .collect::<Result<Vec<_>>>()?;
-                        Pending { batch, keys, next: 0, chain: NO_ROW }
-                    }
+                    Some(batch) => self.view().start(batch)?,
                 },
             };
-            let rows = pending.batch.rows();
-            let (mut lefts, mut rights) = (Vec::new(), Vec::new());
-            while pending.next < rows && lefts.len() < TARGET_PAIRS {
-                let k = pending.next;
-                let physical = pending.batch.selection.as_ref().map_or(k as u32, |s| s[k]);
-                let fresh = pending.chain == NO_ROW;
-                let mut at = if fresh { self.first(&pending.keys, k, &mut scratch) } else { pending.chain };
-                if fresh && at == NO_ROW && self.kind == JoinKind::Left {
-                    lefts.push(physical);
-                    rights.push(NO_ROW);
-                }
-                while at != NO_ROW && lefts.len() < TARGET_PAIRS {
-                    lefts.push(physical);
-                    rights.push(at);
-                    at = self.next[at as usize];
-                }
-                pending.chain = at;
-                if at == NO_ROW {
-                    pending.next += 1;
-                }
-            }
-            let batch = self.joined(&pending.batch, &lefts, &rights)?;
-            if pending.next < rows {
+            let batch = self.view().pairs(&mut pending, &mut scratch)?;
+            if !pending.is_done() {
                 self.pending = Some(pending);
             }
             if batch.len > 0 {
                 return Ok(Some(batch));
             }
         }
-    }
-
-    /// The joined rows for the pairs (`lefts[i]`, `rights[i]`).
-    fn joined(&self, left: &ColumnBatch, lefts: &[u32], rights: &[u32]) -> Result<ColumnBatch> {
-        let mut columns = Vec::with_capacity(self.left_reads.len() + self.right_reads.len());
-        for (i, r) in self.left_reads.iter().enumerate() {
-            columns.push(if *r { Some(left.column(i)?.gather(lefts)) } else { None });
-        }
-        for (i, r) in self.right_reads.iter().enumerate() {
-            columns.push(match (&self.columns[i], r) {
-                (Some(c), true) => Some(c.gather_or_null(rights)),
-                // A build side with no rows: every read right column is NULL.
-                (None, true) => {
-                    let ty = self.right_types.get(i).copied().flatten().ok_or_else(|| {
-                        rustydb_foundation::DbError::Internal(format!("join column {i} read but not built"))
-                    })?;
-                    let mut c = Column::with_capacity(ty, rights.len());
-                    for _ in rights {
-                        c.push_null();
-                    }
-                    Some(c)
-                }
-                _ => None,
-            });
-        }
-        Ok(ColumnBatch { len: lefts.len(), columns, selection: None })
     }
 }

@@ -303,6 +303,30 @@ impl<'p> Pipeline<'p> {
             Source::Join(_) => None,
         }
     }
+
+    /// Readies the pipeline for [`Pipeline::parallel_plan`]: a hash join loads its build side.
+    /// False if the pipeline cannot run in parallel (its join spilled).
+    pub fn prepare_parallel(&mut self, ctx: &mut ExecContext<'_>) -> Result<bool> {
+        match &mut self.source {
+            Source::Scan(_) => Ok(true),
+            Source::Join(join) => join.prepare_parallel(ctx),
+        }
+    }
+
+    /// How worker threads can run the pipeline: a scan (whose pages they share), the stages
+    /// over it, and a hash join to probe with its rows, followed by the stages over the join;
+    /// `None` for a pipeline of another shape.
+    pub fn parallel_plan(&self) -> Option<parallel::ParallelPlan<'_, 'p>> {
+        match &self.source {
+            Source::Scan(scan) => {
+                Some(parallel::ParallelPlan { scan, probe_stages: &[], join: None, stages: &self.stages })
+            }
+            Source::Join(join) => {
+                let (probe, scan, probe_stages) = join.parallel_parts()?;
+                Some(parallel::ParallelPlan { scan, probe_stages, join: Some(probe), stages: &self.stages })
+            }
+        }
+    }
 }
 
 /// `batch` through the filters and projections `stages`; `None` if no row is left in play.

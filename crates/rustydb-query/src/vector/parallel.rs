@@ -1,5 +1,6 @@
 //! Parallel scans: the pages of a table shared among worker threads, each running the same
-//! pipeline stages over its pages and its own consumer (a partial aggregate, say), while the
+//! pipeline stages over its pages — probing a hash join built once, on the statement's thread,
+//! and shared read-only — and its own consumer (a partial aggregate, say), while the
 //! statement's thread does the same; the consumers' results then come together on the
 //! statement's thread.
 //!
@@ -22,6 +23,7 @@
 //! can because the serial pipeline has not been read.
 
 use super::batch::ColumnBatch;
+use super::join::{Pending, Probe};
 use super::scan::{ColumnScan, PageSource};
 use super::{Stage, apply_stages};
 use crate::context::ExecContext;
@@ -32,6 +34,56 @@ use rustydb_storage::arena::TupleArena;
 use rustydb_storage::heap::HeapFile;
 use rustydb_txn::{Snapshot, Transaction, TxnManager};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+/// A pipeline as worker threads run it: batches of a shared scan, through `probe_stages`, then
+/// (if there is a join) probed through `join`, then through `stages`.
+#[derive(Debug)]
+pub struct ParallelPlan<'r, 'p> {
+    /// The scan whose pages the threads share.
+    pub scan: &'r ColumnScan<'p>,
+    /// The stages over the scan, below the join.
+    pub probe_stages: &'r [Stage],
+    /// A hash join, already loaded, that the scan's rows probe.
+    pub join: Option<Probe<'r>>,
+    /// The stages over the join (or over the scan, if there is none).
+    pub stages: &'r [Stage],
+}
+
+impl ParallelPlan<'_, '_> {
+    /// The next batch of a thread's share, read from `pages` (`pending` holds a probe batch
+    /// part-way joined).
+    fn next(
+        &self,
+        pages: &mut WorkerPages<'_, '_>,
+        pending: &mut Option<Pending>,
+        scratch: &mut Vec<i64>,
+    ) -> Result<Option<ColumnBatch>> {
+        loop {
+            if let (Some(join), Some(p)) = (&self.join, pending.as_mut()) {
+                let joined = join.pairs(p, scratch)?;
+                if p.is_done() {
+                    *pending = None;
+                }
+                if joined.len > 0
+                    && let Some(batch) = apply_stages(self.stages, joined)?
+                {
+                    return Ok(Some(batch));
+                }
+                continue;
+            }
+            let Some(batch) = self.scan.gather(pages)? else { return Ok(None) };
+            let Some(batch) = apply_stages(self.probe_stages, batch)? else { continue };
+            match &self.join {
+                Some(join) => *pending = Some(join.start(batch)?),
+                None => {
+                    if let Some(batch) = apply_stages(self.stages, batch)? {
+                        return Ok(Some(batch));
+                    }
+                }
+            }
+        }
+    }
+}
 
 /// Pages a thread claims at a time.
 const CHUNK_PAGES: u32 = 64;
@@ -103,14 +155,13 @@ impl PageSource for WorkerPages<'_, '_> {
 }
 
 /// Runs a consumer on the statement's thread and on the planned workers, each fed the batches
-/// of its share of `scan`'s pages after `stages`. `make` is given the number of threads and
+/// of its share of the plan's scan, through the plan. `make` is given the number of threads and
 /// returns the consumer; a consumer returns `None` to give up. The results come in thread
 /// order (the statement's first); `None` if no worker is planned (a small table, or
 /// `max_parallel_workers_per_gather` = 0) or if a consumer gave up.
 pub fn run<T, W>(
     ctx: &mut ExecContext<'_>,
-    scan: &ColumnScan<'_>,
-    stages: &[Stage],
+    plan: &ParallelPlan<'_, '_>,
     max_workers: usize,
     make: impl FnOnce(usize) -> W,
 ) -> Result<Option<Vec<T>>>
@@ -118,7 +169,7 @@ where
     T: Send,
     W: Fn(&mut dyn FnMut() -> Result<Option<ColumnBatch>>, &AtomicBool) -> Result<Option<T>> + Sync,
 {
-    let (heap, pages) = scan.heap_and_pages(ctx)?;
+    let (heap, pages) = plan.scan.heap_and_pages(ctx)?;
     let workers = planned_workers(pages, max_workers);
     if workers == 0 {
         return Ok(None);
@@ -137,14 +188,8 @@ where
     };
     let one = |shared: &Shared<'_>| -> Result<Option<T>> {
         let mut pages = WorkerPages { shared, at: 0, end: 0, arena: TupleArena::new() };
-        let mut next = || -> Result<Option<ColumnBatch>> {
-            while let Some(batch) = scan.gather(&mut pages)? {
-                if let Some(batch) = apply_stages(stages, batch)? {
-                    return Ok(Some(batch));
-                }
-            }
-            Ok(None)
-        };
+        let (mut pending, mut scratch) = (None, Vec::new());
+        let mut next = || plan.next(&mut pages, &mut pending, &mut scratch);
         let result = consumer(&mut next, &shared.stop);
         if !matches!(result, Ok(Some(_))) {
             shared.stop.store(true, Ordering::Relaxed);
