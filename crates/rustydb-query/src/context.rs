@@ -201,6 +201,16 @@ impl<'a> ExecContext<'a> {
             .min(self.memory.limit())
     }
 
+    /// How many worker threads a parallel scan may start besides the statement's own:
+    /// `max_parallel_workers_per_gather`, or none in a SERIALIZABLE transaction (whose reads
+    /// are tracked through one thread) or outside a session.
+    pub fn parallel_workers(&self) -> usize {
+        if self.txn.isolation() == rustydb_txn::IsolationLevel::Serializable {
+            return 0;
+        }
+        self.settings.map_or(0, |s| s.parallel_workers())
+    }
+
     /// Gives back what [`hold_row`](Self::hold_row) counted for `rows`, let go of.
     pub fn release_rows(&mut self, rows: &[Vec<Value>]) {
         self.memory.release(rows.iter().map(|r| row_bytes(r)).sum());

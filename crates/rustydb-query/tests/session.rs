@@ -739,6 +739,9 @@ fn a_parallel_aggregate_gives_what_the_serial_one_gives() {
         // A hash join built once and probed by every thread's share of t.
         "SELECT d.g, count(*), sum(t.id), max(t.v) FROM t JOIN d ON t.k = d.k WHERE t.b GROUP BY d.g",
         "SELECT count(*), count(d.k), sum(d.g) FROM t LEFT JOIN d ON t.k = d.k",
+        // A top-N: each thread keeps the best of its share.
+        "SELECT id, v, k FROM t ORDER BY v DESC, id LIMIT 7",
+        "SELECT id, k FROM t WHERE b ORDER BY k NULLS FIRST, id DESC LIMIT 5 OFFSET 3",
     ];
     ok(&mut s, "CREATE TABLE d (k int, g int)");
     ok(&mut s, "INSERT INTO d SELECT g, g % 5 FROM generate_series(0, 30) g");
@@ -755,6 +758,14 @@ fn a_parallel_aggregate_gives_what_the_serial_one_gives() {
     assert_eq!(serial[0].len(), 38, "37 keys and NULL");
     ok(&mut s, "SET max_parallel_workers_per_gather = 2");
     for (q, want) in queries.iter().zip(&serial) {
+        if q.contains("ORDER BY") {
+            let ordered = |s: &mut Session, n| {
+                ok(s, &format!("SET max_parallel_workers_per_gather = {n}"));
+                texts(&ok(s, q))
+            };
+            let serial_order = ordered(&mut s, 0);
+            assert_eq!(ordered(&mut s, 2), serial_order, "{q}: the same rows in the same order");
+        }
         let (result, started) = counting(&mut s, q, workers);
         assert_eq!(started, 2, "{q}: two workers for a table of 24 MB or more (PostgreSQL's count)");
         assert_eq!(sorted(result), *want, "{q}");

@@ -76,12 +76,10 @@ impl<'p> HashAggregateOp<'p> {
         // A table big enough is scanned by worker threads too, unless the session says none
         // (max_parallel_workers_per_gather = 0) or the transaction is SERIALIZABLE (its reads
         // are tracked through one thread).
-        let workers = ctx.settings.map_or(0, |s| s.parallel_workers());
-        let serializable = ctx.txn.isolation() == rustydb_txn::IsolationLevel::Serializable;
+        let workers = ctx.parallel_workers();
         let (rows, held) = match vectorized {
             Some(mut vectorized) => {
-                let parallel =
-                    if workers > 0 && !serializable { vectorized.run_parallel(ctx, hash_mem, workers)? } else { None };
+                let parallel = if workers > 0 { vectorized.run_parallel(ctx, hash_mem, workers)? } else { None };
                 match parallel {
                     Some(done) => done,
                     None => vectorized.run(ctx, hash_mem, &mut overflow)?,

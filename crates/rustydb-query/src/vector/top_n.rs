@@ -4,7 +4,8 @@
 //! known, a row is compared with the worst kept key straight from the key columns, unboxed,
 //! and only a row that beats it becomes a `Vec<Value>` and joins the row executor's top-N
 //! ([`crate::exec::TopN`]), which keeps the result and its stability (ties in input order)
-//! exactly as a row plan would.
+//! exactly as a row plan would. Over a big enough table, worker threads each keep the best of
+//! their share, and the best of those is kept (see `super::parallel`).
 
 use super::Pipeline;
 use super::column::{Column, Data};
@@ -47,28 +48,75 @@ impl<'p> VectorTopN<'p> {
 
     /// The best rows, in order.
     pub fn run(&mut self, ctx: &mut ExecContext<'_>) -> Result<Vec<Row>> {
-        let mut top = TopN::new(self.keys, self.bound);
-        while let Some(batch) = self.input.next(ctx)? {
-            let rows = batch.selection.as_deref();
-            let keys = self.compiled.iter().map(|k| k.eval(&batch, rows)).collect::<Result<Vec<_>>>()?;
-            for k in 0..batch.rows() {
-                if let Some(worst) = top.worst()
-                    && compare(self.keys, &keys, k, worst) != Ordering::Less
-                {
-                    continue;
+        let workers = ctx.parallel_workers();
+        let kept = match self.run_parallel(ctx, workers)? {
+            Some(kept) => kept,
+            None => {
+                let mut top = TopN::new(self.keys, self.bound);
+                while let Some(batch) = self.input.next(ctx)? {
+                    offer(self.keys, &self.compiled, self.width, &mut top, &batch)?;
                 }
-                let physical = rows.map_or(k, |r| r[k] as usize);
-                let row = (0..self.width).map(|c| Ok(batch.column(c)?.value(physical))).collect::<Result<Row>>()?;
-                top.offer(keys.iter().map(|c| c.value(k)).collect(), row);
+                top.finish()
             }
-        }
-        let kept = top.finish();
+        };
         for (key, row) in &kept {
             ctx.hold_row(key, "a sort")?;
             ctx.hold_row(row, "a sort")?;
         }
         Ok(kept.into_iter().map(|(_, row)| row).collect())
     }
+
+    /// The best rows found by the statement's thread and `workers` more, each keeping the best
+    /// of its share of the scan's pages (see `super::parallel`), then the best of theirs. Ties
+    /// come in thread order rather than scan order, as PostgreSQL's Gather Merge leaves them.
+    /// `None` if the input is not one the workers can share.
+    fn run_parallel(&mut self, ctx: &mut ExecContext<'_>, workers: usize) -> Result<Option<Vec<(Row, Row)>>> {
+        if workers == 0 || !self.input.prepare_parallel(ctx)? {
+            return Ok(None);
+        }
+        let Some(plan) = self.input.parallel_plan() else { return Ok(None) };
+        let (keys, compiled, width, bound) = (self.keys, &self.compiled, self.width, self.bound);
+        let consumer = |_| {
+            move |next: &mut dyn FnMut() -> Result<Option<super::batch::ColumnBatch>>,
+                  _: &std::sync::atomic::AtomicBool| {
+                let mut top = TopN::new(keys, bound);
+                while let Some(batch) = next()? {
+                    offer(keys, compiled, width, &mut top, &batch)?;
+                }
+                Ok(Some(top.finish()))
+            }
+        };
+        let Some(shares) = super::parallel::run(ctx, &plan, workers, consumer)? else { return Ok(None) };
+        let mut top = TopN::new(self.keys, self.bound);
+        for (key, row) in shares.into_iter().flatten() {
+            top.offer(key, row);
+        }
+        Ok(Some(top.finish()))
+    }
+}
+
+/// Offers the rows of `batch` to `top`: `compiled` are the `keys`' expressions, and the first
+/// `width` columns the row.
+fn offer(
+    keys: &[SortKey],
+    compiled: &[VExpr],
+    width: usize,
+    top: &mut TopN<'_>,
+    batch: &super::batch::ColumnBatch,
+) -> Result<()> {
+    let rows = batch.selection.as_deref();
+    let columns = compiled.iter().map(|k| k.eval(batch, rows)).collect::<Result<Vec<_>>>()?;
+    for k in 0..batch.rows() {
+        if let Some(worst) = top.worst()
+            && compare(keys, &columns, k, worst) != Ordering::Less
+        {
+            continue;
+        }
+        let physical = rows.map_or(k, |r| r[k] as usize);
+        let row = (0..width).map(|c| Ok(batch.column(c)?.value(physical))).collect::<Result<Row>>()?;
+        top.offer(columns.iter().map(|c| c.value(k)).collect(), row);
+    }
+    Ok(())
 }
 
 /// Row `k`'s keys against `worst`, as `crate::exec::compare_keys` orders them (the values
