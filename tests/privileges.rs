@@ -74,6 +74,25 @@ async fn each_table_privilege_is_granted_inherited_and_revoked() {
         .unwrap();
     assert!(row.get::<_, bool>(0));
     assert!(!row.get::<_, bool>(1));
+    // ... and so it does when its arguments come from rows (psql's \l+ asks it per database).
+    let rows = admin
+        .query(
+            "SELECT r.u, has_table_privilege(r.u, 't', r.p) FROM (VALUES ('alice', 'UPDATE'), ('bob', 'DELETE'), \
+             ('bob', 'SELECT'), (NULL, 'SELECT')) r(u, p) ORDER BY 1, 2",
+            &[],
+        )
+        .await
+        .unwrap();
+    let got: Vec<(Option<String>, Option<bool>)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    assert_eq!(
+        got,
+        [
+            (Some("alice".into()), Some(true)),
+            (Some("bob".into()), Some(false)),
+            (Some("bob".into()), Some(true)),
+            (None, None),
+        ]
+    );
     // Errors say what PostgreSQL says.
     let err = alice.simple_query("DELETE FROM t").await.unwrap_err();
     assert_eq!(err.as_db_error().unwrap().message(), "permission denied for table t");

@@ -22,6 +22,9 @@ pub enum AdminCall {
     Terminate,
     /// `pg_relation_size` and its kin (see `size_functions.rs`).
     Size(crate::size_functions::SizeOf),
+    /// A privilege function (`has_database_privilege`, ...) whose arguments vary by row (see
+    /// `acl_functions.rs`), by its place in that module's list.
+    Privilege(u8),
 }
 
 /// How often a sleep or a wait looks at the statement's interrupt.
@@ -51,6 +54,7 @@ pub fn call(ctx: &mut ExecContext<'_>, call: AdminCall, args: &[Value]) -> Resul
         }
         AdminCall::BackendPid => Ok(Value::Int4(ctx.backend_pid)),
         AdminCall::Size(what) => crate::size_functions::call(ctx, what, args),
+        AdminCall::Privilege(which) => crate::acl_functions::call(ctx, which, args),
         AdminCall::Cancel | AdminCall::Terminate => {
             let Some(Value::Int4(pid)) = args.first() else { return Ok(Value::Null) };
             let Some(backend) = ctx.engine.backends().find(*pid) else {

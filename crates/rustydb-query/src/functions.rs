@@ -314,6 +314,10 @@ pub fn resolve(name: &str, args: Vec<Expr>, bare: bool) -> Result<Expr> {
             let types: Vec<T> = std::iter::once(relation).chain(rest.iter().map(|_| T::Text)).collect();
             call(Function::Admin(Admin::Size(what)), to(args, &types)?, T::Int8)
         }
+        ("pg_database_size", [d]) if integral(d) || stringy(d) || *d == T::Unknown => {
+            let ty = if stringy(d) || *d == T::Unknown { T::Text } else { T::Int8 };
+            call(Function::Admin(Admin::Size(crate::size_functions::SizeOf::Database)), to(args, &[ty])?, T::Int8)
+        }
         ("pg_cancel_backend", [t]) if integral(t) => {
             call(Function::Admin(Admin::Cancel), to(args, &[T::Int4])?, T::Bool)
         }

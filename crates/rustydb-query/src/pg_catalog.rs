@@ -49,9 +49,13 @@ pub struct Relation {
     pub rows: Vec<Vec<Value>>,
 }
 
+/// `pg_default`'s oid: the tablespace of every database.
+const DEFAULT_TABLESPACE: u32 = 1663;
+
 /// The relations this module provides (`information_schema`'s by their qualified names).
-const RELATIONS: [&str; 14] = [
+const RELATIONS: [&str; 15] = [
     "pg_namespace",
+    "pg_tablespace",
     "pg_class",
     "pg_attribute",
     "pg_policy",
@@ -196,8 +200,18 @@ pub fn relation(ctx: &mut ExecContext<'_>, name: &str) -> Result<Relation> {
                 ("datctype", Text),
                 ("daticulocale", Text),
                 ("datacl", acl_list),
+                ("dattablespace", Int4),
             ],
             database_rows(ctx)?,
+        ),
+        // One tablespace holds everything (the data directory); pg_global is PostgreSQL's
+        // shared catalogs' and is listed as there.
+        "pg_tablespace" => rel(
+            vec![("oid", Int4), ("spcname", Text), ("spcowner", Int4), ("spcacl", acl_list), ("spcoptions", acl_list)],
+            [(DEFAULT_TABLESPACE, "pg_default"), (1664, "pg_global")]
+                .into_iter()
+                .map(|(id, name)| vec![oid(id), text(name), Value::Int4(BOOTSTRAP_SUPERUSER), Value::Null, Value::Null])
+                .collect(),
         ),
         "pg_roles" | "pg_user" | "pg_authid" => {
             // pg_authid holds the verifiers: PostgreSQL lets only superusers read it.
@@ -764,6 +778,7 @@ fn database_rows(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
                 text("C"),
                 Value::Null,
                 acl_value(&security, ObjectRef::new(ObjectKind::Database, &name), None),
+                oid(DEFAULT_TABLESPACE),
             ]
         })
         .collect())

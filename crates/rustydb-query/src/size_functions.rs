@@ -1,5 +1,6 @@
-//! The object size functions: `pg_relation_size`, `pg_table_size`, `pg_indexes_size` and
-//! `pg_total_relation_size`, in bytes, as psql's `\dt+` and monitoring queries read them.
+//! The object size functions: `pg_relation_size`, `pg_table_size`, `pg_indexes_size`,
+//! `pg_total_relation_size` and `pg_database_size`, in bytes, as psql's `\dt+` and `\l+` and
+//! monitoring queries read them.
 //!
 //! A relation is named by its oid (`c.oid`, an integer) or by text (`'t'`, `'s.t'`), which
 //! is looked up as `regclass` input is (42P01 if there is no such relation); an oid that names
@@ -31,6 +32,8 @@ pub enum SizeOf {
     Indexes,
     /// `pg_total_relation_size(regclass)`.
     Total,
+    /// `pg_database_size(name | oid)`.
+    Database,
 }
 
 /// What an oid names.
@@ -43,6 +46,9 @@ enum Relation {
 /// Runs `what` with its evaluated arguments: the relation, and for `pg_relation_size` an
 /// optional fork name (only `main` has data here; `fsm`, `vm` and `init` are empty).
 pub fn call(ctx: &mut ExecContext<'_>, what: SizeOf, args: &[Value]) -> Result<Value> {
+    if what == SizeOf::Database {
+        return database_size(ctx, args.first().unwrap_or(&Value::Null));
+    }
     let oid = match args.first() {
         None | Some(Value::Null) => return Ok(Value::Null),
         Some(Value::Text(name)) => {
@@ -79,7 +85,7 @@ pub fn call(ctx: &mut ExecContext<'_>, what: SizeOf, args: &[Value]) -> Result<V
         (Relation::Index(file), _) => index_bytes(ctx, file)?,
         (Relation::Table(t), SizeOf::Relation | SizeOf::Table) => heap_bytes(ctx, &t)?,
         (Relation::Table(t), SizeOf::Indexes) => indexes_bytes(ctx, &t)?,
-        (Relation::Table(t), SizeOf::Total) => heap_bytes(ctx, &t)? + indexes_bytes(ctx, &t)?,
+        (Relation::Table(t), SizeOf::Total | SizeOf::Database) => heap_bytes(ctx, &t)? + indexes_bytes(ctx, &t)?,
     };
     Ok(Value::Int8(bytes))
 }
@@ -101,6 +107,44 @@ fn find(ctx: &mut ExecContext<'_>, oid: u32) -> Result<Option<Relation>> {
     }
     let is_view = crate::catalog::list_views(ctx)?.iter().any(|(tid, _)| crate::pg_catalog::view_oid(*tid) == oid);
     Ok(is_view.then_some(Relation::NoStorage))
+}
+
+/// `pg_database_size`: the heaps and indexes of the database's tables (in every schema), and
+/// the system catalogs, which hold its catalog rows (a database's own directory holds its
+/// catalogs in PostgreSQL too). The database is named by name (3D000 if there is none) or oid
+/// (NULL if none has it).
+fn database_size(ctx: &mut ExecContext<'_>, database: &Value) -> Result<Value> {
+    let databases = crate::databases::list(ctx)?;
+    let found = match database {
+        Value::Null => return Ok(Value::Null),
+        Value::Text(name) => match databases.iter().find(|(_, d)| d.name == *name) {
+            Some((_, d)) => d.clone(),
+            None => return Err(crate::databases::undefined_database(name)),
+        },
+        other => match databases.iter().find(|(_, d)| other.as_i64() == Some(i64::from(d.id))) {
+            Some((_, d)) => d.clone(),
+            None => return Ok(Value::Null),
+        },
+    };
+    let mut namespaces: Vec<u32> = crate::access::scan_unscoped(ctx, crate::catalog::namespaces_table())?
+        .into_iter()
+        .filter(|(_, row)| row[2] == Value::Int4(found.id as i32))
+        .filter_map(|(_, row)| row[0].as_i64().map(|n| n as u32))
+        .collect();
+    if found.id == crate::databases::BOOTSTRAP_DATABASE {
+        // Rows from before namespaces belong to the bootstrap database.
+        namespaces.push(crate::catalog::PUBLIC_NAMESPACE);
+    }
+    let mut total = 0;
+    for table in crate::catalog::system_tables() {
+        total += heap_bytes(ctx, table)?;
+    }
+    for table in crate::catalog::list_all_tables(ctx)? {
+        if namespaces.contains(&table.namespace) {
+            total += heap_bytes(ctx, &table)? + indexes_bytes(ctx, &table)?;
+        }
+    }
+    Ok(Value::Int8(total))
 }
 
 fn page_bytes(ctx: &ExecContext<'_>, pages: u32) -> i64 {
