@@ -25,6 +25,8 @@ pub enum AdminCall {
     /// A privilege function (`has_database_privilege`, ...) whose arguments vary by row (see
     /// `acl_functions.rs`), by its place in that module's list.
     Privilege(u8),
+    /// `obj_description` and its kin (see `comments.rs`).
+    Describe(crate::comments::DescriptionOf),
 }
 
 /// How often a sleep or a wait looks at the statement's interrupt.
@@ -55,6 +57,7 @@ pub fn call(ctx: &mut ExecContext<'_>, call: AdminCall, args: &[Value]) -> Resul
         AdminCall::BackendPid => Ok(Value::Int4(ctx.backend_pid)),
         AdminCall::Size(what) => crate::size_functions::call(ctx, what, args),
         AdminCall::Privilege(which) => crate::acl_functions::call(ctx, which, args),
+        AdminCall::Describe(what) => crate::comments::describe(ctx, what, args),
         AdminCall::Cancel | AdminCall::Terminate => {
             let Some(Value::Int4(pid)) = args.first() else { return Ok(Value::Null) };
             let Some(backend) = ctx.engine.backends().find(*pid) else {

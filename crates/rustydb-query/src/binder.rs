@@ -329,6 +329,9 @@ pub fn bind(ctx: &mut ExecContext<'_>, stmt: &ast::Statement) -> Result<Statemen
         ast::Statement::Drop { object_type: ast::ObjectType::Role, if_exists, names, .. } => {
             Ok(Statement::Role(crate::roles::bind_drop(names, *if_exists)?))
         }
+        ast::Statement::Comment { object_type, object_name, comment, if_exists: false } => {
+            Ok(Statement::Comment(crate::comments::bind(object_type, object_name, comment)?))
+        }
         ast::Statement::Truncate(t) => {
             if t.partitions.is_some() || t.on_cluster.is_some() || t.table_names.iter().any(|n| n.only) {
                 return Err(DbError::unsupported("TRUNCATE ONLY, PARTITION and ON CLUSTER"));

@@ -380,6 +380,7 @@ enum System {
     RowSecurity = 12,
     Statistic = 13,
     Namespaces = 14,
+    Descriptions = 15,
 }
 
 /// Where the catalog rows naming objects of one database keep their namespace: the column
@@ -451,7 +452,7 @@ pub(crate) fn note_change(ctx: &mut ExecContext<'_>) {
 }
 
 /// The system tables' definitions, built once.
-static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 14]> = std::sync::LazyLock::new(|| {
+static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 15]> = std::sync::LazyLock::new(|| {
     use DataType::*;
     [
         system_table(
@@ -615,6 +616,11 @@ static SYSTEM_TABLES: std::sync::LazyLock<[TableDef; 14]> = std::sync::LazyLock:
             System::Namespaces as u32,
             "rustydb_namespaces",
             &[("namespace_id", Int4), ("name", Text), ("database_id", Int4), ("owner", Text)],
+        ),
+        system_table(
+            System::Descriptions as u32,
+            "rustydb_descriptions",
+            &[("objoid", Int4), ("classoid", Int4), ("objsubid", Int4), ("description", Text)],
         ),
     ]
 });
@@ -1804,6 +1810,11 @@ pub fn drop_role(ctx: &mut ExecContext<'_>, tid: TupleId) -> Result<()> {
 /// `rustydb_databases`: name, owner, database id (see `databases.rs`).
 pub(crate) fn databases_table() -> &'static TableDef {
     system(System::Databases)
+}
+
+/// `rustydb_descriptions`: object oid, catalog oid, sub-id, text (see `comments.rs`).
+pub(crate) fn descriptions_table() -> &'static TableDef {
+    system(System::Descriptions)
 }
 
 /// `rustydb_namespaces`: namespace id, name, database id, owner (see `databases.rs`).

@@ -164,6 +164,7 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
         Statement::DropTable { names, if_exists, cascade } => drop_tables(ctx, names, *if_exists, *cascade),
         Statement::CreateView { view, or_replace } => create_view(ctx, view, *or_replace),
         Statement::Truncate { names } => truncate(ctx, names),
+        Statement::Comment(comment) => crate::comments::execute(ctx, comment),
         Statement::DropView { names, if_exists, cascade } => drop_views(ctx, names, *if_exists, *cascade),
         Statement::CreateIndex { name, table, columns, descending, unique, method, if_not_exists } => {
             acl::require_owner(ctx, ObjectRef::table(table))?;

@@ -54,6 +54,7 @@ pub mod catalog;
 pub mod catalog_cache;
 pub mod check_constraint;
 mod checkpointer;
+pub mod comments;
 pub mod context;
 pub mod copy;
 pub mod create_table_as;

@@ -523,6 +523,14 @@ fn class_rows(ctx: &mut ExecContext<'_>) -> Result<Vec<Vec<Value>>> {
 /// The oid of the relation `name` stands for (a table, index or view), if there is one: a
 /// system table first, then along the search path (or in the schema named).
 pub(crate) fn relation_oid(ctx: &mut ExecContext<'_>, name: &crate::catalog::QualifiedName) -> Result<Option<i32>> {
+    Ok(relation_oid_and_kind(ctx, name)?.map(|(oid, _)| oid))
+}
+
+/// [`relation_oid`], with the relation's `relkind`.
+pub(crate) fn relation_oid_and_kind(
+    ctx: &mut ExecContext<'_>,
+    name: &crate::catalog::QualifiedName,
+) -> Result<Option<(i32, String)>> {
     let schemas = ctx.schemas()?;
     let mut namespaces: Vec<i32> = match name.namespace(ctx)? {
         crate::catalog::Lookup::Nowhere => return Ok(None),
@@ -536,8 +544,10 @@ pub(crate) fn relation_oid(ctx: &mut ExecContext<'_>, name: &crate::catalog::Qua
     let wanted = Value::Text(name.name.clone());
     for namespace in namespaces {
         let found = rows.iter().find(|row| row[1] == wanted && row[2] == Value::Int4(namespace));
-        if let Some(Value::Int4(id)) = found.map(|row| &row[0]) {
-            return Ok(Some(*id));
+        if let Some(row) = found
+            && let (Value::Int4(id), Value::Text(kind)) = (&row[0], &row[3])
+        {
+            return Ok(Some((*id, kind.clone())));
         }
     }
     Ok(None)
@@ -814,10 +824,25 @@ pub fn bind_function(mut ctx: Option<&mut ExecContext<'_>>, name: &str, args: &[
                 Some(hidden) => Expr::Not(Box::new(hidden)),
             }
         }
-        // No object has a description: COMMENT ON is not supported yet (0A000), so the text
-        // every description function returns is NULL, as PostgreSQL's for an uncommented one.
+        // Descriptions COMMENT ON wrote (see `comments.rs`), read through the context.
         ("obj_description", [_] | [_, _]) | ("col_description" | "shobj_description", [_, _]) => {
-            Expr::Literal { value: Value::Null, ty: DataType::Text }
+            use crate::comments::DescriptionOf;
+            let what = match name {
+                "obj_description" => DescriptionOf::Object,
+                "col_description" => DescriptionOf::Column,
+                _ => DescriptionOf::Shared,
+            };
+            let mut typed =
+                vec![crate::bind_expr::cast(args[0].clone(), DataType::Int8, crate::types::CastContext::Implicit)?];
+            if let Some(second) = args.get(1) {
+                let ty = if what == DescriptionOf::Column { DataType::Int8 } else { DataType::Text };
+                typed.push(crate::bind_expr::cast(second.clone(), ty, crate::types::CastContext::Implicit)?);
+            }
+            Expr::Call {
+                func: crate::functions::Function::Admin(crate::admin_functions::AdminCall::Describe(what)),
+                args: typed,
+                ty: DataType::Text,
+            }
         }
         ("pg_encoding_to_char", [arg]) => {
             let utf8 = crate::bind_expr::binary(BinaryOp::Eq, arg.clone(), Expr::literal(Value::Int4(6)))?;

@@ -395,6 +395,8 @@ pub enum Statement {
         /// CASCADE: views reading these go too.
         cascade: bool,
     },
+    /// COMMENT ON.
+    Comment(crate::comments::CommentOn),
     /// TRUNCATE.
     Truncate {
         /// The tables.
@@ -499,6 +501,7 @@ impl Statement {
                 | Statement::Schema(_)
                 | Statement::DropTable { .. }
                 | Statement::Truncate { .. }
+                | Statement::Comment(_)
                 | Statement::CreateView { .. }
                 | Statement::DropView { .. }
                 | Statement::CreateIndex { .. }
@@ -568,6 +571,7 @@ impl Statement {
             Statement::Schema(c) => c.tag(),
             Statement::DropTable { .. } => "DROP TABLE",
             Statement::Truncate { .. } => "TRUNCATE TABLE",
+            Statement::Comment(_) => "COMMENT",
             Statement::CreateView { .. } => "CREATE VIEW",
             Statement::DropView { .. } => "DROP VIEW",
             Statement::CreateIndex { .. } => "CREATE INDEX",
