@@ -264,6 +264,14 @@ async fn settings_in_the_startup_options_apply_to_the_session() {
     assert_eq!(rows(&c, "SHOW work_mem").await, [text(&["64MB"])]);
     assert_eq!(rows(&c, "SHOW statement_timeout").await, [text(&["5s"])]);
     assert_eq!(rows(&c, "SHOW application_name").await, [text(&["with space"])]);
+    assert_eq!(
+        rows(&c, "SELECT application_name FROM pg_stat_activity WHERE pid = pg_backend_pid()").await,
+        [text(&["with space"])],
+        "the session is listed under the name it set"
+    );
+    // Settings fixed for every connection are not taken from the packet.
+    let c = connect("-c client_encoding=LATIN1 -c TimeZone=CET").await.unwrap();
+    assert_eq!(rows(&c, "SHOW client_encoding").await, [text(&["UTF8"])]);
     // A setting PostgreSQL has and this server has not is passed over.
     let c = connect("-c geqo=off -c max_parallel_workers_per_gather=0").await.unwrap();
     assert_eq!(rows(&c, "SELECT 1").await, [text(&["1"])]);

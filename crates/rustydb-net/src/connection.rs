@@ -8,7 +8,7 @@
 use crate::auth::{self, AuthState, ScramServers};
 use crate::cancel::{CancelRegistry, CancelRequests};
 use crate::extended::ExtendedState;
-use crate::messages::{data_row, error_info, notice_info, row_description, server_parameters};
+use crate::messages::{ReportedSettings, data_row, error_info, notice_info, row_description, server_parameters};
 use async_trait::async_trait;
 use futures::sink::{Sink, SinkExt};
 use parking_lot::Mutex;
@@ -402,12 +402,15 @@ impl Connection {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let (user, database) = login_names(client)?;
-        let application_name = client.metadata().get(METADATA_APPLICATION_NAME).cloned().unwrap_or_default();
         let principal = self.shared.auth.admit(&user, &database).map_err(|e| fatal(&e))?;
         self.count_role(&principal)?;
         self.shared.auth.login_succeeded(&principal.user, &principal.database, Some(client.socket_addr().ip()));
         tracing::debug!(user = %principal.user, database = %principal.database, peer = %client.socket_addr(), "connection authenticated");
         let mut session = self.shared.engine.session(&principal.user, &principal.database);
+        let packet_name = client.metadata().get(METADATA_APPLICATION_NAME).cloned().unwrap_or_default();
+        if !packet_name.is_empty() {
+            session.set_startup("application_name", &packet_name).map_err(|e| fatal(&e))?;
+        }
         if session.database_closing() {
             let e =
                 DbError::sql(SqlState::ObjectInUse, format!("database \"{}\" is being dropped", principal.database));
@@ -423,8 +426,17 @@ impl Connection {
             }
             session.set_startup(&name, &value).map_err(|e| fatal(&e))?;
         }
+        // A startup switch may have set application_name: the session's value is the one.
+        let application_name = session.settings().application_name().to_string();
         let (pid, secret) = PID_GENERATOR.generate(&*client);
         session.set_client(pid, &application_name, Some(client.socket_addr()));
+        let shown = |name: &str| session.settings().show(name, None).unwrap_or_default();
+        let reported = ReportedSettings {
+            application_name: application_name.clone(),
+            datestyle: shown("datestyle"),
+            intervalstyle: shown("intervalstyle"),
+            default_transaction_read_only: shown("default_transaction_read_only"),
+        };
         let terminated = self.terminated.clone();
         session.on_terminate(Box::new(move || terminated.notify_one()));
         self.shared.cancels.register(pid, secret.clone(), session.cancel_flag());
@@ -432,7 +444,7 @@ impl Connection {
         self.keep_statements_in(&session);
         *self.session.lock() = Some(session);
         client.set_pid_and_secret_key(pid, secret);
-        let parameters = Parameters(server_parameters(&principal.user, &application_name, principal.superuser));
+        let parameters = Parameters(server_parameters(&principal.user, principal.superuser, &reported));
         finish_authentication(client, &parameters).await
     }
 }

@@ -64,22 +64,36 @@ pub fn notice_info(notice: &Notice) -> ErrorInfo {
     info
 }
 
+/// The session settings a ParameterStatus reports, as the startup packet left them.
+#[derive(Debug, Clone, Default)]
+pub struct ReportedSettings {
+    /// `application_name`.
+    pub application_name: String,
+    /// `DateStyle`.
+    pub datestyle: String,
+    /// `IntervalStyle`.
+    pub intervalstyle: String,
+    /// `default_transaction_read_only` (libpq's `target_session_attrs` reads it).
+    pub default_transaction_read_only: String,
+}
+
 /// The ParameterStatus values sent after AuthenticationOk: the 13 PostgreSQL 15 sends.
-pub fn server_parameters(user: &str, application_name: &str, superuser: bool) -> HashMap<String, String> {
+pub fn server_parameters(user: &str, superuser: bool, settings: &ReportedSettings) -> HashMap<String, String> {
     let on_off = |b: bool| if b { "on" } else { "off" }.to_string();
+    let or = |value: &str, default: &str| if value.is_empty() { default.to_string() } else { value.to_string() };
     HashMap::from([
         ("server_version".into(), rustydb_foundation::version::server_version()),
         ("server_encoding".into(), "UTF8".into()),
         ("client_encoding".into(), "UTF8".into()),
-        ("DateStyle".into(), "ISO, MDY".into()),
-        ("IntervalStyle".into(), "postgres".into()),
+        ("DateStyle".into(), or(&settings.datestyle, "ISO, MDY")),
+        ("IntervalStyle".into(), or(&settings.intervalstyle, "postgres")),
         ("TimeZone".into(), "UTC".into()),
         ("integer_datetimes".into(), "on".into()),
         ("standard_conforming_strings".into(), "on".into()),
-        ("application_name".into(), application_name.to_string()),
+        ("application_name".into(), settings.application_name.clone()),
         ("is_superuser".into(), on_off(superuser)),
         ("session_authorization".into(), user.to_string()),
-        ("default_transaction_read_only".into(), "off".into()),
+        ("default_transaction_read_only".into(), or(&settings.default_transaction_read_only, "off")),
         ("in_hot_standby".into(), "off".into()),
     ])
 }
@@ -116,7 +130,9 @@ mod tests {
 
     #[test]
     fn parameters_include_what_drivers_parse() {
-        let p = server_parameters("rustydb", "psql", true);
+        let reported = ReportedSettings { application_name: "psql".into(), ..ReportedSettings::default() };
+        let p = server_parameters("rustydb", true, &reported);
+        assert_eq!((p["application_name"].as_str(), p["default_transaction_read_only"].as_str()), ("psql", "off"));
         assert!(p["server_version"].starts_with("15."));
         assert_eq!(p["DateStyle"], "ISO, MDY");
         assert_eq!(p.len(), 13);

@@ -9,18 +9,32 @@
 
 use std::collections::HashMap;
 
-/// Startup parameters not applied as settings: those that are not settings, and those the
-/// server fixes for every connection and reports in its ParameterStatus messages (the client
-/// encoding is always UTF8, whatever spelling the driver sends, and times print in UTC).
-const NOT_SETTINGS: [&str; 7] =
-    ["user", "database", "options", "replication", "application_name", "client_encoding", "timezone"];
+/// Startup parameters that are not settings (application_name is, but the connection applies
+/// the packet's own first, so that a switch in `options` wins over it).
+const NOT_SETTINGS: [&str; 5] = ["user", "database", "options", "replication", "application_name"];
+
+/// Settings a connection does not take from its startup packet: those the server fixes for
+/// every connection and reports in ParameterStatus (the client encoding is always UTF8, whatever
+/// spelling the driver sends, and times print in UTC), and the current transaction's, which
+/// belong to a transaction, not to a session.
+const FIXED: [&str; 4] = ["client_encoding", "timezone", "transaction_isolation", "transaction_read_only"];
 
 /// The (name, value) settings the startup parameters ask for, in the order to apply them.
 pub fn requested_settings(params: &HashMap<String, String>) -> Vec<(String, String)> {
-    let mut out = params.get("options").map(|o| option_settings(o)).unwrap_or_default();
+    let applied = |name: &str| {
+        let name = name.to_ascii_lowercase();
+        !FIXED.contains(&name.as_str()) && !name.starts_with("_pq_.")
+    };
+    let mut out: Vec<(String, String)> = params
+        .get("options")
+        .map(|o| option_settings(o))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| applied(k))
+        .collect();
     let mut rest: Vec<(String, String)> = params
         .iter()
-        .filter(|(k, _)| !NOT_SETTINGS.contains(&k.to_ascii_lowercase().as_str()))
+        .filter(|(k, _)| applied(k) && !NOT_SETTINGS.contains(&k.to_ascii_lowercase().as_str()))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     rest.sort();
@@ -97,6 +111,7 @@ mod tests {
             ("extra_float_digits", "3"),
             ("client_encoding", "utf8"),
             ("TimeZone", "Europe/Berlin"),
+            ("_pq_.something", "x"),
         ]);
         assert_eq!(
             requested_settings(&p),
@@ -109,6 +124,13 @@ mod tests {
                 ("extra_float_digits".into(), "3".into()),
             ]
         );
+    }
+
+    #[test]
+    fn fixed_settings_are_not_taken_from_switches_either() {
+        let p =
+            params(&[("options", "-c client_encoding=LATIN1 -c TimeZone=CET -c transaction_isolation=serializable")]);
+        assert!(requested_settings(&p).is_empty());
     }
 
     #[test]

@@ -364,7 +364,8 @@ pub fn parse_parallel_workers(text: &str) -> Result<usize> {
     if !n.is_finite() {
         return Err(invalid_value(name, text));
     }
-    let n = n.round();
+    // Rounded as C's rint rounds (half to even), as PostgreSQL's parse_int does.
+    let n = n.round_ties_even() + 0.0;
     if !(0.0..=1024.0).contains(&n) {
         return Err(DbError::sql(
             SqlState::InvalidParameterValue,
@@ -533,7 +534,7 @@ mod tests {
     fn max_parallel_workers_per_gather_reads_as_postgres_does() {
         let mut s = SessionSettings::default();
         assert_eq!(s.parallel_workers(), 2);
-        for (given, shown) in [("0", "0"), ("1024", "1024"), ("3.5", "4"), (" 1 ", "1")] {
+        for (given, shown) in [("0", "0"), ("1024", "1024"), ("3.5", "4"), ("2.5", "2"), ("-0.4", "0"), (" 1 ", "1")] {
             s.set("max_parallel_workers_per_gather", Some(given)).unwrap();
             assert_eq!(s.show("max_parallel_workers_per_gather", None).unwrap(), shown, "{given}");
         }

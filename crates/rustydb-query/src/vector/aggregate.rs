@@ -506,7 +506,13 @@ impl<'p> VectorAggregate<'p> {
             merged.merge(table)?;
         }
         let held = merged.bytes();
-        ctx.memory.charge(held, "a hash aggregate")?;
+        if ctx.memory.charge(held, "a hash aggregate").is_err() {
+            // The merged groups do not fit what the statement may hold: the serial pass,
+            // which spills, runs instead (its input is still unread, its join still built).
+            return Ok(None);
+        }
+        // The input's join (if any) is done with: its build side is let go of.
+        self.input.release(ctx);
         Ok(Some((merged.finish()?, held)))
     }
 }

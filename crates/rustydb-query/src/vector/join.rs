@@ -450,6 +450,18 @@ impl<'p> HashJoin<'p> {
         Ok(())
     }
 
+    /// Ends the join: its build side is let go of, and its memory given back.
+    pub fn release(&mut self, ctx: &mut ExecContext<'_>) {
+        self.done = true;
+        self.columns = Vec::new();
+        self.next = Vec::new();
+        self.table = match self.table {
+            Table::One(_) => Table::One(KeyMap::default()),
+            Table::Many(_) => Table::Many(KeyMap::default()),
+        };
+        ctx.memory.release(std::mem::take(&mut self.held));
+    }
+
     /// The loaded join, to probe through.
     fn view(&self) -> Probe<'_> {
         Probe {
@@ -507,15 +519,7 @@ impl<'p> HashJoin<'p> {
                 Some(p) => p,
                 None => match self.probe.next(ctx)? {
                     None => {
-                        // The build side is let go of.
-                        self.done = true;
-                        self.columns = Vec::new();
-                        self.next = Vec::new();
-                        self.table = match self.table {
-                            Table::One(_) => Table::One(KeyMap::default()),
-                            Table::Many(_) => Table::Many(KeyMap::default()),
-                        };
-                        ctx.memory.release(std::mem::take(&mut self.held));
+                        self.release(ctx);
                         return Ok(None);
                     }
                     Some(batch) => self.view().start(batch)?,

@@ -313,6 +313,14 @@ impl<'p> Pipeline<'p> {
         }
     }
 
+    /// Gives back what the pipeline holds (a hash join's build side), once worker threads
+    /// have run it in its place.
+    pub fn release(&mut self, ctx: &mut ExecContext<'_>) {
+        if let Source::Join(join) = &mut self.source {
+            join.release(ctx);
+        }
+    }
+
     /// How worker threads can run the pipeline: a scan (whose pages they share), the stages
     /// over it, and a hash join to probe with its rows, followed by the stages over the join;
     /// `None` for a pipeline of another shape.

@@ -18,6 +18,9 @@
 //! each sees is exactly what a serial scan sees. The statement's interrupt (cancel, timeout)
 //! is checked before each batch on every thread.
 //!
+//! **How many at once**: at most [`MAX_PARALLEL_WORKERS`] worker threads run in the whole
+//! server; a statement that finds them taken runs with fewer, or on its own thread alone.
+//!
 //! **Giving up**: a consumer may give up (return `None`), and then every thread stops at its
 //! next batch and [`run`] returns `None`: the caller runs the plan serially instead, which it
 //! can because the serial pipeline has not been read.
@@ -33,7 +36,7 @@ use rustydb_foundation::{DbError, Result};
 use rustydb_storage::arena::TupleArena;
 use rustydb_storage::heap::HeapFile;
 use rustydb_txn::{Snapshot, Transaction, TxnManager};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 /// A pipeline as worker threads run it: batches of a shared scan, through `probe_stages`, then
 /// (if there is a join) probed through `join`, then through `stages`.
@@ -88,6 +91,43 @@ impl ParallelPlan<'_, '_> {
 /// Pages a thread claims at a time.
 const CHUNK_PAGES: u32 = 64;
 
+/// Worker threads running at once in the whole server, at most (PostgreSQL's
+/// `max_parallel_workers` default): a statement gets fewer, or none, while others hold them.
+pub const MAX_PARALLEL_WORKERS: usize = 8;
+
+/// Worker threads running now, in the whole server.
+static RUNNING: AtomicUsize = AtomicUsize::new(0);
+
+/// Takes up to `wanted` of the server's worker slots; gives back how many it got.
+fn reserve_workers(wanted: usize) -> usize {
+    let mut got = 0;
+    let _ = RUNNING.fetch_update(Ordering::AcqRel, Ordering::Acquire, |running| {
+        got = wanted.min(MAX_PARALLEL_WORKERS.saturating_sub(running));
+        Some(running + got)
+    });
+    got
+}
+
+/// Gives back worker slots when dropped.
+struct Reserved(usize);
+
+impl Drop for Reserved {
+    fn drop(&mut self) {
+        RUNNING.fetch_sub(self.0, Ordering::AcqRel);
+    }
+}
+
+/// Sets the scan's stop flag when dropped unless disarmed: a thread that panics stops the others.
+struct StopOnUnwind<'a>(&'a AtomicBool, bool);
+
+impl Drop for StopOnUnwind<'_> {
+    fn drop(&mut self) {
+        if !self.1 {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
 /// Tables smaller than this many pages are scanned by one thread.
 pub const MIN_PARALLEL_PAGES: u32 = 1024;
 
@@ -112,8 +152,8 @@ struct Shared<'a> {
     snapshot: &'a Snapshot,
     heap: &'a HeapFile,
     pages: u32,
-    /// The first page not yet claimed.
-    claim: AtomicU32,
+    /// The first page not yet claimed (wide enough never to wrap).
+    claim: AtomicU64,
     interrupt: &'a Interrupt,
     /// Set when a thread gives up or fails: the others stop.
     stop: AtomicBool,
@@ -133,7 +173,8 @@ impl PageSource for WorkerPages<'_, '_> {
             if self.shared.stop.load(Ordering::Relaxed) {
                 return None;
             }
-            let start = self.shared.claim.fetch_add(CHUNK_PAGES, Ordering::Relaxed);
+            let start = self.shared.claim.fetch_add(u64::from(CHUNK_PAGES), Ordering::Relaxed);
+            let Ok(start) = u32::try_from(start) else { return None };
             if start >= self.shared.pages {
                 return None;
             }
@@ -170,7 +211,8 @@ where
     W: Fn(&mut dyn FnMut() -> Result<Option<ColumnBatch>>, &AtomicBool) -> Result<Option<T>> + Sync,
 {
     let (heap, pages) = plan.scan.heap_and_pages(ctx)?;
-    let workers = planned_workers(pages, max_workers);
+    let workers = reserve_workers(planned_workers(pages, max_workers));
+    let _reserved = Reserved(workers);
     if workers == 0 {
         return Ok(None);
     }
@@ -182,7 +224,7 @@ where
         snapshot: &ctx.snapshot,
         heap: &heap,
         pages,
-        claim: AtomicU32::new(0),
+        claim: AtomicU64::new(0),
         interrupt: &ctx.interrupt,
         stop: AtomicBool::new(false),
     };
@@ -190,10 +232,9 @@ where
         let mut pages = WorkerPages { shared, at: 0, end: 0, arena: TupleArena::new() };
         let (mut pending, mut scratch) = (None, Vec::new());
         let mut next = || plan.next(&mut pages, &mut pending, &mut scratch);
+        let mut guard = StopOnUnwind(&shared.stop, false);
         let result = consumer(&mut next, &shared.stop);
-        if !matches!(result, Ok(Some(_))) {
-            shared.stop.store(true, Ordering::Relaxed);
-        }
+        guard.1 = matches!(result, Ok(Some(_)));
         result
     };
     let results: Vec<Result<Option<T>>> = std::thread::scope(|scope| {
@@ -204,21 +245,25 @@ where
             .collect();
         let mut results = vec![one(&shared)];
         for handle in handles {
-            results.push(match handle {
-                Ok(h) => h.join().unwrap_or_else(|_| Err(DbError::Internal("a parallel worker panicked".into()))),
-                Err(e) => Err(DbError::io("starting a parallel worker thread", e)),
-            });
+            match handle {
+                Ok(h) => results
+                    .push(h.join().unwrap_or_else(|_| Err(DbError::Internal("a parallel worker panicked".into())))),
+                // A thread that could not start claims no pages: the others read its share.
+                Err(e) => tracing::warn!(error = %e, "could not start a parallel worker thread"),
+            }
         }
         results
     });
+    // An error wins over a consumer that gave up (it may have given up because of it).
     let mut out = Vec::with_capacity(results.len());
+    let mut gave_up = false;
     for result in results {
         match result? {
             Some(t) => out.push(t),
-            None => return Ok(None),
+            None => gave_up = true,
         }
     }
-    Ok(Some(out))
+    Ok((!gave_up).then_some(out))
 }
 
 #[cfg(test)]

@@ -18,6 +18,10 @@ use rustydb_foundation::value::total_float_cmp;
 use rustydb_foundation::{Result, Value};
 use std::cmp::Ordering;
 
+/// The largest LIMIT (plus OFFSET) a parallel top-N takes: every thread holds up to twice
+/// that many rows, uncounted until they are merged.
+const MAX_PARALLEL_BOUND: usize = 10_000;
+
 /// A vectorized bounded sort.
 #[derive(Debug)]
 pub struct VectorTopN<'p> {
@@ -71,7 +75,8 @@ impl<'p> VectorTopN<'p> {
     /// come in thread order rather than scan order, as PostgreSQL's Gather Merge leaves them.
     /// `None` if the input is not one the workers can share.
     fn run_parallel(&mut self, ctx: &mut ExecContext<'_>, workers: usize) -> Result<Option<Vec<(Row, Row)>>> {
-        if workers == 0 || !self.input.prepare_parallel(ctx)? {
+        // Each thread keeps up to twice the bound: only small bounds are worth it.
+        if workers == 0 || self.bound > MAX_PARALLEL_BOUND || !self.input.prepare_parallel(ctx)? {
             return Ok(None);
         }
         let Some(plan) = self.input.parallel_plan() else { return Ok(None) };
@@ -87,6 +92,7 @@ impl<'p> VectorTopN<'p> {
             }
         };
         let Some(shares) = super::parallel::run(ctx, &plan, workers, consumer)? else { return Ok(None) };
+        self.input.release(ctx);
         let mut top = TopN::new(self.keys, self.bound);
         for (key, row) in shares.into_iter().flatten() {
             top.offer(key, row);
