@@ -486,3 +486,21 @@ async fn cached_plans_check_privileges_and_follow_changes_made_while_they_waited
     admin.batch_execute("COMMIT").await.unwrap();
     assert_eq!(waiting.await.unwrap().unwrap(), "new");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sql_prepare_and_execute_work_through_the_extended_protocol() {
+    let server = TestServer::start();
+    let c = server.connect().await;
+    // tokio-postgres sends every query below as Parse/Bind/Execute.
+    c.execute("CREATE TABLE pe (id int, name text)", &[]).await.unwrap();
+    c.execute("PREPARE ins (int, text) AS INSERT INTO pe VALUES ($1, $2)", &[]).await.unwrap();
+    assert_eq!(c.execute("EXECUTE ins (1, 'one')", &[]).await.unwrap(), 1);
+    assert_eq!(c.execute("EXECUTE ins (2, 'two')", &[]).await.unwrap(), 1);
+    c.execute("PREPARE sel (int) AS SELECT name FROM pe WHERE id = $1", &[]).await.unwrap();
+    let rows = c.query("EXECUTE sel (2)", &[]).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].get::<_, String>(0), "two");
+    c.execute("DEALLOCATE sel", &[]).await.unwrap();
+    let e = c.query("EXECUTE sel (2)", &[]).await.unwrap_err();
+    assert_eq!(e.code(), Some(&tokio_postgres::error::SqlState::UNDEFINED_PSTATEMENT), "{e}");
+}

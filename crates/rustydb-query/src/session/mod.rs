@@ -325,6 +325,17 @@ impl Session {
             plan: Arc::default(),
         };
         let Some(Parsed::Sql(stmt)) = &prepared.statement else { return Ok(prepared) };
+        // SQL's PREPARE and EXECUTE run as their own statements (see `prepare_sql.rs`): PREPARE
+        // returns no rows, EXECUTE those of the statement it names (if it is prepared now).
+        match &**stmt {
+            ast::Statement::Prepare { .. } => return Ok(prepared),
+            ast::Statement::Execute { name: Some(name), .. } => {
+                let name = crate::grant::object_name(name).unwrap_or_default();
+                prepared.columns = self.prepared.get(&name).and_then(|p| p.columns.clone());
+                return Ok(prepared);
+            }
+            _ => {}
+        }
         let control = match binder::bind_transaction_control(stmt) {
             Ok(control) => control,
             Err(e) => return failed(self, e),
