@@ -115,11 +115,43 @@ struct Measured {
 /// Counters by operator address.
 type Counters = Rc<RefCell<HashMap<usize, Measured>>>;
 
+/// What operators reported of their work, by operator address: (label, line) pairs, such as
+/// ("Sort Method", "Sort Method: quicksort  Memory: 25kB").
+type Notes = HashMap<usize, Vec<(&'static str, String)>>;
+
 thread_local! {
     /// The counters of the EXPLAIN ANALYZE running on this thread. An operator tree is opened
     /// and run on one thread, within one statement, so a thread-local reaches every operator
     /// `exec::open` makes without threading a parameter through each of them.
     static MEASURING: RefCell<Option<Counters>> = const { RefCell::new(None) };
+    /// The notes operators left (see [`note`]).
+    static NOTES: RefCell<Notes> = RefCell::new(HashMap::new());
+    /// The operator whose `next` is running, innermost (its address; 0 for none).
+    static CURRENT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Under EXPLAIN ANALYZE, records a line the running operator prints under its node (as
+/// PostgreSQL's "Sort Method: ..." and "Batches: ..."); a later note of the same label (the
+/// operator run again, in a loop) replaces the earlier.
+pub(crate) fn note(label: &'static str, line: impl FnOnce() -> String) {
+    if !measuring() {
+        return;
+    }
+    let current = CURRENT.with(std::cell::Cell::get);
+    NOTES.with(|notes| {
+        let mut notes = notes.borrow_mut();
+        let lines = notes.entry(current).or_default();
+        let line = line();
+        match lines.iter_mut().find(|(l, _)| *l == label) {
+            Some(entry) => entry.1 = line,
+            None => lines.push((label, line)),
+        }
+    });
+}
+
+/// Bytes as PostgreSQL's EXPLAIN prints memory and disk use: whole kilobytes, rounded up.
+pub(crate) fn kilobytes(bytes: u64) -> u64 {
+    bytes.div_ceil(1024)
 }
 
 /// Counting on this thread until dropped (so an error or a panic cannot leave it on).
@@ -128,6 +160,7 @@ struct Measuring;
 impl Measuring {
     fn start(counters: Counters) -> Measuring {
         MEASURING.with(|m| *m.borrow_mut() = Some(counters));
+        NOTES.with(|n| n.borrow_mut().clear());
         Measuring
     }
 }
@@ -135,6 +168,7 @@ impl Measuring {
 impl Drop for Measuring {
     fn drop(&mut self) {
         MEASURING.with(|m| *m.borrow_mut() = None);
+        CURRENT.with(|c| c.set(0));
     }
 }
 
@@ -167,7 +201,10 @@ struct Counted<'p> {
 impl crate::exec::Operator for Counted<'_> {
     fn next(&mut self, ctx: &mut ExecContext<'_>) -> Result<Option<crate::exec::Batch>> {
         let start = Instant::now();
-        let batch = self.op.next(ctx)?;
+        let outer = CURRENT.with(|c| c.replace(self.key));
+        let batch = self.op.next(ctx);
+        CURRENT.with(|c| c.set(outer));
+        let batch = batch?;
         let spent = start.elapsed();
         let mut counters = self.counters.borrow_mut();
         let m = counters.entry(self.key).or_default();
@@ -198,6 +235,7 @@ pub fn execute(ctx: &mut ExecContext<'_>, explain: &Explain) -> Result<Statement
     } else {
         None
     };
+    let notes: Notes = NOTES.with(|n| std::mem::take(&mut *n.borrow_mut()));
     let relations = count_relations(&explain.shown);
     let stats = crate::statistics::load(ctx)?;
     let mut printer = Printer {
@@ -206,6 +244,7 @@ pub fn execute(ctx: &mut ExecContext<'_>, explain: &Explain) -> Result<Statement
         names: &explain.names,
         options: explain.options,
         measured: measured.as_ref().map(|(m, _)| m),
+        notes: &notes,
         qualify: relations > 1,
         lines: Vec::new(),
         subplans: 0,
@@ -307,6 +346,8 @@ struct Printer<'a, 'c> {
     names: &'a [String],
     options: ExplainOptions,
     measured: Option<&'a HashMap<usize, Measured>>,
+    /// What operators noted under ANALYZE (see [`note`]).
+    notes: &'a Notes,
     qualify: bool,
     lines: Vec<String>,
     subplans: usize,
@@ -637,6 +678,9 @@ impl Printer<'_, '_> {
     fn finish(&mut self, name: String, est: Estimate, rel: &Rel, props: Vec<String>, children: Vec<Block>) -> Block {
         let mut block = self.header(name, est, rel);
         block.lines.extend(props.into_iter().map(|p| format!("  {p}")));
+        if let Some(notes) = self.notes.get(&(rel as *const Rel as usize)) {
+            block.lines.extend(notes.iter().map(|(_, line)| format!("  {line}")));
+        }
         for child in children {
             child.nested(&mut block.lines, "  ");
         }

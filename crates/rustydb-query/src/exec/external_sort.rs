@@ -86,6 +86,16 @@ impl<'k> ExternalSort<'k> {
         ctx.interrupt.check()
     }
 
+    /// Bytes of rows held in memory now.
+    pub(crate) fn held(&self) -> usize {
+        self.held
+    }
+
+    /// The temporary file, once a run has gone to disk.
+    pub(crate) fn spill(&self) -> Option<Spill> {
+        self.spill.clone()
+    }
+
     /// Every row, in order.
     pub(crate) fn finish(mut self, ctx: &mut ExecContext<'_>) -> Result<Sorted> {
         let keys = self.keys;
@@ -146,6 +156,14 @@ pub(crate) enum Sorted {
 }
 
 impl Sorted {
+    /// The temporary file the runs being merged are in (none for a sort in memory).
+    pub(crate) fn spill(&self) -> Option<Spill> {
+        match self {
+            Sorted::Memory(_) => None,
+            Sorted::Merge(merge) => merge.sources.first().map(|s| s.0.spill()),
+        }
+    }
+
     /// Up to `n` more rows, in order; empty at the end. Rows held in memory are no longer
     /// counted against the statement once they leave (their consumer counts what it keeps).
     pub(crate) fn next_rows(&mut self, ctx: &mut ExecContext<'_>, n: usize) -> Result<Vec<Row>> {

@@ -46,6 +46,10 @@ pub(super) struct HashAggregateOp<'p> {
     /// Partitions still to aggregate.
     pending: Vec<Partition>,
     spill: Option<Spill>,
+    /// Passes made (the first, and one per partition), and the most a table held: what
+    /// EXPLAIN ANALYZE reports.
+    passes: usize,
+    peak: usize,
 }
 
 impl<'p> HashAggregateOp<'p> {
@@ -60,6 +64,8 @@ impl<'p> HashAggregateOp<'p> {
             held: 0,
             pending: Vec::new(),
             spill: None,
+            passes: 0,
+            peak: 0,
         }
     }
 
@@ -147,6 +153,14 @@ impl<'p> HashAggregateOp<'p> {
     }
 }
 
+impl HashAggregateOp<'_> {
+    /// Counts a pass just made, and the memory its table held.
+    fn passed(&mut self) {
+        self.passes += 1;
+        self.peak = self.peak.max(self.held);
+    }
+}
+
 impl Operator for HashAggregateOp<'_> {
     fn next(&mut self, ctx: &mut ExecContext<'_>) -> Result<Option<Batch>> {
         loop {
@@ -159,12 +173,25 @@ impl Operator for HashAggregateOp<'_> {
             if !self.started {
                 self.started = true;
                 self.first_pass(ctx)?;
+                self.passed();
                 continue;
             }
             let Some(partition) = self.pending.pop() else {
+                if !self.groups.is_empty() {
+                    let (passes, peak, disk) = (self.passes, self.peak, self.spill.as_ref().map(Spill::bytes));
+                    crate::explain::note("Batches", || {
+                        let kb = |b: u64| crate::explain::kilobytes(b);
+                        let mut line = format!("Batches: {passes}  Memory Usage: {}kB", kb(peak as u64));
+                        if let Some(disk) = disk {
+                            line.push_str(&format!("  Disk Usage: {}kB", kb(disk)));
+                        }
+                        line
+                    });
+                }
                 return Ok(None);
             };
             self.partition_pass(ctx, partition)?;
+            self.passed();
         }
     }
 }

@@ -69,7 +69,13 @@ impl<'p> SortOp<'p> {
                 sort.push(ctx, key, row)?;
             }
         }
-        sort.finish(ctx)
+        let (held, spill) = (sort.held(), sort.spill());
+        let sorted = sort.finish(ctx)?;
+        crate::explain::note("Sort Method", || match spill.or_else(|| sorted.spill()) {
+            None => format!("Sort Method: quicksort  Memory: {}kB", crate::explain::kilobytes(held as u64)),
+            Some(spill) => format!("Sort Method: external merge  Disk: {}kB", crate::explain::kilobytes(spill.bytes())),
+        });
+        Ok(sorted)
     }
 }
 
@@ -165,10 +171,15 @@ impl Blocking for SortOp<'_> {
                 }
             }
             let kept = top.finish();
+            let mut held = 0;
             for (k, row) in &kept {
                 ctx.hold_row(k, "a sort")?;
                 ctx.hold_row(row, "a sort")?;
+                held += crate::context::row_bytes(k) + crate::context::row_bytes(row);
             }
+            crate::explain::note("Sort Method", || {
+                format!("Sort Method: top-N heapsort  Memory: {}kB", crate::explain::kilobytes(held as u64))
+            });
             return Ok(kept.into_iter().map(|(_, row)| row).collect());
         }
         let mut rows = Vec::new();

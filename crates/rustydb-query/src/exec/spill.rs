@@ -92,6 +92,11 @@ impl Spill {
         Ok(slot.insert(spill).clone())
     }
 
+    /// Bytes written to the file so far.
+    pub(crate) fn bytes(&self) -> u64 {
+        self.inner.end.get()
+    }
+
     /// A new, empty run to write records to.
     pub(crate) fn create(&self) -> SpillWriter {
         SpillWriter { spill: self.clone(), block: Vec::new(), blocks: Vec::new(), records: 0 }
@@ -191,6 +196,11 @@ pub(crate) struct SpillReader {
 }
 
 impl SpillReader {
+    /// The file the run is in.
+    pub(crate) fn spill(&self) -> Spill {
+        self.spill.clone()
+    }
+
     /// Records not yet read.
     pub(crate) fn remaining(&self) -> u64 {
         self.remaining
