@@ -28,6 +28,10 @@ pub fn is_aggregate(name: &str) -> bool {
             | "variance"
             | "var_samp"
             | "var_pop"
+            | "json_agg"
+            | "jsonb_agg"
+            | "json_object_agg"
+            | "jsonb_object_agg"
     )
 }
 
@@ -75,6 +79,21 @@ pub fn resolve(name: &str, args: Vec<Expr>, star: bool) -> Result<(AggFunc, Vec<
                 DbError::sql(SqlState::FeatureNotSupported, "multidimensional arrays are not supported")
             })?;
             (AggFunc::ArrayAgg, cast_all(args, &[ty])?, T::Array(element))
+        }
+        ("json_agg" | "jsonb_agg", [t]) => {
+            let ty = if *t == T::Unknown { T::Text } else { *t };
+            let (func, result) =
+                if name == "json_agg" { (AggFunc::JsonAgg, T::Json) } else { (AggFunc::JsonbAgg, T::Jsonb) };
+            (func, cast_all(args, &[ty])?, result)
+        }
+        ("json_object_agg" | "jsonb_object_agg", [k, v]) => {
+            let known = |t: &DataType| if *t == T::Unknown { T::Text } else { *t };
+            let (func, result) = if name == "json_object_agg" {
+                (AggFunc::JsonObjectAgg, T::Json)
+            } else {
+                (AggFunc::JsonbObjectAgg, T::Jsonb)
+            };
+            (func, cast_all(args, &[known(k), known(v)])?, result)
         }
         ("stddev" | "stddev_samp" | "stddev_pop" | "variance" | "var_samp" | "var_pop", [t]) if numeric(*t) => {
             let func = match name {

@@ -87,33 +87,11 @@ pub fn eval(f: JsonBuild, v: &[Value]) -> Result<Value> {
                         )
                         .with_hint("Object keys should be text."));
                     }
-                    Value::Array(..) | Value::Json(_) | Value::Jsonb(_) => {
-                        return Err(DbError::sql(
-                            SqlState::InvalidParameterValue,
-                            "key value must be scalar, not array, composite, or json",
-                        ));
-                    }
-                    Value::Bool(b) => if *b { "true" } else { "false" }.to_string(),
-                    other => datetime_text(other).unwrap_or_else(|| other.to_pg_text().unwrap_or_default()),
+                    other => object_key(other)?,
                 };
                 members.push((key, &pair[1]));
             }
-            if f == JsonBuild::Object {
-                let mut out = String::from("{");
-                for (i, (key, value)) in members.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(", ");
-                    }
-                    json::quote(key, &mut out);
-                    out.push_str(" : ");
-                    write_json(value, &mut out)?;
-                }
-                out.push('}');
-                Value::Json(out)
-            } else {
-                let members = members.into_iter().map(|(k, v)| Ok((k, to_jsonb(v)?))).collect::<Result<Vec<_>>>()?;
-                Value::Jsonb(Box::new(Json::Object(members).canonical()))
-            }
+            object(&members, f == JsonBuild::ObjectB, "{", "}")?
         }
         JsonBuild::Array => {
             let mut out = String::from("[");
@@ -131,6 +109,71 @@ pub fn eval(f: JsonBuild, v: &[Value]) -> Result<Value> {
             Value::Jsonb(Box::new(Json::Array(items).canonical()))
         }
     })
+}
+
+/// A JSON object's key from a (non-NULL) value, as PostgreSQL's `add_json` makes one.
+fn object_key(v: &Value) -> Result<String> {
+    Ok(match v {
+        Value::Array(..) | Value::Json(_) | Value::Jsonb(_) => {
+            return Err(DbError::sql(
+                SqlState::InvalidParameterValue,
+                "key value must be scalar, not array, composite, or json",
+            ));
+        }
+        Value::Bool(b) => if *b { "true" } else { "false" }.to_string(),
+        other => datetime_text(other).unwrap_or_else(|| other.to_pg_text().unwrap_or_default()),
+    })
+}
+
+/// An object of `members`: `json` text between `open` and `close` (`{` and `}` for
+/// json_build_object, `{ ` and ` }` for json_object_agg, as PostgreSQL spaces them), or jsonb
+/// (a later duplicate key wins).
+fn object(members: &[(String, &Value)], binary: bool, open: &str, close: &str) -> Result<Value> {
+    if binary {
+        let members = members.iter().map(|(k, v)| Ok((k.clone(), to_jsonb(v)?))).collect::<Result<Vec<_>>>()?;
+        return Ok(Value::Jsonb(Box::new(Json::Object(members).canonical())));
+    }
+    let mut out = String::from(open);
+    for (i, (key, value)) in members.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        json::quote(key, &mut out);
+        out.push_str(" : ");
+        write_json(value, &mut out)?;
+    }
+    out.push_str(close);
+    Ok(Value::Json(out))
+}
+
+/// `json_agg` (or, if `binary`, `jsonb_agg`) of `items`, NULLs included, in input order.
+pub(crate) fn agg_array(items: &[Value], binary: bool) -> Result<Value> {
+    if binary {
+        let items = items.iter().map(to_jsonb).collect::<Result<Vec<_>>>()?;
+        return Ok(Value::Jsonb(Box::new(Json::Array(items).canonical())));
+    }
+    let mut out = String::from("[");
+    for (i, value) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        write_json(value, &mut out)?;
+    }
+    out.push(']');
+    Ok(Value::Json(out))
+}
+
+/// `json_object_agg` (or, if `binary`, `jsonb_object_agg`) of (key, value) pairs: 22023 for a
+/// NULL key, as in PostgreSQL.
+pub(crate) fn agg_object(pairs: &[(Value, Value)], binary: bool) -> Result<Value> {
+    let mut members = Vec::with_capacity(pairs.len());
+    for (key, value) in pairs {
+        if key.is_null() {
+            return Err(DbError::sql(SqlState::InvalidParameterValue, "field name must not be null"));
+        }
+        members.push((object_key(key)?, value));
+    }
+    object(&members, binary, "{ ", " }")
 }
 
 /// The ISO 8601 form JSON gives a date/time value, or `None` for other values.

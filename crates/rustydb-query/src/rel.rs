@@ -73,6 +73,14 @@ pub enum AggFunc {
     VarSamp,
     /// `var_pop(x)`
     VarPop,
+    /// `json_agg(x)`: every input value, NULLs included, as a json array.
+    JsonAgg,
+    /// `jsonb_agg(x)`.
+    JsonbAgg,
+    /// `json_object_agg(key, value)`.
+    JsonObjectAgg,
+    /// `jsonb_object_agg(key, value)`.
+    JsonbObjectAgg,
 }
 
 /// One aggregate call of an [`Rel::Aggregate`].

@@ -52,6 +52,9 @@ enum Acc {
     Bool(Option<bool>),
     Text(Option<String>),
     Array(Option<Vec<Value>>),
+    /// json_agg's and jsonb_agg's values, or the object aggregates' (key, value) pairs.
+    Json(Vec<Value>),
+    JsonPairs(Vec<(Value, Value)>),
     Moments {
         n: f64,
         mean: f64,
@@ -63,6 +66,23 @@ enum Acc {
 pub(super) struct Accumulator {
     acc: Acc,
     seen: Option<HashSet<HashKey>>,
+    /// The distinct arguments of an aggregate whose result depends on the order of its inputs
+    /// (`array_agg(DISTINCT x)`, `string_agg`, the json aggregates): PostgreSQL sorts DISTINCT
+    /// inputs, so they are added, sorted, at the end.
+    sorted: Option<Vec<Vec<Value>>>,
+}
+
+/// True for an aggregate whose result lists its inputs in order.
+fn lists_inputs(func: AggFunc) -> bool {
+    matches!(
+        func,
+        AggFunc::ArrayAgg
+            | AggFunc::StringAgg
+            | AggFunc::JsonAgg
+            | AggFunc::JsonbAgg
+            | AggFunc::JsonObjectAgg
+            | AggFunc::JsonbObjectAgg
+    )
 }
 
 pub(super) fn initial(call: &AggCall) -> Accumulator {
@@ -79,6 +99,8 @@ pub(super) fn initial(call: &AggCall) -> Accumulator {
         AggFunc::BoolAnd | AggFunc::BoolOr => Acc::Bool(None),
         AggFunc::StringAgg => Acc::Text(None),
         AggFunc::ArrayAgg => Acc::Array(None),
+        AggFunc::JsonAgg | AggFunc::JsonbAgg => Acc::Json(Vec::new()),
+        AggFunc::JsonObjectAgg | AggFunc::JsonbObjectAgg => Acc::JsonPairs(Vec::new()),
         AggFunc::StddevSamp | AggFunc::StddevPop | AggFunc::VarSamp | AggFunc::VarPop => match input {
             DataType::Int2 | DataType::Int4 => Acc::IntMoments { n: 0, sum: 0, squares: 0 },
             DataType::Int8 | DataType::Numeric(_) => {
@@ -87,7 +109,8 @@ pub(super) fn initial(call: &AggCall) -> Accumulator {
             _ => Acc::Moments { n: 0.0, mean: 0.0, m2: 0.0 },
         },
     };
-    Accumulator { acc, seen: call.distinct.then(HashSet::new) }
+    let sorted = (call.distinct && lists_inputs(call.func)).then(Vec::new);
+    Accumulator { acc, seen: call.distinct.then(HashSet::new), sorted }
 }
 
 /// Adds `row` to accumulator `a` of `call`. Gives back how many bytes the accumulator grew by
@@ -105,8 +128,12 @@ pub(super) fn update(a: &mut Accumulator, call: &AggCall, row: &[Value], env: &E
         return Ok(0);
     }
     let args = call.args.iter().map(|e| e.eval(row, env)).collect::<Result<Vec<_>>>()?;
-    // Every aggregate but array_agg skips NULL inputs.
-    if args.first().is_none_or(Value::is_null) && call.func != AggFunc::ArrayAgg {
+    // Every aggregate but array_agg and the json aggregates skips NULL inputs.
+    let keeps_nulls = matches!(
+        call.func,
+        AggFunc::ArrayAgg | AggFunc::JsonAgg | AggFunc::JsonbAgg | AggFunc::JsonObjectAgg | AggFunc::JsonbObjectAgg
+    );
+    if args.first().is_none_or(Value::is_null) && !keeps_nulls {
         return Ok(0);
     }
     let mut grew = 0;
@@ -116,8 +143,18 @@ pub(super) fn update(a: &mut Accumulator, call: &AggCall, row: &[Value], env: &E
         }
         grew += row_bytes(&args) + 16;
     }
+    if let Some(sorted) = &mut a.sorted {
+        sorted.push(args);
+        return Ok(grew);
+    }
+    Ok(grew + apply(&mut a.acc, call, &args)?)
+}
+
+/// Adds one row's evaluated arguments to `acc`; gives back how many bytes it grew by.
+fn apply(acc: &mut Acc, call: &AggCall, args: &[Value]) -> Result<usize> {
+    let mut grew = 0;
     let v = &args[0];
-    match &mut a.acc {
+    match acc {
         Acc::Count(n) => *n += 1,
         Acc::SumInt(s) => *s = Some(s.unwrap_or(0) + i128::from(v.as_i64().unwrap_or(0))),
         Acc::SumFloat(s) => {
@@ -203,6 +240,15 @@ pub(super) fn update(a: &mut Accumulator, call: &AggCall, row: &[Value], env: &E
             grew += v.footprint();
             values.get_or_insert_with(Vec::new).push(v.clone());
         }
+        Acc::Json(values) => {
+            grew += v.footprint();
+            values.push(v.clone());
+        }
+        Acc::JsonPairs(pairs) => {
+            let value = args.get(1).cloned().unwrap_or(Value::Null);
+            grew += v.footprint() + value.footprint();
+            pairs.push((v.clone(), value));
+        }
         Acc::Moments { n, mean, m2 } => {
             let x = v.as_f64().unwrap_or(0.0);
             *n += 1.0;
@@ -254,7 +300,25 @@ fn numeric_moments(func: AggFunc, n: i64, sum: Numeric, squares: Numeric) -> Res
     }))
 }
 
-pub(super) fn finish(a: Accumulator, call: &AggCall) -> Result<Value> {
+pub(super) fn finish(mut a: Accumulator, call: &AggCall) -> Result<Value> {
+    if let Some(mut sorted) = a.sorted.take() {
+        // Ascending, NULLs last, as PostgreSQL sorts a DISTINCT aggregate's inputs.
+        sorted.sort_by(|x, y| {
+            x.iter()
+                .zip(y)
+                .map(|(p, q)| match (p.is_null(), q.is_null()) {
+                    (true, true) => Ordering::Equal,
+                    (true, false) => Ordering::Greater,
+                    (false, true) => Ordering::Less,
+                    (false, false) => p.sql_cmp(q).unwrap_or(Ordering::Equal),
+                })
+                .find(|o| o.is_ne())
+                .unwrap_or(Ordering::Equal)
+        });
+        for args in &sorted {
+            apply(&mut a.acc, call, args)?;
+        }
+    }
     Ok(match a.acc {
         Acc::Count(n) => Value::Int8(n),
         Acc::SumInt(None) | Acc::SumFloat(None) | Acc::Extreme(None) | Acc::Bool(None) | Acc::Text(None) => Value::Null,
@@ -286,6 +350,10 @@ pub(super) fn finish(a: Accumulator, call: &AggCall) -> Result<Value> {
         Acc::Bool(Some(b)) => Value::Bool(b),
         Acc::Text(Some(s)) => Value::Text(s),
         Acc::Array(None) => Value::Null,
+        Acc::Json(values) if values.is_empty() => Value::Null,
+        Acc::JsonPairs(pairs) if pairs.is_empty() => Value::Null,
+        Acc::Json(values) => crate::json_build::agg_array(&values, call.func == AggFunc::JsonbAgg)?,
+        Acc::JsonPairs(pairs) => crate::json_build::agg_object(&pairs, call.func == AggFunc::JsonbObjectAgg)?,
         Acc::Array(Some(values)) => match call.ty {
             DataType::Array(element) => Value::Array(element, values),
             other => return Err(rustydb_foundation::DbError::Internal(format!("array_agg typed {other}"))),
