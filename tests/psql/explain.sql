@@ -22,7 +22,9 @@ EXPLAIN (COSTS OFF) SELECT * FROM generate_series(1, 3);
 EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT count(*) FROM a WHERE v = 3;
 EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT a.id FROM a JOIN b ON a.id = b.a_id;
 EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT * FROM a WHERE id IN (SELECT a_id FROM b WHERE w < 20);
--- What sorts and hash aggregates did, as PostgreSQL prints it: in memory, then spilled.
+-- What sorts and hash aggregates did, as PostgreSQL prints it: in memory, then spilled. The
+-- memory and disk figures follow from what the executor counts per row and per group: a change
+-- to those sizes changes them here, on purpose.
 EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT * FROM a ORDER BY name;
 EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT * FROM a ORDER BY name LIMIT 3;
 EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT v, count(*) FROM a GROUP BY v;
