@@ -172,3 +172,39 @@ impl Operator for PartitionOp {
         Ok((!batch.is_empty()).then_some(batch))
     }
 }
+
+/// The rest of an operator that spilled both its inputs (a hash join, INTERSECT, EXCEPT): an
+/// operator of its own for each pair of partitions of the split, run one after another.
+pub(crate) struct PairWalk<'p> {
+    /// (left, right) pairs, the next last.
+    pairs: Vec<(Partition, Partition)>,
+    current: Option<Box<dyn Operator + 'p>>,
+}
+
+impl<'p> PairWalk<'p> {
+    /// A walk over `pairs`, in their order.
+    pub(crate) fn new(mut pairs: Vec<(Partition, Partition)>) -> Self {
+        pairs.reverse();
+        PairWalk { pairs, current: None }
+    }
+
+    /// The next batch: the current pair's, or the next pair's, whose operator `open` makes from
+    /// the pair's two inputs and the depth a split of them is at.
+    pub(crate) fn next(
+        &mut self,
+        ctx: &mut ExecContext<'_>,
+        mut open: impl FnMut(Box<dyn Operator + 'p>, Box<dyn Operator + 'p>, u32) -> Box<dyn Operator + 'p>,
+    ) -> Result<Option<Batch>> {
+        loop {
+            if let Some(current) = &mut self.current {
+                if let Some(batch) = current.next(ctx)? {
+                    return Ok(Some(batch));
+                }
+                self.current = None;
+            }
+            let Some((left, right)) = self.pairs.pop() else { return Ok(None) };
+            let depth = left.depth;
+            self.current = Some(open(Box::new(PartitionOp(Some(left))), Box::new(PartitionOp(Some(right))), depth));
+        }
+    }
+}

@@ -16,7 +16,7 @@
 //! any pair). Pairs come out one after another, so the join's output order changes when it
 //! spills, which SQL allows.
 
-use super::hash_spill::{Partition, PartitionOp, Partitions, partition_buffers};
+use super::hash_spill::{PairWalk, Partition, PartitionOp, Partitions, partition_buffers};
 use super::spill::Spill;
 use super::{BATCH_ROWS, Batch, HashKey, Operator, Row, drain, with_env};
 use crate::context::{ExecContext, row_bytes};
@@ -54,7 +54,7 @@ pub(crate) fn join_partitions<'p>(
     let depth = pairs.first().map_or(1, |(p, _)| p.depth);
     let mut op = JoinOp::new(shape, Box::new(PartitionOp(None)), Box::new(PartitionOp(None)), depth, spill);
     op.right = None;
-    op.spilled = Some(Spilled { pairs: pairs_worth_joining(kind, pairs), current: None });
+    op.spilled = Some(PairWalk::new(pairs_worth_joining(kind, pairs)));
     Box::new(op)
 }
 
@@ -86,15 +86,7 @@ fn pairs_worth_joining(kind: JoinKind, pairs: Vec<(Partition, Partition)>) -> Ve
             JoinKind::Right => !build.is_empty(),
             JoinKind::Full => !probe.is_empty() || !build.is_empty(),
         })
-        .rev()
         .collect()
-}
-
-/// A join that spilled: the partition pairs still to join, and the join of the current one.
-struct Spilled<'p> {
-    /// (probe, build) pairs, the next last.
-    pairs: Vec<(Partition, Partition)>,
-    current: Option<Box<JoinOp<'p>>>,
 }
 
 struct JoinOp<'p> {
@@ -112,7 +104,8 @@ struct JoinOp<'p> {
     held: usize,
     /// The spill file this join and the joins of its partitions share.
     spill: Option<Spill>,
-    spilled: Option<Spilled<'p>>,
+    /// Once spilled: the joins of the (probe, build) partition pairs.
+    spilled: Option<PairWalk<'p>>,
     build: Vec<Row>,
     table: HashMap<HashKey, Vec<usize>>,
     matched: Vec<bool>,
@@ -263,27 +256,15 @@ impl<'p> JoinOp<'p> {
             write(ctx, &mut probes, &mut batch.into_iter(), true)?;
         }
         let pairs = probes.finish_all(ctx)?.into_iter().zip(builds).collect();
-        self.spilled = Some(Spilled { pairs: pairs_worth_joining(kind, pairs), current: None });
+        self.spilled = Some(PairWalk::new(pairs_worth_joining(kind, pairs)));
         Ok(())
     }
 
     /// The next batch of a join that spilled: the current pair's, or the next pair's.
     fn next_spilled(&mut self, ctx: &mut ExecContext<'_>) -> Result<Option<Batch>> {
-        let shape = self.shape();
-        let spill = self.spill.clone();
-        let Some(spilled) = &mut self.spilled else { return Ok(None) };
-        loop {
-            if let Some(current) = &mut spilled.current {
-                if let Some(batch) = current.next(ctx)? {
-                    return Ok(Some(batch));
-                }
-                spilled.current = None;
-            }
-            let Some((probe, build)) = spilled.pairs.pop() else { return Ok(None) };
-            let depth = probe.depth;
-            let (left, right) = (Box::new(PartitionOp(Some(probe))), Box::new(PartitionOp(Some(build))));
-            spilled.current = Some(Box::new(JoinOp::new(shape.clone(), left, right, depth, spill.clone())));
-        }
+        let (shape, spill) = (self.shape(), self.spill.clone());
+        let Some(walk) = &mut self.spilled else { return Ok(None) };
+        walk.next(ctx, |left, right, depth| Box::new(JoinOp::new(shape.clone(), left, right, depth, spill.clone())))
     }
 
     /// Joins left rows of the pending batch until the output holds a batch's worth.

@@ -12,7 +12,7 @@
 //! count) and each pair of partitions is worked by an operator of its own, one after another,
 //! splitting again if its multiset overflows: copies of a row always share a pair.
 
-use super::hash_spill::{Partition, PartitionOp, Partitions, partition_buffers};
+use super::hash_spill::{PairWalk, Partitions, partition_buffers};
 use super::spill::Spill;
 use super::{Batch, HashKey, Operator, Row};
 use crate::context::{ExecContext, row_bytes};
@@ -38,10 +38,8 @@ pub struct SetOpOp<'p> {
     held: usize,
     depth: u32,
     spill: Option<Spill>,
-    /// Once spilled: the (left, right) pairs still to work, the next last, and the current one.
-    pairs: Vec<(Partition, Partition)>,
-    current: Option<Box<SetOpOp<'p>>>,
-    spilled: bool,
+    /// Once spilled: the operators of the (left, right) partition pairs.
+    spilled: Option<PairWalk<'p>>,
 }
 
 impl<'p> SetOpOp<'p> {
@@ -57,9 +55,7 @@ impl<'p> SetOpOp<'p> {
             held: 0,
             depth: 0,
             spill: None,
-            pairs: Vec::new(),
-            current: None,
-            spilled: false,
+            spilled: None,
         }
     }
 
@@ -129,32 +125,21 @@ impl<'p> SetOpOp<'p> {
             }
         }
         // Only a pair with left rows can output any.
-        self.pairs = lefts.finish_all(ctx)?.into_iter().zip(rights).filter(|(l, _)| !l.is_empty()).rev().collect();
-        self.spilled = true;
+        let pairs = lefts.finish_all(ctx)?.into_iter().zip(rights).filter(|(l, _)| !l.is_empty()).collect();
+        self.spilled = Some(PairWalk::new(pairs));
         Ok(())
     }
 
     /// The next batch of an operator that spilled: the current pair's, or the next pair's.
     fn next_spilled(&mut self, ctx: &mut ExecContext<'_>) -> Result<Option<Batch>> {
-        loop {
-            if let Some(current) = &mut self.current {
-                if let Some(batch) = current.next(ctx)? {
-                    return Ok(Some(batch));
-                }
-                self.current = None;
-            }
-            let Some((left, right)) = self.pairs.pop() else { return Ok(None) };
-            let depth = left.depth;
-            let mut op = SetOpOp::new(
-                self.kind,
-                self.all,
-                Box::new(PartitionOp(Some(left))),
-                Box::new(PartitionOp(Some(right))),
-            );
+        let (kind, all, spill) = (self.kind, self.all, self.spill.clone());
+        let Some(walk) = &mut self.spilled else { return Ok(None) };
+        walk.next(ctx, |left, right, depth| {
+            let mut op = SetOpOp::new(kind, all, left, right);
             op.depth = depth;
-            op.spill = self.spill.clone();
-            self.current = Some(Box::new(op));
-        }
+            op.spill = spill.clone();
+            Box::new(op)
+        })
     }
 }
 
@@ -185,7 +170,7 @@ impl Operator for SetOpOp<'_> {
         if let Some(right) = self.right.take() {
             self.read_right(ctx, right)?;
         }
-        if self.spilled {
+        if self.spilled.is_some() {
             return self.next_spilled(ctx);
         }
         while let Some(batch) = self.left.next(ctx)? {
