@@ -93,21 +93,7 @@ pub fn eval(f: JsonBuild, v: &[Value]) -> Result<Value> {
             }
             object(&members, f == JsonBuild::ObjectB, "{", "}")?
         }
-        JsonBuild::Array => {
-            let mut out = String::from("[");
-            for (i, value) in v.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_json(value, &mut out)?;
-            }
-            out.push(']');
-            Value::Json(out)
-        }
-        JsonBuild::ArrayB => {
-            let items = v.iter().map(to_jsonb).collect::<Result<Vec<_>>>()?;
-            Value::Jsonb(Box::new(Json::Array(items).canonical()))
-        }
+        JsonBuild::Array | JsonBuild::ArrayB => array(v, f == JsonBuild::ArrayB)?,
     })
 }
 
@@ -146,8 +132,9 @@ fn object(members: &[(String, &Value)], binary: bool, open: &str, close: &str) -
     Ok(Value::Json(out))
 }
 
-/// `json_agg` (or, if `binary`, `jsonb_agg`) of `items`, NULLs included, in input order.
-pub(crate) fn agg_array(items: &[Value], binary: bool) -> Result<Value> {
+/// A JSON array of `items` in order, NULLs included: `json` text (as json_build_array and
+/// json_agg space it) or, if `binary`, jsonb (jsonb_build_array, jsonb_agg).
+pub(crate) fn array(items: &[Value], binary: bool) -> Result<Value> {
     if binary {
         let items = items.iter().map(to_jsonb).collect::<Result<Vec<_>>>()?;
         return Ok(Value::Jsonb(Box::new(Json::Array(items).canonical())));

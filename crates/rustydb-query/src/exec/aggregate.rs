@@ -352,7 +352,7 @@ pub(super) fn finish(mut a: Accumulator, call: &AggCall) -> Result<Value> {
         Acc::Array(None) => Value::Null,
         Acc::Json(values) if values.is_empty() => Value::Null,
         Acc::JsonPairs(pairs) if pairs.is_empty() => Value::Null,
-        Acc::Json(values) => crate::json_build::agg_array(&values, call.func == AggFunc::JsonbAgg)?,
+        Acc::Json(values) => crate::json_build::array(&values, call.func == AggFunc::JsonbAgg)?,
         Acc::JsonPairs(pairs) => crate::json_build::agg_object(&pairs, call.func == AggFunc::JsonbObjectAgg)?,
         Acc::Array(Some(values)) => match call.ty {
             DataType::Array(element) => Value::Array(element, values),
@@ -437,18 +437,13 @@ impl<'p> GroupTable<'p> {
                 let bytes = 2 * row_bytes(&key.0)
                     + self.aggregates.len() * std::mem::size_of::<Accumulator>()
                     + 2 * std::mem::size_of::<usize>();
-                let mut ctx = runner.ctx();
-                if let Err(e) = ctx.memory.charge(bytes + self.reserve, "a hash aggregate") {
-                    // The statement's limit came first: rows of new groups go to disk from now
-                    // on (unless there is no group to make room for).
-                    if self.keys.is_empty() {
-                        return Err(e);
-                    }
+                let memory = &mut runner.ctx().memory;
+                let must = self.keys.is_empty();
+                if !super::hash_spill::charge_leaving_room(memory, bytes, self.reserve, "a hash aggregate", must)? {
+                    // The statement's limit came first: rows of new groups go to disk from now on.
                     self.full = true;
                     return Ok(Some(key.0));
                 }
-                ctx.memory.release(self.reserve);
-                drop(ctx);
                 self.held += bytes;
                 self.full = self.held > self.limit;
                 let i = self.keys.len();

@@ -8,7 +8,7 @@
 //! in turn. Copies of a row always meet in the same partition, so every distinct row leaves
 //! exactly once (the order of those spilled changes, which SQL allows).
 
-use super::hash_spill::{Partition, Partitions};
+use super::hash_spill::{Partition, Partitions, charge_leaving_room};
 use super::spill::Spill;
 use super::{BATCH_ROWS, Batch, HashKey, Operator};
 use crate::context::{ExecContext, row_bytes};
@@ -101,19 +101,15 @@ impl Operator for DistinctOp<'_> {
                 if !self.full {
                     // Two copies: the set's and the one output.
                     let bytes = 2 * row_bytes(&key.0) + PER_ROW;
-                    // (Charged with room to spare for the partitions a spill needs.)
-                    match ctx.memory.charge(bytes + reserve, "DISTINCT") {
-                        Ok(()) => {
-                            ctx.memory.release(reserve);
-                            self.held += bytes;
-                            self.full = self.held > hash_mem;
-                            out.push(key.0.clone());
-                            self.seen.insert(key);
-                            continue;
-                        }
-                        Err(e) if self.seen.is_empty() => return Err(e),
-                        Err(_) => self.full = true,
+                    let must = self.seen.is_empty();
+                    if charge_leaving_room(&mut ctx.memory, bytes, reserve, "DISTINCT", must)? {
+                        self.held += bytes;
+                        self.full = self.held > hash_mem;
+                        out.push(key.0.clone());
+                        self.seen.insert(key);
+                        continue;
                     }
+                    self.full = true;
                 }
                 let overflow = match &mut self.overflow {
                     Some(o) => o,

@@ -40,6 +40,27 @@ pub(crate) fn partition_buffers(hash_mem: usize) -> usize {
     partition_count(hash_mem) * BLOCK_BYTES
 }
 
+/// Counts `bytes` more of a hash table against the statement's memory, with `room` more kept
+/// free (the partitions a spill needs, see [`partition_buffers`]): `Ok(true)` if counted;
+/// `Ok(false)` if the statement's limit comes first and the table can spill instead; the 53200
+/// itself if it cannot (`must`: a table still empty, which spilling would not shrink).
+pub(crate) fn charge_leaving_room(
+    memory: &mut rustydb_storage::arena::MemoryBudget,
+    bytes: usize,
+    room: usize,
+    what: &str,
+    must: bool,
+) -> Result<bool> {
+    match memory.charge(bytes + room, what) {
+        Ok(()) => {
+            memory.release(room);
+            Ok(true)
+        }
+        Err(e) if must => Err(e),
+        Err(_) => Ok(false),
+    }
+}
+
 /// The partition of `key` among `count`, at split depth `depth`.
 pub(crate) fn partition_of(key: &[Value], depth: u32, count: usize) -> usize {
     let mut h = std::hash::DefaultHasher::new();

@@ -16,7 +16,7 @@
 //! any pair). Pairs come out one after another, so the join's output order changes when it
 //! spills, which SQL allows.
 
-use super::hash_spill::{PairWalk, Partition, PartitionOp, Partitions, partition_buffers};
+use super::hash_spill::{PairWalk, Partition, PartitionOp, Partitions, charge_leaving_room, partition_buffers};
 use super::spill::Spill;
 use super::{BATCH_ROWS, Batch, HashKey, Operator, Row, drain, with_env};
 use crate::context::{ExecContext, row_bytes};
@@ -171,18 +171,13 @@ impl<'p> JoinOp<'p> {
                 while let Some(row) = rows.next() {
                     let bytes = row_bytes(&row) + PER_BUILD_ROW;
                     // The first row is always taken, so that every split makes progress.
-                    if self.build.is_empty() || self.held + bytes <= hash_mem {
-                        // (Charged with room to spare for the partitions a spill needs.)
-                        match ctx.memory.charge(bytes + reserve, "a join's inner side") {
-                            Ok(()) => {
-                                ctx.memory.release(reserve);
-                                self.held += bytes;
-                                self.build.push(row);
-                                continue;
-                            }
-                            Err(e) if self.build.is_empty() => return Err(e),
-                            Err(_) => {}
-                        }
+                    let first = self.build.is_empty();
+                    if (first || self.held + bytes <= hash_mem)
+                        && charge_leaving_room(&mut ctx.memory, bytes, reserve, "a join's inner side", first)?
+                    {
+                        self.held += bytes;
+                        self.build.push(row);
+                        continue;
                     }
                     let first = std::iter::once(row).chain(rows);
                     return self.spill_inputs(ctx, first, right);

@@ -31,7 +31,7 @@ mod subquery;
 mod window;
 
 pub(crate) use aggregate::float_sum;
-pub(crate) use hash_spill::{Overflow, Partitions, partition_buffers};
+pub(crate) use hash_spill::{Overflow, Partitions, charge_leaving_room, partition_buffers};
 pub(crate) use join::join_partitions;
 pub use key::HashKey;
 pub(crate) use order::{TopN, key_order};

@@ -12,7 +12,7 @@
 //! count) and each pair of partitions is worked by an operator of its own, one after another,
 //! splitting again if its multiset overflows: copies of a row always share a pair.
 
-use super::hash_spill::{PairWalk, Partitions, partition_buffers};
+use super::hash_spill::{PairWalk, Partitions, charge_leaving_room, partition_buffers};
 use super::spill::Spill;
 use super::{Batch, HashKey, Operator, Row};
 use crate::context::{ExecContext, row_bytes};
@@ -73,19 +73,14 @@ impl<'p> SetOpOp<'p> {
                     continue;
                 }
                 let bytes = row_bytes(&key.0) + PER_ROW;
-                if !can_spill || self.counts.is_empty() || self.held + bytes <= hash_mem {
-                    // (Charged with room to spare for the partitions a spill needs.)
-                    let spare = if can_spill { reserve } else { 0 };
-                    match ctx.memory.charge(bytes + spare, "a set operation") {
-                        Ok(()) => {
-                            ctx.memory.release(spare);
-                            self.held += bytes;
-                            self.counts.insert(key, 1);
-                            continue;
-                        }
-                        Err(e) if !can_spill || self.counts.is_empty() => return Err(e),
-                        Err(_) => {}
-                    }
+                let must = !can_spill || self.counts.is_empty();
+                let room = if can_spill { reserve } else { 0 };
+                if (must || self.held + bytes <= hash_mem)
+                    && charge_leaving_room(&mut ctx.memory, bytes, room, "a set operation", must)?
+                {
+                    self.held += bytes;
+                    self.counts.insert(key, 1);
+                    continue;
                 }
                 return self.spill_inputs(ctx, std::iter::once(key.0).chain(rows), right);
             }

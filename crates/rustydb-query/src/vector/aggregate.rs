@@ -443,16 +443,12 @@ impl<'p> VectorAggregate<'p> {
             }
             let bytes = table.grow_from(before);
             if bytes > 0 {
-                // (Charged with room to spare for the partitions a spill needs.)
-                match ctx.memory.charge(bytes + reserve, "a hash aggregate") {
-                    Ok(()) => {
-                        ctx.memory.release(reserve);
-                        held += bytes;
-                    }
+                if crate::exec::charge_leaving_room(&mut ctx.memory, bytes, reserve, "a hash aggregate", before == 0)? {
+                    held += bytes;
+                } else {
                     // The statement's limit came first: the groups made so far stay (uncounted
                     // for this batch's), and rows of new ones go to disk from now on.
-                    Err(_) if before > 0 => full = true,
-                    Err(e) => return Err(e),
+                    full = true;
                 }
                 full |= held > hash_mem;
             }

@@ -339,11 +339,8 @@ impl<'p> HashJoin<'p> {
             if rows > 0 && held + bytes > hash_mem {
                 return self.spill(ctx, batch, build, held);
             }
-            // (Charged with room to spare for the partitions a spill needs.)
-            match ctx.memory.charge(bytes + reserve, "a join's inner side") {
-                Ok(()) => ctx.memory.release(reserve),
-                Err(e) if rows == 0 => return Err(e),
-                Err(_) => return self.spill(ctx, batch, build, held),
+            if !crate::exec::charge_leaving_room(&mut ctx.memory, bytes, reserve, "a join's inner side", rows == 0)? {
+                return self.spill(ctx, batch, build, held);
             }
             held += bytes;
             let keys = self.right_keys.iter().map(|k| k.eval(&batch, selection)).collect::<Result<Vec<_>>>()?;
