@@ -46,10 +46,27 @@ async fn scans_stay_within_the_pool_and_statements_within_their_budget() {
     let growth = rss(server.pid()).saturating_sub(before);
     assert!(growth < 4 << 20, "scanning {table_bytes} bytes through a 1 MiB pool grew the server by {growth} bytes");
 
-    // Statements that would hold every row: refused with 53200, and the session goes on.
-    for sql in ["SELECT * FROM t", "UPDATE t SET id = id + 1"] {
-        assert_eq!(sqlstate(&c, sql).await, SqlState::OUT_OF_MEMORY, "{sql}");
+    // A result set that would hold every row: refused with 53200, and the session goes on.
+    assert_eq!(sqlstate(&c, "SELECT * FROM t").await, SqlState::OUT_OF_MEMORY);
+    // Statements that write what they read stream it or spool it to disk past work_mem: an
+    // UPDATE or DELETE of every row, INSERT ... SELECT (from its own target too), CREATE TABLE
+    // AS, MERGE; EXPLAIN ANALYZE lets go of the rows it counts.
+    let changed = [
+        ("UPDATE t SET id = id + 1", 25_600),
+        ("CREATE TABLE u WITH (compression = none) AS SELECT id, v FROM t", 25_600),
+        ("INSERT INTO u SELECT id, v FROM t", 25_600),
+        ("INSERT INTO u SELECT id, v FROM u", 51_200),
+        ("MERGE INTO u USING t ON u.id = t.id + 1000 WHEN NOT MATCHED THEN INSERT VALUES (t.id, t.v)", 25_600),
+        ("DELETE FROM u WHERE id > 0", 128_000),
+    ];
+    for (sql, rows) in changed {
+        assert_eq!(c.execute(sql, &[]).await.unwrap_or_else(|e| panic!("{sql}: {e:?}")), rows, "{sql}");
+        assert_eq!(std::fs::read_dir(data_dir.join("tmp")).unwrap().count(), 0, "{sql}");
     }
+    let explained = c.simple_query("EXPLAIN ANALYZE SELECT * FROM t").await.unwrap();
+    assert!(explained.len() > 2);
+    let left = c.query_one("SELECT count(*), min(id) FROM t", &[]).await.unwrap();
+    assert_eq!((left.get::<_, i64>(0), left.get::<_, i32>(1)), (25_600, 1));
     // A sort of every row holds at most work_mem (or what the budget leaves) and merges the
     // rest from temporary files: it fits, and leaves no file behind.
     let full_sort = "SELECT count(*), min(v) = max(v) FROM (SELECT id, v FROM t ORDER BY v OFFSET 0) s";

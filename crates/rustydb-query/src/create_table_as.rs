@@ -123,16 +123,26 @@ pub fn execute(ctx: &mut ExecContext<'_>, create: &CreateTableAs) -> Result<Stat
         // IF NOT EXISTS, and it existed: nothing is run.
         return Ok(StatementResult { tag: "CREATE TABLE AS".into(), ..created });
     }
-    let rows = crate::executor::select(ctx, &create.query)?;
     let namespace = match create.namespace {
         crate::schemas::SESSION_TEMP => crate::schemas::temp_namespace(ctx)?.unwrap_or_default(),
         n => n,
     };
     let table = crate::catalog::find_table_in(ctx, namespace, &create.name)?
         .ok_or_else(|| DbError::Internal(format!("table \"{}\" vanished while being created", create.name)))?;
-    for row in &rows {
-        crate::access::insert(ctx, &table, row)?;
-    }
-    crate::vacuum::note_changes(ctx, &table, rows.len() as u64, 0);
-    Ok(StatementResult::tag(format!("SELECT {}", rows.len())))
+    // The query cannot read the table it fills (it was bound before the table existed), so its
+    // rows go in as they come, a batch at a time.
+    let mut input = crate::exec::open(&create.query.rel, &std::rc::Rc::from(Vec::new()));
+    let mut count = 0u64;
+    let done = (|| {
+        while let Some(batch) = input.next(ctx)? {
+            for row in &batch {
+                crate::access::insert(ctx, &table, row)?;
+                count += 1;
+            }
+        }
+        Ok(())
+    })();
+    crate::vacuum::note_changes(ctx, &table, count, 0);
+    done?;
+    Ok(StatementResult::tag(format!("SELECT {count}")))
 }

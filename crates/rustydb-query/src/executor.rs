@@ -415,35 +415,99 @@ fn insert(
     on_conflict: Option<&OnConflict>,
     returning: Option<&Returning>,
 ) -> Result<StatementResult> {
-    let rows: Vec<Vec<Value>> = match source {
-        InsertSource::Values(rows) => exec::with_env(ctx, &[], |env, _| {
-            rows.iter().map(|r| r.iter().map(|e| e.eval(&[], env)).collect::<Result<Vec<_>>>()).collect()
-        })?,
-        InsertSource::Query(query, row) => {
-            let input = select(ctx, query)?;
-            exec::with_env(ctx, &[], |env, _| {
-                input.iter().map(|r| row.iter().map(|e| e.eval(r, env)).collect::<Result<Vec<_>>>()).collect()
-            })?
-        }
-    };
-    let no_arbiters = Arbiters::default();
-    let arbiters = on_conflict.map_or(&no_arbiters, |c| &c.arbiters);
-    let mut written = Written::new(returning);
-    let (mut inserted, mut updated) = (0, 0);
     let fks = crate::foreign_key::ForeignKeys::load(ctx, table)?;
-    // The versions this statement wrote: DO UPDATE may not change one of them again.
-    let mut mine: HashSet<TupleId> = HashSet::new();
-    let done = rows.iter().try_for_each(|row| {
-        checks.apply(ctx, table, row)?;
-        crate::foreign_key::check_references(ctx, table, &fks, None, row)?;
+    let mut insert = Inserter {
+        table,
+        checks,
+        on_conflict,
+        fks: &fks,
+        written: Written::new(returning),
+        inserted: 0,
+        updated: 0,
+        mine: HashSet::new(),
+    };
+    let done = insert.all(ctx, source);
+    // Counted whether or not the statement completes: a failed one leaves dead versions.
+    vacuum::note_changes(ctx, table, insert.inserted + insert.updated, insert.updated);
+    done?;
+    let count = insert.written.count;
+    Ok(insert.written.result(format!("INSERT 0 {count}")))
+}
+
+/// An INSERT under way: what it checks, and what it has written so far.
+struct Inserter<'a, 'r> {
+    table: &'a TableDef,
+    checks: &'a RowChecks<'a>,
+    on_conflict: Option<&'a OnConflict>,
+    fks: &'a crate::foreign_key::ForeignKeys,
+    written: Written<'r>,
+    inserted: u64,
+    updated: u64,
+    /// The versions this statement wrote: DO UPDATE may not change one of them again.
+    mine: HashSet<TupleId>,
+}
+
+impl Inserter<'_, '_> {
+    /// Inserts every row `source` gives. A query's rows go in a batch at a time as it yields
+    /// them, so INSERT ... SELECT holds no more than a batch whatever its size; but a query
+    /// that reads the target table is run to the end first (into a spool), since it would see
+    /// the rows this statement writes (a statement sees its own writes) and might never end.
+    fn all(&mut self, ctx: &mut ExecContext<'_>, source: &InsertSource) -> Result<()> {
+        match source {
+            InsertSource::Values(rows) => {
+                let rows: Vec<Vec<Value>> = exec::with_env(ctx, &[], |env, _| {
+                    rows.iter().map(|r| r.iter().map(|e| e.eval(&[], env)).collect::<Result<Vec<_>>>()).collect()
+                })?;
+                rows.iter().try_for_each(|row| self.one(ctx, row))
+            }
+            InsertSource::Query(query, row) if query.rel.reads_table(self.table.id) => {
+                let mut spool = exec::Spool::new(ctx);
+                let mut input = exec::open(&query.rel, &std::rc::Rc::from(Vec::new()));
+                while let Some(batch) = input.next(ctx)? {
+                    for r in batch {
+                        spool.push(ctx, r)?;
+                    }
+                }
+                drop(input);
+                let mut spooled = spool.finish()?;
+                while let Some(r) = spooled.next(ctx)? {
+                    let values = exec::with_env(ctx, &[], |env, _| {
+                        row.iter().map(|e| e.eval(&r, env)).collect::<Result<Vec<_>>>()
+                    })?;
+                    self.one(ctx, &values)?;
+                }
+                Ok(())
+            }
+            InsertSource::Query(query, row) => {
+                let mut input = exec::open(&query.rel, &std::rc::Rc::from(Vec::new()));
+                while let Some(batch) = input.next(ctx)? {
+                    let rows: Vec<Vec<Value>> = exec::with_env(ctx, &[], |env, _| {
+                        batch.iter().map(|r| row.iter().map(|e| e.eval(r, env)).collect::<Result<Vec<_>>>()).collect()
+                    })?;
+                    drop(batch);
+                    rows.iter().try_for_each(|row| self.one(ctx, row))?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Inserts one row: checks it, then inserts it or (ON CONFLICT) skips it or updates the
+    /// row it conflicts with.
+    fn one(&mut self, ctx: &mut ExecContext<'_>, row: &[Value]) -> Result<()> {
+        let (table, on_conflict) = (self.table, self.on_conflict);
+        let no_arbiters = Arbiters::default();
+        let arbiters = on_conflict.map_or(&no_arbiters, |c| &c.arbiters);
+        self.checks.apply(ctx, table, row)?;
+        crate::foreign_key::check_references(ctx, table, self.fks, None, row)?;
         loop {
             let existing = match access::insert_arbitrated(ctx, table, row, arbiters)? {
                 Insertion::Inserted(tid) => {
-                    inserted += 1;
+                    self.inserted += 1;
                     if on_conflict.is_some() {
-                        mine.insert(tid);
+                        self.mine.insert(tid);
                     }
-                    return written.add(ctx, row);
+                    return self.written.add(ctx, row);
                 }
                 Insertion::Conflict(existing) => existing,
             };
@@ -451,7 +515,7 @@ fn insert(
             else {
                 return Ok(());
             };
-            if mine.contains(&existing) {
+            if self.mine.contains(&existing) {
                 return Err(DbError::sql(
                     SqlState::CardinalityViolation,
                     "ON CONFLICT DO UPDATE command cannot affect row a second time",
@@ -459,24 +523,19 @@ fn insert(
                 .with_hint("Ensure that no rows proposed for insertion within the same command have duplicate constrained values."));
             }
             let policy = check.as_ref();
-            let checks = RowChecks { policy, ..*checks };
-            let update = ConflictUpdate { assignments, filter: filter.as_ref(), checks, fks: &fks };
+            let checks = RowChecks { policy, ..*self.checks };
+            let update = ConflictUpdate { assignments, filter: filter.as_ref(), checks, fks: self.fks };
             match update_conflicting(ctx, table, existing, row, &update)? {
                 Upsert::Updated(tid, new) => {
-                    updated += 1;
-                    mine.insert(tid);
-                    return written.add(ctx, &new);
+                    self.updated += 1;
+                    self.mine.insert(tid);
+                    return self.written.add(ctx, &new);
                 }
                 Upsert::Skipped => return Ok(()),
                 Upsert::Retry => {}
             }
         }
-    });
-    // Counted whether or not the statement completes: a failed one leaves dead versions.
-    vacuum::note_changes(ctx, table, inserted + updated, updated);
-    done?;
-    let count = written.count;
-    Ok(written.result(format!("INSERT 0 {count}")))
+    }
 }
 
 /// `ON CONFLICT DO UPDATE`'s SET list, WHERE and row-level security check.
@@ -572,20 +631,31 @@ impl Candidate {
 }
 
 impl Target<'_> {
-    /// The rows to change, collected before any is changed.
-    fn candidates(&self, ctx: &mut ExecContext<'_>) -> Result<Vec<Candidate>> {
-        let Some(j) = self.joined else {
-            return Ok(self.rows(ctx)?.into_iter().map(|(tid, row)| Candidate { tid, row, joined: None }).collect());
-        };
-        let mut out = Vec::new();
-        for joined in exec::collect(ctx, &j.rel, "the rows to change")? {
-            if !exec::passes(ctx, j.filter.as_ref(), &joined)? {
-                continue;
+    /// The rows to change, all read (and spooled) before any is changed.
+    fn candidates(&self, ctx: &mut ExecContext<'_>) -> Result<Candidates> {
+        let mut spool = exec::Spool::new(ctx);
+        match self.joined {
+            None => {
+                let mut scan = exec::TableScan::new(self.table, self.access, self.filter);
+                while let Some(rows) = scan.next(ctx, &[])? {
+                    for (tid, mut row) in rows {
+                        row.push(exec::encode_tid(tid));
+                        spool.push(ctx, row)?;
+                    }
+                }
             }
-            let tid = exec::decode_tid(self.table, &joined[j.width])?;
-            out.push(Candidate { tid, row: joined[..j.width].to_vec(), joined: Some(joined) });
+            Some(j) => {
+                let mut input = exec::open(&j.rel, &std::rc::Rc::from(Vec::new()));
+                while let Some(batch) = input.next(ctx)? {
+                    for joined in batch {
+                        if exec::passes(ctx, j.filter.as_ref(), &joined)? {
+                            spool.push(ctx, joined)?;
+                        }
+                    }
+                }
+            }
         }
-        Ok(out)
+        Ok(Candidates { rows: spool.finish()?, width: self.joined.map(|j| j.width) })
     }
 
     /// Deletes a candidate's row (see [`claim`]), re-checking the statement's condition on a
@@ -598,18 +668,29 @@ impl Target<'_> {
             }),
         }
     }
+}
 
-    /// The rows of a plain UPDATE or DELETE, collected before any is changed.
-    fn rows(&self, ctx: &mut ExecContext<'_>) -> Result<Vec<(TupleId, Vec<Value>)>> {
-        let mut scan = exec::TableScan::new(self.table, self.access, self.filter);
-        let mut out = Vec::new();
-        while let Some(rows) = scan.next(ctx, &[])? {
-            for (_, row) in &rows {
-                ctx.hold_row(row, "the rows to change")?;
+/// The rows an UPDATE or DELETE changes, read back one at a time.
+struct Candidates {
+    /// Each row with its tuple id after it, or the joined row (which holds the id).
+    rows: exec::Spooled,
+    /// The target's columns in a joined row.
+    width: Option<usize>,
+}
+
+impl Candidates {
+    fn next(&mut self, ctx: &mut ExecContext<'_>, table: &TableDef) -> Result<Option<Candidate>> {
+        let Some(mut row) = self.rows.next(ctx)? else { return Ok(None) };
+        Ok(Some(match self.width {
+            None => {
+                let tid = row.pop().ok_or_else(|| DbError::Internal("a spooled row without its tuple id".into()))?;
+                Candidate { tid: exec::decode_tid(table, &tid)?, row, joined: None }
             }
-            out.extend(rows);
-        }
-        Ok(out)
+            Some(width) => {
+                let tid = exec::decode_tid(table, &row[width])?;
+                Candidate { tid, row: row[..width].to_vec(), joined: Some(row) }
+            }
+        }))
     }
 }
 
@@ -637,7 +718,13 @@ fn update(
         crate::foreign_key::on_update(ctx, table, &fks, &old, &new)?;
         written.add(ctx, &candidate.scope(&new))
     };
-    let done = target.candidates(ctx)?.into_iter().try_for_each(|c| each(ctx, c));
+    let done = (|| {
+        let mut candidates = target.candidates(ctx)?;
+        while let Some(c) = candidates.next(ctx, table)? {
+            each(ctx, c)?;
+        }
+        Ok(())
+    })();
     // An update leaves one dead version per row, whether it commits (the old one) or not.
     let count = written.count;
     vacuum::note_changes(ctx, table, count, count);
@@ -697,13 +784,20 @@ fn delete_rows(
     fks: &crate::foreign_key::ForeignKeys,
 ) -> Result<StatementResult> {
     let mut written = Written::new(returning);
-    let done = target.candidates(ctx)?.into_iter().try_for_each(|c| match target.claim(ctx, &c)? {
+    let mut each = |ctx: &mut ExecContext<'_>, c: Candidate| match target.claim(ctx, &c)? {
         Some((_, old)) => {
             crate::foreign_key::on_delete(ctx, target.table, fks, &old)?;
             written.add(ctx, &c.scope(&old))
         }
         None => Ok(()),
-    });
+    };
+    let done = (|| {
+        let mut candidates = target.candidates(ctx)?;
+        while let Some(c) = candidates.next(ctx, target.table)? {
+            each(ctx, c)?;
+        }
+        Ok(())
+    })();
     let count = written.count;
     vacuum::note_changes(ctx, target.table, 0, count);
     done?;

@@ -29,6 +29,8 @@ pub enum MathFn {
     Pi,
     /// `random()`
     Random,
+    /// `setseed(seed)`: restarts this session's `random()` sequence.
+    SetSeed,
     /// `degrees(radians)`
     Degrees,
     /// `radians(degrees)`
@@ -168,6 +170,7 @@ impl MathFn {
             MathFn::Cbrt => "cbrt",
             MathFn::Pi => "pi",
             MathFn::Random => "random",
+            MathFn::SetSeed => "setseed",
             MathFn::Degrees => "degrees",
             MathFn::Radians => "radians",
             MathFn::Trig(t) => t.name(),
@@ -183,9 +186,9 @@ impl MathFn {
         }
     }
 
-    /// True for `random()`, whose every call gives a new value.
+    /// True for `random()`, whose every call gives a new value, and `setseed`.
     pub fn is_volatile(self) -> bool {
-        self == MathFn::Random
+        matches!(self, MathFn::Random | MathFn::SetSeed)
     }
 }
 
@@ -209,6 +212,8 @@ pub fn signature(name: &str, types: &[DataType]) -> Option<(MathFn, Vec<DataType
         ("cbrt", [x]) if num(x) => (MathFn::Cbrt, vec![f8], f8),
         ("pi", []) => (MathFn::Pi, vec![], f8),
         ("random", []) => (MathFn::Random, vec![], f8),
+        // PostgreSQL's returns void; like `pg_sleep` here, an empty text stands in for it.
+        ("setseed", [x]) if num(x) => (MathFn::SetSeed, vec![f8], T::Text),
         ("degrees", [x]) if num(x) => (MathFn::Degrees, vec![f8], f8),
         ("radians", [x]) if num(x) => (MathFn::Radians, vec![f8], f8),
         ("atan2", [y, x]) if num(y) && num(x) => (MathFn::Atan2, vec![f8, f8], f8),
@@ -293,6 +298,17 @@ pub fn eval(f: MathFn, v: &[Value]) -> Result<Value> {
         MathFn::Cbrt => Value::Float8(float(&v[0]).cbrt()),
         MathFn::Pi => Value::Float8(std::f64::consts::PI),
         MathFn::Random => Value::Float8(random()),
+        MathFn::SetSeed => {
+            let seed = float(&v[0]);
+            if !(-1.0..=1.0).contains(&seed) {
+                return Err(DbError::sql(
+                    SqlState::InvalidParameterValue,
+                    format!("setseed parameter {} is out of allowed range [-1,1]", crate::settings::format_real(seed)),
+                ));
+            }
+            set_seed(seed);
+            Value::Text(String::new())
+        }
         MathFn::Degrees => {
             let x = float(&v[0]);
             checked(x.to_degrees(), x.is_finite())?
@@ -426,47 +442,57 @@ fn width_bucket(x: f64, low: f64, high: f64, count: i64) -> Result<i32> {
 }
 
 thread_local! {
-    /// The state of this thread's `random()` generator (xoshiro256**), seeded on first use.
-    static RANDOM: Cell<[u64; 4]> = const { Cell::new([0; 4]) };
+    /// The state of this thread's `random()` generator, seeded on first use. A session runs on
+    /// one thread, so this is the session's sequence.
+    static RANDOM: Cell<[u64; 2]> = const { Cell::new([0; 2]) };
 }
 
-/// A uniformly distributed double in [0, 1).
+/// A uniformly distributed double in [0, 1): PostgreSQL 15's `pg_prng_double`, xoroshiro128**
+/// keeping the top 52 bits, so that after the same `setseed` both give the same sequence.
 fn random() -> f64 {
     RANDOM.with(|state| {
-        let mut s = state.get();
-        if s == [0; 4] {
-            s = seed();
+        let [mut s0, mut s1] = state.get();
+        if s0 == 0 && s1 == 0 {
+            [s0, s1] = seeded(seed());
         }
-        let result = s[1].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
-        let t = s[1] << 17;
-        s[2] ^= s[0];
-        s[3] ^= s[1];
-        s[1] ^= s[2];
-        s[0] ^= s[3];
-        s[2] ^= t;
-        s[3] = s[3].rotate_left(45);
-        state.set(s);
-        // The top 53 bits make a double in [0, 1).
-        (result >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+        let result = s0.wrapping_mul(5).rotate_left(7).wrapping_mul(9);
+        let sx = s1 ^ s0;
+        s0 = s0.rotate_left(24) ^ sx ^ (sx << 16);
+        s1 = sx.rotate_left(37);
+        state.set([s0, s1]);
+        (result >> 12) as f64 * (1.0 / (1u64 << 52) as f64)
     })
 }
 
-/// Seeds a generator from the operating system's random source (the clock if that fails).
-fn seed() -> [u64; 4] {
+/// `setseed(seed)`, seed in [-1, 1]: PostgreSQL's `pg_prng_fseed`.
+fn set_seed(seed: f64) {
+    let seed = (((1u64 << 52) - 1) as f64 * seed) as i64;
+    RANDOM.with(|state| state.set(seeded(seed as u64)));
+}
+
+/// The generator's state for a 64-bit seed (two rounds of splitmix64, as `pg_prng_seed`), never
+/// all zeros.
+fn seeded(mut seed: u64) -> [u64; 2] {
+    let mut splitmix = || {
+        seed = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = seed;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let state = [splitmix(), splitmix()];
+    if state == [0, 0] { [0x5851_F42D_4C95_7F2D, 0x1405_7B7E_F767_814F] } else { state }
+}
+
+/// A seed from the operating system's generator (the clock if that fails).
+fn seed() -> u64 {
     use ring::rand::SecureRandom;
-    let mut bytes = [0u8; 32];
+    let mut bytes = [0u8; 8];
     if ring::rand::SystemRandom::new().fill(&mut bytes).is_err() {
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
-        bytes[..16].copy_from_slice(&nanos.to_le_bytes());
+        bytes.copy_from_slice(&nanos.to_le_bytes()[..8]);
     }
-    let mut s = [0u64; 4];
-    for (i, chunk) in bytes.chunks_exact(8).enumerate() {
-        s[i] = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
-    }
-    if s == [0; 4] {
-        s[0] = 0x9E37_79B9_7F4A_7C15;
-    }
-    s
+    u64::from_le_bytes(bytes)
 }
 
 #[cfg(test)]
@@ -532,6 +558,17 @@ mod tests {
         assert_eq!(width_bucket(1.0, 1.0, 1.0, 5).unwrap_err().sqlstate().code(), "2201G");
         assert_eq!(width_bucket(f64::NAN, 0.0, 1.0, 5).unwrap_err().sqlstate().code(), "2201G");
         assert_eq!(width_bucket(0.0, -1e308, 1e308, 10).unwrap(), 6);
+    }
+
+    #[test]
+    fn after_setseed_random_gives_postgresqls_sequence() {
+        // PostgreSQL 15: SELECT setseed(0.42); SELECT random(), random();
+        set_seed(0.42);
+        assert_eq!((random(), random()), (0.742944875302392, 0.3624706633115564));
+        set_seed(-1.0);
+        let first = random();
+        set_seed(-1.0);
+        assert_eq!(random(), first);
     }
 
     #[test]

@@ -263,9 +263,23 @@ enum Target<'a> {
 /// Runs a bound MERGE: `MERGE n`, n the rows inserted, updated and deleted.
 pub fn execute(ctx: &mut ExecContext<'_>, plan: &MergePlan) -> Result<StatementResult> {
     let fks = crate::foreign_key::ForeignKeys::load(ctx, &plan.table)?;
-    let rows = exec::collect(ctx, &plan.joined.rel, "the rows to merge")?;
+    // Every joined row is read (and spooled) before any is acted on: the join reads the target.
+    let mut spool = exec::Spool::new(ctx);
+    let mut input = exec::open(&plan.joined.rel, &std::rc::Rc::from(Vec::new()));
+    while let Some(batch) = input.next(ctx)? {
+        for joined in batch {
+            spool.push(ctx, joined)?;
+        }
+    }
+    drop(input);
+    let mut rows = spool.finish()?;
     let mut run = Run { plan, fks: &fks, changed: HashSet::new(), count: 0, dead: 0 };
-    let done = rows.into_iter().try_for_each(|joined| run.row(ctx, joined));
+    let done = (|| {
+        while let Some(joined) = rows.next(ctx)? {
+            run.row(ctx, joined)?;
+        }
+        Ok(())
+    })();
     vacuum::note_changes(ctx, &plan.table, run.count, run.dead);
     done?;
     Ok(StatementResult::tag(format!("MERGE {}", run.count)))

@@ -37,6 +37,15 @@ pub enum Access {
 }
 
 impl Access {
+    /// The key and range-end expressions.
+    pub fn exprs(&self) -> Vec<&Expr> {
+        match self {
+            Access::SeqScan => Vec::new(),
+            Access::PrimaryKey(key) | Access::Index { key, .. } => key.iter().collect(),
+            Access::IndexRange { lower, upper, .. } => lower.iter().chain(upper.iter()).map(|end| &end.value).collect(),
+        }
+    }
+
     /// The key and range-end expressions, mutably.
     pub fn exprs_mut(&mut self) -> Vec<&mut Expr> {
         match self {

@@ -409,6 +409,28 @@ impl Rel {
         }
     }
 
+    /// True if running the plan reads the table `id`: a scan of it anywhere, in a subquery or
+    /// an index key included. A statement sees its own writes (there are no command ids), so
+    /// INSERT ... SELECT reads a source that reads its target whole before writing.
+    pub fn reads_table(&self, id: rustydb_foundation::TableId) -> bool {
+        let in_exprs = |exprs: Vec<&Expr>| {
+            exprs.into_iter().any(|e| {
+                let mut found = false;
+                e.walk(&mut |x| {
+                    if let Expr::Subquery(sq) = x {
+                        found |= sq.plan.reads_table(id);
+                    }
+                });
+                found
+            })
+        };
+        let scanned = match self {
+            Rel::Scan { table, access, .. } => table.id == id || in_exprs(access.exprs()),
+            _ => false,
+        };
+        scanned || in_exprs(self.exprs()) || self.inputs().into_iter().any(|input| input.reads_table(id))
+    }
+
     /// The expressions the operator itself evaluates.
     pub fn exprs(&self) -> Vec<&Expr> {
         match self {

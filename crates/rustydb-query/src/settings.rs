@@ -396,7 +396,7 @@ pub fn parse_hash_mem_multiplier(text: &str) -> Result<f64> {
 
 /// A real setting as `SHOW` prints it: C's `%g`, six significant digits without trailing
 /// zeros (`2`, `1.5`, `100`, `1.23457`).
-fn format_real(m: f64) -> String {
+pub(crate) fn format_real(m: f64) -> String {
     // The exponent after rounding to six digits (999.9999 rounds to 1000).
     let scientific = format!("{m:.5e}");
     let exponent: i32 = scientific.rsplit('e').next().and_then(|e| e.parse().ok()).unwrap_or(0);

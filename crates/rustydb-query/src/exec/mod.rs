@@ -27,6 +27,7 @@ mod recursive;
 mod scan;
 mod set_op;
 mod spill;
+mod spool;
 mod subquery;
 mod window;
 
@@ -37,6 +38,7 @@ pub use key::HashKey;
 pub(crate) use order::{TopN, key_order};
 pub use recursive::WorkTables;
 pub use scan::{TableScan, decode_tid, encode_tid};
+pub(crate) use spool::{Spool, Spooled};
 pub use subquery::SubqueryCache;
 
 use crate::context::ExecContext;
