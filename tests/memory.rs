@@ -46,8 +46,44 @@ async fn scans_stay_within_the_pool_and_statements_within_their_budget() {
     let growth = rss(server.pid()).saturating_sub(before);
     assert!(growth < 4 << 20, "scanning {table_bytes} bytes through a 1 MiB pool grew the server by {growth} bytes");
 
-    // A result set that would hold every row: refused with 53200, and the session goes on.
-    assert_eq!(sqlstate(&c, "SELECT * FROM t").await, SqlState::OUT_OF_MEMORY);
+    // A value that would hold every row: refused with 53200, and the session goes on.
+    assert_eq!(sqlstate(&c, "SELECT length(string_agg(v, '')) FROM t").await, SqlState::OUT_OF_MEMORY);
+    // A result of every row: past work_mem it waits in a temporary file and goes out from
+    // there, over the simple protocol, the extended one (all at once, or max_rows at a time
+    // from a portal) and COPY TO, and the file is gone once it is sent.
+    let all = c.simple_query("SELECT * FROM t").await.unwrap();
+    let rows = all.iter().filter(|m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(_))).count();
+    assert_eq!(rows, 25_600);
+    assert!(matches!(all.last(), Some(tokio_postgres::SimpleQueryMessage::CommandComplete(25_600))));
+    let extended = c.query("SELECT id, v FROM t WHERE id >= $1", &[&0i32]).await.unwrap();
+    assert_eq!(extended.len(), 25_600);
+    assert_eq!(extended.iter().map(|r| i64::from(r.get::<_, i32>(0))).sum::<i64>(), 256 * (0..100).sum::<i64>());
+    {
+        let mut c2 = server.connect().await;
+        let txn = c2.transaction().await.unwrap();
+        let portal = txn.bind("SELECT id FROM t", &[]).await.unwrap();
+        let (mut fetched, mut batches) = (0, 0);
+        loop {
+            let batch = txn.query_portal(&portal, 10_000).await.unwrap();
+            if batch.is_empty() {
+                break;
+            }
+            fetched += batch.len();
+            batches += 1;
+        }
+        assert_eq!((fetched, batches), (25_600, 3));
+        txn.commit().await.unwrap();
+    }
+    let copied = c.copy_out("COPY t TO STDOUT").await.unwrap();
+    futures::pin_mut!(copied);
+    let (mut lines, mut bytes) = (0usize, 0usize);
+    while let Some(chunk) = futures::TryStreamExt::try_next(&mut copied).await.unwrap() {
+        lines += chunk.iter().filter(|b| **b == b'\n').count();
+        bytes += chunk.len();
+    }
+    assert_eq!(lines, 25_600);
+    assert!(bytes > 25_000_000, "COPY sent {bytes} bytes");
+    assert_eq!(std::fs::read_dir(data_dir.join("tmp")).unwrap().count(), 0);
     // Statements that write what they read stream it or spool it to disk past work_mem: an
     // UPDATE or DELETE of every row, INSERT ... SELECT (from its own target too), CREATE TABLE
     // AS, MERGE; EXPLAIN ANALYZE lets go of the rows it counts.

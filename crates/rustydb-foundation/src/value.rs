@@ -114,6 +114,28 @@ impl Value {
         }
     }
 
+    /// Appends PostgreSQL's text output form to `out`, as [`Value::to_pg_text`] gives it;
+    /// false (and nothing appended) for NULL. Numbers and text are written without a string of
+    /// their own, for the wire layer and COPY, which write millions of them.
+    pub fn write_pg_text(&self, out: &mut String) -> bool {
+        use std::fmt::Write;
+        match self {
+            Value::Null => return false,
+            Value::Bool(b) => out.push(if *b { 't' } else { 'f' }),
+            Value::Int2(v) => drop(write!(out, "{v}")),
+            Value::Int4(v) => drop(write!(out, "{v}")),
+            Value::Int8(v) => drop(write!(out, "{v}")),
+            Value::Float4(v) => write_float(out, format_args!("{v:e}"), f64::from(*v), 6),
+            Value::Float8(v) => write_float(out, format_args!("{v:e}"), *v, 15),
+            Value::Text(s) => out.push_str(s),
+            other => match other.to_pg_text() {
+                Some(text) => out.push_str(&text),
+                None => return false,
+            },
+        }
+        true
+    }
+
     /// PostgreSQL's text output form (`None` for NULL).
     pub fn to_pg_text(&self) -> Option<String> {
         Some(match self {
@@ -122,8 +144,11 @@ impl Value {
             Value::Int2(v) => v.to_string(),
             Value::Int4(v) => v.to_string(),
             Value::Int8(v) => v.to_string(),
-            Value::Float4(v) => format_float(f64::from(*v), 6, &v.to_string()),
-            Value::Float8(v) => format_float(*v, 15, &format!("{v:e}")),
+            Value::Float4(_) | Value::Float8(_) => {
+                let mut out = String::with_capacity(24);
+                self.write_pg_text(&mut out);
+                out
+            }
             Value::Text(s) => s.clone(),
             Value::Date(d) => crate::datetime::format_date(*d),
             Value::Timestamp(ts) => crate::datetime::format_timestamp(*ts, false),
@@ -297,25 +322,65 @@ fn parse_float(text: &str, ty: DataType) -> Result<f64> {
 
 /// Formats a float as PostgreSQL 12+ does: the shortest digits that round-trip, in positional
 /// notation unless the decimal exponent is below -4 or at least `digits` (15 for float8, 6 for
-/// float4), where it switches to `1e+20` style.
-fn format_float(v: f64, digits: i32, shortest: &str) -> String {
+/// float4), where it switches to `1e+20` style. `scientific` is the value in Rust's shortest
+/// `{:e}` form (of the float's own width, so a float4 gets its own shortest digits), written
+/// once and rearranged.
+fn write_float(out: &mut String, scientific: std::fmt::Arguments<'_>, v: f64, digits: i32) {
+    use std::fmt::Write;
     if v.is_nan() {
-        return "NaN".into();
+        return out.push_str("NaN");
     }
     if v.is_infinite() {
-        return if v > 0.0 { "Infinity" } else { "-Infinity" }.into();
+        return out.push_str(if v > 0.0 { "Infinity" } else { "-Infinity" });
     }
-    let sci = format!("{:e}", shortest.parse::<f64>().unwrap_or(v));
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let mut sci = [0u8; 40];
+    let len = {
+        let mut cursor = std::io::Cursor::new(&mut sci[..]);
+        let _ = std::io::Write::write_fmt(&mut cursor, scientific);
+        cursor.position() as usize
+    };
+    let sci = std::str::from_utf8(&sci[..len]).unwrap_or("0e0");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     if exp < -4 || exp >= digits {
         let sign = if exp < 0 { '-' } else { '+' };
-        format!("{mantissa}e{sign}{:02}", exp.abs())
-    } else if v == 0.0 && v.is_sign_negative() {
-        "-0".into()
+        let _ = write!(out, "{mantissa}e{sign}{:02}", exp.abs());
+        return;
+    }
+    // Positional: the mantissa's digits d1.d2d3... times 10^exp.
+    let (negative, mantissa) = match mantissa.strip_prefix('-') {
+        Some(m) => (true, m),
+        None => (false, mantissa),
+    };
+    if negative {
+        out.push('-');
+    }
+    // The digits without the point: at most 17 of them.
+    let mut ds = [0u8; 24];
+    let mut n = 0;
+    for b in mantissa.bytes().filter(u8::is_ascii_digit).take(ds.len()) {
+        ds[n] = b;
+        n += 1;
+    }
+    let ds = std::str::from_utf8(&ds[..n]).unwrap_or("0");
+    if exp < 0 {
+        out.push_str("0.");
+        for _ in 0..(-exp - 1) {
+            out.push('0');
+        }
+        out.push_str(ds);
     } else {
-        let s = format!("{}", shortest.parse::<f64>().unwrap_or(v));
-        s.strip_suffix(".0").map(str::to_string).unwrap_or(s)
+        let whole = exp as usize + 1;
+        if ds.len() > whole {
+            out.push_str(&ds[..whole]);
+            out.push('.');
+            out.push_str(&ds[whole..]);
+        } else {
+            out.push_str(ds);
+            for _ in ds.len()..whole {
+                out.push('0');
+            }
+        }
     }
 }
 
@@ -338,6 +403,21 @@ mod tests {
         ];
         for (v, want) in cases {
             assert_eq!(Value::Float8(v).to_pg_text().unwrap(), want, "{v}");
+        }
+        // PostgreSQL 15: SELECT -1.5e-7::float8, 1e15::float8, 1e14::float8, 0::float8, ...
+        let more = [(-1.5e-7, "-1.5e-07"), (1e15, "1e+15"), (1e14, "100000000000000"), (0.0, "0")];
+        let more = more.into_iter().chain([(0.0001, "0.0001"), (12345.678, "12345.678")]);
+        for (v, want) in more {
+            assert_eq!(Value::Float8(v).to_pg_text().unwrap(), want, "{v}");
+        }
+        // SELECT 1e6::float4, 123456::float4, 0.1::float4, 3.4e38::float4, ...
+        let singles = [(1e6f32, "1e+06"), (123456.0, "123456"), (0.1, "0.1"), (3.4e38, "3.4e+38")];
+        let singles = singles.into_iter().chain([(1.175_494_4e-38, "1.1754944e-38"), (1234567.0, "1.234567e+06")]);
+        for (v, want) in singles.chain([(-0.00012, "-0.00012")]) {
+            assert_eq!(Value::Float4(v).to_pg_text().unwrap(), want, "{v}");
+            let mut written = String::from("x");
+            assert!(Value::Float4(v).write_pg_text(&mut written));
+            assert_eq!(written, format!("x{want}"));
         }
         assert_eq!(Value::Float4(1.1).to_pg_text().unwrap(), "1.1");
     }

@@ -442,6 +442,8 @@ impl Connection {
         self.shared.cancels.register(pid, secret.clone(), session.cancel_flag());
         *self.pid.lock() = Some(pid);
         self.keep_statements_in(&session);
+        // Results past work_mem wait on disk rather than in memory until they are sent.
+        session.spool_results(true);
         *self.session.lock() = Some(session);
         client.set_pid_and_secret_key(pid, secret);
         let parameters = Parameters(server_parameters(&principal.user, principal.superuser, &reported));
@@ -571,6 +573,12 @@ where
         client.feed(PgWireBackendMessage::RowDescription(row_description(columns))).await?;
         for row in &result.rows {
             client.feed(PgWireBackendMessage::DataRow(data_row(row, &[]))).await?;
+        }
+        // Rows past work_mem, read back from the temporary file as the socket takes them.
+        if let Some(spooled) = &result.spooled {
+            while let Some(row) = spooled.next_row().map_err(|e| user_error(&e))? {
+                client.feed(PgWireBackendMessage::DataRow(data_row(&row, &[]))).await?;
+            }
         }
     }
     client.feed(PgWireBackendMessage::CommandComplete(CommandComplete::new(result.tag))).await?;

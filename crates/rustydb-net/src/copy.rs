@@ -39,11 +39,13 @@ where
             let response = CopyInResponse::new(format as i8, columns as i16, vec![format; columns]);
             client.send(PgWireBackendMessage::CopyInResponse(response)).await?;
         }
-        CopyResponse::Out { columns, data, binary } => {
+        CopyResponse::Out { columns, chunks, binary } => {
             let format = i16::from(binary);
             let response = CopyOutResponse::new(format as i8, columns as i16, vec![format; columns]);
             client.feed(PgWireBackendMessage::CopyOutResponse(response)).await?;
-            for chunk in data {
+            // Read back (from the temporary file past work_mem) as the socket takes them:
+            // `feed` writes out whenever pgwire's buffer fills.
+            while let Some(chunk) = chunks.next_chunk().map_err(|e| user_error(&e))? {
                 client.feed(PgWireBackendMessage::CopyData(CopyData::new(Bytes::from(chunk)))).await?;
             }
             client.feed(PgWireBackendMessage::CopyDone(CopyDone::new())).await?;

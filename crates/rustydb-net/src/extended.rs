@@ -174,7 +174,10 @@ impl Connection {
             _ => result.tag.clone(),
         });
         let has_rows = result.columns.is_some();
-        Ok(Fetched { rows, formats, notices, tag, has_rows, copy })
+        // A result spooled to disk holds no rows in memory: all are read from the spool, as
+        // many as this Execute asks for, while they are sent.
+        let spooled = result.spooled.clone().map(|s| (s, if max_rows == 0 { usize::MAX } else { max_rows }));
+        Ok(Fetched { rows, formats, notices, tag, has_rows, copy, spooled })
     }
 }
 
@@ -187,6 +190,8 @@ struct Fetched {
     has_rows: bool,
     /// A COPY's data out, or the start of its data in.
     copy: Option<rustydb_query::CopyResponse>,
+    /// A result spooled to disk, and how many of its rows this Execute may send.
+    spooled: Option<(rustydb_query::SpooledRows, usize)>,
 }
 
 #[async_trait]
@@ -327,7 +332,17 @@ impl ExtendedQueryHandler for Connection {
                 client.feed(PgWireBackendMessage::DataRow(data_row(row, &fetched.formats))).await?;
             }
         }
-        match fetched.tag {
+        let mut tag = fetched.tag;
+        if let Some((spooled, wanted)) = &fetched.spooled {
+            let mut sent = 0;
+            while sent < *wanted {
+                let Some(row) = spooled.next_row().map_err(|e| user_error(&e))? else { break };
+                client.feed(PgWireBackendMessage::DataRow(data_row(&row, &fetched.formats))).await?;
+                sent += 1;
+            }
+            tag = (spooled.remaining() == 0).then(|| format!("SELECT {sent}"));
+        }
+        match tag {
             Some(tag) => client.feed(PgWireBackendMessage::CommandComplete(CommandComplete::new(tag))).await?,
             None => client.feed(PgWireBackendMessage::PortalSuspended(PortalSuspended::new())).await?,
         }

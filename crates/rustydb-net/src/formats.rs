@@ -59,8 +59,9 @@ fn utf8(raw: &[u8]) -> Result<&str> {
     std::str::from_utf8(raw).map_err(|e| invalid_utf8(raw.get(e.valid_up_to()).copied().unwrap_or(0)))
 }
 
-/// Appends one DataRow field: its length (-1 for NULL) and the value in `format`.
-pub fn encode(value: &Value, format: i16, out: &mut BytesMut) {
+/// Appends one DataRow field: its length (-1 for NULL) and the value in `format` (`text` is
+/// scratch space for the text form, reused field after field).
+pub fn encode(value: &Value, format: i16, out: &mut BytesMut, text: &mut String) {
     if format == BINARY {
         let start = out.len();
         out.put_i32(0);
@@ -73,12 +74,13 @@ pub fn encode(value: &Value, format: i16, out: &mut BytesMut) {
         out[start..start + 4].copy_from_slice(&len.to_be_bytes());
         return;
     }
-    match value.to_pg_text() {
-        None => out.put_i32(-1),
-        Some(text) => {
-            out.put_i32(text.len() as i32);
-            out.put_slice(text.as_bytes());
-        }
+    // `text` is scratch space, reused value after value.
+    text.clear();
+    if value.write_pg_text(text) {
+        out.put_i32(text.len() as i32);
+        out.put_slice(text.as_bytes());
+    } else {
+        out.put_i32(-1);
     }
 }
 
@@ -100,13 +102,13 @@ mod tests {
         // Each type's binary form is pg_binary's (tested there); here, the field framing.
         for (value, ty) in [(Value::Int8(-(1 << 40)), DataType::Int8), (Value::Text("héllo".into()), DataType::Text)] {
             let mut out = BytesMut::new();
-            encode(&value, BINARY, &mut out);
+            encode(&value, BINARY, &mut out, &mut String::new());
             let len = i32::from_be_bytes(out[..4].try_into().unwrap()) as usize;
             assert_eq!(len, out.len() - 4);
             assert_eq!(decode(Some(&out[4..]), BINARY, ty, 1).unwrap(), value);
         }
         let mut out = BytesMut::new();
-        encode(&Value::Null, BINARY, &mut out);
+        encode(&Value::Null, BINARY, &mut out, &mut String::new());
         assert_eq!(&out[..], &(-1i32).to_be_bytes());
         assert_eq!(decode(None, BINARY, DataType::Int4, 1).unwrap(), Value::Null);
         let err = decode(Some(&[0, 0, 0, 0, 1]), BINARY, DataType::Int4, 2).unwrap_err();

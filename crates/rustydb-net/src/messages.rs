@@ -33,8 +33,10 @@ pub fn row_description(columns: &[ResultColumn]) -> RowDescription {
 /// `formats` (text where there is none: the simple protocol passes none).
 pub fn data_row(row: &[Value], formats: &[i16]) -> DataRow {
     let mut data = BytesMut::with_capacity(row.len() * 8);
+    let mut text = String::new();
     for (i, value) in row.iter().enumerate() {
-        crate::formats::encode(value, formats.get(i).copied().unwrap_or(crate::formats::TEXT), &mut data);
+        let format = formats.get(i).copied().unwrap_or(crate::formats::TEXT);
+        crate::formats::encode(value, format, &mut data, &mut text);
     }
     DataRow::new(data, row.len() as i16)
 }

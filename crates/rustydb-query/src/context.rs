@@ -73,6 +73,9 @@ pub struct ExecContext<'a> {
     /// The session's named prepared statements (`pg_prepared_statements`; `None` outside a
     /// session).
     pub prepared: Option<std::sync::Arc<crate::prepared_statements::PreparedStatements>>,
+    /// A query's rows past `work_mem` go to a temporary file rather than memory (set for
+    /// sessions whose client reads results a batch at a time; see `Session::spool_results`).
+    pub spool_results: bool,
 }
 
 impl<'a> ExecContext<'a> {
@@ -114,6 +117,7 @@ impl<'a> ExecContext<'a> {
             locks_taken: Vec::new(),
             plan_volatile: false,
             prepared: None,
+            spool_results: false,
         }
     }
 

@@ -170,18 +170,23 @@ impl CopyOptions {
             }
             return;
         }
-        for (i, value) in row.iter().enumerate() {
-            if i > 0 {
-                push_char(out, self.delimiter);
-            }
-            match value.to_pg_text() {
-                None => out.extend_from_slice(self.null.as_bytes()),
-                Some(text) => match self.format {
+        SCRATCH.with(|scratch| {
+            let mut text = scratch.borrow_mut();
+            for (i, value) in row.iter().enumerate() {
+                if i > 0 {
+                    push_char(out, self.delimiter);
+                }
+                text.clear();
+                if !value.write_pg_text(&mut text) {
+                    out.extend_from_slice(self.null.as_bytes());
+                    continue;
+                }
+                match self.format {
                     CopyFormat::Csv => self.quote_csv(&text, out),
                     CopyFormat::Text | CopyFormat::Binary => self.escape_text(&text, out),
-                },
+                }
             }
-        }
+        });
         out.push(b'\n');
     }
 
@@ -197,6 +202,14 @@ impl CopyOptions {
     }
 
     fn escape_text(&self, text: &str, out: &mut Vec<u8>) {
+        // Most values hold nothing to escape: copied whole.
+        let delimiter = u8::try_from(self.delimiter).ok().filter(u8::is_ascii);
+        let plain = text.bytes().all(|b| b >= 0x20 && b != b'\\' && Some(b) != delimiter)
+            && (delimiter.is_some() || !text.contains(self.delimiter));
+        if plain {
+            out.extend_from_slice(text.as_bytes());
+            return;
+        }
         for c in text.chars() {
             match c {
                 '\\' => out.extend_from_slice(b"\\\\"),
@@ -233,6 +246,11 @@ impl CopyOptions {
         }
         push_char(out, self.quote);
     }
+}
+
+thread_local! {
+    /// A value's text while COPY TO escapes it, reused value after value.
+    static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
 }
 
 fn push_char(out: &mut Vec<u8>, c: char) {

@@ -13,7 +13,7 @@ use crate::expr::Expr;
 use crate::plan::{
     Access, Arbiters, ConflictAction, InsertSource, JoinedRows, OnConflict, QueryPlan, Returning, Statement,
 };
-use crate::result::{Notice, StatementResult};
+use crate::result::{Notice, SpooledRows, StatementResult};
 use crate::vacuum;
 use rustydb_foundation::{DbError, Result, Schema, SqlState, TupleId, Value};
 use rustydb_index::keycode;
@@ -24,6 +24,17 @@ use std::collections::HashSet;
 pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementResult> {
     match stmt {
         Statement::Explain(explain) => crate::explain::execute(ctx, explain),
+        Statement::Select(plan) if ctx.spool_results => {
+            let (rows, spooled) = select_spooled(ctx, plan)?;
+            let count = rows.len() as u64 + spooled.as_ref().map_or(0, SpooledRows::remaining);
+            Ok(StatementResult {
+                tag: format!("SELECT {count}"),
+                columns: Some(plan.columns.clone()),
+                rows,
+                spooled,
+                ..Default::default()
+            })
+        }
         Statement::Select(plan) => {
             let rows = select(ctx, plan)?;
             Ok(StatementResult {
@@ -33,33 +44,7 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
                 ..Default::default()
             })
         }
-        Statement::CopyTo { plan, options } => {
-            let rows = select(ctx, plan)?;
-            let mut data = Vec::with_capacity(rows.len() + 2);
-            // Each chunk is one CopyData message. The binary signature goes out with the first
-            // row, as PostgreSQL sends it (tokio-postgres's binary reader expects it there).
-            let mut chunk = Vec::new();
-            options.encode_start(&mut chunk);
-            if options.header {
-                options.encode_header(&plan.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>(), &mut chunk);
-                data.push(std::mem::take(&mut chunk));
-            }
-            for row in &rows {
-                chunk.reserve(16 * row.len());
-                options.encode_row(row, &mut chunk);
-                data.push(std::mem::take(&mut chunk));
-            }
-            options.encode_end(&mut chunk);
-            if !chunk.is_empty() {
-                data.push(chunk);
-            }
-            let binary = options.format == crate::copy::CopyFormat::Binary;
-            Ok(StatementResult {
-                tag: format!("COPY {}", rows.len()),
-                copy: Some(crate::result::CopyResponse::Out { columns: plan.columns.len(), data, binary }),
-                ..Default::default()
-            })
-        }
+        Statement::CopyTo { plan, options } => copy_to(ctx, plan, options),
         Statement::Role(statement) => crate::roles::execute(ctx, statement),
         Statement::Grant(statement) => crate::grant::execute(ctx, statement),
         Statement::Policy(statement) => crate::row_security::execute(ctx, statement),
@@ -198,6 +183,59 @@ pub fn execute(ctx: &mut ExecContext<'_>, stmt: &Statement) -> Result<StatementR
         | Statement::Show { .. }
         | Statement::Deallocate { .. } => Err(DbError::Internal("transaction control reached the executor".into())),
     }
+}
+
+/// `COPY ... TO STDOUT`: the rows encoded, one chunk per row. The binary signature goes out
+/// with the first row, as PostgreSQL sends it (tokio-postgres's binary reader expects it
+/// there). When the session spools results, the chunks are spooled as they are made, so a
+/// table of any size can be copied out in `work_mem`.
+fn copy_to(ctx: &mut ExecContext<'_>, plan: &QueryPlan, options: &crate::copy::CopyOptions) -> Result<StatementResult> {
+    let mut out = exec::RecordSpool::new(ctx, ctx.spool_results);
+    let mut chunk = Vec::new();
+    options.encode_start(&mut chunk);
+    if options.header {
+        options.encode_header(&plan.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>(), &mut chunk);
+        out.push(ctx, &chunk)?;
+        chunk.clear();
+    }
+    let mut input = exec::open(&plan.rel, &std::rc::Rc::from(Vec::new()));
+    while let Some(batch) = input.next(ctx)? {
+        for row in &batch {
+            options.encode_row(row, &mut chunk);
+            out.push(ctx, &chunk)?;
+            chunk.clear();
+        }
+    }
+    drop(input);
+    // The header (CSV) and the binary trailer are not rows.
+    let count = out.len() - u64::from(options.header);
+    options.encode_end(&mut chunk);
+    if !chunk.is_empty() {
+        out.push(ctx, &chunk)?;
+    }
+    let binary = options.format == crate::copy::CopyFormat::Binary;
+    let chunks = crate::result::CopyChunks::new(out.finish()?);
+    Ok(StatementResult {
+        tag: format!("COPY {count}"),
+        copy: Some(crate::result::CopyResponse::Out { columns: plan.columns.len(), chunks, binary }),
+        ..Default::default()
+    })
+}
+
+/// Runs a query into a spool: the rows if they fitted in `work_mem`, else none and the spool.
+fn select_spooled(ctx: &mut ExecContext<'_>, plan: &QueryPlan) -> Result<(Vec<Vec<Value>>, Option<SpooledRows>)> {
+    let mut spool = exec::Spool::new(ctx);
+    let mut input = exec::open(&plan.rel, &std::rc::Rc::from(Vec::new()));
+    while let Some(batch) = input.next(ctx)? {
+        for row in batch {
+            spool.push(ctx, row)?;
+        }
+    }
+    drop(input);
+    Ok(match spool.finish()?.into_memory() {
+        Ok(rows) => (rows, None),
+        Err(disk) => (Vec::new(), Some(SpooledRows::new(disk))),
+    })
 }
 
 /// Runs a query and returns its output rows.

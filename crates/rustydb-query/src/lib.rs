@@ -111,5 +111,5 @@ pub mod vacuum;
 pub mod vector;
 
 pub use engine::{Engine, EngineOptions};
-pub use result::{CopyResponse, Notice, ResultColumn, StatementResult};
+pub use result::{CopyChunks, CopyResponse, Notice, ResultColumn, SpooledRows, StatementResult};
 pub use session::{PreparedStatement, Session, TransactionStatus};

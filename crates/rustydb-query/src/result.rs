@@ -61,6 +61,91 @@ pub struct StatementResult {
     pub notices: Vec<Notice>,
     /// For COPY: the data to send, or the start of data to receive.
     pub copy: Option<CopyResponse>,
+    /// A query's rows past `work_mem`, when the session spools results (see
+    /// [`crate::Session::spool_results`]): they follow `rows`, and the tag counts both.
+    pub spooled: Option<SpooledRows>,
+}
+
+/// Rows of a result that did not fit in `work_mem`, in a sealed temporary file, read once in
+/// order. The wire layer sends them a batch at a time, so a result of any size costs the
+/// server `work_mem` and disk, not memory (PostgreSQL streams rows to the client as the
+/// executor makes them; here a statement runs to its end before its result is sent, so the
+/// rows wait on disk instead).
+#[derive(Clone)]
+pub struct SpooledRows {
+    reader: std::sync::Arc<parking_lot::Mutex<crate::exec::Spooled>>,
+}
+
+impl SpooledRows {
+    pub(crate) fn new(rows: crate::exec::Spooled) -> Self {
+        SpooledRows { reader: std::sync::Arc::new(parking_lot::Mutex::new(rows)) }
+    }
+
+    /// The next row, or `None` after the last. An error is a damaged or unreadable temporary
+    /// file.
+    pub fn next_row(&self) -> rustydb_foundation::Result<Option<Vec<Value>>> {
+        self.reader.lock().next_row()
+    }
+
+    /// Rows not yet read.
+    pub fn remaining(&self) -> u64 {
+        self.reader.lock().remaining()
+    }
+}
+
+impl std::fmt::Debug for SpooledRows {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SpooledRows").field("remaining", &self.remaining()).finish()
+    }
+}
+
+/// COPY TO's data, one chunk per message, read once in order: in memory, or (when the session
+/// spools results and they outgrew `work_mem`) in a sealed temporary file.
+#[derive(Clone)]
+pub struct CopyChunks {
+    reader: std::sync::Arc<parking_lot::Mutex<crate::exec::SpooledRecords>>,
+}
+
+impl CopyChunks {
+    pub(crate) fn new(records: crate::exec::SpooledRecords) -> Self {
+        CopyChunks { reader: std::sync::Arc::new(parking_lot::Mutex::new(records)) }
+    }
+
+    /// The next chunk, or `None` after the last. An error is a damaged or unreadable
+    /// temporary file.
+    pub fn next_chunk(&self) -> rustydb_foundation::Result<Option<Vec<u8>>> {
+        Ok(self.reader.lock().next_record()?.map(<[u8]>::to_vec))
+    }
+
+    /// The chunks not yet read, joined (for callers that want the data whole).
+    pub fn concat(&self) -> rustydb_foundation::Result<Vec<u8>> {
+        let mut reader = self.reader.lock();
+        let mut all = Vec::new();
+        while let Some(chunk) = reader.next_record()? {
+            all.extend_from_slice(chunk);
+        }
+        Ok(all)
+    }
+}
+
+impl std::fmt::Debug for CopyChunks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CopyChunks").finish_non_exhaustive()
+    }
+}
+
+/// Two handles are equal when they read the same chunks.
+impl PartialEq for CopyChunks {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.reader, &other.reader)
+    }
+}
+
+/// Two handles are equal when they read the same rows.
+impl PartialEq for SpooledRows {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.reader, &other.reader)
+    }
 }
 
 /// What a COPY statement asks of the wire layer.
@@ -70,8 +155,8 @@ pub enum CopyResponse {
     Out {
         /// Fields per row.
         columns: usize,
-        /// The encoded rows.
-        data: Vec<Vec<u8>>,
+        /// The encoded rows, one message each.
+        chunks: CopyChunks,
         /// The binary format (else text).
         binary: bool,
     },

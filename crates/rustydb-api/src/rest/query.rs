@@ -105,8 +105,9 @@ pub fn respond(result: StatementResult) -> Response {
     head.insert("command".into(), json!(result.tag));
     head.insert("notices".into(), Json::Array(notices));
     if let Some(copy) = &result.copy {
-        if let CopyResponse::Out { data, binary, .. } = copy {
-            let bytes: Vec<u8> = data.concat();
+        if let CopyResponse::Out { chunks, binary, .. } = copy {
+            // Held in memory (a REST session does not spool), so reading cannot fail.
+            let bytes: Vec<u8> = chunks.concat().unwrap_or_default();
             let text = if *binary {
                 base64::engine::general_purpose::STANDARD.encode(&bytes)
             } else {

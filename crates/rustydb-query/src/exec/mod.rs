@@ -38,7 +38,7 @@ pub use key::HashKey;
 pub(crate) use order::{TopN, key_order};
 pub use recursive::WorkTables;
 pub use scan::{TableScan, decode_tid, encode_tid};
-pub(crate) use spool::{Spool, Spooled};
+pub(crate) use spool::{RecordSpool, Spool, Spooled, SpooledRecords};
 pub use subquery::SubqueryCache;
 
 use crate::context::ExecContext;

@@ -26,11 +26,11 @@ use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use rustydb_foundation::metric_names::{TEMP_BYTES, TEMP_FILES};
 use rustydb_foundation::row::{decode_row, encode_row};
 use rustydb_foundation::{DbError, Result, Value};
-use std::cell::Cell;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
-use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Plain bytes gathered before a block is sealed and written.
 pub(crate) const BLOCK_BYTES: usize = 16 << 10;
@@ -46,21 +46,21 @@ fn io(what: &str, e: std::io::Error) -> DbError {
 /// Cloning shares them (writers and readers of its runs hold a clone).
 #[derive(Clone)]
 pub(crate) struct Spill {
-    inner: Rc<Shared>,
+    inner: Arc<Shared>,
 }
 
 struct Shared {
     file: File,
     key: LessSafeKey,
     /// Where the next block goes.
-    end: Cell<u64>,
+    end: AtomicU64,
     /// The next nonce's counter.
-    nonces: Cell<u64>,
+    nonces: AtomicU64,
 }
 
 impl std::fmt::Debug for Spill {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Spill").field("bytes", &self.inner.end.get()).finish_non_exhaustive()
+        f.debug_struct("Spill").field("bytes", &self.inner.end.load(Ordering::Relaxed)).finish_non_exhaustive()
     }
 }
 
@@ -78,8 +78,8 @@ impl Spill {
         std::fs::create_dir_all(&dir).map_err(|e| io("creating the directory for", e))?;
         let file = tempfile::tempfile_in(&dir).map_err(|e| io("creating", e))?;
         metrics::counter!(TEMP_FILES).increment(1);
-        let shared = Shared { file, key: LessSafeKey::new(key), end: Cell::new(0), nonces: Cell::new(0) };
-        Ok(Spill { inner: Rc::new(shared) })
+        let shared = Shared { file, key: LessSafeKey::new(key), end: AtomicU64::new(0), nonces: AtomicU64::new(0) };
+        Ok(Spill { inner: Arc::new(shared) })
     }
 
     /// The operator's spill file in `slot`, created (in the statement's data directory) the
@@ -94,7 +94,7 @@ impl Spill {
 
     /// Bytes written to the file so far.
     pub(crate) fn bytes(&self) -> u64 {
-        self.inner.end.get()
+        self.inner.end.load(Ordering::Relaxed)
     }
 
     /// A new, empty run to write records to.
@@ -154,16 +154,17 @@ impl SpillWriter {
             return Ok(());
         }
         let shared = &self.spill.inner;
-        let counter = shared.nonces.get();
-        shared.nonces.set(counter + 1);
-        let offset = shared.end.get();
+        // One thread writes a spill at a time (its statement's); the atomics only make the
+        // file's readers sendable, so a result spooled here can be sent from the wire layer.
+        let counter = shared.nonces.fetch_add(1, Ordering::Relaxed);
+        let offset = shared.end.load(Ordering::Relaxed);
         shared
             .key
             .seal_in_place_append_tag(Spill::nonce(counter), Aad::from(offset.to_le_bytes()), &mut self.block)
             .map_err(|_| DbError::Internal("could not seal a temporary file's block".into()))?;
         shared.file.write_all_at(&self.block, offset).map_err(|e| io("writing", e))?;
         let len = self.block.len();
-        shared.end.set(offset + len as u64);
+        shared.end.store(offset + len as u64, Ordering::Relaxed);
         metrics::counter!(TEMP_BYTES).increment(len as u64);
         self.blocks.push(Block { offset, len, counter });
         self.block.clear();

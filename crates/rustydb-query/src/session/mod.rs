@@ -78,6 +78,8 @@ enum State {
 #[derive(Debug)]
 pub struct Session {
     engine: Arc<Engine>,
+    /// Query results past `work_mem` are spooled to disk (see [`Session::spool_results`]).
+    spool_results: bool,
     user: String,
     database: String,
     state: State,
@@ -125,6 +127,7 @@ impl Session {
         settings.log_min_duration_statement = engine.log_min_duration_statement();
         settings.log_min_duration_default = engine.log_min_duration_statement();
         Session {
+            spool_results: false,
             engine,
             user: user.into(),
             database: database.into(),
@@ -145,6 +148,15 @@ impl Session {
     /// there, so that `pg_prepared_statements` lists them.
     pub fn prepared_statements(&self) -> Arc<crate::prepared_statements::PreparedStatements> {
         self.prepared.clone()
+    }
+
+    /// Has query results (SELECT, COPY TO) that outgrow `work_mem` kept in a temporary file
+    /// and handed over as [`StatementResult::spooled`], for a caller that sends them on a
+    /// batch at a time (the wire layer), instead of held in memory, where they count against
+    /// `statement_memory_limit_mb`. Off by default: an embedded caller gets every row in
+    /// [`StatementResult::rows`].
+    pub fn spool_results(&mut self, on: bool) {
+        self.spool_results = on;
     }
 
     /// Tells `pg_stat_activity` who the client is: the pid it was given, its
@@ -808,6 +820,7 @@ impl Session {
         ctx.session_user = &self.user;
         ctx.temp_schema = Some(self.temp_schema.clone());
         ctx.prepared = Some(self.prepared.clone());
+        ctx.spool_results = self.spool_results;
         let timed_out = |e: DbError| match interrupt.deadline() {
             Some(d) if e.sqlstate() == SqlState::LockNotAvailable && Instant::now() >= d => {
                 crate::interrupt::timed_out()
