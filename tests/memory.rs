@@ -74,6 +74,25 @@ async fn scans_stay_within_the_pool_and_statements_within_their_budget() {
         assert_eq!((fetched, batches), (25_600, 3));
         txn.commit().await.unwrap();
     }
+    {
+        // A cursor over every row: declared with a parameter, its rows spooled to disk at
+        // DECLARE, fetched 10,000 at a time over the extended protocol.
+        let mut c2 = server.connect().await;
+        let txn = c2.transaction().await.unwrap();
+        txn.execute("DECLARE big CURSOR FOR SELECT id, v FROM t WHERE id >= $1", &[&0i32]).await.unwrap();
+        let (mut fetched, mut sum) = (0, 0i64);
+        loop {
+            let batch = txn.query("FETCH FORWARD 10000 FROM big", &[]).await.unwrap();
+            if batch.is_empty() {
+                break;
+            }
+            fetched += batch.len();
+            sum += batch.iter().map(|r| i64::from(r.get::<_, i32>(0))).sum::<i64>();
+        }
+        assert_eq!((fetched, sum), (25_600, 256 * (0..100).sum::<i64>()));
+        txn.commit().await.unwrap();
+    }
+    assert_eq!(std::fs::read_dir(data_dir.join("tmp")).unwrap().count(), 0);
     let copied = c.copy_out("COPY t TO STDOUT").await.unwrap();
     futures::pin_mut!(copied);
     let (mut lines, mut bytes) = (0usize, 0usize);

@@ -156,6 +156,27 @@ def main(dsn):
                 check(e.sqlstate, code, sql)
                 conn.rollback()
 
+        # Named (server-side) cursors: DECLARE with parameters, Describe of the cursor as a
+        # portal, FETCH FORWARD n as the rows are iterated, MOVE to scroll, WITH HOLD past COMMIT.
+        with conn.cursor(name="py_named") as cur:
+            cur.itersize = 3
+            cur.execute("SELECT i, %s::text FROM generate_series(1, 10) i WHERE i > %s", ("x", 2))
+            rows = list(cur)
+            check((len(rows), rows[0], rows[-1]), (8, (3, "x"), (10, "x")), "named cursor rows")
+            check(cur.description[0].name, "i", "named cursor description")
+        with conn.cursor(name="py_scroll", scrollable=True) as cur:
+            cur.execute("SELECT i FROM generate_series(1, 10) i")
+            check(cur.fetchmany(3), [(1,), (2,), (3,)], "scrollable fetchmany")
+            cur.scroll(-2)
+            check(cur.fetchone(), (2,), "scroll back")
+            cur.scroll(5, mode="absolute")
+            check(cur.fetchone(), (6,), "scroll absolute")
+        conn.commit()
+        with conn.cursor(name="py_held", withhold=True) as cur:
+            cur.execute("SELECT 42")
+            conn.commit()
+            check(cur.fetchall(), [(42,)], "held cursor after commit")
+
         # Autocommit and COPY.
         conn.autocommit = True
         with conn.cursor() as cur:

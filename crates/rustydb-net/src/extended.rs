@@ -274,9 +274,15 @@ impl ExtendedQueryHandler for Connection {
             TARGET_TYPE_BYTE_PORTAL => {
                 let found =
                     self.extended.lock().portals.get(&name).map(|p| (p.statement.columns.clone(), p.formats.clone()));
-                match found {
-                    Some(found) => found,
-                    None => {
+                // A SQL cursor is a portal too (psycopg describes its named cursors so).
+                let cursor = match found {
+                    Some(_) => None,
+                    None => self.with_session(|s| s.cursor_columns(&name)).await?,
+                };
+                match (found, cursor) {
+                    (Some(found), _) => found,
+                    (None, Some(columns)) => (Some(columns), Vec::new()),
+                    (None, None) => {
                         self.fail_block().await?;
                         return Err(user_error(&Self::no_portal(&name)));
                     }

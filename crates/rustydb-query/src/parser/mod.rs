@@ -18,11 +18,13 @@ const RECURSION_LIMIT: usize = 200;
 /// stack and abort the whole server. Checked on the tokens before parsing.
 pub const MAX_OPERATOR_CHAIN: usize = 1000;
 
+mod cursor;
 mod database;
 mod maintenance;
 mod role_grants;
 mod words;
 
+pub use cursor::{CursorMove, Direction};
 pub use database::{CreateOption, DatabaseCommand, OptionValue};
 pub use maintenance::{VacuumCommand, VacuumTarget};
 
@@ -37,6 +39,8 @@ pub enum Parsed {
     Vacuum(VacuumCommand),
     /// `CREATE`, `DROP` or `ALTER DATABASE`, which sqlparser parses in other dialects' forms.
     Database(DatabaseCommand),
+    /// `FETCH` or `MOVE`, which sqlparser parses in part.
+    Fetch(CursorMove),
 }
 
 /// Parses a query string that may hold several statements. An empty string (or only
@@ -51,7 +55,9 @@ pub fn parse(sql: &str) -> Result<Vec<ast::Statement>> {
 pub fn parse_script(sql: &str) -> Result<Vec<Parsed>> {
     let tokens = tokenize(sql)?;
     let segments: Vec<&[TokenWithSpan]> = tokens.split(|t| t.token == Token::SemiColon).collect();
-    let special = |s: &[TokenWithSpan]| maintenance::command(s).is_some() || database::is_database_command(s);
+    let special = |s: &[TokenWithSpan]| {
+        maintenance::command(s).is_some() || database::is_database_command(s) || cursor::is_cursor_move(s)
+    };
     if !segments.iter().any(|s| special(s)) {
         return Ok(parse_tokens(tokens)?.into_iter().map(|s| Parsed::Sql(Box::new(s))).collect());
     }
@@ -64,6 +70,7 @@ pub fn parse_script(sql: &str) -> Result<Vec<Parsed>> {
             }
             Some(maintenance::Command::Vacuum) => parsed.push(Parsed::Vacuum(maintenance::parse_vacuum(segment)?)),
             None if database::is_database_command(segment) => parsed.push(Parsed::Database(database::parse(segment)?)),
+            None if cursor::is_cursor_move(segment) => parsed.push(Parsed::Fetch(cursor::parse(segment)?)),
             None => parsed.extend(parse_tokens(segment.to_vec())?.into_iter().map(|s| Parsed::Sql(Box::new(s)))),
         }
     }

@@ -17,6 +17,7 @@
 //! transaction, as in PostgreSQL: an error in the third rolls back the first two.
 
 mod copy_in;
+mod cursor;
 mod observe;
 mod prepare_sql;
 
@@ -102,6 +103,8 @@ pub struct Session {
     temp_schema: Arc<crate::schemas::TempSchema>,
     /// Its named prepared statements, kept by the wire layer.
     prepared: Arc<crate::prepared_statements::PreparedStatements>,
+    /// Open SQL cursors (DECLARE ... FETCH; see `cursor.rs`).
+    cursors: cursor::Cursors,
 }
 
 /// Settings are transactional, as PostgreSQL's: a `SET` inside a block lasts if the block
@@ -141,6 +144,7 @@ impl Session {
             normalized: Default::default(),
             temp_schema,
             prepared: Arc::default(),
+            cursors: cursor::Cursors::default(),
         }
     }
 
@@ -336,10 +340,30 @@ impl Session {
             from_sql: false,
             plan: Arc::default(),
         };
+        if let Some(Parsed::Fetch(cmd)) = &prepared.statement {
+            // A FETCH returns its cursor's columns (none if it is not open yet, as in PostgreSQL).
+            if !cmd.only_move {
+                prepared.columns = self.cursors.columns(&cmd.cursor);
+            }
+            return Ok(prepared);
+        }
         let Some(Parsed::Sql(stmt)) = &prepared.statement else { return Ok(prepared) };
+        // DECLARE returns no rows; its query's parameters are the statement's.
+        let declared_query;
+        let (stmt, declaring) = match &**stmt {
+            ast::Statement::Declare { stmts } => match stmts.as_slice() {
+                [ast::Declare { for_query: Some(query), .. }] => {
+                    declared_query = ast::Statement::Query(query.clone());
+                    (&declared_query, true)
+                }
+                _ => return Ok(prepared),
+            },
+            ast::Statement::Close { .. } => return Ok(prepared),
+            other => (other, false),
+        };
         // SQL's PREPARE and EXECUTE run as their own statements (see `prepare_sql.rs`): PREPARE
         // returns no rows, EXECUTE those of the statement it names (if it is prepared now).
-        match &**stmt {
+        match stmt {
             ast::Statement::Prepare { .. } => return Ok(prepared),
             ast::Statement::Execute { name: Some(name), .. } => {
                 let name = crate::grant::object_name(name).unwrap_or_default();
@@ -406,7 +430,7 @@ impl Session {
         };
         let (param_types, columns) = described?;
         prepared.param_types = param_types;
-        prepared.columns = columns;
+        prepared.columns = if declaring { None } else { columns };
         Ok(prepared)
     }
 
@@ -449,10 +473,17 @@ impl Session {
         };
         let has_control = statements.iter().any(|s| match s {
             Parsed::Checkpoint | Parsed::Vacuum(_) | Parsed::Database(_) => false,
+            // Cursors belong to the session's block (see `cursor.rs`).
+            Parsed::Fetch(_) => true,
             // PREPARE and EXECUTE run as their own statements (see `prepare_sql.rs`).
             Parsed::Sql(s) => {
-                matches!(**s, ast::Statement::Prepare { .. } | ast::Statement::Execute { .. })
-                    || matches!(binder::bind_transaction_control(s), Ok(Some(_)) | Err(_))
+                matches!(
+                    **s,
+                    ast::Statement::Prepare { .. }
+                        | ast::Statement::Execute { .. }
+                        | ast::Statement::Declare { .. }
+                        | ast::Statement::Close { .. }
+                ) || matches!(binder::bind_transaction_control(s), Ok(Some(_)) | Err(_))
             }
         });
         if statements.len() > 1 && !has_control && matches!(self.state, State::Idle) {
@@ -465,6 +496,7 @@ impl Session {
                 Parsed::Checkpoint => self.checkpoint(),
                 Parsed::Vacuum(cmd) => self.vacuum(cmd),
                 Parsed::Database(cmd) => self.database_command(cmd),
+                Parsed::Fetch(cmd) => self.fetch(cmd),
             };
             let failed = result.is_err();
             results.push(result);
@@ -491,6 +523,7 @@ impl Session {
                 Parsed::Vacuum(_) => Err(cannot_run_in_block("VACUUM")),
                 Parsed::Database(cmd) if cmd.needs_own_transaction() => Err(cannot_run_in_block(cmd.tag())),
                 Parsed::Database(cmd) => self.database_in(guard.txn(), read_only, cmd),
+                Parsed::Fetch(_) => Err(DbError::Internal("FETCH inside an implicit block".into())),
             };
             let failed = result.is_err();
             results.push(result);
@@ -760,6 +793,9 @@ impl Session {
             {
                 Some(self.execute_sql(name, parameters))
             }
+            // Cursors are the session's (see `cursor.rs`).
+            ast::Statement::Declare { stmts } => Some(self.declare_cursor(stmts, params)),
+            ast::Statement::Close { cursor } => Some(self.close_cursor(cursor)),
             _ => None,
         };
         if let Some(result) = prepared {
@@ -1152,6 +1188,7 @@ impl Session {
 
     /// The block ended: its settings are kept if it committed, undone if not.
     fn end_block_settings(&mut self, committed: bool) {
+        self.cursors.end_block(committed);
         if let Some(block) = self.block_settings.take() {
             self.settings = if committed { block.session } else { block.before };
         }
@@ -1170,6 +1207,21 @@ impl Session {
         } else {
             block.savepoints.truncate(at);
         }
+    }
+
+    /// The columns of the open SQL cursor `name` (which the protocol's Describe of a portal
+    /// may name, as in PostgreSQL, where cursors are portals).
+    pub fn cursor_columns(&self, name: &str) -> Option<Vec<ResultColumn>> {
+        self.cursors.columns(name)
+    }
+
+    /// FETCH or MOVE; an error fails a transaction block, as any statement's does.
+    fn fetch(&mut self, cmd: &parser::CursorMove) -> Result<StatementResult> {
+        let result = self.fetch_cursor(cmd);
+        if result.is_err() && matches!(self.state, State::InBlock { .. }) {
+            self.fail_block();
+        }
+        result
     }
 
     /// An error met outside the session's statements (a malformed parameter at Bind, an

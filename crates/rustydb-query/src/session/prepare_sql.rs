@@ -102,6 +102,7 @@ impl Session {
             Some(Parsed::Checkpoint) => self.checkpoint(),
             Some(Parsed::Vacuum(cmd)) => self.vacuum(cmd),
             Some(Parsed::Database(cmd)) => self.database_command(cmd),
+            Some(Parsed::Fetch(cmd)) => self.fetch(cmd),
         }
     }
 }
