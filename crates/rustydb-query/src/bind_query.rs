@@ -336,6 +336,13 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
     /// row), and the expression reads its column. 0A000 anywhere else, as in PostgreSQL.
     pub fn set_returning(&mut self, func: TableFunc, args: Vec<Expr>) -> Result<Expr> {
         let call = func.bind(args)?;
+        if call.width() > 1 {
+            // PostgreSQL returns a record here; there is no record type to hold one.
+            return Err(DbError::sql(
+                SqlState::FeatureNotSupported,
+                format!("{} in the select list returns a record, which is not supported: call it in FROM", func.name()),
+            ));
+        }
         let ty = call.ty;
         let id = self.new_column(func.name().to_string(), ty);
         let level = self.level();
@@ -1422,9 +1429,14 @@ impl QueryBinder<'_, '_> {
         self.set_aggregates(saved);
         let call = func.bind(bound?)?;
         let item_name = alias.map_or_else(|| fname.clone(), |a| ident_name(&a.name));
-        // A function returning one column names it after the alias, as PostgreSQL does.
+        // A function returning one column names it after the alias, as PostgreSQL does, unless
+        // PostgreSQL declares its columns' names (json_each's key and value).
         let column = alias.map_or_else(|| fname.clone(), |a| ident_name(&a.name));
-        let mut stored = vec![(column, call.ty)];
+        let mut stored: Vec<(String, DataType)> = call
+            .columns()
+            .into_iter()
+            .map(|(name, ty)| (name.map_or_else(|| column.clone(), str::to_string), ty))
+            .collect();
         if ordinality {
             stored.push(("ordinality".to_string(), DataType::Int8));
         }

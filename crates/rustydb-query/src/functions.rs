@@ -373,8 +373,8 @@ pub fn resolve(name: &str, args: Vec<Expr>, bare: bool) -> Result<Expr> {
             call(Function::Decode, to(args, &[T::Text, T::Text])?, T::Bytea)
         }
         ("gen_random_uuid", []) => call(Function::GenRandomUuid, args, T::Uuid),
-        (name, _) if let Some((op, ty)) = crate::json_functions::function(name, &args) => {
-            call(Function::Json(op), args, ty)
+        (name, _) if let Some((op, targets, ty)) = crate::json_functions::function(name, &args) => {
+            call(Function::Json(op), to(args, &targets)?, ty)
         }
         ("extract", [T::Text, T::Timestamp | T::TimestampTz | T::Date | T::Interval]) => {
             call(Function::Extract, args, NUMERIC)

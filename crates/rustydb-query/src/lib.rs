@@ -76,6 +76,7 @@ pub mod grant;
 pub mod interrupt;
 pub mod join_order;
 pub mod json_build;
+pub mod json_edit;
 pub mod json_functions;
 pub mod math_functions;
 pub mod merge;

@@ -1,4 +1,7 @@
-//! Set-returning functions in FROM: `generate_series` and `unnest`, as [`Rel::Function`] leaves.
+//! Set-returning functions in FROM: `generate_series`, `unnest`, `generate_subscripts` and the
+//! JSON ones (`json[b]_array_elements[_text]`, `json[b]_object_keys`, `json[b]_each[_text]`),
+//! as [`Rel::Function`] leaves. `json[b]_each` returns two columns (`key`, `value`); the others
+//! one.
 //!
 //! A function's rows are produced lazily, a batch at a time, so `generate_series(1, 1e9)` under
 //! a LIMIT costs what the LIMIT reads. Several calls in one `ROWS FROM (...)` (or in one select
@@ -25,6 +28,27 @@ pub enum TableFunc {
     GenerateSeries,
     /// `unnest(array)`: the elements, in order.
     Unnest,
+    /// `generate_subscripts(array, dim [, reverse])`: the subscripts of dimension `dim`.
+    GenerateSubscripts,
+    /// `json[b]_array_elements[_text](array)`: its elements (as text with `text`).
+    JsonArrayElements {
+        /// The jsonb function (else json).
+        binary: bool,
+        /// The `_text` form.
+        text: bool,
+    },
+    /// `json[b]_object_keys(object)`: its keys.
+    JsonObjectKeys {
+        /// The jsonb function (else json).
+        binary: bool,
+    },
+    /// `json[b]_each[_text](object)`: its members as (key, value) rows.
+    JsonEach {
+        /// The jsonb function (else json).
+        binary: bool,
+        /// The `_text` form.
+        text: bool,
+    },
 }
 
 /// One call of a set-returning function, bound.
@@ -44,6 +68,27 @@ impl TableFunc {
         match name {
             "generate_series" => Some(TableFunc::GenerateSeries),
             "unnest" => Some(TableFunc::Unnest),
+            "generate_subscripts" => Some(TableFunc::GenerateSubscripts),
+            "json_array_elements" => Some(TableFunc::JsonArrayElements { binary: false, text: false }),
+            "jsonb_array_elements" => Some(TableFunc::JsonArrayElements { binary: true, text: false }),
+            "json_array_elements_text" => Some(TableFunc::JsonArrayElements { binary: false, text: true }),
+            "jsonb_array_elements_text" => Some(TableFunc::JsonArrayElements { binary: true, text: true }),
+            "json_object_keys" => Some(TableFunc::JsonObjectKeys { binary: false }),
+            "jsonb_object_keys" => Some(TableFunc::JsonObjectKeys { binary: true }),
+            "json_each" => Some(TableFunc::JsonEach { binary: false, text: false }),
+            "jsonb_each" => Some(TableFunc::JsonEach { binary: true, text: false }),
+            "json_each_text" => Some(TableFunc::JsonEach { binary: false, text: true }),
+            "jsonb_each_text" => Some(TableFunc::JsonEach { binary: true, text: true }),
+            _ => None,
+        }
+    }
+
+    /// The names of its output columns when PostgreSQL declares them (OUT parameters), which
+    /// an alias does not rename; `None` for one column named after the function or alias.
+    pub fn out_names(self) -> Option<&'static [&'static str]> {
+        match self {
+            TableFunc::JsonArrayElements { .. } => Some(&["value"]),
+            TableFunc::JsonEach { .. } => Some(&["key", "value"]),
             _ => None,
         }
     }
@@ -53,6 +98,17 @@ impl TableFunc {
         match self {
             TableFunc::GenerateSeries => "generate_series",
             TableFunc::Unnest => "unnest",
+            TableFunc::GenerateSubscripts => "generate_subscripts",
+            TableFunc::JsonArrayElements { binary: false, text: false } => "json_array_elements",
+            TableFunc::JsonArrayElements { binary: true, text: false } => "jsonb_array_elements",
+            TableFunc::JsonArrayElements { binary: false, text: true } => "json_array_elements_text",
+            TableFunc::JsonArrayElements { binary: true, text: true } => "jsonb_array_elements_text",
+            TableFunc::JsonObjectKeys { binary: false } => "json_object_keys",
+            TableFunc::JsonObjectKeys { binary: true } => "jsonb_object_keys",
+            TableFunc::JsonEach { binary: false, text: false } => "json_each",
+            TableFunc::JsonEach { binary: true, text: false } => "jsonb_each",
+            TableFunc::JsonEach { binary: false, text: true } => "json_each_text",
+            TableFunc::JsonEach { binary: true, text: true } => "jsonb_each_text",
         }
     }
 
@@ -70,7 +126,9 @@ impl TableFunc {
                 "No function matches the given name and argument types. You might need to add explicit type casts.",
             )
         };
-        if !types.is_empty() && types.iter().all(|t| *t == DataType::Unknown) {
+        // The JSON functions each take one type, so an untyped literal is of that type.
+        let overloaded = matches!(self, TableFunc::GenerateSeries | TableFunc::Unnest | TableFunc::GenerateSubscripts);
+        if overloaded && !types.is_empty() && types.iter().all(|t| *t == DataType::Unknown) {
             let listed = vec!["unknown"; types.len()].join(", ");
             return Err(DbError::sql(
                 SqlState::AmbiguousFunction,
@@ -120,14 +178,77 @@ impl TableFunc {
                 [DataType::Array(element)] => Ok(TableCall { func: self, ty: element.scalar(), args }),
                 _ => Err(no_such()),
             },
+            TableFunc::GenerateSubscripts => {
+                let int = |t: &DataType| can_cast(*t, DataType::Int4, CastContext::Implicit);
+                let fits = match types.as_slice() {
+                    [DataType::Array(_), dim] => int(dim),
+                    [DataType::Array(_), dim, DataType::Bool | DataType::Unknown] => int(dim),
+                    _ => false,
+                };
+                if !fits {
+                    return Err(no_such());
+                }
+                let mut args = args.into_iter();
+                let mut bound = vec![args.next().ok_or_else(no_such)?];
+                bound.push(cast(
+                    coerce_unknown(args.next().ok_or_else(no_such)?, DataType::Int4)?,
+                    DataType::Int4,
+                    CastContext::Implicit,
+                )?);
+                if let Some(reverse) = args.next() {
+                    bound.push(coerce_unknown(reverse, DataType::Bool)?);
+                }
+                Ok(TableCall { func: self, args: bound, ty: DataType::Int4 })
+            }
+            TableFunc::JsonArrayElements { binary, text } | TableFunc::JsonEach { binary, text } => {
+                self.bind_json(args, binary, text, no_such)
+            }
+            TableFunc::JsonObjectKeys { binary } => self.bind_json(args, binary, true, no_such),
+        }
+    }
+
+    /// Binds a JSON function's one argument, of its json type (or an untyped literal); its
+    /// values are text with `text`, else of the argument's type.
+    fn bind_json(self, args: Vec<Expr>, binary: bool, text: bool, no_such: impl Fn() -> DbError) -> Result<TableCall> {
+        {
+            {
+                let json = if binary { DataType::Jsonb } else { DataType::Json };
+                let [arg] = <[Expr; 1]>::try_from(args).map_err(|_| no_such())?;
+                if !matches!(arg.data_type(), DataType::Unknown) && arg.data_type() != json {
+                    return Err(no_such());
+                }
+                let arg = coerce_unknown(arg, json)?;
+                let ty = if text { DataType::Text } else { json };
+                Ok(TableCall { func: self, args: vec![arg], ty })
+            }
         }
     }
 }
 
 impl TableCall {
+    /// Its output columns: their names (`None`: named after the function or alias) and types.
+    pub fn columns(&self) -> Vec<(Option<&'static str>, DataType)> {
+        match (self.func, self.func.out_names()) {
+            (TableFunc::JsonEach { .. }, Some(names)) => {
+                vec![(Some(names[0]), DataType::Text), (Some(names[1]), self.ty)]
+            }
+            (_, Some(names)) => vec![(Some(names[0]), self.ty)],
+            (_, None) => vec![(None, self.ty)],
+        }
+    }
+
+    /// How many columns it returns.
+    pub fn width(&self) -> usize {
+        self.func.out_names().map_or(1, <[&str]>::len)
+    }
+
     /// The call's rows for argument values `args`.
     pub fn rows(&self, args: Vec<Value>) -> Result<Produced> {
         match self.func {
+            TableFunc::GenerateSubscripts => Ok(subscripts(&args)),
+            TableFunc::JsonArrayElements { .. } | TableFunc::JsonObjectKeys { .. } | TableFunc::JsonEach { .. } => {
+                crate::json_functions::set_returning(self.func, &args[0])
+            }
             TableFunc::GenerateSeries if self.ty.is_datetime() => {
                 let stamp = |v: &Value| match *v {
                     Value::Timestamp(t) | Value::TimestampTz(t) => Some(t),
@@ -206,6 +327,8 @@ pub enum Produced {
     },
     /// A list's remaining values.
     List(std::vec::IntoIter<Value>),
+    /// Two-column rows' remaining values (`json_each`).
+    Pairs(std::vec::IntoIter<(Value, Value)>),
     /// Nothing more.
     Done,
 }
@@ -237,7 +360,44 @@ impl Iterator for Produced {
                 Some(if *with_zone { Value::TimestampTz(current) } else { Value::Timestamp(current) })
             }
             Produced::List(values) => values.next(),
-            Produced::Done => None,
+            Produced::Pairs(_) | Produced::Done => None,
         }
+    }
+}
+
+impl Produced {
+    /// Appends the next row's values to `row` (one per column of the call, `width` of them);
+    /// false, and nothing appended, once there are no more.
+    pub fn push_next(&mut self, row: &mut Vec<Value>) -> bool {
+        if let Produced::Pairs(pairs) = self {
+            let Some((key, value)) = pairs.next() else { return false };
+            row.push(key);
+            row.push(value);
+            return true;
+        }
+        match self.next() {
+            Some(v) => {
+                row.push(v);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// `generate_subscripts(array, dim [, reverse])`: the subscripts of dimension `dim` (arrays
+/// here have one dimension, subscripts from 1); none for a NULL array or another dimension.
+fn subscripts(args: &[Value]) -> Produced {
+    let (Some(Value::Array(_, elements)), Some(dim)) = (args.first(), args.get(1).and_then(Value::as_i64)) else {
+        return Produced::Done;
+    };
+    if dim != 1 || elements.is_empty() {
+        return Produced::Done;
+    }
+    let n = elements.len() as i64;
+    if matches!(args.get(2), Some(Value::Bool(true))) {
+        Produced::Series { next: Some(n), stop: 1, step: -1, int4: true }
+    } else {
+        Produced::Series { next: Some(1), stop: n, step: 1, int4: true }
     }
 }

@@ -45,16 +45,17 @@ impl Operator for FunctionOp<'_> {
             }
         };
         let mut batch = Vec::new();
+        let width: usize = self.calls.iter().map(TableCall::width).sum::<usize>() + usize::from(self.ordinality);
         while batch.len() < BATCH_ROWS {
             let mut any = false;
-            let mut row: Row = producers
-                .iter_mut()
-                .map(|p| {
-                    let v = p.next();
-                    any |= v.is_some();
-                    v.unwrap_or(Value::Null)
-                })
-                .collect();
+            let mut row: Row = Vec::with_capacity(width);
+            for (p, call) in producers.iter_mut().zip(self.calls) {
+                if p.push_next(&mut row) {
+                    any = true;
+                } else {
+                    row.extend(std::iter::repeat_n(Value::Null, call.width()));
+                }
+            }
             if !any {
                 break;
             }
