@@ -373,6 +373,12 @@ pub fn resolve(name: &str, args: Vec<Expr>, bare: bool) -> Result<Expr> {
             call(Function::Decode, to(args, &[T::Text, T::Text])?, T::Bytea)
         }
         ("gen_random_uuid", []) => call(Function::GenRandomUuid, args, T::Uuid),
+        // int2 and int4 cast implicitly to both bigint and numeric, PostgreSQL's two versions.
+        ("pg_size_pretty", [t @ (T::Int2 | T::Int4)]) => Err(DbError::sql(
+            SqlState::AmbiguousFunction,
+            format!("function pg_size_pretty({}) is not unique", t.sql_name()),
+        )
+        .with_hint("Could not choose a best candidate function. You might need to add explicit type casts.")),
         (name, _) if let Some((op, targets, ty)) = crate::json_functions::function(name, &args) => {
             call(Function::Json(op), to(args, &targets)?, ty)
         }

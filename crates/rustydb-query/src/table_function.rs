@@ -18,7 +18,7 @@
 use crate::bind_expr::{cast, coerce_unknown};
 use crate::expr::Expr;
 use crate::types::{CastContext, can_cast};
-use rustydb_foundation::{DataType, DbError, Result, SqlState, Value};
+use rustydb_foundation::{DataType, DbError, ElementType, Result, SqlState, Value};
 
 /// A set-returning function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +30,12 @@ pub enum TableFunc {
     Unnest,
     /// `generate_subscripts(array, dim [, reverse])`: the subscripts of dimension `dim`.
     GenerateSubscripts,
+    /// `regexp_matches(text, pattern [, flags])`: each match's groups as a text array.
+    RegexpMatches,
+    /// `regexp_split_to_table(text, pattern [, flags])`: the pieces between matches.
+    RegexpSplitToTable,
+    /// `string_to_table(text, delimiter [, null])`: the pieces between delimiters.
+    StringToTable,
     /// `json[b]_array_elements[_text](array)`: its elements (as text with `text`).
     JsonArrayElements {
         /// The jsonb function (else json).
@@ -69,6 +75,9 @@ impl TableFunc {
             "generate_series" => Some(TableFunc::GenerateSeries),
             "unnest" => Some(TableFunc::Unnest),
             "generate_subscripts" => Some(TableFunc::GenerateSubscripts),
+            "regexp_matches" => Some(TableFunc::RegexpMatches),
+            "regexp_split_to_table" => Some(TableFunc::RegexpSplitToTable),
+            "string_to_table" => Some(TableFunc::StringToTable),
             "json_array_elements" => Some(TableFunc::JsonArrayElements { binary: false, text: false }),
             "jsonb_array_elements" => Some(TableFunc::JsonArrayElements { binary: true, text: false }),
             "json_array_elements_text" => Some(TableFunc::JsonArrayElements { binary: false, text: true }),
@@ -99,6 +108,9 @@ impl TableFunc {
             TableFunc::GenerateSeries => "generate_series",
             TableFunc::Unnest => "unnest",
             TableFunc::GenerateSubscripts => "generate_subscripts",
+            TableFunc::RegexpMatches => "regexp_matches",
+            TableFunc::RegexpSplitToTable => "regexp_split_to_table",
+            TableFunc::StringToTable => "string_to_table",
             TableFunc::JsonArrayElements { binary: false, text: false } => "json_array_elements",
             TableFunc::JsonArrayElements { binary: true, text: false } => "jsonb_array_elements",
             TableFunc::JsonArrayElements { binary: false, text: true } => "json_array_elements_text",
@@ -128,6 +140,7 @@ impl TableFunc {
         };
         // The JSON functions each take one type, so an untyped literal is of that type.
         let overloaded = matches!(self, TableFunc::GenerateSeries | TableFunc::Unnest | TableFunc::GenerateSubscripts);
+        // (regexp_matches('a', 'b') and its kin take text: unknown literals are text.)
         if overloaded && !types.is_empty() && types.iter().all(|t| *t == DataType::Unknown) {
             let listed = vec!["unknown"; types.len()].join(", ");
             return Err(DbError::sql(
@@ -200,6 +213,19 @@ impl TableFunc {
                 }
                 Ok(TableCall { func: self, args: bound, ty: DataType::Int4 })
             }
+            TableFunc::RegexpMatches | TableFunc::RegexpSplitToTable | TableFunc::StringToTable => {
+                let texty = |t: &DataType| t.is_string() || *t == DataType::Unknown;
+                if !(2..=3).contains(&types.len()) || !types.iter().all(texty) {
+                    return Err(no_such());
+                }
+                let args = args
+                    .into_iter()
+                    .map(|a| cast(coerce_unknown(a, DataType::Text)?, DataType::Text, CastContext::Implicit))
+                    .collect::<Result<Vec<_>>>()?;
+                let ty =
+                    if self == TableFunc::RegexpMatches { DataType::Array(ElementType::Text) } else { DataType::Text };
+                Ok(TableCall { func: self, args, ty })
+            }
             TableFunc::JsonArrayElements { binary, text } | TableFunc::JsonEach { binary, text } => {
                 self.bind_json(args, binary, text, no_such)
             }
@@ -246,6 +272,22 @@ impl TableCall {
     pub fn rows(&self, args: Vec<Value>) -> Result<Produced> {
         match self.func {
             TableFunc::GenerateSubscripts => Ok(subscripts(&args)),
+            // Strict, but for string_to_table's delimiter and null string.
+            _ if args[0].is_null() || (self.func != TableFunc::StringToTable && args.iter().any(Value::is_null)) => {
+                Ok(Produced::Done)
+            }
+            TableFunc::RegexpMatches => Ok(Produced::List(crate::text_functions::regexp_matches(&args)?.into_iter())),
+            TableFunc::RegexpSplitToTable | TableFunc::StringToTable => {
+                let op = if self.func == TableFunc::StringToTable {
+                    crate::text_functions::TextFn::StringToArray
+                } else {
+                    crate::text_functions::TextFn::RegexpSplitToArray
+                };
+                match crate::text_functions::eval_lenient(op, &args)? {
+                    Value::Array(_, parts) => Ok(Produced::List(parts.into_iter())),
+                    _ => Ok(Produced::Done),
+                }
+            }
             TableFunc::JsonArrayElements { .. } | TableFunc::JsonObjectKeys { .. } | TableFunc::JsonEach { .. } => {
                 crate::json_functions::set_returning(self.func, &args[0])
             }

@@ -785,6 +785,27 @@ fn regexp_split(s: &str, pattern: &str, flags: Flags) -> Result<Vec<String>> {
     })
 }
 
+/// `regexp_matches(s, pattern [, flags])`: each match's groups (or the whole match) as a text
+/// array, every match with the `g` flag, else the first only.
+pub fn regexp_matches(v: &[Value]) -> Result<Vec<Value>> {
+    let (Value::Text(s), Value::Text(pattern)) = (&v[0], &v[1]) else { return Ok(Vec::new()) };
+    let flags = Flags::parse(v.get(2).map_or("", text))?;
+    regex_match::with_regex(pattern, flags.options(), |re| {
+        let groups = |captures: regex::Captures<'_>| {
+            let elements = if captures.len() == 1 {
+                vec![Value::Text(captures[0].to_string())]
+            } else {
+                (1..captures.len())
+                    .map(|g| captures.get(g).map_or(Value::Null, |m| Value::Text(m.as_str().to_string())))
+                    .collect()
+            };
+            Value::Array(ElementType::Text, elements)
+        };
+        let found = matches(re, s, 0).map(groups);
+        if flags.global { found.collect() } else { found.take(1).collect() }
+    })
+}
+
 /// `regexp_match`: the first match's groups (or the whole match if the pattern has none);
 /// NULL if nothing matches.
 fn regexp_match(s: &str, pattern: &str, flags: Flags) -> Result<Value> {
