@@ -76,13 +76,14 @@ async fn scans_stay_within_the_pool_and_statements_within_their_budget() {
     }
     {
         // A cursor over every row: declared with a parameter, its rows spooled to disk at
-        // DECLARE, fetched 10,000 at a time over the extended protocol.
+        // DECLARE, fetched 500 (about 500 kB) at a time over the extended protocol. A FETCH's
+        // rows go out from memory: one of more than the budget is 53200.
         let mut c2 = server.connect().await;
         let txn = c2.transaction().await.unwrap();
         txn.execute("DECLARE big CURSOR FOR SELECT id, v FROM t WHERE id >= $1", &[&0i32]).await.unwrap();
         let (mut fetched, mut sum) = (0, 0i64);
         loop {
-            let batch = txn.query("FETCH FORWARD 10000 FROM big", &[]).await.unwrap();
+            let batch = txn.query("FETCH FORWARD 500 FROM big", &[]).await.unwrap();
             if batch.is_empty() {
                 break;
             }
@@ -90,7 +91,13 @@ async fn scans_stay_within_the_pool_and_statements_within_their_budget() {
             sum += batch.iter().map(|r| i64::from(r.get::<_, i32>(0))).sum::<i64>();
         }
         assert_eq!((fetched, sum), (25_600, 256 * (0..100).sum::<i64>()));
-        txn.commit().await.unwrap();
+        txn.execute("MOVE ABSOLUTE 0 IN big", &[]).await.unwrap_err();
+        txn.rollback().await.unwrap();
+        let txn = c2.transaction().await.unwrap();
+        txn.execute("DECLARE big CURSOR FOR SELECT id, v FROM t", &[]).await.unwrap();
+        let e = txn.query("FETCH 10000 FROM big", &[]).await.unwrap_err();
+        assert_eq!(e.code(), Some(&SqlState::OUT_OF_MEMORY));
+        txn.rollback().await.unwrap();
     }
     assert_eq!(std::fs::read_dir(data_dir.join("tmp")).unwrap().count(), 0);
     let copied = c.copy_out("COPY t TO STDOUT").await.unwrap();

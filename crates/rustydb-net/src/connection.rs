@@ -550,6 +550,29 @@ impl Connection {
     }
 }
 
+/// Sends up to `limit` rows of a result spooled past work_mem, read back from the temporary
+/// file as the socket takes them (`feed` writes out whenever pgwire's buffer fills); how many
+/// it sent.
+pub(crate) async fn send_spooled<C>(
+    client: &mut C,
+    spooled: &rustydb_query::SpooledRows,
+    formats: &[i16],
+    limit: usize,
+) -> PgWireResult<usize>
+where
+    C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
+    C::Error: Debug,
+    PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+{
+    let mut sent = 0;
+    while sent < limit {
+        let Some(row) = spooled.next_row().map_err(|e| user_error(&e))? else { break };
+        client.feed(PgWireBackendMessage::DataRow(data_row(&row, formats))).await?;
+        sent += 1;
+    }
+    Ok(sent)
+}
+
 async fn send_result<C>(client: &mut C, result: Result<StatementResult>) -> PgWireResult<()>
 where
     C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
@@ -574,11 +597,8 @@ where
         for row in &result.rows {
             client.feed(PgWireBackendMessage::DataRow(data_row(row, &[]))).await?;
         }
-        // Rows past work_mem, read back from the temporary file as the socket takes them.
         if let Some(spooled) = &result.spooled {
-            while let Some(row) = spooled.next_row().map_err(|e| user_error(&e))? {
-                client.feed(PgWireBackendMessage::DataRow(data_row(&row, &[]))).await?;
-            }
+            send_spooled(client, spooled, &[], usize::MAX).await?;
         }
     }
     client.feed(PgWireBackendMessage::CommandComplete(CommandComplete::new(result.tag))).await?;

@@ -340,12 +340,7 @@ impl ExtendedQueryHandler for Connection {
         }
         let mut tag = fetched.tag;
         if let Some((spooled, wanted)) = &fetched.spooled {
-            let mut sent = 0;
-            while sent < *wanted {
-                let Some(row) = spooled.next_row().map_err(|e| user_error(&e))? else { break };
-                client.feed(PgWireBackendMessage::DataRow(data_row(&row, &fetched.formats))).await?;
-                sent += 1;
-            }
+            let sent = crate::connection::send_spooled(client, spooled, &fetched.formats, *wanted).await?;
             tag = (spooled.remaining() == 0).then(|| format!("SELECT {sent}"));
         }
         match tag {

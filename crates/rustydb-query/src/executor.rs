@@ -224,15 +224,7 @@ fn copy_to(ctx: &mut ExecContext<'_>, plan: &QueryPlan, options: &crate::copy::C
 
 /// Runs a query into a spool: the rows if they fitted in `work_mem`, else none and the spool.
 fn select_spooled(ctx: &mut ExecContext<'_>, plan: &QueryPlan) -> Result<(Vec<Vec<Value>>, Option<SpooledRows>)> {
-    let mut spool = exec::Spool::new(ctx);
-    let mut input = exec::open(&plan.rel, &std::rc::Rc::from(Vec::new()));
-    while let Some(batch) = input.next(ctx)? {
-        for row in batch {
-            spool.push(ctx, row)?;
-        }
-    }
-    drop(input);
-    Ok(match spool.finish()?.into_memory() {
+    Ok(match exec::Spool::of_query(ctx, &plan.rel, |_, _| Ok(true))?.finish()?.into_memory() {
         Ok(rows) => (rows, None),
         Err(disk) => (Vec::new(), Some(SpooledRows::new(disk))),
     })
@@ -498,16 +490,13 @@ impl Inserter<'_, '_> {
                 })?;
                 rows.iter().try_for_each(|row| self.one(ctx, row))
             }
-            InsertSource::Query(query, row) if query.rel.reads_table(self.table.id) => {
-                let mut spool = exec::Spool::new(ctx);
-                let mut input = exec::open(&query.rel, &std::rc::Rc::from(Vec::new()));
-                while let Some(batch) = input.next(ctx)? {
-                    for r in batch {
-                        spool.push(ctx, r)?;
-                    }
-                }
-                drop(input);
-                let mut spooled = spool.finish()?;
+            // ON CONFLICT DO UPDATE may also write, through a cascading foreign key, to a
+            // table the query reads.
+            InsertSource::Query(query, row)
+                if query.rel.reads_table(self.table.id)
+                    || matches!(self.on_conflict, Some(OnConflict { action: ConflictAction::Update { .. }, .. })) =>
+            {
+                let mut spooled = exec::Spool::of_query(ctx, &query.rel, |_, _| Ok(true))?.finish()?;
                 while let Some(r) = spooled.next(ctx)? {
                     let values = exec::with_env(ctx, &[], |env, _| {
                         row.iter().map(|e| e.eval(&r, env)).collect::<Result<Vec<_>>>()
@@ -671,9 +660,9 @@ impl Candidate {
 impl Target<'_> {
     /// The rows to change, all read (and spooled) before any is changed.
     fn candidates(&self, ctx: &mut ExecContext<'_>) -> Result<Candidates> {
-        let mut spool = exec::Spool::new(ctx);
-        match self.joined {
+        let spool = match self.joined {
             None => {
+                let mut spool = exec::Spool::new(ctx);
                 let mut scan = exec::TableScan::new(self.table, self.access, self.filter);
                 while let Some(rows) = scan.next(ctx, &[])? {
                     for (tid, mut row) in rows {
@@ -681,18 +670,10 @@ impl Target<'_> {
                         spool.push(ctx, row)?;
                     }
                 }
+                spool
             }
-            Some(j) => {
-                let mut input = exec::open(&j.rel, &std::rc::Rc::from(Vec::new()));
-                while let Some(batch) = input.next(ctx)? {
-                    for joined in batch {
-                        if exec::passes(ctx, j.filter.as_ref(), &joined)? {
-                            spool.push(ctx, joined)?;
-                        }
-                    }
-                }
-            }
-        }
+            Some(j) => exec::Spool::of_query(ctx, &j.rel, |ctx, joined| exec::passes(ctx, j.filter.as_ref(), joined))?,
+        };
         Ok(Candidates { rows: spool.finish()?, width: self.joined.map(|j| j.width) })
     }
 

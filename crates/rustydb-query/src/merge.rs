@@ -264,15 +264,7 @@ enum Target<'a> {
 pub fn execute(ctx: &mut ExecContext<'_>, plan: &MergePlan) -> Result<StatementResult> {
     let fks = crate::foreign_key::ForeignKeys::load(ctx, &plan.table)?;
     // Every joined row is read (and spooled) before any is acted on: the join reads the target.
-    let mut spool = exec::Spool::new(ctx);
-    let mut input = exec::open(&plan.joined.rel, &std::rc::Rc::from(Vec::new()));
-    while let Some(batch) = input.next(ctx)? {
-        for joined in batch {
-            spool.push(ctx, joined)?;
-        }
-    }
-    drop(input);
-    let mut rows = spool.finish()?;
+    let mut rows = exec::Spool::of_query(ctx, &plan.joined.rel, |_, _| Ok(true))?.finish()?;
     let mut run = Run { plan, fks: &fks, changed: HashSet::new(), count: 0, dead: 0 };
     let done = (|| {
         while let Some(joined) = rows.next(ctx)? {

@@ -81,6 +81,11 @@ impl SpooledRows {
         SpooledRows { reader: std::sync::Arc::new(parking_lot::Mutex::new(rows)) }
     }
 
+    /// Rows held in memory, read the same way.
+    pub(crate) fn from_rows(rows: Vec<Vec<Value>>) -> Self {
+        Self::new(crate::exec::Spooled::Memory { rows: rows.into_iter(), held: 0 })
+    }
+
     /// The next row, or `None` after the last. An error is a damaged or unreadable temporary
     /// file.
     pub fn next_row(&self) -> rustydb_foundation::Result<Option<Vec<Value>>> {
@@ -184,7 +189,7 @@ impl StatementResult {
     /// Rows returned (a query) or affected (a command), as `pg_stat_statements` counts them.
     pub fn row_count(&self) -> u64 {
         match self.columns {
-            Some(_) => self.rows.len() as u64,
+            Some(_) => self.rows.len() as u64 + self.spooled.as_ref().map_or(0, SpooledRows::remaining),
             None => self.command_count().unwrap_or(0),
         }
     }

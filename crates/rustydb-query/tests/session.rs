@@ -635,6 +635,47 @@ fn a_hash_join_past_hash_mem_joins_partition_pairs_from_disk() {
 }
 
 #[test]
+fn a_nested_loop_past_work_mem_meets_its_inner_side_from_disk_a_block_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(dir.path());
+    let mut s = engine.session("rustydb", "rustydb");
+    ok(&mut s, "CREATE TABLE a (id int, pad text)");
+    ok(&mut s, "CREATE TABLE b (lo int, hi int, pad text)");
+    ok(&mut s, "INSERT INTO a SELECT g, repeat('a', 40) || g FROM generate_series(1, 3000) g");
+    ok(&mut s, "INSERT INTO b SELECT g * 3, g * 3 + g % 5, repeat('b', 40) || g FROM generate_series(1, 1500) g");
+    ok(&mut s, "INSERT INTO b VALUES (NULL, NULL, 'null range')");
+    let sorted = |r: StatementResult| {
+        let mut rows = texts(&r);
+        rows.sort();
+        rows
+    };
+    // Range conditions: no equality, so every join is a nested loop.
+    let queries = [
+        "SELECT count(*), sum(a.id), sum(b.lo) FROM a JOIN b ON a.id BETWEEN b.lo AND b.hi",
+        "SELECT a.id, b.lo, b.pad FROM a JOIN b ON a.id BETWEEN b.lo AND b.hi AND a.pad < b.pad",
+        "SELECT a.id, b.lo FROM a LEFT JOIN b ON a.id BETWEEN b.lo AND b.hi",
+        "SELECT a.id, b.lo FROM a RIGHT JOIN b ON a.id BETWEEN b.lo AND b.hi AND a.id % 2 = 0",
+        "SELECT a.id, b.lo FROM a FULL JOIN b ON a.id BETWEEN b.lo AND b.hi AND b.lo % 4 = 0",
+        "SELECT a.id, b.lo FROM a, b WHERE a.id < 30 AND b.lo < 60 AND a.id <> b.lo",
+    ];
+    ok(&mut s, "SET work_mem = '1GB'");
+    let in_memory: Vec<Vec<Vec<String>>> = queries.iter().map(|q| sorted(ok(&mut s, q))).collect();
+    // PostgreSQL 15 counts the same pairs and sums.
+    assert_eq!(in_memory[0][0], ["2999", "4505499", "4501503"]);
+    for q in &queries {
+        assert_eq!(temp_files_of(&mut s, q).1, 0, "{q}: within memory");
+    }
+    ok(&mut s, "SET work_mem = '64kB'");
+    for (q, want) in queries.iter().zip(&in_memory) {
+        let (result, files) = temp_files_of(&mut s, q);
+        assert!(files == 1 || q.contains("< 30"), "{q}: one temporary file, {files} made");
+        let got = sorted(result);
+        assert!(got == *want, "{q}: {} rows, {} expected", got.len(), want.len());
+    }
+    assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+}
+
+#[test]
 fn distinct_and_set_operations_past_hash_mem_spill_and_keep_their_meaning() {
     let dir = tempfile::tempdir().unwrap();
     let engine = open(dir.path());

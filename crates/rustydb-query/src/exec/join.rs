@@ -3,7 +3,8 @@
 //! with no equality). Left rows then stream through, each meeting its candidates; what the
 //! keys match is still checked against the rest of the condition. Outer joins pad unmatched
 //! rows with NULLs: left rows as they pass, right rows (tracked in a bitmap) at the end.
-//! A NULL key matches nothing, as `=` says.
+//! A NULL key matches nothing, as `=` says. A nested loop's inner side past `work_mem` goes
+//! to disk, and the outer rows meet it a block at a time (`block_nested_loop.rs`).
 //!
 //! **Spilling** (a Grace hash join): a hash join's build side may hold `work_mem` ×
 //! `hash_mem_multiplier`. Past that, the build rows (those held and those still to come) go to
@@ -16,12 +17,14 @@
 //! any pair). Pairs come out one after another, so the join's output order changes when it
 //! spills, which SQL allows.
 
+use super::block_nested_loop::{BlockNestedLoop, Join as BlockJoin};
 use super::hash_spill::{PairWalk, Partition, PartitionOp, Partitions, charge_leaving_room, partition_buffers};
 use super::spill::Spill;
-use super::{BATCH_ROWS, Batch, HashKey, Operator, Row, drain, with_env};
+use super::{BATCH_ROWS, Batch, HashKey, Operator, Row, with_env};
 use crate::context::{ExecContext, row_bytes};
 use crate::expr::{EvalEnv, Expr};
 use crate::rel::JoinKind;
+use rustydb_foundation::row::encode_row;
 use rustydb_foundation::{Result, Value};
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -106,6 +109,8 @@ struct JoinOp<'p> {
     spill: Option<Spill>,
     /// Once spilled: the joins of the (probe, build) partition pairs.
     spilled: Option<PairWalk<'p>>,
+    /// A nested loop whose inner side went to disk.
+    blocked: Option<Box<BlockNestedLoop<'p>>>,
     build: Vec<Row>,
     table: HashMap<HashKey, Vec<usize>>,
     matched: Vec<bool>,
@@ -136,6 +141,7 @@ impl<'p> JoinOp<'p> {
             held: 0,
             spill,
             spilled: None,
+            blocked: None,
             build: Vec::new(),
             table: HashMap::new(),
             matched: Vec::new(),
@@ -160,9 +166,22 @@ impl<'p> JoinOp<'p> {
     /// documentation), and the join becomes a join of partition pairs.
     fn build(&mut self, ctx: &mut ExecContext<'_>, mut right: Box<dyn Operator + 'p>) -> Result<()> {
         if self.equi.is_empty() || self.depth >= MAX_DEPTH {
-            // A nested loop (or a pair past the deepest split) holds its inner side whole.
-            self.build = drain(ctx, right.as_mut(), "a join's inner side")?;
-            self.held = self.build.iter().map(|r| row_bytes(r)).sum();
+            // A nested loop (or a pair past the deepest split) holds its inner side while it
+            // fits in work_mem (hash_mem for a pair); past that the inner rows go to disk and
+            // the outer rows meet them a block at a time (see `block_nested_loop.rs`).
+            let limit = if self.equi.is_empty() { ctx.work_mem() } else { ctx.hash_mem() }.min(ctx.memory.limit());
+            while let Some(batch) = right.next(ctx)? {
+                let mut rows = batch.into_iter();
+                while let Some(row) = rows.next() {
+                    let bytes = row_bytes(&row);
+                    if self.held + bytes <= limit && ctx.memory.charge(bytes, "a join's inner side").is_ok() {
+                        self.held += bytes;
+                        self.build.push(row);
+                        continue;
+                    }
+                    return self.spill_inner(ctx, std::iter::once(row).chain(rows), right, limit);
+                }
+            }
         } else {
             let hash_mem = ctx.hash_mem();
             let reserve = partition_buffers(hash_mem);
@@ -185,6 +204,39 @@ impl<'p> JoinOp<'p> {
             }
         }
         self.index(ctx)
+    }
+
+    /// Sends the inner rows held, `more` of them and the rest of `right` to a run on disk; the
+    /// join goes on as a block nested loop over it.
+    fn spill_inner(
+        &mut self,
+        ctx: &mut ExecContext<'_>,
+        more: impl Iterator<Item = Row>,
+        mut right: Box<dyn Operator + 'p>,
+        limit: usize,
+    ) -> Result<()> {
+        let mut run = Spill::get_or_create(&mut self.spill, ctx)?.create();
+        let write = |run: &mut super::spill::SpillWriter, row: &Row| run.write_with(|out| encode_row(row, out));
+        for row in std::mem::take(&mut self.build).iter().chain(&more.collect::<Vec<_>>()) {
+            write(&mut run, row)?;
+        }
+        ctx.memory.release(std::mem::take(&mut self.held));
+        while let Some(batch) = right.next(ctx)? {
+            for row in &batch {
+                write(&mut run, row)?;
+            }
+        }
+        let join = BlockJoin {
+            kind: self.kind,
+            equi: self.equi,
+            condition: self.condition,
+            left_width: self.left_width,
+            right_width: self.right_width,
+            outer: self.outer.clone(),
+        };
+        let left = std::mem::replace(&mut self.left, Box::new(PartitionOp(None)));
+        self.blocked = Some(Box::new(BlockNestedLoop::new(join, left, run.finish()?, limit)));
+        Ok(())
     }
 
     /// Hashes the build rows on their keys.
@@ -313,6 +365,9 @@ impl Operator for JoinOp<'_> {
         }
         if self.spilled.is_some() {
             return self.next_spilled(ctx);
+        }
+        if let Some(blocked) = &mut self.blocked {
+            return blocked.next(ctx);
         }
         let mut out = Vec::new();
         while out.len() < BATCH_ROWS && !self.finished {

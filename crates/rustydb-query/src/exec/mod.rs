@@ -14,6 +14,7 @@
 //! as its answer is known (the first row for EXISTS, the first match for IN).
 
 mod aggregate;
+mod block_nested_loop;
 mod distinct;
 mod external_sort;
 mod hash_aggregate;

@@ -176,11 +176,13 @@ impl SpillWriter {
         self.seal_block()?;
         Ok(SpillReader {
             spill: self.spill,
-            blocks: self.blocks.into_iter(),
+            blocks: self.blocks,
+            next_block: 0,
             block: Vec::new(),
             at: 0,
             end: 0,
             remaining: self.records,
+            records: self.records,
         })
     }
 }
@@ -188,15 +190,28 @@ impl SpillWriter {
 /// Reads a run's records in the order they were written.
 pub(crate) struct SpillReader {
     spill: Spill,
-    blocks: std::vec::IntoIter<Block>,
+    blocks: Vec<Block>,
+    /// The block to open next.
+    next_block: usize,
     /// The current block, opened: its plain bytes are `block[..end]`.
     block: Vec<u8>,
     at: usize,
     end: usize,
     remaining: u64,
+    /// Records in the run.
+    records: u64,
 }
 
 impl SpillReader {
+    /// Goes back to the run's first record (a nested loop reads its inner side once per block
+    /// of outer rows).
+    pub(crate) fn rewind(&mut self) {
+        self.next_block = 0;
+        self.at = 0;
+        self.end = 0;
+        self.remaining = self.records;
+    }
+
     /// The file the run is in.
     pub(crate) fn spill(&self) -> Spill {
         self.spill.clone()
@@ -228,9 +243,10 @@ impl SpillReader {
     }
 
     fn load_block(&mut self) -> Result<()> {
-        let Some(block) = self.blocks.next() else {
+        let Some(&block) = self.blocks.get(self.next_block) else {
             return Err(DbError::Corruption("a temporary file's run ended before its last record".into()));
         };
+        self.next_block += 1;
         let shared = &self.spill.inner;
         self.block.clear();
         self.block.resize(block.len, 0);

@@ -31,6 +31,24 @@ impl Spool {
         Spool { rows: Vec::new(), held: 0, limit: ctx.work_mem(), spill: None, writer: None }
     }
 
+    /// Runs `rel` to its end into a new spool, keeping the rows `keep` accepts.
+    pub(crate) fn of_query(
+        ctx: &mut ExecContext<'_>,
+        rel: &crate::rel::Rel,
+        mut keep: impl FnMut(&mut ExecContext<'_>, &Row) -> Result<bool>,
+    ) -> Result<Spool> {
+        let mut spool = Spool::new(ctx);
+        let mut input = super::open(rel, &std::rc::Rc::from(Vec::new()));
+        while let Some(batch) = input.next(ctx)? {
+            for row in batch {
+                if keep(ctx, &row)? {
+                    spool.push(ctx, row)?;
+                }
+            }
+        }
+        Ok(spool)
+    }
+
     /// Adds `row` after the others. Past `work_mem`, or when the statement's memory cannot
     /// take it, the rows held so far and every later one go to the temporary file.
     pub(crate) fn push(&mut self, ctx: &mut ExecContext<'_>, row: Row) -> Result<()> {
@@ -105,21 +123,18 @@ impl Spooled {
         }
     }
 
-    /// The next row, or `None` after the last.
+    /// The next row, or `None` after the last (when what the rows counted is given back).
     pub(crate) fn next(&mut self, ctx: &mut ExecContext<'_>) -> Result<Option<Row>> {
-        match self {
-            Spooled::Memory { rows, held } => {
-                let row = rows.next();
-                if row.is_none() {
-                    ctx.memory.release(std::mem::take(held));
-                }
-                Ok(row)
-            }
-            Spooled::Disk(reader) => {
-                ctx.interrupt.check()?;
-                reader.next()?.map(|record| decode_row(record, 0)).transpose()
-            }
+        if let Spooled::Disk(_) = self {
+            ctx.interrupt.check()?;
         }
+        let row = self.next_row()?;
+        if row.is_none()
+            && let Spooled::Memory { held, .. } = self
+        {
+            ctx.memory.release(std::mem::take(held));
+        }
+        Ok(row)
     }
 }
 

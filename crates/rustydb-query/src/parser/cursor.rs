@@ -94,8 +94,12 @@ fn optional_count(parser: &mut Parser<'_>, forward: bool) -> Result<Direction> {
     Ok(signed(n, forward))
 }
 
-/// A count of rows forward (backward if `forward` is false), a negative one the other way.
+/// A count of rows forward (backward if `forward` is false), a negative one the other way
+/// (0 either way re-reads the current row, as `RELATIVE 0`).
 fn signed(n: i64, forward: bool) -> Direction {
+    if n == 0 {
+        return Direction::Relative(0);
+    }
     let rows = Some(n.unsigned_abs());
     if (n >= 0) == forward { Direction::Forward(rows) } else { Direction::Backward(rows) }
 }

@@ -18,7 +18,14 @@
 //! **Lifetime.** A cursor lives until CLOSE or the end of its transaction block; WITH HOLD
 //! keeps it past COMMIT (not past a ROLLBACK of the block that declared it) until CLOSE or
 //! the session's end. Outside a block only WITH HOLD may be declared (25P01). A cursor opened
-//! after a savepoint stays open when the transaction rolls back to it (PostgreSQL closes it).
+//! after a savepoint closes when the transaction rolls back to it (or an error undoes that
+//! savepoint's work), as in PostgreSQL: its rows may hold what was undone.
+//!
+//! **Differences left.** A FETCH prepared (Parse) before its cursor is declared is described
+//! with no columns; a DECLARE without HOLD inside a multi-statement simple query is 25P01
+//! (PostgreSQL counts that query as a block); protocol Execute of a cursor's name is not
+//! supported. FETCH returns its rows in memory: counted against `statement_memory_limit_mb`
+//! (fetch a large cursor in slices, as psql and drivers do).
 
 use super::{Session, State};
 use crate::params::Params;
@@ -49,6 +56,20 @@ impl Cursors {
             cursor.in_open_block = false;
         }
     }
+
+    /// The block rolled back to a savepoint, leaving `savepoints` open: cursors declared after
+    /// it close.
+    pub(super) fn roll_back_to(&mut self, savepoints: usize) {
+        self.open.retain(|_, c| !c.in_open_block || c.savepoints < savepoints);
+    }
+
+    /// Savepoints were released, leaving `savepoints` open: cursors declared under them now
+    /// belong to the savepoint (or block) that remains.
+    pub(super) fn release_to(&mut self, savepoints: usize) {
+        for cursor in self.open.values_mut() {
+            cursor.savepoints = cursor.savepoints.min(savepoints);
+        }
+    }
 }
 
 /// One open cursor.
@@ -63,20 +84,16 @@ struct Cursor {
     hold: bool,
     /// Declared in the transaction block still open: a rollback closes it even WITH HOLD.
     in_open_block: bool,
+    /// Savepoints open when it was declared: rolling back to one of them closes it.
+    savepoints: usize,
 }
 
 #[derive(Debug)]
 enum Rows {
     /// Every row, reachable in any order.
     All(Vec<Row>),
-    /// Rows read in order once: those not read yet, and the last one read (row `read`).
-    Forward { rest: Rest, read: u64, current: Option<Row> },
-}
-
-#[derive(Debug)]
-enum Rest {
-    Memory(std::vec::IntoIter<Row>),
-    Spooled(SpooledRows),
+    /// Rows read in order, once: those not read yet, and how many were.
+    Forward { rest: SpooledRows, read: u64 },
 }
 
 fn forward_only() -> DbError {
@@ -89,23 +106,18 @@ fn no_cursor(name: &str) -> DbError {
 }
 
 impl Cursor {
-    /// Row `i` (1-based, at most `total`).
+    /// Row `i` (1-based, at most `total`); a cursor that reads forward only must not have
+    /// passed it.
     fn row(&mut self, i: u64) -> Result<Row> {
         match &mut self.rows {
             Rows::All(rows) => Ok(rows[(i - 1) as usize].clone()),
-            Rows::Forward { rest, read, current } => {
-                if i < *read {
-                    return Err(forward_only());
-                }
+            Rows::Forward { rest, read } => {
+                let mut row = None;
                 while *read < i {
-                    let next = match rest {
-                        Rest::Memory(rows) => rows.next(),
-                        Rest::Spooled(rows) => rows.next_row()?,
-                    };
-                    *current = Some(next.ok_or_else(|| DbError::Internal("a cursor ran out of rows".into()))?);
+                    row = rest.next_row()?;
                     *read += 1;
                 }
-                current.clone().ok_or_else(|| DbError::Internal("a cursor lost its current row".into()))
+                row.ok_or_else(|| DbError::Internal("a cursor read past its rows or back".into()))
             }
         }
     }
@@ -116,11 +128,24 @@ impl Cursor {
     }
 
     /// Moves as `direction` says; the rows passed over (kept unless `only_move`) and their
-    /// count, as PostgreSQL's PortalRunFetch counts them.
+    /// count, as PostgreSQL's DoPortalRunFetch counts them. A cursor that reads forward only
+    /// fails (55000) wherever PostgreSQL's would scan backward, even to re-read its current
+    /// row.
     fn fetch(&mut self, direction: Direction, only_move: bool) -> Result<(Vec<Row>, u64)> {
+        let total = self.total;
+        let on_row = (1..=total).contains(&self.position);
+        // A count of 0 re-reads the current row, if the cursor is on one.
+        if matches!(direction, Direction::Forward(Some(0)) | Direction::Backward(Some(0)) | Direction::Relative(0)) {
+            if only_move || !on_row {
+                return Ok((Vec::new(), u64::from(on_row && only_move)));
+            }
+            if !self.scrolls() {
+                return Err(forward_only());
+            }
+            return Ok((vec![self.row(self.position)?], 1));
+        }
         let mut out = Vec::new();
         let mut count = 0;
-        let total = self.total;
         match direction {
             Direction::Forward(limit) => {
                 let limit = limit.unwrap_or(u64::MAX);
@@ -156,14 +181,17 @@ impl Cursor {
                 }
             }
             Direction::Absolute(n) | Direction::Relative(n) => {
-                let from = if matches!(direction, Direction::Absolute(_)) {
-                    if n < 0 { i128::from(total) + 1 } else { 0 }
-                } else {
-                    i128::from(self.position)
+                let absolute = matches!(direction, Direction::Absolute(_));
+                let from = match (absolute, n < 0) {
+                    (true, true) => i128::from(total) + 1,
+                    (true, false) => 0,
+                    (false, _) => i128::from(self.position),
                 };
-                let target = from + i128::from(n);
-                let target = target.clamp(0, i128::from(total) + 1) as u64;
-                if target < self.position && !self.scrolls() && !(target == 0 && self.position == 0) {
+                let target = (from + i128::from(n)).clamp(0, i128::from(total) + 1) as u64;
+                // PostgreSQL reaches a row counted from the end by scanning back from the end,
+                // and an earlier (or the same) row by rewinding or scanning back.
+                let backward = if absolute { n < 0 || (self.position > 0 && target <= self.position) } else { n < 0 };
+                if backward && !self.scrolls() {
                     return Err(forward_only());
                 }
                 if (1..=total).contains(&target) {
@@ -212,22 +240,19 @@ impl Session {
         // A SCROLL cursor's rows stay in memory, where any can be reached; others may spool.
         let scroll = declare.scroll;
         let statement = ast::Statement::Query(query.clone());
-        let spooling = std::mem::replace(&mut self.spool_results, scroll != Some(true));
+        let spool = scroll != Some(true);
         let result = self.in_session_transaction(|s, txn, read_only, in_block| {
-            s.run_in(txn, read_only, in_block, &statement, params, None)
-        });
-        self.spool_results = spooling;
-        let result = result?;
+            s.run_in_spooling(txn, (read_only, in_block), &statement, params, spool)
+        })?;
         let columns = result.columns.unwrap_or_default();
         let total = result.rows.len() as u64 + result.spooled.as_ref().map_or(0, SpooledRows::remaining);
         let rows = match (result.spooled, scroll) {
-            (None, Some(false)) => {
-                Rows::Forward { rest: Rest::Memory(result.rows.into_iter()), read: 0, current: None }
-            }
+            (None, Some(false)) => Rows::Forward { rest: SpooledRows::from_rows(result.rows), read: 0 },
             (None, _) => Rows::All(result.rows),
-            (Some(spooled), _) => Rows::Forward { rest: Rest::Spooled(spooled), read: 0, current: None },
+            (Some(spooled), _) => Rows::Forward { rest: spooled, read: 0 },
         };
-        let cursor = Cursor { columns, rows, total, position: 0, hold, in_open_block: in_block };
+        let savepoints = self.block_settings.as_ref().map_or(0, |b| b.savepoints.len());
+        let cursor = Cursor { columns, rows, total, position: 0, hold, in_open_block: in_block, savepoints };
         self.cursors.open.insert(name, cursor);
         Ok(StatementResult::tag("DECLARE CURSOR"))
     }
@@ -239,6 +264,11 @@ impl Session {
         }
         let cursor = self.cursors.open.get_mut(&command.cursor).ok_or_else(|| no_cursor(&command.cursor))?;
         let (rows, count) = cursor.fetch(command.direction, command.only_move)?;
+        // The rows go out from memory, so they count as a statement's result would.
+        let mut budget = rustydb_storage::MemoryBudget::new(self.engine.statement_memory_limit());
+        for row in &rows {
+            budget.charge(crate::context::row_bytes(row), "the rows of a FETCH")?;
+        }
         Ok(if command.only_move {
             StatementResult::tag(format!("MOVE {count}"))
         } else {

@@ -830,6 +830,31 @@ impl Session {
         params: &Params,
         slot: Option<&PlanSlot>,
     ) -> Result<StatementResult> {
+        self.run_statement_in(txn, (read_only, in_block), stmt, params, slot, self.spool_results)
+    }
+
+    /// [`Session::run_in`] for a query whose result is spooled past `work_mem` (`spool`) or
+    /// held in memory whatever the session's choice: a cursor's rows.
+    fn run_in_spooling(
+        &self,
+        txn: &mut Transaction,
+        block: (bool, bool),
+        stmt: &ast::Statement,
+        params: &Params,
+        spool: bool,
+    ) -> Result<StatementResult> {
+        self.run_statement_in(txn, block, stmt, params, None, spool)
+    }
+
+    fn run_statement_in(
+        &self,
+        txn: &mut Transaction,
+        (read_only, in_block): (bool, bool),
+        stmt: &ast::Statement,
+        params: &Params,
+        slot: Option<&PlanSlot>,
+        spool: bool,
+    ) -> Result<StatementResult> {
         #[cfg(test)]
         tests::maybe_panic();
         if binder::bind_transaction_control(stmt)?.is_some() {
@@ -856,7 +881,7 @@ impl Session {
         ctx.session_user = &self.user;
         ctx.temp_schema = Some(self.temp_schema.clone());
         ctx.prepared = Some(self.prepared.clone());
-        ctx.spool_results = self.spool_results;
+        ctx.spool_results = spool;
         let timed_out = |e: DbError| match interrupt.deadline() {
             Some(d) if e.sqlstate() == SqlState::LockNotAvailable && Instant::now() >= d => {
                 crate::interrupt::timed_out()
@@ -1172,11 +1197,12 @@ impl Session {
         if ok {
             State::InBlock { txn, read_only }
         } else if tm.abort_innermost(&mut txn) {
-            // The innermost savepoint's SETs go with its work.
+            // The innermost savepoint's SETs and cursors go with its work.
             if let Some(block) = &mut self.block_settings
                 && let Some((_, effective, session)) = block.savepoints.last()
             {
                 (self.settings, block.session) = (effective.clone(), session.clone());
+                self.cursors.roll_back_to(block.savepoints.len());
             }
             State::Failed { open: Some((txn, read_only)) }
         } else {
@@ -1204,8 +1230,10 @@ impl Session {
             let (_, effective, session) = &block.savepoints[at];
             (self.settings, block.session) = (effective.clone(), session.clone());
             block.savepoints.truncate(at + 1);
+            self.cursors.roll_back_to(at + 1);
         } else {
             block.savepoints.truncate(at);
+            self.cursors.release_to(at);
         }
     }
 
