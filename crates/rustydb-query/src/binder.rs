@@ -1215,7 +1215,7 @@ fn bind_create_table(ctx: &mut ExecContext<'_>, create: &ast::CreateTable) -> Re
         if let Some((_, range)) = serial {
             // PostgreSQL's SERIAL: integer NOT NULL DEFAULT nextval(<its own sequence>).
             column.nullable = false;
-            serials.push((columns.len(), range));
+            serials.push((columns.len(), range, Vec::new()));
         }
         for opt in &def.options {
             match &opt.option {
@@ -1235,6 +1235,40 @@ fn bind_create_table(ctx: &mut ExecContext<'_>, create: &ast::CreateTable) -> Re
                     pending_checks.push((c.name.as_ref().or(opt.name.as_ref()), &c.expr, Some(column.name.clone())));
                 }
                 ast::ColumnOption::ForeignKey(fk) => pending_fks.push((fk, Some(column.name.clone()))),
+                // An identity column is made as a SERIAL one is: NOT NULL, a sequence of its
+                // own (with the options given) behind its default. ALWAYS does not yet refuse
+                // an explicit value, and the catalogs show the default rather than the
+                // identity (attidentity is empty).
+                ast::ColumnOption::Generated {
+                    generated_as: ast::GeneratedAs::Always | ast::GeneratedAs::ByDefault,
+                    sequence_options,
+                    generation_expr: None,
+                    ..
+                } => {
+                    use rustydb_foundation::DataType as T;
+                    let range = match column.data_type {
+                        T::Int2 => (1, i64::from(i16::MAX)),
+                        T::Int4 => (1, i64::from(i32::MAX)),
+                        T::Int8 => (1, i64::MAX),
+                        _ => {
+                            return Err(DbError::sql(
+                                SqlState::InvalidParameterValue,
+                                "identity column type must be smallint, integer, or bigint",
+                            ));
+                        }
+                    };
+                    if serials.iter().any(|(at, _, _)| *at == columns.len()) || column.default.is_some() {
+                        return Err(DbError::sql(
+                            SqlState::SyntaxError,
+                            format!(
+                                "multiple default values specified for column \"{}\" of table \"{name}\"",
+                                column.name
+                            ),
+                        ));
+                    }
+                    column.nullable = false;
+                    serials.push((columns.len(), range, sequence_options.clone().unwrap_or_default()));
+                }
                 other => return Err(DbError::unsupported(format!("the column option {other}"))),
             }
         }

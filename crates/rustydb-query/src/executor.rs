@@ -832,7 +832,7 @@ pub(crate) struct TableSpec<'a> {
     pub unique: &'a [(Option<String>, Vec<usize>)],
     pub compression: rustydb_storage::Compression,
     pub encrypted: Option<bool>,
-    pub serials: &'a [(usize, (i64, i64))],
+    pub serials: &'a [(usize, (i64, i64), Vec<sqlparser::ast::SequenceOptions>)],
     pub checks: &'a [catalog::CheckDef],
     pub foreign_keys: &'a [catalog::ForeignKeyDef],
 }
@@ -866,7 +866,8 @@ pub(crate) fn create_table(
         let mut columns = columns.to_vec();
         let mut sequences = Vec::new();
         if !catalog::name_in_use(ctx, namespace, name)? {
-            for &(position, range) in serials {
+            for (position, range, options) in serials {
+                let (position, range) = (*position, *range);
                 let seq_name = first_free_name(ctx, namespace, &format!("{name}_{}_seq", columns[position].name))?;
                 // The default names the sequence with its schema, so whatever search path
                 // the inserting session has, it reaches this one (PostgreSQL keeps its oid).
@@ -878,7 +879,7 @@ pub(crate) fn create_table(
                     crate::sql_names::quote_name_part(&seq_name)
                 );
                 columns[position].default = Some(format!("nextval('{}')", reach.replace('\'', "''")));
-                let mut def = crate::sequence::define(0, &seq_name, &[], range)?;
+                let mut def = crate::sequence::define(0, &seq_name, options, range)?;
                 def.namespace = namespace;
                 sequences.push((position, def));
             }

@@ -285,9 +285,9 @@ pub enum Statement {
         encrypted: Option<bool>,
         /// IF NOT EXISTS.
         if_not_exists: bool,
-        /// SERIAL columns: position and the range of the integer type (each gets a sequence
-        /// it owns and a `nextval` default).
-        serials: Vec<(usize, (i64, i64))>,
+        /// SERIAL and identity columns: position, the range of the integer type and the
+        /// sequence options (each gets a sequence it owns and a `nextval` default).
+        serials: Vec<(usize, (i64, i64), Vec<sqlparser::ast::SequenceOptions>)>,
         /// CHECK constraints, named.
         checks: Vec<crate::catalog::CheckDef>,
         /// Foreign keys, named (a parent of `TableId(0)` is the new table itself).
