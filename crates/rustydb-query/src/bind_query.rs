@@ -969,13 +969,28 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
             return self.finish_locking(rel, items, targets, limits, (lock, table, where_clause), s);
         }
 
-        let distinct = match &s.distinct {
-            None | Some(ast::Distinct::All) => false,
-            Some(ast::Distinct::Distinct) => true,
-            Some(ast::Distinct::On(_)) => return Err(DbError::unsupported("DISTINCT ON")),
+        let distinct = matches!(s.distinct, Some(ast::Distinct::Distinct));
+        // DISTINCT ON's expressions resolve as ORDER BY items do (output names, positions).
+        let distinct_on = match &s.distinct {
+            Some(ast::Distinct::On(on)) => {
+                Some(on.iter().map(|e| self.order_target(e, &items)).collect::<Result<Vec<_>>>()?)
+            }
+            _ => None,
         };
         let visible = items.len();
         let mut exprs: Vec<(String, Expr)> = items;
+        let position_of = |target: OrderTarget, exprs: &mut Vec<(String, Expr)>| match target {
+            OrderTarget::Item(i) => i,
+            OrderTarget::Expr(e) => match exprs.iter().position(|(_, x)| *x == e) {
+                Some(p) => p,
+                None => {
+                    exprs.push(("?column?".into(), e));
+                    exprs.len() - 1
+                }
+            },
+        };
+        let distinct_on: Option<Vec<usize>> =
+            distinct_on.map(|on| on.into_iter().map(|t| position_of(t, &mut exprs)).collect());
         let mut keys = Vec::with_capacity(targets.len());
         for (target, o) in targets {
             let pos = match target {
@@ -1001,20 +1016,75 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
         if distinct {
             rel = Rel::Distinct { input: Box::new(rel) };
         }
+        let column = |pos: usize| Expr::Column { index: columns[pos].id, ty: columns[pos].ty };
+        let mut keys: Vec<SortKey> = keys.into_iter().map(|(pos, o)| sort_key(column(pos), o)).collect();
+        // DISTINCT ON adds a column of its own: the output is projected again below.
+        let ranked = distinct_on.is_some();
+        if let Some(on) = distinct_on {
+            let (with_rank, sort) = self.distinct_on(rel, &columns, &on, keys)?;
+            rel = with_rank;
+            keys = sort;
+        }
         if !keys.is_empty() {
-            let keys = keys
-                .into_iter()
-                .map(|(pos, o)| sort_key(Expr::Column { index: columns[pos].id, ty: columns[pos].ty }, o))
-                .collect();
             rel = Rel::Sort { input: Box::new(rel), keys };
         }
         rel = limit(rel, limits);
-        if columns.len() > visible {
+        if columns.len() > visible || ranked {
             columns.truncate(visible);
             let exprs = columns.iter().map(|c| Expr::Column { index: c.id, ty: c.ty }).collect();
             rel = Rel::Project { input: Box::new(rel), exprs, output: columns.iter().map(|c| c.id).collect() };
         }
         Ok(Bound { rel, columns })
+    }
+
+    /// `DISTINCT ON (exprs)` over the projected `rel` (`on` holds the expressions' positions
+    /// among `columns`): the first row of each set of rows equal on them, in ORDER BY's order.
+    /// ORDER BY must begin with those expressions (42P10 otherwise); any it leaves out are
+    /// sorted on after its leading ones. Run as PostgreSQL's result would be read: number the
+    /// rows of each set in that order (`row_number()`), keep the first. Returns the plan and
+    /// the sort its output takes.
+    fn distinct_on(
+        &mut self,
+        rel: Rel,
+        columns: &[OutColumn],
+        on: &[usize],
+        keys: Vec<SortKey>,
+    ) -> Result<(Rel, Vec<SortKey>)> {
+        let column = |pos: usize| Expr::Column { index: columns[pos].id, ty: columns[pos].ty };
+        let on_exprs: Vec<Expr> = on.iter().map(|&p| column(p)).collect();
+        let leading = keys.iter().take_while(|k| on_exprs.contains(&k.expr)).count();
+        let missing: Vec<&Expr> = on_exprs.iter().filter(|e| !keys[..leading].iter().any(|k| k.expr == **e)).collect();
+        if !missing.is_empty() && leading < keys.len() {
+            return Err(DbError::sql(
+                SqlState::InvalidColumnReference,
+                "SELECT DISTINCT ON expressions must match initial ORDER BY expressions",
+            ));
+        }
+        let mut sort = keys;
+        for e in missing {
+            if !sort.iter().any(|k| k.expr == *e) {
+                sort.push(SortKey { expr: e.clone(), descending: false, nulls_first: false });
+            }
+        }
+        let rank = self.new_column("row_number".into(), DataType::Int8);
+        let call = WindowCall {
+            func: WindowFunc::RowNumber,
+            args: Vec::new(),
+            partition: on_exprs,
+            order: sort.clone(),
+            frame: Frame { rows: true, start: FrameBound::UnboundedPreceding, end: FrameBound::CurrentRow },
+            filter: None,
+            ty: DataType::Int8,
+        };
+        let mut output = rel.output();
+        output.push(rank);
+        let windowed = Rel::Window { input: Box::new(rel), calls: vec![call], output };
+        let first = bind_expr::binary(
+            crate::expr::BinaryOp::Eq,
+            Expr::Column { index: rank, ty: DataType::Int8 },
+            Expr::literal(Value::Int8(1)),
+        )?;
+        Ok((Rel::Filter { input: Box::new(windowed), predicate: first }, sort))
     }
 
     /// FOR SHARE / FOR UPDATE: sort the table's rows, lock them in that order (OFFSET and
