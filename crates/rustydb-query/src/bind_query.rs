@@ -471,8 +471,8 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
     fn call_args(&mut self, name: &str, f: &ast::Function) -> Result<(Vec<Expr>, bool, bool)> {
         match &f.args {
             ast::FunctionArguments::List(list) => {
-                if !list.clauses.is_empty() {
-                    return Err(DbError::unsupported(format!("{name} with ORDER BY or other clauses")));
+                if list.clauses.iter().any(|c| !matches!(c, ast::FunctionArgumentClause::OrderBy(_))) {
+                    return Err(DbError::unsupported(format!("{name} with clauses other than ORDER BY")));
                 }
                 let distinct = matches!(list.duplicate_treatment, Some(ast::DuplicateTreatment::Distinct));
                 let mut args = Vec::with_capacity(list.args.len());
@@ -497,7 +497,24 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
         let (args, star, distinct) = self.call_args(name, f)?;
         let filter = f.filter.as_ref().map(|e| boolean(bind_expr::bind(e, self)?, "FILTER")).transpose()?;
         let (func, args, ty) = bind_aggregate::resolve(name, args, star)?;
-        Ok(AggCall { func, args, distinct, filter, ty })
+        let mut order = Vec::new();
+        if let ast::FunctionArguments::List(list) = &f.args {
+            for clause in &list.clauses {
+                if let ast::FunctionArgumentClause::OrderBy(items) = clause {
+                    for item in items {
+                        let e = output(bind_expr::bind(&item.expr, self)?)?;
+                        order.push(sort_key(e, item));
+                    }
+                }
+            }
+        }
+        if distinct && order.iter().any(|k| !args.contains(&k.expr)) {
+            return Err(DbError::sql(
+                SqlState::InvalidColumnReference,
+                "in an aggregate with DISTINCT, ORDER BY expressions must appear in argument list",
+            ));
+        }
+        Ok(AggCall { func, args, distinct, filter, order, ty })
     }
 
     /// Binds a subquery of an expression (a level above the current one).

@@ -94,6 +94,9 @@ pub struct AggCall {
     pub distinct: bool,
     /// `FILTER (WHERE ...)`: only rows passing it are aggregated.
     pub filter: Option<Expr>,
+    /// `ORDER BY` inside the call (`string_agg(x, ',' ORDER BY y)`): the order inputs are
+    /// added in.
+    pub order: Vec<crate::plan::SortKey>,
     /// Result type.
     pub ty: DataType,
 }
@@ -443,9 +446,14 @@ impl Rel {
             Rel::Join { equi, condition, .. } => {
                 equi.iter().flat_map(|(l, r)| [l, r]).chain(condition.iter()).collect()
             }
-            Rel::Aggregate { groups, aggregates, .. } => {
-                groups.iter().chain(aggregates.iter().flat_map(|a| a.args.iter().chain(a.filter.iter()))).collect()
-            }
+            Rel::Aggregate { groups, aggregates, .. } => groups
+                .iter()
+                .chain(
+                    aggregates
+                        .iter()
+                        .flat_map(|a| a.args.iter().chain(a.filter.iter()).chain(a.order.iter().map(|k| &k.expr))),
+                )
+                .collect(),
             Rel::Window { calls, .. } => calls
                 .iter()
                 .flat_map(|c| {
@@ -477,7 +485,9 @@ impl Rel {
             }
             Rel::Aggregate { groups, aggregates, .. } => groups
                 .iter_mut()
-                .chain(aggregates.iter_mut().flat_map(|a| a.args.iter_mut().chain(a.filter.iter_mut())))
+                .chain(aggregates.iter_mut().flat_map(|a| {
+                    a.args.iter_mut().chain(a.filter.iter_mut()).chain(a.order.iter_mut().map(|k| &mut k.expr))
+                }))
                 .collect(),
             Rel::Window { calls, .. } => calls
                 .iter_mut()

@@ -66,9 +66,10 @@ enum Acc {
 pub(super) struct Accumulator {
     acc: Acc,
     seen: Option<HashSet<HashKey>>,
-    /// The distinct arguments of an aggregate whose result depends on the order of its inputs
-    /// (`array_agg(DISTINCT x)`, `string_agg`, the json aggregates): PostgreSQL sorts DISTINCT
-    /// inputs, so they are added, sorted, at the end.
+    /// The arguments of an aggregate with an ORDER BY, after their sort keys, or the distinct
+    /// arguments of one whose result depends on the order of its inputs (`array_agg(DISTINCT
+    /// x)`, `string_agg`, the json aggregates; PostgreSQL sorts DISTINCT inputs): they are
+    /// added, sorted, at the end.
     sorted: Option<Vec<Vec<Value>>>,
 }
 
@@ -109,7 +110,7 @@ pub(super) fn initial(call: &AggCall) -> Accumulator {
             _ => Acc::Moments { n: 0.0, mean: 0.0, m2: 0.0 },
         },
     };
-    let sorted = (call.distinct && lists_inputs(call.func)).then(Vec::new);
+    let sorted = ((call.distinct && lists_inputs(call.func)) || !call.order.is_empty()).then(Vec::new);
     Accumulator { acc, seen: call.distinct.then(HashSet::new), sorted }
 }
 
@@ -144,7 +145,14 @@ pub(super) fn update(a: &mut Accumulator, call: &AggCall, row: &[Value], env: &E
         grew += row_bytes(&args) + 16;
     }
     if let Some(sorted) = &mut a.sorted {
-        sorted.push(args);
+        if call.order.is_empty() {
+            sorted.push(args);
+        } else {
+            let mut entry = call.order.iter().map(|k| k.expr.eval(row, env)).collect::<Result<Vec<_>>>()?;
+            entry.extend(args);
+            grew += row_bytes(&entry);
+            sorted.push(entry);
+        }
         return Ok(grew);
     }
     Ok(grew + apply(&mut a.acc, call, &args)?)
@@ -302,21 +310,46 @@ fn numeric_moments(func: AggFunc, n: i64, sum: Numeric, squares: Numeric) -> Res
 
 pub(super) fn finish(mut a: Accumulator, call: &AggCall) -> Result<Value> {
     if let Some(mut sorted) = a.sorted.take() {
-        // Ascending, NULLs last, as PostgreSQL sorts a DISTINCT aggregate's inputs.
-        sorted.sort_by(|x, y| {
-            x.iter()
-                .zip(y)
-                .map(|(p, q)| match (p.is_null(), q.is_null()) {
-                    (true, true) => Ordering::Equal,
-                    (true, false) => Ordering::Greater,
-                    (false, true) => Ordering::Less,
-                    (false, false) => p.sql_cmp(q).unwrap_or(Ordering::Equal),
-                })
-                .find(|o| o.is_ne())
-                .unwrap_or(Ordering::Equal)
-        });
-        for args in &sorted {
-            apply(&mut a.acc, call, args)?;
+        let compare = |p: &Value, q: &Value, descending: bool, nulls_first: bool| match (p.is_null(), q.is_null()) {
+            (true, true) => Ordering::Equal,
+            (true, false) => {
+                if nulls_first {
+                    Ordering::Less
+                } else {
+                    Ordering::Greater
+                }
+            }
+            (false, true) => {
+                if nulls_first {
+                    Ordering::Greater
+                } else {
+                    Ordering::Less
+                }
+            }
+            (false, false) => {
+                let o = p.sql_cmp(q).unwrap_or(Ordering::Equal);
+                if descending { o.reverse() } else { o }
+            }
+        };
+        let keys = call.order.len();
+        if keys == 0 {
+            // Ascending, NULLs last, as PostgreSQL sorts a DISTINCT aggregate's inputs.
+            sorted.sort_by(|x, y| {
+                x.iter().zip(y).map(|(p, q)| compare(p, q, false, false)).find(|o| o.is_ne()).unwrap_or(Ordering::Equal)
+            });
+        } else {
+            // By the call's ORDER BY; stable, so equal keys keep their input order.
+            sorted.sort_by(|x, y| {
+                call.order
+                    .iter()
+                    .zip(x.iter().zip(y))
+                    .map(|(k, (p, q))| compare(p, q, k.descending, k.nulls_first))
+                    .find(|o| o.is_ne())
+                    .unwrap_or(Ordering::Equal)
+            });
+        }
+        for entry in &sorted {
+            apply(&mut a.acc, call, &entry[keys..])?;
         }
     }
     Ok(match a.acc {

@@ -251,6 +251,7 @@ impl Partition<'_> {
             args: self.call.args.clone(),
             distinct: false,
             filter: self.call.filter.clone(),
+            order: Vec::new(),
             ty: self.call.ty,
         };
         let m = self.len();

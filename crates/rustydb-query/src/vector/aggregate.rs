@@ -126,7 +126,7 @@ struct Call {
 
 impl Call {
     fn compile(call: &AggCall) -> Option<Call> {
-        if call.distinct {
+        if call.distinct || !call.order.is_empty() {
             return None;
         }
         let filter = match &call.filter {
