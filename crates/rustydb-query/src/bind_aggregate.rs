@@ -32,7 +32,57 @@ pub fn is_aggregate(name: &str) -> bool {
             | "jsonb_agg"
             | "json_object_agg"
             | "jsonb_object_agg"
+            | "percentile_cont"
+            | "percentile_disc"
+            | "mode"
     )
+}
+
+/// A bound ordered-set aggregate: the function, its direct arguments, the sorted expression and
+/// the result type.
+pub type OrderedSet = (AggFunc, Vec<Expr>, Expr, DataType);
+
+/// Binds an ordered-set aggregate, `name(direct) WITHIN GROUP (ORDER BY sorted)`: the function,
+/// its direct arguments cast to what it takes, the sort expression cast likewise, and its
+/// result type. `None` if `name` is not one.
+pub fn ordered_set(name: &str, direct: Vec<Expr>, sorted: Expr) -> Option<Result<OrderedSet>> {
+    use DataType as T;
+    let no_such = |direct: &[Expr], sorted: &Expr| {
+        let mut types: Vec<&str> = direct.iter().map(|e| e.data_type().sql_name()).collect();
+        types.push(sorted.data_type().sql_name());
+        DbError::sql(SqlState::UndefinedFunction, format!("function {name}({}) does not exist", types.join(", ")))
+            .with_hint(
+                "No function matches the given name and argument types. You might need to add explicit type casts.",
+            )
+    };
+    let numeric = |t: DataType| t.is_numeric() || t == T::Unknown;
+    let bound = (|| match (name, direct.as_slice()) {
+        ("percentile_cont", [f]) if numeric(f.data_type()) && numeric(sorted.data_type()) => {
+            let f = cast(
+                direct.into_iter().next().ok_or_else(|| no_such(&[], &sorted))?,
+                T::Float8,
+                CastContext::Implicit,
+            )?;
+            Ok((AggFunc::PercentileCont, vec![f], cast(sorted, T::Float8, CastContext::Implicit)?, T::Float8))
+        }
+        ("percentile_disc", [f]) if numeric(f.data_type()) => {
+            let f = cast(
+                direct.into_iter().next().ok_or_else(|| no_such(&[], &sorted))?,
+                T::Float8,
+                CastContext::Implicit,
+            )?;
+            let sorted = crate::bind_expr::coerce_unknown(sorted, T::Text)?;
+            let ty = sorted.data_type();
+            Ok((AggFunc::PercentileDisc, vec![f], sorted, ty))
+        }
+        ("mode", []) => {
+            let sorted = crate::bind_expr::coerce_unknown(sorted, T::Text)?;
+            let ty = sorted.data_type();
+            Ok((AggFunc::Mode, Vec::new(), sorted, ty))
+        }
+        _ => Err(no_such(&direct, &sorted)),
+    })();
+    matches!(name, "percentile_cont" | "percentile_disc" | "mode").then_some(bound)
 }
 
 /// Binds `name(args)` (`star` for `count(*)`): the function, its arguments cast to what it

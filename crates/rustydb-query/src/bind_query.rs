@@ -370,8 +370,22 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
         if f.over.is_some() {
             return Err(DbError::unsupported("window functions"));
         }
-        if !f.within_group.is_empty() {
-            return Err(DbError::unsupported(format!("{name} WITHIN GROUP")));
+        // An ordered-set aggregate without WITHIN GROUP, or another with it, is a function
+        // PostgreSQL does not have (42883), named with every argument's type.
+        let ordered_set = matches!(name, "percentile_cont" | "percentile_disc" | "mode");
+        if ordered_set == f.within_group.is_empty() {
+            let (args, _, _) = self.call_args(name, f)?;
+            let mut types: Vec<String> = args.iter().map(|a| a.data_type().sql_name().to_string()).collect();
+            for item in &f.within_group {
+                types.push(bind_expr::bind(&item.expr, self)?.data_type().sql_name().to_string());
+            }
+            return Err(DbError::sql(
+                SqlState::UndefinedFunction,
+                format!("function {name}({}) does not exist", types.join(", ")),
+            )
+            .with_hint(
+                "No function matches the given name and argument types. You might need to add explicit type casts.",
+            ));
         }
         let outer = self.set_aggregates(AggregateSlot::Forbidden("aggregate function calls cannot be nested"));
         let bound = self.aggregate_call(name, f);
@@ -496,6 +510,18 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
     fn aggregate_call(&mut self, name: &str, f: &ast::Function) -> Result<AggCall> {
         let (args, star, distinct) = self.call_args(name, f)?;
         let filter = f.filter.as_ref().map(|e| boolean(bind_expr::bind(e, self)?, "FILTER")).transpose()?;
+        if !f.within_group.is_empty() {
+            // An ordered-set aggregate (`aggregate` checked the name).
+            let [item] = f.within_group.as_slice() else {
+                return Err(DbError::unsupported(format!("{name} WITHIN GROUP with several sort keys")));
+            };
+            let sorted = output(bind_expr::bind(&item.expr, self)?)?;
+            let bound = bind_aggregate::ordered_set(name, args, sorted)
+                .ok_or_else(|| DbError::Internal(format!("{name} is not an ordered-set aggregate")))?;
+            let (func, args, sorted, ty) = bound?;
+            let order = vec![sort_key(sorted, item)];
+            return Ok(AggCall { func, args, distinct: false, filter, order, ty });
+        }
         let (func, args, ty) = bind_aggregate::resolve(name, args, star)?;
         let mut order = Vec::new();
         if let ast::FunctionArguments::List(list) = &f.args {

@@ -81,6 +81,19 @@ pub enum AggFunc {
     JsonObjectAgg,
     /// `jsonb_object_agg(key, value)`.
     JsonbObjectAgg,
+    /// `percentile_cont(fraction) WITHIN GROUP (ORDER BY x)`: interpolated.
+    PercentileCont,
+    /// `percentile_disc(fraction) WITHIN GROUP (ORDER BY x)`: an input value.
+    PercentileDisc,
+    /// `mode() WITHIN GROUP (ORDER BY x)`: the most frequent value.
+    Mode,
+}
+
+impl AggFunc {
+    /// An ordered-set aggregate: its value is computed over its inputs sorted by WITHIN GROUP.
+    pub fn is_ordered_set(self) -> bool {
+        matches!(self, AggFunc::PercentileCont | AggFunc::PercentileDisc | AggFunc::Mode)
+    }
 }
 
 /// One aggregate call of an [`Rel::Aggregate`].

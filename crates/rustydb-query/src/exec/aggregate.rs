@@ -102,6 +102,8 @@ pub(super) fn initial(call: &AggCall) -> Accumulator {
         AggFunc::ArrayAgg => Acc::Array(None),
         AggFunc::JsonAgg | AggFunc::JsonbAgg => Acc::Json(Vec::new()),
         AggFunc::JsonObjectAgg | AggFunc::JsonbObjectAgg => Acc::JsonPairs(Vec::new()),
+        // Computed from the sorted inputs at the end (see `ordered_set`).
+        AggFunc::PercentileCont | AggFunc::PercentileDisc | AggFunc::Mode => Acc::Count(0),
         AggFunc::StddevSamp | AggFunc::StddevPop | AggFunc::VarSamp | AggFunc::VarPop => match input {
             DataType::Int2 | DataType::Int4 => Acc::IntMoments { n: 0, sum: 0, squares: 0 },
             DataType::Int8 | DataType::Numeric(_) => {
@@ -127,6 +129,19 @@ pub(super) fn update(a: &mut Accumulator, call: &AggCall, row: &[Value], env: &E
             *n += 1;
         }
         return Ok(0);
+    }
+    if call.func.is_ordered_set() {
+        // The sorted value first, then the direct arguments; NULL values are left out.
+        let mut entry = call.order.iter().map(|k| k.expr.eval(row, env)).collect::<Result<Vec<_>>>()?;
+        if entry.first().is_none_or(Value::is_null) {
+            return Ok(0);
+        }
+        for e in &call.args {
+            entry.push(e.eval(row, env)?);
+        }
+        let grew = row_bytes(&entry);
+        a.sorted.get_or_insert_with(Vec::new).push(entry);
+        return Ok(grew);
     }
     let args = call.args.iter().map(|e| e.eval(row, env)).collect::<Result<Vec<_>>>()?;
     // Every aggregate but array_agg and the json aggregates skips NULL inputs.
@@ -308,6 +323,45 @@ fn numeric_moments(func: AggFunc, n: i64, sum: Numeric, squares: Numeric) -> Res
     }))
 }
 
+/// An ordered-set aggregate's value over its inputs `sorted` (each the sorted value, then the
+/// direct arguments), as PostgreSQL's orderedsetaggs.c computes it.
+fn ordered_set(call: &AggCall, sorted: &[Vec<Value>]) -> Result<Value> {
+    let Some(first) = sorted.first() else { return Ok(Value::Null) };
+    let n = sorted.len();
+    if call.func == AggFunc::Mode {
+        // The most frequent value; of equally frequent ones, the first in the sort order.
+        let (mut best, mut best_count, mut run_start) = (0, 0, 0);
+        for i in 1..=n {
+            if i == n || sorted[i][0].sql_cmp(&sorted[run_start][0]) != Some(Ordering::Equal) {
+                if i - run_start > best_count {
+                    (best, best_count) = (run_start, i - run_start);
+                }
+                run_start = i;
+            }
+        }
+        return Ok(sorted[best][0].clone());
+    }
+    let fraction = match first.get(1) {
+        Some(Value::Float8(f)) => *f,
+        _ => return Ok(Value::Null),
+    };
+    if !(0.0..=1.0).contains(&fraction) {
+        return Err(rustydb_foundation::DbError::sql(
+            rustydb_foundation::SqlState::NumericValueOutOfRange,
+            format!("percentile value {} is not between 0 and 1", crate::settings::format_real(fraction)),
+        ));
+    }
+    if call.func == AggFunc::PercentileDisc {
+        // The first value whose position reaches the fraction of the inputs.
+        let at = ((fraction * n as f64).ceil() as usize).max(1) - 1;
+        return Ok(sorted[at.min(n - 1)][0].clone());
+    }
+    let position = fraction * (n - 1) as f64;
+    let (lo, hi) = (position.floor() as usize, position.ceil() as usize);
+    let value = |i: usize| sorted[i][0].as_f64().unwrap_or(0.0);
+    Ok(Value::Float8(if lo == hi { value(lo) } else { value(lo) + (position - lo as f64) * (value(hi) - value(lo)) }))
+}
+
 pub(super) fn finish(mut a: Accumulator, call: &AggCall) -> Result<Value> {
     if let Some(mut sorted) = a.sorted.take() {
         let compare = |p: &Value, q: &Value, descending: bool, nulls_first: bool| match (p.is_null(), q.is_null()) {
@@ -347,6 +401,9 @@ pub(super) fn finish(mut a: Accumulator, call: &AggCall) -> Result<Value> {
                     .find(|o| o.is_ne())
                     .unwrap_or(Ordering::Equal)
             });
+        }
+        if call.func.is_ordered_set() {
+            return ordered_set(call, &sorted);
         }
         for entry in &sorted {
             apply(&mut a.acc, call, &entry[keys..])?;
