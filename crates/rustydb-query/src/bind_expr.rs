@@ -709,6 +709,21 @@ fn function(f: &ast::Function, b: &mut QueryBinder<'_, '_>) -> Result<Expr> {
     if crate::bind_aggregate::is_aggregate(&name) {
         return b.aggregate(&name, f);
     }
+    if name == "grouping"
+        && let ast::FunctionArguments::List(list) = &f.args
+    {
+        let args = list
+            .args
+            .iter()
+            .map(|a| match a {
+                ast::FunctionArg::Unnamed(ast::FunctionArgExpr::Expr(e)) => {
+                    bind(e, b).and_then(crate::bind_query::output)
+                }
+                other => Err(DbError::unsupported(format!("the argument {other}"))),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        return b.grouping(args);
+    }
     if f.over.is_some() || f.filter.is_some() || !f.within_group.is_empty() {
         return Err(DbError::unsupported(format!("{name} with OVER, FILTER or WITHIN GROUP")));
     }

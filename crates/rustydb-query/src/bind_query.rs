@@ -92,6 +92,8 @@ struct Level {
     windows: Option<Vec<(ColumnId, WindowCall)>>,
     /// Set-returning function calls met in the select list (`None` elsewhere).
     set_returning: Option<Vec<(ColumnId, TableCall)>>,
+    /// `grouping(...)` calls met: the column each gives, and its arguments.
+    grouping: Vec<(ColumnId, Vec<Expr>)>,
 }
 
 impl Level {
@@ -101,6 +103,7 @@ impl Level {
             aggregates: AggregateSlot::Forbidden("this context"),
             windows: None,
             set_returning: None,
+            grouping: Vec::new(),
         }
     }
 }
@@ -907,17 +910,56 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
 
         let group_asts: Vec<&ast::Expr> = match &s.group_by {
             ast::GroupByExpr::Expressions(exprs, modifiers) if modifiers.is_empty() => exprs.iter().collect(),
-            ast::GroupByExpr::Expressions(..) => return Err(DbError::unsupported("ROLLUP, CUBE and GROUPING SETS")),
+            ast::GroupByExpr::Expressions(..) => return Err(DbError::unsupported("GROUP BY ... WITH ROLLUP")),
             ast::GroupByExpr::All(_) => return Err(DbError::unsupported("GROUP BY ALL")),
         };
         self.set_aggregates(AggregateSlot::Forbidden("GROUP BY"));
+        // Every grouping expression once (`groups`), and with ROLLUP, CUBE or GROUPING SETS the
+        // sets of them each grouping uses (`sets`, positions in `groups`).
         let mut groups: Vec<Expr> = Vec::new();
+        let mut sets: Option<Vec<Vec<usize>>> = None;
+        let mut item_sets: Vec<Vec<Vec<usize>>> = Vec::new();
         for g in group_asts {
-            let target = self.group_target(g, &s.projection)?;
-            let bound = output(bind_expr::bind(target, self)?)?;
-            if !groups.contains(&bound) {
-                groups.push(bound);
+            let (lists, kind): (&[Vec<ast::Expr>], u8) = match g {
+                ast::Expr::Rollup(lists) => (lists, 1),
+                ast::Expr::Cube(lists) => (lists, 2),
+                ast::Expr::GroupingSets(lists) => (lists, 3),
+                plain => {
+                    let at = self.group_key(plain, &s.projection, &mut groups)?;
+                    item_sets.push(vec![vec![at]]);
+                    continue;
+                }
+            };
+            let mut elements: Vec<Vec<usize>> = Vec::with_capacity(lists.len());
+            for list in lists {
+                let mut element = Vec::with_capacity(list.len());
+                for e in list {
+                    let at = self.group_key(e, &s.projection, &mut groups)?;
+                    if !element.contains(&at) {
+                        element.push(at);
+                    }
+                }
+                elements.push(element);
             }
+            item_sets.push(grouping_sets(kind, elements));
+            sets = Some(Vec::new());
+        }
+        if sets.is_some() {
+            // The sets of the whole GROUP BY: each item's sets crossed with the others'.
+            let mut crossed: Vec<Vec<usize>> = vec![Vec::new()];
+            for item in &item_sets {
+                crossed = crossed
+                    .iter()
+                    .flat_map(|prefix| {
+                        item.iter().map(move |set| {
+                            let mut joined = prefix.clone();
+                            joined.extend(set.iter().filter(|at| !prefix.contains(at)));
+                            joined
+                        })
+                    })
+                    .collect();
+            }
+            sets = Some(crossed);
         }
 
         self.set_aggregates(AggregateSlot::Allowed(Vec::new()));
@@ -958,7 +1000,30 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
                 output.push(id);
                 calls.push(call);
             }
-            rel = Rel::Aggregate { input: Box::new(rel), groups, aggregates: calls, output };
+            let grouping = std::mem::take(&mut self.level().grouping);
+            rel = match &sets {
+                None => {
+                    let mut output = output;
+                    for (_, args) in &grouping {
+                        check_grouping_args(args, &groups)?;
+                    }
+                    let aggregate =
+                        Rel::Aggregate { input: Box::new(rel), groups, aggregates: calls, output: output.clone() };
+                    if grouping.is_empty() {
+                        aggregate
+                    } else {
+                        // Without grouping sets every grouping() is 0.
+                        let mut exprs: Vec<Expr> =
+                            output.iter().map(|&id| Expr::Column { index: id, ty: self.types[id] }).collect();
+                        for (id, _) in &grouping {
+                            exprs.push(Expr::literal(Value::Int4(0)));
+                            output.push(*id);
+                        }
+                        Rel::Project { input: Box::new(aggregate), exprs, output }
+                    }
+                }
+                Some(sets) => self.grouping_sets_union(rel, &groups, calls, &output, sets, &grouping)?,
+            };
             for (_, e) in &mut items {
                 *e = self.regroup(std::mem::replace(e, Expr::literal(Value::Null)), &keyed, &level_ids)?;
             }
@@ -1128,6 +1193,107 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
             Expr::literal(Value::Int8(1)),
         )?;
         Ok((Rel::Filter { input: Box::new(windowed), predicate: first }, sort))
+    }
+
+    /// A plain grouping expression: its position in `groups` (added if new).
+    fn group_key(&mut self, g: &ast::Expr, projection: &[ast::SelectItem], groups: &mut Vec<Expr>) -> Result<usize> {
+        let target = self.group_target(g, projection)?;
+        let bound = output(bind_expr::bind(target, self)?)?;
+        Ok(match groups.iter().position(|x| *x == bound) {
+            Some(at) => at,
+            None => {
+                groups.push(bound);
+                groups.len() - 1
+            }
+        })
+    }
+
+    /// `grouping(args)`: a column whose value each grouping set gives (a bit per argument, set
+    /// when the argument is not grouped on there), where aggregates are allowed.
+    pub fn grouping(&mut self, args: Vec<Expr>) -> Result<Expr> {
+        if !matches!(self.level().aggregates, AggregateSlot::Allowed(_)) {
+            return Err(DbError::sql(SqlState::GroupingError, "grouping operations are not allowed here"));
+        }
+        if args.len() > 31 {
+            return Err(DbError::sql(SqlState::ProgramLimitExceeded, "GROUPING must have fewer than 32 arguments"));
+        }
+        let id = self.new_column("grouping".into(), DataType::Int4);
+        self.level().grouping.push((id, args));
+        Ok(Expr::Column { index: id, ty: DataType::Int4 })
+    }
+
+    /// GROUP BY with grouping sets: one aggregate of the input per set, each giving NULL for
+    /// the keys it does not group on (and its grouping() values), joined by UNION ALL into the
+    /// columns `output` (the keys, then the aggregates) and the grouping() columns. The input
+    /// is read once per set; PostgreSQL reads it once and keeps a table per set.
+    fn grouping_sets_union(
+        &mut self,
+        input: Rel,
+        groups: &[Expr],
+        calls: Vec<AggCall>,
+        output: &[ColumnId],
+        sets: &[Vec<usize>],
+        grouping: &[(ColumnId, Vec<Expr>)],
+    ) -> Result<Rel> {
+        for (_, args) in grouping {
+            check_grouping_args(args, groups)?;
+        }
+        let mut branches = Vec::with_capacity(sets.len());
+        for set in sets {
+            let keys: Vec<Expr> = set.iter().map(|&at| groups[at].clone()).collect();
+            let ids: Vec<ColumnId> = keys
+                .iter()
+                .map(|k| k.data_type())
+                .chain(calls.iter().map(|c| c.ty))
+                .map(|ty| self.new_column("?column?".into(), ty))
+                .collect();
+            let aggregate = Rel::Aggregate {
+                input: Box::new(input.clone()),
+                groups: keys,
+                aggregates: calls.clone(),
+                output: ids.clone(),
+            };
+            let mut exprs = Vec::with_capacity(output.len() + grouping.len());
+            for (i, g) in groups.iter().enumerate() {
+                exprs.push(match set.iter().position(|&at| at == i) {
+                    Some(k) => Expr::Column { index: ids[k], ty: g.data_type() },
+                    None => cast(Expr::literal(Value::Null), g.data_type(), CastContext::Explicit)?,
+                });
+            }
+            for (c, call) in calls.iter().enumerate() {
+                exprs.push(Expr::Column { index: ids[set.len() + c], ty: call.ty });
+            }
+            for (_, args) in grouping {
+                let mut bits = 0i32;
+                for a in args {
+                    let grouped = set.iter().any(|&at| groups[at] == *a);
+                    bits = (bits << 1) | i32::from(!grouped);
+                }
+                exprs.push(Expr::literal(Value::Int4(bits)));
+            }
+            let branch_output = exprs.iter().map(|e| self.new_column("?column?".into(), e.data_type())).collect();
+            branches.push(Rel::Project { input: Box::new(aggregate), exprs, output: branch_output });
+        }
+        let mut all_output: Vec<ColumnId> = output.to_vec();
+        all_output.extend(grouping.iter().map(|(id, _)| *id));
+        let mut branches = branches.into_iter();
+        let mut rel = branches.next().ok_or_else(|| DbError::Internal("no grouping sets".into()))?;
+        for branch in branches {
+            let ids = rel.output().iter().map(|&id| self.new_column("?column?".into(), self.types[id])).collect();
+            rel = Rel::SetOp {
+                kind: SetOpKind::Union,
+                all: true,
+                left: Box::new(rel),
+                right: Box::new(branch),
+                output: ids,
+            };
+        }
+        // The last union (or the only branch) gives the query's column ids.
+        Ok(match rel {
+            Rel::SetOp { kind, all, left, right, .. } => Rel::SetOp { kind, all, left, right, output: all_output },
+            Rel::Project { input, exprs, .. } => Rel::Project { input, exprs, output: all_output },
+            other => other,
+        })
     }
 
     /// FOR SHARE / FOR UPDATE: sort the table's rows, lock them in that order (OFFSET and
@@ -1785,6 +1951,39 @@ fn window_frame(frame: Option<&ast::WindowFrame>, ordered: bool) -> Result<Frame
         None => FrameBound::CurrentRow,
     };
     Ok(Frame { rows, start, end })
+}
+
+/// The grouping sets of one GROUP BY item: ROLLUP (`kind` 1) of its elements, their CUBE (2),
+/// or the GROUPING SETS (3) listed; each a list of key positions.
+fn grouping_sets(kind: u8, elements: Vec<Vec<usize>>) -> Vec<Vec<usize>> {
+    match kind {
+        // ROLLUP (a, b, c): (a, b, c), (a, b), (a), ().
+        1 => (0..=elements.len()).rev().map(|n| elements[..n].concat()).collect(),
+        // CUBE (a, b): every subset, the larger first, in PostgreSQL's order.
+        2 => {
+            let n = elements.len();
+            let mut subsets: Vec<Vec<usize>> = (0..1u32 << n)
+                .rev()
+                .map(|mask| {
+                    (0..n).filter(|i| mask & (1 << (n - 1 - i)) != 0).flat_map(|i| elements[i].clone()).collect()
+                })
+                .collect();
+            subsets.sort_by_key(|s: &Vec<usize>| std::cmp::Reverse(s.len()));
+            subsets
+        }
+        _ => elements,
+    }
+}
+
+/// 42803 unless each argument of grouping() is one of the query's grouping expressions.
+fn check_grouping_args(args: &[Expr], groups: &[Expr]) -> Result<()> {
+    if args.iter().all(|a| groups.contains(a)) {
+        return Ok(());
+    }
+    Err(DbError::sql(
+        SqlState::GroupingError,
+        "arguments to GROUPING must be grouping expressions of the associated query level",
+    ))
 }
 
 fn sort_key(expr: Expr, item: &ast::OrderByExpr) -> SortKey {
