@@ -94,6 +94,8 @@ struct Level {
     set_returning: Option<Vec<(ColumnId, TableCall)>>,
     /// `grouping(...)` calls met: the column each gives, and its arguments.
     grouping: Vec<(ColumnId, Vec<Expr>)>,
+    /// The WINDOW clause's windows, each resolved to a full specification.
+    named_windows: Vec<(String, ast::WindowSpec)>,
 }
 
 impl Level {
@@ -104,6 +106,7 @@ impl Level {
             windows: None,
             set_returning: None,
             grouping: Vec::new(),
+            named_windows: Vec::new(),
         }
     }
 }
@@ -414,16 +417,15 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
     /// Binds a window function call (`f(...) OVER (...)`) where the clause allows one, and
     /// returns the column that will hold its value.
     pub fn window(&mut self, name: &str, f: &ast::Function) -> Result<Expr> {
-        let Some(ast::WindowType::WindowSpec(spec)) = &f.over else {
-            return Err(DbError::unsupported("named windows"));
+        let spec = match &f.over {
+            Some(ast::WindowType::WindowSpec(spec)) => self.resolve_window(spec)?,
+            Some(ast::WindowType::NamedWindow(window)) => self.named_window(&ident_name(window))?,
+            None => return Err(DbError::Internal("a window call without OVER".into())),
         };
-        if spec.window_name.is_some() {
-            return Err(DbError::unsupported("named windows"));
-        }
         let Some(calls) = self.level().windows.take() else {
             return Err(DbError::sql(SqlState::WindowingError, "window functions are not allowed here"));
         };
-        let bound = self.window_call(name, f, spec);
+        let bound = self.window_call(name, f, &spec);
         self.level().windows = Some(calls);
         let call = bound?;
         let ty = call.ty;
@@ -888,6 +890,7 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
         if lock.is_some() {
             lockable_table(s)?;
         }
+        self.define_windows(&s.named_window)?;
         let mut rel = Rel::Values { rows: vec![Vec::new()], output: Vec::new() };
         for (i, item) in s.from.iter().enumerate() {
             let r = self.bind_from_item(item, lock.is_some())?;
@@ -1193,6 +1196,61 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
             Expr::literal(Value::Int8(1)),
         )?;
         Ok((Rel::Filter { input: Box::new(windowed), predicate: first }, sort))
+    }
+
+    /// The window the WINDOW clause names `name` (42704 if none).
+    fn named_window(&mut self, name: &str) -> Result<ast::WindowSpec> {
+        self.level()
+            .named_windows
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, spec)| spec.clone())
+            .ok_or_else(|| DbError::sql(SqlState::UndefinedObject, format!("window \"{name}\" does not exist")))
+    }
+
+    /// A window specification with the window it names (`OVER (w ORDER BY x)`) merged in, by
+    /// PostgreSQL's rules: PARTITION BY comes from the named window only, ORDER BY from one of
+    /// the two, and a named window with a frame cannot be copied (42P20).
+    fn resolve_window(&mut self, spec: &ast::WindowSpec) -> Result<ast::WindowSpec> {
+        let Some(base_name) = &spec.window_name else { return Ok(spec.clone()) };
+        let name = ident_name(base_name);
+        let base = self.named_window(&name)?;
+        let refuse = |what: String| Err(DbError::sql(SqlState::WindowingError, what));
+        if !spec.partition_by.is_empty() {
+            return refuse(format!("cannot override PARTITION BY clause of window \"{name}\""));
+        }
+        if !spec.order_by.is_empty() && !base.order_by.is_empty() {
+            return refuse(format!("cannot override ORDER BY clause of window \"{name}\""));
+        }
+        if base.window_frame.is_some() {
+            return Err(DbError::sql(
+                SqlState::WindowingError,
+                format!("cannot copy window \"{name}\" because it has a frame clause"),
+            )
+            .with_hint("Omit the parentheses in this OVER clause."));
+        }
+        Ok(ast::WindowSpec {
+            window_name: None,
+            partition_by: base.partition_by,
+            order_by: if spec.order_by.is_empty() { base.order_by } else { spec.order_by.clone() },
+            window_frame: spec.window_frame.clone(),
+        })
+    }
+
+    /// Resolves the WINDOW clause into the current level, each window after those it may name.
+    fn define_windows(&mut self, definitions: &[ast::NamedWindowDefinition]) -> Result<()> {
+        for ast::NamedWindowDefinition(name, expr) in definitions {
+            let name = ident_name(name);
+            if self.level().named_windows.iter().any(|(n, _)| *n == name) {
+                return Err(DbError::sql(SqlState::WindowingError, format!("window \"{name}\" is already defined")));
+            }
+            let spec = match expr {
+                ast::NamedWindowExpr::WindowSpec(spec) => self.resolve_window(spec)?,
+                ast::NamedWindowExpr::NamedWindow(other) => self.named_window(&ident_name(other))?,
+            };
+            self.level().named_windows.push((name, spec));
+        }
+        Ok(())
     }
 
     /// A plain grouping expression: its position in `groups` (added if new).
@@ -1839,8 +1897,8 @@ fn too_many_names(what: &str, available: usize, named: usize) -> Result<()> {
 }
 
 fn check_select_clauses(s: &ast::Select) -> Result<()> {
-    if s.into.is_some() || !s.named_window.is_empty() || s.qualify.is_some() || !s.connect_by.is_empty() {
-        return Err(DbError::unsupported("SELECT INTO, WINDOW, QUALIFY and CONNECT BY"));
+    if s.into.is_some() || s.qualify.is_some() || !s.connect_by.is_empty() {
+        return Err(DbError::unsupported("SELECT INTO, QUALIFY and CONNECT BY"));
     }
     if s.top.is_some()
         || !s.lateral_views.is_empty()
