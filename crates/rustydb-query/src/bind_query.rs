@@ -137,6 +137,8 @@ pub struct QueryBinder<'c, 'e> {
     /// The owners of the views being expanded, innermost last: the relations a view reads
     /// are checked against its owner's privileges, as PostgreSQL checks them.
     check_as: Vec<String>,
+    /// `FETCH FIRST n ROWS WITH TIES` for the select being bound (taken by it at its start).
+    with_ties: bool,
 }
 
 /// A WITH query in scope.
@@ -181,6 +183,7 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
             views_expanding: 0,
             ctes: Vec::new(),
             check_as: Vec::new(),
+            with_ties: false,
         }
     }
 
@@ -722,6 +725,16 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
             },
         };
         let lock = row_lock(&q.locks)?;
+        if q.fetch.as_ref().is_some_and(|f| f.with_ties) {
+            if order.is_empty() {
+                return Err(DbError::syntax("WITH TIES cannot be specified without ORDER BY clause"));
+            }
+            let ast::SetExpr::Select(s) = q.body.as_ref() else {
+                return Err(DbError::unsupported("FETCH ... WITH TIES over UNION, INTERSECT or EXCEPT"));
+            };
+            self.with_ties = true;
+            return self.select(s, order, (limit, offset), lock);
+        }
         match q.body.as_ref() {
             ast::SetExpr::Select(s) => self.select(s, order, (limit, offset), lock),
             other => {
@@ -890,6 +903,7 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
         if lock.is_some() {
             lockable_table(s)?;
         }
+        let with_ties = std::mem::take(&mut self.with_ties);
         self.define_windows(&s.named_window)?;
         let mut rel = Rel::Values { rows: vec![Vec::new()], output: Vec::new() };
         for (i, item) in s.from.iter().enumerate() {
@@ -1129,12 +1143,17 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
         }
         let column = |pos: usize| Expr::Column { index: columns[pos].id, ty: columns[pos].ty };
         let mut keys: Vec<SortKey> = keys.into_iter().map(|(pos, o)| sort_key(column(pos), o)).collect();
-        // DISTINCT ON adds a column of its own: the output is projected again below.
-        let ranked = distinct_on.is_some();
+        // DISTINCT ON and WITH TIES add columns of their own: the output is projected again.
+        let ranked = distinct_on.is_some() || with_ties;
         if let Some(on) = distinct_on {
             let (with_rank, sort) = self.distinct_on(rel, &columns, &on, keys)?;
             rel = with_rank;
             keys = sort;
+        }
+        let mut limits = limits;
+        if with_ties {
+            rel = self.with_ties(rel, &keys, limits)?;
+            limits = (None, 0);
         }
         if !keys.is_empty() {
             rel = Rel::Sort { input: Box::new(rel), keys };
@@ -1251,6 +1270,39 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
             self.level().named_windows.push((name, spec));
         }
         Ok(())
+    }
+
+    /// `OFFSET m FETCH FIRST n ROWS WITH TIES` over `rel`, whose rows are to be sorted by
+    /// `keys`: the rows after the first m up to row m + n and the rows tied with it, which are
+    /// those numbered past m whose rank (the position of the first of their ties) is at most
+    /// m + n.
+    fn with_ties(&mut self, rel: Rel, keys: &[SortKey], (limit, offset): (Option<u64>, u64)) -> Result<Rel> {
+        let Some(limit) = limit else { return Ok(rel) };
+        let mut output = rel.output();
+        let mut calls = Vec::new();
+        let mut ids = Vec::new();
+        for func in [WindowFunc::RowNumber, WindowFunc::Rank] {
+            let id = self.new_column("?column?".into(), DataType::Int8);
+            calls.push(WindowCall {
+                func,
+                args: Vec::new(),
+                partition: Vec::new(),
+                order: keys.to_vec(),
+                frame: Frame { rows: false, start: FrameBound::UnboundedPreceding, end: FrameBound::CurrentRow },
+                filter: None,
+                ty: DataType::Int8,
+            });
+            output.push(id);
+            ids.push(id);
+        }
+        let windowed = Rel::Window { input: Box::new(rel), calls, output };
+        let count = |v: u64| Expr::literal(Value::Int8(i64::try_from(v).unwrap_or(i64::MAX)));
+        let column = |id| Expr::Column { index: id, ty: DataType::Int8 };
+        let after_offset = bind_expr::binary(crate::expr::BinaryOp::Gt, column(ids[0]), count(offset))?;
+        let within =
+            bind_expr::binary(crate::expr::BinaryOp::LtEq, column(ids[1]), count(offset.saturating_add(limit)))?;
+        let predicate = bind_expr::binary(crate::expr::BinaryOp::And, after_offset, within)?;
+        Ok(Rel::Filter { input: Box::new(windowed), predicate })
     }
 
     /// A plain grouping expression: its position in `groups` (added if new).
@@ -2124,8 +2176,8 @@ impl QueryBinder<'_, '_> {
         };
         let mut limit = self.row_count(limit, SqlState::InvalidRowCountInLimitClause, "LIMIT")?;
         if let Some(f) = fetch {
-            if f.percent || f.with_ties {
-                return Err(DbError::unsupported("FETCH ... PERCENT / WITH TIES"));
+            if f.percent {
+                return Err(DbError::unsupported("FETCH ... PERCENT"));
             }
             if limit.is_some() {
                 return Err(DbError::syntax("multiple LIMIT clauses not allowed"));
