@@ -444,6 +444,20 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
         if distinct {
             return Err(DbError::unsupported("DISTINCT is not implemented for window functions"));
         }
+        if !f.within_group.is_empty() {
+            return Err(DbError::sql(
+                SqlState::FeatureNotSupported,
+                format!("OVER is not supported for ordered-set aggregate {name}"),
+            ));
+        }
+        if let ast::FunctionArguments::List(list) = &f.args
+            && !list.clauses.is_empty()
+        {
+            return Err(DbError::sql(
+                SqlState::FeatureNotSupported,
+                "aggregate ORDER BY is not implemented for window functions",
+            ));
+        }
         let filter = f.filter.as_ref().map(|e| boolean(bind_expr::bind(e, self)?, "FILTER")).transpose()?;
         let mut partition = Vec::with_capacity(spec.partition_by.len());
         for e in &spec.partition_by {
@@ -542,7 +556,15 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
                 }
             }
         }
-        if distinct && order.iter().any(|k| !args.contains(&k.expr)) {
+        // Compared as PostgreSQL compares them, past the casts binding added.
+        let bare = |e: &Expr| -> Expr {
+            let mut e = e.clone();
+            while let Expr::Cast { arg, .. } = e {
+                e = *arg;
+            }
+            e
+        };
+        if distinct && order.iter().any(|k| !args.iter().any(|a| bare(a) == bare(&k.expr))) {
             return Err(DbError::sql(
                 SqlState::InvalidColumnReference,
                 "in an aggregate with DISTINCT, ORDER BY expressions must appear in argument list",
@@ -732,6 +754,9 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
             let ast::SetExpr::Select(s) = q.body.as_ref() else {
                 return Err(DbError::unsupported("FETCH ... WITH TIES over UNION, INTERSECT or EXCEPT"));
             };
+            if lock.is_some() {
+                return Err(DbError::unsupported("FETCH ... WITH TIES with FOR UPDATE/SHARE"));
+            }
             self.with_ties = true;
             return self.select(s, order, (limit, offset), lock);
         }
@@ -958,6 +983,9 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
                 }
                 elements.push(element);
             }
+            if kind == 2 && elements.len() > 12 {
+                return Err(DbError::sql(SqlState::ProgramLimitExceeded, "CUBE is limited to 12 elements"));
+            }
             item_sets.push(grouping_sets(kind, elements));
             sets = Some(Vec::new());
         }
@@ -976,6 +1004,12 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
                     })
                     .collect();
             }
+            if crossed.len() > 4096 {
+                return Err(DbError::sql(
+                    SqlState::StatementTooComplex,
+                    "too many grouping sets present (maximum 4096)",
+                ));
+            }
             sets = Some(crossed);
         }
 
@@ -992,12 +1026,20 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
         for o in order {
             targets.push((self.order_target(&o.expr, &items)?, o));
         }
+        // DISTINCT ON's expressions resolve as ORDER BY items do (output names, positions),
+        // where aggregates are allowed too.
+        let mut distinct_on = match &s.distinct {
+            Some(ast::Distinct::On(on)) => {
+                Some(on.iter().map(|e| self.order_target(e, &items)).collect::<Result<Vec<_>>>()?)
+            }
+            _ => None,
+        };
         let mut windows = self.level().windows.take().unwrap_or_default();
         let AggregateSlot::Allowed(aggregates) = self.set_aggregates(AggregateSlot::Forbidden("this context")) else {
             return Err(DbError::Internal("the aggregate slot was lost".into()));
         };
 
-        if !groups.is_empty() || !aggregates.is_empty() || having.is_some() {
+        if !groups.is_empty() || !aggregates.is_empty() || having.is_some() || !self.level().grouping.is_empty() {
             if lock.is_some() {
                 let what = if groups.is_empty() { "aggregate functions" } else { "GROUP BY clause" };
                 return Err(DbError::sql(
@@ -1045,7 +1087,7 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
                 *e = self.regroup(std::mem::replace(e, Expr::literal(Value::Null)), &keyed, &level_ids)?;
             }
             having = having.map(|h| self.regroup(h, &keyed, &level_ids)).transpose()?;
-            for (t, _) in &mut targets {
+            for t in targets.iter_mut().map(|(t, _)| t).chain(distinct_on.iter_mut().flatten()) {
                 if let OrderTarget::Expr(e) = t {
                     *e = self.regroup(std::mem::replace(e, Expr::literal(Value::Null)), &keyed, &level_ids)?;
                 }
@@ -1095,13 +1137,6 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
         }
 
         let distinct = matches!(s.distinct, Some(ast::Distinct::Distinct));
-        // DISTINCT ON's expressions resolve as ORDER BY items do (output names, positions).
-        let distinct_on = match &s.distinct {
-            Some(ast::Distinct::On(on)) => {
-                Some(on.iter().map(|e| self.order_target(e, &items)).collect::<Result<Vec<_>>>()?)
-            }
-            _ => None,
-        };
         let visible = items.len();
         let mut exprs: Vec<(String, Expr)> = items;
         let position_of = |target: OrderTarget, exprs: &mut Vec<(String, Expr)>| match target {
@@ -1151,7 +1186,7 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
             keys = sort;
         }
         let mut limits = limits;
-        if with_ties {
+        if with_ties && limits.0.is_some() {
             rel = self.with_ties(rel, &keys, limits)?;
             limits = (None, 0);
         }
@@ -1278,6 +1313,9 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
     /// m + n.
     fn with_ties(&mut self, rel: Rel, keys: &[SortKey], (limit, offset): (Option<u64>, u64)) -> Result<Rel> {
         let Some(limit) = limit else { return Ok(rel) };
+        if limit == 0 {
+            return Ok(Rel::Limit { input: Box::new(rel), limit: Some(0), offset: 0 });
+        }
         let mut output = rel.output();
         let mut calls = Vec::new();
         let mut ids = Vec::new();

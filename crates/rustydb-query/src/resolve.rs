@@ -90,6 +90,10 @@ impl Resolver<'_> {
                 for mut call in aggregates {
                     call.args = exprs(call.args, &layout, &mut used)?;
                     call.filter = call.filter.map(|f| self.expr(f, &layout, outer, &mut used)).transpose()?;
+                    for k in &mut call.order {
+                        let taken = std::mem::replace(&mut k.expr, Expr::literal(rustydb_foundation::Value::Null));
+                        k.expr = self.expr(taken, &layout, outer, &mut used)?;
+                    }
                     calls.push(call);
                 }
                 Rel::Aggregate { input: Box::new(input), groups, aggregates: calls, output }

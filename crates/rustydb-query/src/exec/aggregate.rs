@@ -364,43 +364,26 @@ fn ordered_set(call: &AggCall, sorted: &[Vec<Value>]) -> Result<Value> {
 
 pub(super) fn finish(mut a: Accumulator, call: &AggCall) -> Result<Value> {
     if let Some(mut sorted) = a.sorted.take() {
-        let compare = |p: &Value, q: &Value, descending: bool, nulls_first: bool| match (p.is_null(), q.is_null()) {
-            (true, true) => Ordering::Equal,
-            (true, false) => {
-                if nulls_first {
-                    Ordering::Less
-                } else {
-                    Ordering::Greater
-                }
-            }
-            (false, true) => {
-                if nulls_first {
-                    Ordering::Greater
-                } else {
-                    Ordering::Less
-                }
-            }
-            (false, false) => {
-                let o = p.sql_cmp(q).unwrap_or(Ordering::Equal);
-                if descending { o.reverse() } else { o }
-            }
-        };
         let keys = call.order.len();
         if keys == 0 {
             // Ascending, NULLs last, as PostgreSQL sorts a DISTINCT aggregate's inputs.
-            sorted.sort_by(|x, y| {
-                x.iter().zip(y).map(|(p, q)| compare(p, q, false, false)).find(|o| o.is_ne()).unwrap_or(Ordering::Equal)
-            });
+            let ascending: Vec<crate::plan::SortKey> = sorted
+                .first()
+                .map(|first| {
+                    first
+                        .iter()
+                        .map(|_| crate::plan::SortKey {
+                            expr: Expr::literal(Value::Null),
+                            descending: false,
+                            nulls_first: false,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            sorted.sort_by(|x, y| super::order::compare_keys(&ascending, x, y));
         } else {
             // By the call's ORDER BY; stable, so equal keys keep their input order.
-            sorted.sort_by(|x, y| {
-                call.order
-                    .iter()
-                    .zip(x.iter().zip(y))
-                    .map(|(k, (p, q))| compare(p, q, k.descending, k.nulls_first))
-                    .find(|o| o.is_ne())
-                    .unwrap_or(Ordering::Equal)
-            });
+            sorted.sort_by(|x, y| super::order::compare_keys(&call.order, x, y));
         }
         if call.func.is_ordered_set() {
             return ordered_set(call, &sorted);
