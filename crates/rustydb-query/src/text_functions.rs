@@ -791,35 +791,28 @@ pub fn regexp_matches(v: &[Value]) -> Result<Vec<Value>> {
     let (Value::Text(s), Value::Text(pattern)) = (&v[0], &v[1]) else { return Ok(Vec::new()) };
     let flags = Flags::parse(v.get(2).map_or("", text))?;
     regex_match::with_regex(pattern, flags.options(), |re| {
-        let groups = |captures: regex::Captures<'_>| {
-            let elements = if captures.len() == 1 {
-                vec![Value::Text(captures[0].to_string())]
-            } else {
-                (1..captures.len())
-                    .map(|g| captures.get(g).map_or(Value::Null, |m| Value::Text(m.as_str().to_string())))
-                    .collect()
-            };
-            Value::Array(ElementType::Text, elements)
-        };
-        let found = matches(re, s, 0).map(groups);
+        let found = matches(re, s, 0).map(|c| match_groups(&c));
         if flags.global { found.collect() } else { found.take(1).collect() }
     })
+}
+
+/// A match's groups as a text array (NULL for a group that took no part), or the whole match
+/// if the pattern has no groups, as `regexp_match` and `regexp_matches` give them.
+fn match_groups(captures: &regex::Captures<'_>) -> Value {
+    let elements = if captures.len() == 1 {
+        vec![Value::Text(captures[0].to_string())]
+    } else {
+        (1..captures.len())
+            .map(|g| captures.get(g).map_or(Value::Null, |m| Value::Text(m.as_str().to_string())))
+            .collect()
+    };
+    Value::Array(ElementType::Text, elements)
 }
 
 /// `regexp_match`: the first match's groups (or the whole match if the pattern has none);
 /// NULL if nothing matches.
 fn regexp_match(s: &str, pattern: &str, flags: Flags) -> Result<Value> {
-    regex_match::with_regex(pattern, flags.options(), |re| {
-        let Some(captures) = re.captures(s) else { return Value::Null };
-        let elements = if captures.len() == 1 {
-            vec![Value::Text(captures[0].to_string())]
-        } else {
-            (1..captures.len())
-                .map(|g| captures.get(g).map_or(Value::Null, |m| Value::Text(m.as_str().to_string())))
-                .collect()
-        };
-        Value::Array(ElementType::Text, elements)
-    })
+    regex_match::with_regex(pattern, flags.options(), |re| re.captures(s).map_or(Value::Null, |c| match_groups(&c)))
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! usual: a block's unmatched outer rows after its pass; unmatched inner rows (tracked by their
 //! place in the run) in one more pass at the end.
 
+use super::join::Shape;
 use super::spill::SpillReader;
 use super::{BATCH_ROWS, Batch, HashKey, Operator, Row, with_env};
 use crate::context::{ExecContext, row_bytes};
@@ -16,17 +17,6 @@ use crate::expr::{EvalEnv, Expr};
 use crate::rel::JoinKind;
 use rustydb_foundation::row::decode_row;
 use rustydb_foundation::{Result, Value};
-use std::rc::Rc;
-
-/// What the join is, apart from its inputs.
-pub(super) struct Join<'p> {
-    pub kind: JoinKind,
-    pub equi: &'p [(Expr, Expr)],
-    pub condition: Option<&'p Expr>,
-    pub left_width: usize,
-    pub right_width: usize,
-    pub outer: Rc<[Value]>,
-}
 
 /// Where the join is.
 enum Phase {
@@ -41,7 +31,7 @@ enum Phase {
 
 /// The join over an inner side spilled to `inner`.
 pub(super) struct BlockNestedLoop<'p> {
-    join: Join<'p>,
+    join: Shape<'p>,
     left: Box<dyn Operator + 'p>,
     /// Outer rows of a batch read past the block's end.
     left_rest: std::vec::IntoIter<Row>,
@@ -65,7 +55,7 @@ pub(super) struct BlockNestedLoop<'p> {
 }
 
 impl<'p> BlockNestedLoop<'p> {
-    pub(super) fn new(join: Join<'p>, left: Box<dyn Operator + 'p>, inner: SpillReader, limit: usize) -> Self {
+    pub(super) fn new(join: Shape<'p>, left: Box<dyn Operator + 'p>, inner: SpillReader, limit: usize) -> Self {
         let inner_rows = if matches!(join.kind, JoinKind::Right | JoinKind::Full) { inner.remaining() } else { 0 };
         BlockNestedLoop {
             join,

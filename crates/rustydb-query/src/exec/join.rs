@@ -17,7 +17,7 @@
 //! any pair). Pairs come out one after another, so the join's output order changes when it
 //! spills, which SQL allows.
 
-use super::block_nested_loop::{BlockNestedLoop, Join as BlockJoin};
+use super::block_nested_loop::BlockNestedLoop;
 use super::hash_spill::{PairWalk, Partition, PartitionOp, Partitions, charge_leaving_room, partition_buffers};
 use super::spill::Spill;
 use super::{BATCH_ROWS, Batch, HashKey, Operator, Row, with_env};
@@ -69,13 +69,13 @@ const PER_BUILD_ROW: usize = 48;
 
 /// What a join is, apart from its inputs.
 #[derive(Clone)]
-struct Shape<'p> {
-    kind: JoinKind,
-    equi: &'p [(Expr, Expr)],
-    condition: Option<&'p Expr>,
-    left_width: usize,
-    right_width: usize,
-    outer: Rc<[Value]>,
+pub(super) struct Shape<'p> {
+    pub(super) kind: JoinKind,
+    pub(super) equi: &'p [(Expr, Expr)],
+    pub(super) condition: Option<&'p Expr>,
+    pub(super) left_width: usize,
+    pub(super) right_width: usize,
+    pub(super) outer: Rc<[Value]>,
 }
 
 /// Partition pairs that can yield rows: an inner join needs both sides, a left join the left,
@@ -226,16 +226,8 @@ impl<'p> JoinOp<'p> {
                 write(&mut run, row)?;
             }
         }
-        let join = BlockJoin {
-            kind: self.kind,
-            equi: self.equi,
-            condition: self.condition,
-            left_width: self.left_width,
-            right_width: self.right_width,
-            outer: self.outer.clone(),
-        };
         let left = std::mem::replace(&mut self.left, Box::new(PartitionOp(None)));
-        self.blocked = Some(Box::new(BlockNestedLoop::new(join, left, run.finish()?, limit)));
+        self.blocked = Some(Box::new(BlockNestedLoop::new(self.shape(), left, run.finish()?, limit)));
         Ok(())
     }
 
