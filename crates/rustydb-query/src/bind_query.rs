@@ -1231,25 +1231,42 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
                 sort.push(SortKey { expr: e.clone(), descending: false, nulls_first: false });
             }
         }
-        let rank = self.new_column("row_number".into(), DataType::Int8);
-        let call = WindowCall {
-            func: WindowFunc::RowNumber,
-            args: Vec::new(),
-            partition: on_exprs,
-            order: sort.clone(),
-            frame: Frame { rows: true, start: FrameBound::UnboundedPreceding, end: FrameBound::CurrentRow },
-            filter: None,
-            ty: DataType::Int8,
-        };
-        let mut output = rel.output();
-        output.push(rank);
-        let windowed = Rel::Window { input: Box::new(rel), calls: vec![call], output };
+        let (windowed, ids) = self.numbered(rel, &[WindowFunc::RowNumber], on_exprs, &sort);
         let first = bind_expr::binary(
             crate::expr::BinaryOp::Eq,
-            Expr::Column { index: rank, ty: DataType::Int8 },
+            Expr::Column { index: ids[0], ty: DataType::Int8 },
             Expr::literal(Value::Int8(1)),
         )?;
         Ok((Rel::Filter { input: Box::new(windowed), predicate: first }, sort))
+    }
+
+    /// `rel` with a column for each of `funcs` (row_number(), rank(): int8, no arguments) over
+    /// `partition` in `order`, and the ids of those columns.
+    fn numbered(
+        &mut self,
+        rel: Rel,
+        funcs: &[WindowFunc],
+        partition: Vec<Expr>,
+        order: &[SortKey],
+    ) -> (Rel, Vec<ColumnId>) {
+        let mut output = rel.output();
+        let mut calls = Vec::with_capacity(funcs.len());
+        let mut ids = Vec::with_capacity(funcs.len());
+        for &func in funcs {
+            let id = self.new_column("?column?".into(), DataType::Int8);
+            calls.push(WindowCall {
+                func,
+                args: Vec::new(),
+                partition: partition.clone(),
+                order: order.to_vec(),
+                frame: Frame { rows: false, start: FrameBound::UnboundedPreceding, end: FrameBound::CurrentRow },
+                filter: None,
+                ty: DataType::Int8,
+            });
+            output.push(id);
+            ids.push(id);
+        }
+        (Rel::Window { input: Box::new(rel), calls, output }, ids)
     }
 
     /// The window the WINDOW clause names `name` (42704 if none).
@@ -1316,24 +1333,7 @@ impl<'c, 'e> QueryBinder<'c, 'e> {
         if limit == 0 {
             return Ok(Rel::Limit { input: Box::new(rel), limit: Some(0), offset: 0 });
         }
-        let mut output = rel.output();
-        let mut calls = Vec::new();
-        let mut ids = Vec::new();
-        for func in [WindowFunc::RowNumber, WindowFunc::Rank] {
-            let id = self.new_column("?column?".into(), DataType::Int8);
-            calls.push(WindowCall {
-                func,
-                args: Vec::new(),
-                partition: Vec::new(),
-                order: keys.to_vec(),
-                frame: Frame { rows: false, start: FrameBound::UnboundedPreceding, end: FrameBound::CurrentRow },
-                filter: None,
-                ty: DataType::Int8,
-            });
-            output.push(id);
-            ids.push(id);
-        }
-        let windowed = Rel::Window { input: Box::new(rel), calls, output };
+        let (windowed, ids) = self.numbered(rel, &[WindowFunc::RowNumber, WindowFunc::Rank], Vec::new(), keys);
         let count = |v: u64| Expr::literal(Value::Int8(i64::try_from(v).unwrap_or(i64::MAX)));
         let column = |id| Expr::Column { index: id, ty: DataType::Int8 };
         let after_offset = bind_expr::binary(crate::expr::BinaryOp::Gt, column(ids[0]), count(offset))?;
